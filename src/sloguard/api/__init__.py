@@ -1,0 +1,1 @@
+"""HTTP APIs: Prometheus-compatible endpoints, remote write, operational endpoints."""

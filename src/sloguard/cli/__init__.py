@@ -1,0 +1,39 @@
+"""The ``sloguard`` command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from sloguard import __version__
+from sloguard.cli import _serve, _import, _query, _conformance, _rules, _slo
+
+app = typer.Typer(
+    name="sloguard",
+    help="SLO-driven reliability control plane.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sloguard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """SLO-driven reliability control plane."""
+
+
+for _module in (_serve, _import, _query, _conformance, _rules, _slo):
+    _module.register(app)
+
+
+def main() -> None:
+    app()

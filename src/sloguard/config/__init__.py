@@ -1,0 +1,1 @@
+"""The server configuration file (global, storage, scrape_configs, rule_files, ...)."""

@@ -1,0 +1,1 @@
+"""Ingestion: scrape loop, exposition parsing, relabeling, remote-write decoding, backfill."""

@@ -1,0 +1,1 @@
+"""Prometheus-compatible recording and alerting rules, alert state machine, templates."""

@@ -1,0 +1,1 @@
+"""SLOs as code: spec formats, the normalised model, rule generation, error budgets."""
