@@ -1,0 +1,21 @@
+"""What every HTTP handler can reach: storage, engine, scrape manager, settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sloguard.tsdb import Storage
+
+
+@dataclass
+class ServerContext:
+    """Shared by all route modules (``routes(ctx)``). Fields may be added with defaults."""
+
+    storage: Storage
+    engine: Any | None = None  # sloguard.promql.Engine once the query API exists
+    scrape_manager: Any | None = None
+    rule_manager: Any | None = None
+    max_write_body_bytes: int = 32 * 1024 * 1024
+    ready: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
