@@ -46,6 +46,9 @@ class StepVector:
     labels: list[Labels]
     values: F64
     present: B
+    #: Rows straight from a vector selector carry the timestamp (ms) of the sample
+    #: chosen at each step, shape ``(n, k)``, for ``timestamp()``; ``None`` elsewhere.
+    sample_ts: I64 | None = None
 
     @classmethod
     def empty(cls, k: int) -> StepVector:
@@ -60,7 +63,8 @@ class StepVector:
         if keep.all():
             return self
         idx = np.flatnonzero(keep)
-        return StepVector([self.labels[i] for i in idx], self.values[idx], self.present[idx])
+        ts = None if self.sample_ts is None else self.sample_ts[idx]
+        return StepVector([self.labels[i] for i in idx], self.values[idx], self.present[idx], ts)
 
 
 @dataclass(frozen=True, slots=True)
