@@ -1,0 +1,271 @@
+"""``global`` and ``scrape_configs`` sections of a Prometheus configuration (2.42 subset).
+
+Durations are Prometheus duration strings (``"15s"``, ``"1m30s"``, ``"1h"``, ``"2d"``)
+held as integer milliseconds. Unknown keys are errors (``extra="forbid"``), so a pydantic
+``ValidationError``'s ``loc`` is the key path. Secrets are ``SecretStr`` and never print.
+``resolve`` fills a scrape config's interval and timeout from the global section.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from sloguard.ingest.relabel import RelabelConfig
+from sloguard.labels import is_valid_label_name
+
+__all__ = [
+    "Authorization",
+    "BasicAuth",
+    "Duration",
+    "GlobalConfig",
+    "ScrapeConfig",
+    "ScrapeConfigError",
+    "StaticConfig",
+    "TLSConfig",
+    "check_unique_job_names",
+    "format_duration",
+    "parse_duration",
+    "resolve",
+]
+
+_DURATION = re.compile(
+    r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?"
+)
+_UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1)
+_UNIT_NAMES = ("y", "w", "d", "h", "m", "s", "ms")
+_SIZE = re.compile(r"(\d+)(B|KB|MB|GB|TB|PB|EB)?")
+_SIZE_SHIFT = {None: 0, "B": 0, "KB": 10, "MB": 20, "GB": 30, "TB": 40, "PB": 50, "EB": 60}
+
+
+class ScrapeConfigError(ValueError):
+    """A scrape configuration that is well-formed but inconsistent (e.g. timeout > interval)."""
+
+
+def parse_duration(s: str) -> int:
+    """A Prometheus duration string to milliseconds; ``"0"`` is zero."""
+    if s == "0":
+        return 0
+    m = _DURATION.fullmatch(s)
+    if not s or m is None:
+        raise ValueError(f"not a valid duration string: {s!r} (expected e.g. '15s', '1m30s', '1h')")
+    return sum(int(g) * u for g, u in zip(m.groups(), _UNIT_MS, strict=True) if g)
+
+
+def format_duration(ms: int) -> str:
+    """Milliseconds back to Prometheus' shortest form (``90000`` -> ``"1m30s"``)."""
+    if ms == 0:
+        return "0s"
+    out = []
+    for unit, name in zip(_UNIT_MS, _UNIT_NAMES, strict=True):
+        if ms >= unit:
+            out.append(f"{ms // unit}{name}")
+            ms %= unit
+    return "".join(out)
+
+
+def _duration(v: Any) -> Any:
+    if isinstance(v, str):
+        return parse_duration(v)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"not a valid duration: {v!r} (expected a string such as '15s')")
+    return v
+
+
+def _size(v: Any) -> Any:
+    if isinstance(v, str):
+        m = _SIZE.fullmatch(v)
+        if m is None:
+            raise ValueError(f"not a valid size: {v!r} (expected e.g. '10MB')")
+        return int(m.group(1)) << _SIZE_SHIFT[m.group(2)]
+    return v
+
+
+#: Milliseconds, written in YAML as a Prometheus duration string.
+Duration = Annotated[int, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)]
+ByteSize = Annotated[int, BeforeValidator(_size)]
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_label_names(d: dict[str, str]) -> dict[str, str]:
+    for name in d:
+        if not is_valid_label_name(name):
+            raise ValueError(f"{name!r} is not a valid label name")
+    return d
+
+
+class BasicAuth(BaseModel):
+    model_config = _STRICT
+    username: str = ""
+    password: SecretStr | None = None
+    password_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_password(self) -> BasicAuth:
+        if self.password is not None and self.password_file:
+            raise ValueError("at most one of basic_auth password & password_file must be configured")
+        return self
+
+
+class Authorization(BaseModel):
+    model_config = _STRICT
+    type: str = "Bearer"
+    credentials: SecretStr | None = None
+    credentials_file: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Authorization:
+        if self.type.strip().lower() == "basic":
+            raise ValueError('authorization type cannot be set to "basic", use "basic_auth" instead')
+        if self.credentials is not None and self.credentials_file:
+            raise ValueError("at most one of authorization credentials & credentials_file must be configured")
+        return self
+
+
+class TLSConfig(BaseModel):
+    model_config = _STRICT
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    server_name: str | None = None
+    insecure_skip_verify: bool = False
+
+
+class StaticConfig(BaseModel):
+    """A target group: ``targets`` are ``host:port`` addresses sharing ``labels``."""
+
+    model_config = _STRICT
+    targets: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    _names = field_validator("labels")(classmethod(lambda cls, v: _check_label_names(v)))
+
+
+class GlobalConfig(BaseModel):
+    """The ``global`` section. A timeout not given defaults to min(10s, scrape_interval)."""
+
+    model_config = _STRICT
+    scrape_interval: Duration = 60_000
+    scrape_timeout: Duration = 10_000
+    evaluation_interval: Duration = 60_000
+    external_labels: dict[str, str] = Field(default_factory=dict)
+    query_log_file: str | None = None
+    body_size_limit: ByteSize = 0
+    sample_limit: int = Field(default=0, ge=0)
+    label_limit: int = Field(default=0, ge=0)
+    label_name_length_limit: int = Field(default=0, ge=0)
+    label_value_length_limit: int = Field(default=0, ge=0)
+    target_limit: int = Field(default=0, ge=0)
+
+    _names = field_validator("external_labels")(classmethod(lambda cls, v: _check_label_names(v)))
+
+    @model_validator(mode="after")
+    def _timeout(self) -> GlobalConfig:
+        if "scrape_timeout" not in self.model_fields_set and self.scrape_timeout > self.scrape_interval:
+            object.__setattr__(self, "scrape_timeout", self.scrape_interval)
+        if self.scrape_timeout > self.scrape_interval:
+            raise ValueError("global scrape timeout greater than scrape interval")
+        return self
+
+
+class ScrapeConfig(BaseModel):
+    """One entry of ``scrape_configs``. ``None`` interval/timeout means "from global"."""
+
+    model_config = _STRICT
+    job_name: str = Field(min_length=1)
+    scrape_interval: Duration | None = None
+    scrape_timeout: Duration | None = None
+    metrics_path: str = "/metrics"
+    scheme: Literal["http", "https"] = "http"
+    params: dict[str, list[str]] = Field(default_factory=dict)
+    honor_labels: bool = False
+    honor_timestamps: bool = True
+    basic_auth: BasicAuth | None = None
+    authorization: Authorization | None = None
+    bearer_token: SecretStr | None = None
+    bearer_token_file: str | None = None
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
+    proxy_url: str | None = None
+    follow_redirects: bool = True
+    enable_http2: bool = True
+    static_configs: list[StaticConfig] = Field(default_factory=list)
+    relabel_configs: list[RelabelConfig] = Field(default_factory=list)
+    metric_relabel_configs: list[RelabelConfig] = Field(default_factory=list)
+    body_size_limit: ByteSize = 0
+    sample_limit: int = Field(default=0, ge=0)
+    label_limit: int = Field(default=0, ge=0)
+    label_name_length_limit: int = Field(default=0, ge=0)
+    label_value_length_limit: int = Field(default=0, ge=0)
+    target_limit: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ScrapeConfig:
+        auths = [self.basic_auth is not None, self.bearer_token is not None, bool(self.bearer_token_file)]
+        if sum(auths) > 1:
+            raise ValueError("at most one of basic_auth, bearer_token & bearer_token_file must be configured")
+        if self.authorization is not None and (auths[1] or auths[2]):
+            raise ValueError("at most one of bearer_token, bearer_token_file & authorization must be configured")
+        if self.authorization is not None and self.basic_auth is not None:
+            raise ValueError("at most one of basic_auth & authorization must be configured")
+        if (
+            self.scrape_interval is not None
+            and self.scrape_timeout is not None
+            and self.scrape_timeout > self.scrape_interval
+        ):
+            raise ValueError(
+                f"scrape timeout greater than scrape interval for scrape config with job name {self.job_name!r}"
+            )
+        return self
+
+    @property
+    def interval_ms(self) -> int:
+        """The resolved interval; only valid after ``resolve``."""
+        if self.scrape_interval is None:
+            raise ScrapeConfigError(f"scrape config {self.job_name!r} was not resolved against the global config")
+        return self.scrape_interval
+
+    @property
+    def timeout_ms(self) -> int:
+        if self.scrape_timeout is None:
+            raise ScrapeConfigError(f"scrape config {self.job_name!r} was not resolved against the global config")
+        return self.scrape_timeout
+
+
+def resolve(sc: ScrapeConfig, g: GlobalConfig | None = None) -> ScrapeConfig:
+    """Fill interval, timeout and limits from ``global`` as Prometheus does."""
+    g = g or GlobalConfig()
+    interval = sc.scrape_interval if sc.scrape_interval is not None else g.scrape_interval
+    if sc.scrape_timeout is not None:
+        timeout = sc.scrape_timeout
+    else:
+        timeout = min(g.scrape_timeout, interval)
+    if timeout > interval:
+        raise ScrapeConfigError(
+            f"scrape timeout greater than scrape interval for scrape config with job name {sc.job_name!r}"
+        )
+    update: dict[str, Any] = {"scrape_interval": interval, "scrape_timeout": timeout}
+    for limit in ("body_size_limit", "sample_limit", "label_limit", "label_name_length_limit",
+                  "label_value_length_limit", "target_limit"):
+        if getattr(sc, limit) == 0:
+            update[limit] = getattr(g, limit)
+    return sc.model_copy(update=update)
+
+
+def check_unique_job_names(configs: Sequence[ScrapeConfig]) -> None:
+    seen: set[str] = set()
+    for c in configs:
+        if c.job_name in seen:
+            raise ScrapeConfigError(f"found multiple scrape configs with job name {c.job_name!r}")
+        seen.add(c.job_name)
