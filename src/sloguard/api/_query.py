@@ -1,12 +1,167 @@
-"""Prometheus query endpoints (/api/v1/query, /api/v1/query_range, ...). Filled by the PromQL work."""
+"""Prometheus' query endpoints: ``/api/v1/query``, ``/query_range``, ``/format_query``,
+``/query_exemplars``, plus the status and metadata endpoints Grafana calls on connect.
+
+Queries run in worker threads (numpy releases the GIL) behind a concurrency limit like
+``--query.max-concurrency``; the JSON body is written in the same thread. A query that
+outlives its timeout by far (an engine that does not check its deadline) is abandoned and
+answered with Prometheus' timeout error, so no expression can hang the server.
+
+Settings read from ``ctx.settings``: ``clock`` (seconds, default ``time.time``),
+``query_timeout`` (seconds, 120), ``query_max_concurrency`` (20), ``query_timeout_grace``
+(seconds an engine may overrun its timeout before it is abandoned, 2).
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
-from starlette.routing import BaseRoute
+import anyio
+import anyio.to_thread
+import promql_parser
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sloguard.api._context import ServerContext
+from sloguard.api._http import (
+    MAX_TIME_MS,
+    MIN_TIME_MS,
+    ApiError,
+    Params,
+    api_endpoint,
+    error,
+    parse_time_param,
+    success,
+)
+from sloguard.api._query_params import InstantParams, RangeParams, instant_params, range_params
+from sloguard.api._query_status import status_routes
+from sloguard.promql import ErrorType, ParseError, PromQLError, QueryResult
+from sloguard.promql._format import query_response_json
+
+DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_MAX_CONCURRENCY = 20
+#: An engine gets this much longer than the timeout before the API gives up on it.
+_GRACE = 2.0
+_TIMEOUT_TEXT = "query timed out in expression evaluation"
 
 
-def routes(ctx: Any) -> list[BaseRoute]:
+def parse_error_text(expr: str, exc: Exception) -> str:
+    """Prometheus' ``<line>:<col>: parse error: <msg>`` text for a promql-parser error."""
+    msg = str(exc)
+    if msg[:1].isdigit() and ": parse error: " in msg:
+        return msg
+    return f"1:1: parse error: {msg}" if expr.strip() else "1:1: parse error: no expression found in input"
+
+
+class QueryAPI:
+    """The query handlers over ``ctx.engine`` (any ``sloguard.promql.Engine``)."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self._ctx = ctx
+        settings = ctx.settings
+        self._clock: Callable[[], float] = settings.get("clock", time.time)
+        self._timeout = float(settings.get("query_timeout", DEFAULT_TIMEOUT_S))
+        limit = int(settings.get("query_max_concurrency", DEFAULT_MAX_CONCURRENCY))
+        self._limiter = anyio.CapacityLimiter(limit)
+        self._grace = float(settings.get("query_timeout_grace", _GRACE))
+
+    def _effective_timeout(self, requested: float | None) -> float:
+        if requested is None or requested <= 0:
+            return self._timeout
+        return min(requested, self._timeout)
+
+    def _engine(self) -> Any:
+        if self._ctx.engine is None:
+            raise ApiError("The query engine is not configured on this server.", ErrorType.UNAVAILABLE)
+        return self._ctx.engine
+
+    async def _execute(self, run: Callable[[], QueryResult], timeout: float) -> Response:
+        def work() -> bytes:
+            return query_response_json(run()).encode("utf-8", "replace")
+
+        try:
+            with anyio.fail_after(timeout + self._grace):
+                body = await anyio.to_thread.run_sync(
+                    work, limiter=self._limiter, abandon_on_cancel=True
+                )
+        except TimeoutError:
+            return error(_TIMEOUT_TEXT, ErrorType.TIMEOUT)
+        except PromQLError:
+            raise
+        except Exception as e:  # an engine bug answers like a recovered Go panic, never a 500
+            return error(f"unexpected error: {type(e).__name__}: {e}", ErrorType.EXECUTION)
+        return Response(body, media_type="application/json")
+
+    async def query(self, request: Request) -> Response:
+        p: InstantParams = instant_params(await Params.of(request), int(self._clock() * 1000))
+        engine = self._engine()
+        timeout = self._effective_timeout(p.timeout)
+        try:
+            return await self._execute(lambda: engine.instant_query(p.query, p.time, timeout), timeout)
+        except ParseError as e:
+            raise ApiError(f'invalid parameter "query": {e}') from None
+
+    async def query_range(self, request: Request) -> Response:
+        p: RangeParams = range_params(await Params.of(request))
+        engine = self._engine()
+        timeout = self._effective_timeout(p.timeout)
+        return await self._execute(
+            lambda: engine.range_query(p.query, p.start, p.end, p.step, timeout), timeout
+        )
+
+    async def format_query(self, request: Request) -> Response:
+        expr = (await Params.of(request)).get("query")
+        try:
+            pretty = promql_parser.parse(expr).prettify()
+        except Exception as e:  # promql-parser raises ValueError (and worse on odd input)
+            raise ApiError(f'invalid parameter "query": {parse_error_text(expr, e)}') from None
+        return success(pretty)
+
+    async def query_exemplars(self, request: Request) -> Response:
+        params = await Params.of(request)
+        start = parse_time_param(params, "start", MIN_TIME_MS)
+        end = parse_time_param(params, "end", MAX_TIME_MS)
+        if end < start:
+            raise ApiError("end timestamp must not be before start timestamp")
+        expr = params.get("query")
+        try:
+            ast = promql_parser.parse(expr)
+        except Exception as e:
+            raise ApiError(parse_error_text(expr, e)) from None
+        if not _has_selector(ast):
+            return Response(status_code=204)
+        return success([])  # sloguard stores no exemplars
+
+
+def _has_selector(ast: Any) -> bool:
+    found = False
+
+    def visit(node: Any) -> None:
+        nonlocal found
+        if isinstance(node, promql_parser.VectorSelector | promql_parser.MatrixSelector):
+            found = True
+            return
+        for name in ("expr", "lhs", "rhs", "vector_selector", "param"):
+            child = getattr(node, name, None)
+            if child is not None and not isinstance(child, str | int | float):
+                visit(child)
+        for child in getattr(node, "args", None) or ():
+            visit(child)
+
+    visit(ast)
+    return found
+
+
+def routes(ctx: ServerContext) -> list[BaseRoute]:
     """Routes for the query API; ``ctx`` is the server's ``ServerContext``."""
-    return []
+    api = QueryAPI(ctx)
+    both = ["GET", "POST"]
+    return [
+        Route("/api/v1/query", api_endpoint(api.query), methods=both),
+        Route("/api/v1/query_range", api_endpoint(api.query_range), methods=both),
+        Route("/api/v1/format_query", api_endpoint(api.format_query), methods=both),
+        Route("/api/v1/query_exemplars", api_endpoint(api.query_exemplars), methods=both),
+        *status_routes(ctx),
+    ]
