@@ -1,0 +1,111 @@
+"""Property tests: arbitrary input only ever raises ExpositionError; valid input round-trips."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sloguard.ingest.exposition import NO_TIMESTAMP, ExpositionError, ExpositionParser, parse
+from sloguard.labels import Labels
+
+OM = "application/openmetrics-text"
+
+metric_names = st.from_regex(r"[a-zA-Z_:][a-zA-Z0-9_:]{0,12}", fullmatch=True)
+label_names = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,8}", fullmatch=True).filter(
+    lambda n: n != "__name__"
+)
+label_values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+values = st.floats(allow_nan=True, allow_infinity=True)
+timestamps = st.one_of(st.none(), st.integers(0, 2**53))
+
+
+@st.composite
+def samples(draw: st.DrawFn) -> tuple[str, dict[str, str], float, int | None]:
+    labels = draw(st.dictionaries(label_names, label_values, max_size=4))
+    return draw(metric_names), labels, draw(values), draw(timestamps)
+
+
+def _esc(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _render(name: str, labels: dict[str, str], v: float, ts: str | None, sep: str) -> str:
+    inner = ",".join(f'{k}="{_esc(x)}"' for k, x in labels.items())
+    series = f"{name}{{{inner}}}" if labels else name
+    line = f"{series}{sep}{v!r}"
+    return line if ts is None else f"{line}{sep}{ts}"
+
+
+def _check(result_value: float, v: float) -> None:
+    assert (math.isnan(result_value) and math.isnan(v)) or result_value == v
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.booleans())
+def test_arbitrary_bytes_raise_only_exposition_error(data: bytes, om: bool) -> None:
+    try:
+        parse(data, OM if om else None)
+    except ExpositionError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(samples(), max_size=5), st.data())
+def test_mutated_valid_input_raises_only_exposition_error(
+    rows: list[tuple[str, dict[str, str], float, int | None]], data: st.DataObject
+) -> None:
+    body = "".join(_render(n, lb, v, None if t is None else str(t), " ") + "\n" for n, lb, v, t in rows)
+    raw = bytearray(body.encode() + b"# EOF\n")
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(raw)))
+        raw[pos:pos] = data.draw(st.sampled_from([b"{", b"}", b'"', b"\\", b" ", b",", b"=", b"#", b"\n", b"\xff", b"\t"]))
+    for ct in (None, OM):
+        try:
+            parse(bytes(raw), ct)
+        except ExpositionError:
+            pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(samples(), max_size=8), st.sampled_from([" ", "\t", "  "]))
+def test_text_format_round_trips(
+    rows: list[tuple[str, dict[str, str], float, int | None]], sep: str
+) -> None:
+    body = "".join(_render(n, lb, v, None if t is None else str(t), sep) + "\n" for n, lb, v, t in rows)
+    r = parse(body.encode())
+    assert len(r) == len(rows)
+    for i, (name, labels, v, t) in enumerate(rows):
+        assert r.labels[i] == Labels([("__name__", name), *labels.items()])
+        _check(float(r.values[i]), v)
+        assert int(r.timestamps[i]) == (NO_TIMESTAMP if t is None else t)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(samples(), max_size=8))
+def test_openmetrics_round_trips_with_seconds_timestamps(
+    rows: list[tuple[str, dict[str, str], float, int | None]],
+) -> None:
+    body = "".join(
+        _render(n, lb, v, None if t is None else str(t // 1000), " ") + "\n" for n, lb, v, t in rows
+    )
+    r = parse((body + "# EOF\n").encode(), OM)
+    for i, (name, labels, v, t) in enumerate(rows):
+        assert r.labels[i] == Labels([("__name__", name), *labels.items()])
+        _check(float(r.values[i]), v)
+        assert int(r.timestamps[i]) == (NO_TIMESTAMP if t is None else (t // 1000) * 1000)
+
+
+@settings(max_examples=300, deadline=None)
+@given(samples(), st.booleans())
+def test_fast_path_agrees_with_exact_path(
+    row: tuple[str, dict[str, str], float, int | None], om: bool
+) -> None:
+    name, labels, v, t = row
+    line = _render(name, labels, v, None if t is None else str(t), " ").encode()
+    fast = ExpositionParser(om).feed(line)
+    exact = ExpositionParser(om)._exact(line)
+    assert fast is not None
+    assert fast[0] == exact[0] and fast[1] == exact[1]
+    _check(fast[2], exact[2])
