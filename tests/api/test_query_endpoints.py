@@ -45,7 +45,7 @@ def test_format_query_prettifies(client: TestClient) -> None:
 def test_format_query_rejects_bad_expressions_as_bad_data(client: TestClient) -> None:
     r = client.get("/api/v1/format_query", params={"query": "sum("})
     assert r.status_code == 400
-    assert r.json()["error"].startswith('invalid parameter "query": 1:')
+    assert r.json()["error"].startswith('invalid parameter "query": parse error: ')
     assert "parse error" in r.json()["error"]
 
 

@@ -47,12 +47,17 @@ _GRACE = 2.0
 _TIMEOUT_TEXT = "query timed out in expression evaluation"
 
 
-def parse_error_text(expr: str, exc: Exception) -> str:
-    """Prometheus' ``<line>:<col>: parse error: <msg>`` text for a promql-parser error."""
+def parse_error_text(expr: str, exc: BaseException) -> str:
+    """The engine's ``parse error: <msg>`` text for a promql-parser error."""
+    if not expr.strip():
+        return "parse error: no expression found in input"
     msg = str(exc)
-    if msg[:1].isdigit() and ": parse error: " in msg:
-        return msg
-    return f"1:1: parse error: {msg}" if expr.strip() else "1:1: parse error: no expression found in input"
+    return msg if "parse error" in msg else f"parse error: {msg}"
+
+
+def _is_panic(e: BaseException) -> bool:
+    """The Rust parser's ``PanicException`` derives from ``BaseException``."""
+    return type(e).__name__ == "PanicException"
 
 
 class QueryAPI:
@@ -90,7 +95,9 @@ class QueryAPI:
             return error(_TIMEOUT_TEXT, ErrorType.TIMEOUT)
         except PromQLError:
             raise
-        except Exception as e:  # an engine bug answers like a recovered Go panic, never a 500
+        except BaseException as e:  # an engine bug answers like a recovered Go panic, not a 500
+            if not isinstance(e, Exception) and not _is_panic(e):
+                raise
             return error(f"unexpected error: {type(e).__name__}: {e}", ErrorType.EXECUTION)
         return Response(body, media_type="application/json")
 
@@ -114,9 +121,9 @@ class QueryAPI:
     async def format_query(self, request: Request) -> Response:
         expr = (await Params.of(request)).get("query")
         try:
-            pretty = promql_parser.parse(expr).prettify()
-        except Exception as e:  # promql-parser raises ValueError (and worse on odd input)
-            raise ApiError(f'invalid parameter "query": {parse_error_text(expr, e)}') from None
+            pretty = _parse(expr).prettify()
+        except _ParseFailed as e:
+            raise ApiError(f'invalid parameter "query": {e}') from None
         return success(pretty)
 
     async def query_exemplars(self, request: Request) -> Response:
@@ -127,12 +134,27 @@ class QueryAPI:
             raise ApiError("end timestamp must not be before start timestamp")
         expr = params.get("query")
         try:
-            ast = promql_parser.parse(expr)
-        except Exception as e:
-            raise ApiError(parse_error_text(expr, e)) from None
+            ast = _parse(expr)
+        except _ParseFailed as e:
+            raise ApiError(str(e)) from None
         if not _has_selector(ast):
             return Response(status_code=204)
         return success([])  # sloguard stores no exemplars
+
+
+class _ParseFailed(Exception):
+    pass
+
+
+def _parse(expr: str) -> Any:
+    if not expr.strip():
+        raise _ParseFailed("parse error: no expression found in input")
+    try:
+        return promql_parser.parse(expr)
+    except BaseException as e:  # ValueError, or a PanicException on odd input
+        if not isinstance(e, Exception) and not _is_panic(e):
+            raise
+        raise _ParseFailed(parse_error_text(expr, e)) from None
 
 
 def _has_selector(ast: Any) -> bool:
