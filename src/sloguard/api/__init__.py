@@ -1,1 +1,40 @@
-"""HTTP APIs: Prometheus-compatible endpoints, remote write, operational endpoints."""
+"""HTTP APIs: Prometheus-compatible endpoints, remote write, operational endpoints.
+
+``create_app(ctx)`` assembles one Starlette app from the route modules, each a
+``routes(ctx) -> list[BaseRoute]`` function: operational endpoints (``_ops``), metadata
+(``_metadata``), remote write (``_write``), queries (``_query``), rules (``_rules``) and
+the bundled demo target. Shared request/response helpers live in ``_http``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from sloguard import demo
+from sloguard.api import _metadata, _ops, _query, _rules, _write
+from sloguard.api._context import ServerContext
+from sloguard.api._http import ApiError
+from sloguard.api._metrics import HTTPMetrics, build_registry
+
+__all__ = ["ApiError", "ServerContext", "create_app"]
+
+
+def create_app(ctx: ServerContext, registry: CollectorRegistry | None = None) -> Starlette:
+    """The whole HTTP app over ``ctx``. ``registry`` (a fresh one by default) backs ``/metrics``."""
+    reg = registry if registry is not None else build_registry(ctx)
+    routes: list[BaseRoute] = [
+        *_ops.routes(ctx, reg),
+        *_metadata.routes(ctx),
+        *_write.routes(ctx),
+        *_query.routes(ctx),
+        *_rules.routes(ctx),
+    ]
+    if ctx.serve_demo:
+        routes.extend(demo.routes())
+    app = Starlette(routes=routes, middleware=[Middleware(HTTPMetrics, registry=reg)])
+    app.state.ctx = ctx
+    app.state.registry = reg
+    return app

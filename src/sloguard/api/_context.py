@@ -19,3 +19,11 @@ class ServerContext:
     max_write_body_bytes: int = 32 * 1024 * 1024
     ready: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
+    # The loaded sloguard.config.Config (for /api/v1/status/config), and the command-line
+    # flags as Prometheus shows them in /api/v1/status/flags.
+    config: Any | None = None
+    flags: dict[str, str] = field(default_factory=dict)
+    # Serve the bundled demo target at /demo/metrics.
+    serve_demo: bool = True
+    # Seconds since the epoch when the server started (for build/runtime info).
+    start_time: float = 0.0

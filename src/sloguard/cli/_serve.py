@@ -1,9 +1,87 @@
-"""`sloguard serve` commands."""
+"""`sloguard serve`: run the server on the embedded store."""
 
 from __future__ import annotations
 
+import contextlib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from sloguard.config import Config, ConfigError, load_config, parse_config
+from sloguard.log import LogFormat, configure, parse_level
+
+BUNDLED_CONFIG = "examples/sloguard.yml"
+_BUNDLED_LISTEN = "127.0.0.1:9090"
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9090``, ``:9090`` for all interfaces) -> (host, port)."""
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not port_text.isdigit() or int(port_text) > 65535:
+        raise ValueError(f"invalid --listen {value!r}: expected HOST:PORT such as 127.0.0.1:9090")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port_text)
+
+
+def bundled_config(listen: str) -> Config:
+    """The bundled example config, scraping this server at ``listen``."""
+    text = resources.files("sloguard").joinpath(BUNDLED_CONFIG).read_text(encoding="utf-8")
+    return parse_config(text.replace(_BUNDLED_LISTEN, listen), f"<bundled {BUNDLED_CONFIG}>")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(2)
+
+
+def serve(
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", "--config.file", help="Config file (default: the bundled example config)."
+    )] = None,
+    data_dir: Annotated[Path, typer.Option(
+        "--data-dir", "--storage.tsdb.path", help="Where the TSDB keeps its files."
+    )] = Path("data"),
+    listen: Annotated[str, typer.Option(
+        "--listen", "--web.listen-address", help="HOST:PORT to serve HTTP on."
+    )] = "127.0.0.1:9090",
+    log_format: Annotated[str, typer.Option("--log.format", help="logfmt or json.")] = "logfmt",
+    log_level: Annotated[str, typer.Option("--log.level", help="debug, info, warn or error.")] = "info",
+) -> None:
+    """Run the sloguard server: TSDB, scrapes, remote-write receiver and HTTP API."""
+    from sloguard.api._server import ServeOptions
+    from sloguard.api._server import serve as run_server
+
+    try:
+        fmt = LogFormat(log_format)
+        parse_level(log_level)
+        host, port = parse_listen(listen)
+    except ValueError as e:
+        msg = str(e)
+        if "is not a valid LogFormat" in msg:
+            msg = f"invalid --log.format {log_format!r}: expected logfmt or json"
+        raise _fail(msg) from None
+    try:
+        config = load_config(config_file) if config_file else bundled_config(f"{host}:{port}")
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+    configure(fmt, log_level)
+    flags = {
+        "config.file": str(config_file or f"<bundled {BUNDLED_CONFIG}>"),
+        "storage.tsdb.path": str(data_dir),
+        "web.listen-address": listen,
+        "log.format": fmt.value,
+        "log.level": log_level,
+    }
+    options = ServeOptions(
+        config_path=config_file or Path(BUNDLED_CONFIG), data_dir=data_dir, host=host, port=port,
+        flags=flags, loader=None if config_file else (lambda: bundled_config(f"{host}:{port}")),
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        run_server(options, config)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("serve")(serve)

@@ -1,0 +1,108 @@
+"""Operational endpoints: ``/metrics``, ``/-/healthy``, ``/-/ready``, ``/api/v1/status/*``,
+``/api/v1/targets`` and a small index page at ``/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from sloguard import __version__
+from sloguard.api._context import ServerContext
+from sloguard.api._http import api_endpoint, success
+
+_INDEX = """<!doctype html>
+<html><head><title>sloguard</title></head><body>
+<h1>sloguard {version}</h1>
+<ul>
+<li><a href="/metrics">/metrics</a>: sloguard's own metrics</li>
+<li><a href="/api/v1/targets">/api/v1/targets</a>: scrape targets</li>
+<li><a href="/api/v1/labels">/api/v1/labels</a>, <a href="/api/v1/series?match[]=up">/api/v1/series?match[]=up</a>: metadata</li>
+<li><code>POST /api/v1/write</code>: Prometheus remote write</li>
+<li><a href="/demo/metrics">/demo/metrics</a>: the bundled demo target</li>
+<li><a href="/api/v1/status/config">/api/v1/status/config</a>, <a href="/api/v1/status/flags">/api/v1/status/flags</a></li>
+</ul></body></html>
+"""
+
+
+def config_yaml(config: Any) -> str:
+    """The loaded config as YAML with every secret shown as ``<secret>`` (like Prometheus)."""
+    if config is None:
+        return ""
+    data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return yaml.safe_dump(_mask(data), sort_keys=False)
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    if value == "**********":  # pydantic's rendering of a SecretStr
+        return "<secret>"
+    return value
+
+
+def targets_json(ctx: ServerContext, state: str) -> dict[str, Any]:
+    """``/api/v1/targets`` data; the scrape manager supplies the per-target objects."""
+    mgr = ctx.scrape_manager
+    active: list[Any] = []
+    dropped: list[Any] = []
+    fn = getattr(mgr, "targets_json", None)
+    if callable(fn):
+        active, dropped = fn()
+    data: dict[str, Any] = {}
+    if state in ("", "any", "active"):
+        data["activeTargets"] = active
+    if state in ("", "any", "dropped"):
+        data["droppedTargets"] = dropped
+    return data
+
+
+def routes(ctx: ServerContext, registry: CollectorRegistry) -> list[BaseRoute]:
+    """The operational routes; ``registry`` is what ``/metrics`` exposes."""
+
+    async def index(request: Request) -> Response:
+        return HTMLResponse(_INDEX.format(version=__version__))
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def healthy(request: Request) -> Response:
+        return PlainTextResponse("sloguard is Healthy.\n")
+
+    async def ready(request: Request) -> Response:
+        if not ctx.ready:
+            return PlainTextResponse("Service Unavailable", status_code=503)
+        return PlainTextResponse("sloguard is Ready.\n")
+
+    @api_endpoint
+    async def status_config(request: Request) -> Response:
+        return success({"yaml": config_yaml(ctx.config)})
+
+    @api_endpoint
+    async def status_flags(request: Request) -> Response:
+        return success(dict(ctx.flags))
+
+    @api_endpoint
+    async def status_buildinfo(request: Request) -> Response:
+        return success({"version": __version__, "revision": "", "branch": "", "buildUser": "", "buildDate": "", "goVersion": ""})
+
+    @api_endpoint
+    async def targets(request: Request) -> Response:
+        return success(targets_json(ctx, request.query_params.get("state", "")))
+
+    return [
+        Route("/", index, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/-/healthy", healthy, methods=["GET", "HEAD"]),
+        Route("/-/ready", ready, methods=["GET", "HEAD"]),
+        Route("/api/v1/status/config", status_config, methods=["GET"]),
+        Route("/api/v1/status/flags", status_flags, methods=["GET"]),
+        Route("/api/v1/status/buildinfo", status_buildinfo, methods=["GET"]),
+        Route("/api/v1/targets", targets, methods=["GET"]),
+    ]

@@ -1,0 +1,198 @@
+"""The ``sloguard serve`` process: storage, scrapes, HTTP, maintenance and signals on one loop.
+
+Start order: open the storage (WAL replay), build the app, start the scrape manager and
+uvicorn, then mark the server ready and print its URLs. SIGTERM/SIGINT stop HTTP and
+scrapes, then flush and close the storage. SIGHUP reloads the config file and applies new
+scrape configs, keeping the last good config when the new one is invalid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import uvicorn
+
+from sloguard.api._context import ServerContext
+from sloguard.api._scrapes import start_scrapes
+from sloguard.api._storage import close_storage, maintain, open_storage
+from sloguard.config import Config, ConfigError, load_config
+
+log = logging.getLogger("sloguard.server")
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What ``sloguard serve`` was asked to do (already validated)."""
+
+    config_path: Path
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 9090
+    maintenance_interval_s: float = 60.0
+    flags: dict[str, str] = field(default_factory=dict)
+    #: How SIGHUP re-reads the config (default: ``load_config(config_path)``).
+    loader: Callable[[], Config] | None = None
+
+    def load(self) -> Config:
+        return self.loader() if self.loader is not None else load_config(self.config_path)
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: the sloguard server owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def urls(host: str, port: int) -> dict[str, str]:
+    """The URLs printed at start, by what they are."""
+    h = f"[{host}]" if ":" in host else host
+    root = f"http://{h}:{port}"
+    return {
+        "UI and API": f"{root}/",
+        "own metrics": f"{root}/metrics",
+        "remote write": f"{root}/api/v1/write",
+        "demo target": f"{root}/demo/metrics",
+    }
+
+
+class Server:
+    """One running sloguard server. ``run()`` returns when a stop signal was handled."""
+
+    def __init__(self, options: ServeOptions, config: Config, out: TextIO | None = None) -> None:
+        self.options = options
+        self.config = config
+        self._out = out if out is not None else sys.stdout
+        self._stop = asyncio.Event()
+        self.ctx: ServerContext | None = None
+        self._reload_task: asyncio.Future[bool] | None = None
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        from sloguard.api import create_app
+
+        started = time.time()
+        storage = await asyncio.to_thread(open_storage, self.options.data_dir, self.config.storage.tsdb)
+        ctx = ServerContext(
+            storage=storage,
+            config=self.config,
+            flags=dict(self.options.flags),
+            max_write_body_bytes=self.config.remote_write_receiver.max_body_bytes,
+            start_time=started,
+        )
+        self.ctx = ctx
+        app = create_app(ctx)
+        uv = _Uvicorn(uvicorn.Config(
+            app, host=self.options.host, port=self.options.port, log_config=None,
+            access_log=False, lifespan="off", timeout_graceful_shutdown=5,
+        ))
+        try:
+            await self._serve(ctx, uv)
+        finally:
+            await self._shutdown(ctx)
+
+    async def _serve(self, ctx: ServerContext, uv: _Uvicorn) -> None:
+        ctx.scrape_manager = await start_scrapes(self.config, ctx.storage)
+        serving = asyncio.create_task(uv.serve(), name="http")
+        while not uv.started and not serving.done():
+            await asyncio.sleep(0.02)
+        if serving.done():
+            serving.result()  # raises SystemExit when the port cannot be bound
+            return
+        ctx.ready = True
+        self._announce(uv)
+        maintenance = asyncio.create_task(self._maintenance(ctx), name="maintenance")
+        with self._signals():
+            stop = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
+        log.info("shutting down")
+        ctx.ready = False
+        uv.should_exit = True
+        maintenance.cancel()
+        await asyncio.gather(serving, maintenance, stop, return_exceptions=True)
+
+    async def _shutdown(self, ctx: ServerContext) -> None:
+        mgr = ctx.scrape_manager
+        if mgr is not None:
+            await mgr.stop()
+        await asyncio.to_thread(close_storage, ctx.storage)
+        log.info("storage closed; bye")
+
+    def _announce(self, uv: _Uvicorn) -> None:
+        port = self.options.port
+        with contextlib.suppress(Exception):
+            port = uv.servers[0].sockets[0].getsockname()[1]
+        shown = urls(self.options.host, port)
+        width = max(map(len, shown))
+        lines = [f"sloguard is ready (data dir {self.options.data_dir}, config {self.options.config_path})"]
+        lines += [f"  {what:<{width}}  {url}" for what, url in shown.items()]
+        print("\n".join(lines), file=self._out, flush=True)
+        log.info("server is ready to receive requests", extra={"url": shown["UI and API"]})
+
+    async def _maintenance(self, ctx: ServerContext) -> None:
+        while True:
+            await asyncio.sleep(self.options.maintenance_interval_s)
+            try:
+                await asyncio.to_thread(maintain, ctx.storage)
+            except Exception:
+                log.exception("background compaction/retention failed; will retry")
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        handlers: dict[signal.Signals, Callable[[], None]] = {
+            signal.SIGTERM: self._on_stop_signal,
+            signal.SIGINT: self._on_stop_signal,
+            signal.SIGHUP: self._on_reload_signal,
+        }
+        installed = []
+        for sig, fn in handlers.items():
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, fn)
+                installed.append(sig)
+        try:
+            yield
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    def _on_reload_signal(self) -> None:
+        log.info("received SIGHUP; reloading the config file")
+        self._reload_task = asyncio.ensure_future(self.reload())
+
+    def _on_stop_signal(self) -> None:
+        log.info("received stop signal")
+        self._stop.set()
+
+    async def reload(self) -> bool:
+        """Re-read the config file and apply its scrape configs; keep the old one on error."""
+        try:
+            config = await asyncio.to_thread(self.options.load)
+        except ConfigError as e:
+            log.error("config reload failed; keeping the last good config", extra={"err": str(e)})
+            return False
+        ctx = self.ctx
+        if ctx is not None and ctx.scrape_manager is not None:
+            await ctx.scrape_manager.apply(config)
+        if ctx is not None:
+            ctx.config = config
+        self.config = config
+        log.info("config reloaded", extra={"file": str(self.options.config_path)})
+        return True
+
+
+def serve(options: ServeOptions, config: Config) -> None:
+    """Run the server until SIGTERM/SIGINT (blocking)."""
+    asyncio.run(Server(options, config).run())

@@ -1,0 +1,86 @@
+"""Opening the server's storage from config, and its maintenance hooks.
+
+The embedded TSDB (``sloguard.tsdb.TSDB``) is used when it is available; otherwise the
+server falls back to the in-memory test store with a loud warning (nothing is durable).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from sloguard.config import TSDBSettings
+from sloguard.tsdb import Storage
+
+log = logging.getLogger(__name__)
+
+
+def tsdb_options(settings: TSDBSettings) -> Any:
+    """``TSDBOptions`` for the embedded TSDB from the config's ``storage.tsdb``."""
+    tsdb = importlib.import_module("sloguard.tsdb")
+    fsync = tsdb.FsyncPolicy(settings.fsync.value)
+    return tsdb.TSDBOptions(
+        fsync=fsync,
+        fsync_interval_ms=round(settings.fsync_interval * 1000),
+        block_duration_ms=round(settings.block_duration * 1000),
+        retention_ms=round(settings.retention_time * 1000),
+        retention_bytes=settings.retention_size,
+        max_series=settings.max_series,
+        max_series_per_metric=settings.max_series_per_metric,
+    )
+
+
+def open_storage(data_dir: Path, settings: TSDBSettings) -> Storage:
+    """Open (creating if needed) the store under ``data_dir``; may replay a WAL (slow)."""
+    tsdb = importlib.import_module("sloguard.tsdb")
+    if not hasattr(tsdb, "TSDB"):
+        # TODO(tsdb): remove once sloguard.tsdb.TSDB exists everywhere.
+        from sloguard.tsdb.testing import MemoryStorage
+
+        log.warning("embedded TSDB unavailable; using in-memory storage (data is NOT durable)")
+        return MemoryStorage()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = tsdb.TSDB.open(data_dir, tsdb_options(settings))
+    _log_replay(db)
+    return db  # type: ignore[no-any-return]
+
+
+def _log_replay(db: Any) -> None:
+    report = getattr(db, "replay_report", None)
+    if report is None:
+        return
+    fields = {
+        "records": report.records,
+        "samples": report.samples,
+        "series": report.series,
+        "duration_seconds": round(report.duration_seconds, 3),
+    }
+    log.info("WAL replay finished", extra=fields)
+    if report.dropped_anything:
+        log.warning(
+            "WAL was damaged; dropped its tail and kept every record before it",
+            extra={
+                "segment": report.corrupt_segment,
+                "dropped_bytes": report.dropped_bytes,
+                "dropped_records": report.dropped_records,
+                "dropped_samples": report.dropped_samples,
+                "dropped_segments": report.dropped_segments,
+            },
+        )
+
+
+def maintain(storage: Storage) -> None:
+    """Cut blocks, compact and apply retention, if the storage can (run off the event loop)."""
+    for name in ("compact", "apply_retention"):
+        fn = getattr(storage, name, None)
+        if callable(fn):
+            fn()
+
+
+def close_storage(storage: Storage) -> None:
+    """Flush and close the storage (the WAL is synced; the head may be persisted)."""
+    close = getattr(storage, "close", None)
+    if callable(close):
+        close()

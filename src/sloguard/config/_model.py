@@ -1,0 +1,96 @@
+"""The server configuration file, shaped like Prometheus' ``prometheus.yml``.
+
+```yaml
+global: {scrape_interval: 15s, scrape_timeout: 10s, evaluation_interval: 1m, external_labels: {}}
+scrape_configs: [...]            # Prometheus scrape configs, validated by sloguard.ingest
+rule_files: ["rules/*.yml"]      # globs
+storage:
+  tsdb: {retention_time: 15d, retention_size: 0, block_duration: 2h, fsync: per_commit,
+         max_series: 0, max_series_per_metric: 0}
+remote_write_receiver: {max_body_bytes: 33554432}
+```
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sloguard.config._units import ByteSize, Duration
+from sloguard.labels import check_label_name
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FsyncPolicy(enum.Enum):
+    """When the WAL is fsynced: before acknowledging each commit, on a timer, or never."""
+
+    PER_COMMIT = "per_commit"
+    INTERVAL = "interval"
+    NEVER = "never"
+
+
+class GlobalSettings(_Strict):
+    """Defaults for every scrape config and rule group (Prometheus' ``global`` block)."""
+
+    scrape_interval: Duration = 60.0
+    scrape_timeout: Duration = 10.0
+    evaluation_interval: Duration = 60.0
+    external_labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("external_labels")
+    @classmethod
+    def _check_external_labels(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            check_label_name(name)
+        return v
+
+    @model_validator(mode="after")
+    def _timeout_within_interval(self) -> GlobalSettings:
+        if self.scrape_timeout > self.scrape_interval:
+            raise ValueError("global scrape timeout greater than scrape interval")
+        return self
+
+
+class TSDBSettings(_Strict):
+    """Options of the embedded TSDB. ``0`` for a limit or retention means "none"."""
+
+    retention_time: Duration = 15 * 86400.0
+    retention_size: ByteSize = 0
+    block_duration: Duration = 2 * 3600.0
+    fsync: FsyncPolicy = FsyncPolicy.PER_COMMIT
+    fsync_interval: Duration = 1.0
+    max_series: int = Field(default=0, ge=0)
+    max_series_per_metric: int = Field(default=0, ge=0)
+
+    @field_validator("block_duration")
+    @classmethod
+    def _positive_block(cls, v: float) -> float:
+        if v < 60:
+            raise ValueError(f"block_duration must be at least 1m, got {v:g}s")
+        return v
+
+
+class StorageSettings(_Strict):
+    tsdb: TSDBSettings = Field(default_factory=TSDBSettings)
+
+
+class RemoteWriteReceiverSettings(_Strict):
+    """``POST /api/v1/write``: bodies larger than ``max_body_bytes`` get 413."""
+
+    max_body_bytes: ByteSize = 32 * 1024 * 1024
+
+
+class Config(_Strict):
+    """A whole, validated server config. ``scrape_configs`` holds the ingest models
+    (``sloguard.ingest.scrape_config.ScrapeConfig``) once validated by ``load_config``."""
+
+    global_: GlobalSettings = Field(default_factory=GlobalSettings, alias="global")
+    scrape_configs: list[Any] = Field(default_factory=list)
+    rule_files: list[str] = Field(default_factory=list)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    remote_write_receiver: RemoteWriteReceiverSettings = Field(default_factory=RemoteWriteReceiverSettings)

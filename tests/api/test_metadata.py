@@ -1,0 +1,132 @@
+"""The metadata endpoints answer in Prometheus' shapes, with its error texts and codes."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from sloguard.api import ServerContext, create_app
+from sloguard.api._http import MAX_TIME_FORMATTED, MAX_TIME_MS, MIN_TIME_MS, parse_time
+from sloguard.labels import Labels
+from sloguard.tsdb.testing import MemoryStorage
+
+
+@pytest.fixture()
+def client() -> TestClient:
+    st = MemoryStorage()
+    st.add(Labels.of(__name__="up", job="api", instance="a:1"), [1000, 2000], [1, 1])
+    st.add(Labels.of(__name__="up", job="db", instance="b:1"), [5000], [0])
+    st.add(Labels.of(__name__="http_requests_total", job="api", code="500"), [3000], [7])
+    return TestClient(create_app(ServerContext(storage=st, serve_demo=False)))
+
+
+def test_series_lists_matching_label_sets_sorted(client: TestClient) -> None:
+    r = client.get("/api/v1/series", params={"match[]": "up"})
+    assert r.status_code == 200
+    assert r.json() == {
+        "status": "success",
+        "data": [
+            {"__name__": "up", "instance": "a:1", "job": "api"},
+            {"__name__": "up", "instance": "b:1", "job": "db"},
+        ],
+    }
+
+
+def test_series_unions_several_match_params_without_duplicates(client: TestClient) -> None:
+    r = client.get("/api/v1/series", params=[("match[]", "up"), ("match[]", '{job="api"}')])
+    names = [(s["__name__"], s["job"]) for s in r.json()["data"]]
+    assert names == [("http_requests_total", "api"), ("up", "api"), ("up", "db")]
+
+
+def test_series_respects_start_and_end_in_seconds_and_rfc3339(client: TestClient) -> None:
+    r = client.get("/api/v1/series", params={"match[]": "up", "start": "3"})
+    assert [s["job"] for s in r.json()["data"]] == ["db"]
+    r = client.get(
+        "/api/v1/series", params={"match[]": "up", "end": "1970-01-01T00:00:02.5Z"}
+    )
+    assert [s["job"] for s in r.json()["data"]] == ["api"]
+
+
+def test_series_accepts_urlencoded_post(client: TestClient) -> None:
+    r = client.post("/api/v1/series", data={"match[]": ['up{job="db"}']})
+    assert r.json()["data"] == [{"__name__": "up", "instance": "b:1", "job": "db"}]
+
+
+def test_series_without_match_is_bad_data(client: TestClient) -> None:
+    r = client.get("/api/v1/series")
+    assert r.status_code == 400
+    assert r.json() == {"status": "error", "errorType": "bad_data", "error": "no match[] parameter provided"}
+
+
+def test_bad_start_gives_prometheus_error_text(client: TestClient) -> None:
+    r = client.get("/api/v1/series", params={"match[]": "up", "start": "abc"})
+    assert r.status_code == 400
+    assert r.json()["error"] == (
+        "invalid parameter \"start\": Invalid time value for 'start': "
+        'cannot parse "abc" to a valid timestamp'
+    )
+
+
+def test_bad_end_on_labels_names_end(client: TestClient) -> None:
+    r = client.get("/api/v1/labels", params={"end": "2020-01-01"})
+    assert r.status_code == 400
+    assert r.json()["error"].startswith('invalid parameter "end": ')
+
+
+def test_bad_selector_is_bad_data_with_match_prefix_on_series(client: TestClient) -> None:
+    r = client.get("/api/v1/series", params={"match[]": "up{"})
+    assert r.status_code == 400
+    assert r.json()["errorType"] == "bad_data"
+    assert r.json()["error"].startswith('invalid parameter "match[]": ')
+
+
+def test_selector_matching_everything_is_refused(client: TestClient) -> None:
+    r = client.get("/api/v1/series", params={"match[]": '{job=""}'})
+    assert r.status_code == 400
+    assert "match[] must contain at least one non-empty matcher" in r.json()["error"]
+
+
+def test_labels_lists_names_and_filters_by_match(client: TestClient) -> None:
+    assert client.get("/api/v1/labels").json()["data"] == ["__name__", "code", "instance", "job"]
+    r = client.get("/api/v1/labels", params={"match[]": "up"})
+    assert r.json() == {"status": "success", "data": ["__name__", "instance", "job"]}
+
+
+def test_label_values_lists_values_and_filters_by_time(client: TestClient) -> None:
+    assert client.get("/api/v1/label/job/values").json()["data"] == ["api", "db"]
+    r = client.get("/api/v1/label/__name__/values", params={"start": "2.5", "end": "3.5"})
+    assert r.json()["data"] == ["http_requests_total"]
+
+
+def test_label_values_of_unknown_label_is_empty_list(client: TestClient) -> None:
+    assert client.get("/api/v1/label/nope/values").json() == {"status": "success", "data": []}
+
+
+def test_label_values_with_invalid_name_is_bad_data(client: TestClient) -> None:
+    r = client.get("/api/v1/label/1bad/values")
+    assert r.status_code == 400
+    assert r.json() == {"status": "error", "errorType": "bad_data", "error": 'invalid label name: "1bad"'}
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [
+        ("1.5", 1500),
+        ("1700000000", 1_700_000_000_000),
+        ("-1.25", -1250),
+        ("1e3", 1_000_000),
+        ("2020-01-01T00:00:00Z", 1_577_836_800_000),
+        ("2020-01-01T01:00:00.123456789+01:00", 1_577_836_800_123),
+        (MAX_TIME_FORMATTED, MAX_TIME_MS),
+        ("1e300", MAX_TIME_MS),
+        ("-1e300", MIN_TIME_MS),
+    ],
+)
+def test_parse_time_accepts_prometheus_formats(text: str, ms: int) -> None:
+    assert parse_time(text) == ms
+
+
+@pytest.mark.parametrize("text", ["", "abc", "2020-01-01", "1_000", " 1", "2020-13-01T00:00:00Z"])
+def test_parse_time_refuses_other_text(text: str) -> None:
+    with pytest.raises(ValueError, match="to a valid timestamp"):
+        parse_time(text)
