@@ -14,13 +14,16 @@ series are kept as ordinary series; the text type ``untyped`` is reported as ``u
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
+from sloguard.ingest._exposition_fast import fast_samples
 from sloguard.ingest._exposition_meta import (
     MetricMetadata,
     parse_comment_om,
@@ -279,18 +282,21 @@ def iter_lines(
 ) -> Iterator[tuple[Labels, int, float]]:
     """Stream ``(labels, timestamp_ms or NO_TIMESTAMP, value)`` from lines of a file.
 
-    Lines may keep their trailing newline. Pass a ``parser`` to read its ``metadata``
+    Lines may keep their trailing newline (iterate a file opened in binary mode for
+    speed; ``str`` lines are encoded). Pass a ``parser`` to read its ``metadata``
     afterwards. Raises ``ExpositionError`` on the first malformed line.
     """
     p = parser if parser is not None else ExpositionParser(openmetrics)
-    feed = p.feed
-    for raw in lines:
-        line = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
-        if line[-1:] == b"\n":
-            line = line[:-1]
-        sample = feed(line)
-        if sample is not None:
-            yield sample
+    it = iter(lines)
+    first = next(it, None)
+    if first is not None:
+        raw: Iterable[bytes]
+        if isinstance(first, str):
+            raw = (ln.encode("utf-8", "surrogateescape") if isinstance(ln, str) else ln
+                   for ln in itertools.chain((first,), it))
+        else:
+            raw = itertools.chain((first,), cast("Iterator[bytes]", it))
+        yield from fast_samples(p, raw, NO_TIMESTAMP, NORMAL_NAN)
     p.finish()
 
 
@@ -304,17 +310,11 @@ def parse(
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    labels: list[Labels] = []
-    ts: list[int] = []
-    vs: list[float] = []
-    feed = p.feed
-    for line in lines:
-        sample = feed(line)
-        if sample is not None:
-            labels.append(sample[0])
-            ts.append(sample[1])
-            vs.append(sample[2])
+    rows = list(fast_samples(p, lines, NO_TIMESTAMP, NORMAL_NAN))
     p.finish()
+    if not rows:
+        return ParsedScrape([], np.empty(0, np.float64), np.empty(0, np.int64), p.metadata)
+    labels, ts, vs = zip(*rows, strict=True)
     return ParsedScrape(
-        labels, np.array(vs, dtype=np.float64), np.array(ts, dtype=np.int64), p.metadata
+        list(labels), np.array(vs, dtype=np.float64), np.array(ts, dtype=np.int64), p.metadata
     )
