@@ -1,0 +1,156 @@
+"""Sloth's ``prometheus/v1`` spec (objective in percent, ``{{.window}}`` rate queries)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sloguard.slo._reader import Reader
+from sloguard.slo._sli import availability_ratio, error_rate, total_rate
+from sloguard.slo._validate import check_objective, check_slo
+from sloguard.slo.model import (
+    SLI,
+    SLO,
+    AlertTier,
+    Alerting,
+    AvailabilitySLI,
+    EventsSLI,
+    Period,
+    RawSLI,
+    workbook_tiers,
+)
+
+VERSION = "prometheus/v1"
+#: A window no real spec uses; it is replaced by ``{{.window}}`` when exporting to Sloth.
+_PLACEHOLDER_MS = 123_456_789
+_PLACEHOLDER_TEXT = "1d10h17m36s789ms"
+
+
+def _sli(r: Reader, d: Mapping[str, Any], path: str) -> SLI | None:
+    r.known(d, path, {"events", "raw", "plugin"})
+    if "plugin" in d:
+        pid = r.mapping(d["plugin"], f"{path}.plugin").get("id", "?")
+        r.problem(f"{path}.plugin", f"Sloth SLI plugins are not supported (plugin id {pid!r}); use events or raw")
+        return None
+    if "events" in d:
+        m = r.mapping(d["events"], f"{path}.events")
+        r.known(m, f"{path}.events", {"error_query", "total_query"})
+        return EventsSLI(r.str_(m, "error_query", f"{path}.events", required=True), r.str_(m, "total_query", f"{path}.events", required=True))
+    if "raw" in d:
+        m = r.mapping(d["raw"], f"{path}.raw")
+        return RawSLI(r.str_(m, "error_ratio_query", f"{path}.raw", required=True))
+    r.problem(path, "needs one of events, raw or plugin")
+    return None
+
+
+def _tier(r: Reader, base: AlertTier, v: Any, path: str) -> AlertTier:
+    m = r.mapping(v, path)
+    r.known(m, path, {"disable", "labels", "annotations"})
+    return AlertTier(
+        base.name,
+        base.windows,
+        enabled=not r.bool_(m, "disable", path),
+        labels=base.labels + r.labels(m, "labels", path),
+        annotations=r.labels(m, "annotations", path),
+    )
+
+
+def load(doc: Mapping[str, Any], r: Reader, period: Period | None = None) -> list[tuple[str, SLO]]:
+    r.known(doc, "", {"version", "service", "labels", "slos"})
+    service = r.str_(doc, "service", "", required=True)
+    common = r.labels(doc, "labels", "")
+    period = period or Period()
+    out = []
+    for i, raw in enumerate(r.list_(doc, "slos", "")):
+        path = f"slos[{i}]"
+        d = r.mapping(raw, path)
+        r.known(d, path, {"name", "objective", "description", "labels", "sli", "alerting"})
+        name = r.str_(d, "name", path, required=True)
+        pct = r.float_(d, "objective", path, required=True)
+        objective = check_objective(r, f"{path}.objective", None if pct is None else pct / 100)
+        sli = _sli(r, r.mapping(d.get("sli"), f"{path}.sli"), f"{path}.sli")
+        am = r.mapping(d.get("alerting"), f"{path}.alerting")
+        r.known(am, f"{path}.alerting", {"name", "labels", "annotations", "page_alert", "ticket_alert"})
+        page, ticket = workbook_tiers(period.nominal_ms)
+        tiers = (_tier(r, page, am.get("page_alert"), f"{path}.alerting.page_alert"),
+                 _tier(r, ticket, am.get("ticket_alert"), f"{path}.alerting.ticket_alert"))
+        alert_name = r.str_(am, "name", f"{path}.alerting", required=any(t.enabled for t in tiers))
+        if sli is None or objective is None or not name:
+            continue
+        slo = SLO(
+            name=name, service=service, objective=objective, sli=sli, period=period,
+            description=r.str_(d, "description", path), labels=common + r.labels(d, "labels", path),
+            alerting=Alerting(name=alert_name, tiers=tiers, labels=r.labels(am, "labels", f"{path}.alerting"),
+                              annotations=r.labels(am, "annotations", f"{path}.alerting")),
+            source=r.source,
+        )
+        check_slo(r, path, slo)
+        out.append((path, slo))
+    return out
+
+
+def _templated(expr: str) -> str:
+    return expr.replace(_PLACEHOLDER_TEXT, "{{.window}}")
+
+
+def _tier_doc(t: AlertTier, base: AlertTier) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    if not t.enabled:
+        d["disable"] = True
+    extra = {k: v for k, v in t.labels if (k, v) not in base.labels}
+    if extra:
+        d["labels"] = extra
+    if t.annotations:
+        d["annotations"] = dict(t.annotations)
+    return d
+
+
+def dump(slos: list[SLO]) -> list[dict[str, Any]]:
+    """One ``prometheus/v1`` document per service. Sloth has no per-SLO period or grouping
+    field: the caller reports those as lossy (see ``lossy``)."""
+    by_service: dict[str, list[dict[str, Any]]] = {}
+    for slo in slos:
+        if isinstance(slo.sli, RawSLI):
+            sli: dict[str, Any] = {"raw": {"error_ratio_query": slo.sli.error_ratio_query}}
+        elif isinstance(slo.sli, AvailabilitySLI):
+            sli = {"raw": {"error_ratio_query": availability_ratio(slo, slo.sli.probe, "{{.window}}")}}
+        elif isinstance(slo.sli, EventsSLI):
+            sli = {"events": {"error_query": slo.sli.error_query, "total_query": slo.sli.total_query}}
+        else:
+            sli = {"events": {"error_query": _templated(error_rate(slo, _PLACEHOLDER_MS)),
+                              "total_query": _templated(total_rate(slo, _PLACEHOLDER_MS))}}
+        page, ticket = workbook_tiers(slo.period.nominal_ms)
+        a = slo.alerting
+        alerting: dict[str, Any] = {"name": a.name or slo.name}
+        if a.labels:
+            alerting["labels"] = dict(a.labels)
+        annotations = dict(a.annotations)
+        if a.runbook:
+            annotations.setdefault("runbook", a.runbook)
+        if annotations:
+            alerting["annotations"] = annotations
+        alerting["page_alert"] = _tier_doc(a.tiers[0], page) if a.tiers else {"disable": True}
+        alerting["ticket_alert"] = _tier_doc(a.tiers[1], ticket) if len(a.tiers) > 1 else {"disable": True}
+        d: dict[str, Any] = {"name": slo.name, "objective": round(slo.objective * 100, 10)}
+        if slo.description:
+            d["description"] = slo.description
+        if slo.labels:
+            d["labels"] = dict(slo.labels)
+        d["sli"] = sli
+        d["alerting"] = alerting
+        by_service.setdefault(slo.service, []).append(d)
+    return [{"version": VERSION, "service": svc, "slos": items} for svc, items in by_service.items()]
+
+
+def lossy(slo: SLO) -> list[str]:
+    """What a Sloth document cannot say about this SLO."""
+    out = []
+    if slo.period.calendar is not None or slo.period.nominal_ms != 30 * 86_400_000:
+        out.append(f"SLO {slo.name!r}: Sloth specs carry no period; {slo.period} needs --default-slo-period")
+    if slo.budgeting.value != "Occurrences":
+        out.append(f"SLO {slo.name!r}: Sloth has no timeslice budgeting")
+    if isinstance(slo.sli, AvailabilitySLI):
+        out.append(f"SLO {slo.name!r}: exported as a raw error ratio; long windows average it instead of counting probe samples")
+    if slo.alerting.min_events:
+        out.append(f"SLO {slo.name!r}: Sloth has no minimum event count for alerts")
+    return out

@@ -1,0 +1,197 @@
+"""Prometheus rules for SLOs: exact-window recordings, burn-rate alerts, metadata.
+
+Per SLO (``grouping`` labels split it into one SLO per label value, all with the same
+rules) the generator writes two groups:
+
+* ``sloguard-slo-<name>`` at the evaluation interval (default 1m), 12 rules:
+  two base recordings, the per-second error and total event rates over 5m
+  (``slo:sli_error:rate5m``, ``slo:sli_total:rate5m``), each touching the SLI's source
+  series; one error-ratio recording per alert window (7 with the workbook tiers:
+  ``slo:sli_error:ratio_rate<W>``); the page and ticket alerts; and a no-data alert.
+  Windows up to 6h divide raw rates (exact, and prompt for pages). Longer windows sum
+  the base recordings (``sum_over_time(errors) / sum_over_time(total)``), which weighs
+  every event equally, unlike an average of short-window ratios, and touches one series
+  per SLO instead of every source series.
+* ``sloguard-slo-<name>-budget`` every 5m, 8 rules: the period's error ratio summed the
+  same way, and the metadata series dashboards chart (``slo:objective:ratio``,
+  ``slo:error_budget:ratio``, ``slo:time_period:days``, ``slo:error_budget_remaining:ratio``,
+  ``slo:current_burn_rate:ratio``, ``slo:period_burn_rate:ratio``, ``slo:info``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sloguard.slo._durations import format_duration
+from sloguard.slo._sli import error_rate, total_rate
+from sloguard.slo.model import SLO, AlertTier, BurnWindow
+
+BASE_WINDOW_MS = 300_000
+RAW_WINDOW_LIMIT_MS = 6 * 3_600_000
+BUDGET_INTERVAL_MS = 300_000
+
+
+def _sel(name: str, slo: SLO) -> str:
+    return f'{name}{{slo="{slo.name}"}}'
+
+
+def ratio_name(window_ms: int) -> str:
+    return f"slo:sli_error:ratio_rate{format_duration(window_ms)}"
+
+
+def _ratio_expr(slo: SLO, window_ms: int) -> str:
+    if window_ms == BASE_WINDOW_MS:
+        return f"{_sel('slo:sli_error:rate5m', slo)} / {_sel('slo:sli_total:rate5m', slo)}"
+    if window_ms <= RAW_WINDOW_LIMIT_MS:
+        return f"{error_rate(slo, window_ms)} / {total_rate(slo, window_ms)}"
+    w = format_duration(window_ms)
+    return (
+        f"sum_over_time({_sel('slo:sli_error:rate5m', slo)}[{w}]) / "
+        f"sum_over_time({_sel('slo:sli_total:rate5m', slo)}[{w}])"
+    )
+
+
+def _events_expr(slo: SLO, window_ms: int, interval_ms: int) -> str:
+    """Events seen in the window (for the low-traffic guard)."""
+    if window_ms <= RAW_WINDOW_LIMIT_MS:
+        return f"({total_rate(slo, window_ms)}) * {window_ms / 1000:g}"
+    w = format_duration(window_ms)
+    return f"sum_over_time({_sel('slo:sli_total:rate5m', slo)}[{w}]) * {interval_ms / 1000:g}"
+
+
+def alert_name(slo: SLO) -> str:
+    """The spec's alert name, else the SLO name in CamelCase (``checkout-api`` -> ``CheckoutApiBudgetBurn``)."""
+    if slo.alerting.name and slo.alerting.name != slo.name:
+        return slo.alerting.name
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^a-zA-Z0-9]+", slo.name) if p) + "BudgetBurn"
+
+
+def slo_labels(slo: SLO) -> dict[str, str]:
+    return {"slo": slo.name, "service": slo.service, **dict(slo.labels)}
+
+
+def windows_of(slo: SLO) -> list[int]:
+    ws = {BASE_WINDOW_MS}
+    for tier in slo.alerting.tiers:
+        if tier.enabled:
+            for w in tier.windows:
+                ws.update((w.long_ms, w.short_ms))
+    return sorted(ws)
+
+
+def _condition(slo: SLO, w: BurnWindow, interval_ms: int) -> str:
+    thr = f"({w.factor:g} * {slo.error_budget:.10g})"
+    cond = (
+        f"({_sel(ratio_name(w.long_ms), slo)} > {thr})"
+        f" and ({_sel(ratio_name(w.short_ms), slo)} > {thr})"
+    )
+    n = slo.alerting.min_events
+    if n:
+        on = ", ".join(slo.grouping)
+        cond += f" and on({on}) ({_events_expr(slo, w.long_ms, interval_ms)} >= {n})"
+    return f"({cond})"
+
+
+def tier_expr(slo: SLO, tier: AlertTier, interval_ms: int) -> str:
+    return " or ".join(_condition(slo, w, interval_ms) for w in tier.windows)
+
+
+def _windows_text(tier: AlertTier) -> str:
+    return " or ".join(f"{format_duration(w.long_ms)}/{format_duration(w.short_ms)} at {w.factor:g}x" for w in tier.windows)
+
+
+def _alert(slo: SLO, tier: AlertTier, expr: str) -> dict[str, Any]:
+    a = slo.alerting
+    labels = {**slo_labels(slo), "tier": tier.name, **dict(a.labels), **dict(tier.labels)}
+    long_w = format_duration(tier.windows[0].long_ms)
+    budget_q = f'slo:error_budget_remaining:ratio{{slo="{slo.name}"}}'
+    annotations = {
+        "summary": f"{slo.service} SLO {slo.name} is burning its error budget too fast ({tier.name}).",
+        "description": (
+            f"Error ratio {{{{ $value | humanizePercentage }}}} over {long_w} against a budget of "
+            f"{slo.error_budget * 100:.4g}% (objective {slo.objective * 100:.4g}%)."
+        ),
+        "windows": _windows_text(tier),
+        "burn_rate": f"{{{{ $value | printf \"%.4g\" }}}} / {slo.error_budget:.10g}",
+        "budget_left": f"{{{{ with query `{budget_q}` }}}}{{{{ . | first | value | humanizePercentage }}}}{{{{ end }}}}",
+        **dict(a.annotations),
+        **dict(tier.annotations),
+    }
+    if a.runbook:
+        annotations["runbook_url"] = a.runbook
+    rule: dict[str, Any] = {"alert": alert_name(slo), "expr": expr}
+    if tier.for_ms:
+        rule["for"] = format_duration(tier.for_ms)
+    rule["labels"] = labels
+    rule["annotations"] = annotations
+    return rule
+
+
+def _alert_rules(slo: SLO, interval_ms: int) -> list[dict[str, Any]]:
+    enabled = [t for t in slo.alerting.tiers if t.enabled and t.windows]
+    rules = []
+    page = next((t for t in enabled if t.name == "page"), None)
+    for tier in enabled:
+        expr = tier_expr(slo, tier, interval_ms)
+        if page is not None and tier is not page:
+            expr = f"({expr}) unless on({', '.join(slo.grouping)}) ({tier_expr(slo, page, interval_ms)})"
+        rules.append(_alert(slo, tier, expr))
+    if slo.alerting.no_data_for_ms:
+        rules.append({
+            "alert": f"{alert_name(slo)}NoData",
+            "expr": f"absent({_sel('slo:sli_total:rate5m', slo)})",
+            "for": format_duration(slo.alerting.no_data_for_ms),
+            "labels": {**slo_labels(slo), "severity": "ticket", "tier": "no-data"},
+            "annotations": {"summary": f"SLO {slo.name} of {slo.service} has no SLI data: its budget cannot be computed."},
+        })
+    return rules
+
+
+def sli_group(slo: SLO, interval_ms: int = 60_000) -> dict[str, Any]:
+    labels = slo_labels(slo)
+    rules: list[dict[str, Any]] = [
+        {"record": "slo:sli_error:rate5m", "expr": error_rate(slo, BASE_WINDOW_MS), "labels": labels},
+        {"record": "slo:sli_total:rate5m", "expr": total_rate(slo, BASE_WINDOW_MS), "labels": labels},
+    ]
+    for w in windows_of(slo):
+        rules.append({"record": ratio_name(w), "expr": _ratio_expr(slo, w), "labels": labels})
+    rules.extend(_alert_rules(slo, interval_ms))
+    return {"name": f"sloguard-slo-{slo.name}", "interval": format_duration(interval_ms), "rules": rules}
+
+
+def budget_group(slo: SLO) -> dict[str, Any]:
+    labels = slo_labels(slo)
+    p = slo.period.nominal_ms
+    b = f"{slo.error_budget:.10g}"
+    period_ratio = _sel(ratio_name(p), slo)
+    info = {**labels, "objective": f"{slo.objective:.10g}", "period": str(slo.period), "budgeting": slo.budgeting.value}
+    rules = [
+        {"record": ratio_name(p), "expr": _ratio_expr(slo, p), "labels": labels},
+        {"record": "slo:objective:ratio", "expr": f"vector({slo.objective:.10g})", "labels": labels},
+        {"record": "slo:error_budget:ratio", "expr": f"vector({b})", "labels": labels},
+        {"record": "slo:time_period:days", "expr": f"vector({p / 86_400_000:g})", "labels": labels},
+        {"record": "slo:error_budget_remaining:ratio", "expr": f"1 - ({period_ratio} / {b})", "labels": labels},
+        {"record": "slo:current_burn_rate:ratio", "expr": f"{_sel(ratio_name(3_600_000), slo)} / {b}", "labels": labels},
+        {"record": "slo:period_burn_rate:ratio", "expr": f"{period_ratio} / {b}", "labels": labels},
+        {"record": "slo:info", "expr": "vector(1)", "labels": info},
+    ]
+    return {"name": f"sloguard-slo-{slo.name}-budget", "interval": format_duration(BUDGET_INTERVAL_MS), "rules": rules}
+
+
+def generate(slos: list[SLO], interval_ms: int = 60_000) -> dict[str, Any]:
+    """A Prometheus rule file (``{"groups": [...]}``) for the SLOs."""
+    groups = []
+    for slo in slos:
+        groups.append(sli_group(slo, interval_ms))
+        groups.append(budget_group(slo))
+    return {"groups": groups}
+
+
+def prometheus_rule(slos: list[SLO], name: str, namespace: str = "", interval_ms: int = 60_000) -> dict[str, Any]:
+    """The same rules as a prometheus-operator ``PrometheusRule`` manifest."""
+    meta: dict[str, Any] = {"name": name, "labels": {"app.kubernetes.io/managed-by": "sloguard"}}
+    if namespace:
+        meta["namespace"] = namespace
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": meta,
+            "spec": generate(slos, interval_ms)}
