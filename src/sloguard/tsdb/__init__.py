@@ -1,5 +1,14 @@
 """Embedded time-series store: head + WAL + blocks, inverted index, retention, limits."""
 
+from sloguard.tsdb._backfill import BlockWriter
+from sloguard.tsdb._db import TSDB
+from sloguard.tsdb._options import (
+    CardinalityLimitError,
+    FsyncPolicy,
+    ReplayReport,
+    TSDBOptions,
+    TSDBStats,
+)
 from sloguard.tsdb._types import (
     STALE_NAN,
     STALE_NAN_BITS,
@@ -17,13 +26,20 @@ from sloguard.tsdb._types import (
 __all__ = [
     "STALE_NAN",
     "STALE_NAN_BITS",
+    "TSDB",
     "AppendResult",
     "Appender",
+    "BlockWriter",
+    "CardinalityLimitError",
+    "FsyncPolicy",
     "Querier",
     "RejectReason",
+    "ReplayReport",
     "SeriesBatch",
     "Storage",
     "TSDBError",
+    "TSDBOptions",
+    "TSDBStats",
     "is_stale_nan",
     "stale_mask",
 ]

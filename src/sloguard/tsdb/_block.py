@@ -1,0 +1,171 @@
+"""Immutable on-disk blocks: write one from sorted series, read it memory-mapped.
+
+Layout of ``<data>/<ULID>/``: ``meta.json`` (Prometheus-like: ulid, minTime,
+maxTime exclusive, stats), ``labels.json.zst`` (series label sets in label order),
+``offsets.npy`` (sample offsets per series), ``tminmax.npy`` (each series' first and
+last timestamp), ``frames.npy`` (sample range and byte range of each frame) and
+``chunks`` (encoded frames, see ``_codec``). A block is written into ``<ULID>.tmp``
+and renamed when complete, so a crash never leaves half a block.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import cramjam
+import numpy as np
+
+from sloguard.labels import Labels
+from sloguard.tsdb._cache import FrameCache
+from sloguard.tsdb._codec import decode, encode
+from sloguard.tsdb._index import StaticPostings
+from sloguard.tsdb._types import F64, I64, TSDBError
+from sloguard.tsdb._vec import gather_ranges
+from sloguard.tsdb._wal import fsync_dir
+
+FRAME_SAMPLES = 1 << 17
+_B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_ulid(ms: int | None = None) -> str:
+    """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32."""
+    t = int(time.time() * 1000) if ms is None else ms
+    n = (t << 80) | secrets.randbits(80)
+    return "".join(_B32[(n >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def _frame_bounds(offsets: I64) -> I64:
+    """Series indices where frames start (a series never spans two frames)."""
+    bucket = offsets[:-1] // FRAME_SAMPLES
+    starts = np.flatnonzero(np.diff(bucket, prepend=-1) != 0)
+    return np.append(starts, len(offsets) - 1)
+
+
+def write_block(
+    parent: Path, labels: list[Labels], offsets: I64, t: I64, v: F64,
+    mint: int, maxt: int, source: str,
+) -> Path:
+    """Write a block (series already sorted by labels, samples in time order)."""
+    ulid = new_ulid()
+    tmp = parent / f"{ulid}.tmp"
+    tmp.mkdir(parents=True)
+    bounds = _frame_bounds(offsets)
+    frames = np.zeros((len(bounds) - 1, 4), np.int64)
+    pos = 0
+    with open(tmp / "chunks", "wb") as f:
+        for i in range(len(bounds) - 1):
+            a, b = int(offsets[bounds[i]]), int(offsets[bounds[i + 1]])
+            data = encode(t[a:b], v[a:b]).data
+            f.write(data)
+            frames[i] = (a, b, pos, len(data))
+            pos += len(data)
+        f.flush()
+        os.fsync(f.fileno())
+    nonempty = np.diff(offsets) > 0
+    first = np.where(nonempty, t[np.minimum(offsets[:-1], max(len(t) - 1, 0))], 0) if len(t) else np.zeros(len(labels), np.int64)
+    last = np.where(nonempty, t[np.maximum(offsets[1:] - 1, 0)], 0) if len(t) else np.zeros(len(labels), np.int64)
+    _save(tmp / "offsets.npy", offsets.astype(np.int64))
+    _save(tmp / "tminmax.npy", np.stack([first, last], axis=1).astype(np.int64).reshape(-1, 2))
+    _save(tmp / "frames.npy", frames)
+    flat = [[x for pair in ls for x in pair] for ls in labels]
+    (tmp / "labels.json.zst").write_bytes(bytes(cramjam.zstd.compress(json.dumps(flat).encode(), 3)))
+    meta = {
+        "ulid": ulid, "minTime": int(mint), "maxTime": int(maxt), "version": 1,
+        "stats": {"numSamples": int(len(t)), "numSeries": len(labels), "numChunks": len(frames)},
+        "compaction": {"level": 1, "sources": [ulid]},
+        "sloguard": {"source": source, "encoding": "dod-decimal-xor-shuffle-zstd/1"},
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    for p in tmp.iterdir():
+        with open(p, "rb") as fh:
+            os.fsync(fh.fileno())
+    fsync_dir(tmp)
+    final = parent / ulid
+    tmp.rename(final)
+    fsync_dir(parent)
+    return final
+
+
+def _save(path: Path, a: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.save(f, a)
+
+
+class Block:
+    """A read-only block, memory-mapped; selects series like the head does."""
+
+    def __init__(self, path: Path, cache: FrameCache) -> None:
+        self.path = path
+        try:
+            self.meta: dict[str, Any] = json.loads((path / "meta.json").read_text())
+            raw = json.loads(bytes(cramjam.zstd.decompress((path / "labels.json.zst").read_bytes())))
+            self.offsets = np.load(path / "offsets.npy", mmap_mode="r")
+            self.tminmax = np.load(path / "tminmax.npy", mmap_mode="r")
+            self.frames = np.load(path / "frames.npy", mmap_mode="r")
+        except (OSError, ValueError, KeyError) as e:
+            raise TSDBError(f"cannot read block {path}: {e}") from None
+        self.labels = [Labels._sorted_unchecked(tuple(zip(f[::2], f[1::2], strict=True))) for f in raw]
+        self.index = StaticPostings(self.labels)
+        self._cache = cache
+        size = (path / "chunks").stat().st_size
+        self._chunks: mmap.mmap | bytes = b""
+        if size:
+            with open(path / "chunks", "rb") as f:
+                self._chunks = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        self.ulid: str = self.meta["ulid"]
+        self.mint: int = int(self.meta["minTime"])
+        self.maxt: int = int(self.meta["maxTime"])  # exclusive, as in Prometheus
+        self.num_samples: int = int(self.meta["stats"]["numSamples"])
+        self.source: str = self.meta.get("sloguard", {}).get("source", "")
+        self.size_bytes = sum(p.stat().st_size for p in path.iterdir())
+
+    def overlaps(self, mint: int, maxt: int) -> bool:
+        return self.mint <= maxt and self.maxt > mint
+
+    def series_in_range(self, ids: I64, mint: int, maxt: int) -> I64:
+        tm = self.tminmax[ids] if len(ids) else np.empty((0, 2), np.int64)
+        return ids[(tm[:, 0] <= maxt) & (tm[:, 1] >= mint)]
+
+    def _frame(self, f: int) -> tuple[I64, F64]:
+        key = (self.ulid, f)
+        hit = self._cache.get(key)
+        if hit is None:
+            _, _, off, ln = (int(x) for x in self.frames[f])
+            hit = decode(memoryview(self._chunks)[off:off + ln])
+            self._cache.put(key, hit)
+        return hit
+
+    def select(self, ids: I64, mint: int, maxt: int) -> tuple[I64, I64, F64]:
+        """Samples of series ``ids`` (ascending) in [mint, maxt]: (offsets, t, v)."""
+        fstarts = np.asarray(self.frames[:, 0])
+        s_start = np.asarray(self.offsets[ids])
+        s_end = np.asarray(self.offsets[ids + 1])
+        fid = np.searchsorted(fstarts, s_start, side="right") - 1
+        parts_o, parts_t, parts_v = [np.zeros(1, np.int64)], [], []
+        for f in np.unique(fid).tolist():
+            sel = fid == f
+            ft, fv = self._frame(f)
+            base = int(fstarts[f])
+            o, t, v = gather_ranges(ft, fv, s_start[sel] - base, s_end[sel] - base, mint, maxt)
+            parts_o.append(o[1:] + parts_o[-1][-1])
+            parts_t.append(t)
+            parts_v.append(v)
+        if not parts_t:
+            return np.zeros(1, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+        return np.concatenate(parts_o), np.concatenate(parts_t), np.concatenate(parts_v)
+
+    def close(self) -> None:
+        if isinstance(self._chunks, mmap.mmap):
+            self._cache.drop(self.ulid)
+            self._chunks.close()
+
+
+def remove_block(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,139 @@
+"""Block sample encoding: delta-of-delta timestamps, decimal or XOR values, zstd.
+
+Everything is whole-array numpy work over a frame (many series back to back):
+
+* timestamps: second differences of the flat array (series boundaries are just two
+  irregular values each), zigzag-encoded;
+* values: if every value times ``10**k`` (k <= 9) is an integer that divides back to
+  the exact same float bits, the integers' second differences (counters such as
+  123.456 become small integers); values that do not fit (NaN, staleness markers,
+  -0.0, inf) are kept as exceptions with their exact bits. Otherwise XOR of each
+  value's bits with the previous one;
+* each stream is byte-shuffled (byte plane by byte plane, so constant high bytes
+  become long zero runs) and compressed with zstd.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import cramjam
+import numpy as np
+import numpy.typing as npt
+
+from sloguard.tsdb._types import F64, I64
+
+U64 = npt.NDArray[np.uint64]
+
+MODE_XOR = 0
+MODE_DECIMAL = 1
+_MAX_SCALE = 9
+_MAX_EXCEPTION_SHARE = 0.05
+_ZSTD_LEVEL = 3
+_HEADER = struct.Struct("<IIIBBxxqq")  # n, ts_len, vs_len, mode, scale, base_t, n_exc
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One encoded frame: a header plus the compressed streams, as bytes."""
+
+    data: bytes
+    n: int
+
+
+def _zigzag(x: I64) -> U64:
+    return ((x << 1) ^ (x >> 63)).view(np.uint64)
+
+
+def _unzigzag(u: U64) -> I64:
+    return ((u >> np.uint64(1)).view(np.int64)) ^ -((u & np.uint64(1)).view(np.int64))
+
+
+def _shuffle_pack(u: U64) -> bytes:
+    planes = u.view(np.uint8).reshape(-1, 8).T
+    return bytes(cramjam.zstd.compress(np.ascontiguousarray(planes).tobytes(), _ZSTD_LEVEL))
+
+
+def _shuffle_unpack(b: bytes | memoryview, n: int) -> U64:
+    raw = np.frombuffer(cramjam.zstd.decompress(b), np.uint8)
+    return np.ascontiguousarray(raw.reshape(8, n).T).view(np.uint64).reshape(n)
+
+
+def _dod(x: I64) -> I64:
+    with np.errstate(over="ignore"):
+        d = np.diff(x, prepend=np.int64(0))
+        return np.diff(d, prepend=np.int64(0))
+
+
+def _undod(a: I64) -> I64:
+    with np.errstate(over="ignore"):
+        return np.cumsum(np.cumsum(a))
+
+
+def _decimal(v: F64) -> tuple[int, I64, npt.NDArray[np.bool_]] | None:
+    """Find the smallest scale that represents the values exactly; None if none fits."""
+    bits = v.view(np.uint64)
+    finite = np.isfinite(v) & (np.abs(v) < 2.0**52)
+    budget = _MAX_EXCEPTION_SHARE * len(v)
+    if len(v) - int(finite.sum()) > budget:
+        return None
+    safe = np.where(finite, v, 0.0)
+    for k in range(_MAX_SCALE + 1):
+        p = 10.0**k
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = np.round(safe * p)
+            x[np.abs(x) >= 2.0**53] = 0.0
+            xi = x.astype(np.int64)
+            ok = finite & ((xi.astype(np.float64) / p).view(np.uint64) == bits)
+        if len(v) - int(ok.sum()) <= budget:
+            return k, xi, ~ok
+    return None
+
+
+def encode(t: I64, v: F64) -> Frame:
+    """Encode a flat (timestamps, values) pair; the inverse is ``decode``."""
+    n = len(t)
+    base = int(t[0]) if n else 0
+    ts = _shuffle_pack(_zigzag(_dod(t - base)))
+    dec = _decimal(v) if n else None
+    if dec is None:
+        bits = v.view(np.uint64)
+        x = bits ^ np.concatenate(([np.uint64(0)], bits[:-1]))
+        vs, mode, scale, exc = _shuffle_pack(x), MODE_XOR, 0, b""
+        n_exc = 0
+    else:
+        scale, ints, bad = dec
+        pos = np.flatnonzero(bad)
+        if len(pos):  # carry the previous good integer over exceptions (flat deltas)
+            good_idx = np.where(bad, 0, np.arange(n))
+            np.maximum.accumulate(good_idx, out=good_idx)
+            ints = np.where(bad, ints[good_idx], ints)
+        vs, mode, n_exc = _shuffle_pack(_zigzag(_dod(ints))), MODE_DECIMAL, len(pos)
+        exc = bytes(cramjam.zstd.compress(
+            pos.astype(np.uint32).tobytes() + v.view(np.uint64)[pos].tobytes(), _ZSTD_LEVEL
+        )) if n_exc else b""
+    head = _HEADER.pack(n, len(ts), len(vs), mode, scale, base, n_exc)
+    return Frame(head + ts + vs + exc, n)
+
+
+def decode(buf: bytes | memoryview) -> tuple[I64, F64]:
+    """Decode one frame made by ``encode`` (bit-exact values)."""
+    n, ts_len, vs_len, mode, scale, base, n_exc = _HEADER.unpack_from(buf, 0)
+    o = _HEADER.size
+    mv = memoryview(buf)
+    if n == 0:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    t = _undod(_unzigzag(_shuffle_unpack(mv[o:o + ts_len], n))) + base
+    o += ts_len
+    u = _shuffle_unpack(mv[o:o + vs_len], n)
+    o += vs_len
+    if mode == MODE_XOR:
+        v = np.bitwise_xor.accumulate(u).view(np.float64)
+        return t, v
+    v = _undod(_unzigzag(u)).astype(np.float64) / (10.0**scale)
+    if n_exc:
+        raw = np.frombuffer(cramjam.zstd.decompress(mv[o:]), np.uint8)
+        pos = raw[: 4 * n_exc].view(np.uint32)
+        v.view(np.uint64)[pos] = raw[4 * n_exc:].view(np.uint64)
+    return t, v

@@ -1,0 +1,240 @@
+"""The TSDB: head + WAL + blocks in one data directory, with limits and retention."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from sloguard.labels import Labels
+from sloguard.tsdb._appender import OK, HeadAppender, check_new_series, order_check, record_rejections
+from sloguard.tsdb._block import Block
+from sloguard.tsdb._cache import FrameCache
+from sloguard.tsdb._compact import Compactor
+from sloguard.tsdb._head import Head
+from sloguard.tsdb._options import ReplayReport, TSDBOptions, TSDBStats
+from sloguard.tsdb._querier import TSDBQuerier
+from sloguard.tsdb._records import encode_samples, encode_series
+from sloguard.tsdb._replay import replay
+from sloguard.tsdb._types import F64, I64, AppendResult, RejectReason, TSDBError
+from sloguard.tsdb._wal import WALWriter, fsync_dir, seg_path, segment_numbers, wal_bytes
+
+log = logging.getLogger("sloguard.tsdb")
+_LIMIT_REASONS = (RejectReason.SERIES_LIMIT, RejectReason.METRIC_SERIES_LIMIT)
+
+
+class TSDB:
+    """Embedded storage implementing ``Storage``; open with ``TSDB.open(path)``."""
+
+    def __init__(self, path: Path, options: TSDBOptions) -> None:
+        self.path = path
+        self.options = options
+        self.head = Head()
+        self.cache = FrameCache(options.decoded_cache_bytes)
+        self.blocks: list[Block] = []
+        self.replay_report = ReplayReport()
+        self.wal_dir = path / "wal"
+        self._wal: WALWriter | None = None
+        self._closed = False
+        self._clock = options.monotonic
+        self._appended = 0
+        self._rejected: dict[RejectReason, int] = {}
+        self._series_created = 0
+        self._series_limited = 0
+        self._last_sync = 0.0
+        self._compactor = Compactor(self)
+
+    @classmethod
+    def open(cls, path: str | Path, options: TSDBOptions | None = None) -> TSDB:
+        """Open (or create) a data directory: load blocks, replay the WAL."""
+        db = cls(Path(path), options or TSDBOptions())
+        db.path.mkdir(parents=True, exist_ok=True)
+        db.wal_dir.mkdir(exist_ok=True)
+        for tmp in db.path.glob("*.tmp"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        db.reload_blocks()
+        db.head.min_valid_time = max(
+            (b.maxt for b in db.blocks if b.source == "head"), default=db.head.min_valid_time
+        )
+        db.replay_report, cp = replay(db.wal_dir, db.head, db._clock)
+        if not segment_numbers(db.wal_dir) or segment_numbers(db.wal_dir)[-1] <= cp:
+            seg_path(db.wal_dir, cp + 1).touch()
+            fsync_dir(db.wal_dir)
+        db._wal = WALWriter(db.wal_dir, db.options.wal_segment_bytes, db._clock)
+        db._last_sync = db._clock()
+        db._log_replay()
+        return db
+
+    def _log_replay(self) -> None:
+        r = self.replay_report
+        if r.dropped_anything:
+            log.warning(
+                "WAL tail was torn or corrupt and was truncated: dropped %d bytes, %d records "
+                "(%d samples recognisable), %d later segments, starting at %s; replayed %d records, "
+                "%d samples, %d series before it",
+                r.dropped_bytes, r.dropped_records, r.dropped_samples, r.dropped_segments,
+                r.corrupt_segment, r.records, r.samples, r.series,
+            )
+        else:
+            log.info("WAL replayed: %d records, %d samples, %d series in %.3fs",
+                     r.records, r.samples, r.series, r.duration_seconds)
+
+    def reload_blocks(self) -> None:
+        """(Re)load block directories from disk, e.g. after a backfill wrote new ones."""
+        known = {b.path.name: b for b in self.blocks}
+        blocks = []
+        for p in sorted(self.path.iterdir()):
+            if p.is_dir() and (p / "meta.json").exists() and not p.name.endswith(".tmp"):
+                blocks.append(known.get(p.name) or Block(p, self.cache))
+        self.blocks = sorted(blocks, key=lambda b: (b.mint, b.maxt))
+
+    # -- Storage -------------------------------------------------------------------
+    def appender(self) -> HeadAppender:
+        return HeadAppender(self)
+
+    def querier(self) -> TSDBQuerier:
+        return TSDBQuerier(self.head, list(self.blocks))
+
+    def compact(self, now_ms: int | None = None) -> None:
+        """Cut head ranges into blocks while the head spans > 1.5 blocks; apply retention."""
+        self._compactor.run(now_ms)
+
+    def close(self) -> None:
+        with self.head.lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._wal is not None:
+                self._wal.close()
+
+    def __enter__(self) -> TSDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- commit ----------------------------------------------------------------------
+    def _commit(self, groups: list[Labels], sizes: I64 | None, t: I64, v: F64) -> AppendResult:
+        res = AppendResult()
+        head = self.head
+        with head.lock:
+            if self._closed or self._wal is None:
+                raise TSDBError(f"the TSDB at {self.path} is closed; cannot commit")
+            grefs = self._resolve(groups, sizes, t, res)
+            ref = grefs if sizes is None else np.repeat(grefs, sizes)
+            keep = ref >= 0
+            oob = keep & (t < head.min_valid_time)
+            if oob.any():
+                i = int(np.argmax(oob))
+                res.reject(RejectReason.OUT_OF_BOUNDS, int(oob.sum()),
+                           f"out of bounds: timestamp {int(t[i])} is older than the head's minimum "
+                           f"valid time {head.min_valid_time} for series {head.labels[int(ref[i])]}")
+                keep &= ~oob
+            if not keep.all():
+                idx = np.flatnonzero(keep)
+                ref, t, v = ref[idx], t[idx], v[idx]
+            order = np.argsort(ref, kind="stable")
+            r, tt, vv = ref[order], t[order], v[order]
+            status = order_check(r, tt, vv.view(np.uint64), head.last_t[r], head.last_v[r])
+            if status.any():
+                record_rejections(res, status, head.labels.__getitem__, r, tt, head.last_t[r])
+                acc = np.flatnonzero(status == OK)
+                r, tt, vv = r[acc], tt[acc], vv[acc]
+            self._log(r, tt, vv)
+            group_last = np.flatnonzero(np.append(r[1:] != r[:-1], True)) if len(r) else r
+            head.append(r, tt, vv, group_last)
+            res.appended = len(r)
+            self._count(res)
+            span_full = head.maxt - head.mint > self.options.block_duration_ms * 3 // 2
+        if span_full and self.options.auto_compact:
+            self.compact()
+        return res
+
+    def _resolve(self, groups: list[Labels], sizes: I64 | None, t: I64, res: AppendResult) -> I64:
+        """Series ref per group; new series are validated and limited (-1 = rejected)."""
+        head = self.head
+        get = head.refs.get
+        grefs = np.array([get(g, -1) for g in groups], np.int64)
+        missing = np.flatnonzero(grefs < 0)
+        if not len(missing):
+            return grefs
+        starts = np.arange(len(groups)) if sizes is None else np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        counts = np.ones(len(groups), np.int64) if sizes is None else sizes
+        opts = self.options
+        for g in missing.tolist():
+            labels = groups[g]
+            ref = head.refs.get(labels, -1)
+            n = int(counts[g])
+            if ref < 0 and n:
+                a = int(starts[g])
+                if int(t[a:a + n].max()) < head.min_valid_time:
+                    res.reject(RejectReason.OUT_OF_BOUNDS, n,
+                               f"out of bounds: all samples of new series {labels} are older than "
+                               f"the head's minimum valid time {head.min_valid_time}")
+                    continue
+                why = check_new_series(labels, head.num_series, lambda m: head.metric_counts.get(m, 0),
+                                       opts.max_series, opts.max_series_per_metric)
+                if why is not None:
+                    res.reject(why[0], n, why[1])
+                    if why[0] in _LIMIT_REASONS:
+                        self._series_limited += 1
+                    continue
+                ref = head.create_series(labels)
+                head.unlogged.append(ref)
+                res.series_added += 1
+            grefs[g] = ref
+        return grefs
+
+    def _log(self, r: I64, t: I64, v: F64) -> None:
+        assert self._wal is not None
+        head = self.head
+        payloads = []
+        if head.unlogged:
+            payloads.append(encode_series([(x, head.labels[x]) for x in head.unlogged]))
+        if len(r):
+            payloads.append(encode_samples(r, t, v))
+        if not payloads:
+            return
+        written = self._wal.log(payloads)
+        head.unlogged.clear()
+        policy = self.options.fsync.value
+        now = self._clock()
+        if policy == "per_commit" or (
+            policy == "interval" and (now - self._last_sync) * 1000 >= self.options.fsync_interval_ms
+        ):
+            self._wal.sync_to(written)
+            self._last_sync = now
+
+    def _count(self, res: AppendResult) -> None:
+        self._appended += res.appended
+        self._series_created += res.series_added
+        for reason, n in res.rejected.items():
+            self._rejected[reason] = self._rejected.get(reason, 0) + n
+
+    # -- stats -----------------------------------------------------------------------
+    def stats(self) -> TSDBStats:
+        head, wal, comp = self.head, self._wal, self._compactor
+        blocks = list(self.blocks)
+        block_bytes = sum(b.size_bytes for b in blocks)
+        block_samples = sum(b.num_samples for b in blocks)
+        wb = wal_bytes(self.wal_dir)
+        with head.lock:
+            empty = head.num_samples == 0
+            return TSDBStats(
+                head_series=head.num_series, head_samples=head.num_samples,
+                head_min_time=None if empty else head.mint, head_max_time=None if empty else head.maxt,
+                samples_appended_total=self._appended, samples_rejected=dict(self._rejected),
+                series_created_total=self._series_created, series_rejected_by_limit=self._series_limited,
+                wal_bytes=wb, wal_segments=len(segment_numbers(self.wal_dir)),
+                wal_fsyncs_total=wal.fsyncs if wal else 0,
+                wal_fsync_seconds_total=wal.fsync_seconds if wal else 0.0,
+                wal_fsync_last_seconds=wal.fsync_last if wal else 0.0,
+                compactions_total=comp.count, compaction_seconds_total=comp.seconds,
+                compaction_last_seconds=comp.last, blocks=len(blocks), block_samples=block_samples,
+                block_bytes=block_bytes, bytes_on_disk=block_bytes + wb,
+                bytes_per_sample=block_bytes / block_samples if block_samples else 0.0,
+                retention_deleted_blocks_total=comp.deleted,
+            )

@@ -1,0 +1,222 @@
+"""The in-memory head: series registry, index and the most recent samples.
+
+Samples land in an append-only *tail* (ref, t, v) in commit order; now and then the
+tail is folded into the *frozen* part, where each series' samples are contiguous
+(``f_off[ref]:f_off[ref+1]``) and in time order. Both steps are whole-array numpy work,
+so a commit costs a few array appends however many series it touches. Callers hold
+``lock`` around every mutation; readers take a ``snapshot`` under it and work outside.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sloguard.labels import Labels
+from sloguard.tsdb._index import MemPostings
+from sloguard.tsdb._types import F64, I64
+from sloguard.tsdb._vec import gather_ranges, merge_parts, ranges_index, seg_search
+
+U64 = npt.NDArray[np.uint64]
+T_MIN = np.iinfo(np.int64).min
+T_MAX = np.iinfo(np.int64).max
+_MIN_FOLD = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class HeadData:
+    """Samples of some series in time order: labels[i] owns t/v[offsets[i]:offsets[i+1]]."""
+
+    labels: list[Labels]
+    offsets: I64
+    t: I64
+    v: F64
+
+
+@dataclass(frozen=True, slots=True)
+class HeadSnapshot:
+    nrefs: int
+    f_off: I64
+    f_t: I64
+    f_v: F64
+    tail_ref: I64
+    tail_t: I64
+    tail_v: F64
+
+
+def _grow(a: npt.NDArray[np.generic], need: int, fill: object = 0) -> npt.NDArray[np.generic]:
+    if need <= len(a):
+        return a
+    out = np.full(max(need, 2 * len(a), 1024), fill, a.dtype)
+    out[: len(a)] = a
+    return out
+
+
+class Head:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.min_valid_time = T_MIN
+        self._reset()
+
+    def _reset(self) -> None:
+        self.refs: dict[Labels, int] = {}
+        self.labels: list[Labels] = []
+        self.postings = MemPostings()
+        self.metric_counts: dict[str, int] = {}
+        self.last_t = np.full(0, T_MIN, np.int64)
+        self.last_v = np.zeros(0, np.uint64)
+        self.first_t = np.full(0, T_MAX, np.int64)
+        self.f_off = np.zeros(1, np.int64)
+        self.f_t = np.empty(0, np.int64)
+        self.f_v = np.empty(0, np.float64)
+        self._tr = np.empty(0, np.int64)
+        self._tt = np.empty(0, np.int64)
+        self._tv = np.empty(0, np.float64)
+        self.n_tail = 0
+        self.mint = T_MAX
+        self.maxt = T_MIN
+        self.unlogged: list[int] = []
+
+    # -- series -----------------------------------------------------------------
+    @property
+    def num_series(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.f_t) + self.n_tail
+
+    def create_series(self, labels: Labels, ref: int | None = None) -> int:
+        """Register a series (``ref`` given only on replay); return its ref."""
+        if ref is None:
+            ref = len(self.labels)
+        while len(self.labels) <= ref:
+            self.labels.append(Labels())
+        self.labels[ref] = labels
+        self.refs[labels] = ref
+        self.postings.add(ref, labels)
+        name = labels.metric_name
+        self.metric_counts[name] = self.metric_counts.get(name, 0) + 1
+        n = len(self.labels)
+        self.last_t = _grow(self.last_t, n, T_MIN)
+        self.last_v = _grow(self.last_v, n)
+        self.first_t = _grow(self.first_t, n, T_MAX)
+        return ref
+
+    # -- samples ----------------------------------------------------------------
+    def append(self, refs: I64, t: I64, v: F64, group_last: I64) -> None:
+        """Add samples already checked for order; ``group_last`` indexes each ref's last."""
+        n, end = len(t), self.n_tail + len(t)
+        if n == 0:
+            return
+        self._tr = _grow(self._tr, end)
+        self._tt = _grow(self._tt, end)
+        self._tv = _grow(self._tv, end)
+        self._tr[self.n_tail:end] = refs
+        self._tt[self.n_tail:end] = t
+        self._tv[self.n_tail:end] = v
+        self.n_tail = end
+        lr = refs[group_last]
+        self.last_t[lr] = t[group_last]
+        self.last_v[lr] = v[group_last].view(np.uint64)
+        firsts = np.concatenate(([0], group_last[:-1] + 1))
+        fr = refs[firsts]
+        self.first_t[fr] = np.minimum(self.first_t[fr], t[firsts])
+        self.mint = min(self.mint, int(t.min()))
+        self.maxt = max(self.maxt, int(t.max()))
+        if self.n_tail > max(_MIN_FOLD, len(self.f_t) // 4):
+            self.fold()
+
+    def fold(self) -> None:
+        """Move the tail into the frozen, per-series contiguous arrays."""
+        if self.n_tail == 0 and len(self.f_off) == len(self.labels) + 1:
+            return
+        snap = self.snapshot()
+        nrefs = snap.nrefs
+        tail = self._tail_part(snap, np.ones(nrefs, bool), T_MIN, T_MAX)
+        front = np.arange(len(snap.f_off) - 1, dtype=np.int64)
+        offs, t, v = merge_parts(nrefs, [(front, snap.f_off, snap.f_t, snap.f_v), tail])
+        self.f_off, self.f_t, self.f_v = offs, t, v
+        self.n_tail = 0
+
+    def snapshot(self) -> HeadSnapshot:
+        n = self.n_tail
+        return HeadSnapshot(
+            len(self.labels), self.f_off, self.f_t, self.f_v,
+            self._tr[:n], self._tt[:n], self._tv[:n],
+        )
+
+    @staticmethod
+    def _tail_part(
+        snap: HeadSnapshot, sel: npt.NDArray[np.bool_], mint: int, maxt: int
+    ) -> tuple[I64, I64, I64, F64]:
+        """Tail samples of selected refs in [mint, maxt], grouped by ref (keys = refs)."""
+        m = sel[snap.tail_ref] & (snap.tail_t >= mint) & (snap.tail_t <= maxt)
+        idx = np.flatnonzero(m)
+        r = snap.tail_ref[idx]
+        order = np.argsort(r, kind="stable")
+        idx, r = idx[order], r[order]
+        keys, counts = np.unique(r, return_counts=True)
+        offs = np.zeros(len(keys) + 1, np.int64)
+        np.cumsum(counts, out=offs[1:])
+        return keys, offs, snap.tail_t[idx], snap.tail_v[idx]
+
+    def select(self, refs: I64, mint: int, maxt: int) -> tuple[I64, I64, F64]:
+        """Samples of ``refs`` (ascending) in [mint, maxt]: (offsets, t, v) per ref."""
+        with self.lock:
+            snap = self.snapshot()
+        nf = len(snap.f_off) - 1
+        in_f = np.minimum(refs, nf)
+        starts = np.where(refs < nf, snap.f_off[in_f], 0)
+        ends = np.where(refs < nf, snap.f_off[np.minimum(refs + 1, nf)], 0)
+        offs, t, v = gather_ranges(snap.f_t, snap.f_v, starts, ends, mint, maxt)
+        if len(snap.tail_t) == 0:
+            return offs, t, v
+        sel = np.zeros(snap.nrefs, bool)
+        sel[refs] = True
+        keys, toffs, tt, tv = self._tail_part(snap, sel, mint, maxt)
+        if len(keys) == 0:
+            return offs, t, v
+        own = np.arange(len(refs), dtype=np.int64)
+        return merge_parts(len(refs), [(own, offs, t, v), (np.searchsorted(refs, keys), toffs, tt, tv)])
+
+    # -- truncation -------------------------------------------------------------
+    def cut(self, boundary: int) -> HeadData:
+        """Remove and return samples before ``boundary``; drop series left empty."""
+        self.fold()
+        starts, ends = self.f_off[:-1], self.f_off[1:]
+        split = seg_search(self.f_t, starts, ends, boundary)
+        has_old = np.flatnonzero(split > starts)
+        idx, boffs = ranges_index(starts[has_old], split[has_old])
+        out = HeadData([self.labels[r] for r in has_old.tolist()], boffs, self.f_t[idx], self.f_v[idx])
+        live = np.flatnonzero(ends > split)
+        kidx, koffs = ranges_index(split[live], ends[live])
+        self._renumber(live, koffs, self.f_t[kidx], self.f_v[kidx])
+        self.min_valid_time = max(self.min_valid_time, boundary)
+        return out
+
+    def _renumber(self, live: I64, offs: I64, t: I64, v: F64) -> None:
+        old_labels = self.labels
+        last_t, last_v = self.last_t[live], self.last_v[live]
+        self._reset()
+        for ls in (old_labels[r] for r in live.tolist()):
+            self.create_series(ls)
+        n = len(live)
+        self.last_t[:n], self.last_v[:n] = last_t, last_v
+        self.f_off, self.f_t, self.f_v = offs, t, v
+        if len(t):
+            self.first_t[:n] = t[offs[:-1]]
+            self.mint, self.maxt = int(t.min()), int(t.max())
+
+    def load(self, refs: I64, t: I64, v: F64) -> None:
+        """Replay: add logged samples (in log order) without order checks."""
+        if len(t) == 0:
+            return
+        order = np.argsort(refs, kind="stable")
+        refs, t, v = refs[order], t[order], v[order]
+        last = np.flatnonzero(np.append(refs[1:] != refs[:-1], True))
+        self.append(refs, t, v, last)
+        self.fold()

@@ -1,0 +1,104 @@
+"""Options, statistics and reports of the embedded TSDB."""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sloguard.tsdb._types import RejectReason, TSDBError
+
+HOUR_MS = 3_600_000
+DEFAULT_BLOCK_MS = 2 * HOUR_MS
+
+
+class FsyncPolicy(enum.Enum):
+    """When the WAL is fsynced relative to a commit's acknowledgement."""
+
+    PER_COMMIT = "per_commit"  # fsync before every commit returns (default, no loss)
+    INTERVAL = "interval"  # fsync by the first commit after ``fsync_interval_ms``
+    NEVER = "never"  # leave it to the OS (fast; a machine crash may lose recent commits)
+
+
+class CardinalityLimitError(TSDBError):
+    """A new series was refused because a series limit is reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class TSDBOptions:
+    """How the TSDB stores data.
+
+    ``retention_ms``/``retention_bytes`` of 0 mean "no limit"; ``max_series`` and
+    ``max_series_per_metric`` of 0 mean "unlimited". ``block_duration_ms`` is the time
+    range of one on-disk block; the head is cut when it spans 1.5 times that.
+    ``monotonic`` is the clock used for fsync intervals and durations (injected in tests).
+    """
+
+    fsync: FsyncPolicy = FsyncPolicy.PER_COMMIT
+    fsync_interval_ms: int = 1000
+    wal_segment_bytes: int = 128 * 1024 * 1024
+    block_duration_ms: int = DEFAULT_BLOCK_MS
+    retention_ms: int = 15 * 24 * HOUR_MS
+    retention_bytes: int = 0
+    max_series: int = 0
+    max_series_per_metric: int = 0
+    auto_compact: bool = True
+    decoded_cache_bytes: int = 256 * 1024 * 1024
+    monotonic: Callable[[], float] = field(default=time.monotonic, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    """What opening the TSDB read back from the WAL, and what it dropped.
+
+    ``dropped_bytes``/``dropped_records`` describe a torn or corrupt tail that was cut
+    off (records counted after the damage are those still recognisable by checksum).
+    """
+
+    records: int = 0
+    samples: int = 0
+    series: int = 0
+    checkpoint: str = ""
+    dropped_bytes: int = 0
+    dropped_records: int = 0
+    dropped_samples: int = 0
+    dropped_segments: int = 0
+    corrupt_segment: str = ""
+    duration_seconds: float = 0.0
+
+    @property
+    def dropped_anything(self) -> bool:
+        return self.dropped_bytes > 0 or self.dropped_segments > 0
+
+
+@dataclass(frozen=True, slots=True)
+class TSDBStats:
+    """A snapshot of the TSDB's counters and sizes (for ``/metrics`` and reports).
+
+    ``bytes_per_sample`` is the on-disk size of all blocks divided by their samples
+    (0.0 while there are no blocks).
+    """
+
+    head_series: int
+    head_samples: int
+    head_min_time: int | None
+    head_max_time: int | None
+    samples_appended_total: int
+    samples_rejected: dict[RejectReason, int]
+    series_created_total: int
+    series_rejected_by_limit: int
+    wal_bytes: int
+    wal_segments: int
+    wal_fsyncs_total: int
+    wal_fsync_seconds_total: float
+    wal_fsync_last_seconds: float
+    compactions_total: int
+    compaction_seconds_total: float
+    compaction_last_seconds: float
+    blocks: int
+    block_samples: int
+    block_bytes: int
+    bytes_on_disk: int
+    bytes_per_sample: float
+    retention_deleted_blocks_total: int

@@ -1,0 +1,202 @@
+"""Write-ahead log: numbered segment files of CRC-framed records, plus checkpoints.
+
+Frame: ``u32 payload length | u32 crc32(payload) | payload``. A segment is cut when
+it would exceed the segment size. ``checkpoint.N`` (a directory holding one segment)
+replaces every segment numbered ``<= N``; replay reads the newest checkpoint, then the
+segments after it. A torn or corrupt record ends replay: its segment is truncated to the
+last good record and later segments are removed, and the loss is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sloguard.tsdb._records import samples_in
+
+_FRAME = struct.Struct("<II")
+_MAX_RECORD = 1 << 31
+
+
+@dataclass(slots=True)
+class SegmentScan:
+    """The good records of one segment file and where damage (if any) starts."""
+
+    records: list[memoryview]
+    good_bytes: int
+    size: int
+    dropped_records: int = 0
+    dropped_samples: int = 0
+
+    @property
+    def damaged(self) -> bool:
+        return self.good_bytes < self.size
+
+
+def frame(payload: bytes) -> bytes:
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def scan_segment(path: Path) -> SegmentScan:
+    """Read every intact record; stop at the first torn or corrupt one."""
+    data = memoryview(path.read_bytes())
+    records: list[memoryview] = []
+    o, size = 0, len(data)
+    while o < size:
+        payload = _read_frame(data, o)
+        if payload is None:
+            break
+        records.append(payload)
+        o += _FRAME.size + len(payload)
+    scan = SegmentScan(records, o, size)
+    if o < size:
+        scan.dropped_records, scan.dropped_samples = _count_after(data, o)
+    return scan
+
+
+def _read_frame(data: memoryview, o: int) -> memoryview | None:
+    if o + _FRAME.size > len(data):
+        return None
+    length, crc = _FRAME.unpack_from(data, o)
+    end = o + _FRAME.size + length
+    if length == 0 or length > _MAX_RECORD or end > len(data):
+        return None
+    payload = data[o + _FRAME.size:end]
+    return payload if zlib.crc32(payload) == crc else None
+
+
+def _count_after(data: memoryview, o: int) -> tuple[int, int]:
+    """Records lost at and after damage: the bad one plus any still recognisable."""
+    records, samples = 1, 0
+    if o + _FRAME.size <= len(data):
+        length = _FRAME.unpack_from(data, o)[0]
+        o = o + _FRAME.size + length if 0 < length < len(data) else len(data)
+    while o < len(data):
+        payload = _read_frame(data, o)
+        if payload is None:
+            break
+        records += 1
+        samples += samples_in(payload)
+        o += _FRAME.size + len(payload)
+    return records, samples
+
+
+def segment_numbers(wal_dir: Path) -> list[int]:
+    return sorted(int(p.name) for p in wal_dir.iterdir() if p.name.isdigit())
+
+
+def checkpoints(wal_dir: Path) -> list[tuple[int, Path]]:
+    out = []
+    for p in wal_dir.iterdir():
+        head, _, num = p.name.partition(".")
+        if head == "checkpoint" and num.isdigit() and p.is_dir():
+            out.append((int(num), p))
+    return sorted(out)
+
+
+def seg_path(wal_dir: Path, n: int) -> Path:
+    return wal_dir / f"{n:08d}"
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class WALWriter:
+    """Appends framed records to the newest segment; fsync is the caller's call."""
+
+    def __init__(self, wal_dir: Path, segment_bytes: int, clock: Callable[[], float]) -> None:
+        self.dir = wal_dir
+        self.segment_bytes = segment_bytes
+        self._clock = clock
+        nums = segment_numbers(wal_dir)
+        self.segment = nums[-1] if nums else 0
+        self._f = open(seg_path(wal_dir, self.segment), "ab")  # noqa: SIM115 (kept open)
+        self.size = self._f.tell()
+        self.written_total = 0
+        self.synced_total = 0
+        self.fsyncs = 0
+        self.fsync_seconds = 0.0
+        self.fsync_last = 0.0
+
+    def log(self, payloads: list[bytes]) -> int:
+        """Write records; return the running byte count to pass to ``sync_to``."""
+        buf = b"".join(frame(p) for p in payloads)
+        if self.size and self.size + len(buf) > self.segment_bytes:
+            self.cut()
+        self._f.write(buf)
+        self._f.flush()
+        self.size += len(buf)
+        self.written_total += len(buf)
+        return self.written_total
+
+    def sync_to(self, written: int) -> None:
+        if self.synced_total >= written:
+            return
+        target = self.written_total
+        start = self._clock()
+        os.fsync(self._f.fileno())
+        took = self._clock() - start
+        self.fsyncs += 1
+        self.fsync_seconds += took
+        self.fsync_last = took
+        self.synced_total = max(self.synced_total, target)
+
+    def cut(self) -> int:
+        """Close the current segment (fsynced) and start the next; return its number."""
+        self.sync_to(self.written_total)
+        self._f.close()
+        self.segment += 1
+        self._f = open(seg_path(self.dir, self.segment), "ab")  # noqa: SIM115
+        self.size = 0
+        fsync_dir(self.dir)
+        return self.segment
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self.sync_to(self.written_total)
+            self._f.close()
+
+
+def write_checkpoint(wal_dir: Path, upto: int, payloads: Iterator[bytes]) -> Path:
+    """Atomically write ``checkpoint.<upto>`` and drop what it replaces."""
+    final = wal_dir / f"checkpoint.{upto:08d}"
+    tmp = wal_dir / f"checkpoint.{upto:08d}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    with open(seg_path(tmp, 0), "wb") as f:
+        for p in payloads:
+            f.write(frame(p))
+        f.flush()
+        os.fsync(f.fileno())
+    fsync_dir(tmp)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    fsync_dir(wal_dir)
+    remove_before(wal_dir, upto)
+    return final
+
+
+def remove_before(wal_dir: Path, upto: int) -> None:
+    """Delete segments ``<= upto`` and checkpoints older than ``checkpoint.<upto>``."""
+    for n in segment_numbers(wal_dir):
+        if n <= upto:
+            seg_path(wal_dir, n).unlink(missing_ok=True)
+    for n, p in checkpoints(wal_dir):
+        if n < upto:
+            shutil.rmtree(p, ignore_errors=True)
+    for p in wal_dir.glob("checkpoint.*.tmp"):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def wal_bytes(wal_dir: Path) -> int:
+    return sum(p.stat().st_size for p in wal_dir.rglob("*") if p.is_file())
