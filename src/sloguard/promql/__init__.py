@@ -15,12 +15,15 @@ from sloguard.promql._value import (
     ValueType,
     Vector,
 )
+from sloguard.promql.engine import EngineOptions, PromQLEngine
 
 __all__ = [
     "Engine",
+    "EngineOptions",
     "ErrorType",
     "Matrix",
     "ParseError",
+    "PromQLEngine",
     "PromQLError",
     "QueryResult",
     "Sample",

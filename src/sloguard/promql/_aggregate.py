@@ -1,0 +1,229 @@
+"""Aggregation operators, vectorised: rows are sorted by group once, then every
+aggregate is a ``reduceat`` (or a per-column sort) over ``(rows, steps)`` arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sloguard.labels import Labels, is_valid_label_name
+from sloguard.promql._ast import Aggregate
+from sloguard.promql._eval_rows import group_ids, group_starts
+from sloguard.promql._steps import B, F64, I64, StepScalar, StepString, StepValue, StepVector
+from sloguard.promql._value import ErrorType, PromQLError
+
+_INT64_MAX = 9.223372036854775807e18
+
+
+def aggregate(node: Aggregate, vec: StepVector, param: StepValue | None) -> StepVector:
+    if node.op == "count_values":
+        if not isinstance(param, StepString):
+            raise PromQLError("count_values needs a string parameter", ErrorType.BAD_DATA)
+        vec = _expand_count_values(vec, param.value)
+        op = "count"
+        grouping = node.grouping if node.without else (*node.grouping, param.value)
+    else:
+        op, grouping = node.op, node.grouping
+    keys = [_group_labels(ls, grouping, node.without) for ls in vec.labels]
+    gid, uniq = group_ids(keys)
+    groups = _Groups(gid, vec)
+    glabels: list[Labels] = [g for g in uniq if isinstance(g, Labels)]
+    match op:
+        case "topk" | "bottomk":
+            return _topk(groups, vec, _k_param(param), op == "topk")
+        case "quantile":
+            vals = _quantile(groups, _scalar(param, node.op))
+        case _:
+            vals = _reduce(op, groups)
+    present = groups.any_present()
+    return StepVector(glabels, vals, present).prune()
+
+
+def _group_labels(ls: Labels, grouping: tuple[str, ...], without: bool) -> Labels:
+    if without:
+        return ls.without(*grouping, "__name__")
+    return ls.keep(*grouping)
+
+
+class _Groups:
+    """Rows sorted by group id: ``values``/``present`` permuted, ``starts`` of each group."""
+
+    def __init__(self, gid: I64, vec: StepVector) -> None:
+        self.order = np.argsort(gid, kind="stable")
+        self.gid = gid[self.order]
+        self.starts = group_starts(self.gid)
+        self.values: F64 = vec.values[self.order]
+        self.present: B = vec.present[self.order]
+        self.k = vec.present.shape[1]
+
+    def sum(self, x: F64) -> F64:
+        if len(self.starts) == 0:
+            return np.zeros((0, self.k), np.float64)
+        return np.add.reduceat(x, self.starts, axis=0)
+
+    def count(self) -> F64:
+        return self.sum(self.present.astype(np.float64))
+
+    def any_present(self) -> B:
+        if len(self.starts) == 0:
+            return np.zeros((0, self.k), np.bool_)
+        return np.logical_or.reduceat(self.present, self.starts, axis=0)
+
+    def masked(self, fill: float) -> F64:
+        return np.where(self.present, self.values, fill)
+
+
+def _reduce(op: str, g: _Groups) -> F64:
+    with np.errstate(all="ignore"):
+        match op:
+            case "sum":
+                return g.sum(g.masked(0.0))
+            case "count":
+                return g.count()
+            case "group":
+                return np.ones((len(g.starts), g.k), np.float64)
+            case "avg":
+                return _avg(g)
+            case "max":
+                return _nan_reduce(np.fmax, g)
+            case "min":
+                return _nan_reduce(np.fmin, g)
+            case "stddev":
+                return np.sqrt(_stdvar(g))
+            case "stdvar":
+                return _stdvar(g)
+    raise PromQLError(f"unknown aggregation operator {op!r}", ErrorType.BAD_DATA)
+
+
+def _nan_reduce(fn: np.ufunc, g: _Groups) -> F64:
+    """max/min prefer any number over NaN, as Prometheus does; NaN only if all are NaN."""
+    if len(g.starts) == 0:
+        return np.zeros((0, g.k), np.float64)
+    return fn.reduceat(g.masked(np.nan), g.starts, axis=0)  # type: ignore[no-any-return]
+
+
+def _avg(g: _Groups) -> F64:
+    cnt = g.count()
+    x = g.masked(0.0)
+    mean = g.sum(x) / cnt
+    # A sum can overflow where Prometheus' running mean does not: redo those groups
+    # on pre-divided values.
+    overflow = np.isinf(mean) & ~np.isinf(_nan_reduce(np.fmax, _abs(g)))
+    if overflow.any():
+        per_row = cnt[np.repeat(np.arange(len(g.starts)), np.diff(np.r_[g.starts, len(g.gid)]))]
+        mean = np.where(overflow, g.sum(x / np.where(per_row == 0, 1, per_row)), mean)
+    return mean
+
+
+def _abs(g: _Groups) -> _Groups:
+    h = object.__new__(_Groups)
+    h.order, h.gid, h.starts, h.k = g.order, g.gid, g.starts, g.k
+    h.values, h.present = np.abs(g.values), g.present
+    return h
+
+
+def _stdvar(g: _Groups) -> F64:
+    cnt = g.count()
+    mean = g.sum(g.masked(0.0)) / cnt
+    sizes = np.diff(np.r_[g.starts, len(g.gid)])
+    row_mean = np.repeat(mean, sizes, axis=0)
+    dev = np.where(g.present, g.values - row_mean, 0.0)
+    return g.sum(dev * dev) / cnt
+
+
+def _scalar(param: StepValue | None, op: str) -> F64:
+    if not isinstance(param, StepScalar):
+        raise PromQLError(f"expected a scalar parameter for {op}", ErrorType.BAD_DATA)
+    return param.values
+
+
+def _k_param(param: StepValue | None) -> I64:
+    f = _scalar(param, "topk/bottomk")
+    bad = ~((f <= _INT64_MAX) & (f >= -_INT64_MAX))
+    if bad.any():
+        raise PromQLError(f"Scalar value {_go_float(float(f[bad][0]))} overflows int64", ErrorType.EXECUTION)
+    return np.trunc(f).astype(np.int64)
+
+
+def _go_float(v: float) -> str:
+    if np.isnan(v):
+        return "NaN"
+    if np.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return repr(v)
+
+
+def _sorted_columns(g: _Groups, descending: bool, nan_first: bool) -> I64:
+    """Per column, row positions ordered by group, then present numbers by value, with
+    NaN first or last, then absent rows."""
+    nan = np.isnan(g.values)
+    cls = np.where(~g.present, 2, np.where(nan, 0 if nan_first else 1, 1 if nan_first else 0))
+    v = np.where(nan | ~g.present, 0.0, g.values)
+    key = -v if descending else v
+    grp = np.broadcast_to(g.gid[:, None], g.values.shape)
+    return np.lexsort((key, cls, grp), axis=0)  # type: ignore[no-any-return]
+
+
+def _topk(g: _Groups, vec: StepVector, k: I64, top: bool) -> StepVector:
+    order = _sorted_columns(g, descending=top, nan_first=False)
+    n = len(g.gid)
+    pos = np.empty_like(order)
+    np.put_along_axis(pos, order, np.arange(n)[:, None], axis=0)
+    rank = pos - g.starts[g.gid][:, None]
+    keep = g.present & (rank < k[None, :])
+    rows = g.order
+    if g.k == 1:
+        # One step (an instant query): rows in output order, group by group, best first.
+        seq = order[:, 0]
+        seq = seq[keep[seq, 0]]
+        return StepVector([vec.labels[i] for i in rows[seq]], g.values[seq], keep[seq])
+    back = np.argsort(rows)
+    return StepVector(vec.labels, g.values[back], keep[back]).prune()
+
+
+def _quantile(g: _Groups, q: F64) -> F64:
+    order = _sorted_columns(g, descending=False, nan_first=True)
+    sv = np.take_along_axis(g.values, order, axis=0)
+    cnt = g.count()
+    start = g.starts[:, None]
+    with np.errstate(all="ignore"):
+        rank = q[None, :] * (cnt - 1)
+        lower = np.maximum(0, np.floor(rank))
+        upper = np.minimum(cnt - 1, lower + 1)
+        weight = rank - np.floor(rank)
+        li = np.clip(np.nan_to_num(lower), 0, None).astype(np.int64) + start
+        ui = np.clip(np.nan_to_num(upper), 0, None).astype(np.int64) + start
+        n = len(g.gid)
+        cols = np.arange(g.k)[None, :]
+        lo_v = sv[np.minimum(li, n - 1), cols]
+        hi_v = sv[np.minimum(ui, n - 1), cols]
+        out = lo_v * (1 - weight) + hi_v * weight
+    out = np.where(q[None, :] < 0, -np.inf, out)
+    out = np.where(q[None, :] > 1, np.inf, out)
+    return np.where(cnt == 0, np.nan, out)
+
+
+def _expand_count_values(vec: StepVector, label: str) -> StepVector:
+    """One row per (input row, distinct value), labelled with the value."""
+    if not is_valid_label_name(label):
+        raise PromQLError(f'invalid label name "{label}"', ErrorType.EXECUTION)
+    rows, cols = np.nonzero(vec.present)
+    vals = vec.values[rows, cols]
+    uniq, code = np.unique(vals, return_inverse=True)
+    nu = max(len(uniq), 1)
+    pair = rows.astype(np.int64) * nu + code
+    pairs, inv = np.unique(pair, return_inverse=True)
+    texts = [format_value(float(u)) for u in uniq.tolist()]
+    labels = [vec.labels[int(p) // nu].set(label, texts[int(p) % nu]) for p in pairs.tolist()]
+    k = vec.present.shape[1]
+    present = np.zeros((len(pairs), k), np.bool_)
+    present[inv, cols] = True
+    return StepVector(labels, np.zeros((len(pairs), k), np.float64), present)
+
+
+def format_value(v: float) -> str:
+    """Go's ``strconv.FormatFloat(v, 'f', -1, 64)``."""
+    if np.isnan(v):
+        return "NaN"
+    if np.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return np.format_float_positional(v, trim="-")

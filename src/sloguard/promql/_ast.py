@@ -1,0 +1,305 @@
+"""sloguard's own evaluation tree, mapped from promql-parser's AST.
+
+The parser's objects are thin wrappers over Rust structs; the evaluator works on these
+frozen dataclasses instead, with durations already in milliseconds, matchers as
+``sloguard.labels.Matcher`` and each node's PromQL value type known up front.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import promql_parser as pp
+
+from sloguard.labels import Matcher
+from sloguard.labels._matcher import MatchType
+from sloguard.promql._value import ParseError, ValueType
+
+
+class AtKind(enum.Enum):
+    TIME = "time"
+    START = "start"
+    END = "end"
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    """An ``@`` modifier: a fixed time (ms) or the query's ``start()``/``end()``."""
+
+    kind: AtKind
+    t_ms: int = 0
+
+
+class Card(enum.Enum):
+    """Vector matching cardinality of a binary operation between two vectors."""
+
+    ONE_TO_ONE = "one-to-one"
+    MANY_TO_ONE = "many-to-one"
+    ONE_TO_MANY = "one-to-many"
+    MANY_TO_MANY = "many-to-many"
+
+
+@dataclass(frozen=True, slots=True)
+class VectorMatching:
+    """``on``/``ignoring`` labels and ``group_left``/``group_right`` include labels."""
+
+    card: Card
+    labels: tuple[str, ...] = ()
+    on: bool = False
+    include: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NumberLiteral:
+    value: float
+    type: ValueType = ValueType.SCALAR
+
+
+@dataclass(frozen=True, slots=True)
+class StringLiteral:
+    value: str
+    type: ValueType = ValueType.STRING
+
+
+@dataclass(frozen=True, slots=True)
+class VectorSelector:
+    """``name{matchers} offset o @ t``; ``matchers`` include the ``__name__`` matcher."""
+
+    name: str | None
+    matchers: tuple[Matcher, ...]
+    offset_ms: int = 0
+    at: At | None = None
+    type: ValueType = ValueType.VECTOR
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixSelector:
+    selector: VectorSelector
+    range_ms: int
+    type: ValueType = ValueType.MATRIX
+
+
+@dataclass(frozen=True, slots=True)
+class Subquery:
+    """``expr[range:step] offset o @ t``; ``step_ms`` 0 means the engine's default step."""
+
+    expr: Node
+    range_ms: int
+    step_ms: int
+    offset_ms: int = 0
+    at: At | None = None
+    type: ValueType = ValueType.MATRIX
+
+
+@dataclass(frozen=True, slots=True)
+class Paren:
+    expr: Node
+
+    @property
+    def type(self) -> ValueType:
+        return self.expr.type
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    """Unary minus (unary plus is dropped by the parser)."""
+
+    expr: Node
+
+    @property
+    def type(self) -> ValueType:
+        return self.expr.type
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    op: str
+    lhs: Node
+    rhs: Node
+    matching: VectorMatching | None = None
+    return_bool: bool = False
+
+    @property
+    def type(self) -> ValueType:
+        if self.lhs.type is ValueType.SCALAR and self.rhs.type is ValueType.SCALAR:
+            return ValueType.SCALAR
+        return ValueType.VECTOR
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    op: str
+    expr: Node
+    param: Node | None = None
+    grouping: tuple[str, ...] = ()
+    without: bool = False
+    type: ValueType = ValueType.VECTOR
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A function call; ``raw_args`` are the parser's nodes (for ``absent`` and friends)."""
+
+    name: str
+    args: tuple[Node, ...]
+    type: ValueType
+    raw_args: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+
+
+Node = (
+    NumberLiteral | StringLiteral | VectorSelector | MatrixSelector | Subquery | Paren
+    | Unary | Binary | Aggregate | Call
+)
+
+SET_OPERATORS = frozenset({"and", "or", "unless"})
+COMPARISON_OPERATORS = frozenset({"==", "!=", ">", "<", ">=", "<="})
+
+# The binding's enums are not hashable: key these tables by the member's name.
+_MATCH_TYPES = {
+    "Equal": MatchType.EQUAL,
+    "NotEqual": MatchType.NOT_EQUAL,
+    "Re": MatchType.REGEX,
+    "NotRe": MatchType.NOT_REGEX,
+}
+_VALUE_TYPES = {
+    "Vector": ValueType.VECTOR,
+    "Scalar": ValueType.SCALAR,
+    "Matrix": ValueType.MATRIX,
+    "String": ValueType.STRING,
+}
+_CARDS = {
+    "OneToOne": Card.ONE_TO_ONE,
+    "ManyToOne": Card.MANY_TO_ONE,
+    "OneToMany": Card.ONE_TO_MANY,
+    "ManyToMany": Card.MANY_TO_MANY,
+}
+
+
+def _enum_name(member: Any) -> str:
+    return str(member).rsplit(".", 1)[-1]
+_SYSTEM_TIME = re.compile(r"SystemTime \{\s*tv_sec: (-?\d+),\s*tv_nsec: (\d+),?\s*\}")
+
+
+def parse(expr: str) -> Node:
+    """Parse a PromQL expression into sloguard's tree; raises ``ParseError``."""
+    if not expr.strip():
+        raise ParseError("parse error: no expression found in input")
+    try:
+        raw = pp.parse(expr)
+    except ValueError as e:
+        raise ParseError(f"parse error: {e}") from None
+    except BaseException as e:  # noqa: BLE001 - the Rust parser may panic on odd input
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise ParseError(f"parse error: {e}") from None
+    return from_parser(raw)
+
+
+def duration_ms(d: timedelta | None) -> int:
+    if d is None:
+        return 0
+    return (d.days * 86_400 + d.seconds) * 1000 + d.microseconds // 1000
+
+
+def from_parser(e: Any) -> Node:
+    """Map one promql-parser node (recursively) to sloguard's tree."""
+    match e:
+        case pp.NumberLiteral():
+            return NumberLiteral(float(e.val))
+        case pp.StringLiteral():
+            return StringLiteral(str(e.val))
+        case pp.VectorSelector():
+            return _vector_selector(e)
+        case pp.MatrixSelector():
+            return MatrixSelector(_vector_selector(e.vector_selector), duration_ms(e.range))
+        case pp.SubqueryExpr():
+            return Subquery(
+                from_parser(e.expr), duration_ms(e.range), duration_ms(e.step),
+                duration_ms(e.offset), _at(e),
+            )
+        case pp.ParenExpr():
+            return Paren(from_parser(e.expr))
+        case pp.UnaryExpr():
+            return Unary(from_parser(e.expr))
+        case pp.BinaryExpr():
+            return _binary(e)
+        case pp.AggregateExpr():
+            return _aggregate(e)
+        case pp.Call():
+            args = list(e.args)
+            return Call(
+                e.func.name, tuple(from_parser(a) for a in args),
+                _VALUE_TYPES[_enum_name(e.func.return_type)], tuple(args),
+            )
+    raise ParseError(f"unsupported expression {e!r}")
+
+
+def _vector_selector(e: Any) -> VectorSelector:
+    matchers: list[Matcher] = []
+    if e.name:
+        matchers.append(Matcher(MatchType.EQUAL, "__name__", e.name))
+    for m in e.matchers.matchers:
+        try:
+            matchers.append(Matcher(_MATCH_TYPES[_enum_name(m.op)], m.name, m.value))
+        except ValueError as err:
+            raise ParseError(f"parse error: {err}") from None
+    return VectorSelector(e.name, tuple(matchers), duration_ms(e.offset), _at(e))
+
+
+def _at(e: Any) -> At | None:
+    at = e.at
+    if at is None:
+        return None
+    if at.type == pp.AtModifierType.Start:
+        return At(AtKind.START)
+    if at.type == pp.AtModifierType.End:
+        return At(AtKind.END)
+    # Reading ``at.at`` panics in the binding for times before the epoch; the node's
+    # debug form carries the same SystemTime, the node's own ``@`` coming last.
+    found = _SYSTEM_TIME.findall(repr(e))
+    if not found:
+        raise ParseError(f"parse error: cannot read the @ modifier of {e}")
+    sec, nsec = found[-1]
+    return At(AtKind.TIME, int(sec) * 1000 + int(nsec) // 1_000_000)
+
+
+def _binary(e: Any) -> Binary:
+    op = str(e.op).lower()
+    mod = e.modifier
+    lhs, rhs = from_parser(e.lhs), from_parser(e.rhs)
+    return_bool = bool(mod.return_bool) if mod is not None else False
+    matching: VectorMatching | None = None
+    if lhs.type is ValueType.VECTOR and rhs.type is ValueType.VECTOR:
+        card = Card.MANY_TO_MANY if op in SET_OPERATORS else Card.ONE_TO_ONE
+        labels: tuple[str, ...] = ()
+        on = False
+        include: tuple[str, ...] = ()
+        if mod is not None:
+            card = _CARDS.get(_enum_name(mod.card), card)
+            if mod.matching is not None:
+                on = mod.matching.type == pp.LabelModifierType.Include
+                labels = tuple(mod.matching.labels)
+            include = tuple(mod.group_labels or ())
+        matching = VectorMatching(card, labels, on, include)
+    return Binary(op, lhs, rhs, matching, return_bool)
+
+
+def _aggregate(e: Any) -> Aggregate:
+    mod = e.modifier
+    grouping: tuple[str, ...] = ()
+    without = False
+    if mod is not None:
+        grouping = tuple(mod.labels)
+        without = mod.type == pp.AggModifierType.Without
+    param = from_parser(e.param) if e.param is not None else None
+    return Aggregate(str(e.op).lower(), from_parser(e.expr), param, grouping, without)
+
+
+def unwrap_parens(node: Node) -> Node:
+    while isinstance(node, Paren):
+        node = node.expr
+    return node

@@ -1,0 +1,170 @@
+"""The evaluator: one ``_eval_*`` method per node type, each over all steps at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sloguard.promql import _aggregate, _binary, _subquery
+from sloguard.promql._ast import (
+    Aggregate,
+    At,
+    AtKind,
+    Binary,
+    Call,
+    MatrixSelector,
+    Node,
+    NumberLiteral,
+    Paren,
+    StringLiteral,
+    Subquery,
+    Unary,
+    VectorSelector,
+    unwrap_parens,
+)
+from sloguard.promql._eval_rows import DUPLICATE_LABELSET, merge_rows
+from sloguard.promql._limits import QueryLimits
+from sloguard.promql._selectors import instant_vector, range_vector
+from sloguard.promql._steps import I64, StepMatrix, StepScalar, StepString, StepValue, StepVector
+from sloguard.promql._value import ErrorType, PromQLError
+from sloguard.tsdb import Querier
+
+
+@dataclass(frozen=True, slots=True)
+class EvalContext:
+    """What every node of one query sees: storage, the query's own start/end (for
+    ``@ start()``/``@ end()``), engine settings and the query's limits."""
+
+    querier: Querier
+    start_ms: int
+    end_ms: int
+    lookback_ms: int
+    default_subquery_step_ms: int
+    limits: QueryLimits
+
+
+class Evaluator:
+    def __init__(self, ctx: EvalContext) -> None:
+        self.ctx = ctx
+
+    def eval(self, node: Node, steps: I64) -> StepValue:
+        """Evaluate ``node`` at every timestamp of ``steps``.
+
+        Samples held by children are released when the node is done, so the sample
+        count follows what is live in memory, as Prometheus' ``currentSamples`` does.
+        """
+        limits = self.ctx.limits
+        limits.check_time()
+        before = limits.current
+        value = self._dispatch(node, steps)
+        limits.current = before
+        limits.acquire(cost(value))
+        return value
+
+    def _dispatch(self, node: Node, steps: I64) -> StepValue:
+        match node:
+            case NumberLiteral():
+                return StepScalar(np.full(len(steps), node.value, np.float64))
+            case StringLiteral():
+                return StepString(node.value)
+            case Paren():
+                return self.eval(node.expr, steps)
+            case VectorSelector():
+                return self._eval_vector_selector(node, steps)
+            case MatrixSelector():
+                return self._eval_matrix_selector(node, steps)
+            case Subquery():
+                return _subquery.eval_subquery(self, node, steps)
+            case Unary():
+                return self._eval_unary(node, steps)
+            case Binary():
+                return self._eval_binary(node, steps)
+            case Aggregate():
+                return self._eval_aggregate(node, steps)
+            case Call():
+                return self._eval_call(node, steps)
+        raise PromQLError(f"unsupported expression node {node!r}", ErrorType.INTERNAL)
+
+    # --- selectors -------------------------------------------------------------------
+
+    def ref_times(self, at: At | None, offset_ms: int, steps: I64) -> I64:
+        """Each step's evaluation time after ``@`` and ``offset``."""
+        if at is None:
+            return steps - offset_ms
+        t = {AtKind.START: self.ctx.start_ms, AtKind.END: self.ctx.end_ms}.get(at.kind, at.t_ms)
+        return np.full(len(steps), t - offset_ms, np.int64)
+
+    def _eval_vector_selector(
+        self, node: VectorSelector, steps: I64, want_ts: bool = False
+    ) -> StepVector:
+        refs = self.ref_times(node.at, node.offset_ms, steps)
+        if len(refs) == 0:
+            return StepVector.empty(0)
+        lb = self.ctx.lookback_ms
+        batch = self.ctx.querier.select(node.matchers, int(refs.min()) - lb, int(refs.max()))
+        return instant_vector(batch, refs, lb, want_ts)
+
+    def _eval_matrix_selector(self, node: MatrixSelector, steps: I64) -> StepMatrix:
+        sel = node.selector
+        refs = self.ref_times(sel.at, sel.offset_ms, steps)
+        lo = int(refs.min()) - node.range_ms if len(refs) else 0
+        hi = int(refs.max()) if len(refs) else 0
+        batch = self.ctx.querier.select(sel.matchers, lo, hi)
+        return range_vector(batch, refs, node.range_ms)
+
+    # --- operators -------------------------------------------------------------------
+
+    def _eval_unary(self, node: Unary, steps: I64) -> StepValue:
+        val = self.eval(node.expr, steps)
+        if isinstance(val, StepScalar):
+            return StepScalar(-val.values)
+        if not isinstance(val, StepVector):
+            raise PromQLError("unary minus needs a scalar or an instant vector", ErrorType.BAD_DATA)
+        labels = [ls.drop_metric_name() for ls in val.labels]
+        if len(set(labels)) != len(labels):
+            raise PromQLError(DUPLICATE_LABELSET, ErrorType.EXECUTION)
+        return StepVector(labels, -val.values, val.present)
+
+    def _eval_binary(self, node: Binary, steps: I64) -> StepValue:
+        lhs = self.eval(node.lhs, steps)
+        rhs = self.eval(node.rhs, steps)
+        return _binary.binary(node, lhs, rhs)
+
+    def _eval_aggregate(self, node: Aggregate, steps: I64) -> StepVector:
+        param = self.eval(node.param, steps) if node.param is not None else None
+        val = self.eval(node.expr, steps)
+        if not isinstance(val, StepVector):
+            raise PromQLError(f"expected an instant vector in aggregation {node.op}", ErrorType.BAD_DATA)
+        return _aggregate.aggregate(node, val, param)
+
+    # --- functions -------------------------------------------------------------------
+
+    def _eval_call(self, node: Call, steps: I64) -> StepValue:
+        from sloguard.promql.functions import FUNCTIONS, FuncCall
+
+        fdef = FUNCTIONS.get(node.name)
+        if fdef is None:
+            raise PromQLError(f"function {node.name!r} is not implemented", ErrorType.BAD_DATA)
+        args = [self._eval_arg(node, a, steps) for a in node.args]
+        out = fdef.impl(FuncCall(args, list(node.raw_args), steps))
+        if isinstance(out, StepVector) and len(set(out.labels)) != len(out.labels):
+            out = merge_rows(out.labels, out.values, out.present)
+        return out
+
+    def _eval_arg(self, call: Call, arg: Node, steps: I64) -> StepValue:
+        inner = unwrap_parens(arg)
+        if call.name == "timestamp" and isinstance(inner, VectorSelector):
+            return self._eval_vector_selector(inner, steps, want_ts=True)
+        return self.eval(arg, steps)
+
+
+def cost(value: StepValue) -> int:
+    """Samples a value holds, as Prometheus counts them against ``max_samples``."""
+    if isinstance(value, StepVector):
+        return int(np.count_nonzero(value.present))
+    if isinstance(value, StepMatrix):
+        if value.n == 0 or value.starts.shape[1] == 0:
+            return 0
+        return int(value.counts.sum(axis=0).max())
+    return 0

@@ -1,0 +1,92 @@
+"""Row bookkeeping shared by the evaluator: label-set grouping and duplicate checks.
+
+Grouping works on label-set signatures computed once per node (one Python pass over the
+rows, never over steps); everything per step is numpy on ``(rows, steps)`` arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+
+from sloguard.labels import Labels
+from sloguard.promql._steps import B, F64, I64, StepVector
+from sloguard.promql._value import ErrorType, PromQLError
+
+DUPLICATE_LABELSET = "vector cannot contain metrics with the same labelset"
+
+
+def group_ids(keys: Sequence[Hashable]) -> tuple[I64, list[Hashable]]:
+    """Dense ids in order of first appearance, and the distinct keys in that order."""
+    index: dict[Hashable, int] = {}
+    ids = np.fromiter((index.setdefault(k, len(index)) for k in keys), np.int64, len(keys))
+    return ids, list(index)
+
+
+def prom_labels_str(ls: Labels) -> str:
+    """Prometheus' ``labels.Labels.String()``: ``{__name__="x", job="y"}``."""
+    inner = ", ".join(f"{n}={_go_quote(v)}" for n, v in ls)
+    return "{" + inner + "}"
+
+
+def _go_quote(v: str) -> str:
+    out = v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{out}"'
+
+
+def merge_rows(
+    labels: list[Labels], values: F64, present: B, sample_ts: I64 | None = None,
+    message: str = DUPLICATE_LABELSET,
+) -> StepVector:
+    """Rows with equal label sets become one row; overlapping presence is an error."""
+    if len(set(labels)) == len(labels):
+        return StepVector(labels, values, present, sample_ts)
+    ids, uniq = group_ids(labels)
+    g = len(uniq)
+    if any_overlap(ids, present):
+        raise PromQLError(message, ErrorType.EXECUTION)
+    out_v = np.zeros((g, present.shape[1]), np.float64)
+    out_p = np.zeros((g, present.shape[1]), np.bool_)
+    rows, cols = np.nonzero(present)
+    out_v[ids[rows], cols] = values[rows, cols]
+    out_p[ids[rows], cols] = True
+    out_ts = None
+    if sample_ts is not None:
+        out_ts = np.zeros((g, present.shape[1]), np.int64)
+        out_ts[ids[rows], cols] = sample_ts[rows, cols]
+    return StepVector([l for l in uniq if isinstance(l, Labels)], out_v, out_p, out_ts)
+
+
+def group_starts(sorted_ids: I64) -> I64:
+    """Start positions of each run of equal ids in a sorted id array."""
+    if len(sorted_ids) == 0:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+
+
+def overlap_counts(ids: I64, present: B) -> tuple[I64, I64]:
+    """Present rows per (id, step): ``(distinct ids ascending, counts (g, k))``."""
+    order = np.argsort(ids, kind="stable")
+    sids = ids[order]
+    starts = group_starts(sids)
+    counts = np.add.reduceat(present[order].astype(np.int32), starts, axis=0)
+    return sids[starts], counts
+
+
+def any_overlap(ids: I64, present: B) -> bool:
+    """Whether two rows with the same id are present at the same step."""
+    if len(ids) < 2:
+        return False
+    return bool((overlap_counts(ids, present)[1] > 1).any())
+
+
+def select_rows(v: StepVector, idx: I64, present: B | None = None) -> StepVector:
+    """Rows ``idx`` of ``v`` (optionally with a new presence mask of that shape)."""
+    ts = None if v.sample_ts is None else v.sample_ts[idx]
+    p = v.present[idx] if present is None else present
+    return StepVector([v.labels[i] for i in idx], v.values[idx], p, ts)
+
+
+def count_present(v: StepVector) -> int:
+    return int(np.count_nonzero(v.present))

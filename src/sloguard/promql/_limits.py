@@ -1,0 +1,75 @@
+"""Query limits as Prometheus enforces them: timeout, max samples, concurrency, resolution."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sloguard.promql._value import ErrorType, PromQLError
+
+Clock = Callable[[], float]
+
+TOO_MANY_SAMPLES = "query processing would load too many samples into memory in query execution"
+TIMED_OUT_EVAL = "query timed out in expression evaluation"
+TIMED_OUT_QUEUE = "query timed out in query queue"
+MAX_POINTS_MSG = (
+    "exceeded maximum resolution of 11,000 points per timeseries. "
+    "Try decreasing the query resolution (?step=XX)"
+)
+
+
+@dataclass(slots=True)
+class QueryLimits:
+    """Per-query budget: a deadline on an injected monotonic clock and a sample count.
+
+    ``current`` approximates Prometheus' ``currentSamples``: samples held by the values
+    evaluated so far and not yet released by their parent node.
+    """
+
+    clock: Clock
+    deadline: float
+    max_samples: int
+    current: int = 0
+    peak: int = field(default=0)
+
+    def check_time(self) -> None:
+        if self.clock() > self.deadline:
+            raise PromQLError(TIMED_OUT_EVAL, ErrorType.TIMEOUT)
+
+    def acquire(self, n: int) -> None:
+        self.current += n
+        if self.current > self.max_samples:
+            raise PromQLError(TOO_MANY_SAMPLES, ErrorType.EXECUTION)
+        self.peak = max(self.peak, self.current)
+
+    def release(self, n: int) -> None:
+        self.current -= n
+
+
+class ConcurrencyGate:
+    """At most ``limit`` queries evaluate at once; others wait until their deadline."""
+
+    def __init__(self, limit: int) -> None:
+        self._sem = threading.BoundedSemaphore(max(1, limit))
+
+    def enter(self, timeout_s: float) -> None:
+        if not self._sem.acquire(timeout=max(0.0, timeout_s)):
+            raise PromQLError(TIMED_OUT_QUEUE, ErrorType.TIMEOUT)
+
+    def leave(self) -> None:
+        self._sem.release()
+
+
+def check_resolution(start_ms: int, end_ms: int, step_ms: int, max_points: int) -> None:
+    """Prometheus' API refuses range queries with more than 11,000 points per series."""
+    if step_ms <= 0:
+        raise PromQLError(
+            "zero or negative query resolution step widths are not accepted. "
+            "Try a positive integer", ErrorType.BAD_DATA,
+        )
+    if end_ms < start_ms:
+        raise PromQLError("end timestamp must not be before start time", ErrorType.BAD_DATA)
+    # Prometheus compares (end - start) / step, so 11,001 points still pass.
+    if (end_ms - start_ms) // step_ms > max_points:
+        raise PromQLError(MAX_POINTS_MSG.replace("11,000", f"{max_points:,}"), ErrorType.BAD_DATA)

@@ -1,0 +1,47 @@
+"""Subqueries: the inner expression as a range query on an aligned grid, then windows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sloguard.promql._ast import Subquery
+from sloguard.promql._selectors import windows
+from sloguard.promql._steps import I64, StepMatrix, StepVector
+from sloguard.promql._value import ErrorType, PromQLError
+
+if TYPE_CHECKING:
+    from sloguard.promql._eval import Evaluator
+
+
+def inner_steps(eff: I64, range_ms: int, step_ms: int) -> I64:
+    """Multiples of ``step_ms`` from the first one at or after ``min(eff) - range`` to
+    ``max(eff)`` (Prometheus aligns subquery steps to absolute time, not to the query)."""
+    if len(eff) == 0:
+        return np.zeros(0, np.int64)
+    lo = int(eff.min()) - range_ms
+    start = -(-lo // step_ms) * step_ms
+    return np.arange(start, int(eff.max()) + 1, step_ms, dtype=np.int64)
+
+
+def eval_subquery(ev: Evaluator, node: Subquery, steps: I64) -> StepMatrix:
+    step = node.step_ms or ev.ctx.default_subquery_step_ms
+    if step <= 0:
+        raise PromQLError("subquery step must be positive", ErrorType.BAD_DATA)
+    eff = ev.ref_times(node.at, node.offset_ms, steps)
+    grid = inner_steps(eff, node.range_ms, step)
+    val = ev.eval(node.expr, grid)
+    if not isinstance(val, StepVector):
+        raise PromQLError("subquery is only allowed on instant vector", ErrorType.BAD_DATA)
+    return to_matrix(val, grid, eff, node.range_ms)
+
+
+def to_matrix(val: StepVector, grid: I64, eff: I64, range_ms: int) -> StepMatrix:
+    """Flatten a step vector into per-series samples and cut windows ending at ``eff``."""
+    val = val.prune()
+    rows, cols = np.nonzero(val.present)
+    offsets = np.concatenate(([0], np.cumsum(val.present.sum(axis=1), dtype=np.int64)))
+    ts = grid[cols] if len(grid) else np.zeros(0, np.int64)
+    vs = val.values[rows, cols]
+    return windows(val.labels, offsets.astype(np.int64), ts.astype(np.int64), vs, eff, range_ms)
