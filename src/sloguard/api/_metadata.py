@@ -6,10 +6,11 @@ error texts as Prometheus. Without ``start``/``end`` the whole time range is sea
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -28,6 +29,8 @@ from sloguard.api._http import (
 )
 from sloguard.labels import Labels, Matcher, is_valid_label_name
 from sloguard.tsdb import Querier
+
+_T = TypeVar("_T")
 
 
 @contextmanager
@@ -80,6 +83,12 @@ def _label_values(
     return sorted(values)
 
 
+def _in_querier(ctx: ServerContext, fn: Callable[..., _T], *args: Any) -> _T:
+    """Run ``fn(querier, *args)`` on a fresh querier (called in a worker thread)."""
+    with open_querier(ctx) as q:
+        return fn(q, *args)
+
+
 def routes(ctx: ServerContext) -> list[BaseRoute]:
     """The metadata routes bound to ``ctx``."""
 
@@ -91,8 +100,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             raise ApiError("no match[] parameter provided")
         start, end = await _time_range(params)
         sets = parse_matchers_param(selectors)
-        with open_querier(ctx) as q:
-            found = _series(q, sets, start, end)
+        found = await run_in_threadpool(_in_querier, ctx, _series, sets, start, end)
         data: list[dict[str, Any]] = [series_json(ls) for ls in found]
         return success(data)
 
@@ -101,8 +109,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         params = await Params.of(request)
         start, end = await _time_range(params)
         sets = parse_matchers_param(params.get_list("match[]"), param_prefix=False)
-        with open_querier(ctx) as q:
-            return success(_label_names(q, sets, start, end))
+        return success(await run_in_threadpool(_in_querier, ctx, _label_names, sets, start, end))
 
     @api_endpoint
     async def label_values(request: Request) -> Response:
@@ -112,8 +119,10 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         params = await Params.of(request)
         start, end = await _time_range(params)
         sets = parse_matchers_param(params.get_list("match[]"), param_prefix=False)
-        with open_querier(ctx) as q:
-            return success(_label_values(q, name, sets, start, end))
+        values = await run_in_threadpool(
+            _in_querier, ctx, lambda q, *a: _label_values(q, name, *a), sets, start, end
+        )
+        return success(values)
 
     methods = ["GET", "POST"]
     return [

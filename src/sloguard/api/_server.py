@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 import sys
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import uvicorn
 
@@ -25,6 +26,7 @@ from sloguard.api._context import ServerContext
 from sloguard.api._scrapes import start_scrapes
 from sloguard.api._storage import close_storage, maintain, open_storage
 from sloguard.config import Config, ConfigError, load_config
+from sloguard.tsdb import Storage
 
 log = logging.getLogger("sloguard.server")
 
@@ -44,6 +46,16 @@ class ServeOptions:
 
     def load(self) -> Config:
         return self.loader() if self.loader is not None else load_config(self.config_path)
+
+
+def make_engine(storage: Storage) -> Any:
+    """The PromQL engine over ``storage`` for the query API (``None`` if unavailable)."""
+    try:
+        module = importlib.import_module("sloguard.promql.engine")
+    except ImportError:
+        log.warning("PromQL engine unavailable; /api/v1/query answers 'unavailable'")
+        return None
+    return module.PromQLEngine(storage, module.EngineOptions())
 
 
 class _Uvicorn(uvicorn.Server):
@@ -91,6 +103,7 @@ class Server:
             flags=dict(self.options.flags),
             max_write_body_bytes=self.config.remote_write_receiver.max_body_bytes,
             start_time=started,
+            engine=make_engine(storage),
         )
         self.ctx = ctx
         app = create_app(ctx)
@@ -136,7 +149,8 @@ class Server:
             port = uv.servers[0].sockets[0].getsockname()[1]
         shown = urls(self.options.host, port)
         width = max(map(len, shown))
-        lines = [f"sloguard is ready (data dir {self.options.data_dir}, config {self.options.config_path})"]
+        config = self.options.flags.get("config.file", str(self.options.config_path))
+        lines = [f"sloguard is ready (data dir {self.options.data_dir}, config {config})"]
         lines += [f"  {what:<{width}}  {url}" for what, url in shown.items()]
         print("\n".join(lines), file=self._out, flush=True)
         log.info("server is ready to receive requests", extra={"url": shown["UI and API"]})

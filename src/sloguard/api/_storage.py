@@ -42,33 +42,7 @@ def open_storage(data_dir: Path, settings: TSDBSettings) -> Storage:
         log.warning("embedded TSDB unavailable; using in-memory storage (data is NOT durable)")
         return MemoryStorage()
     data_dir.mkdir(parents=True, exist_ok=True)
-    db = tsdb.TSDB.open(data_dir, tsdb_options(settings))
-    _log_replay(db)
-    return db  # type: ignore[no-any-return]
-
-
-def _log_replay(db: Any) -> None:
-    report = getattr(db, "replay_report", None)
-    if report is None:
-        return
-    fields = {
-        "records": report.records,
-        "samples": report.samples,
-        "series": report.series,
-        "duration_seconds": round(report.duration_seconds, 3),
-    }
-    log.info("WAL replay finished", extra=fields)
-    if report.dropped_anything:
-        log.warning(
-            "WAL was damaged; dropped its tail and kept every record before it",
-            extra={
-                "segment": report.corrupt_segment,
-                "dropped_bytes": report.dropped_bytes,
-                "dropped_records": report.dropped_records,
-                "dropped_samples": report.dropped_samples,
-                "dropped_segments": report.dropped_segments,
-            },
-        )
+    return tsdb.TSDB.open(data_dir, tsdb_options(settings))  # type: ignore[no-any-return]  # logs the WAL replay
 
 
 def maintain(storage: Storage) -> None:
