@@ -1,0 +1,244 @@
+"""Executor: walks the parse tree with Go text/template semantics (``missingkey=zero``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sloguard.rules.template._ast import (
+    ActionNode,
+    BoolNode,
+    BranchNode,
+    ChainNode,
+    CommandNode,
+    DotNode,
+    FieldNode,
+    IdentifierNode,
+    ListNode,
+    LoopControlNode,
+    NilNode,
+    Node,
+    NumberNode,
+    PipeNode,
+    StringNode,
+    TextNode,
+    VariableNode,
+)
+from sloguard.rules.template._funcs import FuncError, truth
+from sloguard.rules.template._gofmt import go_sprint, go_type
+
+Func = tuple[Callable[..., Any], int | None]
+_MISSING = object()
+
+
+class TemplateExecError(Exception):
+    """Execution failed; ``str()`` is Go's ``template: NAME:L:C: executing "NAME" at <..>: msg``."""
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class Executor:
+    def __init__(self, name: str, text: str, funcs: dict[str, Func]) -> None:
+        self.name = name
+        self.text = text
+        self.funcs = funcs
+        self.vars: list[tuple[str, Any]] = []
+        self.out: list[str] = []
+
+    def run(self, root: ListNode, data: Any) -> str:
+        self.vars = [("$", data)]
+        self.walk(data, root)
+        return "".join(self.out)
+
+    def error(self, node: Node | None, msg: str) -> TemplateExecError:
+        if node is None:
+            return TemplateExecError(f"template: {self.name}: {msg}")
+        pos = node.pos
+        before = self.text[:pos]
+        line = 1 + before.count("\n")
+        nl = before.rfind("\n")
+        col = pos if nl < 0 else pos - nl - 1
+        ctx = str(node)
+        if len(ctx) > 20:
+            ctx = ctx[:20] + "..."
+        return TemplateExecError(
+            f'template: {self.name}:{line}:{col}: executing "{self.name}" at <{ctx}>: {msg}'
+        )
+
+    # -- statements
+    def walk(self, dot: Any, node: Node) -> None:
+        if isinstance(node, TextNode):
+            self.out.append(node.text)
+        elif isinstance(node, ListNode):
+            for n in node.nodes:
+                self.walk(dot, n)
+        elif isinstance(node, ActionNode):
+            val = self.eval_pipeline(dot, node.pipe)
+            if not node.pipe.decl:
+                self.out.append(go_sprint(val))
+        elif isinstance(node, BranchNode):
+            self.walk_branch(dot, node)
+        elif isinstance(node, LoopControlNode):
+            raise _Break() if node.kind == "break" else _Continue()
+
+    def walk_branch(self, dot: Any, node: BranchNode) -> None:
+        mark = len(self.vars)
+        if node.kind == "range":
+            self.walk_range(dot, node)
+        else:
+            val = self.eval_pipeline(dot, node.pipe)
+            if truth(val):
+                self.walk(val if node.kind == "with" else dot, node.body)
+            elif node.else_body is not None:
+                self.walk(dot, node.else_body)
+        del self.vars[mark:]
+
+    def walk_range(self, dot: Any, node: BranchNode) -> None:
+        val = self.eval_pipeline(dot, node.pipe, declare=False)
+        items: list[tuple[Any, Any]]
+        if isinstance(val, dict):
+            items = [(k, val[k]) for k in sorted(val)]
+        elif isinstance(val, list):
+            items = list(enumerate(val))
+        elif isinstance(val, int) and not isinstance(val, bool):
+            items = [(i, i) for i in range(val)]
+        elif val is None:
+            items = []
+        else:
+            raise self.error(node, f"range can't iterate over {go_sprint(val)}")
+        if not items:
+            if node.else_body is not None:
+                self.walk(dot, node.else_body)
+            return
+        mark = len(self.vars)
+        for k, v in items:
+            decl = node.pipe.decl
+            if len(decl) == 1:
+                self.vars.append((decl[0].idents[0], v))
+            elif len(decl) == 2:
+                self.vars.append((decl[0].idents[0], k))
+                self.vars.append((decl[1].idents[0], v))
+            try:
+                self.walk(v, node.body)
+            except _Break:
+                break
+            except _Continue:
+                pass
+            finally:
+                del self.vars[mark:]
+
+    # -- expressions
+    def eval_pipeline(self, dot: Any, pipe: PipeNode, declare: bool = True) -> Any:
+        val: Any = _MISSING
+        for cmd in pipe.cmds:
+            val = self.eval_command(dot, cmd, val)
+        if declare:
+            for var in pipe.decl:
+                if pipe.is_assign:
+                    self.set_var(var.idents[0], val)
+                else:
+                    self.vars.append((var.idents[0], val))
+        return None if val is _MISSING else val
+
+    def set_var(self, name: str, val: Any) -> None:
+        for i in range(len(self.vars) - 1, -1, -1):
+            if self.vars[i][0] == name:
+                self.vars[i] = (name, val)
+                return
+
+    def var(self, name: str) -> Any:
+        for n, v in reversed(self.vars):
+            if n == name:
+                return v
+        return None
+
+    def eval_command(self, dot: Any, cmd: CommandNode, final: Any) -> Any:
+        first = cmd.args[0]
+        if isinstance(first, IdentifierNode):
+            return self.eval_function(dot, first, cmd, final)
+        if len(cmd.args) > 1 or final is not _MISSING:
+            if not isinstance(first, (FieldNode, ChainNode, VariableNode)):
+                raise self.error(first, f"can't give argument to non-function {first}")
+            raise self.error(first, f"{first} is not a method but has arguments")
+        return self.eval_arg(dot, first)
+
+    def eval_function(self, dot: Any, ident: IdentifierNode, cmd: CommandNode, final: Any) -> Any:
+        name = ident.name
+        arg_nodes = cmd.args[1:]
+        if name in ("and", "or"):
+            return self.eval_short_circuit(dot, name, cmd, arg_nodes, final)
+        fn, arity = self.funcs[name]
+        n = len(arg_nodes) + (0 if final is _MISSING else 1)
+        if arity is not None and n != arity:
+            raise self.error(ident, f"wrong number of args for {name}: want {arity} got {n}")
+        args = [self.eval_arg(dot, a) for a in arg_nodes]
+        if final is not _MISSING:
+            args.append(final)
+        try:
+            return fn(*args)
+        except FuncError as e:
+            raise self.error(cmd, f"error calling {name}: {e}") from None
+        except TypeError as e:
+            raise self.error(ident, f"wrong number of args for {name}: {e}") from None
+
+    def eval_short_circuit(self, dot: Any, name: str, cmd: CommandNode, nodes: list[Node], final: Any) -> Any:
+        if not nodes and final is _MISSING:
+            raise self.error(cmd, f"wrong number of args for {name}: want at least 1 got 0")
+        val: Any = None
+        for n in [*nodes, None]:
+            if n is None:
+                if final is _MISSING:
+                    break
+                val = final
+            else:
+                val = self.eval_arg(dot, n)
+            if truth(val) == (name == "or"):
+                return val
+        return val
+
+    def eval_arg(self, dot: Any, node: Node) -> Any:
+        if isinstance(node, DotNode):
+            return dot
+        if isinstance(node, NilNode):
+            raise self.error(node, "nil is not a command")
+        if isinstance(node, (BoolNode,)):
+            return node.value
+        if isinstance(node, NumberNode):
+            return node.value
+        if isinstance(node, StringNode):
+            return node.value
+        if isinstance(node, FieldNode):
+            return self.fields(node, dot, node.idents)
+        if isinstance(node, VariableNode):
+            return self.fields(node, self.var(node.idents[0]), node.idents[1:])
+        if isinstance(node, PipeNode):
+            mark = len(self.vars)
+            try:
+                return self.eval_pipeline(dot, node)
+            finally:
+                del self.vars[mark:]
+        if isinstance(node, ChainNode):
+            return self.fields(node, self.eval_arg(dot, node.node), node.fields)
+        if isinstance(node, IdentifierNode):
+            return self.eval_function(dot, node, CommandNode(node.pos, [node]), _MISSING)
+        raise self.error(node, f"can't evaluate {node}")
+
+    def fields(self, node: Node, receiver: Any, names: list[str]) -> Any:
+        for name in names:
+            receiver = self.field(node, receiver, name)
+        return receiver
+
+    def field(self, node: Node, receiver: Any, name: str) -> Any:
+        if isinstance(receiver, dict):
+            return receiver.get(name, "")
+        if receiver is None:
+            raise self.error(node, f"nil pointer evaluating interface {{}}.{name}")
+        if hasattr(receiver, "__dataclass_fields__") and name in receiver.__dataclass_fields__:
+            return getattr(receiver, name)
+        raise self.error(node, f"can't evaluate field {name} in type {go_type(receiver)}")

@@ -1,0 +1,389 @@
+"""Template functions: Go's builtins and Prometheus' (``humanize``, ``query``, ...)."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sloguard.rules.template._gofmt import GoTime, go_float, go_sprint, go_sprintf, go_type
+
+
+class FuncError(Exception):
+    """A function call failed; the executor reports ``error calling NAME: <message>``."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySample:
+    """One element of a ``query`` result: fields ``Labels`` (map) and ``Value``."""
+
+    Labels: dict[str, str]
+    Value: float
+
+
+def truth(v: Any) -> bool:
+    """Go template truthiness: false, 0, nil and empty strings/maps/slices are false."""
+    if v is None:
+        return False
+    if isinstance(v, (bool, int, float)):
+        return bool(v)
+    if isinstance(v, (str, dict, list)):
+        return len(v) > 0
+    return True
+
+
+def to_float(v: Any) -> float:
+    """Prometheus' ``convertToFloat``."""
+    if isinstance(v, bool) or v is None:
+        raise FuncError(f"can't convert {go_type(v)} to float")
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v.strip()) if v.strip() == v and "_" not in v else float("x")
+        except ValueError:
+            raise FuncError(f'strconv.ParseFloat: parsing "{v}": invalid syntax') from None
+    if isinstance(v, GoTime):
+        return v.ns / 1e9
+    raise FuncError(f"can't convert {go_type(v)} to float")
+
+
+def _g4(v: float) -> str:
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return f"{v:.4g}"
+
+
+def humanize(i: Any) -> str:
+    v = to_float(i)
+    if v == 0 or math.isnan(v) or math.isinf(v):
+        return _g4(v)
+    prefix = ""
+    if abs(v) >= 1:
+        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
+            if abs(v) < 1000:
+                break
+            prefix, v = p, v / 1000
+        return _g4(v) + prefix
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(v) >= 1:
+            break
+        prefix, v = p, v * 1000
+    return _g4(v) + prefix
+
+
+def humanize1024(i: Any) -> str:
+    v = to_float(i)
+    if abs(v) <= 1 or math.isnan(v) or math.isinf(v):
+        return _g4(v)
+    prefix = ""
+    for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
+        if abs(v) < 1024:
+            break
+        prefix, v = p, v / 1024
+    return _g4(v) + prefix
+
+
+def humanize_duration(i: Any) -> str:
+    v = to_float(i)
+    if math.isnan(v) or math.isinf(v):
+        return _g4(v)
+    if v == 0:
+        return _g4(v) + "s"
+    if abs(v) >= 1:
+        sign = "-" if v < 0 else ""
+        v = abs(v)
+        d = int(v)
+        secs, mins, hours, days = d % 60, (d // 60) % 60, (d // 3600) % 24, d // 86400
+        if days:
+            return f"{sign}{days}d {hours}h {mins}m {secs}s"
+        if hours:
+            return f"{sign}{hours}h {mins}m {secs}s"
+        if mins:
+            return f"{sign}{mins}m {secs}s"
+        return f"{sign}{_g4(v)}s"
+    prefix = ""
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(v) >= 1:
+            break
+        prefix, v = p, v * 1000
+    return f"{_g4(v)}{prefix}s"
+
+
+def humanize_percentage(i: Any) -> str:
+    return _g4(to_float(i) * 100) + "%"
+
+
+def humanize_timestamp(i: Any) -> str:
+    v = to_float(i)
+    if math.isnan(v) or math.isinf(v):
+        return _g4(v)
+    return str(GoTime(int(v * 1e9) // 1_000_000 * 1_000_000))
+
+
+def to_time(i: Any) -> GoTime:
+    v = to_float(i)
+    if math.isnan(v) or math.isinf(v):
+        raise FuncError(f"cannot convert {go_float(v)} to time.Time")
+    return GoTime(int(v * 1e9))
+
+
+def title(s: Any) -> str:
+    s = _str(s)
+    out = []
+    prev = " "
+    for ch in s:
+        out.append(ch.upper() if _is_sep(prev) else ch)
+        prev = ch
+    return "".join(out)
+
+
+def _is_sep(c: str) -> bool:
+    if c.isascii():
+        return not (c.isalnum() or c == "_")
+    return c.isspace()
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise FuncError(f"wrong type for value; expected string; got {go_type(v)}")
+    return v
+
+
+_GO_REPL = re.compile(r"\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
+
+
+def re_replace_all(pattern: Any, repl: Any, text: Any) -> str:
+    rx = _compile(_str(pattern))
+
+    def expand(m: re.Match[str]) -> str:
+        def one(g: re.Match[str]) -> str:
+            if g.group(1) == "$":
+                return "$"
+            name = g.group(2) or g.group(3)
+            try:
+                val = m.group(int(name)) if name.isdigit() else m.group(name)
+            except (IndexError, error_type):
+                val = ""
+            return val or ""
+
+        return _GO_REPL.sub(one, _str(repl))
+
+    return rx.sub(expand, _str(text))
+
+
+error_type = re.error
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as e:
+        raise FuncError(f"error parsing regexp: {e}: `{pattern}`") from None
+
+
+def match(pattern: Any, text: Any) -> bool:
+    return _compile(_str(pattern)).search(_str(text)) is not None
+
+
+def first(v: Any) -> Any:
+    if isinstance(v, list) and v:
+        return v[0]
+    if isinstance(v, list):
+        raise FuncError("first() called on vector with no elements")
+    raise FuncError(f"wrong type for value; expected template.queryResult; got {go_type(v)}")
+
+
+def label(name: Any, s: Any) -> str:
+    if s is None:
+        return ""
+    if not isinstance(s, QuerySample):
+        raise FuncError(f"wrong type for value; expected *template.sample; got {go_type(s)}")
+    return s.Labels.get(_str(name), "")
+
+
+def value(s: Any) -> float:
+    if not isinstance(s, QuerySample):
+        raise FuncError(f"wrong type for value; expected *template.sample; got {go_type(s)}")
+    return s.Value
+
+
+def strvalue(s: Any) -> str:
+    return label("__value__", s)
+
+
+def sort_by_label(name: Any, v: Any) -> list[Any]:
+    if not isinstance(v, list):
+        raise FuncError(f"wrong type for value; expected template.queryResult; got {go_type(v)}")
+    return sorted(v, key=lambda s: s.Labels.get(name, ""))
+
+
+def args(*a: Any) -> dict[str, Any]:
+    return {f"arg{i}": x for i, x in enumerate(a)}
+
+
+def graph_link(expr: Any) -> str:
+    return "/graph?g0.expr=" + urllib.parse.quote_plus(_str(expr)) + "&g0.tab=0"
+
+
+def table_link(expr: Any) -> str:
+    return "/graph?g0.expr=" + urllib.parse.quote_plus(_str(expr)) + "&g0.tab=1"
+
+
+def go_len(v: Any) -> int:
+    if isinstance(v, (str, dict, list)):
+        return len(v.encode() if isinstance(v, str) else v)
+    raise FuncError(f"len of type {go_type(v)}")
+
+
+def go_index(item: Any, *idx: Any) -> Any:
+    for i in idx:
+        if isinstance(item, dict):
+            item = item.get(i, "") if isinstance(i, str) else _bad_index(i)
+        elif isinstance(item, (list, str)):
+            if not isinstance(i, int) or isinstance(i, bool):
+                raise FuncError(f"cannot index slice/array with type {go_type(i)}")
+            if not 0 <= i < len(item):
+                raise FuncError(f"index out of range: {i}")
+            item = item[i] if isinstance(item, list) else item.encode()[i]
+        else:
+            raise FuncError(f"can't index item of type {go_type(item)}")
+    return item
+
+
+def _bad_index(i: Any) -> Any:
+    raise FuncError(f"value has type {go_type(i)}; should be string")
+
+
+def go_print(*a: Any) -> str:
+    # Sprint adds spaces between operands when neither is a string.
+    out = ""
+    for k, x in enumerate(a):
+        if k and not isinstance(x, str) and not isinstance(a[k - 1], str):
+            out += " "
+        out += go_sprint(x)
+    return out
+
+
+def go_printf(fmt: Any, *a: Any) -> str:
+    return go_sprintf(_str(fmt), list(a))
+
+
+def go_println(*a: Any) -> str:
+    return " ".join(go_sprint(x) for x in a) + "\n"
+
+
+def _kind(v: Any) -> str | None:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "string"
+    return None
+
+
+def go_eq(a: Any, *bs: Any) -> bool:
+    if not bs:
+        raise FuncError("missing argument for comparison")
+    for b in bs:
+        ka, kb = _kind(a), _kind(b)
+        if ka is None or kb is None:
+            if a is None or b is None:
+                if a is b:
+                    return True
+                continue
+            raise FuncError("invalid type for comparison")
+        if ka != kb:
+            raise FuncError("incompatible types for comparison")
+        if a == b:
+            return True
+    return False
+
+
+def go_ne(a: Any, b: Any) -> bool:
+    return not go_eq(a, b)
+
+
+def go_lt(a: Any, b: Any) -> bool:
+    ka, kb = _kind(a), _kind(b)
+    if ka is None or kb is None or ka == "bool" or kb == "bool":
+        raise FuncError("invalid type for comparison")
+    if ka != kb:
+        raise FuncError("incompatible types for comparison")
+    return bool(a < b)
+
+
+def go_le(a: Any, b: Any) -> bool:
+    return go_lt(a, b) or go_eq(a, b)
+
+
+def go_gt(a: Any, b: Any) -> bool:
+    return not go_le(a, b)
+
+
+def go_ge(a: Any, b: Any) -> bool:
+    return not go_lt(a, b)
+
+
+def go_not(a: Any) -> bool:
+    return not truth(a)
+
+
+def _html(*a: Any) -> str:
+    return html.escape(go_print(*a), quote=True).replace("&#x27;", "&#39;")
+
+
+def _urlquery(*a: Any) -> str:
+    return urllib.parse.quote_plus(go_print(*a))
+
+
+#: Functions with a fixed argument count (name -> (callable, arity or None for variadic)).
+BASE_FUNCS: dict[str, tuple[Callable[..., Any], int | None]] = {
+    "humanize": (humanize, 1),
+    "humanize1024": (humanize1024, 1),
+    "humanizeDuration": (humanize_duration, 1),
+    "humanizePercentage": (humanize_percentage, 1),
+    "humanizeTimestamp": (humanize_timestamp, 1),
+    "toTime": (to_time, 1),
+    "title": (title, 1),
+    "toUpper": (lambda s: _str(s).upper(), 1),
+    "toLower": (lambda s: _str(s).lower(), 1),
+    "reReplaceAll": (re_replace_all, 3),
+    "match": (match, 2),
+    "first": (first, 1),
+    "label": (label, 2),
+    "value": (value, 1),
+    "strvalue": (strvalue, 1),
+    "sortByLabel": (sort_by_label, 2),
+    "args": (args, None),
+    "safeHtml": (lambda s: _str(s), 1),
+    "graphLink": (graph_link, 1),
+    "tableLink": (table_link, 1),
+    "len": (go_len, 1),
+    "index": (go_index, None),
+    "print": (go_print, None),
+    "printf": (go_printf, None),
+    "println": (go_println, None),
+    "eq": (go_eq, None),
+    "ne": (go_ne, 2),
+    "lt": (go_lt, 2),
+    "le": (go_le, 2),
+    "gt": (go_gt, 2),
+    "ge": (go_ge, 2),
+    "not": (go_not, 1),
+    "html": (_html, None),
+    "urlquery": (_urlquery, None),
+    "js": (lambda *a: go_print(*a), None),
+}
+
+#: Evaluated lazily by the executor (Go 1.18+ short-circuits these).
+SHORT_CIRCUIT = frozenset({"and", "or"})

@@ -1,0 +1,181 @@
+"""Go's ``fmt`` output for the values templates print (floats, maps, ``printf`` verbs)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class GoTime:
+    """A ``time.Time`` (UTC, ns precision) as templates see it; prints like Go's ``t.String()``."""
+
+    ns: int
+
+    def __str__(self) -> str:
+        secs, frac = divmod(self.ns, 1_000_000_000)
+        dt = datetime.fromtimestamp(secs, tz=UTC)
+        s = dt.strftime("%Y-%m-%d %H:%M:%S")
+        if frac:
+            s += "." + f"{frac:09d}".rstrip("0")
+        return s + " +0000 UTC"
+
+
+def _special(f: float) -> str | None:
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    return None
+
+
+def go_float(f: float) -> str:
+    """``fmt.Sprint(float64)`` / ``%v`` / ``%g``: shortest digits, exponent when exp < -4 or >= 6."""
+    sp = _special(f)
+    if sp is not None:
+        return sp
+    if f == 0:
+        return "-0" if math.copysign(1, f) < 0 else "0"
+    r = repr(f)
+    mant, _, exp_s = r.partition("e")
+    exp10 = int(exp_s) if exp_s else 0
+    neg = mant.startswith("-")
+    mant = mant.lstrip("-")
+    intpart, _, fracpart = mant.partition(".")
+    digits = (intpart + fracpart).lstrip("0")
+    lead_zeros = len(intpart + fracpart) - len((intpart + fracpart).lstrip("0"))
+    dp = len(intpart) - lead_zeros + exp10  # decimal point position relative to digits
+    digits = digits.rstrip("0") or "0"
+    x = dp - 1
+    if x < -4 or x >= 6:
+        m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        out = f"{m}e{'-' if x < 0 else '+'}{abs(x):02d}"
+    elif dp <= 0:
+        out = "0." + "0" * (-dp) + digits
+    elif dp >= len(digits):
+        out = digits + "0" * (dp - len(digits))
+    else:
+        out = digits[:dp] + "." + digits[dp:]
+    return "-" + out if neg else out
+
+
+def go_float_fmt(f: float, verb: str, prec: int | None) -> str:
+    sp = _special(f)
+    if sp is not None:
+        return sp
+    if verb in "gG" and prec is None:
+        s = go_float(f)
+        return s.upper() if verb == "G" else s
+    p = 6 if prec is None else prec
+    return format(f, f".{p}{verb}")
+
+
+def go_type(v: Any) -> str:
+    if v is None:
+        return "<nil>"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float64"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, dict):
+        return "map[string]string"
+    if isinstance(v, list):
+        return "template.queryResult"
+    if isinstance(v, GoTime):
+        return "time.Time"
+    return type(v).__name__
+
+
+def go_sprint(v: Any) -> str:
+    """``fmt.Sprint`` of one value as text/template prints it."""
+    if v is None:
+        return "<no value>"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return go_float(v)
+    if isinstance(v, dict):
+        return "map[" + " ".join(f"{k}:{_inner(v[k])}" for k in sorted(v)) + "]"
+    if isinstance(v, list):
+        return "[" + " ".join(_inner(x) for x in v) + "]"
+    return str(v)
+
+
+def _inner(v: Any) -> str:
+    return "<nil>" if v is None else go_sprint(v)
+
+
+_VERB = re.compile(r"%([-+# 0]*)(\d+)?(?:\.(\d*))?([a-zA-Z%])")
+
+
+def go_sprintf(fmt: str, args: list[Any]) -> str:
+    """``fmt.Sprintf`` for the verbs rule templates use (v s d f e g q x t %), Go's error forms."""
+    out: list[str] = []
+    pos = 0
+    ai = 0
+    for m in _VERB.finditer(fmt):
+        out.append(fmt[pos:m.start()])
+        pos = m.end()
+        flags, width, prec_s, verb = m.groups()
+        if verb == "%":
+            out.append("%")
+            continue
+        if ai >= len(args):
+            out.append(f"%!{verb}(MISSING)")
+            continue
+        prec = int(prec_s) if prec_s not in (None, "") else (0 if prec_s == "" else None)
+        s = _format_one(args[ai], verb, prec, flags)
+        ai += 1
+        out.append(_pad(s, flags, width))
+    out.append(fmt[pos:])
+    if ai < len(args):
+        extra = ", ".join(f"{go_type(a)}={go_sprint(a)}" for a in args[ai:])
+        out.append(f"%!(EXTRA {extra})")
+    return "".join(out)
+
+
+def _pad(s: str, flags: str, width: str | None) -> str:
+    if not width:
+        return s
+    w = int(width)
+    if "-" in flags:
+        return s.ljust(w)
+    if "0" in flags and s[:1] in "+-0123456789":
+        sign = s[0] if s[0] in "+-" else ""
+        return sign + s[len(sign):].rjust(w - len(sign), "0")
+    return s.rjust(w)
+
+
+def _format_one(a: Any, verb: str, prec: int | None, flags: str) -> str:
+    bad = f"%!{verb}({go_type(a)}={go_sprint(a)})"
+    if verb == "v":
+        return go_sprint(a)
+    if verb == "t":
+        return go_sprint(a) if isinstance(a, bool) else bad
+    if verb in "sq":
+        if isinstance(a, (str, GoTime)) or (verb == "s" and isinstance(a, (dict, list))):
+            s = str(a) if verb == "s" or not isinstance(a, str) else json.dumps(a, ensure_ascii=False)
+            return s[:prec] if (prec is not None and verb == "s") else s
+        return bad
+    if isinstance(a, bool) or a is None:
+        return bad
+    if verb in "dxXob":
+        if isinstance(a, int):
+            return format(a, {"d": "d", "x": "x", "X": "X", "o": "o", "b": "b"}[verb])
+        if isinstance(a, str) and verb in "xX":
+            return a.encode().hex() if verb == "x" else a.encode().hex().upper()
+        return bad
+    if verb in "feEgG":
+        if isinstance(a, float):
+            s = go_float_fmt(a, verb, prec)
+            return ("+" + s) if "+" in flags and not s.startswith(("-", "+")) else s
+        return bad
+    return f"%!{verb}({go_type(a)}={go_sprint(a)})"
