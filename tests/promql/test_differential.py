@@ -1,0 +1,220 @@
+"""Differential test: the same data and queries against a real Prometheus 2.42 and sloguard.
+
+Prometheus gets the data through ``promtool tsdb create-blocks-from openmetrics``; sloguard
+through its storage API (the same samples), and both are asked over their HTTP APIs
+(sloguard's in-process). Answers are compared series by series with a relative tolerance of
+1e-9. Known differences are listed with their reason in ``differential_known.txt``
+(``<expression><TAB><reason>``); those cases are reported as expected failures. A case
+whose function sloguard reports as "not implemented" is skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from sloguard.api._context import ServerContext
+from sloguard.api._query import routes
+from sloguard.labels import Labels
+from sloguard.tsdb.testing import MemoryStorage
+
+from .test_differential_cases import (
+    Case,
+    GenSeries,
+    generate_cases,
+    generate_series,
+    to_openmetrics,
+)
+
+pytestmark = [pytest.mark.peer, pytest.mark.slow]
+
+KNOWN_FILE = Path(__file__).with_name("differential_known.txt")
+CASES = generate_cases()
+REL_TOL = 1e-9
+
+
+def known_differences() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in KNOWN_FILE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            expr, _, reason = line.partition("\t")
+            out[expr.strip()] = reason.strip()
+    return out
+
+
+KNOWN = known_differences()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PrometheusPeer:
+    """A real Prometheus over a backfilled TSDB in ``workdir``."""
+
+    def __init__(self, workdir: Path, series: list[GenSeries]) -> None:
+        om, db, cfg = workdir / "data.om", workdir / "db", workdir / "prometheus.yml"
+        om.write_text(to_openmetrics(series))
+        cfg.write_text("global: {}\n")
+        r = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(om), str(db)],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"promtool backfill failed: {r.stderr[-500:]}")
+        self.port = _free_port()
+        self.log = (workdir / "prometheus.log").open("w")
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={db}",
+             "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL, stderr=self.log,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        for _ in range(300):  # bounded poll: up to ~30 s
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1).read()
+                return
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.1)
+        raise RuntimeError("prometheus did not become ready")
+
+    def get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.port}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+        try:
+            body: dict[str, Any] = json.loads(urllib.request.urlopen(url, timeout=60).read())
+        except urllib.error.HTTPError as e:
+            body = json.loads(e.read() or b'{"status":"error"}')
+        return body
+
+    def close(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def series() -> list[GenSeries]:
+    return generate_series()
+
+
+@pytest.fixture(scope="module")
+def prometheus(series: list[GenSeries], tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusPeer]:
+    missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
+    if missing:
+        pytest.skip(f"{' and '.join(missing)} not on PATH")
+    peer = PrometheusPeer(tmp_path_factory.mktemp("prometheus"), series)
+    yield peer
+    peer.close()
+
+
+@pytest.fixture(scope="module")
+def sloguard(series: list[GenSeries]) -> TestClient:
+    engine_mod = pytest.importorskip("sloguard.promql.engine", reason="the PromQL engine is not built yet")
+    storage = MemoryStorage()
+    for s in series:
+        storage.add(Labels.from_dict(s.labels), [t for t, _ in s.samples], [v for _, v in s.samples])
+    engine = engine_mod.PromQLEngine(storage, engine_mod.EngineOptions())
+    ctx = ServerContext(storage=storage, engine=engine)
+    return TestClient(Starlette(routes=routes(ctx)))
+
+
+def _params(case: Case) -> tuple[str, dict[str, str]]:
+    if case.step == 0:
+        return "query", {"query": case.expr, "time": f"{case.start / 1000:.3f}"}
+    return "query_range", {"query": case.expr, "start": f"{case.start / 1000:.3f}",
+                           "end": f"{case.end / 1000:.3f}", "step": f"{case.step / 1000:.3f}"}
+
+
+_SPECIAL = {"NaN": math.nan, "+Inf": math.inf, "-Inf": -math.inf}
+
+
+def _num(s: str) -> float:
+    return _SPECIAL[s] if s in _SPECIAL else float(s)
+
+
+def close(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if a == b:
+        return True
+    return abs(a - b) <= REL_TOL * max(abs(a), abs(b))
+
+
+def _points(pts: list[list[Any]]) -> list[tuple[int, float]]:
+    return [(round(float(t) * 1000), _num(v)) for t, v in pts]
+
+
+def _series_map(result: list[dict[str, Any]], key: str) -> dict[str, list[tuple[int, float]]]:
+    out: dict[str, list[tuple[int, float]]] = {}
+    for s in result:
+        pts = [s[key]] if key == "value" else s[key]
+        out[json.dumps(s["metric"], sort_keys=True)] = _points(pts)
+    return out
+
+
+def compare(want: dict[str, Any], got: dict[str, Any], ordered: bool) -> str | None:
+    """None when ``got`` (sloguard) answers as ``want`` (Prometheus); else what differs."""
+    if want.get("status") != got.get("status"):
+        return f"status: prometheus {want.get('status')} {want.get('error', '')!r}, sloguard {got.get('status')} {got.get('error', '')!r}"
+    if want["status"] != "success":
+        if want.get("errorType") != got.get("errorType"):
+            return f"errorType: prometheus {want.get('errorType')}, sloguard {got.get('errorType')}"
+        return None
+    wd, gd = want["data"], got["data"]
+    if wd["resultType"] != gd["resultType"]:
+        return f"resultType: prometheus {wd['resultType']}, sloguard {gd['resultType']}"
+    kind = wd["resultType"]
+    if kind in ("scalar", "string"):
+        w, g = wd["result"], gd["result"]
+        same_v = w[1] == g[1] if kind == "string" else close(_num(w[1]), _num(g[1]))
+        return None if (round(float(w[0]) * 1000) == round(float(g[0]) * 1000) and same_v) else f"{kind}: prometheus {w}, sloguard {g}"
+    key = "value" if kind == "vector" else "values"
+    wm, gm = _series_map(wd["result"], key), _series_map(gd["result"], key)
+    if set(wm) != set(gm):
+        return f"series: only in prometheus {sorted(set(wm) - set(gm))[:3]}, only in sloguard {sorted(set(gm) - set(wm))[:3]}"
+    if ordered and [json.dumps(s["metric"], sort_keys=True) for s in wd["result"]] != [json.dumps(s["metric"], sort_keys=True) for s in gd["result"]]:
+        return "order of series differs"
+    for k, wp in wm.items():
+        gp = gm[k]
+        if [t for t, _ in wp] != [t for t, _ in gp]:
+            return f"{k}: timestamps differ: prometheus {[t for t, _ in wp][:5]}..., sloguard {[t for t, _ in gp][:5]}..."
+        for (t, a), (_, b) in zip(wp, gp, strict=True):
+            if not close(a, b):
+                return f"{k} at {t}: prometheus {a!r}, sloguard {b!r}"
+    return None
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_same_answer_as_prometheus(case: Case, prometheus: PrometheusPeer, sloguard: TestClient) -> None:
+    path, params = _params(case)
+    want = prometheus.get(path, params)
+    got = sloguard.get(f"/api/v1/{path}", params=params).json()
+    ordered = case.step == 0 and case.expr.startswith("sort")
+    diff = compare(want, got, ordered)
+    if diff is not None and "is not implemented" in str(got.get("error", "")):
+        pytest.skip(f"not built yet: {got['error']}")
+    if case.expr in KNOWN:
+        if diff is not None:
+            pytest.xfail(f"known difference: {KNOWN[case.expr]}")
+        return
+    assert diff is None, diff
