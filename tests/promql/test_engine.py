@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import pytest
@@ -14,7 +15,10 @@ from sloguard.promql import (
     ParseError,
     PromQLEngine,
     PromQLError,
+    QueryResult,
+    Sample,
     Scalar,
+    Series,
     String,
     ValueType,
 )
@@ -22,6 +26,21 @@ from sloguard.tsdb import STALE_NAN
 from sloguard.tsdb.testing import MemoryStorage
 
 M = 60_000
+
+
+def vector_of(r: QueryResult) -> list[Sample]:
+    assert r.result_type is ValueType.VECTOR and isinstance(r.value, list)
+    return cast(list[Sample], r.value)
+
+
+def matrix_of(r: QueryResult) -> list[Series]:
+    assert r.result_type is ValueType.MATRIX and isinstance(r.value, list)
+    return cast(list[Series], r.value)
+
+
+def scalar_of(r: QueryResult) -> float:
+    assert isinstance(r.value, Scalar)
+    return r.value.v
 
 
 @pytest.fixture
@@ -35,7 +54,7 @@ def storage() -> MemoryStorage:
 def vec(engine: PromQLEngine, q: str, t: int) -> dict[str, float]:
     r = engine.instant_query(q, t)
     assert r.result_type is ValueType.VECTOR
-    return {str(s.labels): s.v for s in r.value}  # type: ignore[union-attr]
+    return {str(s.labels): s.v for s in vector_of(r)}
 
 
 def test_instant_selector_returns_latest_sample_within_lookback(storage: MemoryStorage) -> None:
@@ -67,18 +86,18 @@ def test_at_modifier_fixed_start_and_end(storage: MemoryStorage) -> None:
     e = PromQLEngine(storage)
     assert vec(e, 'x{i="2"} @ 60', 10 * M) == {'x{i="2", job="a"}': 4}
     r = e.range_query('x{i="2"} @ start()', 0, 2 * M, M)
-    assert r.value[0].values.tolist() == [2, 2, 2]  # type: ignore[union-attr]
+    assert matrix_of(r)[0].values.tolist() == [2, 2, 2]
     r = e.range_query('x{i="2"} @ end()', 0, 2 * M, M)
-    assert r.value[0].values.tolist() == [6, 6, 6]  # type: ignore[union-attr]
+    assert matrix_of(r)[0].values.tolist() == [6, 6, 6]
 
 
 def test_matrix_selector_instant_query_returns_window_samples(storage: MemoryStorage) -> None:
     e = PromQLEngine(storage)
     r = e.instant_query('x{i="1"}[1m]', 2 * M)
     assert r.result_type is ValueType.MATRIX
-    s = r.value[0]  # type: ignore[index]
-    assert s.timestamps.tolist() == [M, 2 * M]  # type: ignore[union-attr]
-    assert s.values.tolist() == [2, 3]  # type: ignore[union-attr]
+    s = matrix_of(r)[0]
+    assert s.timestamps.tolist() == [M, 2 * M]
+    assert s.values.tolist() == [2, 3]
 
 
 def test_scalar_and_string_results(storage: MemoryStorage) -> None:
@@ -90,7 +109,7 @@ def test_scalar_and_string_results(storage: MemoryStorage) -> None:
 def test_range_query_of_scalar_is_one_series_without_labels(storage: MemoryStorage) -> None:
     r = PromQLEngine(storage).range_query("2", 0, 2 * M, M)
     assert r.result_type is ValueType.MATRIX
-    assert r.value[0].labels == Labels() and r.value[0].values.tolist() == [2, 2, 2]  # type: ignore[union-attr]
+    assert matrix_of(r)[0].labels == Labels() and matrix_of(r)[0].values.tolist() == [2, 2, 2]
 
 
 def test_range_query_series_sorted_by_labels_with_present_points_only() -> None:
@@ -98,7 +117,7 @@ def test_range_query_series_sorted_by_labels_with_present_points_only() -> None:
     st.add(Labels.of(name__="y", a="2"), [0], [1.0])
     st.add(Labels.of(name__="y", a="1"), [10 * M], [5.0])
     r = PromQLEngine(st).range_query("y", 0, 10 * M, 5 * M)
-    got = [(str(s.labels), s.timestamps.tolist()) for s in r.value]  # type: ignore[union-attr]
+    got = [(str(s.labels), s.timestamps.tolist()) for s in matrix_of(r)]
     assert got == [('y{a="1"}', [10 * M]), ('y{a="2"}', [0, 5 * M])]
 
 
@@ -146,8 +165,8 @@ def test_negative_at_timestamp_parses(storage: MemoryStorage) -> None:
 
 def test_subquery_windows_at_aligned_steps(storage: MemoryStorage) -> None:
     r = PromQLEngine(storage).instant_query('x{i="2"}[2m:1m]', 2 * M + 30_000)
-    s = r.value[0]  # type: ignore[index]
-    assert s.timestamps.tolist() == [M, 2 * M] and s.values.tolist() == [4, 6]  # type: ignore[union-attr]
+    s = matrix_of(r)[0]
+    assert s.timestamps.tolist() == [M, 2 * M] and s.values.tolist() == [4, 6]
 
 
 def test_unary_minus_drops_name_and_nan_passes(storage: MemoryStorage) -> None:

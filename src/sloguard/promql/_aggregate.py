@@ -8,7 +8,7 @@ import numpy as np
 from sloguard.labels import Labels, is_valid_label_name
 from sloguard.promql._ast import Aggregate
 from sloguard.promql._eval_rows import group_ids, group_starts
-from sloguard.promql._steps import B, F64, I64, StepScalar, StepString, StepValue, StepVector
+from sloguard.promql._steps import F64, I64, B, StepScalar, StepString, StepValue, StepVector
 from sloguard.promql._value import ErrorType, PromQLError
 
 _INT64_MAX = 9.223372036854775807e18
@@ -98,7 +98,7 @@ def _nan_reduce(fn: np.ufunc, g: _Groups) -> F64:
     """max/min prefer any number over NaN, as Prometheus does; NaN only if all are NaN."""
     if len(g.starts) == 0:
         return np.zeros((0, g.k), np.float64)
-    return fn.reduceat(g.masked(np.nan), g.starts, axis=0)  # type: ignore[no-any-return]
+    return fn.reduceat(g.masked(np.nan), g.starts, axis=0)
 
 
 def _avg(g: _Groups) -> F64:
@@ -122,11 +122,14 @@ def _abs(g: _Groups) -> _Groups:
 
 
 def _stdvar(g: _Groups) -> F64:
+    """Two-pass variance on values shifted by the group's minimum, so equal values give
+    exactly 0 as Prometheus' running (Welford) variance does."""
     cnt = g.count()
-    mean = g.sum(g.masked(0.0)) / cnt
     sizes = np.diff(np.r_[g.starts, len(g.gid)])
-    row_mean = np.repeat(mean, sizes, axis=0)
-    dev = np.where(g.present, g.values - row_mean, 0.0)
+    shift = np.repeat(_nan_reduce(np.fmin, g), sizes, axis=0)
+    d = np.where(g.present, g.values - shift, 0.0)
+    mean = g.sum(d) / cnt
+    dev = np.where(g.present, d - np.repeat(mean, sizes, axis=0), 0.0)
     return g.sum(dev * dev) / cnt
 
 
@@ -160,7 +163,7 @@ def _sorted_columns(g: _Groups, descending: bool, nan_first: bool) -> I64:
     v = np.where(nan | ~g.present, 0.0, g.values)
     key = -v if descending else v
     grp = np.broadcast_to(g.gid[:, None], g.values.shape)
-    return np.lexsort((key, cls, grp), axis=0)  # type: ignore[no-any-return]
+    return np.lexsort((key, cls, grp), axis=0)
 
 
 def _topk(g: _Groups, vec: StepVector, k: I64, top: bool) -> StepVector:

@@ -9,7 +9,7 @@ import numpy as np
 from sloguard.labels import Labels
 from sloguard.promql._ast import COMPARISON_OPERATORS, Binary, Card, VectorMatching
 from sloguard.promql._eval_rows import any_overlap, group_ids, merge_rows, prom_labels_str
-from sloguard.promql._steps import B, F64, I64, StepScalar, StepValue, StepVector
+from sloguard.promql._steps import F64, I64, B, StepScalar, StepValue, StepVector
 from sloguard.promql._value import ErrorType, PromQLError
 
 _DROPS_NAME = frozenset({"+", "-", "*", "/", "%", "^"})

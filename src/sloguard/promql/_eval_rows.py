@@ -11,7 +11,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 
 from sloguard.labels import Labels
-from sloguard.promql._steps import B, F64, I64, StepVector
+from sloguard.promql._steps import F64, I64, B, StepVector
 from sloguard.promql._value import ErrorType, PromQLError
 
 DUPLICATE_LABELSET = "vector cannot contain metrics with the same labelset"
@@ -55,7 +55,7 @@ def merge_rows(
     if sample_ts is not None:
         out_ts = np.zeros((g, present.shape[1]), np.int64)
         out_ts[ids[rows], cols] = sample_ts[rows, cols]
-    return StepVector([l for l in uniq if isinstance(l, Labels)], out_v, out_p, out_ts)
+    return StepVector([ls for ls in uniq if isinstance(ls, Labels)], out_v, out_p, out_ts)
 
 
 def group_starts(sorted_ids: I64) -> I64:

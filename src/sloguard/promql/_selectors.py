@@ -32,7 +32,8 @@ def search_per_series(offsets: I64, ts: I64, refs: I64, side: str) -> I64:
         sid = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
         key = (ts - lo) + sid * span
         qk = (refs - lo)[None, :] + (np.arange(n, dtype=np.int64) * span)[:, None]
-        return np.searchsorted(key, qk.ravel(), side=side).reshape(n, k).astype(np.int64)  # type: ignore[call-overload]
+        found: I64 = np.searchsorted(key, qk.ravel(), side=side)  # type: ignore[call-overload]
+        return found.reshape(n, k).astype(np.int64)
     out = np.empty((n, k), np.int64)
     for i in range(n):
         a, b = int(offsets[i]), int(offsets[i + 1])

@@ -1,0 +1,147 @@
+"""Aggregation operators with by/without, per-step parameters and NaN/Inf handling."""
+
+from __future__ import annotations
+
+import math
+from typing import cast
+
+import pytest
+
+from sloguard.labels import Labels
+from sloguard.promql import (
+    PromQLEngine,
+    PromQLError,
+    QueryResult,
+    Sample,
+    Scalar,
+    Series,
+    ValueType,
+)
+from sloguard.tsdb.testing import MemoryStorage
+
+M = 60_000
+
+
+def vector_of(r: QueryResult) -> list[Sample]:
+    assert r.result_type is ValueType.VECTOR and isinstance(r.value, list)
+    return cast(list[Sample], r.value)
+
+
+def matrix_of(r: QueryResult) -> list[Series]:
+    assert r.result_type is ValueType.MATRIX and isinstance(r.value, list)
+    return cast(list[Series], r.value)
+
+
+def scalar_of(r: QueryResult) -> float:
+    assert isinstance(r.value, Scalar)
+    return r.value.v
+
+
+@pytest.fixture
+def engine() -> PromQLEngine:
+    st = MemoryStorage()
+    for job, inst, v in [("a", "0", 1.0), ("a", "1", 3.0), ("b", "0", 10.0), ("b", "1", 10.0), ("b", "2", 40.0)]:
+        st.add(Labels.of(name__="m", job=job, inst=inst), [0, 5 * M], [v, v * 2])
+    st.add(Labels.of(name__="n", k="nan"), [0], [math.nan])
+    st.add(Labels.of(name__="n", k="one"), [0], [1.0])
+    st.add(Labels.of(name__="i", k="p"), [0], [math.inf])
+    st.add(Labels.of(name__="i", k="f"), [0], [5.0])
+    return PromQLEngine(st)
+
+
+def q(engine: PromQLEngine, expr: str, t: int = 0) -> dict[str, float]:
+    r = engine.instant_query(expr, t)
+    assert r.result_type is ValueType.VECTOR
+    return {str(s.labels): s.v for s in vector_of(r)}
+
+
+def test_sum_by_and_without(engine: PromQLEngine) -> None:
+    assert q(engine, "sum by (job) (m)") == {'{job="a"}': 4, '{job="b"}': 60}
+    assert q(engine, "sum without (inst) (m)") == {'{job="a"}': 4, '{job="b"}': 60}
+    assert q(engine, "sum(m)") == {"{}": 64}
+
+
+def test_avg_count_group_min_max(engine: PromQLEngine) -> None:
+    assert q(engine, "avg by (job) (m)") == {'{job="a"}': 2, '{job="b"}': 20}
+    assert q(engine, "count by (job) (m)") == {'{job="a"}': 2, '{job="b"}': 3}
+    assert q(engine, "group by (job) (m)") == {'{job="a"}': 1, '{job="b"}': 1}
+    assert q(engine, "max by (job) (m)") == {'{job="a"}': 3, '{job="b"}': 40}
+    assert q(engine, "min by (job) (m)") == {'{job="a"}': 1, '{job="b"}': 10}
+
+
+def test_max_and_min_prefer_numbers_over_nan(engine: PromQLEngine) -> None:
+    assert q(engine, "max(n)") == {"{}": 1}
+    assert q(engine, "min(n)") == {"{}": 1}
+    assert math.isnan(q(engine, 'max(n{k="nan"})')["{}"])
+
+
+def test_avg_with_inf(engine: PromQLEngine) -> None:
+    assert q(engine, "avg(i)") == {"{}": math.inf}
+
+
+def test_avg_of_huge_values_does_not_overflow() -> None:
+    st = MemoryStorage()
+    st.add(Labels.of(name__="h", a="1"), [0], [1.5e308])
+    st.add(Labels.of(name__="h", a="2"), [0], [1.5e308])
+    assert vector_of(PromQLEngine(st).instant_query("avg(h)", 0))[0].v == pytest.approx(1.5e308)
+
+
+def test_stddev_and_stdvar(engine: PromQLEngine) -> None:
+    assert q(engine, "stdvar by (job) (m)") == {'{job="a"}': 1, '{job="b"}': 200}
+    assert q(engine, "stddev by (job) (m)")['{job="a"}'] == 1
+
+
+def test_stddev_of_equal_values_is_exactly_zero() -> None:
+    st = MemoryStorage()
+    for i in range(3):
+        st.add(Labels.of(name__="e", i=str(i)), [0], [13.3])
+    assert vector_of(PromQLEngine(st).instant_query("stddev(e)", 0))[0].v == 0.0
+
+
+def test_topk_and_bottomk_keep_labels_and_order(engine: PromQLEngine) -> None:
+    r = engine.instant_query("topk(2, m)", 0)
+    assert [(str(s.labels), s.v) for s in vector_of(r)] == [
+        ('m{inst="2", job="b"}', 40.0), ('m{inst="0", job="b"}', 10.0)]
+    r = engine.instant_query("bottomk by (job) (1, m)", 0)
+    assert [(str(s.labels), s.v) for s in vector_of(r)] == [
+        ('m{inst="0", job="a"}', 1.0), ('m{inst="0", job="b"}', 10.0)]
+
+
+def test_topk_parameter_below_one_gives_nothing(engine: PromQLEngine) -> None:
+    assert q(engine, "topk(0, m)") == {}
+
+
+def test_topk_over_range_selects_per_step() -> None:
+    st = MemoryStorage()
+    st.add(Labels.of(name__="t", a="1"), [0, M], [1.0, 5.0])
+    st.add(Labels.of(name__="t", a="2"), [0, M], [2.0, 4.0])
+    r = PromQLEngine(st).range_query("topk(1, t)", 0, M, M)
+    got = {str(s.labels): s.timestamps.tolist() for s in matrix_of(r)}
+    assert got == {'t{a="1"}': [M], 't{a="2"}': [0]}
+
+
+def test_quantile(engine: PromQLEngine) -> None:
+    assert q(engine, "quantile by (job) (0.5, m)") == {'{job="a"}': 2, '{job="b"}': 10}
+    assert q(engine, 'quantile(0.9, m{job="a"})') == {"{}": 1 * (1 - 0.9) + 3 * 0.9}
+    assert q(engine, "quantile(2, m)") == {"{}": math.inf}
+    assert q(engine, "quantile(-1, m)") == {"{}": -math.inf}
+
+
+def test_count_values(engine: PromQLEngine) -> None:
+    assert q(engine, 'count_values by (job) ("val", m)') == {
+        '{job="a", val="1"}': 1, '{job="a", val="3"}': 1, '{job="b", val="10"}': 2, '{job="b", val="40"}': 1}
+
+
+def test_count_values_rejects_invalid_label_name(engine: PromQLEngine) -> None:
+    with pytest.raises(PromQLError) as ei:
+        q(engine, 'count_values("a-b", m)')
+    assert str(ei.value) == 'invalid label name "a-b"'
+
+
+def test_aggregation_by_metric_name_keeps_it(engine: PromQLEngine) -> None:
+    assert q(engine, "count by (__name__) ({__name__=~\"m|n\"})") == {"m": 5, "n": 2}
+
+
+def test_range_query_aggregates_every_step(engine: PromQLEngine) -> None:
+    r = engine.range_query("sum(m)", 0, 5 * M, 5 * M)
+    assert matrix_of(r)[0].values.tolist() == [64, 128]
