@@ -11,7 +11,7 @@ from sloguard.labels import InvalidLabelError, Labels, check_labels
 from sloguard.tsdb._block import write_block
 from sloguard.tsdb._options import DEFAULT_BLOCK_MS
 from sloguard.tsdb._types import F64, I64, TSDBError
-from sloguard.tsdb._vec import _fix_overlaps
+from sloguard.tsdb._vec import fix_overlaps
 
 
 class BlockWriter:
@@ -67,7 +67,7 @@ class BlockWriter:
         key, t, v = key[order], t[order], v[order]
         uniq, starts = np.unique(key, return_index=True)
         offsets = np.append(starts, len(key)).astype(np.int64)
-        offsets, t, v = _fix_overlaps(offsets, t, v)
+        offsets, t, v = fix_overlaps(offsets, t, v)
         paths = self._write(uniq, offsets, t, v, b0, order_of)
         self.written += paths
         return paths

@@ -27,7 +27,7 @@ from sloguard.tsdb._cache import FrameCache
 from sloguard.tsdb._codec import decode, encode
 from sloguard.tsdb._index import StaticPostings
 from sloguard.tsdb._types import F64, I64, TSDBError
-from sloguard.tsdb._vec import gather_ranges
+from sloguard.tsdb._vec import SegPart, cut
 from sloguard.tsdb._wal import fsync_dir
 
 FRAME_SAMPLES = 1 << 17
@@ -138,28 +138,27 @@ class Block:
         hit = self._cache.get(key)
         if hit is None:
             _, _, off, ln = (int(x) for x in self.frames[f])
-            hit = decode(memoryview(self._chunks)[off:off + ln])
+            t, v = decode(memoryview(self._chunks)[off:off + ln])
+            t.flags.writeable = False
+            v.flags.writeable = False
+            hit = (t, v)
             self._cache.put(key, hit)
         return hit
 
-    def select(self, ids: I64, mint: int, maxt: int) -> tuple[I64, I64, F64]:
-        """Samples of series ``ids`` (ascending) in [mint, maxt]: (offsets, t, v)."""
+    def select_parts(self, ids: I64, keys: I64, mint: int, maxt: int) -> list[SegPart]:
+        """Samples of series ``ids`` in [mint, maxt] as segments of decoded frames."""
         fstarts = np.asarray(self.frames[:, 0])
         s_start = np.asarray(self.offsets[ids])
         s_end = np.asarray(self.offsets[ids + 1])
         fid = np.searchsorted(fstarts, s_start, side="right") - 1
-        parts_o, parts_t, parts_v = [np.zeros(1, np.int64)], [], []
+        parts = []
         for f in np.unique(fid).tolist():
-            sel = fid == f
+            sel = np.flatnonzero(fid == f)
             ft, fv = self._frame(f)
             base = int(fstarts[f])
-            o, t, v = gather_ranges(ft, fv, s_start[sel] - base, s_end[sel] - base, mint, maxt)
-            parts_o.append(o[1:] + parts_o[-1][-1])
-            parts_t.append(t)
-            parts_v.append(v)
-        if not parts_t:
-            return np.zeros(1, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
-        return np.concatenate(parts_o), np.concatenate(parts_t), np.concatenate(parts_v)
+            part = SegPart(keys[sel], s_start[sel] - base, s_end[sel] - base, ft, fv)
+            parts.append(cut(part, mint, maxt))
+        return parts
 
     def close(self) -> None:
         if isinstance(self._chunks, mmap.mmap):

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from sloguard.labels import Labels
-from sloguard.tsdb._appender import OK, HeadAppender, check_new_series, order_check, record_rejections
+from sloguard.tsdb._appender import (
+    OK,
+    HeadAppender,
+    check_new_series,
+    order_check,
+    record_rejections,
+)
 from sloguard.tsdb._block import Block
 from sloguard.tsdb._cache import FrameCache
 from sloguard.tsdb._compact import Compactor

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from sloguard.labels import Labels
 from sloguard.tsdb._index import MemPostings
 from sloguard.tsdb._types import F64, I64
-from sloguard.tsdb._vec import gather_ranges, merge_parts, ranges_index, seg_search
+from sloguard.tsdb._vec import SegPart, cut, merge, ranges_index, seg_search
 
 U64 = npt.NDArray[np.uint64]
 T_MIN = np.iinfo(np.int64).min
@@ -135,11 +135,11 @@ class Head:
         if self.n_tail == 0 and len(self.f_off) == len(self.labels) + 1:
             return
         snap = self.snapshot()
-        nrefs = snap.nrefs
-        tail = self._tail_part(snap, np.ones(nrefs, bool), T_MIN, T_MAX)
         front = np.arange(len(snap.f_off) - 1, dtype=np.int64)
-        offs, t, v = merge_parts(nrefs, [(front, snap.f_off, snap.f_t, snap.f_v), tail])
-        self.f_off, self.f_t, self.f_v = offs, t, v
+        frozen = SegPart(front, snap.f_off[:-1], snap.f_off[1:], snap.f_t, snap.f_v)
+        pos = np.arange(snap.nrefs, dtype=np.int64)
+        tail = self._tail_part(snap, pos, T_MIN, T_MAX)
+        self.f_off, self.f_t, self.f_v = merge(snap.nrefs, [frozen, tail], False)
         self.n_tail = 0
 
     def snapshot(self) -> HeadSnapshot:
@@ -150,38 +150,35 @@ class Head:
         )
 
     @staticmethod
-    def _tail_part(
-        snap: HeadSnapshot, sel: npt.NDArray[np.bool_], mint: int, maxt: int
-    ) -> tuple[I64, I64, I64, F64]:
-        """Tail samples of selected refs in [mint, maxt], grouped by ref (keys = refs)."""
-        m = sel[snap.tail_ref] & (snap.tail_t >= mint) & (snap.tail_t <= maxt)
+    def _tail_part(snap: HeadSnapshot, pos_of: I64, mint: int, maxt: int) -> SegPart:
+        """Tail samples in [mint, maxt] of refs with ``pos_of[ref] >= 0``, keyed by it."""
+        keys = pos_of[snap.tail_ref]
+        m = (keys >= 0) & (snap.tail_t >= mint) & (snap.tail_t <= maxt)
         idx = np.flatnonzero(m)
-        r = snap.tail_ref[idx]
-        order = np.argsort(r, kind="stable")
-        idx, r = idx[order], r[order]
-        keys, counts = np.unique(r, return_counts=True)
-        offs = np.zeros(len(keys) + 1, np.int64)
+        k = keys[idx]
+        order = np.argsort(k, kind="stable")
+        idx, k = idx[order], k[order]
+        uniq, counts = np.unique(k, return_counts=True)
+        offs = np.zeros(len(uniq) + 1, np.int64)
         np.cumsum(counts, out=offs[1:])
-        return keys, offs, snap.tail_t[idx], snap.tail_v[idx]
+        return SegPart.compact(uniq, offs, snap.tail_t[idx], snap.tail_v[idx])
 
-    def select(self, refs: I64, mint: int, maxt: int) -> tuple[I64, I64, F64]:
-        """Samples of ``refs`` (ascending) in [mint, maxt]: (offsets, t, v) per ref."""
+    def select_parts(self, refs: I64, mint: int, maxt: int) -> list[SegPart]:
+        """Samples of ``refs`` in [mint, maxt], keyed by position in ``refs``."""
         with self.lock:
             snap = self.snapshot()
         nf = len(snap.f_off) - 1
-        in_f = np.minimum(refs, nf)
-        starts = np.where(refs < nf, snap.f_off[in_f], 0)
-        ends = np.where(refs < nf, snap.f_off[np.minimum(refs + 1, nf)], 0)
-        offs, t, v = gather_ranges(snap.f_t, snap.f_v, starts, ends, mint, maxt)
-        if len(snap.tail_t) == 0:
-            return offs, t, v
-        sel = np.zeros(snap.nrefs, bool)
-        sel[refs] = True
-        keys, toffs, tt, tv = self._tail_part(snap, sel, mint, maxt)
-        if len(keys) == 0:
-            return offs, t, v
-        own = np.arange(len(refs), dtype=np.int64)
-        return merge_parts(len(refs), [(own, offs, t, v), (np.searchsorted(refs, keys), toffs, tt, tv)])
+        inside = refs < nf
+        r = np.minimum(refs, nf - 1) if nf else np.zeros(len(refs), np.int64)
+        starts = np.where(inside, snap.f_off[r], 0) if nf else r
+        ends = np.where(inside, snap.f_off[r + 1], 0) if nf else r
+        keys = np.arange(len(refs), dtype=np.int64)
+        parts = [cut(SegPart(keys, starts, ends, snap.f_t, snap.f_v), mint, maxt)]
+        if len(snap.tail_t):
+            pos_of = np.full(snap.nrefs, -1, np.int64)
+            pos_of[refs] = keys
+            parts.append(self._tail_part(snap, pos_of, mint, maxt))
+        return parts
 
     # -- truncation -------------------------------------------------------------
     def cut(self, boundary: int) -> HeadData:

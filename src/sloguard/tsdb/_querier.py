@@ -11,9 +11,7 @@ from sloguard.tsdb._block import Block
 from sloguard.tsdb._head import Head
 from sloguard.tsdb._index import resolve
 from sloguard.tsdb._types import F64, I64, SeriesBatch
-from sloguard.tsdb._vec import merge_parts
-
-Part = tuple[list[Labels], I64, I64, F64]
+from sloguard.tsdb._vec import SegPart, merge
 
 
 class TSDBQuerier:
@@ -36,16 +34,34 @@ class TSDBQuerier:
         return b.series_in_range(resolve(b.index, matchers), mint, maxt)
 
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
-        parts: list[Part] = []
+        found: list[tuple[Block, I64]] = []
+        labels: set[Labels] = set()
         for b in self._blocks:
             if b.overlaps(mint, maxt):
                 ids = self._block_ids(b, matchers, mint, maxt)
                 if len(ids):
-                    parts.append(([b.labels[i] for i in ids.tolist()], *b.select(ids, mint, maxt)))
-        refs, labels = self._head_refs(matchers, mint, maxt)
+                    found.append((b, ids))
+                    labels.update(b.labels[i] for i in ids.tolist())
+        refs, head_labels = self._head_refs(matchers, mint, maxt)
+        if not found:  # head only: gather straight into label order
+            order = sorted(range(len(refs)), key=head_labels.__getitem__)
+            sorted_labels = [head_labels[i] for i in order]
+            parts = self._head.select_parts(refs[np.asarray(order, np.int64)], mint, maxt)
+            return _batch(sorted_labels, merge(len(refs), parts, False))
+        labels.update(head_labels)
+        all_labels = sorted(labels)
+        pos = {ls: i for i, ls in enumerate(all_labels)}
+        parts = []
+        for b, ids in found:
+            keys = np.fromiter((pos[b.labels[i]] for i in ids.tolist()), np.int64, len(ids))
+            parts += b.select_parts(ids, keys, mint, maxt)
+        n_block_parts = len(parts)
         if len(refs):
-            parts.append((labels, *self._head.select(refs, mint, maxt)))
-        return _merge(parts)
+            keys = np.fromiter((pos[ls] for ls in head_labels), np.int64, len(refs))
+            for p in self._head.select_parts(refs, mint, maxt):
+                parts.append(SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v))
+        overlap = _may_overlap([b for b, _ in found], self._head.mint if len(parts) > n_block_parts else None)
+        return _batch(all_labels, merge(len(all_labels), parts, overlap))
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
         out: set[Labels] = set()
@@ -78,17 +94,19 @@ class TSDBQuerier:
         return sorted(values)
 
 
-def _merge(parts: list[Part]) -> SeriesBatch:
-    """Merge parts (older first) by label set; drop series without samples."""
-    if not parts:
-        return SeriesBatch.empty()
-    if len(parts) == 1 and _is_sorted(parts[0][0]):
-        labels, offs, t, v = parts[0]
-    else:
-        labels = sorted({ls for p in parts for ls in p[0]})
-        pos = {ls: i for i, ls in enumerate(labels)}
-        keyed = [(np.fromiter((pos[ls] for ls in p[0]), np.int64, len(p[0])), p[1], p[2], p[3]) for p in parts]
-        offs, t, v = merge_parts(len(labels), keyed)
+def _may_overlap(blocks: list[Block], head_mint: int | None) -> bool:
+    """Whether sources' time ranges overlap (only backfilled data does that)."""
+    edge = None
+    for b in blocks:  # sorted by (mint, maxt)
+        if edge is not None and b.mint < edge:
+            return True
+        edge = b.maxt if edge is None else max(edge, b.maxt)
+    return head_mint is not None and edge is not None and head_mint < edge
+
+
+def _batch(labels: list[Labels], merged: tuple[I64, I64, F64]) -> SeriesBatch:
+    """A batch without the series that have no samples."""
+    offs, t, v = merged
     counts = np.diff(offs)
     if (counts > 0).all():
         return SeriesBatch(labels, offs, t, v)
@@ -96,7 +114,3 @@ def _merge(parts: list[Part]) -> SeriesBatch:
     new_offs = np.zeros(len(nz) + 1, np.int64)
     np.cumsum(counts[nz], out=new_offs[1:])
     return SeriesBatch([labels[i] for i in nz.tolist()], new_offs, t, v)
-
-
-def _is_sorted(labels: list[Labels]) -> bool:
-    return all(a < b for a, b in zip(labels, labels[1:], strict=False))

@@ -11,7 +11,14 @@ import numpy as np
 
 from sloguard.tsdb._head import Head
 from sloguard.tsdb._options import ReplayReport
-from sloguard.tsdb._records import SAMPLES, SERIES, RecordError, decode_samples, decode_series, record_type
+from sloguard.tsdb._records import (
+    SAMPLES,
+    SERIES,
+    RecordError,
+    decode_samples,
+    decode_series,
+    record_type,
+)
 from sloguard.tsdb._types import F64, I64
 from sloguard.tsdb._wal import checkpoints, scan_segment, seg_path, segment_numbers
 

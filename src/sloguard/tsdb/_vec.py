@@ -1,21 +1,41 @@
 """Vectorised helpers over "segmented" arrays: many series stored back to back.
 
-A segmented array is a flat array plus ``starts``/``ends`` index arrays; each segment
-holds one series' samples in time order. Everything here is whole-array numpy work.
+A *segment* is ``src[lo:hi]`` of some source array, holding one series' samples in
+time order. Queries describe their result as segments from several sources (head,
+block frames) and copy them out once with ``concat_segments``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from sloguard.tsdb._types import F64, I64
 
+_SLICE_MIN_AVG = 16  # average segment length from which a slice-per-segment copy wins
+
+
+@dataclass(frozen=True, slots=True)
+class SegPart:
+    """Samples of series ``keys[i]`` are ``t[lo[i]:hi[i]]`` / ``v[lo[i]:hi[i]]``."""
+
+    keys: I64
+    lo: I64
+    hi: I64
+    t: I64
+    v: F64
+
+    @classmethod
+    def compact(cls, keys: I64, offsets: I64, t: I64, v: F64) -> SegPart:
+        return cls(keys, offsets[:-1], offsets[1:], t, v)
+
 
 def seg_search(t: I64, starts: I64, ends: I64, x: int, side: str = "left") -> I64:
     """``np.searchsorted(t[s:e], x, side) + s`` for every segment at once (binary search
     run in lock step over all segments)."""
-    lo = starts.astype(np.int64, copy=True)
-    hi = ends.astype(np.int64, copy=True)
+    lo = np.array(starts, np.int64)
+    hi = np.array(ends, np.int64)
     if len(lo) == 0 or len(t) == 0:
         return lo
     while True:
@@ -28,6 +48,13 @@ def seg_search(t: I64, starts: I64, ends: I64, x: int, side: str = "left") -> I6
         go_right &= active
         lo = np.where(go_right, mid + 1, lo)
         hi = np.where(active & ~go_right, mid, hi)
+
+
+def cut(part: SegPart, mint: int, maxt: int) -> SegPart:
+    """Narrow every segment to samples in ``[mint, maxt]``."""
+    lo = seg_search(part.t, part.lo, part.hi, mint, "left")
+    hi = seg_search(part.t, part.lo, part.hi, maxt, "right")
+    return SegPart(part.keys, lo, hi, part.t, part.v)
 
 
 def ranges_index(lo: I64, hi: I64) -> tuple[I64, I64]:
@@ -43,56 +70,76 @@ def ranges_index(lo: I64, hi: I64) -> tuple[I64, I64]:
     return idx, offsets
 
 
-def gather_ranges(
-    t: I64, v: F64, starts: I64, ends: I64, mint: int, maxt: int
-) -> tuple[I64, I64, F64]:
-    """Cut every segment to ``[mint, maxt]``; return (offsets, timestamps, values)."""
-    lo = seg_search(t, starts, ends, mint, "left")
-    hi = seg_search(t, starts, ends, maxt, "right")
-    if len(lo) and np.array_equal(lo[1:], hi[:-1]):  # contiguous: one slice
-        a, b = int(lo[0]), int(hi[-1])
-        offsets = np.concatenate(([0], np.cumsum(hi - lo))).astype(np.int64)
-        return offsets, t[a:b].copy(), v[a:b].copy()
-    idx, offsets = ranges_index(lo, hi)
-    return offsets, t[idx], v[idx]
+def _readonly(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
-def merge_parts(
-    nkeys: int, parts: list[tuple[I64, I64, I64, F64]]
-) -> tuple[I64, I64, F64]:
-    """Concatenate per-key sample runs from several parts, older part first.
+def concat_segments(parts: list[SegPart], src: I64, lo: I64, hi: I64) -> tuple[I64, F64]:
+    """Copy segments (``src`` indexes ``parts``) out in the given order."""
+    if len(lo) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    brk = np.ones(len(lo), bool)  # coalesce runs that are contiguous in one source
+    brk[1:] = (src[1:] != src[:-1]) | (lo[1:] != hi[:-1])
+    first = np.flatnonzero(brk)
+    last = np.append(first[1:], len(lo)) - 1
+    src, lo, hi = src[first], lo[first], hi[last]
+    if len(lo) == 1:
+        p = parts[int(src[0])]
+        a, b = int(lo[0]), int(hi[0])
+        return _readonly(p.t[a:b]), _readonly(p.v[a:b])
+    total = int((hi - lo).sum())
+    if total >= _SLICE_MIN_AVG * len(lo):
+        segs = list(zip(src.tolist(), lo.tolist(), hi.tolist(), strict=True))
+        t = np.concatenate([parts[s].t[a:b] for s, a, b in segs])
+        v = np.concatenate([parts[s].v[a:b] for s, a, b in segs])
+        return t, v
+    if bool((src == src[0]).all()):
+        p = parts[int(src[0])]
+        idx, _ = ranges_index(lo, hi)
+        return p.t[idx], p.v[idx]
+    used = sorted(set(src.tolist()))
+    base = np.zeros(len(parts), np.int64)
+    acc = 0
+    for s in used:
+        base[s] = acc
+        acc += len(parts[s].t)
+    idx, _ = ranges_index(lo + base[src], hi + base[src])
+    return np.concatenate([parts[s].t for s in used])[idx], np.concatenate([parts[s].v for s in used])[idx]
 
-    Each part is ``(keys, offsets, t, v)`` with ``keys`` unique indices into
-    ``range(nkeys)``. Returns (offsets, t, v) over all keys. If parts overlap in time
-    for a key, the result is re-sorted and exact-timestamp duplicates keep the first.
+
+def merge(nkeys: int, parts: list[SegPart], may_overlap: bool) -> tuple[I64, I64, F64]:
+    """Per key, the samples of all parts (older part first): (offsets, t, v).
+
+    With ``may_overlap``, keys whose parts interleave in time are re-sorted and an
+    exact-timestamp duplicate keeps the older part's sample.
     """
-    counts = np.zeros((len(parts), nkeys), np.int64)
-    for p, (keys, offs, _, _) in enumerate(parts):
-        counts[p, keys] = np.diff(offs)
-    per_key = counts.sum(axis=0)
-    offsets = np.zeros(nkeys + 1, np.int64)
-    np.cumsum(per_key, out=offsets[1:])
-    total = int(offsets[-1])
-    out_t = np.empty(total, np.int64)
-    out_v = np.empty(total, np.float64)
-    before = np.zeros(nkeys, np.int64)
-    for p, (keys, offs, t, v) in enumerate(parts):
-        lens = np.diff(offs)
-        start = offsets[:-1][keys] + before[keys]
-        pos = np.arange(len(t), dtype=np.int64) + np.repeat(start - offs[:-1], lens)
-        out_t[pos] = t
-        out_v[pos] = v
-        before += counts[p]
+    keys = np.concatenate([p.keys for p in parts]) if parts else np.empty(0, np.int64)
+    src = np.concatenate([np.full(len(p.keys), i, np.int64) for i, p in enumerate(parts)]) if parts else keys
+    lo = np.concatenate([p.lo for p in parts]) if parts else keys
+    hi = np.concatenate([p.hi for p in parts]) if parts else keys
+    nz = np.flatnonzero(hi > lo)
+    if len(nz) < len(lo):
+        keys, src, lo, hi = keys[nz], src[nz], lo[nz], hi[nz]
     if len(parts) > 1:
-        return _fix_overlaps(offsets, out_t, out_v)
-    return offsets, out_t, out_v
+        order = np.lexsort((src, keys))
+        keys, src, lo, hi = keys[order], src[order], lo[order], hi[order]
+    offsets = np.zeros(nkeys + 1, np.int64)
+    np.cumsum(np.bincount(keys, weights=hi - lo, minlength=nkeys).astype(np.int64), out=offsets[1:])
+    t, v = concat_segments(parts, src, lo, hi)
+    if may_overlap:
+        return fix_overlaps(offsets, t, v)
+    return offsets, t, v
 
 
-def _fix_overlaps(offsets: I64, t: I64, v: F64) -> tuple[I64, I64, F64]:
+def fix_overlaps(offsets: I64, t: I64, v: F64) -> tuple[I64, I64, F64]:
+    """Sort each series by time and drop repeated timestamps (first one wins)."""
     if len(t) < 2:
         return offsets, t, v
     bad = np.diff(t) <= 0
-    bad[offsets[1:-1][(offsets[1:-1] > 0) & (offsets[1:-1] < len(t))] - 1] = False
+    inner = offsets[1:-1]
+    bad[inner[(inner > 0) & (inner < len(t))] - 1] = False
     if not bad.any():
         return offsets, t, v
     key = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sloguard.tsdb import TSDB, FsyncPolicy, TSDBOptions
+
+from .conftest import OpenDB, as_dict, commit, select_all, up
+
+
+def _fill(db: TSDB, batches: int, series: int = 5) -> None:
+    for b in range(batches):
+        app = db.appender()
+        for s in range(series):
+            app.append(up(i=str(s)), 1000 * (b + 1), float(b * 10 + s))
+        assert app.commit().rejected_total == 0
+
+
+def _segment(path: Path) -> Path:
+    segs = sorted(p for p in (path / "wal").iterdir() if p.name.isdigit() and p.stat().st_size)
+    return segs[-1]
+
+
+def test_replay_after_clean_close_restores_everything(open_db: OpenDB, tmp_path: Path) -> None:
+    db = open_db()
+    _fill(db, 20)
+    before = as_dict(select_all(db))
+    db.close()
+    db2 = open_db()
+    assert as_dict(select_all(db2)) == before
+    r = db2.replay_report
+    assert (r.samples, r.series, r.dropped_bytes) == (100, 5, 0)
+
+
+@pytest.mark.parametrize("policy", list(FsyncPolicy))
+def test_replay_after_unclean_stop_keeps_acknowledged_samples(open_db: OpenDB, policy: FsyncPolicy) -> None:
+    db = open_db(fsync=policy)
+    _fill(db, 10)
+    before = as_dict(select_all(db))
+    db2 = open_db()  # the first one was never closed
+    assert as_dict(select_all(db2)) == before
+
+
+def test_appends_continue_after_reopen(open_db: OpenDB) -> None:
+    db = open_db()
+    _fill(db, 3)
+    db.close()
+    db = open_db()
+    commit(db, up(i="0"), [10_000], [1.5])
+    commit(db, up(i="new"), [10_000], [2.5])
+    db.close()
+    db = open_db()
+    got = as_dict(select_all(db))
+    assert got['up{i="0"}'][0] == [1000, 2000, 3000, 10_000]
+    assert got['up{i="new"}'] == ([10_000], [2.5])
+
+
+def test_truncated_tail_is_cut_and_reported(open_db: OpenDB, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = open_db()
+    _fill(db, 10)
+    db.close()
+    seg = _segment(tmp_path / "data")
+    size = seg.stat().st_size
+    os.truncate(seg, size - 7)  # cut mid-record: the last batch is torn
+    with caplog.at_level(logging.WARNING, logger="sloguard.tsdb"):
+        db = open_db()
+    r = db.replay_report
+    assert r.dropped_records == 1 and 0 < r.dropped_bytes < size
+    got = as_dict(select_all(db))
+    assert got['up{i="0"}'][0] == [1000 * (b + 1) for b in range(9)]
+    assert any("dropped" in m and str(r.dropped_bytes) in m for m in caplog.messages)
+    commit(db, up(i="0"), [99_000], [1.0])  # the repaired WAL accepts appends
+    db.close()
+    assert as_dict(select_all(open_db()))['up{i="0"}'][0][-1] == 99_000
+
+
+def test_corrupt_record_drops_it_and_everything_after_but_keeps_what_came_before(
+    open_db: OpenDB, tmp_path: Path
+) -> None:
+    db = open_db()
+    _fill(db, 10)
+    db.close()
+    seg = _segment(tmp_path / "data")
+    data = bytearray(seg.read_bytes())
+    rec = 8 + 5 + 20 * 5  # one samples record of 5 samples (frame + header + arrays)
+    pos = len(data) - 3 * rec + 20  # inside the third record from the end
+    data[pos] ^= 0xFF
+    data[pos + 1] ^= 0xFF
+    seg.write_bytes(bytes(data))
+    db = open_db()
+    r = db.replay_report
+    assert r.dropped_records == 3 and r.dropped_samples == 10
+    assert r.dropped_bytes == 3 * rec
+    assert as_dict(select_all(db))['up{i="4"}'][0] == [1000 * (b + 1) for b in range(7)]
+
+
+def test_later_segments_after_a_corrupt_one_are_dropped(open_db: OpenDB, tmp_path: Path) -> None:
+    db = open_db(wal_segment_bytes=300)
+    _fill(db, 10)
+    db.close()
+    segs = sorted(p for p in (tmp_path / "data" / "wal").iterdir() if p.name.isdigit())
+    assert len(segs) > 3
+    data = bytearray(segs[1].read_bytes())
+    data[-1] ^= 0xFF
+    segs[1].write_bytes(bytes(data))
+    db = open_db()
+    assert db.replay_report.dropped_segments == len(segs) - 2
+    assert not any(p.exists() for p in segs[2:-1])
+
+
+_CHILD = textwrap.dedent("""
+    import sys
+    from sloguard.labels import Labels
+    from sloguard.tsdb import TSDB
+    db = TSDB.open(sys.argv[1])
+    b = 0
+    while True:
+        b += 1
+        app = db.appender()
+        for s in range(20):
+            app.append(Labels.of(name__="up", i=str(s)), b * 1000, float(b))
+        res = app.commit()
+        assert res.appended == 20
+        print(b, flush=True)
+""")
+
+
+def test_sigkill_mid_stream_loses_no_acknowledged_sample(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(path)], stdout=subprocess.PIPE, env=env, text=True)
+    assert child.stdout is not None
+    acked = 0
+    try:
+        for line in child.stdout:
+            acked = int(line)
+            if acked >= 200:
+                break
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    assert acked >= 200, "child stopped early"
+    db = TSDB.open(path, TSDBOptions())
+    batch = select_all(db)
+    assert len(batch) == 20
+    for i in range(len(batch)):
+        _, t, v = batch.series(i)
+        assert np.array_equal(t[:acked], np.arange(1, acked + 1) * 1000)
+        assert np.array_equal(v[:acked], np.arange(1, acked + 1, dtype=np.float64))
+    db.close()
