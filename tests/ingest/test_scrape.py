@@ -275,6 +275,16 @@ async def test_reload_keeps_unchanged_loops_and_stops_removed_ones() -> None:
     await mgr.stop()
 
 
+async def test_invalid_scheme_drops_the_target_with_a_reason() -> None:
+    mgr = ScrapeManager(MemoryStorage(), [config(scheme="ftp")], clock=FakeClock(),
+                        http_client_factory=Exporter().factory())
+    await mgr.start()
+    assert mgr.targets() == []
+    (d,) = mgr.dropped_targets()
+    assert d.reason == "invalid scheme: 'ftp'"
+    await mgr.stop()
+
+
 async def test_missing_port_is_added_from_scheme_and_timeout_defaults_from_global() -> None:
     sc = config(scheme="https", static_configs=[{"targets": ["example.org"]}], scrape_interval=None)
     mgr = ScrapeManager(MemoryStorage(), [sc], clock=FakeClock(), global_config=GlobalConfig(scrape_interval="5s"),

@@ -138,10 +138,10 @@ def populate(sc: ScrapeConfig, discovered: Labels) -> Target | None:
     addr = lset.get(ADDRESS)
     if not addr:
         raise TargetError("no address")
+    scheme = lset.get(SCHEME)
+    if scheme not in ("http", "https"):
+        raise TargetError(f"invalid scheme: {scheme!r}")
     if _missing_port(addr):
-        scheme = lset.get(SCHEME)
-        if scheme not in ("http", "https", ""):
-            raise TargetError(f"invalid scheme: {scheme!r}")
         addr += ":443" if scheme == "https" else ":80"
         lset = lset.set(ADDRESS, addr)
     if "/" in addr:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -188,7 +188,8 @@ class ScrapeConfig(BaseModel):
     scrape_interval: Duration | None = None
     scrape_timeout: Duration | None = None
     metrics_path: str = "/metrics"
-    scheme: Literal["http", "https"] = "http"
+    #: Prometheus 2.42 accepts any scheme here and fails the target later; so do we.
+    scheme: str = "http"
     params: dict[str, list[str]] = Field(default_factory=dict)
     honor_labels: bool = False
     honor_timestamps: bool = True
