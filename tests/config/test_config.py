@@ -37,7 +37,7 @@ def test_good_config_loads_every_section(tmp_path: Path) -> None:
     path = tmp_path / "ok.yml"
     path.write_text(GOOD)
     c = load_config(path)
-    assert c.global_.scrape_interval == 15.0
+    assert c.global_.scrape_interval == 15_000  # ms, as in the ingest models
     assert c.global_.external_labels == {"region": "eu"}
     assert c.storage.tsdb.retention_time == 30 * 86400
     assert c.storage.tsdb.retention_size == 10 << 30
@@ -52,7 +52,7 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
     path = tmp_path / "empty.yml"
     path.write_text("")
     c = load_config(path)
-    assert c.global_.scrape_interval == 60.0
+    assert c.global_.scrape_interval == 60_000
     assert c.storage.tsdb.fsync is FsyncPolicy.PER_COMMIT
 
 
@@ -60,7 +60,7 @@ def test_bad_duration_names_file_key_path_and_expectation(tmp_path: Path) -> Non
     msg = _error("global:\n  scrape_interval: fast\n", tmp_path)
     assert "sloguard.yml" in msg
     assert "global.scrape_interval" in msg
-    assert 'expected a duration such as "15s"' in msg and "'fast'" in msg
+    assert "expected e.g. '15s'" in msg and "'fast'" in msg
 
 
 def test_bad_scrape_config_names_list_index(tmp_path: Path) -> None:

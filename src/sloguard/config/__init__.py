@@ -4,18 +4,18 @@ from sloguard.config._load import ConfigError, key_path, load_config, parse_conf
 from sloguard.config._model import (
     Config,
     FsyncPolicy,
-    GlobalSettings,
     RemoteWriteReceiverSettings,
     StorageSettings,
     TSDBSettings,
 )
 from sloguard.config._units import format_duration, parse_bytes, parse_duration
+from sloguard.ingest.scrape_config import GlobalConfig
 
 __all__ = [
     "Config",
     "ConfigError",
     "FsyncPolicy",
-    "GlobalSettings",
+    "GlobalConfig",
     "RemoteWriteReceiverSettings",
     "StorageSettings",
     "TSDBSettings",

@@ -41,7 +41,7 @@ def _describe(err: Any) -> str:
         msg = msg.replace("Input should be ", "expected ")
         msg = msg[0].lower() + msg[1:] if msg else msg
         value = err.get("input")
-        if "got" not in msg and isinstance(value, str | int | float | bool | type(None)):
+        if "got" not in msg and repr(value) not in msg and isinstance(value, str | int | float | bool | type(None)):
             msg += f", got {value!r}"
     return f"{key_path(loc)}: {msg}"
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sloguard.config._units import ByteSize, Duration
-from sloguard.labels import check_label_name
+from sloguard.ingest.scrape_config import GlobalConfig
 
 
 class _Strict(BaseModel):
@@ -32,28 +32,6 @@ class FsyncPolicy(enum.Enum):
     PER_COMMIT = "per_commit"
     INTERVAL = "interval"
     NEVER = "never"
-
-
-class GlobalSettings(_Strict):
-    """Defaults for every scrape config and rule group (Prometheus' ``global`` block)."""
-
-    scrape_interval: Duration = 60.0
-    scrape_timeout: Duration = 10.0
-    evaluation_interval: Duration = 60.0
-    external_labels: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("external_labels")
-    @classmethod
-    def _check_external_labels(cls, v: dict[str, str]) -> dict[str, str]:
-        for name in v:
-            check_label_name(name)
-        return v
-
-    @model_validator(mode="after")
-    def _timeout_within_interval(self) -> GlobalSettings:
-        if self.scrape_timeout > self.scrape_interval:
-            raise ValueError("global scrape timeout greater than scrape interval")
-        return self
 
 
 class TSDBSettings(_Strict):
@@ -86,10 +64,11 @@ class RemoteWriteReceiverSettings(_Strict):
 
 
 class Config(_Strict):
-    """A whole, validated server config. ``scrape_configs`` holds the ingest models
-    (``sloguard.ingest.scrape_config.ScrapeConfig``) once validated by ``load_config``."""
+    """A whole, validated server config. ``global`` and ``scrape_configs`` are the ingest
+    package's models (``GlobalConfig``, ``ScrapeConfig``; durations in milliseconds);
+    ``scrape_configs`` holds ``ScrapeConfig`` objects once validated by ``load_config``."""
 
-    global_: GlobalSettings = Field(default_factory=GlobalSettings, alias="global")
+    global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
     scrape_configs: list[Any] = Field(default_factory=list)
     rule_files: list[str] = Field(default_factory=list)
     storage: StorageSettings = Field(default_factory=StorageSettings)

@@ -7,12 +7,12 @@ this module only places their errors under the right key path
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from pydantic import ValidationError
 
 from sloguard.config._model import Config
+from sloguard.ingest.scrape_config import ScrapeConfig
 
 
 def _describe_errors(index: int, exc: ValidationError) -> list[str]:
@@ -21,17 +21,8 @@ def _describe_errors(index: int, exc: ValidationError) -> list[str]:
     return [_describe({**e, "loc": ("scrape_configs", index, *e["loc"])}) for e in exc.errors()]
 
 
-def _model() -> Any | None:
-    try:
-        module = importlib.import_module("sloguard.ingest.scrape_config")
-    except ImportError:  # the ingest models have not landed: keep the raw mappings
-        return None
-    return getattr(module, "ScrapeConfig", None)
-
-
 def validate_scrape_configs(config: Config) -> tuple[list[str], list[Any]]:
     """Return (problems, validated scrape configs) for ``config.scrape_configs``."""
-    model = _model()
     problems: list[str] = []
     out: list[Any] = []
     seen: dict[str, int] = {}
@@ -49,11 +40,8 @@ def validate_scrape_configs(config: Config) -> tuple[list[str], list[Any]]:
                 f" (also scrape_configs[{seen[job]}])"
             )
         seen[job] = i
-        if model is None:
-            out.append(raw)
-            continue
         try:
-            out.append(model.model_validate(raw))
+            out.append(ScrapeConfig.model_validate(raw))
         except ValidationError as e:
             problems.extend(_describe_errors(i, e))
     return problems, out
