@@ -168,7 +168,7 @@ def test_openmetrics_eof_with_or_without_final_newline() -> None:
 
 def test_iter_lines_streams_from_str_and_bytes_lines_and_keeps_metadata() -> None:
     p = ExpositionParser(openmetrics=True)
-    lines = ["# TYPE a gauge\n", "a 1 10\n", b'a{x="y"} 2\n', "# EOF\n"]
+    lines: list[bytes | str] = ["# TYPE a gauge\n", "a 1 10\n", b'a{x="y"} 2\n', "# EOF\n"]
     out = list(iter_lines(lines, openmetrics=True, parser=p))
     assert out == [
         (Labels.of(name__="a"), 10_000, 1.0),

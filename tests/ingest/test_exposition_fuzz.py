@@ -17,7 +17,7 @@ metric_names = st.from_regex(r"[a-zA-Z_:][a-zA-Z0-9_:]{0,12}", fullmatch=True)
 label_names = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,8}", fullmatch=True).filter(
     lambda n: n != "__name__"
 )
-label_values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+label_values = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 values = st.floats(allow_nan=True, allow_infinity=True)
 timestamps = st.one_of(st.none(), st.integers(0, 2**53))
 

@@ -250,7 +250,7 @@ async def test_targets_scrape_at_spread_offsets_and_on_their_interval() -> None:
     mgr = ScrapeManager(MemoryStorage(), [sc], clock=clock, http_client_factory=ex.factory())
     await mgr.start()
     await clock.advance(15)
-    first = {lp.target.url: lp.last.timestamp_ms for lp in mgr.loops if lp.last}  # type: ignore[union-attr]
+    first = {lp.target.url: lp.last.timestamp_ms for lp in mgr.loops if lp.last}
     assert len(first) == 8 and len(set(first.values())) > 4
     await clock.advance(30)
     for lp in mgr.loops:
@@ -287,7 +287,7 @@ async def test_invalid_scheme_drops_the_target_with_a_reason() -> None:
 
 async def test_missing_port_is_added_from_scheme_and_timeout_defaults_from_global() -> None:
     sc = config(scheme="https", static_configs=[{"targets": ["example.org"]}], scrape_interval=None)
-    mgr = ScrapeManager(MemoryStorage(), [sc], clock=FakeClock(), global_config=GlobalConfig(scrape_interval="5s"),
+    mgr = ScrapeManager(MemoryStorage(), [sc], clock=FakeClock(), global_config=GlobalConfig.model_validate({"scrape_interval": "5s"}),
                         http_client_factory=Exporter().factory())
     await mgr.start()
     (st,) = mgr.targets()

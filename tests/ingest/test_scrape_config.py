@@ -22,6 +22,14 @@ from sloguard.ingest.scrape_config import (
 )
 
 
+def SC(**kw: Any) -> ScrapeConfig:  # noqa: N802 - reads like the constructor
+    return ScrapeConfig.model_validate(kw)
+
+
+def GC(**kw: Any) -> GlobalConfig:  # noqa: N802 - reads like the constructor
+    return GlobalConfig.model_validate(kw)
+
+
 @pytest.mark.parametrize(
     ("text", "ms"),
     [("15s", 15_000), ("1m30s", 90_000), ("1h", 3_600_000), ("2d", 172_800_000), ("1w", 604_800_000),
@@ -42,32 +50,32 @@ def test_format_duration_is_shortest_form() -> None:
 
 
 def test_defaults_match_prometheus() -> None:
-    sc = ScrapeConfig(job_name="j")
+    sc = SC(job_name="j")
     assert (sc.metrics_path, sc.scheme, sc.honor_labels, sc.honor_timestamps, sc.sample_limit) == (
         "/metrics", "http", False, True, 0
     )
-    g = GlobalConfig()
+    g = GC()
     assert (g.scrape_interval, g.scrape_timeout, g.evaluation_interval) == (60_000, 10_000, 60_000)
 
 
 def test_resolve_fills_interval_and_timeout_from_global() -> None:
-    g = GlobalConfig(scrape_interval="30s", scrape_timeout="20s", sample_limit=100)
-    r = resolve(ScrapeConfig(job_name="j"), g)
+    g = GC(scrape_interval="30s", scrape_timeout="20s", sample_limit=100)
+    r = resolve(SC(job_name="j"), g)
     assert (r.scrape_interval, r.scrape_timeout, r.sample_limit) == (30_000, 20_000, 100)
     # a short job interval caps the inherited timeout
-    r = resolve(ScrapeConfig(job_name="j", scrape_interval="5s"), g)
+    r = resolve(SC(job_name="j", scrape_interval="5s"), g)
     assert r.scrape_timeout == 5_000
     # a global interval below the default timeout caps the global timeout too
-    assert GlobalConfig(scrape_interval="5s").scrape_timeout == 5_000
+    assert GC(scrape_interval="5s").scrape_timeout == 5_000
 
 
 def test_timeout_greater_than_interval_is_an_error() -> None:
     with pytest.raises(ValidationError, match='scrape timeout greater than scrape interval for scrape config with job name \'j\''):
-        ScrapeConfig(job_name="j", scrape_interval="5s", scrape_timeout="10s")
+        SC(job_name="j", scrape_interval="5s", scrape_timeout="10s")
     with pytest.raises(ScrapeConfigError, match="scrape timeout greater than scrape interval"):
-        resolve(ScrapeConfig(job_name="j", scrape_timeout="2m"), GlobalConfig())
+        resolve(SC(job_name="j", scrape_timeout="2m"), GC())
     with pytest.raises(ValidationError, match="global scrape timeout greater than scrape interval"):
-        GlobalConfig(scrape_interval="5s", scrape_timeout="6s")
+        GC(scrape_interval="5s", scrape_timeout="6s")
 
 
 def test_unknown_keys_are_errors_with_their_key_path() -> None:
@@ -117,7 +125,7 @@ def test_inconsistent_configs_are_rejected(raw: dict[str, Any], message: str) ->
 
 def test_job_names_must_be_unique() -> None:
     with pytest.raises(ScrapeConfigError, match="found multiple scrape configs with job name 'a'"):
-        check_unique_job_names([ScrapeConfig(job_name="a"), ScrapeConfig(job_name="a")])
+        check_unique_job_names([SC(job_name="a"), SC(job_name="a")])
 
 
 PROMTOOL_CASES: list[dict[str, Any]] = [
@@ -139,7 +147,7 @@ PROMTOOL_CASES: list[dict[str, Any]] = [
 
 def _ours_valid(raw: dict[str, Any]) -> bool:
     try:
-        resolve(ScrapeConfig.model_validate(raw), GlobalConfig())
+        resolve(ScrapeConfig.model_validate(raw), GC())
     except (ValidationError, ScrapeConfigError):
         return False
     return True
