@@ -17,28 +17,51 @@ from sloguard.tsdb import SeriesBatch, stale_mask
 _KEY_LIMIT = 1 << 62
 
 
+class SeriesIndex:
+    """Searches all series of a flat (offsets, timestamps) layout at once.
+
+    Series ``i`` gets the key band ``[i * span, (i + 1) * span)``, so one sorted int64
+    array covers every series and one ``np.searchsorted`` answers every (series, time)
+    query. Built once per selector and reused for window starts and ends.
+    """
+
+    def __init__(self, offsets: I64, ts: I64, lo: int, hi: int) -> None:
+        self.offsets = offsets
+        self.ts = ts
+        self.n = len(offsets) - 1
+        self.lo = min(lo, int(ts.min())) if len(ts) else lo
+        hi = max(hi, int(ts.max())) if len(ts) else hi
+        self.span = hi - self.lo + 1
+        self.key: I64 | None = None
+        if self.n and len(ts) and self.n * self.span < _KEY_LIMIT:
+            counts = np.diff(offsets)
+            key = np.repeat(np.arange(self.n, dtype=np.int64) * self.span - self.lo, counts)
+            key += ts
+            self.key = key
+
+    def search(self, refs: I64, side: str) -> I64:
+        """Absolute indices ``np.searchsorted(ts[series i], refs, side) + offsets[i]``, shape (n, k)."""
+        n, k = self.n, len(refs)
+        if n == 0 or k == 0:
+            return np.zeros((n, k), np.int64)
+        if len(self.ts) == 0:
+            return np.broadcast_to(self.offsets[:-1, None], (n, k)).copy()
+        if self.key is not None and int(refs.min()) >= self.lo and int(refs.max()) < self.lo + self.span:
+            qk = (refs - self.lo)[None, :] + (np.arange(n, dtype=np.int64) * self.span)[:, None]
+            found: I64 = np.searchsorted(self.key, qk.ravel(), side=side)  # type: ignore[call-overload]
+            return found.reshape(n, k)
+        out = np.empty((n, k), np.int64)
+        for i in range(n):
+            a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+            out[i] = np.searchsorted(self.ts[a:b], refs, side=side) + a  # type: ignore[call-overload]
+        return out
+
+
 def search_per_series(offsets: I64, ts: I64, refs: I64, side: str) -> I64:
-    """Absolute indices ``np.searchsorted(ts[series i], refs, side) + offsets[i]``, shape (n, k)."""
-    n = len(offsets) - 1
-    k = len(refs)
-    if n == 0 or k == 0:
-        return np.zeros((n, k), np.int64)
-    if len(ts) == 0:
-        return np.broadcast_to(offsets[:-1, None], (n, k)).copy()
-    lo = min(int(ts.min()), int(refs.min()))
-    hi = max(int(ts.max()), int(refs.max()))
-    span = hi - lo + 1
-    if n * span < _KEY_LIMIT:
-        sid = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
-        key = (ts - lo) + sid * span
-        qk = (refs - lo)[None, :] + (np.arange(n, dtype=np.int64) * span)[:, None]
-        found: I64 = np.searchsorted(key, qk.ravel(), side=side)  # type: ignore[call-overload]
-        return found.reshape(n, k).astype(np.int64)
-    out = np.empty((n, k), np.int64)
-    for i in range(n):
-        a, b = int(offsets[i]), int(offsets[i + 1])
-        out[i] = np.searchsorted(ts[a:b], refs, side=side) + a  # type: ignore[call-overload]
-    return out
+    """One-off search (see ``SeriesIndex``)."""
+    if len(refs) == 0:
+        return np.zeros((len(offsets) - 1, 0), np.int64)
+    return SeriesIndex(offsets, ts, int(refs.min()), int(refs.max())).search(refs, side)
 
 
 def instant_vector(batch: SeriesBatch, refs: I64, lookback_ms: int, want_ts: bool) -> StepVector:
@@ -80,6 +103,10 @@ def range_vector(batch: SeriesBatch, window_ends: I64, range_ms: int) -> StepMat
 def windows(
     labels: list, offsets: I64, ts: I64, vs: np.ndarray, window_ends: I64, range_ms: int  # type: ignore[type-arg]
 ) -> StepMatrix:
-    starts = search_per_series(offsets, ts, window_ends - range_ms, "left")
-    ends = search_per_series(offsets, ts, window_ends, "right")
+    if len(window_ends) == 0:
+        starts = ends = np.zeros((len(labels), 0), np.int64)
+    else:
+        index = SeriesIndex(offsets, ts, int(window_ends.min()) - range_ms, int(window_ends.max()))
+        starts = index.search(window_ends - range_ms, "left")
+        ends = index.search(window_ends, "right")
     return StepMatrix(list(labels), offsets, ts, vs, starts, ends, window_ends, range_ms)
