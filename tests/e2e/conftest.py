@@ -43,19 +43,21 @@ def wait_until(check: object, timeout_s: float, what: str) -> None:
 class SloguardProcess:
     """One ``sloguard serve`` subprocess; stderr (the logs) goes to a file we can read."""
 
-    def __init__(self, data_dir: Path, config: Path, log_path: Path) -> None:
+    def __init__(self, data_dir: Path, config: Path | None, log_path: Path) -> None:
         self.data_dir = data_dir
         self.config = config
         self.log_path = log_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.stdout = ""
+        self.extra_args: list[str] = []
 
     def start(self) -> SloguardProcess:
         cmd = [
             sys.executable, "-c", "from sloguard.cli import main; main()", "serve",
-            "--config", str(self.config), "--data-dir", str(self.data_dir),
-            "--listen", f"127.0.0.1:{self.port}",
+            *(["--config", str(self.config)] if self.config else []), "--data-dir", str(self.data_dir),
+            "--listen", f"127.0.0.1:{self.port}", *self.extra_args,
         ]
         with self.log_path.open("ab") as err:
             self.proc = subprocess.Popen(
@@ -93,6 +95,7 @@ class SloguardProcess:
                 self.proc.kill()
                 self.proc.wait()
         if self.proc.stdout is not None:
+            self.stdout = self.proc.stdout.read().decode(errors="replace")
             self.proc.stdout.close()
         return self.proc.returncode
 
@@ -104,9 +107,11 @@ def sloguard_factory(tmp_path: Path) -> Iterator[object]:
     data_dir = tmp_path / "data"
     config = tmp_path / "sloguard.yml"
 
-    def make(config_text: str = E2E_CONFIG) -> SloguardProcess:
-        config.write_text(config_text)
-        p = SloguardProcess(data_dir, config, tmp_path / "sloguard.log")
+    def make(config_text: str | None = E2E_CONFIG) -> SloguardProcess:
+        """``config_text=None`` runs with the bundled example config."""
+        if config_text is not None:
+            config.write_text(config_text)
+        p = SloguardProcess(data_dir, config if config_text is not None else None, tmp_path / "sloguard.log")
         made.append(p)
         return p
 
