@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from sloguard.rules import check_rules
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -1,8 +1,28 @@
 """Prometheus-compatible recording and alerting rules, alert state machine, templates."""
 
+from sloguard.rules._alert import RESOLVED_RETENTION_MS, Alert, AlertState, Annotations
+from sloguard.rules._alerting import (
+    ALERT_FOR_STATE_METRIC,
+    ALERT_METRIC,
+    AlertingRule,
+    TemplateContext,
+)
 from sloguard.rules._check import CheckOutcome, Lint, check_rule_file, check_rules
+from sloguard.rules._clock import Clock, ManualClock, SystemClock
 from sloguard.rules._duration import format_duration_ms, parse_duration_ms
 from sloguard.rules._errors import RuleFileError, RulesError
+from sloguard.rules._group import Group, Outgoing, group_key
+from sloguard.rules._manager import RuleManager
+from sloguard.rules._options import ManagerOptions
+from sloguard.rules._recording import RecordingRule
+from sloguard.rules._rule import (
+    NotifyFunc,
+    QueryFunc,
+    RuleEvalError,
+    RuleHealth,
+    RuleStatus,
+    engine_query_func,
+)
 from sloguard.rules._rulefmt import (
     GroupSpec,
     RuleFile,
@@ -13,6 +33,29 @@ from sloguard.rules._rulefmt import (
 )
 
 __all__ = [
+    "ALERT_FOR_STATE_METRIC",
+    "ALERT_METRIC",
+    "RESOLVED_RETENTION_MS",
+    "Alert",
+    "AlertState",
+    "AlertingRule",
+    "Annotations",
+    "Clock",
+    "Group",
+    "ManagerOptions",
+    "ManualClock",
+    "NotifyFunc",
+    "Outgoing",
+    "QueryFunc",
+    "RecordingRule",
+    "RuleEvalError",
+    "RuleHealth",
+    "RuleManager",
+    "RuleStatus",
+    "SystemClock",
+    "TemplateContext",
+    "engine_query_func",
+    "group_key",
     "CheckOutcome",
     "GroupSpec",
     "Lint",

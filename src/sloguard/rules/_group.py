@@ -1,0 +1,203 @@
+"""A rule group: rules evaluated in order at one interval, outputs written to storage.
+
+Each rule's output is committed before the next rule runs, so later rules see earlier
+ones' samples at the same timestamp. Series a rule stops returning get a staleness
+marker. Evaluation timestamps are slotted like Prometheus' (``eval_timestamp``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sloguard.labels import Labels, Matcher, MatchType
+from sloguard.promql import Vector
+from sloguard.rules._alert import Alert
+from sloguard.rules._alerting import AlertingRule
+from sloguard.rules._options import ManagerOptions
+from sloguard.rules._recording import RecordingRule
+from sloguard.rules._rule import RuleHealth
+from sloguard.rules._rulefmt import GroupSpec
+from sloguard.rules._xxhash import labels_hash
+from sloguard.tsdb import STALE_NAN, is_stale_nan
+
+AnyRule = AlertingRule | RecordingRule
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Alerts one alerting rule wants sent after an evaluation."""
+
+    expr: str
+    alerts: tuple[Alert, ...]
+
+
+def group_key(file: str, name: str) -> str:
+    return f"{file};{name}"
+
+
+@dataclass(slots=True)
+class Group:
+    name: str
+    file: str
+    interval_ms: int
+    limit: int
+    rules: list[AnyRule]
+    opts: ManagerOptions
+    spec: GroupSpec | None = None
+    should_restore: bool = False
+    series_in_previous_eval: list[set[Labels]] = field(default_factory=list)
+    stale_series: list[Labels] = field(default_factory=list)
+    last_evaluation_s: float | None = None
+    evaluation_time_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.series_in_previous_eval:
+            self.series_in_previous_eval = [set() for _ in self.rules]
+
+    @property
+    def key(self) -> str:
+        return group_key(self.file, self.name)
+
+    def hash(self) -> int:
+        return labels_hash([("name", self.name), ("file", self.file)])
+
+    def eval_timestamp(self, start_ms: int) -> int:
+        """The preceding consistently slotted evaluation time (Prometheus' ``EvalTimestamp``)."""
+        interval_ns = self.interval_ms * 1_000_000
+        offset_ns = self.hash() % interval_ns
+        adj = start_ms * 1_000_000 - offset_ns
+        base = adj - adj % interval_ns
+        return (base + offset_ns) // 1_000_000
+
+    # -- evaluation
+    def eval(self, ts: int) -> list[Outgoing]:
+        """Evaluate every rule at ``ts`` in order; returns the alerts to send."""
+        outgoing: list[Outgoing] = []
+        start = time.perf_counter()
+        for i, rule in enumerate(self.rules):
+            self._eval_rule(i, rule, ts, outgoing)
+        self._cleanup_stale(ts)
+        self.evaluation_time_s = time.perf_counter() - start
+        self.last_evaluation_s = ts / 1000
+        return outgoing
+
+    def _eval_rule(self, i: int, rule: AnyRule, ts: int, outgoing: list[Outgoing]) -> None:
+        t0 = time.perf_counter()
+        rule.status.last_evaluation_s = ts / 1000
+        try:
+            vec = rule.eval(ts, self.opts.query, self.limit)
+        except Exception as e:  # noqa: BLE001 - any failure is this rule's lastError, never the loop's
+            rule.status.health = RuleHealth.BAD
+            rule.status.last_error = str(e)
+            rule.status.evaluation_time_s = time.perf_counter() - t0
+            return
+        rule.status.health = RuleHealth.GOOD
+        rule.status.last_error = ""
+        if isinstance(rule, AlertingRule):
+            rule.send_alerts(
+                ts, self.opts.resend_delay_ms, self.interval_ms,
+                lambda expr, alerts: outgoing.append(Outgoing(expr, tuple(alerts))) if alerts else None,
+            )
+        self._write(i, rule, vec, ts)
+        rule.status.evaluation_time_s = time.perf_counter() - t0
+
+    def _write(self, i: int, rule: AnyRule, vec: Vector, ts: int) -> None:
+        app = self.opts.storage.appender()
+        for s in vec:
+            app.append(s.labels, s.t, s.v)
+        res = app.commit()
+        if res.rejected_total:
+            rule.status.health = RuleHealth.BAD
+            rule.status.last_error = res.errors[0] if res.errors else "samples rejected"
+        returned = {s.labels for s in vec}
+        gone = self.series_in_previous_eval[i] - returned
+        if gone:
+            stale = self.opts.storage.appender()
+            for ls in sorted(gone):
+                stale.append(ls, ts, STALE_NAN)
+            stale.commit()  # rejections are expected when another rule now writes the series
+        self.series_in_previous_eval[i] = returned
+
+    def _cleanup_stale(self, ts: int) -> None:
+        if not self.stale_series:
+            return
+        app = self.opts.storage.appender()
+        for ls in self.stale_series:
+            app.append(ls, ts, STALE_NAN)
+        app.commit()
+        self.stale_series = []
+
+    def all_previous_series(self) -> list[Labels]:
+        return [ls for s in self.series_in_previous_eval for ls in s]
+
+    # -- restart and reload
+    def restore_for_state(self, ts: int) -> None:
+        """Restore ``ActiveAt`` of alerts from ``ALERTS_FOR_STATE`` (Prometheus' ``RestoreForState``)."""
+        mint = ts - self.opts.outage_tolerance_ms
+        q = self.opts.storage.querier()
+        for rule in self.rules:
+            if not isinstance(rule, AlertingRule):
+                continue
+            if rule.hold_ms < self.opts.for_grace_period_ms:
+                rule.restored = True
+                continue
+            for key, alert in list(rule.active.items()):
+                restored = self._restored_active_at(rule, alert, q, mint, ts)
+                if restored is not None:
+                    rule.active[key] = alert.restore_active_at(restored)
+            rule.restored = True
+
+    def _restored_active_at(self, rule: AlertingRule, alert: Alert, q: object, mint: int, ts: int) -> int | None:
+        want = rule.for_state_sample(alert, ts, 0).labels
+        matchers = [Matcher(MatchType.EQUAL, k, v) for k, v in want]
+        batch = q.select(matchers, mint, ts)  # type: ignore[attr-defined]
+        for j, ls in enumerate(batch.labels):
+            if len(ls) != len(matchers):
+                continue
+            _, tss, vs = batch.series(j)
+            if len(tss) == 0 or is_stale_nan(float(vs[-1])):
+                return None
+            down_at = int(tss[-1]) // 1000 * 1000
+            active_at = int(vs[-1]) * 1000
+            remaining = rule.hold_ms - (down_at - active_at)
+            if remaining <= 0:
+                return active_at
+            if remaining < self.opts.for_grace_period_ms:
+                return ts + self.opts.for_grace_period_ms - rule.hold_ms
+            return active_at + (ts - down_at)
+        return None
+
+    def copy_state(self, old: Group) -> None:
+        """Carry alert state and series bookkeeping over a reload (Prometheus' ``CopyState``)."""
+        self.evaluation_time_s = old.evaluation_time_s
+        self.last_evaluation_s = old.last_evaluation_s
+        by_key: dict[str, list[int]] = {}
+        for fi, r in enumerate(old.rules):
+            by_key.setdefault(_name_and_labels(r), []).append(fi)
+        for i, r in enumerate(self.rules):
+            idxs = by_key.get(_name_and_labels(r))
+            if not idxs:
+                continue
+            fi = idxs.pop(0)
+            self.series_in_previous_eval[i] = old.series_in_previous_eval[fi]
+            far = old.rules[fi]
+            if isinstance(r, AlertingRule) and isinstance(far, AlertingRule):
+                r.active.update(far.active)
+        self.stale_series = list(old.stale_series)
+        for idxs in by_key.values():
+            for fi in idxs:
+                self.stale_series.extend(old.series_in_previous_eval[fi])
+
+    def equals(self, other: Group) -> bool:
+        return (self.name, self.file, self.interval_ms, self.limit, self.spec) == (
+            other.name, other.file, other.interval_ms, other.limit, other.spec,
+        )
+
+    def alerting_rules(self) -> Sequence[AlertingRule]:
+        return [r for r in self.rules if isinstance(r, AlertingRule)]
+
+
+def _name_and_labels(r: AnyRule) -> str:
+    return r.name + str(r.labels)

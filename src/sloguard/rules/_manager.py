@@ -1,0 +1,175 @@
+"""The rule manager: loads rule files into groups, runs each group on its own schedule,
+reloads without losing alert state, and hands alerts to the ``NotifyFunc``."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Sequence
+from pathlib import Path
+
+from sloguard.labels import Labels
+from sloguard.rules._alerting import AlertingRule, TemplateContext
+from sloguard.rules._clock import Clock, SystemClock
+from sloguard.rules._group import AnyRule, Group, Outgoing, group_key
+from sloguard.rules._options import ManagerOptions
+from sloguard.rules._recording import RecordingRule
+from sloguard.rules._rule import NotifyFunc
+from sloguard.rules._rulefmt import RuleSpec, load_rule_file
+from sloguard.tsdb import STALE_NAN
+
+
+class RuleManager:
+    """Owns the groups of the loaded rule files.
+
+    ``update(files)`` validates everything first and keeps the running rules when any
+    file is bad (the error is raised and kept in ``last_reload_error``).
+    """
+
+    def __init__(
+        self,
+        opts: ManagerOptions,
+        notify: NotifyFunc | None = None,
+        clock: Clock | None = None,
+        use_threads: bool = True,
+    ) -> None:
+        self.opts = opts
+        self.notify = notify
+        self.clock: Clock = clock or SystemClock()
+        self.use_threads = use_threads
+        self._groups: dict[str, Group] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._restored = False
+        self._running = False
+        self.files: list[str] = []
+        self.last_reload_error: str = ""
+        self.last_reload_ok: bool = True
+
+    # -- loading
+    def load_groups(self, files: Sequence[str], interval_ms: int | None = None) -> dict[str, Group]:
+        """Build groups from files (raises ``RuleFileError`` naming every problem)."""
+        interval = interval_ms or self.opts.default_interval_ms
+        out: dict[str, Group] = {}
+        for f in files:
+            rf = load_rule_file(f)
+            for gs in rf.groups:
+                rules = [self._make_rule(r) for r in gs.rules]
+                g = Group(gs.name, f, gs.interval_ms or interval, gs.limit, rules, self.opts, gs,
+                          should_restore=not self._restored)
+                out[g.key] = g
+        return out
+
+    def _make_rule(self, r: RuleSpec) -> AnyRule:
+        if r.alert:
+            ctx = TemplateContext(dict(self.opts.external_labels), self.opts.external_url)
+            return AlertingRule(r.alert, r.expr, r.for_ms, r.keep_firing_for_ms, r.labels,
+                                r.annotations, ctx, restored=self._restored)
+        return RecordingRule(r.record, r.expr, r.labels)
+
+    def update(self, files: Sequence[str], interval_ms: int | None = None) -> None:
+        """Replace the rules with those of ``files``, carrying state of unchanged rules."""
+        try:
+            new = self.load_groups(files, interval_ms)
+        except Exception as e:
+            self.last_reload_ok = False
+            self.last_reload_error = str(e)
+            raise
+        self.files = [str(Path(f)) for f in files]
+        old = self._groups
+        merged: dict[str, Group] = {}
+        for key, g in new.items():
+            prev = old.pop(key, None)
+            if prev is not None and prev.equals(g):
+                merged[key] = prev
+                continue
+            if prev is not None:
+                self._stop_group(prev, mark_stale=False)
+                g.copy_state(prev)
+            merged[key] = g
+            if self._running:
+                self._start_group(g)
+        for g in old.values():
+            self._stop_group(g, mark_stale=True)
+        self._groups = merged
+        self._restored = True
+        self.last_reload_ok = True
+        self.last_reload_error = ""
+
+    # -- views
+    def groups(self) -> list[Group]:
+        return sorted(self._groups.values(), key=lambda g: (g.file, g.name))
+
+    def alerting_rules(self) -> list[AlertingRule]:
+        return [r for g in self.groups() for r in g.alerting_rules()]
+
+    def group(self, file: str, name: str) -> Group | None:
+        return self._groups.get(group_key(file, name))
+
+    # -- running
+    async def start(self) -> None:
+        self._running = True
+        for g in self._groups.values():
+            self._start_group(g)
+
+    async def stop(self) -> None:
+        self._running = False
+        tasks = list(self._tasks.values())
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def _start_group(self, g: Group) -> None:
+        self._tasks[g.key] = asyncio.get_running_loop().create_task(self._run_group(g), name=f"rules:{g.key}")
+
+    def _stop_group(self, g: Group, mark_stale: bool) -> None:
+        task = self._tasks.pop(g.key, None)
+        if task is not None:
+            task.cancel()
+        if mark_stale and self._running:
+            series = g.all_previous_series() + g.stale_series
+            g.series_in_previous_eval = [set() for _ in g.rules]
+            if series:
+                loop = asyncio.get_running_loop()
+                loop.create_task(self._mark_stale_later(series, g.interval_ms))
+
+    async def _mark_stale_later(self, series: list[Labels], interval_ms: int) -> None:
+        now = self.clock.now_ms()
+        await self.clock.sleep_until(now + 2 * interval_ms)
+        app = self.opts.storage.appender()
+        for ls in series:
+            app.append(ls, now, STALE_NAN)
+        app.commit()
+
+    async def _run_group(self, g: Group) -> None:
+        ts = g.eval_timestamp(self.clock.now_ms()) + g.interval_ms
+        await self.clock.sleep_until(ts)
+        await self._iterate(g, ts)
+        if g.should_restore:
+            ts = await self._next_tick(g, ts)
+            await self._iterate(g, ts)
+            g.restore_for_state(self.clock.now_ms())
+            g.should_restore = False
+        while True:
+            ts = await self._next_tick(g, ts)
+            await self._iterate(g, ts)
+
+    async def _next_tick(self, g: Group, ts: int) -> int:
+        await self.clock.sleep_until(ts + g.interval_ms)
+        missed = max(0, (self.clock.now_ms() - ts) // g.interval_ms - 1)
+        return ts + (missed + 1) * g.interval_ms
+
+    async def _iterate(self, g: Group, ts: int) -> None:
+        if self.use_threads:
+            outgoing = await asyncio.to_thread(g.eval, ts)
+        else:
+            outgoing = g.eval(ts)
+        await self._send(outgoing)
+
+    async def _send(self, outgoing: list[Outgoing]) -> None:
+        if self.notify is None:
+            return
+        for o in outgoing:
+            res = self.notify(o.expr, o.alerts)
+            if inspect.isawaitable(res):
+                await res

@@ -1,0 +1,81 @@
+"""What a rule is to its group: the ``QueryFunc`` it reads through, health, and bookkeeping."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from sloguard.labels import Labels
+from sloguard.promql import Sample, Vector
+
+if TYPE_CHECKING:
+    from sloguard.rules._alert import Alert
+
+#: The engine as the rules see it: ``(expr, time in ms) -> Vector`` (a scalar becomes one
+#: sample with no labels). Raising means the evaluation failed; the message is kept.
+QueryFunc = Callable[[str, int], Vector]
+
+#: Where alerts leave: ``(rule expression, alerts to send)``, like Prometheus' NotifyFunc
+#: (the expression builds the ``generatorURL``). May return an awaitable.
+NotifyFunc = Callable[[str, Sequence["Alert"]], "None | Awaitable[None]"]
+
+
+class RuleHealth(enum.Enum):
+    UNKNOWN = "unknown"
+    GOOD = "ok"
+    BAD = "err"
+
+
+class RuleEvalError(Exception):
+    """A rule's evaluation failed; ``str()`` is what ``lastError`` shows."""
+
+
+@dataclass(slots=True)
+class RuleStatus:
+    """Mutable per-rule bookkeeping shown by ``/api/v1/rules``."""
+
+    health: RuleHealth = RuleHealth.UNKNOWN
+    last_error: str = ""
+    last_evaluation_s: float | None = None  # wall-clock time (unix seconds)
+    evaluation_time_s: float = 0.0
+
+
+class Rule(Protocol):
+    """A recording or alerting rule."""
+
+    status: RuleStatus
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def expr(self) -> str: ...
+
+    @property
+    def labels(self) -> Labels: ...
+
+    def eval(self, ts: int, query: QueryFunc, limit: int) -> Vector: ...
+
+
+def scalar_or_vector(result: object, t: int) -> Vector:
+    """Accept an engine result that is a Vector, or a Scalar (one label-less sample)."""
+    from sloguard.promql import Scalar
+
+    if isinstance(result, Scalar):
+        return [Sample(Labels(), t, result.v)]
+    if isinstance(result, list):
+        return result
+    raise RuleEvalError("rule result is not a vector or scalar")
+
+
+def engine_query_func(engine: object) -> QueryFunc:
+    """Prometheus' ``EngineQueryFunc``: instant queries; scalars become one sample; strings
+    and matrices are refused with Prometheus' message."""
+
+    def query(expr: str, t: int) -> Vector:
+        res = engine.instant_query(expr, t)  # type: ignore[attr-defined]
+        return scalar_or_vector(res.value, t)
+
+    return query

@@ -1,0 +1,154 @@
+"""Group evaluation over MemoryStorage and the real engine: ordering, staleness, errors,
+slotted timestamps and `for` state restoration."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sloguard.labels import Labels, Matcher, MatchType
+from sloguard.rules import (
+    AlertingRule,
+    AlertState,
+    Group,
+    ManagerOptions,
+    RecordingRule,
+    RuleHealth,
+)
+from sloguard.rules._xxhash import labels_hash
+from sloguard.tsdb import stale_mask
+from sloguard.tsdb.testing import MemoryStorage
+
+MIN = 60_000
+
+
+def _series(storage: MemoryStorage, name: str) -> dict[Labels, tuple[list[int], list[float]]]:
+    b = storage.querier().select([Matcher(MatchType.EQUAL, "__name__", name)], -(2**62), 2**62)
+    out = {}
+    for i in range(len(b)):
+        ls, ts, vs = b.series(i)
+        out[ls] = (ts.tolist(), vs.tolist())
+    return out
+
+
+def test_later_rule_sees_earlier_rule_output_at_same_timestamp(storage: MemoryStorage, opts: ManagerOptions) -> None:
+    storage.add(Labels.of(name__="x", job="a"), [0], [2.0])
+    g = Group("g", "f.yml", MIN, 0, [RecordingRule("x:double", "x * 2"), RecordingRule("x:quad", "x:double * 2")], opts)
+    g.eval(MIN)
+    assert _series(storage, "x:quad") == {Labels.of(name__="x:quad", job="a"): ([MIN], [8.0])}
+
+
+def test_recording_rule_labels_override_and_name_is_record(storage: MemoryStorage, opts: ManagerOptions) -> None:
+    storage.add(Labels.of(name__="x", job="a"), [0], [1.0])
+    g = Group("g", "f.yml", MIN, 0, [RecordingRule("r", "x", [("job", "b"), ("team", "t")])], opts)
+    g.eval(0)
+    assert list(_series(storage, "r")) == [Labels.of(name__="r", job="b", team="t")]
+
+
+def test_disappearing_recorded_series_gets_a_stale_marker(storage: MemoryStorage, opts: ManagerOptions) -> None:
+    storage.add(Labels.of(name__="x", job="a"), [0], [1.0])
+    g = Group("g", "f.yml", MIN, 0, [RecordingRule("r", "x")], opts)
+    g.eval(0)
+    g.eval(6 * MIN)  # x is beyond the 5m lookback now
+    ts, vs = _series(storage, "r")[Labels.of(name__="r", job="a")]
+    assert ts == [0, 6 * MIN]
+    assert stale_mask(np.array(vs)).tolist() == [False, True]
+
+
+def test_failing_rule_reports_error_and_later_rules_still_run(storage: MemoryStorage, opts: ManagerOptions) -> None:
+    storage.add(Labels.of(name__="j1", a="1", b="2"), [0], [1.0])
+    storage.add(Labels.of(name__="j2", a="1", b="3"), [0], [2.0])
+    storage.add(Labels.of(name__="j2", a="1", b="4"), [0], [3.0])
+    bad = RecordingRule("joined", "j1 + on(a) j2")
+    good = RecordingRule("one", "vector(1)")
+    g = Group("g", "f.yml", MIN, 0, [bad, good], opts)
+    g.eval(0)
+    assert bad.status.health == RuleHealth.BAD
+    assert "many-to-many matching not allowed" in bad.status.last_error
+    assert good.status.health == RuleHealth.GOOD and _series(storage, "one")
+
+
+def test_limit_on_recording_rule(storage: MemoryStorage, opts: ManagerOptions) -> None:
+    storage.add(Labels.of(name__="x", job="a"), [0], [1.0])
+    storage.add(Labels.of(name__="x", job="b"), [0], [1.0])
+    r = RecordingRule("r", "x")
+    Group("g", "f.yml", MIN, 1, [r], opts).eval(0)
+    assert r.status.last_error == "exceeded limit of 1 with 2 series"
+
+
+def test_alerts_series_written_and_marked_stale_when_alert_ends(storage: MemoryStorage, opts: ManagerOptions) -> None:
+    storage.add(Labels.of(name__="up", job="a"), [0, MIN, 2 * MIN], [0.0, 0.0, 1.0])
+    r = AlertingRule("Down", "up == 0", MIN, restored=True)
+    g = Group("g", "f.yml", MIN, 0, [r], opts)
+    for t in (0, MIN, 2 * MIN):
+        g.eval(t)
+    alerts = _series(storage, "ALERTS")
+    pending = alerts[Labels.of(name__="ALERTS", alertname="Down", alertstate="pending", job="a")]
+    firing = alerts[Labels.of(name__="ALERTS", alertname="Down", alertstate="firing", job="a")]
+    assert pending[0] == [0, MIN] and stale_mask(np.array(pending[1])).tolist() == [False, True]
+    assert firing[0] == [MIN, 2 * MIN] and stale_mask(np.array(firing[1])).tolist() == [False, True]
+
+
+def test_eval_timestamp_is_slotted_by_group_hash(opts: ManagerOptions) -> None:
+    g = Group("example", "/etc/rules.yml", MIN, 0, [], opts)
+    offset = (labels_hash([("name", "example"), ("file", "/etc/rules.yml")]) % (MIN * 10**6)) // 10**6
+    for now in (1_700_000_000_000, 1_700_000_012_345, 1_700_000_059_999):
+        ts = g.eval_timestamp(now)
+        assert ts <= now < ts + MIN
+        assert ts % MIN == offset
+
+
+def _for_state_history(storage: MemoryStorage, active_at_s: int, until_ms: int) -> None:
+    ls = Labels.of(name__="ALERTS_FOR_STATE", alertname="Down", job="a")
+    ts = list(range(active_at_s * 1000, until_ms + 1, MIN))
+    storage.add(ls, ts, [float(active_at_s)] * len(ts))
+
+
+def _restore(opts: ManagerOptions, hold: int, now: int) -> AlertingRule:
+    def q(expr: str, t: int) -> list:  # type: ignore[type-arg]
+        from sloguard.promql import Sample
+
+        return [Sample(Labels.of(name__="up", job="a"), t, 0.0)]
+
+    r = AlertingRule("Down", "up == 0", hold, restored=False)
+    g = Group("g", "f.yml", MIN, 0, [r], ManagerOptions(query=q, storage=opts.storage))
+    g.eval(now)
+    g.restore_for_state(now)
+    assert r.restored
+    return r
+
+
+def test_restore_shifts_active_at_by_the_downtime(storage: MemoryStorage, opts: ManagerOptions) -> None:
+    # active since t=0, down at 20m (hold 1h: 40m left), back at 30m: pending 10m longer.
+    _for_state_history(storage, 0, 20 * MIN)
+    r = _restore(opts, 60 * MIN, 30 * MIN)
+    (a,) = r.active.values()
+    assert a.active_at == 10 * MIN and a.state == AlertState.PENDING
+
+
+def test_restore_gives_at_least_the_grace_period(storage: MemoryStorage, opts: ManagerOptions) -> None:
+    # hold 30m, pending 25m when down: 5m left < 10m grace -> fires 10m after restart.
+    _for_state_history(storage, 0, 25 * MIN)
+    r = _restore(opts, 30 * MIN, 40 * MIN)
+    (a,) = r.active.values()
+    assert a.active_at == 40 * MIN + 10 * MIN - 30 * MIN
+
+
+def test_restore_keeps_active_at_of_alert_that_was_firing(storage: MemoryStorage, opts: ManagerOptions) -> None:
+    _for_state_history(storage, 0, 40 * MIN)
+    r = _restore(opts, 30 * MIN, 45 * MIN)
+    (a,) = r.active.values()
+    assert a.active_at == 0
+
+
+def test_restore_ignores_history_older_than_outage_tolerance(storage: MemoryStorage, opts: ManagerOptions) -> None:
+    _for_state_history(storage, 0, 20 * MIN)
+    r = _restore(opts, 60 * MIN, 20 * MIN + 61 * MIN)
+    (a,) = r.active.values()
+    assert a.active_at == 81 * MIN  # not restored: starts now
+
+
+def test_short_for_is_not_restored(storage: MemoryStorage, opts: ManagerOptions) -> None:
+    _for_state_history(storage, 0, 20 * MIN)
+    r = _restore(opts, 5 * MIN, 30 * MIN)
+    (a,) = r.active.values()
+    assert a.active_at == 30 * MIN

@@ -1,0 +1,112 @@
+"""The manager's loop on a manual clock: slotted evaluations, restore, reload, stale on removal."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sloguard.labels import Labels, Matcher, MatchType
+from sloguard.rules import Alert, ManagerOptions, ManualClock, RuleFileError, RuleManager
+from sloguard.tsdb import stale_mask
+from sloguard.tsdb.testing import MemoryStorage
+
+MIN = 60_000
+T0 = 1_700_000_000_000
+
+RULES = """
+groups:
+  - name: g
+    interval: 1m
+    rules:
+      - record: one
+        expr: vector(1)
+      - alert: Always
+        expr: vector(1)
+        for: 2m
+"""
+
+
+def _samples(storage: MemoryStorage, name: str) -> dict[Labels, tuple[list[int], list[float]]]:
+    b = storage.querier().select([Matcher(MatchType.EQUAL, "__name__", name)], -(2**62), 2**62)
+    return {b.series(i)[0]: (b.series(i)[1].tolist(), b.series(i)[2].tolist()) for i in range(len(b))}
+
+
+def _write(tmp_path: Path, text: str) -> str:
+    p = tmp_path / "rules.yml"
+    p.write_text(text)
+    return str(p)
+
+
+def test_groups_evaluate_at_slotted_times_and_send_firing_alerts(tmp_path: Path, storage: MemoryStorage, opts: ManagerOptions) -> None:
+    sent: list[tuple[str, list[Alert]]] = []
+    clock = ManualClock(T0)
+    m = RuleManager(opts, notify=lambda e, a: sent.append((e, list(a))), clock=clock, use_threads=False)
+    m.update([_write(tmp_path, RULES)])
+    (g,) = m.groups()
+    first = g.eval_timestamp(T0) + MIN
+
+    async def go() -> None:
+        await m.start()
+        await clock.advance_to(first + 4 * MIN)
+        await m.stop()
+
+    asyncio.run(go())
+    ((ts, _),) = _samples(storage, "one").values()
+    assert ts == [first + i * MIN for i in range(5)]
+    alert_rule = m.alerting_rules()[0]
+    assert alert_rule.restored  # restored after the second evaluation
+    assert sent and sent[0][0] == "vector(1)"
+    assert all(a.labels.get("alertname") == "Always" for _, alerts in sent for a in alerts)
+    # ALERTS is written only once restored (after the 2nd evaluation), so never as pending here
+    alerts = _samples(storage, "ALERTS")
+    assert list(alerts) == [Labels.of(name__="ALERTS", alertname="Always", alertstate="firing")]
+    assert alerts[Labels.of(name__="ALERTS", alertname="Always", alertstate="firing")][0][0] == first + 2 * MIN
+
+
+def test_bad_reload_keeps_running_rules_and_reports_error(tmp_path: Path, opts: ManagerOptions) -> None:
+    m = RuleManager(opts, use_threads=False)
+    path = _write(tmp_path, RULES)
+    m.update([path])
+    Path(path).write_text("groups:\n  - name: g\n    rules:\n      - record: x\n        expr: 'up +'\n")
+    with pytest.raises(RuleFileError):
+        m.update([path])
+    assert [r.name for g in m.groups() for r in g.rules] == ["one", "Always"]
+    assert not m.last_reload_ok and "could not parse expression" in m.last_reload_error
+
+
+def test_reload_carries_alert_state_of_unchanged_rules(tmp_path: Path, opts: ManagerOptions) -> None:
+    m = RuleManager(opts, use_threads=False)
+    path = _write(tmp_path, RULES)
+    m.update([path])
+    (g,) = m.groups()
+    g.eval(T0)
+    before = m.alerting_rules()[0].active_alerts()[0]
+    Path(path).write_text(RULES.replace("interval: 1m", "interval: 30s"))
+    m.update([path])
+    after = m.alerting_rules()[0].active_alerts()[0]
+    assert m.groups()[0] is not g and after.active_at == before.active_at == T0
+
+
+def test_removed_rule_series_marked_stale_after_two_intervals(tmp_path: Path, storage: MemoryStorage, opts: ManagerOptions) -> None:
+    clock = ManualClock(T0)
+    m = RuleManager(opts, clock=clock, use_threads=False)
+    path = _write(tmp_path, RULES)
+    m.update([path])
+    (g,) = m.groups()
+    first = g.eval_timestamp(T0) + MIN
+
+    async def go() -> None:
+        await m.start()
+        await clock.advance_to(first + MIN + 5_000)
+        Path(path).write_text("groups: []\n")
+        m.update([path])
+        removed_at = clock.now_ms()
+        await clock.advance_to(removed_at + 2 * MIN)
+        await m.stop()
+
+    asyncio.run(go())
+    ((ts, vs),) = _samples(storage, "one").values()
+    assert ts[-1] == first + MIN + 5_000 and bool(stale_mask(np.array(vs))[-1])
