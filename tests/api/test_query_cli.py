@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,3 +75,26 @@ def test_bad_time_option_is_reported_without_contacting_a_server() -> None:
     r = CliRunner().invoke(app, ["query", "x", "--time", "yesterday", "--url", "http://127.0.0.1:9"])
     assert r.exit_code == 2
     assert "Invalid --time 'yesterday'" in r.output
+
+
+def test_query_reads_a_data_directory_directly(tmp_path: Path) -> None:
+    tsdb = pytest.importorskip("sloguard.tsdb")
+    db = tsdb.TSDB.open(tmp_path)
+    app_ = db.appender()
+    for inst in ("a", "b"):
+        ts = np.arange(0, 600_000, 15_000, dtype=np.int64) + 1_700_000_000_000
+        app_.append_many(Labels.of(name__="reqs_total", instance=inst), ts, np.arange(len(ts), dtype=np.float64))
+    app_.commit()
+    db.close()
+    r = CliRunner().invoke(app, ["query", "sum(reqs_total)", "--time", "1700000300", "--data-dir", str(tmp_path), "-o", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["data"]["result"] == [{"metric": {}, "value": [1700000300, "40"]}]
+    r = CliRunner().invoke(app, ["query-range", "reqs_total", "--start", "1700000000", "--end", "1700000060", "--step", "30s", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert 'reqs_total{instance="a"}' in r.output
+
+
+def test_missing_data_directory_is_a_clear_error(tmp_path: Path) -> None:
+    r = CliRunner().invoke(app, ["query", "up", "--data-dir", str(tmp_path / "nope")])
+    assert r.exit_code == 2
+    assert "does not exist" in " ".join(r.output.split())
