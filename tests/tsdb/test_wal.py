@@ -157,3 +157,39 @@ def test_sigkill_mid_stream_loses_no_acknowledged_sample(tmp_path: Path) -> None
         assert np.array_equal(t[:acked], np.arange(1, acked + 1) * 1000)
         assert np.array_equal(v[:acked], np.arange(1, acked + 1, dtype=np.float64))
     db.close()
+
+
+def test_concurrent_commits_from_threads_are_all_stored_and_logged(open_db: OpenDB) -> None:
+    import threading
+
+    db = open_db(block_duration_ms=20_000)
+    errors: list[str] = []
+    step = threading.Barrier(4)  # keep writers within one batch of each other
+
+    def writer(w: int) -> None:
+        for b in range(80):
+            step.wait()
+            app = db.appender()
+            for s in range(10):
+                app.append(up(w=str(w), s=str(s)), b * 500, float(b))
+            res = app.commit()
+            if res.rejected_total or res.appended != 10:
+                errors.append(str(res))
+
+    def reader() -> None:
+        for _ in range(30):
+            batch = select_all(db)
+            if len(batch) and not (np.diff(batch.offsets) > 0).all():
+                errors.append("empty series in a batch")
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)] + [threading.Thread(target=reader)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    before = as_dict(select_all(db))
+    assert len(before) == 40 and all(t == [b * 500 for b in range(80)] for t, _ in before.values())
+    assert db.stats().blocks >= 1  # compactions ran while writers and readers were busy
+    db.close()
+    assert as_dict(select_all(open_db(block_duration_ms=20_000))) == before

@@ -29,19 +29,15 @@ class HeadAppender:
         self.rollback()
 
     def append(self, labels: Labels, t: int, v: float) -> None:
-        self._sl.append(labels)
-        self._st.append(t)
-        self._sv.append(v)
+        self._buf.append((labels, t, v))
 
     def append_many(self, labels: Labels, ts: I64, vs: F64) -> None:
         if len(ts) != len(vs):
             raise ValueError(f"append_many for series {labels}: {len(ts)} timestamps but {len(vs)} values")
-        self._chunks.append((len(self._sl), labels, np.asarray(ts, np.int64), np.asarray(vs, np.float64)))
+        self._chunks.append((len(self._buf), labels, np.asarray(ts, np.int64), np.asarray(vs, np.float64)))
 
     def rollback(self) -> None:
-        self._sl: list[Labels] = []
-        self._st: list[int] = []
-        self._sv: list[float] = []
+        self._buf: list[tuple[Labels, int, float]] = []
         self._chunks: list[tuple[int, Labels, I64, F64]] = []
 
     def commit(self) -> AppendResult:
@@ -54,29 +50,32 @@ class HeadAppender:
     def _gather(self) -> tuple[list[Labels], I64 | None, I64, F64]:
         """All buffered samples in call order: one label set per group of samples."""
         if not self._chunks:
-            return self._sl, None, np.asarray(self._st, np.int64), np.asarray(self._sv, np.float64)
+            return self._singles(0, len(self._buf))
         groups: list[Labels] = []
         sizes: list[int] = []
         ts: list[I64] = []
         vs: list[F64] = []
         done = 0
-        for pos, labels, ct, cv in self._chunks:
+        for pos, labels, ct, cv in [*self._chunks, (len(self._buf), None, None, None)]:
             if pos > done:
-                groups += self._sl[done:pos]
-                sizes += [1] * (pos - done)
-                ts.append(np.asarray(self._st[done:pos], np.int64))
-                vs.append(np.asarray(self._sv[done:pos], np.float64))
+                g, _, t, v = self._singles(done, pos)
+                groups += g
+                sizes += [1] * len(g)
+                ts.append(t)
+                vs.append(v)
                 done = pos
-            groups.append(labels)
-            sizes.append(len(ct))
-            ts.append(ct)
-            vs.append(cv)
-        if done < len(self._sl):
-            groups += self._sl[done:]
-            sizes += [1] * (len(self._sl) - done)
-            ts.append(np.asarray(self._st[done:], np.int64))
-            vs.append(np.asarray(self._sv[done:], np.float64))
+            if labels is not None and ct is not None and cv is not None:
+                groups.append(labels)
+                sizes.append(len(ct))
+                ts.append(ct)
+                vs.append(cv)
         return groups, np.asarray(sizes, np.int64), np.concatenate(ts), np.concatenate(vs)
+
+    def _singles(self, a: int, b: int) -> tuple[list[Labels], None, I64, F64]:
+        if a == b:
+            return [], None, np.empty(0, np.int64), np.empty(0, np.float64)
+        labels, ts, vs = zip(*self._buf[a:b], strict=True)
+        return list(labels), None, np.array(ts, np.int64), np.array(vs, np.float64)
 
 
 def check_new_series(

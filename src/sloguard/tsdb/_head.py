@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +48,10 @@ class HeadSnapshot:
     tail_v: F64
 
 
-def _grow(a: npt.NDArray[np.generic], need: int, fill: object = 0) -> npt.NDArray[np.generic]:
+_G = TypeVar("_G", bound=np.generic)
+
+
+def _grow(a: npt.NDArray[_G], need: int, fill: object = 0) -> npt.NDArray[_G]:
     if need <= len(a):
         return a
     out = np.full(max(need, 2 * len(a), 1024), fill, a.dtype)
@@ -163,10 +167,9 @@ class Head:
         np.cumsum(counts, out=offs[1:])
         return SegPart.compact(uniq, offs, snap.tail_t[idx], snap.tail_v[idx])
 
-    def select_parts(self, refs: I64, mint: int, maxt: int) -> list[SegPart]:
+    @staticmethod
+    def select_parts(snap: HeadSnapshot, refs: I64, mint: int, maxt: int) -> list[SegPart]:
         """Samples of ``refs`` in [mint, maxt], keyed by position in ``refs``."""
-        with self.lock:
-            snap = self.snapshot()
         nf = len(snap.f_off) - 1
         inside = refs < nf
         r = np.minimum(refs, nf - 1) if nf else np.zeros(len(refs), np.int64)
@@ -177,7 +180,7 @@ class Head:
         if len(snap.tail_t):
             pos_of = np.full(snap.nrefs, -1, np.int64)
             pos_of[refs] = keys
-            parts.append(self._tail_part(snap, pos_of, mint, maxt))
+            parts.append(Head._tail_part(snap, pos_of, mint, maxt))
         return parts
 
     # -- truncation -------------------------------------------------------------

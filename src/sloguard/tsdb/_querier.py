@@ -3,37 +3,53 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
 from sloguard.labels import Labels, Matcher
 from sloguard.tsdb._block import Block
-from sloguard.tsdb._head import Head
+from sloguard.tsdb._head import Head, HeadSnapshot
 from sloguard.tsdb._index import resolve
 from sloguard.tsdb._types import F64, I64, SeriesBatch
 from sloguard.tsdb._vec import SegPart, merge
 
 
+class BlockSource(Protocol):
+    head: Head
+    blocks: list[Block]
+
+
 class TSDBQuerier:
-    """Implements ``Querier`` over a fixed set of blocks plus the live head."""
+    """Implements ``Querier`` over the TSDB's blocks plus its live head.
 
-    def __init__(self, head: Head, blocks: list[Block]) -> None:
-        self._head = head
-        self._blocks = blocks
+    Each call reads the block list, the head's index and a head snapshot under the
+    head lock, so a compaction that moves samples from the head into a new block is
+    seen either entirely before or entirely after.
+    """
 
-    def _head_refs(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> tuple[I64, list[Labels]]:
+    def __init__(self, db: BlockSource) -> None:
+        self._db = db
+        self._head = db.head
+        self._blocks: list[Block] = []
+
+    def _head_refs(
+        self, matchers: Sequence[Matcher], mint: int, maxt: int
+    ) -> tuple[I64, list[Labels], HeadSnapshot]:
         head = self._head
         with head.lock:
+            self._blocks = list(self._db.blocks)
             refs = resolve(head.postings, matchers)
             if len(refs):
                 refs = refs[(head.first_t[refs] <= maxt) & (head.last_t[refs] >= mint)]
             labels = head.labels
-            return refs, [labels[r] for r in refs.tolist()]
+            return refs, [labels[r] for r in refs.tolist()], head.snapshot()
 
     def _block_ids(self, b: Block, matchers: Sequence[Matcher], mint: int, maxt: int) -> I64:
         return b.series_in_range(resolve(b.index, matchers), mint, maxt)
 
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
+        refs, head_labels, snap = self._head_refs(matchers, mint, maxt)
         found: list[tuple[Block, I64]] = []
         labels: set[Labels] = set()
         for b in self._blocks:
@@ -42,11 +58,10 @@ class TSDBQuerier:
                 if len(ids):
                     found.append((b, ids))
                     labels.update(b.labels[i] for i in ids.tolist())
-        refs, head_labels = self._head_refs(matchers, mint, maxt)
         if not found:  # head only: gather straight into label order
             order = sorted(range(len(refs)), key=head_labels.__getitem__)
             sorted_labels = [head_labels[i] for i in order]
-            parts = self._head.select_parts(refs[np.asarray(order, np.int64)], mint, maxt)
+            parts = Head.select_parts(snap, refs[np.asarray(order, np.int64)], mint, maxt)
             return _batch(sorted_labels, merge(len(refs), parts, False))
         labels.update(head_labels)
         all_labels = sorted(labels)
@@ -58,39 +73,40 @@ class TSDBQuerier:
         n_block_parts = len(parts)
         if len(refs):
             keys = np.fromiter((pos[ls] for ls in head_labels), np.int64, len(refs))
-            for p in self._head.select_parts(refs, mint, maxt):
+            for p in Head.select_parts(snap, refs, mint, maxt):
                 parts.append(SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v))
         overlap = _may_overlap([b for b, _ in found], self._head.mint if len(parts) > n_block_parts else None)
         return _batch(all_labels, merge(len(all_labels), parts, overlap))
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
-        out: set[Labels] = set()
+        out: set[Labels] = set(self._head_refs(matchers, mint, maxt)[1])
         for b in self._blocks:
             if b.overlaps(mint, maxt):
                 out.update(b.labels[i] for i in self._block_ids(b, matchers, mint, maxt).tolist())
-        out.update(self._head_refs(matchers, mint, maxt)[1])
         return sorted(out)
 
     def label_names(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
         if matchers:
             return sorted({n for ls in self.series(matchers, mint, maxt) for n, _ in ls})
         names: set[str] = set()
-        for b in self._blocks:
-            if b.overlaps(mint, maxt):
-                names.update(b.index.label_names())
         with self._head.lock:
             names.update(self._head.postings.label_names())
+            blocks = list(self._db.blocks)
+        for b in blocks:
+            if b.overlaps(mint, maxt):
+                names.update(b.index.label_names())
         return sorted(names)
 
     def label_values(self, name: str, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
         if matchers:
             return sorted({ls.get(name) for ls in self.series(matchers, mint, maxt)} - {""})
         values: set[str] = set()
-        for b in self._blocks:
-            if b.overlaps(mint, maxt):
-                values.update(b.index.label_values_of(name))
         with self._head.lock:
             values.update(self._head.postings.label_values_of(name))
+            blocks = list(self._db.blocks)
+        for b in blocks:
+            if b.overlaps(mint, maxt):
+                values.update(b.index.label_values_of(name))
         return sorted(values)
 
 
