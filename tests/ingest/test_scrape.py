@@ -300,3 +300,24 @@ async def test_missing_port_is_added_from_scheme_and_timeout_defaults_from_globa
 
 def test_nan_sample_is_not_mistaken_for_staleness() -> None:
     assert not is_stale_nan(float("nan")) and math.isnan(float("nan"))
+
+
+async def test_metric_relabeling_that_removes_the_name_fails_the_scrape() -> None:
+    ex = Exporter()
+    sc = config(metric_relabel_configs=[{"regex": "__name__", "action": "labeldrop"}])
+    _, mgr, _ = await run_scrapes(ex, sc, ["a 1\n"])
+    (st,) = mgr.targets()
+    assert st.last_error == "missing metric name (__name__ label)"
+    assert mgr.scrape_counts() == {("node", "success"): 0, ("node", "failure"): 1}
+    await mgr.stop()
+
+
+async def test_metric_relabeling_to_an_invalid_name_fails_the_scrape() -> None:
+    ex = Exporter()
+    sc = config(metric_relabel_configs=[
+        {"source_labels": ["__name__"], "target_label": "__name__", "replacement": "1bad"}
+    ])
+    _, mgr, _ = await run_scrapes(ex, sc, ["a 1\n"])
+    (st,) = mgr.targets()
+    assert st.last_error.startswith("invalid metric name or label names: ")
+    await mgr.stop()

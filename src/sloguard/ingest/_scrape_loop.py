@@ -26,7 +26,7 @@ from sloguard.ingest._scrape_target import Target
 from sloguard.ingest.exposition import NO_TIMESTAMP, ExpositionError, parse
 from sloguard.ingest.relabel import relabel
 from sloguard.ingest.scrape_config import ScrapeConfig
-from sloguard.labels import METRIC_NAME, Labels
+from sloguard.labels import METRIC_NAME, Labels, is_valid_label_name, is_valid_metric_name
 from sloguard.tsdb import STALE_NAN, Storage
 
 log = logging.getLogger("sloguard.ingest.scrape")
@@ -72,6 +72,19 @@ def merge_target_labels(lset: Labels, target: Labels, honor: bool) -> Labels:
     return Labels(d.items())
 
 
+def _mutate(raw: Labels, target: Labels, config: ScrapeConfig) -> Labels | None | ScrapeError:
+    lset = merge_target_labels(raw, target, config.honor_labels)
+    out = relabel(lset, config.metric_relabel_configs)
+    if out is None or len(out) == 0:
+        return None
+    name = out.get(METRIC_NAME)
+    if not name:
+        return ScrapeError("missing metric name (__name__ label)")
+    if not is_valid_metric_name(name) or not all(is_valid_label_name(n) for n, _ in out):
+        return ScrapeError(f"invalid metric name or label names: {out}")
+    return out
+
+
 class ScrapeLoop:
     """Scrapes one target every interval until stopped."""
 
@@ -92,7 +105,9 @@ class ScrapeLoop:
         self._seed = seed
         self._series_labels = target.series_labels
         self._prev: set[Labels] = set()
-        self._label_cache: dict[Labels, Labels | None] = {}
+        self._label_cache: dict[Labels, Labels | None | ScrapeError] = {}
+        self.scrapes_ok = 0
+        self.scrapes_failed = 0
         self._parse_cache: dict[bytes, Labels] = {}
         self.last: ScrapeResult | None = None
         self.last_scrape_wall: float | None = None
@@ -156,20 +171,26 @@ class ScrapeLoop:
         result = ScrapeResult(ts_ms, duration, scraped, len(rows), added, stale, error)
         self._report(result)
         self.last, self.last_scrape_wall = result, start
+        if error is None:
+            self.scrapes_ok += 1
+        else:
+            self.scrapes_failed += 1
         if error is not None:
             log.warning("scrape failed: target=%s error=%s", self.target.url, error)
         return result
 
     def _final_labels(self, raw: Labels) -> Labels | None:
+        """Target labels + metric relabeling, cached per scraped label set.
+
+        ``None`` means dropped by relabeling; a result without a metric name or with an
+        invalid name fails the scrape, as in Prometheus.
+        """
         try:
-            return self._label_cache[raw]
+            out = self._label_cache[raw]
         except KeyError:
-            pass
-        lset = merge_target_labels(raw, self._series_labels, self.config.honor_labels)
-        out = relabel(lset, self.config.metric_relabel_configs)
-        if out is not None and not out.get(METRIC_NAME):
-            out = None
-        self._label_cache[raw] = out
+            out = self._label_cache[raw] = _mutate(raw, self._series_labels, self.config)
+        if isinstance(out, ScrapeError):
+            raise out
         return out
 
     def _samples(

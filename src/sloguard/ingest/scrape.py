@@ -242,5 +242,13 @@ class ScrapeManager:
     def dropped_targets(self) -> list[DroppedTarget]:
         return list(self._dropped)
 
+    def scrape_counts(self) -> dict[tuple[str, str], int]:
+        """Scrapes so far by (job, "success" | "failure"), for sloguard's own /metrics."""
+        out: dict[tuple[str, str], int] = {}
+        for lp in self._loops.values():
+            for result, n in (("success", lp.scrapes_ok), ("failure", lp.scrapes_failed)):
+                out[(lp.target.job, result)] = out.get((lp.target.job, result), 0) + n
+        return out
+
     def scrape_pools(self) -> list[str]:
         return [c.job_name for c in self._configs]
