@@ -17,6 +17,7 @@ import promql_parser as pp
 
 from sloguard.labels import Matcher
 from sloguard.labels._matcher import MatchType
+from sloguard.promql._parse_error import offset_number_error, prometheus_message
 from sloguard.promql._value import ParseError, ValueType
 
 
@@ -187,15 +188,17 @@ _SYSTEM_TIME = re.compile(r"SystemTime \{\s*tv_sec: (-?\d+),\s*tv_nsec: (\d+),?\
 def parse(expr: str) -> Node:
     """Parse a PromQL expression into sloguard's tree; raises ``ParseError``."""
     if not expr.strip():
-        raise ParseError("parse error: no expression found in input")
+        raise ParseError(prometheus_message(expr, "no expression found in input"))
     try:
         raw = pp.parse(expr)
     except ValueError as e:
-        raise ParseError(f"parse error: {e}") from None
+        raise ParseError(prometheus_message(expr, str(e))) from None
     except BaseException as e:  # noqa: BLE001 - the Rust parser may panic on odd input
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
-        raise ParseError(f"parse error: {e}") from None
+        raise ParseError(prometheus_message(expr, str(e))) from None
+    if "offset" in expr and (err := offset_number_error(expr)) is not None:
+        raise ParseError(err)
     return from_parser(raw)
 
 
