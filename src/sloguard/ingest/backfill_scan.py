@@ -156,7 +156,7 @@ def _numbers(arr: npt.NDArray[np.uint8], second: I64, ends: I64) -> npt.NDArray[
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         try:
-            nums = np.fromstring(tails.tobytes(), sep=" ")  # type: ignore[call-overload]
+            nums = np.fromstring(tails.tobytes(), sep=" ")
         except (DeprecationWarning, ValueError):
             return None
     if len(nums) != 2 * len(second):
