@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from sloguard.promql._steps import I64, StepValue
 
 
@@ -68,7 +70,12 @@ def register(
 
     def deco(impl: FunctionImpl) -> FunctionImpl:
         hi = min_args if max_args == -1 else max_args
-        FUNCTIONS[name] = FunctionDef(name, impl, min_args, hi, drops_metric_name, time_dependent)
+
+        def quiet(call: FuncCall) -> StepValue:
+            with np.errstate(all="ignore"):  # Go float semantics: Inf/NaN, no warnings
+                return impl(call)
+
+        FUNCTIONS[name] = FunctionDef(name, quiet, min_args, hi, drops_metric_name, time_dependent)
         return impl
 
     return deco

@@ -1,0 +1,229 @@
+"""Rate-like functions over range vectors: rate, increase, delta, irate, idelta, deriv,
+predict_linear, holt_winters, resets, changes (Prometheus 2.42 semantics).
+
+Every function works on all windows of all series and steps at once (see ``_windows``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sloguard.promql._steps import F64, StepMatrix, StepVector
+from sloguard.promql._value import PromQLError
+from sloguard.promql.functions._common import drop_names, finish_vector, matrix_arg, scalar_arg
+from sloguard.promql.functions._registry import FuncCall, register
+from sloguard.promql.functions._windows import Scan, Windows, kahan_inc
+
+
+def range_result(w: Windows, values: F64, keep: np.ndarray | None = None, *, drop_name: bool = True) -> StepVector:
+    """Per-window values as the function's instant vector (strict duplicate check)."""
+    m = w.matrix
+    out, present = w.scatter(values, keep)
+    labels = drop_names(m.labels) if drop_name else list(m.labels)
+    return finish_vector(labels, out, present, strict=True)
+
+
+def _prev_same_series(m: StepMatrix) -> np.ndarray:
+    """Per flat sample: True where the previous flat sample belongs to the same series."""
+    same = np.ones(m.values.shape[0], np.bool_)
+    same[m.offsets[:-1][m.offsets[:-1] < m.values.shape[0]]] = False
+    return same
+
+
+def _counter_corrections(m: StepMatrix) -> F64:
+    """Per flat sample ``i``: the previous value when ``i`` is a counter reset, else 0."""
+    v = m.values
+    corr = np.zeros_like(v)
+    if v.shape[0] > 1:
+        drop = (v[1:] < v[:-1]) & _prev_same_series(m)[1:]
+        corr[1:] = np.where(drop, v[:-1], 0.0)
+    return corr
+
+
+def _window_add_in_order(w: Windows, base: F64, per_sample: F64) -> F64:
+    """``base + x[s+1] + x[s+2] + ...`` per window, added in sample order (as Go does),
+    computed only for windows where some ``x`` is non-zero."""
+    nz = (per_sample != 0).astype(np.int64)
+    csum = np.concatenate(([0], np.cumsum(nz)))
+    touched = csum[w.last + 1] - csum[w.first + 1] > 0
+    if not touched.any():
+        return base
+    sub = Windows(w.matrix, w.mask, w.starts[touched], w.lens[touched], w.steps[touched])
+    scan = Scan.of(sub)
+    acc = base[touched][scan.order]
+    for _, a, x in scan.positions(per_sample, first=1):
+        acc[:a] = acc[:a] + x
+    out = base.copy()
+    out[touched] = scan.unsort(acc)
+    return out
+
+
+def extrapolated_rate(m: StepMatrix, is_counter: bool, is_rate: bool) -> StepVector:
+    """Prometheus 2.42 ``extrapolatedRate`` for every window with two or more samples."""
+    w = Windows.of(m, 2)
+    ts, vs = m.timestamps, m.values
+    first_v, last_v = vs[w.first], vs[w.last]
+    first_t, last_t = ts[w.first], ts[w.last]
+    result = last_v - first_v
+    if is_counter:
+        result = _window_add_in_order(w, result, _counter_corrections(m))
+    range_start, range_end = w.range_bounds()
+    to_start = (first_t - range_start).astype(np.float64) / 1000
+    to_end = (range_end - last_t).astype(np.float64) / 1000
+    sampled = (last_t - first_t).astype(np.float64) / 1000
+    avg_gap = sampled / (w.lens - 1).astype(np.float64)
+    if is_counter:
+        to_zero = sampled * (first_v / result)
+        clamp = (result > 0) & (first_v >= 0) & (to_zero < to_start)
+        to_start = np.where(clamp, to_zero, to_start)
+    threshold = avg_gap * 1.1
+    interval = sampled + np.where(to_start < threshold, to_start, avg_gap / 2)
+    interval = interval + np.where(to_end < threshold, to_end, avg_gap / 2)
+    result = result * (interval / sampled)
+    if is_rate:
+        result = result / _seconds(m.range_ms)
+    return range_result(w, result)
+
+
+def _seconds(ms: int) -> float:
+    """Go's ``Duration.Seconds()`` for a millisecond duration."""
+    return float(ms // 1000) + float(ms % 1000) * 1e6 / 1e9
+
+
+@register("rate", 1)
+def rate(call: FuncCall) -> StepVector:
+    return extrapolated_rate(matrix_arg(call, 0), True, True)
+
+
+@register("increase", 1)
+def increase(call: FuncCall) -> StepVector:
+    return extrapolated_rate(matrix_arg(call, 0), True, False)
+
+
+@register("delta", 1)
+def delta(call: FuncCall) -> StepVector:
+    return extrapolated_rate(matrix_arg(call, 0), False, False)
+
+
+def _instant_value(m: StepMatrix, is_rate: bool) -> StepVector:
+    w = Windows.of(m, 2)
+    last, prev = w.last, w.last - 1
+    lv, pv = m.values[last], m.values[prev]
+    result = np.where(is_rate & (lv < pv), lv, lv - pv)
+    gap = m.timestamps[last] - m.timestamps[prev]
+    if is_rate:
+        result = result / (gap.astype(np.float64) / 1000)
+    return range_result(w, result, gap != 0)
+
+
+@register("irate", 1)
+def irate(call: FuncCall) -> StepVector:
+    return _instant_value(matrix_arg(call, 0), True)
+
+
+@register("idelta", 1)
+def idelta(call: FuncCall) -> StepVector:
+    return _instant_value(matrix_arg(call, 0), False)
+
+
+def _linear_regression(w: Windows, intercept_ms: np.ndarray) -> tuple[F64, F64]:
+    """Prometheus' ``linearRegression`` (Kahan sums, constant-y shortcut) per window;
+    ``intercept_ms`` gives the x origin of each window."""
+    m = w.matrix
+    scan = Scan.of(w)
+    size = w.size
+    origin = intercept_ms[scan.order]
+    n = np.zeros(size)
+    sums = {k: (np.zeros(size), np.zeros(size)) for k in ("x", "y", "xy", "x2")}
+    init_y = m.values[scan.starts]
+    const_y = np.ones(size, np.bool_)
+    for j, a, y in scan.positions(m.values):
+        x = (m.timestamps[scan.starts[:a] + j] - origin[:a]).astype(np.float64) / 1e3
+        const_y[:a] &= y == init_y[:a]
+        n[:a] += 1.0
+        for key, inc in (("x", x), ("y", y), ("xy", x * y), ("x2", x * x)):
+            s, c = sums[key]
+            s[:a], c[:a] = kahan_inc(inc, s[:a], c[:a])
+    sx, sy, sxy, sx2 = (sums[k][0] + sums[k][1] for k in ("x", "y", "xy", "x2"))
+    cov_xy = sxy - sx * sy / n
+    var_x = sx2 - sx * sx / n
+    slope = cov_xy / var_x
+    intercept = sy / n - slope * sx / n
+    inf_y = np.isinf(init_y)
+    slope = np.where(const_y, np.where(inf_y, np.nan, 0.0), slope)
+    intercept = np.where(const_y, np.where(inf_y, np.nan, init_y), intercept)
+    return scan.unsort(slope), scan.unsort(intercept)
+
+
+@register("deriv", 1)
+def deriv(call: FuncCall) -> StepVector:
+    m = matrix_arg(call, 0)
+    w = Windows.of(m, 2)
+    slope, _ = _linear_regression(w, m.timestamps[w.first])
+    return range_result(w, slope)
+
+
+@register("predict_linear", 2, time_dependent=True)
+def predict_linear(call: FuncCall) -> StepVector:
+    m = matrix_arg(call, 0)
+    duration = scalar_arg(call, 1)
+    w = Windows.of(m, 2)
+    slope, intercept = _linear_regression(w, call.steps[w.steps])
+    return range_result(w, slope * duration[w.steps] + intercept)
+
+
+def _check_factor(values: np.ndarray, what: str, short: str) -> None:
+    bad = (values <= 0) | (values >= 1) | np.isnan(values)
+    if bad.any():
+        got = float(values[np.flatnonzero(bad)[0]])
+        raise PromQLError(f"invalid {what} factor. Expected: 0 < {short} < 1, got: {got:f}")
+
+
+@register("holt_winters", 3)
+def holt_winters(call: FuncCall) -> StepVector:
+    m = matrix_arg(call, 0)
+    sf_all, tf_all = scalar_arg(call, 1), scalar_arg(call, 2)
+    used = Windows.of(m, 1)
+    _check_factor(sf_all[np.unique(used.steps)], "smoothing", "sf")
+    _check_factor(tf_all[np.unique(used.steps)], "trend", "tf")
+    w = Windows.of(m, 2)
+    scan = Scan.of(w)
+    sf, tf = sf_all[w.steps][scan.order], tf_all[w.steps][scan.order]
+    v = m.values
+    s0 = np.zeros(w.size)
+    s1 = v[scan.starts].copy()
+    b = v[scan.starts + 1] - v[scan.starts]
+    for j, a, y in scan.positions(v, first=1):
+        x = sf[:a] * y
+        if j > 1:  # calcTrendValue(i-1, ...) returns b unchanged for i-1 == 0
+            b[:a] = tf[:a] * (s1[:a] - s0[:a]) + (1 - tf[:a]) * b[:a]
+        yy = (1 - sf[:a]) * (s1[:a] + b[:a])
+        s0[:a], s1[:a] = s1[:a], x + yy
+    return range_result(w, scan.unsort(s1))
+
+
+def _count_pairs(m: StepMatrix, flag: np.ndarray) -> StepVector:
+    """Number of samples ``i`` in each window (after its first) with ``flag[i]``."""
+    w = Windows.of(m, 1)
+    csum = np.concatenate(([0], np.cumsum(flag.astype(np.int64))))
+    counts = csum[w.last + 1] - csum[w.first + 1]
+    return range_result(w, counts.astype(np.float64))
+
+
+@register("resets", 1)
+def resets(call: FuncCall) -> StepVector:
+    m = matrix_arg(call, 0)
+    v = m.values
+    flag = np.zeros(v.shape[0], np.bool_)
+    flag[1:] = (v[1:] < v[:-1]) & _prev_same_series(m)[1:]
+    return _count_pairs(m, flag)
+
+
+@register("changes", 1)
+def changes(call: FuncCall) -> StepVector:
+    m = matrix_arg(call, 0)
+    v = m.values
+    flag = np.zeros(v.shape[0], np.bool_)
+    both_nan = np.isnan(v[1:]) & np.isnan(v[:-1])
+    flag[1:] = (v[1:] != v[:-1]) & ~both_nan & _prev_same_series(m)[1:]
+    return _count_pairs(m, flag)

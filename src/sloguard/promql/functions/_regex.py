@@ -1,0 +1,89 @@
+"""Translation of Go RE2 syntax to Python ``re`` where the two differ.
+
+* Inline flags ``(?i)`` anywhere: RE2 applies them to the rest of the enclosing group;
+  Python only allows them at the very start, so they become scoped groups ``(?i:...)``
+  that are closed (and reopened) around ``|`` and at the group's end.
+* ``\\z`` (end of text) is Python's ``\\Z``; ``\\Q...\\E`` quotes literally.
+* POSIX classes ``[[:alpha:]]`` are expanded.
+* The ungreedy flag ``U`` has no Python equivalent and is dropped.
+
+(The same translation belongs in ``sloguard.labels`` for matchers; see the H5b report.)
+"""
+
+from __future__ import annotations
+
+import re
+
+_POSIX = {
+    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7F", "blank": "\\t ",
+    "cntrl": "\\x00-\\x1F\\x7F", "digit": "0-9", "graph": "!-~", "lower": "a-z",
+    "print": " -~", "punct": "!-/:-@\\[-`{-~", "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z", "word": "0-9A-Za-z_", "xdigit": "0-9A-Fa-f",
+}
+_FLAGS = re.compile(r"\(\?([imsU]*(?:-[imsU]*)?)\)")
+
+
+def _class_end(p: str, i: int) -> int:
+    """Index just past the character class that starts at ``p[i] == '['``."""
+    j = i + 1
+    if p[j : j + 1] == "^":
+        j += 1
+    if p[j : j + 1] == "]":
+        j += 1
+    while j < len(p) and p[j] != "]":
+        if p[j] == "\\":
+            j += 2
+        elif p.startswith("[:", j):
+            close = p.find(":]", j + 2)
+            j = close + 2 if close >= 0 else j + 1
+        else:
+            j += 1
+    return j + 1
+
+
+def _translate_class(cls: str) -> str:
+    return re.sub(r"\[:([a-z]+):\]", lambda m: _POSIX.get(m[1], m[0]), cls)
+
+
+def go_regex_to_python(p: str) -> str:
+    out: list[str] = []
+    stack: list[list[str]] = [[]]  # open scoped-flag groups per group level
+    i = 0
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            nxt = p[i + 1 : i + 2]
+            if nxt == "Q":
+                end = p.find("\\E", i + 2)
+                stop = len(p) if end < 0 else end
+                out.append(re.escape(p[i + 2 : stop]))
+                i = len(p) if end < 0 else end + 2
+                continue
+            out.append("\\Z" if nxt == "z" else p[i : i + 2])
+            i += 2
+        elif c == "[":
+            j = _class_end(p, i)
+            out.append(_translate_class(p[i:j]))
+            i = j
+        elif c == "(" and (m := _FLAGS.match(p, i)) is not None:
+            flags = m[1].replace("U", "")
+            if flags.strip("-"):
+                out.append(f"(?{flags.rstrip('-')}:")
+                stack[-1].append(flags.rstrip("-"))
+            i = m.end()
+        elif c == "(":
+            out.append("(")
+            stack.append([])
+            i += 1
+        elif c == ")":
+            out.append(")" * len(stack.pop() if len(stack) > 1 else []))
+            out.append(")")
+            i += 1
+        elif c == "|" and stack[-1]:
+            out.append(")" * len(stack[-1]) + "|" + "".join(f"(?{f}:" for f in stack[-1]))
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    out.append(")" * len(stack[-1]))
+    return "".join(out)

@@ -1,0 +1,117 @@
+"""The windows of a range vector, flattened for vectorised evaluation.
+
+A ``StepMatrix`` has one window per (series, step). ``Windows`` selects the windows that
+hold at least ``min_count`` samples and offers three vectorised access patterns:
+
+* first/last samples (``first``, ``last``) for rate-like functions;
+* ``reduceat`` over the concatenation of all windows (``np.fmax.reduceat`` and friends);
+* ``scan``: iterate over the *position inside the window* (0, 1, 2, ...) while updating
+  the state of every window at once, for the sequential algorithms Prometheus uses
+  (Kahan sums, running means, Holt-Winters). The loop runs as many times as the longest
+  window has samples, never once per step or per series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sloguard.promql._steps import F64, I64, B, StepMatrix
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """Selected windows of ``matrix``; per-window arrays have one entry per selected window."""
+
+    matrix: StepMatrix
+    mask: B  #: (n, k): which windows are selected
+    starts: I64  #: absolute index of the first sample
+    lens: I64  #: samples in the window
+    steps: I64  #: step index of the window (column in the (n, k) grid)
+
+    @classmethod
+    def of(cls, m: StepMatrix, min_count: int = 1) -> Windows:
+        mask = m.counts >= min_count
+        _, cols = np.nonzero(mask)
+        return cls(m, mask, m.starts[mask], m.counts[mask], cols.astype(np.int64))
+
+    @property
+    def size(self) -> int:
+        return int(self.starts.shape[0])
+
+    @property
+    def first(self) -> I64:
+        return self.starts
+
+    @property
+    def last(self) -> I64:
+        return self.starts + self.lens - 1
+
+    def range_bounds(self) -> tuple[I64, I64]:
+        """(range start, range end) in ms per window."""
+        end = self.matrix.window_ends[self.steps]
+        return end - self.matrix.range_ms, end
+
+    def scatter(self, values: F64, keep: B | None = None) -> tuple[F64, B]:
+        """Per-window results back onto the (n, k) grid (``keep`` drops some windows)."""
+        out = np.zeros(self.mask.shape, np.float64)
+        present = self.mask.copy()
+        out[self.mask] = values
+        if keep is not None:
+            present[self.mask] = keep
+        return out, present
+
+    def gather(self) -> tuple[I64, I64]:
+        """(flat sample indices of all windows concatenated, segment start of each window)."""
+        seg = np.zeros(self.size, np.int64)
+        if self.size > 1:
+            np.cumsum(self.lens[:-1], out=seg[1:])
+        total = int(self.lens.sum())
+        idx = np.arange(total, dtype=np.int64) - np.repeat(seg - self.starts, self.lens)
+        return idx, seg
+
+    def reduceat(self, ufunc: np.ufunc, per_sample: F64) -> F64:
+        if self.size == 0:
+            return np.empty(0, np.float64)
+        idx, seg = self.gather()
+        return np.asarray(ufunc.reduceat(per_sample[idx], seg), np.float64)
+
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """Windows sorted by length, longest first, for position-by-position algorithms."""
+
+    order: I64
+    starts: I64
+    lens: I64
+
+    @classmethod
+    def of(cls, w: Windows) -> Scan:
+        order = np.argsort(-w.lens, kind="stable")
+        return cls(order, w.starts[order], w.lens[order])
+
+    def positions(self, per_sample: F64, first: int = 0) -> Iterator[tuple[int, int, F64]]:
+        """Yield ``(j, a, x)`` for positions ``j >= first``: the ``a`` longest windows have
+        a sample at position ``j`` and ``x`` holds those samples (sorted order)."""
+        neg = -self.lens
+        longest = int(self.lens[0]) if self.lens.shape[0] else 0
+        for j in range(first, longest):
+            a = int(np.searchsorted(neg, -j, side="left"))
+            yield j, a, per_sample[self.starts[:a] + j]
+
+    def unsort(self, sorted_values: npt.NDArray[np.float64]) -> F64:
+        out = np.empty_like(sorted_values)
+        out[self.order] = sorted_values
+        return out
+
+
+def kahan_inc(inc: F64, s: F64, c: F64) -> tuple[F64, F64]:
+    """Vectorised Neumaier-Kahan step, as Prometheus' ``kahanSumInc``."""
+    t = s + inc
+    big = np.abs(s) >= np.abs(inc)
+    c = c + np.where(big, (s - t) + inc, (inc - t) + s)
+    return t, c
