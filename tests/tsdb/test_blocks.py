@@ -188,3 +188,16 @@ def test_label_queries_cover_blocks_and_head(open_db: OpenDB, tmp_path: Path) ->
     assert q.label_names([Matcher.equal("job", "old")], 0, 10**9) == ["__name__", "job"]
     assert q.label_names([], 0, 10**9) == ["__name__", "job", "zone"]
     assert [str(s) for s in q.series([Matcher.equal("__name__", "up")], 0, 10**9)] == ['up{job="new", zone="z"}', 'up{job="old"}']
+
+
+def test_block_writer_add_batch_maps_ids_to_series(tmp_path: Path) -> None:
+    table = [up(i="x"), up(i="y")]
+    with BlockWriter(tmp_path / "bf", block_duration_ms=BD) as bw:
+        bw.add_batch(table, np.array([1, 0, 1, 0]), np.array([1000, 1000, 2000, 2000]), np.array([1.0, 2.0, 3.0, 4.0]))
+        bw.add(up(i="x"), np.array([3000]), np.array([5.0]))
+    db = TSDB.open(tmp_path / "bf", TSDBOptions(block_duration_ms=BD))
+    assert as_dict(select_all(db)) == {
+        'up{i="x"}': ([1000, 2000, 3000], [2.0, 4.0, 5.0]),
+        'up{i="y"}': ([1000, 2000], [1.0, 3.0]),
+    }
+    db.close()

@@ -193,3 +193,21 @@ def test_concurrent_commits_from_threads_are_all_stored_and_logged(open_db: Open
     assert db.stats().blocks >= 1  # compactions ran while writers and readers were busy
     db.close()
     assert as_dict(select_all(open_db(block_duration_ms=20_000))) == before
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(("policy", "want"), [(FsyncPolicy.PER_COMMIT, 6), (FsyncPolicy.INTERVAL, 2), (FsyncPolicy.NEVER, 0)])
+def test_fsync_policy_decides_when_commits_fsync(open_db: OpenDB, policy: FsyncPolicy, want: int) -> None:
+    clock = FakeClock()
+    db = open_db(fsync=policy, fsync_interval_ms=1000, monotonic=clock)
+    for i in range(6):
+        clock.now += 0.4  # 2.4s in all: the interval policy syncs at 1.2s and 2.4s
+        commit(db, up(), [i * 1000], [1.0])
+    assert db.stats().wal_fsyncs_total == want

@@ -3,7 +3,6 @@
 from sloguard.tsdb._backfill import BlockWriter
 from sloguard.tsdb._db import TSDB
 from sloguard.tsdb._options import (
-    CardinalityLimitError,
     FsyncPolicy,
     ReplayReport,
     TSDBOptions,
@@ -30,7 +29,6 @@ __all__ = [
     "AppendResult",
     "Appender",
     "BlockWriter",
-    "CardinalityLimitError",
     "FsyncPolicy",
     "Querier",
     "RejectReason",

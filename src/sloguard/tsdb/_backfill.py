@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -29,11 +30,11 @@ class BlockWriter:
         self.path.mkdir(parents=True, exist_ok=True)
         self._ids: dict[Labels, int] = {}
         self._labels: list[Labels] = []
-        self._calls: list[tuple[int, I64, F64]] = []
+        self._calls: list[tuple[I64, I64, F64]] = []
         self.samples = 0
         self.written: list[Path] = []
 
-    def add(self, labels: Labels, ts: I64, vs: F64) -> None:
+    def _sid(self, labels: Labels) -> int:
         sid = self._ids.get(labels)
         if sid is None:
             try:
@@ -42,17 +43,34 @@ class BlockWriter:
                 raise TSDBError(f"cannot backfill series {labels}: {e}") from None
             sid = self._ids[labels] = len(self._labels)
             self._labels.append(labels)
+        return sid
+
+    def add(self, labels: Labels, ts: I64, vs: F64) -> None:
+        """Add samples of one series."""
         if len(ts) != len(vs):
             raise TSDBError(f"cannot backfill series {labels}: {len(ts)} timestamps but {len(vs)} values")
-        self._calls.append((sid, np.asarray(ts, np.int64), np.asarray(vs, np.float64)))
+        sid = self._sid(labels)
+        self._calls.append((np.full(len(ts), sid, np.int64), np.asarray(ts, np.int64), np.asarray(vs, np.float64)))
+        self.samples += len(ts)
+
+    def add_batch(self, labels: Sequence[Labels], ids: I64, ts: I64, vs: F64) -> None:
+        """Add samples of many series at once: sample ``i`` belongs to ``labels[ids[i]]``.
+
+        The fast path for parsers that number their series; only the distinct ids
+        of the batch are looked at in Python.
+        """
+        if not len(ids) == len(ts) == len(vs):
+            raise TSDBError(f"cannot backfill: {len(ids)} ids, {len(ts)} timestamps, {len(vs)} values")
+        uniq, inverse = np.unique(ids, return_inverse=True)
+        sids = np.fromiter((self._sid(labels[i]) for i in uniq.tolist()), np.int64, len(uniq))
+        self._calls.append((sids[inverse], np.asarray(ts, np.int64), np.asarray(vs, np.float64)))
         self.samples += len(ts)
 
     def flush(self) -> list[Path]:
         """Write everything added so far as blocks; return their directories."""
         if not self._calls:
             return []
-        sizes = np.fromiter((len(c[1]) for c in self._calls), np.int64, len(self._calls))
-        sid = np.repeat(np.fromiter((c[0] for c in self._calls), np.int64, len(self._calls)), sizes)
+        sid = np.concatenate([c[0] for c in self._calls])
         t = np.concatenate([c[1] for c in self._calls])
         v = np.concatenate([c[2] for c in self._calls])
         self._calls.clear()
@@ -65,7 +83,8 @@ class BlockWriter:
         key = (blk - b0) * len(self._labels) + rank[sid]
         order = np.argsort(key, kind="stable")
         key, t, v = key[order], t[order], v[order]
-        uniq, starts = np.unique(key, return_index=True)
+        starts = np.flatnonzero(np.diff(key, prepend=np.int64(-1)) != 0)
+        uniq = key[starts]
         offsets = np.append(starts, len(key)).astype(np.int64)
         offsets, t, v = fix_overlaps(offsets, t, v)
         paths = self._write(uniq, offsets, t, v, b0, order_of)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sloguard.tsdb._types import RejectReason, TSDBError
+from sloguard.tsdb._types import RejectReason
 
 HOUR_MS = 3_600_000
 DEFAULT_BLOCK_MS = 2 * HOUR_MS
@@ -19,10 +19,6 @@ class FsyncPolicy(enum.Enum):
     PER_COMMIT = "per_commit"  # fsync before every commit returns (default, no loss)
     INTERVAL = "interval"  # fsync by the first commit after ``fsync_interval_ms``
     NEVER = "never"  # leave it to the OS (fast; a machine crash may lose recent commits)
-
-
-class CardinalityLimitError(TSDBError):
-    """A new series was refused because a series limit is reached."""
 
 
 @dataclass(frozen=True, slots=True)
