@@ -33,6 +33,17 @@ def _special(f: float) -> str | None:
     return None
 
 
+def shortest_digits(f: float) -> tuple[bool, str, int]:
+    """(negative, significant digits, decimal point position) of the shortest repr of ``f``."""
+    r = repr(abs(f))
+    mant, _, exp_s = r.partition("e")
+    intpart, _, fracpart = mant.partition(".")
+    raw = intpart + fracpart
+    stripped = raw.lstrip("0")
+    dp = len(intpart) - (len(raw) - len(stripped)) + (int(exp_s) if exp_s else 0)
+    return math.copysign(1, f) < 0, stripped.rstrip("0") or "0", dp
+
+
 def go_float(f: float) -> str:
     """``fmt.Sprint(float64)`` / ``%v`` / ``%g``: shortest digits, exponent when exp < -4 or >= 6."""
     sp = _special(f)
@@ -40,16 +51,7 @@ def go_float(f: float) -> str:
         return sp
     if f == 0:
         return "-0" if math.copysign(1, f) < 0 else "0"
-    r = repr(f)
-    mant, _, exp_s = r.partition("e")
-    exp10 = int(exp_s) if exp_s else 0
-    neg = mant.startswith("-")
-    mant = mant.lstrip("-")
-    intpart, _, fracpart = mant.partition(".")
-    digits = (intpart + fracpart).lstrip("0")
-    lead_zeros = len(intpart + fracpart) - len((intpart + fracpart).lstrip("0"))
-    dp = len(intpart) - lead_zeros + exp10  # decimal point position relative to digits
-    digits = digits.rstrip("0") or "0"
+    neg, digits, dp = shortest_digits(f)
     x = dp - 1
     if x < -4 or x >= 6:
         m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
@@ -61,6 +63,19 @@ def go_float(f: float) -> str:
     else:
         out = digits[:dp] + "." + digits[dp:]
     return "-" + out if neg else out
+
+
+def go_float_upper_e(f: float) -> str:
+    """``strconv.FormatFloat(f, 'E', -1, 64)``: ``1E+00``, ``6.1E+01``, ``5E-01``."""
+    sp = _special(f)
+    if sp is not None:
+        return sp
+    if f == 0:
+        return ("-" if math.copysign(1, f) < 0 else "") + "0E+00"
+    neg, digits, dp = shortest_digits(f)
+    x = dp - 1
+    m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return ("-" if neg else "") + f"{m}E{'-' if x < 0 else '+'}{abs(x):02d}"
 
 
 def go_float_fmt(f: float, verb: str, prec: int | None) -> str:
