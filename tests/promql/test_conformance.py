@@ -22,19 +22,6 @@ _DIR = Path(
 )
 _SKIPS = read_skips((_HERE / "conformance_skips.txt").read_text())
 
-# Failures caused outside this runner and the function library; strict, so a fix shows up
-# as XPASS and the entry must then be removed.
-_REGEX_FLAGS = (
-    "sloguard.labels matchers compile RE2 patterns with Python re, which rejects inline "
-    "flags like (?i) after the start; promql.functions._regex.go_regex_to_python fixes it"
-)
-_KNOWN_EXTERNAL = {
-    ("selectors.test", 65): _REGEX_FLAGS,
-    ("selectors.test", 69): _REGEX_FLAGS,
-    ("selectors.test", 73): _REGEX_FLAGS,
-}
-
-
 def _files() -> list[Path]:
     return sorted(_DIR.glob("*.test")) if _DIR.is_dir() else []
 
@@ -60,9 +47,7 @@ _CASES = _cases()
 def _params() -> list[object]:
     out = []
     for name, line in _CASES:
-        reason = _KNOWN_EXTERNAL.get((name, line))
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        out.append(pytest.param(name, line, id=f"{name}:{line}", marks=marks))
+        out.append(pytest.param(name, line, id=f"{name}:{line}"))
     return out
 
 
