@@ -157,6 +157,11 @@ def test_damaged_wal_tail_is_dropped_reported_and_the_rest_kept(
     m = re.search(r"dropped (\d+) bytes, (\d+) records", logs)
     assert m is not None, f"no WAL damage report in the logs:\n{logs}"
     assert int(m.group(1)) > 0
+    kept = re.search(r"replayed (\d+) records, (\d+) samples, (\d+) series", logs)
+    assert kept is not None, logs
+    # Only the damaged last commit is gone: 19 requests x 4 series x 5 samples remain.
+    assert int(kept.group(2)) == (n_requests - 1) * SERIES_PER_REQUEST * SAMPLES_PER_SERIES
+    assert int(kept.group(3)) == SERIES_PER_REQUEST
     report = next(line for line in logs.splitlines() if "dropped" in line)
     assert "level=warn" in report
     assert restarted.stop() == 0
