@@ -45,6 +45,9 @@ class TSDBQuerier:
             labels = head.labels
             return refs, [labels[r] for r in refs.tolist()], head.snapshot()
 
+    def _head_overlaps(self, mint: int, maxt: int) -> bool:
+        return self._head.num_samples > 0 and self._head.mint <= maxt and self._head.maxt >= mint
+
     def _block_ids(self, b: Block, matchers: Sequence[Matcher], mint: int, maxt: int) -> I64:
         return b.series_in_range(resolve(b.index, matchers), mint, maxt)
 
@@ -90,7 +93,8 @@ class TSDBQuerier:
             return sorted({n for ls in self.series(matchers, mint, maxt) for n, _ in ls})
         names: set[str] = set()
         with self._head.lock:
-            names.update(self._head.postings.label_names())
+            if self._head_overlaps(mint, maxt):
+                names.update(self._head.postings.label_names())
             blocks = list(self._db.blocks)
         for b in blocks:
             if b.overlaps(mint, maxt):
@@ -102,7 +106,8 @@ class TSDBQuerier:
             return sorted({ls.get(name) for ls in self.series(matchers, mint, maxt)} - {""})
         values: set[str] = set()
         with self._head.lock:
-            values.update(self._head.postings.label_values_of(name))
+            if self._head_overlaps(mint, maxt):
+                values.update(self._head.postings.label_values_of(name))
             blocks = list(self._db.blocks)
         for b in blocks:
             if b.overlaps(mint, maxt):

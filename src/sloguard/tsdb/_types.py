@@ -27,7 +27,8 @@ def is_stale_nan(v: float) -> bool:
 
 def stale_mask(values: F64) -> npt.NDArray[np.bool_]:
     """Vectorised: which values are staleness markers."""
-    return values.view(np.uint64) == np.uint64(STALE_NAN_BITS)
+    mask: npt.NDArray[np.bool_] = values.view(np.uint64) == np.uint64(STALE_NAN_BITS)
+    return mask
 
 
 class TSDBError(Exception):
