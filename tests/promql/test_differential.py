@@ -1,8 +1,8 @@
 """Differential test: the same data and queries against a real Prometheus 2.42 and sloguard.
 
-Prometheus gets the data through ``promtool tsdb create-blocks-from openmetrics``; sloguard
-through its storage API (the same samples), and both are asked over their HTTP APIs
-(sloguard's in-process). Answers are compared series by series with a relative tolerance of
+The same OpenMetrics file is backfilled into Prometheus (``promtool tsdb create-blocks-from
+openmetrics``) and into sloguard (``sloguard import openmetrics``, then the TSDB is opened),
+and both are asked over their HTTP APIs (sloguard's in-process). Answers are compared series by series with a relative tolerance of
 1e-9. Known differences are listed with their reason in ``differential_known.txt``
 (``<expression><TAB><reason>``); those cases are reported as expected failures. A case
 whose function sloguard reports as "not implemented" is skipped with that reason.
@@ -27,11 +27,12 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from sloguard.api._context import ServerContext
 from sloguard.api._query import routes
-from sloguard.labels import Labels
-from sloguard.tsdb.testing import MemoryStorage
+from sloguard.cli import app as cli_app
+from sloguard.tsdb import TSDB
 
 from .test_differential_cases import (
     Case,
@@ -69,9 +70,8 @@ def _free_port() -> int:
 class PrometheusPeer:
     """A real Prometheus over a backfilled TSDB in ``workdir``."""
 
-    def __init__(self, workdir: Path, series: list[GenSeries]) -> None:
-        om, db, cfg = workdir / "data.om", workdir / "db", workdir / "prometheus.yml"
-        om.write_text(to_openmetrics(series))
+    def __init__(self, workdir: Path, om: Path) -> None:
+        db, cfg = workdir / "db", workdir / "prometheus.yml"
         cfg.write_text("global: {}\n")
         r = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(om), str(db)],
                            capture_output=True, text=True, timeout=120)
@@ -118,24 +118,32 @@ def series() -> list[GenSeries]:
 
 
 @pytest.fixture(scope="module")
-def prometheus(series: list[GenSeries], tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusPeer]:
+def om_file(series: list[GenSeries], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "data.om"
+    path.write_text(to_openmetrics(series))
+    return path
+
+
+@pytest.fixture(scope="module")
+def prometheus(om_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusPeer]:
     missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
     if missing:
         pytest.skip(f"{' and '.join(missing)} not on PATH")
-    peer = PrometheusPeer(tmp_path_factory.mktemp("prometheus"), series)
+    peer = PrometheusPeer(tmp_path_factory.mktemp("prometheus"), om_file)
     yield peer
     peer.close()
 
 
 @pytest.fixture(scope="module")
-def sloguard(series: list[GenSeries]) -> TestClient:
+def sloguard(om_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     engine_mod = pytest.importorskip("sloguard.promql.engine", reason="the PromQL engine is not built yet")
-    storage = MemoryStorage()
-    for s in series:
-        storage.add(Labels.from_dict(s.labels), [t for t, _ in s.samples], [v for _, v in s.samples])
-    engine = engine_mod.PromQLEngine(storage, engine_mod.EngineOptions())
-    ctx = ServerContext(storage=storage, engine=engine)
-    return TestClient(Starlette(routes=routes(ctx)))
+    data_dir = tmp_path_factory.mktemp("sloguard")
+    r = CliRunner().invoke(cli_app, ["import", "openmetrics", str(om_file), "--data-dir", str(data_dir), "-q"])
+    assert r.exit_code == 0, r.output
+    db = TSDB.open(data_dir)
+    ctx = ServerContext(storage=db, engine=engine_mod.PromQLEngine(db, engine_mod.EngineOptions()))
+    yield TestClient(Starlette(routes=routes(ctx)))
+    db.close()
 
 
 def _params(case: Case) -> tuple[str, dict[str, str]]:
