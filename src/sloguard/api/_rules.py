@@ -1,11 +1,163 @@
-"""Rule and alert endpoints (/api/v1/rules, /api/v1/alerts, /-/reload). Filled by the rules work."""
+"""Rule and alert endpoints in Prometheus' JSON shape: ``GET /api/v1/rules`` (``type=alert|record``),
+``GET /api/v1/alerts``, and ``POST|PUT /-/reload``.
+
+``/-/reload`` runs ``ctx.settings["reload"]`` (an async ``() -> bool`` re-reading the
+config, when the server provides one) and reloads the rule files; a bad rule file keeps
+the running rules and answers 500 ``failed to reload config: ...`` like Prometheus.
+"""
 
 from __future__ import annotations
 
+import inspect
+import math
+from datetime import UTC, datetime
 from typing import Any
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from sloguard.api._http import ApiError, Params, api_endpoint, success
+from sloguard.rules import Alert, AlertingRule, Group, RecordingRule, RuleStatus
+from sloguard.rules.template._gofmt import shortest_digits
+
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def go_float_e(v: float) -> str:
+    """``strconv.FormatFloat(v, 'e', -1, 64)``: ``1.5e+00``, ``2e+00``, ``NaN``, ``+Inf``."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    if v == 0:
+        return ("-" if math.copysign(1, v) < 0 else "") + "0e+00"
+    neg, digits, dp = shortest_digits(v)
+    x = dp - 1
+    m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return ("-" if neg else "") + f"{m}e{'-' if x < 0 else '+'}{abs(x):02d}"
+
+
+def rfc3339(seconds: float | None) -> str:
+    """Go's ``time.Time`` JSON (RFC 3339, nanoseconds, zeros trimmed); ``None`` is zero time."""
+    if seconds is None:
+        return _ZERO_TIME
+    ns = round(seconds * 1e9)
+    whole, frac = divmod(ns, 1_000_000_000)
+    s = datetime.fromtimestamp(whole, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if frac:
+        s += "." + f"{frac:09d}".rstrip("0")
+    return s + "Z"
+
+
+def _num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else x
+
+
+def alert_json(a: Alert) -> dict[str, Any]:
+    return {
+        "labels": dict(a.labels),
+        "annotations": dict(a.annotations),
+        "state": str(a.state),
+        "activeAt": rfc3339(a.active_at / 1000),
+        "value": go_float_e(a.value),
+    }
+
+
+def _alerts(rule: AlertingRule) -> list[dict[str, Any]]:
+    return [alert_json(a) for a in sorted(rule.active_alerts(), key=lambda a: a.labels)]
+
+
+def _status(st: RuleStatus) -> dict[str, Any]:
+    out: dict[str, Any] = {"health": st.health.value}
+    if st.last_error:
+        out["lastError"] = st.last_error
+    out["evaluationTime"] = _num(st.evaluation_time_s)
+    out["lastEvaluation"] = rfc3339(st.last_evaluation_s)
+    return out
+
+
+def rule_json(rule: AlertingRule | RecordingRule) -> dict[str, Any]:
+    if isinstance(rule, AlertingRule):
+        return {
+            "state": str(rule.state), "name": rule.name, "query": rule.expr,
+            "duration": _num(rule.hold_ms / 1000), "keepFiringFor": _num(rule.keep_firing_for_ms / 1000),
+            "labels": dict(rule.rule_labels), "annotations": dict(rule.rule_annotations),
+            "alerts": _alerts(rule), **_status(rule.status), "type": "alerting",
+        }
+    out: dict[str, Any] = {"name": rule.name, "query": rule.expr}
+    if rule.rule_labels:
+        out["labels"] = dict(rule.rule_labels)
+    return {**out, **_status(rule.status), "type": "recording"}
+
+
+def group_json(g: Group, want: str) -> dict[str, Any]:
+    rules = [
+        rule_json(r) for r in g.rules
+        if want == "" or (want == "alert") == isinstance(r, AlertingRule)
+    ]
+    return {
+        "name": g.name, "file": g.file, "rules": rules,
+        "interval": _num(g.interval_ms / 1000), "limit": g.limit,
+        "evaluationTime": _num(g.evaluation_time_s), "lastEvaluation": rfc3339(g.last_evaluation_s),
+    }
 
 
 def routes(ctx: Any) -> list[BaseRoute]:
-    return []
+    @api_endpoint
+    async def rules(request: Request) -> Response:
+        params = await Params.of(request)
+        want = params.get("type").lower()
+        if want not in ("", "alert", "record"):
+            raise ApiError(f'invalid parameter "type": not supported value "{params.get("type")}"')
+        names = set(params.get_list("rule_name[]"))
+        groups_filter = set(params.get_list("rule_group[]"))
+        files = set(params.get_list("file[]"))
+        out = []
+        for g in _groups(ctx):
+            if (groups_filter and g.name not in groups_filter) or (files and g.file not in files):
+                continue
+            gj = group_json(g, want)
+            if names:
+                gj["rules"] = [r for r in gj["rules"] if r["name"] in names]
+            if want and not gj["rules"]:
+                continue
+            out.append(gj)
+        return success({"groups": out})
+
+    @api_endpoint
+    async def alerts(request: Request) -> Response:
+        out = [alert_json(a) for g in _groups(ctx) for r in g.alerting_rules()
+               for a in sorted(r.active_alerts(), key=lambda a: a.labels)]
+        return success({"alerts": out})
+
+    async def reload(request: Request) -> Response:
+        if not ctx.settings.get("enable_lifecycle", True):
+            return PlainTextResponse("Lifecycle API is not enabled.", status_code=403)
+        problems = []
+        hook = ctx.settings.get("reload")
+        if hook is not None:
+            ok = hook()
+            if inspect.isawaitable(ok):
+                ok = await ok
+            if ok is False:
+                problems.append("the configuration file could not be loaded")
+        if ctx.rule_manager is not None:
+            try:
+                ctx.rule_manager.reload()
+            except Exception as e:  # noqa: BLE001 - reported to the caller, rules keep running
+                problems.append(f"error loading rules: {e}")
+        if problems:
+            return PlainTextResponse(f"failed to reload config: {'; '.join(problems)}\n", status_code=500)
+        return Response(status_code=200)
+
+    return [
+        Route("/api/v1/rules", rules, methods=["GET", "POST"]),
+        Route("/api/v1/alerts", alerts, methods=["GET", "POST"]),
+        Route("/-/reload", reload, methods=["POST", "PUT"]),
+    ]
+
+
+def _groups(ctx: Any) -> list[Group]:
+    m = ctx.rule_manager
+    return [] if m is None else list(m.groups())

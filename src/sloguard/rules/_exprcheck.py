@@ -1,4 +1,4 @@
-"""PromQL syntax check for rule expressions, with Prometheus-style error text where known."""
+"""PromQL syntax check for rule expressions, with Prometheus' error text."""
 
 from __future__ import annotations
 
@@ -6,24 +6,25 @@ import promql_parser
 
 
 def expr_error(expr: str) -> str | None:
-    """``None`` when ``expr`` parses, else the parse error text.
+    """``None`` when ``expr`` parses, else Prometheus' text (``1:7: parse error: ...``).
 
-    Prometheus words these as ``1:7: parse error: unexpected end of input``; the
-    ``promql_parser`` library gives shorter texts, which are prefixed the same way.
+    The engine's parser (``sloguard.promql._ast.parse``) words errors like Prometheus;
+    if it is unavailable the ``promql_parser`` library's message is used.
     """
     try:
-        promql_parser.parse(expr)
-    except Exception as e:  # noqa: BLE001 - the library raises plain ValueError/RuntimeError
-        msg = str(e)
-        if msg == "invalid promql query" and expr.rstrip().endswith(("+", "-", "*", "/", "(", ",")):
-            msg = "unexpected end of input"
-        return f"1:{len(expr) + 1}: parse error: {msg}" if "end of input" in msg else f"parse error: {msg}"
+        from sloguard.promql._ast import parse
+    except ImportError:  # pragma: no cover - engine package not importable
+        return _fallback(expr)
+    try:
+        parse(expr)
+    except Exception as e:  # noqa: BLE001 - any parse failure is reported as text
+        return str(e)
     return None
 
 
-def normalize_expr(expr: str) -> str:
-    """The expression as Prometheus prints it back (``rule.Query().String()``)."""
+def _fallback(expr: str) -> str | None:
     try:
-        return str(promql_parser.parse(expr))
-    except Exception:  # noqa: BLE001 - an unparsable expression is shown as written
-        return expr
+        promql_parser.parse(expr)
+    except Exception as e:  # noqa: BLE001 - the library raises plain ValueError/RuntimeError
+        return f"parse error: {e}"
+    return None

@@ -42,6 +42,7 @@ class RuleManager:
         self._restored = False
         self._running = False
         self.files: list[str] = []
+        self.interval_ms: int | None = None
         self.last_reload_error: str = ""
         self.last_reload_ok: bool = True
 
@@ -75,6 +76,7 @@ class RuleManager:
             self.last_reload_error = str(e)
             raise
         self.files = [str(Path(f)) for f in files]
+        self.interval_ms = interval_ms
         old = self._groups
         merged: dict[str, Group] = {}
         for key, g in new.items():
@@ -94,6 +96,10 @@ class RuleManager:
         self._restored = True
         self.last_reload_ok = True
         self.last_reload_error = ""
+
+    def reload(self) -> None:
+        """Re-read the current files (SIGHUP, ``POST /-/reload``); keeps the rules on error."""
+        self.update(self.files, self.interval_ms)
 
     # -- views
     def groups(self) -> list[Group]:
