@@ -54,13 +54,25 @@ def _unzigzag(u: U64) -> I64:
 
 
 def _shuffle_pack(u: U64) -> bytes:
-    planes = u.view(np.uint8).reshape(-1, 8).T
-    return bytes(cramjam.zstd.compress(np.ascontiguousarray(planes).tobytes(), _ZSTD_LEVEL))
+    """Byte planes (all low bytes, then all second bytes, ...), all-zero planes left out:
+    a one-byte mask of the stored planes, then their zstd-compressed bytes."""
+    planes = np.ascontiguousarray(u.view(np.uint8).reshape(-1, 8).T)
+    keep = planes.any(axis=1)
+    mask = int(np.packbits(keep, bitorder="little")[0])
+    return bytes([mask]) + bytes(cramjam.zstd.compress(planes[keep].tobytes(), _ZSTD_LEVEL))
 
 
 def _shuffle_unpack(b: bytes | memoryview, n: int) -> U64:
-    raw = np.frombuffer(memoryview(cramjam.zstd.decompress(b)), np.uint8)
-    return np.ascontiguousarray(raw.reshape(8, n).T).view(np.uint64).reshape(n)
+    mask = b[0]
+    out = np.zeros(n, np.uint64)
+    if not mask:
+        return out
+    raw = np.frombuffer(memoryview(cramjam.zstd.decompress(b[1:])), np.uint8)
+    dst = out.view(np.uint8).reshape(n, 8)
+    stored = [k for k in range(8) if mask >> k & 1]
+    for i, k in enumerate(stored):
+        dst[:, k] = raw[i * n:(i + 1) * n]
+    return out
 
 
 def _delta(x: I64) -> I64:
