@@ -186,6 +186,8 @@ HAND_PICKED = [
     'label_join(diff_temperature, "both", "-", "job", "instance")',
     "sin(diff_temperature)", "diff_temperature atan2 10", "pi()", "1 / 0", "-1 / 0", "0 / 0",
     "sum(rate(diff_requests_total[5m])) by (job) > 5", "sum(diff_requests_total) - sum(diff_requests_total offset 1h)",
+    "diff_temperature + diff_nonexistent", 'sum(rate(diff_requests_total{code="503"}[5m])) / sum(rate(diff_requests_total[5m]))',
+    "diff_late_gauge - on (instance) diff_early_gauge", "count(diff_nonexistent) or vector(0)",
 ]
 
 TEMPLATES = [
