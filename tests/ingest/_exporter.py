@@ -14,6 +14,8 @@ class ExporterState:
         self.body = body
         self.content_type = content_type
         self.required_auth: str | None = None
+        #: Extra paths, each with its own (body, content type).
+        self.routes: dict[str, tuple[bytes, str]] = {}
         self.headers: list[dict[str, str]] = []
         self.release = threading.Event()
 
@@ -32,9 +34,9 @@ def _handler(state: ExporterState) -> type[BaseHTTPRequestHandler]:
                 self.send_response(401)
                 self.end_headers()
                 return
-            body = state.body
+            body, ctype = state.routes.get(self.path.split("?")[0], (state.body, state.content_type))
             self.send_response(200)
-            self.send_header("Content-Type", state.content_type)
+            self.send_header("Content-Type", ctype)
             if "gzip" in self.headers.get("Accept-Encoding", ""):
                 body = gzip.compress(body)
                 self.send_header("Content-Encoding", "gzip")

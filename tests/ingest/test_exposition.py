@@ -58,6 +58,10 @@ def test_text_format_metadata_help_and_type() -> None:
     assert r.metadata["rpc_duration_seconds"].type == "summary"
 
 
+def test_help_or_type_without_anything_after_is_a_comment() -> None:
+    assert parse(b"# HELP\n# TYPE\na 1\n").metadata == {}
+
+
 def test_untyped_is_reported_as_unknown() -> None:
     assert parse(b"# TYPE a untyped\na 1\n").metadata["a"].type == "unknown"
 
@@ -70,7 +74,7 @@ def test_nan_values_use_prometheus_normal_nan_not_stale_marker() -> None:
 
 
 def test_text_format_allows_whitespace_between_tokens_and_trailing_comma() -> None:
-    r = parse(b'  a { b = "x y" , c="} 1", } 2 17\n\t\n')
+    r = parse(b'a { b = "x y" , c="} 1", } 2 17\n\t\n')
     assert r.labels == [Labels.of(name__="a", b="x y", c="} 1")]
     assert r.values[0] == 2.0 and r.timestamps[0] == 17
 
@@ -99,6 +103,8 @@ def test_missing_final_newline_is_accepted() -> None:
         (b"a\n", "expected value after metric"),
         (b"a{1b=\"x\"} 1\n", "expected label name"),
         (b"a 1 99999999999999999999\n", "expected timestamp"),
+        (b"  a 1\n", 'invalid metric name "a": whitespace before the metric name'),
+        (b"# HELP \n", "expected metric name after HELP"),
     ],
 )
 def test_text_format_errors_name_line_and_problem(data: bytes, fragment: str) -> None:
@@ -112,7 +118,7 @@ OM_BODY = b"""# TYPE foo_seconds counter
 # HELP foo_seconds A \\"help\\" text
 foo_seconds_total{a="b"} 1 1.5 # {trace_id="x"} 1 2
 foo_seconds_created{a="b"} 1.6e9
-foo_seconds_total{a="c",} 2
+foo_seconds_total{a="c"} 2
 # TYPE s stateset
 s{s="a"} 1
 # EOF
@@ -149,10 +155,12 @@ def test_content_type_selects_the_format() -> None:
         (b"# random comment\n# EOF\n", "OpenMetrics allows only"),
         (b"a 1 NaN\n# EOF\n", "expected timestamp (a float in seconds)"),
         (b"# UNIT a_bytes seconds\n# EOF\n", 'unit "seconds" not a suffix of metric "a_bytes"'),
-        (b'a{b="c"} 1 # {x="y"} z\n# EOF\n', "expected a number as sample value"),
-        (b'a 1 # {x=y} 1\n# EOF\n', "in exemplar"),
+        (b'a_total{b="c"} 1 # {x="y"} z\n# EOF\n', "expected a number as sample value"),
+        (b'a_total 1 # {x=y} 1\n# EOF\n', "in exemplar"),
         (b"a {b=\"c\"} 1\n# EOF\n", "expected a number as sample value, got \"{b="),
         (b"# TYPE a untyped\n# EOF\n", 'invalid metric type "untyped"'),
+        (b'a{b="c",} 1\n# EOF\n', 'expected label name, got "}"'),
+        (b'a 1 # {t="x"} 1\n# EOF\n', "metric name a does not support exemplars"),
     ],
 )
 def test_openmetrics_errors(data: bytes, fragment: str) -> None:

@@ -59,6 +59,9 @@ def parse_comment_text(line: bytes) -> MetaEntry | None:
     parts = body.split(None, 2)
     if not parts or parts[0] not in (b"HELP", b"TYPE"):
         return None
+    after = body.lstrip(b" \t")[4:5]
+    if after not in (b" ", b"\t"):
+        return None  # "# HELP" alone is a plain comment, as in Prometheus' lexer
     kw = parts[0].decode()
     if len(parts) < 2 or METRIC_NAME_RE.fullmatch(parts[1]) is None:
         got = show(parts[1]) if len(parts) > 1 else "end of line"

@@ -80,7 +80,7 @@ class _Scanner:
         return m
 
     def label_set(self, exemplar: bool) -> list[tuple[str, str]]:
-        """Parse ``{...}``; ``self.i`` is just past ``{``. Trailing commas are allowed."""
+        """Parse ``{...}``; ``self.i`` is just past ``{``. The text format allows a trailing comma."""
         pairs: list[tuple[str, str]] = []
         quoted = _QUOTED_OM if (self.om or exemplar) else _QUOTED_TEXT
         while True:
@@ -100,6 +100,9 @@ class _Scanner:
             c = self.peek()
             if c == b",":
                 self.i += 1
+                if (self.om or exemplar) and self.peek() == b"}":
+                    # OpenMetrics (unlike the text format) has no trailing comma.
+                    raise SeriesSyntaxError('expected label name, got "}"')
             elif c != b"}":
                 raise SeriesSyntaxError(f"expected comma or brace close, got {_got(self.s, self.i)}")
 

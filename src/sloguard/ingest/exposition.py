@@ -125,18 +125,24 @@ class ExpositionParser:
             if self.openmetrics:
                 raise ExpositionError(self.lineno, "expected a valid start token, got empty line")
             return None
-        try:
-            return self._fast(line)
-        except (ValueError, KeyError, IndexError):
-            pass
-        if not self.openmetrics:
-            # The text format allows whitespace before any token, and blank lines.
-            line = line.lstrip(b" \t")
-            if not line:
+        if line[0] not in (32, 9):  # leading space or tab: exact path
+            try:
+                return self._fast(line)
+            except (ValueError, KeyError, IndexError):
+                pass
+        if not self.openmetrics and line[:1] in (b" ", b"\t"):
+            stripped = line.lstrip(b" \t")
+            if not stripped:
+                return None  # a blank line
+            if stripped[:1] == b"#":
+                self._comment(stripped)
                 return None
-            if line[:1] == b"#":
-                self._comment(line)
-                return None
+            # Prometheus 2.42 keeps the leading whitespace in the metric name and then
+            # rejects the name; say so plainly.
+            raise ExpositionError(
+                self.lineno, f"invalid metric name {show(line.split()[0] if line.split() else line)}: "
+                "whitespace before the metric name"
+            )
         return self._exact(line)
 
     def finish(self) -> None:
@@ -225,7 +231,7 @@ class ExpositionParser:
         if om:
             if rest[:1] != b" ":
                 raise self._err("expected value after metric", rest)
-            toks = self._om_tokens(rest[1:])
+            toks = self._om_tokens(rest[1:], labels.metric_name)
         else:
             toks = rest.split()
             if len(toks) > 2:
@@ -234,7 +240,7 @@ class ExpositionParser:
             raise self._err("expected value after metric", rest)
         return labels, self._checked_ts(toks[1] if len(toks) > 1 else b""), self._checked_value(toks[0])
 
-    def _om_tokens(self, rest: bytes) -> list[bytes]:
+    def _om_tokens(self, rest: bytes, name: str) -> list[bytes]:
         idx = rest.find(b" # {")
         main = rest if idx < 0 else rest[:idx]
         toks = main.split(b" ")
@@ -243,6 +249,8 @@ class ExpositionParser:
         if len(toks) > 2 or any(not t for t in toks):
             raise self._err("expected timestamp or comment", main)
         if idx >= 0:
+            if not name.endswith(("_total", "_bucket")):
+                raise ExpositionError(self.lineno, f"metric name {name} does not support exemplars")
             self._exemplar(rest[idx + 3 :])
         return toks
 
