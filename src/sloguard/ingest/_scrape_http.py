@@ -7,6 +7,7 @@ into an error message or log line.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable
 from http import HTTPStatus
@@ -101,7 +102,7 @@ async def fetch(
 ) -> tuple[bytes, str | None]:
     """GET the target; return (body, Content-Type) or raise ``ScrapeError``."""
     try:
-        async with client.stream(
+        async with asyncio.timeout(timeout_ms / 1000), client.stream(
             "GET", url, headers=headers, timeout=timeout_ms / 1000
         ) as resp:
             if resp.status_code != 200:
@@ -114,7 +115,7 @@ async def fetch(
                     raise ScrapeError(f"body size limit exceeded ({body_limit} bytes)")
                 chunks.append(chunk)
             return b"".join(chunks), resp.headers.get("content-type")
-    except httpx.TimeoutException:
+    except (httpx.TimeoutException, TimeoutError):  # the whole request has one deadline
         raise ScrapeError(f'Get "{url}": context deadline exceeded') from None
     except httpx.HTTPError as e:
         raise ScrapeError(f'Get "{url}": {e or type(e).__name__}') from None
