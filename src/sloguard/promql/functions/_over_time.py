@@ -1,7 +1,8 @@
 """``<aggregation>_over_time`` functions, ``absent_over_time`` and ``present_over_time``.
 
 Sums and means follow Prometheus 2.42's sequential algorithms exactly (Kahan-Neumaier
-``sum_over_time``, the incremental mean of ``avg_over_time`` with its Inf rules, Welford
+``sum_over_time``, the Kahan-compensated incremental mean of ``avg_over_time`` with its
+Inf rules, Welford
 with Kahan for ``stdvar``), vectorised across windows by ``Scan``.
 """
 
@@ -68,7 +69,7 @@ def avg_over_time(call: FuncCall) -> StepVector:
     m = matrix_arg(call, 0)
     w = Windows.of(m)
     scan = Scan.of(w)
-    mean, count = np.zeros(w.size), np.zeros(w.size)
+    mean, c, count = np.zeros(w.size), np.zeros(w.size), np.zeros(w.size)
     for _, a, x in scan.positions(m.values):
         count[:a] += 1
         cur, n = mean[:a], count[:a]
@@ -76,8 +77,10 @@ def avg_over_time(call: FuncCall) -> StepVector:
         same_inf = np.isinf(x) & ((cur > 0) == (x > 0))
         finite_x = ~np.isinf(x) & ~np.isnan(x)
         skip = inf_mean & (same_inf | finite_x)
-        mean[:a] = np.where(skip, cur, cur + (x / n - cur / n))
-    return range_result(w, scan.unsort(mean))
+        new_mean, new_c = kahan_inc(x / n - cur / n, cur, c[:a])
+        mean[:a] = np.where(skip, cur, new_mean)
+        c[:a] = np.where(skip, c[:a], new_c)
+    return range_result(w, scan.unsort(np.where(np.isinf(mean), mean, mean + c)))
 
 
 def _stdvar(call: FuncCall) -> tuple[Windows, F64]:
