@@ -92,3 +92,16 @@ def test_demo_target_serves_parseable_exposition() -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain; version=0.0.4")
     names = {f.name for f in text_string_to_metric_families(r.text)}
     assert {"http_requests", "http_request_duration_seconds"} <= names
+
+
+def test_server_gate_answers_503_until_ready_except_health_and_metrics() -> None:
+    ctx = ServerContext(storage=MemoryStorage(), gate_until_ready=True)
+    client = TestClient(create_app(ctx))
+    assert client.get("/api/v1/labels").status_code == 503
+    assert client.post("/api/v1/write", content=b"").status_code == 503
+    assert client.get("/-/healthy").status_code == 200
+    assert client.get("/metrics").status_code == 200
+    assert client.get("/-/ready").status_code == 503
+    ctx.ready = True
+    assert client.get("/api/v1/labels").status_code == 200
+    assert client.get("/-/ready").status_code == 200

@@ -34,7 +34,8 @@ def create_app(ctx: ServerContext, registry: CollectorRegistry | None = None) ->
     ]
     if ctx.serve_demo:
         routes.extend(demo.routes())
-    app = Starlette(routes=routes, middleware=[Middleware(HTTPMetrics, registry=reg)])
+    middleware = [Middleware(HTTPMetrics, registry=reg), Middleware(_ops.ReadyGate, ctx=ctx)]
+    app = Starlette(routes=routes, middleware=middleware)
     app.state.ctx = ctx
     app.state.registry = reg
     return app

@@ -25,5 +25,8 @@ class ServerContext:
     flags: dict[str, str] = field(default_factory=dict)
     # Serve the bundled demo target at /demo/metrics.
     serve_demo: bool = True
+    # Answer 503 to everything but /-/healthy, /-/ready and /metrics until ``ready``
+    # (the server sets this; apps built for tests serve at once).
+    gate_until_ready: bool = False
     # Seconds since the epoch when the server started (for build/runtime info).
     start_time: float = 0.0

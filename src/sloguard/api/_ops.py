@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sloguard import __version__
 from sloguard.api._context import ServerContext
@@ -106,3 +107,30 @@ def routes(ctx: ServerContext, registry: CollectorRegistry) -> list[BaseRoute]:
         Route("/api/v1/status/buildinfo", status_buildinfo, methods=["GET"]),
         Route("/api/v1/targets", targets, methods=["GET"]),
     ]
+
+
+#: Paths served while the server is not ready (Prometheus' ``testReady`` lets these through).
+ALWAYS_SERVED = frozenset({"/-/healthy", "/-/ready", "/metrics"})
+
+
+class ReadyGate:
+    """ASGI middleware: 503 "Service Unavailable" for every other path until ``ctx.ready``.
+
+    Only active when ``ctx.gate_until_ready`` (the real server), so apps built in tests
+    serve at once.
+    """
+
+    def __init__(self, app: ASGIApp, ctx: ServerContext) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and self.ctx.gate_until_ready
+            and not self.ctx.ready
+            and scope["path"] not in ALWAYS_SERVED
+        ):
+            await PlainTextResponse("Service Unavailable", status_code=503)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

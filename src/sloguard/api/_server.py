@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import logging
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,7 @@ from sloguard.api._context import ServerContext
 from sloguard.api._scrapes import start_scrapes
 from sloguard.api._storage import close_storage, maintain, open_storage
 from sloguard.config import Config, ConfigError, load_config
-from sloguard.tsdb import Storage
+from sloguard.tsdb import Storage, TSDBError
 
 log = logging.getLogger("sloguard.server")
 
@@ -58,12 +59,41 @@ def make_engine(storage: Storage) -> Any:
     return module.PromQLEngine(storage, module.EngineOptions())
 
 
+class _OpeningStorage:
+    """Stands in for the storage while it opens; never reached (requests get 503)."""
+
+    def appender(self) -> Any:
+        raise TSDBError("the storage is still opening")
+
+    def querier(self) -> Any:
+        raise TSDBError("the storage is still opening")
+
+
 class _Uvicorn(uvicorn.Server):
     """uvicorn without its own signal handling: the sloguard server owns the signals."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+class ServeError(Exception):
+    """The server cannot start (e.g. its address is taken); the message says why."""
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port``; ``ServeError`` naming the address if not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def urls(host: str, port: int) -> dict[str, str]:
@@ -93,55 +123,62 @@ class Server:
         self._stop.set()
 
     async def run(self) -> None:
+        """Serve until stopped. HTTP comes up first and answers 503 while the storage
+        opens (WAL replay), as Prometheus does; then scrapes start and ``/-/ready`` is 200."""
         from sloguard.api import create_app
 
-        started = time.time()
-        storage = await asyncio.to_thread(open_storage, self.options.data_dir, self.config.storage.tsdb)
         ctx = ServerContext(
-            storage=storage,
+            storage=_OpeningStorage(),
             config=self.config,
             flags=dict(self.options.flags),
             max_write_body_bytes=self.config.remote_write_receiver.max_body_bytes,
-            start_time=started,
-            engine=make_engine(storage),
+            start_time=time.time(),
+            gate_until_ready=True,
         )
         self.ctx = ctx
-        app = create_app(ctx)
         uv = _Uvicorn(uvicorn.Config(
-            app, host=self.options.host, port=self.options.port, log_config=None,
+            create_app(ctx), host=self.options.host, port=self.options.port, log_config=None,
             access_log=False, lifespan="off", timeout_graceful_shutdown=5,
         ))
-        try:
-            await self._serve(ctx, uv)
-        finally:
-            await self._shutdown(ctx)
-
-    async def _serve(self, ctx: ServerContext, uv: _Uvicorn) -> None:
-        ctx.scrape_manager = await start_scrapes(self.config, ctx.storage)
-        serving = asyncio.create_task(uv.serve(), name="http")
+        sock = bind_listener(self.options.host, self.options.port)
+        serving = asyncio.create_task(uv.serve(sockets=[sock]), name="http")
         while not uv.started and not serving.done():
             await asyncio.sleep(0.02)
         if serving.done():
-            serving.result()  # raises SystemExit when the port cannot be bound
+            serving.result()
             return
+        try:
+            with self._signals():
+                await self._serve(ctx, uv, serving)
+        finally:
+            await self._shutdown(ctx, uv, serving)
+
+    async def _serve(self, ctx: ServerContext, uv: _Uvicorn, serving: asyncio.Task[None]) -> None:
+        log.info("opening storage", extra={"data_dir": str(self.options.data_dir)})
+        storage = await asyncio.to_thread(open_storage, self.options.data_dir, self.config.storage.tsdb)
+        ctx.storage = storage
+        ctx.engine = make_engine(storage)
+        if self._stop.is_set():
+            return
+        ctx.scrape_manager = await start_scrapes(self.config, storage)
         ctx.ready = True
         self._announce(uv)
         maintenance = asyncio.create_task(self._maintenance(ctx), name="maintenance")
-        with self._signals():
-            stop = asyncio.create_task(self._stop.wait())
-            await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
+        maintenance.cancel()
+        await asyncio.gather(maintenance, stop, return_exceptions=True)
+
+    async def _shutdown(self, ctx: ServerContext, uv: _Uvicorn, serving: asyncio.Task[None]) -> None:
         log.info("shutting down")
         ctx.ready = False
+        if ctx.scrape_manager is not None:
+            await ctx.scrape_manager.stop()  # writes end-of-run staleness markers
         uv.should_exit = True
-        maintenance.cancel()
-        await asyncio.gather(serving, maintenance, stop, return_exceptions=True)
-
-    async def _shutdown(self, ctx: ServerContext) -> None:
-        mgr = ctx.scrape_manager
-        if mgr is not None:
-            await mgr.stop()
-        await asyncio.to_thread(close_storage, ctx.storage)
-        log.info("storage closed; bye")
+        await asyncio.gather(serving, return_exceptions=True)
+        if not isinstance(ctx.storage, _OpeningStorage):
+            await asyncio.to_thread(close_storage, ctx.storage)
+            log.info("storage closed; bye")
 
     def _announce(self, uv: _Uvicorn) -> None:
         port = self.options.port

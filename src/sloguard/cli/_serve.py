@@ -50,7 +50,7 @@ def serve(
     log_level: Annotated[str, typer.Option("--log.level", help="debug, info, warn or error.")] = "info",
 ) -> None:
     """Run the sloguard server: TSDB, scrapes, remote-write receiver and HTTP API."""
-    from sloguard.api._server import ServeOptions
+    from sloguard.api._server import ServeError, ServeOptions
     from sloguard.api._server import serve as run_server
 
     try:
@@ -78,8 +78,12 @@ def serve(
         config_path=config_file or Path(BUNDLED_CONFIG), data_dir=data_dir, host=host, port=port,
         flags=flags, loader=None if config_file else (lambda: bundled_config(f"{host}:{port}")),
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        run_server(options, config)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            run_server(options, config)
+    except ServeError as e:
+        typer.echo(f"sloguard: {e}", err=True)
+        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:
