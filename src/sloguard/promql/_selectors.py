@@ -57,6 +57,21 @@ class SeriesIndex:
         return out
 
 
+    def windows(self, lo: I64, hi: I64) -> tuple[I64, I64]:
+        """``search(lo, "left")`` and ``search(hi, "right")`` together. When the window
+        starts fall on other steps' ends (a range that is a multiple of the step), one
+        search over the union of both time sets serves both."""
+        union = np.union1d(lo, hi)
+        if len(union) * 2 > 3 * len(hi) or self.n == 0 or len(self.ts) == 0:
+            return self.search(lo, "left"), self.search(hi, "right")
+        left = self.search(union, "left")
+        inside = left < self.offsets[1:, None]
+        hit = self.ts[np.minimum(left, len(self.ts) - 1)] == union[None, :]
+        hit &= inside
+        right = left + hit
+        return left[:, np.searchsorted(union, lo)], right[:, np.searchsorted(union, hi)]
+
+
 def search_per_series(offsets: I64, ts: I64, refs: I64, side: str) -> I64:
     """One-off search (see ``SeriesIndex``)."""
     if len(refs) == 0:
@@ -107,6 +122,5 @@ def windows(
         starts = ends = np.zeros((len(labels), 0), np.int64)
     else:
         index = SeriesIndex(offsets, ts, int(window_ends.min()) - range_ms, int(window_ends.max()))
-        starts = index.search(window_ends - range_ms, "left")
-        ends = index.search(window_ends, "right")
+        starts, ends = index.windows(window_ends - range_ms, window_ends)
     return StepMatrix(list(labels), offsets, ts, vs, starts, ends, window_ends, range_ms)
