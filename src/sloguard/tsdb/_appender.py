@@ -29,15 +29,15 @@ class HeadAppender:
         self.rollback()
 
     def append(self, labels: Labels, t: int, v: float) -> None:
-        self._buf.append((labels, t, v))
+        self._buf.extend((labels, t, v))  # flat triples: cheaper than a tuple per sample
 
     def append_many(self, labels: Labels, ts: I64, vs: F64) -> None:
         if len(ts) != len(vs):
             raise ValueError(f"append_many for series {labels}: {len(ts)} timestamps but {len(vs)} values")
-        self._chunks.append((len(self._buf), labels, np.asarray(ts, np.int64), np.asarray(vs, np.float64)))
+        self._chunks.append((len(self._buf) // 3, labels, np.asarray(ts, np.int64), np.asarray(vs, np.float64)))
 
     def rollback(self) -> None:
-        self._buf: list[tuple[Labels, int, float]] = []
+        self._buf: list[Labels | int | float] = []
         self._chunks: list[tuple[int, Labels, I64, F64]] = []
 
     def commit(self) -> AppendResult:
@@ -50,13 +50,13 @@ class HeadAppender:
     def _gather(self) -> tuple[list[Labels], I64 | None, I64, F64]:
         """All buffered samples in call order: one label set per group of samples."""
         if not self._chunks:
-            return self._singles(0, len(self._buf))
+            return self._singles(0, len(self._buf) // 3)
         groups: list[Labels] = []
         sizes: list[int] = []
         ts: list[I64] = []
         vs: list[F64] = []
         done = 0
-        for pos, labels, ct, cv in [*self._chunks, (len(self._buf), None, None, None)]:
+        for pos, labels, ct, cv in [*self._chunks, (len(self._buf) // 3, None, None, None)]:
             if pos > done:
                 g, _, t, v = self._singles(done, pos)
                 groups += g
@@ -74,8 +74,9 @@ class HeadAppender:
     def _singles(self, a: int, b: int) -> tuple[list[Labels], None, I64, F64]:
         if a == b:
             return [], None, np.empty(0, np.int64), np.empty(0, np.float64)
-        labels, ts, vs = zip(*self._buf[a:b], strict=True)
-        return list(labels), None, np.array(ts, np.int64), np.array(vs, np.float64)
+        buf = self._buf
+        labels: list[Labels] = buf[3 * a:3 * b:3]  # type: ignore[assignment]  # every third item
+        return labels, None, np.array(buf[3 * a + 1:3 * b:3], np.int64), np.array(buf[3 * a + 2:3 * b:3], np.float64)
 
 
 def check_new_series(

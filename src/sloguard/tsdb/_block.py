@@ -160,10 +160,10 @@ class Block:
             parts.append(cut(part, mint, maxt))
         return parts
 
-    def close(self) -> None:
-        if isinstance(self._chunks, mmap.mmap):
-            self._cache.drop(self.ulid)
-            self._chunks.close()
+    def release(self) -> None:
+        """Forget cached frames. The maps stay valid for readers still holding this
+        block (a deleted file stays readable while mapped) and go with the object."""
+        self._cache.drop(self.ulid)
 
 
 def remove_block(path: Path) -> None:

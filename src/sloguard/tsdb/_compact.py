@@ -119,6 +119,7 @@ class Compactor:
         with db.head.lock:
             db.blocks = [b for b in db.blocks if b not in drop]
         for b in drop:
+            b.release()
             remove_block(b.path)
             self.deleted += 1
             log.info("retention removed block %s [%d, %d)", b.ulid, b.mint, b.maxt)

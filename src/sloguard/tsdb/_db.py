@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,8 @@ class TSDB:
             self._closed = True
             if self._wal is not None:
                 self._wal.close()
+            for b in self.blocks:
+                b.release()
 
     def __enter__(self) -> TSDB:
         return self
@@ -162,7 +165,7 @@ class TSDB:
         """Series ref per group; new series are validated and limited (-1 = rejected)."""
         head = self.head
         get = head.refs.get
-        grefs = np.array([get(g, -1) for g in groups], np.int64)
+        grefs = np.fromiter(map(get, groups, repeat(-1)), np.int64, len(groups))
         missing = np.flatnonzero(grefs < 0)
         if not len(missing):
             return grefs
