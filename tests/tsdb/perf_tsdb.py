@@ -56,7 +56,7 @@ def select_speed(path: str) -> None:
     q = db.querier()
     m = [Matcher.equal("__name__", "node_cpu_seconds_total")]
     for label, lo, hi in (("all", t0, t0 + n_samples * step), ("1h window", t0 + 3_600_000, t0 + 7_200_000)):
-        fn = lambda: q.select(m, lo, hi)  # noqa: E731
+        fn = lambda lo=lo, hi=hi: q.select(m, lo, hi)  # noqa: E731
         n = len(fn().timestamps)
         best = min(_timed(fn) for _ in range(7))
         print(f"select head ({label}): {n_series} series, {n:,} samples in {best * 1000:.1f} ms")
