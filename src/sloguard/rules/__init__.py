@@ -13,6 +13,7 @@ from sloguard.rules._duration import format_duration_ms, parse_duration_ms
 from sloguard.rules._errors import RuleFileError, RulesError
 from sloguard.rules._group import Group, Outgoing, group_key
 from sloguard.rules._manager import RuleManager
+from sloguard.rules._notifier import AlertmanagerNotifier, PostableAlert, to_postable
 from sloguard.rules._options import ManagerOptions
 from sloguard.rules._recording import RecordingRule
 from sloguard.rules._rule import (
@@ -38,6 +39,9 @@ __all__ = [
     "RESOLVED_RETENTION_MS",
     "Alert",
     "AlertState",
+    "AlertmanagerNotifier",
+    "PostableAlert",
+    "to_postable",
     "AlertingRule",
     "Annotations",
     "Clock",
