@@ -140,3 +140,10 @@ def test_atan2_keeps_metric_name(engine: PromQLEngine) -> None:
 
 def test_precedence_comes_from_parser(engine: PromQLEngine) -> None:
     assert scalar_of(engine.instant_query("2 + 3 * 4 ^ 2 ^ 0.5", 0)) == 2 + 3 * 4 ** (2**0.5)
+
+
+@pytest.mark.parametrize("expr", ["lim + nothing", "nothing + lim", "lim > bool nothing", "nothing * on(job) group_left lim",
+                                  "lim and nothing", "nothing or lim", "lim unless nothing", "sum(nothing) - 1"])
+def test_empty_side_gives_empty_or_other_side(engine: PromQLEngine, expr: str) -> None:
+    got = q(engine, expr)
+    assert got == ({} if "or" not in expr and "unless" not in expr else q(engine, "lim"))

@@ -128,6 +128,8 @@ def set_operation(op: str, lhs: StepVector, rhs: StepVector, m: VectorMatching) 
 def vector_vector(op: str, lhs: StepVector, rhs: StepVector, m: VectorMatching, return_bool: bool) -> StepVector:
     """Arithmetic and comparison between two vectors (``VectorBinop``)."""
     k = lhs.present.shape[1]
+    if lhs.n == 0 or rhs.n == 0:
+        return StepVector.empty(k)
     swap = m.card is Card.ONE_TO_MANY
     many, one = (rhs, lhs) if swap else (lhs, rhs)
     sigf = signature_func(m)
