@@ -93,6 +93,15 @@ def _serve(port: int, data_dir: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User+system CPU seconds of a process (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -159,6 +168,7 @@ def main() -> int:
             _wait_up(port, proc)
             # warm-up: one request per sender's series set, so the label caches are filled
             Sender(0, port, time.monotonic() + 0.5).run()
+            cpu0 = _cpu_seconds(proc.pid)
             start = time.monotonic()
             senders = [Sender(i, port, start + a.seconds) for i in range(a.senders)]
             for s in senders:
@@ -166,6 +176,7 @@ def main() -> int:
             for s in senders:
                 s.join()
             elapsed = time.monotonic() - start
+            cpu1 = _cpu_seconds(proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -184,6 +195,10 @@ def main() -> int:
           f"{'met' if rate >= 300_000 else 'NOT met'}")
     if len(lat):
         print(f"- request latency: p50 {np.percentile(lat, 50):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms")
+    if cpu0 is not None and cpu1 is not None and len(lat):
+        cpu = cpu1 - cpu0
+        print(f"- server CPU: {cpu / elapsed:.2f} cores busy, {cpu / len(lat) * 1000:.1f} ms CPU per request "
+              f"(= {samples / cpu:,.0f} samples per CPU-second)")
     print(f"- WAL bytes written: {wal:,} ({wal / max(samples, 1):.2f} bytes/sample)")
     if errors:
         print(f"- non-204 answers (first): {errors}")

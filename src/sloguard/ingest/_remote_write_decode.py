@@ -149,8 +149,7 @@ class RemoteWriteDecoder:
         with self._lock:
             if len(self._cache) >= self.max_cached_series:
                 self._cache.clear()
-            self._cache[key] = series
-        return series
+            return self._cache.setdefault(key, series)
 
 
 def _empty_batch() -> WriteBatch:
@@ -183,14 +182,17 @@ class _Decoding:
         return self._group(ts, vs)
 
     def _fast(self, tails: SampleTails) -> None:
-        dec, entries, series = self.dec, self.entries, self.series
-        lookup = dec._cache.get
-        for i, n in zip(np.flatnonzero(tails.ok).tolist(), tails.label_len[tails.ok].tolist(), strict=True):
-            key = entries[i][:n]
-            s = lookup(key)
-            if s is None:
-                s = self._learn_prefix(key)
-            series[i] = s
+        entries = self.entries
+        idx = np.flatnonzero(tails.ok).tolist()
+        keys = [entries[i][:n] for i, n in zip(idx, tails.label_len[tails.ok].tolist(), strict=True)]
+        found: list[_Series | None] = list(map(self.dec._cache.get, keys))
+        for j in [j for j, s in enumerate(found) if s is None]:
+            found[j] = self.dec.lookup(keys[j]) or self._learn_prefix(keys[j])
+        if len(idx) == len(entries):
+            self.series = found
+        else:
+            for i, s in zip(idx, found, strict=True):
+                self.series[i] = s
 
     def _learn_prefix(self, key: bytes) -> _Series | None:
         """Cache ``key`` if it consists only of label fields (else leave it to the slow path)."""
@@ -233,29 +235,34 @@ class _Decoding:
         return ts, vs
 
     def _group(self, ts: I64, vs: F64) -> WriteBatch:
-        """Drop invalid series, then gather repeated entries of one series together."""
+        """Drop invalid and empty series, then gather repeated entries of one series."""
         series = [s for s in self.series if s is not None]
-        valid = np.fromiter((s.labels is not None for s in series), np.bool_, len(series))
-        errors = tuple(dict.fromkeys(s.error for s in series if s.labels is None))
-        keep = np.repeat(valid, self.counts)
-        ts, vs = ts[keep], vs[keep]
-        good = [s for s in series if s.labels is not None]
-        counts = self.counts[valid]
-        ids = np.fromiter((s.id for s in good), np.int64, len(good))
+        counts = self.counts
+        bad = [i for i, s in enumerate(series) if s.labels is None]
+        errors = tuple(dict.fromkeys(series[i].error for i in bad))
+        invalid_samples = int(counts[bad].sum()) if bad else 0
+        drop = counts == 0
+        drop[bad] = True
+        if drop.any():
+            keep = ~drop
+            ts, vs = ts[np.repeat(keep, counts)], vs[np.repeat(keep, counts)]
+            series = [s for s, k in zip(series, keep.tolist(), strict=True) if k]
+            counts = counts[keep]
+        ids = np.fromiter((s.id for s in series), np.int64, len(series))
         uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-        if len(uniq) < len(good):
+        if len(uniq) < len(series):
             group = np.repeat(inverse, counts)
             order = np.argsort(group, kind="stable")
             ts, vs = ts[order], vs[order]
             counts = np.bincount(group, minlength=len(uniq))
-            good = [good[f] for f in first.tolist()]
+            series = [series[f] for f in first.tolist()]
         return WriteBatch(
-            labels=[s.labels for s in good if s.labels is not None],
+            labels=[s.labels for s in series if s.labels is not None],
             offsets=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
             timestamps=ts,
             values=vs,
             label_errors=errors[:_MAX_MESSAGES],
-            invalid_samples=int(self.counts[~valid].sum()),
+            invalid_samples=invalid_samples,
             histograms=self.histograms,
             exemplars=self.exemplars,
         )

@@ -22,8 +22,7 @@ import numpy.typing as npt
 _TAG_SAMPLES = 0x12  # field 2, length-delimited
 _TAG_VALUE = 0x09  # field 1, 64-bit
 _TAG_TIMESTAMP = 0x10  # field 2, varint
-_J10 = np.arange(10)
-_SHIFTS = (7 * _J10).astype(np.uint64)
+_J11 = np.arange(11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,25 +37,27 @@ class SampleTails:
 
 
 def _at(blob: npt.NDArray[np.uint8], pos: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
-    return blob[np.clip(pos, 0, len(blob) - 1)]
+    return np.take(blob, pos, mode="clip")
 
 
 def _varint_tail(
     blob: npt.NDArray[np.uint8], ends: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """The varint that ends each entry: (well formed, its length k, its value)."""
-    last = _at(blob, ends[:, None] - 11 + np.arange(11))
+    last = _at(blob, ends[:, None] - 11 + _J11)  # column c is the byte 11 - c before the end
     ok = (last[:, 10] & 0x80) == 0
     cont = (last[:, 9::-1] & 0x80) != 0  # bytes before the last one, nearest first
     run = np.where(cont.all(axis=1), 10, np.argmin(cont, axis=1))
     k = run + 1
     ok &= k <= 10
     k = np.minimum(k, 10)
-    start = ends - k
-    raw = _at(blob, start[:, None] + _J10).astype(np.uint64)
-    used = _J10[None, :] < k[:, None]
-    ok &= ~((k == 10) & (raw[:, 9] > 1))  # a tenth byte above 1 overflows 64 bits
-    val = (((raw & np.uint64(0x7F)) << _SHIFTS) * used).sum(axis=1, dtype=np.uint64)
+    # byte at column c is varint byte j = k - 11 + c (used when 0 <= j < k)
+    j = k[:, None] - 11 + _J11
+    used = j >= 0
+    shifts = (7 * np.maximum(j, 0)).astype(np.uint64)
+    low = (last & 0x7F).astype(np.uint64)
+    ok &= ~((k == 10) & (last[:, 10] > 1))  # a tenth byte above 1 overflows 64 bits
+    val = ((low << shifts) * used).sum(axis=1, dtype=np.uint64)
     return ok, k, val.view(np.int64)
 
 

@@ -72,7 +72,14 @@ def _append(app: Appender, batch: WriteBatch) -> None:
     if append_batch is not None:  # a vectorised appender (same contract, one call)
         append_batch(batch.labels, batch.offsets, batch.timestamps, batch.values)
         return
-    ts, vs, offs = batch.timestamps, batch.values, batch.offsets.tolist()
+    ts, vs = batch.timestamps, batch.values
+    if len(ts) == len(batch.labels) and bool((batch.offsets[1:] - batch.offsets[:-1] == 1).all()):
+        # one sample per series, the common case: no slicing
+        append = app.append
+        for labels, t, v in zip(batch.labels, ts.tolist(), vs.tolist(), strict=True):
+            append(labels, t, v)
+        return
+    offs = batch.offsets.tolist()
     append_many = app.append_many
     for i, labels in enumerate(batch.labels):
         a, b = offs[i], offs[i + 1]
