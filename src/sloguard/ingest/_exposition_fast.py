@@ -31,7 +31,8 @@ def fast_samples(
     labels_of = p._labels
     feed = p.feed
     it = iter(lines)
-    for line in it:
+    n = p.lineno
+    for n, line in enumerate(it, p.lineno + 1):  # noqa: B007 - n is read after the loop
         try:
             if line[0] == 35:  # '#': metadata, comments, # EOF
                 raise ValueError
@@ -58,8 +59,8 @@ def fast_samples(
             v = float(vtok)
             if v != v:
                 v = normal_nan
-            p.lineno += 1
         except (ValueError, IndexError, OverflowError):
+            p.lineno = n - 1  # feed counts the line itself
             sample = feed(line[:-1] if line[-1:] == b"\n" else line)
             if sample is not None:
                 yield sample
@@ -67,5 +68,6 @@ def fast_samples(
                 break
             continue
         yield labels, t, v
+    p.lineno = n
     for line in it:  # only after # EOF: feed raises on the first line
         feed(line[:-1] if line[-1:] == b"\n" else line)

@@ -318,11 +318,15 @@ def parse(
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    rows = list(fast_samples(p, lines, NO_TIMESTAMP, NORMAL_NAN))
+    labels: list[Labels] = []
+    ts: list[int] = []
+    vs: list[float] = []
+    add_l, add_t, add_v = labels.append, ts.append, vs.append
+    for lset, t, v in fast_samples(p, lines, NO_TIMESTAMP, NORMAL_NAN):
+        add_l(lset)
+        add_t(t)
+        add_v(v)
     p.finish()
-    if not rows:
-        return ParsedScrape([], np.empty(0, np.float64), np.empty(0, np.int64), p.metadata)
-    labels, ts, vs = zip(*rows, strict=True)
     return ParsedScrape(
-        list(labels), np.array(vs, dtype=np.float64), np.array(ts, dtype=np.int64), p.metadata
+        labels, np.array(vs, dtype=np.float64), np.array(ts, dtype=np.int64), p.metadata
     )
