@@ -110,3 +110,16 @@ def test_removed_rule_series_marked_stale_after_two_intervals(tmp_path: Path, st
     asyncio.run(go())
     ((ts, vs),) = _samples(storage, "one").values()
     assert ts[-1] == first + MIN + 5_000 and bool(stale_mask(np.array(vs))[-1])
+
+
+def test_rule_manager_for_globs_relative_to_base_dir_and_reglobs_on_reload(tmp_path: Path, storage: MemoryStorage) -> None:
+    from sloguard.promql.engine import PromQLEngine
+    from sloguard.rules import rule_manager_for
+
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.yml").write_text(RULES)
+    m = rule_manager_for(storage, PromQLEngine(storage), ["rules/*.yml"], base_dir=str(tmp_path))
+    assert [g.file for g in m.groups()] == [str(tmp_path / "rules" / "a.yml")]
+    (tmp_path / "rules" / "b.yml").write_text(RULES.replace("name: g", "name: h"))
+    m.reload()
+    assert [g.name for g in m.groups()] == ["g", "h"]

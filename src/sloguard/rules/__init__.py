@@ -32,6 +32,7 @@ from sloguard.rules._rulefmt import (
     load_rule_file,
     parse_rule_text,
 )
+from sloguard.rules._setup import expand_rule_files, rule_manager_for
 
 __all__ = [
     "ALERT_FOR_STATE_METRIC",
@@ -59,6 +60,8 @@ __all__ = [
     "SystemClock",
     "TemplateContext",
     "engine_query_func",
+    "expand_rule_files",
+    "rule_manager_for",
     "group_key",
     "CheckOutcome",
     "GroupSpec",

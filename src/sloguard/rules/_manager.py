@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sloguard.labels import Labels
@@ -43,6 +43,8 @@ class RuleManager:
         self._running = False
         self.files: list[str] = []
         self.interval_ms: int | None = None
+        #: Re-resolves the file list on reload (globs); ``None`` reuses ``files``.
+        self.resolver: Callable[[], list[str]] | None = None
         self.last_reload_error: str = ""
         self.last_reload_ok: bool = True
 
@@ -99,7 +101,7 @@ class RuleManager:
 
     def reload(self) -> None:
         """Re-read the current files (SIGHUP, ``POST /-/reload``); keeps the rules on error."""
-        self.update(self.files, self.interval_ms)
+        self.update(self.resolver() if self.resolver else self.files, self.interval_ms)
 
     # -- views
     def groups(self) -> list[Group]:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sloguard.rules.template._exec import Executor, TemplateExecError
-from sloguard.rules.template._funcs import BASE_FUNCS, FuncError, QuerySample
+from sloguard.rules.template._funcs import BASE_FUNCS, QuerySample
 from sloguard.rules.template._gofmt import GoTime, go_float, go_sprint, go_sprintf
+from sloguard.rules.template._humanize import FuncError
 from sloguard.rules.template._lex import TemplateSyntaxError
 from sloguard.rules.template._parse import parse
 

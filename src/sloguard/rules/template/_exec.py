@@ -24,8 +24,9 @@ from sloguard.rules.template._ast import (
     TextNode,
     VariableNode,
 )
-from sloguard.rules.template._funcs import FuncError, truth
+from sloguard.rules.template._funcs import truth
 from sloguard.rules.template._gofmt import go_sprint, go_type
+from sloguard.rules.template._humanize import FuncError
 
 Func = tuple[Callable[..., Any], int | None]
 _MISSING = object()

@@ -1,0 +1,52 @@
+"""One call for the server: a :class:`RuleManager` over the storage and engine, rule file
+globs resolved like Prometheus (relative to the config file's directory, re-globbed on
+every reload), alerts sent to the given Alertmanager URLs."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from sloguard.rules._clock import Clock
+from sloguard.rules._manager import RuleManager
+from sloguard.rules._notifier import AlertmanagerNotifier
+from sloguard.rules._options import ManagerOptions
+from sloguard.rules._rule import engine_query_func
+from sloguard.tsdb import Storage
+
+
+def expand_rule_files(patterns: Sequence[str], base_dir: str = "") -> list[str]:
+    """Glob each pattern (relative ones under ``base_dir``); sorted, duplicates removed."""
+    out: list[str] = []
+    for p in patterns:
+        path = p if os.path.isabs(p) or not base_dir else os.path.join(base_dir, p)
+        for f in sorted(glob.glob(path)):
+            if f not in out:
+                out.append(f)
+    return out
+
+
+def rule_manager_for(
+    storage: Storage,
+    engine: Any,
+    rule_files: Sequence[str],
+    base_dir: str = "",
+    evaluation_interval_ms: int = 60_000,
+    external_labels: dict[str, str] | None = None,
+    external_url: str = "",
+    alertmanager_urls: Sequence[str] = (),
+    clock: Clock | None = None,
+) -> RuleManager:
+    """Build and load (raises ``RuleFileError`` on a bad file); call ``await m.start()`` to run
+    and ``m.reload()`` on SIGHUP / ``POST /-/reload``."""
+    opts = ManagerOptions(
+        query=engine_query_func(engine), storage=storage, default_interval_ms=evaluation_interval_ms,
+        external_labels=dict(external_labels or {}), external_url=external_url,
+    )
+    notify = AlertmanagerNotifier(alertmanager_urls, external_labels, external_url) if alertmanager_urls else None
+    m = RuleManager(opts, notify=notify, clock=clock)
+    m.resolver = lambda: expand_rule_files(rule_files, base_dir)
+    m.update(m.resolver(), evaluation_interval_ms)
+    return m
