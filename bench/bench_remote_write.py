@@ -102,6 +102,31 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _in_process(requests: int = 300) -> tuple[float, float]:
+    """Decode + commit (fsync) without HTTP, one thread: (samples/s wall, samples/CPU-s)."""
+    from sloguard.ingest.remote_write import RemoteWriteDecoder, apply
+    from sloguard.tsdb import TSDB
+
+    tpls = [Template(i) for i in range(4)]
+    rng = np.random.default_rng(9)
+    t0 = int(time.time() * 1000)
+    bodies = [tpls[i % 4].body(t0 + i, rng.uniform(1, 1e6, SERIES_PER_REQUEST)) for i in range(requests)]
+    dec = RemoteWriteDecoder()
+    with tempfile.TemporaryDirectory(prefix="sloguard-bench-rw-inproc-") as tmp:
+        db = TSDB.open(tmp)
+        for b in bodies[:4]:
+            apply(db, dec.decode(b))
+        w0, c0 = time.perf_counter(), time.process_time()
+        for b in bodies[4:]:
+            res = apply(db, dec.decode(b))
+            if res.rejected_total:
+                raise SystemExit(f"in-process run rejected samples: {res.errors[:2]}")
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        db.close()
+    n = (requests - 4) * SERIES_PER_REQUEST
+    return n / wall, n / cpu
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -182,6 +207,7 @@ def main() -> int:
             proc.wait(timeout=30)
         wal = sum(f.stat().st_size for f in Path(tmp, "wal").glob("*") if f.is_file())
     samples = sum(s.samples for s in senders)
+    inproc_wall, inproc_cpu = _in_process()
     lat = np.array([x for s in senders for x in s.latencies]) * 1000
     errors = [e for s in senders for e in s.errors]
     rate = samples / elapsed
@@ -199,6 +225,8 @@ def main() -> int:
         cpu = cpu1 - cpu0
         print(f"- server CPU: {cpu / elapsed:.2f} cores busy, {cpu / len(lat) * 1000:.1f} ms CPU per request "
               f"(= {samples / cpu:,.0f} samples per CPU-second)")
+    print(f"- without HTTP (decode + commit with fsync, one thread, in-process): {inproc_wall:,.0f} samples/s "
+          f"wall, {inproc_cpu:,.0f} samples per CPU-second")
     print(f"- WAL bytes written: {wal:,} ({wal / max(samples, 1):.2f} bytes/sample)")
     if errors:
         print(f"- non-204 answers (first): {errors}")

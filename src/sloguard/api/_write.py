@@ -94,6 +94,11 @@ def make_handler(
 
     def ingest(body: bytes) -> AppendResult:
         batch = dec.decode(body)
+        if batch.histograms or batch.exemplars:
+            log.warning(
+                "Remote write: native histograms and exemplars are not supported; dropped",
+                extra={"histograms": batch.histograms, "exemplars": batch.exemplars},
+            )
         return apply(ctx.storage, batch, max_time_ms=int(clock() * 1000) + MAX_AHEAD_MS)
 
     async def write(request: Request) -> Response:

@@ -31,12 +31,11 @@ _MAX_SECONDS = 9.2e15  # seconds * 1000 must fit in int64
 
 @dataclass(frozen=True, slots=True)
 class ChunkSamples:
-    """Samples of one chunk in line order: series id, ms timestamp, value, line number."""
+    """Samples of one chunk in line order: series id, ms timestamp, value."""
 
     ids: I64
     timestamps: I64
     values: F64
-    lines: I64
 
 
 class MissingTimestampError(ExpositionError):
@@ -107,8 +106,7 @@ class ChunkScanner:
             if self.parser.eof and i + 1 < n:
                 self._after_eof(chunk, starts, ends, first_line, i + 1)
         keep = ids >= 0
-        lines = np.arange(first_line, first_line + n, dtype=np.int64)
-        return ChunkSamples(ids[keep], ts[keep], vs[keep], lines[keep])
+        return ChunkSamples(ids[keep], ts[keep], vs[keep])
 
     def _feed(self, line: bytes, lineno: int, i: int, ids: I64, ts: I64, vs: F64) -> None:
         p = self.parser
