@@ -272,6 +272,15 @@ async def test_reload_keeps_unchanged_loops_and_stops_removed_ones() -> None:
     assert mgr.loops == [keep]
     up_h2 = one(dump(storage), name__="up", job="node", instance="h2:1")
     assert is_stale_nan(up_h2[-1][1])
+    before = keep.scrapes_ok
+    await clock.advance(15)
+    assert keep.scrapes_ok == before + 1 and keep.scrapes_failed == 0
+    # a changed job setting restarts the job's loops with the new setting
+    await mgr.apply_config([config(static_configs=[{"targets": ["h1:1"]}], metrics_path="/m")])
+    (new,) = mgr.loops
+    assert new is not keep and new.target.url == "http://h1:1/m"
+    await clock.advance(15)
+    assert new.scrapes_ok == 1
     await mgr.stop()
 
 

@@ -166,6 +166,10 @@ class ScrapeLoop:
         except (ScrapeError, ExpositionError) as e:
             error = str(e)
             rows = []
+        except Exception as e:  # anything else still counts as a failed scrape, not a dead loop
+            log.exception("unexpected error scraping %s", self.target.url)
+            error = f"{type(e).__name__}: {e}"
+            rows = []
         duration = self._clock.now() - start
         added, stale = self._commit(rows, ts_ms, error is None)
         result = ScrapeResult(ts_ms, duration, scraped, len(rows), added, stale, error)

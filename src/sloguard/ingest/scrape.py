@@ -207,14 +207,14 @@ class ScrapeManager:
 
     def _client(self, sc: ScrapeConfig) -> httpx.AsyncClient:
         cached = self._clients.get(sc.job_name)
-        if cached is not None and cached[0] == sc:
+        if cached is not None and cached[0] == _loop_config(sc):
             return cached[1]
         client = self._factory(sc)
-        self._clients[sc.job_name] = (sc, client)
+        self._clients[sc.job_name] = (_loop_config(sc), client)
         return client
 
     async def _close_stale_clients(self) -> None:
-        current = {c.job_name: c for c in self._configs}
+        current = {c.job_name: _loop_config(c) for c in self._configs}
         for job, (sc, client) in list(self._clients.items()):
             if current.get(job) != sc:
                 await client.aclose()
