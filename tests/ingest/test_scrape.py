@@ -6,6 +6,7 @@ import base64
 import logging
 import math
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -330,3 +331,28 @@ async def test_metric_relabeling_to_an_invalid_name_fails_the_scrape() -> None:
     (st,) = mgr.targets()
     assert st.last_error.startswith("invalid metric name or label names: ")
     await mgr.stop()
+
+
+async def test_scrapes_land_in_the_real_tsdb_with_staleness(tmp_path: Any) -> None:
+    from sloguard.tsdb import TSDB
+
+    db = TSDB.open(tmp_path / "data")
+    try:
+        ex = Exporter()
+        clock = FakeClock()
+        mgr = ScrapeManager(db, [config()], clock=clock, http_client_factory=ex.factory())
+        await mgr.start()
+        times = []
+        for body in ("a 1\nb 2\n", "a 3\n"):
+            ex.body = body
+            before = len(ex.requests)
+            while len(ex.requests) == before:
+                await clock.advance(1)
+            times.append(mgr.loops[0].last.timestamp_ms)  # type: ignore[union-attr]
+        await mgr.stop()
+        batch = db.querier().select([Matcher(MatchType.EQUAL, "__name__", "b")], 0, 2**62)
+        (lset, ts, vs), = [batch.series(i) for i in range(len(batch))]
+        assert lset == Labels.of(name__="b", job="node", instance="host1:9100")
+        assert ts.tolist() == times and vs[0] == 2.0 and is_stale_nan(float(vs[1]))
+    finally:
+        db.close()
