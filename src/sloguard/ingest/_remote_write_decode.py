@@ -77,6 +77,10 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
+def _escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def _decode_labels(raw_labels: list[bytes]) -> tuple[Labels | None, str]:
     """Labels from the wire bytes of Label messages, or (None, message naming the label)."""
     pairs: list[tuple[str, str]] = []
@@ -90,7 +94,7 @@ def _decode_labels(raw_labels: list[bytes]) -> tuple[Labels | None, str]:
             pairs.append((name, check_label_value(name, lab.value)))
         check_labels(pairs)
     except InvalidLabelError as e:
-        shown = ", ".join(f"{n}={v!r}" for n, v in pairs)
+        shown = ", ".join(f'{n}="{_escape(v)}"' for n, v in pairs)
         return None, f"invalid labels for series {{{shown}}}: {e}"
     return Labels(pairs), ""
 
@@ -143,6 +147,9 @@ class RemoteWriteDecoder:
     def lookup(self, key: bytes | tuple[bytes, ...]) -> _Series | None:
         return self._cache.get(key)
 
+    def lookup_many(self, keys: list[bytes]) -> list[_Series | None]:
+        return list(map(self._cache.get, keys))
+
     def learn(self, key: bytes | tuple[bytes, ...], raw_labels: list[bytes]) -> _Series:
         labels, error = _decode_labels(raw_labels)
         series = _Series(next(self._ids), labels, error)
@@ -185,7 +192,7 @@ class _Decoding:
         entries = self.entries
         idx = np.flatnonzero(tails.ok).tolist()
         keys = [entries[i][:n] for i, n in zip(idx, tails.label_len[tails.ok].tolist(), strict=True)]
-        found: list[_Series | None] = list(map(self.dec._cache.get, keys))
+        found = self.dec.lookup_many(keys)
         for j in [j for j, s in enumerate(found) if s is None]:
             found[j] = self.dec.lookup(keys[j]) or self._learn_prefix(keys[j])
         if len(idx) == len(entries):
