@@ -49,7 +49,8 @@ def _summary(r: BackfillReport, data_dir: Path, seconds: float) -> str:
         return f"no samples in the file; nothing written to {data_dir}"
     return (
         f"imported {r.samples} samples of {r.series} series ({_ms(r.mint)} .. {_ms(r.maxt)}) "
-        f"into {len(r.blocks)} block(s) in {data_dir} in {seconds:.1f}s"
+        f"into {len(r.blocks)} block(s) in {data_dir} in {seconds:.1f}s\n"
+        f"a running 'sloguard serve' on {data_dir} sees the new blocks after a restart"
     )
 
 
