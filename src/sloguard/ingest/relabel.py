@@ -22,6 +22,7 @@ __all__ = ["Action", "RelabelConfig", "Regex", "expand", "relabel"]
 _RELABEL_TARGET = re.compile(r"(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+")
 _TEMPLATE_VAR = re.compile(r"\$(?:(\$)|\{(\w+)\}|(\w+))")
 _NAMED_GROUP = re.compile(r"\(\?<([A-Za-z_])")
+_PERL_ONLY = re.compile(r"\(\?<?[=!]|(?<!\\)\\[1-9]")
 
 
 class Action(enum.StrEnum):
@@ -41,6 +42,11 @@ class Action(enum.StrEnum):
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
+    m = _PERL_ONLY.search(pattern)
+    if m is not None:  # RE2 (Go) has no lookarounds or backreferences
+        raise ValueError(
+            f"invalid regular expression {pattern!r}: invalid or unsupported Perl syntax: `{m.group(0)}`"
+        )
     # RE2 spells \z for end of text and accepts (?<name>...); Python wants \Z and (?P<name>...).
     py = _NAMED_GROUP.sub(r"(?P<\1", pattern.replace(r"\z", r"\Z"))
     try:
