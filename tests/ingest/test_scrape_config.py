@@ -140,6 +140,9 @@ PROMTOOL_CASES: list[dict[str, Any]] = [
     {"job_name": "lm", "relabel_configs": [{"action": "labelmap", "regex": "(.*)", "replacement": "-"}]},
     {"job_name": "auth", "basic_auth": {"username": "u", "password": "p"}, "bearer_token": "t"},
     {"job_name": "sch", "scheme": "ftp"},
+    {"job_name": "look", "relabel_configs": [{"source_labels": ["a"], "regex": "a(?=b)", "action": "keep"}]},
+    {"job_name": "named", "relabel_configs": [{"source_labels": ["a"], "regex": "(?P<x>a)", "target_label": "b", "replacement": "${x}"}]},
+    {"job_name": "dupjob", "static_configs": [{"targets": ["a:1"], "labels": {"__param_x": "1"}}]},
     {"job_name": "ok2", "params": {"module": ["x"]}, "honor_labels": True, "sample_limit": 10,
      "metric_relabel_configs": [{"source_labels": ["__name__"], "regex": "go_.*", "action": "drop"}]},
 ]
