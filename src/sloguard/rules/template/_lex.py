@@ -52,7 +52,7 @@ _INSIDE = re.compile(
     |(?P<string>"(?:[^"\\\n]|\\.)*")
     |(?P<char>'(?:[^'\\\n]|\\.)*')
     |(?P<var>\$[A-Za-z0-9_]*)
-    |(?P<field>(?:\.[A-Za-z_][A-Za-z0-9_]*)+)
+    |(?P<field>\.[A-Za-z_][A-Za-z0-9_]*)
     |(?P<number>[+-]?(?:0[xX][0-9a-fA-F_]+|(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))
     |(?P<ident>[A-Za-z_][A-Za-z0-9_]*)
     |(?P<declare>:=)

@@ -189,14 +189,15 @@ class _Parser:
     def operand(self) -> Node:
         node = self.term()
         fields: list[str] = []
+        chain_pos = self.peek().pos  # Go positions a chained node at its first field
         while self.peek().kind == Tok.FIELD and self._adjacent():
             fields.extend(self.next().val[1:].split("."))
         if not fields:
             return node
         if isinstance(node, FieldNode):
-            return FieldNode(node.pos, node.idents + fields)
+            return FieldNode(chain_pos, node.idents + fields)
         if isinstance(node, VariableNode):
-            return VariableNode(node.pos, node.idents + fields)
+            return VariableNode(chain_pos, node.idents + fields)
         if isinstance(node, (BoolNode, StringNode, NumberNode, NilNode, DotNode)):
             raise self.error(f"unexpected . after term {str(node)!r}")
         return ChainNode(node.pos, node, fields)
