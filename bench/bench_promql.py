@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import signal
@@ -32,6 +33,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -50,6 +52,25 @@ class Timing:
     seconds: float
     points: int
     status: str
+    result: list[dict[str, Any]]
+
+
+def same_result(a: list[dict[str, Any]], b: list[dict[str, Any]], rel: float = 1e-9) -> bool:
+    """Same series and points, values equal within ``rel`` (NaN equals NaN)."""
+    def index(res: list[dict[str, Any]]) -> dict[str, list[tuple[float, float]]]:
+        return {json.dumps(s["metric"], sort_keys=True): [(float(t), float(v)) for t, v in s["values"]] for s in res}
+
+    ia, ib = index(a), index(b)
+    if ia.keys() != ib.keys():
+        return False
+    for k, pa in ia.items():
+        pb = ib[k]
+        if len(pa) != len(pb):
+            return False
+        for (ta, va), (tb, vb) in zip(pa, pb, strict=True):
+            if ta != tb or not (va == vb or (math.isnan(va) and math.isnan(vb)) or abs(va - vb) <= rel * max(abs(va), abs(vb))):
+                return False
+    return True
 
 
 def log(msg: str) -> None:
@@ -79,9 +100,9 @@ def generate(services: int) -> Path:
     return om
 
 
-def backfill(cmd: list[str], target: Path) -> str:
-    """Run a backfill once; the target directory is cached. Returns the time taken."""
-    if target.exists() and any(target.iterdir()):
+def backfill(cmd: list[str], target: Path, reuse: bool = True) -> str:
+    """Run a backfill (once, when ``reuse``: the directory is cached). Returns the time taken."""
+    if reuse and target.exists() and any(target.iterdir()):
         return "cached"
     shutil.rmtree(target, ignore_errors=True)
     log(f"backfilling {target.name}")
@@ -138,15 +159,16 @@ def time_query(url: str, query: str, repeats: int) -> Timing:
             body = json.loads(e.read() or b"{}")
         times.append(time.perf_counter() - t0)
     ok = body.get("status") == "success"
-    points = sum(len(s["values"]) for s in body["data"]["result"]) if ok else 0
-    return Timing(query, statistics.median(times), points, "ok" if ok else str(body.get("error", "error"))[:60])
+    result = body["data"]["result"] if ok else []
+    points = sum(len(s["values"]) for s in result)
+    return Timing(query, statistics.median(times), points, "ok" if ok else str(body.get("error", "error"))[:60], result)
 
 
-def start_servers(services: int, work: Path) -> tuple[Server, Server, str, str]:
+def start_servers(services: int, work: Path, reuse_sloguard: bool) -> tuple[Server, Server, str, str]:
     om = generate(services)
     prom_db, slo_dir = OUT / f"prom_{services}x{INSTANCES}", OUT / f"sloguard_{services}x{INSTANCES}"
     prom_fill = backfill(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(om), str(prom_db)], prom_db)
-    slo_fill = backfill([sloguard_bin(), "import", "openmetrics", str(om), "--data-dir", str(slo_dir), "-q"], slo_dir)
+    slo_fill = backfill([sloguard_bin(), "import", "openmetrics", str(om), "--data-dir", str(slo_dir), "-q"], slo_dir, reuse_sloguard)
     (work / "prometheus.yml").write_text("global: {}\n")
     (work / "sloguard.yml").write_text(
         "global:\n  scrape_interval: 15s\nscrape_configs: []\nstorage:\n  tsdb:\n    retention_time: 100y\n"
@@ -165,11 +187,11 @@ def start_servers(services: int, work: Path) -> tuple[Server, Server, str, str]:
     return prom, slo, prom_fill, slo_fill
 
 
-def run_scale(scale: int, queries: list[str], repeats: int) -> str:
+def run_scale(scale: int, queries: list[str], repeats: int, reuse_sloguard: bool) -> str:
     services = 50 * scale
     series = services * INSTANCES * SERIES_PER_INSTANCE
     with tempfile.TemporaryDirectory(prefix="bench-promql-") as tmp:
-        prom, slo, prom_fill, slo_fill = start_servers(services, Path(tmp))
+        prom, slo, prom_fill, slo_fill = start_servers(services, Path(tmp), reuse_sloguard)
         try:
             rows = []
             for q in queries:
@@ -186,16 +208,19 @@ def report(scale: int, series: int, rows: list[tuple[Timing, Timing]], rss: tupl
            prom_fill: str, slo_fill: str, repeats: int) -> str:
     lines = [
         f"### {series:,} series (scale {scale}x: `--services {50 * scale} --instances {INSTANCES}`)", "",
-        "| # | query | Prometheus s | sloguard s | ratio | points P / S |",
-        "|---|---|---:|---:|---:|---|",
+        "| # | query | Prometheus s | sloguard s | ratio | points P / S | same result |",
+        "|---|---|---:|---:|---:|---|---|",
     ]
     for i, (p, s) in enumerate(rows, 1):
         ratio = s.seconds / p.seconds if p.seconds else float("nan")
         pts = f"{p.points} / {s.points}" if s.status == "ok" else f"{p.points} / error: {s.status}"
-        lines.append(f"| {i} | `{p.query[:70]}{'…' if len(p.query) > 70 else ''}` | {p.seconds:.3f} | {s.seconds:.3f} | {ratio:.2f} | {pts} |")
+        same = "yes" if s.status == "ok" and same_result(p.result, s.result) else "no"
+        lines.append(f"| {i} | `{p.query[:70]}{'…' if len(p.query) > 70 else ''}` | {p.seconds:.3f} | {s.seconds:.3f} | {ratio:.2f} | {pts} | {same} |")
     tp, ts = sum(p.seconds for p, _ in rows), sum(s.seconds for _, s in rows)
+    errors = sum(s.status != "ok" for _, s in rows)
+    note = f" ({errors} sloguard errors: ratio meaningless)" if errors else ""
     lines += [
-        f"| | **total** | **{tp:.3f}** | **{ts:.3f}** | **{ts / tp:.2f}** | |", "",
+        f"| | **total**{note} | **{tp:.3f}** | **{ts:.3f}** | **{ts / tp:.2f}** | | |", "",
         f"Peak RSS (VmHWM): Prometheus {rss[0]:.0f} MiB, sloguard {rss[1]:.0f} MiB. "
         f"Backfill: promtool {prom_fill}, `sloguard import openmetrics` {slo_fill}. "
         f"Median of {repeats} runs per query.", "",
@@ -208,6 +233,9 @@ def main() -> int:
     ap.add_argument("--scales", default=os.environ.get("BENCH_PROMQL_SCALES", "1"),
                     help="comma-separated multiples of 4,500 series (1 and/or 10)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--reuse-sloguard", action="store_true",
+                    help="reuse sloguard's data directory from an earlier run (the storage format may "
+                         "have changed since, so by default it is imported afresh)")
     a = ap.parse_args()
     missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
     if missing:
@@ -215,7 +243,7 @@ def main() -> int:
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
     queries = [q.strip() for q in (SHARED / "queries.txt").read_text().splitlines() if q.strip()]
-    sections = [run_scale(int(s), queries, a.repeats) for s in a.scales.split(",") if s.strip()]
+    sections = [run_scale(int(s), queries, a.repeats, a.reuse_sloguard) for s in a.scales.split(",") if s.strip()]
     print("## PromQL: sloguard vs Prometheus 2.42 (range queries)\n")
     print(f"Range queries over 5.5 h at a {STEP_S} s step, wall time of the HTTP request; "
           f"both servers on the same machine ({os.cpu_count()} cores). Ratio = sloguard / Prometheus "
