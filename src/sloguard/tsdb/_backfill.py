@@ -12,7 +12,7 @@ from sloguard.labels import InvalidLabelError, Labels, check_labels
 from sloguard.tsdb._block import write_block
 from sloguard.tsdb._options import DEFAULT_BLOCK_MS
 from sloguard.tsdb._types import F64, I64, TSDBError
-from sloguard.tsdb._vec import fix_overlaps
+from sloguard.tsdb._vec import SegPart, concat_segments, fix_overlaps
 
 
 class BlockWriter:
@@ -81,11 +81,7 @@ class BlockWriter:
         blk = t // bd
         b0 = int(blk.min())
         key = (blk - b0) * len(self._labels) + rank[sid]
-        order = np.argsort(key, kind="stable")
-        key, t, v = key[order], t[order], v[order]
-        starts = np.flatnonzero(np.diff(key, prepend=np.int64(-1)) != 0)
-        uniq = key[starts]
-        offsets = np.append(starts, len(key)).astype(np.int64)
+        uniq, offsets, t, v = _group(key, t, v)
         offsets, t, v = fix_overlaps(offsets, t, v)
         paths = self._write(uniq, offsets, t, v, b0, order_of)
         self.written += paths
@@ -116,3 +112,29 @@ class BlockWriter:
     ) -> None:
         if et is None:
             self.close()
+
+
+def _group(key: I64, t: I64, v: F64) -> tuple[I64, I64, I64, F64]:
+    """Order samples by key, keeping each key's samples in arrival order.
+
+    Input usually comes as runs (one series' samples in time order); then only the
+    runs are sorted and copied out as slices. Interleaved input (many short runs)
+    falls back to a stable argsort of every sample.
+    """
+    brk = np.ones(len(key), bool)
+    brk[1:] = (key[1:] != key[:-1]) | (t[1:] <= t[:-1])
+    rs = np.flatnonzero(brk)
+    if len(rs) * 16 > len(key):
+        order = np.argsort(key, kind="stable")
+        key, t, v = key[order], t[order], v[order]
+        starts = np.flatnonzero(np.diff(key, prepend=np.int64(-1)) != 0)
+        return key[starts], np.append(starts, len(key)).astype(np.int64), t, v
+    re = np.append(rs[1:], len(key))
+    order = np.argsort(key[rs], kind="stable")
+    lo, hi, skey = rs[order], re[order], key[rs][order]
+    src = SegPart(skey, lo, hi, t, v)
+    t, v = concat_segments([src], np.zeros(len(lo), np.int64), lo, hi)
+    first = np.flatnonzero(np.diff(skey, prepend=np.int64(-1)) != 0)
+    offsets = np.zeros(len(first) + 1, np.int64)
+    np.cumsum(np.add.reduceat(hi - lo, first), out=offsets[1:])
+    return skey[first], offsets, np.ascontiguousarray(t), np.ascontiguousarray(v)

@@ -85,21 +85,30 @@ def _undelta(a: I64) -> I64:
         return np.cumsum(a)
 
 
+def _scaled(v: F64, finite: npt.NDArray[np.bool_], k: int) -> tuple[I64, npt.NDArray[np.bool_]]:
+    """Integers ``round(v * 10**k)`` and where they divide back to the exact bits."""
+    p = 10.0**k
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = np.round(np.where(finite, v, 0.0) * p)
+        x[np.abs(x) >= 2.0**53] = 0.0
+        xi = x.astype(np.int64)
+        ok = finite & ((xi.astype(np.float64) / p).view(np.uint64) == v.view(np.uint64))
+    return xi, ok
+
+
 def _decimal(v: F64) -> tuple[int, I64, npt.NDArray[np.bool_]] | None:
-    """Find the smallest scale that represents the values exactly; None if none fits."""
-    bits = v.view(np.uint64)
+    """Find a scale that represents (nearly) all values exactly; None if none fits.
+
+    The scale is guessed on a small sample first, so a frame is usually checked once.
+    """
     finite = np.isfinite(v) & (np.abs(v) < 2.0**52)
     budget = _MAX_EXCEPTION_SHARE * len(v)
     if len(v) - int(finite.sum()) > budget:
         return None
-    safe = np.where(finite, v, 0.0)
-    for k in range(_MAX_SCALE + 1):
-        p = 10.0**k
-        with np.errstate(over="ignore", invalid="ignore"):
-            x = np.round(safe * p)
-            x[np.abs(x) >= 2.0**53] = 0.0
-            xi = x.astype(np.int64)
-            ok = finite & ((xi.astype(np.float64) / p).view(np.uint64) == bits)
+    few = slice(0, len(v), max(1, len(v) // 512))
+    guess = next((k for k in range(_MAX_SCALE + 1) if (_scaled(v[few], finite[few], k)[1] | ~finite[few]).all()), 0)
+    for k in [*range(guess, _MAX_SCALE + 1), *range(guess)]:
+        xi, ok = _scaled(v, finite, k)
         if len(v) - int(ok.sum()) <= budget:
             return k, xi, ~ok
     return None
