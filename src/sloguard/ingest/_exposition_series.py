@@ -144,8 +144,33 @@ def scan_exemplar(s: bytes, i: int) -> int:
     return sc.i
 
 
+_PAIR = rb'([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^\\"\n])*)"'
+_PAIR_RE = re.compile(_PAIR, re.DOTALL)
+_SERIES_RE = re.compile(
+    rb"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:" + _PAIR + rb"(?:," + _PAIR + rb")*)?)\})?", re.DOTALL
+)
+
+
+def _series_quick(text: bytes) -> Labels | None:
+    """One regex for the common shape (no whitespace, no trailing comma); else ``None``."""
+    m = _SERIES_RE.fullmatch(text)
+    if m is None:
+        return None
+    pairs = [(METRIC_NAME, m.group(1).decode("ascii"))]
+    inner = m.group(2)
+    if inner:
+        for pm in _PAIR_RE.finditer(inner):
+            raw = pm.group(2)
+            pairs.append((pm.group(1).decode("ascii"), decode_value(raw, "label value")))
+    check_unique(pairs)
+    return Labels(pairs)
+
+
 def parse_series_text(text: bytes, om: bool) -> Labels:
     """Labels of a complete series text; anything after the series is an error."""
+    quick = _series_quick(text)
+    if quick is not None:
+        return quick
     labels, end = scan_series(text, om)
     if not om:
         m = _WS.match(text, end)
