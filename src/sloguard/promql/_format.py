@@ -18,6 +18,8 @@ the differential test) see the difference:
 from __future__ import annotations
 
 import math
+import operator
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,6 +36,7 @@ from sloguard.promql._value import (
     Vector,
 )
 
+_DOT_ZERO = re.compile(r"\.0(?=, |$)")
 _SPECIAL = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
 _GO_ESCAPES: dict[int, str] = {c: f"\\u{c:04x}" for c in range(0x20)}
 _GO_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
@@ -68,7 +71,9 @@ def format_value(v: float) -> str:
 
 def format_values(values: npt.NDArray[np.float64]) -> list[str]:
     """``format_value`` for a whole array; the common cases never leave C loops."""
-    out = [r[:-2] if r[-2:] == ".0" else r for r in map(repr, values.tolist())]
+    if values.size == 0:
+        return []
+    out = _DOT_ZERO.sub("", str(values.tolist())[1:-1]).split(", ")
     a = np.abs(values)
     odd = ~np.isfinite(values) | (a >= 1e16) | ((a < 1e-4) & (a != 0))
     for i in np.flatnonzero(odd).tolist():
@@ -99,6 +104,7 @@ class ResultWriter:
 
     def __init__(self) -> None:
         self._times: dict[int, str] = {}
+        self._last_prefixes: tuple[npt.NDArray[np.int64], list[str]] | None = None
 
     def labels(self, labels: Labels) -> str:
         inner = ",".join(f"{go_json_string(n)}:{go_json_string(v)}" for n, v in labels)
@@ -110,10 +116,20 @@ class ResultWriter:
             s = self._times[t] = format_point_time(t)
         return s
 
+    def _prefixes(self, timestamps: npt.NDArray[np.int64]) -> list[str]:
+        """``[<time>,"`` per point; shared by consecutive series on the same steps."""
+        last = self._last_prefixes
+        if last is not None and np.array_equal(last[0], timestamps):
+            return last[1]
+        pre = ['[' + self._time(t) + ',"' for t in timestamps.tolist()]
+        self._last_prefixes = (timestamps, pre)
+        return pre
+
     def points(self, timestamps: npt.NDArray[np.int64], values: npt.NDArray[np.float64]) -> str:
-        ts = [self._time(t) for t in timestamps.tolist()]
+        if timestamps.size == 0:
+            return "[]"
         vs = format_values(np.asarray(values, np.float64))
-        return "[" + ",".join([f'[{t},"{v}"]' for t, v in zip(ts, vs, strict=True)]) + "]"
+        return '[' + '"],'.join(map(operator.add, self._prefixes(timestamps), vs)) + '"]]'
 
     def vector(self, vec: Vector) -> str:
         items = [
