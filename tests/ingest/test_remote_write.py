@@ -226,3 +226,18 @@ def test_mutated_valid_requests_decode_or_raise_remote_write_error(edits: list[t
             assert e.status == 400
         else:
             assert len(batch.offsets) == len(batch.labels) + 1
+
+
+def test_one_series_sent_in_different_encodings_keeps_its_sample_order() -> None:
+    name_first = [("__name__", "m"), ("job", "j")]
+    job_first = [("job", "j"), ("__name__", "m")]  # same series, other wire bytes
+    body = encode_write_request([
+        (name_first, [1], [1.0]),
+        (job_first, [2], [2.0]),
+        (name_first, [3, 4], [3.0, 4.0]),  # two samples: the general path
+        (job_first, [5], [5.0]),
+    ])
+    dec = RemoteWriteDecoder()
+    for _ in range(2):
+        batch = dec.decode(body)
+        assert _as_dict(batch) == {Labels(name_first): [(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0), (5, 5.0)]}

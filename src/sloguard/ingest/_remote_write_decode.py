@@ -7,7 +7,6 @@ the general path through the upb-parsed raw messages. Both give identical result
 
 from __future__ import annotations
 
-import itertools
 import threading
 from dataclasses import dataclass
 
@@ -59,11 +58,11 @@ class WriteBatch:
         return len(self.timestamps)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Series:
-    """A cached label set: its id (unique while cached), labels, or why it is invalid."""
+    """A cached label set, or why it is invalid. While cached, equal labels share one
+    ``_Series`` object, so a request groups its entries by object identity."""
 
-    id: int
     labels: Labels | None
     error: str = ""
 
@@ -109,7 +108,7 @@ class RemoteWriteDecoder:
         self, max_cached_series: int = 500_000, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
     ) -> None:
         self._cache: dict[bytes | tuple[bytes, ...], _Series] = {}
-        self._ids = itertools.count()
+        self._by_labels: dict[Labels, _Series] = {}
         self._lock = threading.Lock()
         self.max_cached_series = max_cached_series
         self.max_decoded_bytes = max_decoded_bytes
@@ -152,11 +151,18 @@ class RemoteWriteDecoder:
 
     def learn(self, key: bytes | tuple[bytes, ...], raw_labels: list[bytes]) -> _Series:
         labels, error = _decode_labels(raw_labels)
-        series = _Series(next(self._ids), labels, error)
         with self._lock:
             if len(self._cache) >= self.max_cached_series:
                 self._cache.clear()
-            return self._cache.setdefault(key, series)
+                self._by_labels.clear()
+            series = self._cache.get(key)
+            if series is None:
+                series = self._by_labels.get(labels) if labels is not None else None
+                series = series or _Series(labels, error)
+                if labels is not None:
+                    self._by_labels[labels] = series
+                self._cache[key] = series
+            return series
 
 
 def _empty_batch() -> WriteBatch:
@@ -255,9 +261,9 @@ class _Decoding:
             ts, vs = ts[np.repeat(keep, counts)], vs[np.repeat(keep, counts)]
             series = [s for s, k in zip(series, keep.tolist(), strict=True) if k]
             counts = counts[keep]
-        ids = np.fromiter((s.id for s in series), np.int64, len(series))
-        uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-        if len(uniq) < len(series):
+        ids = list(map(id, series))
+        if len(set(ids)) < len(ids):  # several entries of one series: gather them
+            uniq, first, inverse = np.unique(np.asarray(ids, np.int64), return_index=True, return_inverse=True)
             group = np.repeat(inverse, counts)
             order = np.argsort(group, kind="stable")
             ts, vs = ts[order], vs[order]
