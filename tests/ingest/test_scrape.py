@@ -356,3 +356,15 @@ async def test_scrapes_land_in_the_real_tsdb_with_staleness(tmp_path: Any) -> No
         assert ts.tolist() == times and vs[0] == 2.0 and is_stale_nan(float(vs[1]))
     finally:
         db.close()
+
+
+async def test_target_limit_fails_every_target_of_the_job() -> None:
+    ex = Exporter("a 1\n")
+    sc = config(target_limit=1, static_configs=[{"targets": ["h1:1", "h2:1"]}])
+    clock = FakeClock()
+    mgr = ScrapeManager(MemoryStorage(), [sc], clock=clock, http_client_factory=ex.factory())
+    await mgr.start()
+    await clock.advance(15)
+    assert ex.requests == []
+    assert {st.last_error for st in mgr.targets()} == {"target_limit exceeded (number of targets: 2, limit: 1)"}
+    await mgr.stop()

@@ -110,6 +110,8 @@ class ScrapeLoop:
         self.scrapes_failed = 0
         self._parse_cache: dict[bytes, Labels] = {}
         self.last: ScrapeResult | None = None
+        #: Set by the manager to fail every scrape without fetching (e.g. target_limit).
+        self.forced_error: str | None = None
         self.last_scrape_wall: float | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -153,6 +155,8 @@ class ScrapeLoop:
         scraped = 0
         rows: list[tuple[Labels, int, float]] = []
         try:
+            if self.forced_error is not None:
+                raise ScrapeError(self.forced_error)
             body, ctype = await fetch(
                 self._client,
                 self.target.url,

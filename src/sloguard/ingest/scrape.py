@@ -204,6 +204,19 @@ class ScrapeManager:
                 loop = ScrapeLoop(t, sc, self._storage, self._client(sc), self._clock, self._seed())
                 self._loops[key] = loop
                 loop.start()
+        self._apply_target_limits()
+
+    def _apply_target_limits(self) -> None:
+        """Over ``target_limit``, every target of the job fails (as in Prometheus)."""
+        per_job: dict[str, list[ScrapeLoop]] = {}
+        for lp in self._loops.values():
+            per_job.setdefault(lp.target.job, []).append(lp)
+        for sc in self._configs:
+            loops = per_job.get(sc.job_name, [])
+            over = sc.target_limit and len(loops) > sc.target_limit
+            msg = f"target_limit exceeded (number of targets: {len(loops)}, limit: {sc.target_limit})"
+            for lp in loops:
+                lp.forced_error = msg if over else None
 
     def _client(self, sc: ScrapeConfig) -> httpx.AsyncClient:
         cached = self._clients.get(sc.job_name)
