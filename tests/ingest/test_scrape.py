@@ -191,6 +191,10 @@ async def test_relabel_configs_drop_targets_and_set_labels() -> None:
     assert Labels.of(name__="a", job="node", instance="keep:1", env="prod", host="keep") in dump(storage)
     (dropped,) = mgr.dropped_targets()
     assert dropped.discovered_labels.get("__address__") == "drop:2"
+    active, dropped_json = mgr.targets_json()
+    assert [t["labels"] for t in active] == [{"env": "prod", "host": "keep", "instance": "keep:1", "job": "node"}]
+    assert active[0]["health"] == "up" and active[0]["scrapeInterval"] == "15s"
+    assert dropped_json[0]["discoveredLabels"]["__address__"] == "drop:2"
     assert [str(r.url) for r in ex.requests] == ["http://keep:1/metrics"]
     await mgr.stop()
 

@@ -255,6 +255,10 @@ class ScrapeManager:
     def dropped_targets(self) -> list[DroppedTarget]:
         return list(self._dropped)
 
+    def targets_json(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(activeTargets, droppedTargets) in ``/api/v1/targets``' JSON shape."""
+        return [t.to_json() for t in self.targets()], [d.to_json() for d in self._dropped]
+
     def scrape_counts(self) -> dict[tuple[str, str], int]:
         """Scrapes so far by (job, "success" | "failure"), for sloguard's own /metrics."""
         out: dict[tuple[str, str], int] = {}
