@@ -137,8 +137,9 @@ def _order_group(t: I64, bits: np.ndarray, last_t: int, last_bits: np.uint64, ou
 
 
 def record_rejections(
-    res: AppendResult, status: np.ndarray, labels_of: Callable[[int], Labels], r: I64, t: I64, last_t: I64
+    res: AppendResult, status: np.ndarray, labels_of: Callable[[int], Labels], r: I64, t: I64
 ) -> None:
+    """Count out-of-order and duplicate samples; keep the first messages."""
     for code, reason in ((_OOO, RejectReason.OUT_OF_ORDER), (_DUP, RejectReason.DUPLICATE)):
         idx = np.flatnonzero(status == code)
         for k, i in enumerate(idx[: res.MAX_ERRORS].tolist()):

@@ -126,6 +126,7 @@ class TSDB:
 
     # -- commit ----------------------------------------------------------------------
     def _commit(self, groups: list[Labels], sizes: I64 | None, t: I64, v: F64) -> AppendResult:
+        """Validate, log and store one appender's samples (see ``HeadAppender``)."""
         res = AppendResult()
         head = self.head
         with head.lock:
@@ -133,24 +134,7 @@ class TSDB:
                 raise TSDBError(f"the TSDB at {self.path} is closed; cannot commit")
             grefs = self._resolve(groups, sizes, t, res)
             ref = grefs if sizes is None else np.repeat(grefs, sizes)
-            keep = ref >= 0
-            oob = keep & (t < head.min_valid_time)
-            if oob.any():
-                i = int(np.argmax(oob))
-                res.reject(RejectReason.OUT_OF_BOUNDS, int(oob.sum()),
-                           f"out of bounds: timestamp {int(t[i])} is older than the head's minimum "
-                           f"valid time {head.min_valid_time} for series {head.labels[int(ref[i])]}")
-                keep &= ~oob
-            if not keep.all():
-                idx = np.flatnonzero(keep)
-                ref, t, v = ref[idx], t[idx], v[idx]
-            order = np.argsort(ref, kind="stable")
-            r, tt, vv = ref[order], t[order], v[order]
-            status = order_check(r, tt, vv.view(np.uint64), head.last_t[r], head.last_v[r])
-            if status.any():
-                record_rejections(res, status, head.labels.__getitem__, r, tt, head.last_t[r])
-                acc = np.flatnonzero(status == OK)
-                r, tt, vv = r[acc], tt[acc], vv[acc]
+            r, tt, vv = self._in_order(res, *self._in_bounds(res, ref, t, v))
             self._log(r, tt, vv)
             group_last = np.flatnonzero(np.append(r[1:] != r[:-1], True)) if len(r) else r
             head.append(r, tt, vv, group_last)
@@ -158,8 +142,39 @@ class TSDB:
             self._count(res)
             span_full = head.maxt - head.mint > self.options.block_duration_ms * 3 // 2
         if span_full and self.options.auto_compact:
-            self.compact()
+            try:
+                self.compact()
+            except (OSError, TSDBError) as e:  # the commit itself is durable already
+                log.error("compaction after commit failed; will retry: %s", e)
         return res
+
+    def _in_bounds(self, res: AppendResult, ref: I64, t: I64, v: F64) -> tuple[I64, I64, F64]:
+        """Drop samples of refused series and those older than the head (out of bounds)."""
+        head = self.head
+        keep = ref >= 0
+        oob = keep & (t < head.min_valid_time)
+        if oob.any():
+            i = int(np.argmax(oob))
+            res.reject(RejectReason.OUT_OF_BOUNDS, int(oob.sum()),
+                       f"out of bounds: timestamp {int(t[i])} is older than the head's minimum "
+                       f"valid time {head.min_valid_time} for series {head.labels[int(ref[i])]}")
+            keep &= ~oob
+        if keep.all():
+            return ref, t, v
+        idx = np.flatnonzero(keep)
+        return ref[idx], t[idx], v[idx]
+
+    def _in_order(self, res: AppendResult, ref: I64, t: I64, v: F64) -> tuple[I64, I64, F64]:
+        """Group samples by series (stable) and drop out-of-order and duplicate ones."""
+        head = self.head
+        order = np.argsort(ref, kind="stable")
+        r, tt, vv = ref[order], t[order], v[order]
+        status = order_check(r, tt, vv.view(np.uint64), head.last_t[r], head.last_v[r])
+        if not status.any():
+            return r, tt, vv
+        record_rejections(res, status, head.labels.__getitem__, r, tt)
+        acc = np.flatnonzero(status == OK)
+        return r[acc], tt[acc], vv[acc]
 
     def _resolve(self, groups: list[Labels], sizes: I64 | None, t: I64, res: AppendResult) -> I64:
         """Series ref per group; new series are validated and limited (-1 = rejected)."""
