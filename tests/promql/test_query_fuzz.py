@@ -147,7 +147,6 @@ def test_range_queries_answer_well_formed_json(expr: str, step: str) -> None:
     check_envelope(r.status_code, r.json())
 
 
-@pytest.mark.xfail(strict=False, reason="engine crashes on some inputs, e.g. 'vector(1) + reqs_total{job=\"1\"}' (empty side): IndexError")
 @FUZZ
 @example('vector(1) + reqs_total{job="1"}', False)
 @given(typed | valid_ish, st.booleans())
