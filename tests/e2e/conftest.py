@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-READY_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 60.0
 
 E2E_CONFIG = """
 global: {scrape_interval: 15s}

@@ -134,7 +134,7 @@ def test_damaged_wal_tail_is_dropped_reported_and_the_rest_kept(
     server = sloguard_factory().start()
     acked: Acked = {}
     n_requests = 20
-    with httpx.Client(timeout=5.0) as client:
+    with httpx.Client(timeout=60.0) as client:  # generous: the machine may be busy
         for i in range(n_requests):
             body, expect = _request("w", i)
             r = client.post(f"{server.url}/api/v1/write", content=body, headers=HEADERS)
@@ -160,9 +160,9 @@ def test_damaged_wal_tail_is_dropped_reported_and_the_rest_kept(
     kept = re.search(r"replayed (\d+) records, (\d+) samples, (\d+) series", logs)
     assert kept is not None, logs
     # Only the damaged last commit is gone: 19 requests x 4 series x 5 samples remain.
-    assert int(kept.group(2)) == (n_requests - 1) * SERIES_PER_REQUEST * SAMPLES_PER_SERIES
-    assert int(kept.group(3)) == SERIES_PER_REQUEST
+    assert int(kept.group(2)) == (n_requests - 1) * SERIES_PER_REQUEST * SAMPLES_PER_SERIES, logs
+    assert int(kept.group(3)) == SERIES_PER_REQUEST, logs
     report = next(line for line in logs.splitlines() if "dropped" in line)
-    assert "level=warn" in report
+    assert "level=warn" in report, logs
     assert restarted.stop() == 0
     _assert_all_present(acked, _stored(restarted.data_dir))
