@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from sloguard.rules.template._exec import Executor, TemplateExecError
 from sloguard.rules.template._funcs import BASE_FUNCS, QuerySample
@@ -53,6 +53,11 @@ class AlertTemplateData:
     ExternalLabels: dict[str, str] = field(default_factory=dict)
     ExternalURL: str = ""
     Value: Any = 0.0
+
+    GO_TYPE: ClassVar[str] = (
+        "struct { Labels map[string]string; ExternalLabels map[string]string; "
+        "ExternalURL string; Value float64 }"
+    )
 
 
 def template_parse_error(text: str, name: str) -> str | None:

@@ -24,7 +24,7 @@ from sloguard.rules.template._ast import (
     TextNode,
     VariableNode,
 )
-from sloguard.rules.template._funcs import truth
+from sloguard.rules.template._funcs import param_type, truth
 from sloguard.rules.template._gofmt import go_sprint, go_type
 from sloguard.rules.template._humanize import FuncError
 
@@ -66,8 +66,6 @@ class Executor:
         nl = before.rfind("\n")
         col = pos if nl < 0 else pos - nl - 1
         ctx = str(node)
-        if len(ctx) > 20:
-            ctx = ctx[:20] + "..."
         return TemplateExecError(
             f'template: {self.name}:{line}:{col}: executing "{self.name}" at <{ctx}>: {msg}'
         )
@@ -107,12 +105,10 @@ class Executor:
             items = [(k, val[k]) for k in sorted(val)]
         elif isinstance(val, list):
             items = list(enumerate(val))
-        elif isinstance(val, int) and not isinstance(val, bool):
-            items = [(i, i) for i in range(val)]
         elif val is None:
             items = []
         else:
-            raise self.error(node, f"range can't iterate over {go_sprint(val)}")
+            raise self.error(node.pipe, f"range can't iterate over {go_sprint(val)}")
         if not items:
             if node.else_body is not None:
                 self.walk(dot, node.else_body)
@@ -178,8 +174,9 @@ class Executor:
         n = len(arg_nodes) + (0 if final is _MISSING else 1)
         if arity is not None and n != arity:
             raise self.error(ident, f"wrong number of args for {name}: want {arity} got {n}")
-        args = [self.eval_arg(dot, a) for a in arg_nodes]
+        args = [self.eval_typed_arg(dot, a, param_type(name, i)) for i, a in enumerate(arg_nodes)]
         if final is not _MISSING:
+            self.check_value(cmd, final, param_type(name, len(arg_nodes)))
             args.append(final)
         try:
             return fn(*args)
@@ -187,6 +184,30 @@ class Executor:
             raise self.error(cmd, f"error calling {name}: {e}") from None
         except TypeError as e:
             raise self.error(ident, f"wrong number of args for {name}: {e}") from None
+
+    def eval_typed_arg(self, dot: Any, node: Node, t: str | None) -> Any:
+        """Go's ``evalArg`` for a typed parameter: constants are converted or refused."""
+        if t is None or t == "interface {}":
+            return self.eval_arg(dot, node)
+        if isinstance(node, (NumberNode, BoolNode, StringNode, NilNode)):
+            if t == "string" and isinstance(node, StringNode):
+                return node.value
+            if t == "string":
+                raise self.error(node, f"expected string; found {node}")
+            raise self.error(node, f"can't handle {node} for arg of type {t}")
+        v = self.eval_arg(dot, node)
+        self.check_value(node, v, t)
+        return v
+
+    def check_value(self, node: Node, v: Any, t: str | None) -> None:
+        if t is None or t == "interface {}":
+            return
+        if v is None:
+            if not (t.startswith("*") or t.startswith("template.")):
+                raise self.error(node, f"invalid value; expected {t}")
+            return
+        if go_type(v) != t:
+            raise self.error(node, f"wrong type for value; expected {t}; got {go_type(v)}")
 
     def eval_short_circuit(self, dot: Any, name: str, cmd: CommandNode, nodes: list[Node], final: Any) -> Any:
         if not nodes and final is _MISSING:

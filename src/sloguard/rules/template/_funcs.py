@@ -7,7 +7,7 @@ import re
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sloguard.rules.template._gofmt import go_sprint, go_sprintf, go_type
 from sloguard.rules.template._humanize import (
@@ -27,6 +27,8 @@ class QuerySample:
 
     Labels: dict[str, str]
     Value: float
+
+    GO_TYPE: ClassVar[str] = "*template.sample"
 
 
 def truth(v: Any) -> bool:
@@ -290,6 +292,28 @@ BASE_FUNCS: dict[str, tuple[Callable[..., Any], int | None]] = {
     "urlquery": (_urlquery, None),
     "js": (lambda *a: go_print(*a), None),
 }
+
+_S, _SAMPLE, _RESULT = "string", "*template.sample", "template.queryResult"
+
+#: Go parameter types of functions with typed parameters (``...T`` is variadic); a
+#: constant or value of another type is refused before the call, with Go's wording.
+PARAM_TYPES: dict[str, tuple[str, ...]] = {
+    "query": (_S,), "first": (_RESULT,), "label": (_S, _SAMPLE), "value": (_SAMPLE,),
+    "strvalue": (_SAMPLE,), "reReplaceAll": (_S, _S, _S), "safeHtml": (_S,), "match": (_S, _S),
+    "title": (_S,), "toUpper": (_S,), "toLower": (_S,), "graphLink": (_S,), "tableLink": (_S,),
+    "sortByLabel": (_S, _RESULT), "printf": (_S, "...interface {}"), "parseDuration": (_S,),
+}
+
+
+def param_type(name: str, i: int) -> str | None:
+    types = PARAM_TYPES.get(name)
+    if not types:
+        return None
+    if i < len(types) and not types[i].startswith("..."):
+        return types[i]
+    last = types[-1]
+    return last[3:] if last.startswith("...") else None
+
 
 #: Evaluated lazily by the executor (Go 1.18+ short-circuits these).
 SHORT_CIRCUIT = frozenset({"and", "or"})

@@ -106,7 +106,7 @@ def go_type(v: Any) -> str:
         return "template.queryResult"
     if isinstance(v, GoTime):
         return "time.Time"
-    return type(v).__name__
+    return str(getattr(v, "GO_TYPE", type(v).__name__))
 
 
 def go_sprint(v: Any) -> str:
@@ -177,7 +177,7 @@ def _format_one(a: Any, verb: str, prec: int | None, flags: str) -> str:
         return go_sprint(a) if isinstance(a, bool) else bad
     if verb in "sq":
         if isinstance(a, (str, GoTime)) or (verb == "s" and isinstance(a, (dict, list))):
-            s = str(a) if verb == "s" or not isinstance(a, str) else json.dumps(a, ensure_ascii=False)
+            s = go_sprint(a) if verb == "s" or not isinstance(a, str) else json.dumps(a, ensure_ascii=False)
             return s[:prec] if (prec is not None and verb == "s") else s
         return bad
     if isinstance(a, bool) or a is None:
