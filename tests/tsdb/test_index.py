@@ -87,6 +87,9 @@ def test_equal_and_alternation_matchers_use_postings_without_scanning_values() -
     got = resolve(idx, [Matcher.equal("instance", "h7"), Matcher(MatchType.REGEX, "job", "j|x")])
     assert got.tolist() == [7]
     assert idx.value_scans == []
+    got = resolve(idx, [Matcher.equal("instance", "h8"), Matcher(MatchType.NOT_REGEX, "job", "j|x")])
+    assert got.tolist() == [8]
+    assert idx.value_scans == []
     got = resolve(idx, [Matcher(MatchType.REGEX, "instance", "h1.")])
     assert got.tolist() == list(range(10, 20))
     assert idx.value_scans == ["instance"]
