@@ -101,7 +101,7 @@ def test_stddev_of_equal_values_is_exactly_zero() -> None:
 def test_topk_and_bottomk_keep_labels_and_order(engine: PromQLEngine) -> None:
     r = engine.instant_query("topk(2, m)", 0)
     assert [(str(s.labels), s.v) for s in vector_of(r)] == [
-        ('m{inst="2", job="b"}', 40.0), ('m{inst="0", job="b"}', 10.0)]
+        ('m{inst="2", job="b"}', 40.0), ('m{inst="1", job="b"}', 10.0)]
     r = engine.instant_query("bottomk by (job) (1, m)", 0)
     assert [(str(s.labels), s.v) for s in vector_of(r)] == [
         ('m{inst="0", job="a"}', 1.0), ('m{inst="0", job="b"}', 10.0)]
@@ -145,3 +145,37 @@ def test_aggregation_by_metric_name_keeps_it(engine: PromQLEngine) -> None:
 def test_range_query_aggregates_every_step(engine: PromQLEngine) -> None:
     r = engine.range_query("sum(m)", 0, 5 * M, 5 * M)
     assert matrix_of(r)[0].values.tolist() == [64, 128]
+
+
+def test_stdvar_of_one_sample_is_zero_even_for_nan_and_inf(engine: PromQLEngine) -> None:
+    assert q(engine, "stdvar by (k) (n)") == {'{k="nan"}': 0, '{k="one"}': 0}
+    assert q(engine, "stddev by (k) (i)") == {'{k="p"}': 0, '{k="f"}': 0}
+    assert math.isnan(q(engine, "stdvar(i)")["{}"])
+
+
+# Orders recorded from the real Prometheus 2.42 binary (ties resolved by its heap).
+TIES = {"t": [2, 1, math.nan, 3, 1, math.nan, 2, 1, math.inf, 3, 3], "u": [3, math.nan, 3, math.nan, 5]}
+TIE_CASES = [
+    ("topk(3, t)", ["08", "03", "09"]),
+    ("bottomk(9, t)", ["04", "01", "07", "00", "06", "09", "03", "10", "08"]),
+    ("topk(2, u)", ["04", "02"]),
+    ("topk(2, u * 0)", ["00", "02"]),
+    ("bottomk(3, u)", ["00", "02", "04"]),
+    ("topk(5, t)", ["08", "03", "09", "10", "06"]),
+    ("bottomk(4, t)", ["01", "04", "07", "06"]),
+]
+
+
+@pytest.fixture
+def ties() -> PromQLEngine:
+    st = MemoryStorage()
+    for name, vals in TIES.items():
+        for i, v in enumerate(vals):
+            st.add(Labels.of(name__=name, i=f"{i:02d}"), [0], [v])
+    return PromQLEngine(st)
+
+
+@pytest.mark.parametrize(("expr", "order"), TIE_CASES, ids=[c[0] for c in TIE_CASES])
+def test_topk_ties_follow_prometheus_heap(ties: PromQLEngine, expr: str, order: list[str]) -> None:
+    got = [s.labels.get("i") for s in vector_of(ties.instant_query(expr, 0))]
+    assert got == order

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sloguard.labels import Labels, is_valid_label_name
+from sloguard.promql._aggregate_topk import REPLAY_BUDGET, boundary_ties, replay
 from sloguard.promql._ast import Aggregate
 from sloguard.promql._eval_rows import group_ids, group_starts
 from sloguard.promql._steps import F64, I64, B, StepScalar, StepString, StepValue, StepVector
@@ -130,7 +131,8 @@ def _stdvar(g: _Groups) -> F64:
     d = np.where(g.present, g.values - shift, 0.0)
     mean = g.sum(d) / cnt
     dev = np.where(g.present, d - np.repeat(mean, sizes, axis=0), 0.0)
-    return g.sum(dev * dev) / cnt
+    # Prometheus starts each group at variance 0, so one sample (even NaN or Inf) gives 0.
+    return np.where(cnt == 1, 0.0, g.sum(dev * dev) / cnt)
 
 
 def _scalar(param: StepValue | None, op: str) -> F64:
@@ -174,13 +176,45 @@ def _topk(g: _Groups, vec: StepVector, k: I64, top: bool) -> StepVector:
     rank = pos - g.starts[g.gid][:, None]
     keep = g.present & (rank < k[None, :])
     rows = g.order
-    if g.k == 1:
-        # One step (an instant query): rows in output order, group by group, best first.
-        seq = order[:, 0]
-        seq = seq[keep[seq, 0]]
-        return StepVector([vec.labels[i] for i in rows[seq]], g.values[seq], keep[seq])
+    if g.k == 1 and n <= REPLAY_BUDGET:
+        # One step (an instant query): Prometheus' own choice and output order.
+        seq = np.asarray(_replay_instant(g, int(k[0]), top), np.int64)
+        return StepVector([vec.labels[i] for i in rows[seq]], g.values[seq, :1], np.ones((len(seq), 1), np.bool_))
+    sv = np.take_along_axis(g.values, order, axis=0)
+    ties = boundary_ties(sv, g.count().astype(np.int64), g.starts, k)
+    if ties.any():
+        _replay_ties(g, keep, ties, k, top)
     back = np.argsort(rows)
     return StepVector(vec.labels, g.values[back], keep[back]).prune()
+
+
+def _group_rows(g: _Groups, gi: int, step: int) -> list[int]:
+    end = int(g.starts[gi + 1]) if gi + 1 < len(g.starts) else len(g.gid)
+    span = np.arange(int(g.starts[gi]), end)
+    return span[g.present[span, step]].tolist()  # type: ignore[no-any-return]
+
+
+def _replay_instant(g: _Groups, k: int, top: bool) -> list[int]:
+    if k < 1:
+        return []
+    seq: list[int] = []
+    for gi in range(len(g.starts)):
+        prs = _group_rows(g, gi, 0)
+        vals = g.values[prs, 0].tolist()
+        seq.extend(prs[c] for c in replay(vals, k, top))
+    return seq
+
+
+def _replay_ties(g: _Groups, keep: B, ties: B, k: I64, top: bool) -> None:
+    budget = REPLAY_BUDGET
+    for gi, step in np.argwhere(ties).tolist():
+        prs = _group_rows(g, gi, step)
+        budget -= len(prs)
+        if budget < 0:
+            return
+        chosen = replay(g.values[prs, step].tolist(), int(k[step]), top)
+        keep[prs, step] = False
+        keep[[prs[c] for c in chosen], step] = True
 
 
 def _quantile(g: _Groups, q: F64) -> F64:
