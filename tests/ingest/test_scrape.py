@@ -372,3 +372,20 @@ async def test_target_limit_fails_every_target_of_the_job() -> None:
     assert ex.requests == []
     assert {st.last_error for st in mgr.targets()} == {"target_limit exceeded (number of targets: 2, limit: 1)"}
     await mgr.stop()
+
+
+async def test_relabeling_can_set_a_targets_interval_and_bad_values_drop_it() -> None:
+    sc = config(
+        static_configs=[{"targets": ["slow:1", "bad:1"]}],
+        relabel_configs=[
+            {"source_labels": ["__address__"], "regex": "slow:.*", "target_label": "__scrape_interval__", "replacement": "1m"},
+            {"source_labels": ["__address__"], "regex": "bad:.*", "target_label": "__scrape_timeout__", "replacement": "2m"},
+        ],
+    )
+    mgr = ScrapeManager(MemoryStorage(), [sc], clock=FakeClock(), http_client_factory=Exporter().factory())
+    await mgr.start()
+    (st,) = mgr.targets()
+    assert st.scrape_url == "http://slow:1/metrics" and st.scrape_interval_ms == 60_000
+    (d,) = mgr.dropped_targets()
+    assert d.reason == "scrape timeout cannot be greater than scrape interval ('2m' > '15s')"
+    await mgr.stop()
