@@ -387,5 +387,5 @@ async def test_relabeling_can_set_a_targets_interval_and_bad_values_drop_it() ->
     (st,) = mgr.targets()
     assert st.scrape_url == "http://slow:1/metrics" and st.scrape_interval_ms == 60_000
     (d,) = mgr.dropped_targets()
-    assert d.reason == "scrape timeout cannot be greater than scrape interval ('2m' > '15s')"
+    assert d.reason == 'scrape timeout cannot be greater than scrape interval ("2m" > "15s")'
     await mgr.stop()

@@ -110,7 +110,7 @@ def _durations(lset: Labels) -> tuple[int, int]:
     if timeout > interval:
         raise TargetError(
             f"scrape timeout cannot be greater than scrape interval "
-            f"({format_duration(timeout)!r} > {format_duration(interval)!r})"
+            f'("{format_duration(timeout)}" > "{format_duration(interval)}")'
         )
     return interval, timeout
 
