@@ -23,9 +23,9 @@ def tsdb_options(settings: TSDBSettings) -> Any:
     fsync = tsdb.FsyncPolicy(settings.fsync.value)
     return tsdb.TSDBOptions(
         fsync=fsync,
-        fsync_interval_ms=round(settings.fsync_interval * 1000),
-        block_duration_ms=round(settings.block_duration * 1000),
-        retention_ms=round(settings.retention_time * 1000),
+        fsync_interval_ms=settings.fsync_interval,
+        block_duration_ms=settings.block_duration,
+        retention_ms=settings.retention_time,
         retention_bytes=settings.retention_size,
         max_series=settings.max_series,
         max_series_per_metric=settings.max_series_per_metric,

@@ -8,8 +8,7 @@ from sloguard.config._model import (
     StorageSettings,
     TSDBSettings,
 )
-from sloguard.config._units import format_duration, parse_bytes, parse_duration
-from sloguard.ingest.scrape_config import GlobalConfig
+from sloguard.ingest.scrape_config import GlobalConfig, format_duration, parse_duration
 
 __all__ = [
     "Config",
@@ -22,7 +21,6 @@ __all__ = [
     "format_duration",
     "key_path",
     "load_config",
-    "parse_bytes",
     "parse_config",
     "parse_duration",
 ]

@@ -14,12 +14,11 @@ remote_write_receiver: {max_body_bytes: 33554432}
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sloguard.config._units import ByteSize, Duration
-from sloguard.ingest.scrape_config import GlobalConfig
+from sloguard.ingest.scrape_config import ByteSize, Duration, GlobalConfig, format_duration
 
 
 class _Strict(BaseModel):
@@ -35,21 +34,22 @@ class FsyncPolicy(enum.Enum):
 
 
 class TSDBSettings(_Strict):
-    """Options of the embedded TSDB. ``0`` for a limit or retention means "none"."""
+    """Options of the embedded TSDB (durations in milliseconds, as everywhere in the
+    config models). ``0`` for a limit or retention means "none"."""
 
-    retention_time: Duration = 15 * 86400.0
-    retention_size: ByteSize = 0
-    block_duration: Duration = 2 * 3600.0
+    retention_time: Duration = 15 * 86_400_000
+    retention_size: Annotated[ByteSize, Field(ge=0)] = 0
+    block_duration: Duration = 2 * 3_600_000
     fsync: FsyncPolicy = FsyncPolicy.PER_COMMIT
-    fsync_interval: Duration = 1.0
+    fsync_interval: Duration = 1000
     max_series: int = Field(default=0, ge=0)
     max_series_per_metric: int = Field(default=0, ge=0)
 
     @field_validator("block_duration")
     @classmethod
-    def _positive_block(cls, v: float) -> float:
-        if v < 60:
-            raise ValueError(f"block_duration must be at least 1m, got {v:g}s")
+    def _block_at_least_a_minute(cls, v: int) -> int:
+        if v < 60_000:
+            raise ValueError(f"block_duration must be at least 1m, got {format_duration(v)}")
         return v
 
 
@@ -60,7 +60,7 @@ class StorageSettings(_Strict):
 class RemoteWriteReceiverSettings(_Strict):
     """``POST /api/v1/write``: bodies larger than ``max_body_bytes`` get 413."""
 
-    max_body_bytes: ByteSize = 32 * 1024 * 1024
+    max_body_bytes: Annotated[ByteSize, Field(gt=0)] = 32 * 1024 * 1024
 
 
 class Config(_Strict):
