@@ -16,7 +16,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,7 +26,7 @@ import uvicorn
 from sloguard.api._context import ServerContext
 from sloguard.api._scrapes import start_scrapes
 from sloguard.api._storage import close_storage, maintain, open_storage
-from sloguard.config import Config, ConfigError, load_config
+from sloguard.config import Config, ConfigError, TSDBSettings, load_config
 from sloguard.tsdb import Storage, TSDBError
 
 log = logging.getLogger("sloguard.server")
@@ -44,6 +44,9 @@ class ServeOptions:
     flags: dict[str, str] = field(default_factory=dict)
     #: How SIGHUP re-reads the config (default: ``load_config(config_path)``).
     loader: Callable[[], Config] | None = None
+    #: Injected for tests: how the storage is opened, and how the maintenance loop waits.
+    storage_opener: Callable[[Path, TSDBSettings], Storage] = open_storage
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def load(self) -> Config:
         return self.loader() if self.loader is not None else load_config(self.config_path)
@@ -155,7 +158,9 @@ class Server:
 
     async def _serve(self, ctx: ServerContext, uv: _Uvicorn, serving: asyncio.Task[None]) -> None:
         log.info("opening storage", extra={"data_dir": str(self.options.data_dir)})
-        storage = await asyncio.to_thread(open_storage, self.options.data_dir, self.config.storage.tsdb)
+        storage = await asyncio.to_thread(
+            self.options.storage_opener, self.options.data_dir, self.config.storage.tsdb
+        )
         ctx.storage = storage
         ctx.engine = make_engine(storage)
         if self._stop.is_set():
@@ -194,7 +199,7 @@ class Server:
 
     async def _maintenance(self, ctx: ServerContext) -> None:
         while True:
-            await asyncio.sleep(self.options.maintenance_interval_s)
+            await self.options.sleep(self.options.maintenance_interval_s)
             try:
                 await asyncio.to_thread(maintain, ctx.storage)
             except Exception:
