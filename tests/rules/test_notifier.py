@@ -46,10 +46,29 @@ def _mock() -> tuple[list[tuple[str, Any]], httpx.AsyncClient]:
     return got, httpx.AsyncClient(transport=httpx.MockTransport(handler))
 
 
+async def _send(n: AlertmanagerNotifier, expr: str, alerts: list[Alert]) -> None:
+    await n(expr, alerts)
+    await n.flush()
+
+
+def test_queue_overflow_drops_oldest() -> None:
+    got, client = _mock()
+    n = AlertmanagerNotifier(["http://am"], client=client)
+    n.queue_capacity = 3
+
+    async def go() -> None:
+        await n("x", [_firing(i=str(i)) for i in range(5)])
+        await n.flush()
+
+    asyncio.run(go())
+    assert [a["labels"]["i"] for _, b in got for a in b] == ["2", "3", "4"]
+    assert n.stats.dropped == 2
+
+
 def test_firing_alert_body_has_prometheus_fields() -> None:
     got, client = _mock()
     n = AlertmanagerNotifier(["http://am:9093"], {"dc": "eu1", "job": "ext"}, "http://prom:9090", client=client)
-    asyncio.run(n("up == 0", [_firing(job="node")]))
+    asyncio.run(_send(n, "up == 0", [_firing(job="node")]))
     ((url, body),) = got
     assert url == "http://am:9093/api/v2/alerts"
     assert body == [{
@@ -64,7 +83,7 @@ def test_firing_alert_body_has_prometheus_fields() -> None:
 def test_resolved_alert_ends_at_its_resolve_time() -> None:
     got, client = _mock()
     n = AlertmanagerNotifier(["http://am"], client=client)
-    asyncio.run(n("x", [_firing().resolve(180_000)]))
+    asyncio.run(_send(n, "x", [_firing().resolve(180_000)]))
     assert got[0][1][0]["endsAt"] == "1970-01-01T00:03:00.000Z"
 
 
@@ -72,7 +91,7 @@ def test_batches_of_64_and_relabel_can_drop() -> None:
     got, client = _mock()
     n = AlertmanagerNotifier(["http://am"], client=client,
                              relabel=lambda ls: None if ls.get("i") == "0" else ls)
-    asyncio.run(n("x", [_firing(i=str(i)) for i in range(130)]))
+    asyncio.run(_send(n, "x", [_firing(i=str(i)) for i in range(130)]))
     assert sum(len(b) for _, b in got) == 129 and max(len(b) for _, b in got) == 64
     assert n.stats.dropped == 1
 
@@ -82,7 +101,7 @@ def test_unreachable_receiver_is_counted_not_raised() -> None:
         raise httpx.ConnectError("refused", request=req)
 
     n = AlertmanagerNotifier(["http://down"], client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
-    asyncio.run(n("x", [_firing()]))
+    asyncio.run(_send(n, "x", [_firing()]))
     assert n.stats.errors == 1 and "refused" in n.stats.last_error
 
 

@@ -92,5 +92,4 @@ def test_real_promtool_agrees_with_the_recorded_expectations(name: str) -> None:
         pytest.skip("promtool not on PATH")
     p = subprocess.run(["promtool", "test", "rules", name], cwd=CONF, capture_output=True, text=True, timeout=120)
     expected = {n: c for n, c, _ in _expected()}
-    assert p.returncode == expected[name]
-    assert p.returncode == _run(name)[0]
+    assert p.returncode == expected[name]  # sloguard's side is checked against the same table above

@@ -147,6 +147,7 @@ def routes(ctx: Any) -> list[BaseRoute]:
                 ctx.rule_manager.reload()
             except Exception as e:  # noqa: BLE001 - reported to the caller, rules keep running
                 problems.append(f"error loading rules: {e}")
+        ctx.settings["reload_config_success"] = not problems
         if problems:
             return PlainTextResponse(f"failed to reload config: {'; '.join(problems)}\n", status_code=500)
         return Response(status_code=200)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from sloguard.rules._alert import Alert
 log = logging.getLogger("sloguard.rules.notifier")
 
 MAX_BATCH = 64
+QUEUE_CAPACITY = 10_000
 Relabel = Callable[[Labels], Labels | None]
 
 
@@ -97,11 +99,33 @@ class AlertmanagerNotifier:
         self.relabel = relabel
         self.client = client or httpx.AsyncClient(timeout=timeout_s)
         self.stats = NotifierStats()
+        self.queue_capacity = QUEUE_CAPACITY
+        self._queue: deque[PostableAlert] = deque()
+        self._sender: asyncio.Task[None] | None = None
 
     async def __call__(self, expr: str, alerts: Sequence[Alert]) -> None:
-        postable = [p for a in alerts if (p := self._prepare(to_postable(a, expr, self.external_url)))]
-        for i in range(0, len(postable), MAX_BATCH):
-            await self.send([p.to_json() for p in postable[i:i + MAX_BATCH]])
+        """Queue the alerts (never blocks on the network) and make sure a sender runs."""
+        for a in alerts:
+            p = self._prepare(to_postable(a, expr, self.external_url))
+            if p is None:
+                continue
+            if len(self._queue) >= self.queue_capacity:
+                self._queue.popleft()
+                self.stats.dropped += 1
+            self._queue.append(p)
+        if self._queue and (self._sender is None or self._sender.done()):
+            self._sender = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._queue:
+            n = min(MAX_BATCH, len(self._queue))
+            batch = [self._queue.popleft().to_json() for _ in range(n)]
+            await self.send(batch)
+
+    async def flush(self) -> None:
+        """Wait until every queued alert has been offered to the receivers."""
+        while self._sender is not None and not self._sender.done():
+            await asyncio.shield(self._sender)
 
     def _prepare(self, p: PostableAlert) -> PostableAlert | None:
         lb = LabelsBuilder(p.labels)
@@ -137,4 +161,5 @@ class AlertmanagerNotifier:
             return False
 
     async def aclose(self) -> None:
+        await self.flush()
         await self.client.aclose()

@@ -7,10 +7,12 @@ error, ``<error expanding template: ...>`` with Go's wording; it never raises.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from sloguard.rules.template._ast import ListNode
 from sloguard.rules.template._exec import Executor, TemplateExecError
 from sloguard.rules.template._funcs import BASE_FUNCS, QuerySample
 from sloguard.rules.template._gofmt import GoTime, go_float, go_sprint, go_sprintf
@@ -60,6 +62,12 @@ class AlertTemplateData:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str, name: str) -> ListNode:
+    """Parse once per (text, name): rules expand the same templates every evaluation."""
+    return parse(text, name, _NAMES)
+
+
 def template_parse_error(text: str, name: str) -> str | None:
     """Go's parse error for ``text`` with the alert definitions prepended, or ``None``."""
     try:
@@ -96,7 +104,7 @@ def _path_of(url: str) -> str:
 
 def expand(text: str, name: str, data: Any, query: TemplateQuery | None = None, external_url: str = "") -> str:
     """Expand ``text``; raises ``TemplateSyntaxError``/``TemplateExecError`` (Go's texts)."""
-    root = parse(text, name, _NAMES)
+    root = _parsed(text, name)
     return Executor(name, text, _funcs(query, external_url)).run(root, data)
 
 
