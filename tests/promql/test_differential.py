@@ -2,7 +2,9 @@
 
 The same OpenMetrics file is backfilled into Prometheus (``promtool tsdb create-blocks-from
 openmetrics``) and into sloguard (``sloguard import openmetrics``, then the TSDB is opened),
-and both are asked over their HTTP APIs (sloguard's in-process). Answers are compared series by series with a relative tolerance of
+and both are asked over their HTTP APIs (sloguard's in-process). Series with staleness
+markers, which OpenMetrics cannot carry, go to Prometheus through its remote-write
+receiver and to sloguard through its appender. Answers are compared series by series with a relative tolerance of
 1e-9. Known differences are listed with their reason in ``differential_known.txt``
 (``<expression><TAB><reason>``); those cases are reported as expected failures. A case
 whose function sloguard reports as "not implemented" is skipped with that reason.
@@ -15,6 +17,7 @@ import math
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import time
 import urllib.error
@@ -24,6 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cramjam
+import numpy as np
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -32,20 +37,25 @@ from typer.testing import CliRunner
 from sloguard.api._context import ServerContext
 from sloguard.api._query import routes
 from sloguard.cli import app as cli_app
-from sloguard.tsdb import TSDB
+from sloguard.labels import Labels
+from sloguard.tsdb import STALE_NAN, STALE_NAN_BITS, TSDB
 
 from .test_differential_cases import (
+    STALE_SPAN_S,
+    STALE_START_S,
     Case,
     GenSeries,
     generate_cases,
     generate_series,
+    generate_stale_cases,
+    generate_stale_series,
     to_openmetrics,
 )
 
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
 
 KNOWN_FILE = Path(__file__).with_name("differential_known.txt")
-CASES = generate_cases()
+CASES = generate_cases() + generate_stale_cases()
 REL_TOL = 1e-9
 
 
@@ -67,6 +77,31 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(num: int, payload: bytes) -> bytes:
+    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
+
+
+def write_request(series: list[tuple[dict[str, str], list[tuple[int, float]]]]) -> bytes:
+    """A remote-write ``WriteRequest`` protobuf; NaN values are written as stale markers."""
+    out = bytearray()
+    for labels, points in series:
+        ts = b"".join(_field(1, _field(1, k.encode()) + _field(2, v.encode())) for k, v in sorted(labels.items()))
+        for t, v in points:
+            bits = STALE_NAN_BITS if math.isnan(v) else struct.unpack("<Q", struct.pack("<d", v))[0]
+            ts += _field(2, b"\x09" + struct.pack("<Q", bits) + b"\x10" + _varint(t & (2**64 - 1)))
+        out += _field(1, ts)
+    return bytes(out)
+
+
 class PrometheusPeer:
     """A real Prometheus over a backfilled TSDB in ``workdir``."""
 
@@ -81,7 +116,8 @@ class PrometheusPeer:
         self.log = (workdir / "prometheus.log").open("w")
         self.proc = subprocess.Popen(
             ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={db}",
-             "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{self.port}"],
+             "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{self.port}",
+             "--web.enable-remote-write-receiver"],
             stdout=subprocess.DEVNULL, stderr=self.log,
         )
         self._wait_ready()
@@ -102,6 +138,20 @@ class PrometheusPeer:
         except urllib.error.HTTPError as e:
             body = json.loads(e.read() or b'{"status":"error"}')
         return body
+
+    def remote_write(self, series: list[GenSeries], batch: int = 500) -> None:
+        """Send the samples in time order (NaN values become stale markers)."""
+        flat = sorted((t, i, v) for i, s in enumerate(series) for t, v in s.samples)
+        for k in range(0, len(flat), batch):
+            chunk: dict[int, list[tuple[int, float]]] = {}
+            for t, i, v in flat[k:k + batch]:
+                chunk.setdefault(i, []).append((t, v))
+            body = cramjam.snappy.compress_raw(write_request([(series[i].labels, pts) for i, pts in chunk.items()]))
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{self.port}/api/v1/write", data=bytes(body), method="POST",
+                headers={"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+                         "X-Prometheus-Remote-Write-Version": "0.1.0"})
+            urllib.request.urlopen(req, timeout=30).read()
 
     def close(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -130,6 +180,7 @@ def prometheus(om_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     if missing:
         pytest.skip(f"{' and '.join(missing)} not on PATH")
     peer = PrometheusPeer(tmp_path_factory.mktemp("prometheus"), om_file)
+    peer.remote_write(generate_stale_series())
     yield peer
     peer.close()
 
@@ -141,6 +192,11 @@ def sloguard(om_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     r = CliRunner().invoke(cli_app, ["import", "openmetrics", str(om_file), "--data-dir", str(data_dir), "-q"])
     assert r.exit_code == 0, r.output
     db = TSDB.open(data_dir)
+    app = db.appender()
+    for s in generate_stale_series():
+        vs = [STALE_NAN if math.isnan(v) else v for _, v in s.samples]
+        app.append_many(Labels.from_dict(s.labels), np.array([t for t, _ in s.samples], np.int64), np.array(vs))
+    assert app.commit().rejected_total == 0
     ctx = ServerContext(storage=db, engine=engine_mod.PromQLEngine(db, engine_mod.EngineOptions()))
     yield TestClient(Starlette(routes=routes(ctx)))
     db.close()
@@ -226,3 +282,18 @@ def test_same_answer_as_prometheus(case: Case, prometheus: PrometheusPeer, slogu
             pytest.xfail(f"known difference: {KNOWN[case.expr]}")
         return
     assert diff is None, diff
+
+
+def test_staleness_data_arrived_in_both(prometheus: PrometheusPeer, sloguard: TestClient) -> None:
+    at = str(STALE_START_S + STALE_SPAN_S)
+    params = {"query": "count_over_time(diff_stale_gauge[2h])", "time": at}
+    for body in (prometheus.get("query", params), sloguard.get("/api/v1/query", params=params).json()):
+        assert len(body["data"]["result"]) == 3
+    # a stale marker ends the series at once: no lookback to the sample before it
+    [b] = [s for s in generate_stale_series() if s.labels == {"__name__": "diff_stale_gauge", "instance": "b"}]
+    marker_ms = next(t for t, v in b.samples if math.isnan(v))
+    params = {"query": 'diff_stale_gauge{instance="b"}', "time": f"{(marker_ms + 60_000) / 1000:.3f}"}
+    assert prometheus.get("query", params)["data"]["result"] == []
+    assert sloguard.get("/api/v1/query", params=params).json()["data"]["result"] == []
+    params["time"] = f"{(marker_ms - 1) / 1000:.3f}"
+    assert len(prometheus.get("query", params)["data"]["result"]) == 1

@@ -278,3 +278,65 @@ def test_data_has_resets_gaps_and_histograms(seed: int) -> None:
     assert gappy
     text = to_openmetrics(series)
     assert text.endswith("# EOF\n")
+
+
+# --- staleness: written through remote write (OpenMetrics cannot carry stale markers) ---
+
+STALE_START_S = END_S + 3600
+STALE_SPAN_S = 3600
+STALE = "stale"  # marker in GenSeries samples: the value is Prometheus' stale NaN
+
+
+def generate_stale_series(seed: int = 5) -> list[GenSeries]:
+    """Series after the backfilled range that go stale (and some come back)."""
+    rnd = random.Random(seed)
+    n = STALE_SPAN_S // SCRAPE_S
+    # per series: (name, instance, stale from step, resume at step or None)
+    plans = [("diff_stale_gauge", "a", 80, 120), ("diff_stale_gauge", "b", 160, None),
+             ("diff_stale_gauge", "c", 40, 41), ("diff_stale_counter_total", "a", 100, 140),
+             ("diff_stale_counter_total", "b", 200, None)]
+    out = []
+    for name, inst, stale_at, resume in plans:
+        v, samples = rnd.uniform(0, 50), []
+        for k in range(n):
+            t = (STALE_START_S + k * SCRAPE_S) * 1000 + rnd.randint(0, 300)
+            if k == stale_at:
+                samples.append((t, math.nan))  # replaced by the stale marker when written
+                continue
+            if stale_at < k and (resume is None or k < resume):
+                continue
+            v = v + rnd.uniform(0, 10) if name.endswith("_total") else v + rnd.gauss(0, 1)
+            samples.append((t, round(v, 3)))
+        out.append(GenSeries({"__name__": name, "instance": inst}, samples))
+    return out
+
+
+STALE_EXPRS = [
+    "diff_stale_gauge", "diff_stale_counter_total", "rate(diff_stale_counter_total[5m])",
+    "increase(diff_stale_counter_total[10m])", "count_over_time(diff_stale_gauge[5m])",
+    "last_over_time(diff_stale_gauge[5m])", "max_over_time(diff_stale_gauge[10m])",
+    "changes(diff_stale_gauge[15m])", "timestamp(diff_stale_gauge)", "sum(diff_stale_gauge)",
+    "diff_stale_gauge offset 2m", 'absent(diff_stale_gauge{instance="b"})',
+    "max_over_time(diff_stale_gauge[10m:1m])", "count(diff_stale_gauge)", "present_over_time(diff_stale_gauge[2m])",
+    "diff_stale_gauge > 0", "resets(diff_stale_counter_total[30m])",
+]
+
+
+def generate_stale_cases(seed: int = 3) -> list[Case]:
+    rnd = random.Random(seed)
+    cases = []
+    for expr in STALE_EXPRS:
+        for _ in range(3):
+            t = (STALE_START_S + rnd.randint(0, STALE_SPAN_S + 600)) * 1000 + rnd.choice([0, 500])
+            cases.append(Case(expr, t, t, 0))
+        step = rnd.choice([15_000, 30_000, 60_000])
+        start = (STALE_START_S - 300) * 1000
+        cases.append(Case(expr, start, start + (STALE_SPAN_S + 900) * 1000 // step * step, step))
+    return cases
+
+
+def test_stale_series_go_stale_and_some_come_back() -> None:
+    series = generate_stale_series()
+    assert sum(any(math.isnan(v) for _, v in s.samples) for s in series) == len(series)
+    assert any(s.samples[-1][0] > (STALE_START_S + STALE_SPAN_S - 60) * 1000 for s in series)
+    assert len(generate_stale_cases()) == 4 * len(STALE_EXPRS)
