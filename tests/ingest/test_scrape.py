@@ -295,7 +295,7 @@ async def test_invalid_scheme_drops_the_target_with_a_reason() -> None:
     await mgr.start()
     assert mgr.targets() == []
     (d,) = mgr.dropped_targets()
-    assert d.reason == "invalid scheme: 'ftp'"
+    assert d.reason == 'invalid scheme: "ftp"'
     await mgr.stop()
 
 

@@ -70,7 +70,7 @@ def test_resolve_fills_interval_and_timeout_from_global() -> None:
 
 
 def test_timeout_greater_than_interval_is_an_error() -> None:
-    with pytest.raises(ValidationError, match='scrape timeout greater than scrape interval for scrape config with job name \'j\''):
+    with pytest.raises(ValidationError, match='scrape timeout greater than scrape interval for scrape config with job name "j"'):
         SC(job_name="j", scrape_interval="5s", scrape_timeout="10s")
     with pytest.raises(ScrapeConfigError, match="scrape timeout greater than scrape interval"):
         resolve(SC(job_name="j", scrape_timeout="2m"), GC())
@@ -92,7 +92,7 @@ def test_bad_duration_error_names_key_and_value() -> None:
     with pytest.raises(ValidationError) as ei:
         ScrapeConfig.model_validate({"job_name": "j", "scrape_interval": "fast"})
     (err,) = ei.value.errors()
-    assert err["loc"] == ("scrape_interval",) and "'fast'" in err["msg"]
+    assert err["loc"] == ("scrape_interval",) and '"fast"' in err["msg"]
 
 
 def test_secrets_never_print() -> None:
@@ -113,7 +113,7 @@ def test_secrets_never_print() -> None:
         ({"authorization": {"credentials": "c"}, "bearer_token": "t"}, "at most one of bearer_token, bearer_token_file & authorization"),
         ({"authorization": {"type": "Basic"}}, 'authorization type cannot be set to "basic"'),
         ({"basic_auth": {"password": "p", "password_file": "f"}}, "at most one of basic_auth password & password_file"),
-        ({"static_configs": [{"targets": ["a:1"], "labels": {"1x": "y"}}]}, "'1x' is not a valid label name"),
+        ({"static_configs": [{"targets": ["a:1"], "labels": {"1x": "y"}}]}, '"1x" is not a valid label name'),
         ({"sample_limit": -1}, "sample_limit"),
     ],
 )
@@ -124,7 +124,7 @@ def test_inconsistent_configs_are_rejected(raw: dict[str, Any], message: str) ->
 
 
 def test_job_names_must_be_unique() -> None:
-    with pytest.raises(ScrapeConfigError, match="found multiple scrape configs with job name 'a'"):
+    with pytest.raises(ScrapeConfigError, match='found multiple scrape configs with job name "a"'):
         check_unique_job_names([SC(job_name="a"), SC(job_name="a")])
 
 

@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from sloguard.ingest._quote import q as _q
 from sloguard.ingest.relabel import relabel
 from sloguard.ingest.scrape_config import ScrapeConfig, format_duration, parse_duration
 from sloguard.labels import Labels
@@ -140,12 +141,12 @@ def populate(sc: ScrapeConfig, discovered: Labels) -> Target | None:
         raise TargetError("no address")
     scheme = lset.get(SCHEME)
     if scheme not in ("http", "https"):
-        raise TargetError(f"invalid scheme: {scheme!r}")
+        raise TargetError(f"invalid scheme: {_q(scheme)}")
     if _missing_port(addr):
         addr += ":443" if scheme == "https" else ":80"
         lset = lset.set(ADDRESS, addr)
     if "/" in addr:
-        raise TargetError(f"{addr!r} is not a valid hostname")
+        raise TargetError(f"{_q(addr)} is not a valid hostname")
     interval, timeout = _durations(lset)
     lset = Labels(p for p in lset if not p[0].startswith(META_PREFIX))
     if not lset.get("instance"):

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
+from sloguard.ingest._quote import q as _q
 from sloguard.labels import Labels, LabelsBuilder, is_valid_label_name
 
 __all__ = ["Action", "RelabelConfig", "Regex", "expand", "relabel"]
@@ -45,14 +46,14 @@ def _compile(pattern: str) -> re.Pattern[str]:
     m = _PERL_ONLY.search(pattern)
     if m is not None:  # RE2 (Go) has no lookarounds or backreferences
         raise ValueError(
-            f"invalid regular expression {pattern!r}: invalid or unsupported Perl syntax: `{m.group(0)}`"
+            f"invalid regular expression {_q(pattern)}: invalid or unsupported Perl syntax: `{m.group(0)}`"
         )
     # RE2 spells \z for end of text and accepts (?<name>...); Python wants \Z and (?P<name>...).
     py = _NAMED_GROUP.sub(r"(?P<\1", pattern.replace(r"\z", r"\Z"))
     try:
         return re.compile(f"(?:{py})")
     except re.error as e:
-        raise ValueError(f"invalid regular expression {pattern!r}: {e}") from None
+        raise ValueError(f"invalid regular expression {_q(pattern)}: {e}") from None
 
 
 class Regex:
@@ -95,14 +96,14 @@ def _to_action(v: Any) -> Action:
     try:
         return Action(v.lower())
     except ValueError:
-        raise ValueError(f"unknown relabel action {v!r}") from None
+        raise ValueError(f"unknown relabel action {_q(v)}") from None
 
 
 def _label_names(v: Any) -> Any:
     if isinstance(v, list):
         for n in v:
             if not isinstance(n, str) or not is_valid_label_name(n):
-                raise ValueError(f"{n!r} is not a valid label name")
+                raise ValueError(f"{_q(n)} is not a valid label name")
     return v
 
 
@@ -156,13 +157,13 @@ def _validate(c: RelabelConfig) -> None:
         raise ValueError(f"relabel configuration for {a} action requires 'target_label' value")
     templ = {Action.REPLACE, Action.LOWERCASE, Action.UPPERCASE}
     if a in templ and not _RELABEL_TARGET.fullmatch(c.target_label):
-        raise ValueError(f"{c.target_label!r} is invalid 'target_label' for {a} action")
+        raise ValueError(f"{_q(c.target_label)} is invalid 'target_label' for {a} action")
     if a in (Action.LOWERCASE, Action.UPPERCASE) and c.replacement != "$1":
         raise ValueError(f"'replacement' can not be set for {a} action")
     if a is Action.LABELMAP and not _RELABEL_TARGET.fullmatch(c.replacement):
-        raise ValueError(f"{c.replacement!r} is invalid 'replacement' for {a} action")
+        raise ValueError(f"{_q(c.replacement)} is invalid 'replacement' for {a} action")
     if a is Action.HASHMOD and not is_valid_label_name(c.target_label):
-        raise ValueError(f"{c.target_label!r} is invalid 'target_label' for {a} action")
+        raise ValueError(f"{_q(c.target_label)} is invalid 'target_label' for {a} action")
     if a in (Action.KEEPEQUAL, Action.DROPEQUAL) and given & {"regex", "modulus", "separator", "replacement"}:
         raise ValueError(f"{a} action requires only 'source_labels' and 'target_label', and no other fields")
     if a in (Action.LABELDROP, Action.LABELKEEP) and given & {

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from sloguard.ingest._quote import q as _q
 from sloguard.ingest.relabel import RelabelConfig
 from sloguard.labels import is_valid_label_name
 
@@ -60,7 +61,7 @@ def parse_duration(s: str) -> int:
         return 0
     m = _DURATION.fullmatch(s)
     if not s or m is None:
-        raise ValueError(f"not a valid duration string: {s!r} (expected e.g. '15s', '1m30s', '1h')")
+        raise ValueError(f"not a valid duration string: {_q(s)} (expected e.g. '15s', '1m30s', '1h')")
     return sum(int(g) * u for g, u in zip(m.groups(), _UNIT_MS, strict=True) if g)
 
 
@@ -80,7 +81,7 @@ def _duration(v: Any) -> Any:
     if isinstance(v, str):
         return parse_duration(v)
     if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"not a valid duration: {v!r} (expected a string such as '15s')")
+        raise ValueError(f"not a valid duration: {_q(v)} (expected a string such as '15s')")
     return v
 
 
@@ -88,7 +89,7 @@ def _size(v: Any) -> Any:
     if isinstance(v, str):
         m = _SIZE.fullmatch(v)
         if m is None:
-            raise ValueError(f"not a valid size: {v!r} (expected e.g. '10MB')")
+            raise ValueError(f"not a valid size: {_q(v)} (expected e.g. '10MB')")
         return int(m.group(1)) << _SIZE_SHIFT[m.group(2)]
     return v
 
@@ -102,7 +103,7 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 def _check_label_names(d: dict[str, str]) -> dict[str, str]:
     for name in d:
         if not is_valid_label_name(name):
-            raise ValueError(f"{name!r} is not a valid label name")
+            raise ValueError(f"{_q(name)} is not a valid label name")
     return d
 
 
@@ -226,7 +227,7 @@ class ScrapeConfig(BaseModel):
             and self.scrape_timeout > self.scrape_interval
         ):
             raise ValueError(
-                f"scrape timeout greater than scrape interval for scrape config with job name {self.job_name!r}"
+                f"scrape timeout greater than scrape interval for scrape config with job name {_q(self.job_name)}"
             )
         return self
 
@@ -234,13 +235,13 @@ class ScrapeConfig(BaseModel):
     def interval_ms(self) -> int:
         """The resolved interval; only valid after ``resolve``."""
         if self.scrape_interval is None:
-            raise ScrapeConfigError(f"scrape config {self.job_name!r} was not resolved against the global config")
+            raise ScrapeConfigError(f"scrape config {_q(self.job_name)} was not resolved against the global config")
         return self.scrape_interval
 
     @property
     def timeout_ms(self) -> int:
         if self.scrape_timeout is None:
-            raise ScrapeConfigError(f"scrape config {self.job_name!r} was not resolved against the global config")
+            raise ScrapeConfigError(f"scrape config {_q(self.job_name)} was not resolved against the global config")
         return self.scrape_timeout
 
 
@@ -254,7 +255,7 @@ def resolve(sc: ScrapeConfig, g: GlobalConfig | None = None) -> ScrapeConfig:
         timeout = min(g.scrape_timeout, interval)
     if timeout > interval:
         raise ScrapeConfigError(
-            f"scrape timeout greater than scrape interval for scrape config with job name {sc.job_name!r}"
+            f"scrape timeout greater than scrape interval for scrape config with job name {_q(sc.job_name)}"
         )
     update: dict[str, Any] = {"scrape_interval": interval, "scrape_timeout": timeout}
     for limit in ("body_size_limit", "sample_limit", "label_limit", "label_name_length_limit",
@@ -268,5 +269,5 @@ def check_unique_job_names(configs: Sequence[ScrapeConfig]) -> None:
     seen: set[str] = set()
     for c in configs:
         if c.job_name in seen:
-            raise ScrapeConfigError(f"found multiple scrape configs with job name {c.job_name!r}")
+            raise ScrapeConfigError(f"found multiple scrape configs with job name {_q(c.job_name)}")
         seen.add(c.job_name)
