@@ -30,6 +30,7 @@ from sloguard.labels import is_valid_label_name
 __all__ = [
     "Authorization",
     "BasicAuth",
+    "ByteSize",
     "Duration",
     "GlobalConfig",
     "ScrapeConfig",
