@@ -169,3 +169,11 @@ def test_validity_agrees_with_promtool(tmp_path: Path) -> None:
             capture_output=True, text=True, timeout=60, check=False,
         )
         assert (proc.returncode == 0) == _ours_valid(raw), (raw, proc.stdout, proc.stderr)
+
+
+def test_byte_sizes_are_base2_like_prometheus() -> None:
+    sc = SC(job_name="j", body_size_limit="10MB")
+    assert sc.body_size_limit == 10 << 20
+    assert SC(job_name="j", body_size_limit="1KiB").body_size_limit == 1024
+    with pytest.raises(ValidationError, match="not a valid size"):
+        SC(job_name="j", body_size_limit="10 megs")

@@ -48,8 +48,9 @@ _DURATION = re.compile(
 )
 _UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1)
 _UNIT_NAMES = ("y", "w", "d", "h", "m", "s", "ms")
-_SIZE = re.compile(r"(\d+)(B|KB|MB|GB|TB|PB|EB)?")
-_SIZE_SHIFT = {None: 0, "B": 0, "KB": 10, "MB": 20, "GB": 30, "TB": 40, "PB": 50, "EB": 60}
+_SIZE = re.compile(r"(\d+)(B|[KMGTPE]i?B)?")
+# Prometheus' units.Base2Bytes: "KB" and "KiB" both mean 1024 bytes.
+_SIZE_SHIFT = {None: 0, "B": 0, "K": 10, "M": 20, "G": 30, "T": 40, "P": 50, "E": 60}
 
 
 class ScrapeConfigError(ValueError):
@@ -91,7 +92,8 @@ def _size(v: Any) -> Any:
         m = _SIZE.fullmatch(v)
         if m is None:
             raise ValueError(f"not a valid size: {_q(v)} (expected e.g. '10MB')")
-        return int(m.group(1)) << _SIZE_SHIFT[m.group(2)]
+        unit = m.group(2)
+        return int(m.group(1)) << _SIZE_SHIFT[unit[0] if unit and unit != "B" else unit]
     return v
 
 
