@@ -173,3 +173,19 @@ def test_unary_minus_drops_name_and_nan_passes(storage: MemoryStorage) -> None:
     st = MemoryStorage()
     st.add(Labels.of(name__="n", a="1"), [0], [math.nan])
     assert math.isnan(vec(PromQLEngine(st), "-n", 0)['{a="1"}'])
+
+
+def test_step_invariant_expression_is_repeated_over_steps(storage: MemoryStorage) -> None:
+    r = PromQLEngine(storage).range_query('sum(x @ 60) + 0 * time()', 0, 4 * M, M)
+    assert matrix_of(r)[0].values.tolist() == [6.0] * 5
+
+
+def test_step_invariance_follows_prometheus_rules() -> None:
+    from sloguard.promql._ast import parse
+    from sloguard.promql._eval_rows import is_step_invariant
+
+    assert is_step_invariant(parse("rate(x[5m] @ 100) * 2"))
+    assert is_step_invariant(parse("topk(scalar(y), x @ 100)"))  # the parameter does not count upstream
+    assert not is_step_invariant(parse("x @ 100 + y"))
+    assert not is_step_invariant(parse("timestamp(x @ 100)"))
+    assert not is_step_invariant(parse("time()"))

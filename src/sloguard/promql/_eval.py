@@ -23,7 +23,7 @@ from sloguard.promql._ast import (
     VectorSelector,
     unwrap_parens,
 )
-from sloguard.promql._eval_rows import DUPLICATE_LABELSET, merge_rows
+from sloguard.promql._eval_rows import DUPLICATE_LABELSET, broadcast, is_step_invariant, merge_rows
 from sloguard.promql._limits import QueryLimits
 from sloguard.promql._selectors import instant_vector, range_vector
 from sloguard.promql._steps import I64, StepMatrix, StepScalar, StepString, StepValue, StepVector
@@ -47,6 +47,7 @@ class EvalContext:
 class Evaluator:
     def __init__(self, ctx: EvalContext) -> None:
         self.ctx = ctx
+        self._invariant: dict[int, bool] = {}
 
     def eval(self, node: Node, steps: I64) -> StepValue:
         """Evaluate ``node`` at every timestamp of ``steps``.
@@ -57,7 +58,12 @@ class Evaluator:
         limits = self.ctx.limits
         limits.check_time()
         before = limits.current
-        value = self._dispatch(node, steps)
+        if len(steps) > 1 and self._step_invariant(node):
+            # Prometheus evaluates step-invariant parts (``@``, literals) once, at the
+            # first step, and repeats the result.
+            value = broadcast(self._dispatch(node, steps[:1]), len(steps))
+        else:
+            value = self._dispatch(node, steps)
         limits.current = before
         limits.acquire(cost(value))
         return value
@@ -85,6 +91,12 @@ class Evaluator:
             case Call():
                 return self._eval_call(node, steps)
         raise PromQLError(f"unsupported expression node {node!r}", ErrorType.INTERNAL)
+
+    def _step_invariant(self, node: Node) -> bool:
+        key = id(node)
+        if key not in self._invariant:
+            self._invariant[key] = is_step_invariant(node)
+        return self._invariant[key]
 
     # --- selectors -------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 
 from sloguard.labels import Labels
-from sloguard.promql._steps import F64, I64, B, StepVector
+from sloguard.promql import _ast as ast
+from sloguard.promql._steps import F64, I64, B, StepMatrix, StepScalar, StepValue, StepVector
 from sloguard.promql._value import ErrorType, PromQLError
 
 DUPLICATE_LABELSET = "vector cannot contain metrics with the same labelset"
@@ -90,3 +91,51 @@ def select_rows(v: StepVector, idx: I64, present: B | None = None) -> StepVector
 
 def count_present(v: StepVector) -> int:
     return int(np.count_nonzero(v.present))
+
+
+#: Functions whose result depends on the evaluation time itself (Prometheus'
+#: ``AtModifierUnsafeFunctions``): never step invariant.
+AT_MODIFIER_UNSAFE = frozenset({
+    "days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute",
+    "month", "year", "predict_linear", "time", "timestamp",
+})
+
+
+def is_step_invariant(node: ast.Node) -> bool:
+    """Prometheus' ``preprocessExprHelper`` rule: the same value at every step."""
+    match node:
+        case ast.NumberLiteral() | ast.StringLiteral():
+            return True
+        case ast.VectorSelector():
+            return node.at is not None
+        case ast.MatrixSelector():
+            return node.selector.at is not None
+        case ast.Subquery():
+            return node.at is not None
+        case ast.Paren() | ast.Unary():
+            return is_step_invariant(node.expr)
+        case ast.Aggregate():
+            # As upstream: only the aggregated expression counts, not the parameter.
+            return is_step_invariant(node.expr)
+        case ast.Binary():
+            return is_step_invariant(node.lhs) and is_step_invariant(node.rhs)
+        case ast.Call():
+            return node.name not in AT_MODIFIER_UNSAFE and all(is_step_invariant(a) for a in node.args)
+    return False
+
+
+def broadcast(value: StepValue, k: int) -> StepValue:
+    """A one-step value repeated over ``k`` steps."""
+    match value:
+        case StepScalar():
+            return StepScalar(np.repeat(value.values, k))
+        case StepVector():
+            ts = None if value.sample_ts is None else np.repeat(value.sample_ts, k, axis=1)
+            return StepVector(value.labels, np.repeat(value.values, k, axis=1), np.repeat(value.present, k, axis=1), ts)
+        case StepMatrix():
+            return StepMatrix(
+                value.labels, value.offsets, value.timestamps, value.values,
+                np.repeat(value.starts, k, axis=1), np.repeat(value.ends, k, axis=1),
+                np.repeat(value.window_ends, k), value.range_ms,
+            )
+    return value
