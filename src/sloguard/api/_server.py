@@ -244,6 +244,9 @@ class Server:
             await ctx.scrape_manager.apply(config)
         if ctx is not None:
             ctx.config = config
+            ctx.max_write_body_bytes = config.remote_write_receiver.max_body_bytes
+        if config.storage != self.config.storage:
+            log.warning("storage settings changed; they take effect at the next restart")
         self.config = config
         log.info("config reloaded", extra={"file": str(self.options.config_path)})
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ import yaml
 from pydantic import ValidationError
 
 from sloguard.config._model import Config
+
+_SECRET_KEY = re.compile(r"password|secret|token|credentials", re.I)
 
 
 class ConfigError(Exception):
@@ -41,7 +44,9 @@ def _describe(err: Any) -> str:
         msg = msg.replace("Input should be ", "expected ")
         msg = msg[0].lower() + msg[1:] if msg else msg
         value = err.get("input")
-        if "got" not in msg and repr(value) not in msg and isinstance(value, str | int | float | bool | type(None)):
+        if _SECRET_KEY.search(key_path(loc)):
+            value = "<secret>"  # never echo what was typed under a secret key
+        if "got" not in msg and str(value) not in msg and isinstance(value, str | int | float | bool | type(None)):
             msg += f", got {value!r}"
     return f"{key_path(loc)}: {msg}"
 
