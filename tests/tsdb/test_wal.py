@@ -211,3 +211,15 @@ def test_fsync_policy_decides_when_commits_fsync(open_db: OpenDB, policy: FsyncP
         clock.now += 0.4  # 2.4s in all: the interval policy syncs at 1.2s and 2.4s
         commit(db, up(), [i * 1000], [1.0])
     assert db.stats().wal_fsyncs_total == want
+
+
+def test_a_foreign_data_directory_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    from sloguard.tsdb import TSDBError
+
+    path = tmp_path / "prom"
+    (path / "wal").mkdir(parents=True)
+    seg = path / "wal" / "00000000"
+    seg.write_bytes(b"\x01prometheus-record-bytes")
+    with pytest.raises(TSDBError, match="refusing to use .* no sloguard-tsdb.json"):
+        TSDB.open(path)
+    assert seg.read_bytes() == b"\x01prometheus-record-bytes"

@@ -9,7 +9,7 @@ from types import TracebackType
 import numpy as np
 
 from sloguard.labels import InvalidLabelError, Labels, check_labels
-from sloguard.tsdb._block import write_block
+from sloguard.tsdb._block import claim_dir, write_block
 from sloguard.tsdb._options import DEFAULT_BLOCK_MS
 from sloguard.tsdb._types import F64, I64, TSDBError
 from sloguard.tsdb._vec import SegPart, concat_segments, fix_overlaps
@@ -27,7 +27,7 @@ class BlockWriter:
     def __init__(self, path: str | Path, block_duration_ms: int = DEFAULT_BLOCK_MS) -> None:
         self.path = Path(path)
         self.block_duration_ms = block_duration_ms
-        self.path.mkdir(parents=True, exist_ok=True)
+        claim_dir(self.path)
         self._ids: dict[Labels, int] = {}
         self._labels: list[Labels] = []
         self._calls: list[tuple[I64, I64, F64]] = []

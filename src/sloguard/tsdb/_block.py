@@ -41,6 +41,34 @@ def new_ulid(ms: int | None = None) -> str:
     return "".join(_B32[(n >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
+MARKER = "sloguard-tsdb.json"
+
+
+def claim_dir(path: Path) -> None:
+    """Create or accept a data directory; refuse one written by something else.
+
+    A Prometheus data directory looks similar (``wal/``, block dirs with
+    ``meta.json``) but its WAL would read as corrupt and be truncated, so a directory
+    with foreign content and no marker file is refused instead.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    marker = path / MARKER
+    if marker.exists():
+        return
+    foreign = sorted(
+        p.name for p in path.iterdir()
+        if p.name == "chunks_head"
+        or (p.name == "wal" and p.is_dir() and any(q.is_file() and q.stat().st_size for q in p.iterdir()))
+        or ((p / "meta.json").exists() and not (p / "labels.json.zst").exists())
+    )
+    if foreign:
+        raise TSDBError(
+            f"refusing to use {path} as a sloguard data directory: it holds {', '.join(foreign)} "
+            f"but no {MARKER} (is it a Prometheus data directory?); use an empty or sloguard directory"
+        )
+    marker.write_text(json.dumps({"format": 1}) + "\n")
+
+
 def _frame_bounds(offsets: I64) -> I64:
     """Series indices where frames start (a series never spans two frames)."""
     bucket = offsets[:-1] // FRAME_SAMPLES

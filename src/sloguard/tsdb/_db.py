@@ -17,7 +17,7 @@ from sloguard.tsdb._appender import (
     order_check,
     record_rejections,
 )
-from sloguard.tsdb._block import Block
+from sloguard.tsdb._block import Block, claim_dir
 from sloguard.tsdb._cache import FrameCache
 from sloguard.tsdb._compact import Compactor
 from sloguard.tsdb._head import Head
@@ -57,7 +57,7 @@ class TSDB:
     def open(cls, path: str | Path, options: TSDBOptions | None = None) -> TSDB:
         """Open (or create) a data directory: load blocks, replay the WAL."""
         db = cls(Path(path), options or TSDBOptions())
-        db.path.mkdir(parents=True, exist_ok=True)
+        claim_dir(db.path)
         db.wal_dir.mkdir(exist_ok=True)
         for tmp in db.path.glob("*.tmp"):
             shutil.rmtree(tmp, ignore_errors=True)
