@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -97,6 +97,7 @@ class ScrapeLoop:
         client: httpx.AsyncClient,
         clock: Clock,
         seed: int = 0,
+        on_result: Callable[[ScrapeLoop, ScrapeResult], None] | None = None,
     ) -> None:
         self.target = target
         self.config = config
@@ -104,6 +105,7 @@ class ScrapeLoop:
         self._client = client
         self._clock = clock
         self._seed = seed
+        self._on_result = on_result
         self._series_labels = target.series_labels
         self._prev: set[Labels] = set()
         self._label_cache: dict[Labels, Labels | None | ScrapeError] = {}
@@ -184,6 +186,8 @@ class ScrapeLoop:
             self.scrapes_ok += 1
         else:
             self.scrapes_failed += 1
+        if self._on_result is not None:
+            self._on_result(self, result)
         if error is not None:
             log.warning("scrape failed: target=%s error=%s", self.target.url, error)
         return result

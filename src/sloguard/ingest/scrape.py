@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,8 +147,12 @@ class ScrapeManager:
         clock: Clock | None = None,
         http_client_factory: HttpClientFactory | None = None,
         global_config: GlobalConfig | None = None,
+        on_scrape: Callable[[Target, ScrapeResult], None] | None = None,
     ) -> None:
+        """``on_scrape(target, result)`` is called after every scrape (e.g. for metrics)."""
         self._storage = storage
+        self._on_scrape = on_scrape
+        self._counts: Counter[tuple[str, str]] = Counter()
         self._clock: Clock = clock or SystemClock()
         self._factory = http_client_factory or default_client_factory
         self._global = global_config or GlobalConfig()
@@ -201,7 +206,9 @@ class ScrapeManager:
         await self._close_stale_clients()
         for key, (t, sc) in wanted.items():
             if key not in self._loops:
-                loop = ScrapeLoop(t, sc, self._storage, self._client(sc), self._clock, self._seed())
+                loop = ScrapeLoop(
+                    t, sc, self._storage, self._client(sc), self._clock, self._seed(), self._record
+                )
                 self._loops[key] = loop
                 loop.start()
         self._apply_target_limits()
@@ -259,13 +266,14 @@ class ScrapeManager:
         """(activeTargets, droppedTargets) in ``/api/v1/targets``' JSON shape."""
         return [t.to_json() for t in self.targets()], [d.to_json() for d in self._dropped]
 
+    def _record(self, loop: ScrapeLoop, result: ScrapeResult) -> None:
+        self._counts[(loop.target.job, "success" if result.error is None else "failure")] += 1
+        if self._on_scrape is not None:
+            self._on_scrape(loop.target, result)
+
     def scrape_counts(self) -> dict[tuple[str, str], int]:
-        """Scrapes so far by (job, "success" | "failure"), for sloguard's own /metrics."""
-        out: dict[tuple[str, str], int] = {}
-        for lp in self._loops.values():
-            for result, n in (("success", lp.scrapes_ok), ("failure", lp.scrapes_failed)):
-                out[(lp.target.job, result)] = out.get((lp.target.job, result), 0) + n
-        return out
+        """Scrapes since start by (job, "success" | "failure"), across reloads (for /metrics)."""
+        return dict(self._counts)
 
     def scrape_pools(self) -> list[str]:
         return [c.job_name for c in self._configs]
