@@ -42,6 +42,10 @@ _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {
 }
 
 
+# uvicorn logs its ordinary messages under "uvicorn.error"; show them as "uvicorn".
+_LOGGER_ALIASES = {"uvicorn.error": "uvicorn"}
+
+
 class LogFormat(enum.Enum):
     LOGFMT = "logfmt"
     JSON = "json"
@@ -89,7 +93,7 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "ts": _timestamp(record.created),
         "level": _level_name(record.levelno),
-        "logger": record.name,
+        "logger": _LOGGER_ALIASES.get(record.name, record.name),
         "msg": redact(record.getMessage()),
     }
     for key, value in vars(record).items():
