@@ -14,9 +14,11 @@ from sloguard.labels import Labels
 from sloguard.promql._steps import F64, StepVector
 from sloguard.promql.functions._absent import absent_labels
 from sloguard.promql.functions._common import matrix_arg, scalar_arg
+from sloguard.promql.functions._kahan import window_kahan_sums
+from sloguard.promql.functions._moments import window_mean, window_variance
 from sloguard.promql.functions._range import range_result
 from sloguard.promql.functions._registry import FuncCall, register
-from sloguard.promql.functions._windows import Scan, Windows, kahan_inc
+from sloguard.promql.functions._windows import Windows
 
 
 @register("count_over_time", 1)
@@ -42,60 +44,35 @@ def last_over_time(call: FuncCall) -> StepVector:
 def max_over_time(call: FuncCall) -> StepVector:
     m = matrix_arg(call, 0)
     w = Windows.of(m)  # Go: v > max || isNaN(max): NaN only when all are NaN, like fmax
-    return range_result(w, w.reduceat(np.fmax, m.values))
+    return range_result(w, w.idempotent_reduce(np.fmax, m.values))
 
 
 @register("min_over_time", 1)
 def min_over_time(call: FuncCall) -> StepVector:
     m = matrix_arg(call, 0)
     w = Windows.of(m)
-    return range_result(w, w.reduceat(np.fmin, m.values))
+    return range_result(w, w.idempotent_reduce(np.fmin, m.values))
 
 
 @register("sum_over_time", 1)
 def sum_over_time(call: FuncCall) -> StepVector:
     m = matrix_arg(call, 0)
     w = Windows.of(m)
-    scan = Scan.of(w)
-    s, c = np.zeros(w.size), np.zeros(w.size)
-    for _, a, x in scan.positions(m.values):
-        s[:a], c[:a] = kahan_inc(x, s[:a], c[:a])
-    total = np.where(np.isinf(s), s, s + c)
-    return range_result(w, scan.unsort(total))
+    ((s, c),) = window_kahan_sums(w.starts, w.lens, [m.values])
+    return range_result(w, np.where(np.isinf(s), s, s + c))
 
 
 @register("avg_over_time", 1)
 def avg_over_time(call: FuncCall) -> StepVector:
     m = matrix_arg(call, 0)
     w = Windows.of(m)
-    scan = Scan.of(w)
-    mean, c, count = np.zeros(w.size), np.zeros(w.size), np.zeros(w.size)
-    for _, a, x in scan.positions(m.values):
-        count[:a] += 1
-        cur, n = mean[:a], count[:a]
-        inf_mean = np.isinf(cur)
-        same_inf = np.isinf(x) & ((cur > 0) == (x > 0))
-        finite_x = ~np.isinf(x) & ~np.isnan(x)
-        skip = inf_mean & (same_inf | finite_x)
-        new_mean, new_c = kahan_inc(x / n - cur / n, cur, c[:a])
-        mean[:a] = np.where(skip, cur, new_mean)
-        c[:a] = np.where(skip, c[:a], new_c)
-    return range_result(w, scan.unsort(np.where(np.isinf(mean), mean, mean + c)))
+    return range_result(w, window_mean(w, m.values))
 
 
 def _stdvar(call: FuncCall) -> tuple[Windows, F64]:
     m = matrix_arg(call, 0)
     w = Windows.of(m)
-    scan = Scan.of(w)
-    z = np.zeros
-    count, mean, c_mean, aux, c_aux = z(w.size), z(w.size), z(w.size), z(w.size), z(w.size)
-    for _, a, x in scan.positions(m.values):
-        count[:a] += 1
-        d = x - (mean[:a] + c_mean[:a])
-        mean[:a], c_mean[:a] = kahan_inc(d / count[:a], mean[:a], c_mean[:a])
-        inc = d * (x - (mean[:a] + c_mean[:a]))
-        aux[:a], c_aux[:a] = kahan_inc(inc, aux[:a], c_aux[:a])
-    return w, scan.unsort((aux + c_aux) / count)
+    return w, window_variance(w, m.values)
 
 
 @register("stdvar_over_time", 1)
@@ -110,30 +87,48 @@ def stddev_over_time(call: FuncCall) -> StepVector:
     return range_result(w, np.sqrt(var))
 
 
+def _go_sorted_rows(w: Windows, values: F64) -> tuple[F64, np.ndarray]:
+    """Each window's samples as a row sorted like Go's ``vectorByValueHeap`` (NaN first,
+    then ascending); rows are padded on the right. Returns (rows, NaN count per row)."""
+    width = int(w.lens.max())
+    pos = np.arange(width)
+    valid = pos[None, :] < w.lens[:, None]
+    idx = np.where(valid, w.starts[:, None] + pos[None, :], 0)
+    rows = np.where(valid, values[idx], np.inf)
+    nans = np.isnan(rows).sum(axis=1)
+    rows.sort(axis=1)  # numpy: ascending, NaN last; NaNs are put first by the caller
+    return rows, nans
+
+
+def _quantile_chunk(w: Windows, q: F64, values: F64) -> F64:
+    rows, nans = _go_sorted_rows(w, values)
+    n = w.lens.astype(np.float64)
+    rank = q * (n - 1)
+    ok = ~np.isnan(rank)
+    lower = np.clip(np.where(ok, np.maximum(0, np.floor(rank)), 0), 0, n - 1).astype(np.int64)
+    upper = np.clip(np.where(ok, np.minimum(n - 1, lower + 1), 0), 0, n - 1).astype(np.int64)
+    weight = rank - np.floor(rank)
+
+    def at(i: np.ndarray) -> F64:  # position i of the Go order: NaNs first, then sorted values
+        shifted = np.clip(i - nans, 0, rows.shape[1] - 1)
+        return np.where(i < nans, np.nan, rows[np.arange(rows.shape[0]), shifted])
+
+    result = at(lower) * (1 - weight) + at(upper) * weight
+    result = np.where(ok, result, np.nan)
+    return np.where(q < 0, -np.inf, np.where(q > 1, np.inf, result))
+
+
 @register("quantile_over_time", 2)
 def quantile_over_time(call: FuncCall) -> StepVector:
     q_all = scalar_arg(call, 0)
     m = matrix_arg(call, 1)
     w = Windows.of(m)
-    idx, seg = w.gather()
-    vals = m.values[idx]
-    win = np.repeat(np.arange(w.size), w.lens)
-    # Go sorts NaN first (vectorByValueHeap.Less), then ascending.
-    order = np.lexsort((vals, ~np.isnan(vals), win))
-    ordered = vals[order]
-    q = q_all[w.steps]
-    n = w.lens.astype(np.float64)
-    rank = q * (n - 1)
-    lower = np.maximum(0, np.floor(rank))
-    upper = np.minimum(n - 1, lower + 1)
-    weight = rank - np.floor(rank)
-    ok = ~np.isnan(rank)
-    last = w.lens - 1
-    lo = seg + np.clip(np.where(ok, lower, 0), 0, last).astype(np.int64)
-    hi = seg + np.clip(np.where(ok, upper, 0), 0, last).astype(np.int64)
-    result = ordered[lo] * (1 - weight) + ordered[hi] * weight
-    result = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, result))
-    return range_result(w, np.where(ok | (q < 0) | (q > 1), result, np.nan))
+    out = np.empty(w.size)
+    done = 0
+    for chunk in w.chunks():
+        out[done : done + chunk.size] = _quantile_chunk(chunk, q_all[chunk.steps], m.values)
+        done += chunk.size
+    return range_result(w, out)
 
 
 @register("absent_over_time", 1)

@@ -11,8 +11,9 @@ import numpy as np
 from sloguard.promql._steps import F64, StepMatrix, StepVector
 from sloguard.promql._value import PromQLError
 from sloguard.promql.functions._common import drop_names, finish_vector, matrix_arg, scalar_arg
+from sloguard.promql.functions._kahan import window_kahan_sums
 from sloguard.promql.functions._registry import FuncCall, register
-from sloguard.promql.functions._windows import Scan, Windows, kahan_inc
+from sloguard.promql.functions._windows import Scan, Windows
 
 
 def range_result(w: Windows, values: F64, keep: np.ndarray | None = None, *, drop_name: bool = True) -> StepVector:
@@ -126,33 +127,45 @@ def idelta(call: FuncCall) -> StepVector:
     return _instant_value(matrix_arg(call, 0), False)
 
 
+def _regression_sums(w: Windows, intercept_ms: np.ndarray) -> list[F64]:
+    """Kahan sums of x, y, x*y, x*x per window (x in seconds from the window's origin),
+    over per-window copies of the samples, a bounded chunk of windows at a time."""
+    m = w.matrix
+    out = [np.empty(w.size) for _ in range(4)]
+    done = 0
+    for chunk in w.chunks():
+        idx, seg = chunk.gather()
+        xs = (m.timestamps[idx] - np.repeat(intercept_ms[done : done + chunk.size], chunk.lens)) / 1e3
+        ys = m.values[idx]
+        sums = window_kahan_sums(seg, chunk.lens, [xs, ys, xs * ys, xs * xs])
+        for o, (s, c) in zip(out, sums, strict=True):
+            o[done : done + chunk.size] = s + c
+        done += chunk.size
+    return out
+
+
 def _linear_regression(w: Windows, intercept_ms: np.ndarray) -> tuple[F64, F64]:
     """Prometheus' ``linearRegression`` (Kahan sums, constant-y shortcut) per window;
     ``intercept_ms`` gives the x origin of each window."""
-    m = w.matrix
-    scan = Scan.of(w)
-    size = w.size
-    origin = intercept_ms[scan.order]
-    n = np.zeros(size)
-    sums = {k: (np.zeros(size), np.zeros(size)) for k in ("x", "y", "xy", "x2")}
-    init_y = m.values[scan.starts]
-    const_y = np.ones(size, np.bool_)
-    for j, a, y in scan.positions(m.values):
-        x = (m.timestamps[scan.starts[:a] + j] - origin[:a]).astype(np.float64) / 1e3
-        const_y[:a] &= y == init_y[:a]
-        n[:a] += 1.0
-        for key, inc in (("x", x), ("y", y), ("xy", x * y), ("x2", x * x)):
-            s, c = sums[key]
-            s[:a], c[:a] = kahan_inc(inc, s[:a], c[:a])
-    sx, sy, sxy, sx2 = (sums[k][0] + sums[k][1] for k in ("x", "y", "xy", "x2"))
+    y = w.matrix.values
+    sx, sy, sxy, sx2 = _regression_sums(w, intercept_ms)
+    n = w.lens.astype(np.float64)
     cov_xy = sxy - sx * sy / n
     var_x = sx2 - sx * sx / n
     slope = cov_xy / var_x
     intercept = sy / n - slope * sx / n
+    init_y = y[w.starts]
+    const_y = w.idempotent_reduce(np.fmax, y) == w.idempotent_reduce(np.fmin, y)
+    const_y &= ~_any_nan(w, y)
     inf_y = np.isinf(init_y)
     slope = np.where(const_y, np.where(inf_y, np.nan, 0.0), slope)
     intercept = np.where(const_y, np.where(inf_y, np.nan, init_y), intercept)
-    return scan.unsort(slope), scan.unsort(intercept)
+    return slope, intercept
+
+
+def _any_nan(w: Windows, y: F64) -> np.ndarray:
+    csum = np.concatenate(([0], np.cumsum(np.isnan(y).astype(np.int64))))
+    return np.asarray(csum[w.starts + w.lens] - csum[w.starts] > 0, np.bool_)
 
 
 @register("deriv", 1)

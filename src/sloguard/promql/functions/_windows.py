@@ -73,12 +73,36 @@ class Windows:
         idx = np.arange(total, dtype=np.int64) - np.repeat(seg - self.starts, self.lens)
         return idx, seg
 
-    def reduceat(self, ufunc: np.ufunc, per_sample: F64) -> F64:
+    def idempotent_reduce(self, ufunc: np.ufunc, per_sample: F64) -> F64:
+        """``ufunc`` over each window for an idempotent, associative ``ufunc`` (``fmax``,
+        ``fmin``) via a sparse table: level ``k`` holds the reduction of ``2**k`` samples
+        starting at each index, and a window is two overlapping blocks of one level. Time
+        ``O(samples * log(longest window))``, memory one level at a time."""
+        out = np.empty(self.size, np.float64)
         if self.size == 0:
-            return np.empty(0, np.float64)
-        idx, seg = self.gather()
-        return np.asarray(ufunc.reduceat(per_sample[idx], seg), np.float64)
+            return out
+        level_of = np.floor(np.log2(self.lens)).astype(np.int64)
+        level = np.asarray(per_sample, np.float64)
+        for k in range(int(level_of.max()) + 1):
+            if k:
+                half = 1 << (k - 1)
+                level = ufunc(level[:-half], level[half:]) if level.shape[0] > half else level[:0]
+            sel = np.flatnonzero(level_of == k)
+            if sel.size:
+                s, width = self.starts[sel], 1 << k
+                out[sel] = ufunc(level[s], level[s + self.lens[sel] - width])
+        return out
 
+    def chunks(self, max_samples: int = 1 << 21) -> Iterator[Windows]:
+        """The selected windows in consecutive groups of at most ``max_samples`` samples
+        (one window may exceed it alone), to bound memory of gather-based functions."""
+        ends = np.cumsum(self.lens)
+        lo = 0
+        while lo < self.size:
+            base = int(ends[lo - 1]) if lo else 0
+            hi = max(lo + 1, int(np.searchsorted(ends, base + max_samples, side="right")))
+            yield Windows(self.matrix, self.mask, self.starts[lo:hi], self.lens[lo:hi], self.steps[lo:hi])
+            lo = hi
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +115,12 @@ class Scan:
 
     @classmethod
     def of(cls, w: Windows) -> Scan:
-        order = np.argsort(-w.lens, kind="stable")
-        return cls(order, w.starts[order], w.lens[order])
+        return cls.of_ranges(w.starts, w.lens)
+
+    @classmethod
+    def of_ranges(cls, starts: I64, lens: I64) -> Scan:
+        order = np.argsort(-lens, kind="stable")
+        return cls(order, starts[order], lens[order])
 
     def positions(self, per_sample: F64, first: int = 0) -> Iterator[tuple[int, int, F64]]:
         """Yield ``(j, a, x)`` for positions ``j >= first``: the ``a`` longest windows have
