@@ -176,11 +176,13 @@ def test_concurrent_commits_from_threads_are_all_stored_and_logged(open_db: Open
             if res.rejected_total or res.appended != 10:
                 errors.append(str(res))
 
-    def reader() -> None:
-        for _ in range(30):
+    def reader() -> None:  # every sample read must be one that was written (v = t / 500)
+        for _ in range(40):
             batch = select_all(db)
             if len(batch) and not (np.diff(batch.offsets) > 0).all():
                 errors.append("empty series in a batch")
+            if not np.array_equal(batch.values * 500, batch.timestamps.astype(np.float64)):
+                errors.append("a reader saw samples that were never written")
 
     threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)] + [threading.Thread(target=reader)]
     for th in threads:

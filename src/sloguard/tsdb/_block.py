@@ -30,7 +30,7 @@ from sloguard.tsdb._types import F64, I64, TSDBError
 from sloguard.tsdb._vec import SegPart, cut
 from sloguard.tsdb._wal import fsync_dir
 
-FRAME_SAMPLES = 1 << 17
+FRAME_SAMPLES = 1 << 16  # decode granularity: a single-series read decodes one frame
 _B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 

@@ -144,6 +144,8 @@ class Head:
         pos = np.arange(snap.nrefs, dtype=np.int64)
         tail = self._tail_part(snap, pos, T_MIN, T_MAX)
         self.f_off, self.f_t, self.f_v = merge(snap.nrefs, [frozen, tail], False)
+        # fresh tail buffers: snapshots taken before this fold still view the old ones
+        self._tr, self._tt, self._tv = np.empty_like(self._tr), np.empty_like(self._tt), np.empty_like(self._tv)
         self.n_tail = 0
 
     def snapshot(self) -> HeadSnapshot:
