@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sloguard.cli import app
-from sloguard.cli._serve import parse_listen
+from sloguard.cli._serve import parse_listen, self_address
 
 
 def _serve(*args: str) -> tuple[int, str]:
@@ -49,3 +49,9 @@ def test_parse_listen_forms() -> None:
     assert parse_listen("127.0.0.1:9090") == ("127.0.0.1", 9090)
     assert parse_listen(":9090") == ("0.0.0.0", 9090)
     assert parse_listen("[::1]:80") == ("::1", 80)
+
+
+def test_self_address_is_scrapable() -> None:
+    assert self_address("0.0.0.0", 9090) == "127.0.0.1:9090"
+    assert self_address("::", 9090) == "[::1]:9090"
+    assert self_address("10.0.0.5", 80) == "10.0.0.5:80"

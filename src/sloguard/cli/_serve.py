@@ -25,6 +25,15 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+def self_address(host: str, port: int) -> str:
+    """Where the server can scrape itself: ``0.0.0.0``/``::`` become loopback, IPv6 gets brackets."""
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def bundled_config(listen: str) -> Config:
     """The bundled example config, scraping this server at ``listen``."""
     text = resources.files("sloguard").joinpath(BUNDLED_CONFIG).read_text(encoding="utf-8")
@@ -63,7 +72,7 @@ def serve(
             msg = f"invalid --log.format {log_format!r}: expected logfmt or json"
         raise _fail(msg) from None
     try:
-        config = load_config(config_file) if config_file else bundled_config(f"{host}:{port}")
+        config = load_config(config_file) if config_file else bundled_config(self_address(host, port))
     except ConfigError as e:
         raise _fail(str(e)) from None
     configure(fmt, log_level)
@@ -76,7 +85,7 @@ def serve(
     }
     options = ServeOptions(
         config_path=config_file or Path(BUNDLED_CONFIG), data_dir=data_dir, host=host, port=port,
-        flags=flags, loader=None if config_file else (lambda: bundled_config(f"{host}:{port}")),
+        flags=flags, loader=None if config_file else (lambda: bundled_config(self_address(host, port))),
     )
     try:
         with contextlib.suppress(KeyboardInterrupt):
