@@ -37,7 +37,7 @@ groups:
       - alert: Now
         expr: vector(2)
       - alert: Bad
-        expr: foo + on (a) bar
+        expr: foo + on(a) bar
 """
 T = 1_700_000_000_000
 
@@ -170,5 +170,6 @@ def test_shape_matches_real_prometheus(tmp_path: Path, storage: MemoryStorage, o
     assert _keys(client.get("/api/v1/alerts").json()) == _keys(their_alerts)
     their_rules = theirs["data"]["groups"][0]["rules"]
     for mine, real in zip(ours["data"]["groups"][0]["rules"], their_rules, strict=True):
-        assert (mine.get("state"), mine["health"], mine.get("labels")) == (real.get("state"), real["health"], real.get("labels"))
+        assert (mine.get("state"), mine["health"], mine.get("labels"), mine["query"]) == (
+            real.get("state"), real["health"], real.get("labels"), real["query"])
         assert [a["value"] for a in mine.get("alerts", [])] == [a["value"] for a in real.get("alerts", [])]

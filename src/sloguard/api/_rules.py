@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sloguard.api._http import ApiError, Params, api_endpoint, success
-from sloguard.rules import Alert, AlertingRule, Group, RecordingRule, RuleStatus
+from sloguard.rules import Alert, AlertingRule, Group, RecordingRule, RuleStatus, expr_string
 from sloguard.rules.template._gofmt import shortest_digits
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -80,12 +80,12 @@ def _status(st: RuleStatus) -> dict[str, Any]:
 def rule_json(rule: AlertingRule | RecordingRule) -> dict[str, Any]:
     if isinstance(rule, AlertingRule):
         return {
-            "state": str(rule.state), "name": rule.name, "query": rule.expr,
+            "state": str(rule.state), "name": rule.name, "query": expr_string(rule.expr),
             "duration": _num(rule.hold_ms / 1000), "keepFiringFor": _num(rule.keep_firing_for_ms / 1000),
             "labels": dict(rule.rule_labels), "annotations": dict(rule.rule_annotations),
             "alerts": _alerts(rule), **_status(rule.status), "type": "alerting",
         }
-    out: dict[str, Any] = {"name": rule.name, "query": rule.expr}
+    out: dict[str, Any] = {"name": rule.name, "query": expr_string(rule.expr)}
     if rule.rule_labels:
         out["labels"] = dict(rule.rule_labels)
     return {**out, **_status(rule.status), "type": "recording"}

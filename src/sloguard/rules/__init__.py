@@ -11,6 +11,7 @@ from sloguard.rules._check import CheckOutcome, Lint, check_rule_file, check_rul
 from sloguard.rules._clock import Clock, ManualClock, SystemClock
 from sloguard.rules._duration import format_duration_ms, parse_duration_ms
 from sloguard.rules._errors import RuleFileError, RulesError
+from sloguard.rules._exprstr import expr_string
 from sloguard.rules._group import Group, Outgoing, group_key
 from sloguard.rules._manager import RuleManager
 from sloguard.rules._notifier import AlertmanagerNotifier, PostableAlert, to_postable
@@ -60,6 +61,7 @@ __all__ = [
     "SystemClock",
     "TemplateContext",
     "engine_query_func",
+    "expr_string",
     "expand_rule_files",
     "rule_manager_for",
     "group_key",
