@@ -181,6 +181,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--senders", type=int, default=4)
+    ap.add_argument("--server", choices=["serve", "routes"], default="serve",
+                    help="'serve': the real 'sloguard serve' (bundled config); 'routes': only the write route")
     ap.add_argument("--serve", nargs=2, metavar=("PORT", "DIR"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.serve:
@@ -188,7 +190,12 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="sloguard-bench-rw-") as tmp:
         port = _free_port()
-        proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port), tmp])
+        if a.server == "serve":
+            cmd = [sys.executable, "-c", "from sloguard.cli import main; main()", "serve",
+                   "--data-dir", tmp, "--listen", f"127.0.0.1:{port}", "--log.level", "error"]
+        else:
+            cmd = [sys.executable, __file__, "--serve", str(port), tmp]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
         try:
             _wait_up(port, proc)
             # warm-up: one request per sender's series set, so the label caches are filled
@@ -212,7 +219,9 @@ def main() -> int:
     errors = [e for s in senders for e in s.errors]
     rate = samples / elapsed
     print("## Remote-write ingestion (bench_remote_write.py)\n")
-    print(f"- machine: {os.cpu_count()} cores (os.cpu_count()); server: uvicorn (h11) + real TSDB, "
+    server = ("`sloguard serve` (bundled config)" if a.server == "serve"
+              else "the write route alone on uvicorn")
+    print(f"- machine: {os.cpu_count()} cores (os.cpu_count()); server: {server}, real TSDB with "
           "WAL fsync before every 204; senders in another process")
     print(f"- load: {a.senders} concurrent senders x {SERIES_PER_REQUEST} series x 1 sample per "
           f"request, {a.seconds:.0f}s, Prometheus-like labels (7 per series)")
