@@ -38,11 +38,16 @@ class Compactor:
         self.last = 0.0
         self.deleted = 0
 
-    def run(self, now_ms: int | None) -> None:
-        with self.lock:
+    def run(self, now_ms: int | None, wait: bool = True) -> None:
+        """Cut blocks and apply retention; with ``wait=False`` skip if already running."""
+        if not self.lock.acquire(blocking=wait):
+            return
+        try:
             while self._cut_one():
                 pass
             self._retention(now_ms)
+        finally:
+            self.lock.release()
 
     def _cut_one(self) -> bool:
         db, head = self.db, self.db.head

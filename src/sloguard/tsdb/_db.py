@@ -143,7 +143,7 @@ class TSDB:
             span_full = head.maxt - head.mint > self.options.block_duration_ms * 3 // 2
         if span_full and self.options.auto_compact:
             try:
-                self.compact()
+                self._compactor.run(None, wait=False)  # another thread may be at it already
             except (OSError, TSDBError) as e:  # the commit itself is durable already
                 log.error("compaction after commit failed; will retry: %s", e)
         return res

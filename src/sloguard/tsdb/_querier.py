@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -20,30 +21,36 @@ class BlockSource(Protocol):
     blocks: list[Block]
 
 
+@dataclass(frozen=True, slots=True)
+class _View:
+    """What one call reads: the block list and the head's matching series + snapshot."""
+
+    blocks: list[Block]
+    refs: I64
+    labels: list[Labels]
+    snap: HeadSnapshot
+
+
 class TSDBQuerier:
     """Implements ``Querier`` over the TSDB's blocks plus its live head.
 
     Each call reads the block list, the head's index and a head snapshot under the
     head lock, so a compaction that moves samples from the head into a new block is
-    seen either entirely before or entirely after.
+    seen either entirely before or entirely after. Safe to share between threads.
     """
 
     def __init__(self, db: BlockSource) -> None:
         self._db = db
         self._head = db.head
-        self._blocks: list[Block] = []
 
-    def _head_refs(
-        self, matchers: Sequence[Matcher], mint: int, maxt: int
-    ) -> tuple[I64, list[Labels], HeadSnapshot]:
+    def _view(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> _View:
         head = self._head
         with head.lock:
-            self._blocks = list(self._db.blocks)
             refs = resolve(head.postings, matchers)
             if len(refs):
                 refs = refs[(head.first_t[refs] <= maxt) & (head.last_t[refs] >= mint)]
             labels = head.labels
-            return refs, [labels[r] for r in refs.tolist()], head.snapshot()
+            return _View(list(self._db.blocks), refs, [labels[r] for r in refs.tolist()], head.snapshot())
 
     def _head_overlaps(self, mint: int, maxt: int) -> bool:
         return self._head.num_samples > 0 and self._head.mint <= maxt and self._head.maxt >= mint
@@ -52,38 +59,39 @@ class TSDBQuerier:
         return b.series_in_range(resolve(b.index, matchers), mint, maxt)
 
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
-        refs, head_labels, snap = self._head_refs(matchers, mint, maxt)
+        view = self._view(matchers, mint, maxt)
         found: list[tuple[Block, I64]] = []
         labels: set[Labels] = set()
-        for b in self._blocks:
+        for b in view.blocks:
             if b.overlaps(mint, maxt):
                 ids = self._block_ids(b, matchers, mint, maxt)
                 if len(ids):
                     found.append((b, ids))
                     labels.update(b.labels[i] for i in ids.tolist())
         if not found:  # head only: gather straight into label order
-            order = sorted(range(len(refs)), key=head_labels.__getitem__)
-            sorted_labels = [head_labels[i] for i in order]
-            parts = Head.select_parts(snap, refs[np.asarray(order, np.int64)], mint, maxt)
-            return _batch(sorted_labels, merge(len(refs), parts, False))
-        labels.update(head_labels)
+            order = sorted(range(len(view.refs)), key=view.labels.__getitem__)
+            parts = Head.select_parts(view.snap, view.refs[np.asarray(order, np.int64)], mint, maxt)
+            return _batch([view.labels[i] for i in order], merge(len(order), parts, False))
+        labels.update(view.labels)
         all_labels = sorted(labels)
         pos = {ls: i for i, ls in enumerate(all_labels)}
         parts = []
         for b, ids in found:
             keys = np.fromiter((pos[b.labels[i]] for i in ids.tolist()), np.int64, len(ids))
             parts += b.select_parts(ids, keys, mint, maxt)
-        n_block_parts = len(parts)
-        if len(refs):
-            keys = np.fromiter((pos[ls] for ls in head_labels), np.int64, len(refs))
-            for p in Head.select_parts(snap, refs, mint, maxt):
+        head_mint = None
+        if len(view.refs):
+            keys = np.fromiter((pos[ls] for ls in view.labels), np.int64, len(view.refs))
+            for p in Head.select_parts(view.snap, view.refs, mint, maxt):
                 parts.append(SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v))
-        overlap = _may_overlap([b for b, _ in found], self._head.mint if len(parts) > n_block_parts else None)
+            head_mint = self._head.mint
+        overlap = _may_overlap([b for b, _ in found], head_mint)
         return _batch(all_labels, merge(len(all_labels), parts, overlap))
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
-        out: set[Labels] = set(self._head_refs(matchers, mint, maxt)[1])
-        for b in self._blocks:
+        view = self._view(matchers, mint, maxt)
+        out: set[Labels] = set(view.labels)
+        for b in view.blocks:
             if b.overlaps(mint, maxt):
                 out.update(b.labels[i] for i in self._block_ids(b, matchers, mint, maxt).tolist())
         return sorted(out)
