@@ -101,11 +101,22 @@ def _windows_text(tier: AlertTier) -> str:
     return " or ".join(f"{format_duration(w.long_ms)}/{format_duration(w.short_ms)} at {w.factor:g}x" for w in tier.windows)
 
 
+def _budget_left_template(slo: SLO) -> str:
+    """Template that looks up this alert's own budget series (one per grouping label set)."""
+    if not slo.grouping:
+        q = f'`slo:error_budget_remaining:ratio{{slo="{slo.name}"}}`'
+    else:
+        fmt = ",".join([f"slo=%q"] + [f"{g}=%q" for g in slo.grouping])
+        args = " ".join([f'"{slo.name}"'] + [f"$labels.{g}" for g in slo.grouping])
+        q = f'(printf "slo:error_budget_remaining:ratio{{{fmt}}}" {args})'
+    return f"{{{{ with query {q} }}}}{{{{ . | first | value | humanizePercentage }}}}{{{{ end }}}}"
+
+
 def _alert(slo: SLO, tier: AlertTier, expr: str) -> dict[str, Any]:
     a = slo.alerting
     labels = {**slo_labels(slo), "tier": tier.name, **dict(a.labels), **dict(tier.labels)}
     long_w = format_duration(tier.windows[0].long_ms)
-    budget_q = f'slo:error_budget_remaining:ratio{{slo="{slo.name}"}}'
+    budget_left = _budget_left_template(slo)
     annotations = {
         "summary": f"{slo.service} SLO {slo.name} is burning its error budget too fast ({tier.name}).",
         "description": (
@@ -114,7 +125,7 @@ def _alert(slo: SLO, tier: AlertTier, expr: str) -> dict[str, Any]:
         ),
         "windows": _windows_text(tier),
         "burn_rate": f"{{{{ $value | printf \"%.4g\" }}}} / {slo.error_budget:.10g}",
-        "budget_left": f"{{{{ with query `{budget_q}` }}}}{{{{ . | first | value | humanizePercentage }}}}{{{{ end }}}}",
+        "budget_left": budget_left,
         **dict(a.annotations),
         **dict(tier.annotations),
     }
