@@ -1,4 +1,4 @@
-"""absent, scalar, vector, sort, sort_desc, time, timestamp, pi."""
+"""absent, scalar, vector, sort, sort_desc, pi."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from sloguard.labels import Labels
 from sloguard.promql._steps import StepScalar, StepVector
 from sloguard.promql.functions._absent import absent_labels
-from sloguard.promql.functions._common import drop_names, finish_vector, scalar_arg, vector_arg
+from sloguard.promql.functions._common import scalar_arg, vector_arg
 from sloguard.promql.functions._registry import FuncCall, register
 
 
@@ -58,22 +58,6 @@ def sort(call: FuncCall) -> StepVector:
 @register("sort_desc", 1, drops_metric_name=False)
 def sort_desc(call: FuncCall) -> StepVector:
     return _sorted(vector_arg(call, 0), descending=True)
-
-
-@register("time", 0, time_dependent=True)
-def time(call: FuncCall) -> StepScalar:
-    return StepScalar(call.steps.astype(np.float64) / 1000)
-
-
-@register("timestamp", 1, time_dependent=True)
-def timestamp(call: FuncCall) -> StepVector:
-    """The sample's own timestamp for selector arguments, else the evaluation time."""
-    v = vector_arg(call, 0)
-    if v.sample_ts is not None:
-        ts = v.sample_ts.astype(np.float64) / 1000
-    else:
-        ts = np.broadcast_to(call.steps.astype(np.float64) / 1000, v.values.shape).copy()
-    return finish_vector(drop_names(v.labels), ts, v.present)
 
 
 @register("pi", 0)

@@ -1,5 +1,6 @@
-"""Date functions (UTC): day_of_month, day_of_week, day_of_year, days_in_month, hour,
-minute, month, year. Without an argument they read ``vector(time())``.
+"""time(), timestamp() and the date functions (UTC): day_of_month, day_of_week,
+day_of_year, days_in_month, hour, minute, month, year. Without an argument the date
+functions read ``vector(time())``.
 
 The calendar follows Go's ``time`` package step by step (seconds truncated like Go's
 ``int64(v)``, which gives the minimum int64 for NaN, Inf and out-of-range values on
@@ -14,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from sloguard.labels import Labels
-from sloguard.promql._steps import F64, StepVector
+from sloguard.promql._steps import F64, StepScalar, StepVector
 from sloguard.promql.functions._common import drop_names, finish_vector, vector_arg
 from sloguard.promql.functions._registry import FuncCall, register
 
@@ -114,3 +115,19 @@ def _date_func(field: str) -> Callable[[FuncCall], StepVector]:
 for _field in ("year", "month", "day_of_month", "day_of_week", "day_of_year",
                "days_in_month", "hour", "minute"):
     register(_field, 0, 1, time_dependent=True)(_date_func(_field))
+
+
+@register("time", 0, time_dependent=True)
+def time(call: FuncCall) -> StepScalar:
+    return StepScalar(call.steps.astype(np.float64) / 1000)
+
+
+@register("timestamp", 1, time_dependent=True)
+def timestamp(call: FuncCall) -> StepVector:
+    """The sample's own timestamp for selector arguments, else the evaluation time."""
+    v = vector_arg(call, 0)
+    if v.sample_ts is not None:
+        ts = v.sample_ts.astype(np.float64) / 1000
+    else:
+        ts = np.broadcast_to(call.steps.astype(np.float64) / 1000, v.values.shape).copy()
+    return finish_vector(drop_names(v.labels), ts, v.present)
