@@ -25,8 +25,8 @@ patterns = st.sampled_from(["a.*", ".*_.*", "[a-m].*", "x|y|z", "", ".+"])
 @settings(max_examples=200, deadline=None)
 @given(label_sets, patterns)
 def test_labelkeep_and_labeldrop_partition_the_labels(lset: Labels, pattern: str) -> None:
-    kept = relabel(lset, [rc(action="labelkeep", regex=pattern)])  # type: ignore[arg-type]
-    dropped = relabel(lset, [rc(action="labeldrop", regex=pattern)])  # type: ignore[arg-type]
+    kept = relabel(lset, [rc(action="labelkeep", regex=pattern)])
+    dropped = relabel(lset, [rc(action="labeldrop", regex=pattern)])
     assert kept is not None and dropped is not None
     assert sorted([*kept, *dropped]) == list(lset)
 
@@ -34,8 +34,8 @@ def test_labelkeep_and_labeldrop_partition_the_labels(lset: Labels, pattern: str
 @settings(max_examples=200, deadline=None)
 @given(label_sets, patterns, st.lists(names, min_size=1, max_size=3))
 def test_keep_and_drop_are_complements(lset: Labels, pattern: str, sources: list[str]) -> None:
-    keep = relabel(lset, [rc(action="keep", source_labels=sources, regex=pattern)])  # type: ignore[arg-type]
-    drop = relabel(lset, [rc(action="drop", source_labels=sources, regex=pattern)])  # type: ignore[arg-type]
+    keep = relabel(lset, [rc(action="keep", source_labels=sources, regex=pattern)])
+    drop = relabel(lset, [rc(action="drop", source_labels=sources, regex=pattern)])
     assert (keep is None) != (drop is None)
 
 
