@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sloguard.ingest.scrape import ACCEPT_HEADER, ScrapeManager, TargetHealth
 from sloguard.ingest.scrape_config import GlobalConfig, ScrapeConfig
@@ -390,3 +392,28 @@ async def test_relabeling_can_set_a_targets_interval_and_bad_values_drop_it() ->
     (d,) = mgr.dropped_targets()
     assert d.reason == 'scrape timeout cannot be greater than scrape interval ("2m" > "15s")'
     await mgr.stop()
+
+
+@settings(max_examples=60, deadline=None)
+@given(body=st.binary(max_size=200), om=st.booleans())
+def test_arbitrary_bodies_give_up_0_or_1_never_an_exception(body: bytes, om: bool) -> None:
+    import asyncio
+
+    from sloguard.ingest.scrape import ScrapeLoop, targets_from_config
+    from sloguard.ingest.scrape_config import resolve
+
+    ct = "application/openmetrics-text; version=1.0.0" if om else "text/plain; version=0.0.4"
+
+    async def scrape() -> tuple[str | None, Samples]:
+        sc = resolve(config())
+        (target,), _ = targets_from_config(sc)
+        client = httpx.AsyncClient(transport=httpx.MockTransport(
+            lambda r: httpx.Response(200, content=body, headers={"Content-Type": ct})
+        ))
+        storage = MemoryStorage()
+        result = await ScrapeLoop(target, sc, storage, client, FakeClock()).scrape_once()
+        return result.error, dump(storage)
+
+    error, samples = asyncio.run(scrape())
+    (up,) = one(samples, name__="up", job="node", instance="host1:9100")
+    assert up[1] == (1.0 if error is None else 0.0)
