@@ -51,9 +51,10 @@ def _get(url: str) -> Any:
         return json.load(r)
 
 
-def _scrape_config(addr: str) -> dict[str, Any]:
+def _scrape_config(addr: str, job: str = "peer", honor: bool = False) -> dict[str, Any]:
     return {
-        "job_name": "peer",
+        "job_name": job,
+        "honor_labels": honor,
         "scrape_interval": "1s",
         "scrape_timeout": "1s",
         "params": {"module": ["m1"]},
@@ -69,7 +70,7 @@ def _scrape_config(addr: str) -> dict[str, Any]:
     }
 
 
-def _wait_for_prometheus_scrape(base: str, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+def _wait_for_prometheus_scrape(base: str, proc: subprocess.Popen[bytes], n: int) -> dict[str, Any]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -78,8 +79,9 @@ def _wait_for_prometheus_scrape(base: str, proc: subprocess.Popen[bytes]) -> dic
             targets = _get(f"{base}/api/v1/targets")["data"]["activeTargets"]
         except OSError:
             targets = []
-        if targets and targets[0]["health"] == "up":
-            return dict(targets[0])
+        up = {t["scrapePool"]: t for t in targets if t["health"] == "up"}
+        if len(up) == n:
+            return up
         time.sleep(0.2)
     raise AssertionError("prometheus did not scrape the exporter within 60s")
 
@@ -97,9 +99,9 @@ async def test_same_targets_and_series_as_real_prometheus(tmp_path: Path, anyio_
         pytest.skip("prometheus not on PATH (install the peers with scripts/install-peers)")
     state = ExporterState(BODY)
     with serve(state) as addr:
-        raw = _scrape_config(addr)
+        raws = [_scrape_config(addr), _scrape_config(addr, "honor", honor=True)]
         cfg = tmp_path / "prometheus.yml"
-        cfg.write_text(yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": [raw]}))
+        cfg.write_text(yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": raws}))
         port = _free_port()
         proc = subprocess.Popen(
             [binary, f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'data'}",
@@ -108,20 +110,24 @@ async def test_same_targets_and_series_as_real_prometheus(tmp_path: Path, anyio_
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            theirs = _wait_for_prometheus_scrape(base, proc)
+            theirs = _wait_for_prometheus_scrape(base, proc, len(raws))
             their_series = _prometheus_series(base)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
 
-        sc = resolve(ScrapeConfig.model_validate(raw))
-        (target,), _ = targets_from_config(sc)
         storage = MemoryStorage()
-        loop = ScrapeLoop(target, sc, storage, httpx.AsyncClient(), SystemClock())
-        result = await loop.scrape_once()
-    assert result.error is None
-    mine = TargetStatus("peer", target.discovered_labels, target.labels, target.url,
-                        TargetHealth.UP, "", None, 0.0, target.interval_ms, target.timeout_ms).to_json()
-    for key in ("discoveredLabels", "labels", "scrapePool", "scrapeUrl", "scrapeInterval", "scrapeTimeout"):
-        assert mine[key] == theirs[key], key
+        for raw in raws:
+            sc = resolve(ScrapeConfig.model_validate(raw))
+            (target,), _ = targets_from_config(sc)
+            loop = ScrapeLoop(target, sc, storage, httpx.AsyncClient(), SystemClock())
+            result = await loop.scrape_once()
+            assert result.error is None
+            mine = TargetStatus(sc.job_name, target.discovered_labels, target.labels, target.url,
+                                TargetHealth.UP, "", None, 0.0, target.interval_ms, target.timeout_ms).to_json()
+            for key in ("discoveredLabels", "labels", "scrapePool", "scrapeUrl", "scrapeInterval", "scrapeTimeout"):
+                assert mine[key] == theirs[sc.job_name][key], (sc.job_name, key)
     assert set(storage._data) == their_series
+    # honor_labels kept the exposed job="exposed"; the default renamed it exported_job
+    assert any(ls.get("job") == "exposed" for ls in their_series)
+    assert any(ls.get("exported_exported_job") == "e" or ls.get("exported_job") == "exposed" for ls in their_series)
