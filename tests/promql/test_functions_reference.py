@@ -49,8 +49,10 @@ def _extrapolated(w: Window, start: int, end: int, rng_ms: int, counter: bool, i
     interval = sampled
     interval += to_start if to_start < thr else avg / 2
     interval += to_end if to_end < thr else avg / 2
-    result = result * (interval / sampled)
-    return result / (rng_ms / 1000) if is_rate else result
+    factor = interval / sampled
+    if is_rate:
+        factor /= rng_ms / 1000  # one combined factor, as Go does (checked with real promtool)
+    return result * factor
 
 
 def _sum(w: Window) -> float:

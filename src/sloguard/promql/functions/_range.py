@@ -80,10 +80,12 @@ def extrapolated_rate(m: StepMatrix, is_counter: bool, is_rate: bool) -> StepVec
     threshold = avg_gap * 1.1
     interval = sampled + np.where(to_start < threshold, to_start, avg_gap / 2)
     interval = interval + np.where(to_end < threshold, to_end, avg_gap / 2)
-    result = result * (interval / sampled)
+    # Go scales once by a combined factor (interval / sampled, then / range seconds);
+    # the order of these float operations decides the last bit of the result.
+    factor = interval / sampled
     if is_rate:
-        result = result / _seconds(m.range_ms)
-    return range_result(w, result)
+        factor = factor / _seconds(m.range_ms)
+    return range_result(w, result * factor)
 
 
 def _seconds(ms: int) -> float:
