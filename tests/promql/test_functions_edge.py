@@ -257,7 +257,27 @@ eval instant at 0m ceil({__name__=~"t|u"})
   {src="a-b", x="2"} 2
 """
 
+# Label sets that collide after a function: an error when two rows meet at a step (or,
+# for range-vector functions, anywhere in the result); merged when they never meet.
+COLLISIONS = """\
+load 1m
+  g{inst="a"} 1 2 3 4 5
+  g{inst="b"} 1 2 3 4 5
+  h{inst="a"} 1 2 _ _ _
+  h{inst="b"} _ _ _ _ _ _ _ 3 4 5
+
+eval_fail range from 0 to 4m step 1m label_replace(g, "inst", "x", "inst", "a|b")
+
+eval_fail instant at 1m label_replace(g, "inst", "x", "inst", "a|b")
+
+eval range from 0 to 12m step 1m label_replace(h, "inst", "x", "inst", "a|b")
+  h{inst="x"} 1 2 2 2 2 2 2 3 4 5 5 5 5
+
+eval_fail range from 0 to 12m step 1m count_over_time({__name__=~"g|h"}[1m])
+"""
+
 _RESULTS = {r.line: r for r in run_script(parse_script(SCRIPT, "edge.test"))}
+_COLLISIONS = {r.line: r for r in run_script(parse_script(COLLISIONS, "collisions.test"))}
 _ORACLE = Path(__file__).resolve().parents[3] / "shared" / "tools" / "promql_live_oracle.py"
 
 
@@ -267,14 +287,21 @@ def test_edge_eval(line: int) -> None:
     assert r.outcome is Outcome.PASSED, f"{r.where} {r.expr}: {r.message}"
 
 
+@pytest.mark.parametrize("line", sorted(_COLLISIONS), ids=[f"collisions.test:{n}" for n in sorted(_COLLISIONS)])
+def test_collision_eval(line: int) -> None:
+    r = _COLLISIONS[line]
+    assert r.outcome is Outcome.PASSED, f"{r.where} {r.expr}: {r.message}"
+
+
 @pytest.mark.peer
 @pytest.mark.slow
-def test_expectations_hold_on_real_prometheus(tmp_path: Path) -> None:
+@pytest.mark.parametrize("script", [SCRIPT, COLLISIONS], ids=["edge", "collisions"])
+def test_expectations_hold_on_real_prometheus(tmp_path: Path, script: str) -> None:
     if not (shutil.which("prometheus") and shutil.which("promtool")):
         pytest.skip("prometheus/promtool not on PATH")
     if not _ORACLE.is_file():
         pytest.skip(f"live oracle script not found at {_ORACLE}")
-    path = tmp_path / "edge.test"
-    path.write_text(SCRIPT)
+    path = tmp_path / "check.test"
+    path.write_text(script)
     out = subprocess.run([sys.executable, str(_ORACLE), str(path)], capture_output=True, text=True, timeout=300)
     assert out.stdout.strip().endswith("0 failed, 0 skipped"), out.stdout + out.stderr

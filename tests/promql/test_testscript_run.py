@@ -183,3 +183,22 @@ def test_cli_prints_counts_and_exits_1_on_failure(tmp_path: Path) -> None:
     assert out.exit_code == 1
     assert "bad.test:4" in out.output and "expected 5.0" in out.output
     assert out.output.strip().endswith("1 passed, 1 failed, 0 skipped")
+
+
+def test_range_evals_compare_point_by_point() -> None:
+    text = (
+        "load 1m\n  a 1 2 _ _ _ _ _ _ 9\n\n"
+        "eval range from 0 to 3m step 1m a\n  a 1 2 2 2\n\n"
+        "eval range from 0 to 3m step 1m a\n  a 1 2 2 3\n\n"
+        "eval range from 0 to 8m step 2m a\n  a 1 2 2 2 9\n\n"  # 2.42: lookback closed at t-5m
+        "eval range from 0 to 8m step 2m a offset 1s\n  a _ 2 2 2 _\n\n"
+        "eval range from 0 to 1m step 1m a\n  b 1 2\n\n"
+        "eval_fail range from 0 to 1m step 1m a +\n"
+    )
+    outcomes = [(o, m) for _, o, m in _run(text)]
+    assert outcomes[0][0] is Outcome.PASSED
+    assert outcomes[1][0] is Outcome.FAILED and "expected points" in outcomes[1][1]
+    assert outcomes[2][0] is Outcome.PASSED
+    assert outcomes[3][0] is Outcome.PASSED
+    assert outcomes[4][0] is Outcome.FAILED and "unexpected metric" in outcomes[4][1]
+    assert outcomes[5][0] is Outcome.PASSED

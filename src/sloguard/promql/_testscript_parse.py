@@ -15,6 +15,7 @@ from sloguard.promql._testscript_notation import (
 
 _LOAD = re.compile(r"^load\s+(.+?)$")
 _EVAL = re.compile(r"^eval(?:_(fail|ordered))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$")
+_EVAL_RANGE = re.compile(r"^eval(?:_(fail))?\s+range\s+from\s+(.+?)\s+to\s+(.+?)\s+step\s+(.+?)\s+(.+)$")
 
 
 class ScriptError(ValueError):
@@ -56,7 +57,21 @@ class EvalCmd:
     scalar: float | None = None
 
 
-Command = LoadCmd | ClearCmd | EvalCmd
+@dataclass(frozen=True, slots=True)
+class RangeEvalCmd:
+    """A range evaluation (the newer ``eval range from .. to .. step ..`` form): each
+    expected series lists one value per step, ``None`` where it has no point."""
+
+    line: int
+    expr: str
+    start_ms: int
+    end_ms: int
+    step_ms: int
+    fail: bool = False
+    expected: dict[Labels, list[float | None]] = field(default_factory=dict)
+
+
+Command = LoadCmd | ClearCmd | EvalCmd | RangeEvalCmd
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +80,8 @@ class Script:
     commands: list[Command]
 
     @property
-    def evals(self) -> list[EvalCmd]:
-        return [c for c in self.commands if isinstance(c, EvalCmd)]
+    def evals(self) -> list[EvalCmd | RangeEvalCmd]:
+        return [c for c in self.commands if isinstance(c, EvalCmd | RangeEvalCmd)]
 
 
 def _lines(text: str) -> list[str]:
@@ -95,6 +110,9 @@ def parse_script(text: str, source: str = "<script>") -> Script:
             elif word == "load":
                 i, cmd = _parse_load(lines, i)
                 cmds.append(cmd)
+            elif word.startswith("eval") and _EVAL_RANGE.match(line):
+                i, rcmd = _parse_range_eval(lines, i)
+                cmds.append(rcmd)
             elif word.startswith("eval"):
                 i, ecmd = _parse_eval(lines, i)
                 cmds.append(ecmd)
@@ -158,3 +176,20 @@ def _parse_eval(lines: list[str], i: int) -> tuple[int, EvalCmd]:
         value = values[0]
         expected[labels] = Expected(labels, 0.0 if value is None else value, pos)
     return end, EvalCmd(i + 1, expr, t_ms, mod == "fail", mod == "ordered", expected, scalar)
+
+
+def _parse_range_eval(lines: list[str], i: int) -> tuple[int, RangeEvalCmd]:
+    m = _EVAL_RANGE.match(lines[i])
+    assert m is not None  # checked by the caller
+    start, end, step = (parse_duration_ms(g) for g in (m[2], m[3], m[4]))
+    if step <= 0 or end < start:
+        raise ScriptError("a range eval needs from <= to and a positive step")
+    stop, body = _block(lines, i)
+    expected: dict[Labels, list[float | None]] = {}
+    for j, text in body:
+        try:
+            labels, values = parse_series_desc(text)
+        except NotationError as e:
+            raise ScriptError(f"line {j + 1}: {e}") from None
+        expected[labels] = values
+    return stop, RangeEvalCmd(i + 1, m[5], start, end, step, m[1] == "fail", expected)

@@ -13,13 +13,14 @@ import numpy as np
 
 from sloguard.labels import Labels
 from sloguard.promql._testscript_at import at_modifier_test_cases
-from sloguard.promql._testscript_parse import ClearCmd, EvalCmd, LoadCmd, Script
+from sloguard.promql._testscript_parse import ClearCmd, EvalCmd, LoadCmd, RangeEvalCmd, Script
 from sloguard.promql._value import (
     Engine,
     Matrix,
     PromQLError,
     Sample,
     Scalar,
+    Series,
     Value,
     ValueType,
     Vector,
@@ -158,6 +159,32 @@ def run_eval(engine: Engine, cmd: EvalCmd) -> None:
         _check_query(engine, cmd, expr, t)
 
 
+def run_range_eval(engine: Engine, cmd: RangeEvalCmd) -> None:
+    """Run a range eval; every expected series must match point for point."""
+    try:
+        res = engine.range_query(cmd.expr, cmd.start_ms, cmd.end_ms, cmd.step_ms)
+    except PromQLError as e:
+        if cmd.fail:
+            return
+        raise _Mismatch(f"error evaluating range query {cmd.expr!r}: {e}") from None
+    if cmd.fail:
+        raise _Mismatch(f"expected error evaluating range query {cmd.expr!r} but got none")
+    got = {s.labels: s for s in res.value if isinstance(s, Series)}  # type: ignore[union-attr]
+    for labels in got.keys() - cmd.expected.keys():
+        raise _Mismatch(f"unexpected metric {labels} in result")
+    for labels, values in cmd.expected.items():
+        series = got.get(labels)
+        if series is None:
+            raise _Mismatch(f"expected metric {labels} not found")
+        want = [(cmd.start_ms + k * cmd.step_ms, v) for k, v in enumerate(values) if v is not None]
+        have = list(zip(series.timestamps.tolist(), series.values.tolist(), strict=True))
+        same = len(want) == len(have) and all(
+            tw == th and almost_equal(vw, vh) for (tw, vw), (th, vh) in zip(want, have, strict=True)
+        )
+        if not same:
+            raise _Mismatch(f"{labels}: expected points {want[:6]}... but got {have[:6]}...")
+
+
 def _load(storage: MemoryStorage, cmd: LoadCmd) -> None:
     for labels, values in cmd.series.items():
         ts = [k * cmd.step_ms for k, v in enumerate(values) if v is not None]
@@ -190,13 +217,18 @@ def run_script(
     return results
 
 
-def _run_one(source: str, engine: Engine, cmd: EvalCmd, broken: str, skip: str | None) -> EvalResult:
+def _run_one(
+    source: str, engine: Engine, cmd: EvalCmd | RangeEvalCmd, broken: str, skip: str | None
+) -> EvalResult:
     if skip is not None:
         return EvalResult(source, cmd.line, cmd.expr, Outcome.SKIPPED, skip)
     if broken:
         return EvalResult(source, cmd.line, cmd.expr, Outcome.FAILED, broken)
     try:
-        run_eval(engine, cmd)
+        if isinstance(cmd, RangeEvalCmd):
+            run_range_eval(engine, cmd)
+        else:
+            run_eval(engine, cmd)
     except _Mismatch as e:
         return EvalResult(source, cmd.line, cmd.expr, Outcome.FAILED, str(e))
     except Exception as e:  # noqa: BLE001 - an engine crash is a failed eval, not a crashed run

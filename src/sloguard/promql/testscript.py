@@ -3,7 +3,8 @@ series-value notation they share with promtool's ``input_series``.
 
 ``expand_series_values("0+10x3 _ stale")`` expands a value sequence; ``parse_series_desc``
 splits ``metric{labels} values``; ``parse_script`` + ``run_script`` run a ``.test`` file
-the way Prometheus' own harness does (see ``shared/conformance/README.md``).
+the way Prometheus' own harness does (see ``shared/conformance/README.md``); the newer
+``eval range from <t> to <t> step <d>`` form is read too.
 """
 
 from sloguard.promql._testscript_at import at_modifier_test_cases
@@ -19,6 +20,7 @@ from sloguard.promql._testscript_parse import (
     EvalCmd,
     Expected,
     LoadCmd,
+    RangeEvalCmd,
     Script,
     ScriptError,
     parse_script,
@@ -42,6 +44,7 @@ __all__ = [
     "LoadCmd",
     "NotationError",
     "Outcome",
+    "RangeEvalCmd",
     "Script",
     "ScriptError",
     "almost_equal",
