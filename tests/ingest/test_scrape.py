@@ -292,6 +292,21 @@ async def test_reload_keeps_unchanged_loops_and_stops_removed_ones() -> None:
     await mgr.stop()
 
 
+async def test_reload_with_changed_settings_keeps_staleness_tracking() -> None:
+    ex = Exporter("a 1\nb 1\n")
+    clock = FakeClock()
+    storage = MemoryStorage()
+    mgr = ScrapeManager(storage, [config()], clock=clock, http_client_factory=ex.factory())
+    await mgr.start()
+    await clock.advance(15)
+    await mgr.apply_config([config(sample_limit=100)])  # same target, new loop
+    ex.body = "a 2\n"
+    await clock.advance(15)
+    b = one(dump(storage), name__="b", job="node", instance="host1:9100")
+    assert len(b) == 2 and is_stale_nan(b[1][1])
+    await mgr.stop()
+
+
 async def test_invalid_scheme_drops_the_target_with_a_reason() -> None:
     mgr = ScrapeManager(MemoryStorage(), [config(scheme="ftp")], clock=FakeClock(),
                         http_client_factory=Exporter().factory())

@@ -133,6 +133,11 @@ class ScrapeLoop:
         if mark_stale and self.last is not None:
             self._end_of_run_staleness()
 
+    def take_over(self, old: ScrapeLoop) -> None:
+        """Continue staleness tracking of a replaced loop of the same target (reload)."""
+        self._prev = old._prev
+        self.last, self.last_scrape_wall = old.last, old.last_scrape_wall
+
     async def run(self) -> None:
         interval = self.target.interval_ms / 1000
         now = self._clock.now()

@@ -196,19 +196,24 @@ class ScrapeManager:
             for t in active:
                 wanted[(sc.job_name, t.labels, t.url)] = (t, sc)
         self._dropped = dropped
+        carried: dict[tuple[str, Labels, str], ScrapeLoop] = {}
         for key, loop in list(self._loops.items()):
             spec = wanted.get(key)
             if spec is None or _loop_config(spec[1]) != _loop_config(loop.config):
-                # A target that stays but whose config changed restarts without staleness
-                # markers, as Prometheus' pool reload does.
+                # A target that stays but whose config changed restarts without end-of-run
+                # staleness markers and hands its series over, as Prometheus' reload does.
                 await loop.stop(mark_stale=spec is None)
                 del self._loops[key]
+                if spec is not None:
+                    carried[key] = loop
         await self._close_stale_clients()
         for key, (t, sc) in wanted.items():
             if key not in self._loops:
                 loop = ScrapeLoop(
                     t, sc, self._storage, self._client(sc), self._clock, self._seed(), self._record
                 )
+                if key in carried:
+                    loop.take_over(carried[key])
                 self._loops[key] = loop
                 loop.start()
         self._apply_target_limits()
