@@ -49,21 +49,19 @@ def _step_ms(value: str) -> int:
     return ms
 
 
-def _over_http(url: str, path: str, params: dict[str, str]) -> dict[str, Any]:
+def _over_http(url: str, path: str, params: dict[str, str]) -> str:
     import httpx
 
     try:
         r = httpx.post(f"{url.rstrip('/')}/api/v1/{path}", data=params, timeout=300)
     except httpx.HTTPError as e:
         raise QueryCommandError(f"Cannot reach {url}: {e}.") from None
-    try:
-        body: dict[str, Any] = r.json()
-    except ValueError:
-        raise QueryCommandError(f"{url} answered HTTP {r.status_code} without JSON.") from None
-    return body
+    if not r.headers.get("content-type", "").startswith("application/json"):
+        raise QueryCommandError(f"{url} answered HTTP {r.status_code} without JSON.")
+    return r.text
 
 
-def _local(data_dir: Path, run: Callable[[Any], QueryResult]) -> dict[str, Any]:
+def _local(data_dir: Path, run: Callable[[Any], QueryResult]) -> str:
     """Run against the TSDB in ``data_dir`` (opened, queried, closed)."""
     from sloguard.promql.engine import EngineOptions, PromQLEngine
 
@@ -75,9 +73,8 @@ def _local(data_dir: Path, run: Callable[[Any], QueryResult]) -> dict[str, Any]:
         try:
             res = run(engine)
         except PromQLError as e:
-            return {"status": "error", "errorType": e.error_type.value, "error": str(e)}
-        parsed: dict[str, Any] = json.loads(query_response_json(res))
-        return parsed
+            return json.dumps({"status": "error", "errorType": e.error_type.value, "error": str(e)})
+        return query_response_json(res)
     finally:
         close = getattr(db, "close", None)
         if callable(close):
@@ -124,19 +121,24 @@ def render_table(body: dict[str, Any], console: Console) -> None:
         console.print(f"[yellow]warning:[/yellow] {w}")
 
 
-def _emit(body: dict[str, Any], output: str) -> None:
+def _emit(text: str, output: str) -> None:
+    """Print the answer; ``-o json`` prints the body exactly as the server wrote it."""
     console = Console()
+    try:
+        body: dict[str, Any] = json.loads(text)
+    except ValueError:
+        raise QueryCommandError("The answer is not valid JSON.") from None
     if body.get("status") != "success":
         Console(stderr=True).print(f"[red]{body.get('errorType', 'error')}:[/red] {body.get('error', body)}")
         raise typer.Exit(1)
     if output == "json":
-        typer.echo(json.dumps(body))
+        typer.echo(text)
     else:
         render_table(body, console)
 
 
 def _answer(url: str | None, data_dir: Path | None, path: str, params: dict[str, str],
-            run: Callable[[Any], QueryResult]) -> dict[str, Any]:
+            run: Callable[[Any], QueryResult]) -> str:
     if url and data_dir:
         raise QueryCommandError("Give either --url or --data-dir, not both.")
     if data_dir is not None:
@@ -164,11 +166,10 @@ def register(app: typer.Typer) -> None:
         try:
             t = _time_ms(at, "--time")
             params = {"query": expr, "time": f"{t / 1000:.3f}"}
-            body = _answer(url, data_dir, "query", params, lambda e: e.instant_query(expr, t))
+            _emit(_answer(url, data_dir, "query", params, lambda e: e.instant_query(expr, t)), output)
         except QueryCommandError as e:
             Console(stderr=True).print(f"[red]error:[/red] {e}")
             raise typer.Exit(2) from None
-        _emit(body, output)
 
     @app.command("query-range")
     def query_range(
@@ -185,9 +186,8 @@ def register(app: typer.Typer) -> None:
             s, e_, st = _time_ms(start, "--start"), _time_ms(end, "--end"), _step_ms(step)
             params = {"query": expr, "start": f"{s / 1000:.3f}", "end": f"{e_ / 1000:.3f}",
                       "step": f"{st / 1000:.3f}"}
-            body = _answer(url, data_dir, "query_range", params,
-                           lambda eng: eng.range_query(expr, s, e_, st))
+            _emit(_answer(url, data_dir, "query_range", params,
+                          lambda eng: eng.range_query(expr, s, e_, st)), output)
         except QueryCommandError as e:
             Console(stderr=True).print(f"[red]error:[/red] {e}")
             raise typer.Exit(2) from None
-        _emit(body, output)
