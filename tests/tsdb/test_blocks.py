@@ -43,7 +43,7 @@ def test_head_is_cut_into_aligned_blocks_when_it_spans_one_and_a_half_blocks(ope
 
 
 def test_wal_is_truncated_behind_blocks_and_reopen_uses_mmapped_blocks(open_db: OpenDB, tmp_path: Path) -> None:
-    db = open_db(block_duration_ms=BD)
+    db = open_db(block_duration_ms=BD, max_block_duration_ms=BD)
     _stream(db, 0, 40_000)
     before = as_dict(select_all(db))
     st = db.stats()
@@ -53,7 +53,7 @@ def test_wal_is_truncated_behind_blocks_and_reopen_uses_mmapped_blocks(open_db: 
     assert len(cps) == 1
     assert min(int(p.name) for p in wal.iterdir() if p.name.isdigit()) > int(cps[0].split(".")[1])
     db.close()
-    db = open_db(block_duration_ms=BD)
+    db = open_db(block_duration_ms=BD, max_block_duration_ms=BD)
     assert as_dict(select_all(db)) == before
     assert db.replay_report.samples == db.stats().head_samples == 30
     assert db.blocks[0].frames.__class__ is np.memmap
@@ -82,11 +82,11 @@ def test_select_merges_blocks_and_head_within_inclusive_range(open_db: OpenDB) -
 
 
 def test_retention_by_time_drops_old_blocks(open_db: OpenDB) -> None:
-    db = open_db(block_duration_ms=BD, retention_ms=0)
+    db = open_db(block_duration_ms=BD, retention_ms=0, max_block_duration_ms=BD)
     _stream(db, 0, 50_000)
     assert [b.mint for b in db.blocks] == [0, 10_000, 20_000, 30_000]
     db.close()
-    db = open_db(block_duration_ms=BD, retention_ms=25_000)
+    db = open_db(block_duration_ms=BD, retention_ms=25_000, max_block_duration_ms=BD)
     db.compact(now_ms=36_000)  # only block [0,10s) ends before 11s
     assert [b.mint for b in db.blocks] == [10_000, 20_000, 30_000]
     assert db.stats().retention_deleted_blocks_total == 1
@@ -96,16 +96,16 @@ def test_retention_by_time_drops_old_blocks(open_db: OpenDB) -> None:
 
 
 def test_retention_by_size_drops_oldest_blocks_first(open_db: OpenDB, tmp_path: Path) -> None:
-    db = open_db(block_duration_ms=BD)
+    db = open_db(block_duration_ms=BD, max_block_duration_ms=BD)
     _stream(db, 0, 50_000)
     sizes = [b.size_bytes for b in db.blocks]
     db.close()
-    db = open_db(block_duration_ms=BD, retention_bytes=sizes[-1] + 2 * 1024 * 1024)
+    db = open_db(block_duration_ms=BD, max_block_duration_ms=BD, retention_bytes=sizes[-1] + 2 * 1024 * 1024)
     db.compact()
     assert len(db.blocks) == 4  # everything fits
     wal = db.stats().wal_bytes
     db.close()
-    db = open_db(block_duration_ms=BD, retention_bytes=sizes[-1] + wal + 1)
+    db = open_db(block_duration_ms=BD, max_block_duration_ms=BD, retention_bytes=sizes[-1] + wal + 1)
     db.compact()
     assert len(db.blocks) == 1 and db.blocks[0].mint == 30_000
     assert db.stats().bytes_on_disk <= sizes[-1] + wal + 1
@@ -201,3 +201,32 @@ def test_block_writer_add_batch_maps_ids_to_series(tmp_path: Path) -> None:
         'up{i="y"}': ([1000, 2000], [1.0, 3.0]),
     }
     db.close()
+
+
+def test_sealed_ranges_of_blocks_are_merged_into_longer_blocks(open_db: OpenDB, tmp_path: Path) -> None:
+    db = open_db(block_duration_ms=BD, max_block_duration_ms=3 * BD)
+    _stream(db, 0, 70_000)
+    before = as_dict(select_all(db))
+    assert [(b.mint, b.maxt) for b in db.blocks] == [(0, 30_000), (30_000, 60_000)]
+    meta = json.loads((db.blocks[0].path / "meta.json").read_text())
+    assert meta["compaction"]["level"] == 2 and len(meta["compaction"]["parents"]) == 3
+    assert meta["stats"]["numSamples"] == 90
+    assert len(_block_dirs(tmp_path / "data")) == 2
+    db.close()
+    db = open_db(block_duration_ms=BD, max_block_duration_ms=3 * BD)
+    assert as_dict(select_all(db)) == before
+
+
+def test_an_interrupted_merge_is_finished_on_open(open_db: OpenDB, tmp_path: Path) -> None:
+    from sloguard.tsdb._merge import write_merged
+
+    db = open_db(block_duration_ms=BD, max_block_duration_ms=BD)
+    _stream(db, 0, 40_000)
+    before = as_dict(select_all(db))
+    group = db.blocks[:2]
+    write_merged(tmp_path / "data", group, 0, 2 * BD)  # crash before the parents were removed
+    db.close()
+    db = open_db(block_duration_ms=BD, max_block_duration_ms=BD)
+    assert [(b.mint, b.maxt) for b in db.blocks] == [(0, 20_000), (20_000, 30_000)]
+    assert not any(b.path.exists() for b in group)
+    assert as_dict(select_all(db)) == before

@@ -78,9 +78,13 @@ def _frame_bounds(offsets: I64) -> I64:
 
 def write_block(
     parent: Path, labels: list[Labels], offsets: I64, t: I64, v: F64,
-    mint: int, maxt: int, source: str,
+    mint: int, maxt: int, source: str, parents: list[str] | None = None,
 ) -> Path:
-    """Write a block (series already sorted by labels, samples in time order)."""
+    """Write a block (series already sorted by labels, samples in time order).
+
+    ``parents`` are the blocks it replaces (a merge); they are listed in its meta so an
+    interrupted merge is finished on the next open.
+    """
     ulid = new_ulid()
     tmp = parent / f"{ulid}.tmp"
     tmp.mkdir(parents=True)
@@ -107,7 +111,7 @@ def write_block(
     meta = {
         "ulid": ulid, "minTime": int(mint), "maxTime": int(maxt), "version": 1,
         "stats": {"numSamples": int(len(t)), "numSeries": len(labels), "numChunks": len(frames)},
-        "compaction": {"level": 1, "sources": [ulid]},
+        "compaction": {"level": 2 if parents else 1, "sources": [ulid], "parents": parents or []},
         "sloguard": {"source": source, "encoding": "delta-decimal-xor-shuffle-zstd/1"},
     }
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))

@@ -11,6 +11,7 @@ import numpy as np
 
 from sloguard.tsdb._block import Block, remove_block, write_block
 from sloguard.tsdb._head import HeadData
+from sloguard.tsdb._merge import merge_ranges, pick_group, write_merged
 from sloguard.tsdb._records import encode_samples, encode_series
 from sloguard.tsdb._vec import ranges_index, seg_search
 from sloguard.tsdb._wal import wal_bytes, write_checkpoint
@@ -44,6 +45,8 @@ class Compactor:
             return
         try:
             while self._cut_one():
+                pass
+            while self._merge_one():
                 pass
             self._retention(now_ms)
         finally:
@@ -79,6 +82,27 @@ class Compactor:
         self.last = took
         log.info("compacted head range [%d, %d) into block %s: %d series, %d samples in %.3fs",
                  lo, boundary, block.ulid, len(data.labels), len(data.t), took)
+        return True
+
+    def _merge_one(self) -> bool:
+        db, opts = self.db, self.db.options
+        ranges = merge_ranges(opts.block_duration_ms, opts.max_block_duration_ms, opts.retention_ms)
+        picked = pick_group(list(db.blocks), ranges, db.head.min_valid_time) if ranges else None
+        if picked is None or db._closed:
+            return False
+        group, mint, maxt = picked
+        start = db._clock()
+        block = Block(write_merged(db.path, group, mint, maxt), db.cache)
+        with db.head.lock:
+            db.blocks = sorted([*(b for b in db.blocks if b not in group), block], key=lambda b: (b.mint, b.maxt))
+        for b in group:
+            b.release()
+            remove_block(b.path)
+        took = db._clock() - start
+        self.count += 1
+        self.seconds += took
+        self.last = took
+        log.info("merged %d blocks into %s [%d, %d) in %.3fs", len(group), block.ulid, mint, maxt, took)
         return True
 
     def _checkpoint(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from itertools import repeat
@@ -21,6 +22,7 @@ from sloguard.tsdb._block import Block, claim_dir
 from sloguard.tsdb._cache import FrameCache
 from sloguard.tsdb._compact import Compactor
 from sloguard.tsdb._head import Head
+from sloguard.tsdb._merge import finish_interrupted
 from sloguard.tsdb._options import ReplayReport, TSDBOptions, TSDBStats
 from sloguard.tsdb._querier import TSDBQuerier
 from sloguard.tsdb._records import encode_samples, encode_series
@@ -29,6 +31,14 @@ from sloguard.tsdb._types import F64, I64, AppendResult, RejectReason, TSDBError
 from sloguard.tsdb._wal import WALWriter, fsync_dir, seg_path, segment_numbers, wal_bytes
 
 log = logging.getLogger("sloguard.tsdb")
+
+
+def _read_meta(path: Path) -> dict[str, object]:
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+    except (OSError, ValueError) as e:
+        raise TSDBError(f"cannot read block {path}: {e}") from None
+    return meta if isinstance(meta, dict) else {}
 _LIMIT_REASONS = (RejectReason.SERIES_LIMIT, RejectReason.METRIC_SERIES_LIMIT)
 
 
@@ -91,10 +101,10 @@ class TSDB:
     def reload_blocks(self) -> None:
         """(Re)load block directories from disk, e.g. after a backfill wrote new ones."""
         known = {b.path.name: b for b in self.blocks}
-        blocks = []
-        for p in sorted(self.path.iterdir()):
-            if p.is_dir() and (p / "meta.json").exists() and not p.name.endswith(".tmp"):
-                blocks.append(known.get(p.name) or Block(p, self.cache))
+        paths = [p for p in sorted(self.path.iterdir())
+                 if p.is_dir() and (p / "meta.json").exists() and not p.name.endswith(".tmp")]
+        metas = {p.name: _read_meta(p) for p in paths}
+        blocks = [known.get(p.name) or Block(p, self.cache) for p in finish_interrupted(paths, metas)]
         self.blocks = sorted(blocks, key=lambda b: (b.mint, b.maxt))
 
     # -- Storage -------------------------------------------------------------------

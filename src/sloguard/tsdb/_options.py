@@ -27,7 +27,10 @@ class TSDBOptions:
 
     ``retention_ms``/``retention_bytes`` of 0 mean "no limit"; ``max_series`` and
     ``max_series_per_metric`` of 0 mean "unlimited". ``block_duration_ms`` is the time
-    range of one on-disk block; the head is cut when it spans 1.5 times that.
+    range of one on-disk block; the head is cut when it spans 1.5 times that. Older
+    blocks are merged into ranges 3, 9, 27... times as long, up to
+    ``max_block_duration_ms`` (0: a tenth of the retention, at most 31 days, as in
+    Prometheus; equal to ``block_duration_ms``: never merge).
     ``monotonic`` is the clock used for fsync intervals and durations (injected in tests).
     """
 
@@ -35,6 +38,7 @@ class TSDBOptions:
     fsync_interval_ms: int = 1000
     wal_segment_bytes: int = 128 * 1024 * 1024
     block_duration_ms: int = DEFAULT_BLOCK_MS
+    max_block_duration_ms: int = 0
     retention_ms: int = 15 * 24 * HOUR_MS
     retention_bytes: int = 0
     max_series: int = 0
