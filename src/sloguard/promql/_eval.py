@@ -24,6 +24,7 @@ from sloguard.promql._ast import (
     unwrap_parens,
 )
 from sloguard.promql._eval_rows import DUPLICATE_LABELSET, broadcast, is_step_invariant, merge_rows
+from sloguard.promql._eval_samples import cost, matrix_call_peak, range_eval_peak
 from sloguard.promql._limits import QueryLimits
 from sloguard.promql._selectors import instant_vector, range_vector
 from sloguard.promql._steps import I64, StepMatrix, StepScalar, StepString, StepValue, StepVector
@@ -141,14 +142,18 @@ class Evaluator:
     def _eval_binary(self, node: Binary, steps: I64) -> StepValue:
         lhs = self.eval(node.lhs, steps)
         rhs = self.eval(node.rhs, steps)
-        return _binary.binary(node, lhs, rhs)
+        out = _binary.binary(node, lhs, rhs)
+        self.ctx.limits.touch(range_eval_peak([lhs, rhs], out, len(steps)))
+        return out
 
     def _eval_aggregate(self, node: Aggregate, steps: I64) -> StepVector:
         param = self.eval(node.param, steps) if node.param is not None else None
         val = self.eval(node.expr, steps)
         if not isinstance(val, StepVector):
             raise PromQLError(f"expected an instant vector in aggregation {node.op}", ErrorType.BAD_DATA)
-        return _aggregate.aggregate(node, val, param)
+        out = _aggregate.aggregate(node, val, param)
+        self.ctx.limits.touch(range_eval_peak([param, val], out, len(steps)))
+        return out
 
     # --- functions -------------------------------------------------------------------
 
@@ -162,21 +167,22 @@ class Evaluator:
         out = fdef.impl(FuncCall(args, list(node.raw_args), steps))
         if isinstance(out, StepVector) and len(set(out.labels)) != len(out.labels):
             out = merge_rows(out.labels, out.values, out.present)
+        ranges = [a for a in args if isinstance(a, StepMatrix)]
+        if ranges:
+            # absent_over_time's one output series is made after the count, upstream.
+            counted = StepVector.empty(len(steps)) if node.name == "absent_over_time" else out
+            self.ctx.limits.touch(matrix_call_peak(ranges[0], counted))
+        else:
+            self.ctx.limits.touch(range_eval_peak(args, out, len(steps)))
         return out
 
     def _eval_arg(self, call: Call, arg: Node, steps: I64) -> StepValue:
+        """An argument; a range selector and ``timestamp``'s selector are streamed by
+        Prometheus, so they are not held (counted) as a child's result."""
         inner = unwrap_parens(arg)
         if call.name == "timestamp" and isinstance(inner, VectorSelector):
             return self._eval_vector_selector(inner, steps, want_ts=True)
+        if isinstance(inner, MatrixSelector):
+            self.ctx.limits.check_time()
+            return self._eval_matrix_selector(inner, steps)
         return self.eval(arg, steps)
-
-
-def cost(value: StepValue) -> int:
-    """Samples a value holds, as Prometheus counts them against ``max_samples``."""
-    if isinstance(value, StepVector):
-        return int(np.count_nonzero(value.present))
-    if isinstance(value, StepMatrix):
-        if value.n == 0 or value.starts.shape[1] == 0:
-            return 0
-        return int(value.counts.sum(axis=0).max())
-    return 0

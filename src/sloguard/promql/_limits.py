@@ -46,6 +46,12 @@ class QueryLimits:
     def release(self, n: int) -> None:
         self.current -= n
 
+    def touch(self, extra: int) -> None:
+        """Samples held for a moment on top of ``current`` (a node's working set)."""
+        if self.current + extra > self.max_samples:
+            raise PromQLError(TOO_MANY_SAMPLES, ErrorType.EXECUTION)
+        self.peak = max(self.peak, self.current + extra)
+
 
 class ConcurrencyGate:
     """At most ``limit`` queries evaluate at once; others wait until their deadline."""
