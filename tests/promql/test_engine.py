@@ -189,3 +189,13 @@ def test_step_invariance_follows_prometheus_rules() -> None:
     assert not is_step_invariant(parse("x @ 100 + y"))
     assert not is_step_invariant(parse("timestamp(x @ 100)"))
     assert not is_step_invariant(parse("time()"))
+
+
+def test_unary_minus_collision_is_an_error_even_without_overlap() -> None:
+    st = MemoryStorage()
+    st.add(Labels.of(name__="early", a="1"), [0], [1.0])
+    st.add(Labels.of(name__="late", a="1"), [20 * M], [2.0])
+    e = PromQLEngine(st)
+    with pytest.raises(PromQLError, match="vector cannot contain metrics with the same labelset"):
+        e.range_query('-{__name__=~"early|late"}', 0, 20 * M, M)
+    assert vector_of(e.instant_query('-{__name__=~"early|late"}', 0))[0].v == -1.0

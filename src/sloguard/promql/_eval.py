@@ -134,6 +134,9 @@ class Evaluator:
             return StepScalar(-val.values)
         if not isinstance(val, StepVector):
             raise PromQLError("unary minus needs a scalar or an instant vector", ErrorType.BAD_DATA)
+        val = val.prune()
+        # Upstream checks the whole result matrix, so series that collide after dropping
+        # the name are an error even when they never overlap in time.
         labels = [ls.drop_metric_name() for ls in val.labels]
         if len(set(labels)) != len(labels):
             raise PromQLError(DUPLICATE_LABELSET, ErrorType.EXECUTION)
