@@ -104,6 +104,8 @@ def test_missing_final_newline_is_accepted() -> None:
         (b"a{1b=\"x\"} 1\n", "expected label name"),
         (b"a 1 99999999999999999999\n", "expected timestamp"),
         (b"  a 1\n", 'invalid metric name "a": whitespace before the metric name'),
+        (b"a 1\r\n", 'expected a number as sample value, got "1\\r"'),
+        (b"a 1 5\r\n", "expected timestamp (an integer in milliseconds)"),
         (b"# HELP \n", "expected metric name after HELP"),
     ],
 )

@@ -46,6 +46,9 @@ CASES: list[tuple[bytes, str]] = [
     (b"a{} 1\n", TEXT),
     (b'a{b="c"}2\n', TEXT),
     (b"a-1\n", TEXT),
+    (b"a 1\r\n", TEXT),
+    (b"a 1 5\r\n", TEXT),
+    (b"a\x0b1\n", TEXT),
     (b"#comment\na 1\n", TEXT),
     (b'a{b="\\t"} 1\n', TEXT),
     (b"a NaN\nb +Inf\nc -Inf\nd 0x10\n", TEXT),
@@ -66,6 +69,8 @@ CASES: list[tuple[bytes, str]] = [
     (b'a{b="c",} 1\n# EOF\n', OM),
     (b'a 1 # {t="x"} 1\n# EOF\n', OM),
     (b"a 1 -1.5\n# EOF\n", OM),
+    (b"a 1\r\n# EOF\n", OM),
+    (b"a 1\t\n# EOF\n", OM),
 ]
 
 

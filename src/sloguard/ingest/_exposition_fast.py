@@ -26,7 +26,7 @@ def fast_samples(
 ) -> Iterator[tuple[Labels, int, float]]:
     """Yield the samples of ``lines`` (bytes, trailing newline optional) in order."""
     om = p.openmetrics
-    sep = b" " if om else None
+    sep = b" "  # tabs, double spaces and other whitespace take the exact path
     get = p.cache.get
     labels_of = p._labels
     feed = p.feed
@@ -37,10 +37,20 @@ def fast_samples(
             if line[0] == 35:  # '#': metadata, comments, # EOF
                 raise ValueError
             rest, last = line.rsplit(sep, 1)
-            if rest[-1] == 125 or (b" " not in rest and b"\t" not in rest):  # '}' or bare name
+            # float() and int() accept surrounding whitespace that Prometheus rejects
+            # ("1\r", "\v1"): tokens must start and end with a printable byte; one
+            # trailing newline (from iterating a file) is the line end.
+            end = last[-1]
+            if end == 10:
+                end = last[-2]
+            if end <= 32 or last[0] <= 32:
+                raise ValueError
+            if rest[-1] == 125 or b" " not in rest:  # '}' or bare name: no timestamp
                 series, vtok, t = rest, last, no_ts
             else:
                 series, vtok = rest.rsplit(sep, 1)
+                if vtok[0] <= 32 or vtok[-1] <= 32:
+                    raise ValueError
                 if b"_" in last:
                     raise ValueError
                 if om:

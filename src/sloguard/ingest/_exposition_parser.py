@@ -7,6 +7,7 @@ and raises ``ExpositionError`` with Prometheus' wording and the line number.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import replace
 
@@ -31,6 +32,7 @@ NO_TIMESTAMP = int(np.iinfo(np.int64).min)
 #: Prometheus' canonical NaN (``value.NormalNaN``), distinct from the staleness marker.
 NORMAL_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000001))[0]
 _MAX_TS = 2**63 - 1
+_TEXT_WS = re.compile(rb"[ \t]+")  # the text format's only separators
 
 class ExpositionError(ValueError):
     """Malformed exposition input; the message starts with ``line N:`` and names the problem."""
@@ -42,8 +44,9 @@ class ExpositionError(ValueError):
 
 
 def _float(tok: bytes) -> float:
-    """Go's ``strconv.ParseFloat`` as Prometheus restricts it (no ``_``, no hex)."""
-    if b"_" in tok:
+    """Go's ``strconv.ParseFloat`` as Prometheus restricts it (no ``_``, no hex, and no
+    surrounding whitespace, which Python's ``float`` would strip)."""
+    if b"_" in tok or tok.strip() != tok:
         raise ValueError(tok)
     v = float(tok)
     return NORMAL_NAN if v != v else v
@@ -131,9 +134,9 @@ class ExpositionParser:
     def _fast(self, line: bytes) -> tuple[Labels, int, float]:
         """Split from the right; any surprise falls back to ``_exact``."""
         om = self.openmetrics
-        if om and (b"#" in line or b"\t" in line):
+        if om and b"#" in line:
             raise ValueError("exact path")
-        sep = b" " if om else None
+        sep = b" "  # tabs and repeated spaces take the exact path
         if b"{" in line:
             rest, last = line.rsplit(sep, 1)
             if rest[-1:] == b"}":
@@ -153,9 +156,7 @@ class ExpositionParser:
         if not tok:
             return NO_TIMESTAMP
         if self.openmetrics:
-            if b"_" in tok:
-                raise ValueError(tok)
-            secs = float(tok)
+            secs = _float(tok)
             if secs != secs or secs in (float("inf"), float("-inf")):
                 raise ValueError(tok)
             t = int(secs * 1000)
@@ -183,7 +184,7 @@ class ExpositionParser:
                 raise self._err("expected value after metric", rest)
             toks = self._om_tokens(rest[1:], labels.metric_name)
         else:
-            toks = rest.split()
+            toks = _TEXT_WS.split(rest.strip(b" \t"))
             if len(toks) > 2:
                 raise self._err("expected timestamp or new record", b" ".join(toks[2:]))
         if not toks or not toks[0]:
