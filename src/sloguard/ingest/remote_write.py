@@ -68,10 +68,6 @@ def apply(storage: Storage, batch: WriteBatch, max_time_ms: int | None = None) -
 
 
 def _append(app: Appender, batch: WriteBatch) -> None:
-    append_batch = getattr(app, "append_batch", None)
-    if append_batch is not None:  # a vectorised appender (same contract, one call)
-        append_batch(batch.labels, batch.offsets, batch.timestamps, batch.values)
-        return
     ts, vs = batch.timestamps, batch.values
     if len(ts) == len(batch.labels) and bool((batch.offsets[1:] - batch.offsets[:-1] == 1).all()):
         # one sample per series, the common case: no slicing
