@@ -27,10 +27,18 @@ class SeriesSyntaxError(ValueError):
     """A problem inside a series text; the line parser adds the line number."""
 
 
+_GO_ESCAPES = {
+    ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t",
+    ord("\v"): "\\v", ord("\f"): "\\f", ord("\a"): "\\a", ord("\b"): "\\b",
+    **{c: f"\\x{c:02x}" for c in (*range(0, 7), *range(14, 32), 127)},
+    **{0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)},  # invalid UTF-8 bytes
+}
+
+
 def show(token: bytes) -> str:
-    """A token as Prometheus quotes it in errors: ``"x"`` with Go-style escapes."""
-    text = token.decode("utf-8", "backslashreplace")
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A token as Prometheus quotes it in errors (Go's ``%q``): ``"1\\r"``."""
+    text = token.decode("utf-8", "surrogateescape")
+    return '"' + text.translate(_GO_ESCAPES) + '"'
 
 
 def _next_token(s: bytes, i: int) -> bytes:
