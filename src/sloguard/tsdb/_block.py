@@ -88,23 +88,9 @@ def write_block(
     ulid = new_ulid()
     tmp = parent / f"{ulid}.tmp"
     tmp.mkdir(parents=True)
-    bounds = _frame_bounds(offsets)
-    frames = np.zeros((len(bounds) - 1, 4), np.int64)
-    pos = 0
-    with open(tmp / "chunks", "wb") as f:
-        for i in range(len(bounds) - 1):
-            a, b = int(offsets[bounds[i]]), int(offsets[bounds[i + 1]])
-            data = encode(t[a:b], v[a:b]).data
-            f.write(data)
-            frames[i] = (a, b, pos, len(data))
-            pos += len(data)
-        f.flush()
-        os.fsync(f.fileno())
-    nonempty = np.diff(offsets) > 0
-    first = np.where(nonempty, t[np.minimum(offsets[:-1], max(len(t) - 1, 0))], 0) if len(t) else np.zeros(len(labels), np.int64)
-    last = np.where(nonempty, t[np.maximum(offsets[1:] - 1, 0)], 0) if len(t) else np.zeros(len(labels), np.int64)
+    frames = _write_frames(tmp / "chunks", offsets, t, v)
     _save(tmp / "offsets.npy", offsets.astype(np.int64))
-    _save(tmp / "tminmax.npy", np.stack([first, last], axis=1).astype(np.int64).reshape(-1, 2))
+    _save(tmp / "tminmax.npy", _series_ranges(offsets, t))
     _save(tmp / "frames.npy", frames)
     flat = [[x for pair in ls for x in pair] for ls in labels]
     (tmp / "labels.json.zst").write_bytes(bytes(cramjam.zstd.compress(json.dumps(flat).encode(), 3)))
@@ -123,6 +109,30 @@ def write_block(
     tmp.rename(final)
     fsync_dir(parent)
     return final
+
+
+def _write_frames(path: Path, offsets: I64, t: I64, v: F64) -> I64:
+    """Encode frames into ``path``; return rows (sample start, end, byte offset, length)."""
+    bounds = _frame_bounds(offsets)
+    frames = np.zeros((len(bounds) - 1, 4), np.int64)
+    pos = 0
+    with open(path, "wb") as f:
+        for i in range(len(bounds) - 1):
+            a, b = int(offsets[bounds[i]]), int(offsets[bounds[i + 1]])
+            data = encode(t[a:b], v[a:b]).data
+            f.write(data)
+            frames[i] = (a, b, pos, len(data))
+            pos += len(data)
+    return frames
+
+
+def _series_ranges(offsets: I64, t: I64) -> I64:
+    """Each series' first and last timestamp (zeros for a series without samples)."""
+    out = np.zeros((len(offsets) - 1, 2), np.int64)
+    has = np.diff(offsets) > 0
+    out[has, 0] = t[offsets[:-1][has]]
+    out[has, 1] = t[offsets[1:][has] - 1]
+    return out
 
 
 def _save(path: Path, a: np.ndarray) -> None:
