@@ -64,11 +64,12 @@ class AlertingRule:
 
     @property
     def state(self) -> AlertState:
-        return max((a.state for a in self.active.values()), default=AlertState.INACTIVE)
+        # list() snapshots the dict in one C call: safe while a worker thread evaluates
+        return max((a.state for a in list(self.active.values())), default=AlertState.INACTIVE)
 
     def active_alerts(self) -> list[Alert]:
         """Pending and firing alerts (not the resolved ones kept for re-sending)."""
-        return [a for a in self.active.values() if a.state != AlertState.INACTIVE]
+        return [a for a in list(self.active.values()) if a.state != AlertState.INACTIVE]
 
     # -- evaluation
     def eval(self, ts: int, query: QueryFunc, limit: int = 0) -> Vector:

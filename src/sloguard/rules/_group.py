@@ -104,13 +104,14 @@ class Group:
         rule.status.evaluation_time_s = time.perf_counter() - t0
 
     def _write(self, i: int, rule: AnyRule, vec: Vector, ts: int) -> None:
-        app = self.opts.storage.appender()
-        for s in vec:
-            app.append(s.labels, s.t, s.v)
-        res = app.commit()
-        if res.rejected_total:
-            rule.status.health = RuleHealth.BAD
-            rule.status.last_error = res.errors[0] if res.errors else "samples rejected"
+        if vec:
+            app = self.opts.storage.appender()
+            for s in vec:
+                app.append(s.labels, s.t, s.v)
+            res = app.commit()
+            if res.rejected_total:
+                rule.status.health = RuleHealth.BAD
+                rule.status.last_error = res.errors[0] if res.errors else "samples rejected"
         returned = {s.labels for s in vec}
         gone = self.series_in_previous_eval[i] - returned
         if gone:
