@@ -8,7 +8,7 @@ import pytest
 
 from sloguard.labels import Labels
 from sloguard.promql import PromQLEngine, ValueType
-from sloguard.promql._ast import re2_inline_flags
+from sloguard.promql._ast_regex import re2_inline_flags
 from sloguard.tsdb.testing import MemoryStorage
 
 
