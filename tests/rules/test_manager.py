@@ -123,3 +123,22 @@ def test_rule_manager_for_globs_relative_to_base_dir_and_reglobs_on_reload(tmp_p
     (tmp_path / "rules" / "b.yml").write_text(RULES.replace("name: g", "name: h"))
     m.reload()
     assert [g.name for g in m.groups()] == ["g", "h"]
+
+
+def test_collector_exposes_prometheus_named_group_metrics(tmp_path: Path, opts: ManagerOptions) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from sloguard.rules import RuleManagerCollector
+
+    m = RuleManager(opts, use_threads=False)
+    path = _write(tmp_path, RULES)
+    m.update([path])
+    m.groups()[0].eval(T0)
+    reg = CollectorRegistry()
+    reg.register(RuleManagerCollector(m))
+    text = generate_latest(reg).decode()
+    key = f"{path};g"
+    assert f'prometheus_rule_group_rules{{rule_group="{key}"}} 2.0' in text
+    assert f'prometheus_rule_evaluations_total{{rule_group="{key}"}} 2.0' in text
+    assert f'prometheus_rule_group_interval_seconds{{rule_group="{key}"}} 60.0' in text
+    assert "prometheus_rule_group_last_duration_seconds" in text

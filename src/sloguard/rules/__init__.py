@@ -14,6 +14,7 @@ from sloguard.rules._errors import RuleFileError, RulesError
 from sloguard.rules._exprstr import expr_string
 from sloguard.rules._group import Group, Outgoing, group_key
 from sloguard.rules._manager import RuleManager
+from sloguard.rules._metrics import RuleManagerCollector
 from sloguard.rules._notifier import AlertmanagerNotifier, PostableAlert, to_postable
 from sloguard.rules._options import ManagerOptions
 from sloguard.rules._recording import RecordingRule
@@ -57,6 +58,7 @@ __all__ = [
     "RuleEvalError",
     "RuleHealth",
     "RuleManager",
+    "RuleManagerCollector",
     "RuleStatus",
     "SystemClock",
     "TemplateContext",

@@ -51,6 +51,9 @@ class Group:
     stale_series: list[Labels] = field(default_factory=list)
     last_evaluation_s: float | None = None
     evaluation_time_s: float = 0.0
+    evaluations_total: int = 0
+    failures_total: int = 0
+    samples_last: int = 0
 
     def __post_init__(self) -> None:
         if not self.series_in_previous_eval:
@@ -76,6 +79,7 @@ class Group:
         """Evaluate every rule at ``ts`` in order; returns the alerts to send."""
         outgoing: list[Outgoing] = []
         start = time.perf_counter()
+        self.samples_last = 0
         for i, rule in enumerate(self.rules):
             self._eval_rule(i, rule, ts, outgoing)
         self._cleanup_stale(ts)
@@ -86,9 +90,11 @@ class Group:
     def _eval_rule(self, i: int, rule: AnyRule, ts: int, outgoing: list[Outgoing]) -> None:
         t0 = time.perf_counter()
         rule.status.last_evaluation_s = ts / 1000
+        self.evaluations_total += 1
         try:
             vec = rule.eval(ts, self.opts.query, self.limit)
         except Exception as e:  # noqa: BLE001 - any failure is this rule's lastError, never the loop's
+            self.failures_total += 1
             rule.status.health = RuleHealth.BAD
             rule.status.last_error = str(e)
             rule.status.evaluation_time_s = time.perf_counter() - t0
@@ -101,6 +107,7 @@ class Group:
                 lambda expr, alerts: outgoing.append(Outgoing(expr, tuple(alerts))) if alerts else None,
             )
         self._write(i, rule, vec, ts)
+        self.samples_last += len(vec)
         rule.status.evaluation_time_s = time.perf_counter() - t0
 
     def _write(self, i: int, rule: AnyRule, vec: Vector, ts: int) -> None:
