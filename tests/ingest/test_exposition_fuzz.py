@@ -106,3 +106,54 @@ def test_fast_path_agrees_with_exact_path(
     assert fast is not None
     assert fast[0] == exact[0] and fast[1] == exact[1]
     _check(fast[2], exact[2])
+
+
+class _ExactOnly(ExpositionParser):
+    """Reference: every line through the exact, token-by-token path."""
+
+    def _fast(self, line: bytes) -> tuple[Labels, int, float]:
+        raise ValueError("exact path only")
+
+
+def _reference(data: bytes, om: bool) -> list[tuple[Labels, int, float]] | str:
+    p = _ExactOnly(om)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out = []
+    try:
+        for line in lines:
+            s = p.feed(line)
+            if s is not None:
+                out.append(s)
+        p.finish()
+    except ExpositionError as e:
+        return str(e)
+    return out
+
+
+_pieces = st.sampled_from(
+    [b"a", b"b_total", b"{", b"}", b'"', b'x="y"', b",", b"=", b" ", b"  ", b"\t", b"\r", b"\x0b",
+     b"1", b"-2.5", b"NaN", b"+Inf", b"1e3", b"_", b"123", b"# {t=\"1\"} 1", b"#", b"\\"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(_pieces, max_size=8).map(b"".join), max_size=4), st.booleans())
+def test_fast_path_never_disagrees_with_the_exact_path(lines: list[bytes], om: bool) -> None:
+    data = b"\n".join(lines) + (b"\n# EOF\n" if om else b"\n")
+    ref = _reference(data, om)
+    try:
+        r = parse(data, OM if om else None)
+    except ExpositionError as e:
+        got: list[tuple[Labels, int, float]] | str = str(e)
+    else:
+        got = list(zip(r.labels, r.timestamps.tolist(), r.values.tolist(), strict=True))
+    if isinstance(ref, str) or isinstance(got, str):
+        assert isinstance(ref, str) and isinstance(got, str), (data, ref, got)
+        assert ref.split(":")[0] == got.split(":")[0]  # same line number
+    else:
+        assert len(ref) == len(got)
+        for (l1, t1, v1), (l2, t2, v2) in zip(ref, got, strict=True):
+            assert l1 == l2 and t1 == t2
+            _check(v1, v2)
