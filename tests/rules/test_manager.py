@@ -142,3 +142,20 @@ def test_collector_exposes_prometheus_named_group_metrics(tmp_path: Path, opts: 
     assert f'prometheus_rule_evaluations_total{{rule_group="{key}"}} 2.0' in text
     assert f'prometheus_rule_group_interval_seconds{{rule_group="{key}"}} 60.0' in text
     assert "prometheus_rule_group_last_duration_seconds" in text
+
+
+def test_in_process_rule_files_load_beside_files_and_all_errors_are_reported(tmp_path: Path, opts: ManagerOptions) -> None:
+    from sloguard.rules import parse_rule_text
+
+    generated, errs = parse_rule_text(RULES.replace("name: g", "name: slo"), "slo:checkout")
+    assert generated is not None and not errs
+    m = RuleManager(opts, use_threads=False)
+    m.update([_write(tmp_path, RULES), generated])
+    assert sorted(g.key for g in m.groups())[-1] == "slo:checkout;slo"
+    bad1 = tmp_path / "bad1.yml"
+    bad1.write_text("groups: [{name: a, rules: [{record: x, expr: 'up +'}]}]\n")
+    bad2 = tmp_path / "bad2.yml"
+    bad2.write_text("groups: [{name: '', rules: []}]\n")
+    with pytest.raises(RuleFileError) as ei:
+        m.update([str(bad1), str(bad2)])
+    assert [e.split(":")[0] for e in ei.value.errors] == [str(bad1), str(bad2)]

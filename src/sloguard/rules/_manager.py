@@ -6,16 +6,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from sloguard.labels import Labels
 from sloguard.rules._alerting import AlertingRule, TemplateContext
 from sloguard.rules._clock import Clock, SystemClock
+from sloguard.rules._errors import RuleFileError
 from sloguard.rules._group import AnyRule, Group, Outgoing, group_key
 from sloguard.rules._options import ManagerOptions
 from sloguard.rules._recording import RecordingRule
 from sloguard.rules._rule import NotifyFunc
-from sloguard.rules._rulefmt import RuleSpec, load_rule_file
+from sloguard.rules._rulefmt import RuleFile, RuleSpec, load_rule_file
 from sloguard.tsdb import STALE_NAN
 
 
@@ -41,25 +41,34 @@ class RuleManager:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._restored = False
         self._running = False
-        self.files: list[str] = []
+        self.files: list[str | RuleFile] = []
         self.interval_ms: int | None = None
         #: Re-resolves the file list on reload (globs); ``None`` reuses ``files``.
-        self.resolver: Callable[[], list[str]] | None = None
+        self.resolver: Callable[[], Sequence[str | RuleFile]] | None = None
         self.last_reload_error: str = ""
         self.last_reload_ok: bool = True
 
     # -- loading
-    def load_groups(self, files: Sequence[str], interval_ms: int | None = None) -> dict[str, Group]:
-        """Build groups from files (raises ``RuleFileError`` naming every problem)."""
+    def load_groups(self, files: Sequence[str | RuleFile], interval_ms: int | None = None) -> dict[str, Group]:
+        """Build groups from files, or from already parsed :class:`RuleFile` objects (rules
+        generated in-process, e.g. from SLOs; their ``path`` names them). Raises
+        ``RuleFileError`` naming every problem of every file."""
         interval = interval_ms or self.opts.default_interval_ms
         out: dict[str, Group] = {}
+        errors: list[str] = []
         for f in files:
-            rf = load_rule_file(f)
+            try:
+                rf = f if isinstance(f, RuleFile) else load_rule_file(f)
+            except RuleFileError as e:
+                errors.extend(e.errors)
+                continue
             for gs in rf.groups:
                 rules = [self._make_rule(r) for r in gs.rules]
-                g = Group(gs.name, f, gs.interval_ms or interval, gs.limit, rules, self.opts, gs,
+                g = Group(gs.name, rf.path, gs.interval_ms or interval, gs.limit, rules, self.opts, gs,
                           should_restore=not self._restored)
                 out[g.key] = g
+        if errors:
+            raise RuleFileError(errors)
         return out
 
     def _make_rule(self, r: RuleSpec) -> AnyRule:
@@ -69,7 +78,7 @@ class RuleManager:
                                 r.annotations, ctx, restored=self._restored)
         return RecordingRule(r.record, r.expr, r.labels)
 
-    def update(self, files: Sequence[str], interval_ms: int | None = None) -> None:
+    def update(self, files: Sequence[str | RuleFile], interval_ms: int | None = None) -> None:
         """Replace the rules with those of ``files``, carrying state of unchanged rules."""
         try:
             new = self.load_groups(files, interval_ms)
@@ -77,7 +86,7 @@ class RuleManager:
             self.last_reload_ok = False
             self.last_reload_error = str(e)
             raise
-        self.files = [str(Path(f)) for f in files]
+        self.files = list(files)
         self.interval_ms = interval_ms
         old = self._groups
         merged: dict[str, Group] = {}
