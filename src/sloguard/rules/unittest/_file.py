@@ -156,13 +156,13 @@ def parse_unit_test_file(text: str) -> UnitTestFile:
     rule_files = tuple(d.text(n) for n in d.seq(top.get("rule_files"), "[]string"))
     order = tuple(d.text(n) for n in d.seq(top.get("group_eval_order"), "[]string"))
     eval_interval = d.duration(top.get("evaluation_interval")) or 60_000
-    tests = tuple(_group(d, n, eval_interval) for n in d.seq(top.get("tests"), "[]main.testGroup"))
+    tests = tuple(_group(d, n) for n in d.seq(top.get("tests"), "[]main.testGroup"))
     if d.errors:
         raise UnitTestFileError("yaml: unmarshal errors:\n" + "\n".join("  " + e for e in d.errors))
     return UnitTestFile(rule_files, eval_interval, order, tests)
 
 
-def _group(d: _Decoder, node: Node, eval_interval: int) -> TestGroup:
+def _group(d: _Decoder, node: Node) -> TestGroup:
     g = d.mapping(node, "main.testGroup", _GROUP_FIELDS)
     series = tuple(
         InputSeries(d.text(m.get("series")), d.text(m.get("values")))
@@ -171,7 +171,7 @@ def _group(d: _Decoder, node: Node, eval_interval: int) -> TestGroup:
     alerts = tuple(_alert_case(d, n) for n in d.seq(g.get("alert_rule_test"), "[]main.alertTestCase"))
     exprs = tuple(_promql_case(d, n) for n in d.seq(g.get("promql_expr_test"), "[]main.promqlTestCase"))
     return TestGroup(
-        interval_ms=d.duration(g.get("interval")) or eval_interval,
+        interval_ms=d.duration(g.get("interval")) or 60_000,  # promtool: 1m, not evaluation_interval
         input_series=series, alert_rule_tests=alerts, promql_expr_tests=exprs,
         external_labels=d.str_map(g.get("external_labels")),
         external_url=d.text(g.get("external_url")), name=d.text(g.get("name")),
