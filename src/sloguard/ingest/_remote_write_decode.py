@@ -251,7 +251,8 @@ class _Decoding:
         """Drop invalid and empty series, then gather repeated entries of one series."""
         series = [s for s in self.series if s is not None]
         counts = self.counts
-        bad = [i for i, s in enumerate(series) if s.labels is None]
+        labels = [s.labels for s in series]
+        bad = [i for i, lb in enumerate(labels) if lb is None] if None in labels else []
         errors = tuple(dict.fromkeys(series[i].error for i in bad))
         invalid_samples = int(counts[bad].sum()) if bad else 0
         drop = counts == 0
@@ -260,6 +261,7 @@ class _Decoding:
             keep = ~drop
             ts, vs = ts[np.repeat(keep, counts)], vs[np.repeat(keep, counts)]
             series = [s for s, k in zip(series, keep.tolist(), strict=True) if k]
+            labels = [s.labels for s in series]
             counts = counts[keep]
         ids = list(map(id, series))
         if len(set(ids)) < len(ids):  # several entries of one series: gather them
@@ -268,9 +270,9 @@ class _Decoding:
             order = np.argsort(group, kind="stable")
             ts, vs = ts[order], vs[order]
             counts = np.bincount(group, minlength=len(uniq))
-            series = [series[f] for f in first.tolist()]
+            labels = [labels[f] for f in first.tolist()]
         return WriteBatch(
-            labels=[s.labels for s in series if s.labels is not None],
+            labels=[lb for lb in labels if lb is not None],
             offsets=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
             timestamps=ts,
             values=vs,
