@@ -40,10 +40,9 @@ def fast_samples(
             # float() and int() accept surrounding whitespace that Prometheus rejects
             # ("1\r", "\v1"): tokens must start and end with a printable byte; one
             # trailing newline (from iterating a file) is the line end.
-            end = last[-1]
-            if end == 10:
-                end = last[-2]
-            if end <= 32 or last[0] <= 32:
+            if last[-1] == 10:
+                last = last[:-1]
+            if last[-1] <= 32 or last[0] <= 32:
                 raise ValueError
             if rest[-1] == 125 or b" " not in rest:  # '}' or bare name: no timestamp
                 series, vtok, t = rest, last, no_ts
