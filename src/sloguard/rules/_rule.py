@@ -75,7 +75,11 @@ def engine_query_func(engine: object) -> QueryFunc:
     and matrices are refused with Prometheus' message."""
 
     def query(expr: str, t: int) -> Vector:
+        from sloguard.promql import ValueType
+
         res = engine.instant_query(expr, t)  # type: ignore[attr-defined]
+        if res.result_type not in (ValueType.VECTOR, ValueType.SCALAR):
+            raise RuleEvalError("rule result is not a vector or scalar")
         return scalar_or_vector(res.value, t)
 
     return query

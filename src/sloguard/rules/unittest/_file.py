@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -65,6 +66,7 @@ class UnitTestFile:
     tests: tuple[TestGroup, ...]
 
 
+_YAML_NUMBER = re.compile(r"[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?")
 _FILE_FIELDS = ("rule_files", "evaluation_interval", "group_eval_order", "tests")
 _GROUP_FIELDS = ("interval", "input_series", "alert_rule_test", "promql_expr_test",
                  "external_labels", "external_url", "name")
@@ -114,14 +116,17 @@ class _Decoder:
             raise UnitTestFileError(str(e)) from None
 
     def number(self, node: Node | None) -> float:
+        """A YAML 1.1 number as yaml.v2 decodes into float64 (``NaN`` is a string there)."""
         t = self.text(node).strip()
-        low = t.lower()
-        special = {".inf": "inf", "+.inf": "inf", "-.inf": "-inf", ".nan": "nan"}
-        try:
-            return float(special.get(low, t)) if t else 0.0
-        except ValueError:
-            self.errors.append(f"line {_line(node)}: cannot unmarshal !!str `{t}` into float64")
+        if not t:
             return 0.0
+        special = {".inf": "inf", "+.inf": "inf", "-.inf": "-inf", ".nan": "nan"}
+        if t.lower() in special:
+            return float(special[t.lower()])
+        if _YAML_NUMBER.fullmatch(t):
+            return float(t.replace("_", ""))
+        self.errors.append(f"line {_line(node)}: cannot unmarshal !!str `{t}` into float64")
+        return 0.0
 
     def str_map(self, node: Node | None) -> dict[str, str]:
         if node is None or _is_null(node):

@@ -229,7 +229,8 @@ class _GroupRun:
             try:
                 exp = sorted((tuple(_parse_metric(s.labels)), s.value) for s in tc.exp_samples)
             except NotationError as e:
-                errs.append(f"{head}, err: labels {_go_quote(str(e))}")
+                bad = next(x.labels for x in tc.exp_samples if _metric_error(x.labels) is not None)
+                errs.append(f"{head}, err: labels {_go_quote(bad)}: {_metric_error(bad) or e}")
                 continue
             if not _samples_equal(exp, got):
                 errs.append(f"{head},\n        exp: {samples_string(exp)}\n        got: {samples_string(got)}")
@@ -243,6 +244,21 @@ def _parse_metric(text: str) -> Labels:
     if values:
         raise NotationError(f"unexpected values after the metric in {text!r}")
     return labels
+
+
+def _metric_error(text: str) -> str | None:
+    """Go's ``parser.ParseMetric`` error text for ``text`` (via the PromQL parser)."""
+    try:
+        _parse_metric(text)
+    except NotationError as e:
+        try:
+            from sloguard.promql._ast import parse
+
+            parse(text)
+        except Exception as pe:  # noqa: BLE001 - the parser's message is what we want
+            return str(pe)
+        return str(e)
+    return None
 
 
 def _samples_equal(a: list[tuple[tuple[tuple[str, str], ...], float]], b: list[tuple[tuple[tuple[str, str], ...], float]]) -> bool:
