@@ -197,3 +197,23 @@ def test_series_cache_is_reused_across_parses() -> None:
 
 def test_empty_label_value_means_absent_label() -> None:
     assert parse(b'a{b=""} 1\n').labels[0] == Labels.of(name__="a")
+
+
+class _CountingParser(ExpositionParser):
+    def __init__(self, openmetrics: bool) -> None:
+        super().__init__(openmetrics)
+        self.slow_lines = 0
+
+    def feed(self, line: bytes) -> tuple[Labels, int, float] | None:
+        self.slow_lines += 1
+        return super().feed(line)
+
+
+@pytest.mark.parametrize("om", [False, True])
+def test_plain_sample_lines_from_a_file_stay_on_the_fast_path(om: bool) -> None:
+    ts = b" 1700000000" if om else b" 1700000000000"
+    lines = [b'a{b="1"} 1' + ts + b"\n", b"c 2\n", b'a{b="2"} 3' + ts + b"\n"] * 3
+    p = _CountingParser(om)
+    out = list(iter_lines([*lines, b"# EOF\n"] if om else lines, om, parser=p))
+    assert len(out) == 9
+    assert p.slow_lines == (1 if om else 0)  # only "# EOF"
