@@ -432,3 +432,12 @@ def test_arbitrary_bodies_give_up_0_or_1_never_an_exception(body: bytes, om: boo
     error, samples = asyncio.run(scrape())
     (up,) = one(samples, name__="up", job="node", instance="host1:9100")
     assert up[1] == (1.0 if error is None else 0.0)
+
+
+async def test_series_with_explicit_timestamps_are_not_marked_stale() -> None:
+    ex = Exporter()
+    storage, mgr, _ = await run_scrapes(ex, config(), ["a 1 1000\nb 1\n", "c 1\n"])
+    s = dump(storage)
+    assert one(s, name__="a", job="node", instance="host1:9100") == [(1000, 1.0)]
+    assert is_stale_nan(one(s, name__="b", job="node", instance="host1:9100")[-1][1])
+    await mgr.stop()
