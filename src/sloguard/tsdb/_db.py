@@ -119,7 +119,8 @@ class TSDB:
         self._compactor.run(now_ms)
 
     def close(self) -> None:
-        with self.head.lock:
+        """Sync and close the WAL (waits for a running compaction to finish)."""
+        with self._compactor.lock, self.head.lock:
             if self._closed:
                 return
             self._closed = True
