@@ -146,3 +146,20 @@ def test_parse_time_accepts_prometheus_formats(text: str, ms: int) -> None:
 def test_parse_time_refuses_other_text(text: str) -> None:
     with pytest.raises(ValueError, match="to a valid timestamp"):
         parse_time(text)
+
+
+def test_status_tsdb_reports_head_cardinality_like_prometheus(client: TestClient) -> None:
+    body = client.get("/api/v1/status/tsdb").json()
+    assert body["status"] == "success"
+    data = body["data"]
+    assert data["headStats"]["numSeries"] == 3
+    assert data["headStats"]["numLabelPairs"] == 7  # 2 names, 2 jobs, 2 instances, 1 code
+    assert data["seriesCountByMetricName"] == [
+        {"name": "up", "value": 2}, {"name": "http_requests_total", "value": 1},
+    ]
+    assert data["seriesCountByLabelValuePair"][:2] == [
+        {"name": "__name__=up", "value": 2}, {"name": "job=api", "value": 2},
+    ]
+    assert {"name": "job", "value": 2} in data["labelValueCountByLabelName"]
+    by_bytes = {d["name"]: d["value"] for d in data["memoryInBytesByLabelName"]}
+    assert by_bytes["job"] == 3 * 2 + 2  # "api" in two series, "db" in one
