@@ -25,7 +25,7 @@ _INDEX = """<!doctype html>
 <li><a href="/api/v1/labels">/api/v1/labels</a>, <a href="/api/v1/series?match[]=up">/api/v1/series?match[]=up</a>: metadata</li>
 <li><code>POST /api/v1/write</code>: Prometheus remote write</li>
 <li><a href="/demo/metrics">/demo/metrics</a>: the bundled demo target</li>
-<li><a href="/api/v1/status/config">/api/v1/status/config</a>, <a href="/api/v1/status/flags">/api/v1/status/flags</a></li>
+<li><a href="/api/v1/status/config">/api/v1/status/config</a>, <a href="/api/v1/status/flags">/api/v1/status/flags</a>, <a href="/api/v1/status/tsdb">/api/v1/status/tsdb</a></li>
 </ul></body></html>
 """
 
