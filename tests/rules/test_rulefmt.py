@@ -8,7 +8,7 @@ import pytest
 
 from sloguard.rules import RuleFileError, load_rule_file, parse_rule_text
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent / "fixtures" / "check"
 CONFORMANCE = Path("/work/shared/conformance/promtool")
 
 

@@ -146,6 +146,10 @@ def _mapping(node: Node, type_name: str, fields: tuple[str, ...], errs: list[str
     return out
 
 
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag.endswith(":null")
+
+
 def _tag(node: Node) -> str:
     short = node.tag.rsplit(":", 1)[-1]
     if isinstance(node, ScalarNode):
@@ -192,13 +196,20 @@ def _decode_groups(root: Node) -> list[_GroupNode]:
         try:
             limit = int(limit_text)
         except ValueError:
-            errs.append(f"  line {gnode.start_mark.line + 1}: cannot unmarshal !!str `{limit_text}` into int")
+            lnode = g.get("limit") or gnode
+            errs.append(f"  line {lnode.start_mark.line + 1}: cannot unmarshal !!str `{limit_text}` into int")
             limit = 0
         rules = [_decode_rule(r, errs, dur_errs) for r in _seq(g.get("rules"), "[]rulefmt.RuleNode", errs)]
         spec = GroupSpec(_scalar(g.get("name"), "string", errs), tuple(r.spec for r in rules), interval, limit)
         groups.append(_GroupNode(spec, _pos(gnode), rules))
     if errs:
-        raise _Problems(["yaml: unmarshal errors:\n" + "\n".join(errs)])
+        problems = ["yaml: unmarshal errors:\n" + "\n".join(errs)]
+        groups_node = top.get("groups")
+        if groups_node is not None and not isinstance(groups_node, SequenceNode) and not _is_null(groups_node):
+            # promtool's second decoding pass (into yaml nodes) fails on this too
+            problems.append(f"yaml: unmarshal errors:\n  line {groups_node.start_mark.line + 1}: "
+                            f"cannot unmarshal {_tag(groups_node)} into []yaml.Node")
+        raise _Problems(problems)
     if dur_errs:
         raise _Problems(dur_errs[:1])
     return groups

@@ -32,6 +32,8 @@ class Tok(enum.Enum):
     ASSIGN = "="
     COMMA = ","
     KEYWORD = "keyword"
+    CHAR_ITEM = "character"
+    ERROR = "error"
     EOF = "EOF"
 
 
@@ -77,7 +79,12 @@ def lex(text: str, name: str) -> list[Token]:
         chunk = text[i:j].rstrip() if trim_left else text[i:j]
         if chunk:
             toks.append(Token(Tok.TEXT, chunk, i, _line(text, i)))
-        i = _lex_action(text, j + (3 if trim_left else 2), j, name, toks)
+        try:
+            i = _lex_action(text, j + (3 if trim_left else 2), j, name, toks)
+        except TemplateSyntaxError as e:
+            # Go lexes lazily: the parser meets this error only when it reaches it
+            toks.append(Token(Tok.ERROR, str(e), len(text), _line(text, len(text))))
+            return toks
     toks.append(Token(Tok.EOF, "", n, _line(text, n)))
     return toks
 
@@ -109,7 +116,13 @@ def _lex_action(text: str, i: int, start: int, name: str, toks: list[Token]) -> 
             c = text[i]
             if c == "\n":
                 raise TemplateSyntaxError(f"template: {name}:{line}: unclosed action")
-            raise TemplateSyntaxError(f"template: {name}:{line}: unexpected {_go_char(c)} in command")
+            if c.isascii() and c.isprintable():
+                # Go's lexer emits other printable ASCII as a char item; the parser then
+                # reports it in context ("unexpected \"}\" in operand").
+                toks.append(Token(Tok.CHAR_ITEM, c, i, _line(text, i)))
+                i += 1
+                continue
+            raise TemplateSyntaxError(f"template: {name}:{line}: unrecognized character in action: {_go_rune(c)}")
         kind = m.lastgroup
         val = m.group()
         if kind != "space":
@@ -117,8 +130,8 @@ def _lex_action(text: str, i: int, start: int, name: str, toks: list[Token]) -> 
         i = m.end()
 
 
-def _go_char(c: str) -> str:
-    return f'"{c}"' if c != '"' else "'\"'"
+def _go_rune(c: str) -> str:
+    return f"U+{ord(c):04X} '{c}'"
 
 
 def _kind(kind: str | None, val: str) -> Tok:

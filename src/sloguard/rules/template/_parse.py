@@ -43,7 +43,10 @@ class _Parser:
 
     # -- token helpers
     def peek(self, k: int = 0) -> Token:
-        return self.toks[min(self.i + k, len(self.toks) - 1)]
+        t = self.toks[min(self.i + k, len(self.toks) - 1)]
+        if t.kind == Tok.ERROR:
+            raise TemplateSyntaxError(t.val)
+        return t
 
     def next(self) -> Token:
         t = self.peek()
