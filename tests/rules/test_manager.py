@@ -159,3 +159,33 @@ def test_in_process_rule_files_load_beside_files_and_all_errors_are_reported(tmp
     with pytest.raises(RuleFileError) as ei:
         m.update([str(bad1), str(bad2)])
     assert [e.split(":")[0] for e in ei.value.errors] == [str(bad1), str(bad2)]
+
+
+def test_restart_restores_for_state_from_alerts_for_state(tmp_path: Path, storage: MemoryStorage, opts: ManagerOptions) -> None:
+    """Pending 20m of a 1h `for`, down 10m, restarted: the alert keeps its head start
+    (ActiveAt moved forward by the downtime only) instead of starting from zero."""
+    path = tmp_path / "r.yml"
+    path.write_text("groups:\n- name: g\n  interval: 1m\n  rules:\n  - alert: Slow\n    expr: vector(1)\n    for: 1h\n")
+    clock = ManualClock(T0)
+
+    async def run(m: RuleManager, until: int) -> None:
+        await m.start()
+        await clock.advance_to(until)
+        await m.stop()
+
+    first = RuleManager(opts, clock=clock, use_threads=False)
+    first.update([str(path)])
+    asyncio.run(run(first, T0 + 21 * MIN))
+    (before,) = first.alerting_rules()[0].active_alerts()
+    down_at = clock.now_ms()
+    asyncio.run(clock.advance_to(down_at + 10 * MIN))  # the outage
+    second = RuleManager(opts, clock=clock, use_threads=False)
+    second.update([str(path)])
+    asyncio.run(run(second, down_at + 10 * MIN + 3 * MIN))
+    (after,) = second.alerting_rules()[0].active_alerts()
+    shift = after.active_at - before.active_at
+    # moved forward by the time between the last ALERTS_FOR_STATE sample and the restore
+    # (the 10m outage plus the two evaluations before restoring), not reset to "now"
+    assert 11 * MIN <= shift <= 13 * MIN
+    assert after.active_at < down_at
+    assert second.alerting_rules()[0].restored
