@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import SloguardProcess, requires_tsdb, wait_until
+from tests.e2e.conftest import SloguardProcess, free_port, requires_tsdb, wait_until
 
 pytestmark = [pytest.mark.slow, requires_tsdb()]
 
@@ -55,3 +58,47 @@ def test_sighup_applies_new_scrape_configs_and_keeps_last_good_on_error(
     assert _target_jobs(server.url) == {"second"}
     assert httpx.get(f"{server.url}/-/ready").status_code == 200
     assert server.stop() == 0
+
+
+def test_rule_files_are_evaluated_and_a_bad_reload_keeps_them(
+    sloguard_factory: Callable[..., SloguardProcess],
+) -> None:
+    server = sloguard_factory("")
+    assert server.config is not None
+    rules_dir = server.config.parent / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "self.yml").write_text(
+        "groups:\n  - name: self\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n"
+    )
+    server.config.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"scrape_configs: [{{job_name: self, static_configs: [{{targets: ['127.0.0.1:{server.port}']}}]}}]\n"
+        "rule_files: ['rules/*.yml']\n"
+    )
+    server.start()
+    assert server.proc is not None
+
+    def recorded() -> list[dict[str, str]]:
+        r = httpx.get(f"{server.url}/api/v1/series", params={"match[]": "job:up:sum"}, timeout=5.0)
+        return list(r.json()["data"])
+
+    wait_until(lambda: recorded() == [{"__name__": "job:up:sum", "job": "self"}], 20, "the recording rule")
+    (rules_dir / "self.yml").write_text("groups:\n  - name: self\n    rules:\n      - record: x\n")
+    server.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "rule reload failed" in server.logs(), 10, "the rule reload error")
+    groups = httpx.get(f"{server.url}/api/v1/rules").json()["data"]["groups"]
+    assert [g["name"] for g in groups] == ["self"]
+    assert server.stop() == 0
+
+
+def test_bad_rule_file_at_start_is_reported_and_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "bad.rules.yml").write_text("groups:\n  - name: g\n    rules:\n      - record: x\n")
+    cfg = tmp_path / "sloguard.yml"
+    cfg.write_text("rule_files: ['*.rules.yml']\n")
+    cmd = [
+        sys.executable, "-c", "from sloguard.cli import main; main()", "serve", "--config", str(cfg),
+        "--data-dir", str(tmp_path / "data"), "--listen", f"127.0.0.1:{free_port()}",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "cannot load rule files" in done.stderr and "bad.rules.yml" in done.stderr

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import uvicorn
+from prometheus_client import CollectorRegistry
 
 from sloguard.api._context import ServerContext
+from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
 from sloguard.api._scrapes import start_scrapes
 from sloguard.api._storage import close_storage, maintain, open_storage
 from sloguard.config import Config, ConfigError, TSDBSettings, load_config
@@ -121,6 +123,7 @@ class Server:
         self._stop = asyncio.Event()
         self.ctx: ServerContext | None = None
         self._reload_task: asyncio.Future[bool] | None = None
+        self._registry: CollectorRegistry | None = None
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -139,8 +142,10 @@ class Server:
             gate_until_ready=True,
         )
         self.ctx = ctx
+        app = create_app(ctx)
+        self._registry = app.state.registry
         uv = _Uvicorn(uvicorn.Config(
-            create_app(ctx), host=self.options.host, port=self.options.port, log_config=None,
+            app, host=self.options.host, port=self.options.port, log_config=None,
             access_log=False, lifespan="off", timeout_graceful_shutdown=5,
         ))
         sock = bind_listener(self.options.host, self.options.port)
@@ -165,6 +170,14 @@ class Server:
         ctx.engine = make_engine(storage)
         if self._stop.is_set():
             return
+        try:
+            ctx.rule_manager = await start_rules(
+                self.config, self._config_file(), storage, ctx.engine, self._registry,
+                external_url=self._root_url(uv),
+            )
+        except RuleSetupError as e:
+            raise ServeError(str(e)) from None
+        ctx.settings["reload"] = self.reload_config  # POST /-/reload re-reads the config too
         ctx.scrape_manager = await start_scrapes(self.config, storage)
         ctx.ready = True
         self._announce(uv)
@@ -177,6 +190,8 @@ class Server:
     async def _shutdown(self, ctx: ServerContext, uv: _Uvicorn, serving: asyncio.Task[None]) -> None:
         log.info("shutting down")
         ctx.ready = False
+        if ctx.rule_manager is not None:
+            await ctx.rule_manager.stop()
         if ctx.scrape_manager is not None:
             await ctx.scrape_manager.stop()  # writes end-of-run staleness markers
         uv.should_exit = True
@@ -185,11 +200,20 @@ class Server:
             await asyncio.to_thread(close_storage, ctx.storage)
             log.info("storage closed; bye")
 
-    def _announce(self, uv: _Uvicorn) -> None:
-        port = self.options.port
+    def _config_file(self) -> Path | None:
+        """The config file on disk (``None`` for the bundled one): rule globs are relative to it."""
+        return self.options.config_path if self.options.loader is None else None
+
+    def _port(self, uv: _Uvicorn) -> int:
         with contextlib.suppress(Exception):
-            port = uv.servers[0].sockets[0].getsockname()[1]
-        shown = urls(self.options.host, port)
+            return int(uv.servers[0].sockets[0].getsockname()[1])
+        return self.options.port
+
+    def _root_url(self, uv: _Uvicorn) -> str:
+        return urls(self.options.host, self._port(uv))["UI and API"]
+
+    def _announce(self, uv: _Uvicorn) -> None:
+        shown = urls(self.options.host, self._port(uv))
         width = max(map(len, shown))
         config = self.options.flags.get("config.file", str(self.options.config_path))
         lines = [f"sloguard is ready (data dir {self.options.data_dir}, config {config})"]
@@ -225,7 +249,7 @@ class Server:
                 loop.remove_signal_handler(sig)
 
     def _on_reload_signal(self) -> None:
-        log.info("received SIGHUP; reloading the config file")
+        log.info("received SIGHUP; reloading the config and rule files")
         self._reload_task = asyncio.ensure_future(self.reload())
 
     def _on_stop_signal(self) -> None:
@@ -233,6 +257,15 @@ class Server:
         self._stop.set()
 
     async def reload(self) -> bool:
+        """SIGHUP: re-read the config file, then the rule files; each keeps its last good
+        state on error."""
+        ok = await self.reload_config()
+        ctx = self.ctx
+        if ctx is not None and ctx.rule_manager is not None:
+            ok = await asyncio.to_thread(reload_rules, ctx.rule_manager) and ok
+        return ok
+
+    async def reload_config(self) -> bool:
         """Re-read the config file and apply its scrape configs; keep the old one on error."""
         try:
             config = await asyncio.to_thread(self.options.load)
@@ -242,6 +275,8 @@ class Server:
         ctx = self.ctx
         if ctx is not None and ctx.scrape_manager is not None:
             await ctx.scrape_manager.apply(config)
+        if ctx is not None and ctx.rule_manager is not None:
+            point_rules(ctx.rule_manager, config, self._config_file())
         if ctx is not None:
             ctx.config = config
             ctx.max_write_body_bytes = config.remote_write_receiver.max_body_bytes

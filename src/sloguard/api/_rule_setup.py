@@ -1,0 +1,76 @@
+"""The server's rule evaluation: a ``RuleManager`` over the config's ``rule_files``.
+
+Rule file globs are relative to the config file's directory (as in Prometheus) and are
+re-globbed on every reload; a bad rule file at start stops the server with the error, and
+on reload keeps the running rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from sloguard.config import Config
+from sloguard.rules import (
+    RuleFileError,
+    RuleManager,
+    RuleManagerCollector,
+    expand_rule_files,
+    rule_manager_for,
+)
+from sloguard.tsdb import Storage
+
+log = logging.getLogger("sloguard.server")
+
+
+class RuleSetupError(Exception):
+    """The rule files named by the config cannot be loaded; the message says which and why."""
+
+
+def _base_dir(config_path: Path | None) -> str:
+    return str(config_path.parent) if config_path is not None else ""
+
+
+async def start_rules(
+    config: Config,
+    config_path: Path | None,
+    storage: Storage,
+    engine: Any,
+    registry: CollectorRegistry | None,
+    external_url: str,
+) -> RuleManager:
+    """Load ``config.rule_files`` and start evaluating them; raises ``RuleSetupError``."""
+    try:
+        manager = rule_manager_for(
+            storage, engine, config.rule_files, base_dir=_base_dir(config_path),
+            evaluation_interval_ms=config.global_.evaluation_interval,
+            external_labels=dict(config.global_.external_labels), external_url=external_url,
+        )
+    except RuleFileError as e:
+        raise RuleSetupError(f"cannot load rule files: {e}") from None
+    if registry is not None:
+        registry.register(RuleManagerCollector(manager))
+    await manager.start()
+    log.info("evaluating rules", extra={"groups": len(manager.groups()), "rule_files": len(manager.files)})
+    return manager
+
+
+def point_rules(manager: RuleManager, config: Config, config_path: Path | None) -> None:
+    """Make the manager's next reload read ``config``'s rule files and interval."""
+    base = _base_dir(config_path)
+    patterns = list(config.rule_files)
+    manager.resolver = lambda: expand_rule_files(patterns, base)
+    manager.interval_ms = config.global_.evaluation_interval
+
+
+def reload_rules(manager: RuleManager) -> bool:
+    """Re-read the rule files (re-globbed); keep the running rules on error."""
+    try:
+        manager.reload()
+    except RuleFileError as e:
+        log.error("rule reload failed; keeping the running rules", extra={"err": str(e)})
+        return False
+    return True
