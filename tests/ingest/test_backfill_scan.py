@@ -110,3 +110,10 @@ def test_missing_timestamp_error_is_its_own_type() -> None:
         assert e.line == 1 and "expected timestamp" in str(e)
     else:
         raise AssertionError("no error")
+
+
+def test_data_after_eof_in_a_later_chunk_is_an_error() -> None:
+    text = b"a 1 1700000000\n# EOF\na 1 1700000000\n"
+    assert _exact(text)[1] == 3
+    for chunk in (16, 1 << 20):
+        assert _scanned(text, chunk)[1] == 3

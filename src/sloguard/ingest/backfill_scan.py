@@ -59,6 +59,8 @@ class ChunkScanner:
         arr = np.frombuffer(chunk, np.uint8)
         ends = np.flatnonzero(arr == 10)
         starts = np.concatenate(([0], ends[:-1] + 1))
+        if self.parser.eof and len(ends):  # # EOF ended an earlier chunk
+            self._after_eof(chunk, starts, ends, first_line, 0)
         sp = np.flatnonzero(arr == 32)
         k = np.searchsorted(sp, ends) - 1
         last = np.where(k >= 0, sp[np.maximum(k, 0)] if len(sp) else 0, -1)
@@ -126,11 +128,9 @@ class ChunkScanner:
         ids[i], ts[i], vs[i] = sid, t, v
 
     def _after_eof(self, chunk: bytes, starts: I64, ends: I64, first_line: int, i: int) -> None:
-        """Anything but a final empty line after ``# EOF`` is an error."""
-        rest = chunk[starts[i] :]
-        if rest.strip(b"\n"):
-            self.parser.lineno = first_line + i - 1
-            self.parser.feed(chunk[starts[i] : ends[i]])
+        """A line after ``# EOF``: the exact parser reports it as an error."""
+        self.parser.lineno = first_line + i - 1
+        self.parser.feed(chunk[starts[i] : ends[i]])
 
 
 def _lines_with(arr: npt.NDArray[np.uint8], starts: I64, chars: bytes) -> npt.NDArray[np.bool_]:
