@@ -230,3 +230,15 @@ def test_an_interrupted_merge_is_finished_on_open(open_db: OpenDB, tmp_path: Pat
     assert [(b.mint, b.maxt) for b in db.blocks] == [(0, 20_000), (20_000, 30_000)]
     assert not any(b.path.exists() for b in group)
     assert as_dict(select_all(db)) == before
+
+
+def test_reload_blocks_picks_up_a_backfill_into_a_live_tsdb(open_db: OpenDB, tmp_path: Path) -> None:
+    db = open_db(block_duration_ms=BD)
+    commit(db, up(), [50_000], [5.0])
+    with BlockWriter(tmp_path / "data", block_duration_ms=BD) as bw:
+        bw.add(up(), np.array([1000, 2000]), np.array([1.0, 2.0]))
+    with BlockWriter(tmp_path / "data", block_duration_ms=BD) as bw:  # a second, overlapping import
+        bw.add(up(), np.array([2000, 3000]), np.array([9.0, 3.0]))
+    assert len(select_all(db).timestamps) == 1
+    db.reload_blocks()
+    assert as_dict(select_all(db))["up"] == ([1000, 2000, 3000, 50_000], [1.0, 2.0, 3.0, 5.0])

@@ -15,6 +15,7 @@ import mmap
 import os
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,20 @@ FRAME_SAMPLES = 1 << 16  # decode granularity: a single-series read decodes one 
 _B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_last_ulid = [0]
+_ulid_lock = threading.Lock()
+
+
 def new_ulid(ms: int | None = None) -> str:
-    """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32."""
+    """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32.
+
+    Monotonic within the process (like Prometheus' monotonic entropy), so blocks
+    written in the same millisecond still sort in creation order.
+    """
     t = int(time.time() * 1000) if ms is None else ms
-    n = (t << 80) | secrets.randbits(80)
+    with _ulid_lock:
+        n = max((t << 80) | secrets.randbits(80), _last_ulid[0] + 1)
+        _last_ulid[0] = n
     return "".join(_B32[(n >> (5 * i)) & 31] for i in reversed(range(26)))
 
 

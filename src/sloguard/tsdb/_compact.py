@@ -73,7 +73,7 @@ class Compactor:
         path = write_block(db.path, data.labels, data.offsets, data.t, data.v, lo, boundary, "head")
         block = Block(path, db.cache)
         with head.lock:
-            db.blocks = sorted([*db.blocks, block], key=lambda b: (b.mint, b.maxt))
+            db.blocks = sorted([*db.blocks, block], key=lambda b: (b.mint, b.maxt, b.ulid))
             head.cut(boundary)
             self._checkpoint()
             took = self.db._clock() - start
@@ -94,7 +94,7 @@ class Compactor:
         start = db._clock()
         block = Block(write_merged(db.path, group, mint, maxt), db.cache)
         with db.head.lock:
-            db.blocks = sorted([*(b for b in db.blocks if b not in group), block], key=lambda b: (b.mint, b.maxt))
+            db.blocks = sorted([*(b for b in db.blocks if b not in group), block], key=lambda b: (b.mint, b.maxt, b.ulid))
         for b in group:
             b.release()
             remove_block(b.path)
@@ -137,7 +137,7 @@ class Compactor:
                 now_ms = max(max(b.maxt for b in blocks), db.head.maxt)
             drop += [b for b in blocks if b.maxt <= now_ms - opts.retention_ms]
         if opts.retention_bytes:
-            keep = sorted((b for b in blocks if b not in drop), key=lambda b: (b.mint, b.maxt))
+            keep = sorted((b for b in blocks if b not in drop), key=lambda b: (b.mint, b.maxt, b.ulid))
             total = sum(b.size_bytes for b in keep) + wal_bytes(db.wal_dir)
             while keep and total > opts.retention_bytes:
                 b = keep.pop(0)

@@ -105,7 +105,7 @@ class TSDB:
                  if p.is_dir() and (p / "meta.json").exists() and not p.name.endswith(".tmp")]
         metas = {p.name: _read_meta(p) for p in paths}
         blocks = [known.get(p.name) or Block(p, self.cache) for p in finish_interrupted(paths, metas)]
-        self.blocks = sorted(blocks, key=lambda b: (b.mint, b.maxt))
+        self.blocks = sorted(blocks, key=lambda b: (b.mint, b.maxt, b.ulid))
 
     # -- Storage -------------------------------------------------------------------
     def appender(self) -> HeadAppender:

@@ -56,7 +56,7 @@ def read_all(blocks: list[Block]) -> tuple[list[Labels], I64, I64, F64]:
     labels = sorted({ls for b in blocks for ls in b.labels})
     pos = {ls: i for i, ls in enumerate(labels)}
     parts: list[SegPart] = []
-    for b in sorted(blocks, key=lambda b: (b.mint, b.maxt)):
+    for b in sorted(blocks, key=lambda b: (b.mint, b.maxt, b.ulid)):
         ids = np.arange(len(b.labels), dtype=np.int64)
         keys = np.fromiter((pos[ls] for ls in b.labels), np.int64, len(b.labels))
         parts += b.select_parts(ids, keys, T_MIN, T_MAX)
