@@ -44,7 +44,7 @@ ALERT_DEFS = (
 #: ``query(expr) -> [(labels, value), ...]`` evaluated at the alert's evaluation time.
 TemplateQuery = Callable[[str], list[tuple[dict[str, str], float]]]
 
-_NAMES = frozenset(BASE_FUNCS) | {"and", "or", "query", "externalURL", "pathPrefix", "parseDuration"}
+_NAMES = frozenset(BASE_FUNCS) | {"and", "or", "query", "externalURL", "pathPrefix"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,8 @@ def template_parse_error(text: str, name: str) -> str | None:
         parse(ALERT_DEFS + text, name, _NAMES)
     except TemplateSyntaxError as e:
         return str(e)
+    except Exception as e:  # noqa: BLE001 - a checker must report, never crash
+        return f"template: {name}: {e}"
     return None
 
 
@@ -121,5 +123,5 @@ def expand_alert_text(
         return f"<error expanding template: error parsing template {name}: {e}>"
     except TemplateExecError as e:
         return f"<error expanding template: error executing template {name}: {e}>"
-    except RecursionError:
-        return f"<error expanding template: panic expanding template {name}: recursion too deep>"
+    except Exception as e:  # noqa: BLE001 - a template must never break an evaluation
+        return f"<error expanding template: panic expanding template {name}: {e}>"

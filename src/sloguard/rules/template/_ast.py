@@ -133,3 +133,17 @@ class BranchNode(Node):
 @dataclass(slots=True)
 class LoopControlNode(Node):
     kind: str  # "break" or "continue"
+
+
+@dataclass(slots=True)
+class TemplateNode(Node):
+    """``{{template "name" pipeline}}``; only defined templates could be invoked."""
+
+    name: str
+    quoted: str
+    pipe: PipeNode | None
+
+    def __str__(self) -> str:
+        if self.pipe is None:
+            return f"{{{{template {self.quoted}}}}}"
+        return f"{{{{template {self.quoted} {self.pipe}}}}}"

@@ -21,15 +21,25 @@ from sloguard.rules.template._ast import (
     NumberNode,
     PipeNode,
     StringNode,
+    TemplateNode,
     TextNode,
     VariableNode,
 )
 from sloguard.rules.template._funcs import param_type, truth
-from sloguard.rules.template._gofmt import go_sprint, go_type
+from sloguard.rules.template._gofmt import GoTime, go_sprint, go_type
 from sloguard.rules.template._humanize import FuncError
 
 Func = tuple[Callable[..., Any], int | None]
 _MISSING = object()
+
+
+_TIME_METHODS: dict[str, Callable[[GoTime], Any]] = {
+    "Unix": lambda t: t.ns // 1_000_000_000,
+    "UnixMilli": lambda t: t.ns // 1_000_000,
+    "UnixNano": lambda t: t.ns,
+    "UTC": lambda t: t,
+    "String": str,
+}
 
 
 class TemplateExecError(Exception):
@@ -83,6 +93,8 @@ class Executor:
                 self.out.append(go_sprint(val))
         elif isinstance(node, BranchNode):
             self.walk_branch(dot, node)
+        elif isinstance(node, TemplateNode):
+            raise self.error(node, f"template {node.quoted} not defined")
         elif isinstance(node, LoopControlNode):
             raise _Break() if node.kind == "break" else _Continue()
 
@@ -261,6 +273,8 @@ class Executor:
             return receiver.get(name, "")
         if receiver is None:
             raise self.error(node, f"nil pointer evaluating interface {{}}.{name}")
+        if isinstance(receiver, GoTime) and name in _TIME_METHODS:
+            return _TIME_METHODS[name](receiver)
         if hasattr(receiver, "__dataclass_fields__") and name in receiver.__dataclass_fields__:
             return getattr(receiver, name)
         raise self.error(node, f"can't evaluate field {name} in type {go_type(receiver)}")

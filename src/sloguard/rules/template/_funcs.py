@@ -17,6 +17,7 @@ from sloguard.rules.template._humanize import (
     humanize_duration,
     humanize_percentage,
     humanize_timestamp,
+    parse_duration,
     to_time,
 )
 
@@ -261,6 +262,7 @@ BASE_FUNCS: dict[str, tuple[Callable[..., Any], int | None]] = {
     "humanizeDuration": (humanize_duration, 1),
     "humanizePercentage": (humanize_percentage, 1),
     "humanizeTimestamp": (humanize_timestamp, 1),
+    "parseDuration": (parse_duration, 1),
     "toTime": (to_time, 1),
     "title": (title, 1),
     "toUpper": (lambda s: _str(s).upper(), 1),

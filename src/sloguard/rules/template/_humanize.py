@@ -110,3 +110,15 @@ def to_time(i: Any) -> GoTime:
     return GoTime(int(v * 1e9))
 
 
+
+
+def parse_duration(s: Any) -> float:
+    """Prometheus' ``parseDuration``: a Prometheus duration string in seconds."""
+    from sloguard.rules._duration import parse_duration_ms
+
+    if not isinstance(s, str):
+        raise FuncError(f"wrong type for value; expected string; got {go_type(s)}")
+    try:
+        return parse_duration_ms(s) / 1000
+    except ValueError as e:
+        raise FuncError(str(e)) from None

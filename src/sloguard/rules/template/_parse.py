@@ -22,6 +22,7 @@ from sloguard.rules.template._ast import (
     NumberNode,
     PipeNode,
     StringNode,
+    TemplateNode,
     TextNode,
     VariableNode,
 )
@@ -105,9 +106,22 @@ class _Parser:
                     raise self.error(f"{{{{{t.val}}}}} outside {{{{range}}}}", t)
                 self.expect(Tok.RIGHT, t.val)
                 return LoopControlNode(t.pos, t.val)
+            if t.val == "template":
+                return self.template_call(t)
             raise self.error(f"{{{{{t.val}}}}} is not supported in rule templates", t)
         pipe = self.pipeline("command", allow_decl=True)
         return ActionNode(t.pos, pipe)
+
+    def template_call(self, kw: Token) -> TemplateNode:
+        name = self.next()
+        if name.kind not in (Tok.STRING, Tok.RAW):
+            raise self.unexpected(name, "template clause")
+        pipe = None
+        if self.peek().kind != Tok.RIGHT:
+            pipe = self.pipeline("template clause", allow_decl=False)
+        else:
+            self.next()
+        return TemplateNode(name.pos, _unquote(name), name.val, pipe)
 
     def branch(self, kw: Token) -> BranchNode:
         saved = len(self.vars)
