@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from sloguard.promql._steps import F64, I64
-from sloguard.promql.functions._windows import Scan, kahan_inc
+from sloguard.promql.functions._windows import KahanAcc, Scan
 
 EXACT_MAX = 128
 FEW_WINDOWS = 4096
@@ -29,15 +29,15 @@ def use_blocks(lens: I64) -> bool:
 
 def _scan_sums(scan: Scan, arrays: list[F64]) -> list[tuple[F64, F64]]:
     size = scan.starts.shape[0]
-    sums = [(np.zeros(size), np.zeros(size)) for _ in arrays]
+    accs = [KahanAcc(size) for _ in arrays]
     longest = int(scan.lens[0]) if size else 0
     neg = -scan.lens
     for j in range(longest):
         a = int(np.searchsorted(neg, -j, side="left"))
         idx = scan.starts[:a] + j
-        for arr, (s, c) in zip(arrays, sums, strict=True):
-            s[:a], c[:a] = kahan_inc(arr[idx], s[:a], c[:a])
-    return [(scan.unsort(s), scan.unsort(c)) for s, c in sums]
+        for arr, acc in zip(arrays, accs, strict=True):
+            acc.add(a, arr[idx])
+    return [(scan.unsort(acc.s), scan.unsort(acc.c)) for acc in accs]
 
 
 def window_kahan_sums(starts: I64, lens: I64, arrays: list[F64]) -> list[tuple[F64, F64]]:

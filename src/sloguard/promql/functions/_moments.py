@@ -13,25 +13,30 @@ import numpy as np
 
 from sloguard.promql._steps import F64
 from sloguard.promql.functions._kahan import use_blocks, window_kahan_sums
-from sloguard.promql.functions._windows import Scan, Windows, kahan_inc
+from sloguard.promql.functions._windows import KahanAcc, Scan, Windows
 
 _SCALE = 2.0**-64
 
 
 def _avg_exact(w: Windows, values: F64) -> F64:
     scan = Scan.of(w)
-    mean, c, count = np.zeros(w.size), np.zeros(w.size), np.zeros(w.size)
-    for _, a, x in scan.positions(values):
-        count[:a] += 1
-        cur, n = mean[:a], count[:a]
-        inf_mean = np.isinf(cur)
-        same_inf = np.isinf(x) & ((cur > 0) == (x > 0))
-        finite_x = ~np.isinf(x) & ~np.isnan(x)
-        skip = inf_mean & (same_inf | finite_x)
-        new_mean, new_c = kahan_inc(x / n - cur / n, cur, c[:a])
-        mean[:a] = np.where(skip, cur, new_mean)
-        c[:a] = np.where(skip, c[:a], new_c)
-    return scan.unsort(np.where(np.isinf(mean), mean, mean + c))
+    acc = KahanAcc(w.size)  # acc.s is the running mean, acc.c its compensation
+    infinite = bool(np.isinf(values).any())
+    for j, a, x in scan.positions(values):
+        n = float(j + 1)  # every window at position j has seen j + 1 samples
+        cur = acc.s[:a]
+        inc = x / n - cur / n
+        skip = None
+        if infinite:  # Go keeps an infinite mean when adding a finite or same-sign Inf
+            skip = np.isinf(cur) & ((np.isinf(x) & ((cur > 0) == (x > 0))) | np.isfinite(x))
+        if skip is not None and skip.any():
+            keep_s, keep_c = cur[skip], acc.c[:a][skip]
+            acc.add(a, inc)
+            acc.s[:a][skip], acc.c[:a][skip] = keep_s, keep_c
+        else:
+            acc.add(a, inc)
+    mean = acc.s
+    return scan.unsort(np.where(np.isinf(mean), mean, mean + acc.c))
 
 
 def _any_in_window(w: Windows, flag: np.ndarray) -> np.ndarray:
@@ -65,15 +70,12 @@ def window_mean(w: Windows, values: F64) -> F64:
 
 def _variance_exact(w: Windows, values: F64) -> F64:
     scan = Scan.of(w)
-    z = np.zeros
-    count, mean, c_mean, aux, c_aux = z(w.size), z(w.size), z(w.size), z(w.size), z(w.size)
-    for _, a, x in scan.positions(values):
-        count[:a] += 1
-        d = x - (mean[:a] + c_mean[:a])
-        mean[:a], c_mean[:a] = kahan_inc(d / count[:a], mean[:a], c_mean[:a])
-        inc = d * (x - (mean[:a] + c_mean[:a]))
-        aux[:a], c_aux[:a] = kahan_inc(inc, aux[:a], c_aux[:a])
-    return scan.unsort((aux + c_aux) / count)
+    mean, aux = KahanAcc(w.size), KahanAcc(w.size)
+    for j, a, x in scan.positions(values):
+        d = x - (mean.s[:a] + mean.c[:a])
+        mean.add(a, d / float(j + 1))  # every window at position j has seen j + 1 samples
+        aux.add(a, d * (x - (mean.s[:a] + mean.c[:a])))
+    return scan.unsort((aux.s + aux.c) / scan.lens)
 
 
 def _variance_long(w: Windows, values: F64) -> F64:

@@ -31,28 +31,30 @@ def _prev_same_series(m: StepMatrix) -> np.ndarray:
     return same
 
 
-def _counter_corrections(m: StepMatrix) -> F64:
-    """Per flat sample ``i``: the previous value when ``i`` is a counter reset, else 0."""
+def _reset_positions(m: StepMatrix) -> np.ndarray:
+    """Flat indices ``i`` where ``v[i] < v[i-1]`` within one series (counter resets)."""
     v = m.values
-    corr = np.zeros_like(v)
-    if v.shape[0] > 1:
-        drop = (v[1:] < v[:-1]) & _prev_same_series(m)[1:]
-        corr[1:] = np.where(drop, v[:-1], 0.0)
-    return corr
+    if v.shape[0] < 2:
+        return np.empty(0, np.int64)
+    drop = v[1:] < v[:-1]
+    bounds = m.offsets[1:-1]
+    drop[bounds[(bounds > 0) & (bounds < v.shape[0])] - 1] = False
+    return np.flatnonzero(drop) + 1
 
 
-def _window_add_in_order(w: Windows, base: F64, per_sample: F64) -> F64:
-    """``base + x[s+1] + x[s+2] + ...`` per window, added in sample order (as Go does),
-    computed only for windows where some ``x`` is non-zero."""
-    nz = (per_sample != 0).astype(np.int64)
-    csum = np.concatenate(([0], np.cumsum(nz)))
-    touched = csum[w.last + 1] - csum[w.first + 1] > 0
-    if not touched.any():
+def _add_corrections(w: Windows, base: F64, resets: np.ndarray) -> F64:
+    """``base + v[r1-1] + v[r2-1] + ...`` over the resets ``r`` after each window's first
+    sample, added in sample order as Go does (resets are sparse: found by binary search)."""
+    last = w.starts + w.lens - 1
+    lo = np.searchsorted(resets, w.starts + 1, side="left")
+    hi = np.searchsorted(resets, last, side="right")
+    touched = np.flatnonzero(hi > lo)
+    if touched.size == 0:
         return base
-    sub = Windows(w.matrix, w.mask, w.starts[touched], w.lens[touched], w.steps[touched])
-    scan = Scan.of(sub)
+    scan = Scan.of_ranges(lo[touched], (hi - lo)[touched])
     acc = base[touched][scan.order]
-    for _, a, x in scan.positions(per_sample, first=1):
+    corrections = w.matrix.values[resets - 1]
+    for _, a, x in scan.positions(corrections):
         acc[:a] = acc[:a] + x
     out = base.copy()
     out[touched] = scan.unsort(acc)
@@ -67,7 +69,7 @@ def extrapolated_rate(m: StepMatrix, is_counter: bool, is_rate: bool) -> StepVec
     first_t, last_t = ts[w.first], ts[w.last]
     result = last_v - first_v
     if is_counter:
-        result = _window_add_in_order(w, result, _counter_corrections(m))
+        result = _add_corrections(w, result, _reset_positions(m))
     range_start, range_end = w.range_bounds()
     to_start = (first_t - range_start).astype(np.float64) / 1000
     to_end = (range_end - last_t).astype(np.float64) / 1000
@@ -228,10 +230,10 @@ def _count_pairs(m: StepMatrix, flag: np.ndarray) -> StepVector:
 @register("resets", 1)
 def resets(call: FuncCall) -> StepVector:
     m = matrix_arg(call, 0)
-    v = m.values
-    flag = np.zeros(v.shape[0], np.bool_)
-    flag[1:] = (v[1:] < v[:-1]) & _prev_same_series(m)[1:]
-    return _count_pairs(m, flag)
+    w = Windows.of(m, 1)
+    pos = _reset_positions(m)
+    counts = np.searchsorted(pos, w.last, side="right") - np.searchsorted(pos, w.first + 1)
+    return range_result(w, counts.astype(np.float64))
 
 
 @register("changes", 1)

@@ -138,8 +138,32 @@ class Scan:
 
 
 def kahan_inc(inc: F64, s: F64, c: F64) -> tuple[F64, F64]:
-    """Vectorised Neumaier-Kahan step, as Prometheus' ``kahanSumInc``."""
+    """Vectorised step of Prometheus' ``kahanSumInc`` (Neumaier). The rounding error of
+    ``s + inc`` is computed with Knuth's branch-free TwoSum, which yields the same exact
+    error as Neumaier's two branches (and NaN/Inf where they give NaN/Inf; final sums agree)."""
     t = s + inc
-    big = np.abs(s) >= np.abs(inc)
-    c = c + np.where(big, (s - t) + inc, (inc - t) + s)
-    return t, c
+    z = t - s
+    err = (s - (t - z)) + (inc - z)
+    return t, c + err
+
+
+class KahanAcc:
+    """Kahan-Neumaier accumulators for many windows, updated in place (no temporaries:
+    preallocated scratch buffers), for the ``a`` first windows of a ``Scan``."""
+
+    __slots__ = ("s", "c", "_t", "_z", "_u")
+
+    def __init__(self, size: int) -> None:
+        self.s, self.c = np.zeros(size), np.zeros(size)
+        self._t, self._z, self._u = np.empty(size), np.empty(size), np.empty(size)
+
+    def add(self, a: int, x: F64) -> None:
+        s, c, t, z, u = self.s[:a], self.c[:a], self._t[:a], self._z[:a], self._u[:a]
+        np.add(s, x, out=t)
+        np.subtract(t, s, out=z)
+        np.subtract(t, z, out=u)
+        np.subtract(s, u, out=u)
+        np.subtract(x, z, out=z)
+        np.add(u, z, out=u)
+        np.add(c, u, out=c)
+        s[...] = t
