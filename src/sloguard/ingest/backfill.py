@@ -62,7 +62,7 @@ def iter_line_chunks(f: BinaryIO, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Ite
 
 
 class _Collector:
-    """Feeds runs of one series' samples to the block writer; tracks counts and range."""
+    """Feeds each chunk's samples to the block writer; tracks counts and time range."""
 
     def __init__(self, writer: BlockWriter, scanner: ChunkScanner) -> None:
         self.writer = writer
@@ -74,12 +74,8 @@ class _Collector:
     def add(self, cs: ChunkSamples) -> None:
         if not len(cs.ids):
             return
-        ids, ts, vs = cs.ids, cs.timestamps, cs.values
-        cuts = [0, *(np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist(), len(ids)]
-        labels = self.scanner.labels
-        add = self.writer.add
-        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-            add(labels[int(ids[a])], ts[a:b], vs[a:b])
+        ids, ts = cs.ids, cs.timestamps
+        self.writer.add_batch(self.scanner.labels, ids, ts, cs.values)
         self.samples += len(ids)
         self.mint = min(self.mint, int(ts.min()))
         self.maxt = max(self.maxt, int(ts.max()))
