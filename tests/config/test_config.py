@@ -160,3 +160,15 @@ def test_errors_never_echo_secret_values(tmp_path: Path) -> None:
     )
     assert "scrape_configs[0].basic_auth.password" in msg
     assert "hunter2" not in msg
+
+
+def test_alerting_block_gives_alertmanager_base_urls(tmp_path: Path) -> None:
+    path = tmp_path / "a.yml"
+    path.write_text(
+        "alerting:\n  alertmanagers:\n    - static_configs: [{targets: ['a:9093', 'b:9093']}]\n"
+        "      path_prefix: /am/\n    - scheme: https\n      static_configs: [{targets: ['c:443']}]\n"
+    )
+    assert load_config(path).alerting.urls() == ["http://a:9093/am", "http://b:9093/am", "https://c:443"]
+    assert "alerting.alertmanagers[0].scheme" in _error(
+        "alerting: {alertmanagers: [{scheme: ftp}]}\n", tmp_path
+    )

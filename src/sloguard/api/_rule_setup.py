@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from sloguard.config import Config
 from sloguard.rules import (
+    AlertmanagerNotifier,
     RuleFileError,
     RuleManager,
     RuleManagerCollector,
@@ -48,6 +49,7 @@ async def start_rules(
             storage, engine, config.rule_files, base_dir=_base_dir(config_path),
             evaluation_interval_ms=config.global_.evaluation_interval,
             external_labels=dict(config.global_.external_labels), external_url=external_url,
+            alertmanager_urls=config.alerting.urls(),
         )
     except RuleFileError as e:
         raise RuleSetupError(f"cannot load rule files: {e}") from None
@@ -59,7 +61,14 @@ async def start_rules(
 
 
 def point_rules(manager: RuleManager, config: Config, config_path: Path | None) -> None:
-    """Make the manager's next reload read ``config``'s rule files and interval."""
+    """Make the manager's next reload read ``config``'s rule files and interval, and send
+    alerts to ``config``'s Alertmanagers from now on."""
+    urls = config.alerting.urls()
+    current = manager.notify
+    if [u.removesuffix("/api/v2/alerts") for u in getattr(current, "urls", [])] != urls:
+        external_url = getattr(current, "external_url", "")
+        labels = dict(config.global_.external_labels)
+        manager.notify = AlertmanagerNotifier(urls, labels, external_url) if urls else None
     base = _base_dir(config_path)
     patterns = list(config.rule_files)
     manager.resolver = lambda: expand_rule_files(patterns, base)

@@ -2,6 +2,8 @@
 
 from sloguard.config._load import ConfigError, key_path, load_config, parse_config
 from sloguard.config._model import (
+    AlertingSettings,
+    AlertmanagerConfig,
     Config,
     FsyncPolicy,
     RemoteWriteReceiverSettings,
@@ -11,6 +13,8 @@ from sloguard.config._model import (
 from sloguard.ingest.scrape_config import GlobalConfig, format_duration, parse_duration
 
 __all__ = [
+    "AlertingSettings",
+    "AlertmanagerConfig",
     "Config",
     "ConfigError",
     "FsyncPolicy",

@@ -3,7 +3,8 @@
 ```yaml
 global: {scrape_interval: 15s, scrape_timeout: 10s, evaluation_interval: 1m, external_labels: {}}
 scrape_configs: [...]            # Prometheus scrape configs, validated by sloguard.ingest
-rule_files: ["rules/*.yml"]      # globs
+rule_files: ["rules/*.yml"]      # globs, relative to this file
+alerting: {alertmanagers: [{static_configs: [{targets: ["127.0.0.1:9093"]}]}]}
 storage:
   tsdb: {retention_time: 15d, retention_size: 0, block_duration: 2h, fsync: per_commit,
          max_series: 0, max_series_per_metric: 0}
@@ -14,7 +15,7 @@ remote_write_receiver: {max_body_bytes: 33554432}
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -63,6 +64,34 @@ class RemoteWriteReceiverSettings(_Strict):
     max_body_bytes: Annotated[ByteSize, Field(gt=0)] = 32 * 1024 * 1024
 
 
+class AlertmanagerStaticConfig(_Strict):
+    targets: list[str] = Field(default_factory=list)
+
+
+class AlertmanagerConfig(_Strict):
+    """One ``alerting.alertmanagers`` entry (static targets; API v2 only, like Prometheus 2.42's default)."""
+
+    static_configs: list[AlertmanagerStaticConfig] = Field(default_factory=list)
+    scheme: Literal["http", "https"] = "http"
+    path_prefix: str = ""
+    timeout: Duration = 10_000
+    api_version: Literal["v2"] = "v2"
+
+    def urls(self) -> list[str]:
+        """Base URLs (``http://host:9093/prefix``); the notifier appends ``/api/v2/alerts``."""
+        prefix = "/" + self.path_prefix.strip("/") if self.path_prefix.strip("/") else ""
+        return [f"{self.scheme}://{t}{prefix}" for sc in self.static_configs for t in sc.targets]
+
+
+class AlertingSettings(_Strict):
+    """Where alerts from ``rule_files`` go (Prometheus' ``alerting`` block, static targets)."""
+
+    alertmanagers: list[AlertmanagerConfig] = Field(default_factory=list)
+
+    def urls(self) -> list[str]:
+        return [u for am in self.alertmanagers for u in am.urls()]
+
+
 class Config(_Strict):
     """A whole, validated server config. ``global`` and ``scrape_configs`` are the ingest
     package's models (``GlobalConfig``, ``ScrapeConfig``; durations in milliseconds);
@@ -71,5 +100,6 @@ class Config(_Strict):
     global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
     scrape_configs: list[Any] = Field(default_factory=list)
     rule_files: list[str] = Field(default_factory=list)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     remote_write_receiver: RemoteWriteReceiverSettings = Field(default_factory=RemoteWriteReceiverSettings)
