@@ -147,3 +147,8 @@ def test_precedence_comes_from_parser(engine: PromQLEngine) -> None:
 def test_empty_side_gives_empty_or_other_side(engine: PromQLEngine, expr: str) -> None:
     got = q(engine, expr)
     assert got == ({} if "or" not in expr and "unless" not in expr else q(engine, "lim"))
+
+
+def test_unmatched_rows_on_both_sides(engine: PromQLEngine) -> None:
+    assert q(engine, "req + info") == {}
+    assert q(engine, 'req{code="200"} + on(job) info') == {'{job="a"}': 11, '{job="b"}': 5}

@@ -1,14 +1,20 @@
 """Aggregation operators, vectorised: rows are sorted by group once, then every
-aggregate is a ``reduceat`` (or a per-column sort) over ``(rows, steps)`` arrays."""
+aggregate is a segmented reduce (or a per-column sort) over ``(rows, steps)`` arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from sloguard.labels import Labels, is_valid_label_name
-from sloguard.promql._aggregate_topk import REPLAY_BUDGET, boundary_ties, replay
+from sloguard.promql._aggregate_topk import REPLAY_BUDGET, replay, select
 from sloguard.promql._ast import Aggregate
-from sloguard.promql._eval_rows import group_ids, group_starts
+from sloguard.promql._eval_rows import (
+    drop_labels,
+    group_ids,
+    group_starts,
+    keep_labels,
+    segment_reduce,
+)
 from sloguard.promql._steps import F64, I64, B, StepScalar, StepString, StepValue, StepVector
 from sloguard.promql._value import ErrorType, PromQLError
 
@@ -24,7 +30,12 @@ def aggregate(node: Aggregate, vec: StepVector, param: StepValue | None) -> Step
         grouping = node.grouping if node.without else (*node.grouping, param.value)
     else:
         op, grouping = node.op, node.grouping
-    keys = [_group_labels(ls, grouping, node.without) for ls in vec.labels]
+    if node.without:
+        drop = frozenset((*grouping, "__name__"))
+        keys = [drop_labels(ls, drop) for ls in vec.labels]
+    else:
+        keep = frozenset(grouping)
+        keys = [keep_labels(ls, keep) for ls in vec.labels]
     gid, uniq = group_ids(keys)
     groups = _Groups(gid, vec)
     glabels: list[Labels] = [g for g in uniq if isinstance(g, Labels)]
@@ -37,12 +48,6 @@ def aggregate(node: Aggregate, vec: StepVector, param: StepValue | None) -> Step
             vals = _reduce(op, groups)
     present = groups.any_present()
     return StepVector(glabels, vals, present).prune()
-
-
-def _group_labels(ls: Labels, grouping: tuple[str, ...], without: bool) -> Labels:
-    if without:
-        return ls.without(*grouping, "__name__")
-    return ls.keep(*grouping)
 
 
 class _Groups:
@@ -59,7 +64,7 @@ class _Groups:
     def sum(self, x: F64) -> F64:
         if len(self.starts) == 0:
             return np.zeros((0, self.k), np.float64)
-        return np.add.reduceat(x, self.starts, axis=0)
+        return segment_reduce(np.add, x, self.starts)
 
     def count(self) -> F64:
         return self.sum(self.present.astype(np.float64))
@@ -67,7 +72,7 @@ class _Groups:
     def any_present(self) -> B:
         if len(self.starts) == 0:
             return np.zeros((0, self.k), np.bool_)
-        return np.logical_or.reduceat(self.present, self.starts, axis=0)
+        return segment_reduce(np.logical_or, self.present, self.starts)
 
     def masked(self, fill: float) -> F64:
         return np.where(self.present, self.values, fill)
@@ -99,18 +104,20 @@ def _nan_reduce(fn: np.ufunc, g: _Groups) -> F64:
     """max/min prefer any number over NaN, as Prometheus does; NaN only if all are NaN."""
     if len(g.starts) == 0:
         return np.zeros((0, g.k), np.float64)
-    return fn.reduceat(g.masked(np.nan), g.starts, axis=0)
+    return segment_reduce(fn, g.masked(np.nan), g.starts)
 
 
 def _avg(g: _Groups) -> F64:
     cnt = g.count()
     x = g.masked(0.0)
     mean = g.sum(x) / cnt
-    # A sum can overflow where Prometheus' running mean does not: redo those groups
-    # on pre-divided values.
-    overflow = np.isinf(mean) & ~np.isinf(_nan_reduce(np.fmax, _abs(g)))
+    overflow = np.isinf(mean)
     if overflow.any():
-        per_row = cnt[np.repeat(np.arange(len(g.starts)), np.diff(np.r_[g.starts, len(g.gid)]))]
+        # A sum can overflow where Prometheus' running mean does not: redo the groups
+        # without infinite inputs on pre-divided values.
+        overflow &= ~np.isinf(_nan_reduce(np.fmax, _abs(g)))
+        sizes = np.diff(np.r_[g.starts, len(g.gid)])
+        per_row = np.repeat(cnt, sizes, axis=0)
         mean = np.where(overflow, g.sum(x / np.where(per_row == 0, 1, per_row)), mean)
     return mean
 
@@ -157,31 +164,13 @@ def _go_float(v: float) -> str:
     return repr(v)
 
 
-def _sorted_columns(g: _Groups, descending: bool, nan_first: bool) -> I64:
-    """Per column, row positions ordered by group, then present numbers by value, with
-    NaN first or last, then absent rows."""
-    nan = np.isnan(g.values)
-    cls = np.where(~g.present, 2, np.where(nan, 0 if nan_first else 1, 1 if nan_first else 0))
-    v = np.where(nan | ~g.present, 0.0, g.values)
-    key = -v if descending else v
-    grp = np.broadcast_to(g.gid[:, None], g.values.shape)
-    return np.lexsort((key, cls, grp), axis=0)
-
-
 def _topk(g: _Groups, vec: StepVector, k: I64, top: bool) -> StepVector:
-    order = _sorted_columns(g, descending=top, nan_first=False)
-    n = len(g.gid)
-    pos = np.empty_like(order)
-    np.put_along_axis(pos, order, np.arange(n)[:, None], axis=0)
-    rank = pos - g.starts[g.gid][:, None]
-    keep = g.present & (rank < k[None, :])
     rows = g.order
-    if g.k == 1 and n <= REPLAY_BUDGET:
+    if g.k == 1 and len(rows) <= REPLAY_BUDGET:
         # One step (an instant query): Prometheus' own choice and output order.
         seq = np.asarray(_replay_instant(g, int(k[0]), top), np.int64)
         return StepVector([vec.labels[i] for i in rows[seq]], g.values[seq, :1], np.ones((len(seq), 1), np.bool_))
-    sv = np.take_along_axis(g.values, order, axis=0)
-    ties = boundary_ties(sv, g.count().astype(np.int64), g.starts, k)
+    keep, ties = select(g.values, g.present, g.starts, k, top)
     if ties.any():
         _replay_ties(g, keep, ties, k, top)
     back = np.argsort(rows)
@@ -218,25 +207,35 @@ def _replay_ties(g: _Groups, keep: B, ties: B, k: I64, top: bool) -> None:
 
 
 def _quantile(g: _Groups, q: F64) -> F64:
-    order = _sorted_columns(g, descending=False, nan_first=True)
-    sv = np.take_along_axis(g.values, order, axis=0)
-    cnt = g.count()
-    start = g.starts[:, None]
+    """Prometheus' ``quantile``: NaN sorts first, then linear interpolation between the
+    two closest ranks (the formula as upstream writes it, Inf * 0 included)."""
+    out = np.full((len(g.starts), g.k), np.nan)
+    ends = np.r_[g.starts[1:], len(g.gid)]
     with np.errstate(all="ignore"):
-        rank = q[None, :] * (cnt - 1)
-        lower = np.maximum(0, np.floor(rank))
-        upper = np.minimum(cnt - 1, lower + 1)
-        weight = rank - np.floor(rank)
-        li = np.clip(np.nan_to_num(lower), 0, None).astype(np.int64) + start
-        ui = np.clip(np.nan_to_num(upper), 0, None).astype(np.int64) + start
-        n = len(g.gid)
-        cols = np.arange(g.k)[None, :]
-        lo_v = sv[np.minimum(li, n - 1), cols]
-        hi_v = sv[np.minimum(ui, n - 1), cols]
-        out = lo_v * (1 - weight) + hi_v * weight
-    out = np.where(q[None, :] < 0, -np.inf, out)
-    out = np.where(q[None, :] > 1, np.inf, out)
-    return np.where(cnt == 0, np.nan, out)
+        for gi in range(len(g.starts)):
+            out[gi] = _quantile_block(g.values[g.starts[gi] : ends[gi]], g.present[g.starts[gi] : ends[gi]], q)
+    return out
+
+
+def _quantile_block(values: F64, present: B, q: F64) -> F64:
+    nan = np.isnan(values) & present
+    srt = np.sort(np.where(present & ~nan, values, np.inf), axis=0)
+    cnt = present.sum(axis=0)
+    n_nan = nan.sum(axis=0)
+    rank = q * (cnt - 1)
+    lower = np.maximum(0, np.floor(rank))
+    upper = np.minimum(cnt - 1, lower + 1)
+    weight = rank - np.floor(rank)
+    cols = np.arange(values.shape[1])
+
+    def at(idx: F64) -> F64:
+        i = np.nan_to_num(idx).astype(np.int64)
+        v = srt[np.clip(i - n_nan, 0, len(srt) - 1), cols]
+        return np.where(i < n_nan, np.nan, v)
+
+    res = at(lower) * (1 - weight) + at(upper) * weight
+    res = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, res))
+    return np.where(cnt == 0, np.nan, res)
 
 
 def _expand_count_values(vec: StepVector, label: str) -> StepVector:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from sloguard.promql._steps import F64, I64, B
 
@@ -104,14 +105,47 @@ def replay(vals: list[float], k: int, top: bool) -> list[int]:
     return heap.sorted_desc()
 
 
-def boundary_ties(sorted_vals: F64, counts: I64, starts: I64, k: I64) -> B:
-    """(group, step) where the k-th and (k+1)-th best present values are equal (or both NaN)."""
-    n = sorted_vals.shape[0]
-    kk = np.broadcast_to(k[None, :], counts.shape)
-    need = (counts > kk) & (kk >= 1)
-    a = np.clip(starts[:, None] + kk - 1, 0, max(n - 1, 0))
-    b = np.clip(starts[:, None] + kk, 0, max(n - 1, 0))
-    cols = np.arange(counts.shape[1])[None, :]
-    va, vb = sorted_vals[a, cols], sorted_vals[b, cols]
-    same: B = (va == vb) | (np.isnan(va) & np.isnan(vb))
-    return need & same
+def select(values: F64, present: B, starts: I64, k: I64, top: bool) -> tuple[B, B]:
+    """Rows (sorted by group, runs starting at ``starts``) topk/bottomk keeps per step,
+    and the (group, step) cells where ties at the k-th place leave the choice to the heap.
+
+    One ``np.partition`` per group finds the k-th best value; rows better than it are in,
+    rows equal to it fill the remaining places in input order (a tie when they do not
+    all fit). NaN ranks after every number, as in Prometheus.
+    """
+    n, steps = present.shape
+    keep = np.zeros((n, steps), np.bool_)
+    ties = np.zeros((len(starts), steps), np.bool_)
+    valid = k >= 1
+    ends = np.r_[starts[1:], n]
+    single = (ends - starts) == 1
+    keep[starts[single]] = present[starts[single]] & valid[None, :]
+    with np.errstate(invalid="ignore"):
+        key = -values if top else values.copy()
+        key[~present] = np.nan
+        for g in np.flatnonzero(~single).tolist():
+            a, b = int(starts[g]), int(ends[g])
+            keep[a:b], ties[g] = _select_block(key[a:b], values[a:b], present[a:b], k)
+    keep &= valid[None, :]
+    ties &= valid[None, :]
+    return keep, ties
+
+
+def _select_block(key: F64, values: F64, present: B, k: I64) -> tuple[B, npt.NDArray[np.bool_]]:
+    m = key.shape[0]
+    kk = np.clip(np.minimum(k, m) - 1, 0, m - 1)
+    part = np.partition(key, np.unique(kk), axis=0)
+    threshold = part[kk, np.arange(key.shape[1])]
+    nan_t = np.isnan(threshold)[None, :]
+    less = np.where(nan_t, ~np.isnan(key), key < threshold[None, :])
+    equal = np.where(nan_t, present & np.isnan(values), key == threshold[None, :])
+    need = np.minimum(k, m) - less.sum(axis=0)
+    n_equal = equal.sum(axis=0)
+    tie: npt.NDArray[np.bool_] = (n_equal > need) & (need > 0)
+    keep: B = present & (less | (equal & (n_equal <= need)[None, :]))
+    cols = np.flatnonzero(tie)
+    if len(cols):
+        # Ties: fill the places in input order (the heap replay may refine this).
+        rank = np.cumsum(equal[:, cols], axis=0) - 1
+        keep[:, cols] |= present[:, cols] & equal[:, cols] & (rank < need[cols][None, :])
+    return keep, tie

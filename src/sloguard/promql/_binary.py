@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable
 
 import numpy as np
 
 from sloguard.labels import Labels
 from sloguard.promql._ast import COMPARISON_OPERATORS, Binary, Card, VectorMatching
-from sloguard.promql._eval_rows import any_overlap, group_ids, merge_rows, prom_labels_str
+from sloguard.promql._eval_rows import (
+    any_overlap,
+    drop_labels,
+    group_ids,
+    keep_labels,
+    merge_rows,
+    prom_labels_str,
+    segment_reduce,
+)
 from sloguard.promql._steps import F64, I64, B, StepScalar, StepValue, StepVector
 from sloguard.promql._value import ErrorType, PromQLError
 
@@ -95,17 +104,27 @@ def vector_scalar(op: str, vec: StepVector, scalar: F64, swap: bool, return_bool
 
 
 def signature_func(m: VectorMatching) -> SigFunc:
-    names = m.labels
+    """The matching signature: the ``on`` labels, or all but the ``ignoring`` ones and
+    ``__name__`` (labels are sorted, so the filtered pairs identify the group)."""
     if m.on:
-        return lambda ls: tuple(ls.get(n) for n in names)
-    drop = (*names, "__name__")
-    return lambda ls: ls.without(*drop)
+        keep = frozenset(m.labels)
+        return lambda ls: tuple(p for p in ls if p[0] in keep)
+    drop = frozenset((*m.labels, "__name__"))
+    return lambda ls: tuple(p for p in ls if p[0] not in drop)
 
 
 def _sig_presence(ids: I64, n_ids: int, present: B) -> B:
+    """Per signature id and step: is any row with that id present."""
     out = np.zeros((n_ids, present.shape[1]), np.bool_)
-    rows, cols = np.nonzero(present)
-    out[ids[rows], cols] = True
+    if len(ids) == 0:
+        return out
+    if len(np.unique(ids)) == len(ids):
+        out[ids] = present
+        return out
+    order = np.argsort(ids, kind="stable")
+    sids = ids[order]
+    starts = np.flatnonzero(np.r_[True, sids[1:] != sids[:-1]])
+    out[sids[starts]] = segment_reduce(np.logical_or, present[order], starts)
     return out
 
 
@@ -116,9 +135,10 @@ def set_operation(op: str, lhs: StepVector, rhs: StepVector, m: VectorMatching) 
     if op == "or":
         lp = _sig_presence(lid, len(uniq), lhs.present)
         rkeep = rhs.present & ~lp[rid]
-        values = np.concatenate([lhs.values, rhs.values])
-        present = np.concatenate([lhs.present, rkeep])
-        return merge_rows(lhs.labels + rhs.labels, values, present).prune()
+        used = np.flatnonzero(rkeep.any(axis=1))
+        values = np.concatenate([lhs.values, rhs.values[used]])
+        present = np.concatenate([lhs.present, rkeep[used]])
+        return merge_rows(lhs.labels + [rhs.labels[i] for i in used], values, present).prune()
     rp = _sig_presence(rid, len(uniq), rhs.present)
     hit = rp[lid]
     present = lhs.present & (hit if op == "and" else ~hit)
@@ -150,6 +170,14 @@ def vector_vector(op: str, lhs: StepVector, rhs: StepVector, m: VectorMatching, 
 
 def _match_rows(one: StepVector, oid: I64, n_sigs: int, mid: I64, k: int) -> I64:
     """For every many-side row and step, the one-side row it matches there (or -1)."""
+    if len(oid) == n_sigs:
+        # One row per signature (the usual case): the match is that row where present.
+        row_of = np.empty(max(n_sigs, 1), np.int64)
+        row_of[oid] = np.arange(len(oid))
+        rows = row_of[np.maximum(mid, 0)]
+        out = np.where(one.present[rows], rows[:, None], -1)
+        out[mid < 0] = -1
+        return out
     index = np.full((max(n_sigs, 1), k), -1, np.int64)
     rows, cols = np.nonzero(one.present)
     index[oid[rows], cols] = rows
@@ -199,11 +227,21 @@ def _pairs(
     return labels, mid[uniq // max(one.n, 1)], out_v, out_p
 
 
+@functools.lru_cache(maxsize=256)
+def _metric_filter(m: VectorMatching, drop_name: bool) -> tuple[bool, frozenset[str]] | None:
+    """(keep?, names) applied to the many side's labels, or None for no change."""
+    name = {"__name__"} if drop_name else set()
+    if m.card is Card.ONE_TO_ONE and m.on:
+        return True, frozenset(m.labels) - name
+    if m.card is Card.ONE_TO_ONE or drop_name:
+        return False, frozenset((set(m.labels) if m.card is Card.ONE_TO_ONE else set()) | name)
+    return None
+
+
 def _result_metric(ls: Labels, rs: Labels | None, m: VectorMatching, drop_name: bool) -> Labels:
-    if drop_name:
-        ls = ls.drop_metric_name()
-    if m.card is Card.ONE_TO_ONE:
-        ls = ls.keep(*m.labels) if m.on else ls.without(*m.labels)
+    f = _metric_filter(m, drop_name)
+    if f is not None:
+        ls = keep_labels(ls, f[1]) if f[0] else drop_labels(ls, f[1])
     if m.include and rs is not None:
         d = dict(ls)
         for name in m.include:
