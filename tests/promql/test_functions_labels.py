@@ -51,6 +51,10 @@ def test_expand_template_like_go(template: str, want: str) -> None:
         ("[^[:space:]]+", "a b", False),
         (r"\Qa.b\E", "axb", False),
         (r"a\z", "a", True),
+        (r"\pL+", "héllo", True),
+        (r"\PL", "1", True),
+        (r"[\pN_]+", "1_2", True),
+        (r"\p{^L}", "a", False),
     ],
 )
 def test_go_regex_translation(pattern: str, text: str, matches: bool) -> None:

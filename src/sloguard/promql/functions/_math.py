@@ -94,9 +94,18 @@ def clamp_min(call: FuncCall) -> StepVector:
 
 
 def _go_max(a: F64, b: F64) -> F64:
-    """Go's ``math.Max``: NaN if either is NaN (``np.maximum`` does the same)."""
-    return np.asarray(np.maximum(a, b), np.float64)
+    """Go's ``math.Max``: +Inf wins over NaN, then NaN, then +0 over -0, else the larger."""
+    a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    out = np.maximum(a, b)
+    zeros = (a == 0) & (b == 0)
+    out = np.where(zeros, np.where(np.signbit(a) & np.signbit(b), -0.0, 0.0), out)
+    return np.asarray(np.where(np.isposinf(a) | np.isposinf(b), np.inf, out), np.float64)
 
 
 def _go_min(a: F64, b: F64) -> F64:
-    return np.asarray(np.minimum(a, b), np.float64)
+    """Go's ``math.Min``: -Inf wins over NaN, then NaN, then -0 over +0, else the smaller."""
+    a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    out = np.minimum(a, b)
+    zeros = (a == 0) & (b == 0)
+    out = np.where(zeros, np.where(np.signbit(a) | np.signbit(b), -0.0, 0.0), out)
+    return np.asarray(np.where(np.isneginf(a) | np.isneginf(b), -np.inf, out), np.float64)

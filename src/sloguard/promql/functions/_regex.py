@@ -6,6 +6,8 @@
 * ``\\z`` (end of text) is Python's ``\\Z``; ``\\Q...\\E`` quotes literally.
 * POSIX classes ``[[:alpha:]]`` are expanded.
 * The ungreedy flag ``U`` has no Python equivalent and is dropped.
+* Unicode classes ``\\pL``, ``\\pN``, ``\\p{Lu}``... map to Python's nearest spellings
+  (letters ``[^\\W\\d_]``, digits ``\\d``; upper/lower case only for ASCII).
 
 (The same translation belongs in ``sloguard.labels`` for matchers; see the H5b report.)
 """
@@ -21,6 +23,19 @@ _POSIX = {
     "upper": "A-Z", "word": "0-9A-Za-z_", "xdigit": "0-9A-Fa-f",
 }
 _FLAGS = re.compile(r"\(\?([imsU]*(?:-[imsU]*)?)\)")
+_UNI_OUT = {"L": r"[^\W\d_]", "N": r"\d", "Nd": r"\d", "Lu": "[A-Z]", "Ll": "[a-z]"}
+_UNI_OUT_NEG = {"L": r"[\W\d_]", "N": r"\D", "Nd": r"\D", "Lu": "[^A-Z]", "Ll": "[^a-z]"}
+_UNI_IN = {"L": "a-zA-Z\u00c0-\u024f", "N": r"\d", "Nd": r"\d", "Lu": "A-Z", "Ll": "a-z"}
+_UNI = re.compile(r"\\([pP])(?:\{\^?([A-Za-z]+)\}|([A-Za-z]))")
+
+
+def _unicode_class(m: re.Match[str], inside: bool) -> str:
+    name = m[2] or m[3]
+    negate = (m[1] == "P") != ("{^" in m[0])
+    table = _UNI_IN if inside else (_UNI_OUT_NEG if negate else _UNI_OUT)
+    if name not in table or (inside and negate):
+        return m[0]  # left as is: Python reports it as a bad escape
+    return table[name]
 
 
 def _class_end(p: str, i: int) -> int:
@@ -42,7 +57,8 @@ def _class_end(p: str, i: int) -> int:
 
 
 def _translate_class(cls: str) -> str:
-    return re.sub(r"\[:([a-z]+):\]", lambda m: _POSIX.get(m[1], m[0]), cls)
+    cls = re.sub(r"\[:([a-z]+):\]", lambda m: _POSIX.get(m[1], m[0]), cls)
+    return _UNI.sub(lambda m: _unicode_class(m, inside=True), cls)
 
 
 def go_regex_to_python(p: str) -> str:
@@ -58,6 +74,11 @@ def go_regex_to_python(p: str) -> str:
                 stop = len(p) if end < 0 else end
                 out.append(re.escape(p[i + 2 : stop]))
                 i = len(p) if end < 0 else end + 2
+                continue
+            uni = _UNI.match(p, i)
+            if uni is not None:
+                out.append(_unicode_class(uni, inside=False))
+                i = uni.end()
                 continue
             out.append("\\Z" if nxt == "z" else p[i : i + 2])
             i += 2
