@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sloguard.labels import Labels, is_valid_label_name
+from sloguard.labels import Labels
+from sloguard.promql._aggregate_count_values import count_values
 from sloguard.promql._aggregate_topk import REPLAY_BUDGET, replay, select
 from sloguard.promql._ast import Aggregate
 from sloguard.promql._eval_rows import (
@@ -25,11 +26,8 @@ def aggregate(node: Aggregate, vec: StepVector, param: StepValue | None) -> Step
     if node.op == "count_values":
         if not isinstance(param, StepString):
             raise PromQLError("count_values needs a string parameter", ErrorType.BAD_DATA)
-        vec = _expand_count_values(vec, param.value)
-        op = "count"
-        grouping = node.grouping if node.without else (*node.grouping, param.value)
-    else:
-        op, grouping = node.op, node.grouping
+        return count_values(node, vec, param.value)
+    op, grouping = node.op, node.grouping
     if node.without:
         drop = frozenset((*grouping, "__name__"))
         keys = [drop_labels(ls, drop) for ls in vec.labels]
@@ -236,30 +234,3 @@ def _quantile_block(values: F64, present: B, q: F64) -> F64:
     res = at(lower) * (1 - weight) + at(upper) * weight
     res = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, res))
     return np.where(cnt == 0, np.nan, res)
-
-
-def _expand_count_values(vec: StepVector, label: str) -> StepVector:
-    """One row per (input row, distinct value), labelled with the value."""
-    if not is_valid_label_name(label):
-        raise PromQLError(f'invalid label name "{label}"', ErrorType.EXECUTION)
-    rows, cols = np.nonzero(vec.present)
-    vals = vec.values[rows, cols]
-    uniq, code = np.unique(vals, return_inverse=True)
-    nu = max(len(uniq), 1)
-    pair = rows.astype(np.int64) * nu + code
-    pairs, inv = np.unique(pair, return_inverse=True)
-    texts = [format_value(float(u)) for u in uniq.tolist()]
-    labels = [vec.labels[int(p) // nu].set(label, texts[int(p) % nu]) for p in pairs.tolist()]
-    k = vec.present.shape[1]
-    present = np.zeros((len(pairs), k), np.bool_)
-    present[inv, cols] = True
-    return StepVector(labels, np.zeros((len(pairs), k), np.float64), present)
-
-
-def format_value(v: float) -> str:
-    """Go's ``strconv.FormatFloat(v, 'f', -1, 64)``."""
-    if np.isnan(v):
-        return "NaN"
-    if np.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return np.format_float_positional(v, trim="-")
