@@ -255,6 +255,28 @@ eval_fail instant at 0m count_over_time({__name__=~"t|v"}[5m])
 eval instant at 0m ceil({__name__=~"t|u"})
   {src="a-b", x="1"} 1
   {src="a-b", x="2"} 2
+
+clear
+load 1m
+  a 1
+
+eval instant at 1m absent((nope{job="x"}))
+  {job="x"} 1
+
+eval instant at 1m absent(((nope{job="x"})))
+  {job="x"} 1
+
+eval instant at 1m absent_over_time((nope{job="x"}[5m]))
+  {job="x"} 1
+
+eval instant at 1m absent(nope{job="x"} @ 100)
+  {job="x"} 1
+
+eval instant at 1m absent(-nope{job="x"})
+  {} 1
+
+eval instant at 1m absent(nope{job="x"} offset 1m)
+  {job="x"} 1
 """
 
 # Label sets that collide after a function: an error when two rows meet at a step (or,

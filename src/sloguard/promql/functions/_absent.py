@@ -12,6 +12,8 @@ from sloguard.labels import METRIC_NAME, Labels
 def absent_labels(expr: Any) -> Labels:
     """Prometheus' ``createLabelsForAbsentFunction``: equality matchers become labels;
     a name that also has another matcher (or a second equality) is dropped."""
+    while isinstance(expr, promql_parser.ParenExpr):  # Go unwraps parens of call arguments
+        expr = expr.expr
     if isinstance(expr, promql_parser.MatrixSelector):
         expr = expr.vector_selector
     if not isinstance(expr, promql_parser.VectorSelector):
