@@ -26,7 +26,7 @@ from sloguard.rules.template._ast import (
     VariableNode,
 )
 from sloguard.rules.template._funcs import param_type, truth
-from sloguard.rules.template._gofmt import GoTime, go_sprint, go_type
+from sloguard.rules.template._gofmt import GoTime, go_print_value, go_sprint, go_type
 from sloguard.rules.template._humanize import FuncError
 
 Func = tuple[Callable[..., Any], int | None]
@@ -61,6 +61,8 @@ class Executor:
         self.funcs = funcs
         self.vars: list[tuple[str, Any]] = []
         self.out: list[str] = []
+        #: The node Go's ``state.at`` last pointed to: type errors are reported there.
+        self.node: Node | None = None
 
     def run(self, root: ListNode, data: Any) -> str:
         self.vars = [("$", data)]
@@ -73,8 +75,7 @@ class Executor:
         pos = node.pos
         before = self.text[:pos]
         line = 1 + before.count("\n")
-        nl = before.rfind("\n")
-        col = pos if nl < 0 else pos - nl - 1
+        col = len(before[before.rfind("\n") + 1:].encode())  # Go counts bytes
         ctx = str(node)
         return TemplateExecError(
             f'template: {self.name}:{line}:{col}: executing "{self.name}" at <{ctx}>: {msg}'
@@ -90,7 +91,7 @@ class Executor:
         elif isinstance(node, ActionNode):
             val = self.eval_pipeline(dot, node.pipe)
             if not node.pipe.decl:
-                self.out.append(go_sprint(val))
+                self.out.append(go_print_value(val))
         elif isinstance(node, BranchNode):
             self.walk_branch(dot, node)
         elif isinstance(node, TemplateNode):
@@ -144,6 +145,7 @@ class Executor:
 
     # -- expressions
     def eval_pipeline(self, dot: Any, pipe: PipeNode, declare: bool = True) -> Any:
+        self.node = pipe
         val: Any = _MISSING
         for cmd in pipe.cmds:
             val = self.eval_command(dot, cmd, val)
@@ -179,6 +181,7 @@ class Executor:
 
     def eval_function(self, dot: Any, ident: IdentifierNode, cmd: CommandNode, final: Any) -> Any:
         name = ident.name
+        self.node = ident
         arg_nodes = cmd.args[1:]
         if name in ("and", "or"):
             return self.eval_short_circuit(dot, name, cmd, arg_nodes, final)
@@ -188,7 +191,7 @@ class Executor:
             raise self.error(ident, f"wrong number of args for {name}: want {arity} got {n}")
         args = [self.eval_typed_arg(dot, a, param_type(name, i)) for i, a in enumerate(arg_nodes)]
         if final is not _MISSING:
-            self.check_value(cmd, final, param_type(name, len(arg_nodes)))
+            self.check_value(self.node or cmd, final, param_type(name, len(arg_nodes)))
             args.append(final)
         try:
             return fn(*args)
@@ -199,6 +202,7 @@ class Executor:
 
     def eval_typed_arg(self, dot: Any, node: Node, t: str | None) -> Any:
         """Go's ``evalArg`` for a typed parameter: constants are converted or refused."""
+        self.node = node
         if t is None or t == "interface {}":
             return self.eval_arg(dot, node)
         if isinstance(node, (NumberNode, BoolNode, StringNode, NilNode)):
@@ -208,7 +212,7 @@ class Executor:
                 raise self.error(node, f"expected string; found {node}")
             raise self.error(node, f"can't handle {node} for arg of type {t}")
         v = self.eval_arg(dot, node)
-        self.check_value(node, v, t)
+        self.check_value(self.node or node, v, t)
         return v
 
     def check_value(self, node: Node, v: Any, t: str | None) -> None:
@@ -237,6 +241,7 @@ class Executor:
         return val
 
     def eval_arg(self, dot: Any, node: Node) -> Any:
+        self.node = node
         if isinstance(node, DotNode):
             return dot
         if isinstance(node, NilNode):

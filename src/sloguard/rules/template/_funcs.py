@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sloguard.rules.template._gofmt import go_sprint, go_sprintf, go_type
+from sloguard.rules.template._gofmt import go_print_value, go_sprint, go_sprintf, go_type
 from sloguard.rules.template._humanize import (
     FuncError,
     humanize,
@@ -170,13 +170,21 @@ def _bad_index(i: Any) -> Any:
     raise FuncError(f"value has type {go_type(i)}; should be string")
 
 
+class _Printed(str):
+    """An already formatted operand (still counts as non-string for Sprint spacing)."""
+
+
+def _is_str(x: Any) -> bool:
+    return isinstance(x, str) and not isinstance(x, _Printed)
+
+
 def go_print(*a: Any) -> str:
     # Sprint adds spaces between operands when neither is a string.
     out = ""
     for k, x in enumerate(a):
-        if k and not isinstance(x, str) and not isinstance(a[k - 1], str):
+        if k and not _is_str(x) and not _is_str(a[k - 1]):
             out += " "
-        out += go_sprint(x)
+        out += str(x) if isinstance(x, _Printed) else go_sprint(x)
     return out
 
 
@@ -201,18 +209,25 @@ def _kind(v: Any) -> str | None:
 
 
 def go_eq(a: Any, *bs: Any) -> bool:
+    """Go's ``eq``: basic kinds must match (``incompatible types``); others compare by value."""
     if not bs:
         raise FuncError("missing argument for comparison")
+    ka = _kind(a)
     for b in bs:
-        ka, kb = _kind(a), _kind(b)
-        if ka is None or kb is None:
-            if a is None or b is None:
-                if a is b:
-                    return True
-                continue
-            raise FuncError("invalid type for comparison")
+        kb = _kind(b)
         if ka != kb:
-            raise FuncError("incompatible types for comparison")
+            if a is not None and b is not None:
+                raise FuncError("incompatible types for comparison")
+            continue
+        if ka is None:
+            if go_type(a) != go_type(b) and a is not None and b is not None:
+                raise FuncError(f"non-comparable types {go_sprintf('%s', [a])}: {go_type(a)}, "
+                                f"{go_type(b)}: {go_sprint(b)}")
+            if isinstance(a, (dict, list)):
+                raise FuncError(f"non-comparable type {go_sprintf('%s', [b])}: {go_type(b)}")
+            if a is b or a == b:
+                return True
+            continue
         if a == b:
             return True
     return False
@@ -223,11 +238,14 @@ def go_ne(a: Any, b: Any) -> bool:
 
 
 def go_lt(a: Any, b: Any) -> bool:
+    """Go's ``lt``: invalid kinds first, then a kind mismatch, then bools are refused."""
     ka, kb = _kind(a), _kind(b)
-    if ka is None or kb is None or ka == "bool" or kb == "bool":
+    if ka is None or kb is None:
         raise FuncError("invalid type for comparison")
     if ka != kb:
         raise FuncError("incompatible types for comparison")
+    if ka == "bool":
+        raise FuncError("invalid type for comparison")
     return bool(a < b)
 
 
@@ -247,12 +265,17 @@ def go_not(a: Any) -> bool:
     return not truth(a)
 
 
+def _eval_args(*a: Any) -> str:
+    """Go's ``evalArgs`` for html/js/urlquery: printable (dereferenced) values, Sprint'ed."""
+    return go_print(*(_Printed(go_print_value(x)) if hasattr(x, "Labels") else x for x in a))
+
+
 def _html(*a: Any) -> str:
-    return html.escape(go_print(*a), quote=True).replace("&#x27;", "&#39;")
+    return html.escape(_eval_args(*a), quote=True).replace("&#x27;", "&#39;")
 
 
 def _urlquery(*a: Any) -> str:
-    return urllib.parse.quote_plus(go_print(*a))
+    return urllib.parse.quote_plus(_eval_args(*a))
 
 
 #: Functions with a fixed argument count (name -> (callable, arity or None for variadic)).
@@ -292,7 +315,7 @@ BASE_FUNCS: dict[str, tuple[Callable[..., Any], int | None]] = {
     "not": (go_not, 1),
     "html": (_html, None),
     "urlquery": (_urlquery, None),
-    "js": (lambda *a: go_print(*a), None),
+    "js": (lambda *a: _eval_args(*a), None),
 }
 
 _S, _SAMPLE, _RESULT = "string", "*template.sample", "template.queryResult"

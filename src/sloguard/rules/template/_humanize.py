@@ -96,20 +96,25 @@ def humanize_percentage(i: Any) -> str:
     return _g4(to_float(i) * 100) + "%"
 
 
+def _float_to_ns(v: float) -> int:
+    """Prometheus' ``floatToTime``: seconds to ns, refusing NaN/Inf and int64 overflow."""
+    if math.isnan(v) or math.isinf(v):
+        raise FuncError("value is NaN or Inf")
+    ns = v * 1e9
+    if ns > 9.223372036854775807e18 or ns < -9.223372036854775808e18:
+        raise FuncError(f"{go_float(v)} cannot be represented as a nanoseconds timestamp since it overflows int64")
+    return int(ns)
+
+
 def humanize_timestamp(i: Any) -> str:
     v = to_float(i)
     if math.isnan(v) or math.isinf(v):
         return _g4(v)
-    return str(GoTime(int(v * 1e9) // 1_000_000 * 1_000_000))
+    return str(GoTime(_float_to_ns(v) // 1_000_000 * 1_000_000))
 
 
 def to_time(i: Any) -> GoTime:
-    v = to_float(i)
-    if math.isnan(v) or math.isinf(v):
-        raise FuncError(f"cannot convert {go_float(v)} to time.Time")
-    return GoTime(int(v * 1e9))
-
-
+    return GoTime(_float_to_ns(to_float(i)) // 1_000_000 * 1_000_000)  # model.Time: ms
 
 
 def parse_duration(s: Any) -> float:
