@@ -1,8 +1,8 @@
 """``GET /api/v1/status/tsdb``: head cardinality statistics in Prometheus' shape.
 
 Like Prometheus (``MemPostings.Stats``), over the series in the head: the top 10 metric
-names by series count, label names by distinct values, label names by value bytes
-(value length times series count) and label pairs by series count.
+names by series count, label names by distinct values, label names by the bytes of their distinct values, and label
+pairs by series count.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def cardinality(series: list[Labels]) -> dict[str, Any]:
         if name == "__name__":
             by_metric[value] = n
         values_per_name[name] += 1
-        bytes_per_name[name] += len(value.encode()) * n
+        bytes_per_name[name] += len(value.encode())
         by_pair[f"{name}={value}"] = n
     return {
         "numLabelPairs": len(pairs),
