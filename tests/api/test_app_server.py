@@ -72,3 +72,38 @@ def test_reload_keeps_last_good_config(tmp_path: Path) -> None:
     cfg.write_text("global: {scrape_interval: nope}\n")
     assert asyncio.run(server.reload()) is False
     assert server.config.global_.scrape_interval == 5000
+
+
+def test_http_answers_503_while_the_storage_opens(tmp_path: Path) -> None:
+    import threading
+
+    release = threading.Event()
+    storage = _Storage()
+
+    def slow_open(d: Path, s: Any) -> _Storage:
+        release.wait(20)  # stands in for a long WAL replay
+        return storage
+
+    options = ServeOptions(
+        config_path=tmp_path / "unused.yml", data_dir=tmp_path, host="127.0.0.1", port=0,
+        storage_opener=slow_open, sleep=_no_wait,
+    )
+    server = Server(options, parse_config(""), out=io.StringIO())
+
+    async def scenario() -> None:
+        task = asyncio.create_task(server.run())
+        await _until(lambda: server.bound_port is not None, "the listening socket")
+        base = f"http://127.0.0.1:{server.bound_port}"
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"{base}/-/healthy")).status_code == 200
+            assert (await client.get(f"{base}/-/ready")).status_code == 503
+            assert (await client.get(f"{base}/api/v1/labels")).status_code == 503
+            release.set()
+            await _until(lambda: server.ctx is not None and server.ctx.ready, "readiness")
+            assert (await client.get(f"{base}/api/v1/labels")).status_code == 200
+        server.request_stop()
+        await asyncio.wait_for(task, 20)
+
+    asyncio.run(scenario())
+    assert storage.closed
+

@@ -124,6 +124,8 @@ class Server:
         self.ctx: ServerContext | None = None
         self._reload_task: asyncio.Future[bool] | None = None
         self._registry: CollectorRegistry | None = None
+        #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
+        self.bound_port: int | None = None
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -149,6 +151,7 @@ class Server:
             access_log=False, lifespan="off", timeout_graceful_shutdown=5,
         ))
         sock = bind_listener(self.options.host, self.options.port)
+        self.bound_port = int(sock.getsockname()[1])
         serving = asyncio.create_task(uv.serve(sockets=[sock]), name="http")
         while not uv.started and not serving.done():
             await asyncio.sleep(0.02)
