@@ -113,6 +113,8 @@ class PipeNode(Node):
 @dataclass(slots=True)
 class ListNode(Node):
     nodes: list[Node] = field(default_factory=list)
+    #: On the root only: the ``{{define}}``d templates by name.
+    defines: dict[str, ListNode] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -63,8 +63,10 @@ class Executor:
         self.out: list[str] = []
         #: The node Go's ``state.at`` last pointed to: type errors are reported there.
         self.node: Node | None = None
+        self.defines: dict[str, ListNode] = {}
 
     def run(self, root: ListNode, data: Any) -> str:
+        self.defines = root.defines
         self.vars = [("$", data)]
         self.walk(data, root)
         return "".join(self.out)
@@ -95,9 +97,21 @@ class Executor:
         elif isinstance(node, BranchNode):
             self.walk_branch(dot, node)
         elif isinstance(node, TemplateNode):
-            raise self.error(node, f"template {node.quoted} not defined")
+            self.walk_template(dot, node)
         elif isinstance(node, LoopControlNode):
             raise _Break() if node.kind == "break" else _Continue()
+
+    def walk_template(self, dot: Any, node: TemplateNode) -> None:
+        body = self.defines.get(node.name)
+        if body is None:
+            raise self.error(node, f"template {node.quoted} not defined")
+        val = None if node.pipe is None else self.eval_pipeline(dot, node.pipe, declare=False)
+        saved = self.vars
+        self.vars = [("$", val)]
+        try:
+            self.walk(val, body)
+        finally:
+            self.vars = saved
 
     def walk_branch(self, dot: Any, node: BranchNode) -> None:
         mark = len(self.vars)

@@ -138,6 +138,19 @@ def args(*a: Any) -> dict[str, Any]:
     return {f"arg{i}": x for i, x in enumerate(a)}
 
 
+def strip_port(host_port: Any) -> str:
+    """Go's ``net.SplitHostPort`` host, or the input unchanged when it has no port."""
+    hp = _str(host_port)
+    if hp.startswith("["):
+        end = hp.find("]")
+        if end > 0 and hp[end + 1:end + 2] == ":" and hp[end + 2:].count(":") == 0:
+            return hp[1:end]
+        return hp
+    if hp.count(":") == 1:
+        return hp.split(":", 1)[0]
+    return hp
+
+
 def graph_link(expr: Any) -> str:
     return "/graph?g0.expr=" + urllib.parse.quote_plus(_str(expr)) + "&g0.tab=0"
 
@@ -236,6 +249,7 @@ BASE_FUNCS: dict[str, tuple[Callable[..., Any], int | None]] = {
     "args": (args, None),
     "safeHtml": (lambda s: _str(s), 1),
     "graphLink": (graph_link, 1),
+    "stripPort": (strip_port, 1),
     "tableLink": (table_link, 1),
     "len": (go_len, 1),
     "index": (go_index, None),
@@ -261,7 +275,7 @@ _S, _SAMPLE, _RESULT = "string", "*template.sample", "template.queryResult"
 PARAM_TYPES: dict[str, tuple[str, ...]] = {
     "query": (_S,), "first": (_RESULT,), "label": (_S, _SAMPLE), "value": (_SAMPLE,),
     "strvalue": (_SAMPLE,), "reReplaceAll": (_S, _S, _S), "safeHtml": (_S,), "match": (_S, _S),
-    "title": (_S,), "toUpper": (_S,), "toLower": (_S,), "graphLink": (_S,), "tableLink": (_S,),
+    "title": (_S,), "toUpper": (_S,), "toLower": (_S,), "graphLink": (_S,), "tableLink": (_S,), "stripPort": (_S,),
     "sortByLabel": (_S, _RESULT), "printf": (_S, "...interface {}"), "parseDuration": (_S,),
 }
 

@@ -30,7 +30,11 @@ from sloguard.rules.template._lex import TemplateSyntaxError, Tok, Token, lex
 
 
 def parse(text: str, name: str, funcs: Collection[str]) -> ListNode:
-    return _Parser(lex(text, name), name, funcs).parse_root()
+    """The main tree; ``{{define}}`` blocks are attached as ``root.defines``."""
+    p = _Parser(lex(text, name), name, funcs)
+    root = p.parse_root()
+    root.defines = p.defines
+    return root
 
 
 class _Parser:
@@ -41,6 +45,7 @@ class _Parser:
         self.funcs = funcs
         self.vars: list[str] = ["$"]
         self.range_depth = 0
+        self.defines: dict[str, ListNode] = {}
 
     # -- token helpers
     def peek(self, k: int = 0) -> Token:
@@ -108,9 +113,27 @@ class _Parser:
                 return LoopControlNode(t.pos, t.val)
             if t.val == "template":
                 return self.template_call(t)
+            if t.val == "define":
+                return self.define(t)
             raise self.error(f"{{{{{t.val}}}}} is not supported in rule templates", t)
         pipe = self.pipeline("command", allow_decl=True)
         return ActionNode(t.pos, pipe)
+
+    def define(self, kw: Token) -> ListNode:
+        """``{{define "name"}}...{{end}}``: kept aside, contributes nothing in place."""
+        name = self.next()
+        if name.kind not in (Tok.STRING, Tok.RAW):
+            raise self.unexpected(name, "define clause")
+        self.expect(Tok.RIGHT, "define clause")
+        saved_vars = self.vars
+        self.vars = ["$"]
+        body, end = self.item_list()
+        self.vars = saved_vars
+        if end is None or end.val != "end":
+            raise self.error("unexpected EOF" if end is None else "unexpected {{else}}")
+        self.expect(Tok.RIGHT, "end")
+        self.defines[_unquote(name)] = body
+        return ListNode(kw.pos)
 
     def template_call(self, kw: Token) -> TemplateNode:
         name = self.next()
