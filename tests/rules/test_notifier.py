@@ -213,3 +213,28 @@ def test_real_alertmanager_shows_the_sent_alert(tmp_path: Path) -> None:
     assert a["labels"] == {"alertname": "PeerTest", "dc": "eu1", "severity": "page"}
     assert a["status"]["state"] == "active"
     assert a["generatorURL"] == "http://sloguard:9090/graph?g0.expr=vector%281%29&g0.tab=1"
+
+
+def test_alert_relabel_configs_apply_before_sending(tmp_path: Path, opts: ManagerOptions) -> None:
+    from sloguard.ingest.relabel import RelabelConfig
+    from sloguard.promql.engine import PromQLEngine
+    from sloguard.rules import rule_manager_for
+
+    path = tmp_path / "r.yml"
+    path.write_text("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: vector(1)\n    labels: {team: x, drop: me}\n")
+    cfgs = [RelabelConfig.model_validate({"action": "labeldrop", "regex": "drop"})]
+    m = rule_manager_for(opts.storage, PromQLEngine(opts.storage), [str(path)],
+                         alertmanager_urls=["http://am"], alert_relabel_configs=cfgs)
+    got, client = _mock()
+    assert isinstance(m.notify, AlertmanagerNotifier)
+    m.notify.client = client
+    (g,) = m.groups()
+    out = g.eval(60_000)
+
+    async def go() -> None:
+        for o in out:
+            await m.notify(o.expr, o.alerts)  # type: ignore[misc]
+        await m.notify.flush()  # type: ignore[union-attr]
+
+    asyncio.run(go())
+    assert got[0][1][0]["labels"] == {"alertname": "A", "team": "x"}

@@ -38,14 +38,25 @@ def rule_manager_for(
     external_url: str = "",
     alertmanager_urls: Sequence[str] = (),
     clock: Clock | None = None,
+    alert_relabel_configs: Sequence[Any] = (),
 ) -> RuleManager:
     """Build and load (raises ``RuleFileError`` on a bad file); call ``await m.start()`` to run
-    and ``m.reload()`` on SIGHUP / ``POST /-/reload``."""
+    and ``m.reload()`` on SIGHUP / ``POST /-/reload``. ``alert_relabel_configs`` are
+    ``sloguard.ingest.relabel.RelabelConfig`` objects applied to alerts before sending."""
     opts = ManagerOptions(
         query=engine_query_func(engine), storage=storage, default_interval_ms=evaluation_interval_ms,
         external_labels=dict(external_labels or {}), external_url=external_url,
     )
-    notify = AlertmanagerNotifier(alertmanager_urls, external_labels, external_url) if alertmanager_urls else None
+    relabel = None
+    if alert_relabel_configs:
+        from sloguard.ingest.relabel import relabel as apply_relabel
+
+        configs = list(alert_relabel_configs)
+        relabel = lambda ls: apply_relabel(ls, configs)  # noqa: E731 - a one-line closure
+    notify = (
+        AlertmanagerNotifier(alertmanager_urls, external_labels, external_url, relabel=relabel)
+        if alertmanager_urls else None
+    )
     m = RuleManager(opts, notify=notify, clock=clock)
     m.resolver = lambda: expand_rule_files(rule_files, base_dir)
     m.update(m.resolver(), evaluation_interval_ms)
