@@ -62,3 +62,11 @@ def test_parse_error_matches_prometheus(query: str, message: str) -> None:
 def test_valid_expressions_parse() -> None:
     for q in ['foo{a="b",}', "x + on(a) group_left y + z", 'job:rate:5m{a="b"}[1m:30s] offset -1m']:
         parse(q)
+
+
+@pytest.mark.parametrize("query", ["sort_by_label(x, \"a\")", "limitk(1, x)", "sum(histogram_avg(x))"])
+def test_functions_newer_than_2_42_are_unknown(query: str) -> None:
+    name = query.split("(")[0] if not query.startswith("sum(") else "histogram_avg"
+    with pytest.raises(ParseError) as ei:
+        parse(query)
+    assert str(ei.value).endswith(f'parse error: unknown function with name "{name}"')

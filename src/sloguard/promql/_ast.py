@@ -200,7 +200,47 @@ def parse(expr: str) -> Node:
         raise ParseError(prometheus_message(expr, str(e))) from None
     if "offset" in expr and (err := offset_number_error(expr)) is not None:
         raise ParseError(err)
-    return from_parser(raw)
+    node = from_parser(raw)
+    if (unknown := _unknown_function(node)) is not None:
+        raise ParseError(prometheus_message(expr, f"unknown function with name '{unknown}'"))
+    return node
+
+
+#: Aggregation operators of PromQL 2.42 (promql-parser also knows later ones, e.g. limitk).
+AGGREGATIONS = frozenset({
+    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
+    "bottomk", "topk", "quantile",
+})
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    match node:
+        case Paren() | Unary() | Subquery():
+            return (node.expr,)
+        case MatrixSelector():
+            return (node.selector,)
+        case Binary():
+            return (node.lhs, node.rhs)
+        case Aggregate():
+            return (node.expr,) if node.param is None else (node.param, node.expr)
+        case Call():
+            return node.args
+    return ()
+
+
+def _unknown_function(node: Node) -> str | None:
+    """A function or aggregation 2.42 does not have (the parser follows a later version)."""
+    from sloguard.promql.functions import FUNCTIONS
+
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Call) and n.name not in FUNCTIONS:
+            return n.name
+        if isinstance(n, Aggregate) and n.op not in AGGREGATIONS:
+            return n.op
+        stack.extend(children(n))
+    return None
 
 
 def duration_ms(d: timedelta | None) -> int:
