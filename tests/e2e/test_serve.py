@@ -102,3 +102,19 @@ def test_bad_rule_file_at_start_is_reported_and_exits_1(tmp_path: Path) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "cannot load rule files" in done.stderr and "bad.rules.yml" in done.stderr
+
+
+def test_second_server_on_the_same_data_dir_is_refused(
+    sloguard_factory: Callable[..., SloguardProcess], tmp_path: Path
+) -> None:
+    first = sloguard_factory().start()
+    cmd = [
+        sys.executable, "-c", "from sloguard.cli import main; main()", "serve",
+        "--config", str(first.config), "--data-dir", str(first.data_dir),
+        "--listen", f"127.0.0.1:{free_port()}",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"data directory {first.data_dir} is in use by sloguard pid" in done.stderr
+    assert httpx.get(f"{first.url}/-/ready").status_code == 200  # the first one is untouched
+    assert first.stop() == 0

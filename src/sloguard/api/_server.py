@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry
 from sloguard.api._context import ServerContext
 from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
 from sloguard.api._scrapes import start_scrapes
-from sloguard.api._storage import close_storage, maintain, open_storage
+from sloguard.api._storage import DataDirInUse, DataDirLock, close_storage, maintain, open_storage
 from sloguard.config import Config, ConfigError, TSDBSettings, load_config
 from sloguard.tsdb import Storage, TSDBError
 
@@ -124,6 +124,7 @@ class Server:
         self.ctx: ServerContext | None = None
         self._reload_task: asyncio.Future[bool] | None = None
         self._registry: CollectorRegistry | None = None
+        self._lock = DataDirLock(options.data_dir)
         #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
         self.bound_port: int | None = None
 
@@ -165,6 +166,10 @@ class Server:
             await self._shutdown(ctx, uv, serving)
 
     async def _serve(self, ctx: ServerContext, uv: _Uvicorn, serving: asyncio.Task[None]) -> None:
+        try:
+            self._lock.acquire()
+        except DataDirInUse as e:
+            raise ServeError(str(e)) from None
         log.info("opening storage", extra={"data_dir": str(self.options.data_dir)})
         storage = await asyncio.to_thread(
             self.options.storage_opener, self.options.data_dir, self.config.storage.tsdb
@@ -202,6 +207,7 @@ class Server:
         if not isinstance(ctx.storage, _OpeningStorage):
             await asyncio.to_thread(close_storage, ctx.storage)
             log.info("storage closed; bye")
+        self._lock.release()
 
     def _config_file(self) -> Path | None:
         """The config file on disk (``None`` for the bundled one): rule globs are relative to it."""
