@@ -11,9 +11,9 @@ import numpy as np
 from sloguard.promql._steps import F64, StepMatrix, StepVector
 from sloguard.promql._value import PromQLError
 from sloguard.promql.functions._common import drop_names, finish_vector, matrix_arg, scalar_arg
-from sloguard.promql.functions._kahan import window_kahan_sums
+from sloguard.promql.functions._kahan import use_blocks, window_kahan_sums
 from sloguard.promql.functions._registry import FuncCall, register
-from sloguard.promql.functions._windows import Scan, Windows
+from sloguard.promql.functions._windows import KahanAcc, Scan, Windows
 
 
 def range_result(w: Windows, values: F64, keep: np.ndarray | None = None, *, drop_name: bool = True) -> StepVector:
@@ -132,8 +132,22 @@ def idelta(call: FuncCall) -> StepVector:
 
 
 def _regression_sums(w: Windows, intercept_ms: np.ndarray) -> list[F64]:
-    """Kahan sums of x, y, x*y, x*x per window (x in seconds from the window's origin),
-    over per-window copies of the samples, a bounded chunk of windows at a time."""
+    """Kahan sums of x, y, x*y, x*x per window (x in seconds from the window's origin)."""
+    m = w.matrix
+    if use_blocks(w.lens):
+        return _regression_sums_blocked(w, intercept_ms)
+    scan = Scan.of(w)
+    origin = intercept_ms[scan.order]
+    accs = [KahanAcc(w.size) for _ in range(4)]
+    for j, a, y in scan.positions(m.values):
+        x = (m.timestamps[scan.starts[:a] + j] - origin[:a]) / 1e3
+        for acc, term in zip(accs, (x, y, x * y, x * x), strict=True):
+            acc.add(a, term)
+    return [scan.unsort(acc.s + acc.c) for acc in accs]
+
+
+def _regression_sums_blocked(w: Windows, intercept_ms: np.ndarray) -> list[F64]:
+    """Few long windows: per-window copies of the samples, summed in blocks (``_kahan``)."""
     m = w.matrix
     out = [np.empty(w.size) for _ in range(4)]
     done = 0
