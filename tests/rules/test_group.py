@@ -152,3 +152,20 @@ def test_short_for_is_not_restored(storage: MemoryStorage, opts: ManagerOptions)
     r = _restore(opts, 5 * MIN, 30 * MIN)
     (a,) = r.active.values()
     assert a.active_at == 30 * MIN
+
+
+class _FailingStorage(MemoryStorage):
+    def appender(self):  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+
+def test_storage_failure_becomes_the_rules_last_error() -> None:
+    st = _FailingStorage()
+    from sloguard.promql.engine import PromQLEngine
+    from sloguard.rules import engine_query_func
+
+    r = RecordingRule("one", "vector(1)")
+    g = Group("g", "f.yml", MIN, 0, [r], ManagerOptions(query=engine_query_func(PromQLEngine(st)), storage=st))
+    g.eval(0)
+    assert r.status.health == RuleHealth.BAD
+    assert r.status.last_error == "storing the rule's output failed: disk full"

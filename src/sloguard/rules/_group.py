@@ -106,7 +106,11 @@ class Group:
                 ts, self.opts.resend_delay_ms, self.interval_ms,
                 lambda expr, alerts: outgoing.append(Outgoing(expr, tuple(alerts))) if alerts else None,
             )
-        self._write(i, rule, vec, ts)
+        try:
+            self._write(i, rule, vec, ts)
+        except Exception as e:  # noqa: BLE001 - a storage failure is this rule's lastError
+            rule.status.health = RuleHealth.BAD
+            rule.status.last_error = f"storing the rule's output failed: {e}"
         self.samples_last += len(vec)
         rule.status.evaluation_time_s = time.perf_counter() - t0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import Callable, Sequence
 
 from sloguard.labels import Labels
@@ -17,6 +18,8 @@ from sloguard.rules._recording import RecordingRule
 from sloguard.rules._rule import NotifyFunc
 from sloguard.rules._rulefmt import RuleFile, RuleSpec, load_rule_file
 from sloguard.tsdb import STALE_NAN
+
+log = logging.getLogger("sloguard.rules")
 
 
 class RuleManager:
@@ -177,11 +180,17 @@ class RuleManager:
         return ts + (missed + 1) * g.interval_ms
 
     async def _iterate(self, g: Group, ts: int) -> None:
-        if self.use_threads:
-            outgoing = await asyncio.to_thread(g.eval, ts)
-        else:
-            outgoing = g.eval(ts)
-        await self._send(outgoing)
+        """One evaluation; nothing that goes wrong in it may stop the group's loop."""
+        try:
+            if self.use_threads:
+                outgoing = await asyncio.to_thread(g.eval, ts)
+            else:
+                outgoing = g.eval(ts)
+            await self._send(outgoing)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - logged; the next interval tries again
+            log.exception("rule group evaluation failed", extra={"group": g.key, "ts": ts})
 
     async def _send(self, outgoing: list[Outgoing]) -> None:
         if self.notify is None:
