@@ -1,4 +1,20 @@
-"""Prometheus-compatible recording and alerting rules, alert state machine, templates."""
+"""Prometheus-compatible recording and alerting rules (Prometheus 2.42 semantics).
+
+* Rule files: :func:`parse_rule_text` / :func:`load_rule_file` (promtool's validation and
+  wording), :func:`check_rules` (``sloguard rules check``).
+* Evaluation: a :class:`RuleManager` owns :class:`Group` s; each group runs on its own
+  slotted schedule (an injected :class:`Clock`), evaluates its rules in order through a
+  ``QueryFunc`` (``engine_query_func(engine)``) and writes their output to a ``Storage``
+  (staleness markers included). :class:`AlertingRule` holds the alert state machine
+  (:class:`AlertState`, :class:`Alert` transitions), ``ALERTS``/``ALERTS_FOR_STATE``
+  series and ``for`` state restoration.
+* Alerts leave through a ``NotifyFunc``; :class:`AlertmanagerNotifier` posts them to
+  ``/api/v2/alerts`` receivers.
+* Templates: :mod:`sloguard.rules.template` (a Go ``text/template`` subset).
+* Unit tests: :mod:`sloguard.rules.unittest` (``sloguard test rules``).
+* Server wiring: :func:`rule_manager_for`, :class:`RuleManagerCollector` for ``/metrics``,
+  ``sloguard.api._rules`` for ``/api/v1/rules``, ``/api/v1/alerts`` and ``/-/reload``.
+"""
 
 from sloguard.rules._alert import RESOLVED_RETENTION_MS, Alert, AlertState, Annotations
 from sloguard.rules._alerting import (
