@@ -225,3 +225,15 @@ def test_a_foreign_data_directory_is_refused_and_left_untouched(tmp_path: Path) 
     with pytest.raises(TSDBError, match="refusing to use .* no sloguard-tsdb.json"):
         TSDB.open(path)
     assert seg.read_bytes() == b"\x01prometheus-record-bytes"
+
+
+def test_one_fsync_covers_every_commit_written_before_it(tmp_path: Path) -> None:
+    from sloguard.tsdb._wal import WALWriter
+
+    wal = WALWriter(tmp_path, 1 << 20, FakeClock())
+    first = wal.log([b"commit one"])
+    second = wal.log([b"commit two"])
+    wal.sync_to(second)  # the later committer's fsync ...
+    wal.sync_to(first)  # ... already made the earlier commit durable
+    assert wal.fsyncs == 1 and wal.synced_total == second
+    wal.close()

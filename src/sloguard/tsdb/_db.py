@@ -23,7 +23,7 @@ from sloguard.tsdb._cache import FrameCache
 from sloguard.tsdb._compact import Compactor
 from sloguard.tsdb._head import Head
 from sloguard.tsdb._merge import finish_interrupted
-from sloguard.tsdb._options import ReplayReport, TSDBOptions, TSDBStats
+from sloguard.tsdb._options import FsyncPolicy, ReplayReport, TSDBOptions, TSDBStats
 from sloguard.tsdb._querier import TSDBQuerier
 from sloguard.tsdb._records import encode_samples, encode_series
 from sloguard.tsdb._replay import replay
@@ -146,12 +146,14 @@ class TSDB:
             grefs = self._resolve(groups, sizes, t, res)
             ref = grefs if sizes is None else np.repeat(grefs, sizes)
             r, tt, vv = self._in_order(res, *self._in_bounds(res, ref, t, v))
-            self._log(r, tt, vv)
+            sync_to = self._log(r, tt, vv)
             group_last = np.flatnonzero(np.append(r[1:] != r[:-1], True)) if len(r) else r
             head.append(r, tt, vv, group_last)
             res.appended = len(r)
             self._count(res)
             span_full = head.maxt - head.mint > self.options.block_duration_ms * 3 // 2
+        if sync_to:  # outside the lock: concurrent commits share one fsync
+            self._wal.sync_to(sync_to)
         if span_full and self.options.auto_compact:
             try:
                 self._compactor.run(None, wait=False)  # another thread may be at it already
@@ -222,7 +224,8 @@ class TSDB:
             grefs[g] = ref
         return grefs
 
-    def _log(self, r: I64, t: I64, v: F64) -> None:
+    def _log(self, r: I64, t: I64, v: F64) -> int:
+        """Write the commit's WAL records; return the offset to fsync up to (0: none)."""
         assert self._wal is not None
         head = self.head
         payloads = []
@@ -231,16 +234,17 @@ class TSDB:
         if len(r):
             payloads.append(encode_samples(r, t, v))
         if not payloads:
-            return
+            return 0
         written = self._wal.log(payloads)
         head.unlogged.clear()
-        policy = self.options.fsync.value
+        policy = self.options.fsync
         now = self._clock()
-        if policy == "per_commit" or (
-            policy == "interval" and (now - self._last_sync) * 1000 >= self.options.fsync_interval_ms
+        if policy is FsyncPolicy.PER_COMMIT or (
+            policy is FsyncPolicy.INTERVAL and (now - self._last_sync) * 1000 >= self.options.fsync_interval_ms
         ):
-            self._wal.sync_to(written)
             self._last_sync = now
+            return written
+        return 0
 
     def _count(self, res: AppendResult) -> None:
         self._appended += res.appended

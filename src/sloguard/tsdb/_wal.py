@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import struct
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -112,12 +113,18 @@ def fsync_dir(path: Path) -> None:
 
 
 class WALWriter:
-    """Appends framed records to the newest segment; fsync is the caller's call."""
+    """Appends framed records to the newest segment; fsync is the caller's call.
+
+    ``log`` runs under the TSDB's commit lock; ``sync_to`` may run outside it, so
+    concurrent commits share fsyncs (group commit): one caller fsyncs everything
+    written so far, and the others find their bytes already synced.
+    """
 
     def __init__(self, wal_dir: Path, segment_bytes: int, clock: Callable[[], float]) -> None:
         self.dir = wal_dir
         self.segment_bytes = segment_bytes
         self._clock = clock
+        self._sync_lock = threading.Lock()
         nums = segment_numbers(wal_dir)
         self.segment = nums[-1] if nums else 0
         self._f = open(seg_path(wal_dir, self.segment), "ab")  # noqa: SIM115 (kept open)
@@ -140,9 +147,15 @@ class WALWriter:
         return self.written_total
 
     def sync_to(self, written: int) -> None:
+        """Return once the first ``written`` bytes ever logged are on stable storage."""
         if self.synced_total >= written:
             return
-        target = self.written_total
+        with self._sync_lock:
+            if self.synced_total < written:
+                self._fsync()
+
+    def _fsync(self) -> None:  # caller holds _sync_lock
+        target = self.written_total  # everything counted here is flushed to this file
         start = self._clock()
         os.fsync(self._f.fileno())
         took = self._clock() - start
@@ -153,18 +166,22 @@ class WALWriter:
 
     def cut(self) -> int:
         """Close the current segment (fsynced) and start the next; return its number."""
-        self.sync_to(self.written_total)
-        self._f.close()
-        self.segment += 1
-        self._f = open(seg_path(self.dir, self.segment), "ab")  # noqa: SIM115
-        self.size = 0
-        fsync_dir(self.dir)
-        return self.segment
+        with self._sync_lock:
+            if self.synced_total < self.written_total:
+                self._fsync()
+            self._f.close()
+            self.segment += 1
+            self._f = open(seg_path(self.dir, self.segment), "ab")  # noqa: SIM115
+            self.size = 0
+            fsync_dir(self.dir)
+            return self.segment
 
     def close(self) -> None:
-        if not self._f.closed:
-            self.sync_to(self.written_total)
-            self._f.close()
+        with self._sync_lock:
+            if not self._f.closed:
+                if self.synced_total < self.written_total:
+                    self._fsync()
+                self._f.close()
 
 
 def write_checkpoint(wal_dir: Path, upto: int, payloads: Iterator[bytes]) -> Path:
