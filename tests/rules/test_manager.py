@@ -189,3 +189,24 @@ def test_restart_restores_for_state_from_alerts_for_state(tmp_path: Path, storag
     assert 11 * MIN <= shift <= 13 * MIN
     assert after.active_at < down_at
     assert second.alerting_rules()[0].restored
+
+
+def test_reload_from_a_worker_thread_while_running(tmp_path: Path, storage: MemoryStorage, opts: ManagerOptions) -> None:
+    """SIGHUP reloads run ``update`` in a thread: groups must still be (re)started on the loop."""
+    clock = ManualClock(T0)
+    m = RuleManager(opts, clock=clock, use_threads=False)
+    path = _write(tmp_path, RULES)
+    m.update([path])
+
+    async def go() -> None:
+        await m.start()
+        await clock.advance(2 * MIN)
+        Path(path).write_text(RULES.replace("record: one", "record: two"))
+        await asyncio.to_thread(m.reload)
+        await clock.advance(3 * MIN)
+        await m.stop()
+
+    asyncio.run(go())
+    assert _samples(storage, "two"), "the reloaded group did not run"
+    ((ts, vs),) = _samples(storage, "one").values()
+    assert bool(stale_mask(np.array(vs))[-1])  # the removed rule's series was marked stale

@@ -44,6 +44,7 @@ class RuleManager:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._restored = False
         self._running = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.files: list[str | RuleFile] = []
         self.interval_ms: int | None = None
         #: Re-resolves the file list on reload (globs); ``None`` reuses ``files``.
@@ -127,6 +128,7 @@ class RuleManager:
 
     # -- running
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._running = True
         for g in self._groups.values():
             self._start_group(g)
@@ -139,19 +141,40 @@ class RuleManager:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
 
+    def _on_loop(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the manager's event loop: directly when called there, else
+        scheduled thread-safely (``update`` may run in a worker thread on SIGHUP)."""
+        loop = self._loop
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if loop is None or current is loop:
+            fn()
+        else:
+            loop.call_soon_threadsafe(fn)
+
     def _start_group(self, g: Group) -> None:
-        self._tasks[g.key] = asyncio.get_running_loop().create_task(self._run_group(g), name=f"rules:{g.key}")
+        def start() -> None:
+            if self._loop is not None and self._running:
+                self._tasks[g.key] = self._loop.create_task(self._run_group(g), name=f"rules:{g.key}")
+
+        self._on_loop(start)
 
     def _stop_group(self, g: Group, mark_stale: bool) -> None:
-        task = self._tasks.pop(g.key, None)
-        if task is not None:
-            task.cancel()
+        series: list[Labels] = []
         if mark_stale and self._running:
             series = g.all_previous_series() + g.stale_series
             g.series_in_previous_eval = [set() for _ in g.rules]
-            if series:
-                loop = asyncio.get_running_loop()
-                loop.create_task(self._mark_stale_later(series, g.interval_ms))
+
+        def stop() -> None:
+            task = self._tasks.pop(g.key, None)
+            if task is not None:
+                task.cancel()
+            if series and self._loop is not None:
+                self._loop.create_task(self._mark_stale_later(series, g.interval_ms))
+
+        self._on_loop(stop)
 
     async def _mark_stale_later(self, series: list[Labels], interval_ms: int) -> None:
         now = self.clock.now_ms()
