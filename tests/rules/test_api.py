@@ -87,6 +87,19 @@ def test_rules_type_filter_and_bad_type(tmp_path: Path, storage: MemoryStorage, 
                         "error": 'invalid parameter "type": not supported value "foo"'}
 
 
+def test_type_filter_keeps_groups_without_matching_rules(tmp_path: Path, storage: MemoryStorage, opts: ManagerOptions) -> None:
+    path = tmp_path / "r.yml"
+    path.write_text("groups:\n- name: rec\n  rules:\n  - record: one\n    expr: vector(1)\n"
+                    "- name: al\n  rules:\n  - alert: A\n    expr: vector(1)\n")
+    m = RuleManager(opts, use_threads=False)
+    m.update([str(path)])
+    client = TestClient(Starlette(routes=routes(ServerContext(storage=storage, rule_manager=m))))
+    groups = client.get("/api/v1/rules", params={"type": "alert"}).json()["data"]["groups"]
+    assert [(g["name"], len(g["rules"])) for g in groups] == [("al", 1), ("rec", 0)]
+    (never,) = groups[0]["rules"]
+    assert (never["health"], never["lastEvaluation"], never["evaluationTime"]) == ("unknown", "0001-01-01T00:00:00Z", 0)
+
+
 def test_alerts_endpoint_lists_pending_and_firing(tmp_path: Path, storage: MemoryStorage, opts: ManagerOptions) -> None:
     client, _, _ = _client(tmp_path, storage, opts)
     alerts = client.get("/api/v1/alerts").json()["data"]["alerts"]

@@ -110,19 +110,9 @@ def routes(ctx: Any) -> list[BaseRoute]:
         want = params.get("type").lower()
         if want not in ("", "alert", "record"):
             raise ApiError(f'invalid parameter "type": not supported value "{params.get("type")}"')
-        names = set(params.get_list("rule_name[]"))
-        groups_filter = set(params.get_list("rule_group[]"))
-        files = set(params.get_list("file[]"))
-        out = []
-        for g in _groups(ctx):
-            if (groups_filter and g.name not in groups_filter) or (files and g.file not in files):
-                continue
-            gj = group_json(g, want)
-            if names:
-                gj["rules"] = [r for r in gj["rules"] if r["name"] in names]
-            if want and not gj["rules"]:
-                continue
-            out.append(gj)
+        # Prometheus 2.42 keeps groups with no rule of the wanted type (empty "rules")
+        # and has no rule_name[]/rule_group[]/file[] filters.
+        out = [group_json(g, want) for g in _groups(ctx)]
         return success({"groups": out})
 
     @api_endpoint
