@@ -8,6 +8,7 @@ frozen dataclasses instead, with durations already in milliseconds, matchers as
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -186,8 +187,12 @@ def _enum_name(member: Any) -> str:
 _SYSTEM_TIME = re.compile(r"SystemTime \{\s*tv_sec: (-?\d+),\s*tv_nsec: (\d+),?\s*\}")
 
 
+@functools.lru_cache(maxsize=2048)
 def parse(expr: str) -> Node:
-    """Parse a PromQL expression into sloguard's tree; raises ``ParseError``."""
+    """Parse a PromQL expression into sloguard's tree; raises ``ParseError``.
+
+    Trees are immutable, so parses are cached (rules evaluate the same expressions
+    over and over)."""
     if not expr.strip():
         raise ParseError(prometheus_message(expr, "no expression found in input"))
     try:
