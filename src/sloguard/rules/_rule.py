@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sloguard.labels import Labels
 from sloguard.promql import Sample, Vector
+from sloguard.rules._errors import RulesError
 
 if TYPE_CHECKING:
     from sloguard.rules._alert import Alert
@@ -28,7 +29,7 @@ class RuleHealth(enum.Enum):
     BAD = "err"
 
 
-class RuleEvalError(Exception):
+class RuleEvalError(RulesError):
     """A rule's evaluation failed; ``str()`` is what ``lastError`` shows."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sloguard.rules._errors import RulesError
 from sloguard.rules.template._ast import (
     ActionNode,
     BoolNode,
@@ -42,7 +43,7 @@ _TIME_METHODS: dict[str, Callable[[GoTime], Any]] = {
 }
 
 
-class TemplateExecError(Exception):
+class TemplateExecError(RulesError):
     """Execution failed; ``str()`` is Go's ``template: NAME:L:C: executing "NAME" at <..>: msg``."""
 
 

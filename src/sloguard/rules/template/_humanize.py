@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sloguard.rules._errors import RulesError
 from sloguard.rules.template._gofmt import GoTime, go_float, go_type
 
 
-class FuncError(Exception):
+class FuncError(RulesError):
     """A function call failed; the executor reports ``error calling NAME: <message>``."""
 
 

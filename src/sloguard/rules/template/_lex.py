@@ -6,8 +6,10 @@ import enum
 import re
 from dataclasses import dataclass
 
+from sloguard.rules._errors import RulesError
 
-class TemplateSyntaxError(Exception):
+
+class TemplateSyntaxError(RulesError):
     """A template that does not parse; ``str()`` is Go's ``template: NAME:LINE: problem``."""
 
 

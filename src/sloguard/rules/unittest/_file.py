@@ -9,9 +9,10 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sloguard.rules._duration import parse_duration_ms
+from sloguard.rules._errors import RulesError
 
 
-class UnitTestFileError(Exception):
+class UnitTestFileError(RulesError):
     """The file is not a valid unit test file; ``str()`` is the message promtool prints."""
 
 
