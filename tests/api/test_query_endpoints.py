@@ -104,3 +104,11 @@ def test_an_engine_that_ignores_its_timeout_is_abandoned_with_a_timeout_error() 
         engine.release.set()
     assert r.status_code == 503
     assert r.json() == {"status": "error", "errorType": "timeout", "error": "query timed out in expression evaluation"}
+
+
+def test_runtimeinfo_reports_the_configured_retention() -> None:
+    from sloguard.config import parse_config
+
+    cfg = parse_config("storage:\n  tsdb:\n    retention_time: 100y\n")
+    data = _client(config=cfg).get("/api/v1/status/runtimeinfo").json()["data"]
+    assert data["storageRetention"] == "100y"

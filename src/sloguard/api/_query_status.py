@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from sloguard.api._context import ServerContext
 from sloguard.api._http import ApiError, Params, api_endpoint, success
+from sloguard.ingest.scrape_config import format_duration
 
 MetadataTuple = tuple[str, str, str, str]
 
@@ -49,8 +50,21 @@ def runtime_info(ctx: ServerContext, started: datetime) -> dict[str, Any]:
         "GOMAXPROCS": os.cpu_count() or 1,
         "GOGC": "",
         "GODEBUG": "",
-        "storageRetention": str(s.get("storage_retention", "15d")),
+        "storageRetention": str(s.get("storage_retention") or _retention(ctx)),
     }
+
+
+def _retention(ctx: ServerContext) -> str:
+    """Prometheus' ``storageRetention`` text ("15d", "10GiB", "15d or 10GiB") from the config."""
+    tsdb = getattr(getattr(getattr(ctx, "config", None), "storage", None), "tsdb", None)
+    if tsdb is None:
+        return "15d"
+    parts = []
+    if tsdb.retention_time:
+        parts.append(format_duration(int(tsdb.retention_time)))
+    if tsdb.retention_size:
+        parts.append(f"{int(tsdb.retention_size)}B")
+    return " or ".join(parts)
 
 
 def _scrape_metadata(ctx: ServerContext) -> Iterable[MetadataTuple]:
