@@ -199,3 +199,11 @@ def test_unary_minus_collision_is_an_error_even_without_overlap() -> None:
     with pytest.raises(PromQLError, match="vector cannot contain metrics with the same labelset"):
         e.range_query('-{__name__=~"early|late"}', 0, 20 * M, M)
     assert vector_of(e.instant_query('-{__name__=~"early|late"}', 0))[0].v == -1.0
+
+
+def test_absurdly_deep_nesting_is_a_clean_error(storage: MemoryStorage) -> None:
+    e = PromQLEngine(storage)
+    assert scalar_of(e.instant_query(" + ".join(["1"] * 200), 0)) == 200
+    with pytest.raises(PromQLError) as ei:
+        e.instant_query("(" * 3000 + "1" + ")" * 3000, 0)
+    assert ei.value.error_type is ErrorType.BAD_DATA

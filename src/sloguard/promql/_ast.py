@@ -205,7 +205,10 @@ def parse(expr: str) -> Node:
         raise ParseError(prometheus_message(expr, str(e))) from None
     if "offset" in expr and (err := offset_number_error(expr)) is not None:
         raise ParseError(err)
-    node = from_parser(raw)
+    try:
+        node = from_parser(raw)
+    except RecursionError:
+        raise ParseError(f"parse error: expression nested too deeply ({len(expr)} characters)") from None
     if (unknown := _unknown_function(node)) is not None:
         raise ParseError(prometheus_message(expr, f"unknown function with name '{unknown}'"))
     return node

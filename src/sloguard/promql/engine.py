@@ -85,6 +85,8 @@ class PromQLEngine:
                 self.options.default_subquery_step_ms, limits,
             )
             return Evaluator(ctx).eval(node, steps)
+        except RecursionError:
+            raise PromQLError("expression nested too deeply to evaluate", ErrorType.BAD_DATA) from None
         finally:
             self._gate.leave()
 
