@@ -39,13 +39,20 @@ def rule_manager_for(
     alertmanager_urls: Sequence[str] = (),
     clock: Clock | None = None,
     alert_relabel_configs: Sequence[Any] = (),
+    resend_delay_ms: int = 60_000,
+    outage_tolerance_ms: int = 3_600_000,
+    for_grace_period_ms: int = 600_000,
 ) -> RuleManager:
     """Build and load (raises ``RuleFileError`` on a bad file); call ``await m.start()`` to run
     and ``m.reload()`` on SIGHUP / ``POST /-/reload``. ``alert_relabel_configs`` are
-    ``sloguard.ingest.relabel.RelabelConfig`` objects applied to alerts before sending."""
+    ``sloguard.ingest.relabel.RelabelConfig`` objects applied to alerts before sending; the
+    last three are Prometheus' ``--rules.alert.resend-delay``, ``--rules.alert.for-outage-
+    tolerance`` and ``--rules.alert.for-grace-period``."""
     opts = ManagerOptions(
         query=engine_query_func(engine), storage=storage, default_interval_ms=evaluation_interval_ms,
         external_labels=dict(external_labels or {}), external_url=external_url,
+        resend_delay_ms=resend_delay_ms, outage_tolerance_ms=outage_tolerance_ms,
+        for_grace_period_ms=for_grace_period_ms,
     )
     relabel = None
     if alert_relabel_configs:
