@@ -157,3 +157,25 @@ def test_engine_never_crashes(expr: str, ranged: bool) -> None:
     else:
         r = CLIENT.post("/api/v1/query", data={"query": expr, "time": str((T0 + 600_000) / 1000)})
     check_envelope(r.status_code, r.json(), engine_crash_ok=False)
+
+
+param_values = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["1", "-1", "0", "1e3", "1e400", "NaN", "Inf", "-Inf", "1.5", "2023-11-14T22:13:20Z",
+                     "2023-11-14T22:13:20.5+01:00", "9999999999999", "1m", "0s", "1ms", "0.0001", "5m30s", "1y"]),
+)
+
+
+@FUZZ
+@given(param_values, param_values, param_values, param_values)
+def test_any_range_parameters_answer_well_formed_json(start: str, end: str, step: str, timeout: str) -> None:
+    params = {"query": "sum(temp)", "start": start, "end": end, "step": step, "timeout": timeout}
+    r = CLIENT.post("/api/v1/query_range", data=params)
+    check_envelope(r.status_code, r.json(), engine_crash_ok=False)
+
+
+@FUZZ
+@given(param_values, param_values)
+def test_any_instant_parameters_answer_well_formed_json(time: str, timeout: str) -> None:
+    r = CLIENT.post("/api/v1/query", data={"query": "rate(reqs_total[5m])", "time": time, "timeout": timeout})
+    check_envelope(r.status_code, r.json(), engine_crash_ok=False)
