@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import signal
 import socket
@@ -57,6 +58,8 @@ pytestmark = [pytest.mark.peer, pytest.mark.slow]
 KNOWN_FILE = Path(__file__).with_name("differential_known.txt")
 CASES = generate_cases() + generate_stale_cases()
 REL_TOL = 1e-9
+#: Parse-error positions ("1:6: "); promql-parser does not report them all.
+_POSITION = re.compile(r"\b\d+:\d+: (?=parse error)")
 
 
 def known_differences() -> dict[str, str]:
@@ -243,6 +246,8 @@ def compare(want: dict[str, Any], got: dict[str, Any], ordered: bool) -> str | N
     if want["status"] != "success":
         if want.get("errorType") != got.get("errorType"):
             return f"errorType: prometheus {want.get('errorType')}, sloguard {got.get('errorType')}"
+        if _POSITION.sub("", want.get("error", "")) != _POSITION.sub("", got.get("error", "")):
+            return f"error text: prometheus {want.get('error')!r}, sloguard {got.get('error')!r}"
         return None
     wd, gd = want["data"], got["data"]
     if wd["resultType"] != gd["resultType"]:
