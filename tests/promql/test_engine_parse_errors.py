@@ -48,6 +48,15 @@ CASES = [
     ("x}", "1:2: parse error: unexpected character: '}'"),
     ("$", "1:1: parse error: unexpected character: '$'"),
     ("a=b", '1:2: parse error: unexpected "="'),
+    ("sum by job (x)", '1:8: parse error: unexpected identifier "job" in grouping opts, expected "("'),
+    ("rate(x[5m)", '1:10: parse error: unexpected ")" in subquery or range, expected ":" or "]"'),
+    ('x{job="a",,}', '1:11: parse error: unexpected "," in label matching, expected identifier or "}"'),
+    ("x + on", '1:7: parse error: unexpected end of input in grouping opts, expected "("'),
+    ("x and on(a b) y", '1:12: parse error: unexpected identifier "b" in grouping opts, expected "," or ")"'),
+    ("x offset -", "1:11: parse error: unexpected end of input in offset, expected duration"),
+    ("1 +* 2", "1:4: parse error: unexpected <op:*>"),
+    ('x{="a"}', '1:3: parse error: unexpected "=" in label matching, expected identifier or "}"'),
+    ('x{a~"b"}', "1:4: parse error: unexpected character inside braces: '~'"),
 ]
 
 

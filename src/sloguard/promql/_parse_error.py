@@ -8,120 +8,16 @@ their exact positions; other messages are re-worded and located by the token the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-_IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_NUMBER = re.compile(
-    r"(?:0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF]|[nN][aA][nN])"
+from sloguard.promql._parse_lexer import (
+    AGGREGATION_WORDS,
+    BINARY_WORDS,
+    KEYWORDS,
+    LexError,
+    Token,
+    lex,
+    position,
 )
-_DURATION = re.compile(r"(?:[0-9]+(?:ms|[smhdwy]))+")
-_WORD_CHAR = re.compile(r"[a-zA-Z0-9_]")
-_OPERATORS = ("==", "!=", ">=", "<=", "=~", "!~", "+", "-", "*", "/", "%", "^", ">", "<", "=", ",", ":", "@")
-_KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"})
-_AGGREGATIONS = frozenset({
-    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
-    "bottomk", "topk", "quantile",
-})
-_BINARY = frozenset({"+", "-", "*", "/", "%", "^", "==", "!=", ">=", "<=", ">", "<", "and", "or", "unless", "atan2"})
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    kind: str  # ident, number, duration, string, op, lparen, rparen, lbrace, rbrace, lbracket, rbracket
-    text: str
-    pos: int
-
-
-class LexError(Exception):
-    def __init__(self, message: str, pos: int) -> None:
-        super().__init__(message)
-        self.pos = pos
-
-
-def position(query: str, pos: int) -> str:
-    """Prometheus' ``line:col`` for a byte offset (col 1-based, counted from the line start)."""
-    pos = max(0, min(pos, len(query)))
-    line = query.count("\n", 0, pos) + 1
-    last = query.rfind("\n", 0, pos)
-    return f"{line}:{pos - last}"
-
-
-def lex(query: str) -> list[Token]:
-    """Tokens of ``query``; raises ``LexError`` where Prometheus' lexer would fail."""
-    toks: list[Token] = []
-    depth = {"(": 0, "{": 0, "[": 0}
-    i, n = 0, len(query)
-    while i < n:
-        c = query[i]
-        if c.isspace():
-            i += 1
-        elif c == "#":
-            j = query.find("\n", i)
-            i = n if j < 0 else j
-        elif c in "\"'`":
-            j = _end_of_string(query, i)
-            toks.append(Token("string", query[i:j], i))
-            i = j
-        elif c in "([{":
-            if c == "[" and depth["["]:
-                raise LexError("unexpected left bracket '['", i + 1)
-            depth[c] += 1
-            toks.append(Token({"(": "lparen", "[": "lbracket", "{": "lbrace"}[c], c, i))
-            i += 1
-        elif c in ")]}":
-            i = _close(query, c, i, depth, toks)
-        elif (m := _DURATION.match(query, i)) and not _WORD_CHAR.match(query, m.end()):
-            toks.append(Token("duration", m[0], i))
-            i = m.end()
-        elif c == ":" and depth["["]:
-            toks.append(Token("op", c, i))
-            i += 1
-        elif c.isdigit() or (c == "." and i + 1 < n and query[i + 1].isdigit()):
-            m2 = _NUMBER.match(query, i)
-            end = m2.end() if m2 else i + 1
-            toks.append(Token("number", query[i:end], i))
-            i = end
-        elif m3 := _IDENT.match(query, i):
-            toks.append(Token("ident", m3[0], i))
-            i = m3.end()
-        elif op := next((o for o in _OPERATORS if query.startswith(o, i)), None):
-            toks.append(Token("op", op, i))
-            i += len(op)
-        else:
-            raise LexError(f"unexpected character: {c!r}", i)
-    if depth["{"]:
-        raise LexError("unexpected end of input inside braces", n)
-    if depth["["]:
-        raise LexError("unclosed left bracket", n)
-    if depth["("]:
-        raise LexError("unclosed left parenthesis", n)
-    return toks
-
-
-def _end_of_string(query: str, i: int) -> int:
-    quote, j = query[i], i + 1
-    while j < len(query):
-        if query[j] == "\\" and quote != "`":
-            j += 2
-            continue
-        if query[j] == quote:
-            return j + 1
-        if query[j] == "\n" and quote != "`":
-            break
-        j += 1
-    raise LexError("unterminated quoted string", i)
-
-
-def _close(query: str, c: str, i: int, depth: dict[str, int], toks: list[Token]) -> int:
-    opener = {")": "(", "]": "[", "}": "{"}[c]
-    if depth[opener] == 0:
-        if c == ")":
-            raise LexError("unexpected right parenthesis ')'", i + 1)
-        raise LexError(f"unexpected character: {c!r}", i)
-    depth[opener] -= 1
-    toks.append(Token({")": "rparen", "]": "rbracket", "}": "rbrace"}[c], c, i))
-    return i + 1
-
 
 _TYPE_WORDS = {"matrix": "range vector", "vector": "instant vector", "scalar": "scalar", "string": "string"}
 
@@ -155,7 +51,7 @@ def _reword(message: str, toks: list[Token], query: str) -> tuple[str, int]:
     if m := re.match(r"unary expression only allowed on expressions of type scalar or vector, got: (\w+)", msg):
         return f'unary expression only allowed on expressions of type scalar or instant vector, got "{m[1]}"', first
     if msg.startswith(("comparisons between scalars", "bool modifier")):
-        return msg, next((t.pos for t in toks if t.kind == "op" and t.text in _BINARY), first)
+        return msg, next((t.pos for t in toks if t.kind == "op" and t.text in BINARY_WORDS), first)
     if msg.startswith("ranges only allowed"):
         return msg, _misplaced_range(toks, first)
     if msg.startswith("duration must be greater than 0"):
@@ -195,7 +91,7 @@ def _find_call(toks: list[Token], name: str) -> int:
 
 def _after_agg_paren(toks: list[Token], default: int) -> int:
     for a, b, c in zip(toks, toks[1:], toks[2:], strict=False):
-        if a.text in _AGGREGATIONS and b.kind == "lparen":
+        if a.text in AGGREGATION_WORDS and b.kind == "lparen":
             return c.pos
     return default
 
@@ -209,7 +105,7 @@ def _misplaced_range(toks: list[Token], default: int) -> int:
 
 def _describe(t: Token) -> str:
     if t.kind == "ident":
-        if t.text in _KEYWORDS or t.text in _AGGREGATIONS:
+        if t.text in KEYWORDS or t.text in AGGREGATION_WORDS:
             return f"<{t.text}>"
         return f'identifier "{t.text}"'
     if t.kind == "number":
@@ -225,41 +121,114 @@ _OPERAND_END = frozenset({"ident", "number", "string", "rparen", "rbrace", "rbra
 _OPERAND_START = frozenset({"ident", "number", "string"})
 
 
+_GROUPING_WORDS = ("by", "without", "on", "ignoring")
+_NON_UNARY_OPS = frozenset({"*", "/", "%", "^", "==", "!=", ">=", "<=", ">", "<", "and", "or", "unless", "atan2"})
+Found = tuple[str, int] | None
+
+
 def _unexpected_token(toks: list[Token], query: str) -> tuple[str, int]:
     """Best effort for promql-parser's generic error: the first token that cannot follow."""
     if not toks:
         return "no expression found in input", 0
-    if toks[0].kind == "ident" and toks[0].text in _KEYWORDS - {"offset"}:
+    if toks[0].kind == "ident" and toks[0].text in KEYWORDS - {"offset", "by", "without"}:
         return f"unexpected <{toks[0].text}>", toks[0].pos
-    last = toks[-1]
-    if last.text in ("by", "without"):
-        return 'unexpected end of input in grouping opts, expected "("', len(query)
-    for a, b in zip(toks, toks[1:], strict=False):
-        if a.text == "@" and b.kind == "ident" and b.text not in ("start", "end"):
-            return f"unexpected identifier \"{b.text}\" in @, expected timestamp", b.pos
-    if last.text == "@" or (len(toks) > 1 and toks[-2].text == "@"):
-        return "unexpected end of input in @, expected timestamp", len(query)
-    if (last.kind == "op" or last.text in _BINARY or last.text in _KEYWORDS) and last.text != "=":
-        return "unexpected end of input", len(query)
-    for i, t in enumerate(toks):
-        if t.kind == "op" and t.text in ("=", "@") and (i == 0 or t.text == "="):
-            if t.text == "=" and _in_braces(toks, i):
-                nxt = toks[i + 1] if i + 1 < len(toks) else None
-                if nxt is not None and nxt.kind != "string":
-                    return f"unexpected {_describe(nxt)} in label matching, expected string", nxt.pos
-                continue
-            return f'unexpected "{t.text}"', t.pos
-        grouping = t.text in ("by", "without") and any(x.text in ("by", "without") for x in toks[:i])
-        if i and grouping and _in_aggregation(toks, i) and toks[i - 1].kind == "rparen":
-            return f"unexpected <{t.text}> in aggregation", t.pos
-        if i and t.kind == "lparen" and _closes_grouping_after_body(toks, i):
-            return 'unexpected "("', t.pos
-        if i and t.kind in _OPERAND_START and toks[i - 1].kind in _OPERAND_END and t.text not in _BINARY:
-            prev = toks[i - 1]
-            if t.text in _KEYWORDS or (prev.kind == "ident" and prev.text in _AGGREGATIONS):
-                continue
-            return f"unexpected {_describe(t)}{_in_aggregation(toks, i)}", t.pos
+    if (found := _end_of_input(toks, query)) is not None:
+        return found
+    for i in range(len(toks)):
+        for rule in _TOKEN_RULES:
+            if (found := rule(toks, i)) is not None:
+                return found
     return "invalid promql query", toks[0].pos
+
+
+def _end_of_input(toks: list[Token], query: str) -> Found:
+    last = toks[-1]
+    if last.text in _GROUPING_WORDS:
+        return 'unexpected end of input in grouping opts, expected "("', len(query)
+    if last.text == "@" or (len(toks) > 1 and toks[-2].text == "@" and last.text in ("-", "+", "start", "end")):
+        return "unexpected end of input in @, expected timestamp", len(query)
+    if len(toks) > 1 and toks[-2].text == "offset" and last.text in ("-", "+"):
+        return "unexpected end of input in offset, expected duration", len(query)
+    if (last.kind == "op" or last.text in BINARY_WORDS or last.text in KEYWORDS) and last.text not in ("=", ","):
+        return "unexpected end of input", len(query)
+    return None
+
+
+def _rule_at(toks: list[Token], i: int) -> Found:
+    t = toks[i]
+    if i and toks[i - 1].text == "@" and t.kind == "ident" and t.text not in ("start", "end"):
+        return f'unexpected identifier "{t.text}" in @, expected timestamp', t.pos
+    return None
+
+
+def _rule_label_matching(toks: list[Token], i: int) -> Found:
+    t = toks[i]
+    if not i or not _in_braces(toks, i):
+        return None
+    prev = toks[i - 1]
+    if prev.kind == "op" and prev.text in ("=", "!=", "=~", "!~") and t.kind != "string":
+        return f"unexpected {_describe(t)} in label matching, expected string", t.pos
+    if (prev.kind == "lbrace" or prev.text == ",") and t.kind not in ("ident", "rbrace"):
+        return f'unexpected {_describe(t)} in label matching, expected identifier or "}}"', t.pos
+    return None
+
+
+def _rule_grouping(toks: list[Token], i: int) -> Found:
+    t, prev = toks[i], toks[i - 1] if i else None
+    if prev is not None and prev.text in _GROUPING_WORDS and t.kind != "lparen":
+        return f'unexpected {_describe(t)} in grouping opts, expected "("', t.pos
+    if i >= 2 and t.kind == "ident" and prev is not None and prev.kind == "ident" and _in_grouping(toks, i):
+        return f'unexpected {_describe(t)} in grouping opts, expected "," or ")"', t.pos
+    return None
+
+
+def _rule_operator(toks: list[Token], i: int) -> Found:
+    t = toks[i]
+    if t.kind == "op" and t.text == "@" and i == 0:
+        return 'unexpected "@"', t.pos
+    if t.kind == "op" and t.text == "=" and not _in_braces(toks, i):
+        return 'unexpected "="', t.pos
+    if i and t.text in _NON_UNARY_OPS and toks[i - 1].text in BINARY_WORDS and toks[i - 1].kind != "ident":
+        return f"unexpected <op:{t.text}>", t.pos
+    return None
+
+
+def _rule_aggregation(toks: list[Token], i: int) -> Found:
+    t = toks[i]
+    grouping = t.text in ("by", "without") and any(x.text in ("by", "without") for x in toks[:i])
+    if i and grouping and _in_aggregation(toks, i) and toks[i - 1].kind == "rparen":
+        return f"unexpected <{t.text}> in aggregation", t.pos
+    if i and t.kind == "lparen" and _closes_grouping_after_body(toks, i):
+        return 'unexpected "("', t.pos
+    return None
+
+
+def _rule_adjacent_operands(toks: list[Token], i: int) -> Found:
+    t = toks[i]
+    if not i or t.kind not in _OPERAND_START or toks[i - 1].kind not in _OPERAND_END or t.text in BINARY_WORDS:
+        return None
+    prev = toks[i - 1]
+    if t.text in KEYWORDS or (prev.kind == "ident" and prev.text in AGGREGATION_WORDS):
+        return None
+    return f"unexpected {_describe(t)}{_in_aggregation(toks, i)}", t.pos
+
+
+_TOKEN_RULES = (_rule_at, _rule_label_matching, _rule_grouping, _rule_operator, _rule_aggregation,
+                _rule_adjacent_operands)
+
+
+def _in_grouping(toks: list[Token], i: int) -> bool:
+    """Token ``i`` is inside the parentheses of ``by``/``without``/``on``/``ignoring``."""
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        kind = toks[j].kind
+        if kind == "rparen":
+            depth += 1
+        elif kind == "lparen":
+            if depth == 0:
+                return j > 0 and toks[j - 1].text in (*_GROUPING_WORDS, "group_left", "group_right")
+            depth -= 1
+    return False
 
 
 def _in_braces(toks: list[Token], i: int) -> bool:
@@ -299,6 +268,6 @@ def _in_aggregation(toks: list[Token], i: int) -> str:
             j -= 1
         if j >= 1 and toks[j - 1].text in ("by", "without"):
             return " in aggregation"
-        if j >= 1 and toks[j - 1].text in _AGGREGATIONS:
+        if j >= 1 and toks[j - 1].text in AGGREGATION_WORDS:
             return " in aggregation"
     return ""

@@ -1,0 +1,126 @@
+"""A small PromQL lexer, only to place parse errors where Prometheus places them.
+
+It mirrors the token classes and the lexical errors of Prometheus' lexer (unclosed
+brackets, unterminated strings, unexpected characters) with their byte positions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_NUMBER = re.compile(
+    r"(?:0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF]|[nN][aA][nN])"
+)
+_DURATION = re.compile(r"(?:[0-9]+(?:ms|[smhdwy]))+")
+_WORD_CHAR = re.compile(r"[a-zA-Z0-9_]")
+_OPERATORS = ("==", "!=", ">=", "<=", "=~", "!~", "+", "-", "*", "/", "%", "^", ">", "<", "=", ",", ":", "@")
+KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"})
+AGGREGATION_WORDS = frozenset({
+    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
+    "bottomk", "topk", "quantile",
+})
+BINARY_WORDS = frozenset({"+", "-", "*", "/", "%", "^", "==", "!=", ">=", "<=", ">", "<", "and", "or", "unless", "atan2"})
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # ident, number, duration, string, op, lparen, rparen, lbrace, rbrace, lbracket, rbracket
+    text: str
+    pos: int
+
+
+class LexError(Exception):
+    def __init__(self, message: str, pos: int) -> None:
+        super().__init__(message)
+        self.pos = pos
+
+
+def position(query: str, pos: int) -> str:
+    """Prometheus' ``line:col`` for a byte offset (col 1-based, counted from the line start)."""
+    pos = max(0, min(pos, len(query)))
+    line = query.count("\n", 0, pos) + 1
+    last = query.rfind("\n", 0, pos)
+    return f"{line}:{pos - last}"
+
+
+def lex(query: str) -> list[Token]:
+    """Tokens of ``query``; raises ``LexError`` where Prometheus' lexer would fail."""
+    toks: list[Token] = []
+    depth = {"(": 0, "{": 0, "[": 0}
+    i, n = 0, len(query)
+    while i < n:
+        c = query[i]
+        if c.isspace():
+            i += 1
+        elif c == "#":
+            j = query.find("\n", i)
+            i = n if j < 0 else j
+        elif c in "\"'`":
+            j = _end_of_string(query, i)
+            toks.append(Token("string", query[i:j], i))
+            i = j
+        elif c in "([{":
+            if c == "[" and depth["["]:
+                raise LexError("unexpected left bracket '['", i + 1)
+            depth[c] += 1
+            toks.append(Token({"(": "lparen", "[": "lbracket", "{": "lbrace"}[c], c, i))
+            i += 1
+        elif c in ")}" and depth["["]:
+            raise LexError(f'unexpected "{c}" in subquery or range, expected ":" or "]"', i)
+        elif c in ")]}":
+            i = _close(query, c, i, depth, toks)
+        elif (m := _DURATION.match(query, i)) and not _WORD_CHAR.match(query, m.end()):
+            toks.append(Token("duration", m[0], i))
+            i = m.end()
+        elif c == ":" and depth["["]:
+            toks.append(Token("op", c, i))
+            i += 1
+        elif c.isdigit() or (c == "." and i + 1 < n and query[i + 1].isdigit()):
+            m2 = _NUMBER.match(query, i)
+            end = m2.end() if m2 else i + 1
+            toks.append(Token("number", query[i:end], i))
+            i = end
+        elif m3 := _IDENT.match(query, i):
+            toks.append(Token("ident", m3[0], i))
+            i = m3.end()
+        elif op := next((o for o in _OPERATORS if query.startswith(o, i)), None):
+            toks.append(Token("op", op, i))
+            i += len(op)
+        elif depth["{"]:
+            raise LexError(f"unexpected character inside braces: {c!r}", i)
+        else:
+            raise LexError(f"unexpected character: {c!r}", i)
+    if depth["{"]:
+        raise LexError("unexpected end of input inside braces", n)
+    if depth["["]:
+        raise LexError("unclosed left bracket", n)
+    if depth["("]:
+        raise LexError("unclosed left parenthesis", n)
+    return toks
+
+
+def _end_of_string(query: str, i: int) -> int:
+    quote, j = query[i], i + 1
+    while j < len(query):
+        if query[j] == "\\" and quote != "`":
+            j += 2
+            continue
+        if query[j] == quote:
+            return j + 1
+        if query[j] == "\n" and quote != "`":
+            break
+        j += 1
+    raise LexError("unterminated quoted string", i)
+
+
+def _close(query: str, c: str, i: int, depth: dict[str, int], toks: list[Token]) -> int:
+    opener = {")": "(", "]": "[", "}": "{"}[c]
+    if depth[opener] == 0:
+        if c == ")":
+            raise LexError("unexpected right parenthesis ')'", i + 1)
+        raise LexError(f"unexpected character: {c!r}", i)
+    depth[opener] -= 1
+    toks.append(Token({")": "rparen", "]": "rbracket", "}": "rbrace"}[c], c, i))
+    return i + 1
