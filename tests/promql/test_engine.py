@@ -207,3 +207,26 @@ def test_absurdly_deep_nesting_is_a_clean_error(storage: MemoryStorage) -> None:
     with pytest.raises(PromQLError) as ei:
         e.instant_query("(" * 3000 + "1" + ")" * 3000, 0)
     assert ei.value.error_type is ErrorType.BAD_DATA
+
+
+def test_concurrency_gate_times_out_in_queue() -> None:
+    from sloguard.promql._limits import ConcurrencyGate
+
+    gate = ConcurrencyGate(1)
+    gate.enter(1.0)
+    with pytest.raises(PromQLError) as ei:
+        gate.enter(0.0)
+    assert ei.value.error_type is ErrorType.TIMEOUT
+    assert str(ei.value) == "query timed out in query queue"
+    gate.leave()
+    gate.enter(0.0)
+    gate.leave()
+
+
+def test_engine_is_safe_from_many_threads(storage: MemoryStorage) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    e = PromQLEngine(storage, EngineOptions(max_concurrent=2))
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: vector_of(e.instant_query("sum(x)", 2 * M))[0].v, range(16)))
+    assert results == [9.0] * 16
