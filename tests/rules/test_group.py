@@ -169,3 +169,46 @@ def test_storage_failure_becomes_the_rules_last_error() -> None:
     g.eval(0)
     assert r.status.health == RuleHealth.BAD
     assert r.status.last_error == "storing the rule's output failed: disk full"
+
+
+class _CountingStorage(MemoryStorage):
+    commits = 0
+
+    def appender(self):  # type: ignore[no-untyped-def]
+        app = super().appender()
+        outer = self
+        real_commit = app.commit
+
+        def commit():  # type: ignore[no-untyped-def]
+            outer.commits += 1
+            return real_commit()
+
+        app.commit = commit  # type: ignore[method-assign]
+        return app
+
+
+def test_independent_rules_commit_once_dependent_ones_see_earlier_output() -> None:
+    from sloguard.promql.engine import PromQLEngine
+    from sloguard.rules import engine_query_func
+
+    st = _CountingStorage()
+    st.add(Labels.of(name__="x", job="a"), [0], [2.0])
+    st.commits = 0
+    opts = ManagerOptions(query=engine_query_func(PromQLEngine(st)), storage=st)
+    rules = [RecordingRule(f"r{i}", "x * 2") for i in range(5)] + [RecordingRule("dep", "r4 + 1"),
+                                                                    RecordingRule("any", 'count({job="a"})')]
+    g = Group("g", "f.yml", MIN, 0, rules, opts)
+    g.eval(MIN)
+    assert st.commits == 3  # r0..r4 together; before "dep" (reads r4); before "any" (reads anything)
+    assert _series(st, "dep") == {Labels.of(name__="dep", job="a"): ([MIN], [5.0])}
+    assert _series(st, "any") == {Labels.of(name__="any"): ([MIN], [7.0])}  # x, r0..r4, dep
+
+
+def test_referenced_metrics() -> None:
+    from sloguard.rules._batch import referenced_metrics
+
+    assert referenced_metrics("sum(rate(a[5m])) / on(x) b offset 1m") == frozenset({"a", "b"})
+    assert referenced_metrics('{__name__="a", job="x"} + vector(1)') == frozenset({"a"})
+    assert referenced_metrics('{job="x"}') is None
+    assert referenced_metrics('{__name__=~"a.*"}') is None
+    assert referenced_metrics("absent(up) or label_replace(rate(c[1m:]), 'a', 'b', 'c', 'd')") == frozenset({"up", "c"})

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sloguard.labels import Labels, Matcher, MatchType
-from sloguard.promql import Vector
 from sloguard.rules._alert import Alert
-from sloguard.rules._alerting import AlertingRule
+from sloguard.rules._alerting import ALERT_FOR_STATE_METRIC, ALERT_METRIC, AlertingRule
+from sloguard.rules._batch import WriteBatch, referenced_metrics
 from sloguard.rules._options import ManagerOptions
 from sloguard.rules._recording import RecordingRule
 from sloguard.rules._rule import RuleHealth
@@ -51,6 +51,7 @@ class Group:
     stale_series: list[Labels] = field(default_factory=list)
     last_evaluation_s: float | None = None
     evaluation_time_s: float = 0.0
+    _reads: list[frozenset[str] | None] = field(default_factory=list)
     evaluations_total: int = 0
     failures_total: int = 0
     samples_last: int = 0
@@ -76,18 +77,30 @@ class Group:
 
     # -- evaluation
     def eval(self, ts: int) -> list[Outgoing]:
-        """Evaluate every rule at ``ts`` in order; returns the alerts to send."""
+        """Evaluate every rule at ``ts`` in order; returns the alerts to send.
+
+        Outputs are committed in batches (see ``_batch``): before any rule that reads a
+        metric an earlier rule of this evaluation produced, and at the end."""
         outgoing: list[Outgoing] = []
         start = time.perf_counter()
         self.samples_last = 0
+        batch = WriteBatch(self.opts.storage)
         for i, rule in enumerate(self.rules):
-            self._eval_rule(i, rule, ts, outgoing)
+            if batch.must_flush_before(self._needs(i)):
+                batch.flush()
+            self._eval_rule(i, rule, ts, outgoing, batch)
+        batch.flush()
         self._cleanup_stale(ts)
         self.evaluation_time_s = time.perf_counter() - start
         self.last_evaluation_s = ts / 1000
         return outgoing
 
-    def _eval_rule(self, i: int, rule: AnyRule, ts: int, outgoing: list[Outgoing]) -> None:
+    def _needs(self, i: int) -> frozenset[str] | None:
+        if len(self._reads) != len(self.rules):
+            self._reads = [_reads(r) for r in self.rules]
+        return self._reads[i]
+
+    def _eval_rule(self, i: int, rule: AnyRule, ts: int, outgoing: list[Outgoing], batch: WriteBatch) -> None:
         t0 = time.perf_counter()
         rule.status.last_evaluation_s = ts / 1000
         self.evaluations_total += 1
@@ -106,31 +119,11 @@ class Group:
                 ts, self.opts.resend_delay_ms, self.interval_ms,
                 lambda expr, alerts: outgoing.append(Outgoing(expr, tuple(alerts))) if alerts else None,
             )
-        try:
-            self._write(i, rule, vec, ts)
-        except Exception as e:  # noqa: BLE001 - a storage failure is this rule's lastError
-            rule.status.health = RuleHealth.BAD
-            rule.status.last_error = f"storing the rule's output failed: {e}"
+        returned = {s.labels for s in vec}
+        batch.add(rule, _produces(rule), vec, self.series_in_previous_eval[i] - returned, ts)
+        self.series_in_previous_eval[i] = returned
         self.samples_last += len(vec)
         rule.status.evaluation_time_s = time.perf_counter() - t0
-
-    def _write(self, i: int, rule: AnyRule, vec: Vector, ts: int) -> None:
-        if vec:
-            app = self.opts.storage.appender()
-            for s in vec:
-                app.append(s.labels, s.t, s.v)
-            res = app.commit()
-            if res.rejected_total:
-                rule.status.health = RuleHealth.BAD
-                rule.status.last_error = res.errors[0] if res.errors else "samples rejected"
-        returned = {s.labels for s in vec}
-        gone = self.series_in_previous_eval[i] - returned
-        if gone:
-            stale = self.opts.storage.appender()
-            for ls in sorted(gone):
-                stale.append(ls, ts, STALE_NAN)
-            stale.commit()  # rejections are expected when another rule now writes the series
-        self.series_in_previous_eval[i] = returned
 
     def _cleanup_stale(self, ts: int) -> None:
         if not self.stale_series:
@@ -209,6 +202,21 @@ class Group:
 
     def alerting_rules(self) -> Sequence[AlertingRule]:
         return [r for r in self.rules if isinstance(r, AlertingRule)]
+
+
+def _produces(r: AnyRule) -> frozenset[str]:
+    if isinstance(r, AlertingRule):
+        return frozenset({ALERT_METRIC, ALERT_FOR_STATE_METRIC})
+    return frozenset({r.name})
+
+
+def _reads(r: AnyRule) -> frozenset[str] | None:
+    """What ``r`` may read: its expression's metrics; anything if a template queries."""
+    if isinstance(r, AlertingRule) and any(
+        "query" in v for _, v in (*r.rule_labels, *r.rule_annotations)
+    ):
+        return None
+    return referenced_metrics(r.expr)
 
 
 def _name_and_labels(r: AnyRule) -> str:
