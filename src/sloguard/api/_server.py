@@ -67,7 +67,7 @@ def make_engine(storage: Storage) -> Any:
 class _OpeningStorage:
     """Stands in for the storage while it opens; never reached (requests get 503)."""
 
-    def appender(self) -> Any:
+    def appender(self, durable: bool = True) -> Any:
         raise TSDBError("the storage is still opening")
 
     def querier(self) -> Any:

@@ -24,8 +24,9 @@ OK, _OOO, _DUP, NOOP = 0, 1, 2, 3
 class HeadAppender:
     """Implements ``Appender`` for the TSDB; one appender per batch, not thread-shared."""
 
-    def __init__(self, db: TSDB) -> None:
+    def __init__(self, db: TSDB, durable: bool = True) -> None:
         self._db = db
+        self._durable = durable
         self.rollback()
 
     def append(self, labels: Labels, t: int, v: float) -> None:
@@ -45,7 +46,7 @@ class HeadAppender:
         self.rollback()
         if not groups:
             return AppendResult()
-        return self._db._commit(groups, sizes, t, v)
+        return self._db._commit(groups, sizes, t, v, self._durable)
 
     def _gather(self) -> tuple[list[Labels], I64 | None, I64, F64]:
         """All buffered samples in call order: one label set per group of samples."""

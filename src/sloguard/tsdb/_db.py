@@ -108,8 +108,11 @@ class TSDB:
         self.blocks = sorted(blocks, key=lambda b: (b.mint, b.maxt, b.ulid))
 
     # -- Storage -------------------------------------------------------------------
-    def appender(self) -> HeadAppender:
-        return HeadAppender(self)
+    def appender(self, durable: bool = True) -> HeadAppender:
+        """``durable=False`` is for derived data (rule outputs, as Prometheus' rule manager
+        appends): the commit is written to the WAL but not fsynced on its own; the next
+        durable commit or close syncs it."""
+        return HeadAppender(self, durable)
 
     def querier(self) -> TSDBQuerier:
         return TSDBQuerier(self)
@@ -136,7 +139,7 @@ class TSDB:
         self.close()
 
     # -- commit ----------------------------------------------------------------------
-    def _commit(self, groups: list[Labels], sizes: I64 | None, t: I64, v: F64) -> AppendResult:
+    def _commit(self, groups: list[Labels], sizes: I64 | None, t: I64, v: F64, durable: bool = True) -> AppendResult:
         """Validate, log and store one appender's samples (see ``HeadAppender``)."""
         res = AppendResult()
         head = self.head
@@ -146,7 +149,7 @@ class TSDB:
             grefs = self._resolve(groups, sizes, t, res)
             ref = grefs if sizes is None else np.repeat(grefs, sizes)
             r, tt, vv = self._in_order(res, *self._in_bounds(res, ref, t, v))
-            sync_to = self._log(r, tt, vv)
+            sync_to = self._log(r, tt, vv, durable)
             group_last = np.flatnonzero(np.append(r[1:] != r[:-1], True)) if len(r) else r
             head.append(r, tt, vv, group_last)
             res.appended = len(r)
@@ -224,7 +227,7 @@ class TSDB:
             grefs[g] = ref
         return grefs
 
-    def _log(self, r: I64, t: I64, v: F64) -> int:
+    def _log(self, r: I64, t: I64, v: F64, durable: bool = True) -> int:
         """Write the commit's WAL records; return the offset to fsync up to (0: none)."""
         assert self._wal is not None
         head = self.head
@@ -238,6 +241,8 @@ class TSDB:
         written = self._wal.log(payloads)
         head.unlogged.clear()
         policy = self.options.fsync
+        if not durable:
+            return 0
         now = self._clock()
         if policy is FsyncPolicy.PER_COMMIT or (
             policy is FsyncPolicy.INTERVAL and (now - self._last_sync) * 1000 >= self.options.fsync_interval_ms

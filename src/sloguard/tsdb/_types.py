@@ -137,8 +137,12 @@ class Querier(Protocol):
 
 
 class Storage(Protocol):
-    """Anything that hands out appenders and queriers (the TSDB, a test fake, a remote)."""
+    """Anything that hands out appenders and queriers (the TSDB, a test fake, a remote).
 
-    def appender(self) -> Appender: ...
+    ``appender(durable=False)`` marks derived data (rule outputs) whose commit need not
+    wait for an fsync of its own; stores without a WAL ignore it.
+    """
+
+    def appender(self, durable: bool = True) -> Appender: ...
 
     def querier(self) -> Querier: ...

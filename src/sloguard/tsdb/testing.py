@@ -19,7 +19,7 @@ class MemoryStorage:
     def __init__(self) -> None:
         self._data: dict[Labels, tuple[list[int], list[float]]] = {}
 
-    def appender(self) -> MemoryAppender:
+    def appender(self, durable: bool = True) -> MemoryAppender:
         return MemoryAppender(self)
 
     def querier(self) -> MemoryQuerier:
