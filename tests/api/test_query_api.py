@@ -188,3 +188,12 @@ def test_missing_engine_answers_unavailable() -> None:
     r = TestClient(Starlette(routes=routes(ctx))).get("/api/v1/query", params={"query": "1"})
     assert r.status_code == 503
     assert r.json()["errorType"] == "unavailable"
+
+
+def test_results_are_gzipped_when_the_client_accepts_it(client: TestClient, engine: FakeEngine) -> None:
+    engine.result = QueryResult([Sample(Labels.of(a="1"), 0, 1.0)], ValueType.VECTOR)
+    r = client.get("/api/v1/query", params={"query": "x"}, headers={"Accept-Encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip"
+    assert r.json()["data"]["result"] == [{"metric": {"a": "1"}, "value": [0, "1"]}]
+    r = client.get("/api/v1/query", params={"query": "x"}, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in r.headers
