@@ -30,6 +30,8 @@ PEAKS = [
     ("i", "1 + 1", 5),
     ("i", "histogram_quantile(0.9, sum by (le) (rate(diff_latency_seconds_bucket[5m])))", 92),
     ("i", "diff_requests_total[5m]", 240),
+    ("i", "avg_over_time(max_over_time(diff_temperature[10m:1m])[30m:5m])", 183),
+    ("r", "avg_over_time(max_over_time(diff_temperature[10m:1m])[30m:5m])", 398),
     ("r", "diff_temperature", 176),
     ("r", "sum(rate(diff_requests_total[10m]))", 584),
     ("r", "sum by (job) (diff_requests_total)", 628),

@@ -49,6 +49,9 @@ class Evaluator:
     def __init__(self, ctx: EvalContext) -> None:
         self.ctx = ctx
         self._invariant: dict[int, bool] = {}
+        #: End of the evaluation in progress (the query's end; inside a subquery, its
+        #: own end): subqueries run their inner steps up to it, as Prometheus does.
+        self.end_ms = ctx.end_ms
 
     def eval(self, node: Node, steps: I64) -> StepValue:
         """Evaluate ``node`` at every timestamp of ``steps``.
@@ -62,7 +65,11 @@ class Evaluator:
         if len(steps) > 1 and self._step_invariant(node):
             # Prometheus evaluates step-invariant parts (``@``, literals) once, at the
             # first step, and repeats the result.
-            value = broadcast(self._dispatch(node, steps[:1]), len(steps))
+            outer_end, self.end_ms = self.end_ms, int(steps[0])
+            try:
+                value = broadcast(self._dispatch(node, steps[:1]), len(steps))
+            finally:
+                self.end_ms = outer_end
         else:
             value = self._dispatch(node, steps)
         limits.current = before

@@ -15,14 +15,15 @@ if TYPE_CHECKING:
     from sloguard.promql._eval import Evaluator
 
 
-def inner_steps(eff: I64, range_ms: int, step_ms: int) -> I64:
-    """Multiples of ``step_ms`` from the first one at or after ``min(eff) - range`` to
-    ``max(eff)`` (Prometheus aligns subquery steps to absolute time, not to the query)."""
+def inner_steps(eff: I64, range_ms: int, step_ms: int, end_ms: int) -> I64:
+    """Multiples of ``step_ms`` from the first one at or after ``min(eff) - range`` up to
+    ``end_ms`` (Prometheus aligns subquery steps to absolute time, not to the query, and
+    runs them to the end of the enclosing evaluation)."""
     if len(eff) == 0:
         return np.zeros(0, np.int64)
     lo = int(eff.min()) - range_ms
     start = -(-lo // step_ms) * step_ms
-    return np.arange(start, int(eff.max()) + 1, step_ms, dtype=np.int64)
+    return np.arange(start, max(end_ms, int(eff.max())) + 1, step_ms, dtype=np.int64)
 
 
 def eval_subquery(ev: Evaluator, node: Subquery, steps: I64) -> StepMatrix:
@@ -30,8 +31,13 @@ def eval_subquery(ev: Evaluator, node: Subquery, steps: I64) -> StepMatrix:
     if step <= 0:
         raise PromQLError("subquery step must be positive", ErrorType.BAD_DATA)
     eff = ev.ref_times(node.at, node.offset_ms, steps)
-    grid = inner_steps(eff, node.range_ms, step)
-    val = ev.eval(node.expr, grid)
+    inner_end = int(eff.max()) if node.at is not None and len(eff) else ev.end_ms - node.offset_ms
+    grid = inner_steps(eff, node.range_ms, step, inner_end)
+    outer_end, ev.end_ms = ev.end_ms, inner_end
+    try:
+        val = ev.eval(node.expr, grid)
+    finally:
+        ev.end_ms = outer_end
     if not isinstance(val, StepVector):
         raise PromQLError("subquery is only allowed on instant vector", ErrorType.BAD_DATA)
     return to_matrix(val, grid, eff, node.range_ms)
