@@ -92,7 +92,7 @@ class RuleManager:
             raise
         self.files = list(files)
         self.interval_ms = interval_ms
-        old = self._groups
+        old = dict(self._groups)  # readers (API, other threads) keep iterating the current one
         merged: dict[str, Group] = {}
         for key, g in new.items():
             prev = old.pop(key, None)
