@@ -155,7 +155,7 @@ def test_short_for_is_not_restored(storage: MemoryStorage, opts: ManagerOptions)
 
 
 class _FailingStorage(MemoryStorage):
-    def appender(self):  # type: ignore[no-untyped-def]
+    def appender(self, durable: bool = True):  # type: ignore[no-untyped-def]
         raise OSError("disk full")
 
 
@@ -174,8 +174,8 @@ def test_storage_failure_becomes_the_rules_last_error() -> None:
 class _CountingStorage(MemoryStorage):
     commits = 0
 
-    def appender(self):  # type: ignore[no-untyped-def]
-        app = super().appender()
+    def appender(self, durable: bool = True):  # type: ignore[no-untyped-def]
+        app = super().appender(durable)
         outer = self
         real_commit = app.commit
 

@@ -77,12 +77,12 @@ class WriteBatch:
     def _add(self, vec: Vector, gone: set[Labels], ts: int) -> None:
         if vec:
             if self._app is None:
-                self._app = self.storage.appender()
+                self._app = self.storage.appender(durable=False)
             for s in vec:
                 self._app.append(s.labels, s.t, s.v)
         if gone:
             if self._stale is None:
-                self._stale = self.storage.appender()
+                self._stale = self.storage.appender(durable=False)
             for ls in sorted(gone):
                 self._stale.append(ls, ts, STALE_NAN)
 

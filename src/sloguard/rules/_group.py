@@ -128,7 +128,7 @@ class Group:
     def _cleanup_stale(self, ts: int) -> None:
         if not self.stale_series:
             return
-        app = self.opts.storage.appender()
+        app = self.opts.storage.appender(durable=False)
         for ls in self.stale_series:
             app.append(ls, ts, STALE_NAN)
         app.commit()

@@ -179,7 +179,7 @@ class RuleManager:
     async def _mark_stale_later(self, series: list[Labels], interval_ms: int) -> None:
         now = self.clock.now_ms()
         await self.clock.sleep_until(now + 2 * interval_ms)
-        app = self.opts.storage.appender()
+        app = self.opts.storage.appender(durable=False)
         for ls in series:
             app.append(ls, now, STALE_NAN)
         app.commit()
