@@ -79,3 +79,33 @@ def test_functions_newer_than_2_42_are_unknown(query: str) -> None:
     with pytest.raises(ParseError) as ei:
         parse(query)
     assert str(ei.value).endswith(f'parse error: unknown function with name "{name}"')
+
+
+# Recorded from the real Prometheus 2.42 binary.
+MORE_CASES = [
+    ("x @ 1e20", "1:1: parse error: timestamp out of bounds for @ modifier: 100000000000000000000.000000"),
+    ("rate(x[5m] @ -1e20)", "1:6: parse error: timestamp out of bounds for @ modifier: -100000000000000000000.000000"),
+    ("x @ Inf", "1:1: parse error: timestamp out of bounds for @ modifier: +Inf"),
+    ('topk("a", x)', "1:6: parse error: expected type scalar in aggregation parameter, got string"),
+    ('quantile("a", x)', "1:10: parse error: expected type scalar in aggregation parameter, got string"),
+    ('x{a=~"("}', "1:3: parse error: error parsing regexp: missing closing ): `^(?:()$`"),
+    ('x{b="c", a=~"a**"}', "1:10: parse error: error parsing regexp: invalid nested repetition operator: `**`"),
+    ('x{a=~"[a"}', "1:3: parse error: error parsing regexp: missing closing ]: `[a)$`"),
+    ('x{a=~"a)"}', "1:3: parse error: error parsing regexp: unexpected ): `^(?:a))$`"),
+    ('x{a=~"*a"}', "1:3: parse error: error parsing regexp: missing argument to repetition operator: `*`"),
+    ('x{a=~"\\\\q"}', "1:3: parse error: error parsing regexp: invalid escape sequence: `\\q`"),
+]
+
+
+@pytest.mark.parametrize(("query", "message"), MORE_CASES, ids=[c[0] for c in MORE_CASES])
+def test_more_parse_errors_match_prometheus(query: str, message: str) -> None:
+    with pytest.raises(ParseError) as ei:
+        parse(query)
+    assert str(ei.value) == message
+
+
+def test_huge_at_within_bounds_selects_nothing() -> None:
+    from sloguard.promql import PromQLEngine
+    from sloguard.tsdb.testing import MemoryStorage
+
+    assert PromQLEngine(MemoryStorage()).instant_query("x @ 1e17", 0).value == []

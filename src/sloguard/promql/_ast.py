@@ -19,7 +19,8 @@ import promql_parser as pp
 from sloguard.labels import Matcher
 from sloguard.labels._matcher import MatchType
 from sloguard.promql._ast_regex import re2_inline_flags
-from sloguard.promql._parse_error import offset_number_error, prometheus_message
+from sloguard.promql._parse_checks import regex_error
+from sloguard.promql._parse_error import at_bounds_error, offset_number_error, prometheus_message
 from sloguard.promql._value import ParseError, ValueType
 
 
@@ -205,6 +206,10 @@ def parse(expr: str) -> Node:
         raise ParseError(prometheus_message(expr, str(e))) from None
     if "offset" in expr and (err := offset_number_error(expr)) is not None:
         raise ParseError(err)
+    if "@" in expr and (err := at_bounds_error(expr)) is not None:
+        raise ParseError(err)
+    if ("=~" in expr or "!~" in expr) and (err := regex_error(expr)) is not None:
+        raise ParseError(err)
     try:
         node = from_parser(raw)
     except RecursionError:
@@ -318,7 +323,10 @@ def _at(e: Any) -> At | None:
     if not found:
         raise ParseError(f"parse error: cannot read the @ modifier of {e}")
     sec, nsec = found[-1]
-    return At(AtKind.TIME, int(sec) * 1000 + int(nsec) // 1_000_000)
+    # Within bounds but beyond int64 milliseconds, upstream's conversion yields nonsense
+    # times that select nothing; clamp so the arithmetic stays in int64.
+    t_ms = max(-(2**62), min(2**62, int(sec) * 1000 + int(nsec) // 1_000_000))
+    return At(AtKind.TIME, t_ms)
 
 
 def _binary(e: Any) -> Binary:

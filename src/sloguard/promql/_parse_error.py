@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from sloguard.promql._parse_checks import at_out_of_bounds, regex_matcher_error
 from sloguard.promql._parse_lexer import (
     AGGREGATION_WORDS,
     BINARY_WORDS,
@@ -46,8 +47,13 @@ def _reword(message: str, toks: list[Token], query: str) -> tuple[str, int]:
                    f"got {_TYPE_WORDS.get(m2[3], m2[3])}")
             return msg, fpos + len(name) + 1 if fpos >= 0 else first
         return msg, max(fpos, first)
-    if msg.startswith("expected type string in aggregation expression"):
-        return msg.replace("aggregation expression", "aggregation parameter"), _after_agg_paren(toks, first)
+    if m := re.match(r"expected type (\w+) in aggregation expression, got (\w+)", msg):
+        want, got = _TYPE_WORDS.get(m[1], m[1]), _TYPE_WORDS.get(m[2], m[2])
+        return f"expected type {want} in aggregation parameter, got {got}", _after_agg_paren(toks, first)
+    if msg.startswith("illegal regex for") and (found := regex_matcher_error(toks)) is not None:
+        return found
+    if msg.startswith("timestamp out of bounds for @ modifier") and (found := at_out_of_bounds(toks)) is not None:
+        return found
     if m := re.match(r"unary expression only allowed on expressions of type scalar or vector, got: (\w+)", msg):
         return f'unary expression only allowed on expressions of type scalar or instant vector, got "{m[1]}"', first
     if msg.startswith(("comparisons between scalars", "bool modifier")):
@@ -68,6 +74,15 @@ def _reword(message: str, toks: list[Token], query: str) -> tuple[str, int]:
         pos = next((t.pos for t in toks if t.text.startswith(m[1])), first)
         return f'error parsing number: strconv.ParseFloat: parsing "{m[1]}": invalid syntax', pos
     return msg, first
+
+
+def at_bounds_error(query: str) -> str | None:
+    """promql-parser saturates huge ``@`` times; Prometheus refuses them."""
+    try:
+        found = at_out_of_bounds(lex(query))
+    except LexError:
+        return None
+    return None if found is None else f"{position(query, found[1])}: parse error: {found[0]}"
 
 
 def offset_number_error(query: str) -> str | None:
