@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from sloguard import demo
-from sloguard.api import _metadata, _ops, _query, _rules, _tsdb_status, _write
+from sloguard.api import _metadata, _ops, _query, _rules, _slos, _tsdb_status, _write
 from sloguard.api._context import ServerContext
 from sloguard.api._http import ApiError
 from sloguard.api._metrics import HTTPMetrics, build_registry
@@ -32,6 +32,7 @@ def create_app(ctx: ServerContext, registry: CollectorRegistry | None = None) ->
         *_write.routes(ctx),
         *_query.routes(ctx),
         *_rules.routes(ctx),
+        *_slos.routes(ctx),
     ]
     if ctx.serve_demo:
         routes.extend(demo.routes())

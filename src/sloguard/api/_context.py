@@ -16,6 +16,8 @@ class ServerContext:
     engine: Any | None = None  # sloguard.promql.Engine once the query API exists
     scrape_manager: Any | None = None
     rule_manager: Any | None = None
+    # The SLOs loaded from the config's slo_files (sloguard.slo.SLO), for /api/v1/slos.
+    slos: list[Any] = field(default_factory=list)
     max_write_body_bytes: int = 32 * 1024 * 1024
     ready: bool = False
     settings: dict[str, Any] = field(default_factory=dict)

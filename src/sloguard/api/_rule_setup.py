@@ -13,6 +13,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from sloguard.api._slo_setup import SLOSetup, with_slos
 from sloguard.config import Config
 from sloguard.rules import (
     AlertmanagerNotifier,
@@ -42,17 +43,22 @@ async def start_rules(
     engine: Any,
     registry: CollectorRegistry | None,
     external_url: str,
+    slos: SLOSetup | None = None,
 ) -> RuleManager:
-    """Load ``config.rule_files`` and start evaluating them; raises ``RuleSetupError``."""
+    """Load ``config.rule_files`` (and the rules generated for ``slos``) and start
+    evaluating them; raises ``RuleSetupError``."""
+    extra = slos.refresh() if slos is not None else []
     try:
         manager = rule_manager_for(
-            storage, engine, config.rule_files, base_dir=_base_dir(config_path),
+            storage, engine, [*config.rule_files, *extra], base_dir=_base_dir(config_path),
             evaluation_interval_ms=config.global_.evaluation_interval,
             external_labels=dict(config.global_.external_labels), external_url=external_url,
             alertmanager_urls=config.alerting.urls(),
         )
     except RuleFileError as e:
         raise RuleSetupError(f"cannot load rule files: {e}") from None
+    if slos is not None:
+        manager.resolver = with_slos(lambda: expand_rule_files(config.rule_files, _base_dir(config_path)), slos)
     if registry is not None:
         registry.register(RuleManagerCollector(manager))
     await manager.start()
@@ -60,7 +66,7 @@ async def start_rules(
     return manager
 
 
-def point_rules(manager: RuleManager, config: Config, config_path: Path | None) -> None:
+def point_rules(manager: RuleManager, config: Config, config_path: Path | None, slos: SLOSetup | None = None) -> None:
     """Make the manager's next reload read ``config``'s rule files and interval, and send
     alerts to ``config``'s Alertmanagers from now on."""
     urls = config.alerting.urls()
@@ -72,6 +78,11 @@ def point_rules(manager: RuleManager, config: Config, config_path: Path | None) 
     base = _base_dir(config_path)
     patterns = list(config.rule_files)
     manager.resolver = lambda: expand_rule_files(patterns, base)
+    if slos is not None:
+        slos.patterns = list(config.slo_files)
+        if config_path is not None:
+            slos.base_dir = base
+        manager.resolver = with_slos(manager.resolver, slos)
     manager.interval_ms = config.global_.evaluation_interval
 
 

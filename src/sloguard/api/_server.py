@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry
 
 from sloguard.api._context import ServerContext
 from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
+from sloguard.api._slo_setup import SLOSetup
 from sloguard.api._scrapes import start_scrapes
 from sloguard.api._storage import DataDirInUse, DataDirLock, close_storage, maintain, open_storage
 from sloguard.config import Config, ConfigError, TSDBSettings, load_config
@@ -125,6 +126,7 @@ class Server:
         self._reload_task: asyncio.Future[bool] | None = None
         self._registry: CollectorRegistry | None = None
         self._lock = DataDirLock(options.data_dir)
+        self._slos: SLOSetup | None = None
         #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
         self.bound_port: int | None = None
 
@@ -181,7 +183,7 @@ class Server:
         try:
             ctx.rule_manager = await start_rules(
                 self.config, self._config_file(), storage, ctx.engine, self._registry,
-                external_url=self._root_url(uv),
+                external_url=self._root_url(uv), slos=self._slo_setup(ctx),
             )
         except RuleSetupError as e:
             raise ServeError(str(e)) from None
@@ -208,6 +210,17 @@ class Server:
             await asyncio.to_thread(close_storage, ctx.storage)
             log.info("storage closed; bye")
         self._lock.release()
+
+    def _slo_setup(self, ctx: ServerContext) -> SLOSetup:
+        config_file = self._config_file()
+        # slo_files are relative to the config file; for the bundled config, to its folder
+        base = config_file.parent if config_file else Path(__file__).parents[1] / "examples"
+        self._slos = SLOSetup(
+            list(self.config.slo_files), str(base),
+            self.options.data_dir / "generated" / "slo.rules.yml",
+            on_change=lambda slos: setattr(ctx, "slos", slos),
+        )
+        return self._slos
 
     def _config_file(self) -> Path | None:
         """The config file on disk (``None`` for the bundled one): rule globs are relative to it."""
@@ -285,7 +298,7 @@ class Server:
         if ctx is not None and ctx.scrape_manager is not None:
             await ctx.scrape_manager.apply(config)
         if ctx is not None and ctx.rule_manager is not None:
-            point_rules(ctx.rule_manager, config, self._config_file())
+            point_rules(ctx.rule_manager, config, self._config_file(), self._slos)
         if ctx is not None:
             ctx.config = config
             ctx.max_write_body_bytes = config.remote_write_receiver.max_body_bytes

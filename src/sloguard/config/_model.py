@@ -4,6 +4,7 @@
 global: {scrape_interval: 15s, scrape_timeout: 10s, evaluation_interval: 1m, external_labels: {}}
 scrape_configs: [...]            # Prometheus scrape configs, validated by sloguard.ingest
 rule_files: ["rules/*.yml"]      # globs, relative to this file
+slo_files: ["slos/*.yml"]        # Sloth / OpenSLO / native SLO specs, globs relative to this file
 alerting: {alertmanagers: [{static_configs: [{targets: ["127.0.0.1:9093"]}]}]}
 storage:
   tsdb: {retention_time: 15d, retention_size: 0, block_duration: 2h, fsync: per_commit,
@@ -100,6 +101,9 @@ class Config(_Strict):
     global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
     scrape_configs: list[Any] = Field(default_factory=list)
     rule_files: list[str] = Field(default_factory=list)
+    #: SLO spec files (Sloth, OpenSLO or native; globs relative to this file). Their
+    #: generated rules are evaluated with the rule files; budgets are at /api/v1/slos.
+    slo_files: list[str] = Field(default_factory=list)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     remote_write_receiver: RemoteWriteReceiverSettings = Field(default_factory=RemoteWriteReceiverSettings)

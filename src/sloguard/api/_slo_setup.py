@@ -1,0 +1,57 @@
+"""SLO specs in the server: load ``slo_files``, generate their rules, keep them current.
+
+The generated rules go to ``<data-dir>/generated/slo.rules.yml`` (so an operator can read
+exactly what runs) and are loaded by the rule manager with the rule files. Every reload
+(SIGHUP, ``POST /-/reload``) re-reads the specs: a spec with problems is logged with each
+problem and left out, while the other SLOs keep running.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sloguard.rules import expand_rule_files
+from sloguard.slo import rulegen
+from sloguard.slo._yaml import dump_yaml
+from sloguard.slo.loader import load_files
+from sloguard.slo.model import SLO
+
+log = logging.getLogger("sloguard.server")
+
+
+@dataclass
+class SLOSetup:
+    patterns: list[str]
+    base_dir: str
+    out: Path
+    interval_ms: int = 60_000
+    on_change: Callable[[list[SLO]], None] = lambda slos: None
+    slos: list[SLO] = field(default_factory=list)
+
+    def refresh(self) -> list[str]:
+        """Re-read the specs and rewrite the generated rule file; returns the rule files to
+        load (empty when there are no SLOs)."""
+        files = expand_rule_files(self.patterns, self.base_dir)
+        slos, problems = load_files(files)
+        for p in problems:
+            log.error("SLO spec problem; that SLO is left out", extra={"problem": str(p)})
+        self.slos = slos
+        self.on_change(slos)
+        if not slos:
+            self.out.unlink(missing_ok=True)
+            return []
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.out.with_suffix(".tmp")
+        tmp.write_text(dump_yaml([rulegen.generate(slos, self.interval_ms)]))
+        os.replace(tmp, self.out)
+        log.info("SLO rules generated", extra={"slos": len(slos), "file": str(self.out)})
+        return [str(self.out)]
+
+
+def with_slos(resolver: Callable[[], list[str]], setup: SLOSetup) -> Callable[[], list[str]]:
+    """A rule-file resolver that also regenerates and includes the SLO rules."""
+    return lambda: resolver() + setup.refresh()

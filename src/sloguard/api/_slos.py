@@ -1,0 +1,48 @@
+"""SLO endpoints: ``GET /api/v1/slos`` and ``GET /api/v1/slos/{name}`` with live budgets."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sloguard.api._context import ServerContext
+from sloguard.api._http import ApiError, Params, api_endpoint, parse_time_param, success
+from sloguard.promql import ErrorType
+from sloguard.slo import budget
+from sloguard.slo.report import slo_json
+
+
+def routes(ctx: ServerContext) -> list[BaseRoute]:
+    def _compute(name: str | None, at_ms: int) -> list[dict[str, object]]:
+        out = []
+        for slo in ctx.slos:
+            if name is not None and slo.name != name:
+                continue
+            budgets = budget.compute(ctx.engine, slo, at_ms) if ctx.engine is not None else None
+            out.append(slo_json(slo, budgets))
+        return out
+
+    @api_endpoint
+    async def list_slos(request: Request) -> Response:
+        params = await Params.of(request)
+        at = parse_time_param(params, "time", int(time.time() * 1000))
+        return success(await run_in_threadpool(_compute, None, at))
+
+    @api_endpoint
+    async def one_slo(request: Request) -> Response:
+        params = await Params.of(request)
+        at = parse_time_param(params, "time", int(time.time() * 1000))
+        name = request.path_params["name"]
+        found = await run_in_threadpool(_compute, name, at)
+        if not found:
+            raise ApiError(f"no SLO named {name!r}", ErrorType.NOT_FOUND)
+        return success(found[0])
+
+    return [
+        Route("/api/v1/slos", list_slos, methods=["GET"]),
+        Route("/api/v1/slos/{name}", one_slo, methods=["GET"]),
+    ]
