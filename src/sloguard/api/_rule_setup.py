@@ -80,6 +80,7 @@ def point_rules(manager: RuleManager, config: Config, config_path: Path | None, 
     manager.resolver = lambda: expand_rule_files(patterns, base)
     if slos is not None:
         slos.patterns = list(config.slo_files)
+        slos.interval_ms = config.global_.evaluation_interval
         if config_path is not None:
             slos.base_dir = base
         manager.resolver = with_slos(manager.resolver, slos)

@@ -218,6 +218,7 @@ class Server:
         self._slos = SLOSetup(
             list(self.config.slo_files), str(base),
             self.options.data_dir / "generated" / "slo.rules.yml",
+            interval_ms=self.config.global_.evaluation_interval,
             on_change=lambda slos: setattr(ctx, "slos", slos),
         )
         return self._slos
