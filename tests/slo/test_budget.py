@@ -59,6 +59,7 @@ def test_rolling_budget_counts_events_and_minutes() -> None:
 def test_no_data_is_reported_never_as_a_perfect_sli() -> None:
     (b,) = budget.compute(PromQLEngine(MemoryStorage()), _slo(), NOW)
     assert b.status is BudgetStatus.NO_DATA and b.sli is None and b.budget_remaining_ratio is None
+    assert "req_total" in b.message and "no series" in b.message  # names the missing metric
 
 
 def test_calendar_month_starts_at_the_boundary_in_its_time_zone() -> None:

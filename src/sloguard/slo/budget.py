@@ -15,8 +15,8 @@ import math
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from sloguard.durations import format_duration_ms
 from sloguard.promql import Engine, PromQLError, Sample, Scalar
-from sloguard.slo._durations import format_duration
 from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo.model import SLO, BudgetingMethod, CalendarUnit, Period
 
@@ -119,7 +119,8 @@ def compute(engine: Engine, slo: SLO, at_ms: int, burn_windows_ms: tuple[int, ..
     except PromQLError as e:
         return [Budget(labels={}, status=BudgetStatus.ERROR, message=str(e), **base)]  # type: ignore[arg-type]
     if not total:
-        return [Budget(labels={}, status=BudgetStatus.NO_DATA, message="the SLI has no data in this period", **base)]  # type: ignore[arg-type]
+        msg = f"the SLI has no data in this period: {total_rate(slo, w)} returned no series (is the metric scraped?)"
+        return [Budget(labels={}, status=BudgetStatus.NO_DATA, message=msg, **base)]  # type: ignore[arg-type]
     out = []
     length = period_length_ms(slo.period, at_ms)
     for key, tot in sorted(total.items()):
@@ -134,7 +135,7 @@ def _budget(slo: SLO, base: dict, key: tuple, total: float, bad: float, burns: d
     err = bad / total
     allowed = slo.error_budget
     remaining = 1 - err / allowed
-    burn_list = [WindowBurn(format_duration(win), r, None if r is None else r / allowed) for win, r in burns.items()]
+    burn_list = [WindowBurn(format_duration_ms(win), r, None if r is None else r / allowed) for win, r in burns.items()]
     current = next((b.burn_rate for b in burn_list if b.window == "1h"), None)
     tte = None
     if current and current > 0 and remaining > 0:
@@ -152,7 +153,7 @@ def _timeslices(engine: Engine, slo: SLO, at_ms: int, w: int) -> tuple[dict, dic
     s = slo.timeslice_ms or 60_000
     target = slo.timeslice_target if slo.timeslice_target is not None else slo.objective
     ratio = f"(({error_rate(slo, s)}) / ({total_rate(slo, s)}))"
-    rng = f"[{format_duration(w)}:{format_duration(s)}]"
+    rng = f"[{format_duration_ms(w)}:{format_duration_ms(s)}]"
     total = _vector(engine, f"count_over_time(({ratio} >= 0){rng})", at_ms)
     bad = _vector(engine, f"sum_over_time(({ratio} > bool {1 - target:.12g}){rng})", at_ms)
     return bad, total
