@@ -188,6 +188,8 @@ HAND_PICKED = [
     "sum(rate(diff_requests_total[5m])) by (job) > 5", "sum(diff_requests_total) - sum(diff_requests_total offset 1h)",
     "diff_temperature + diff_nonexistent", 'sum(rate(diff_requests_total{code="503"}[5m])) / sum(rate(diff_requests_total[5m]))',
     "diff_late_gauge - on (instance) diff_early_gauge", "count(diff_nonexistent) or vector(0)",
+    "diff_temperature[5m]", "diff_temperature[1m] offset 3m", "rate(diff_requests_total[5m])[10m:1m]",
+    f"diff_requests_total[2m] @ {END_S - 600}", '"a string"', "-(2 * 3)",
 ]
 #: Queries both must refuse, with the same error type and text (positions aside).
 HAND_PICKED_ERRORS = [
