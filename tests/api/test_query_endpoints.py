@@ -112,3 +112,8 @@ def test_runtimeinfo_reports_the_configured_retention() -> None:
     cfg = parse_config("storage:\n  tsdb:\n    retention_time: 100y\n")
     data = _client(config=cfg).get("/api/v1/status/runtimeinfo").json()["data"]
     assert data["storageRetention"] == "100y"
+
+
+def test_format_query_knows_functions_promql_parser_lacks(client: TestClient) -> None:
+    r = client.get("/api/v1/format_query", params={"query": "holt_winters(x[5m],0.5,0.5)"})
+    assert r.json() == {"status": "success", "data": "holt_winters(x[5m], 0.5, 0.5)"}

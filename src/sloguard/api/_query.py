@@ -40,6 +40,7 @@ from sloguard.api._http import (
 from sloguard.api._query_params import InstantParams, RangeParams, instant_params, range_params
 from sloguard.api._query_status import status_routes
 from sloguard.promql import ErrorType, ParseError, PromQLError, QueryResult
+from sloguard.promql import functions as _functions  # noqa: F401 - registers holt_winters etc. with promql-parser
 from sloguard.promql._format import query_response_json
 
 DEFAULT_TIMEOUT_S = 120.0
