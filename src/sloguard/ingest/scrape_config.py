@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from sloguard.durations import DurationError, format_duration_ms, parse_duration_ms
 from sloguard.ingest._quote import q as _q
 from sloguard.ingest.relabel import RelabelConfig
 from sloguard.labels import is_valid_label_name
@@ -43,11 +44,6 @@ __all__ = [
     "resolve",
 ]
 
-_DURATION = re.compile(
-    r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?"
-)
-_UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1)
-_UNIT_NAMES = ("y", "w", "d", "h", "m", "s", "ms")
 _SIZE = re.compile(r"(\d+)(B|[KMGTPE]i?B)?")
 # Prometheus' units.Base2Bytes: "KB" and "KiB" both mean 1024 bytes.
 _SIZE_SHIFT = {None: 0, "B": 0, "K": 10, "M": 20, "G": 30, "T": 40, "P": 50, "E": 60}
@@ -59,24 +55,14 @@ class ScrapeConfigError(ValueError):
 
 def parse_duration(s: str) -> int:
     """A Prometheus duration string to milliseconds; ``"0"`` is zero."""
-    if s == "0":
-        return 0
-    m = _DURATION.fullmatch(s)
-    if not s or m is None:
-        raise ValueError(f"not a valid duration string: {_q(s)} (expected e.g. '15s', '1m30s', '1h')")
-    return sum(int(g) * u for g, u in zip(m.groups(), _UNIT_MS, strict=True) if g)
+    try:
+        return parse_duration_ms(s)
+    except DurationError:
+        raise ValueError(f"not a valid duration string: {_q(s)} (expected e.g. '15s', '1m30s', '1h')") from None
 
 
-def format_duration(ms: int) -> str:
-    """Milliseconds back to Prometheus' shortest form (``90000`` -> ``"1m30s"``)."""
-    if ms == 0:
-        return "0s"
-    out = []
-    for unit, name in zip(_UNIT_MS, _UNIT_NAMES, strict=True):
-        if ms >= unit:
-            out.append(f"{ms // unit}{name}")
-            ms %= unit
-    return "".join(out)
+#: Milliseconds back to Prometheus' spelling (``90000`` -> ``"1m30s"``), as ``model.Duration``.
+format_duration = format_duration_ms
 
 
 def _duration(v: Any) -> Any:

@@ -18,14 +18,14 @@ from typing import Any
 
 import promql_parser as pp
 
+from sloguard.durations import format_duration_ms
+
 AT_UNSAFE_FUNCTIONS = frozenset({
     "days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute",
     "month", "year", "predict_linear", "time", "timestamp",
 })
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_UNITS = (("y", 31_536_000_000), ("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000),
-          ("m", 60_000), ("s", 1000), ("ms", 1))
 _MATCH_OPS = ((pp.MatchOp.Equal, "="), (pp.MatchOp.NotEqual, "!="), (pp.MatchOp.Re, "=~"),
               (pp.MatchOp.NotRe, "!~"))
 
@@ -50,20 +50,6 @@ def at_modifier_test_cases(expr: str, t_ms: int) -> list[tuple[str, int]]:
         return []
     times = [-1000, 0, 1000] if t_ms == 0 else [-10 * t_ms, 0, t_ms // 5, t_ms, 10 * t_ms]
     return [(rewritten, et) for et in times]
-
-
-def fmt_duration(ms: int) -> str:
-    """A Prometheus duration (``1h30m``, ``-5m``, ``1500ms`` -> ``1s500ms``)."""
-    if ms < 0:
-        return "-" + fmt_duration(-ms)
-    if ms == 0:
-        return "0s"
-    parts = []
-    for unit, size in _UNITS:
-        if ms >= size:
-            parts.append(f"{ms // size}{unit}")
-            ms %= size
-    return "".join(parts)
 
 
 def _td_ms(td: timedelta) -> int:
@@ -95,7 +81,7 @@ class _Printer:
             case pp.VectorSelector():
                 return self._selector(n, "", inside_subquery)
             case pp.MatrixSelector():
-                return self._selector(n.vector_selector, f"[{fmt_duration(_td_ms(n.range))}]", inside_subquery)
+                return self._selector(n.vector_selector, f"[{format_duration_ms(_td_ms(n.range))}]", inside_subquery)
             case pp.SubqueryExpr():
                 return self._subquery(n, inside_subquery)
             case pp.Call():
@@ -119,7 +105,7 @@ class _Printer:
         return " @ start()" if at.type == pp.AtModifierType.Start else " @ end()"
 
     def _offset(self, offset: timedelta | None) -> str:
-        return f" offset {fmt_duration(_td_ms(offset))}" if offset else ""
+        return f" offset {format_duration_ms(_td_ms(offset))}" if offset else ""
 
     def _selector(self, vs: Any, rng: str, inside_subquery: bool) -> str:
         matchers = [m for m in vs.matchers.matchers if not (vs.name and m.name == "__name__")]
@@ -128,9 +114,9 @@ class _Printer:
         return head + rng + self._offset(vs.offset) + self._at(vs.at, inside_subquery)
 
     def _subquery(self, n: Any, inside_subquery: bool) -> str:
-        step = fmt_duration(_td_ms(n.step)) if n.step else ""
+        step = format_duration_ms(_td_ms(n.step)) if n.step else ""
         inner = self.print(n.expr, True)
-        rng = f"[{fmt_duration(_td_ms(n.range))}:{step}]"
+        rng = f"[{format_duration_ms(_td_ms(n.range))}:{step}]"
         return inner + rng + self._offset(n.offset) + self._at(n.at, inside_subquery)
 
     def _aggregate(self, n: Any, inside_subquery: bool) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 
+from sloguard import durations
 from sloguard.labels import METRIC_NAME, Labels
 from sloguard.tsdb import STALE_NAN
 
@@ -66,21 +67,12 @@ def parse_number(text: str) -> float:
 
 # -- durations -------------------------------------------------------------------------
 
-_DURATION = re.compile(
-    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
-)
-_UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1)
-
-
 def parse_duration_ms(text: str) -> int:
     """A Prometheus duration (``5m``, ``1h30m``, ``0``) in milliseconds."""
-    s = text.strip()
-    if s == "0":
-        return 0
-    m = _DURATION.match(s)
-    if not s or m is None:
-        raise NotationError(f"{text!r} is not a valid duration (like 5m, 1h30m or 10s).")
-    return sum(int(g) * u for g, u in zip(m.groups(), _UNIT_MS, strict=True) if g)
+    try:
+        return durations.parse_duration_ms(text.strip())
+    except durations.DurationError:
+        raise NotationError(f"{text!r} is not a valid duration (like 5m, 1h30m or 10s).") from None
 
 
 # -- series values ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 
+from sloguard.durations import format_duration_ms
 from sloguard.promql._ast import (
     Aggregate,
     At,
@@ -24,7 +25,6 @@ from sloguard.promql._ast import (
     VectorSelector,
     parse,
 )
-from sloguard.rules._duration import format_duration_ms
 from sloguard.rules.template._gofmt import go_float
 
 

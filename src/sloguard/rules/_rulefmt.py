@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from sloguard.durations import parse_duration_ms
 from sloguard.labels import is_valid_label_name, is_valid_metric_name
-from sloguard.rules._duration import parse_duration_ms
 from sloguard.rules._errors import RuleFileError
 from sloguard.rules._exprcheck import expr_error
 from sloguard.rules.template import template_parse_error

@@ -10,7 +10,7 @@ import math
 
 import promql_parser
 
-from sloguard.slo._durations import format_duration
+from sloguard.durations import format_duration_ms
 from sloguard.slo.model import (
     SLI,
     SLO,
@@ -36,7 +36,7 @@ def has_window_placeholder(query: str) -> bool:
 
 
 def fill_window(query: str, window_ms: int) -> str:
-    w = format_duration(window_ms)
+    w = format_duration_ms(window_ms)
     for p in WINDOW_PLACEHOLDERS:
         query = query.replace(p, w)
     return query
@@ -55,7 +55,7 @@ def _counter_rate(slo: SLO, field: str, query: str, window_ms: int) -> str:
             f"{field}: {query!r} must be a counter selector such as "
             "'http_requests_total{code!~\"5..\"}' or an expression containing {{.window}}"
         )
-    return f"{_by(slo)} (rate({query}[{format_duration(window_ms)}]))"
+    return f"{_by(slo)} (rate({query}[{format_duration_ms(window_ms)}]))"
 
 
 def le_matcher(threshold: float) -> str:
@@ -127,7 +127,7 @@ def availability_ratio(slo: SLO, probe: str, window: str) -> str:
 def error_rate(slo: SLO, window_ms: int) -> str:
     """Per-second rate of bad events over the window."""
     sli: SLI = slo.sli
-    w = format_duration(window_ms)
+    w = format_duration_ms(window_ms)
     match sli:
         case RatioSLI(total=total, good=good, bad=bad):
             if bad:
@@ -155,7 +155,7 @@ def error_rate(slo: SLO, window_ms: int) -> str:
 def total_rate(slo: SLO, window_ms: int) -> str:
     """Per-second rate of all events over the window."""
     sli: SLI = slo.sli
-    w = format_duration(window_ms)
+    w = format_duration_ms(window_ms)
     match sli:
         case RatioSLI(total=total):
             return _counter_rate(slo, "sli.total", total, window_ms)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sloguard.slo._durations import format_duration
+from sloguard.durations import format_duration_ms
 from sloguard.slo._reader import Reader
 from sloguard.slo._validate import check_objective, check_slo
 from sloguard.slo.model import (
     SLI,
     SLO,
-    AlertTier,
     Alerting,
+    AlertTier,
     AvailabilitySLI,
     BudgetingMethod,
     BurnWindow,
@@ -98,7 +98,7 @@ def _tier(r: Reader, base: AlertTier, v: Any, path: str) -> AlertTier:
             factor = r.float_(wm, "factor", wp, required=True)
             if long_ and short and factor:
                 if short >= long_:
-                    r.problem(wp, f"short window {format_duration(short)} must be shorter than long window {format_duration(long_)}")
+                    r.problem(wp, f"short window {format_duration_ms(short)} must be shorter than long window {format_duration_ms(long_)}")
                 ws.append(BurnWindow(long_, short, factor))
         windows = tuple(ws)
     return AlertTier(
@@ -195,11 +195,11 @@ def _tier_doc(t: AlertTier, default: AlertTier) -> Any:
     d: dict[str, Any] = {}
     if t.windows != default.windows:
         d["windows"] = [
-            {"long": format_duration(w.long_ms), "short": format_duration(w.short_ms), "factor": w.factor}
+            {"long": format_duration_ms(w.long_ms), "short": format_duration_ms(w.short_ms), "factor": w.factor}
             for w in t.windows
         ]
     if t.for_ms:
-        d["for"] = format_duration(t.for_ms)
+        d["for"] = format_duration_ms(t.for_ms)
     extra = tuple(x for x in t.labels if x not in default.labels)
     if extra:
         d["labels"] = dict(extra)
@@ -214,11 +214,11 @@ def dump_slo(slo: SLO) -> dict[str, Any]:
         d["description"] = slo.description
     d["objective"] = f"{slo.objective * 100:.10g}%"
     if slo.period.calendar is None:
-        d["period"] = format_duration(slo.period.nominal_ms)
+        d["period"] = format_duration_ms(slo.period.nominal_ms)
     else:
         d["period"] = {"calendar": slo.period.calendar.value, "timezone": slo.period.timezone}
     if slo.budgeting is BudgetingMethod.TIMESLICES:
-        d["budgeting"] = {"timeslices": {"target": slo.timeslice_target, "slice": format_duration(slo.timeslice_ms or 60_000)}}
+        d["budgeting"] = {"timeslices": {"target": slo.timeslice_target, "slice": format_duration_ms(slo.timeslice_ms or 60_000)}}
     if slo.grouping:
         d["grouping"] = list(slo.grouping)
     if slo.labels:
@@ -231,7 +231,7 @@ def dump_slo(slo: SLO) -> dict[str, Any]:
         if val:
             al[key] = val
     if a.no_data_for_ms != 600_000:
-        al["no_data"] = False if a.no_data_for_ms is None else format_duration(a.no_data_for_ms)
+        al["no_data"] = False if a.no_data_for_ms is None else format_duration_ms(a.no_data_for_ms)
     for tier, default in zip(a.tiers, (page, ticket), strict=False):
         td = _tier_doc(tier, default)
         if td != {}:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sloguard.slo._durations import format_duration
+from sloguard.durations import format_duration_ms
 from sloguard.slo._reader import Reader
+from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo._validate import check_objective, check_slo
 from sloguard.slo.model import (
     SLI,
     SLO,
-    AlertTier,
     Alerting,
+    AlertTier,
     AvailabilitySLI,
     BudgetingMethod,
     BurnWindow,
@@ -22,7 +23,6 @@ from sloguard.slo.model import (
     RatioSLI,
     workbook_tiers,
 )
-from sloguard.slo._sli import error_rate, total_rate
 
 API_VERSION = "openslo/v1"
 _THRESHOLD_OPS = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
@@ -186,12 +186,12 @@ def dump(slos: list[SLO]) -> list[dict[str, Any]]:
         if not isinstance(sli, AvailabilitySLI):
             indicator = {"ratioMetric": rm}
         if slo.period.calendar is None:
-            tw: dict[str, Any] = {"duration": format_duration(slo.period.nominal_ms), "isRolling": True}
+            tw: dict[str, Any] = {"duration": format_duration_ms(slo.period.nominal_ms), "isRolling": True}
         else:
             tw = {"duration": "1w" if slo.period.calendar is CalendarUnit.WEEK else "1M", "isRolling": False,
                   "calendar": {"startTime": "2020-01-01 00:00:00", "timeZone": slo.period.timezone}}
         if slo.budgeting is BudgetingMethod.TIMESLICES:
-            obj.update(timeSliceTarget=slo.timeslice_target, timeSliceWindow=format_duration(slo.timeslice_ms or 60_000))
+            obj.update(timeSliceTarget=slo.timeslice_target, timeSliceWindow=format_duration_ms(slo.timeslice_ms or 60_000))
         spec: dict[str, Any] = {"service": slo.service}
         if slo.description:
             spec["description"] = slo.description

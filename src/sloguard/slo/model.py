@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from sloguard.slo._durations import format_duration
+from sloguard.durations import format_duration_ms
 
 WINDOW_PLACEHOLDERS = ("{{.window}}", "{{ .window }}")
 
@@ -46,7 +46,7 @@ class Period:
 
     def __str__(self) -> str:
         if self.calendar is None:
-            return f"rolling {format_duration(self.nominal_ms)}"
+            return f"rolling {format_duration_ms(self.nominal_ms)}"
         return f"calendar {self.calendar.value} ({self.timezone})"
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from sloguard.slo._durations import format_duration
+from sloguard.durations import format_duration_ms
 from sloguard.slo.budget import Budget
 from sloguard.slo.model import SLO
 
@@ -66,7 +66,7 @@ def table(rows: list[tuple[SLO, list[Budget]]]) -> Table:
     for slo, budgets in rows:
         for b in budgets:
             burn = next((w.burn_rate for w in b.burn_rates if w.window == "1h"), None)
-            tte = "-" if b.time_to_exhaustion_s is None else format_duration(int(b.time_to_exhaustion_s) // 60 * 60_000 or 60_000)
+            tte = "-" if b.time_to_exhaustion_s is None else format_duration_ms(int(b.time_to_exhaustion_s) // 60 * 60_000 or 60_000)
             t.add_row(
                 slo.name, ",".join(f"{k}={v}" for k, v in b.labels.items()), _pct(slo.objective, 2), _pct(b.sli),
                 _pct(b.budget_remaining_ratio, 1),

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sloguard.slo._durations import format_duration
+from sloguard.durations import format_duration_ms
 from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo.model import SLO, AlertTier, BurnWindow
 
@@ -37,7 +37,7 @@ def _sel(name: str, slo: SLO) -> str:
 
 
 def ratio_name(window_ms: int) -> str:
-    return f"slo:sli_error:ratio_rate{format_duration(window_ms)}"
+    return f"slo:sli_error:ratio_rate{format_duration_ms(window_ms)}"
 
 
 def _ratio_expr(slo: SLO, window_ms: int) -> str:
@@ -45,7 +45,7 @@ def _ratio_expr(slo: SLO, window_ms: int) -> str:
         return f"{_sel('slo:sli_error:rate5m', slo)} / {_sel('slo:sli_total:rate5m', slo)}"
     if window_ms <= RAW_WINDOW_LIMIT_MS:
         return f"{error_rate(slo, window_ms)} / {total_rate(slo, window_ms)}"
-    w = format_duration(window_ms)
+    w = format_duration_ms(window_ms)
     return (
         f"sum_over_time({_sel('slo:sli_error:rate5m', slo)}[{w}]) / "
         f"sum_over_time({_sel('slo:sli_total:rate5m', slo)}[{w}])"
@@ -56,7 +56,7 @@ def _events_expr(slo: SLO, window_ms: int, interval_ms: int) -> str:
     """Events seen in the window (for the low-traffic guard)."""
     if window_ms <= RAW_WINDOW_LIMIT_MS:
         return f"({total_rate(slo, window_ms)}) * {window_ms / 1000:g}"
-    w = format_duration(window_ms)
+    w = format_duration_ms(window_ms)
     return f"sum_over_time({_sel('slo:sli_total:rate5m', slo)}[{w}]) * {interval_ms / 1000:g}"
 
 
@@ -98,7 +98,7 @@ def tier_expr(slo: SLO, tier: AlertTier, interval_ms: int) -> str:
 
 
 def _windows_text(tier: AlertTier) -> str:
-    return " or ".join(f"{format_duration(w.long_ms)}/{format_duration(w.short_ms)} at {w.factor:g}x" for w in tier.windows)
+    return " or ".join(f"{format_duration_ms(w.long_ms)}/{format_duration_ms(w.short_ms)} at {w.factor:g}x" for w in tier.windows)
 
 
 def _budget_left_template(slo: SLO) -> str:
@@ -115,7 +115,7 @@ def _budget_left_template(slo: SLO) -> str:
 def _alert(slo: SLO, tier: AlertTier, expr: str) -> dict[str, Any]:
     a = slo.alerting
     labels = {**slo_labels(slo), "tier": tier.name, **dict(a.labels), **dict(tier.labels)}
-    long_w = format_duration(tier.windows[0].long_ms)
+    long_w = format_duration_ms(tier.windows[0].long_ms)
     budget_left = _budget_left_template(slo)
     annotations = {
         "summary": f"{slo.service} SLO {slo.name} is burning its error budget too fast ({tier.name}).",
@@ -133,7 +133,7 @@ def _alert(slo: SLO, tier: AlertTier, expr: str) -> dict[str, Any]:
         annotations["runbook_url"] = a.runbook
     rule: dict[str, Any] = {"alert": alert_name(slo), "expr": expr}
     if tier.for_ms:
-        rule["for"] = format_duration(tier.for_ms)
+        rule["for"] = format_duration_ms(tier.for_ms)
     rule["labels"] = labels
     rule["annotations"] = annotations
     return rule
@@ -152,7 +152,7 @@ def _alert_rules(slo: SLO, interval_ms: int) -> list[dict[str, Any]]:
         rules.append({
             "alert": f"{alert_name(slo)}NoData",
             "expr": f"absent({_sel('slo:sli_total:rate5m', slo)})",
-            "for": format_duration(slo.alerting.no_data_for_ms),
+            "for": format_duration_ms(slo.alerting.no_data_for_ms),
             "labels": {**slo_labels(slo), "severity": "ticket", "tier": "no-data"},
             "annotations": {"summary": f"SLO {slo.name} of {slo.service} has no SLI data: its budget cannot be computed."},
         })
@@ -168,7 +168,7 @@ def sli_group(slo: SLO, interval_ms: int = 60_000) -> dict[str, Any]:
     for w in windows_of(slo):
         rules.append({"record": ratio_name(w), "expr": _ratio_expr(slo, w), "labels": labels})
     rules.extend(_alert_rules(slo, interval_ms))
-    return {"name": f"sloguard-slo-{slo.name}", "interval": format_duration(interval_ms), "rules": rules}
+    return {"name": f"sloguard-slo-{slo.name}", "interval": format_duration_ms(interval_ms), "rules": rules}
 
 
 def budget_group(slo: SLO) -> dict[str, Any]:
@@ -187,7 +187,7 @@ def budget_group(slo: SLO) -> dict[str, Any]:
         {"record": "slo:period_burn_rate:ratio", "expr": f"{period_ratio} / {b}", "labels": labels},
         {"record": "slo:info", "expr": "vector(1)", "labels": info},
     ]
-    return {"name": f"sloguard-slo-{slo.name}-budget", "interval": format_duration(BUDGET_INTERVAL_MS), "rules": rules}
+    return {"name": f"sloguard-slo-{slo.name}-budget", "interval": format_duration_ms(BUDGET_INTERVAL_MS), "rules": rules}
 
 
 def generate(slos: list[SLO], interval_ms: int = 60_000) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sloguard.durations import parse_duration_ms
 from sloguard.rules._errors import RulesError
 from sloguard.rules.template._gofmt import GoTime, go_float, go_type
 
@@ -120,8 +121,6 @@ def to_time(i: Any) -> GoTime:
 
 def parse_duration(s: Any) -> float:
     """Prometheus' ``parseDuration``: a Prometheus duration string in seconds."""
-    from sloguard.rules._duration import parse_duration_ms
-
     if not isinstance(s, str):
         raise FuncError(f"wrong type for value; expected string; got {go_type(s)}")
     try:

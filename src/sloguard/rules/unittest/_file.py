@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from sloguard.rules._duration import parse_duration_ms
+from sloguard.durations import parse_duration_ms
 from sloguard.rules._errors import RulesError
 
 
