@@ -179,3 +179,15 @@ def test_any_range_parameters_answer_well_formed_json(start: str, end: str, step
 def test_any_instant_parameters_answer_well_formed_json(time: str, timeout: str) -> None:
     r = CLIENT.post("/api/v1/query", data={"query": "rate(reqs_total[5m])", "time": time, "timeout": timeout})
     check_envelope(r.status_code, r.json(), engine_crash_ok=False)
+
+
+@FUZZ
+@given(typed | valid_ish | broken)
+def test_format_query_answers_success_or_bad_data(expr: str) -> None:
+    r = CLIENT.post("/api/v1/format_query", data={"query": expr})
+    body = r.json()
+    if body["status"] == "success":
+        assert r.status_code == 200 and isinstance(body["data"], str)
+    else:
+        assert (r.status_code, body["errorType"]) == (400, "bad_data")
+        assert body["error"].startswith('invalid parameter "query": ')

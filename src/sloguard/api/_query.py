@@ -41,6 +41,7 @@ from sloguard.api._query_params import InstantParams, RangeParams, instant_param
 from sloguard.api._query_status import status_routes
 from sloguard.promql import ErrorType, ParseError, PromQLError, QueryResult
 from sloguard.promql import functions as _functions  # noqa: F401 - registers holt_winters etc. with promql-parser
+from sloguard.promql._ast import parse as check_expr
 from sloguard.promql._format import query_response_json
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -157,8 +158,11 @@ class _ParseFailed(Exception):
 
 
 def _parse(expr: str) -> Any:
-    if not expr.strip():
-        raise _ParseFailed("parse error: no expression found in input")
+    """promql-parser's tree for ``expr``; errors carry the engine's Prometheus wording."""
+    try:
+        check_expr(expr)  # the engine's parser: positions and texts as Prometheus words them
+    except ParseError as e:
+        raise _ParseFailed(str(e)) from None
     try:
         return promql_parser.parse(expr)
     except BaseException as e:  # ValueError, or a PanicException on odd input
