@@ -302,3 +302,14 @@ def test_staleness_data_arrived_in_both(prometheus: PrometheusPeer, sloguard: Te
     assert sloguard.get("/api/v1/query", params=params).json()["data"]["result"] == []
     params["time"] = f"{(marker_ms - 1) / 1000:.3f}"
     assert len(prometheus.get("query", params)["data"]["result"]) == 1
+
+
+def test_format_query_matches_prometheus(prometheus: PrometheusPeer, sloguard: TestClient) -> None:
+    """``/api/v1/format_query`` of every expression above, compared whole (known: "format_query <expr>")."""
+    differ = []
+    for expr in sorted({c.expr for c in CASES}):
+        want = prometheus.get("format_query", {"query": expr})
+        got = sloguard.get("/api/v1/format_query", params={"query": expr}).json()
+        if want != got and f"format_query {expr}" not in KNOWN:
+            differ.append(f"{expr!r}: prometheus {want}, sloguard {got}")
+    assert not differ, "\n".join(differ[:10])
