@@ -313,3 +313,21 @@ def test_format_query_matches_prometheus(prometheus: PrometheusPeer, sloguard: T
         if want != got and f"format_query {expr}" not in KNOWN:
             differ.append(f"{expr!r}: prometheus {want}, sloguard {got}")
     assert not differ, "\n".join(differ[:10])
+
+
+BYTE_EXACT = [  # raw samples (no arithmetic), so even the number formatting must agree
+    ("query_range", {"query": "diff_temperature", "start": "1699990000", "end": "1699993600.5", "step": "61"}),
+    ("query_range", {"query": 'diff_requests_total{job="api"}', "start": "1699989000", "end": "1699992000", "step": "30"}),
+    ("query", {"query": "diff_temperature", "time": "1699995000.123"}),
+    ("query", {"query": "diff_temperature[1m]", "time": "1699995000"}),
+    ("query", {"query": "1e-7 * 3", "time": "1699995000"}),
+    ("query", {"query": '"a\\"<b>&"', "time": "1699995000.5"}),
+    ("query", {"query": "vector(1e21) / 3", "time": "1699995000"}),
+]
+
+
+@pytest.mark.parametrize(("path", "params"), BYTE_EXACT, ids=[p["query"] for _, p in BYTE_EXACT])
+def test_response_bytes_equal_prometheus(prometheus: PrometheusPeer, sloguard: TestClient, path: str, params: dict[str, str]) -> None:
+    url = f"http://127.0.0.1:{prometheus.port}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+    want = urllib.request.urlopen(url, timeout=30).read().decode()
+    assert sloguard.get(f"/api/v1/{path}", params=params).text == want
