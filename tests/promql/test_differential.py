@@ -337,7 +337,8 @@ BYTE_EXACT = [  # raw samples (no arithmetic), so even the number formatting mus
 def test_response_bytes_equal_prometheus(prometheus: PrometheusPeer, sloguard: TestClient, path: str, params: dict[str, str]) -> None:
     url = f"http://127.0.0.1:{prometheus.port}/api/v1/{path}?{urllib.parse.urlencode(params)}"
     try:
-        want = urllib.request.urlopen(url, timeout=30).read().decode()
+        status, want = 200, urllib.request.urlopen(url, timeout=30).read().decode()
     except urllib.error.HTTPError as e:
-        want = e.read().decode()
-    assert sloguard.get(f"/api/v1/{path}", params=params).text == want
+        status, want = e.code, e.read().decode()
+    r = sloguard.get(f"/api/v1/{path}", params=params)
+    assert (r.status_code, r.text) == (status, want)
