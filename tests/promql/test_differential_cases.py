@@ -200,6 +200,9 @@ HAND_PICKED_ERRORS = [
     "diff_temperature offset", "abs(diff_temperature[5m])", "vector(1) and 1", 'count_values("__bad-", diff_temperature)',
     'label_join(diff_temperature, "x", ",", "__name__", "-bad")', 'time() + "a"', "1 +",
     'diff_temperature{job="api"} or on (instance) diff_temperature @ 1e20',
+    "max_over_time((time())[1h:1m])", '-("str")', "-(diff_temperature[5m:1m])", "group by (job) (time())",
+    "topk()", 'bottomk by (job) (diff_requests_total{__name__=""})', "max without (instance) (0.5, diff_temperature)",
+    "time() unless ignoring (le) vector(1)",
 ]
 
 TEMPLATES = [
