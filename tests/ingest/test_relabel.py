@@ -88,7 +88,7 @@ def test_action_names_are_case_insensitive() -> None:
         ({"action": "explode"}, 'unknown relabel action "explode"'),
         ({"target_label": "a", "regex": "(unclosed"}, 'invalid regular expression "(unclosed"'),
         ({"target_label": "a", "regex": "a(?=b)"}, "invalid or unsupported Perl syntax: `(?=`"),
-        ({"target_label": "a", "regex": "(a)\\1"}, "invalid or unsupported Perl syntax: `\\1`"),
+        ({"target_label": "a", "regex": "(a)\\1"}, "invalid escape sequence: `\\1`"),
         ({"target_label": "a", "source_labels": ["not-a-label"]}, '"not-a-label" is not a valid label name'),
         ({"target_label": "a", "bogus": 1}, "Extra inputs are not permitted"),
     ],

@@ -7,11 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from sloguard.labels import Labels
+from sloguard.labels import Labels, go_regex_to_python
 from sloguard.promql import PromQLError
 from sloguard.promql.functions._common import finish_vector
 from sloguard.promql.functions._labels import expand_template
-from sloguard.promql.functions._regex import go_regex_to_python
 
 
 def _m(pattern: str, text: str) -> re.Match[str]:

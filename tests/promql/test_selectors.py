@@ -6,9 +6,8 @@ import re
 
 import pytest
 
-from sloguard.labels import Labels
+from sloguard.labels import Labels, go_regex_to_python
 from sloguard.promql import PromQLEngine, ValueType
-from sloguard.promql._ast_regex import re2_inline_flags
 from sloguard.tsdb.testing import MemoryStorage
 
 
@@ -23,7 +22,7 @@ from sloguard.tsdb.testing import MemoryStorage
     ],
 )
 def test_re2_inline_flags_act_to_the_end_of_their_group(pattern: str, matches: list[str], rejects: list[str]) -> None:
-    rx = re.compile(re2_inline_flags(pattern))
+    rx = re.compile(go_regex_to_python(pattern))
     assert all(rx.fullmatch(s) for s in matches)
     assert not any(rx.fullmatch(s) for s in rejects)
 

@@ -16,14 +16,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from sloguard.ingest._quote import q as _q
-from sloguard.labels import Labels, LabelsBuilder, is_valid_label_name
+from sloguard.labels import Labels, LabelsBuilder, go_regex_to_python, is_valid_label_name
 
 __all__ = ["Action", "RelabelConfig", "Regex", "expand", "relabel"]
 
 _RELABEL_TARGET = re.compile(r"(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+")
 _TEMPLATE_VAR = re.compile(r"\$(?:(\$)|\{(\w+)\}|(\w+))")
-_NAMED_GROUP = re.compile(r"\(\?<([A-Za-z_])")
-_PERL_ONLY = re.compile(r"\(\?<?[=!]|(?<!\\)\\[1-9]")
 
 
 class Action(enum.StrEnum):
@@ -43,15 +41,8 @@ class Action(enum.StrEnum):
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
-    m = _PERL_ONLY.search(pattern)
-    if m is not None:  # RE2 (Go) has no lookarounds or backreferences
-        raise ValueError(
-            f"invalid regular expression {_q(pattern)}: invalid or unsupported Perl syntax: `{m.group(0)}`"
-        )
-    # RE2 spells \z for end of text and accepts (?<name>...); Python wants \Z and (?P<name>...).
-    py = _NAMED_GROUP.sub(r"(?P<\1", pattern.replace(r"\z", r"\Z"))
-    try:
-        return re.compile(f"(?:{py})")
+    try:  # RE2 syntax (no lookarounds or backreferences), as every regex users write
+        return re.compile(f"(?:{go_regex_to_python(pattern)})")
     except re.error as e:
         raise ValueError(f"invalid regular expression {_q(pattern)}: {e}") from None
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from sloguard.labels._labels import METRIC_NAME
+from sloguard.labels._regex import compile_go_regex
 
 
 class MatchType(enum.Enum):
@@ -31,7 +32,7 @@ class Matcher:
     def __post_init__(self) -> None:
         if self.type in (MatchType.REGEX, MatchType.NOT_REGEX):
             try:
-                compiled = re.compile(_go_to_python_regex(self.value))
+                compiled = compile_go_regex(self.value)
             except re.error as e:
                 raise ValueError(f"invalid regular expression {self.value!r} in matcher for label {self.name!r}: {e}") from None
             object.__setattr__(self, "_re", compiled)
@@ -67,12 +68,6 @@ class Matcher:
     def __str__(self) -> str:
         v = self.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         return f'{self.name}{self.type.value}"{v}"'
-
-
-def _go_to_python_regex(pattern: str) -> str:
-    """Translate the few RE2 spellings Python's ``re`` reads differently."""
-    # RE2 allows \z for end of text; Python spells it \Z.
-    return pattern.replace(r"\z", r"\Z")
 
 
 def parse_matchers_text(selector: str) -> list[Matcher]:

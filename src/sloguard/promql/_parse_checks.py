@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 
-from sloguard.promql._ast_regex import re2_inline_flags
+from sloguard.labels import go_regex_to_python
 from sloguard.promql._parse_lexer import LexError, Token, lex, position
 
 _INT64_MAX = float(2**63 - 1)
@@ -27,7 +27,7 @@ def go_regex_error(pattern: str) -> str | None:
     """Go's ``error parsing regexp: ...`` for a matcher regex, or None if it compiles."""
     anchored = f"^(?:{pattern})$"
     try:
-        re.compile(f"^(?:{re2_inline_flags(pattern)})$")
+        re.compile(f"^(?:{go_regex_to_python(pattern)})$")
         return None
     except re.error as e:
         pos = e.pos or 0

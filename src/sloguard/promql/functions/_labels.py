@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import re
 
-from sloguard.labels import Labels, LabelsBuilder, is_valid_label_name
+from sloguard.labels import Labels, LabelsBuilder, compile_go_regex, is_valid_label_name
 from sloguard.promql._steps import StepVector
 from sloguard.promql._value import PromQLError
 from sloguard.promql.functions._common import finish_vector, string_arg, vector_arg
-from sloguard.promql.functions._regex import go_regex_to_python
 from sloguard.promql.functions._registry import FuncCall, register
-
-
-def compile_go_regex(pattern: str) -> re.Pattern[str]:
-    """Compile an RE2 pattern with Python's ``re``."""
-    return re.compile(go_regex_to_python(pattern))
 
 
 def _extract(s: str) -> tuple[str, int, str] | None:

@@ -1,20 +1,24 @@
-"""Translation of Go RE2 syntax to Python ``re`` where the two differ.
+"""Go RE2 syntax to Python ``re``, for every regex a user writes: label matchers (PromQL
+selectors and ``match[]``), relabel configs and ``label_replace``.
 
 * Inline flags ``(?i)`` anywhere: RE2 applies them to the rest of the enclosing group;
   Python only allows them at the very start, so they become scoped groups ``(?i:...)``
   that are closed (and reopened) around ``|`` and at the group's end.
 * ``\\z`` (end of text) is Python's ``\\Z``; ``\\Q...\\E`` quotes literally.
+* Named groups ``(?<name>...)`` are Python's ``(?P<name>...)``.
 * POSIX classes ``[[:alpha:]]`` are expanded.
 * The ungreedy flag ``U`` has no Python equivalent and is dropped.
 * Unicode classes ``\\pL``, ``\\pN``, ``\\p{Lu}``... map to Python's nearest spellings
   (letters ``[^\\W\\d_]``, digits ``\\d``; upper/lower case only for ASCII).
-
-(The same translation belongs in ``sloguard.labels`` for matchers; see the H5b report.)
+* Perl syntax RE2 lacks (lookarounds, backreferences) raises ``re.error`` with Go's wording,
+  where Python would quietly accept it.
 """
 
 from __future__ import annotations
 
 import re
+
+__all__ = ["compile_go_regex", "go_regex_to_python"]
 
 _POSIX = {
     "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7F", "blank": "\\t ",
@@ -27,6 +31,7 @@ _UNI_OUT = {"L": r"[^\W\d_]", "N": r"\d", "Nd": r"\d", "Lu": "[A-Z]", "Ll": "[a-
 _UNI_OUT_NEG = {"L": r"[\W\d_]", "N": r"\D", "Nd": r"\D", "Lu": "[^A-Z]", "Ll": "[^a-z]"}
 _UNI_IN = {"L": "a-zA-Z\u00c0-\u024f", "N": r"\d", "Nd": r"\d", "Lu": "A-Z", "Ll": "a-z"}
 _UNI = re.compile(r"\\([pP])(?:\{\^?([A-Za-z]+)\}|([A-Za-z]))")
+_LOOKAROUND = re.compile(r"\(\?<?[=!]")
 
 
 def _unicode_class(m: re.Match[str], inside: bool) -> str:
@@ -61,7 +66,13 @@ def _translate_class(cls: str) -> str:
     return _UNI.sub(lambda m: _unicode_class(m, inside=True), cls)
 
 
+def compile_go_regex(pattern: str) -> re.Pattern[str]:
+    """Compile an RE2 pattern with Python's ``re`` (unanchored; callers anchor or fullmatch)."""
+    return re.compile(go_regex_to_python(pattern))
+
+
 def go_regex_to_python(p: str) -> str:
+    """The Python spelling of RE2 pattern ``p``; ``re.error`` for Perl syntax RE2 refuses."""
     out: list[str] = []
     stack: list[list[str]] = [[]]  # open scoped-flag groups per group level
     i = 0
@@ -80,6 +91,8 @@ def go_regex_to_python(p: str) -> str:
                 out.append(_unicode_class(uni, inside=False))
                 i = uni.end()
                 continue
+            if nxt in "123456789" and nxt:
+                raise re.error(f"invalid escape sequence: `\\{nxt}`")
             out.append("\\Z" if nxt == "z" else p[i : i + 2])
             i += 2
         elif c == "[":
@@ -92,10 +105,13 @@ def go_regex_to_python(p: str) -> str:
                 out.append(f"(?{flags.rstrip('-')}:")
                 stack[-1].append(flags.rstrip("-"))
             i = m.end()
+        elif c == "(" and (look := _LOOKAROUND.match(p, i)) is not None:
+            raise re.error(f"invalid or unsupported Perl syntax: `{look[0]}`")
         elif c == "(":
-            out.append("(")
+            named = p.startswith("(?<", i)
+            out.append("(?P<" if named else "(")
             stack.append([])
-            i += 1
+            i += 3 if named else 1
         elif c == ")":
             out.append(")" * len(stack.pop() if len(stack) > 1 else []))
             out.append(")")
