@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from sloguard.rules import check_rules
+from tests.shared_paths import PROMTOOL_CONFORMANCE, needs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
-CONFORMANCE = Path("/work/shared/conformance/promtool")
+CONFORMANCE = PROMTOOL_CONFORMANCE
+pytestmark = needs(CONFORMANCE)
 CASES = [
     (CONFORMANCE, "rules.yml"),
     (CONFORMANCE, "rules_duplicates.yml"),

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from sloguard.rules import RuleFileError, load_rule_file, parse_rule_text
+from tests.shared_paths import PROMTOOL_CONFORMANCE, needs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
-CONFORMANCE = Path("/work/shared/conformance/promtool")
+CONFORMANCE = PROMTOOL_CONFORMANCE
 
 
 def test_valid_file_yields_groups_rules_and_durations() -> None:
@@ -63,6 +64,7 @@ def test_bad_duration_uses_prometheus_wording() -> None:
     assert errs == ['not a valid duration string: "5x"']
 
 
+@needs(CONFORMANCE)
 def test_bad_promql_is_reported_at_the_expr_position() -> None:
     with pytest.raises(RuleFileError) as ei:
         load_rule_file(CONFORMANCE / "bad-rules-syntax.yml")
