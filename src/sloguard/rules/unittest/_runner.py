@@ -15,8 +15,8 @@ import numpy as np
 from sloguard.durations import format_duration_ms, format_go_duration
 from sloguard.labels import Labels
 from sloguard.promql import PromQLError
-from sloguard.promql._testscript_notation import NotationError, parse_series_desc
 from sloguard.promql.engine import EngineOptions, PromQLEngine
+from sloguard.promql.testscript import NotationError, parse_series_desc
 from sloguard.rules._alert import AlertState
 from sloguard.rules._errors import RuleFileError
 from sloguard.rules._group import Group
