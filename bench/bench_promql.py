@@ -38,7 +38,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
-SHARED = Path(os.environ.get("SLOGUARD_SHARED_BENCH", ROOT.parent / "shared" / "bench"))
+SHARED = Path(os.environ.get("SLOGUARD_SHARED", ROOT.parent / "shared")) / "bench"
 END_S = 1_700_000_000
 RANGE_S = int(5.5 * 3600)
 STEP_S = 60
@@ -238,8 +238,9 @@ def main() -> int:
                          "have changed since, so by default it is imported afresh)")
     a = ap.parse_args()
     missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
-    if missing:
-        print(f"## PromQL: sloguard vs Prometheus\n\nSkipped: {', '.join(missing)} not on PATH.\n")
+    if missing or not SHARED.is_dir():
+        why = f"{', '.join(missing)} not on PATH" if missing else f"{SHARED} not found (set SLOGUARD_SHARED)"
+        print(f"## PromQL: sloguard vs Prometheus\n\nSkipped: {why}.\n")
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
     queries = [q.strip() for q in (SHARED / "queries.txt").read_text().splitlines() if q.strip()]
