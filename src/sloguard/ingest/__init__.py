@@ -1,6 +1,7 @@
 """Ingestion: scrape loop, exposition parsing, relabeling, remote-write decoding, backfill."""
 
 # Exposition parsing, relabeling, scrape configs and the scrape loop (helper H2).
+from sloguard.ingest._errors import IngestError
 from sloguard.ingest.exposition import (
     NO_TIMESTAMP,
     ExpositionError,
@@ -17,6 +18,7 @@ __all__ = [
     "NO_TIMESTAMP",
     "ExpositionError",
     "GlobalConfig",
+    "IngestError",
     "MetricMetadata",
     "ParsedScrape",
     "RelabelConfig",

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from sloguard.ingest._errors import IngestError
 from sloguard.ingest._exposition_meta import (
     MetricMetadata,
     parse_comment_om,
@@ -34,7 +35,7 @@ NORMAL_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000001))[0
 _MAX_TS = 2**63 - 1
 _TEXT_WS = re.compile(rb"[ \t]+")  # the text format's only separators
 
-class ExpositionError(ValueError):
+class ExpositionError(IngestError, ValueError):
     """Malformed exposition input; the message starts with ``line N:`` and names the problem."""
 
     def __init__(self, line: int, problem: str) -> None:

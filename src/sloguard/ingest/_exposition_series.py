@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from sloguard.ingest._errors import IngestError
 from sloguard.labels import METRIC_NAME, Labels
 
 METRIC_NAME_RE = re.compile(rb"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -23,7 +24,7 @@ _TOKEN = re.compile(rb'[^ \t,=}{"]*')
 _UNESCAPED = {b'"': b'"', b"\\": b"\\", b"n": b"\n"}
 
 
-class SeriesSyntaxError(ValueError):
+class SeriesSyntaxError(IngestError, ValueError):
     """A problem inside a series text; the line parser adds the line number."""
 
 

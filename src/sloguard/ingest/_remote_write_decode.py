@@ -14,6 +14,7 @@ import cramjam
 import numpy as np
 from google.protobuf.message import DecodeError
 
+from sloguard.ingest._errors import IngestError
 from sloguard.ingest._remote_write_fast import SampleTails, sample_tails
 from sloguard.ingest._remote_write_proto import RawLabel, RawTimeSeries, RawWriteRequest, Sample
 from sloguard.labels import InvalidLabelError, Labels, check_label_value, check_labels
@@ -23,7 +24,7 @@ DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024
 _MAX_MESSAGES = 10
 
 
-class RemoteWriteError(Exception):
+class RemoteWriteError(IngestError):
     """A request the receiver refuses as a whole; ``status`` is the HTTP status to answer."""
 
     def __init__(self, status: int, message: str) -> None:

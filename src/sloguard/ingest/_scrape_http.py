@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from sloguard.ingest._errors import IngestError
 from sloguard.ingest.scrape_config import ScrapeConfig
 
 #: What Prometheus 2.42 sends: OpenMetrics preferred, then text 0.0.4.
@@ -29,7 +30,7 @@ USER_AGENT = "sloguard/0.1 (Prometheus/2.42.0 compatible)"
 HttpClientFactory = Callable[[ScrapeConfig], httpx.AsyncClient]
 
 
-class ScrapeError(Exception):
+class ScrapeError(IngestError):
     """A failed scrape; the message is what ``/api/v1/targets`` shows as ``lastError``."""
 
 

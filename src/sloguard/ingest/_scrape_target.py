@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from sloguard.ingest._errors import IngestError
 from sloguard.ingest._quote import q as _q
 from sloguard.ingest.relabel import relabel
 from sloguard.ingest.scrape_config import ScrapeConfig, format_duration, parse_duration
@@ -28,7 +29,7 @@ PARAM_PREFIX = "__param_"
 META_PREFIX = "__meta_"
 
 
-class TargetError(ValueError):
+class TargetError(IngestError, ValueError):
     """A target that cannot be scraped after relabeling (it is dropped, with this reason)."""
 
 

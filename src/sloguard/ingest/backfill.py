@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from sloguard.ingest._errors import IngestError
 from sloguard.ingest.backfill_scan import ChunkSamples, ChunkScanner
 from sloguard.ingest.exposition import ExpositionError
 from sloguard.tsdb import BlockWriter, TSDBError
@@ -27,7 +28,7 @@ DEFAULT_CHUNK_BYTES = 8 << 20
 HOUR_MS = 3_600_000
 
 
-class BackfillError(Exception):
+class BackfillError(IngestError):
     """The import was refused; the message names the file and, for bad input, the line."""
 
 

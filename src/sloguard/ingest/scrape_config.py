@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from sloguard.durations import DurationError, format_duration_ms, parse_duration_ms
+from sloguard.ingest._errors import IngestError
 from sloguard.ingest._quote import q as _q
 from sloguard.ingest.relabel import RelabelConfig
 from sloguard.labels import is_valid_label_name
@@ -49,7 +50,7 @@ _SIZE = re.compile(r"(\d+)(B|[KMGTPE]i?B)?")
 _SIZE_SHIFT = {None: 0, "B": 0, "K": 10, "M": 20, "G": 30, "T": 40, "P": 50, "E": 60}
 
 
-class ScrapeConfigError(ValueError):
+class ScrapeConfigError(IngestError, ValueError):
     """A scrape configuration that is well-formed but inconsistent (e.g. timeout > interval)."""
 
 
