@@ -17,21 +17,23 @@ import secrets
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import cramjam
 import numpy as np
 
-from sloguard.labels import Labels
-from sloguard.tsdb._cache import FrameCache
+from sloguard.labels import Labels, Matcher
+from sloguard.tsdb._cache import Frame, FrameCache
 from sloguard.tsdb._codec import decode, encode
-from sloguard.tsdb._index import StaticPostings
+from sloguard.tsdb._index import StaticPostings, resolve
 from sloguard.tsdb._types import F64, I64, TSDBError
-from sloguard.tsdb._vec import SegPart, cut
+from sloguard.tsdb._vec import BandKey, SegPart, cut
 from sloguard.tsdb._wal import fsync_dir
 
 FRAME_SAMPLES = 1 << 16  # decode granularity: a single-series read decodes one frame
+_RESOLVED_MAX = 4096  # memoised matcher sets per block (rules repeat theirs every cycle)
 _B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -166,6 +168,7 @@ class Block:
             raise TSDBError(f"cannot read block {path}: {e}") from None
         self.labels = [Labels._sorted_unchecked(tuple(zip(f[::2], f[1::2], strict=True))) for f in raw]
         self.index = StaticPostings(self.labels)
+        self._resolved: dict[tuple[Matcher, ...], I64] = {}
         self._cache = cache
         size = (path / "chunks").stat().st_size
         self._chunks: mmap.mmap | bytes = b""
@@ -186,15 +189,30 @@ class Block:
         tm = self.tminmax[ids] if len(ids) else np.empty((0, 2), np.int64)
         return ids[(tm[:, 0] <= maxt) & (tm[:, 1] >= mint)]
 
-    def _frame(self, f: int) -> tuple[I64, F64]:
+    def resolve(self, matchers: Sequence[Matcher]) -> I64:
+        """Ids of the series matching ``matchers`` (memoised: the block never changes)."""
+        key = tuple(matchers)
+        ids = self._resolved.get(key)
+        if ids is None:
+            ids = resolve(self.index, matchers)
+            if len(self._resolved) >= _RESOLVED_MAX:
+                self._resolved.clear()
+            self._resolved[key] = ids
+        return ids
+
+    def _frame(self, f: int) -> Frame:
         key = (self.ulid, f)
         hit = self._cache.get(key)
         if hit is None:
-            _, _, off, ln = (int(x) for x in self.frames[f])
+            a, b, off, ln = (int(x) for x in self.frames[f])
             t, v = decode(memoryview(self._chunks)[off:off + ln])
             t.flags.writeable = False
             v.flags.writeable = False
-            hit = (t, v)
+            first = int(np.searchsorted(self.offsets, a, side="right")) - 1
+            last = int(np.searchsorted(self.offsets, b, side="left"))
+            seg = np.clip(np.asarray(self.offsets[first:last + 1]) - a, 0, b - a)
+            seg[-1] = b - a
+            hit = Frame(t, v, BandKey.build(seg, t), first)
             self._cache.put(key, hit)
         return hit
 
@@ -204,13 +222,16 @@ class Block:
         s_start = np.asarray(self.offsets[ids])
         s_end = np.asarray(self.offsets[ids + 1])
         fid = np.searchsorted(fstarts, s_start, side="right") - 1
+        if len(fid) and fid[0] == fid[-1]:  # ids ascend, so this is one frame
+            groups = [(int(fid[0]), slice(None))]
+        else:
+            groups = [(f, np.flatnonzero(fid == f)) for f in np.unique(fid).tolist()]
         parts = []
-        for f in np.unique(fid).tolist():
-            sel = np.flatnonzero(fid == f)
-            ft, fv = self._frame(f)
+        for f, sel in groups:
+            fr = self._frame(f)
             base = int(fstarts[f])
-            part = SegPart(keys[sel], s_start[sel] - base, s_end[sel] - base, ft, fv)
-            parts.append(cut(part, mint, maxt))
+            part = SegPart(keys[sel], s_start[sel] - base, s_end[sel] - base, fr.t, fr.v)
+            parts.append(cut(part, mint, maxt) if fr.band is None else fr.band.cut(part, ids[sel] - fr.first, mint, maxt))
         return parts
 
     def release(self) -> None:

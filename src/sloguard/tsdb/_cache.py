@@ -4,28 +4,46 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from sloguard.tsdb._types import F64, I64
+from sloguard.tsdb._vec import BandKey
 
 Key = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A decoded frame (read-only arrays) and its search key; series ``first + r`` is
+    the key's segment ``r`` (``band`` is None when the frame has no samples or its
+    bands would overflow)."""
+
+    t: I64
+    v: F64
+    band: BandKey | None
+    first: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.t.nbytes + self.v.nbytes + (self.band.key.nbytes if self.band else 0)
 
 
 class FrameCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._d: OrderedDict[Key, tuple[I64, F64]] = OrderedDict()
+        self._d: OrderedDict[Key, Frame] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Key) -> tuple[I64, F64] | None:
+    def get(self, key: Key) -> Frame | None:
         with self._lock:
             hit = self._d.get(key)
             if hit is not None:
                 self._d.move_to_end(key)
             return hit
 
-    def put(self, key: Key, value: tuple[I64, F64]) -> None:
-        size = value[0].nbytes + value[1].nbytes
+    def put(self, key: Key, value: Frame) -> None:
+        size = value.nbytes
         if size > self.max_bytes:
             return
         with self._lock:
@@ -34,11 +52,10 @@ class FrameCache:
             self._d[key] = value
             self._bytes += size
             while self._bytes > self.max_bytes:
-                _, (t, v) = self._d.popitem(last=False)
-                self._bytes -= t.nbytes + v.nbytes
+                _, old = self._d.popitem(last=False)
+                self._bytes -= old.nbytes
 
     def drop(self, ulid: str) -> None:
         with self._lock:
             for key in [k for k in self._d if k[0] == ulid]:
-                t, v = self._d.pop(key)
-                self._bytes -= t.nbytes + v.nbytes
+                self._bytes -= self._d.pop(key).nbytes

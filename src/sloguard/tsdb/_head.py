@@ -19,12 +19,12 @@ import numpy.typing as npt
 from sloguard.labels import Labels
 from sloguard.tsdb._index import MemPostings
 from sloguard.tsdb._types import F64, I64
-from sloguard.tsdb._vec import SegPart, cut, merge, ranges_index, seg_search
+from sloguard.tsdb._vec import BandKey, SegPart, cut, merge, ranges_index, seg_search
 
 U64 = npt.NDArray[np.uint64]
 T_MIN = np.iinfo(np.int64).min
 T_MAX = np.iinfo(np.int64).max
-_MIN_FOLD = 1 << 16
+_MIN_FOLD = 1 << 12  # a small tail keeps selects cheap: each one scans the whole tail
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,7 @@ class HeadSnapshot:
     tail_ref: I64
     tail_t: I64
     tail_v: F64
+    f_band: BandKey | None = None
 
 
 _G = TypeVar("_G", bound=np.generic)
@@ -76,6 +77,7 @@ class Head:
         self.f_off = np.zeros(1, np.int64)
         self.f_t = np.empty(0, np.int64)
         self.f_v = np.empty(0, np.float64)
+        self.f_band: BandKey | None = None
         self._tr = np.empty(0, np.int64)
         self._tt = np.empty(0, np.int64)
         self._tv = np.empty(0, np.float64)
@@ -143,16 +145,20 @@ class Head:
         frozen = SegPart(front, snap.f_off[:-1], snap.f_off[1:], snap.f_t, snap.f_v)
         pos = np.arange(snap.nrefs, dtype=np.int64)
         tail = self._tail_part(snap, pos, T_MIN, T_MAX)
-        self.f_off, self.f_t, self.f_v = merge(snap.nrefs, [frozen, tail], False)
+        self._set_frozen(*merge(snap.nrefs, [frozen, tail], False))
         # fresh tail buffers: snapshots taken before this fold still view the old ones
         self._tr, self._tt, self._tv = np.empty_like(self._tr), np.empty_like(self._tt), np.empty_like(self._tv)
         self.n_tail = 0
+
+    def _set_frozen(self, offs: I64, t: I64, v: F64) -> None:
+        self.f_off, self.f_t, self.f_v = offs, t, v
+        self.f_band = BandKey.build(offs, t)
 
     def snapshot(self) -> HeadSnapshot:
         n = self.n_tail
         return HeadSnapshot(
             len(self.labels), self.f_off, self.f_t, self.f_v,
-            self._tr[:n], self._tt[:n], self._tv[:n],
+            self._tr[:n], self._tt[:n], self._tv[:n], self.f_band,
         )
 
     @staticmethod
@@ -178,7 +184,8 @@ class Head:
         starts = np.where(inside, snap.f_off[r], 0) if nf else r
         ends = np.where(inside, snap.f_off[r + 1], 0) if nf else r
         keys = np.arange(len(refs), dtype=np.int64)
-        parts = [cut(SegPart(keys, starts, ends, snap.f_t, snap.f_v), mint, maxt)]
+        frozen = SegPart(keys, starts, ends, snap.f_t, snap.f_v)
+        parts = [cut(frozen, mint, maxt) if snap.f_band is None else snap.f_band.cut(frozen, refs, mint, maxt)]
         if len(snap.tail_t):
             pos_of = np.full(snap.nrefs, -1, np.int64)
             pos_of[refs] = keys
@@ -208,7 +215,7 @@ class Head:
             self.create_series(ls)
         n = len(live)
         self.last_t[:n], self.last_v[:n] = last_t, last_v
-        self.f_off, self.f_t, self.f_v = offs, t, v
+        self._set_frozen(offs, t, v)
         if len(t):
             self.first_t[:n] = t[offs[:-1]]
             self.mint, self.maxt = int(t.min()), int(t.max())

@@ -93,14 +93,34 @@ class _Postings:
         self.arr: I64 | None = None
 
 
+_RESOLVED_MAX = 4096
+
+
 class MemPostings:
-    """The head's index: label name -> value -> ascending series refs."""
+    """The head's index: label name -> value -> ascending series refs.
+
+    Resolved matcher sets are memoised until the next series is added (rules select
+    the same sets every cycle while the set of series rarely changes)."""
 
     def __init__(self) -> None:
         self._idx: dict[str, dict[str, _Postings]] = {}
         self._all = _Postings()
+        self._resolved: dict[tuple[Matcher, ...], I64] = {}
+
+    def resolve(self, matchers: Sequence[Matcher]) -> I64:
+        """``resolve(self, matchers)``, memoised; callers hold the head lock."""
+        key = tuple(matchers)
+        ids = self._resolved.get(key)
+        if ids is None:
+            ids = resolve(self, matchers)
+            if len(self._resolved) >= _RESOLVED_MAX:
+                self._resolved.clear()
+            self._resolved[key] = ids
+        return ids
 
     def add(self, ref: int, labels: Labels) -> None:
+        if self._resolved:
+            self._resolved = {}
         for name, value in labels:
             p = self._idx.setdefault(name, {}).get(value)
             if p is None:

@@ -11,7 +11,6 @@ import numpy as np
 from sloguard.labels import Labels, Matcher
 from sloguard.tsdb._block import Block
 from sloguard.tsdb._head import Head, HeadSnapshot
-from sloguard.tsdb._index import resolve
 from sloguard.tsdb._types import F64, I64, SeriesBatch
 from sloguard.tsdb._vec import SegPart, merge
 
@@ -46,7 +45,7 @@ class TSDBQuerier:
     def _view(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> _View:
         head = self._head
         with head.lock:
-            refs = resolve(head.postings, matchers)
+            refs = head.postings.resolve(matchers)
             if len(refs):
                 refs = refs[(head.first_t[refs] <= maxt) & (head.last_t[refs] >= mint)]
             labels = head.labels
@@ -56,7 +55,7 @@ class TSDBQuerier:
         return self._head.num_samples > 0 and self._head.mint <= maxt and self._head.maxt >= mint
 
     def _block_ids(self, b: Block, matchers: Sequence[Matcher], mint: int, maxt: int) -> I64:
-        return b.series_in_range(resolve(b.index, matchers), mint, maxt)
+        return b.series_in_range(b.resolve(matchers), mint, maxt)
 
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
         view = self._view(matchers, mint, maxt)

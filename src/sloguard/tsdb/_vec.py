@@ -57,6 +57,54 @@ def cut(part: SegPart, mint: int, maxt: int) -> SegPart:
     return SegPart(part.keys, lo, hi, part.t, part.v)
 
 
+_KEY_LIMIT = 1 << 62
+
+
+@dataclass(frozen=True, slots=True)
+class BandKey:
+    """A search key over segments stored back to back, each in time order.
+
+    Segment ``r``'s samples get keys in the band ``[r * span, (r + 1) * span)`` (the
+    time relative to ``tmin``, shifted by one so that times outside ``[tmin, tmax]``
+    clamp to the band's edges), so the key is sorted and one ``np.searchsorted`` finds
+    a time in any number of segments at once. Built once per immutable source.
+    """
+
+    key: I64
+    tmin: int
+    span: int
+
+    @classmethod
+    def build(cls, seg_offsets: I64, t: I64) -> BandKey | None:
+        """Over ``t`` split at ``seg_offsets`` (from 0 to ``len(t)``); None if the bands
+        would overflow int64."""
+        n = len(seg_offsets) - 1
+        if n <= 0 or len(t) == 0:
+            return None
+        tmin = int(t.min())
+        span = int(t.max()) - tmin + 3
+        if n * span >= _KEY_LIMIT:
+            return None
+        key = np.repeat(np.arange(n, dtype=np.int64) * span, np.diff(seg_offsets))
+        key += t
+        key -= tmin - 1
+        key.flags.writeable = False
+        return cls(key, tmin, span)
+
+    def search(self, ranks: I64, x: int, side: str) -> I64:
+        """``np.searchsorted(segment r, x, side)`` as an absolute index, for each rank."""
+        rel = min(max(x - self.tmin + 1, 0), self.span - 1)
+        found: I64 = np.searchsorted(self.key, ranks * self.span + rel, side)  # type: ignore[call-overload]
+        return found
+
+    def cut(self, part: SegPart, ranks: I64, mint: int, maxt: int) -> SegPart:
+        """``cut(part, mint, maxt)`` for a part whose segment ``i`` is segment
+        ``ranks[i]`` of this key's source (``part.t``)."""
+        lo = np.clip(self.search(ranks, mint, "left"), part.lo, part.hi)
+        hi = np.clip(self.search(ranks, maxt, "right"), lo, part.hi)
+        return SegPart(part.keys, lo, hi, part.t, part.v)
+
+
 def ranges_index(lo: I64, hi: I64) -> tuple[I64, I64]:
     """Indices of the concatenated ranges ``[lo[i], hi[i])`` and their offsets."""
     lens = np.maximum(hi - lo, 0)
