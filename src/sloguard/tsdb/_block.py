@@ -222,6 +222,7 @@ class Block:
         s_start = np.asarray(self.offsets[ids])
         s_end = np.asarray(self.offsets[ids + 1])
         fid = np.searchsorted(fstarts, s_start, side="right") - 1
+        groups: list[tuple[int, slice | I64]]
         if len(fid) and fid[0] == fid[-1]:  # ids ascend, so this is one frame
             groups = [(int(fid[0]), slice(None))]
         else:
