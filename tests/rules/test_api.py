@@ -16,7 +16,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sloguard.api._context import ServerContext
-from sloguard.api._rules import go_float_e, rfc3339, routes
+from sloguard.api._rules import rfc3339, routes
+from sloguard.gofmt import go_float_e
 from sloguard.rules import ManagerOptions, RuleManager
 from sloguard.tsdb.testing import MemoryStorage
 

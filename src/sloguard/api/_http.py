@@ -15,7 +15,6 @@ error wording.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +25,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from sloguard.gofmt import go_quote as go_quote  # re-exported: api modules quote through _http
 from sloguard.labels import Matcher, parse_matchers_text
 from sloguard.promql import ErrorType, PromQLError
 
@@ -62,11 +62,6 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.error_type = error_type
-
-
-def go_quote(s: str) -> str:
-    """Quote like Go's ``%q`` for the common cases (used in Prometheus' error texts)."""
-    return json.dumps(s, ensure_ascii=False)
 
 
 def success(data: Any, warnings: Sequence[str] = ()) -> JSONResponse:

@@ -9,7 +9,6 @@ the running rules and answers 500 ``failed to reload config: ...`` like Promethe
 from __future__ import annotations
 
 import inspect
-import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,24 +17,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sloguard.api._http import ApiError, Params, api_endpoint, success
+from sloguard.gofmt import go_float_e
 from sloguard.rules import Alert, AlertingRule, Group, RecordingRule, RuleStatus, expr_string
-from sloguard.rules.template._gofmt import shortest_digits
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
-
-
-def go_float_e(v: float) -> str:
-    """``strconv.FormatFloat(v, 'e', -1, 64)``: ``1.5e+00``, ``2e+00``, ``NaN``, ``+Inf``."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    if v == 0:
-        return ("-" if math.copysign(1, v) < 0 else "") + "0e+00"
-    neg, digits, dp = shortest_digits(v)
-    x = dp - 1
-    m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-    return ("-" if neg else "") + f"{m}e{'-' if x < 0 else '+'}{abs(x):02d}"
 
 
 def rfc3339(seconds: float | None) -> str:

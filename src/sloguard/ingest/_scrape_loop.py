@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 
-from sloguard.ingest._quote import q as _q
+from sloguard.gofmt import go_quote
 from sloguard.ingest._scrape_clock import Clock
 from sloguard.ingest._scrape_http import ScrapeError, fetch, request_headers
 from sloguard.ingest._scrape_target import Target
@@ -246,7 +246,7 @@ class ScrapeLoop:
                 if c.label_name_length_limit and len(n) > c.label_name_length_limit:
                     raise ScrapeError(f"label_name_length_limit exceeded (metric: {lset.metric_name[:50]}, label name: {n[:50]}, length: {len(n)}, limit: {c.label_name_length_limit})")
                 if c.label_value_length_limit and len(v) > c.label_value_length_limit:
-                    raise ScrapeError(f"label_value_length_limit exceeded (metric: {lset.metric_name[:50]}, label name: {n[:50]}, value: {_q(v[:50])}, length: {len(v)}, limit: {c.label_value_length_limit})")
+                    raise ScrapeError(f"label_value_length_limit exceeded (metric: {lset.metric_name[:50]}, label name: {n[:50]}, value: {go_quote(v[:50])}, length: {len(v)}, limit: {c.label_value_length_limit})")
 
     def _commit(self, rows: list[tuple[Labels, int, float]], ts_ms: int, ok: bool) -> tuple[int, int]:
         """Append the scrape and its staleness markers atomically; return (added, stale)."""

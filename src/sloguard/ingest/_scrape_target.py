@@ -14,8 +14,8 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from sloguard.gofmt import go_quote
 from sloguard.ingest._errors import IngestError
-from sloguard.ingest._quote import q as _q
 from sloguard.ingest.relabel import relabel
 from sloguard.ingest.scrape_config import ScrapeConfig, format_duration, parse_duration
 from sloguard.labels import Labels
@@ -142,12 +142,12 @@ def populate(sc: ScrapeConfig, discovered: Labels) -> Target | None:
         raise TargetError("no address")
     scheme = lset.get(SCHEME)
     if scheme not in ("http", "https"):
-        raise TargetError(f"invalid scheme: {_q(scheme)}")
+        raise TargetError(f"invalid scheme: {go_quote(scheme)}")
     if _missing_port(addr):
         addr += ":443" if scheme == "https" else ":80"
         lset = lset.set(ADDRESS, addr)
     if "/" in addr:
-        raise TargetError(f"{_q(addr)} is not a valid hostname")
+        raise TargetError(f"{go_quote(addr)} is not a valid hostname")
     interval, timeout = _durations(lset)
     lset = Labels(p for p in lset if not p[0].startswith(META_PREFIX))
     if not lset.get("instance"):

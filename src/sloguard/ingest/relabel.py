@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
-from sloguard.ingest._quote import q as _q
+from sloguard.gofmt import go_quote
 from sloguard.labels import Labels, LabelsBuilder, go_regex_to_python, is_valid_label_name
 
 __all__ = ["Action", "RelabelConfig", "Regex", "expand", "relabel"]
@@ -44,7 +44,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
     try:  # RE2 syntax (no lookarounds or backreferences), as every regex users write
         return re.compile(f"(?:{go_regex_to_python(pattern)})")
     except re.error as e:
-        raise ValueError(f"invalid regular expression {_q(pattern)}: {e}") from None
+        raise ValueError(f"invalid regular expression {go_quote(pattern)}: {e}") from None
 
 
 class Regex:
@@ -87,14 +87,14 @@ def _to_action(v: Any) -> Action:
     try:
         return Action(v.lower())
     except ValueError:
-        raise ValueError(f"unknown relabel action {_q(v)}") from None
+        raise ValueError(f"unknown relabel action {go_quote(v)}") from None
 
 
 def _label_names(v: Any) -> Any:
     if isinstance(v, list):
         for n in v:
             if not isinstance(n, str) or not is_valid_label_name(n):
-                raise ValueError(f"{_q(n)} is not a valid label name")
+                raise ValueError(f"{go_quote(n)} is not a valid label name")
     return v
 
 
@@ -148,13 +148,13 @@ def _validate(c: RelabelConfig) -> None:
         raise ValueError(f"relabel configuration for {a} action requires 'target_label' value")
     templ = {Action.REPLACE, Action.LOWERCASE, Action.UPPERCASE}
     if a in templ and not _RELABEL_TARGET.fullmatch(c.target_label):
-        raise ValueError(f"{_q(c.target_label)} is invalid 'target_label' for {a} action")
+        raise ValueError(f"{go_quote(c.target_label)} is invalid 'target_label' for {a} action")
     if a in (Action.LOWERCASE, Action.UPPERCASE) and c.replacement != "$1":
         raise ValueError(f"'replacement' can not be set for {a} action")
     if a is Action.LABELMAP and not _RELABEL_TARGET.fullmatch(c.replacement):
-        raise ValueError(f"{_q(c.replacement)} is invalid 'replacement' for {a} action")
+        raise ValueError(f"{go_quote(c.replacement)} is invalid 'replacement' for {a} action")
     if a is Action.HASHMOD and not is_valid_label_name(c.target_label):
-        raise ValueError(f"{_q(c.target_label)} is invalid 'target_label' for {a} action")
+        raise ValueError(f"{go_quote(c.target_label)} is invalid 'target_label' for {a} action")
     if a in (Action.KEEPEQUAL, Action.DROPEQUAL) and given & {"regex", "modulus", "separator", "replacement"}:
         raise ValueError(f"{a} action requires only 'source_labels' and 'target_label', and no other fields")
     if a in (Action.LABELDROP, Action.LABELKEEP) and given & {

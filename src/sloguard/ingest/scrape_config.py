@@ -24,8 +24,8 @@ from pydantic import (
 )
 
 from sloguard.durations import DurationError, format_duration_ms, parse_duration_ms
+from sloguard.gofmt import go_quote
 from sloguard.ingest._errors import IngestError
-from sloguard.ingest._quote import q as _q
 from sloguard.ingest.relabel import RelabelConfig
 from sloguard.labels import is_valid_label_name
 
@@ -59,7 +59,7 @@ def parse_duration(s: str) -> int:
     try:
         return parse_duration_ms(s)
     except DurationError:
-        raise ValueError(f"not a valid duration string: {_q(s)} (expected e.g. '15s', '1m30s', '1h')") from None
+        raise ValueError(f"not a valid duration string: {go_quote(s)} (expected e.g. '15s', '1m30s', '1h')") from None
 
 
 #: Milliseconds back to Prometheus' spelling (``90000`` -> ``"1m30s"``), as ``model.Duration``.
@@ -70,7 +70,7 @@ def _duration(v: Any) -> Any:
     if isinstance(v, str):
         return parse_duration(v)
     if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"not a valid duration: {_q(v)} (expected a string such as '15s')")
+        raise ValueError(f"not a valid duration: {go_quote(v)} (expected a string such as '15s')")
     return v
 
 
@@ -78,7 +78,7 @@ def _size(v: Any) -> Any:
     if isinstance(v, str):
         m = _SIZE.fullmatch(v)
         if m is None:
-            raise ValueError(f"not a valid size: {_q(v)} (expected e.g. '10MB')")
+            raise ValueError(f"not a valid size: {go_quote(v)} (expected e.g. '10MB')")
         unit = m.group(2)
         return int(m.group(1)) << _SIZE_SHIFT[unit[0] if unit and unit != "B" else unit]
     return v
@@ -93,7 +93,7 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 def _check_label_names(d: dict[str, str]) -> dict[str, str]:
     for name in d:
         if not is_valid_label_name(name):
-            raise ValueError(f"{_q(name)} is not a valid label name")
+            raise ValueError(f"{go_quote(name)} is not a valid label name")
     return d
 
 
@@ -217,7 +217,7 @@ class ScrapeConfig(BaseModel):
             and self.scrape_timeout > self.scrape_interval
         ):
             raise ValueError(
-                f"scrape timeout greater than scrape interval for scrape config with job name {_q(self.job_name)}"
+                f"scrape timeout greater than scrape interval for scrape config with job name {go_quote(self.job_name)}"
             )
         return self
 
@@ -225,13 +225,13 @@ class ScrapeConfig(BaseModel):
     def interval_ms(self) -> int:
         """The resolved interval; only valid after ``resolve``."""
         if self.scrape_interval is None:
-            raise ScrapeConfigError(f"scrape config {_q(self.job_name)} was not resolved against the global config")
+            raise ScrapeConfigError(f"scrape config {go_quote(self.job_name)} was not resolved against the global config")
         return self.scrape_interval
 
     @property
     def timeout_ms(self) -> int:
         if self.scrape_timeout is None:
-            raise ScrapeConfigError(f"scrape config {_q(self.job_name)} was not resolved against the global config")
+            raise ScrapeConfigError(f"scrape config {go_quote(self.job_name)} was not resolved against the global config")
         return self.scrape_timeout
 
 
@@ -245,7 +245,7 @@ def resolve(sc: ScrapeConfig, g: GlobalConfig | None = None) -> ScrapeConfig:
         timeout = min(g.scrape_timeout, interval)
     if timeout > interval:
         raise ScrapeConfigError(
-            f"scrape timeout greater than scrape interval for scrape config with job name {_q(sc.job_name)}"
+            f"scrape timeout greater than scrape interval for scrape config with job name {go_quote(sc.job_name)}"
         )
     update: dict[str, Any] = {"scrape_interval": interval, "scrape_timeout": timeout}
     for limit in ("body_size_limit", "sample_limit", "label_limit", "label_name_length_limit",
@@ -259,5 +259,5 @@ def check_unique_job_names(configs: Sequence[ScrapeConfig]) -> None:
     seen: set[str] = set()
     for c in configs:
         if c.job_name in seen:
-            raise ScrapeConfigError(f"found multiple scrape configs with job name {_q(c.job_name)}")
+            raise ScrapeConfigError(f"found multiple scrape configs with job name {go_quote(c.job_name)}")
         seen.add(c.job_name)

@@ -11,7 +11,6 @@ promql-parser prints ``@`` wrongly for negative times, so expressions are printe
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import promql_parser as pp
 
 from sloguard.durations import format_duration_ms
+from sloguard.gofmt import go_quote
 
 AT_UNSAFE_FUNCTIONS = frozenset({
     "days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute",
@@ -73,7 +73,7 @@ class _Printer:
             case pp.NumberLiteral():
                 return _fmt_number(n.val)
             case pp.StringLiteral():
-                return json.dumps(n.val, ensure_ascii=False)
+                return go_quote(n.val)
             case pp.ParenExpr():
                 return f"({self.print(n.expr, inside_subquery)})"
             case pp.UnaryExpr():
@@ -109,7 +109,7 @@ class _Printer:
 
     def _selector(self, vs: Any, rng: str, inside_subquery: bool) -> str:
         matchers = [m for m in vs.matchers.matchers if not (vs.name and m.name == "__name__")]
-        body = ", ".join(f"{m.name}{_match_op(m.op)}{json.dumps(m.value, ensure_ascii=False)}" for m in matchers)
+        body = ", ".join(f"{m.name}{_match_op(m.op)}{go_quote(m.value)}" for m in matchers)
         head = (vs.name or "") + (f"{{{body}}}" if body or not vs.name else "")
         return head + rng + self._offset(vs.offset) + self._at(vs.at, inside_subquery)
 

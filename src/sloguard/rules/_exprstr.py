@@ -5,9 +5,9 @@ what ``/api/v1/rules`` shows as ``query``: ``sum without(x) (y)`` becomes
 from __future__ import annotations
 
 import functools
-import json
 
 from sloguard.durations import format_duration_ms
+from sloguard.gofmt import go_float, go_quote
 from sloguard.promql._ast import (
     Aggregate,
     At,
@@ -25,7 +25,6 @@ from sloguard.promql._ast import (
     VectorSelector,
     parse,
 )
-from sloguard.rules.template._gofmt import go_float
 
 
 @functools.lru_cache(maxsize=8192)
@@ -42,7 +41,7 @@ def node_string(n: Node) -> str:
         case NumberLiteral(value=v):
             return go_float(v)
         case StringLiteral(value=v):
-            return json.dumps(v, ensure_ascii=False)
+            return go_quote(v)
         case VectorSelector():
             return _selector(n) + _at(n.at) + _offset(n.offset_ms)
         case MatrixSelector(selector=sel, range_ms=r):
@@ -66,7 +65,7 @@ def node_string(n: Node) -> str:
 def _selector(n: VectorSelector) -> str:
     name = n.name or ""
     parts = sorted(
-        f"{m.name}{m.type.value}{json.dumps(m.value, ensure_ascii=False)}"
+        f"{m.name}{m.type.value}{go_quote(m.value)}"
         for m in n.matchers
         if not (m.name == "__name__" and m.type.value == "=" and m.value == name)
     )

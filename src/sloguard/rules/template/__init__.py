@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from sloguard.gofmt import go_float
 from sloguard.rules.template._ast import ListNode
 from sloguard.rules.template._exec import Executor, TemplateExecError
 from sloguard.rules.template._funcs import BASE_FUNCS, QuerySample
-from sloguard.rules.template._gofmt import GoTime, go_float, go_sprint, go_sprintf
+from sloguard.rules.template._gofmt import GoTime, go_sprint, go_sprintf
 from sloguard.rules.template._humanize import FuncError
 from sloguard.rules.template._lex import TemplateSyntaxError
 from sloguard.rules.template._parse import parse

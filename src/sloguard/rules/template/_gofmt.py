@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from sloguard.gofmt import go_float, go_quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,63 +26,9 @@ class GoTime:
         return s + " +0000 UTC"
 
 
-def _special(f: float) -> str | None:
-    if math.isnan(f):
-        return "NaN"
-    if math.isinf(f):
-        return "+Inf" if f > 0 else "-Inf"
-    return None
-
-
-def shortest_digits(f: float) -> tuple[bool, str, int]:
-    """(negative, significant digits, decimal point position) of the shortest repr of ``f``."""
-    r = repr(abs(f))
-    mant, _, exp_s = r.partition("e")
-    intpart, _, fracpart = mant.partition(".")
-    raw = intpart + fracpart
-    stripped = raw.lstrip("0")
-    dp = len(intpart) - (len(raw) - len(stripped)) + (int(exp_s) if exp_s else 0)
-    return math.copysign(1, f) < 0, stripped.rstrip("0") or "0", dp
-
-
-def go_float(f: float) -> str:
-    """``fmt.Sprint(float64)`` / ``%v`` / ``%g``: shortest digits, exponent when exp < -4 or >= 6."""
-    sp = _special(f)
-    if sp is not None:
-        return sp
-    if f == 0:
-        return "-0" if math.copysign(1, f) < 0 else "0"
-    neg, digits, dp = shortest_digits(f)
-    x = dp - 1
-    if x < -4 or x >= 6:
-        m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        out = f"{m}e{'-' if x < 0 else '+'}{abs(x):02d}"
-    elif dp <= 0:
-        out = "0." + "0" * (-dp) + digits
-    elif dp >= len(digits):
-        out = digits + "0" * (dp - len(digits))
-    else:
-        out = digits[:dp] + "." + digits[dp:]
-    return "-" + out if neg else out
-
-
-def go_float_upper_e(f: float) -> str:
-    """``strconv.FormatFloat(f, 'E', -1, 64)``: ``1E+00``, ``6.1E+01``, ``5E-01``."""
-    sp = _special(f)
-    if sp is not None:
-        return sp
-    if f == 0:
-        return ("-" if math.copysign(1, f) < 0 else "") + "0E+00"
-    neg, digits, dp = shortest_digits(f)
-    x = dp - 1
-    m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-    return ("-" if neg else "") + f"{m}E{'-' if x < 0 else '+'}{abs(x):02d}"
-
-
 def go_float_fmt(f: float, verb: str, prec: int | None) -> str:
-    sp = _special(f)
-    if sp is not None:
-        return sp
+    if math.isnan(f) or math.isinf(f):
+        return go_float(f)  # NaN, +Inf, -Inf whatever the verb
     if verb in "gG" and prec is None:
         s = go_float(f)
         return s.upper() if verb == "G" else s
@@ -221,7 +168,7 @@ def _format_one(a: Any, verb: str, prec: int | None, flags: str) -> str:
         return _quote_rune(a)
     if verb in "sq":
         if isinstance(a, (str, GoTime)) or (verb == "s" and isinstance(a, (dict, list))):
-            s = go_sprint(a) if verb == "s" or not isinstance(a, str) else json.dumps(a, ensure_ascii=False)
+            s = go_sprint(a) if verb == "s" or not isinstance(a, str) else go_quote(a)
             return s[:prec] if (prec is not None and verb == "s") else s
         return bad
     if isinstance(a, bool) or a is None:

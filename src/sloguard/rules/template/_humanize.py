@@ -6,8 +6,9 @@ import math
 from typing import Any
 
 from sloguard.durations import parse_duration_ms
+from sloguard.gofmt import go_float
 from sloguard.rules._errors import RulesError
-from sloguard.rules.template._gofmt import GoTime, go_float, go_type
+from sloguard.rules.template._gofmt import GoTime, go_type
 
 
 class FuncError(RulesError):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
-from sloguard.rules.template._gofmt import go_float_upper_e
+from sloguard.gofmt import go_float_upper_e, go_quote
 
 
 def go_labels(pairs: Iterable[tuple[str, str]]) -> str:
     """``{a="b", c="d"}`` with ``__name__`` inside the braces, values Go-quoted."""
-    return "{" + ", ".join(f"{n}={json.dumps(v, ensure_ascii=False)}" for n, v in pairs) + "}"
+    return "{" + ", ".join(f"{n}={go_quote(v)}" for n, v in pairs) + "}"
 
 
 def indent_lines(text: str, indent: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from sloguard.durations import format_duration_ms, format_go_duration
+from sloguard.gofmt import go_quote
 from sloguard.labels import Labels
 from sloguard.promql import PromQLError
 from sloguard.promql.engine import EngineOptions, PromQLEngine
@@ -219,7 +220,7 @@ class _GroupRun:
     def _check_exprs(self) -> list[str]:
         errs = []
         for tc in self.tg.promql_expr_tests:
-            head = f"    expr: {_go_quote(tc.expr)}, time: {format_duration_ms(tc.eval_time_ms)}"
+            head = f"    expr: {go_quote(tc.expr)}, time: {format_duration_ms(tc.eval_time_ms)}"
             try:
                 vec = self.query(tc.expr, tc.eval_time_ms)
             except (PromQLError, RuleEvalError) as e:
@@ -230,7 +231,7 @@ class _GroupRun:
                 exp = sorted((tuple(_parse_metric(s.labels)), s.value) for s in tc.exp_samples)
             except NotationError as e:
                 bad = next(x.labels for x in tc.exp_samples if _metric_error(x.labels) is not None)
-                errs.append(f"{head}, err: labels {_go_quote(bad)}: {_metric_error(bad) or e}")
+                errs.append(f"{head}, err: labels {go_quote(bad)}: {_metric_error(bad) or e}")
                 continue
             if not _samples_equal(exp, got):
                 errs.append(f"{head},\n        exp: {samples_string(exp)}\n        got: {samples_string(got)}")
@@ -265,9 +266,3 @@ def _samples_equal(a: list[tuple[tuple[tuple[str, str], ...], float]], b: list[t
     if len(a) != len(b):
         return False
     return all(la == lb and va == vb and not (math.isnan(va) or math.isnan(vb)) for (la, va), (lb, vb) in zip(a, b, strict=True))
-
-
-def _go_quote(s: str) -> str:
-    import json
-
-    return json.dumps(s, ensure_ascii=False)
