@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import pytest
 
 from sloguard.labels import Labels
 from sloguard.promql import (
     PromQLEngine,
     PromQLError,
-    QueryResult,
-    Sample,
-    Scalar,
-    Series,
     ValueType,
 )
 from sloguard.tsdb.testing import MemoryStorage
+from tests.promql._results import matrix_of, scalar_of, vector_of
 
 M = 60_000
-
-
-def vector_of(r: QueryResult) -> list[Sample]:
-    assert r.result_type is ValueType.VECTOR and isinstance(r.value, list)
-    return cast(list[Sample], r.value)
-
-
-def matrix_of(r: QueryResult) -> list[Series]:
-    assert r.result_type is ValueType.MATRIX and isinstance(r.value, list)
-    return cast(list[Series], r.value)
-
-
-def scalar_of(r: QueryResult) -> float:
-    assert isinstance(r.value, Scalar)
-    return r.value.v
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import cast
 
 import numpy as np
 import pytest
@@ -15,32 +14,15 @@ from sloguard.promql import (
     ParseError,
     PromQLEngine,
     PromQLError,
-    QueryResult,
-    Sample,
     Scalar,
-    Series,
     String,
     ValueType,
 )
 from sloguard.tsdb import STALE_NAN
 from sloguard.tsdb.testing import MemoryStorage
+from tests.promql._results import matrix_of, scalar_of, vector_of
 
 M = 60_000
-
-
-def vector_of(r: QueryResult) -> list[Sample]:
-    assert r.result_type is ValueType.VECTOR and isinstance(r.value, list)
-    return cast(list[Sample], r.value)
-
-
-def matrix_of(r: QueryResult) -> list[Series]:
-    assert r.result_type is ValueType.MATRIX and isinstance(r.value, list)
-    return cast(list[Series], r.value)
-
-
-def scalar_of(r: QueryResult) -> float:
-    assert isinstance(r.value, Scalar)
-    return r.value.v
 
 
 @pytest.fixture
