@@ -4,28 +4,20 @@ the alert tests expect nothing, so promtool prints every expanded annotation it 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from sloguard.rules.unittest import run_rule_tests
+from tests.rules._promtool_runs import run_ours
 
 DIR = Path(__file__).parent / "fixtures" / "templates"
 FILES = sorted(p.name for p in DIR.glob("*_test.yml"))
 
 
 def _ours(name: str) -> tuple[int, str]:
-    lines: list[str] = []
-    old = os.getcwd()
-    os.chdir(DIR)
-    try:
-        rc = run_rule_tests([name], lines.append, lines.append)
-    finally:
-        os.chdir(old)
-    return rc, "".join(s + "\n" for s in lines)
+    return run_ours(DIR, name)
 
 
 @pytest.mark.parametrize("name", FILES)
