@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from sloguard.slo._sli import SLIError, check_latency_threshold, error_rate
+from sloguard.slo._yaml import dump_yaml
 from sloguard.slo.loader import SpecFormat, dump, load_files, load_text
 from sloguard.slo.model import (
     AvailabilitySLI,
@@ -13,7 +14,6 @@ from sloguard.slo.model import (
     RatioSLI,
     RawSLI,
 )
-from sloguard.slo._yaml import dump_yaml
 
 SPECS = Path(__file__).parent / "specs"
 

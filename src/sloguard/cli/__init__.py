@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from sloguard import __version__
-from sloguard.cli import _serve, _import, _query, _conformance, _rules, _slo
+from sloguard.cli import _conformance, _import, _query, _rules, _serve, _slo
 
 app = typer.Typer(
     name="sloguard",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -24,7 +25,7 @@ def _load(files: list[Path]) -> list:  # type: ignore[type-arg]
 
 
 @slo_app.command("validate")
-def validate(files: list[Path] = typer.Argument(..., help="Sloth, OpenSLO or native spec files.")) -> None:
+def validate(files: Annotated[list[Path], typer.Argument(help="Sloth, OpenSLO or native spec files.")]) -> None:
     """Check specs; every problem is printed with its file and key path (exit 1)."""
     slos = _load(files)
     typer.echo(f"SUCCESS: {len(slos)} SLOs found in {len(files)} file(s)")
@@ -32,8 +33,8 @@ def validate(files: list[Path] = typer.Argument(..., help="Sloth, OpenSLO or nat
 
 @slo_app.command("convert")
 def convert(
-    files: list[Path] = typer.Argument(...),
-    to: SpecFormat = typer.Option(..., "--to", help="Target format."),
+    files: Annotated[list[Path], typer.Argument()],
+    to: Annotated[SpecFormat, typer.Option("--to", help="Target format.")],
 ) -> None:
     """Print the specs in another format (warnings name what the target cannot express)."""
     slos = _load(files)
@@ -46,11 +47,11 @@ def convert(
 
 @slo_app.command("rules")
 def rules(
-    files: list[Path] = typer.Argument(...),
-    manifest: bool = typer.Option(False, "--prometheus-rule", help="Emit a PrometheusRule manifest."),
-    name: str = typer.Option("sloguard-slos", help="Manifest name (with --prometheus-rule)."),
-    namespace: str = typer.Option("", help="Manifest namespace (with --prometheus-rule)."),
-    interval: str = typer.Option("1m", help="Evaluation interval of the SLI groups."),
+    files: Annotated[list[Path], typer.Argument()],
+    manifest: Annotated[bool, typer.Option("--prometheus-rule", help="Emit a PrometheusRule manifest.")] = False,
+    name: Annotated[str, typer.Option(help="Manifest name (with --prometheus-rule).")] = "sloguard-slos",
+    namespace: Annotated[str, typer.Option(help="Manifest namespace (with --prometheus-rule).")] = "",
+    interval: Annotated[str, typer.Option(help="Evaluation interval of the SLI groups.")] = "1m",
 ) -> None:
     """Generate the Prometheus rule file (recordings, burn-rate alerts, metadata)."""
     from sloguard.slo._durations import parse_duration_ms
@@ -63,11 +64,11 @@ def rules(
 
 @slo_app.command("report")
 def report(
-    files: list[Path] = typer.Argument(None, help="Spec files (with --data-dir)."),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Compute from this TSDB directory."),
-    url: str | None = typer.Option(None, "--url", help="Ask a running sloguard server instead."),
-    at: str | None = typer.Option(None, "--time", help="Evaluation time (RFC3339 or unix seconds); default now."),
-    output: str = typer.Option("table", "-o", "--output", help="table or json"),
+    files: Annotated[list[Path] | None, typer.Argument(help="Spec files (with --data-dir).")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Compute from this TSDB directory.")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Ask a running sloguard server instead.")] = None,
+    at: Annotated[str | None, typer.Option("--time", help="Evaluation time (RFC3339 or unix seconds); default now.")] = None,
+    output: Annotated[str, typer.Option("-o", "--output", help="table or json")] = "table",
 ) -> None:
     """Error budgets: SLI, budget left (ratio, minutes, events), burn rates, time to exhaustion."""
     import json

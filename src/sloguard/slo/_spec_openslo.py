@@ -28,7 +28,7 @@ API_VERSION = "openslo/v1"
 _THRESHOLD_OPS = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
 
-def _query(r: Reader, m: Mapping[str, Any], path: str) -> str:
+def _query(r: Reader, m: Any, path: str) -> str:
     src = r.mapping(r.mapping(m, path).get("metricSource"), f"{path}.metricSource")
     typ = r.str_(src, "type", f"{path}.metricSource", default="Prometheus")
     if typ.lower() != "prometheus":

@@ -11,8 +11,8 @@ from sloguard.slo._validate import check_objective, check_slo
 from sloguard.slo.model import (
     SLI,
     SLO,
-    AlertTier,
     Alerting,
+    AlertTier,
     AvailabilitySLI,
     EventsSLI,
     Period,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sloguard.durations import format_duration_ms
-from sloguard.promql import Engine, PromQLError, Sample, Scalar
+from sloguard.promql import Engine, PromQLError, Sample, Scalar, String
 from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo.model import SLO, BudgetingMethod, CalendarUnit, Period
 
@@ -90,6 +90,8 @@ def _vector(engine: Engine, expr: str, at_ms: int) -> dict[tuple[tuple[str, str]
     res = engine.instant_query(expr, at_ms)
     if isinstance(res.value, Scalar):
         return {(): res.value.v}
+    if isinstance(res.value, String):
+        raise PromQLError(f"SLI query {expr!r} returned a string, not a vector")
     out = {}
     for s in res.value:
         if isinstance(s, Sample):

@@ -106,7 +106,7 @@ def _budget_left_template(slo: SLO) -> str:
     if not slo.grouping:
         q = f'`slo:error_budget_remaining:ratio{{slo="{slo.name}"}}`'
     else:
-        fmt = ",".join([f"slo=%q"] + [f"{g}=%q" for g in slo.grouping])
+        fmt = ",".join(["slo=%q"] + [f"{g}=%q" for g in slo.grouping])
         args = " ".join([f'"{slo.name}"'] + [f"$labels.{g}" for g in slo.grouping])
         q = f'(printf "slo:error_budget_remaining:ratio{{{fmt}}}" {args})'
     return f"{{{{ with query {q} }}}}{{{{ . | first | value | humanizePercentage }}}}{{{{ end }}}}"

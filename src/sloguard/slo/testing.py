@@ -49,7 +49,7 @@ class SimWorld:
         opts = ManagerOptions(query=engine_query_func(self.engine), storage=self.db)
         self.manager = RuleManager(opts, use_threads=False)
         self.groups = list(self.manager.load_groups([str(rules)]).values())
-        self._state: dict[tuple[str, str], str] = {}
+        self._state: dict[str, str] = {}
 
     def write_traffic(self, start_ms: int, end_ms: int, step_ms: int, rps: float, error_fraction: ErrorFraction) -> None:
         """Counters ``requests_total{code="200"|"500"}`` sampled every ``step_ms``; the
