@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from starlette.testclient import TestClient
 
 from sloguard.api import ServerContext, create_app
 from sloguard.tsdb.testing import MemoryStorage
+from tests._net import free_port
 
 pytestmark = [
     pytest.mark.peer,
@@ -41,15 +41,9 @@ CASES: list[tuple[str, str, dict[str, str | list[str]]]] = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_prometheus(d: Path) -> tuple[subprocess.Popen[bytes], str]:
     (d / "p.yml").write_text("global: {scrape_interval: 15s}\n")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         ["prometheus", f"--config.file={d / 'p.yml'}", f"--storage.tsdb.path={d / 'data'}",
          f"--web.listen-address=127.0.0.1:{port}", "--log.level=error",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests._net import free_port as free_port  # re-exported for the e2e tests
+
 READY_TIMEOUT_S = 60.0
 
 E2E_CONFIG = """
@@ -22,12 +23,6 @@ scrape_configs: []
 storage:
   tsdb: {fsync: per_commit}
 """
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(check: object, timeout_s: float, what: str) -> None:

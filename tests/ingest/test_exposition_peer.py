@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -20,6 +19,7 @@ import pytest
 import yaml
 
 from sloguard.ingest.exposition import ExpositionError, parse
+from tests._net import free_port
 from tests.ingest._exporter import ExporterState, serve
 
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
@@ -74,12 +74,6 @@ CASES: list[tuple[bytes, str]] = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _targets(base: str) -> list[dict[str, Any]]:
     with urllib.request.urlopen(f"{base}/api/v1/targets", timeout=5) as r:  # noqa: S310 - loopback
         return list(json.load(r)["data"]["activeTargets"])
@@ -106,7 +100,7 @@ def test_validity_agrees_with_real_prometheus(tmp_path: Path) -> None:
         ]
         cfg = tmp_path / "prometheus.yml"
         cfg.write_text(yaml.safe_dump({"global": {"scrape_interval": "1s", "scrape_timeout": "1s"}, "scrape_configs": jobs}))
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen(
             [binary, f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'data'}",
              f"--web.listen-address=127.0.0.1:{port}"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -26,6 +25,7 @@ from sloguard.ingest.scrape import (
 from sloguard.ingest.scrape_config import ScrapeConfig, resolve
 from sloguard.labels import Labels
 from sloguard.tsdb.testing import MemoryStorage
+from tests._net import free_port
 from tests.ingest._exporter import ExporterState, serve
 
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
@@ -38,12 +38,6 @@ go_goroutines 7
 temperature{room="a b",path="C:\\\\x"} 21.5
 dropme_total 3
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(url: str) -> Any:
@@ -102,7 +96,7 @@ async def test_same_targets_and_series_as_real_prometheus(tmp_path: Path, anyio_
         raws = [_scrape_config(addr), _scrape_config(addr, "honor", honor=True)]
         cfg = tmp_path / "prometheus.yml"
         cfg.write_text(yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": raws}))
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen(
             [binary, f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'data'}",
              f"--web.listen-address=127.0.0.1:{port}"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from sloguard.api._rules import rfc3339, routes
 from sloguard.gofmt import go_float_e
 from sloguard.rules import ManagerOptions, RuleManager
 from sloguard.tsdb.testing import MemoryStorage
+from tests._net import free_port
 
 RULES = """
 groups:
@@ -138,12 +138,6 @@ def test_value_and_time_formatting() -> None:
     assert rfc3339(1.25) == "1970-01-01T00:00:01.25Z"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _keys(x: Any) -> Any:
     """The JSON's structure: keys and value types, recursively (values differ by time)."""
     if isinstance(x, dict):
@@ -159,7 +153,7 @@ def test_shape_matches_real_prometheus(tmp_path: Path, storage: MemoryStorage, o
         pytest.skip("prometheus not on PATH")
     (tmp_path / "rules.yml").write_text(RULES)
     (tmp_path / "prom.yml").write_text("global: {evaluation_interval: 1s}\nrule_files: [rules.yml]\n")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         ["prometheus", f"--config.file={tmp_path / 'prom.yml'}", f"--web.listen-address=127.0.0.1:{port}",
          f"--storage.tsdb.path={tmp_path / 'data'}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

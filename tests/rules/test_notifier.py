@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -27,6 +26,7 @@ from sloguard.rules import (
     ManualClock,
     RuleManager,
 )
+from tests._net import free_port
 
 MIN = 60_000
 
@@ -164,19 +164,13 @@ def test_manager_resends_firing_alerts_every_resend_delay_to_a_local_receiver(tm
     assert ends == sorted(ends)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.peer
 def test_real_alertmanager_shows_the_sent_alert(tmp_path: Path) -> None:
     binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if binary is None:
         pytest.skip("prometheus-alertmanager not on PATH")
     (tmp_path / "am.yml").write_text("route: {receiver: 'null'}\nreceivers: [{name: 'null'}]\n")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [binary, f"--config.file={tmp_path / 'am.yml'}", f"--web.listen-address=127.0.0.1:{port}",
          "--cluster.listen-address=", f"--storage.path={tmp_path / 'data'}"],

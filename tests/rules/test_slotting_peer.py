@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -12,12 +11,7 @@ import httpx
 import pytest
 
 from sloguard.rules import Group, ManagerOptions
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests._net import free_port
 
 
 @pytest.mark.peer
@@ -30,7 +24,7 @@ def test_recorded_sample_timestamps_have_prometheus_offset(tmp_path: Path, opts:
     )
     (tmp_path / "rules.yml").write_text("groups:\n" + groups)
     (tmp_path / "prom.yml").write_text("global: {evaluation_interval: 2s}\nrule_files: [rules.yml]\n")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         ["prometheus", f"--config.file={tmp_path / 'prom.yml'}", f"--web.listen-address=127.0.0.1:{port}",
          f"--storage.tsdb.path={tmp_path / 'data'}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
