@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -71,6 +74,12 @@ def test_slo_files_are_generated_evaluated_and_reported(sloguard_factory, tmp_pa
     assert "/api/checkout" in routes
     b = budgets()[0]
     assert 0 < b["sli"] <= 1 and b["errorBudget"]["remainingRatio"] is not None
+    one = httpx.get(f"{p.url}/api/v1/slos/demo-availability").json()["data"]
+    assert one["alerts"] == [] or {a["tier"] for a in one["alerts"]} <= {"page", "ticket", "no-data"}
+    report = subprocess.run([sys.executable, "-m", "sloguard.cli", "slo", "report", "--url", p.url],
+                            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert report.returncode == 0, report.stderr
+    assert "demo-availability" in report.stdout and "/api/checkout" in report.stdout
 
     # fix the broken spec and reload: both SLOs run
     (tmp_path / "slos" / "broken.yml").write_text(BROKEN.replace("objective: 100", "objective: 99"))

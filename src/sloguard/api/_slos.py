@@ -16,6 +16,20 @@ from sloguard.slo import budget
 from sloguard.slo.report import slo_json
 
 
+def _alerts(ctx: ServerContext, name: str) -> list[dict[str, object]]:
+    """The SLO's pending and firing alerts (page, ticket, no-data), from the rule manager."""
+    if ctx.rule_manager is None:
+        return []
+    out: list[dict[str, object]] = []
+    for rule in ctx.rule_manager.alerting_rules():
+        if rule.labels.get("slo") != name:
+            continue
+        for a in rule.active_alerts():
+            out.append({"alertname": rule.name, "tier": a.labels.get("tier"), "state": str(a.state),
+                        "labels": a.labels.to_dict(), "value": a.value})
+    return out
+
+
 def routes(ctx: ServerContext) -> list[BaseRoute]:
     def _compute(name: str | None, at_ms: int) -> list[dict[str, object]]:
         out = []
@@ -23,7 +37,9 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             if name is not None and slo.name != name:
                 continue
             budgets = budget.compute(ctx.engine, slo, at_ms) if ctx.engine is not None else None
-            out.append(slo_json(slo, budgets))
+            d = slo_json(slo, budgets)
+            d["alerts"] = _alerts(ctx, slo.name)
+            out.append(d)
         return out
 
     @api_endpoint

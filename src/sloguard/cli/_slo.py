@@ -77,7 +77,7 @@ def report(
     from rich.console import Console
 
     from sloguard.slo import budget
-    from sloguard.slo.report import slo_json, table
+    from sloguard.slo.report import slo_json, table, table_from_json
 
     if bool(url) == bool(data_dir):
         typer.echo("Give exactly one of --url or --data-dir.", err=True)
@@ -90,7 +90,10 @@ def report(
         if body.get("status") != "success":
             typer.echo(f"{url}: {body.get('error', body)}", err=True)
             raise typer.Exit(1)
-        typer.echo(json.dumps(body["data"], indent=2))
+        if output == "json":
+            typer.echo(json.dumps(body["data"], indent=2))
+        else:
+            Console().print(table_from_json(body["data"]))
         return
     from sloguard.api._http import parse_time
     from sloguard.promql.engine import PromQLEngine

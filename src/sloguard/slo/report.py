@@ -74,3 +74,22 @@ def table(rows: list[tuple[SLO, list[Budget]]]) -> Table:
                 "-" if burn is None else f"{burn:.2f}x", tte, b.status.value,
             )
     return t
+
+
+def table_from_json(data: list[dict[str, Any]]) -> Table:
+    """The report table from ``/api/v1/slos`` JSON (``sloguard slo report --url``)."""
+    t = Table(title="SLO report")
+    for col in ("SLO", "labels", "objective", "SLI", "budget left", "minutes left", "burn 1h", "alerts", "status"):
+        t.add_column(col)
+    for slo in data:
+        firing = ", ".join(f"{a['tier']}:{a['state']}" for a in slo.get("alerts", [])) or "-"
+        for b in slo.get("budgets") or []:
+            burn = next((w["burnRate"] for w in b["burnRates"] if w["window"] == "1h"), None)
+            eb = b["errorBudget"]
+            t.add_row(
+                slo["name"], ",".join(f"{k}={v}" for k, v in b["labels"].items()), _pct(slo["objective"], 2),
+                _pct(b["sli"]), _pct(eb["remainingRatio"], 1),
+                "-" if eb["remainingMinutes"] is None else f"{eb['remainingMinutes']:.1f}",
+                "-" if burn is None else f"{burn:.2f}x", firing, b["status"],
+            )
+    return t

@@ -1,0 +1,5 @@
+"""``python -m sloguard.cli``."""
+
+from sloguard.cli import main
+
+main()
