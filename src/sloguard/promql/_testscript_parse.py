@@ -139,14 +139,16 @@ def _parse_load(lines: list[str], i: int) -> tuple[int, LoadCmd]:
         raise ScriptError("invalid load command. (load <step:duration>)")
     step = parse_duration_ms(m[1])
     end, body = _block(lines, i)
-    series: dict[Labels, list[float | None]] = {}
-    for j, text in body:
-        try:
-            labels, values = parse_series_desc(text)
-        except NotationError as e:
-            raise ScriptError(f"line {j + 1}: {e}") from None
-        series[labels] = values
+    series = dict(_series_line(j, text) for j, text in body)
     return end, LoadCmd(i + 1, step, series)
+
+
+def _series_line(j: int, text: str) -> tuple[Labels, list[float | None]]:
+    """``metric{labels} values`` on script line ``j`` (0-based), errors naming the line."""
+    try:
+        return parse_series_desc(text)
+    except NotationError as e:
+        raise ScriptError(f"line {j + 1}: {e}") from None
 
 
 def _parse_eval(lines: list[str], i: int) -> tuple[int, EvalCmd]:
@@ -167,10 +169,7 @@ def _parse_eval(lines: list[str], i: int) -> tuple[int, EvalCmd]:
             break
         except NotationError:
             pass
-        try:
-            labels, values = parse_series_desc(text)
-        except NotationError as e:
-            raise ScriptError(f"line {j + 1}: {e}") from None
+        labels, values = _series_line(j, text)
         if len(values) != 1:
             raise ScriptError(f"line {j + 1}: expecting exactly one value in instant evaluation")
         value = values[0]
@@ -185,11 +184,5 @@ def _parse_range_eval(lines: list[str], i: int) -> tuple[int, RangeEvalCmd]:
     if step <= 0 or end < start:
         raise ScriptError("a range eval needs from <= to and a positive step")
     stop, body = _block(lines, i)
-    expected: dict[Labels, list[float | None]] = {}
-    for j, text in body:
-        try:
-            labels, values = parse_series_desc(text)
-        except NotationError as e:
-            raise ScriptError(f"line {j + 1}: {e}") from None
-        expected[labels] = values
+    expected = dict(_series_line(j, text) for j, text in body)
     return stop, RangeEvalCmd(i + 1, m[5], start, end, step, m[1] == "fail", expected)
