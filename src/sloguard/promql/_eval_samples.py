@@ -45,10 +45,19 @@ def _per_step(value: StepValue | None, k: int) -> I64:
     return np.zeros(k, np.int64)
 
 
+def _held(value: StepValue | None) -> int:
+    """``_per_step(value, 1)[0]``."""
+    if isinstance(value, StepVector):
+        return int(np.count_nonzero(value.present))
+    return 1 if isinstance(value, StepScalar) else 0
+
+
 def range_eval_peak(args: Sequence[StepValue | None], result: StepValue, k: int) -> int:
     """Extra samples held at the worst step of a step-by-step node (beyond its children)."""
     if k == 0:
         return 0
+    if k == 1:  # an instant query: the one step is the worst
+        return sum(_held(a) for a in args) + _held(result)
     inputs = sum((_per_step(a, k) for a in args), np.zeros(k, np.int64))
     outputs = np.cumsum(_per_step(result, k))
     return int((outputs + inputs).max())

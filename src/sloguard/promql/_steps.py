@@ -7,7 +7,7 @@ and return them; no code walks samples or steps one by one in Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -88,15 +88,15 @@ class StepMatrix:
     ends: npt.NDArray[np.int64]
     window_ends: I64
     range_ms: int
+    #: Samples in each window, shape ``(n, k)`` (``ends - starts``, computed once).
+    counts: npt.NDArray[np.int64] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", self.ends - self.starts)
 
     @property
     def n(self) -> int:
         return len(self.labels)
-
-    @property
-    def counts(self) -> npt.NDArray[np.int64]:
-        """Samples in each window, shape ``(n, k)``."""
-        return self.ends - self.starts
 
 
 StepValue = StepScalar | StepString | StepVector | StepMatrix

@@ -24,6 +24,7 @@ from sloguard.tsdb._vec import BandKey, SegPart, cut, merge, ranges_index, seg_s
 U64 = npt.NDArray[np.uint64]
 T_MIN = np.iinfo(np.int64).min
 T_MAX = np.iinfo(np.int64).max
+_FEW_REFS = 4
 _MIN_FOLD = 1 << 12  # a small tail keeps selects cheap: each one scans the whole tail
 
 
@@ -143,8 +144,7 @@ class Head:
         snap = self.snapshot()
         front = np.arange(len(snap.f_off) - 1, dtype=np.int64)
         frozen = SegPart(front, snap.f_off[:-1], snap.f_off[1:], snap.f_t, snap.f_v)
-        pos = np.arange(snap.nrefs, dtype=np.int64)
-        tail = self._tail_part(snap, pos, T_MIN, T_MAX)
+        tail = self._tail_part(snap, np.arange(snap.nrefs, dtype=np.int64), T_MIN, T_MAX)
         self._set_frozen(*merge(snap.nrefs, [frozen, tail], False))
         # fresh tail buffers: snapshots taken before this fold still view the old ones
         self._tr, self._tt, self._tv = np.empty_like(self._tr), np.empty_like(self._tt), np.empty_like(self._tv)
@@ -162,12 +162,12 @@ class Head:
         )
 
     @staticmethod
-    def _tail_part(snap: HeadSnapshot, pos_of: I64, mint: int, maxt: int) -> SegPart:
-        """Tail samples in [mint, maxt] of refs with ``pos_of[ref] >= 0``, keyed by it."""
-        keys = pos_of[snap.tail_ref]
-        m = (keys >= 0) & (snap.tail_t >= mint) & (snap.tail_t <= maxt)
-        idx = np.flatnonzero(m)
-        k = keys[idx]
+    def _tail_part(snap: HeadSnapshot, refs: I64, mint: int, maxt: int) -> SegPart:
+        """Tail samples in [mint, maxt] of ``refs``, keyed by position in ``refs``."""
+        idx, k = _tail_hits(snap.tail_ref, refs, snap.nrefs)
+        tt = snap.tail_t[idx]
+        inside = np.flatnonzero((tt >= mint) & (tt <= maxt))
+        idx, k = idx[inside], k[inside]
         order = np.argsort(k, kind="stable")
         idx, k = idx[order], k[order]
         uniq, counts = np.unique(k, return_counts=True)
@@ -186,10 +186,8 @@ class Head:
         keys = np.arange(len(refs), dtype=np.int64)
         frozen = SegPart(keys, starts, ends, snap.f_t, snap.f_v)
         parts = [cut(frozen, mint, maxt) if snap.f_band is None else snap.f_band.cut(frozen, refs, mint, maxt)]
-        if len(snap.tail_t):
-            pos_of = np.full(snap.nrefs, -1, np.int64)
-            pos_of[refs] = keys
-            parts.append(Head._tail_part(snap, pos_of, mint, maxt))
+        if len(snap.tail_t) and len(refs):
+            parts.append(Head._tail_part(snap, refs, mint, maxt))
         return parts
 
     # -- truncation -------------------------------------------------------------
@@ -229,3 +227,20 @@ class Head:
         last = np.flatnonzero(np.append(refs[1:] != refs[:-1], True))
         self.append(refs, t, v, last)
         self.fold()
+
+
+def _tail_hits(tail_ref: I64, refs: I64, nrefs: int) -> tuple[I64, I64]:
+    """Positions in the tail of samples of ``refs`` (ascending) and each one's position
+    in ``refs``. A few refs are compared directly, saving a pass over a refs-sized map."""
+    if len(refs) <= _FEW_REFS:
+        hit = tail_ref == refs[0]
+        for r in refs[1:].tolist():
+            hit |= tail_ref == r
+        idx = np.flatnonzero(hit)
+        order = np.argsort(refs)
+        return idx, order[np.searchsorted(refs[order], tail_ref[idx])]
+    pos_of = np.full(nrefs, -1, np.int64)
+    pos_of[refs] = np.arange(len(refs), dtype=np.int64)
+    keys = pos_of[tail_ref]
+    idx = np.flatnonzero(keys >= 0)
+    return idx, keys[idx]

@@ -59,32 +59,36 @@ class TSDBQuerier:
 
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
         view = self._view(matchers, mint, maxt)
-        found: list[tuple[Block, I64]] = []
-        labels: set[Labels] = set()
+        found: list[tuple[Block, I64, list[Labels]]] = []
         for b in view.blocks:
             if b.overlaps(mint, maxt):
                 ids = self._block_ids(b, matchers, mint, maxt)
                 if len(ids):
-                    found.append((b, ids))
-                    labels.update(b.labels[i] for i in ids.tolist())
+                    found.append((b, ids, [b.labels[i] for i in ids.tolist()]))
         if not found:  # head only: gather straight into label order
             order = sorted(range(len(view.refs)), key=view.labels.__getitem__)
             parts = Head.select_parts(view.snap, view.refs[np.asarray(order, np.int64)], mint, maxt)
             return _batch([view.labels[i] for i in order], merge(len(order), parts, False))
-        labels.update(view.labels)
-        all_labels = sorted(labels)
-        pos = {ls: i for i, ls in enumerate(all_labels)}
         parts = []
-        for b, ids in found:
-            keys = np.fromiter((pos[b.labels[i]] for i in ids.tolist()), np.int64, len(ids))
-            parts += b.select_parts(ids, keys, mint, maxt)
+        if not len(view.refs) and all(ls == found[0][2] for _, _, ls in found[1:]):
+            # the usual case: every block holds the same series (block ids are in label order)
+            all_labels = found[0][2]
+            keys = np.arange(len(all_labels), dtype=np.int64)
+            for b, ids, _ in found:
+                parts += b.select_parts(ids, keys, mint, maxt)
+        else:
+            all_labels = sorted({ls for _, _, block_labels in found for ls in block_labels}.union(view.labels))
+            pos = {ls: i for i, ls in enumerate(all_labels)}
+            for b, ids, block_labels in found:
+                keys = np.fromiter((pos[ls] for ls in block_labels), np.int64, len(ids))
+                parts += b.select_parts(ids, keys, mint, maxt)
         head_mint = None
         if len(view.refs):
             keys = np.fromiter((pos[ls] for ls in view.labels), np.int64, len(view.refs))
             for p in Head.select_parts(view.snap, view.refs, mint, maxt):
                 parts.append(SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v))
             head_mint = self._head.mint
-        overlap = _may_overlap([b for b, _ in found], head_mint)
+        overlap = _may_overlap([b for b, _, _ in found], head_mint)
         return _batch(all_labels, merge(len(all_labels), parts, overlap))
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
