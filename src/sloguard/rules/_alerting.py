@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sloguard.labels import Labels, LabelsBuilder
 from sloguard.promql import Sample, Vector
 from sloguard.rules._alert import Alert, AlertState, Annotations
-from sloguard.rules._rule import NotifyFunc, QueryFunc, RuleEvalError, RuleStatus
+from sloguard.rules._rule import NotifyFunc, QueryFunc, RuleBase, RuleEvalError
 from sloguard.rules.template import AlertTemplateData, expand_alert_text
 
 ALERT_METRIC = "ALERTS"
@@ -25,7 +25,7 @@ class TemplateContext:
     external_url: str = ""
 
 
-class AlertingRule:
+class AlertingRule(RuleBase):
     """Turns expression results into alerts; ``eval`` returns the ALERTS series to store."""
 
     def __init__(
@@ -39,28 +39,13 @@ class AlertingRule:
         context: TemplateContext | None = None,
         restored: bool = False,
     ) -> None:
-        self._name = name
-        self._expr = expr
+        super().__init__(name, expr, labels)
         self.hold_ms = hold_ms
         self.keep_firing_for_ms = keep_firing_for_ms
-        self.rule_labels: tuple[tuple[str, str], ...] = tuple(sorted(labels))
         self.rule_annotations: Annotations = tuple(sorted(annotations))
         self.context = context or TemplateContext()
         self.restored = restored
         self.active: dict[Labels, Alert] = {}
-        self.status = RuleStatus()
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def expr(self) -> str:
-        return self._expr
-
-    @property
-    def labels(self) -> Labels:
-        return Labels(self.rule_labels)
 
     @property
     def state(self) -> AlertState:

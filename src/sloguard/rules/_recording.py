@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sloguard.labels import Labels, LabelsBuilder
 from sloguard.promql import Sample, Vector
-from sloguard.rules._rule import QueryFunc, RuleEvalError, RuleStatus
+from sloguard.rules._rule import QueryFunc, RuleBase, RuleEvalError
 
 
-class RecordingRule:
-    def __init__(self, name: str, expr: str, labels: Sequence[tuple[str, str]] = ()) -> None:
-        self._name = name
-        self._expr = expr
-        self.rule_labels: tuple[tuple[str, str], ...] = tuple(sorted(labels))
-        self.status = RuleStatus()
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def expr(self) -> str:
-        return self._expr
-
-    @property
-    def labels(self) -> Labels:
-        return Labels(self.rule_labels)
+class RecordingRule(RuleBase):
+    """Stores its expression's result under the record name, with the rule's labels."""
 
     def eval(self, ts: int, query: QueryFunc, limit: int = 0) -> Vector:
         """The samples to store at ``ts``; raises :class:`RuleEvalError` like Prometheus."""

@@ -60,6 +60,29 @@ class Rule(Protocol):
     def eval(self, ts: int, query: QueryFunc, limit: int) -> Vector: ...
 
 
+class RuleBase:
+    """What recording and alerting rules share: a name, an expression, the rule's own
+    labels (sorted), and the status ``/api/v1/rules`` shows."""
+
+    def __init__(self, name: str, expr: str, labels: Sequence[tuple[str, str]] = ()) -> None:
+        self._name = name
+        self._expr = expr
+        self.rule_labels: tuple[tuple[str, str], ...] = tuple(sorted(labels))
+        self.status = RuleStatus()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def expr(self) -> str:
+        return self._expr
+
+    @property
+    def labels(self) -> Labels:
+        return Labels(self.rule_labels)
+
+
 def scalar_or_vector(result: object, t: int) -> Vector:
     """Accept an engine result that is a Vector, or a Scalar (one label-less sample)."""
     from sloguard.promql import Scalar
