@@ -19,6 +19,7 @@ import promql_parser as pp
 
 from sloguard.durations import format_duration_ms
 from sloguard.gofmt import go_quote
+from sloguard.promql._ast_parse import duration_ms
 
 AT_UNSAFE_FUNCTIONS = frozenset({
     "days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute",
@@ -52,10 +53,6 @@ def at_modifier_test_cases(expr: str, t_ms: int) -> list[tuple[str, int]]:
     return [(rewritten, et) for et in times]
 
 
-def _td_ms(td: timedelta) -> int:
-    return td // timedelta(milliseconds=1)
-
-
 def _fmt_number(v: float) -> str:
     if math.isnan(v):
         return "NaN"
@@ -81,7 +78,7 @@ class _Printer:
             case pp.VectorSelector():
                 return self._selector(n, "", inside_subquery)
             case pp.MatrixSelector():
-                return self._selector(n.vector_selector, f"[{format_duration_ms(_td_ms(n.range))}]", inside_subquery)
+                return self._selector(n.vector_selector, f"[{format_duration_ms(duration_ms(n.range))}]", inside_subquery)
             case pp.SubqueryExpr():
                 return self._subquery(n, inside_subquery)
             case pp.Call():
@@ -97,7 +94,7 @@ class _Printer:
 
     def _at(self, at: Any, inside_subquery: bool) -> str:
         if at is not None and at.type == pp.AtModifierType.At:
-            return f" @ {_td_ms(at.at - _EPOCH) / 1000:.3f}"
+            return f" @ {duration_ms(at.at - _EPOCH) / 1000:.3f}"
         if not inside_subquery:
             return f" @ {self.t_ms / 1000:.3f}"
         if at is None:
@@ -105,7 +102,7 @@ class _Printer:
         return " @ start()" if at.type == pp.AtModifierType.Start else " @ end()"
 
     def _offset(self, offset: timedelta | None) -> str:
-        return f" offset {format_duration_ms(_td_ms(offset))}" if offset else ""
+        return f" offset {format_duration_ms(duration_ms(offset))}" if offset else ""
 
     def _selector(self, vs: Any, rng: str, inside_subquery: bool) -> str:
         matchers = [m for m in vs.matchers.matchers if not (vs.name and m.name == "__name__")]
@@ -114,9 +111,9 @@ class _Printer:
         return head + rng + self._offset(vs.offset) + self._at(vs.at, inside_subquery)
 
     def _subquery(self, n: Any, inside_subquery: bool) -> str:
-        step = format_duration_ms(_td_ms(n.step)) if n.step else ""
+        step = format_duration_ms(duration_ms(n.step)) if n.step else ""
         inner = self.print(n.expr, True)
-        rng = f"[{format_duration_ms(_td_ms(n.range))}:{step}]"
+        rng = f"[{format_duration_ms(duration_ms(n.range))}:{step}]"
         return inner + rng + self._offset(n.offset) + self._at(n.at, inside_subquery)
 
     def _aggregate(self, n: Any, inside_subquery: bool) -> str:
