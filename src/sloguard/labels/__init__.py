@@ -1,6 +1,6 @@
 """Label sets, matchers (with RE2 regex syntax), label validation, shared by every package."""
 
-from sloguard.labels._labels import METRIC_NAME, Labels, LabelsBuilder
+from sloguard.labels._labels import METRIC_NAME, Labels, LabelsBuilder, escape_value
 from sloguard.labels._matcher import Matcher, MatchType, parse_matchers_text
 from sloguard.labels._regex import compile_go_regex, go_regex_to_python
 from sloguard.labels._validate import (
@@ -23,6 +23,7 @@ __all__ = [
     "check_label_value",
     "check_labels",
     "compile_go_regex",
+    "escape_value",
     "go_regex_to_python",
     "is_valid_label_name",
     "is_valid_metric_name",

@@ -85,7 +85,7 @@ class Labels(tuple[tuple[str, str], ...]):
     def __str__(self) -> str:
         """Prometheus' text form: ``name{a="b", c="d"}`` (name outside braces)."""
         name = self.metric_name
-        inner = ", ".join(f'{n}="{_escape(v)}"' for n, v in self if n != METRIC_NAME)
+        inner = ", ".join(f'{n}="{escape_value(v)}"' for n, v in self if n != METRIC_NAME)
         if name and not inner:
             return name
         return f"{name}{{{inner}}}"
@@ -94,7 +94,8 @@ class Labels(tuple[tuple[str, str], ...]):
         return f"Labels({str(self)})"
 
 
-def _escape(v: str) -> str:
+def escape_value(v: str) -> str:
+    """A label value as it stands between double quotes in Prometheus' text forms."""
     return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 

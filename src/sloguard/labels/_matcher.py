@@ -6,7 +6,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 
-from sloguard.labels._labels import METRIC_NAME
+from sloguard.labels._labels import METRIC_NAME, escape_value
 from sloguard.labels._regex import compile_go_regex
 
 
@@ -66,8 +66,7 @@ class Matcher:
         return None
 
     def __str__(self) -> str:
-        v = self.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'{self.name}{self.type.value}"{v}"'
+        return f'{self.name}{self.type.value}"{escape_value(self.value)}"'
 
 
 def parse_matchers_text(selector: str) -> list[Matcher]:
