@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from sloguard.durations import DurationError, format_duration_ms, format_go_duration, parse_duration_ms
+from sloguard.durations import (
+    DurationError,
+    format_duration_ms,
+    format_go_duration,
+    parse_duration_ms,
+)
 
 
 @pytest.mark.parametrize(
