@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from sloguard.rules.unittest import run_rule_tests
+from tests.rules._promtool_runs import run_ours
 from tests.shared_paths import PROMTOOL_CONFORMANCE, needs
 
 CONF = PROMTOOL_CONFORMANCE
@@ -30,14 +29,7 @@ def _expected() -> list[tuple[str, int, str]]:
 
 
 def _run(name: str, cwd: Path = CONF) -> tuple[int, str]:
-    lines: list[str] = []
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        rc = run_rule_tests([name], lines.append, lines.append)
-    finally:
-        os.chdir(old)
-    return rc, "".join(s + "\n" for s in lines)
+    return run_ours(cwd, name)
 
 
 # The engine lists the two duplicate series of a many-to-many error in its own order;
