@@ -30,7 +30,13 @@ from sloguard.promql._ast import (
     VectorSelector,
 )
 from sloguard.promql._parse_checks import regex_error
-from sloguard.promql._parse_error import at_bounds_error, offset_number_error, prometheus_message
+from sloguard.promql._parse_error import (
+    accepted_query_error,
+    at_bounds_error,
+    offset_number_error,
+    prometheus_message,
+)
+from sloguard.promql._parse_typecheck import type_error
 from sloguard.promql._value import ParseError, ValueType
 
 _MATCH_TYPES = {
@@ -69,11 +75,15 @@ def parse(expr: str) -> Node:
     try:
         raw = pp.parse(expr)
     except ValueError as e:
-        raise ParseError(prometheus_message(expr, str(e))) from None
+        raise ParseError(_parser_error(expr, str(e))) from None
     except BaseException as e:  # noqa: BLE001 - the Rust parser may panic on odd input
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
-        raise ParseError(prometheus_message(expr, str(e))) from None
+        raise ParseError(_parser_error(expr, str(e))) from None
+    if ("[" in expr or "by" in expr or "on" in expr) and (err := accepted_query_error(expr)) is not None:
+        raise ParseError(err)
+    if "+" in expr and (err := type_error(expr, unary_only=True)) is not None:
+        raise ParseError(err)  # promql-parser drops a unary "+" without checking its operand
     if "offset" in expr and (err := offset_number_error(expr)) is not None:
         raise ParseError(err)
     if "@" in expr and (err := at_bounds_error(expr)) is not None:
@@ -87,6 +97,22 @@ def parse(expr: str) -> Node:
     if (unknown := _unknown_function(node)) is not None:
         raise ParseError(prometheus_message(expr, f"unknown function with name '{unknown}'"))
     return node
+
+
+#: promql-parser's messages for errors Prometheus finds in its type check (after parsing).
+_TYPE_CHECK_MESSAGE = re.compile(
+    r"expected type|subquery is only allowed|unary expression|binary expression must|vector matching"
+    r"|set operator|no grouping allowed|set operations must|comparisons between scalars|bool modifier"
+    r"|metric name must not|vector selector must|argument\(s\) in call|arguments for aggregate"
+    r"|must not occur in ON and GROUP"
+)
+
+
+def _parser_error(expr: str, message: str) -> str:
+    """Prometheus' error for a query promql-parser refused with ``message``."""
+    if _TYPE_CHECK_MESSAGE.search(message) and (err := type_error(expr)) is not None:
+        return err
+    return prometheus_message(expr, message)
 
 
 #: Aggregation operators of PromQL 2.42 (promql-parser also knows later ones, e.g. limitk).

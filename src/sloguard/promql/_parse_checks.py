@@ -59,12 +59,13 @@ def regex_matcher_error(toks: list[Token]) -> tuple[str, int] | None:
     for i in range(2, len(toks)):
         t, op, name = toks[i], toks[i - 1], toks[i - 2]
         is_regex = t.kind == "string" and op.text in ("=~", "!~") and name.kind == "ident"
-        if is_regex and (msg := go_regex_error(_unquote(t.text))) is not None:
+        if is_regex and (msg := go_regex_error(unquote(t.text))) is not None:
             return msg, name.pos
     return None
 
 
-def _unquote(text: str) -> str:
+def unquote(text: str) -> str:
+    """The value of a PromQL string token (quotes removed, escapes resolved)."""
     body = text[1:-1]
     if text.startswith("`"):
         return body
@@ -86,7 +87,7 @@ def at_out_of_bounds(toks: list[Token]) -> tuple[str, int] | None:
         v = sign * _go_float(toks[j].text)
         if math.isnan(v) or math.isinf(v) or v >= _INT64_MAX or v <= -_INT64_MAX:
             shown = "NaN" if math.isnan(v) else ("+Inf" if v > 0 else "-Inf") if math.isinf(v) else f"{v:f}"
-            return f"timestamp out of bounds for @ modifier: {shown}", _operand_start(toks, i)
+            return f"timestamp out of bounds for @ modifier: {shown}", operand_start(toks, i)
     return None
 
 
@@ -96,7 +97,7 @@ def _go_float(text: str) -> float:
     return float(text)
 
 
-def _operand_start(toks: list[Token], i: int) -> int:
+def operand_start(toks: list[Token], i: int) -> int:
     """Where the selector an ``@`` belongs to starts (skipping ``[...]``, ``{...}``, offset)."""
     j = i - 1
     closers = {"rbracket": "lbracket", "rbrace": "lbrace", "rparen": "lparen"}

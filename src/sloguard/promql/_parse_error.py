@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from sloguard.promql._parse_checks import at_out_of_bounds, regex_matcher_error
+from sloguard.gofmt import go_quote
+from sloguard.promql._parse_checks import at_out_of_bounds, operand_start, regex_matcher_error
 from sloguard.promql._parse_lexer import (
     AGGREGATION_WORDS,
     BINARY_WORDS,
@@ -65,8 +66,13 @@ def _reword(message: str, toks: list[Token], query: str) -> tuple[str, int]:
     if msg.startswith("unexpected second colon"):
         colons = [t.pos for t in toks if t.text == ":"]
         return "unexpected colon ':'", colons[1] if len(colons) > 1 else first
-    if msg == "invalid promql query":
+    if msg == "invalid promql query" or msg.startswith("bad number or duration syntax"):
         return _unexpected_token(toks, query)
+    if m := re.match(r"(offset|@) modifier must be preceded by an vector selector or matrix selector", msg):
+        return (f"{m[1]} modifier must be preceded by an instant vector selector or range vector selector "
+                "or a subquery"), _misplaced_modifier(toks, m[1], first)
+    if m := re.match(r"not a valid duration string: (\S+)$", msg):
+        return f"not a valid duration string: {go_quote(m[1])}", next((t.pos for t in toks if t.text == m[1]), first)
     if m := re.match(r'unknown escape sequence "(.)"', msg):
         pos = next((t.pos for t in toks if t.kind == "string" and "\\" + m[1] in t.text), first)
         return f"unknown escape sequence U+{ord(m[1]):04X} '{m[1]}'", pos
@@ -97,6 +103,33 @@ def offset_number_error(query: str) -> str | None:
     return None
 
 
+def accepted_query_error(query: str) -> str | None:
+    """Prometheus' error for a query promql-parser accepts but Prometheus 2.42 refuses:
+    lexical errors in durations (``x[5]``) and strings in grouping labels."""
+    try:
+        toks = lex(query)
+    except LexError as e:
+        return f"{position(query, e.pos)}: parse error: {e}"
+    for i, t in enumerate(toks):
+        if t.kind in ("string", "number") and _in_grouping(toks, i):
+            return f"{position(query, t.pos)}: parse error: {_grouping_label(toks, i)}"
+    return None
+
+
+def _grouping_label(toks: list[Token], i: int) -> str:
+    t = toks[i]
+    if toks[i - 1].kind == "lparen" or toks[i - 1].text == ",":
+        return f"unexpected {_describe(t)} in grouping opts, expected label"
+    return f'unexpected {_describe(t)} in grouping opts, expected "," or ")"'
+
+
+def _misplaced_modifier(toks: list[Token], word: str, default: int) -> int:
+    for i, t in enumerate(toks):
+        if i and t.text == word and toks[i - 1].kind in ("rparen", "number", "string"):
+            return operand_start(toks, i)
+    return default
+
+
 def _find_call(toks: list[Token], name: str) -> int:
     for a, b in zip(toks, toks[1:], strict=False):
         if a.kind == "ident" and a.text == name and b.kind == "lparen":
@@ -119,16 +152,14 @@ def _misplaced_range(toks: list[Token], default: int) -> int:
 
 
 def _describe(t: Token) -> str:
+    """Prometheus' ``Item.desc()``: long literal values are cut to 10 characters."""
     if t.kind == "ident":
         if t.text in KEYWORDS or t.text in AGGREGATION_WORDS:
             return f"<{t.text}>"
         return f'identifier "{t.text}"'
-    if t.kind == "number":
-        return f'number "{t.text}"'
-    if t.kind == "duration":
-        return f'duration "{t.text}"'
-    if t.kind == "string":
-        return f"string {t.text!r}" if t.text.startswith('"') else f'string "{t.text}"'
+    if t.kind in ("number", "duration", "string"):
+        value = go_quote(t.text[:10]) + "..." if len(t.text) > 10 else go_quote(t.text)
+        return f"{t.kind} {value}"
     return f'"{t.text}"'
 
 
@@ -147,6 +178,13 @@ def _unexpected_token(toks: list[Token], query: str) -> tuple[str, int]:
         return "no expression found in input", 0
     if toks[0].kind == "ident" and toks[0].text in KEYWORDS - {"offset", "by", "without"}:
         return f"unexpected <{toks[0].text}>", toks[0].pos
+    if toks[0].text in ("by", "without") and len(toks) > 1 and toks[1].kind == "lparen":
+        return 'unexpected "("', toks[1].pos
+    for i, t in enumerate(toks):
+        if t.text == "@" and (i == 0 or toks[i - 1].text == "@"):
+            return f'unexpected "<Item 57385>" <op:@>{" in @, expected timestamp" if i else ""}', t.pos
+        if t.kind == "lbrace" and i and toks[i - 1].kind in ("rbrace", "rbracket"):
+            return 'unexpected "{"', t.pos
     if (found := _end_of_input(toks, query)) is not None:
         return found
     for i in range(len(toks)):
@@ -192,6 +230,8 @@ def _rule_grouping(toks: list[Token], i: int) -> Found:
     t, prev = toks[i], toks[i - 1] if i else None
     if prev is not None and prev.text in _GROUPING_WORDS and t.kind != "lparen":
         return f'unexpected {_describe(t)} in grouping opts, expected "("', t.pos
+    if t.kind in ("string", "number") and _in_grouping(toks, i):
+        return _grouping_label(toks, i), t.pos
     if i >= 2 and t.kind == "ident" and prev is not None and prev.kind == "ident" and _in_grouping(toks, i):
         return f'unexpected {_describe(t)} in grouping opts, expected "," or ")"', t.pos
     return None

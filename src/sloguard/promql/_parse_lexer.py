@@ -67,13 +67,20 @@ def lex(query: str) -> list[Token]:
             depth[c] += 1
             toks.append(Token({"(": "lparen", "[": "lbracket", "{": "lbrace"}[c], c, i))
             i += 1
+            if c == "[":
+                i = _range_duration(query, i, toks)
         elif c in ")}" and depth["["]:
             raise LexError(f'unexpected "{c}" in subquery or range, expected ":" or "]"', i)
         elif c in ")]}":
             i = _close(query, c, i, depth, toks)
+        elif c == "!" and not query.startswith(("!=", "!~"), i):
+            after = query[i + 1] if i + 1 < n else "\ufffd"
+            raise LexError(f"unexpected character after '!': '{after}'", i)
         elif (m := _DURATION.match(query, i)) and not _WORD_CHAR.match(query, m.end()):
             toks.append(Token("duration", m[0], i))
             i = m.end()
+        elif c.isdigit() and _WORD_CHAR.match(query, _scan_number(query, i)):
+            i = _number_or_duration(query, i, toks)
         elif c == ":" and depth["["]:
             toks.append(Token("op", c, i))
             i += 1
@@ -99,6 +106,66 @@ def lex(query: str) -> list[Token]:
     if depth["("]:
         raise LexError("unclosed left parenthesis", n)
     return toks
+
+
+def _is_alnum(query: str, i: int) -> bool:
+    return i < len(query) and (query[i] == "_" or query[i].isalnum())
+
+
+def _scan_number(query: str, i: int) -> int:
+    """Where Prometheus' ``scanNumber`` stops (digits, fraction, exponent; hex after 0x)."""
+    digits = "0123456789"
+    if query.startswith(("0x", "0X"), i):
+        i, digits = i + 2, "0123456789abcdefABCDEF"
+    while i < len(query) and query[i] in digits:
+        i += 1
+    if i < len(query) and query[i] == ".":
+        i += 1
+        while i < len(query) and query[i] in digits:
+            i += 1
+    if i < len(query) and query[i] in "eE":
+        i += 1 + (i + 1 < len(query) and query[i + 1] in "+-")
+        while i < len(query) and query[i].isdigit():
+            i += 1
+    return i
+
+
+def _accept_remaining_duration(query: str, i: int) -> tuple[bool, int]:
+    """Prometheus' ``acceptRemainingDuration`` from ``i``: (valid, where it stopped)."""
+    n = len(query)
+    if i >= n or query[i] not in "smhdwy":
+        return False, i
+    i += 1 + (i + 1 < n and query[i + 1] == "s")
+    while i < n and query[i].isdigit():
+        while i < n and query[i].isdigit():
+            i += 1
+        if i >= n or query[i] not in "smhdw":
+            return False, i
+        i += 1 + (i + 1 < n and query[i + 1] == "s")
+    return not _is_alnum(query, i), min(i + 1, n)
+
+
+def _number_or_duration(query: str, i: int, toks: list[Token]) -> int:
+    """A number followed by letters: a duration, or Prometheus' "bad number or duration"."""
+    ok, end = _accept_remaining_duration(query, _scan_number(query, i))
+    if not ok:
+        raise LexError(f'bad number or duration syntax: "{query[i:end]}"', i)
+    toks.append(Token("duration", query[i:end - 1], i))
+    return end - 1
+
+
+def _range_duration(query: str, i: int, toks: list[Token]) -> int:
+    """The duration right after "[" (Prometheus' ``lexDuration``), or its lexical error."""
+    while i < len(query) and query[i].isspace():
+        i += 1
+    end = _scan_number(query, i)
+    if not _is_alnum(query, end):
+        raise LexError("missing unit character in duration", i)
+    ok, stop = _accept_remaining_duration(query, end)
+    if not ok:
+        raise LexError(f'bad duration syntax: "{query[i:stop]}"', i)
+    toks.append(Token("duration", query[i:stop - 1], i))
+    return stop - 1
 
 
 def _end_of_string(query: str, i: int) -> int:
