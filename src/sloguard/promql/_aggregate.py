@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sloguard.gofmt import go_float
 from sloguard.labels import Labels
 from sloguard.promql._aggregate_count_values import count_values
 from sloguard.promql._aggregate_topk import REPLAY_BUDGET, replay, select
@@ -150,16 +151,8 @@ def _k_param(param: StepValue | None) -> I64:
     f = _scalar(param, "topk/bottomk")
     bad = ~((f <= _INT64_MAX) & (f >= -_INT64_MAX))
     if bad.any():
-        raise PromQLError(f"Scalar value {_go_float(float(f[bad][0]))} overflows int64", ErrorType.EXECUTION)
+        raise PromQLError(f"Scalar value {go_float(float(f[bad][0]))} overflows int64", ErrorType.EXECUTION)
     return np.trunc(f).astype(np.int64)
-
-
-def _go_float(v: float) -> str:
-    if np.isnan(v):
-        return "NaN"
-    if np.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return repr(v)
 
 
 def _topk(g: _Groups, vec: StepVector, k: I64, top: bool) -> StepVector:
