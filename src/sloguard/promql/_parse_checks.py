@@ -20,12 +20,21 @@ _GO_REGEX_ERRORS: list[tuple[str, str, str | int]] = [
     ("nothing to repeat", "missing argument to repetition operator", 1),
     ("multiple repeat", "invalid nested repetition operator", -2),
     ("bad escape", "invalid escape sequence", 2),
+    ("bad character range", "invalid character class range", "range"),
 ]
+
+
+_REPEAT = re.compile(r"(?<!\\)\{(\d+)(,(\d*))?\}")
 
 
 def go_regex_error(pattern: str) -> str | None:
     """Go's ``error parsing regexp: ...`` for a matcher regex, or None if it compiles."""
     anchored = f"^(?:{pattern})$"
+    if found := _REPEAT.search(pattern):
+        low = int(found[1])
+        high = low if found[2] is None else int(found[3]) if found[3] else None  # {n}, {n,m}, {n,}
+        if low > 1000 or (high is not None and (high > 1000 or high < low)):
+            return f"error parsing regexp: invalid repeat count: `{found[0]}`"
     try:
         re.compile(f"^(?:{go_regex_to_python(pattern)})$")
         return None
@@ -37,6 +46,8 @@ def go_regex_error(pattern: str) -> str | None:
                     quoted = anchored
                 elif span == "rest":
                     quoted = anchored[pos:]
+                elif span == "range":
+                    quoted = str(e.msg).removeprefix("bad character range ")
                 elif isinstance(span, int) and span < 0:
                     quoted = anchored[pos + span + 1 : pos + 1]
                 else:
@@ -116,6 +127,9 @@ def operand_start(toks: list[Token], i: int) -> int:
             return toks[j].pos
         if kind == "duration" and j > 0 and toks[j - 1].text == "offset":
             j -= 2
+            continue
+        if toks[j].text in ("by", "without") and j > 0 and toks[j - 1].kind == "rparen":
+            j -= 1  # an aggregation's grouping after its body
             continue
         return toks[j].pos
     return 0

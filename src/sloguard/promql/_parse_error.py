@@ -66,6 +66,14 @@ def _reword(message: str, toks: list[Token], query: str) -> tuple[str, int]:
     if msg.startswith("unexpected second colon"):
         colons = [t.pos for t in toks if t.text == ":"]
         return "unexpected colon ':'", colons[1] if len(colons) > 1 else first
+    if msg.startswith("trailing commas not allowed"):
+        return msg, next((t.pos for t, u in zip(toks, toks[1:], strict=False) if t.text == "," and u.kind == "rparen"),
+                         first)
+    if msg.startswith(("no offset modifiers allowed before range", "no @ modifiers allowed before range")):
+        return msg, next((u.pos for t, u in zip(toks, toks[1:], strict=False)
+                          if u.kind == "lbracket" and t.kind in ("duration", "number", "rparen")), first)
+    if msg.startswith("invalid label matcher, expected label matching operator"):
+        return _unexpected_token(toks, query)
     if msg == "invalid promql query" or msg.startswith("bad number or duration syntax"):
         return _unexpected_token(toks, query)
     if m := re.match(r"(offset|@) modifier must be preceded by an vector selector or matrix selector", msg):
@@ -184,7 +192,7 @@ def _unexpected_token(toks: list[Token], query: str) -> tuple[str, int]:
         if t.text == "@" and (i == 0 or toks[i - 1].text == "@"):
             return f'unexpected "<Item 57385>" <op:@>{" in @, expected timestamp" if i else ""}', t.pos
         if t.kind == "lbrace" and i and toks[i - 1].kind in ("rbrace", "rbracket"):
-            return 'unexpected "{"', t.pos
+            return f'unexpected "{{"{_aggregation_suffix(toks, i)}', t.pos
     if (found := _end_of_input(toks, query)) is not None:
         return found
     for i in range(len(toks)):
@@ -221,6 +229,10 @@ def _rule_label_matching(toks: list[Token], i: int) -> Found:
     prev = toks[i - 1]
     if prev.kind == "op" and prev.text in ("=", "!=", "=~", "!~") and t.kind != "string":
         return f"unexpected {_describe(t)} in label matching, expected string", t.pos
+    if prev.kind == "string" and t.text != "," and t.kind != "rbrace":
+        return f'unexpected {_describe(t)} in label matching, expected "," or "}}"', t.pos
+    if prev.kind == "ident" and t.text not in ("=", "!=", "=~", "!~"):
+        return f"unexpected {_describe(t)} in label matching, expected label matching operator", t.pos
     if (prev.kind == "lbrace" or prev.text == ",") and t.kind not in ("ident", "rbrace"):
         return f'unexpected {_describe(t)} in label matching, expected identifier or "}}"', t.pos
     return None
@@ -239,8 +251,12 @@ def _rule_grouping(toks: list[Token], i: int) -> Found:
 
 def _rule_operator(toks: list[Token], i: int) -> Found:
     t = toks[i]
-    if t.kind == "op" and t.text == "@" and i == 0:
-        return 'unexpected "@"', t.pos
+    if t.kind == "lparen" and i and toks[i - 1].kind in ("number", "string"):
+        return 'unexpected "("', t.pos
+    if i == 0 and t.kind == "op" and t.text in _NON_UNARY_OPS:
+        return f"unexpected <op:{t.text}>", t.pos
+    if t.text in ("on", "ignoring") and i and toks[i - 1].kind == "rparen" and _in_grouping(toks, i - 1):
+        return f"unexpected <{t.text}>", t.pos
     if t.kind == "op" and t.text == "=" and not _in_braces(toks, i):
         return 'unexpected "="', t.pos
     if i and t.text in _NON_UNARY_OPS and toks[i - 1].text in BINARY_WORDS and toks[i - 1].kind != "ident":
@@ -252,7 +268,11 @@ def _rule_aggregation(toks: list[Token], i: int) -> Found:
     t = toks[i]
     grouping = t.text in ("by", "without") and any(x.text in ("by", "without") for x in toks[:i])
     if i and grouping and _in_aggregation(toks, i) and toks[i - 1].kind == "rparen":
-        return f"unexpected <{t.text}> in aggregation", t.pos
+        j = _matching_lparen(toks, i - 1)
+        after_body = j >= 2 and toks[j - 1].text in ("by", "without") and toks[j - 2].kind == "rparen"
+        return f"unexpected <{t.text}>{'' if after_body else ' in aggregation'}", t.pos
+    if t.text == "," and i and toks[i - 1].kind == "lparen":
+        return f'unexpected ","{_in_aggregation_call(toks, i - 1)}', t.pos
     if i and t.kind == "lparen" and _closes_grouping_after_body(toks, i):
         return 'unexpected "("', t.pos
     return None
@@ -265,7 +285,7 @@ def _rule_adjacent_operands(toks: list[Token], i: int) -> Found:
     prev = toks[i - 1]
     if t.text in KEYWORDS or (prev.kind == "ident" and prev.text in AGGREGATION_WORDS):
         return None
-    return f"unexpected {_describe(t)}{_in_aggregation(toks, i)}", t.pos
+    return f"unexpected {_describe(t)}{_aggregation_suffix(toks, i)}", t.pos
 
 
 _TOKEN_RULES = (_rule_at, _rule_label_matching, _rule_grouping, _rule_operator, _rule_aggregation,
@@ -309,6 +329,25 @@ def _closes_grouping_after_body(toks: list[Token], i: int) -> bool:
         return False
     j = _matching_lparen(toks, i - 1)
     return j >= 2 and toks[j - 1].text in ("by", "without") and toks[j - 2].kind == "rparen"
+
+
+def _aggregation_suffix(toks: list[Token], i: int) -> str:
+    """" in aggregation" when token ``i`` is where Prometheus' parser is inside an aggregation."""
+    if found := _in_aggregation(toks, i):
+        return found
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        depth += {"rparen": 1, "lparen": -1}.get(toks[j].kind, 0)
+        if depth < 0:
+            return _in_aggregation_call(toks, j)
+    return ""
+
+
+def _in_aggregation_call(toks: list[Token], j: int) -> str:
+    """" in aggregation" when the "(" at ``j`` opens an aggregation's arguments."""
+    if j >= 1 and toks[j - 1].text in AGGREGATION_WORDS:
+        return " in aggregation"
+    return _in_aggregation(toks, j)
 
 
 def _in_aggregation(toks: list[Token], i: int) -> str:

@@ -90,7 +90,8 @@ def lex(query: str) -> list[Token]:
             toks.append(Token("number", query[i:end], i))
             i = end
         elif m3 := _IDENT.match(query, i):
-            toks.append(Token("ident", m3[0], i))
+            # Prometheus' lexer takes the words Inf and NaN (any case) as numbers.
+            toks.append(Token("number" if m3[0].lower() in ("inf", "nan") else "ident", m3[0], i))
             i = m3.end()
         elif op := next((o for o in _OPERATORS if query.startswith(o, i)), None):
             toks.append(Token("op", op, i))
@@ -179,7 +180,7 @@ def _end_of_string(query: str, i: int) -> int:
         if query[j] == "\n" and quote != "`":
             break
         j += 1
-    raise LexError("unterminated quoted string", i)
+    raise LexError("unterminated raw string" if quote == "`" else "unterminated quoted string", i)
 
 
 def _close(query: str, c: str, i: int, depth: dict[str, int], toks: list[Token]) -> int:
