@@ -70,6 +70,16 @@ def test_edge_timestamps_and_values_decode_exactly(t: int, v: float) -> None:
     assert batch.timestamps.tolist() == [t] and batch.values.tolist() == [v]
 
 
+def test_timestamps_of_every_varint_length_decode_exactly_in_one_request() -> None:
+    # one timestamp per varint length (1..10 bytes), mixed in one request
+    ts = [0, 1, 2**7, 2**14, 2**21, 2**28, 2**35, 2**42, 2**49, 2**56, 2**63 - 1, -1, -(2**40)]
+    series = [(Labels.of(name__="m", i=str(i)), [t], [float(i)]) for i, t in enumerate(ts)]
+    batch = decode_write_request(encode_write_request(series), RemoteWriteDecoder())
+    got = {lb.get("i"): t for lb, t in zip(batch.labels, batch.timestamps.tolist(), strict=True)}
+    assert got == {str(i): t for i, t in enumerate(ts)}
+    assert sorted(batch.values.tolist()) == [float(i) for i in range(len(ts))]
+
+
 def test_nan_bit_patterns_survive_decoding() -> None:
     stale = np.array([0x7FF0000000000002], np.uint64).view(np.float64)
     body = encode_write_request([(Labels.of(name__="m"), [10], stale)])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from operator import attrgetter
 
 import cramjam
 import numpy as np
@@ -68,6 +69,9 @@ class _Series:
     error: str = ""
 
 
+_LABELS = attrgetter("labels")
+
+
 def _varint(n: int) -> bytes:
     out = bytearray()
     while n >= 0x80:
@@ -114,13 +118,13 @@ class RemoteWriteDecoder:
         self.max_cached_series = max_cached_series
         self.max_decoded_bytes = max_decoded_bytes
 
-    def decode(self, body: bytes) -> WriteBatch:
+    def decode(self, body: bytes | bytearray) -> WriteBatch:
         entries = self._entries(self._decompress(body))
         if not entries:
             return _empty_batch()
         return _Decoding(self, entries).batch()
 
-    def _decompress(self, body: bytes) -> bytes:
+    def _decompress(self, body: bytes | bytearray) -> bytes:
         try:
             size = cramjam.snappy.decompress_raw_len(body)
             if size > self.max_decoded_bytes:
@@ -190,19 +194,23 @@ class _Decoding:
     def batch(self) -> WriteBatch:
         tails = sample_tails(self.entries)
         self._fast(tails)
-        for i in [i for i, s in enumerate(self.series) if s is None]:
-            self._slow(i)
+        if None in self.series:
+            for i in [i for i, s in enumerate(self.series) if s is None]:
+                self._slow(i)
         ts, vs = self._samples(tails)
         return self._group(ts, vs)
 
     def _fast(self, tails: SampleTails) -> None:
         entries = self.entries
-        idx = np.flatnonzero(tails.ok).tolist()
-        keys = [entries[i][:n] for i, n in zip(idx, tails.label_len[tails.ok].tolist(), strict=True)]
+        every = bool(tails.ok.all())
+        idx = range(len(entries)) if every else np.flatnonzero(tails.ok).tolist()
+        chosen = entries if every else [entries[i] for i in idx]
+        keys = [e[:n] for e, n in zip(chosen, tails.label_len[tails.ok].tolist(), strict=True)]
         found = self.dec.lookup_many(keys)
-        for j in [j for j, s in enumerate(found) if s is None]:
-            found[j] = self.dec.lookup(keys[j]) or self._learn_prefix(keys[j])
-        if len(idx) == len(entries):
+        if None in found:
+            for j in [j for j, s in enumerate(found) if s is None]:
+                found[j] = self.dec.lookup(keys[j]) or self._learn_prefix(keys[j])
+        if every:
             self.series = found
         else:
             for i, s in zip(idx, found, strict=True):
@@ -236,6 +244,8 @@ class _Decoding:
         )
 
     def _samples(self, tails: SampleTails) -> tuple[I64, F64]:
+        if not self.slow:  # every entry is one canonical sample
+            return tails.timestamps, tails.values
         offsets = np.concatenate(([0], np.cumsum(self.counts)))
         fast = np.ones(len(self.entries), np.bool_)
         fast[list(self.slow)] = False
@@ -250,9 +260,9 @@ class _Decoding:
 
     def _group(self, ts: I64, vs: F64) -> WriteBatch:
         """Drop invalid and empty series, then gather repeated entries of one series."""
-        series = [s for s in self.series if s is not None]
+        series: list[_Series] = self.series if None not in self.series else [s for s in self.series if s is not None]  # type: ignore[assignment]
         counts = self.counts
-        labels = [s.labels for s in series]
+        labels = list(map(_LABELS, series))
         bad = [i for i, lb in enumerate(labels) if lb is None] if None in labels else []
         errors = tuple(dict.fromkeys(series[i].error for i in bad))
         invalid_samples = int(counts[bad].sum()) if bad else 0
@@ -262,10 +272,10 @@ class _Decoding:
             keep = ~drop
             ts, vs = ts[np.repeat(keep, counts)], vs[np.repeat(keep, counts)]
             series = [s for s, k in zip(series, keep.tolist(), strict=True) if k]
-            labels = [s.labels for s in series]
+            labels = list(map(_LABELS, series))
             counts = counts[keep]
-        ids = list(map(id, series))
-        if len(set(ids)) < len(ids):  # several entries of one series: gather them
+        if len(set(series)) < len(series):  # several entries of one series: gather them
+            ids = list(map(id, series))
             uniq, first, inverse = np.unique(np.asarray(ids, np.int64), return_index=True, return_inverse=True)
             group = np.repeat(inverse, counts)
             order = np.argsort(group, kind="stable")
@@ -273,7 +283,7 @@ class _Decoding:
             counts = np.bincount(group, minlength=len(uniq))
             labels = [labels[f] for f in first.tolist()]
         return WriteBatch(
-            labels=[lb for lb in labels if lb is not None],
+            labels=labels if None not in labels else [lb for lb in labels if lb is not None],
             offsets=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
             timestamps=ts,
             values=vs,

@@ -61,16 +61,54 @@ def _varint_tail(
     return ok, k, val.view(np.int64)
 
 
+_PAD = 32  # zero bytes in front of the joined entries, so every look-behind is in range
+_M7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_STOPS = np.uint64(0x0080808080808080)  # the continuation bits of bytes 0..6
+
+
+def _words(buf: bytes, dtype: str) -> npt.NDArray[np.generic]:
+    """An 8-byte value starting at every byte offset of ``buf`` (unaligned, read-only)."""
+    return np.ndarray(shape=(max(len(buf) - 7, 0),), dtype=dtype, buffer=buf, strides=(1,))
+
+
+def _compact7(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """Concatenate the low 7 bits of each of the 8 bytes of ``x`` (little endian)."""
+    x = (x & np.uint64(0x007F007F007F007F)) | ((x >> np.uint64(1)) & np.uint64(0x3F803F803F803F80))
+    x = (x & np.uint64(0x00003FFF00003FFF)) | ((x >> np.uint64(2)) & np.uint64(0x0FFFC0000FFFC000))
+    return (x & np.uint64(0x0FFFFFFF)) | ((x >> np.uint64(4)) & np.uint64(0x00FFFFFFF0000000))
+
+
+def _short_varint_tail(
+    words: npt.NDArray[np.uint64], ends: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Like ``_varint_tail`` for varints of at most 7 bytes, read from the 8 bytes before
+    each end: (well formed, k, value, short) where rows with ``short`` False must be
+    decoded by ``_varint_tail``."""
+    w = words[ends - 8]
+    ok = (w >> np.uint64(63)) == 0
+    stops = ~w & _STOPS  # bytes 0..6 that end a varint: the last one is the byte before ours
+    short = stops != 0
+    top = np.frexp(stops.astype(np.float64))[1].astype(np.int64) - 1  # bit 8 * i + 7
+    k = 7 - (top - 7) // 8
+    k = np.where(short, k, 8)
+    val = _compact7((w >> (8 * (8 - k)).astype(np.uint64)) & _M7)
+    return ok, k, val.view(np.int64), short
+
+
 def sample_tails(entries: list[bytes]) -> SampleTails:
     n = len(entries)
     sizes = np.fromiter(map(len, entries), np.int64, n)
-    ends = np.cumsum(sizes)
+    ends = np.cumsum(sizes) + _PAD
     starts = ends - sizes
-    blob = np.frombuffer(b"".join(entries), np.uint8)
-    if len(blob) == 0:
+    buf = bytes(_PAD) + b"".join(entries)
+    blob = np.frombuffer(buf, np.uint8)
+    if len(blob) == _PAD:
         z = np.zeros(n, np.int64)
         return SampleTails(np.zeros(n, np.bool_), z, z, np.zeros(n, np.float64))
-    ok, k, ts = _varint_tail(blob, ends)
+    ok, k, ts, short = _short_varint_tail(_words(buf, "<u8"), ends)  # type: ignore[arg-type]
+    if not short.all():
+        long_ = ~short
+        ok[long_], k[long_], ts[long_] = _varint_tail(blob, ends[long_])
     vstart = ends - k
     ok &= (sizes >= k + 3) & (_at(blob, vstart - 1) == _TAG_TIMESTAMP)
     # Form A: 0x12 len 0x09 <8 bytes value> 0x10 <varint>
@@ -87,8 +125,6 @@ def sample_tails(entries: list[bytes]) -> SampleTails:
         _at(blob, vstart - 3) == _TAG_SAMPLES
     )
     ok &= form_a | form_b
-    vbytes = _at(blob, (vstart - 9)[:, None] + np.arange(8))
-    values = np.ascontiguousarray(vbytes).view("<f8").reshape(n)
-    values = np.where(form_a, values, 0.0)
+    values = np.where(form_a, _words(buf, "<f8")[np.maximum(vstart - 9, 0)], 0.0)
     label_len = np.where(form_a, a_len, b_len) - starts
     return SampleTails(ok, label_len, ts, values)

@@ -9,6 +9,7 @@ receiver should answer (400 or 413) and a readable message.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -39,7 +40,7 @@ __all__ = [
 _DEFAULT = RemoteWriteDecoder()
 
 
-def decode_write_request(body: bytes, decoder: RemoteWriteDecoder | None = None) -> WriteBatch:
+def decode_write_request(body: bytes | bytearray, decoder: RemoteWriteDecoder | None = None) -> WriteBatch:
     """Decode a snappy-compressed remote-write 1.0 ``WriteRequest`` body."""
     return (decoder or _DEFAULT).decode(body)
 
@@ -71,9 +72,7 @@ def _append(app: Appender, batch: WriteBatch) -> None:
     ts, vs = batch.timestamps, batch.values
     if len(ts) == len(batch.labels) and bool((batch.offsets[1:] - batch.offsets[:-1] == 1).all()):
         # one sample per series, the common case: no slicing
-        append = app.append
-        for labels, t, v in zip(batch.labels, ts.tolist(), vs.tolist(), strict=True):
-            append(labels, t, v)
+        deque(map(app.append, batch.labels, ts.tolist(), vs.tolist()), maxlen=0)  # C-level loop
         return
     offs = batch.offsets.tolist()
     append_many = app.append_many
