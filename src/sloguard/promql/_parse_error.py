@@ -162,7 +162,9 @@ def _misplaced_range(toks: list[Token], default: int) -> int:
 def _describe(t: Token) -> str:
     """Prometheus' ``Item.desc()``: long literal values are cut to 10 characters."""
     if t.kind == "ident":
-        if t.text in KEYWORDS or t.text in AGGREGATION_WORDS:
+        if t.text in AGGREGATION_WORDS:
+            return f"<aggr:{t.text}>"
+        if t.text in KEYWORDS:
             return f"<{t.text}>"
         return f'identifier "{t.text}"'
     if t.kind in ("number", "duration", "string"):

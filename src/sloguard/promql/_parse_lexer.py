@@ -188,6 +188,8 @@ def _close(query: str, c: str, i: int, depth: dict[str, int], toks: list[Token])
     if depth[opener] == 0:
         if c == ")":
             raise LexError("unexpected right parenthesis ')'", i + 1)
+        if c == "]":
+            raise LexError("unexpected right bracket ']'", i)
         raise LexError(f"unexpected character: {c!r}", i)
     depth[opener] -= 1
     toks.append(Token({")": "rparen", "]": "rbracket", "}": "rbrace"}[c], c, i))
