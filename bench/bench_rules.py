@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_promql import OUT, SHARED, Server, free_port, log, sloguard_bin  # noqa: E402
 
 HOURS = 3
-INTERVAL = "2m"
-INTERVAL_S = 120
+INTERVAL = "1m"
+INTERVAL_S = 60
 
 
 def slo_spec(services: int) -> str:
