@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sloguard.ingest.remote_write import ReceiverStats
 from sloguard.tsdb import Storage
 
 
@@ -32,3 +33,5 @@ class ServerContext:
     gate_until_ready: bool = False
     # Seconds since the epoch when the server started (for build/runtime info).
     start_time: float = 0.0
+    # Counted by the remote-write endpoint, exposed on /metrics.
+    remote_write_stats: ReceiverStats = field(default_factory=ReceiverStats)

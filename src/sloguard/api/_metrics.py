@@ -105,6 +105,32 @@ class ScrapeCollector(Collector):
         yield scrapes
 
 
+class RemoteWriteCollector(Collector):
+    """``sloguard_remote_write_requests_total{code}`` and
+    ``sloguard_remote_write_samples_total{result}`` from the receiver's counters."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self._ctx = ctx
+
+    def collect(self) -> Iterator[Metric]:
+        by_code, by_result = self._ctx.remote_write_stats.snapshot()
+        requests = CounterMetricFamily(
+            "sloguard_remote_write_requests", "Remote-write requests answered, by HTTP status code.", labels=["code"]
+        )
+        for code, n in sorted(by_code.items()):
+            requests.add_metric([str(code)], n)
+        yield requests
+        samples = CounterMetricFamily(
+            "sloguard_remote_write_samples",
+            "Remote-write samples received, by result (stored, refused by the TSDB, invalid labels, "
+            "dropped native histograms and exemplars).",
+            labels=["result"],
+        )
+        for result, n in by_result.items():
+            samples.add_metric([result.value], n)
+        yield samples
+
+
 class HTTPMetrics:
     """ASGI middleware counting requests by handler (route path) and status code."""
 
@@ -147,6 +173,7 @@ def build_registry(ctx: ServerContext) -> CollectorRegistry:
     GCCollector(registry=reg)
     reg.register(StorageCollector(ctx))
     reg.register(ScrapeCollector(ctx))
+    reg.register(RemoteWriteCollector(ctx))
     info = GaugeMetricFamily("sloguard_build_info", "sloguard version.", labels=["version"])
     info.add_metric([__version__], 1)
 

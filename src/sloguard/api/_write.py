@@ -144,7 +144,9 @@ class WriteEndpoint:
                 extra={"histograms": batch.histograms, "exemplars": batch.exemplars},
             )
         max_time_ms = int(self._clock() * 1000) + MAX_AHEAD_MS
-        return apply(self._ctx.storage, batch, max_time_ms=max_time_ms)
+        result = apply(self._ctx.storage, batch, max_time_ms=max_time_ms)
+        self._ctx.remote_write_stats.count_samples(result, batch.histograms, batch.exemplars)
+        return result
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -161,6 +163,7 @@ class WriteEndpoint:
         except Exception as e:
             log.exception("Error while remote writing the request")
             status, text = 500, f"remote write failed: {e}\n"
+        self._ctx.remote_write_stats.count_request(status)
         await _respond(send, status, text)
 
 

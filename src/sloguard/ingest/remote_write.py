@@ -24,13 +24,16 @@ from sloguard.ingest._remote_write_decode import (
     WriteBatch,
 )
 from sloguard.ingest._remote_write_proto import WriteRequest
+from sloguard.ingest._remote_write_stats import ReceiverStats, SampleResult
 from sloguard.labels import Labels
 from sloguard.tsdb import Appender, AppendResult, RejectReason, Storage
 
 __all__ = [
     "DEFAULT_MAX_DECODED_BYTES",
+    "ReceiverStats",
     "RemoteWriteDecoder",
     "RemoteWriteError",
+    "SampleResult",
     "WriteBatch",
     "apply",
     "decode_write_request",
