@@ -170,10 +170,9 @@ class Head:
         idx, k = idx[inside], k[inside]
         order = np.argsort(k, kind="stable")
         idx, k = idx[order], k[order]
-        uniq, counts = np.unique(k, return_counts=True)
-        offs = np.zeros(len(uniq) + 1, np.int64)
-        np.cumsum(counts, out=offs[1:])
-        return SegPart.compact(uniq, offs, snap.tail_t[idx], snap.tail_v[idx])
+        starts = np.flatnonzero(np.diff(k, prepend=-1))  # k is sorted: runs of one ref
+        offs = np.append(starts, len(k))
+        return SegPart.compact(k[starts], offs, snap.tail_t[idx], snap.tail_v[idx])
 
     @staticmethod
     def select_parts(snap: HeadSnapshot, refs: I64, mint: int, maxt: int) -> list[SegPart]:
@@ -187,7 +186,9 @@ class Head:
         frozen = SegPart(keys, starts, ends, snap.f_t, snap.f_v)
         parts = [cut(frozen, mint, maxt) if snap.f_band is None else snap.f_band.cut(frozen, refs, mint, maxt)]
         if len(snap.tail_t) and len(refs):
-            parts.append(Head._tail_part(snap, refs, mint, maxt))
+            tail = Head._tail_part(snap, refs, mint, maxt)
+            if len(tail.keys):
+                parts.append(tail)
         return parts
 
     # -- truncation -------------------------------------------------------------

@@ -55,7 +55,8 @@ class TSDBQuerier:
         return self._head.num_samples > 0 and self._head.mint <= maxt and self._head.maxt >= mint
 
     def _block_ids(self, b: Block, matchers: Sequence[Matcher], mint: int, maxt: int) -> I64:
-        return b.series_in_range(b.resolve(matchers), mint, maxt)
+        ids = b.resolve(matchers)
+        return b.series_in_range(ids, mint, maxt) if len(ids) else ids
 
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
         view = self._view(matchers, mint, maxt)

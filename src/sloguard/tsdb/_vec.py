@@ -163,10 +163,14 @@ def merge(nkeys: int, parts: list[SegPart], may_overlap: bool) -> tuple[I64, I64
     With ``may_overlap``, keys whose parts interleave in time are re-sorted and an
     exact-timestamp duplicate keeps the older part's sample.
     """
-    keys = np.concatenate([p.keys for p in parts]) if parts else np.empty(0, np.int64)
-    src = np.concatenate([np.full(len(p.keys), i, np.int64) for i, p in enumerate(parts)]) if parts else keys
-    lo = np.concatenate([p.lo for p in parts]) if parts else keys
-    hi = np.concatenate([p.hi for p in parts]) if parts else keys
+    if len(parts) == 1:
+        keys, lo, hi = parts[0].keys, parts[0].lo, parts[0].hi
+        src = np.zeros(len(keys), np.int64)
+    else:
+        keys = np.concatenate([p.keys for p in parts]) if parts else np.empty(0, np.int64)
+        src = np.concatenate([np.full(len(p.keys), i, np.int64) for i, p in enumerate(parts)]) if parts else keys
+        lo = np.concatenate([p.lo for p in parts]) if parts else keys
+        hi = np.concatenate([p.hi for p in parts]) if parts else keys
     nz = np.flatnonzero(hi > lo)
     if len(nz) < len(lo):
         keys, src, lo, hi = keys[nz], src[nz], lo[nz], hi[nz]
