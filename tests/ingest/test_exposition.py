@@ -217,3 +217,19 @@ def test_plain_sample_lines_from_a_file_stay_on_the_fast_path(om: bool) -> None:
     out = list(iter_lines([*lines, b"# EOF\n"] if om else lines, om, parser=p))
     assert len(out) == 9
     assert p.slow_lines == (1 if om else 0)  # only "# EOF"
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1E999", "1e309", "+17976931348623159e292"])
+@pytest.mark.parametrize("om", [False, True])
+def test_out_of_range_values_are_rejected_like_go_parse_float(value: str, om: bool) -> None:
+    # Prometheus 2.42 passes on strconv.ParseFloat's range error; Python's float() gives inf
+    ctype = "application/openmetrics-text; version=1.0.0" if om else "text/plain; version=0.0.4"
+    data = f"ok 1\nbig{{a=\"b\"}} {value}\n{'# EOF' if om else ''}\n".encode()
+    with pytest.raises(ExpositionError) as ei:
+        parse(data, ctype)
+    assert str(ei.value) == f'line 2: strconv.ParseFloat: parsing "{value}": value out of range'
+
+
+def test_infinity_spellings_and_underflow_are_accepted() -> None:
+    r = parse(b"a +Inf\nb -Inf\nc inf\nd Infinity\ne 1e-400\nf 1.7976931348623157e308\n")
+    assert r.values.tolist() == [math.inf, -math.inf, math.inf, math.inf, 0.0, 1.7976931348623157e308]

@@ -3,7 +3,7 @@
 A sample line is split from the right (the value and timestamp never contain spaces,
 quotes or braces), the series text is looked up in the parser's cache, and the value is
 converted with ``float``. Anything unusual (comments, cache misses that fail, exemplars,
-odd spacing, bad numbers) goes to ``ExpositionParser.feed``, the exact path, which either
+odd spacing, bad numbers, infinities) goes to ``ExpositionParser.feed``, the exact path, which either
 returns the same sample or raises ``ExpositionError`` with the line number. Cache keys
 are only ever series texts that the exact scanner accepted in full, so a cache hit is
 always a valid series.
@@ -68,6 +68,8 @@ def fast_samples(
             v = float(vtok)
             if v != v:
                 v = normal_nan
+            elif v - v:  # ±inf: the exact path tells "+Inf" from an out-of-range "1e400"
+                raise ValueError
         except (ValueError, IndexError, OverflowError):
             p.lineno = n - 1  # feed counts the line itself
             sample = feed(line[:-1] if line[-1:] == b"\n" else line)

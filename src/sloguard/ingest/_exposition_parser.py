@@ -44,13 +44,25 @@ class ExpositionError(IngestError, ValueError):
         self.problem = problem
 
 
+class _OutOfRange(ValueError):
+    """A number too large for a float64 (Go's ``strconv.ErrRange``), e.g. ``1e400``."""
+
+
+_INF_SPELLINGS = frozenset((b"inf", b"infinity"))
+
+
 def _float(tok: bytes) -> float:
     """Go's ``strconv.ParseFloat`` as Prometheus restricts it (no ``_``, no hex, and no
-    surrounding whitespace, which Python's ``float`` would strip)."""
+    surrounding whitespace, which Python's ``float`` would strip). A finite number too
+    large for a float64 raises ``_OutOfRange`` where Python's ``float`` gives ±inf."""
     if b"_" in tok or tok.strip() != tok:
         raise ValueError(tok)
     v = float(tok)
-    return NORMAL_NAN if v != v else v
+    if v != v:
+        return NORMAL_NAN
+    if v - v and tok.lstrip(b"+-").lower() not in _INF_SPELLINGS:  # ±inf from a number
+        raise _OutOfRange(tok)
+    return v
 
 
 class ExpositionParser:
@@ -221,6 +233,11 @@ class ExpositionParser:
     def _checked_value(self, tok: bytes) -> float:
         try:
             return _float(tok)
+        except _OutOfRange:
+            # Prometheus passes on strconv's error as it is
+            raise ExpositionError(
+                self.lineno, f"strconv.ParseFloat: parsing {show(tok)}: value out of range"
+            ) from None
         except ValueError:
             raise self._err("expected a number as sample value", tok) from None
 
