@@ -80,7 +80,7 @@ def parse(expr: str) -> Node:
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
         raise ParseError(_parser_error(expr, str(e))) from None
-    if ("[" in expr or "by" in expr or "on" in expr) and (err := accepted_query_error(expr)) is not None:
+    if (err := accepted_query_error(expr)) is not None:
         raise ParseError(err)
     if "+" in expr and (err := type_error(expr, unary_only=True)) is not None:
         raise ParseError(err)  # promql-parser drops a unary "+" without checking its operand

@@ -14,12 +14,13 @@ from sloguard.promql._parse_checks import at_out_of_bounds, operand_start, regex
 from sloguard.promql._parse_lexer import (
     AGGREGATION_WORDS,
     BINARY_WORDS,
-    KEYWORDS,
     LexError,
     Token,
     lex,
     position,
 )
+from sloguard.promql._parse_syntax import _grouping_label, _rule_duration, _unexpected_token
+from sloguard.promql._parse_tokens import _in_grouping
 
 _TYPE_WORDS = {"matrix": "range vector", "vector": "instant vector", "scalar": "scalar", "string": "string"}
 
@@ -121,14 +122,9 @@ def accepted_query_error(query: str) -> str | None:
     for i, t in enumerate(toks):
         if t.kind in ("string", "number") and _in_grouping(toks, i):
             return f"{position(query, t.pos)}: parse error: {_grouping_label(toks, i)}"
+        if (found := _rule_duration(toks, i)) is not None:
+            return f"{position(query, found[1])}: parse error: {found[0]}"
     return None
-
-
-def _grouping_label(toks: list[Token], i: int) -> str:
-    t = toks[i]
-    if toks[i - 1].kind == "lparen" or toks[i - 1].text == ",":
-        return f"unexpected {_describe(t)} in grouping opts, expected label"
-    return f'unexpected {_describe(t)} in grouping opts, expected "," or ")"'
 
 
 def _misplaced_modifier(toks: list[Token], word: str, default: int) -> int:
@@ -157,213 +153,3 @@ def _misplaced_range(toks: list[Token], default: int) -> int:
         if b.kind == "lbracket" and not (a.kind == "ident" or a.kind == "rbrace"):
             return b.pos
     return default
-
-
-def _describe(t: Token) -> str:
-    """Prometheus' ``Item.desc()``: long literal values are cut to 10 characters."""
-    if t.kind == "ident":
-        if t.text in AGGREGATION_WORDS:
-            return f"<aggr:{t.text}>"
-        if t.text in KEYWORDS:
-            return f"<{t.text}>"
-        return f'identifier "{t.text}"'
-    if t.kind in ("number", "duration", "string"):
-        value = go_quote(t.text[:10]) + "..." if len(t.text) > 10 else go_quote(t.text)
-        return f"{t.kind} {value}"
-    return f'"{t.text}"'
-
-
-_OPERAND_END = frozenset({"ident", "number", "string", "rparen", "rbrace", "rbracket", "duration"})
-_OPERAND_START = frozenset({"ident", "number", "string"})
-
-
-_GROUPING_WORDS = ("by", "without", "on", "ignoring")
-_NON_UNARY_OPS = frozenset({"*", "/", "%", "^", "==", "!=", ">=", "<=", ">", "<", "and", "or", "unless", "atan2"})
-Found = tuple[str, int] | None
-
-
-def _unexpected_token(toks: list[Token], query: str) -> tuple[str, int]:
-    """Best effort for promql-parser's generic error: the first token that cannot follow."""
-    if not toks:
-        return "no expression found in input", 0
-    if toks[0].kind == "ident" and toks[0].text in KEYWORDS - {"offset", "by", "without"}:
-        return f"unexpected <{toks[0].text}>", toks[0].pos
-    if toks[0].text in ("by", "without") and len(toks) > 1 and toks[1].kind == "lparen":
-        return 'unexpected "("', toks[1].pos
-    for i, t in enumerate(toks):
-        if t.text == "@" and (i == 0 or toks[i - 1].text == "@"):
-            return f'unexpected "<Item 57385>" <op:@>{" in @, expected timestamp" if i else ""}', t.pos
-        if t.kind == "lbrace" and i and toks[i - 1].kind in ("rbrace", "rbracket"):
-            return f'unexpected "{{"{_aggregation_suffix(toks, i)}', t.pos
-    if (found := _end_of_input(toks, query)) is not None:
-        return found
-    for i in range(len(toks)):
-        for rule in _TOKEN_RULES:
-            if (found := rule(toks, i)) is not None:
-                return found
-    return "invalid promql query", toks[0].pos
-
-
-def _end_of_input(toks: list[Token], query: str) -> Found:
-    last = toks[-1]
-    if last.text in _GROUPING_WORDS:
-        return 'unexpected end of input in grouping opts, expected "("', len(query)
-    if last.text == "@" or (len(toks) > 1 and toks[-2].text == "@" and last.text in ("-", "+", "start", "end")):
-        return "unexpected end of input in @, expected timestamp", len(query)
-    if len(toks) > 1 and toks[-2].text == "offset" and last.text in ("-", "+"):
-        return "unexpected end of input in offset, expected duration", len(query)
-    if (last.kind == "op" or last.text in BINARY_WORDS or last.text in KEYWORDS) and last.text not in ("=", ","):
-        return "unexpected end of input", len(query)
-    return None
-
-
-def _rule_at(toks: list[Token], i: int) -> Found:
-    t = toks[i]
-    if i and toks[i - 1].text == "@" and t.kind == "ident" and t.text not in ("start", "end"):
-        return f'unexpected identifier "{t.text}" in @, expected timestamp', t.pos
-    return None
-
-
-def _rule_label_matching(toks: list[Token], i: int) -> Found:
-    t = toks[i]
-    if not i or not _in_braces(toks, i):
-        return None
-    prev = toks[i - 1]
-    if prev.kind == "op" and prev.text in ("=", "!=", "=~", "!~") and t.kind != "string":
-        return f"unexpected {_describe(t)} in label matching, expected string", t.pos
-    if prev.kind == "string" and t.text != "," and t.kind != "rbrace":
-        return f'unexpected {_describe(t)} in label matching, expected "," or "}}"', t.pos
-    if prev.kind == "ident" and t.text not in ("=", "!=", "=~", "!~"):
-        return f"unexpected {_describe(t)} in label matching, expected label matching operator", t.pos
-    if (prev.kind == "lbrace" or prev.text == ",") and t.kind not in ("ident", "rbrace"):
-        return f'unexpected {_describe(t)} in label matching, expected identifier or "}}"', t.pos
-    return None
-
-
-def _rule_grouping(toks: list[Token], i: int) -> Found:
-    t, prev = toks[i], toks[i - 1] if i else None
-    if prev is not None and prev.text in _GROUPING_WORDS and t.kind != "lparen":
-        return f'unexpected {_describe(t)} in grouping opts, expected "("', t.pos
-    if t.kind in ("string", "number") and _in_grouping(toks, i):
-        return _grouping_label(toks, i), t.pos
-    if i >= 2 and t.kind == "ident" and prev is not None and prev.kind == "ident" and _in_grouping(toks, i):
-        return f'unexpected {_describe(t)} in grouping opts, expected "," or ")"', t.pos
-    return None
-
-
-def _rule_operator(toks: list[Token], i: int) -> Found:
-    t = toks[i]
-    if t.kind == "lparen" and i and toks[i - 1].kind in ("number", "string"):
-        return 'unexpected "("', t.pos
-    if i == 0 and t.kind == "op" and t.text in _NON_UNARY_OPS:
-        return f"unexpected <op:{t.text}>", t.pos
-    if t.text in ("on", "ignoring") and i and toks[i - 1].kind == "rparen" and _in_grouping(toks, i - 1):
-        return f"unexpected <{t.text}>", t.pos
-    if t.kind == "op" and t.text == "=" and not _in_braces(toks, i):
-        return 'unexpected "="', t.pos
-    if i and t.text in _NON_UNARY_OPS and toks[i - 1].text in BINARY_WORDS and toks[i - 1].kind != "ident":
-        return f"unexpected <op:{t.text}>", t.pos
-    return None
-
-
-def _rule_aggregation(toks: list[Token], i: int) -> Found:
-    t = toks[i]
-    grouping = t.text in ("by", "without") and any(x.text in ("by", "without") for x in toks[:i])
-    if i and grouping and _in_aggregation(toks, i) and toks[i - 1].kind == "rparen":
-        j = _matching_lparen(toks, i - 1)
-        after_body = j >= 2 and toks[j - 1].text in ("by", "without") and toks[j - 2].kind == "rparen"
-        return f"unexpected <{t.text}>{'' if after_body else ' in aggregation'}", t.pos
-    if t.text == "," and i and toks[i - 1].kind == "lparen":
-        return f'unexpected ","{_in_aggregation_call(toks, i - 1)}', t.pos
-    if i and t.kind == "lparen" and _closes_grouping_after_body(toks, i):
-        return 'unexpected "("', t.pos
-    return None
-
-
-def _rule_adjacent_operands(toks: list[Token], i: int) -> Found:
-    t = toks[i]
-    if not i or t.kind not in _OPERAND_START or toks[i - 1].kind not in _OPERAND_END or t.text in BINARY_WORDS:
-        return None
-    prev = toks[i - 1]
-    if t.text in KEYWORDS or (prev.kind == "ident" and prev.text in AGGREGATION_WORDS):
-        return None
-    return f"unexpected {_describe(t)}{_aggregation_suffix(toks, i)}", t.pos
-
-
-_TOKEN_RULES = (_rule_at, _rule_label_matching, _rule_grouping, _rule_operator, _rule_aggregation,
-                _rule_adjacent_operands)
-
-
-def _in_grouping(toks: list[Token], i: int) -> bool:
-    """Token ``i`` is inside the parentheses of ``by``/``without``/``on``/``ignoring``."""
-    depth = 0
-    for j in range(i - 1, -1, -1):
-        kind = toks[j].kind
-        if kind == "rparen":
-            depth += 1
-        elif kind == "lparen":
-            if depth == 0:
-                return j > 0 and toks[j - 1].text in (*_GROUPING_WORDS, "group_left", "group_right")
-            depth -= 1
-    return False
-
-
-def _in_braces(toks: list[Token], i: int) -> bool:
-    depth = 0
-    for t in toks[:i]:
-        depth += {"lbrace": 1, "rbrace": -1}.get(t.kind, 0)
-    return depth > 0
-
-
-def _matching_lparen(toks: list[Token], j: int) -> int:
-    depth = 0
-    while j >= 0:
-        depth += {"rparen": 1, "lparen": -1}.get(toks[j].kind, 0)
-        if depth == 0:
-            return j
-        j -= 1
-    return -1
-
-
-def _closes_grouping_after_body(toks: list[Token], i: int) -> bool:
-    """``sum(x) by (a) (y)``: a "(" after a grouping clause that followed the body."""
-    if toks[i - 1].kind != "rparen":
-        return False
-    j = _matching_lparen(toks, i - 1)
-    return j >= 2 and toks[j - 1].text in ("by", "without") and toks[j - 2].kind == "rparen"
-
-
-def _aggregation_suffix(toks: list[Token], i: int) -> str:
-    """" in aggregation" when token ``i`` is where Prometheus' parser is inside an aggregation."""
-    if found := _in_aggregation(toks, i):
-        return found
-    depth = 0
-    for j in range(i - 1, -1, -1):
-        depth += {"rparen": 1, "lparen": -1}.get(toks[j].kind, 0)
-        if depth < 0:
-            return _in_aggregation_call(toks, j)
-    return ""
-
-
-def _in_aggregation_call(toks: list[Token], j: int) -> str:
-    """" in aggregation" when the "(" at ``j`` opens an aggregation's arguments."""
-    if j >= 1 and toks[j - 1].text in AGGREGATION_WORDS:
-        return " in aggregation"
-    return _in_aggregation(toks, j)
-
-
-def _in_aggregation(toks: list[Token], i: int) -> str:
-    """" in aggregation" when token ``i`` follows ``agg by (...)`` or ``agg (...) by (...)``."""
-    j = i - 1
-    if j >= 0 and toks[j].kind == "rparen":
-        depth = 0
-        while j >= 0:
-            depth += {"rparen": 1, "lparen": -1}.get(toks[j].kind, 0)
-            if depth == 0:
-                break
-            j -= 1
-        if j >= 1 and toks[j - 1].text in ("by", "without"):
-            return " in aggregation"
-        if j >= 1 and toks[j - 1].text in AGGREGATION_WORDS:
-            return " in aggregation"
-    return ""

@@ -73,6 +73,8 @@ def lex(query: str) -> list[Token]:
             raise LexError(f'unexpected "{c}" in subquery or range, expected ":" or "]"', i)
         elif c in ")]}":
             i = _close(query, c, i, depth, toks)
+        elif c in "=!" and query.startswith("~", i + 1) and not depth["{"]:
+            raise LexError(f"unexpected character after '{c}': '~'", i)
         elif c == "!" and not query.startswith(("!=", "!~"), i):
             after = query[i + 1] if i + 1 < n else "\ufffd"
             raise LexError(f"unexpected character after '!': '{after}'", i)
@@ -102,10 +104,10 @@ def lex(query: str) -> list[Token]:
             raise LexError(f"unexpected character: {c!r}", i)
     if depth["{"]:
         raise LexError("unexpected end of input inside braces", n)
-    if depth["["]:
-        raise LexError("unclosed left bracket", n)
     if depth["("]:
         raise LexError("unclosed left parenthesis", n)
+    if depth["["]:
+        raise LexError("unclosed left bracket", n)
     return toks
 
 

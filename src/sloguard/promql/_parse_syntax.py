@@ -1,0 +1,222 @@
+"""Syntax errors placed as Prometheus' parser reports them: promql-parser only says "invalid
+promql query", so small rules find the first token that cannot follow and word it."""
+
+from __future__ import annotations
+
+from sloguard.promql._parse_lexer import AGGREGATION_WORDS, BINARY_WORDS, KEYWORDS, Token
+from sloguard.promql._parse_tokens import (
+    _GROUPING_WORDS,
+    _NON_UNARY_OPS,
+    _OPERAND_END,
+    _OPERAND_START,
+    Found,
+    _after_modifier_list,
+    _aggregation_suffix,
+    _closes_grouping_after_body,
+    _describe,
+    _in_aggregation,
+    _in_aggregation_call,
+    _in_braces,
+    _in_grouping,
+    _matching_lparen,
+)
+
+
+def _grouping_label(toks: list[Token], i: int) -> str:
+    t = toks[i]
+    if toks[i - 1].kind == "lparen" or toks[i - 1].text == ",":
+        return f"unexpected {_describe(t)} in grouping opts, expected label"
+    return f'unexpected {_describe(t)} in grouping opts, expected "," or ")"'
+
+
+
+
+
+
+def _unexpected_token(toks: list[Token], query: str) -> tuple[str, int]:
+    """Best effort for promql-parser's generic error: the first token that cannot follow."""
+    if not toks:
+        return "no expression found in input", 0
+    if toks[0].kind == "ident" and toks[0].text in KEYWORDS - {"offset", "by", "without"}:
+        return f"unexpected <{toks[0].text}>", toks[0].pos
+    if toks[0].text in ("by", "without") and len(toks) > 1 and toks[1].kind == "lparen":
+        return 'unexpected "("', toks[1].pos
+    for i, t in enumerate(toks):
+        if t.text == "@" and (i == 0 or toks[i - 1].text == "@"):
+            return f'unexpected "<Item 57385>" <op:@>{" in @, expected timestamp" if i else ""}', t.pos
+        if t.kind == "lbrace" and i and toks[i - 1].kind in ("rbrace", "rbracket"):
+            return f'unexpected "{{"{_aggregation_suffix(toks, i)}', t.pos
+    if (found := _end_of_input(toks, query)) is not None:
+        return found
+    for i in range(len(toks)):
+        for rule in _TOKEN_RULES:
+            if (found := rule(toks, i)) is not None:
+                return found
+    return "invalid promql query", toks[0].pos
+
+
+def _end_of_input(toks: list[Token], query: str) -> Found:
+    last = toks[-1]
+    if last.text in _GROUPING_WORDS:
+        return 'unexpected end of input in grouping opts, expected "("', len(query)
+    if last.text == "@" or (len(toks) > 1 and toks[-2].text == "@" and last.text in ("-", "+", "start", "end")):
+        return "unexpected end of input in @, expected timestamp", len(query)
+    if len(toks) > 1 and toks[-2].text == "offset" and last.text in ("-", "+"):
+        return "unexpected end of input in offset, expected duration", len(query)
+    if (last.kind == "op" or last.text in BINARY_WORDS or last.text in KEYWORDS) and last.text not in ("=", ","):
+        return "unexpected end of input", len(query)
+    return None
+
+
+def _rule_at(toks: list[Token], i: int) -> Found:
+    t = toks[i]
+    if i and toks[i - 1].text == "@" and t.kind == "ident" and t.text not in ("start", "end"):
+        return f'unexpected identifier "{t.text}" in @, expected timestamp', t.pos
+    return None
+
+
+def _rule_label_matching(toks: list[Token], i: int) -> Found:
+    t = toks[i]
+    if not i or not _in_braces(toks, i):
+        return None
+    prev = toks[i - 1]
+    if prev.kind == "op" and prev.text in ("=", "!=", "=~", "!~") and t.kind != "string":
+        return f"unexpected {_describe(t)} in label matching, expected string", t.pos
+    if prev.kind == "string" and t.text != "," and t.kind != "rbrace":
+        return f'unexpected {_describe(t)} in label matching, expected "," or "}}"', t.pos
+    if prev.kind == "ident" and t.text not in ("=", "!=", "=~", "!~"):
+        return f"unexpected {_describe(t)} in label matching, expected label matching operator", t.pos
+    if (prev.kind == "lbrace" or prev.text == ",") and t.kind not in ("ident", "rbrace"):
+        return f'unexpected {_describe(t)} in label matching, expected identifier or "}}"', t.pos
+    return None
+
+
+def _rule_grouping(toks: list[Token], i: int) -> Found:
+    t, prev = toks[i], toks[i - 1] if i else None
+    if prev is not None and _is_grouping_keyword(toks, i - 1) and t.kind != "lparen":
+        return f'unexpected {_describe(t)} in grouping opts, expected "("', t.pos
+    misplaced = i and not _is_grouping_keyword(toks, i) and not _operand_may_start(prev)
+    if t.text in ("by", "without") and misplaced and not (prev is not None and prev.kind == "rparen" and _in_aggregation(toks, i)):
+        return f"unexpected <{t.text}>{_aggregation_suffix(toks, i)}", t.pos
+    if prev is None or t.kind == "rparen" or not _in_grouping(toks, i):
+        return None
+    if prev.kind == "lparen" or prev.text == ",":
+        return None if t.kind == "ident" else (f"unexpected {_describe(t)} in grouping opts, expected label", t.pos)
+    if t.text != ",":
+        return f'unexpected {_describe(t)} in grouping opts, expected "," or ")"', t.pos
+    return None
+
+
+def _operand_may_start(prev: Token | None) -> bool:
+    """After ``prev`` an operand may begin (then ``by``/``without`` is a metric name)."""
+    return prev is None or prev.kind in ("op", "lparen") or (prev.kind == "ident" and prev.text in BINARY_WORDS)
+
+
+def _is_grouping_keyword(toks: list[Token], i: int) -> bool:
+    """``by``/``without`` at ``i`` start an aggregation's grouping (else a metric name); on/ignoring always."""
+    t = toks[i]
+    if t.text in ("on", "ignoring"):
+        return True
+    if t.text not in ("by", "without") or not i:
+        return False
+    prev = toks[i - 1]
+    if prev.kind == "ident" and prev.text in AGGREGATION_WORDS:
+        return True
+    if prev.kind == "rparen":
+        j = _matching_lparen(toks, i - 1)
+        return j >= 1 and toks[j - 1].text in AGGREGATION_WORDS
+    return False
+
+
+def _rule_comma(toks: list[Token], i: int) -> Found:
+    """A "," inside plain parentheses (not a call, aggregation or label list)."""
+    if toks[i].text != "," or _in_braces(toks, i):
+        return None
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        depth += {"rparen": 1, "lparen": -1}.get(toks[j].kind, 0)
+        if depth < 0:
+            if j == 0 or toks[j - 1].kind in ("op", "lparen") or toks[j - 1].text in BINARY_WORDS:
+                return 'unexpected ","', toks[i].pos
+            return None
+    return 'unexpected ","', toks[i].pos
+
+
+def _rule_duration(toks: list[Token], i: int) -> Found:
+    """Durations only follow "[", a subquery ":" and ``offset`` (Prometheus 2.42)."""
+    t = toks[i]
+    if t.kind != "duration" or not i:
+        return None
+    prev = toks[i - 1]
+    if prev.kind == "lbracket" or prev.text in (":", "offset"):
+        return None
+    if prev.text in ("-", "+") and i >= 2 and toks[i - 2].text == "offset":
+        return None
+    at = prev.text == "@" or (prev.text in ("-", "+") and i >= 2 and toks[i - 2].text == "@")
+    return f"unexpected {_describe(t)}{' in @, expected timestamp' if at else _aggregation_suffix(toks, i)}", t.pos
+
+
+def _rule_operator(toks: list[Token], i: int) -> Found:
+    t = toks[i]
+    if t.kind == "lparen" and i and toks[i - 1].kind in ("number", "string"):
+        return 'unexpected "("', t.pos
+    if i == 0 and t.kind == "op" and t.text in _NON_UNARY_OPS:
+        return f"unexpected <op:{t.text}>", t.pos
+    if t.text in ("on", "ignoring") and i and toks[i - 1].kind == "rparen" and _in_grouping(toks, i - 1):
+        return f"unexpected <{t.text}>", t.pos
+    if t.kind == "op" and t.text == "=" and not _in_braces(toks, i):
+        return 'unexpected "="', t.pos
+    if i and t.text in _NON_UNARY_OPS and toks[i - 1].text in BINARY_WORDS and toks[i - 1].kind != "ident":
+        return f"unexpected <op:{t.text}>", t.pos
+    return None
+
+
+def _rule_aggregation(toks: list[Token], i: int) -> Found:
+    t = toks[i]
+    grouping = t.text in ("by", "without") and any(x.text in ("by", "without") for x in toks[:i])
+    if i and grouping and _in_aggregation(toks, i) and toks[i - 1].kind == "rparen":
+        j = _matching_lparen(toks, i - 1)
+        after_body = j >= 2 and toks[j - 1].text in ("by", "without") and toks[j - 2].kind == "rparen"
+        return f"unexpected <{t.text}>{'' if after_body else ' in aggregation'}", t.pos
+    if t.text == "," and i and toks[i - 1].kind == "lparen":
+        return f'unexpected ","{_in_aggregation_call(toks, i - 1)}', t.pos
+    if i and t.kind == "lparen" and _closes_grouping_after_body(toks, i):
+        return 'unexpected "("', t.pos
+    return None
+
+
+def _rule_adjacent_operands(toks: list[Token], i: int) -> Found:
+    t = toks[i]
+    if not i or t.kind not in _OPERAND_START or toks[i - 1].kind not in _OPERAND_END or t.text in BINARY_WORDS:
+        return None
+    prev = toks[i - 1]
+    if t.text in KEYWORDS or (prev.kind == "ident" and prev.text in AGGREGATION_WORDS):
+        return None
+    if prev.kind == "rparen" and _after_modifier_list(toks, i - 1):
+        return None
+    return f"unexpected {_describe(t)}{_aggregation_suffix(toks, i)}", t.pos
+
+
+def _rule_modifier_keyword(toks: list[Token], i: int) -> Found:
+    """``bool``, ``on``/``ignoring`` and ``group_left``/``group_right`` only follow a binary
+    operator (and each other, in that order); anywhere else Prometheus stops at them."""
+    t = toks[i]
+    if t.kind != "ident" or t.text not in ("bool", "on", "ignoring", "group_left", "group_right") or not i:
+        return None
+    prev = toks[i - 1]
+    after_op = prev.text in BINARY_WORDS and not (prev.kind == "ident" and prev.text not in _SET_WORDS)
+    if t.text == "bool":
+        ok = after_op
+    elif t.text in ("on", "ignoring"):
+        ok = after_op or prev.text == "bool"
+    else:
+        j = _matching_lparen(toks, i - 1) if prev.kind == "rparen" else -1
+        ok = j >= 1 and toks[j - 1].text in ("on", "ignoring")
+    return None if ok else (f"unexpected <{t.text}>", t.pos)
+
+
+_SET_WORDS = frozenset({"and", "or", "unless", "atan2"})
+
+
+_TOKEN_RULES = (_rule_duration, _rule_modifier_keyword, _rule_comma, _rule_at, _rule_label_matching, _rule_grouping, _rule_operator, _rule_aggregation,
+                _rule_adjacent_operands)
