@@ -441,3 +441,34 @@ async def test_series_with_explicit_timestamps_are_not_marked_stale() -> None:
     assert one(s, name__="a", job="node", instance="host1:9100") == [(1000, 1.0)]
     assert is_stale_nan(one(s, name__="b", job="node", instance="host1:9100")[-1][1])
     await mgr.stop()
+
+
+async def test_metadata_comes_from_each_targets_last_successful_scrape() -> None:
+    from sloguard.api._query_status import metric_metadata
+
+    ex = Exporter()
+    first = "# HELP old_total Gone later.\n# TYPE old_total counter\nold_total 1\n"
+    second = (
+        "# HELP http_requests_total Requests \\\\ served.\n# TYPE http_requests_total counter\n"
+        'http_requests_total{code="200"} 7\n# TYPE temp gauge\ntemp 3\nuntyped_thing 1\n'
+    )
+    clock = FakeClock()
+    _, mgr, _ = await run_scrapes(ex, config(), [first, second], clock)
+    assert sorted(mgr.metadata()) == [
+        ("http_requests_total", "counter", "Requests \\ served.", ""),
+        ("temp", "gauge", "", ""),
+    ]
+    ex.status = 500  # a failed scrape keeps what the last good one said
+    before = len(ex.requests)
+    while len(ex.requests) == before:
+        await clock.advance(1)
+    assert metric_metadata(mgr.metadata(), "temp", -1) == {"temp": [{"type": "gauge", "help": "", "unit": ""}]}
+    await mgr.stop()
+
+
+async def test_openmetrics_unit_is_in_the_metadata() -> None:
+    ex = Exporter(content_type="application/openmetrics-text; version=1.0.0; charset=utf-8")
+    body = "# TYPE req_seconds summary\n# UNIT req_seconds seconds\n# HELP req_seconds Latency.\nreq_seconds_count 1\n# EOF\n"
+    _, mgr, _ = await run_scrapes(ex, config(), [body])
+    assert mgr.metadata() == [("req_seconds", "summary", "Latency.", "seconds")]
+    await mgr.stop()

@@ -24,7 +24,7 @@ from sloguard.gofmt import go_quote
 from sloguard.ingest._scrape_clock import Clock
 from sloguard.ingest._scrape_http import ScrapeError, fetch, request_headers
 from sloguard.ingest._scrape_target import Target
-from sloguard.ingest.exposition import NO_TIMESTAMP, ExpositionError, parse
+from sloguard.ingest.exposition import NO_TIMESTAMP, ExpositionError, MetricMetadata, parse
 from sloguard.ingest.relabel import relabel
 from sloguard.ingest.scrape_config import ScrapeConfig
 from sloguard.labels import METRIC_NAME, Labels, is_valid_label_name, is_valid_metric_name
@@ -116,6 +116,8 @@ class ScrapeLoop:
         #: Set by the manager to fail every scrape without fetching (e.g. target_limit).
         self.forced_error: str | None = None
         self.last_scrape_wall: float | None = None
+        #: HELP/TYPE/UNIT by metric family from the last successful scrape.
+        self.metadata: dict[str, MetricMetadata] = {}
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -137,6 +139,7 @@ class ScrapeLoop:
         """Continue staleness tracking of a replaced loop of the same target (reload)."""
         self._prev = old._prev
         self.last, self.last_scrape_wall = old.last, old.last_scrape_wall
+        self.metadata = old.metadata
 
     async def run(self) -> None:
         interval = self.target.interval_ms / 1000
@@ -174,6 +177,7 @@ class ScrapeLoop:
             )
             parsed = parse(body, ctype, self._parse_cache)
             scraped = len(parsed)
+            self.metadata = parsed.metadata
             rows = self._samples(parsed.labels, parsed.timestamps, parsed.values, ts_ms)
         except (ScrapeError, ExpositionError) as e:
             error = str(e)

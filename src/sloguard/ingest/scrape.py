@@ -280,5 +280,14 @@ class ScrapeManager:
         """Scrapes since start by (job, "success" | "failure"), across reloads (for /metrics)."""
         return dict(self._counts)
 
+    def metadata(self) -> list[tuple[str, str, str, str]]:
+        """(metric, type, help, unit) from each active target's last successful scrape,
+        as Prometheus' ``/api/v1/metadata`` collects it from its targets' scrape caches."""
+        return [
+            (name, m.type, m.help, m.unit)
+            for loop in self._loops.values()
+            for name, m in loop.metadata.items()
+        ]
+
     def scrape_pools(self) -> list[str]:
         return [c.job_name for c in self._configs]
