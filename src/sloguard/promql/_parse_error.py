@@ -19,7 +19,12 @@ from sloguard.promql._parse_lexer import (
     lex,
     position,
 )
-from sloguard.promql._parse_syntax import _grouping_label, _rule_duration, _unexpected_token
+from sloguard.promql._parse_syntax import (
+    _grouping_label,
+    _rule_duration,
+    _unexpected_token,
+    unexpected_before_lex_error,
+)
 from sloguard.promql._parse_tokens import _in_grouping
 
 _TYPE_WORDS = {"matrix": "range vector", "vector": "instant vector", "scalar": "scalar", "string": "string"}
@@ -30,6 +35,8 @@ def prometheus_message(query: str, message: str) -> str:
     try:
         toks = lex(query)
     except LexError as e:
+        if (found := unexpected_before_lex_error(e.toks)) is not None and found[1] < e.pos:
+            return f"{position(query, found[1])}: parse error: {found[0]}"
         return f"{position(query, e.pos)}: parse error: {e}"
     msg, pos = _reword(message, toks, query)
     return f"{position(query, pos)}: parse error: {msg}"

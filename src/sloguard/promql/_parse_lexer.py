@@ -32,9 +32,12 @@ class Token:
 
 
 class LexError(Exception):
+    """A lexical error at byte ``pos``; ``toks`` are the tokens read before it."""
+
     def __init__(self, message: str, pos: int) -> None:
         super().__init__(message)
         self.pos = pos
+        self.toks: list[Token] = []
 
 
 def position(query: str, pos: int) -> str:
@@ -48,6 +51,15 @@ def position(query: str, pos: int) -> str:
 def lex(query: str) -> list[Token]:
     """Tokens of ``query``; raises ``LexError`` where Prometheus' lexer would fail."""
     toks: list[Token] = []
+    try:
+        _lex_into(query, toks)
+    except LexError as e:
+        e.toks = toks
+        raise
+    return toks
+
+
+def _lex_into(query: str, toks: list[Token]) -> None:
     depth = {"(": 0, "{": 0, "[": 0}
     i, n = 0, len(query)
     while i < n:
@@ -108,7 +120,6 @@ def lex(query: str) -> list[Token]:
         raise LexError("unclosed left parenthesis", n)
     if depth["["]:
         raise LexError("unclosed left bracket", n)
-    return toks
 
 
 def _is_alnum(query: str, i: int) -> bool:
@@ -134,7 +145,8 @@ def _scan_number(query: str, i: int) -> int:
 
 
 def _accept_remaining_duration(query: str, i: int) -> tuple[bool, int]:
-    """Prometheus' ``acceptRemainingDuration`` from ``i``: (valid, where it stopped)."""
+    """Prometheus' ``acceptRemainingDuration`` from ``i``: (valid, end of the duration or of
+    the text Prometheus quotes in its error)."""
     n = len(query)
     if i >= n or query[i] not in "smhdwy":
         return False, i
@@ -145,7 +157,9 @@ def _accept_remaining_duration(query: str, i: int) -> tuple[bool, int]:
         if i >= n or query[i] not in "smhdw":
             return False, i
         i += 1 + (i + 1 < n and query[i + 1] == "s")
-    return not _is_alnum(query, i), min(i + 1, n)
+    if _is_alnum(query, i):
+        return False, i + 1  # Go's lexer has consumed the offending character
+    return True, i
 
 
 def _number_or_duration(query: str, i: int, toks: list[Token]) -> int:
@@ -153,8 +167,8 @@ def _number_or_duration(query: str, i: int, toks: list[Token]) -> int:
     ok, end = _accept_remaining_duration(query, _scan_number(query, i))
     if not ok:
         raise LexError(f'bad number or duration syntax: "{query[i:end]}"', i)
-    toks.append(Token("duration", query[i:end - 1], i))
-    return end - 1
+    toks.append(Token("duration", query[i:end], i))
+    return end
 
 
 def _range_duration(query: str, i: int, toks: list[Token]) -> int:
@@ -167,8 +181,8 @@ def _range_duration(query: str, i: int, toks: list[Token]) -> int:
     ok, stop = _accept_remaining_duration(query, end)
     if not ok:
         raise LexError(f'bad duration syntax: "{query[i:stop]}"', i)
-    toks.append(Token("duration", query[i:stop - 1], i))
-    return stop - 1
+    toks.append(Token("duration", query[i:stop], i))
+    return stop
 
 
 def _end_of_string(query: str, i: int) -> int:

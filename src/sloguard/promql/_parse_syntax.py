@@ -37,6 +37,16 @@ def _unexpected_token(toks: list[Token], query: str) -> tuple[str, int]:
     """Best effort for promql-parser's generic error: the first token that cannot follow."""
     if not toks:
         return "no expression found in input", 0
+    return _first_unexpected(toks, query) or ("invalid promql query", toks[0].pos)
+
+
+def unexpected_before_lex_error(toks: list[Token]) -> Found:
+    """Prometheus lexes as it parses: a syntax error among the tokens read before a
+    lexical error is the one it reports."""
+    return _first_unexpected(toks, None) if toks else None
+
+
+def _first_unexpected(toks: list[Token], query: str | None) -> Found:
     if toks[0].kind == "ident" and toks[0].text in KEYWORDS - {"offset", "by", "without"}:
         return f"unexpected <{toks[0].text}>", toks[0].pos
     if toks[0].text in ("by", "without") and len(toks) > 1 and toks[1].kind == "lparen":
@@ -46,13 +56,13 @@ def _unexpected_token(toks: list[Token], query: str) -> tuple[str, int]:
             return f'unexpected "<Item 57385>" <op:@>{" in @, expected timestamp" if i else ""}', t.pos
         if t.kind == "lbrace" and i and toks[i - 1].kind in ("rbrace", "rbracket"):
             return f'unexpected "{{"{_aggregation_suffix(toks, i)}', t.pos
-    if (found := _end_of_input(toks, query)) is not None:
+    if query is not None and (found := _end_of_input(toks, query)) is not None:
         return found
     for i in range(len(toks)):
         for rule in _TOKEN_RULES:
             if (found := rule(toks, i)) is not None:
                 return found
-    return "invalid promql query", toks[0].pos
+    return None
 
 
 def _end_of_input(toks: list[Token], query: str) -> Found:
