@@ -65,8 +65,9 @@ def extrapolated_rate(m: StepMatrix, is_counter: bool, is_rate: bool) -> StepVec
     """Prometheus 2.42 ``extrapolatedRate`` for every window with two or more samples."""
     w = Windows.of(m, 2)
     ts, vs = m.timestamps, m.values
-    first_v, last_v = vs[w.first], vs[w.last]
-    first_t, last_t = ts[w.first], ts[w.last]
+    first, last = w.first, w.last
+    first_v, last_v = vs[first], vs[last]
+    first_t, last_t = ts[first], ts[last]
     result = last_v - first_v
     if is_counter:
         result = _add_corrections(w, result, _reset_positions(m))

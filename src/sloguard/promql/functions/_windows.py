@@ -36,7 +36,7 @@ class Windows:
     def of(cls, m: StepMatrix, min_count: int = 1) -> Windows:
         mask = m.counts >= min_count
         _, cols = np.nonzero(mask)
-        return cls(m, mask, m.starts[mask], m.counts[mask], cols.astype(np.int64))
+        return cls(m, mask, m.starts[mask], m.counts[mask], cols.astype(np.int64, copy=False))
 
     @property
     def size(self) -> int:
