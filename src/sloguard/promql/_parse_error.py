@@ -22,10 +22,11 @@ from sloguard.promql._parse_lexer import (
 from sloguard.promql._parse_syntax import (
     _grouping_label,
     _rule_duration,
+    _rule_label_matching,
     _unexpected_token,
     unexpected_before_lex_error,
 )
-from sloguard.promql._parse_tokens import _in_grouping
+from sloguard.promql._parse_tokens import _in_braces, _in_grouping
 
 _TYPE_WORDS = {"matrix": "range vector", "vector": "instant vector", "scalar": "scalar", "string": "string"}
 
@@ -75,8 +76,8 @@ def _reword(message: str, toks: list[Token], query: str) -> tuple[str, int]:
         colons = [t.pos for t in toks if t.text == ":"]
         return "unexpected colon ':'", colons[1] if len(colons) > 1 else first
     if msg.startswith("trailing commas not allowed"):
-        return msg, next((t.pos for t, u in zip(toks, toks[1:], strict=False) if t.text == "," and u.kind == "rparen"),
-                         first)
+        return msg, next((t.pos for t, u in zip(toks, toks[1:], strict=False)
+                          if t.text == "," and (u.kind == "rparen" or u.text == ",")), first)
     if msg.startswith(("no offset modifiers allowed before range", "no @ modifiers allowed before range")):
         return msg, next((u.pos for t, u in zip(toks, toks[1:], strict=False)
                           if u.kind == "lbracket" and t.kind in ("duration", "number", "rparen")), first)
@@ -129,6 +130,8 @@ def accepted_query_error(query: str) -> str | None:
     for i, t in enumerate(toks):
         if t.kind in ("string", "number") and _in_grouping(toks, i):
             return f"{position(query, t.pos)}: parse error: {_grouping_label(toks, i)}"
+        if t.kind == "string" and _in_braces(toks, i) and (found := _rule_label_matching(toks, i)) is not None:
+            return f"{position(query, found[1])}: parse error: {found[0]}"
         if (found := _rule_duration(toks, i)) is not None:
             return f"{position(query, found[1])}: parse error: {found[0]}"
     return None

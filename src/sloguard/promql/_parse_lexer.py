@@ -69,6 +69,10 @@ def _lex_into(query: str, toks: list[Token]) -> None:
         elif c == "#":
             j = query.find("\n", i)
             i = n if j < 0 else j
+        elif depth["{"] and c == "{":
+            raise LexError("unexpected left brace '{'", i)
+        elif depth["{"] and (c in "()[]" or c.isdigit()):
+            raise LexError(f"unexpected character inside braces: '{c}'", i)
         elif c in "\"'`":
             j = _end_of_string(query, i)
             toks.append(Token("string", query[i:j], i))

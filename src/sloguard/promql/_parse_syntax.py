@@ -75,13 +75,34 @@ def _end_of_input(toks: list[Token], query: str) -> Found:
         return "unexpected end of input in offset, expected duration", len(query)
     if (last.kind == "op" or last.text in BINARY_WORDS or last.text in KEYWORDS) and last.text not in ("=", ","):
         return "unexpected end of input", len(query)
+    if last.kind == "rparen" and _after_modifier_list(toks, len(toks) - 1):
+        return "unexpected end of input", len(query)
+    if last.kind == "rparen" and _in_aggregation(toks, len(toks)) and not _closes_grouping_after_body(toks, len(toks)):
+        return "unexpected end of input in aggregation", len(query)
     return None
 
 
 def _rule_at(toks: list[Token], i: int) -> Found:
     t = toks[i]
-    if i and toks[i - 1].text == "@" and t.kind == "ident" and t.text not in ("start", "end"):
-        return f'unexpected identifier "{t.text}" in @, expected timestamp', t.pos
+    prev = toks[i - 1] if i else None
+    if prev is not None and prev.text == "@" and t.kind != "number" and t.text not in ("start", "end", "-", "+"):
+        return f"unexpected {_describe(t)} in @, expected timestamp", t.pos
+    if prev is not None and prev.text == "offset" and i >= 2 and toks[i - 2].kind in _OPERAND_END \
+            and t.kind != "duration" and t.text not in ("-", "+"):
+        return f"unexpected {_describe(t)} in offset, expected duration", t.pos
+    return None
+
+
+def _rule_unknown_function(toks: list[Token], i: int) -> Found:
+    """At the ")" closing ``name(...)`` for a name that is no function (grammar-time error)."""
+    from sloguard.promql._parse_typecheck import SIGNATURES
+
+    if toks[i].kind != "rparen" or (j := _matching_lparen(toks, i)) < 1:
+        return None
+    name = toks[j - 1]
+    known = SIGNATURES.keys() | AGGREGATION_WORDS | KEYWORDS | {"start", "end"}
+    if name.kind == "ident" and name.text not in known:
+        return f'unknown function with name "{name.text}"', name.pos
     return None
 
 
@@ -168,14 +189,23 @@ def _rule_duration(toks: list[Token], i: int) -> Found:
 
 def _rule_operator(toks: list[Token], i: int) -> Found:
     t = toks[i]
-    if t.kind == "lparen" and i and toks[i - 1].kind in ("number", "string"):
-        return 'unexpected "("', t.pos
+    prev = toks[i - 1] if i else None
+    if t.kind == "lparen" and prev is not None and prev.kind in ("number", "string", "rbrace", "rbracket", "duration"):
+        return f'unexpected "("{_aggregation_suffix(toks, i)}', t.pos
+    if t.kind == "lparen" and prev is not None and prev.kind == "rparen" and not _after_modifier_list(toks, i - 1) \
+            and not _in_grouping_list_end(toks, i - 1):
+        return f'unexpected "("{_aggregation_suffix(toks, i)}', t.pos
+    if t.kind == "lbracket" and (prev is None or prev.kind in ("op", "lparen")) and not _in_braces(toks, i):
+        return f'unexpected "["{_aggregation_suffix(toks, i)}', t.pos
+    if t.text in _NON_UNARY_OPS and t.kind == "op" and prev is not None and (
+            prev.text == "bool" or (prev.kind == "rparen" and _after_modifier_list(toks, i - 1))):
+        return f"unexpected <op:{t.text}>", t.pos
     if i == 0 and t.kind == "op" and t.text in _NON_UNARY_OPS:
         return f"unexpected <op:{t.text}>", t.pos
     if t.text in ("on", "ignoring") and i and toks[i - 1].kind == "rparen" and _in_grouping(toks, i - 1):
         return f"unexpected <{t.text}>", t.pos
     if t.kind == "op" and t.text == "=" and not _in_braces(toks, i):
-        return 'unexpected "="', t.pos
+        return f'unexpected "="{_aggregation_suffix(toks, i)}', t.pos
     if i and t.text in _NON_UNARY_OPS and toks[i - 1].text in BINARY_WORDS and toks[i - 1].kind != "ident":
         return f"unexpected <op:{t.text}>", t.pos
     return None
@@ -200,11 +230,17 @@ def _rule_adjacent_operands(toks: list[Token], i: int) -> Found:
     if not i or t.kind not in _OPERAND_START or toks[i - 1].kind not in _OPERAND_END or t.text in BINARY_WORDS:
         return None
     prev = toks[i - 1]
-    if t.text in KEYWORDS or (prev.kind == "ident" and prev.text in AGGREGATION_WORDS):
+    if t.text in KEYWORDS or (prev.kind == "ident" and prev.text in AGGREGATION_WORDS | KEYWORDS):
         return None
     if prev.kind == "rparen" and _after_modifier_list(toks, i - 1):
         return None
     return f"unexpected {_describe(t)}{_aggregation_suffix(toks, i)}", t.pos
+
+
+def _in_grouping_list_end(toks: list[Token], i: int) -> bool:
+    """The ")" at ``i`` closes a ``by``/``without`` list."""
+    j = _matching_lparen(toks, i)
+    return j >= 1 and toks[j - 1].text in ("by", "without")
 
 
 def _rule_modifier_keyword(toks: list[Token], i: int) -> Found:
@@ -228,5 +264,5 @@ def _rule_modifier_keyword(toks: list[Token], i: int) -> Found:
 _SET_WORDS = frozenset({"and", "or", "unless", "atan2"})
 
 
-_TOKEN_RULES = (_rule_duration, _rule_modifier_keyword, _rule_comma, _rule_at, _rule_label_matching, _rule_grouping, _rule_operator, _rule_aggregation,
+_TOKEN_RULES = (_rule_unknown_function, _rule_duration, _rule_modifier_keyword, _rule_comma, _rule_at, _rule_label_matching, _rule_grouping, _rule_operator, _rule_aggregation,
                 _rule_adjacent_operands)
