@@ -86,7 +86,7 @@ def _lex_into(query: str, toks: list[Token]) -> None:
             if c == "[":
                 i = _range_duration(query, i, toks)
         elif c in ")}" and depth["["]:
-            raise LexError(f'unexpected "{c}" in subquery or range, expected ":" or "]"', i)
+            raise LexError(f'unexpected "{c}" in {bracket_context(toks)}', i)
         elif c in ")]}":
             i = _close(query, c, i, depth, toks)
         elif c in "=!" and query.startswith("~", i + 1) and not depth["{"]:
@@ -124,6 +124,15 @@ def _lex_into(query: str, toks: list[Token]) -> None:
         raise LexError("unclosed left parenthesis", n)
     if depth["["]:
         raise LexError("unclosed left bracket", n)
+
+
+def bracket_context(toks: list[Token]) -> str:
+    """What Prometheus' parser expects next inside ``[...]`` after ``toks``."""
+    if toks and toks[-1].text == ":":
+        return 'subquery selector, expected duration or "]"'
+    if len(toks) > 1 and toks[-1].kind == "duration" and toks[-2].text == ":":
+        return 'subquery selector, expected "]"'
+    return 'subquery or range, expected ":" or "]"'
 
 
 def _is_alnum(query: str, i: int) -> bool:

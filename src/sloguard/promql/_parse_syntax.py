@@ -3,7 +3,13 @@ promql query", so small rules find the first token that cannot follow and word i
 
 from __future__ import annotations
 
-from sloguard.promql._parse_lexer import AGGREGATION_WORDS, BINARY_WORDS, KEYWORDS, Token
+from sloguard.promql._parse_lexer import (
+    AGGREGATION_WORDS,
+    BINARY_WORDS,
+    KEYWORDS,
+    Token,
+    bracket_context,
+)
 from sloguard.promql._parse_tokens import (
     _GROUPING_WORDS,
     _NON_UNARY_OPS,
@@ -87,7 +93,7 @@ def _rule_at(toks: list[Token], i: int) -> Found:
     prev = toks[i - 1] if i else None
     if prev is not None and prev.text == "@" and t.kind != "number" and t.text not in ("start", "end", "-", "+"):
         return f"unexpected {_describe(t)} in @, expected timestamp", t.pos
-    if prev is not None and prev.text == "offset" and i >= 2 and toks[i - 2].kind in _OPERAND_END \
+    if prev is not None and prev.text == "offset" and _is_offset_keyword(toks, i - 1) \
             and t.kind != "duration" and t.text not in ("-", "+"):
         return f"unexpected {_describe(t)} in offset, expected duration", t.pos
     return None
@@ -100,7 +106,7 @@ def _rule_unknown_function(toks: list[Token], i: int) -> Found:
     if toks[i].kind != "rparen" or (j := _matching_lparen(toks, i)) < 1:
         return None
     name = toks[j - 1]
-    known = SIGNATURES.keys() | AGGREGATION_WORDS | KEYWORDS | {"start", "end"}
+    known = SIGNATURES.keys() | AGGREGATION_WORDS | KEYWORDS | BINARY_WORDS | {"start", "end"}
     if name.kind == "ident" and name.text not in known:
         return f'unknown function with name "{name.text}"', name.pos
     return None
@@ -179,12 +185,48 @@ def _rule_duration(toks: list[Token], i: int) -> Found:
     if t.kind != "duration" or not i:
         return None
     prev = toks[i - 1]
-    if prev.kind == "lbracket" or prev.text in (":", "offset"):
+    if prev.kind == "lbracket" or prev.text == ":" or _in_grouping(toks, i):
         return None
-    if prev.text in ("-", "+") and i >= 2 and toks[i - 2].text == "offset":
+    if prev.text == "offset" and _is_offset_keyword(toks, i - 1):
+        return None
+    if prev.text in ("-", "+") and i >= 2 and toks[i - 2].text == "offset" and _is_offset_keyword(toks, i - 2):
         return None
     at = prev.text == "@" or (prev.text in ("-", "+") and i >= 2 and toks[i - 2].text == "@")
     return f"unexpected {_describe(t)}{' in @, expected timestamp' if at else _aggregation_suffix(toks, i)}", t.pos
+
+
+def _is_offset_keyword(toks: list[Token], k: int) -> bool:
+    """``offset`` at ``k`` follows an operand (else it is a metric name)."""
+    if not k:
+        return False
+    prev = toks[k - 1]
+    if prev.kind == "rparen":
+        return not _after_modifier_list(toks, k - 1)
+    return prev.kind in _OPERAND_END and not (prev.kind == "ident" and prev.text in BINARY_WORDS | KEYWORDS)
+
+
+def _rule_bracket(toks: list[Token], i: int) -> Found:
+    """Inside ``[...]``: a duration, then ":" or "]", then an optional step duration, then "]"."""
+    t = toks[i]
+    if t.kind == "rbracket" or i < 2:
+        return None
+    prev = toks[i - 1]
+    after_range = prev.kind == "duration" and toks[i - 2].kind == "lbracket"
+    in_step = prev.text == ":" or (prev.kind == "duration" and toks[i - 2].text == ":")
+    if (after_range and t.text != ":") or (in_step and not (prev.text == ":" and t.kind == "duration")):
+        return f"unexpected {_describe(t)} in {bracket_context(toks[:i])}", t.pos
+    return None
+
+
+def _rule_empty_parens(toks: list[Token], i: int) -> Found:
+    """``()`` that is no call's or aggregation's argument list."""
+    t = toks[i]
+    if t.kind != "rparen" or i < 1 or toks[i - 1].kind != "lparen":
+        return None
+    before = toks[i - 2] if i >= 2 else None
+    if before is None or before.kind in ("op", "lparen") or before.text in BINARY_WORDS or before.text == ",":
+        return f'unexpected ")"{_aggregation_suffix(toks, i)}', t.pos
+    return None
 
 
 def _rule_operator(toks: list[Token], i: int) -> Found:
@@ -232,6 +274,9 @@ def _rule_adjacent_operands(toks: list[Token], i: int) -> Found:
     prev = toks[i - 1]
     if t.text in KEYWORDS or (prev.kind == "ident" and prev.text in AGGREGATION_WORDS | KEYWORDS):
         return None
+    if prev.kind == "ident" and prev.text in BINARY_WORDS and i >= 2 and toks[i - 2].kind in _OPERAND_END \
+            and toks[i - 2].text not in BINARY_WORDS:
+        return None  # "and"/"or"/"unless"/"atan2" after an operand is an operator, else a metric name
     if prev.kind == "rparen" and _after_modifier_list(toks, i - 1):
         return None
     return f"unexpected {_describe(t)}{_aggregation_suffix(toks, i)}", t.pos
@@ -264,5 +309,7 @@ def _rule_modifier_keyword(toks: list[Token], i: int) -> Found:
 _SET_WORDS = frozenset({"and", "or", "unless", "atan2"})
 
 
-_TOKEN_RULES = (_rule_unknown_function, _rule_duration, _rule_modifier_keyword, _rule_comma, _rule_at, _rule_label_matching, _rule_grouping, _rule_operator, _rule_aggregation,
+_TOKEN_RULES = (_rule_unknown_function, _rule_bracket, _rule_empty_parens, _rule_duration, _rule_at,
+                _rule_modifier_keyword, _rule_comma, _rule_label_matching, _rule_grouping, _rule_operator,
+                _rule_aggregation,
                 _rule_adjacent_operands)
