@@ -157,6 +157,12 @@ class Sender(threading.Thread):
         self.rng = np.random.default_rng(idx)
 
     def run(self) -> None:
+        try:
+            self._send_until_stop()
+        except Exception as e:  # noqa: BLE001 - a dead sender must show in the report, not vanish
+            self.errors.append(f"sender {threading.current_thread().name} failed: {type(e).__name__}: {e}")
+
+    def _send_until_stop(self) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
                    "X-Prometheus-Remote-Write-Version": "0.1.0"}
@@ -198,8 +204,11 @@ def main() -> int:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
         try:
             _wait_up(port, proc)
-            # warm-up: one request per sender's series set, so the label caches are filled
-            Sender(0, port, time.monotonic() + 0.5).run()
+            load0 = os.getloadavg()
+            # warm-up: every sender's series set, so the label caches and the head's series
+            # exist before the measurement (steady state, as with a long-running Prometheus)
+            for i in range(a.senders):
+                Sender(i, port, time.monotonic() + 0.3).run()
             cpu0 = _cpu_seconds(proc.pid)
             start = time.monotonic()
             senders = [Sender(i, port, start + a.seconds) for i in range(a.senders)]
@@ -209,6 +218,7 @@ def main() -> int:
                 s.join()
             elapsed = time.monotonic() - start
             cpu1 = _cpu_seconds(proc.pid)
+            load1 = os.getloadavg()
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -223,6 +233,8 @@ def main() -> int:
               else "the write route alone on uvicorn")
     print(f"- machine: {os.cpu_count()} cores (os.cpu_count()); server: {server}, real TSDB with "
           "WAL fsync before every 204; senders in another process")
+    print(f"- machine load average (1m) before/after the run: {load0[0]:.2f} / {load1[0]:.2f} "
+          "(other processes share the cores)")
     print(f"- load: {a.senders} concurrent senders x {SERIES_PER_REQUEST} series x 1 sample per "
           f"request, {a.seconds:.0f}s, Prometheus-like labels (7 per series)")
     print(f"- **{rate:,.0f} samples/s** acknowledged ({samples:,} samples in {len(lat):,} requests, "

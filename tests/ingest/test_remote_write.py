@@ -95,6 +95,15 @@ def test_cached_label_sets_decode_the_same_on_a_second_request() -> None:
     assert first == second and len(first) == 50
 
 
+def test_a_cached_invalid_series_is_set_aside_on_every_request() -> None:
+    dec = RemoteWriteDecoder()
+    series = [(Labels.of(name__="ok"), [1], [1.0]), ([("__name__", "m"), ("bad-name", "x")], [1], [2.0])]
+    for _ in range(3):  # later requests hit the label cache for both entries
+        batch = dec.decode(encode_write_request(series))
+        assert batch.labels == [Labels.of(name__="ok")] and batch.values.tolist() == [1.0]
+        assert batch.invalid_samples == 1 and "'bad-name'" in batch.label_errors[0]
+
+
 def test_invalid_label_series_is_set_aside_with_a_message_naming_the_label() -> None:
     good = Labels.of(name__="ok")
     body = encode_write_request([(good, [1], [1.0]), ([("__name__", "m"), ("bad-name", "x")], [1, 2], [1.0, 2.0])])

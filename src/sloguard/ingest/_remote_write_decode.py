@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import cast
 
 import cramjam
 import numpy as np
@@ -114,6 +115,8 @@ class RemoteWriteDecoder:
     ) -> None:
         self._cache: dict[bytes | tuple[bytes, ...], _Series] = {}
         self._by_labels: dict[Labels, _Series] = {}
+        #: The cached entries whose labels are invalid (usually none).
+        self.invalid: set[_Series] = set()
         self._lock = threading.Lock()
         self.max_cached_series = max_cached_series
         self.max_decoded_bytes = max_decoded_bytes
@@ -160,12 +163,15 @@ class RemoteWriteDecoder:
             if len(self._cache) >= self.max_cached_series:
                 self._cache.clear()
                 self._by_labels.clear()
+                self.invalid.clear()
             series = self._cache.get(key)
             if series is None:
                 series = self._by_labels.get(labels) if labels is not None else None
                 series = series or _Series(labels, error)
                 if labels is not None:
                     self._by_labels[labels] = series
+                else:
+                    self.invalid.add(series)
                 self._cache[key] = series
             return series
 
@@ -190,11 +196,13 @@ class _Decoding:
         self.slow: dict[int, tuple[I64, F64]] = {}
         self.histograms = 0
         self.exemplars = 0
+        #: Every entry is one canonical sample of a distinct, valid, cached series.
+        self.clean = False
 
     def batch(self) -> WriteBatch:
         tails = sample_tails(self.entries)
         self._fast(tails)
-        if None in self.series:
+        if not self.clean and None in self.series:
             for i in [i for i, s in enumerate(self.series) if s is None]:
                 self._slow(i)
         ts, vs = self._samples(tails)
@@ -207,9 +215,14 @@ class _Decoding:
         chosen = entries if every else [entries[i] for i in idx]
         keys = [e[:n] for e, n in zip(chosen, tails.label_len[tails.ok].tolist(), strict=True)]
         found = self.dec.lookup_many(keys)
-        if None in found:
+        uniq = set(found)  # identity hashing: cheaper than scanning for None with ==
+        if None in uniq:
             for j in [j for j, s in enumerate(found) if s is None]:
                 found[j] = self.dec.lookup(keys[j]) or self._learn_prefix(keys[j])
+            uniq = set(found)
+        self.clean = (
+            every and len(uniq) == len(found) and None not in uniq and uniq.isdisjoint(self.dec.invalid)
+        )
         if every:
             self.series = found
         else:
@@ -260,6 +273,10 @@ class _Decoding:
 
     def _group(self, ts: I64, vs: F64) -> WriteBatch:
         """Drop invalid and empty series, then gather repeated entries of one series."""
+        if self.clean:
+            n = len(self.series)
+            labels = cast(list[Labels], [s.labels for s in self.series])  # type: ignore[union-attr]
+            return WriteBatch(labels, np.arange(n + 1, dtype=np.int64), ts, vs)
         series: list[_Series] = self.series if None not in self.series else [s for s in self.series if s is not None]  # type: ignore[assignment]
         counts = self.counts
         labels = list(map(_LABELS, series))
