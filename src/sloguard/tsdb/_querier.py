@@ -140,7 +140,7 @@ def _may_overlap(blocks: list[Block], head_mint: int | None) -> bool:
 def _batch(labels: list[Labels], merged: tuple[I64, I64, F64]) -> SeriesBatch:
     """A batch without the series that have no samples."""
     offs, t, v = merged
-    counts = np.diff(offs)
+    counts = offs[1:] - offs[:-1]
     if (counts > 0).all():
         return SeriesBatch(labels, offs, t, v)
     nz = np.flatnonzero(counts > 0)

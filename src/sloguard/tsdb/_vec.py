@@ -100,8 +100,8 @@ class BandKey:
     def cut(self, part: SegPart, ranks: I64, mint: int, maxt: int) -> SegPart:
         """``cut(part, mint, maxt)`` for a part whose segment ``i`` is segment
         ``ranks[i]`` of this key's source (``part.t``)."""
-        lo = np.clip(self.search(ranks, mint, "left"), part.lo, part.hi)
-        hi = np.clip(self.search(ranks, maxt, "right"), lo, part.hi)
+        lo = np.minimum(np.maximum(self.search(ranks, mint, "left"), part.lo), part.hi)
+        hi = np.minimum(np.maximum(self.search(ranks, maxt, "right"), lo), part.hi)
         return SegPart(part.keys, lo, hi, part.t, part.v)
 
 
