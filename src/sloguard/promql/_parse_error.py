@@ -8,6 +8,7 @@ their exact positions; other messages are re-worded and located by the token the
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sloguard.gofmt import go_quote
 from sloguard.promql._parse_checks import at_out_of_bounds, operand_start, regex_matcher_error
@@ -88,6 +89,8 @@ def _reword(message: str, toks: list[Token], query: str) -> tuple[str, int]:
     if m := re.match(r"(offset|@) modifier must be preceded by an vector selector or matrix selector", msg):
         return (f"{m[1]} modifier must be preceded by an instant vector selector or range vector selector "
                 "or a subquery"), _misplaced_modifier(toks, m[1], first)
+    if msg.startswith("not a valid duration string") and (found := _first_of(_rule_duration, toks)) is not None:
+        return found
     if m := re.match(r"not a valid duration string: (\S+)$", msg):
         return f"not a valid duration string: {go_quote(m[1])}", next((t.pos for t in toks if t.text == m[1]), first)
     if m := re.match(r'unknown escape sequence "(.)"', msg):
@@ -118,6 +121,10 @@ def offset_number_error(query: str) -> str | None:
         if a.kind == "ident" and a.text == "offset" and b.kind == "number":
             return f'{position(query, b.pos)}: parse error: unexpected number "{b.text}" in offset, expected duration'
     return None
+
+
+def _first_of(rule: Callable[[list[Token], int], tuple[str, int] | None], toks: list[Token]) -> tuple[str, int] | None:
+    return next((found for i in range(len(toks)) if (found := rule(toks, i)) is not None), None)
 
 
 def accepted_query_error(query: str) -> str | None:

@@ -99,6 +99,54 @@ def _rule_at(toks: list[Token], i: int) -> Found:
     return None
 
 
+def _rule_grammar_time(toks: list[Token], i: int) -> Found:
+    """Errors Prometheus raises when it reduces an argument list: a trailing comma (at the
+    comma) and an aggregation's argument count (at its closing paren)."""
+    t = toks[i]
+    nxt = toks[i + 1] if i + 1 < len(toks) else None
+    trailing = nxt is not None and (nxt.kind == "rparen" or nxt.text == ",") and toks[i - 1].kind != "lparen"
+    if t.text == "," and trailing and _in_call_args(toks, i):
+        return "trailing commas not allowed in function call args", t.pos
+    if t.kind != "rparen" or (j := _matching_lparen(toks, i)) < 1:
+        return None
+    agg = toks[j - 1] if toks[j - 1].text in AGGREGATION_WORDS else None
+    if agg is None and toks[j - 1].kind == "rparen" and _in_grouping_list_end(toks, j - 1):
+        k = _matching_lparen(toks, j - 1)
+        agg = toks[k - 2] if k >= 2 and toks[k - 2].text in AGGREGATION_WORDS else None
+    if agg is None:
+        return None
+    args = 0 if j + 1 == i else 1 + sum(1 for k in range(j + 1, i) if toks[k].text == "," and _depth(toks, j, k) == 0)
+    want = 2 if agg.text in ("topk", "bottomk", "quantile", "count_values") else 1
+    if args == 0:
+        return "no arguments for aggregate expression provided", agg.pos
+    if args != want:
+        return f"wrong number of arguments for aggregate expression provided, expected {want}, got {args}", agg.pos
+    return None
+
+
+def _depth(toks: list[Token], j: int, k: int) -> int:
+    """Bracket depth of token ``k`` relative to the "(" at ``j``."""
+    d = 0
+    for x in toks[j + 1:k]:
+        d += 1 if x.kind in ("lparen", "lbrace", "lbracket") else -1 if x.kind in ("rparen", "rbrace", "rbracket") else 0
+    return d
+
+
+def _in_call_args(toks: list[Token], i: int) -> bool:
+    """Token ``i`` sits directly in a function call's or aggregation's argument list."""
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        depth += {"rparen": 1, "lparen": -1}.get(toks[j].kind, 0)
+        if depth < 0:
+            if j == 0:
+                return False
+            before = toks[j - 1]
+            if before.kind == "ident" and before.text not in KEYWORDS | BINARY_WORDS:
+                return True
+            return before.kind == "rparen" and _in_grouping_list_end(toks, j - 1)
+    return False
+
+
 def _rule_unknown_function(toks: list[Token], i: int) -> Found:
     """At the ")" closing ``name(...)`` for a name that is no function (grammar-time error)."""
     from sloguard.promql._parse_typecheck import SIGNATURES
@@ -309,7 +357,7 @@ def _rule_modifier_keyword(toks: list[Token], i: int) -> Found:
 _SET_WORDS = frozenset({"and", "or", "unless", "atan2"})
 
 
-_TOKEN_RULES = (_rule_unknown_function, _rule_bracket, _rule_empty_parens, _rule_duration, _rule_at,
+_TOKEN_RULES = (_rule_grammar_time, _rule_unknown_function, _rule_bracket, _rule_empty_parens, _rule_duration, _rule_at,
                 _rule_modifier_keyword, _rule_comma, _rule_label_matching, _rule_grouping, _rule_operator,
                 _rule_aggregation,
                 _rule_adjacent_operands)
