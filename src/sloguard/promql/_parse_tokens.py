@@ -112,3 +112,9 @@ def _in_aggregation(toks: list[Token], i: int) -> str:
         if j >= 1 and toks[j - 1].text in ("by", "without"):
             return " in aggregation"
     return ""
+
+
+def _in_grouping_list_end(toks: list[Token], i: int) -> bool:
+    """The ")" at ``i`` closes a ``by``/``without`` list."""
+    j = _matching_lparen(toks, i)
+    return j >= 1 and toks[j - 1].text in ("by", "without")
