@@ -75,7 +75,7 @@ def _first_unexpected(toks: list[Token], query: str | None) -> Found:
 
 def _end_of_input(toks: list[Token], query: str) -> Found:
     last = toks[-1]
-    if last.text in _GROUPING_WORDS:
+    if last.text in (*_GROUPING_WORDS, "group_left", "group_right"):
         return 'unexpected end of input in grouping opts, expected "("', len(query)
     if last.text == "@" or (len(toks) > 1 and toks[-2].text == "@" and last.text in ("-", "+", "start", "end")):
         return "unexpected end of input in @, expected timestamp", len(query)
@@ -107,13 +107,13 @@ def _rule_label_matching(toks: list[Token], i: int) -> Found:
         return None
     prev = toks[i - 1]
     if prev.kind == "op" and prev.text in ("=", "!=", "=~", "!~") and t.kind != "string":
-        return f"unexpected {_describe(t)} in label matching, expected string", t.pos
+        return f"unexpected {_describe(t, in_braces=True)} in label matching, expected string", t.pos
     if prev.kind == "string" and t.text != "," and t.kind != "rbrace":
-        return f'unexpected {_describe(t)} in label matching, expected "," or "}}"', t.pos
+        return f'unexpected {_describe(t, in_braces=True)} in label matching, expected "," or "}}"', t.pos
     if prev.kind == "ident" and t.text not in ("=", "!=", "=~", "!~"):
-        return f"unexpected {_describe(t)} in label matching, expected label matching operator", t.pos
+        return f"unexpected {_describe(t, in_braces=True)} in label matching, expected label matching operator", t.pos
     if (prev.kind == "lbrace" or prev.text == ",") and t.kind not in ("ident", "rbrace"):
-        return f'unexpected {_describe(t)} in label matching, expected identifier or "}}"', t.pos
+        return f'unexpected {_describe(t, in_braces=True)} in label matching, expected identifier or "}}"', t.pos
     return None
 
 
@@ -163,7 +163,7 @@ def _rule_comma(toks: list[Token], i: int) -> Found:
         depth += {"rparen": 1, "lparen": -1}.get(toks[j].kind, 0)
         if depth < 0:
             if j == 0 or toks[j - 1].kind in ("op", "lparen") or toks[j - 1].text in BINARY_WORDS:
-                return 'unexpected ","', toks[i].pos
+                return f'unexpected ","{_aggregation_suffix(toks, i)}', toks[i].pos
             return None
     return 'unexpected ","', toks[i].pos
 
@@ -191,6 +191,8 @@ def _is_offset_keyword(toks: list[Token], k: int) -> bool:
     prev = toks[k - 1]
     if prev.kind == "rparen":
         return not _after_modifier_list(toks, k - 1)
+    if prev.text == "offset":
+        return not _is_offset_keyword(toks, k - 1)  # the first "offset" was a metric name
     return prev.kind in _OPERAND_END and not (prev.kind == "ident" and prev.text in BINARY_WORDS | KEYWORDS)
 
 
@@ -286,7 +288,7 @@ def _rule_modifier_keyword(toks: list[Token], i: int) -> Found:
     else:
         j = _matching_lparen(toks, i - 1) if prev.kind == "rparen" else -1
         ok = j >= 1 and toks[j - 1].text in ("on", "ignoring")
-    return None if ok else (f"unexpected <{t.text}>", t.pos)
+    return None if ok else (f"unexpected <{t.text}>{_aggregation_suffix(toks, i)}", t.pos)
 
 
 _SET_WORDS = frozenset({"and", "or", "unless", "atan2"})

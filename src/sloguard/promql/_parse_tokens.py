@@ -7,13 +7,17 @@ from sloguard.gofmt import go_quote
 from sloguard.promql._parse_lexer import AGGREGATION_WORDS, KEYWORDS, Token
 
 
-def _describe(t: Token) -> str:
-    """Prometheus' ``Item.desc()``: long literal values are cut to 10 characters."""
-    if t.kind == "ident":
+def _describe(t: Token, in_braces: bool = False) -> str:
+    """Prometheus' ``Item.desc()``: long literal values are cut to 10 characters; inside
+    braces every word is an identifier, and a name with ":" is a metric identifier."""
+    if t.kind == "ident" and ":" in t.text:
+        return f'metric identifier "{t.text}"'
+    if t.kind == "ident" and not in_braces:
         if t.text in AGGREGATION_WORDS:
             return f"<aggr:{t.text}>"
         if t.text in KEYWORDS:
             return f"<{t.text}>"
+    if t.kind == "ident":
         return f'identifier "{t.text}"'
     if t.kind in ("number", "duration", "string"):
         value = go_quote(t.text[:10]) + "..." if len(t.text) > 10 else go_quote(t.text)
