@@ -82,7 +82,8 @@ def _reword(message: str, toks: list[Token], query: str) -> tuple[str, int]:
     if msg.startswith(("no offset modifiers allowed before range", "no @ modifiers allowed before range")):
         return msg, next((u.pos for t, u in zip(toks, toks[1:], strict=False)
                           if u.kind == "lbracket" and t.kind in ("duration", "number", "rparen")), first)
-    if msg.startswith(("invalid label matcher, expected label matching operator", "unexpected character inside brackets")):
+    if msg.startswith(("invalid label matcher, expected label matching operator", "unexpected character inside brackets")) \
+            or msg.endswith("is not valid label in grouping opts"):
         return _unexpected_token(toks, query)
     if msg == "invalid promql query" or msg.startswith("bad number or duration syntax"):
         return _unexpected_token(toks, query)

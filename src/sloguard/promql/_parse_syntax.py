@@ -127,7 +127,8 @@ def _rule_grouping(toks: list[Token], i: int) -> Found:
     if prev is None or t.kind == "rparen" or not _in_grouping(toks, i):
         return None
     if prev.kind == "lparen" or prev.text == ",":
-        return None if t.kind == "ident" else (f"unexpected {_describe(t)} in grouping opts, expected label", t.pos)
+        label = t.kind == "ident" and t.text != "without" and ":" not in t.text
+        return None if label else (f"unexpected {_describe(t)} in grouping opts, expected label", t.pos)
     if t.text != ",":
         return f'unexpected {_describe(t)} in grouping opts, expected "," or ")"', t.pos
     return None
@@ -141,6 +142,8 @@ def _operand_may_start(prev: Token | None) -> bool:
 def _is_grouping_keyword(toks: list[Token], i: int) -> bool:
     """``by``/``without`` at ``i`` start an aggregation's grouping (else a metric name); on/ignoring always."""
     t = toks[i]
+    if _in_grouping(toks, i):
+        return False  # a label name inside a grouping list
     if t.text in ("on", "ignoring"):
         return True
     if t.text not in ("by", "without") or not i:
@@ -278,6 +281,8 @@ def _rule_modifier_keyword(toks: list[Token], i: int) -> Found:
     operator (and each other, in that order); anywhere else Prometheus stops at them."""
     t = toks[i]
     if t.kind != "ident" or t.text not in ("bool", "on", "ignoring", "group_left", "group_right") or not i:
+        return None
+    if _in_grouping(toks, i):
         return None
     prev = toks[i - 1]
     after_op = prev.text in BINARY_WORDS and not (prev.kind == "ident" and prev.text not in _SET_WORDS)
