@@ -21,6 +21,7 @@ from sloguard.promql._parse_lexer import (
     position,
 )
 from sloguard.promql._parse_syntax import (
+    _first_unexpected,
     _grouping_label,
     _rule_duration,
     _rule_label_matching,
@@ -100,6 +101,8 @@ def _reword(message: str, toks: list[Token], query: str) -> tuple[str, int]:
     if m := re.match(r"ParseFloatError\. (\S+) can't be parsed", msg):
         pos = next((t.pos for t in toks if t.text.startswith(m[1])), first)
         return f'error parsing number: strconv.ParseFloat: parsing "{m[1]}": invalid syntax', pos
+    if msg.startswith("unexpected ") and (found := _first_unexpected(toks, query)) is not None:
+        return found  # promql-parser's wording, without a position: find the token
     return msg, first
 
 

@@ -51,7 +51,12 @@ def _unexpected_token(toks: list[Token], query: str) -> tuple[str, int]:
 def unexpected_before_lex_error(toks: list[Token]) -> Found:
     """Prometheus lexes as it parses: a syntax error among the tokens read before a
     lexical error is the one it reports."""
-    return _first_unexpected(toks, None) if toks else None
+    found = _first_unexpected(toks, None) if toks else None
+    if found is not None and found[0].startswith(("wrong number", "no arguments")) and toks[-1].kind == "rparen":
+        j = _matching_lparen(toks, len(toks) - 1)
+        if j >= 1 and toks[j - 1].text in AGGREGATION_WORDS:
+            return None  # a "by" may still follow: Prometheus reads on before it checks the count
+    return found
 
 
 def _first_unexpected(toks: list[Token], query: str | None) -> Found:
@@ -64,12 +69,25 @@ def _first_unexpected(toks: list[Token], query: str | None) -> Found:
             return f'unexpected "<Item 57385>" <op:@>{" in @, expected timestamp" if i else ""}', t.pos
         if t.kind == "lbrace" and i and toks[i - 1].kind in ("rbrace", "rbracket"):
             return f'unexpected "{{"{_aggregation_suffix(toks, i)}', t.pos
-    if query is not None and (found := _end_of_input(toks, query)) is not None:
-        return found
     for i in range(len(toks)):
         for rule in _TOKEN_RULES:
             if (found := rule(toks, i)) is not None:
                 return found
+    return _end_of_input(toks, query) if query is not None else None
+
+
+def _rule_keyword_operand(toks: list[Token], i: int) -> Found:
+    """``by``/``without`` where an operand starts are metric names, so "(" cannot follow; an
+    aggregation word takes only "(", ``by`` or ``without`` (or ends the operand)."""
+    t, nxt = toks[i], toks[i + 1] if i + 1 < len(toks) else None
+    if nxt is None or _in_grouping(toks, i) or _in_braces(toks, i):
+        return None
+    if t.text in ("by", "without") and nxt.kind == "lparen" and _operand_may_start(toks[i - 1] if i else None):
+        return f'unexpected "("{_aggregation_suffix(toks, i + 1)}', nxt.pos
+    if t.kind == "ident" and t.text in AGGREGATION_WORDS and _operand_may_start(toks[i - 1] if i else None) \
+            and nxt.kind in ("string", "number", "duration", "ident") \
+            and nxt.text not in ("by", "without", *BINARY_WORDS, *KEYWORDS):
+        return f"unexpected {_describe(nxt)}", nxt.pos
     return None
 
 
@@ -299,7 +317,7 @@ def _rule_modifier_keyword(toks: list[Token], i: int) -> Found:
 _SET_WORDS = frozenset({"and", "or", "unless", "atan2"})
 
 
-_TOKEN_RULES = (_rule_grammar_time, _rule_unknown_function, _rule_bracket, _rule_empty_parens, _rule_duration, _rule_at,
+_TOKEN_RULES = (_rule_keyword_operand, _rule_grammar_time, _rule_unknown_function, _rule_bracket, _rule_empty_parens, _rule_duration, _rule_at,
                 _rule_modifier_keyword, _rule_comma, _rule_label_matching, _rule_grouping, _rule_operator,
                 _rule_aggregation,
                 _rule_adjacent_operands)
