@@ -128,6 +128,10 @@ def concat_segments(parts: list[SegPart], src: I64, lo: I64, hi: I64) -> tuple[I
     """Copy segments (``src`` indexes ``parts``) out in the given order."""
     if len(lo) == 0:
         return np.empty(0, np.int64), np.empty(0, np.float64)
+    if len(lo) == 1:  # one series from one source (the common small select)
+        p = parts[int(src[0])]
+        a, b = int(lo[0]), int(hi[0])
+        return _readonly(p.t[a:b]), _readonly(p.v[a:b])
     brk = np.ones(len(lo), bool)  # coalesce runs that are contiguous in one source
     brk[1:] = (src[1:] != src[:-1]) | (lo[1:] != hi[:-1])
     first = np.flatnonzero(brk)
