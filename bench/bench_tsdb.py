@@ -1,4 +1,4 @@
-"""Throughput figures for the TSDB (not a test; run: python tests/tsdb/perf_tsdb.py).
+"""Throughput figures for the TSDB (not a test; run: python bench/bench_tsdb.py).
 
 Prints commit throughput (2,000 existing series x 1 sample per commit, fsync per
 commit), select time (4,500 series x 1,300 samples from the head and from blocks),
@@ -35,7 +35,7 @@ def commit_throughput(path: str, commits: int = 300) -> float:
         assert res.appended == 2000, res
     took, cpu = time.perf_counter() - start, time.process_time() - cpu
     st = db.stats()
-    print(f"commit: {commits * 2000 / took:,.0f} samples/s wall (2000 series x 1 sample/commit, "
+    print(f"- commit: {commits * 2000 / took:,.0f} samples/s wall (2000 series x 1 sample/commit, "
           f"fsync per commit: {st.wal_fsyncs_total} fsyncs, {st.wal_fsync_seconds_total / st.wal_fsyncs_total * 1000:.2f} ms avg); "
           f"{commits * 2000 / (took - st.wal_fsync_seconds_total):,.0f} samples/s excluding fsync waits, "
           f"{commits * 2000 / cpu:,.0f} samples per CPU second (appends + commits)")
@@ -60,7 +60,7 @@ def select_speed(path: str) -> None:
         fn = lambda lo=lo, hi=hi: q.select(m, lo, hi)  # noqa: E731
         n = len(fn().timestamps)
         best = min(_timed(fn) for _ in range(7))
-        print(f"select head ({label}): {n_series} series, {n:,} samples in {best * 1000:.1f} CPU ms")
+        print(f"- select head ({label}): {n_series} series, {n:,} samples in {best * 1000:.1f} CPU ms")
     db.close()
     bw_dir = os.path.join(path, "bw")
     bw = BlockWriter(bw_dir)
@@ -69,15 +69,15 @@ def select_speed(path: str) -> None:
         vs = np.round(np.cumsum(rng.integers(0, 500, n_samples)) / 100, 2)
         bw.add(Labels.of(name__="node_cpu_seconds_total", cpu=str(i % 8), instance=f"host{i // 8}"), ts, vs)
     bw.close()
-    print(f"BlockWriter: {n_series * n_samples:,} samples in {time.process_time() - start:.2f} CPU s")
+    print(f"- BlockWriter: {n_series * n_samples:,} samples in {time.process_time() - start:.2f} CPU s")
     db = TSDB.open(bw_dir)
     st = db.stats()
-    print(f"blocks: {st.blocks}, {st.block_samples:,} samples, {st.bytes_per_sample:.3f} bytes/sample (counters)")
+    print(f"- blocks: {st.blocks}, {st.block_samples:,} samples, {st.bytes_per_sample:.3f} bytes/sample (counters)")
     q = db.querier()
     fn = lambda: q.select(m, t0, t0 + n_samples * step)  # noqa: E731
     cold = _timed(fn)
     best = min(_timed(fn) for _ in range(7))
-    print(f"select blocks: cold {cold * 1000:.1f} CPU ms, cached {best * 1000:.1f} CPU ms")
+    print(f"- select blocks: cold {cold * 1000:.1f} CPU ms, cached {best * 1000:.1f} CPU ms")
     db.close()
 
 
@@ -89,7 +89,8 @@ def _timed(fn: object) -> float:
 
 
 if __name__ == "__main__":
-    print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
+    print("## Embedded TSDB (bench_tsdb.py)\n")
+    print(f"- machine: {os.cpu_count()} cores (os.cpu_count()), python {sys.version.split()[0]}; times are CPU time")
     with tempfile.TemporaryDirectory() as d:
         commit_throughput(os.path.join(d, "c"))
         select_speed(os.path.join(d, "s"))
