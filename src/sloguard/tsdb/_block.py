@@ -33,7 +33,7 @@ from sloguard.tsdb._vec import BandKey, SegPart, cut
 from sloguard.tsdb._wal import fsync_dir
 
 FRAME_SAMPLES = 1 << 16  # decode granularity: a single-series read decodes one frame
-_RESOLVED_MAX = 4096  # memoised matcher sets per block (rules repeat theirs every cycle)
+_RESOLVED_MAX = 1 << 16  # memoised matcher sets per block (rules repeat theirs every cycle)
 _B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 

@@ -25,7 +25,8 @@ U64 = npt.NDArray[np.uint64]
 T_MIN = np.iinfo(np.int64).min
 T_MAX = np.iinfo(np.int64).max
 _FEW_REFS = 4
-_MIN_FOLD = 1 << 12  # a small tail keeps selects cheap: each one scans the whole tail
+_MIN_FOLD = 1 << 12  # a small tail keeps full-tail scans (folds, long chains) cheap
+_MAX_CHAIN = 16  # chain steps a select walks before it scans the whole tail instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class HeadSnapshot:
     tail_t: I64
     tail_v: F64
     f_band: BandKey | None = None
+    hits: I64 | None = None  # tail positions of the refs asked for, ascending (None: scan)
 
 
 _G = TypeVar("_G", bound=np.generic)
@@ -83,6 +85,11 @@ class Head:
         self._tt = np.empty(0, np.int64)
         self._tv = np.empty(0, np.float64)
         self.n_tail = 0
+        # Per-series chains through the tail, so a select finds its series' tail samples
+        # without scanning the whole tail: _tlast[ref] is the ref's newest tail position
+        # (-1: none), _tprev[i] the same series' previous one.
+        self._tlast = np.full(0, -1, np.int64)
+        self._tprev = np.empty(0, np.int64)
         self.mint = T_MAX
         self.maxt = T_MIN
         self.unlogged: list[int] = []
@@ -111,6 +118,7 @@ class Head:
         self.last_t = _grow(self.last_t, n, T_MIN)
         self.last_v = _grow(self.last_v, n)
         self.first_t = _grow(self.first_t, n, T_MAX)
+        self._tlast = _grow(self._tlast, n, -1)
         return ref
 
     # -- samples ----------------------------------------------------------------
@@ -122,15 +130,21 @@ class Head:
         self._tr = _grow(self._tr, end)
         self._tt = _grow(self._tt, end)
         self._tv = _grow(self._tv, end)
-        self._tr[self.n_tail:end] = refs
-        self._tt[self.n_tail:end] = t
-        self._tv[self.n_tail:end] = v
+        self._tprev = _grow(self._tprev, end)
+        base = self.n_tail
+        self._tr[base:end] = refs
+        self._tt[base:end] = t
+        self._tv[base:end] = v
         self.n_tail = end
         lr = refs[group_last]
         self.last_t[lr] = t[group_last]
         self.last_v[lr] = v[group_last].view(np.uint64)
         firsts = np.concatenate(([0], group_last[:-1] + 1))
         fr = refs[firsts]
+        prev = np.arange(base - 1, end - 1, dtype=np.int64)
+        prev[firsts] = self._tlast[fr]
+        self._tprev[base:end] = prev
+        self._tlast[lr] = group_last + base
         self.first_t[fr] = np.minimum(self.first_t[fr], t[firsts])
         self.mint = min(self.mint, int(t.min()))
         self.maxt = max(self.maxt, int(t.max()))
@@ -148,23 +162,47 @@ class Head:
         self._set_frozen(*merge(snap.nrefs, [frozen, tail], False))
         # fresh tail buffers: snapshots taken before this fold still view the old ones
         self._tr, self._tt, self._tv = np.empty_like(self._tr), np.empty_like(self._tt), np.empty_like(self._tv)
+        self._tprev = np.empty_like(self._tprev)
+        self._tlast = np.full(len(self._tlast), -1, np.int64)
         self.n_tail = 0
 
     def _set_frozen(self, offs: I64, t: I64, v: F64) -> None:
         self.f_off, self.f_t, self.f_v = offs, t, v
         self.f_band = BandKey.build(offs, t)
 
-    def snapshot(self) -> HeadSnapshot:
+    def snapshot(self, refs: I64 | None = None) -> HeadSnapshot:
+        """The head as of now (call under ``lock``). With ``refs``, the snapshot also
+        carries where those series' tail samples are, found by walking their chains."""
         n = self.n_tail
         return HeadSnapshot(
             len(self.labels), self.f_off, self.f_t, self.f_v,
             self._tr[:n], self._tt[:n], self._tv[:n], self.f_band,
+            None if refs is None or n == 0 else self._chain_hits(refs),
         )
+
+    def _chain_hits(self, refs: I64) -> I64 | None:
+        """Tail positions of ``refs``' samples, ascending; None when some chain is longer
+        than ``_MAX_CHAIN`` (a scan of the tail is cheaper then)."""
+        cur = self._tlast[refs]
+        cur = cur[cur >= 0]
+        found = []
+        for _ in range(_MAX_CHAIN):
+            if len(cur) == 0:
+                return np.sort(np.concatenate(found)) if found else cur
+            found.append(cur)
+            cur = self._tprev[cur]
+            cur = cur[cur >= 0]
+        return None
 
     @staticmethod
     def _tail_part(snap: HeadSnapshot, refs: I64, mint: int, maxt: int) -> SegPart:
         """Tail samples in [mint, maxt] of ``refs``, keyed by position in ``refs``."""
-        idx, k = _tail_hits(snap.tail_ref, refs, snap.nrefs)
+        if snap.hits is not None:  # found by the snapshot for these refs (in any order)
+            idx = snap.hits
+            order = np.argsort(refs)
+            k = order[np.searchsorted(refs[order], snap.tail_ref[idx])]
+        else:
+            idx, k = _tail_hits(snap.tail_ref, refs, snap.nrefs)
         tt = snap.tail_t[idx]
         inside = np.flatnonzero((tt >= mint) & (tt <= maxt))
         idx, k = idx[inside], k[inside]

@@ -93,7 +93,7 @@ class _Postings:
         self.arr: I64 | None = None
 
 
-_RESOLVED_MAX = 4096
+_RESOLVED_MAX = 1 << 16
 
 
 class MemPostings:

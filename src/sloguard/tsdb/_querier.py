@@ -49,7 +49,7 @@ class TSDBQuerier:
             if len(refs):
                 refs = refs[(head.first_t[refs] <= maxt) & (head.last_t[refs] >= mint)]
             labels = head.labels
-            return _View(list(self._db.blocks), refs, [labels[r] for r in refs.tolist()], head.snapshot())
+            return _View(list(self._db.blocks), refs, [labels[r] for r in refs.tolist()], head.snapshot(refs))
 
     def _head_overlaps(self, mint: int, maxt: int) -> bool:
         return self._head.num_samples > 0 and self._head.mint <= maxt and self._head.maxt >= mint

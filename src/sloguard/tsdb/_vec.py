@@ -151,14 +151,19 @@ def concat_segments(parts: list[SegPart], src: I64, lo: I64, hi: I64) -> tuple[I
         p = parts[int(src[0])]
         idx, _ = ranges_index(lo, hi)
         return p.t[idx], p.v[idx]
-    used = sorted(set(src.tolist()))
-    base = np.zeros(len(parts), np.int64)
-    acc = 0
-    for s in used:
-        base[s] = acc
-        acc += len(parts[s].t)
-    idx, _ = ranges_index(lo + base[src], hi + base[src])
-    return np.concatenate([parts[s].t for s in used])[idx], np.concatenate([parts[s].v for s in used])[idx]
+    # many short segments from several sources: gather each source's share straight
+    # into its places in the output (never copying a whole source)
+    lens = hi - lo
+    starts = np.cumsum(lens) - lens
+    t = np.empty(total, np.int64)
+    v = np.empty(total, np.float64)
+    for s in np.unique(src).tolist():
+        sel = np.flatnonzero(src == s)
+        idx, _ = ranges_index(lo[sel], hi[sel])
+        dst, _ = ranges_index(starts[sel], starts[sel] + lens[sel])
+        t[dst] = parts[s].t[idx]
+        v[dst] = parts[s].v[idx]
+    return t, v
 
 
 def merge(nkeys: int, parts: list[SegPart], may_overlap: bool) -> tuple[I64, I64, F64]:
