@@ -102,3 +102,35 @@ def test_reads_between_commits_see_the_head_tail(tmp_path: Path, seed: int) -> N
         lo = rng.randrange(0, step * 1000 + 1)
         _same(q.select(ms, lo, step * 1000 + 999), mq.select(ms, lo, step * 1000 + 999))
     db.close()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_reads_of_series_spread_over_frames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """With tiny frames, a selector's series lie in many frames of a block; the copy of
+    them gathered on first read (and cached) must read like the model on every window."""
+    from sloguard.tsdb import _block
+
+    monkeypatch.setattr(_block, "FRAME_SAMPLES", 16)
+    rng = random.Random(seed)
+    model = MemoryStorage()
+    db = TSDB.open(tmp_path, OPTS)
+    for step in range(60):
+        app, mapp = db.appender(), model.appender()
+        for i in range(12):
+            ls = Labels.of(name__=rng.choice(["a", "b"]), job=rng.choice(["x", "y"]), i=str(i))
+            t, v = step * 400 + rng.randrange(0, 400), _value(rng)
+            app.append(ls, t, v)
+            mapp.append(ls, t, v)
+        app.commit()
+        mapp.commit()
+    db.compact()
+    assert db.stats().blocks >= 1
+    assert max(len(b.frames) for b in db.blocks) > 4
+    q, mq = db.querier(), model.querier()
+    for _ in range(40):
+        ms = rng.choice([[Matcher.equal("job", "x")], [Matcher.equal("__name__", "b")],
+                         [Matcher(MatchType.REGEX, "i", "1.*|3")]])
+        lo = rng.randrange(-500, 24_000)
+        hi = lo + rng.randrange(0, 12_000)
+        _same(q.select(ms, lo, hi), mq.select(ms, lo, hi))
+    db.close()

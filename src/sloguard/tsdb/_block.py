@@ -32,6 +32,7 @@ from sloguard.tsdb._types import F64, I64, TSDBError
 from sloguard.tsdb._vec import BandKey, SegPart, cut
 from sloguard.tsdb._wal import fsync_dir
 
+_GATHER_MAX_SERIES = 256  # at most this many series spread over frames are gathered and cached
 FRAME_SAMPLES = 1 << 16  # decode granularity: a single-series read decodes one frame
 _RESOLVED_MAX = 1 << 16  # memoised matcher sets per block (rules repeat theirs every cycle)
 _B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -226,6 +227,10 @@ class Block:
         if len(fid) and fid[0] == fid[-1]:  # ids ascend, so this is one frame
             groups = [(int(fid[0]), slice(None))]
         else:
+            g = self._gathered(ids, fid, s_start, s_end)
+            if g is not None and g.band is not None and g.offsets is not None:
+                part = SegPart(keys, g.offsets[:-1], g.offsets[1:], g.t, g.v)
+                return [g.band.cut(part, np.arange(len(ids), dtype=np.int64), mint, maxt)]
             groups = [(f, np.flatnonzero(fid == f)) for f in np.unique(fid).tolist()]
         parts = []
         for f, sel in groups:
@@ -234,6 +239,31 @@ class Block:
             part = SegPart(keys[sel], s_start[sel] - base, s_end[sel] - base, fr.t, fr.v)
             parts.append(cut(part, mint, maxt) if fr.band is None else fr.band.cut(part, ids[sel] - fr.first, mint, maxt))
         return parts
+
+    def _gathered(self, ids: I64, fid: I64, s_start: I64, s_end: I64) -> Frame | None:
+        """Series ``ids`` (spread over several frames) copied out back to back, cached:
+        rules select the same few series every cycle, and one search over one array
+        costs far less than one per frame."""
+        if len(ids) > _GATHER_MAX_SERIES:
+            return None
+        key = (self.ulid, ids.tobytes())
+        hit = self._cache.get(key)
+        if hit is None:
+            fstarts = np.asarray(self.frames[:, 0])
+            ts, vs = [], []
+            for i, f in enumerate(fid.tolist()):
+                fr = self._frame(f)
+                a, b = int(s_start[i] - fstarts[f]), int(s_end[i] - fstarts[f])
+                ts.append(fr.t[a:b])
+                vs.append(fr.v[a:b])
+            t, v = np.concatenate(ts), np.concatenate(vs)
+            t.flags.writeable = False
+            v.flags.writeable = False
+            offsets = np.zeros(len(ids) + 1, np.int64)
+            np.cumsum(s_end - s_start, out=offsets[1:])
+            hit = Frame(t, v, BandKey.build(offsets, t), 0, offsets)
+            self._cache.put(key, hit)
+        return hit
 
     def release(self) -> None:
         """Forget cached frames. The maps stay valid for readers still holding this

@@ -9,23 +9,26 @@ from dataclasses import dataclass
 from sloguard.tsdb._types import F64, I64
 from sloguard.tsdb._vec import BandKey
 
-Key = tuple[str, int]
+Key = tuple[str, int | bytes]  # (block ulid, frame number or gathered series ids)
 
 
 @dataclass(frozen=True, slots=True)
 class Frame:
     """A decoded frame (read-only arrays) and its search key; series ``first + r`` is
     the key's segment ``r`` (``band`` is None when the frame has no samples or its
-    bands would overflow)."""
+    bands would overflow). Also some series gathered from several frames, in the order
+    asked for (``first`` 0, ``offsets`` their bounds in ``t``/``v``)."""
 
     t: I64
     v: F64
     band: BandKey | None
     first: int
+    offsets: I64 | None = None
 
     @property
     def nbytes(self) -> int:
-        return self.t.nbytes + self.v.nbytes + (self.band.key.nbytes if self.band else 0)
+        extra = self.offsets.nbytes if self.offsets is not None else 0
+        return self.t.nbytes + self.v.nbytes + (self.band.key.nbytes if self.band else 0) + extra
 
 
 class FrameCache:

@@ -185,7 +185,7 @@ class Head:
         than ``_MAX_CHAIN`` (a scan of the tail is cheaper then)."""
         cur = self._tlast[refs]
         cur = cur[cur >= 0]
-        found = []
+        found: list[I64] = []
         for _ in range(_MAX_CHAIN):
             if len(cur) == 0:
                 return np.sort(np.concatenate(found)) if found else cur
@@ -228,6 +228,51 @@ class Head:
             if len(tail.keys):
                 parts.append(tail)
         return parts
+
+    @staticmethod
+    def select_few(snap: HeadSnapshot, refs: list[int], mint: int, maxt: int) -> tuple[I64, I64, F64] | None:
+        """``merge(select_parts(...))`` for a handful of series, one slice each, without
+        the vectorised machinery's fixed cost; None if the tail would need a scan."""
+        if snap.hits is None and len(snap.tail_t):
+            return None
+        f_off, f_t, f_v = snap.f_off, snap.f_t, snap.f_v
+        nf = len(f_off) - 1
+        hits = snap.hits if snap.hits is not None and len(snap.hits) else None
+        hit_refs = None if hits is None else snap.tail_ref[hits]
+        ts: list[I64] = []
+        vs: list[F64] = []
+        counts = [0]
+        for r in refs:
+            n = 0
+            if r < nf:
+                a, b = f_off[r:r + 2].tolist()
+                if b > a:
+                    ft = f_t[a:b]
+                    i = a + int(ft.searchsorted(mint))
+                    j = a + int(ft.searchsorted(maxt, "right"))
+                    if j > i:  # frozen samples come before the tail's in time
+                        ts.append(f_t[i:j])
+                        vs.append(f_v[i:j])
+                        n = j - i
+            if hit_refs is not None:
+                pos = hits[hit_refs == r]  # type: ignore[index]
+                if len(pos):
+                    tt = snap.tail_t[pos]
+                    pos = pos[(tt >= mint) & (tt <= maxt)]
+                    if len(pos):
+                        ts.append(snap.tail_t[pos])
+                        vs.append(snap.tail_v[pos])
+                        n += len(pos)
+            counts.append(counts[-1] + n)
+        offsets = np.asarray(counts, np.int64)
+        if len(ts) == 1:
+            t, v = ts[0].view(), vs[0].view()
+            t.flags.writeable = False
+            v.flags.writeable = False
+            return offsets, t, v
+        if not ts:
+            return offsets, np.empty(0, np.int64), np.empty(0, np.float64)
+        return offsets, np.concatenate(ts), np.concatenate(vs)
 
     # -- truncation -------------------------------------------------------------
     def cut(self, boundary: int) -> HeadData:

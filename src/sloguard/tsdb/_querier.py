@@ -14,6 +14,8 @@ from sloguard.tsdb._head import Head, HeadSnapshot
 from sloguard.tsdb._types import F64, I64, SeriesBatch
 from sloguard.tsdb._vec import SegPart, merge
 
+_FEW = 16  # series from which a head-only select takes the vectorised path
+
 
 class BlockSource(Protocol):
     head: Head
@@ -68,6 +70,11 @@ class TSDBQuerier:
                     found.append((b, ids, [b.labels[i] for i in ids.tolist()]))
         if not found:  # head only: gather straight into label order
             order = sorted(range(len(view.refs)), key=view.labels.__getitem__)
+            if len(order) <= _FEW:
+                refs = view.refs.tolist()
+                few = Head.select_few(view.snap, [refs[i] for i in order], mint, maxt)
+                if few is not None:
+                    return _batch([view.labels[i] for i in order], few)
             parts = Head.select_parts(view.snap, view.refs[np.asarray(order, np.int64)], mint, maxt)
             return _batch([view.labels[i] for i in order], merge(len(order), parts, False))
         parts = []
