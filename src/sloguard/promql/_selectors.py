@@ -72,6 +72,11 @@ class SeriesIndex:
         return left[:, np.searchsorted(union, lo)], right[:, np.searchsorted(union, hi)]
 
 
+def _within(ts: I64, lo: int, hi: int) -> bool:
+    """Whether every timestamp lies in ``[lo, hi]`` (a batch selected for one window)."""
+    return len(ts) > 0 and int(ts.min()) >= lo and int(ts.max()) <= hi
+
+
 def search_per_series(offsets: I64, ts: I64, refs: I64, side: str) -> I64:
     """One-off search (see ``SeriesIndex``)."""
     if len(refs) == 0:
@@ -88,6 +93,14 @@ def instant_vector(batch: SeriesBatch, refs: I64, lookback_ms: int, want_ts: boo
     n, k = len(batch.labels), len(refs)
     if n == 0:
         return StepVector.empty(k)
+    if k == 1 and _within(batch.timestamps, int(refs[0]) - lookback_ms, int(refs[0])):
+        # the batch was selected for this one window: each series' last sample is it
+        offs = batch.offsets
+        idx = np.maximum(offs[1:] - 1, 0)
+        v = batch.values[idx]
+        present = (offs[1:] > offs[:-1]) & ~stale_mask(v)
+        t = batch.timestamps[idx][:, None] if want_ts else None
+        return StepVector(list(batch.labels), v[:, None], present[:, None], t).prune()
     last = search_per_series(batch.offsets, batch.timestamps, refs, "right") - 1
     valid = last >= batch.offsets[:-1, None]
     idx = np.maximum(last, 0)
@@ -120,6 +133,8 @@ def windows(
 ) -> StepMatrix:
     if len(window_ends) == 0:
         starts = ends = np.zeros((len(labels), 0), np.int64)
+    elif len(window_ends) == 1 and _within(ts, int(window_ends[0]) - range_ms, int(window_ends[0])):
+        starts, ends = offsets[:-1, None], offsets[1:, None]  # one window holding everything
     else:
         index = SeriesIndex(offsets, ts, int(window_ends.min()) - range_ms, int(window_ends.max()))
         starts, ends = index.windows(window_ends - range_ms, window_ends)
