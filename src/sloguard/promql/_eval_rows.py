@@ -90,9 +90,17 @@ def segment_reduce(ufunc: np.ufunc, x: np.ndarray, starts: I64) -> np.ndarray:
     single = (ends - starts) == 1
     out = np.empty((len(starts), *x.shape[1:]), x.dtype)
     out[single] = x[starts[single]]
+    # numpy reduces a single column pairwise, in another rounding order than adding rows
+    # one after another; a running sum keeps Prometheus' order
+    reduce = _running_sum if ufunc is np.add and (x.ndim == 1 or x.shape[1] == 1) else ufunc.reduce
     for g in np.flatnonzero(~single).tolist():
-        out[g] = ufunc.reduce(x[starts[g] : ends[g]], axis=0)
+        out[g] = reduce(x[starts[g] : ends[g]], axis=0)
     return out
+
+
+def _running_sum(x: np.ndarray, axis: int) -> np.ndarray:
+    total: np.ndarray = np.cumsum(x, axis=axis)[-1]
+    return total
 
 
 def overlap_counts(ids: I64, present: B) -> tuple[I64, I64]:
