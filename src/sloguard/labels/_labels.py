@@ -63,6 +63,8 @@ class Labels(tuple[tuple[str, str], ...]):
         return Labels._sorted_unchecked(tuple(p for p in self if p[0] in want))
 
     def drop_metric_name(self) -> Labels:
+        if self and tuple.__getitem__(self, 0)[0] == METRIC_NAME:  # where it usually sorts
+            return Labels._sorted_unchecked(tuple.__getitem__(self, slice(1, None)))
         return self.without(METRIC_NAME)
 
     def with_(self, **updates: str) -> Labels:

@@ -31,11 +31,12 @@ def aggregate(node: Aggregate, vec: StepVector, param: StepValue | None) -> Step
     op, grouping = node.op, node.grouping
     if node.without:
         drop = frozenset((*grouping, "__name__"))
-        keys = [drop_labels(ls, drop) for ls in vec.labels]
-    else:
+        gid, uniq = group_ids([drop_labels(ls, drop) for ls in vec.labels])
+    elif grouping:
         keep = frozenset(grouping)
-        keys = [keep_labels(ls, keep) for ls in vec.labels]
-    gid, uniq = group_ids(keys)
+        gid, uniq = group_ids([keep_labels(ls, keep) for ls in vec.labels])
+    else:  # one group of everything
+        gid, uniq = np.zeros(vec.n, np.int64), [Labels()] if vec.n else []
     groups = _Groups(gid, vec)
     glabels: list[Labels] = [g for g in uniq if isinstance(g, Labels)]
     match op:
@@ -115,7 +116,7 @@ def _avg(g: _Groups) -> F64:
         # A sum can overflow where Prometheus' running mean does not: redo the groups
         # without infinite inputs on pre-divided values.
         overflow &= ~np.isinf(_nan_reduce(np.fmax, _abs(g)))
-        sizes = np.diff(np.r_[g.starts, len(g.gid)])
+        sizes = np.diff(np.append(g.starts, len(g.gid)))
         per_row = np.repeat(cnt, sizes, axis=0)
         mean = np.where(overflow, g.sum(x / np.where(per_row == 0, 1, per_row)), mean)
     return mean
@@ -132,7 +133,7 @@ def _stdvar(g: _Groups) -> F64:
     """Two-pass variance on values shifted by the group's minimum, so equal values give
     exactly 0 as Prometheus' running (Welford) variance does."""
     cnt = g.count()
-    sizes = np.diff(np.r_[g.starts, len(g.gid)])
+    sizes = np.diff(np.append(g.starts, len(g.gid)))
     shift = np.repeat(_nan_reduce(np.fmin, g), sizes, axis=0)
     d = np.where(g.present, g.values - shift, 0.0)
     mean = g.sum(d) / cnt
@@ -201,7 +202,7 @@ def _quantile(g: _Groups, q: F64) -> F64:
     """Prometheus' ``quantile``: NaN sorts first, then linear interpolation between the
     two closest ranks (the formula as upstream writes it, Inf * 0 included)."""
     out = np.full((len(g.starts), g.k), np.nan)
-    ends = np.r_[g.starts[1:], len(g.gid)]
+    ends = np.append(g.starts[1:], len(g.gid))
     with np.errstate(all="ignore"):
         for gi in range(len(g.starts)):
             out[gi] = _quantile_block(g.values[g.starts[gi] : ends[gi]], g.present[g.starts[gi] : ends[gi]], q)

@@ -117,7 +117,7 @@ def select(values: F64, present: B, starts: I64, k: I64, top: bool) -> tuple[B, 
     keep = np.zeros((n, steps), np.bool_)
     ties = np.zeros((len(starts), steps), np.bool_)
     valid = k >= 1
-    ends = np.r_[starts[1:], n]
+    ends = np.append(starts[1:], n)
     single = (ends - starts) == 1
     keep[starts[single]] = present[starts[single]] & valid[None, :]
     with np.errstate(invalid="ignore"):

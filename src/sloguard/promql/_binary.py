@@ -123,7 +123,7 @@ def _sig_presence(ids: I64, n_ids: int, present: B) -> B:
         return out
     order = np.argsort(ids, kind="stable")
     sids = ids[order]
-    starts = np.flatnonzero(np.r_[True, sids[1:] != sids[:-1]])
+    starts = np.flatnonzero(np.concatenate(([True], sids[1:] != sids[:-1])))
     out[sids[starts]] = segment_reduce(np.logical_or, present[order], starts)
     return out
 

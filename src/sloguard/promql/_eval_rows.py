@@ -73,7 +73,7 @@ def group_starts(sorted_ids: I64) -> I64:
     """Start positions of each run of equal ids in a sorted id array."""
     if len(sorted_ids) == 0:
         return np.zeros(0, np.int64)
-    return np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+    return np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
 
 
 def segment_reduce(ufunc: np.ufunc, x: np.ndarray, starts: I64) -> np.ndarray:
@@ -86,7 +86,7 @@ def segment_reduce(ufunc: np.ufunc, x: np.ndarray, starts: I64) -> np.ndarray:
     n = x.shape[0]
     if len(starts) == 0:
         return np.empty((0, *x.shape[1:]), x.dtype)
-    ends = np.r_[starts[1:], n]
+    ends = np.append(starts[1:], n)
     single = (ends - starts) == 1
     out = np.empty((len(starts), *x.shape[1:]), x.dtype)
     out[single] = x[starts[single]]
