@@ -212,3 +212,49 @@ def test_referenced_metrics() -> None:
     assert referenced_metrics('{job="x"}') is None
     assert referenced_metrics('{__name__=~"a.*"}') is None
     assert referenced_metrics("absent(up) or label_replace(rate(c[1m:]), 'a', 'b', 'c', 'd')") == frozenset({"up", "c"})
+
+
+def test_shared_selects_give_the_same_outputs_as_separate_queries() -> None:
+    """A group's queries share selects (one per selector and evaluation, over the widest
+    window); outputs and alerts must be bit for bit those of one fresh query per rule."""
+    from sloguard.promql.engine import PromQLEngine
+    from sloguard.rules import engine_query_func
+
+    def run(shared: bool) -> tuple[dict[Labels, tuple[list[int], list[float]]], list[str]]:
+        st = MemoryStorage()
+        rng = np.random.default_rng(3)
+        for code in ("200", "500"):
+            for inst in ("a", "b", "c"):
+                ts = [i * 15_000 for i in range(1500)]
+                vals = np.cumsum(rng.random(1500) * (5 if code == "500" else 50))
+                vals[700:] -= vals[699]  # a counter reset
+                st.add(Labels.of(name__="req", code=code, inst=inst), ts, vals.tolist())
+        q = engine_query_func(PromQLEngine(st))
+        opts = ManagerOptions(query=q if shared else (lambda e, t: q(e, t)), storage=st)
+        rules: list[RecordingRule | AlertingRule] = [
+            RecordingRule("before", "ratio:5m or ratio:1h"),  # selected before they are written
+            RecordingRule("err:5m", 'sum(rate(req{code="500"}[5m]))'),
+            RecordingRule("tot:5m", "sum(rate(req[5m]))"),
+            RecordingRule("ratio:5m", "err:5m / tot:5m"),
+            *(RecordingRule(f"ratio:{w}", f'sum by (inst) (rate(req{{code="500"}}[{w}])) / sum by (inst) (rate(req[{w}]))')
+              for w in ("30m", "1h", "6h")),
+            RecordingRule("ratio:1h_from_5m", "sum_over_time(err:5m[1h]) / sum_over_time(tot:5m[1h])"),
+            AlertingRule("Burn", "ratio:1h > 0.05 and on() ratio:5m > 0.05", hold_ms=2 * MIN),
+            AlertingRule("Ticket", "(ratio:6h > 0.05) unless on() (ratio:1h > 0.2 and ratio:5m > 0.05)"),
+        ]
+        g = Group("g", "f.yml", MIN, 0, rules, opts)
+        states = []
+        for i in range(60, 360, 7):
+            g.eval(i * MIN)
+            states.append(str(sorted((str(a.labels), a.state.name) for r in rules if isinstance(r, AlertingRule) for a in r.active_alerts())))
+        out = {}
+        for name in ("before", "err:5m", "tot:5m", "ratio:5m", "ratio:30m", "ratio:1h", "ratio:6h", "ratio:1h_from_5m", "ALERTS"):
+            for ls, (ts, vs) in _series(st, name).items():
+                out[ls] = (ts, np.asarray(vs).view(np.uint64).tolist())
+        return out, states
+
+    shared, shared_states = run(True)
+    plain, plain_states = run(False)
+    assert shared == plain
+    assert shared_states == plain_states
+    assert any("Burn" in s and "FIRING" in s for s in plain_states)  # the alerts do fire

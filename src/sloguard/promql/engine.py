@@ -23,7 +23,7 @@ from sloguard.promql._value import (
     ValueType,
     Vector,
 )
-from sloguard.tsdb import Storage
+from sloguard.tsdb import Querier, Storage
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +51,12 @@ class PromQLEngine:
         self._clock = clock
         self._gate = ConcurrencyGate(self.options.max_concurrent)
 
-    def instant_query(self, expr: str, t: int, timeout: float | None = None) -> QueryResult:
+    def instant_query(
+        self, expr: str, t: int, timeout: float | None = None, querier: Querier | None = None
+    ) -> QueryResult:
+        """``querier`` replaces a fresh one from the storage (rule groups share one)."""
         node = parse(expr)
-        value = self._run(node, t, t, np.array([t], np.int64), timeout)
+        value = self._run(node, t, t, np.array([t], np.int64), timeout, querier)
         return _instant_result(value, t)
 
     def range_query(
@@ -74,14 +77,16 @@ class PromQLEngine:
         """Evaluate a parsed tree at ``steps`` (for callers that need the raw step values)."""
         return self._run(node, start, end, steps, timeout)
 
-    def _run(self, node: Node, start: int, end: int, steps: I64, timeout: float | None) -> StepValue:
+    def _run(
+        self, node: Node, start: int, end: int, steps: I64, timeout: float | None, querier: Querier | None = None
+    ) -> StepValue:
         timeout_s = self.options.timeout_s if timeout is None else min(timeout, self.options.timeout_s)
         deadline = self._clock() + timeout_s
         self._gate.enter(timeout_s)
         try:
             limits = QueryLimits(self._clock, deadline, self.options.max_samples)
             ctx = EvalContext(
-                self.storage.querier(), start, end, self.options.lookback_delta_ms,
+                querier or self.storage.querier(), start, end, self.options.lookback_delta_ms,
                 self.options.default_subquery_step_ms, limits,
             )
             return Evaluator(ctx).eval(node, steps)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sloguard.labels import Labels, Matcher, MatchType
 from sloguard.rules._alert import Alert
@@ -17,7 +18,7 @@ from sloguard.rules._alerting import ALERT_FOR_STATE_METRIC, ALERT_METRIC, Alert
 from sloguard.rules._batch import WriteBatch, referenced_metrics
 from sloguard.rules._options import ManagerOptions
 from sloguard.rules._recording import RecordingRule
-from sloguard.rules._rule import RuleHealth
+from sloguard.rules._rule import EngineQuery, QueryFunc, RuleHealth
 from sloguard.rules._rulefmt import GroupSpec
 from sloguard.rules._xxhash import labels_hash
 from sloguard.tsdb import STALE_NAN, is_stale_nan
@@ -55,6 +56,8 @@ class Group:
     evaluations_total: int = 0
     failures_total: int = 0
     samples_last: int = 0
+    #: Widest window per selector over the group's evaluations (see ``SharedSelects``).
+    _select_spans: dict[Any, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.series_in_previous_eval:
@@ -85,10 +88,14 @@ class Group:
         start = time.perf_counter()
         self.samples_last = 0
         batch = WriteBatch(self.opts.storage)
+        query = self.opts.query
+        shared = query.shared(self._select_spans) if isinstance(query, EngineQuery) else None
         for i, rule in enumerate(self.rules):
             if batch.must_flush_before(self._needs(i)):
+                if shared is not None:
+                    shared.invalidate(batch.names)
                 batch.flush()
-            self._eval_rule(i, rule, ts, outgoing, batch)
+            self._eval_rule(i, rule, ts, outgoing, batch, shared or query)
         batch.flush()
         self._cleanup_stale(ts)
         self.evaluation_time_s = time.perf_counter() - start
@@ -100,12 +107,14 @@ class Group:
             self._reads = [_reads(r) for r in self.rules]
         return self._reads[i]
 
-    def _eval_rule(self, i: int, rule: AnyRule, ts: int, outgoing: list[Outgoing], batch: WriteBatch) -> None:
+    def _eval_rule(
+        self, i: int, rule: AnyRule, ts: int, outgoing: list[Outgoing], batch: WriteBatch, query: QueryFunc
+    ) -> None:
         t0 = time.perf_counter()
         rule.status.last_evaluation_s = ts / 1000
         self.evaluations_total += 1
         try:
-            vec = rule.eval(ts, self.opts.query, self.limit)
+            vec = rule.eval(ts, query, self.limit)
         except Exception as e:  # noqa: BLE001 - any failure is this rule's lastError, never the loop's
             self.failures_total += 1
             rule.status.health = RuleHealth.BAD

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sloguard.labels import Labels
 from sloguard.promql import Sample, Vector
@@ -13,6 +13,7 @@ from sloguard.rules._errors import RulesError
 
 if TYPE_CHECKING:
     from sloguard.rules._alert import Alert
+    from sloguard.tsdb import SharedSelects
 
 #: The engine as the rules see it: ``(expr, time in ms) -> Vector`` (a scalar becomes one
 #: sample with no labels). Raising means the evaluation failed; the message is kept.
@@ -96,14 +97,38 @@ def scalar_or_vector(result: object, t: int) -> Vector:
 
 def engine_query_func(engine: object) -> QueryFunc:
     """Prometheus' ``EngineQueryFunc``: instant queries; scalars become one sample; strings
-    and matrices are refused with Prometheus' message."""
+    and matrices are refused with Prometheus' message. Its ``shared`` gives the query
+    function for one group evaluation, whose queries share selects (see ``SharedQuery``)."""
+    return EngineQuery(engine)
 
-    def query(expr: str, t: int) -> Vector:
+
+class EngineQuery:
+    def __init__(self, engine: object, querier: object | None = None) -> None:
+        self._engine = engine
+        self._querier = querier
+
+    def __call__(self, expr: str, t: int) -> Vector:
         from sloguard.promql import ValueType
 
-        res = engine.instant_query(expr, t)  # type: ignore[attr-defined]
+        res = self._engine.instant_query(expr, t, querier=self._querier)  # type: ignore[attr-defined]
         if res.result_type not in (ValueType.VECTOR, ValueType.SCALAR):
             raise RuleEvalError("rule result is not a vector or scalar")
         return scalar_or_vector(res.value, t)
 
-    return query
+    def shared(self, spans: dict[Any, int]) -> SharedQuery:
+        from sloguard.tsdb import SharedSelects
+
+        storage = self._engine.storage  # type: ignore[attr-defined]
+        return SharedQuery(self._engine, SharedSelects(storage.querier(), spans))
+
+
+class SharedQuery(EngineQuery):
+    """The query function of one group evaluation: its queries read through one
+    ``SharedSelects``; ``invalidate`` names metrics the group has just written."""
+
+    def __init__(self, engine: object, querier: SharedSelects) -> None:
+        super().__init__(engine, querier)
+        self.selects = querier
+
+    def invalidate(self, names: Iterable[str]) -> None:
+        self.selects.invalidate(names)

@@ -19,6 +19,7 @@ from sloguard.tsdb._options import (
     TSDBOptions,
     TSDBStats,
 )
+from sloguard.tsdb._shared import SharedSelects
 from sloguard.tsdb._types import (
     STALE_NAN,
     STALE_NAN_BITS,
@@ -45,6 +46,7 @@ __all__ = [
     "RejectReason",
     "ReplayReport",
     "SeriesBatch",
+    "SharedSelects",
     "Storage",
     "TSDBError",
     "TSDBOptions",

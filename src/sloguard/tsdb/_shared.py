@@ -1,0 +1,70 @@
+"""Selects shared by the queries of one rule group evaluation.
+
+A group evaluates every rule at the same timestamp, and SLO rule groups select the same
+series over several windows (``x[5m]`` ... ``x[6h]``) and the same recorded series in
+several alerts. ``SharedSelects`` reads each selector once, over the widest window the
+group asked for on its previous evaluation, and answers narrower selects with that batch:
+readers (instant and range selectors) search their own window within a batch, so a wider
+batch gives the same results. Entries of metrics the group itself writes are dropped when
+its outputs are committed (``invalidate``), so a later rule still sees an earlier one's
+output. Samples that other writers commit during the evaluation may be missed by later
+rules, as with any snapshot; Prometheus' rules race with them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sloguard.labels import Labels, Matcher, MatchType
+from sloguard.tsdb._types import Querier, SeriesBatch
+
+SelectKey = tuple[Matcher, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    mint: int
+    maxt: int
+    batch: SeriesBatch
+    name: str | None  # the metric name all its series have, None if any
+
+
+class SharedSelects:
+    """A ``Querier`` over ``inner`` for one evaluation; ``spans`` (select key -> widest
+    ``maxt - mint``) carries what the group selected from one evaluation to the next."""
+
+    def __init__(self, inner: Querier, spans: dict[SelectKey, int]) -> None:
+        self._inner = inner
+        self._spans = spans
+        self._entries: dict[SelectKey, _Entry] = {}
+
+    def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
+        key = tuple(matchers)
+        hit = self._entries.get(key)
+        if hit is not None and hit.maxt == maxt and hit.mint <= mint:
+            return hit.batch
+        span = max(self._spans.get(key, 0), maxt - mint)
+        self._spans[key] = span
+        batch = self._inner.select(matchers, maxt - span, maxt)
+        self._entries[key] = _Entry(maxt - span, maxt, batch, _metric_name(matchers))
+        return batch
+
+    def invalidate(self, names: Iterable[str]) -> None:
+        """Forget selects that may see series of these metrics (just written)."""
+        gone = set(names)
+        if gone:
+            self._entries = {k: e for k, e in self._entries.items() if e.name is not None and e.name not in gone}
+
+    def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
+        return self._inner.series(matchers, mint, maxt)
+
+    def label_names(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
+        return self._inner.label_names(matchers, mint, maxt)
+
+    def label_values(self, name: str, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
+        return self._inner.label_values(name, matchers, mint, maxt)
+
+
+def _metric_name(matchers: Sequence[Matcher]) -> str | None:
+    return next((m.value for m in matchers if m.name == "__name__" and m.type is MatchType.EQUAL), None)
