@@ -53,6 +53,8 @@ def test_narrower_windows_reuse_the_wider_select_and_the_span_carries_over() -> 
     # another evaluation time is never answered from an entry of a different one
     second.select(X, t - 5 * MIN, t)
     assert inner.calls[-1] == ("x", t - 60 * MIN, t)
+    second.select(X, t2 - 30 * MIN, t2)  # (an offset selector) each end time keeps its entry
+    assert len(inner.calls) == 2
 
 
 def test_invalidate_drops_selects_of_written_metrics_and_of_any_metric() -> None:

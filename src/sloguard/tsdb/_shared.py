@@ -25,7 +25,6 @@ SelectKey = tuple[Matcher, ...]
 @dataclass(frozen=True, slots=True)
 class _Entry:
     mint: int
-    maxt: int
     batch: SeriesBatch
     name: str | None  # the metric name all its series have, None if any
 
@@ -37,17 +36,17 @@ class SharedSelects:
     def __init__(self, inner: Querier, spans: dict[SelectKey, int]) -> None:
         self._inner = inner
         self._spans = spans
-        self._entries: dict[SelectKey, _Entry] = {}
+        self._entries: dict[tuple[SelectKey, int], _Entry] = {}  # by (selector, maxt)
 
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
         key = tuple(matchers)
-        hit = self._entries.get(key)
-        if hit is not None and hit.maxt == maxt and hit.mint <= mint:
+        hit = self._entries.get((key, maxt))
+        if hit is not None and hit.mint <= mint:
             return hit.batch
         span = max(self._spans.get(key, 0), maxt - mint)
         self._spans[key] = span
         batch = self._inner.select(matchers, maxt - span, maxt)
-        self._entries[key] = _Entry(maxt - span, maxt, batch, _metric_name(matchers))
+        self._entries[(key, maxt)] = _Entry(maxt - span, batch, _metric_name(matchers))
         return batch
 
     def invalidate(self, names: Iterable[str]) -> None:
