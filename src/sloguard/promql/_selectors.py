@@ -61,6 +61,8 @@ class SeriesIndex:
         """``search(lo, "left")`` and ``search(hi, "right")`` together. When the window
         starts fall on other steps' ends (a range that is a multiple of the step), one
         search over the union of both time sets serves both."""
+        if len(hi) == 1:
+            return self.search(lo, "left"), self.search(hi, "right")
         union = np.union1d(lo, hi)
         if len(union) * 2 > 3 * len(hi) or self.n == 0 or len(self.ts) == 0:
             return self.search(lo, "left"), self.search(hi, "right")
