@@ -64,3 +64,21 @@ def test_max_samples_threshold_matches_prometheus(storage: MemoryStorage, kind: 
     run(storage, kind, expr, peak)
     with pytest.raises(PromQLError, match="query processing would load too many samples into memory"):
         run(storage, kind, expr, peak - 1)
+
+
+@pytest.mark.parametrize(("expr", "peak"), [("1 + 1", 5), ("diff_temperature > (2 * 0.5)", 14)])
+def test_remembered_number_arithmetic_counts_like_its_first_evaluation(storage: MemoryStorage, expr: str, peak: int) -> None:
+    """Number arithmetic is evaluated once and remembered across instant queries; both
+    the first evaluation and the remembered one must hit the limit at the same count
+    (5 is Prometheus' peak; 14 is what the evaluator counts with remembering disabled)."""
+    from sloguard.promql import _eval
+
+    for warm in (False, True):
+        if not warm:
+            _eval._CONSTANTS.clear()
+        run(storage, "i", expr, peak)
+        if not warm:
+            _eval._CONSTANTS.clear()
+        with pytest.raises(PromQLError, match="query processing would load too many samples into memory"):
+            run(storage, "i", expr, peak - 1)
+    assert _eval._CONSTANTS  # the arithmetic was remembered

@@ -45,10 +45,25 @@ class EvalContext:
     limits: QueryLimits
 
 
+_CONSTANTS: dict[Node, tuple[StepValue, int]] = {}
+_CONSTANTS_MAX = 4096
+
+
+def _literal_arithmetic(node: Node) -> bool:
+    """An operator tree over number literals only (its value never changes)."""
+    match node:
+        case Paren() | Unary():
+            return isinstance(unwrap_parens(node.expr), NumberLiteral) or _literal_arithmetic(node.expr)
+        case Binary():
+            return all(isinstance(x, NumberLiteral) or _literal_arithmetic(x) for x in (node.lhs, node.rhs))
+    return False
+
+
 class Evaluator:
     def __init__(self, ctx: EvalContext) -> None:
         self.ctx = ctx
         self._invariant: dict[int, bool] = {}
+        self._is_constant: dict[int, bool] = {}
         #: End of the evaluation in progress (the query's end; inside a subquery, its
         #: own end): subqueries run their inner steps up to it, as Prometheus does.
         self.end_ms = ctx.end_ms
@@ -62,6 +77,8 @@ class Evaluator:
         limits = self.ctx.limits
         limits.check_time()
         before = limits.current
+        if len(steps) == 1 and self._constant(node):
+            return self._eval_constant(node, steps)
         if len(steps) > 1 and self._step_invariant(node):
             # Prometheus evaluates step-invariant parts (``@``, literals) once, at the
             # first step, and repeats the result.
@@ -73,6 +90,38 @@ class Evaluator:
         else:
             value = self._dispatch(node, steps)
         limits.current = before
+        limits.acquire(cost(value))
+        return value
+
+    def _constant(self, node: Node) -> bool:
+        key = id(node)
+        known = self._is_constant.get(key)
+        if known is None:
+            known = self._is_constant[key] = _literal_arithmetic(node)
+        return known
+
+    def _eval_constant(self, node: Node, steps: I64) -> StepValue:
+        """Number arithmetic such as ``(14.4 * 0.01)`` at one step, remembered across
+        queries (rules repeat theirs every cycle). A remembered value replays the peak
+        sample count its evaluation reached, so limits and stats stay the same."""
+        limits = self.ctx.limits
+        before = limits.current
+        key = node
+        hit = _CONSTANTS.get(key)
+        if hit is None:
+            outer_peak, limits.peak = limits.peak, before
+            try:
+                value = self._dispatch(node, steps)
+            finally:
+                local_peak, limits.peak = limits.peak, max(outer_peak, limits.peak)
+            if isinstance(value, StepScalar):
+                value.values.flags.writeable = False
+            if len(_CONSTANTS) >= _CONSTANTS_MAX:
+                _CONSTANTS.clear()
+            hit = _CONSTANTS[key] = (value, local_peak - before)
+        value, extra = hit
+        limits.current = before
+        limits.touch(extra)
         limits.acquire(cost(value))
         return value
 
