@@ -86,6 +86,8 @@ def segment_reduce(ufunc: np.ufunc, x: np.ndarray, starts: I64) -> np.ndarray:
     n = x.shape[0]
     if len(starts) == 0:
         return np.empty((0, *x.shape[1:]), x.dtype)
+    if x.ndim == 2 and x.shape[1] == 1 and n <= _SMALL_COLUMN:
+        return _reduce_column(ufunc, x, starts)
     ends = np.append(starts[1:], n)
     single = (ends - starts) == 1
     out = np.empty((len(starts), *x.shape[1:]), x.dtype)
@@ -96,6 +98,27 @@ def segment_reduce(ufunc: np.ufunc, x: np.ndarray, starts: I64) -> np.ndarray:
     for g in np.flatnonzero(~single).tolist():
         out[g] = reduce(x[starts[g] : ends[g]], axis=0)
     return out
+
+
+_SMALL_COLUMN = 256  # rows of one step from which the vectorised path is cheaper
+
+
+def _reduce_column(ufunc: np.ufunc, x: np.ndarray, starts: I64) -> np.ndarray:
+    """``segment_reduce`` of one short column (an instant query's few series): a sum adds
+    the rows one after another in Python floats (IEEE doubles, as numpy's); other ufuncs
+    are order-independent and use ``reduceat``."""
+    if ufunc is not np.add:
+        out: np.ndarray = ufunc.reduceat(x, starts, axis=0)
+        return out
+    col = x[:, 0].tolist()
+    bounds = starts.tolist() + [len(col)]
+    sums = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        acc = col[a]
+        for v in col[a + 1 : b]:
+            acc += v
+        sums.append(acc)
+    return np.asarray(sums, x.dtype).reshape(-1, 1)
 
 
 def _running_sum(x: np.ndarray, axis: int) -> np.ndarray:
