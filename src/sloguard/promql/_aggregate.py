@@ -3,6 +3,9 @@ aggregate is a segmented reduce (or a per-column sort) over ``(rows, steps)`` ar
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 
 from sloguard.gofmt import go_float
@@ -107,39 +110,93 @@ def _nan_reduce(fn: np.ufunc, g: _Groups) -> F64:
     return segment_reduce(fn, g.masked(np.nan), g.starts)
 
 
+def _rows_by_rank(g: _Groups) -> list[tuple[I64, F64, B]]:
+    """The groups' rows in Prometheus' order: for rank r, the groups that have an r-th
+    row, and that row's values and presence (shape ``(groups with it, steps)``)."""
+    sizes = np.diff(np.append(g.starts, len(g.gid)))
+    out = []
+    for r in range(int(sizes.max()) if len(sizes) else 0):
+        has = np.flatnonzero(sizes > r)
+        rows = g.starts[has] + r
+        out.append((has, g.values[rows], g.present[rows]))
+    return out
+
+
 def _avg(g: _Groups) -> F64:
-    cnt = g.count()
-    x = g.masked(0.0)
-    mean = g.sum(x) / cnt
-    overflow = np.isinf(mean)
-    if overflow.any():
-        # A sum can overflow where Prometheus' running mean does not: redo the groups
-        # without infinite inputs on pre-divided values.
-        overflow &= ~np.isinf(_nan_reduce(np.fmax, _abs(g)))
-        sizes = np.diff(np.append(g.starts, len(g.gid)))
-        per_row = np.repeat(cnt, sizes, axis=0)
-        mean = np.where(overflow, g.sum(x / np.where(per_row == 0, 1, per_row)), mean)
+    """Prometheus 2.42's running mean: the first sample starts it, each later one adds
+    ``v/n - mean/n`` (no overflow on huge values); an infinite mean stays as it is unless
+    a NaN or an infinity of the other sign comes."""
+    if g.k == 1:
+        return _per_group_column(g, _avg_of)
+    shape = (len(g.starts), g.k)
+    mean = np.zeros(shape, np.float64)
+    cnt = np.zeros(shape, np.float64)
+    with np.errstate(all="ignore"):
+        for has, v, p in _rows_by_rank(g):
+            m, c = mean[has], cnt[has]
+            first = p & (c == 0)
+            c = np.where(p, c + 1, c)
+            inf_mean = np.isinf(m)
+            keep = inf_mean & ((np.isinf(v) & ((m > 0) == (v > 0))) | (~np.isinf(v) & ~np.isnan(v)))
+            later = p & ~first & ~keep
+            m = np.where(first, v, np.where(later, m + (v / c - m / c), m))
+            mean[has], cnt[has] = m, c
     return mean
 
 
-def _abs(g: _Groups) -> _Groups:
-    h = object.__new__(_Groups)
-    h.order, h.gid, h.starts, h.k = g.order, g.gid, g.starts, g.k
-    h.values, h.present = np.abs(g.values), g.present
-    return h
-
-
 def _stdvar(g: _Groups) -> F64:
-    """Two-pass variance on values shifted by the group's minimum, so equal values give
-    exactly 0 as Prometheus' running (Welford) variance does."""
-    cnt = g.count()
-    sizes = np.diff(np.append(g.starts, len(g.gid)))
-    shift = np.repeat(_nan_reduce(np.fmin, g), sizes, axis=0)
-    d = np.where(g.present, g.values - shift, 0.0)
-    mean = g.sum(d) / cnt
-    dev = np.where(g.present, d - np.repeat(mean, sizes, axis=0), 0.0)
-    # Prometheus starts each group at variance 0, so one sample (even NaN or Inf) gives 0.
-    return np.where(cnt == 1, 0.0, g.sum(dev * dev) / cnt)
+    """Prometheus 2.42's running (Welford) variance: the first sample sets the mean and a
+    variance of 0, each later one adds ``delta * (v - new mean)``; divided by the count."""
+    if g.k == 1:
+        return _per_group_column(g, _stdvar_of)
+    shape = (len(g.starts), g.k)
+    mean = np.zeros(shape, np.float64)
+    acc = np.zeros(shape, np.float64)
+    cnt = np.zeros(shape, np.float64)
+    with np.errstate(all="ignore"):
+        for has, v, p in _rows_by_rank(g):
+            m, a, c = mean[has], acc[has], cnt[has]
+            first = p & (c == 0)
+            later = p & ~first
+            c = np.where(p, c + 1, c)
+            delta = v - m
+            new_m = m + delta / c
+            a = np.where(later, a + delta * (v - new_m), a)
+            m = np.where(first, v, np.where(later, new_m, m))
+            mean[has], acc[has], cnt[has] = m, a, c
+        return acc / cnt
+
+
+def _per_group_column(g: _Groups, fold: Callable[[list[float]], float]) -> F64:
+    """One step (an instant query): each group's present values folded in Python floats."""
+    vals = g.values[:, 0].tolist()
+    pres = g.present[:, 0].tolist()
+    bounds = g.starts.tolist() + [len(vals)]
+    out = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        xs = [v for v, p in zip(vals[a:b], pres[a:b], strict=True) if p]
+        out.append(fold(xs) if xs else 0.0)
+    return np.asarray(out, np.float64).reshape(-1, 1)
+
+
+def _avg_of(xs: list[float]) -> float:
+    mean, n = xs[0], 1
+    for v in xs[1:]:
+        n += 1
+        if math.isinf(mean) and ((math.isinf(v) and (mean > 0) == (v > 0)) or not (math.isinf(v) or math.isnan(v))):
+            continue
+        mean += v / n - mean / n
+    return mean
+
+
+def _stdvar_of(xs: list[float]) -> float:
+    mean, acc, n = xs[0], 0.0, 1
+    for v in xs[1:]:
+        n += 1
+        delta = v - mean
+        mean += delta / n
+        acc += delta * (v - mean)
+    return acc / n
 
 
 def _scalar(param: StepValue | None, op: str) -> F64:
