@@ -53,10 +53,14 @@ def _literal_arithmetic(node: Node) -> bool:
     """An operator tree over number literals only (its value never changes)."""
     match node:
         case Paren() | Unary():
-            return isinstance(unwrap_parens(node.expr), NumberLiteral) or _literal_arithmetic(node.expr)
+            return _literal_tree(node.expr)
         case Binary():
-            return all(isinstance(x, NumberLiteral) or _literal_arithmetic(x) for x in (node.lhs, node.rhs))
+            return _literal_tree(node.lhs) and _literal_tree(node.rhs)
     return False
+
+
+def _literal_tree(node: Node) -> bool:
+    return isinstance(node, NumberLiteral) or _literal_arithmetic(node)
 
 
 class Evaluator:
@@ -106,8 +110,7 @@ class Evaluator:
         sample count its evaluation reached, so limits and stats stay the same."""
         limits = self.ctx.limits
         before = limits.current
-        key = node
-        hit = _CONSTANTS.get(key)
+        hit = _CONSTANTS.get(node)
         if hit is None:
             outer_peak, limits.peak = limits.peak, before
             try:
@@ -118,7 +121,7 @@ class Evaluator:
                 value.values.flags.writeable = False
             if len(_CONSTANTS) >= _CONSTANTS_MAX:
                 _CONSTANTS.clear()
-            hit = _CONSTANTS[key] = (value, local_peak - before)
+            hit = _CONSTANTS[node] = (value, local_peak - before)
         value, extra = hit
         limits.current = before
         limits.touch(extra)

@@ -86,44 +86,41 @@ def segment_reduce(ufunc: np.ufunc, x: np.ndarray, starts: I64) -> np.ndarray:
     n = x.shape[0]
     if len(starts) == 0:
         return np.empty((0, *x.shape[1:]), x.dtype)
-    if x.ndim == 2 and x.shape[1] == 1 and n <= _SMALL_COLUMN:
+    if x.shape[1] == 1:
         return _reduce_column(ufunc, x, starts)
     ends = np.append(starts[1:], n)
     single = (ends - starts) == 1
     out = np.empty((len(starts), *x.shape[1:]), x.dtype)
     out[single] = x[starts[single]]
-    # numpy reduces a single column pairwise, in another rounding order than adding rows
-    # one after another; a running sum keeps Prometheus' order
-    reduce = _running_sum if ufunc is np.add and (x.ndim == 1 or x.shape[1] == 1) else ufunc.reduce
     for g in np.flatnonzero(~single).tolist():
-        out[g] = reduce(x[starts[g] : ends[g]], axis=0)
+        out[g] = ufunc.reduce(x[starts[g] : ends[g]], axis=0)
     return out
 
 
-_SMALL_COLUMN = 256  # rows of one step from which the vectorised path is cheaper
+_SMALL_COLUMN = 256  # rows of one column up to which a Python loop is the cheaper sum
 
 
 def _reduce_column(ufunc: np.ufunc, x: np.ndarray, starts: I64) -> np.ndarray:
-    """``segment_reduce`` of one short column (an instant query's few series): a sum adds
-    the rows one after another in Python floats (IEEE doubles, as numpy's); other ufuncs
-    are order-independent and use ``reduceat``."""
+    """``segment_reduce`` of one column (an instant query). numpy reduces a column
+    pairwise, in another rounding order than Prometheus' adding rows one after another,
+    so a sum runs in order: in Python floats (IEEE doubles) for a few rows, as a
+    ``cumsum`` per group for many. Other ufuncs are order-independent: ``reduceat``."""
     if ufunc is not np.add:
         out: np.ndarray = ufunc.reduceat(x, starts, axis=0)
         return out
-    col = x[:, 0].tolist()
+    col = x[:, 0]
     bounds = starts.tolist() + [len(col)]
+    if len(col) > _SMALL_COLUMN:
+        return np.array([np.cumsum(col[a:b])[-1] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+                        x.dtype).reshape(-1, 1)
+    vals = col.tolist()
     sums = []
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        acc = col[a]
-        for v in col[a + 1 : b]:
+        acc = vals[a]
+        for v in vals[a + 1 : b]:
             acc += v
         sums.append(acc)
     return np.asarray(sums, x.dtype).reshape(-1, 1)
-
-
-def _running_sum(x: np.ndarray, axis: int) -> np.ndarray:
-    total: np.ndarray = np.cumsum(x, axis=axis)[-1]
-    return total
 
 
 def overlap_counts(ids: I64, present: B) -> tuple[I64, I64]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -13,7 +13,7 @@ from sloguard.rules._errors import RulesError
 
 if TYPE_CHECKING:
     from sloguard.rules._alert import Alert
-    from sloguard.tsdb import SharedSelects
+    from sloguard.tsdb import Querier, SharedSelects
 
 #: The engine as the rules see it: ``(expr, time in ms) -> Vector`` (a scalar becomes one
 #: sample with no labels). Raising means the evaluation failed; the message is kept.
@@ -103,7 +103,7 @@ def engine_query_func(engine: object) -> QueryFunc:
 
 
 class EngineQuery:
-    def __init__(self, engine: object, querier: object | None = None) -> None:
+    def __init__(self, engine: object, querier: Querier | None = None) -> None:
         self._engine = engine
         self._querier = querier
 
@@ -126,9 +126,6 @@ class SharedQuery(EngineQuery):
     """The query function of one group evaluation: its queries read through one
     ``SharedSelects``; ``invalidate`` names metrics the group has just written."""
 
-    def __init__(self, engine: object, querier: SharedSelects) -> None:
-        super().__init__(engine, querier)
-        self.selects = querier
-
-    def invalidate(self, names: Iterable[str]) -> None:
-        self.selects.invalidate(names)
+    def __init__(self, engine: object, selects: SharedSelects) -> None:
+        super().__init__(engine, selects)
+        self.invalidate = selects.invalidate
