@@ -43,7 +43,7 @@ def encode_series_entry(ref: int, labels: Labels) -> bytes:
         except UnicodeEncodeError as e:
             raise RecordError(f"series {describe_labels(labels)} is not valid UTF-8: {e}") from None
         if len(nb) > MAX_NAME_BYTES:
-            raise RecordError(_too_big(labels, f"has a label name of {len(nb)} bytes ({shorten(name)})",
+            raise RecordError(_too_big(labels, f"has a label name of {len(nb)} bytes",
                                        f"{MAX_NAME_BYTES} bytes per label name"))
         if len(vb) > MAX_VALUE_BYTES:
             raise RecordError(_too_big(labels, f"has a label value of {len(vb)} bytes for label {shorten(name)}",
