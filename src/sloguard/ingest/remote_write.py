@@ -28,7 +28,7 @@ from sloguard.ingest._remote_write_decode import (
 from sloguard.ingest._remote_write_limits import DEFAULT_LABEL_LIMITS, LabelLimits
 from sloguard.ingest._remote_write_proto import WriteRequest
 from sloguard.ingest._remote_write_stats import ReceiverStats, SampleResult
-from sloguard.labels import Labels
+from sloguard.labels import Labels, describe_labels
 from sloguard.tsdb import Appender, AppendResult, RejectReason, Storage
 
 __all__ = [
@@ -97,7 +97,7 @@ def _drop_future(batch: WriteBatch, max_time_ms: int, res: AppendResult) -> Writ
             RejectReason.OUT_OF_BOUNDS,
             int(per_series[i]),
             f"out of bounds: {int(per_series[i])} sample(s) more than 10m in the future "
-            f"for series {batch.labels[i]}",
+            f"for series {describe_labels(batch.labels[i])}",
         )
     counts = np.diff(batch.offsets) - per_series
     return replace(

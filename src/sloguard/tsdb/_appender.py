@@ -34,7 +34,7 @@ class HeadAppender:
 
     def append_many(self, labels: Labels, ts: I64, vs: F64) -> None:
         if len(ts) != len(vs):
-            raise ValueError(f"append_many for series {labels}: {len(ts)} timestamps but {len(vs)} values")
+            raise ValueError(f"append_many for series {describe_labels(labels)}: {len(ts)} timestamps but {len(vs)} values")
         self._chunks.append((len(self._buf) // 3, labels, np.asarray(ts, np.int64), np.asarray(vs, np.float64)))
 
     def rollback(self) -> None:
