@@ -16,11 +16,9 @@ import numpy as np
 
 from sloguard.labels import Labels
 from sloguard.tsdb._appender import check_new_series
-from sloguard.tsdb._head import T_MIN, Head
+from sloguard.tsdb._head import T_MIN, U64, Head
 from sloguard.tsdb._records import RecordError, encode_series_entry, series_records
 from sloguard.tsdb._types import I64, RejectReason
-
-_U64 = np.ndarray
 
 
 @dataclass(slots=True)
@@ -68,7 +66,7 @@ class NewSeries:
     def labels_of(self, ref: int) -> Labels:
         return self.head.labels[ref] if ref < self.base else self.labels[ref - self.base]
 
-    def latest(self, r: I64) -> tuple[I64, _U64]:
+    def latest(self, r: I64) -> tuple[I64, U64]:
         """Each ref's latest stored (t, value bits); planned series have none yet."""
         head = self.head
         if not self.labels:
