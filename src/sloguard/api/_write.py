@@ -1,9 +1,10 @@
 """Remote-write receiver: ``POST /api/v1/write`` (Prometheus remote write 1.0).
 
 Answers like Prometheus' write handler: 204 when everything was stored; 400 with a text
-message for a malformed body (snappy, protobuf), invalid labels or refused samples (out
-of order, duplicate, out of bounds), after the valid samples of the request have been
-committed; 413 for a body over ``ctx.max_write_body_bytes``; 415 for a Content-Encoding
+message for a malformed body (snappy, protobuf; a snappy header declaring more than
+``remote_write_receiver.max_decompressed_bytes``), invalid labels or labels over the
+configured label limits, or refused samples (out of order, duplicate, out of bounds),
+after the valid samples of the request have been committed; 413 for a body over ``ctx.max_write_body_bytes``; 415 for a Content-Encoding
 other than snappy or a Content-Type other than ``application/x-protobuf`` (1.0 message).
 
 The endpoint is a plain ASGI app (no Request/Response objects: this is the hot path of
@@ -22,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from sloguard.api._context import ServerContext
 from sloguard.ingest.remote_write import (
+    LabelLimits,
     RemoteWriteDecoder,
     RemoteWriteError,
     apply,
@@ -135,8 +137,16 @@ class WriteEndpoint:
         self._decoder = decoder or RemoteWriteDecoder()
         self._clock = clock
 
+    def _configure(self) -> None:
+        """Follow the (reloadable) ``remote_write_receiver`` settings of the loaded config."""
+        settings = getattr(self._ctx.config, "remote_write_receiver", None)
+        if settings is not None:
+            self._decoder.configure(settings.max_decompressed_bytes, LabelLimits(
+                settings.label_limit, settings.label_name_length_limit, settings.label_value_length_limit))
+
     def ingest(self, body: bytes | bytearray) -> AppendResult:
         """Decode ``body`` and commit its samples (blocking: WAL fsync)."""
+        self._configure()
         batch = self._decoder.decode(body)
         if batch.histograms or batch.exemplars:
             log.warning(

@@ -9,7 +9,8 @@ alerting: {alertmanagers: [{static_configs: [{targets: ["127.0.0.1:9093"]}]}]}
 storage:
   tsdb: {retention_time: 15d, retention_size: 0, block_duration: 2h, fsync: per_commit,
          max_series: 0, max_series_per_metric: 0}
-remote_write_receiver: {max_body_bytes: 33554432}
+remote_write_receiver: {max_body_bytes: 32MB, max_decompressed_bytes: 64MB,
+                        label_limit: 128, label_name_length_limit: 1024, label_value_length_limit: 65536}
 ```
 """
 
@@ -60,9 +61,18 @@ class StorageSettings(_Strict):
 
 
 class RemoteWriteReceiverSettings(_Strict):
-    """``POST /api/v1/write``: bodies larger than ``max_body_bytes`` get 413."""
+    """``POST /api/v1/write``: bodies larger than ``max_body_bytes`` get 413; bodies whose
+    snappy header declares more than ``max_decompressed_bytes`` get 400 before they are
+    decompressed. Series over a label limit (names as in Prometheus' scrape configs;
+    lengths in bytes; ``0`` = no such limit, only the storage's hard bounds of 65,535
+    labels and 65,535-byte names) are refused with a 400 naming them, after the request's
+    other series are stored."""
 
     max_body_bytes: Annotated[ByteSize, Field(gt=0)] = 32 * 1024 * 1024
+    max_decompressed_bytes: Annotated[ByteSize, Field(gt=0)] = 64 * 1024 * 1024
+    label_limit: int = Field(default=128, ge=0)
+    label_name_length_limit: int = Field(default=1024, ge=0)
+    label_value_length_limit: int = Field(default=64 * 1024, ge=0)
 
 
 class AlertmanagerStaticConfig(_Strict):

@@ -18,12 +18,21 @@ from google.protobuf.message import DecodeError
 
 from sloguard.ingest._errors import IngestError
 from sloguard.ingest._remote_write_fast import SampleTails, sample_tails
+from sloguard.ingest._remote_write_limits import DEFAULT_LABEL_LIMITS, LabelLimits
 from sloguard.ingest._remote_write_proto import RawLabel, RawTimeSeries, RawWriteRequest, Sample
-from sloguard.labels import InvalidLabelError, Labels, check_label_value, check_labels
+from sloguard.labels import (
+    InvalidLabelError,
+    Labels,
+    check_label_value,
+    check_labels,
+    describe_labels,
+)
+from sloguard.labels._validate import MESSAGE_TEXT_CHARS
 from sloguard.tsdb._types import F64, I64
 
-DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024
+DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024
 _MAX_MESSAGES = 10
+_MAX_VARINT_BYTES = 10
 
 
 class RemoteWriteError(IngestError):
@@ -82,25 +91,23 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-def _escape(v: str) -> str:
-    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _decode_labels(raw_labels: list[bytes]) -> tuple[Labels | None, str]:
-    """Labels from the wire bytes of Label messages, or (None, message naming the label)."""
+def _decode_labels(raw_labels: list[bytes], limits: LabelLimits) -> tuple[Labels | None, str]:
+    """Labels from the wire bytes of Label messages, or (None, message naming the series)."""
     pairs: list[tuple[str, str]] = []
+    sizes: list[tuple[int, int]] = []
     try:
         for raw in raw_labels:
             try:
                 lab = RawLabel.FromString(raw)
             except DecodeError as e:
-                raise _parse_error(f"label {raw!r}", e) from None
+                raise _parse_error(f"label {raw[:MESSAGE_TEXT_CHARS]!r}", e) from None
             name = lab.name.decode("utf-8", "replace")
             pairs.append((name, check_label_value(name, lab.value)))
+            sizes.append((len(lab.name), len(lab.value)))
+        limits.check(pairs, sizes)
         check_labels(pairs)
     except InvalidLabelError as e:
-        shown = ", ".join(f'{n}="{_escape(v)}"' for n, v in pairs)
-        return None, f"invalid labels for series {{{shown}}}: {e}"
+        return None, f"invalid labels for series {describe_labels(pairs)}: {e}"
     return Labels(pairs), ""
 
 
@@ -111,7 +118,10 @@ class RemoteWriteDecoder:
     """
 
     def __init__(
-        self, max_cached_series: int = 500_000, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
+        self,
+        max_cached_series: int = 500_000,
+        max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+        limits: LabelLimits = DEFAULT_LABEL_LIMITS,
     ) -> None:
         self._cache: dict[bytes | tuple[bytes, ...], _Series] = {}
         self._by_labels: dict[Labels, _Series] = {}
@@ -120,6 +130,21 @@ class RemoteWriteDecoder:
         self._lock = threading.Lock()
         self.max_cached_series = max_cached_series
         self.max_decoded_bytes = max_decoded_bytes
+        self.limits = limits
+
+    def configure(self, max_decoded_bytes: int, limits: LabelLimits) -> None:
+        """Apply (reloaded) settings; new label limits empty the cache, whose label sets
+        were checked against the old ones."""
+        self.max_decoded_bytes = max_decoded_bytes
+        if limits != self.limits:
+            with self._lock:
+                self.limits = limits
+                self._clear()
+
+    def _clear(self) -> None:  # caller holds _lock
+        self._cache.clear()
+        self._by_labels.clear()
+        self.invalid.clear()
 
     def decode(self, body: bytes | bytearray) -> WriteBatch:
         entries = self._entries(self._decompress(body))
@@ -128,14 +153,18 @@ class RemoteWriteDecoder:
         return _Decoding(self, entries).batch()
 
     def _decompress(self, body: bytes | bytearray) -> bytes:
+        """The snappy block's data, refused before decompressing if its header declares
+        more than ``max_decoded_bytes`` (a body that expands to anything but its declared
+        size is refused by the decompressor, which never writes past that size)."""
+        size = _declared_size(body)
+        if size > self.max_decoded_bytes:
+            raise RemoteWriteError(
+                400,
+                f"the request body ({len(body)} bytes) declares a decompressed size of {size} bytes, "
+                f"more than the limit of {self.max_decoded_bytes} bytes "
+                "(remote_write_receiver.max_decompressed_bytes)",
+            )
         try:
-            size = cramjam.snappy.decompress_raw_len(body)
-            if size > self.max_decoded_bytes:
-                raise RemoteWriteError(
-                    413,
-                    f"the request body decompresses to {size} bytes, more than the limit of "
-                    f"{self.max_decoded_bytes} bytes",
-                )
             return bytes(cramjam.snappy.decompress_raw(body))
         except cramjam.DecompressionError as e:
             raise RemoteWriteError(
@@ -158,12 +187,10 @@ class RemoteWriteDecoder:
         return list(map(self._cache.get, keys))
 
     def learn(self, key: bytes | tuple[bytes, ...], raw_labels: list[bytes]) -> _Series:
-        labels, error = _decode_labels(raw_labels)
+        labels, error = _decode_labels(raw_labels, self.limits)
         with self._lock:
             if len(self._cache) >= self.max_cached_series:
-                self._cache.clear()
-                self._by_labels.clear()
-                self.invalid.clear()
+                self._clear()
             series = self._cache.get(key)
             if series is None:
                 series = self._by_labels.get(labels) if labels is not None else None
@@ -174,6 +201,20 @@ class RemoteWriteDecoder:
                     self.invalid.add(series)
                 self._cache[key] = series
             return series
+
+
+def _declared_size(body: bytes | bytearray) -> int:
+    """The uncompressed length a snappy block declares: the varint it starts with."""
+    size = 0
+    for i, byte in enumerate(body[:_MAX_VARINT_BYTES]):
+        size |= (byte & 0x7F) << (7 * i)
+        if byte < 0x80:
+            return size
+    if not body:
+        return 0
+    raise RemoteWriteError(
+        400, "the request body is not valid snappy (block format) data: its length header is malformed"
+    )
 
 
 def _empty_batch() -> WriteBatch:

@@ -4,7 +4,9 @@
 grouped by series, in numpy arrays; series with invalid labels set aside with a message
 naming the label); ``apply(storage, batch)`` appends the batch through one ``Appender``
 and commits once. Malformed bodies raise ``RemoteWriteError`` with the HTTP status the
-receiver should answer (400 or 413) and a readable message.
+receiver should answer (400 or 413) and a readable message; so does a body whose snappy
+header declares more than ``max_decoded_bytes`` (400, before decompressing). Label sets
+over the ``LabelLimits`` are set aside like invalid ones.
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ from sloguard.ingest._remote_write_decode import (
     RemoteWriteError,
     WriteBatch,
 )
+from sloguard.ingest._remote_write_limits import DEFAULT_LABEL_LIMITS, LabelLimits
 from sloguard.ingest._remote_write_proto import WriteRequest
 from sloguard.ingest._remote_write_stats import ReceiverStats, SampleResult
-from sloguard.labels import Labels
+from sloguard.labels import Labels, describe_labels
 from sloguard.tsdb import Appender, AppendResult, RejectReason, Storage
 
 __all__ = [
+    "DEFAULT_LABEL_LIMITS",
     "DEFAULT_MAX_DECODED_BYTES",
+    "LabelLimits",
     "ReceiverStats",
     "RemoteWriteDecoder",
     "RemoteWriteError",
@@ -92,7 +97,7 @@ def _drop_future(batch: WriteBatch, max_time_ms: int, res: AppendResult) -> Writ
             RejectReason.OUT_OF_BOUNDS,
             int(per_series[i]),
             f"out of bounds: {int(per_series[i])} sample(s) more than 10m in the future "
-            f"for series {batch.labels[i]}",
+            f"for series {describe_labels(batch.labels[i])}",
         )
     counts = np.diff(batch.offsets) - per_series
     return replace(

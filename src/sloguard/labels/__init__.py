@@ -8,8 +8,10 @@ from sloguard.labels._validate import (
     check_label_name,
     check_label_value,
     check_labels,
+    describe_labels,
     is_valid_label_name,
     is_valid_metric_name,
+    shorten,
 )
 
 __all__ = [
@@ -23,9 +25,11 @@ __all__ = [
     "check_label_value",
     "check_labels",
     "compile_go_regex",
+    "describe_labels",
     "escape_value",
     "go_regex_to_python",
     "is_valid_label_name",
     "is_valid_metric_name",
     "parse_matchers_text",
+    "shorten",
 ]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sloguard.labels import InvalidLabelError, Labels, check_labels
+from sloguard.labels import InvalidLabelError, Labels, check_labels, describe_labels
 from sloguard.tsdb._types import F64, I64, AppendResult, RejectReason
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class HeadAppender:
 
     def append_many(self, labels: Labels, ts: I64, vs: F64) -> None:
         if len(ts) != len(vs):
-            raise ValueError(f"append_many for series {labels}: {len(ts)} timestamps but {len(vs)} values")
+            raise ValueError(f"append_many for series {describe_labels(labels)}: {len(ts)} timestamps but {len(vs)} values")
         self._chunks.append((len(self._buf) // 3, labels, np.asarray(ts, np.int64), np.asarray(vs, np.float64)))
 
     def rollback(self) -> None:
@@ -87,16 +87,16 @@ def check_new_series(
     try:
         check_labels(labels)
     except InvalidLabelError as e:
-        return RejectReason.INVALID_LABELS, f"{e} (series {labels})"
+        return RejectReason.INVALID_LABELS, f"{e} (series {describe_labels(labels)})"
     if max_series and n_series >= max_series:
         return RejectReason.SERIES_LIMIT, (
-            f"series limit of {max_series} exceeded: refusing new series {labels}"
+            f"series limit of {max_series} exceeded: refusing new series {describe_labels(labels)}"
         )
     name = labels.metric_name
     if max_per_metric and per_metric(name) >= max_per_metric:
         return RejectReason.METRIC_SERIES_LIMIT, (
             f"per-metric series limit of {max_per_metric} exceeded for metric {name!r}: "
-            f"refusing new series {labels}"
+            f"refusing new series {describe_labels(labels)}"
         )
     return None
 
@@ -144,7 +144,7 @@ def record_rejections(
     for code, reason in ((_OOO, RejectReason.OUT_OF_ORDER), (_DUP, RejectReason.DUPLICATE)):
         idx = np.flatnonzero(status == code)
         for k, i in enumerate(idx[: res.MAX_ERRORS].tolist()):
-            ls = labels_of(int(r[i]))
+            ls = describe_labels(labels_of(int(r[i])))
             msg = (
                 f"out of order sample for series {ls}: timestamp {int(t[i])} is older than the latest sample"
                 if code == _OOO

@@ -10,22 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from sloguard.labels import Labels
-from sloguard.tsdb._appender import (
-    OK,
-    HeadAppender,
-    check_new_series,
-    order_check,
-    record_rejections,
-)
+from sloguard.labels import Labels, describe_labels
+from sloguard.tsdb._appender import OK, HeadAppender, order_check, record_rejections
 from sloguard.tsdb._block import Block, claim_dir
 from sloguard.tsdb._cache import FrameCache
 from sloguard.tsdb._compact import Compactor
 from sloguard.tsdb._head import Head
 from sloguard.tsdb._merge import finish_interrupted
+from sloguard.tsdb._newseries import NewSeries
 from sloguard.tsdb._options import FsyncPolicy, ReplayReport, TSDBOptions, TSDBStats
 from sloguard.tsdb._querier import TSDBQuerier
-from sloguard.tsdb._records import encode_samples, encode_series
+from sloguard.tsdb._records import samples_records
 from sloguard.tsdb._replay import replay
 from sloguard.tsdb._types import F64, I64, AppendResult, RejectReason, TSDBError
 from sloguard.tsdb._wal import WALWriter, fsync_dir, seg_path, segment_numbers, wal_bytes
@@ -140,18 +135,27 @@ class TSDB:
 
     # -- commit ----------------------------------------------------------------------
     def _commit(self, groups: list[Labels], sizes: I64 | None, t: I64, v: F64, durable: bool = True) -> AppendResult:
-        """Validate, log and store one appender's samples (see ``HeadAppender``)."""
+        """Validate, log and store one appender's samples (see ``HeadAppender``).
+
+        Atomic towards the head: new series are validated and their WAL entries encoded
+        first (a label set the WAL cannot hold is refused like any invalid one), the
+        records are written, and only then do series and samples enter the head. If the
+        WAL write fails (``OSError``), nothing of the commit is in the head.
+        """
         res = AppendResult()
         head = self.head
         with head.lock:
             if self._closed or self._wal is None:
                 raise TSDBError(f"the TSDB at {self.path} is closed; cannot commit")
-            grefs = self._resolve(groups, sizes, t, res)
+            new = NewSeries.of(head)
+            grefs = self._resolve(groups, sizes, t, res, new)
             ref = grefs if sizes is None else np.repeat(grefs, sizes)
-            r, tt, vv = self._in_order(res, *self._in_bounds(res, ref, t, v))
-            sync_to = self._log(r, tt, vv, durable)
+            r, tt, vv = self._in_order(res, new, *self._in_bounds(res, new, ref, t, v))
+            sync_to = self._log(new, r, tt, vv, durable)
+            new.register()
             group_last = np.flatnonzero(np.append(r[1:] != r[:-1], True)) if len(r) else r
             head.append(r, tt, vv, group_last)
+            res.series_added = len(new)
             res.appended = len(r)
             self._count(res)
             span_full = head.maxt - head.mint > self.options.block_duration_ms * 3 // 2
@@ -164,7 +168,7 @@ class TSDB:
                 log.error("compaction after commit failed; will retry: %s", e)
         return res
 
-    def _in_bounds(self, res: AppendResult, ref: I64, t: I64, v: F64) -> tuple[I64, I64, F64]:
+    def _in_bounds(self, res: AppendResult, new: NewSeries, ref: I64, t: I64, v: F64) -> tuple[I64, I64, F64]:
         """Drop samples of refused series and those older than the head (out of bounds)."""
         head = self.head
         keep = ref >= 0
@@ -173,73 +177,64 @@ class TSDB:
             i = int(np.argmax(oob))
             res.reject(RejectReason.OUT_OF_BOUNDS, int(oob.sum()),
                        f"out of bounds: timestamp {int(t[i])} is older than the head's minimum "
-                       f"valid time {head.min_valid_time} for series {head.labels[int(ref[i])]}")
+                       f"valid time {head.min_valid_time} for series {describe_labels(new.labels_of(int(ref[i])))}")
             keep &= ~oob
         if keep.all():
             return ref, t, v
         idx = np.flatnonzero(keep)
         return ref[idx], t[idx], v[idx]
 
-    def _in_order(self, res: AppendResult, ref: I64, t: I64, v: F64) -> tuple[I64, I64, F64]:
+    def _in_order(self, res: AppendResult, new: NewSeries, ref: I64, t: I64, v: F64) -> tuple[I64, I64, F64]:
         """Group samples by series (stable) and drop out-of-order and duplicate ones."""
-        head = self.head
         order = np.argsort(ref, kind="stable")
         r, tt, vv = ref[order], t[order], v[order]
-        status = order_check(r, tt, vv.view(np.uint64), head.last_t[r], head.last_v[r])
+        status = order_check(r, tt, vv.view(np.uint64), *new.latest(r))
         if not status.any():
             return r, tt, vv
-        record_rejections(res, status, head.labels.__getitem__, r, tt)
+        record_rejections(res, status, new.labels_of, r, tt)
         acc = np.flatnonzero(status == OK)
         return r[acc], tt[acc], vv[acc]
 
-    def _resolve(self, groups: list[Labels], sizes: I64 | None, t: I64, res: AppendResult) -> I64:
-        """Series ref per group; new series are validated and limited (-1 = rejected)."""
+    def _resolve(self, groups: list[Labels], sizes: I64 | None, t: I64, res: AppendResult, new: NewSeries) -> I64:
+        """Series ref per group (-1 = refused); new series are planned in ``new``."""
         head = self.head
-        get = head.refs.get
-        grefs = np.fromiter(map(get, groups, repeat(-1)), np.int64, len(groups))
+        grefs = np.fromiter(map(head.refs.get, groups, repeat(-1)), np.int64, len(groups))
         missing = np.flatnonzero(grefs < 0)
         if not len(missing):
             return grefs
         starts = np.arange(len(groups)) if sizes is None else np.concatenate(([0], np.cumsum(sizes)[:-1]))
         counts = np.ones(len(groups), np.int64) if sizes is None else sizes
-        opts = self.options
         for g in missing.tolist():
-            labels = groups[g]
-            ref = head.refs.get(labels, -1)
             n = int(counts[g])
-            if ref < 0 and n:
-                a = int(starts[g])
-                if int(t[a:a + n].max()) < head.min_valid_time:
-                    res.reject(RejectReason.OUT_OF_BOUNDS, n,
-                               f"out of bounds: all samples of new series {labels} are older than "
-                               f"the head's minimum valid time {head.min_valid_time}")
-                    continue
-                why = check_new_series(labels, head.num_series, lambda m: head.metric_counts.get(m, 0),
-                                       opts.max_series, opts.max_series_per_metric)
-                if why is not None:
-                    res.reject(why[0], n, why[1])
-                    if why[0] in _LIMIT_REASONS:
-                        self._series_limited += 1
-                    continue
-                ref = head.create_series(labels)
-                head.unlogged.append(ref)
-                res.series_added += 1
-            grefs[g] = ref
+            if n:
+                grefs[g] = self._plan(groups[g], t[int(starts[g]):int(starts[g]) + n], res, new)
         return grefs
 
-    def _log(self, r: I64, t: I64, v: F64, durable: bool = True) -> int:
+    def _plan(self, labels: Labels, t: I64, res: AppendResult, new: NewSeries) -> int:
+        """The ref a new series' samples ``t`` go to, or -1 (refused and reported)."""
+        head, opts = self.head, self.options
+        if labels not in new.refs and int(t.max()) < head.min_valid_time:
+            res.reject(RejectReason.OUT_OF_BOUNDS, len(t),
+                       f"out of bounds: all samples of new series {describe_labels(labels)} are older "
+                       f"than the head's minimum valid time {head.min_valid_time}")
+            return -1
+        planned = new.plan(labels, opts.max_series, opts.max_series_per_metric)
+        if isinstance(planned, int):
+            return planned
+        res.reject(planned[0], len(t), planned[1])
+        if planned[0] in _LIMIT_REASONS:
+            self._series_limited += 1
+        return -1
+
+    def _log(self, new: NewSeries, r: I64, t: I64, v: F64, durable: bool = True) -> int:
         """Write the commit's WAL records; return the offset to fsync up to (0: none)."""
         assert self._wal is not None
-        head = self.head
-        payloads = []
-        if head.unlogged:
-            payloads.append(encode_series([(x, head.labels[x]) for x in head.unlogged]))
+        payloads = new.records()
         if len(r):
-            payloads.append(encode_samples(r, t, v))
+            payloads += samples_records(r, t, v)
         if not payloads:
             return 0
         written = self._wal.log(payloads)
-        head.unlogged.clear()
         policy = self.options.fsync
         if not durable:
             return 0

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sloguard.labels import Labels
+from sloguard.labels import Labels, describe_labels, shorten
 from sloguard.tsdb._types import F64, I64, TSDBError
 
 SERIES = 1
@@ -23,14 +23,62 @@ class RecordError(TSDBError):
     """A WAL record that cannot be decoded (treated like a checksum failure)."""
 
 
-def encode_series(series: Sequence[tuple[int, Labels]]) -> bytes:
-    parts = [_COUNT.pack(SERIES, len(series))]
-    for ref, labels in series:
-        parts.append(_REF.pack(ref, len(labels)))
-        for name, value in labels:
+#: Bounds of a series record's length fields: labels per series and label name bytes
+#: (u16), label value bytes (u32); a whole record must fit a WAL frame (``_wal``).
+MAX_LABELS = 0xFFFF
+MAX_NAME_BYTES = 0xFFFF
+MAX_VALUE_BYTES = 0xFFFF_FFFF
+MAX_RECORD_BYTES = (1 << 31) - _COUNT.size
+
+
+def encode_series_entry(ref: int, labels: Labels) -> bytes:
+    """One series' part of a series record; ``RecordError`` (naming the series and the
+    bound) if the format cannot hold it."""
+    if len(labels) > MAX_LABELS:
+        raise RecordError(_too_big(labels, f"has {len(labels)} labels", f"{MAX_LABELS} labels per series"))
+    parts = [_REF.pack(ref, len(labels))]
+    for name, value in labels:
+        try:
             nb, vb = name.encode(), value.encode()
-            parts += (_NAME.pack(len(nb)), nb, _VALUE.pack(len(vb)), vb)
-    return b"".join(parts)
+        except UnicodeEncodeError as e:
+            raise RecordError(f"series {describe_labels(labels)} is not valid UTF-8: {e}") from None
+        if len(nb) > MAX_NAME_BYTES:
+            raise RecordError(_too_big(labels, f"has a label name of {len(nb)} bytes",
+                                       f"{MAX_NAME_BYTES} bytes per label name"))
+        if len(vb) > MAX_VALUE_BYTES:
+            raise RecordError(_too_big(labels, f"has a label value of {len(vb)} bytes for label {shorten(name)}",
+                                       f"{MAX_VALUE_BYTES} bytes per label value"))
+        parts += (_NAME.pack(len(nb)), nb, _VALUE.pack(len(vb)), vb)
+    entry = b"".join(parts)
+    if len(entry) > MAX_RECORD_BYTES:
+        raise RecordError(_too_big(labels, f"takes {len(entry)} bytes", f"{MAX_RECORD_BYTES} bytes per record"))
+    return entry
+
+
+def _too_big(labels: Labels, what: str, bound: str) -> str:
+    return f"series {describe_labels(labels)} {what}; the WAL's series records hold at most {bound}"
+
+
+def series_records(entries: Sequence[bytes]) -> list[bytes]:
+    """Series records holding ``entries`` (from ``encode_series_entry``), each at most
+    ``MAX_RECORD_BYTES`` long."""
+    out: list[bytes] = []
+    batch: list[bytes] = []
+    size = 0
+    for e in entries:
+        if batch and size + len(e) > MAX_RECORD_BYTES:
+            out.append(b"".join([_COUNT.pack(SERIES, len(batch)), *batch]))
+            batch, size = [], 0
+        batch.append(e)
+        size += len(e)
+    if batch:
+        out.append(b"".join([_COUNT.pack(SERIES, len(batch)), *batch]))
+    return out
+
+
+def encode_series(series: Sequence[tuple[int, Labels]]) -> bytes:
+    """One series record (the series must fit: see ``encode_series_entry``)."""
+    return b"".join([_COUNT.pack(SERIES, len(series)), *(encode_series_entry(r, ls) for r, ls in series)])
 
 
 def decode_series(buf: memoryview) -> list[tuple[int, Labels]]:
@@ -56,6 +104,16 @@ def decode_series(buf: memoryview) -> list[tuple[int, Labels]]:
     if o != len(buf):
         raise RecordError("malformed series record: trailing bytes")
     return out
+
+
+#: Samples per samples record (20 bytes each): well below the WAL frame's limit.
+SAMPLES_PER_RECORD = 1 << 24
+
+
+def samples_records(refs: I64, t: I64, v: F64) -> list[bytes]:
+    """Samples records for the arrays, at most ``SAMPLES_PER_RECORD`` samples each."""
+    step = SAMPLES_PER_RECORD
+    return [encode_samples(refs[a:a + step], t[a:a + step], v[a:a + step]) for a in range(0, len(refs), step)]
 
 
 def encode_samples(refs: I64, t: I64, v: F64) -> bytes:

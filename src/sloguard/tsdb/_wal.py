@@ -9,6 +9,7 @@ last good record and later segments are removed, and the loss is reported.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import struct
@@ -140,11 +141,29 @@ class WALWriter:
         buf = b"".join(frame(p) for p in payloads)
         if self.size and self.size + len(buf) > self.segment_bytes:
             self.cut()
-        self._f.write(buf)
-        self._f.flush()
+        try:
+            self._f.write(buf)
+            self._f.flush()
+        except OSError:
+            self._undo_partial_write()
+            raise
         self.size += len(buf)
         self.written_total += len(buf)
         return self.written_total
+
+    def _undo_partial_write(self) -> None:
+        """After a failed write (e.g. disk full): cut the segment back to its last whole
+        record, so the next commit's records are not written after torn bytes (which
+        replay would stop at, losing them). The buffered rest is discarded with the file
+        object (closing it closes the file even when the final flush fails again)."""
+        path = seg_path(self.dir, self.segment)
+        with self._sync_lock:  # a concurrent sync_to may be fsyncing this file
+            with contextlib.suppress(OSError):
+                self._f.close()
+            try:
+                os.truncate(path, self.size)
+            finally:
+                self._f = open(path, "ab")  # noqa: SIM115 (kept open)
 
     def sync_to(self, written: int) -> None:
         """Return once the first ``written`` bytes ever logged are on stable storage."""
