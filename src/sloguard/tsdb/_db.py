@@ -86,17 +86,22 @@ class TSDB:
 
     def _log_replay(self) -> None:
         r = self.replay_report
-        if r.dropped_anything:
-            log.warning(
-                "WAL tail was torn or corrupt and was truncated: dropped %d bytes, %d records "
-                "(%d samples recognisable), %d later segments, starting at %s; replayed %d records, "
-                "%d samples, %d series before it",
-                r.dropped_bytes, r.dropped_records, r.dropped_samples, r.dropped_segments,
-                r.corrupt_segment, r.records, r.samples, r.series,
-            )
-        else:
+        if not r.dropped_anything:
             log.info("WAL replayed: %d records, %d samples, %d series in %.3fs",
                      r.records, r.samples, r.series, r.duration_seconds)
+            return
+        where = "; ".join(
+            f"{d.file} bytes {', '.join(f'[{a}, {b})' for a, b in d.ranges) or '(undecodable records)'} "
+            f"copied to {d.quarantined_to}" for d in r.damage
+        )
+        what = "WAL corruption found and repaired" if r.corrupted else "WAL tail was torn and was truncated"
+        (log.error if r.corrupted else log.warning)(
+            "%s: dropped %d bytes, %d records (%d samples known lost, %d of them of series whose "
+            "record was lost); replayed %d records, %d samples, %d series; every intact record "
+            "before and after the damage was kept: %s",
+            what, r.dropped_bytes, r.dropped_records, r.dropped_samples, r.orphan_samples,
+            r.records, r.samples, r.series, where,
+        )
 
     def reload_blocks(self) -> None:
         """(Re)load block directories from disk, e.g. after a backfill wrote new ones."""
