@@ -28,6 +28,14 @@ from sloguard.labels import Labels, Matcher
 from sloguard.tsdb._cache import Frame, FrameCache
 from sloguard.tsdb._codec import decode, encode
 from sloguard.tsdb._index import StaticPostings, resolve
+from sloguard.tsdb._integrity import (
+    BlockCorruptError,
+    check_structure,
+    has_checksums,
+    read_meta,
+    seal,
+    verify_files,
+)
 from sloguard.tsdb._types import F64, I64, TSDBError
 from sloguard.tsdb._vec import BandKey, SegPart, cut
 from sloguard.tsdb._wal import fsync_dir
@@ -114,7 +122,7 @@ def write_block(
         "compaction": {"level": 2 if parents else 1, "sources": [ulid], "parents": parents or []},
         "sloguard": {"source": source, "encoding": "delta-decimal-xor-shuffle-zstd/1"},
     }
-    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    (tmp / "meta.json").write_text(json.dumps(seal(meta, tmp), indent=1))
     for p in tmp.iterdir():
         with open(p, "rb") as fh:
             os.fsync(fh.fileno())
@@ -149,6 +157,16 @@ def _series_ranges(offsets: I64, t: I64) -> I64:
     return out
 
 
+def _read_labels(path: Path) -> list[list[str]]:
+    try:
+        raw = json.loads(bytes(cramjam.zstd.decompress(path.read_bytes())))
+    except Exception as e:  # noqa: BLE001 (cramjam raises its own DecompressionError)
+        raise ValueError(f"{path} cannot be decompressed and parsed: {e}") from None
+    if not isinstance(raw, list) or not all(isinstance(f, list) and len(f) % 2 == 0 for f in raw):
+        raise ValueError(f"{path} does not hold a list of label sets")
+    return raw
+
+
 def _save(path: Path, a: np.ndarray) -> None:
     with open(path, "wb") as f:
         np.save(f, a)
@@ -157,21 +175,30 @@ def _save(path: Path, a: np.ndarray) -> None:
 class Block:
     """A read-only block, memory-mapped; selects series like the head does."""
 
-    def __init__(self, path: Path, cache: FrameCache) -> None:
+    def __init__(self, path: Path, cache: FrameCache, verify: bool = True) -> None:
+        """Open the block at ``path``, verifying every file first (``BlockCorruptError`` if
+        anything is wrong; ``verify=False`` checks sizes only)."""
         self.path = path
         try:
-            self.meta: dict[str, Any] = json.loads((path / "meta.json").read_text())
-            raw = json.loads(bytes(cramjam.zstd.decompress((path / "labels.json.zst").read_bytes())))
-            self.offsets = np.load(path / "offsets.npy", mmap_mode="r")
-            self.tminmax = np.load(path / "tminmax.npy", mmap_mode="r")
-            self.frames = np.load(path / "frames.npy", mmap_mode="r")
-        except (OSError, ValueError, KeyError) as e:
-            raise TSDBError(f"cannot read block {path}: {e}") from None
-        self.labels = [Labels._sorted_unchecked(tuple(zip(f[::2], f[1::2], strict=True))) for f in raw]
+            self.meta: dict[str, Any] = read_meta(path)
+            problems = verify_files(path, self.meta, full=verify)
+            if problems:
+                raise BlockCorruptError(path, "; ".join(problems))
+            raw = _read_labels(path / "labels.json.zst")
+            self.offsets = np.load(path / "offsets.npy", mmap_mode="r", allow_pickle=False)
+            self.tminmax = np.load(path / "tminmax.npy", mmap_mode="r", allow_pickle=False)
+            self.frames = np.load(path / "frames.npy", mmap_mode="r", allow_pickle=False)
+            self.labels = [Labels._sorted_unchecked(tuple(zip(f[::2], f[1::2], strict=True))) for f in raw]
+            size = (path / "chunks").stat().st_size
+            problems = check_structure(self.meta, len(raw), self.offsets, self.tminmax, self.frames, size)
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+            raise BlockCorruptError(path, str(e)) from None
+        if problems:
+            raise BlockCorruptError(path, "; ".join(problems))
         self.index = StaticPostings(self.labels)
         self._resolved: dict[tuple[Matcher, ...], I64] = {}
         self._cache = cache
-        size = (path / "chunks").stat().st_size
+        self.damaged = ""  # set when a frame fails to decode during a query
         self._chunks: mmap.mmap | bytes = b""
         if size:
             with open(path / "chunks", "rb") as f:
@@ -181,6 +208,7 @@ class Block:
         self.maxt: int = int(self.meta["maxTime"])  # exclusive, as in Prometheus
         self.num_samples: int = int(self.meta["stats"]["numSamples"])
         self.source: str = self.meta.get("sloguard", {}).get("source", "")
+        self.checksummed = has_checksums(self.meta)
         self.size_bytes = sum(p.stat().st_size for p in path.iterdir())
 
     def overlaps(self, mint: int, maxt: int) -> bool:
@@ -206,7 +234,7 @@ class Block:
         hit = self._cache.get(key)
         if hit is None:
             a, b, off, ln = (int(x) for x in self.frames[f])
-            t, v = decode(memoryview(self._chunks)[off:off + ln])
+            t, v = self._decode(f, a, b, off, ln)
             t.flags.writeable = False
             v.flags.writeable = False
             first = int(np.searchsorted(self.offsets, a, side="right")) - 1
@@ -216,6 +244,18 @@ class Block:
             hit = Frame(t, v, BandKey.build(seg, t), first)
             self._cache.put(key, hit)
         return hit
+
+    def _decode(self, f: int, a: int, b: int, off: int, ln: int) -> tuple[I64, F64]:
+        """Decode frame ``f``; a frame that does not decode to its samples marks the block
+        damaged (quarantined by the next reload) and fails the query, naming the file."""
+        try:
+            t, v = decode(memoryview(self._chunks)[off:off + ln])
+            if len(t) != b - a or len(v) != b - a:
+                raise ValueError(f"it decoded to {len(t)} samples instead of {b - a}")
+        except Exception as e:  # noqa: BLE001 (any decoder failure means damaged bytes)
+            self.damaged = f"{self.path / 'chunks'} frame {f} (bytes {off}..{off + ln}) does not decode: {e}"
+            raise BlockCorruptError(self.path, self.damaged + "; it will be quarantined") from None
+        return t, v
 
     def select_parts(self, ids: I64, keys: I64, mint: int, maxt: int) -> list[SegPart]:
         """Samples of series ``ids`` in [mint, maxt] as segments of decoded frames."""
