@@ -86,7 +86,9 @@ class TSDB:
             return
         where = "; ".join(
             f"{d.file} bytes {', '.join(f'[{a}, {b})' for a, b in d.ranges) or '(undecodable records)'} "
-            f"copied to {d.quarantined_to}" for d in r.damage
+            f"copied to {d.quarantined_to}" if d.quarantined_to else
+            f"{d.file} has samples of series that no record defines (an emptied or missing segment?)"
+            for d in r.damage
         )
         what = "WAL corruption found and repaired" if r.corrupted else "WAL tail was torn and was truncated"
         (log.error if r.corrupted else log.warning)(

@@ -104,6 +104,18 @@ class _Loader:
         return int(keep.sum()), int((~is_known).sum())
 
 
+def _gaps(wal_dir: Path, files: list[Path]) -> list[str]:
+    """Segments that must have held records but do not: missing numbers, or empty
+    segments with later ones (a segment is only cut once records were written to it)."""
+    segs = [p for p in files if p.parent == wal_dir]
+    nums = [int(p.name) for p in segs]
+    out = [f"{seg_path(wal_dir, n)} is missing (segment {n} of {nums[0]}..{nums[-1]})"
+           for n in range(nums[0], nums[-1]) if n not in nums] if nums else []
+    out += [f"{p} is empty but later segments exist: its records are missing"
+            for p in segs[:-1] if p.stat().st_size == 0]
+    return out
+
+
 def replay(wal_dir: Path, head: Head, clock: Callable[[], float]) -> tuple[ReplayReport, int]:
     """Load the WAL into ``head``, repairing damage; return the report and the checkpoint's number."""
     start = clock()
@@ -116,7 +128,9 @@ def replay(wal_dir: Path, head: Head, clock: Callable[[], float]) -> tuple[Repla
         if scan.damage or bad:
             found.append((scan, bad, bad_samples))
     samples, orphans = loader.load()
-    damage, cp_num = _repair(wal_dir, head, found, cp_num, orphans)
+    gaps = _gaps(wal_dir, files)
+    damage, cp_num = _repair(wal_dir, head, found, cp_num, orphans, len(gaps))
+    damage += [WALDamage(g, (), 0, 0, torn=False, quarantined_to="") for g in gaps]
     report = ReplayReport(
         records=loader.records, samples=samples, series=loader.series, checkpoint=cp_name,
         dropped_bytes=sum(d.bytes for d in damage), dropped_records=sum(d.records for d in damage),
@@ -128,14 +142,20 @@ def replay(wal_dir: Path, head: Head, clock: Callable[[], float]) -> tuple[Repla
 
 
 def _repair(
-    wal_dir: Path, head: Head, found: list[tuple[SegmentScan, int, int]], cp_num: int, orphans: int
+    wal_dir: Path, head: Head, found: list[tuple[SegmentScan, int, int]], cp_num: int, orphans: int, gaps: int
 ) -> tuple[list[WALDamage], int]:
     """Quarantine the damaged files, then truncate a torn tail or checkpoint the head."""
-    if not found:
+    if not found and not orphans and not gaps:
         return [], cp_num
+    orphans_only = orphans and not gaps
     last = segment_numbers(wal_dir)
+    if not found:  # no damaged bytes, yet records are missing (see _gaps, orphans)
+        write_checkpoint(wal_dir, max(last[-1] if last else cp_num, cp_num, 0), head_records(head))
+        missing = [WALDamage(str(wal_dir), (), 0, 0, torn=False, quarantined_to="")] if orphans_only else []
+        return missing, max(last[-1] if last else cp_num, cp_num, 0)
     scan0 = found[0][0]
-    torn_tail = len(found) == 1 and scan0.torn_only and not found[0][1] and not orphans and scan0.path.parent == wal_dir
+    torn_tail = (len(found) == 1 and scan0.torn_only and not found[0][1] and not orphans and not gaps
+                 and scan0.path.parent == wal_dir)
     damage = [_quarantine(wal_dir, scan, bad, bad_samples, whole=not torn_tail) for scan, bad, bad_samples in found]
     if torn_tail:
         os.truncate(scan0.path, scan0.damage[0].start)
