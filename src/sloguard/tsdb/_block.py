@@ -257,6 +257,16 @@ class Block:
             raise BlockCorruptError(self.path, self.damaged + "; it will be quarantined") from None
         return t, v
 
+    def check_frames(self) -> list[str]:
+        """Decode every frame (what ``sloguard tsdb verify`` does after the checksums)."""
+        problems = []
+        for f in range(len(self.frames)):
+            try:
+                self._decode(f, *(int(x) for x in self.frames[f]))
+            except BlockCorruptError:
+                problems.append(self.damaged)
+        return problems
+
     def select_parts(self, ids: I64, keys: I64, mint: int, maxt: int) -> list[SegPart]:
         """Samples of series ``ids`` in [mint, maxt] as segments of decoded frames."""
         fstarts = np.asarray(self.frames[:, 0])

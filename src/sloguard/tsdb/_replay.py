@@ -104,7 +104,7 @@ class _Loader:
         return int(keep.sum()), int((~is_known).sum())
 
 
-def _gaps(wal_dir: Path, files: list[Path]) -> list[str]:
+def wal_gaps(wal_dir: Path, files: list[Path]) -> list[str]:
     """Segments that must have held records but do not: missing numbers, or empty
     segments with later ones (a segment is only cut once records were written to it)."""
     segs = [p for p in files if p.parent == wal_dir]
@@ -128,7 +128,7 @@ def replay(wal_dir: Path, head: Head, clock: Callable[[], float]) -> tuple[Repla
         if scan.damage or bad:
             found.append((scan, bad, bad_samples))
     samples, orphans = loader.load()
-    gaps = _gaps(wal_dir, files)
+    gaps = wal_gaps(wal_dir, files)
     damage, cp_num = _repair(wal_dir, head, found, cp_num, orphans, len(gaps))
     damage += [WALDamage(g, (), 0, 0, torn=False, quarantined_to="") for g in gaps]
     report = ReplayReport(
@@ -149,7 +149,7 @@ def _repair(
         return [], cp_num
     orphans_only = orphans and not gaps
     last = segment_numbers(wal_dir)
-    if not found:  # no damaged bytes, yet records are missing (see _gaps, orphans)
+    if not found:  # no damaged bytes, yet records are missing (see wal_gaps, orphans)
         write_checkpoint(wal_dir, max(last[-1] if last else cp_num, cp_num, 0), head_records(head))
         missing = [WALDamage(str(wal_dir), (), 0, 0, torn=False, quarantined_to="")] if orphans_only else []
         return missing, max(last[-1] if last else cp_num, cp_num, 0)
