@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +102,7 @@ def _two_blocks(data: Path) -> tuple[Path, Path, dict[str, tuple[list[int], list
     with BlockWriter(data, block_duration_ms=BD) as bw:
         for s in range(3):
             ts = np.arange(0, 2 * BD, 500, dtype=np.int64)
-            bw.add(up(i=str(s)), ts, ts * 0.5 + s)
+            bw.add(up(i=str(s)), ts, (ts * 0.5 + s).astype(np.float64))
     db = TSDB.open(data, TSDBOptions(block_duration_ms=BD))
     truth = as_dict(select_all(db))
     db.close()
@@ -116,7 +117,7 @@ def _flip(path: Path, at: float, n: int = 16) -> None:
     path.write_bytes(bytes(raw))
 
 
-DAMAGE = {
+DAMAGE: dict[str, Callable[[Path], object]] = {
     "tminmax": lambda b: _flip(b / "tminmax.npy", 0.9),
     "offsets": lambda b: _flip(b / "offsets.npy", 0.9),
     "frames": lambda b: _flip(b / "frames.npy", 0.9),

@@ -94,12 +94,12 @@ def test_wal_damage_never_gives_a_wrong_answer(seg_pick: int, op: tuple[str, flo
         db = TSDB.open(data, TSDBOptions(wal_segment_bytes=800))
         r = db.replay_report
         got = {s: dict(zip(*tv, strict=True)) for s, tv in as_dict(select_all(db)).items()}
-        for s, samples in got.items():
-            for t, v in samples.items():
-                assert truth[s][t] == v, f"wrong value for {s} at {t}"
-        missing = [(s, t) for s, samples in truth.items() for t in samples if t not in got.get(s, {})]
-        for s, t in missing:
-            assert in_damage(where[(s, t)]) or in_damage(series_at[s]), f"{s}@{t} lost but its records were intact"
+        for name, samples in got.items():
+            for ts_, v_ in samples.items():
+                assert truth[name][ts_] == v_, f"wrong value for {name} at {ts_}"
+        missing = [(name, ts_) for name, samples in truth.items() for ts_ in samples if ts_ not in got.get(name, {})]
+        for name, ts_ in missing:
+            assert in_damage(where[(name, ts_)]) or in_damage(series_at[name]), f"{name}@{ts_} lost, its records intact"
         assert r.dropped_samples <= len(missing)
         if missing and not (op[0] == "truncate" and lo in bounds):
             # a cut exactly between records leaves a shorter, well-formed WAL: indistinguishable

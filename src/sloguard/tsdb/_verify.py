@@ -14,8 +14,8 @@ from sloguard.tsdb._blockset import block_dirs
 from sloguard.tsdb._cache import FrameCache
 from sloguard.tsdb._integrity import BlockCorruptError, read_meta, verify_files
 from sloguard.tsdb._quarantine import QUARANTINE
-from sloguard.tsdb._replay import wal_gaps
 from sloguard.tsdb._records import RecordError, decode_samples, decode_series, record_type
+from sloguard.tsdb._replay import wal_gaps
 from sloguard.tsdb._wal import checkpoints, seg_path, segment_numbers
 from sloguard.tsdb._walscan import scan_segment
 

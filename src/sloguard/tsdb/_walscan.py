@@ -98,14 +98,14 @@ def _is_torn(data: memoryview, o: int, nxt: int) -> bool:
         return False
     if o + _FRAME.size > len(data):
         return True
-    return o + _FRAME.size + _FRAME.unpack_from(data, o)[0] > len(data)
+    return o + _FRAME.size + int(_FRAME.unpack_from(data, o)[0]) > len(data)
 
 
 def _damaged_samples(data: memoryview, o: int, nxt: int) -> int:
     """The sample count of the damaged record at ``o`` if its header is believable."""
     if o + _FRAME.size + _HEADER > nxt:
         return 0
-    length = _FRAME.unpack_from(data, o)[0]
+    length = int(_FRAME.unpack_from(data, o)[0])
     payload = data[o + _FRAME.size:o + _FRAME.size + _HEADER]
     n = samples_in(payload)
     return n if payload[0] == SAMPLES and length == _HEADER + 20 * n and o + _FRAME.size + length <= nxt else 0
@@ -120,7 +120,7 @@ def resync(data: memoryview, start: int) -> int:
         stop = min(size - _FRAME.size - _HEADER + 1, pos + _WINDOW)
         for p in _candidates(arr, pos, stop).tolist():
             if read_frame(data, p) is not None:
-                return p
+                return int(p)
         pos = stop
     return size
 
