@@ -27,6 +27,8 @@ _FRAME = struct.Struct("<II")
 _HEADER = 5  # u8 type | u32 count
 _MAX_RECORD = 1 << 31
 _WINDOW = 1 << 20  # candidate offsets examined per vectorised step
+_MIN_FRAME = 8 + _HEADER + 10  # the smallest record: one series entry (u64 ref, u16 pairs)
+_LOOKAHEAD = 8 + _HEADER + 8  # header bytes examined beyond a candidate offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,8 @@ def resync(data: memoryview, start: int) -> int:
     size = len(data)
     arr = np.frombuffer(data, np.uint8)
     pos = start
-    while pos + _FRAME.size + _HEADER <= size:
-        stop = min(size - _FRAME.size - _HEADER + 1, pos + _WINDOW)
+    while pos + _MIN_FRAME <= size:
+        stop = min(size - _MIN_FRAME + 1, pos + _WINDOW)
         for p in _candidates(arr, pos, stop).tolist():
             if read_frame(data, p) is not None:
                 return int(p)
@@ -126,9 +128,14 @@ def resync(data: memoryview, start: int) -> int:
 
 
 def _candidates(arr: np.ndarray, pos: int, stop: int) -> np.ndarray:
-    """Offsets in ``[pos, stop)`` whose frame header and record header look plausible."""
+    """Offsets in ``[pos, stop)`` whose frame and record headers look like ours: a length
+    that fits, and a samples record whose length matches its count, or a series record
+    whose first ref fits in 32 bits and whose count fits in its length. Only these get
+    their CRC computed, so scanning damaged bytes stays fast."""
     n = stop - pos
-    w = arr[pos:stop + _FRAME.size + _HEADER].astype(np.uint64)
+    w = arr[pos:stop + _LOOKAHEAD].astype(np.uint64)
+    if len(w) < n + _LOOKAHEAD:
+        w = np.concatenate([w, np.zeros(n + _LOOKAHEAD - len(w), np.uint64)])
 
     def u32(at: int) -> np.ndarray:
         return w[at:at + n] | (w[at + 1:at + 1 + n] << 8) | (w[at + 2:at + 2 + n] << 16) | (w[at + 3:at + 3 + n] << 24)
@@ -137,6 +144,8 @@ def _candidates(arr: np.ndarray, pos: int, stop: int) -> np.ndarray:
     kind = w[_FRAME.size:_FRAME.size + n]
     count = u32(_FRAME.size + 1)
     offs = np.arange(pos, stop, dtype=np.uint64)
-    fits = (length >= _HEADER) & (offs + _FRAME.size + length <= len(arr))
-    shape = ((kind == SAMPLES) & (length == _HEADER + 20 * count)) | ((kind == SERIES) & (count > 0))
-    return np.flatnonzero(fits & shape) + pos
+    fits = offs + _FRAME.size + length <= len(arr)
+    samples = (kind == SAMPLES) & (count > 0) & (length == _HEADER + 20 * count)
+    ref_high = u32(_FRAME.size + _HEADER + 4)
+    series = (kind == SERIES) & (count > 0) & (count * 10 <= length - _HEADER) & (ref_high == 0) & (length > _HEADER)
+    return np.flatnonzero(fits & (samples | series)) + pos
