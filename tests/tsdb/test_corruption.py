@@ -197,3 +197,46 @@ def test_reload_picks_up_complete_blocks_only(tmp_path: Path) -> None:
     assert as_dict(select_all(db))["up"][0] == [1000, 2000, 50_000]
     assert db.stats().blocks_quarantined == 0
     db.close()
+
+
+def test_a_damaged_checkpoint_keeps_its_other_records_and_the_segments_after_it(open_db: OpenDB, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    db = open_db(block_duration_ms=BD, auto_compact=False)
+    for s in range(SERIES):
+        commit(db, up(i=str(s)), list(range(0, 18_000, 1000)), [float(s)] * 18)
+    db.compact()  # cuts [0, 10s) into a block and checkpoints the rest of the head
+    db.close()
+    db = open_db(block_duration_ms=BD, auto_compact=False)
+    commit(db, up(i="0"), [20_000], [2.0])  # into the segment after the checkpoint
+    truth = as_dict(select_all(db))
+    db.close()
+    (cp,) = [p for p in (data / "wal").iterdir() if p.name.startswith("checkpoint.")]
+    seg = cp / "00000000"
+    raw = bytearray(seg.read_bytes())
+    raw[-10] ^= 0xFF  # inside the checkpoint's last samples record
+    seg.write_bytes(bytes(raw))
+    db = open_db(block_duration_ms=BD, auto_compact=False)
+    r = db.replay_report
+    got = as_dict(select_all(db))
+    assert r.damage[0].file == str(seg) and r.dropped_records == 1 and r.dropped_samples > 0
+    assert got['up{i="0"}'][0][-1] == 20_000  # the segment after the checkpoint is kept
+    for s, (ts, vs) in got.items():  # nothing wrong, only samples of the damaged record missing
+        assert dict(zip(ts, vs, strict=True)).items() <= dict(zip(*truth[s], strict=True)).items()
+    lost = sum(len(t) for t, _ in truth.values()) - sum(len(t) for t, _ in got.values())
+    assert lost == r.dropped_samples
+    db.close()
+    assert not open_db(block_duration_ms=BD, auto_compact=False).replay_report.dropped_anything
+
+
+def test_a_missing_middle_segment_is_reported(open_db: OpenDB, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    db = open_db(wal_segment_bytes=10 * (8 + 5 + 20 * SERIES))
+    _fill_segments(db, 40)
+    db.close()
+    segs = _segments(data)
+    assert len(segs) >= 3
+    segs[1].unlink()
+    db = open_db()
+    r = db.replay_report
+    assert r.corrupted and any(str(segs[1]) in d.file and "is missing" in d.file for d in r.damage)
+    assert db.stats().wal_corruptions_total == 1
