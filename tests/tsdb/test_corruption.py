@@ -161,16 +161,23 @@ def test_a_block_without_checksums_still_opens(tmp_path: Path, caplog: pytest.Lo
     db.close()
 
 
-def test_a_frame_damaged_after_open_fails_the_query_by_name_and_is_quarantined_on_reload(tmp_path: Path) -> None:
+@pytest.mark.parametrize("at,what", [(0, b"\xff" * 64), (0.5, None)])
+def test_a_frame_damaged_after_open_fails_the_query_by_name_and_is_quarantined_on_reload(
+    tmp_path: Path, at: float, what: bytes | None
+) -> None:
     data = tmp_path / "data"
     first, _, truth = _two_blocks(data)
     db = TSDB.open(data, TSDBOptions(block_duration_ms=BD))
     chunks = first / "chunks"
+    pos = int(chunks.stat().st_size * at)
     with open(chunks, "r+b") as f:  # the mapping sees bytes changed under it
-        f.seek(0)
-        f.write(b"\xff" * 64)
-    with pytest.raises(BlockCorruptError, match="chunks frame 0"):
+        f.seek(pos)
+        old = f.read(1)
+        f.seek(pos)
+        f.write(what or bytes([old[0] ^ 0x01]))  # one flipped bit may still decode: the frame CRC catches it
+    with pytest.raises(BlockCorruptError, match="chunks frame 0 .* does not decode") as e:
         select_all(db, mint=0, maxt=BD - 1)
+    assert what is not None or "do not match the CRC32" in str(e.value)
     db.reload_blocks()
     assert (data / "quarantine" / first.name).is_dir() and db.stats().blocks_quarantined == 1
     assert as_dict(select_all(db)) == {s: ([t for t in ts if t >= BD], [v for t, v in zip(ts, vs, strict=True) if t >= BD])
@@ -220,8 +227,8 @@ def test_a_damaged_checkpoint_keeps_its_other_records_and_the_segments_after_it(
     got = as_dict(select_all(db))
     assert r.damage[0].file == str(seg) and r.dropped_records == 1 and r.dropped_samples > 0
     assert got['up{i="0"}'][0][-1] == 20_000  # the segment after the checkpoint is kept
-    for s, (ts, vs) in got.items():  # nothing wrong, only samples of the damaged record missing
-        assert dict(zip(ts, vs, strict=True)).items() <= dict(zip(*truth[s], strict=True)).items()
+    for name, (ts, vs) in got.items():  # nothing wrong, only samples of the damaged record missing
+        assert dict(zip(ts, vs, strict=True)).items() <= dict(zip(*truth[name], strict=True)).items()
     lost = sum(len(t) for t, _ in truth.values()) - sum(len(t) for t, _ in got.values())
     assert lost == r.dropped_samples
     db.close()

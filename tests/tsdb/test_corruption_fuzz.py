@@ -112,7 +112,7 @@ def test_wal_damage_never_gives_a_wrong_answer(seg_pick: int, op: tuple[str, flo
         again.close()
 
 
-_FILES = ["chunks", "offsets.npy", "tminmax.npy", "frames.npy", "labels.json.zst", "meta.json"]
+_FILES = ["chunks", "offsets.npy", "tminmax.npy", "frames.npy", "frames.crc32.npy", "labels.json.zst", "meta.json"]
 
 
 def _write_blocks(data: Path) -> None:

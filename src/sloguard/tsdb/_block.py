@@ -17,6 +17,7 @@ import secrets
 import shutil
 import threading
 import time
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from sloguard.tsdb._cache import Frame, FrameCache
 from sloguard.tsdb._codec import decode, encode
 from sloguard.tsdb._index import StaticPostings, resolve
 from sloguard.tsdb._integrity import (
+    FRAME_CRC,
     BlockCorruptError,
     check_structure,
     has_checksums,
@@ -114,6 +116,7 @@ def write_block(
     _save(tmp / "offsets.npy", offsets.astype(np.int64))
     _save(tmp / "tminmax.npy", _series_ranges(offsets, t))
     _save(tmp / "frames.npy", frames)
+    _save(tmp / FRAME_CRC, _frame_crcs(tmp / "chunks", frames))
     flat = [[x for pair in ls for x in pair] for ls in labels]
     (tmp / "labels.json.zst").write_bytes(bytes(cramjam.zstd.compress(json.dumps(flat).encode(), 3)))
     meta = {
@@ -146,6 +149,12 @@ def _write_frames(path: Path, offsets: I64, t: I64, v: F64) -> I64:
             frames[i] = (a, b, pos, len(data))
             pos += len(data)
     return frames
+
+
+def _frame_crcs(chunks: Path, frames: I64) -> np.ndarray:
+    """CRC32 of each frame's bytes, so a frame is checked again whenever it is decoded."""
+    data = chunks.read_bytes()
+    return np.fromiter((zlib.crc32(data[o:o + n]) for o, n in frames[:, 2:4].tolist()), np.uint32, len(frames))
 
 
 def _series_ranges(offsets: I64, t: I64) -> I64:
@@ -191,6 +200,9 @@ class Block:
             self.labels = [Labels._sorted_unchecked(tuple(zip(f[::2], f[1::2], strict=True))) for f in raw]
             size = (path / "chunks").stat().st_size
             problems = check_structure(self.meta, len(raw), self.offsets, self.tminmax, self.frames, size)
+            self._crcs = np.load(path / FRAME_CRC, allow_pickle=False) if (path / FRAME_CRC).exists() else None
+            if self._crcs is not None and self._crcs.shape != (len(self.frames),):
+                problems.append(f"{FRAME_CRC} has shape {self._crcs.shape}, expected ({len(self.frames)},)")
         except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
             raise BlockCorruptError(path, str(e)) from None
         if problems:
@@ -249,7 +261,10 @@ class Block:
         """Decode frame ``f``; a frame that does not decode to its samples marks the block
         damaged (quarantined by the next reload) and fails the query, naming the file."""
         try:
-            t, v = decode(memoryview(self._chunks)[off:off + ln])
+            buf = memoryview(self._chunks)[off:off + ln]
+            if self._crcs is not None and zlib.crc32(buf) != int(self._crcs[f]):
+                raise ValueError("its bytes do not match the CRC32 recorded when the block was written")
+            t, v = decode(buf)
             if len(t) != b - a or len(v) != b - a:
                 raise ValueError(f"it decoded to {len(t)} samples instead of {b - a}")
         except Exception as e:  # noqa: BLE001 (any decoder failure means damaged bytes)

@@ -93,7 +93,7 @@ class TSDB:
         what = "WAL corruption found and repaired" if r.corrupted else "WAL tail was torn and was truncated"
         (log.error if r.corrupted else log.warning)(
             "%s: dropped %d bytes, %d records (%d samples known lost, %d of them of series whose "
-            "record was lost); replayed %d records, %d samples, %d series; every intact record "
+            "record was lost; a record whose header was damaged hides its count); replayed %d records, %d samples, %d series; every intact record "
             "before and after the damage was kept: %s",
             what, r.dropped_bytes, r.dropped_records, r.dropped_samples, r.orphan_samples,
             r.records, r.samples, r.series, where,

@@ -4,7 +4,9 @@
 for every other file of the block, and ``metaCrc32`` over the meta itself (its JSON with
 sorted keys, without that field), so a changed ``minTime`` is caught like a changed chunk.
 CRC32 (zlib) runs at well over 1 GB/s, so every byte is checked whenever a block is
-opened: a block answers queries only after all of it was verified.
+opened: a block answers queries only after all of it was verified. ``frames.crc32.npy``
+holds each chunk frame's CRC32, checked again on every decode, so bytes that change
+under a running server fail the query (naming the file) instead of answering wrongly.
 
 Blocks written before checksums were recorded still open; only their structure (array
 shapes, offsets, frame bounds) can be checked, which ``Block`` does for every block.
@@ -22,6 +24,7 @@ import numpy as np
 from sloguard.tsdb._types import TSDBError
 
 BLOCK_FILES = ("chunks", "offsets.npy", "tminmax.npy", "frames.npy", "labels.json.zst")
+FRAME_CRC = "frames.crc32.npy"  # per-frame CRC32 (blocks written since checksums were added)
 _READ = 4 << 20
 
 
@@ -42,7 +45,8 @@ def meta_crc32(meta: dict[str, Any]) -> int:
 
 def seal(meta: dict[str, Any], block_dir: Path) -> dict[str, Any]:
     """``meta`` with the size and CRC32 of every block file and of itself."""
-    files = {n: {"size": (block_dir / n).stat().st_size, "crc32": crc32_file(block_dir / n)} for n in BLOCK_FILES}
+    names = [n for n in (*BLOCK_FILES, FRAME_CRC) if (block_dir / n).exists()]
+    files = {n: {"size": (block_dir / n).stat().st_size, "crc32": crc32_file(block_dir / n)} for n in names}
     out = {**meta, "sloguard": {**meta.get("sloguard", {}), "files": files}}
     out["sloguard"]["metaCrc32"] = meta_crc32(out)
     return out
