@@ -108,9 +108,9 @@ def test_reads_between_commits_see_the_head_tail(tmp_path: Path, seed: int) -> N
 def test_reads_of_series_spread_over_frames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     """With tiny frames, a selector's series lie in many frames of a block; the copy of
     them gathered on first read (and cached) must read like the model on every window."""
-    from sloguard.tsdb import _block
+    from sloguard.tsdb import _blockwrite
 
-    monkeypatch.setattr(_block, "FRAME_SAMPLES", 16)
+    monkeypatch.setattr(_blockwrite, "FRAME_SAMPLES", 16)  # the writer cuts frames
     rng = random.Random(seed)
     model = MemoryStorage()
     db = TSDB.open(tmp_path, OPTS)

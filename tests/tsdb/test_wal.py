@@ -82,27 +82,34 @@ def test_truncated_tail_is_cut_and_reported(open_db: OpenDB, tmp_path: Path, cap
     assert as_dict(select_all(open_db()))['up{i="0"}'][0][-1] == 99_000
 
 
-def test_corrupt_record_drops_it_and_everything_after_but_keeps_what_came_before(
+def test_corrupt_record_is_dropped_quarantined_and_the_records_after_it_kept(
     open_db: OpenDB, tmp_path: Path
 ) -> None:
     db = open_db()
     _fill(db, 10)
     db.close()
     seg = _segment(tmp_path / "data")
-    data = bytearray(seg.read_bytes())
+    original = seg.read_bytes()
+    data = bytearray(original)
     rec = 8 + 5 + 20 * 5  # one samples record of 5 samples (frame + header + arrays)
-    pos = len(data) - 3 * rec + 20  # inside the third record from the end
+    pos = len(data) - 3 * rec + 20  # inside the third record from the end (batch 8)
     data[pos] ^= 0xFF
     data[pos + 1] ^= 0xFF
     seg.write_bytes(bytes(data))
     db = open_db()
     r = db.replay_report
-    assert r.dropped_records == 3 and r.dropped_samples == 10
-    assert r.dropped_bytes == 3 * rec
-    assert as_dict(select_all(db))['up{i="4"}'][0] == [1000 * (b + 1) for b in range(7)]
+    assert (r.dropped_records, r.dropped_samples, r.dropped_bytes) == (1, 5, rec)
+    assert r.corrupted and r.damage[0].ranges == ((len(data) - 3 * rec, len(data) - 2 * rec),)
+    assert Path(r.damage[0].quarantined_to).read_bytes() == bytes(data)  # the damaged file, kept
+    want = [1000 * (b + 1) for b in range(10) if b != 7]
+    assert all(ts == want for ts, _ in as_dict(select_all(db)).values())
+    db.close()
+    again = open_db()  # repaired: the same damage is not found twice
+    assert not again.replay_report.dropped_anything
+    assert all(ts == want for ts, _ in as_dict(select_all(again)).values())
 
 
-def test_later_segments_after_a_corrupt_one_are_dropped(open_db: OpenDB, tmp_path: Path) -> None:
+def test_segments_after_a_corrupt_one_are_kept(open_db: OpenDB, tmp_path: Path) -> None:
     db = open_db(wal_segment_bytes=300)
     _fill(db, 10)
     db.close()
@@ -112,8 +119,11 @@ def test_later_segments_after_a_corrupt_one_are_dropped(open_db: OpenDB, tmp_pat
     data[-1] ^= 0xFF
     segs[1].write_bytes(bytes(data))
     db = open_db()
-    assert db.replay_report.dropped_segments == len(segs) - 2
-    assert not any(p.exists() for p in segs[2:-1])
+    r = db.replay_report
+    assert r.dropped_segments == 0 and r.dropped_records == 1 and r.dropped_samples == 5
+    got = as_dict(select_all(db))
+    assert sum(len(ts) for ts, _ in got.values()) == 45
+    assert all(len(ts) == 9 and ts[-1] == 10_000 for ts, _ in got.values())
 
 
 _CHILD = textwrap.dedent("""

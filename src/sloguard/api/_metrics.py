@@ -77,12 +77,18 @@ _GAUGES = (
     ("sloguard_tsdb_blocks_bytes", "Size of the persisted blocks on disk.", "block_bytes"),
     ("sloguard_tsdb_storage_bytes", "Bytes the TSDB uses on disk (blocks and WAL).", "bytes_on_disk"),
     ("sloguard_tsdb_bytes_per_sample", "On-disk bytes per sample in blocks.", "bytes_per_sample"),
+    ("sloguard_tsdb_blocks_quarantined", "Blocks moved to quarantine as damaged since start (not served).",
+     "blocks_quarantined"),
 )
 _COUNTERS = (
     ("sloguard_tsdb_samples_appended", "Samples stored by commits.", "samples_appended_total"),
     ("sloguard_tsdb_series_created", "Series created in the head.", "series_created_total"),
     ("sloguard_tsdb_series_rejected_by_limit", "New series refused by a cardinality limit.", "series_rejected_by_limit"),
     ("sloguard_tsdb_retention_deleted_blocks", "Blocks deleted by retention.", "retention_deleted_blocks_total"),
+    ("sloguard_tsdb_wal_corruptions", "Damaged WAL files found and repaired by replay.", "wal_corruptions_total"),
+    ("sloguard_tsdb_wal_replay_records_lost", "WAL records lost to damage at the last replay.", "wal_replay_records_lost"),
+    ("sloguard_tsdb_wal_replay_samples_lost", "Samples known lost to WAL damage at the last replay.",
+     "wal_replay_samples_lost"),
 )
 
 

@@ -64,6 +64,31 @@ def targets_json(ctx: ServerContext, state: str) -> dict[str, Any]:
     return data
 
 
+def degraded(ctx: ServerContext) -> str:
+    """Lines for ``/-/ready`` describing lost or quarantined data ("" when there is none).
+
+    Prometheus has no degraded state. sloguard stays ready (200) when a block was
+    quarantined or WAL replay lost records: the server can ingest, evaluate rules and
+    answer queries over everything else, and taking it out of service (503) would
+    stop all of that without bringing the lost data back. The body says what is missing
+    so a probe or an operator reading it sees it; ``sloguard_tsdb_blocks_quarantined``
+    and ``sloguard_tsdb_wal_replay_samples_lost_total`` are the metrics to alert on.
+    """
+    stats_fn = getattr(ctx.storage, "stats", None)
+    st = stats_fn() if callable(stats_fn) else None
+    blocks = int(getattr(st, "blocks_quarantined", 0) or 0)
+    wal = int(getattr(st, "wal_corruptions_total", 0) or 0)
+    out = []
+    if blocks:
+        where = ", ".join(q.path for q in getattr(st, "quarantined_blocks", ()))
+        out.append(f"degraded: {blocks} block(s) quarantined as damaged, their data is not served: {where}\n")
+    if wal:
+        lost = int(getattr(st, "wal_replay_samples_lost", 0) or 0)
+        out.append(f"degraded: WAL replay found {wal} damaged file(s) and lost at least {lost} samples "
+                   "(damaged bytes kept under quarantine/wal)\n")
+    return "".join(out)
+
+
 def routes(ctx: ServerContext, registry: CollectorRegistry) -> list[BaseRoute]:
     """The operational routes; ``registry`` is what ``/metrics`` exposes."""
 
@@ -79,7 +104,7 @@ def routes(ctx: ServerContext, registry: CollectorRegistry) -> list[BaseRoute]:
     async def ready(request: Request) -> Response:
         if not ctx.ready:
             return PlainTextResponse("Service Unavailable", status_code=503)
-        return PlainTextResponse("sloguard is Ready.\n")
+        return PlainTextResponse("sloguard is Ready.\n" + degraded(ctx))
 
     @api_endpoint
     async def status_config(request: Request) -> Response:

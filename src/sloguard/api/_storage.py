@@ -47,8 +47,11 @@ def open_storage(data_dir: Path, settings: TSDBSettings) -> Storage:
 
 
 def maintain(storage: Storage) -> None:
-    """Cut blocks, compact and apply retention, if the storage can (run off the event loop)."""
-    for name in ("compact", "apply_retention"):
+    """Cut blocks, compact, apply retention and load new blocks (``sloguard import`` into
+    the data directory), if the storage can; run off the event loop, every
+    ``maintenance_interval_s`` (60 s), so imported blocks are served within a minute.
+    New blocks are verified before use and damaged ones quarantined (``TSDB.reload_blocks``)."""
+    for name in ("compact", "apply_retention", "reload_blocks"):
         fn = getattr(storage, name, None)
         if callable(fn):
             fn()

@@ -68,7 +68,20 @@ def tsdb_status(ctx: ServerContext) -> dict[str, Any]:
         "minTime": _INT64_MAX if mint is None or not series else mint,
         "maxTime": _INT64_MIN if maxt is None or not series else maxt,
     }
-    return {"headStats": head, **card}
+    return {"headStats": head, **card, "integrity": integrity(stats)}
+
+
+def integrity(stats: Any) -> dict[str, Any]:
+    """sloguard's addition (Prometheus has no such section): what WAL replay lost and
+    which blocks were quarantined; the Prometheus fields above are unchanged."""
+    return {
+        "walCorruptions": int(getattr(stats, "wal_corruptions_total", 0) or 0),
+        "walReplayRecordsLost": int(getattr(stats, "wal_replay_records_lost", 0) or 0),
+        "walReplaySamplesLost": int(getattr(stats, "wal_replay_samples_lost", 0) or 0),
+        "quarantinedBlocks": [
+            {"ulid": q.ulid, "path": q.path, "reason": q.reason} for q in getattr(stats, "quarantined_blocks", ())
+        ],
+    }
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:

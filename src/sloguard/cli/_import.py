@@ -50,7 +50,7 @@ def _summary(r: BackfillReport, data_dir: Path, seconds: float) -> str:
     return (
         f"imported {r.samples} samples of {r.series} series ({_ms(r.mint)} .. {_ms(r.maxt)}) "
         f"into {len(r.blocks)} block(s) in {data_dir} in {seconds:.1f}s\n"
-        f"a running 'sloguard serve' on {data_dir} sees the new blocks after a restart"
+        f"a running 'sloguard serve' on {data_dir} serves the new blocks within a minute (its next maintenance pass)"
     )
 
 

@@ -1,22 +1,22 @@
-"""Immutable on-disk blocks: write one from sorted series, read it memory-mapped.
+"""Immutable on-disk blocks: read one memory-mapped, verified (written by ``_blockwrite``).
 
 Layout of ``<data>/<ULID>/``: ``meta.json`` (Prometheus-like: ulid, minTime,
 maxTime exclusive, stats), ``labels.json.zst`` (series label sets in label order),
 ``offsets.npy`` (sample offsets per series), ``tminmax.npy`` (each series' first and
-last timestamp), ``frames.npy`` (sample range and byte range of each frame) and
-``chunks`` (encoded frames, see ``_codec``). A block is written into ``<ULID>.tmp``
-and renamed when complete, so a crash never leaves half a block.
+last timestamp), ``frames.npy`` (sample range and byte range of each frame),
+``frames.crc32.npy`` (each frame's CRC32) and ``chunks`` (encoded frames, see
+``_codec``). A block is written into ``<ULID>.tmp`` and renamed when complete, so a
+crash never leaves half a block; ``meta.json`` records every file's size and CRC32,
+all verified before the block is served (``_integrity``). A damaged block raises
+``BlockCorruptError``, and is quarantined by ``_blockset``.
 """
 
 from __future__ import annotations
 
 import json
 import mmap
-import os
-import secrets
 import shutil
-import threading
-import time
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,153 +25,67 @@ import cramjam
 import numpy as np
 
 from sloguard.labels import Labels, Matcher
+from sloguard.tsdb._blockwrite import FRAME_SAMPLES, MARKER, claim_dir, new_ulid, write_block
 from sloguard.tsdb._cache import Frame, FrameCache
-from sloguard.tsdb._codec import decode, encode
+from sloguard.tsdb._codec import decode
 from sloguard.tsdb._index import StaticPostings, resolve
-from sloguard.tsdb._types import F64, I64, TSDBError
+from sloguard.tsdb._integrity import (
+    FRAME_CRC,
+    BlockCorruptError,
+    check_structure,
+    has_checksums,
+    read_meta,
+    verify_files,
+)
+from sloguard.tsdb._types import F64, I64
 from sloguard.tsdb._vec import BandKey, SegPart, cut
-from sloguard.tsdb._wal import fsync_dir
+
+__all__ = ["FRAME_SAMPLES", "MARKER", "Block", "claim_dir", "new_ulid", "remove_block", "write_block"]
 
 _GATHER_MAX_SERIES = 256  # at most this many series spread over frames are gathered and cached
-FRAME_SAMPLES = 1 << 16  # decode granularity: a single-series read decodes one frame
 _RESOLVED_MAX = 1 << 16  # memoised matcher sets per block (rules repeat theirs every cycle)
-_B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-_last_ulid = [0]
-_ulid_lock = threading.Lock()
-
-
-def new_ulid(ms: int | None = None) -> str:
-    """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32.
-
-    Monotonic within the process (like Prometheus' monotonic entropy), so blocks
-    written in the same millisecond still sort in creation order.
-    """
-    t = int(time.time() * 1000) if ms is None else ms
-    with _ulid_lock:
-        n = max((t << 80) | secrets.randbits(80), _last_ulid[0] + 1)
-        _last_ulid[0] = n
-    return "".join(_B32[(n >> (5 * i)) & 31] for i in reversed(range(26)))
-
-
-MARKER = "sloguard-tsdb.json"
-
-
-def claim_dir(path: Path) -> None:
-    """Create or accept a data directory; refuse one written by something else.
-
-    A Prometheus data directory looks similar (``wal/``, block dirs with
-    ``meta.json``) but its WAL would read as corrupt and be truncated, so a directory
-    with foreign content and no marker file is refused instead.
-    """
-    path.mkdir(parents=True, exist_ok=True)
-    marker = path / MARKER
-    if marker.exists():
-        return
-    foreign = sorted(
-        p.name for p in path.iterdir()
-        if p.name == "chunks_head"
-        or (p.name == "wal" and p.is_dir() and any(q.is_file() and q.stat().st_size for q in p.iterdir()))
-        or ((p / "meta.json").exists() and not (p / "labels.json.zst").exists())
-    )
-    if foreign:
-        raise TSDBError(
-            f"refusing to use {path} as a sloguard data directory: it holds {', '.join(foreign)} "
-            f"but no {MARKER} (is it a Prometheus data directory?); use an empty or sloguard directory"
-        )
-    marker.write_text(json.dumps({"format": 1}) + "\n")
-
-
-def _frame_bounds(offsets: I64) -> I64:
-    """Series indices where frames start (a series never spans two frames)."""
-    bucket = offsets[:-1] // FRAME_SAMPLES
-    starts = np.flatnonzero(np.diff(bucket, prepend=-1) != 0)
-    return np.append(starts, len(offsets) - 1)
-
-
-def write_block(
-    parent: Path, labels: list[Labels], offsets: I64, t: I64, v: F64,
-    mint: int, maxt: int, source: str, parents: list[str] | None = None,
-) -> Path:
-    """Write a block (series already sorted by labels, samples in time order).
-
-    ``parents`` are the blocks it replaces (a merge); they are listed in its meta so an
-    interrupted merge is finished on the next open.
-    """
-    ulid = new_ulid()
-    tmp = parent / f"{ulid}.tmp"
-    tmp.mkdir(parents=True)
-    frames = _write_frames(tmp / "chunks", offsets, t, v)
-    _save(tmp / "offsets.npy", offsets.astype(np.int64))
-    _save(tmp / "tminmax.npy", _series_ranges(offsets, t))
-    _save(tmp / "frames.npy", frames)
-    flat = [[x for pair in ls for x in pair] for ls in labels]
-    (tmp / "labels.json.zst").write_bytes(bytes(cramjam.zstd.compress(json.dumps(flat).encode(), 3)))
-    meta = {
-        "ulid": ulid, "minTime": int(mint), "maxTime": int(maxt), "version": 1,
-        "stats": {"numSamples": int(len(t)), "numSeries": len(labels), "numChunks": len(frames)},
-        "compaction": {"level": 2 if parents else 1, "sources": [ulid], "parents": parents or []},
-        "sloguard": {"source": source, "encoding": "delta-decimal-xor-shuffle-zstd/1"},
-    }
-    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-    for p in tmp.iterdir():
-        with open(p, "rb") as fh:
-            os.fsync(fh.fileno())
-    fsync_dir(tmp)
-    final = parent / ulid
-    tmp.rename(final)
-    fsync_dir(parent)
-    return final
-
-
-def _write_frames(path: Path, offsets: I64, t: I64, v: F64) -> I64:
-    """Encode frames into ``path``; return rows (sample start, end, byte offset, length)."""
-    bounds = _frame_bounds(offsets)
-    frames = np.zeros((len(bounds) - 1, 4), np.int64)
-    pos = 0
-    with open(path, "wb") as f:
-        for i in range(len(bounds) - 1):
-            a, b = int(offsets[bounds[i]]), int(offsets[bounds[i + 1]])
-            data = encode(t[a:b], v[a:b]).data
-            f.write(data)
-            frames[i] = (a, b, pos, len(data))
-            pos += len(data)
-    return frames
-
-
-def _series_ranges(offsets: I64, t: I64) -> I64:
-    """Each series' first and last timestamp (zeros for a series without samples)."""
-    out = np.zeros((len(offsets) - 1, 2), np.int64)
-    has = np.diff(offsets) > 0
-    out[has, 0] = t[offsets[:-1][has]]
-    out[has, 1] = t[offsets[1:][has] - 1]
-    return out
-
-
-def _save(path: Path, a: np.ndarray) -> None:
-    with open(path, "wb") as f:
-        np.save(f, a)
+def _read_labels(path: Path) -> list[list[str]]:
+    try:
+        raw = json.loads(bytes(cramjam.zstd.decompress(path.read_bytes())))
+    except Exception as e:  # noqa: BLE001 (cramjam raises its own DecompressionError)
+        raise ValueError(f"{path} cannot be decompressed and parsed: {e}") from None
+    if not isinstance(raw, list) or not all(isinstance(f, list) and len(f) % 2 == 0 for f in raw):
+        raise ValueError(f"{path} does not hold a list of label sets")
+    return raw
 
 
 class Block:
     """A read-only block, memory-mapped; selects series like the head does."""
 
-    def __init__(self, path: Path, cache: FrameCache) -> None:
+    def __init__(self, path: Path, cache: FrameCache, verify: bool = True) -> None:
+        """Open the block at ``path``, verifying every file first (``BlockCorruptError`` if
+        anything is wrong; ``verify=False`` checks sizes only)."""
         self.path = path
         try:
-            self.meta: dict[str, Any] = json.loads((path / "meta.json").read_text())
-            raw = json.loads(bytes(cramjam.zstd.decompress((path / "labels.json.zst").read_bytes())))
-            self.offsets = np.load(path / "offsets.npy", mmap_mode="r")
-            self.tminmax = np.load(path / "tminmax.npy", mmap_mode="r")
-            self.frames = np.load(path / "frames.npy", mmap_mode="r")
-        except (OSError, ValueError, KeyError) as e:
-            raise TSDBError(f"cannot read block {path}: {e}") from None
-        self.labels = [Labels._sorted_unchecked(tuple(zip(f[::2], f[1::2], strict=True))) for f in raw]
+            self.meta: dict[str, Any] = read_meta(path)
+            problems = verify_files(path, self.meta, full=verify)
+            if problems:
+                raise BlockCorruptError(path, "; ".join(problems))
+            raw = _read_labels(path / "labels.json.zst")
+            self.offsets = np.load(path / "offsets.npy", mmap_mode="r", allow_pickle=False)
+            self.tminmax = np.load(path / "tminmax.npy", mmap_mode="r", allow_pickle=False)
+            self.frames = np.load(path / "frames.npy", mmap_mode="r", allow_pickle=False)
+            self.labels = [Labels._sorted_unchecked(tuple(zip(f[::2], f[1::2], strict=True))) for f in raw]
+            size = (path / "chunks").stat().st_size
+            problems = check_structure(self.meta, len(raw), self.offsets, self.tminmax, self.frames, size)
+            self._crcs = np.load(path / FRAME_CRC, allow_pickle=False) if (path / FRAME_CRC).exists() else None
+            if self._crcs is not None and self._crcs.shape != (len(self.frames),):
+                problems.append(f"{FRAME_CRC} has shape {self._crcs.shape}, expected ({len(self.frames)},)")
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+            raise BlockCorruptError(path, str(e)) from None
+        if problems:
+            raise BlockCorruptError(path, "; ".join(problems))
         self.index = StaticPostings(self.labels)
         self._resolved: dict[tuple[Matcher, ...], I64] = {}
         self._cache = cache
-        size = (path / "chunks").stat().st_size
+        self.damaged = ""  # set when a frame fails to decode during a query
         self._chunks: mmap.mmap | bytes = b""
         if size:
             with open(path / "chunks", "rb") as f:
@@ -181,6 +95,7 @@ class Block:
         self.maxt: int = int(self.meta["maxTime"])  # exclusive, as in Prometheus
         self.num_samples: int = int(self.meta["stats"]["numSamples"])
         self.source: str = self.meta.get("sloguard", {}).get("source", "")
+        self.checksummed = has_checksums(self.meta)
         self.size_bytes = sum(p.stat().st_size for p in path.iterdir())
 
     def overlaps(self, mint: int, maxt: int) -> bool:
@@ -206,7 +121,7 @@ class Block:
         hit = self._cache.get(key)
         if hit is None:
             a, b, off, ln = (int(x) for x in self.frames[f])
-            t, v = decode(memoryview(self._chunks)[off:off + ln])
+            t, v = self._decode(f, a, b, off, ln)
             t.flags.writeable = False
             v.flags.writeable = False
             first = int(np.searchsorted(self.offsets, a, side="right")) - 1
@@ -216,6 +131,31 @@ class Block:
             hit = Frame(t, v, BandKey.build(seg, t), first)
             self._cache.put(key, hit)
         return hit
+
+    def _decode(self, f: int, a: int, b: int, off: int, ln: int) -> tuple[I64, F64]:
+        """Decode frame ``f``; a frame that does not decode to its samples marks the block
+        damaged (quarantined by the next reload) and fails the query, naming the file."""
+        try:
+            buf = memoryview(self._chunks)[off:off + ln]
+            if self._crcs is not None and zlib.crc32(buf) != int(self._crcs[f]):
+                raise ValueError("its bytes do not match the CRC32 recorded when the block was written")
+            t, v = decode(buf)
+            if len(t) != b - a or len(v) != b - a:
+                raise ValueError(f"it decoded to {len(t)} samples instead of {b - a}")
+        except Exception as e:  # noqa: BLE001 (any decoder failure means damaged bytes)
+            self.damaged = f"{self.path / 'chunks'} frame {f} (bytes {off}..{off + ln}) does not decode: {e}"
+            raise BlockCorruptError(self.path, self.damaged + "; it will be quarantined") from None
+        return t, v
+
+    def check_frames(self) -> list[str]:
+        """Decode every frame (what ``sloguard tsdb verify`` does after the checksums)."""
+        problems = []
+        for f in range(len(self.frames)):
+            try:
+                self._decode(f, *(int(x) for x in self.frames[f]))
+            except BlockCorruptError:
+                problems.append(self.damaged)
+        return problems
 
     def select_parts(self, ids: I64, keys: I64, mint: int, maxt: int) -> list[SegPart]:
         """Samples of series ``ids`` in [mint, maxt] as segments of decoded frames."""

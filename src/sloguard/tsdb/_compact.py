@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sloguard.tsdb._block import Block, remove_block, write_block
-from sloguard.tsdb._head import HeadData
+from sloguard.tsdb._head import Head, HeadData
 from sloguard.tsdb._merge import merge_ranges, pick_group, write_merged
-from sloguard.tsdb._records import encode_samples, encode_series
+from sloguard.tsdb._records import encode_samples, encode_series_entry, series_records
 from sloguard.tsdb._vec import ranges_index, seg_search
 from sloguard.tsdb._wal import wal_bytes, write_checkpoint
 
@@ -28,6 +28,17 @@ def sort_by_labels(data: HeadData) -> HeadData:
     o = np.asarray(order, np.int64)
     idx, offs = ranges_index(data.offsets[:-1][o], data.offsets[1:][o]) if len(o) else (o, data.offsets)
     return HeadData([data.labels[i] for i in order], offs, data.t[idx], data.v[idx])
+
+
+def head_records(head: Head) -> Iterator[bytes]:
+    """The whole head as WAL records (series, then samples in chunks): a checkpoint's content."""
+    head.fold()
+    if head.num_series:  # split so that no record exceeds the WAL's frame limit
+        yield from series_records([encode_series_entry(r, ls) for r, ls in enumerate(head.labels)])
+    refs = np.repeat(np.arange(len(head.f_off) - 1, dtype=np.int64), np.diff(head.f_off))
+    for a in range(0, len(refs), _CHECKPOINT_CHUNK):
+        b = a + _CHECKPOINT_CHUNK
+        yield encode_samples(refs[a:b], head.f_t[a:b], head.f_v[a:b])
 
 
 class Compactor:
@@ -112,18 +123,7 @@ class Compactor:
             return
         upto = wal.segment
         wal.cut()
-        write_checkpoint(self.db.wal_dir, upto, self._head_records())
-
-    def _head_records(self) -> Iterator[bytes]:
-        head = self.db.head
-        head.fold()
-        head.unlogged.clear()
-        if head.num_series:
-            yield encode_series(list(enumerate(head.labels)))
-        refs = np.repeat(np.arange(len(head.f_off) - 1, dtype=np.int64), np.diff(head.f_off))
-        for a in range(0, len(refs), _CHECKPOINT_CHUNK):
-            b = a + _CHECKPOINT_CHUNK
-            yield encode_samples(refs[a:b], head.f_t[a:b], head.f_v[a:b])
+        write_checkpoint(self.db.wal_dir, upto, head_records(self.db.head))
 
     def _retention(self, now_ms: int | None) -> None:
         db = self.db

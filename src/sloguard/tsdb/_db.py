@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from itertools import repeat
@@ -13,10 +12,10 @@ import numpy as np
 from sloguard.labels import Labels, describe_labels
 from sloguard.tsdb._appender import OK, HeadAppender, order_check, record_rejections
 from sloguard.tsdb._block import Block, claim_dir
+from sloguard.tsdb._blockset import BlockSet
 from sloguard.tsdb._cache import FrameCache
 from sloguard.tsdb._compact import Compactor
 from sloguard.tsdb._head import Head
-from sloguard.tsdb._merge import finish_interrupted
 from sloguard.tsdb._newseries import NewSeries
 from sloguard.tsdb._options import FsyncPolicy, ReplayReport, TSDBOptions, TSDBStats
 from sloguard.tsdb._querier import TSDBQuerier
@@ -28,12 +27,6 @@ from sloguard.tsdb._wal import WALWriter, fsync_dir, seg_path, segment_numbers, 
 log = logging.getLogger("sloguard.tsdb")
 
 
-def _read_meta(path: Path) -> dict[str, object]:
-    try:
-        meta = json.loads((path / "meta.json").read_text())
-    except (OSError, ValueError) as e:
-        raise TSDBError(f"cannot read block {path}: {e}") from None
-    return meta if isinstance(meta, dict) else {}
 _LIMIT_REASONS = (RejectReason.SERIES_LIMIT, RejectReason.METRIC_SERIES_LIMIT)
 
 
@@ -57,6 +50,7 @@ class TSDB:
         self._series_limited = 0
         self._last_sync = 0.0
         self._compactor = Compactor(self)
+        self._blockset = BlockSet(path, self.cache)
 
     @classmethod
     def open(cls, path: str | Path, options: TSDBOptions | None = None) -> TSDB:
@@ -66,7 +60,7 @@ class TSDB:
         db.wal_dir.mkdir(exist_ok=True)
         for tmp in db.path.glob("*.tmp"):
             shutil.rmtree(tmp, ignore_errors=True)
-        db.reload_blocks()
+        db.reload_blocks(live=False)
         db.head.min_valid_time = max(
             (b.maxt for b in db.blocks if b.source == "head"), default=db.head.min_valid_time
         )
@@ -81,26 +75,37 @@ class TSDB:
 
     def _log_replay(self) -> None:
         r = self.replay_report
-        if r.dropped_anything:
-            log.warning(
-                "WAL tail was torn or corrupt and was truncated: dropped %d bytes, %d records "
-                "(%d samples recognisable), %d later segments, starting at %s; replayed %d records, "
-                "%d samples, %d series before it",
-                r.dropped_bytes, r.dropped_records, r.dropped_samples, r.dropped_segments,
-                r.corrupt_segment, r.records, r.samples, r.series,
-            )
-        else:
+        if not r.dropped_anything:
             log.info("WAL replayed: %d records, %d samples, %d series in %.3fs",
                      r.records, r.samples, r.series, r.duration_seconds)
+            return
+        where = "; ".join(
+            f"{d.file} bytes {', '.join(f'[{a}, {b})' for a, b in d.ranges) or '(undecodable records)'} "
+            f"copied to {d.quarantined_to}" if d.quarantined_to else
+            f"{d.file} has samples of series that no record defines (an emptied or missing segment?)"
+            for d in r.damage
+        )
+        what = "WAL corruption found and repaired" if r.corrupted else "WAL tail was torn and was truncated"
+        (log.error if r.corrupted else log.warning)(
+            "%s: dropped %d bytes, %d records (%d samples known lost, %d of them of series whose "
+            "record was lost; a record whose header was damaged hides its count); replayed %d records, %d samples, %d series; every intact record "
+            "before and after the damage was kept: %s",
+            what, r.dropped_bytes, r.dropped_records, r.dropped_samples, r.orphan_samples,
+            r.records, r.samples, r.series, where,
+        )
 
-    def reload_blocks(self) -> None:
-        """(Re)load block directories from disk, e.g. after a backfill wrote new ones."""
-        known = {b.path.name: b for b in self.blocks}
-        paths = [p for p in sorted(self.path.iterdir())
-                 if p.is_dir() and (p / "meta.json").exists() and not p.name.endswith(".tmp")]
-        metas = {p.name: _read_meta(p) for p in paths}
-        blocks = [known.get(p.name) or Block(p, self.cache) for p in finish_interrupted(paths, metas)]
-        self.blocks = sorted(blocks, key=lambda b: (b.mint, b.maxt, b.ulid))
+    def reload_blocks(self, live: bool = True) -> None:
+        """(Re)load block directories from disk, e.g. after a backfill wrote new ones.
+
+        New blocks are verified in full before they are served; damaged ones (and blocks a
+        query found damaged) are quarantined. Safe while queries run: they keep the block
+        list they started with. ``live=False`` (on open) also quarantines block
+        directories without ``meta.json`` instead of waiting for them.
+        """
+        with self._compactor.lock:
+            blocks = self._blockset.load(list(self.blocks), live)
+            with self.head.lock:
+                self.blocks = blocks
 
     # -- Storage -------------------------------------------------------------------
     def appender(self, durable: bool = True) -> HeadAppender:
@@ -275,4 +280,9 @@ class TSDB:
                 block_bytes=block_bytes, bytes_on_disk=block_bytes + wb,
                 bytes_per_sample=block_bytes / block_samples if block_samples else 0.0,
                 retention_deleted_blocks_total=comp.deleted,
+                wal_corruptions_total=len(self.replay_report.damage),
+                wal_replay_records_lost=self.replay_report.dropped_records,
+                wal_replay_samples_lost=self.replay_report.dropped_samples,
+                blocks_quarantined=len(self._blockset.quarantined),
+                quarantined_blocks=tuple(self._blockset.quarantined),
             )

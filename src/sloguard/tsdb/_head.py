@@ -92,7 +92,6 @@ class Head:
         self._tprev = np.empty(0, np.int64)
         self.mint = T_MAX
         self.maxt = T_MIN
-        self.unlogged: list[int] = []
 
     # -- series -----------------------------------------------------------------
     @property

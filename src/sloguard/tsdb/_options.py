@@ -49,11 +49,38 @@ class TSDBOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class ReplayReport:
-    """What opening the TSDB read back from the WAL, and what it dropped.
+class WALDamage:
+    """One damaged WAL file as replay found and repaired it.
 
-    ``dropped_bytes``/``dropped_records`` describe a torn or corrupt tail that was cut
-    off (records counted after the damage are those still recognisable by checksum).
+    ``ranges`` are the unreadable byte ranges ``[start, end)``; ``records`` is how many
+    records were lost (at least one per range, plus intact frames that did not decode);
+    ``samples`` the samples known to be lost with them (a damaged record header hides its
+    count, so this is a lower bound). ``torn`` is a last record cut short by a crash.
+    ``quarantined_to`` is where the original bytes were copied before the repair.
+    """
+
+    file: str
+    ranges: tuple[tuple[int, int], ...]
+    records: int
+    samples: int
+    torn: bool
+    quarantined_to: str
+
+    @property
+    def bytes(self) -> int:
+        return sum(b - a for a, b in self.ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    """What opening the TSDB read back from the WAL, and what it could not.
+
+    Replay keeps every intact record before and after damage. ``dropped_bytes``,
+    ``dropped_records`` and ``dropped_samples`` total the damage (``dropped_samples``
+    includes ``orphan_samples``: samples whose series record was lost, which are never
+    attached to another series). ``damage`` lists each damaged file; its original bytes
+    are kept under ``<data>/quarantine/wal``. ``dropped_segments`` stays 0 (no segment is
+    dropped any more; kept for callers of the old report).
     """
 
     records: int = 0
@@ -66,10 +93,26 @@ class ReplayReport:
     dropped_segments: int = 0
     corrupt_segment: str = ""
     duration_seconds: float = 0.0
+    orphan_samples: int = 0
+    damage: tuple[WALDamage, ...] = ()
 
     @property
     def dropped_anything(self) -> bool:
-        return self.dropped_bytes > 0 or self.dropped_segments > 0
+        return self.dropped_bytes > 0 or self.dropped_records > 0 or self.dropped_samples > 0
+
+    @property
+    def corrupted(self) -> bool:
+        """Damage other than a torn last record (bytes that changed on disk)."""
+        return any(not d.torn for d in self.damage) or (self.dropped_anything and not self.damage)
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedBlock:
+    """A block directory moved to ``<data>/quarantine`` because it failed verification."""
+
+    ulid: str
+    path: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +120,9 @@ class TSDBStats:
     """A snapshot of the TSDB's counters and sizes (for ``/metrics`` and reports).
 
     ``bytes_per_sample`` is the on-disk size of all blocks divided by their samples
-    (0.0 while there are no blocks).
+    (0.0 while there are no blocks). ``wal_corruptions_total`` counts damaged WAL files
+    found by replay (as ``prometheus_tsdb_wal_corruptions_total``), ``wal_replay_*_lost``
+    what they cost, and ``quarantined_blocks`` the blocks set aside since the TSDB opened.
     """
 
     head_series: int
@@ -102,3 +147,8 @@ class TSDBStats:
     bytes_on_disk: int
     bytes_per_sample: float
     retention_deleted_blocks_total: int
+    wal_corruptions_total: int = 0
+    wal_replay_records_lost: int = 0
+    wal_replay_samples_lost: int = 0
+    blocks_quarantined: int = 0
+    quarantined_blocks: tuple[QuarantinedBlock, ...] = ()

@@ -3,8 +3,8 @@
 Frame: ``u32 payload length | u32 crc32(payload) | payload``. A segment is cut when
 it would exceed the segment size. ``checkpoint.N`` (a directory holding one segment)
 replaces every segment numbered ``<= N``; replay reads the newest checkpoint, then the
-segments after it. A torn or corrupt record ends replay: its segment is truncated to the
-last good record and later segments are removed, and the loss is reported.
+segments after it. Reading a segment, and what replay does with damage, is in
+``_walscan`` and ``_replay``.
 """
 
 from __future__ import annotations
@@ -16,76 +16,13 @@ import struct
 import threading
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from sloguard.tsdb._records import samples_in
-
 _FRAME = struct.Struct("<II")
-_MAX_RECORD = 1 << 31
-
-
-@dataclass(slots=True)
-class SegmentScan:
-    """The good records of one segment file and where damage (if any) starts."""
-
-    records: list[memoryview]
-    good_bytes: int
-    size: int
-    dropped_records: int = 0
-    dropped_samples: int = 0
-
-    @property
-    def damaged(self) -> bool:
-        return self.good_bytes < self.size
 
 
 def frame(payload: bytes) -> bytes:
     return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
-
-
-def scan_segment(path: Path) -> SegmentScan:
-    """Read every intact record; stop at the first torn or corrupt one."""
-    data = memoryview(path.read_bytes())
-    records: list[memoryview] = []
-    o, size = 0, len(data)
-    while o < size:
-        payload = _read_frame(data, o)
-        if payload is None:
-            break
-        records.append(payload)
-        o += _FRAME.size + len(payload)
-    scan = SegmentScan(records, o, size)
-    if o < size:
-        scan.dropped_records, scan.dropped_samples = _count_after(data, o)
-    return scan
-
-
-def _read_frame(data: memoryview, o: int) -> memoryview | None:
-    if o + _FRAME.size > len(data):
-        return None
-    length, crc = _FRAME.unpack_from(data, o)
-    end = o + _FRAME.size + length
-    if length == 0 or length > _MAX_RECORD or end > len(data):
-        return None
-    payload = data[o + _FRAME.size:end]
-    return payload if zlib.crc32(payload) == crc else None
-
-
-def _count_after(data: memoryview, o: int) -> tuple[int, int]:
-    """Records lost at and after damage: the bad one plus any still recognisable."""
-    records, samples = 1, 0
-    if o + _FRAME.size <= len(data):
-        length = _FRAME.unpack_from(data, o)[0]
-        o = o + _FRAME.size + length if 0 < length < len(data) else len(data)
-    while o < len(data):
-        payload = _read_frame(data, o)
-        if payload is None:
-            break
-        records += 1
-        samples += samples_in(payload)
-        o += _FRAME.size + len(payload)
-    return records, samples
 
 
 def segment_numbers(wal_dir: Path) -> list[int]:
