@@ -74,7 +74,8 @@ def test_connections_over_the_cap_are_closed_at_once_and_the_server_recovers(
         time.sleep(0.5)  # well inside the 2 s header deadline
         readable, _, _ = select.select(socks, [], [], 0)
         over = sum(_closed_by_server(s, 0.1) for s in readable)
-        assert over == 40  # 20 are held, the rest closed at once
+        # at most 20 are held (fewer while the readiness checks' connections are still closing)
+        assert 40 <= over <= 45
         wait_until(lambda: _healthy_or_false(p), 15, "a free slot after the slow clients' deadline")
     assert _healthy(p)
     assert len(p.logs().splitlines()) - log_lines < 5  # no line per refused connection
