@@ -17,7 +17,12 @@ from urllib.parse import urlencode
 from sloguard.gofmt import go_quote
 from sloguard.ingest._errors import IngestError
 from sloguard.ingest.relabel import relabel
-from sloguard.ingest.scrape_config import ScrapeConfig, format_duration, parse_duration, redact_userinfo
+from sloguard.ingest.scrape_config import (
+    ScrapeConfig,
+    format_duration,
+    parse_duration,
+    redact_userinfo,
+)
 from sloguard.labels import Labels
 
 ADDRESS = "__address__"
