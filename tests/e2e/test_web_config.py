@@ -5,6 +5,7 @@ Prometheus remote-writing through TLS with basic auth."""
 from __future__ import annotations
 
 import shutil
+import socket
 import ssl
 import subprocess
 from collections.abc import Callable
@@ -49,10 +50,11 @@ def _trust(pki: PKI, client_cert: PKI | None = None) -> ssl.SSLContext:
     return ctx
 
 
-def _start(factory: Callable[..., SloguardProcess], web: Path, pki: PKI, mtls: bool = False) -> SloguardProcess:
+def _start(factory: Callable[..., SloguardProcess], web: Path, pki: PKI, mtls: bool = False,
+           *args: str) -> SloguardProcess:
     p = factory()
     p.use_tls()
-    p.extra_args = [f"--web.config.file={web}", "--web.enable-lifecycle"]
+    p.extra_args = [f"--web.config.file={web}", "--web.enable-lifecycle", *args]
     p.client_options = {"verify": _trust(pki, pki if mtls else None), "auth": ("alice", PASSWORD)}
     return p.start()
 
@@ -103,13 +105,18 @@ def test_bearer_tokens_from_a_file_are_accepted(
     sloguard_factory: Callable[..., SloguardProcess], pki: PKI, tmp_path: Path,
 ) -> None:
     (tmp_path / "tokens").write_text("# one token a line\ns3cr3t-token\n")
-    p = _start(sloguard_factory, _web_config(tmp_path, pki, f"sloguard_bearer_tokens_file: {tmp_path / 'tokens'}\n"), pki)
+    web = _web_config(tmp_path, pki, f"sloguard_bearer_tokens_file: {tmp_path / 'tokens'}\n")
+    p = _start(sloguard_factory, web, pki, False, "--web.read-header-timeout=1s")
+    silent = socket.create_connection(("127.0.0.1", p.port))  # never starts the TLS handshake
     ca = _trust(pki)
     ok = httpx.get(f"{p.url}/-/healthy", verify=ca, headers={"Authorization": "Bearer s3cr3t-token"})
     assert ok.status_code == 200
     bad = httpx.get(f"{p.url}/-/healthy", verify=ca, headers={"Authorization": "Bearer s3cr3t-tokem"})
     assert bad.status_code == 401
     assert httpx.get(f"{p.url}/-/healthy", verify=ca, auth=("alice", PASSWORD)).status_code == 200
+    silent.settimeout(10)
+    assert silent.recv(1) == b""  # closed at the handshake deadline
+    silent.close()
     assert p.stop() == 0
 
 
