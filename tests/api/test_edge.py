@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -102,23 +103,33 @@ class _Loop:
         return _T()
 
 
-def _protocol(limits: EdgeLimits, state: ServerState, stats: EdgeStats) -> tuple[Any, _Transport, _Loop]:
+def _connector(limits: EdgeLimits, stats: EdgeStats) -> Callable[[], tuple[Any, _Transport, _Loop]]:
+    """Makes connections to one server (one protocol class, one server state)."""
     async def app(scope: Any, receive: Any, send: Any) -> None:
         pass
 
     config = uvicorn.Config(app, log_config=None, http=limited_protocol(limits, stats))
     config.load()
-    loop = _Loop()
-    cls: Any = config.http_protocol_class
-    proto = cls(config=config, server_state=state, app_state={}, _loop=loop)
-    transport = _Transport()
-    proto.connection_made(transport)
-    return proto, transport, loop
+    state = ServerState()
+
+    def connect() -> tuple[Any, _Transport, _Loop]:
+        loop = _Loop()
+        cls: Any = config.http_protocol_class
+        proto = cls(config=config, server_state=state, app_state={}, _loop=loop)
+        transport = _Transport()
+        proto.connection_made(transport)
+        return proto, transport, loop
+
+    return connect
+
+
+def _protocol(limits: EdgeLimits, stats: EdgeStats) -> tuple[Any, _Transport, _Loop]:
+    return _connector(limits, stats)()
 
 
 def test_a_connection_that_never_finishes_its_headers_is_closed_at_the_header_deadline() -> None:
     stats = EdgeStats()
-    proto, transport, loop = _protocol(EdgeLimits(header_timeout_s=10, read_timeout_s=300), ServerState(), stats)
+    proto, transport, loop = _protocol(EdgeLimits(header_timeout_s=10, read_timeout_s=300), stats)
     proto.data_received(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
     assert loop.pending() == [10]
     loop.fire()
@@ -127,7 +138,7 @@ def test_a_connection_that_never_finishes_its_headers_is_closed_at_the_header_de
 
 def test_after_the_headers_the_whole_request_deadline_applies_until_the_body_is_read() -> None:
     stats = EdgeStats()
-    proto, transport, loop = _protocol(EdgeLimits(header_timeout_s=10, read_timeout_s=300), ServerState(), stats)
+    proto, transport, loop = _protocol(EdgeLimits(header_timeout_s=10, read_timeout_s=300), stats)
     proto.data_received(b"POST /w HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234")
     (left,) = loop.pending()
     assert 299 < left <= 300  # re-armed for the rest of the read timeout
@@ -135,13 +146,14 @@ def test_after_the_headers_the_whole_request_deadline_applies_until_the_body_is_
     assert loop.pending() == [] and not transport.closed  # body complete: no deadline while the app works
 
 
-def test_connections_over_the_cap_are_aborted_without_a_response() -> None:
-    state, stats = ServerState(), EdgeStats()
-    limits = EdgeLimits(max_connections=2)
-    held = [_protocol(limits, state, stats) for _ in range(2)]
-    _, transport, _ = _protocol(limits, state, stats)
-    assert transport.aborted and transport.written == b"" and stats.rejected == 1
-    assert len(state.connections) == 2
-    held[0][0].connection_lost(None)
-    _, transport, _ = _protocol(limits, state, stats)
-    assert not transport.aborted and len(state.connections) == 2
+def test_at_the_cap_the_oldest_idle_connection_makes_room_and_busy_ones_never_do() -> None:
+    stats = EdgeStats()
+    connect = _connector(EdgeLimits(max_connections=2), stats)
+    (_, t1, _), (p2, t2, _) = connect(), connect()
+    p3, t3, _ = connect()  # both held connections are still sending headers
+    assert t1.aborted and not t2.aborted and not t3.aborted and stats.evicted == 1
+    for p in (p2, p3):  # both start working on a request (headers complete, body pending)
+        p.data_received(b"POST /w HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+    _, t4, _ = connect()
+    assert t4.aborted and t4.written == b"" and stats.rejected == 1
+    assert not t2.aborted and not t3.aborted

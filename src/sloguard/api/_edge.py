@@ -8,8 +8,11 @@ a client that sends half a header line holds its socket (and a file descriptor) 
   the request started (Go's ``ReadHeaderTimeout``), and one whose whole request (headers
   and body) is not read within ``read_timeout_s`` (Go's ``ReadTimeout``, Prometheus'
   ``--web.read-timeout``);
-* closes a new connection at once, without a response or a log line, while
-  ``max_connections`` are open (Prometheus' ``--web.max-connections``).
+* keeps at most ``max_connections`` open (Prometheus' ``--web.max-connections``): a new
+  connection at the cap closes the oldest connection that is not working on a request
+  (still sending its headers, or idle between requests), so slow clients cannot lock
+  out fast ones; when every connection is working on a request, the new one is closed
+  at once. Neither writes a response or a log line.
 
 The cap is kept below the process' file-descriptor limit (``connection_cap``), and
 asyncio's "socket.accept() out of system resource" error, should it still happen, is
@@ -22,6 +25,7 @@ import asyncio
 import logging
 import resource
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,9 +49,11 @@ class EdgeLimits:
 
 @dataclass(slots=True)
 class EdgeStats:
-    """Counters for ``/metrics``: connections closed for being over the cap or too slow."""
+    """Counters for ``/metrics``: connections refused at the cap (all busy), evicted to make
+    room (the oldest not working on a request), or closed for being too slow."""
 
     rejected: int = 0
+    evicted: int = 0
     timed_out: int = 0
 
 
@@ -94,6 +100,9 @@ class _Deadline:
 
 def limited_protocol(limits: EdgeLimits, stats: EdgeStats) -> type[H11Protocol]:
     """An ``H11Protocol`` enforcing ``limits`` (pass it as ``uvicorn.Config(http=...)``)."""
+    # Connections not working on a request (still sending headers, or idle between
+    # requests), oldest first: at the cap, the oldest is closed to make room.
+    idle: OrderedDict[H11Protocol, None] = OrderedDict()
 
     class LimitedH11Protocol(H11Protocol):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -103,16 +112,18 @@ def limited_protocol(limits: EdgeLimits, stats: EdgeStats) -> type[H11Protocol]:
             self._request_started = 0.0
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            if limits.max_connections and len(self.connections) >= limits.max_connections:
+            if limits.max_connections and len(self.connections) >= limits.max_connections and not _evict_one():
                 self._rejected = True
                 stats.rejected += 1
                 transport.abort()
                 return
             super().connection_made(transport)
+            idle[self] = None
             self._start_request()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._deadline.cancel()
+            idle.pop(self, None)
             if not self._rejected:
                 super().connection_lost(exc)
 
@@ -127,6 +138,7 @@ def limited_protocol(limits: EdgeLimits, stats: EdgeStats) -> type[H11Protocol]:
             cycle = self.cycle
             if cycle is None or cycle.response_complete:
                 return  # still reading the next request's headers
+            idle.pop(self, None)  # working on a request: never evicted
             if not cycle.more_body:
                 self._deadline.cancel()  # the whole request is read
             elif cycle is not before and limits.read_timeout_s:
@@ -136,6 +148,7 @@ def limited_protocol(limits: EdgeLimits, stats: EdgeStats) -> type[H11Protocol]:
         def on_response_complete(self) -> None:
             self._deadline.cancel()
             self._request_started = time.monotonic()  # a pipelined request starts now
+            idle[self] = None
             super().on_response_complete()
 
         def _start_request(self) -> None:
@@ -149,6 +162,16 @@ def limited_protocol(limits: EdgeLimits, stats: EdgeStats) -> type[H11Protocol]:
             if not self.transport.is_closing():
                 stats.timed_out += 1
                 self.transport.close()
+
+    def _evict_one() -> bool:
+        """Close the oldest connection not working on a request; ``False`` if there is none."""
+        while idle:
+            victim, _ = idle.popitem(last=False)
+            if not victim.transport.is_closing():
+                stats.evicted += 1
+                victim.transport.abort()
+                return True
+        return False
 
     return LimitedH11Protocol
 

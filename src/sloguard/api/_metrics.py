@@ -182,8 +182,11 @@ class ServerCollector(Collector):
                                 value=last.timestamp() if last is not None else self.ctx.start_time)
         edge = self.ctx.edge_stats
         yield CounterMetricFamily("sloguard_http_connections_rejected",
-                                  "Connections closed at once because --web.max-connections were open.",
+                                  "New connections closed at once: --web.max-connections were all busy.",
                                   value=_field(edge, "rejected"))
+        yield CounterMetricFamily("sloguard_http_connections_evicted",
+                                  "Connections not working on a request closed to make room at --web.max-connections.",
+                                  value=_field(edge, "evicted"))
         yield CounterMetricFamily("sloguard_http_connections_timed_out",
                                   "Connections closed because a request was not read within its deadline.",
                                   value=_field(edge, "timed_out"))
