@@ -15,8 +15,12 @@ import uvicorn
 
 from sloguard.api._edge import EdgeLimits, EdgeStats, limited_protocol
 
-#: Connections accepted in one pass of asyncio's accept loop (and the kernel's listen backlog).
-MAX_BACKLOG = 2048
+#: The kernel's queue of connections not yet accepted.
+LISTEN_BACKLOG = 2048
+#: Connections accepted in one pass of asyncio's accept loop (asyncio uses the ``backlog``
+#: given to ``create_server`` for both; the kernel's queue is set back afterwards). Small, so
+#: a flood of new connections cannot evict a client whose request is already on its way.
+ACCEPT_BATCH = 64
 
 
 class EdgeUvicorn(uvicorn.Server):
@@ -33,15 +37,15 @@ class EdgeUvicorn(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         loop: Any = asyncio.get_running_loop()
-        if self.config.ssl is None or self._handshake_timeout_s <= 0:
-            await super().startup(sockets)
-            return
-        # uvicorn does not pass ssl_handshake_timeout on; give it for this call only.
-        loop.create_server = functools.partial(loop.create_server, ssl_handshake_timeout=self._handshake_timeout_s)
+        if self.config.ssl is not None and self._handshake_timeout_s > 0:
+            # uvicorn does not pass ssl_handshake_timeout on; give it for this call only.
+            loop.create_server = functools.partial(loop.create_server, ssl_handshake_timeout=self._handshake_timeout_s)
         try:
             await super().startup(sockets)
         finally:
-            del loop.create_server
+            loop.__dict__.pop("create_server", None)
+        for sock in sockets or ():
+            sock.listen(LISTEN_BACKLOG)  # asyncio set it to the accept batch
 
 
 def edge_server(
@@ -52,7 +56,7 @@ def edge_server(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
         timeout_graceful_shutdown=5, server_header=False,
         http=limited_protocol(limits, stats),
-        backlog=min(MAX_BACKLOG, limits.max_connections or MAX_BACKLOG),
+        backlog=ACCEPT_BATCH,
         ssl_context_factory=(lambda _config, _default: tls) if tls is not None else None,
     )
     return EdgeUvicorn(config, handshake_timeout_s=limits.header_timeout_s or limits.read_timeout_s)
