@@ -47,6 +47,12 @@ class SloguardProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.stdout = ""
         self.extra_args: list[str] = []
+        #: httpx options for the readiness check (TLS trust, credentials) when a web config is used.
+        self.client_options: dict[str, object] = {}
+
+    def use_tls(self) -> None:
+        """The server serves HTTPS (``--web.config.file`` with ``tls_server_config``)."""
+        self.url = f"https://127.0.0.1:{self.port}"
 
     def start(self) -> SloguardProcess:
         cmd = [
@@ -66,7 +72,8 @@ class SloguardProcess:
         if self.proc.poll() is not None:
             raise AssertionError(f"sloguard exited with {self.proc.returncode}:\n{self.logs()}")
         try:
-            return httpx.get(f"{self.url}/-/ready", timeout=1.0).status_code == 200
+            r = httpx.get(f"{self.url}/-/ready", timeout=1.0, **self.client_options)  # type: ignore[arg-type]
+            return r.status_code == 200
         except httpx.HTTPError:
             return False
 

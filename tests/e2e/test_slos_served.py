@@ -51,6 +51,7 @@ def test_slo_files_are_generated_evaluated_and_reported(sloguard_factory, tmp_pa
     (tmp_path / "slos" / "broken.yml").write_text(BROKEN)
     p = sloguard_factory("")
     (tmp_path / "sloguard.yml").write_text(_config(p.port))
+    p.extra_args = ["--web.enable-lifecycle"]  # POST /-/reload below
     p.start()
 
     names = [s["name"] for s in httpx.get(f"{p.url}/api/v1/slos").json()["data"]]

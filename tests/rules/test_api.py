@@ -52,7 +52,7 @@ def _client(tmp_path: Path, storage: MemoryStorage, opts: ManagerOptions) -> tup
         for r in g.alerting_rules():
             r.restored = True
         g.eval(T)
-    ctx = ServerContext(storage=storage, rule_manager=m)
+    ctx = ServerContext(storage=storage, rule_manager=m, settings={"enable_lifecycle": True})
     return TestClient(Starlette(routes=routes(ctx))), m, path
 
 

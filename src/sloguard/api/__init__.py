@@ -3,7 +3,8 @@
 ``create_app(ctx)`` assembles one Starlette app from the route modules, each a
 ``routes(ctx) -> list[BaseRoute]`` function: operational endpoints (``_ops``), metadata
 (``_metadata``), remote write (``_write``), queries (``_query``), rules (``_rules``) and
-the bundled demo target. Shared request/response helpers live in ``_http``.
+the bundled demo target. Shared request/response helpers live in ``_http``. With a web
+config (``ctx.web_config``), ``_auth.WebAuth`` authenticates every request first.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.routing import BaseRoute
 
 from sloguard import demo
 from sloguard.api import _metadata, _ops, _query, _rules, _slos, _tsdb_status, _write
+from sloguard.api._auth import WebAuth
 from sloguard.api._context import ServerContext
 from sloguard.api._http import ApiError
 from sloguard.api._metrics import HTTPMetrics, build_registry
@@ -37,6 +39,8 @@ def create_app(ctx: ServerContext, registry: CollectorRegistry | None = None) ->
     if ctx.serve_demo:
         routes.extend(demo.routes())
     middleware = [Middleware(HTTPMetrics, registry=reg), Middleware(_ops.ReadyGate, ctx=ctx)]
+    if ctx.web_config is not None:  # authentication first: nothing runs for an unknown caller
+        middleware.insert(0, Middleware(WebAuth, web=ctx.web_config))
     app = Starlette(routes=routes, middleware=middleware)
     app.state.ctx = ctx
     app.state.registry = reg

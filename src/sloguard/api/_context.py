@@ -35,3 +35,7 @@ class ServerContext:
     start_time: float = 0.0
     # Counted by the remote-write endpoint, exposed on /metrics.
     remote_write_stats: ReceiverStats = field(default_factory=ReceiverStats)
+    # The web config (sloguard.api._webconfig.WebConfig: TLS, authentication, headers) and
+    # the counters of connections closed at the edge (sloguard.api._edge.EdgeStats).
+    web_config: Any | None = None
+    edge_stats: Any | None = None

@@ -170,6 +170,34 @@ class HTTPMetrics:
             self.duration.labels(handler).observe(time.perf_counter() - started)
 
 
+class ServerCollector(Collector):
+    """Reload outcome (Prometheus' ``prometheus_config_last_reload_*``) and connections the
+    edge closed (over ``--web.max-connections``, or too slow sending a request)."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.ctx.settings
+        yield GaugeMetricFamily("sloguard_config_last_reload_successful",
+                                "Whether the last configuration reload attempt was successful.",
+                                value=1 if s.get("reload_config_success", True) else 0)
+        last = s.get("last_config_time")
+        yield GaugeMetricFamily("sloguard_config_last_reload_success_timestamp_seconds",
+                                "Timestamp of the last successful configuration reload.",
+                                value=last.timestamp() if last is not None else self.ctx.start_time)
+        edge = self.ctx.edge_stats
+        yield CounterMetricFamily("sloguard_http_connections_rejected",
+                                  "New connections closed at once: --web.max-connections were all busy.",
+                                  value=_field(edge, "rejected"))
+        yield CounterMetricFamily("sloguard_http_connections_evicted",
+                                  "Connections not working on a request closed to make room at --web.max-connections.",
+                                  value=_field(edge, "evicted"))
+        yield CounterMetricFamily("sloguard_http_connections_timed_out",
+                                  "Connections closed because a request was not read within its deadline.",
+                                  value=_field(edge, "timed_out"))
+
+
 def build_registry(ctx: ServerContext) -> CollectorRegistry:
     """A fresh registry with process/platform/GC metrics and sloguard's collectors."""
     disable_created_metrics()  # type: ignore[no-untyped-call]  # Prometheus' own metrics have no *_created series
@@ -180,6 +208,7 @@ def build_registry(ctx: ServerContext) -> CollectorRegistry:
     reg.register(StorageCollector(ctx))
     reg.register(ScrapeCollector(ctx))
     reg.register(RemoteWriteCollector(ctx))
+    reg.register(ServerCollector(ctx))
     info = GaugeMetricFamily("sloguard_build_info", "sloguard version.", labels=["version"])
     info.add_metric([__version__], 1)
 

@@ -35,6 +35,14 @@ def go_time(dt: datetime) -> str:
     return f"{s}.{frac}Z" if frac else f"{s}Z"
 
 
+def record_reload(settings: dict[str, Any], ok: bool, now: datetime | None = None) -> None:
+    """Note a config load's outcome: ``reloadConfigSuccess`` follows the last attempt and
+    ``lastConfigTime`` the last success (Prometheus' runtime info and reload metrics)."""
+    settings["reload_config_success"] = ok
+    if ok:
+        settings["last_config_time"] = now if now is not None else datetime.now(UTC)
+
+
 def runtime_info(ctx: ServerContext, started: datetime) -> dict[str, Any]:
     s = ctx.settings
     start_ts = float(getattr(ctx, "start_time", 0.0) or 0.0)

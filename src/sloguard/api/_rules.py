@@ -1,6 +1,8 @@
 """Rule and alert endpoints in Prometheus' JSON shape: ``GET /api/v1/rules`` (``type=alert|record``),
-``GET /api/v1/alerts``, and ``POST|PUT /-/reload``.
+``GET /api/v1/alerts``, and ``POST|PUT /-/reload`` and ``/-/quit``.
 
+The last two answer 403 "Lifecycle API is not enabled." unless the server runs with
+``--web.enable-lifecycle`` (``ctx.settings["enable_lifecycle"]``), as in Prometheus.
 ``/-/reload`` runs ``ctx.settings["reload"]`` (an async ``() -> bool`` re-reading the
 config, when the server provides one) and reloads the rule files; a bad rule file keeps
 the running rules and answers 500 ``failed to reload config: ...`` like Prometheus.
@@ -17,10 +19,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sloguard.api._http import ApiError, Params, api_endpoint, success
+from sloguard.api._query_status import record_reload
 from sloguard.gofmt import go_float_e
 from sloguard.rules import Alert, AlertingRule, Group, RecordingRule, RuleStatus, expr_string
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
+LIFECYCLE_DISABLED = "Lifecycle API is not enabled."
 
 
 def rfc3339(seconds: float | None) -> str:
@@ -107,31 +111,48 @@ def routes(ctx: Any) -> list[BaseRoute]:
         return success({"alerts": out})
 
     async def reload(request: Request) -> Response:
-        if not ctx.settings.get("enable_lifecycle", True):
-            return PlainTextResponse("Lifecycle API is not enabled.", status_code=403)
-        problems = []
-        hook = ctx.settings.get("reload")
-        if hook is not None:
-            ok = hook()
-            if inspect.isawaitable(ok):
-                ok = await ok
-            if ok is False:
-                problems.append("the configuration file could not be loaded")
-        if ctx.rule_manager is not None:
-            try:
-                ctx.rule_manager.reload()
-            except Exception as e:  # noqa: BLE001 - reported to the caller, rules keep running
-                problems.append(f"error loading rules: {e}")
-        ctx.settings["reload_config_success"] = not problems
+        if not ctx.settings.get("enable_lifecycle", False):
+            return PlainTextResponse(LIFECYCLE_DISABLED, status_code=403)
+        problems = await _reload_problems(ctx)
+        record_reload(ctx.settings, ok=not problems)
         if problems:
             return PlainTextResponse(f"failed to reload config: {'; '.join(problems)}\n", status_code=500)
         return Response(status_code=200)
+
+    async def quit_(request: Request) -> Response:
+        stop = ctx.settings.get("quit")
+        if not ctx.settings.get("enable_lifecycle", False) or stop is None:
+            return PlainTextResponse(LIFECYCLE_DISABLED, status_code=403)
+        stop()
+        return PlainTextResponse("Requesting termination... Goodbye!")
 
     return [
         Route("/api/v1/rules", rules, methods=["GET", "POST"]),
         Route("/api/v1/alerts", alerts, methods=["GET", "POST"]),
         Route("/-/reload", reload, methods=["POST", "PUT"]),
+        Route("/-/quit", quit_, methods=["POST", "PUT"]),
     ]
+
+
+async def _reload_problems(ctx: Any) -> list[str]:
+    """Reload the config (through the server's ``settings["reload"]`` hook) and the rule
+    files; why each failed. The hook returns the reason (``str``), ``False`` or ``None``/``True``."""
+    problems = []
+    hook = ctx.settings.get("reload")
+    if hook is not None:
+        outcome = hook()
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        if isinstance(outcome, str):
+            problems.append(outcome)
+        elif outcome is False:
+            problems.append("the configuration file could not be loaded")
+    if ctx.rule_manager is not None:
+        try:
+            ctx.rule_manager.reload()
+        except Exception as e:  # noqa: BLE001 - reported to the caller, rules keep running
+            problems.append(f"error loading rules: {e}")
+    return problems
 
 
 def _groups(ctx: Any) -> list[Group]:

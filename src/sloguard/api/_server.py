@@ -17,18 +17,27 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-import uvicorn
 from prometheus_client import CollectorRegistry
 
 from sloguard.api._context import ServerContext
+from sloguard.api._edge import (
+    EdgeLimits,
+    EdgeStats,
+    connection_cap,
+    install_accept_error_filter,
+    raise_nofile_limit,
+)
+from sloguard.api._query_status import record_reload
 from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
 from sloguard.api._scrapes import start_scrapes
 from sloguard.api._slo_setup import SLOSetup
 from sloguard.api._storage import DataDirInUse, DataDirLock, close_storage, maintain, open_storage
+from sloguard.api._uvicorn import EdgeUvicorn, edge_server
+from sloguard.api._webconfig import WebConfig, WebConfigError, ssl_context
 from sloguard.config import Config, ConfigError, TSDBSettings, load_config
 from sloguard.tsdb import Storage, TSDBError
 
@@ -45,6 +54,11 @@ class ServeOptions:
     port: int = 9090
     maintenance_interval_s: float = 60.0
     flags: dict[str, str] = field(default_factory=dict)
+    #: The web config (TLS, authentication, headers) and the limits on HTTP clients.
+    web: WebConfig = field(default_factory=WebConfig)
+    limits: EdgeLimits = field(default_factory=EdgeLimits)
+    #: ``--web.enable-lifecycle``: allow ``POST /-/reload`` and ``/-/quit``.
+    enable_lifecycle: bool = False
     #: How SIGHUP re-reads the config (default: ``load_config(config_path)``).
     loader: Callable[[], Config] | None = None
     #: Injected for tests: how the storage is opened, and how the maintenance loop waits.
@@ -75,14 +89,6 @@ class _OpeningStorage:
         raise TSDBError("the storage is still opening")
 
 
-class _Uvicorn(uvicorn.Server):
-    """uvicorn without its own signal handling: the sloguard server owns the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class ServeError(Exception):
     """The server cannot start (e.g. its address is taken); the message says why."""
 
@@ -102,10 +108,10 @@ def bind_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
-def urls(host: str, port: int) -> dict[str, str]:
+def urls(host: str, port: int, scheme: str = "http") -> dict[str, str]:
     """The URLs printed at start, by what they are."""
     h = f"[{host}]" if ":" in host else host
-    root = f"http://{h}:{port}"
+    root = f"{scheme}://{h}:{port}"
     return {
         "UI and API": f"{root}/",
         "own metrics": f"{root}/metrics",
@@ -129,6 +135,7 @@ class Server:
         self._slos: SLOSetup | None = None
         #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
         self.bound_port: int | None = None
+        self.edge_stats = EdgeStats()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -145,14 +152,16 @@ class Server:
             max_write_body_bytes=self.config.remote_write_receiver.max_body_bytes,
             start_time=time.time(),
             gate_until_ready=True,
+            web_config=self.options.web,
+            edge_stats=self.edge_stats,
         )
+        ctx.settings["enable_lifecycle"] = self.options.enable_lifecycle
+        ctx.settings["quit"] = self.request_stop
+        record_reload(ctx.settings, ok=True)
         self.ctx = ctx
         app = create_app(ctx)
         self._registry = app.state.registry
-        uv = _Uvicorn(uvicorn.Config(
-            app, host=self.options.host, port=self.options.port, log_config=None,
-            access_log=False, lifespan="off", timeout_graceful_shutdown=5,
-        ))
+        uv = self._http_server(app)
         sock = bind_listener(self.options.host, self.options.port)
         self.bound_port = int(sock.getsockname()[1])
         serving = asyncio.create_task(uv.serve(sockets=[sock]), name="http")
@@ -167,7 +176,22 @@ class Server:
         finally:
             await self._shutdown(ctx, uv, serving)
 
-    async def _serve(self, ctx: ServerContext, uv: _Uvicorn, serving: asyncio.Task[None]) -> None:
+    def _http_server(self, app: Any) -> EdgeUvicorn:
+        """uvicorn with the edge limits, the connection cap below the open-files limit, and TLS."""
+        nofile = raise_nofile_limit()
+        limits = self.options.limits
+        limits = replace(limits, max_connections=connection_cap(limits.max_connections, nofile))
+        install_accept_error_filter()
+        tls = self.options.web.tls
+        try:
+            context = ssl_context(tls) if tls is not None else None
+        except WebConfigError as e:
+            raise ServeError(str(e)) from None
+        log.info("HTTP limits", extra={"max_connections": limits.max_connections, "open_files": nofile,
+                                       "tls": tls is not None, "auth": self.options.web.requires_auth})
+        return edge_server(app, self.options.host, self.options.port, limits, self.edge_stats, context)
+
+    async def _serve(self, ctx: ServerContext, uv: EdgeUvicorn, serving: asyncio.Task[None]) -> None:
         try:
             self._lock.acquire()
         except DataDirInUse as e:
@@ -197,7 +221,7 @@ class Server:
         maintenance.cancel()
         await asyncio.gather(maintenance, stop, return_exceptions=True)
 
-    async def _shutdown(self, ctx: ServerContext, uv: _Uvicorn, serving: asyncio.Task[None]) -> None:
+    async def _shutdown(self, ctx: ServerContext, uv: EdgeUvicorn, serving: asyncio.Task[None]) -> None:
         log.info("shutting down")
         ctx.ready = False
         if ctx.rule_manager is not None:
@@ -227,16 +251,19 @@ class Server:
         """The config file on disk (``None`` for the bundled one): rule globs are relative to it."""
         return self.options.config_path if self.options.loader is None else None
 
-    def _port(self, uv: _Uvicorn) -> int:
+    def _port(self, uv: EdgeUvicorn) -> int:
         with contextlib.suppress(Exception):
             return int(uv.servers[0].sockets[0].getsockname()[1])
         return self.options.port
 
-    def _root_url(self, uv: _Uvicorn) -> str:
-        return urls(self.options.host, self._port(uv))["UI and API"]
+    def _scheme(self) -> str:
+        return "https" if self.options.web.tls is not None else "http"
 
-    def _announce(self, uv: _Uvicorn) -> None:
-        shown = urls(self.options.host, self._port(uv))
+    def _root_url(self, uv: EdgeUvicorn) -> str:
+        return urls(self.options.host, self._port(uv), self._scheme())["UI and API"]
+
+    def _announce(self, uv: EdgeUvicorn) -> None:
+        shown = urls(self.options.host, self._port(uv), self._scheme())
         width = max(map(len, shown))
         config = self.options.flags.get("config.file", str(self.options.config_path))
         lines = [f"sloguard is ready (data dir {self.options.data_dir}, config {config})"]
@@ -281,20 +308,23 @@ class Server:
 
     async def reload(self) -> bool:
         """SIGHUP: re-read the config file, then the rule files; each keeps its last good
-        state on error."""
-        ok = await self.reload_config()
+        state on error. The outcome shows in the runtime info and on ``/metrics``."""
+        ok = await self.reload_config() is None
         ctx = self.ctx
         if ctx is not None and ctx.rule_manager is not None:
             ok = await asyncio.to_thread(reload_rules, ctx.rule_manager) and ok
+        if ctx is not None:
+            record_reload(ctx.settings, ok)
         return ok
 
-    async def reload_config(self) -> bool:
-        """Re-read the config file and apply its scrape configs; keep the old one on error."""
+    async def reload_config(self) -> str | None:
+        """Re-read the config file and apply its scrape configs; keep the old one on error.
+        Returns why the reload failed (Prometheus' wording), ``None`` when it worked."""
         try:
             config = await asyncio.to_thread(self.options.load)
         except ConfigError as e:
             log.error("config reload failed; keeping the last good config", extra={"err": str(e)})
-            return False
+            return f'couldn\'t load configuration (--config.file="{self.options.config_path}"): {e}'
         ctx = self.ctx
         if ctx is not None and ctx.scrape_manager is not None:
             await ctx.scrape_manager.apply(config)
@@ -307,7 +337,7 @@ class Server:
             log.warning("storage settings changed; they take effect at the next restart")
         self.config = config
         log.info("config reloaded", extra={"file": str(self.options.config_path)})
-        return True
+        return None
 
 
 def serve(options: ServeOptions, config: Config) -> None:

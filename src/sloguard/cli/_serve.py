@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sloguard.api._edge import EdgeLimits
+from sloguard.api._webconfig import WebConfig
 from sloguard.config import Config, ConfigError, load_config, parse_config
+from sloguard.durations import DurationError, parse_duration_ms
 from sloguard.log import LogFormat, configure, parse_level
 
 BUNDLED_CONFIG = "examples/sloguard.yml"
@@ -45,6 +49,46 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+@dataclass(frozen=True, slots=True)
+class EdgeFlags:
+    """The ``--web.*`` flags guarding the HTTP edge, validated (see docs: Security)."""
+
+    web: WebConfig
+    limits: EdgeLimits
+    enable_lifecycle: bool
+    shown: dict[str, str]
+
+
+def edge_flags(
+    web_config_file: Path | None, read_timeout: str, header_timeout: str, max_connections: int,
+    enable_lifecycle: bool, enable_admin_api: bool,
+) -> EdgeFlags:
+    """``ValueError`` naming the flag (or the web config file and key) when one is wrong."""
+    from sloguard.api._webconfig import WebConfigError, load_web_config, ssl_context
+
+    durations = {}
+    for flag, text in (("web.read-timeout", read_timeout), ("web.read-header-timeout", header_timeout)):
+        try:
+            durations[flag] = parse_duration_ms(text) / 1000
+        except DurationError as e:
+            raise ValueError(f"invalid --{flag}: {e}") from None
+    if max_connections < 0:
+        raise ValueError(f"invalid --web.max-connections {max_connections}: must be 0 (no limit) or more")
+    try:
+        web = load_web_config(web_config_file) if web_config_file else WebConfig()
+        if web.tls is not None:
+            ssl_context(web.tls)
+    except WebConfigError as e:
+        raise ValueError(str(e)) from None
+    limits = EdgeLimits(durations["web.read-header-timeout"], durations["web.read-timeout"], max_connections)
+    shown = {
+        "web.config.file": str(web_config_file or ""), "web.read-timeout": read_timeout,
+        "web.read-header-timeout": header_timeout, "web.max-connections": str(max_connections),
+        "web.enable-lifecycle": str(enable_lifecycle).lower(), "web.enable-admin-api": str(enable_admin_api).lower(),
+    }
+    return EdgeFlags(web, limits, enable_lifecycle, shown)
+
+
 def serve(
     config_file: Annotated[Path | None, typer.Option(
         "--config", "--config.file", help="Config file (default: the bundled example config)."
@@ -57,6 +101,25 @@ def serve(
     )] = "127.0.0.1:9090",
     log_format: Annotated[str, typer.Option("--log.format", help="logfmt or json.")] = "logfmt",
     log_level: Annotated[str, typer.Option("--log.level", help="debug, info, warn or error.")] = "info",
+    # -- edge protection (see the README's "Security" section) --
+    web_config_file: Annotated[Path | None, typer.Option(
+        "--web.config.file", help="Prometheus web config file: TLS, basic auth, headers (and bearer tokens)."
+    )] = None,
+    read_timeout: Annotated[str, typer.Option(
+        "--web.read-timeout", help="Maximum duration before timing out read of the request."
+    )] = "5m",
+    header_timeout: Annotated[str, typer.Option(
+        "--web.read-header-timeout", help="Maximum duration for a client to send its request headers."
+    )] = "10s",
+    max_connections: Annotated[int, typer.Option(
+        "--web.max-connections", help="Maximum number of simultaneous connections (0: only the open-files bound)."
+    )] = 512,
+    enable_lifecycle: Annotated[bool, typer.Option(
+        "--web.enable-lifecycle", help="Enable shutdown and reload via HTTP request."
+    )] = False,
+    enable_admin_api: Annotated[bool, typer.Option(
+        "--web.enable-admin-api", help="Enable API endpoints for admin control actions (sloguard has none yet)."
+    )] = False,
 ) -> None:
     """Run the sloguard server: TSDB, scrapes, remote-write receiver and HTTP API."""
     from sloguard.api._server import ServeError, ServeOptions
@@ -66,6 +129,8 @@ def serve(
         fmt = LogFormat(log_format)
         parse_level(log_level)
         host, port = parse_listen(listen)
+        edge = edge_flags(web_config_file, read_timeout, header_timeout, max_connections,
+                          enable_lifecycle, enable_admin_api)
     except ValueError as e:
         msg = str(e)
         if "is not a valid LogFormat" in msg:
@@ -82,10 +147,12 @@ def serve(
         "web.listen-address": listen,
         "log.format": fmt.value,
         "log.level": log_level,
+        **edge.shown,
     }
     options = ServeOptions(
         config_path=config_file or Path(BUNDLED_CONFIG), data_dir=data_dir, host=host, port=port,
-        flags=flags, loader=None if config_file else (lambda: bundled_config(self_address(host, port))),
+        flags=flags, web=edge.web, limits=edge.limits, enable_lifecycle=edge.enable_lifecycle,
+        loader=None if config_file else (lambda: bundled_config(self_address(host, port))),
     )
     try:
         with contextlib.suppress(KeyboardInterrupt):

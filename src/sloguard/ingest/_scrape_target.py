@@ -17,7 +17,12 @@ from urllib.parse import urlencode
 from sloguard.gofmt import go_quote
 from sloguard.ingest._errors import IngestError
 from sloguard.ingest.relabel import relabel
-from sloguard.ingest.scrape_config import ScrapeConfig, format_duration, parse_duration
+from sloguard.ingest.scrape_config import (
+    ScrapeConfig,
+    format_duration,
+    parse_duration,
+    redact_userinfo,
+)
 from sloguard.labels import Labels
 
 ADDRESS = "__address__"
@@ -147,7 +152,9 @@ def populate(sc: ScrapeConfig, discovered: Labels) -> Target | None:
         addr += ":443" if scheme == "https" else ":80"
         lset = lset.set(ADDRESS, addr)
     if "/" in addr:
-        raise TargetError(f"{go_quote(addr)} is not a valid hostname")
+        raise TargetError(f"{go_quote(redact_userinfo(addr))} is not a valid hostname")
+    if "@" in addr:  # made by relabeling: never scraped, never shown with its password
+        raise TargetError(f"target {go_quote(redact_userinfo(addr))} contains credentials (user:password@)")
     interval, timeout = _durations(lset)
     lset = Labels(p for p in lset if not p[0].startswith(META_PREFIX))
     if not lset.get("instance"):

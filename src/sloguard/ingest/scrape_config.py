@@ -97,6 +97,23 @@ def _check_label_names(d: dict[str, str]) -> dict[str, str]:
     return d
 
 
+def redact_userinfo(address: str) -> str:
+    """``user:pw@host:9100`` -> ``<credentials>@host:9100`` (for error messages and logs)."""
+    return "<credentials>@" + address.rpartition("@")[2] if "@" in address else address
+
+
+def _check_targets(targets: list[str]) -> list[str]:
+    """Refuse ``user:password@host`` targets: the password would show in the ``instance``
+    label, ``/api/v1/targets`` and the logs (credentials belong in ``basic_auth``)."""
+    for t in targets:
+        if "@" in t:
+            raise ValueError(
+                f"target {go_quote(redact_userinfo(t))} contains credentials (user:password@); "
+                "set them in the scrape config's basic_auth instead"
+            )
+    return targets
+
+
 class BasicAuth(BaseModel):
     model_config = _STRICT
     username: str = ""
@@ -142,6 +159,7 @@ class StaticConfig(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
 
     _names = field_validator("labels")(classmethod(lambda cls, v: _check_label_names(v)))
+    _targets = field_validator("targets")(classmethod(lambda cls, v: _check_targets(v)))
 
 
 class GlobalConfig(BaseModel):
