@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sloguard.labels._fastregex import fast_matcher, literal_alternatives
+from sloguard.labels._goregexp import GoRegexError, compile_anchored
 from sloguard.labels._labels import METRIC_NAME, escape_value
-from sloguard.labels._regex import compile_go_regex
 
 
 class MatchType(enum.Enum):
@@ -21,21 +22,19 @@ class MatchType(enum.Enum):
 class Matcher:
     """Matches one label's value. An absent label matches as the empty string.
 
-    Regexes are anchored at both ends, as in Prometheus (``=~"a.*"`` is ``^(?:a.*)$``).
+    Regexes are anchored at both ends, as in Prometheus (``=~"a.*"`` is ``^(?:a.*)$``), and
+    run in linear time (Go's RE2 syntax on google-re2); common shapes (``a|b``, ``api-.*``,
+    ``.*foo.*``) are answered by plain string tests.
     """
 
     type: MatchType
     name: str
     value: str
-    _re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _re: Callable[[str], bool] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.type in (MatchType.REGEX, MatchType.NOT_REGEX):
-            try:
-                compiled = compile_go_regex(self.value)
-            except re.error as e:
-                raise ValueError(f"invalid regular expression {self.value!r} in matcher for label {self.name!r}: {e}") from None
-            object.__setattr__(self, "_re", compiled)
+            object.__setattr__(self, "_re", _regex_test(self.name, self.value))
 
     @classmethod
     def equal(cls, name: str, value: str) -> Matcher:
@@ -48,8 +47,7 @@ class Matcher:
         if t is MatchType.NOT_EQUAL:
             return value != self.value
         assert self._re is not None  # set in __post_init__ for regex types
-        hit = self._re.fullmatch(value) is not None
-        return hit if t is MatchType.REGEX else not hit
+        return self._re(value) == (t is MatchType.REGEX)
 
     def matches_empty(self) -> bool:
         """Whether a series *without* this label matches (Prometheus' empty-value rule)."""
@@ -57,16 +55,24 @@ class Matcher:
 
     @property
     def literal_alternatives(self) -> list[str] | None:
-        """For ``=~"a|b|c"`` with plain literals, the alternatives (index fast path)."""
-        if self.type is not MatchType.REGEX:
+        """For ``=~"a|b|c"`` / ``!~"a|b|c"`` with plain literals, the alternatives (index
+        fast path: no need to look at other values)."""
+        if self.type not in (MatchType.REGEX, MatchType.NOT_REGEX):
             return None
-        parts = self.value.split("|")
-        if all(p and re.escape(p) == p for p in parts):
-            return parts
-        return None
+        return literal_alternatives(self.value)
 
     def __str__(self) -> str:
         return f'{self.name}{self.type.value}"{escape_value(self.value)}"'
+
+
+def _regex_test(name: str, pattern: str) -> Callable[[str], bool]:
+    fast = fast_matcher(pattern)
+    if fast is not None:
+        return fast
+    try:
+        return compile_anchored(pattern).matches
+    except GoRegexError as e:
+        raise ValueError(f"invalid regular expression {pattern!r} in matcher for label {name!r}: {e}") from None
 
 
 def parse_matchers_text(selector: str) -> list[Matcher]:
