@@ -10,12 +10,16 @@ not regex syntax (``\\.``-style escapes of ASCII punctuation included). Without 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-__all__ = ["fast_matcher", "literal_alternatives"]
+from sloguard.labels._goregexp_syntax import class_end as _class_end
+
+__all__ = ["fast_matcher", "literal_alternatives", "required_literal"]
 
 Predicate = Callable[[str], bool]
 _META = set("\\.+*?()|[]{}^$\n")
+_REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
 
 
 def literal_alternatives(pattern: str) -> list[str] | None:
@@ -116,3 +120,82 @@ def _branch_test(branch: Branch) -> Predicate:
         return end >= pos + last_gap and v.endswith(last)
 
     return test
+
+
+def required_literal(pattern: str) -> str | None:
+    """Text every value matching ``^(?:<pattern>)$`` contains (a cheap pre-check before
+    the regex), or None. Only for patterns without ``|``, flags or ``\\Q`` at the top
+    level: the longest literal run outside groups and classes that no quantifier can drop."""
+    runs: list[str] = []
+    run: list[str] = []
+    i = 0
+    while i < len(pattern):
+        atom, i = _atom(pattern, i)
+        if atom is None:
+            return None
+        quant, i = _quantifier(pattern, i)
+        if quant is None:
+            return None
+        if atom and quant in ("", "+"):
+            run.append(atom)
+        if not atom or quant:
+            runs.append("".join(run))
+            run = [atom] if atom and quant == "+" else []
+    runs.append("".join(run))
+    best = max(runs, key=len)
+    return best or None
+
+
+def _atom(p: str, i: int) -> tuple[str | None, int]:
+    """(literal character, or "" for any other atom, or None to give up; next index)."""
+    c = p[i]
+    if c == "\\":
+        nxt = p[i + 1 : i + 2]
+        if nxt and _escapable(nxt):
+            return nxt, i + 2
+        if nxt in ("Q", "p", "P", "x") or not nxt:
+            return None, i
+        return "", i + 2
+    if c == "[":
+        return "", _class_end(p, i)
+    if c == "(":
+        return ("", _group_end(p, i)) if not p.startswith("(?", i) or p.startswith("(?:", i) else (None, i)
+    if c in "|)*+?{":
+        return None, i
+    return ("" if c in ".^$" else c), i + 1
+
+
+def _quantifier(p: str, i: int) -> tuple[str | None, int]:
+    """("" for none, "+" for one-or-more, "*" for any that may drop the atom; next index)."""
+    c = p[i : i + 1]
+    if c in ("*", "?"):
+        q = "*"
+    elif c == "+":
+        q = "+"
+    elif c == "{":
+        m = _REPEAT.match(p, i)
+        if m is None:
+            return None, i  # Go reads a bad repeat as text: leave it to the regex
+        q = "*" if int(m[1]) == 0 else "+"
+        return q, m.end() + (p[m.end() : m.end() + 1] == "?")
+    else:
+        return "", i
+    i += 1
+    return q, i + (p[i : i + 1] == "?")
+
+
+def _group_end(p: str, i: int) -> int:
+    depth = 0
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(p, i)
+            continue
+        depth += (c == "(") - (c == ")")
+        i += 1
+        if depth == 0:
+            return i
+    return len(p)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import re2
 
-from sloguard.labels._fastregex import fast_matcher
+from sloguard.labels._fastregex import fast_matcher, required_literal
 from sloguard.labels._goregexp_syntax import go_only_error, to_go_error
 
 __all__ = ["GoMatch", "GoRegex", "GoRegexError", "MAX_MEM", "compile_anchored", "compile_go", "go_bytes"]
@@ -142,18 +142,28 @@ class GoRegex:
 
 def _yes_no_test(pattern: str) -> Callable[[str], bool] | None:
     """The fastest yes/no for anchored ``pattern``: a string test for the common shapes,
-    else a one-pattern RE2 set (DFA only, no groups); None where RE2 cannot build one."""
+    else a one-pattern RE2 set (DFA only, no groups) behind a check for text every match
+    contains; None where RE2 cannot build the set."""
     fast = fast_matcher(pattern)
     if fast is not None:
         return fast
-    s = re2.Set.FullMatchSet(_OPTIONS)
-    try:
-        s.Add(f"(?:{pattern})")
-        s.Compile()
-    except re2.error:
+    test = _set_test(pattern)
+    folded = fast_matcher(pattern[4:].lower()) if pattern.startswith("(?i)") and pattern.isascii() else None
+    if folded is None or test is None:
+        return test
+    # (?i) on ASCII text: Go's case folding is lower-casing there (not for "K" or "ſ")
+    return lambda v: folded(v.lower()) if v.isascii() else test(v)
+
+
+def _set_test(pattern: str) -> Callable[[str], bool] | None:
+    rset = _RAW.Set(_RAW.RE2.Anchor.ANCHOR_BOTH, _OPTIONS)
+    if rset.Add(f"(?:{pattern})".encode("utf-8", "surrogatepass")) < 0 or not rset.Compile():
         return None  # then matches() asks the compiled regexp
-    match = s.Match
-    return lambda v: match(go_bytes(v)) is not None
+    match = rset.Match
+    needle = required_literal(pattern)
+    if needle is None:
+        return lambda v: bool(match(go_bytes(v)))
+    return lambda v: needle in v and bool(match(go_bytes(v)))
 
 
 def _rune_width(b: bytes, i: int) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["go_only_error", "to_go_error"]
+__all__ = ["class_end", "go_only_error", "to_go_error"]
 
 # C++ RE2's error text -> Go's (regexp/syntax ErrorCode strings).
 _GO_CODES = {
@@ -94,7 +94,7 @@ def _scan(text: str) -> tuple[tuple[str, int] | None, int]:
             return None, i
         elif c == ")":
             depth -= captures.pop()
-        i = i + 2 if c == "\\" else _class_end(text, i) if c == "[" else i + 1
+        i = i + 2 if c == "\\" else class_end(text, i) if c == "[" else i + 1
     return None, len(text)
 
 
@@ -107,7 +107,7 @@ def _bad_capture_name(text: str, i: int) -> str | None:
     return f"invalid named capture: `{text[i : end + 1]}`"
 
 
-def _class_end(p: str, i: int) -> int:
+def class_end(p: str, i: int) -> int:
     """Index just past the character class that starts at ``p[i] == '['``."""
     j = i + 1
     if p[j : j + 1] == "^":

@@ -67,7 +67,7 @@ class Matcher:
 
 def _regex_test(name: str, pattern: str) -> Callable[[str], bool]:
     fast = fast_matcher(pattern)
-    if fast is not None:
+    if fast is not None:  # valid by construction: no need to compile (or bound) it
         return fast
     try:
         return compile_anchored(pattern).matches
