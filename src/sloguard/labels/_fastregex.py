@@ -4,7 +4,8 @@ Prometheus' ``FastRegexMatcher`` (2.42: prefix, suffix, contains) does the same.
 handled, for the anchored ``^(?:<re>)$``, optionally wrapped in one ``(...)``/``(?:...)``:
 alternatives of literal text joined by ``.*``/``.+`` gaps, such as ``a|b|c``, ``api-.*``,
 ``.*-prod``, ``.*foo.*``, ``.+``, ``GET|api-.*``. A literal is made of characters that are
-not regex syntax (``\\.``-style escapes of ASCII punctuation included). Without ``(?s)``,
+not regex syntax (``\\.``-style escapes of ASCII punctuation included), U+FFFD excepted (Go
+reads a value's invalid bytes as U+FFFD; those values are left to RE2). Without ``(?s)``,
 ``.`` is any character but a newline, so a value with a newline is matched by no gap.
 """
 
@@ -48,6 +49,8 @@ Branch = list[tuple[str, int]]  # (literal, minimum gap before it); the first ga
 
 
 def _branches(pattern: str) -> list[Branch] | None:
+    if "\ufffd" in pattern:
+        return None  # Go reads each invalid byte of a value as U+FFFD: leave it to RE2
     body = _unwrap(pattern)
     branches: list[Branch] = []
     for alt in body.split("|"):
@@ -97,6 +100,8 @@ def _escapable(c: str) -> bool:
 
 
 def _branch_test(branch: Branch) -> Predicate:
+    if len(branch) == 1:
+        return branch[0][0].__eq__
     first, middle, (last, last_gap) = branch[0][0], branch[1:-1], branch[-1]
     if not middle and last_gap == 0:  # prefix.*suffix: the usual shapes, one test each
         if not last:
@@ -143,7 +148,7 @@ def required_literal(pattern: str) -> str | None:
             run = [atom] if atom and quant == "+" else []
     runs.append("".join(run))
     best = max(runs, key=len)
-    return best or None
+    return best if best and "\ufffd" not in best else None
 
 
 def _atom(p: str, i: int) -> tuple[str | None, int]:
