@@ -31,6 +31,7 @@ from sloguard.labels._goregexp_syntax import go_only_error, to_go_error
 __all__ = ["GoMatch", "GoRegex", "GoRegexError", "MAX_MEM", "compile_anchored", "compile_go", "go_bytes"]
 
 MAX_MEM = 8 << 20  # RE2's own default: ~5 MiB of program, the rest for its DFA cache
+_SET_MAX_PROGRAM = 20_000  # instructions: leaves a set's DFA room for hundreds of states
 _CACHE = 128  # compiled regexes kept (rules and dashboards repeat the same matchers)
 _RAW = re2._re2  # the C++ binding: one call per match, no per-call generator
 _UNANCHORED = _RAW.RE2.Anchor.UNANCHORED
@@ -60,13 +61,13 @@ def _compile(text: str) -> object:
     """RE2 program for ``text``; ``GoRegexError`` with Go's text if Go refuses it."""
     raw = _RAW.RE2(text.encode("utf-8", "surrogatepass"), _OPTIONS)
     own = go_only_error(text)
-    if raw.ok() and own is None:
-        return raw
-    err = to_go_error(raw.error().decode("utf-8", "replace"), text) if not raw.ok() else None
-    if own is not None and (err is None or err[1] >= own[1]):
-        err = own
-    assert err is not None  # one of the two failed
-    raise GoRegexError(f"error parsing regexp: {err[0]}")
+    if raw.ok():
+        if own is None:
+            return raw
+        raise GoRegexError(f"error parsing regexp: {own[0]}")
+    theirs = to_go_error(raw.error().decode("utf-8", "replace"), text)
+    first = theirs if own is None or theirs[1] < own[1] else own  # Go stops at the first
+    raise GoRegexError(f"error parsing regexp: {first[0]}")
 
 
 _OPTIONS = _options()
@@ -96,7 +97,7 @@ class GoRegex:
     def __init__(self, pattern: str, raw: object, anchored: bool) -> None:
         self.pattern = pattern  # as the user wrote it
         self._re = raw
-        self._test = _yes_no_test(pattern) if anchored else None
+        self._test = _yes_no_test(pattern, raw) if anchored else None
         names = raw.NamedCapturingGroups()  # type: ignore[attr-defined]  # C++ binding
         self.group_names: dict[str, int] = {k.decode(): int(v) for k, v in names}
 
@@ -140,13 +141,16 @@ class GoRegex:
         return f"GoRegex({self.pattern!r})"
 
 
-def _yes_no_test(pattern: str) -> Callable[[str], bool] | None:
+def _yes_no_test(pattern: str, raw: object) -> Callable[[str], bool] | None:
     """The fastest yes/no for anchored ``pattern``: a string test for the common shapes,
     else a one-pattern RE2 set (DFA only, no groups) behind a check for text every match
-    contains; None where RE2 cannot build the set."""
+    contains; None (ask the compiled regexp) for a large program: a set whose DFA runs out
+    of memory answers "no match" instead of falling back to the NFA as a regexp does."""
     fast = fast_matcher(pattern)
     if fast is not None:
         return fast
+    if raw.ProgramSize() > _SET_MAX_PROGRAM:  # type: ignore[attr-defined]  # C++ binding
+        return None
     test = _set_test(pattern)
     folded = fast_matcher(pattern[4:].lower()) if pattern.startswith("(?i)") and pattern.isascii() else None
     if folded is None or test is None:
