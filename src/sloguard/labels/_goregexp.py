@@ -164,10 +164,18 @@ def _set_test(pattern: str) -> Callable[[str], bool] | None:
     if rset.Add(f"(?:{pattern})".encode("utf-8", "surrogatepass")) < 0 or not rset.Compile():
         return None  # then matches() asks the compiled regexp
     match = rset.Match
-    needle = required_literal(pattern)
-    if needle is None:
-        return lambda v: bool(match(go_bytes(v)))
-    return lambda v: needle in v and bool(match(go_bytes(v)))
+    needle = required_literal(pattern) or ""
+
+    def test(v: str) -> bool:
+        if needle not in v:
+            return False
+        try:
+            b = v.encode()
+        except UnicodeEncodeError:
+            b = go_bytes(v)
+        return bool(match(b))
+
+    return test
 
 
 def _rune_width(b: bytes, i: int) -> int:
