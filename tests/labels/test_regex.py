@@ -191,3 +191,11 @@ def test_unanchored_compile_searches() -> None:
 def test_python_translation_refuses_perl_syntax_too(pattern: str, message: str) -> None:
     with pytest.raises(re.error, match=re.escape(message)):
         go_regex_to_python(pattern)
+
+
+def test_small_regexes_are_compiled_once_large_ones_are_not_kept() -> None:
+    assert compile_anchored("[a-z]+-x") is compile_anchored("[a-z]+-x")
+    big = r"[\pL\pN]{100}"  # a large program: matched by the regexp itself, never cached
+    first = compile_anchored(big)
+    assert first.program_size > 20_000 and compile_anchored(big) is not first
+    assert first.matches("é" * 100) and not first.matches("é" * 99) and not first.matches("é" * 99 + "!")

@@ -18,8 +18,9 @@ A compiled program is bounded by ``MAX_MEM`` bytes: a larger pattern is an error
 
 from __future__ import annotations
 
-import functools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ __all__ = ["GoMatch", "GoRegex", "GoRegexError", "MAX_MEM", "compile_anchored", 
 
 MAX_MEM = 8 << 20  # RE2's own default: ~5 MiB of program, the rest for its DFA cache
 _SET_MAX_PROGRAM = 20_000  # instructions: leaves a set's DFA room for hundreds of states
-_CACHE = 128  # compiled regexes kept (rules and dashboards repeat the same matchers)
+_CACHE = 256  # small compiled regexes kept
 _RAW = re2._re2  # the C++ binding: one call per match, no per-call generator
 _UNANCHORED = _RAW.RE2.Anchor.UNANCHORED
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -92,12 +93,13 @@ class GoRegex:
     """A compiled Go regexp: ``matches`` is Go's ``MatchString``, ``submatch`` its
     ``FindStringSubmatch``, ``replace_all`` its ``ReplaceAllString`` (with a callback)."""
 
-    __slots__ = ("pattern", "_re", "_test", "group_names")
+    __slots__ = ("pattern", "_re", "_test", "group_names", "program_size")
 
     def __init__(self, pattern: str, raw: object, anchored: bool) -> None:
         self.pattern = pattern  # as the user wrote it
         self._re = raw
         self._test = _yes_no_test(pattern, raw) if anchored else None
+        self.program_size: int = raw.ProgramSize()  # type: ignore[attr-defined]  # C++ binding
         names = raw.NamedCapturingGroups()  # type: ignore[attr-defined]  # C++ binding
         self.group_names: dict[str, int] = {k.decode(): int(v) for k, v in names}
 
@@ -194,17 +196,39 @@ def _text(s: str, b: bytes, lo: int, hi: int) -> str:
     return s[start : start + len(b[lo:hi].decode())]
 
 
-@functools.lru_cache(maxsize=_CACHE)
 def compile_anchored(pattern: str) -> GoRegex:
     """Prometheus' ``^(?:<pattern>)$`` (matchers, relabel, ``label_replace``); ``GoRegexError``
     with Go's text if Go refuses either it or ``<pattern>`` alone (as 2.42's matchers do)."""
-    text = f"^(?:{pattern})$"
-    raw = _compile(text)
+    return _cached((pattern, True), _new_anchored)
+
+
+def compile_go(pattern: str) -> GoRegex:
+    """Go's ``regexp.Compile(pattern)``, unanchored (template ``match``, ``reReplaceAll``)."""
+    return _cached((pattern, False), lambda p: GoRegex(p, _compile(p), anchored=False))
+
+
+def _new_anchored(pattern: str) -> GoRegex:
+    raw = _compile(f"^(?:{pattern})$")
     _compile(pattern)  # "a)|(b" compiles anchored, but Prometheus refuses it
     return GoRegex(pattern, raw, anchored=True)
 
 
-@functools.lru_cache(maxsize=_CACHE)
-def compile_go(pattern: str) -> GoRegex:
-    """Go's ``regexp.Compile(pattern)``, unanchored (template ``match``, ``reReplaceAll``)."""
-    return GoRegex(pattern, _compile(pattern), anchored=False)
+_compiled: OrderedDict[tuple[str, bool], GoRegex] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _cached(key: tuple[str, bool], make: Callable[[str], GoRegex]) -> GoRegex:
+    """Recently used small regexes (rules and dashboards repeat theirs); a large program
+    (up to ``MAX_MEM``) is not kept, so the cache cannot pin much memory."""
+    with _lock:
+        found = _compiled.get(key)
+        if found is not None:
+            _compiled.move_to_end(key)
+            return found
+    rx = make(key[0])
+    if rx.program_size <= _SET_MAX_PROGRAM:
+        with _lock:
+            _compiled[key] = rx
+            if len(_compiled) > _CACHE:
+                _compiled.popitem(last=False)
+    return rx
