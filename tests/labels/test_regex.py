@@ -199,3 +199,22 @@ def test_small_regexes_are_compiled_once_large_ones_are_not_kept() -> None:
     first = compile_anchored(big)
     assert first.program_size > 20_000 and compile_anchored(big) is not first
     assert first.matches("é" * 100) and not first.matches("é" * 99) and not first.matches("é" * 99 + "!")
+
+
+def test_match_param_reads_go_syntax_the_parser_regex_lacks() -> None:
+    (m,) = parse_matchers_text(r'{job=~"\\Qa.b\\E|(?P<n>x)(?P<n>y)"}')
+    assert m.matches("a.b") and m.matches("xy") and not m.matches("axb")
+
+
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        ('{a=~"("}', "1:2: parse error: error parsing regexp: missing closing ): `^(?:()$`"),
+        ('{a=~"(?=x)"}', "1:2: parse error: error parsing regexp: invalid or unsupported Perl syntax: `(?=`"),
+        (r'{a=~"\\Qa"}', r"1:2: parse error: error parsing regexp: missing closing ): `^(?:\Qa)$`"),
+    ],
+)
+def test_match_param_regex_errors_are_prometheus_words(selector: str, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        parse_matchers_text(selector)
+    assert str(err.value).endswith(f": {message}")

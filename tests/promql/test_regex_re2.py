@@ -1,5 +1,6 @@
 """Regexes in PromQL (selectors and ``label_replace``) run on RE2 with Go's semantics: a
-pattern that makes a backtracking engine take exponential time answers at once. The
+pattern that makes a backtracking engine take exponential time answers at once, and Go
+syntax the parser's Rust regex lacks (``\\Q...\\E``, repeated group names) is read. The
 expectations were checked against a real Prometheus 2.42 (re-checked by the peer test)."""
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ eval instant at 0m host{{instance=~".*:9100"}}
   host{{instance="hé.example:9100"}} 4
 
 eval_fail instant at 0m label_replace(host, "h", "$1", "instance", "(?=x)")
+
+eval instant at 0m host{{instance=~"\\\\Qhé.example\\\\E:\\\\d+"}}
+  host{{instance="hé.example:9100"}} 4
+
+eval instant at 0m host{{instance=~".*(?P<d>\\\\d)(?P<d>\\\\d)00"}}
+  host{{instance="hé.example:9100"}} 4
+
+eval_fail instant at 0m host{{instance=~"\\\\Qa"}}
 """
 
 _RESULTS = {r.line: r for r in run_script(parse_script(SCRIPT, "re2.test"))}

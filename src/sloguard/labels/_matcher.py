@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sloguard.labels._fastregex import fast_matcher, literal_alternatives
 from sloguard.labels._goregexp import GoRegexError, compile_anchored
@@ -82,10 +83,7 @@ def parse_matchers_text(selector: str) -> list[Matcher]:
     """
     import promql_parser
 
-    try:
-        expr = promql_parser.parse(selector)
-    except ValueError as e:
-        raise ValueError(f"invalid series selector {selector!r}: {e}") from None
+    expr, restore = _parse_selector(selector)
     if not isinstance(expr, promql_parser.VectorSelector):
         raise ValueError(f"invalid series selector {selector!r}: not a vector selector")
     out: list[Matcher] = []
@@ -93,9 +91,29 @@ def parse_matchers_text(selector: str) -> list[Matcher]:
         out.append(Matcher(MatchType.EQUAL, METRIC_NAME, expr.name))
     ops = {"Equal": MatchType.EQUAL, "NotEqual": MatchType.NOT_EQUAL, "Re": MatchType.REGEX, "NotRe": MatchType.NOT_REGEX}
     for m in expr.matchers.matchers:
-        out.append(Matcher(ops[str(m.op).rsplit(".", 1)[-1]], m.name, m.value))
+        out.append(Matcher(ops[str(m.op).rsplit(".", 1)[-1]], m.name, restore.get(m.value, m.value)))
     if all(m.matches_empty() for m in out):
         raise ValueError(
             f"invalid series selector {selector!r}: match[] must contain at least one non-empty matcher"
         )
     return out
+
+
+def _parse_selector(selector: str) -> tuple[Any, dict[str, str]]:
+    """promql-parser's tree, and placeholder -> regex for regexes only Go reads (``\\Q..\\E``)."""
+    import promql_parser
+
+    try:
+        return promql_parser.parse(selector), {}
+    except ValueError as e:
+        err = e
+    if "illegal regex" in str(err):
+        from sloguard.promql._parse_checks import regex_error  # noqa: PLC0415 - promql imports labels
+        from sloguard.promql._regex_mask import parse_masked  # noqa: PLC0415
+
+        go_error = regex_error(selector)  # Go's words, as Prometheus reports a bad regex
+        masked = parse_masked(selector) if go_error is None else None
+        if masked is not None:
+            return masked
+        err = ValueError(go_error) if go_error is not None else err
+    raise ValueError(f"invalid series selector {selector!r}: {err}") from None
