@@ -89,6 +89,9 @@ def test_action_names_are_case_insensitive() -> None:
         ({"target_label": "a", "regex": "(unclosed"}, 'invalid regular expression "(unclosed"'),
         ({"target_label": "a", "regex": "a(?=b)"}, "invalid or unsupported Perl syntax: `(?=`"),
         ({"target_label": "a", "regex": "(a)\\1"}, "invalid escape sequence: `\\1`"),
+        ({"target_label": "a", "regex": "(?<=a)b"}, "invalid or unsupported Perl syntax: `(?<`"),
+        ({"target_label": "a", "regex": "a{1001}"}, "error parsing regexp: invalid repeat count: `{1001}`"),
+        ({"target_label": "a", "regex": "(unclosed"}, "error parsing regexp: missing closing ): `^(?:(unclosed)$`"),
         ({"target_label": "a", "source_labels": ["not-a-label"]}, '"not-a-label" is not a valid label name'),
         ({"target_label": "a", "bogus": 1}, "Extra inputs are not permitted"),
     ],
@@ -103,3 +106,30 @@ def test_regex_round_trips_as_its_source_text() -> None:
     c = rc(source_labels=["a"], regex="f.*", action="keep")
     assert c.model_dump()["regex"] == "f.*"
     assert RelabelConfig.model_validate(c.model_dump()) == c
+
+
+def test_relabel_regexes_run_in_linear_time() -> None:
+    """(a+)+c? is exponential for a backtracking engine on a's ending in '!'; RE2 is not."""
+    value = "a" * 5000 + "!"
+    assert relabel(L(a=value), [rc(source_labels=["a"], regex="(a+)+c?", action="drop")]) == L(a=value)
+    assert relabel(L(a=value), [rc(source_labels=["a"], regex="(a+)+c?", action="keep")]) is None
+    kept = relabel(L(a=value), [rc(source_labels=["a"], regex="(a+)+(!)", target_label="b", replacement="$2")])
+    assert kept == L(a=value, b="!")
+    assert relabel(L(**{"a" * 40 + "x": "1"}), [rc(regex="(a|aa)*", action="labeldrop")]) == L(**{"a" * 40 + "x": "1"})
+
+
+@pytest.mark.parametrize(
+    ("regex", "value", "replacement", "want"),
+    [
+        ("(.)", "é", "<$1>", "<é>"),  # one code point, not one byte
+        ("(.*)", "a\nb", "x", None),  # "." stops at a newline without (?s), as in Go
+        ("(?s)(.*)", "a\nb", "$1", "a\nb"),
+        (r"(\d+)", "٣", "$1", None),  # Go's \d is ASCII
+        (r"(?P<n>\pL+)-(\d+)", "héllo-7", "${n}_$2", "héllo_7"),
+        ("(?i)(K)", "\u212a", "$1", "\u212a"),  # Kelvin sign folds to k, as in Go
+    ],
+)
+def test_relabel_regexes_follow_go(regex: str, value: str, replacement: str, want: str | None) -> None:
+    out = relabel(L(a=value), [rc(source_labels=["a"], regex=regex, target_label="b", replacement=replacement)])
+    assert out is not None
+    assert out.get("b") == (want or "")

@@ -16,7 +16,15 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from sloguard.gofmt import go_quote
-from sloguard.labels import Labels, LabelsBuilder, go_regex_to_python, is_valid_label_name
+from sloguard.labels import (
+    GoMatch,
+    GoRegex,
+    GoRegexError,
+    Labels,
+    LabelsBuilder,
+    compile_anchored,
+    is_valid_label_name,
+)
 
 __all__ = ["Action", "RelabelConfig", "Regex", "expand", "relabel"]
 
@@ -40,10 +48,10 @@ class Action(enum.StrEnum):
     UPPERCASE = "uppercase"
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    try:  # RE2 syntax (no lookarounds or backreferences), as every regex users write
-        return re.compile(f"(?:{go_regex_to_python(pattern)})")
-    except re.error as e:
+def _compile(pattern: str) -> GoRegex:
+    try:  # Go's RE2 syntax, linear time, anchored as ^(?:<pattern>)$ like Prometheus
+        return compile_anchored(pattern)
+    except GoRegexError as e:
         raise ValueError(f"invalid regular expression {go_quote(pattern)}: {e}") from None
 
 
@@ -56,8 +64,12 @@ class Regex:
         self.pattern = pattern
         self.compiled = _compile(pattern)
 
-    def fullmatch(self, s: str) -> re.Match[str] | None:
-        return self.compiled.fullmatch(s)
+    def fullmatch(self, s: str) -> GoMatch | None:
+        """The groups of a match of all of ``s``, or None."""
+        return self.compiled.submatch(s)
+
+    def matches(self, s: str) -> bool:
+        return self.compiled.matches(s)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Regex) and other.pattern == self.pattern
@@ -163,7 +175,7 @@ def _validate(c: RelabelConfig) -> None:
         raise ValueError(f"{a} action requires only 'regex', and no other fields")
 
 
-def expand(template: str, m: re.Match[str]) -> str:
+def expand(template: str, m: GoMatch) -> str:
     """Go's ``Regexp.ExpandString``: ``$1``/``${1}``/``$name``/``${name}``, ``$$`` is ``$``.
 
     A missing or unmatched group expands to the empty string; ``$`` not followed by a
@@ -193,9 +205,9 @@ def _apply(labels: Labels, c: RelabelConfig) -> Labels | None:
     val = c.separator.join(labels.get(n) for n in c.source_labels)
     a = c.action
     if a is Action.DROP:
-        return None if c.regex.fullmatch(val) else labels
+        return None if c.regex.matches(val) else labels
     if a is Action.KEEP:
-        return labels if c.regex.fullmatch(val) else None
+        return labels if c.regex.matches(val) else None
     if a is Action.DROPEQUAL:
         return None if labels.get(c.target_label) == val else labels
     if a is Action.KEEPEQUAL:
@@ -232,7 +244,7 @@ def _label_action(labels: Labels, c: RelabelConfig) -> Labels:
         return lb.labels()
     keep = c.action is Action.LABELKEEP
     return Labels._sorted_unchecked(
-        tuple(p for p in labels if (rx.fullmatch(p[0]) is not None) == keep)
+        tuple(p for p in labels if rx.matches(p[0]) == keep)
     )
 
 

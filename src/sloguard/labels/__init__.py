@@ -1,8 +1,10 @@
-"""Label sets, matchers (with RE2 regex syntax), label validation, shared by every package."""
+"""Label sets, matchers and Go (RE2, linear-time) regexes, label validation, shared by every package."""
 
+from sloguard.labels._fastregex import fast_matcher
+from sloguard.labels._goregexp import GoMatch, GoRegex, GoRegexError, compile_anchored, compile_go
 from sloguard.labels._labels import METRIC_NAME, Labels, LabelsBuilder, escape_value
 from sloguard.labels._matcher import Matcher, MatchType, parse_matchers_text
-from sloguard.labels._regex import compile_go_regex, go_regex_to_python
+from sloguard.labels._regex import go_regex_to_python
 from sloguard.labels._validate import (
     InvalidLabelError,
     check_label_name,
@@ -16,6 +18,9 @@ from sloguard.labels._validate import (
 
 __all__ = [
     "METRIC_NAME",
+    "GoMatch",
+    "GoRegex",
+    "GoRegexError",
     "InvalidLabelError",
     "Labels",
     "LabelsBuilder",
@@ -24,9 +29,11 @@ __all__ = [
     "check_label_name",
     "check_label_value",
     "check_labels",
-    "compile_go_regex",
+    "compile_anchored",
+    "compile_go",
     "describe_labels",
     "escape_value",
+    "fast_matcher",
     "go_regex_to_python",
     "is_valid_label_name",
     "is_valid_metric_name",

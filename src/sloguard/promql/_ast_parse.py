@@ -37,6 +37,7 @@ from sloguard.promql._parse_error import (
     prometheus_message,
 )
 from sloguard.promql._parse_typecheck import type_error
+from sloguard.promql._regex_mask import parse_masked, restore, restoring
 from sloguard.promql._value import ParseError, ValueType
 
 _MATCH_TYPES = {
@@ -72,10 +73,14 @@ def parse(expr: str) -> Node:
     over and over)."""
     if not expr.strip():
         raise ParseError(prometheus_message(expr, "no expression found in input"))
+    placeholders: dict[str, str] = {}
     try:
         raw = pp.parse(expr)
     except ValueError as e:
-        raise ParseError(_parser_error(expr, str(e))) from None
+        masked = parse_masked(expr) if "illegal regex" in str(e) and regex_error(expr) is None else None
+        if masked is None:
+            raise ParseError(_parser_error(expr, str(e))) from None
+        raw, placeholders = masked  # Go reads the regex, the Rust regex crate does not
     except BaseException as e:  # noqa: BLE001 - the Rust parser may panic on odd input
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
@@ -91,7 +96,8 @@ def parse(expr: str) -> Node:
     if ("=~" in expr or "!~" in expr) and (err := regex_error(expr)) is not None:
         raise ParseError(err)
     try:
-        node = from_parser(raw)
+        with restoring(placeholders):
+            node = from_parser(raw)
     except RecursionError:
         raise ParseError(f"parse error: expression nested too deeply ({len(expr)} characters)") from None
     if (unknown := _unknown_function(node)) is not None:
@@ -198,7 +204,7 @@ def _vector_selector(e: Any) -> VectorSelector:
     for m in e.matchers.matchers:
         try:
             mt = _MATCH_TYPES[_enum_name(m.op)]
-            matchers.append(Matcher(mt, m.name, m.value))
+            matchers.append(Matcher(mt, m.name, restore(m.value)))
         except ValueError as err:
             raise ParseError(f"parse error: {err}") from None
     return VectorSelector(e.name, tuple(matchers), duration_ms(e.offset), _at(e))

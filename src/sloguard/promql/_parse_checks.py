@@ -6,54 +6,21 @@ from __future__ import annotations
 import math
 import re
 
-from sloguard.labels import go_regex_to_python
+from sloguard.labels import GoRegexError, compile_anchored, fast_matcher
 from sloguard.promql._parse_lexer import LexError, Token, lex, position
 
 _INT64_MAX = float(2**63 - 1)
 
-# Python re error → Go regexp/syntax error code, and how much of the anchored
-# pattern Go quotes: "all", "rest" (from the error on), or a width at the error.
-_GO_REGEX_ERRORS: list[tuple[str, str, str | int]] = [
-    ("missing ), unterminated subpattern", "missing closing )", "all"),
-    ("unbalanced parenthesis", "unexpected )", "all"),
-    ("unterminated character set", "missing closing ]", "rest"),
-    ("nothing to repeat", "missing argument to repetition operator", 1),
-    ("multiple repeat", "invalid nested repetition operator", -2),
-    ("bad escape", "invalid escape sequence", 2),
-    ("bad character range", "invalid character class range", "range"),
-]
-
-
-_REPEAT = re.compile(r"(?<!\\)\{(\d+)(,(\d*))?\}")
-
 
 def go_regex_error(pattern: str) -> str | None:
     """Go's ``error parsing regexp: ...`` for a matcher regex, or None if it compiles."""
-    anchored = f"^(?:{pattern})$"
-    if found := _REPEAT.search(pattern):
-        low = int(found[1])
-        high = low if found[2] is None else int(found[3]) if found[3] else None  # {n}, {n,m}, {n,}
-        if low > 1000 or (high is not None and (high > 1000 or high < low)):
-            return f"error parsing regexp: invalid repeat count: `{found[0]}`"
+    if fast_matcher(pattern) is not None:
+        return None  # plain text and ".*" gaps: always valid
     try:
-        re.compile(f"^(?:{go_regex_to_python(pattern)})$")
-        return None
-    except re.error as e:
-        pos = e.pos or 0
-        for py, go, span in _GO_REGEX_ERRORS:
-            if str(e).startswith(py):
-                if span == "all":
-                    quoted = anchored
-                elif span == "rest":
-                    quoted = anchored[pos:]
-                elif span == "range":
-                    quoted = str(e.msg).removeprefix("bad character range ")
-                elif isinstance(span, int) and span < 0:
-                    quoted = anchored[pos + span + 1 : pos + 1]
-                else:
-                    quoted = anchored[pos : pos + int(span)]
-                return f"error parsing regexp: {go}: `{quoted}`"
-        return f"error parsing regexp: {e}"
+        compile_anchored(pattern)
+    except GoRegexError as e:
+        return str(e)
+    return None
 
 
 def regex_error(query: str) -> str | None:

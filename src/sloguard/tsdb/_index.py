@@ -8,7 +8,6 @@ Regexes are only run over the distinct values of their label name.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
@@ -38,20 +37,9 @@ def _union(index: LabelIndex, name: str, values: Iterable[str]) -> I64:
     return np.unique(np.concatenate(lists))
 
 
-def _literals(m: Matcher) -> list[str] | None:
-    """The plain alternatives of ``=~"a|b"`` / ``!~"a|b"`` (no regex needed), else None."""
-    if m.type is MatchType.REGEX:
-        return m.literal_alternatives
-    if m.type is MatchType.NOT_REGEX:
-        parts = m.value.split("|")
-        if all(p and re.escape(p) == p for p in parts):
-            return parts
-    return None
-
-
 def _matching_values(index: LabelIndex, m: Matcher, want: bool) -> list[str]:
     """Distinct values of ``m.name`` for which ``m.matches(value) == want``."""
-    alts = _literals(m)
+    alts = m.literal_alternatives
     if alts is not None and want == (m.type is MatchType.REGEX):
         return alts
     return [v for v in index.label_values_of(m.name) if m.matches(v) == want]

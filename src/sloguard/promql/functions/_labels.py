@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import re
 
-from sloguard.labels import Labels, LabelsBuilder, compile_go_regex, is_valid_label_name
+from sloguard.labels import (
+    GoMatch,
+    GoRegexError,
+    Labels,
+    LabelsBuilder,
+    compile_anchored,
+    is_valid_label_name,
+)
 from sloguard.promql._steps import StepVector
 from sloguard.promql._value import PromQLError
 from sloguard.promql.functions._common import finish_vector, string_arg, vector_arg
@@ -30,7 +37,7 @@ def _extract(s: str) -> tuple[str, int, str] | None:
     return name, num, rest
 
 
-def expand_template(template: str, match: re.Match[str]) -> str:
+def expand_template(template: str, match: GoMatch) -> str:
     """Go's ``Regexp.ExpandString``: ``$1``, ``${1}``, ``$name``, ``$$``; a name is the
     longest run of letters, digits and ``_`` (so ``$1x`` names group "1x": empty)."""
     out: list[str] = []
@@ -53,7 +60,7 @@ def expand_template(template: str, match: re.Match[str]) -> str:
         out.append(_group(match, name, num))
 
 
-def _group(match: re.Match[str], name: str, num: int) -> str:
+def _group(match: GoMatch, name: str, num: int) -> str:
     try:
         value = match.group(num if num >= 0 else name)
     except IndexError:  # no such group: Go expands it to nothing
@@ -67,14 +74,14 @@ def label_replace(call: FuncCall) -> StepVector:
     dst, repl = string_arg(call, 1), string_arg(call, 2)
     src, regex = string_arg(call, 3), string_arg(call, 4)
     try:
-        pattern = compile_go_regex("(?:" + regex + ")")
-    except re.error:
+        pattern = compile_anchored(regex)
+    except GoRegexError:
         raise PromQLError(f"invalid regular expression in label_replace(): {regex}") from None
     if not is_valid_label_name(dst):
         raise PromQLError(f"invalid destination label name in label_replace(): {dst}")
     out: list[Labels] = []
     for ls in v.labels:
-        m = pattern.fullmatch(ls.get(src))
+        m = pattern.submatch(ls.get(src))
         if m is None:
             out.append(ls)
             continue

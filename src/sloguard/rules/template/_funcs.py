@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from sloguard.gofmt import go_quote
+from sloguard.labels import GoMatch, GoRegex, GoRegexError, compile_go
 from sloguard.rules.template._compare import go_eq, go_ge, go_gt, go_le, go_lt, go_ne
 from sloguard.rules.template._gofmt import go_print_value, go_sprint, go_sprintf, go_type
 from sloguard.rules.template._humanize import (
@@ -70,36 +72,46 @@ _GO_REPL = re.compile(r"\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
 
 
 def re_replace_all(pattern: Any, repl: Any, text: Any) -> str:
-    rx = _compile(_str(pattern))
+    """Go's ``regexp.MustCompile(pattern).ReplaceAllString(text, repl)``."""
+    rx = _compile(_str(pattern), must=True)
+    template = _str(repl)
 
-    def expand(m: re.Match[str]) -> str:
+    def expand(m: GoMatch) -> str:
         def one(g: re.Match[str]) -> str:
             if g.group(1) == "$":
                 return "$"
             name = g.group(2) or g.group(3)
             try:
                 val = m.group(int(name)) if name.isdigit() else m.group(name)
-            except (IndexError, error_type):
+            except IndexError:
                 val = ""
             return val or ""
 
-        return _GO_REPL.sub(one, _str(repl))
+        return _GO_REPL.sub(one, template)
 
-    return rx.sub(expand, _str(text))
-
-
-error_type = re.error
+    return rx.replace_all(_str(text), expand)
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
+def _compile(pattern: str, must: bool = False) -> GoRegex:
+    """Go's ``regexp.Compile`` (RE2, linear time); ``MustCompile``'s panic text if ``must``."""
     try:
-        return re.compile(pattern)
-    except re.error as e:
-        raise FuncError(f"error parsing regexp: {e}: `{pattern}`") from None
+        return compile_go(pattern)
+    except GoRegexError as e:
+        if must:
+            raise FuncError(f"regexp: Compile({_go_backquote(pattern)}): {e}") from None
+        raise FuncError(str(e)) from None
+
+
+def _go_backquote(s: str) -> str:
+    """Go's ``regexp.quote``: a raw string literal where it can be one, else ``%q``."""
+    if "`" not in s and all(c == "\t" or (c.isprintable() and c != "\ufeff") for c in s):
+        return f"`{s}`"
+    return go_quote(s)
 
 
 def match(pattern: Any, text: Any) -> bool:
-    return _compile(_str(pattern)).search(_str(text)) is not None
+    """Go's ``regexp.MatchString(pattern, text)``: unanchored."""
+    return _compile(_str(pattern)).matches(_str(text))
 
 
 def first(v: Any) -> Any:
