@@ -71,7 +71,8 @@ def apply(storage: Storage, batch: WriteBatch, max_time_ms: int | None = None) -
         app.rollback()
         raise
     if batch.invalid_samples:
-        res.rejected[RejectReason.INVALID_LABELS] = batch.invalid_samples
+        # added to what the storage refused for the same reason (labels its WAL cannot hold)
+        res.rejected[RejectReason.INVALID_LABELS] = res.rejected.get(RejectReason.INVALID_LABELS, 0) + batch.invalid_samples
         res.errors.extend(batch.label_errors[: max(0, res.MAX_ERRORS - len(res.errors))])
     return res
 
