@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sloguard.labels._labels import METRIC_NAME, escape_value
 from sloguard.labels._regex import compile_go_regex
+from sloguard.parselimits import check_expression
 
 
 class MatchType(enum.Enum):
@@ -72,13 +73,19 @@ class Matcher:
 def parse_matchers_text(selector: str) -> list[Matcher]:
     """Parse a series selector such as ``up{job="x"}`` or ``{__name__=~"a.*"}``.
 
-    Used for ``match[]`` parameters. Raises ``ValueError`` with the parser's message.
+    Used for ``match[]`` parameters. Raises ``ValueError`` with the parser's message; the
+    text is held to ``sloguard.parselimits``' limits before the parser sees it.
     """
     import promql_parser
 
     try:
+        check_expression(selector)
         expr = promql_parser.parse(selector)
     except ValueError as e:
+        raise ValueError(f"invalid series selector {selector!r}: {e}") from None
+    except BaseException as e:  # the Rust parser's PanicException is a BaseException
+        if not _is_panic(e):
+            raise
         raise ValueError(f"invalid series selector {selector!r}: {e}") from None
     if not isinstance(expr, promql_parser.VectorSelector):
         raise ValueError(f"invalid series selector {selector!r}: not a vector selector")
@@ -93,3 +100,7 @@ def parse_matchers_text(selector: str) -> list[Matcher]:
             f"invalid series selector {selector!r}: match[] must contain at least one non-empty matcher"
         )
     return out
+
+
+def _is_panic(e: BaseException) -> bool:
+    return type(e).__name__ == "PanicException"
