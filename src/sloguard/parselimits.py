@@ -158,13 +158,15 @@ _CODE = r"""
 #: Strings and comments as promql-parser's lexer reads them: escapes in all three kinds of
 #: string, newlines inside strings, comments ending at "\r" or "\n".
 _RUST = re.compile(
-    r"""\s*(?:(?P<skip>\#[^\r\n]*|"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|`(?:[^`\\]|\\.)*`?)""" + _CODE + ")",
+    r"""\s*(?:(?P<skip>\#[^\r\n]*)|(?P<string>"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|`(?:[^`\\]|\\.)*`?)"""
+    + _CODE + ")",
     re.VERBOSE | re.DOTALL,
 )
 #: As Prometheus' (and sloguard's Python) lexer reads them: raw strings without escapes;
 #: a quoted string is cut at a newline (the lexer refuses it; the scan reads on).
 _GO = re.compile(
-    r"""\s*(?:(?P<skip>\#[^\n]*|"(?:[^"\\\n]|\\[^\n])*"?|'(?:[^'\\\n]|\\[^\n])*'?|`[^`]*`?)""" + _CODE + ")",
+    r"""\s*(?:(?P<skip>\#[^\n]*)|(?P<string>"(?:[^"\\\n]|\\[^\n])*"?|'(?:[^'\\\n]|\\[^\n])*'?|`[^`]*`?)"""
+    + _CODE + ")",
     re.VERBOSE | re.DOTALL,
 )
 
@@ -221,7 +223,7 @@ class _Scan:
             f = self.stack[-1]
             if kind == "word":
                 self._word(f, m.group(kind), m.start(kind))
-            elif kind == "operand":
+            elif kind == "operand" or kind == "string":
                 self.operand = True
             elif kind == "open":
                 self._open(f, m.group(kind), m.start(kind))
