@@ -33,6 +33,7 @@ can both use it.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 import threading
@@ -140,9 +141,10 @@ def _surely_within(text: str, lim: ParseLimits) -> bool:
     opens = text.count("(") + text.count("[") + text.count("{")
     signs = text.count("+") + text.count("-")
     ops = sum(text.count(c) for c in "*/%^<>") + text.count("==") + text.count("!=")
-    ops += sum(1 for _ in _BINARY_WORD.finditer(text))
-    return (opens + signs <= lim.max_depth and ops + signs <= lim.max_chain
-            and 1 + 2 * opens + signs + ops <= lim.max_tree)
+    room = min(lim.max_chain - ops - signs, lim.max_tree - 1 - 2 * opens - signs - ops)
+    if opens + signs > lim.max_depth or room < 0:
+        return False
+    return sum(1 for _ in itertools.islice(_BINARY_WORD.finditer(text), room + 1)) <= room
 
 
 _BINARY_WORD = re.compile(r"(?i)\b(?:and|or|unless|atan2)\b")
