@@ -232,3 +232,19 @@ def test_series_selectors_are_held_to_the_limits() -> None:
             parse_matchers_text(text)
     with pytest.raises(ValueError, match="not a vector selector"):
         parse_matchers_text(nest("(", D, "up"))  # at the limit: parsed, then refused as a selector
+
+
+def test_server_wide_limits_apply_to_cached_parses_too() -> None:
+    from sloguard.parselimits import set_default_limits
+
+    text = nest("(", 60)
+    parse(text)  # cached under the default limits
+    set_default_limits(ParseLimits(max_depth=50, max_chain=50))
+    try:
+        with pytest.raises(ParseError, match="limit of 50 levels"):
+            parse(text)
+        with pytest.raises(ValueError, match="limit of 50 levels"):
+            parse_matchers_text(nest("(", 60, "up"))
+    finally:
+        set_default_limits(LIM)
+    assert parse(text) is parse(text)

@@ -11,7 +11,7 @@ import promql_parser as pp
 
 from sloguard.labels import Matcher
 from sloguard.labels._matcher import MatchType
-from sloguard.parselimits import ParseLimitError, check_expression
+from sloguard.parselimits import ParseLimitError, ParseLimits, check_expression, default_limits
 from sloguard.promql._ast import (
     SET_OPERATORS,
     Aggregate,
@@ -70,17 +70,17 @@ def parse(expr: str) -> Node:
 
     The text is first held to ``sloguard.parselimits``' limits (nesting depth and operator
     chains), so neither the Rust parser nor a tree walker recurses deeper than they allow."""
-    try:
-        check_expression(expr)  # before anything recursive (the Rust parser above all) sees it
-    except ParseLimitError as e:
-        raise ParseError(str(e)) from None
-    return _parse_cached(expr)
+    return _parse_cached(expr, default_limits())
 
 
 @functools.lru_cache(maxsize=1 << 15)  # a rule file of 1,000 SLOs has ~20,000 expressions
-def _parse_cached(expr: str) -> Node:
+def _parse_cached(expr: str, limits: ParseLimits) -> Node:
     """Trees are immutable, so parses are cached (rules evaluate the same expressions over
-    and over)."""
+    and over); keyed by the limits too, so a text is checked again when they change."""
+    try:
+        check_expression(expr, limits)  # before anything recursive (the Rust parser above all)
+    except ParseLimitError as e:
+        raise ParseError(str(e)) from None
     if not expr.strip():
         raise ParseError(prometheus_message(expr, "no expression found in input"))
     try:
