@@ -32,8 +32,8 @@ GROUPING_LIST_WORDS = frozenset({"by", "without", "on", "ignoring", "group_left"
 class Token:
     """One token; ``lex`` also records its context, so rules ask in constant time:
     ``braces`` (inside ``{...}``), ``grouping`` (inside the label list of
-    ``by``/``without``/``on``/``ignoring``/``group_*``) and, for a ")", ``match``: the
-    index of its "(" (-1 when none)."""
+    ``by``/``without``/``on``/``ignoring``/``group_*``), ``encl``: the index of the innermost
+    "(" still open before it, and, for a ")", ``match``: the index of its "(" (-1: none)."""
 
     kind: str  # ident, number, duration, string, op, lparen, rparen, lbrace, rbrace, lbracket, rbracket
     text: str
@@ -41,6 +41,7 @@ class Token:
     braces: bool = False
     grouping: bool = False
     match: int = -1
+    encl: int = -1
 
 
 class LexError(Exception):
@@ -72,7 +73,7 @@ def lex(query: str) -> list[Token]:
 
 
 def _with_context(toks: list[Token]) -> list[Token]:
-    """``toks`` with ``braces``, ``grouping`` and ``match`` filled in (one pass)."""
+    """``toks`` with ``braces``, ``grouping``, ``match`` and ``encl`` filled in (one pass)."""
     out: list[Token] = []
     braces = 0
     parens: list[int] = []
@@ -84,7 +85,7 @@ def _with_context(toks: list[Token]) -> list[Token]:
             parens.append(i)
         elif t.kind == "rparen" and parens:
             match = parens.pop()
-        out.append(Token(t.kind, t.text, t.pos, braces > 0, grouping, match))
+        out.append(Token(t.kind, t.text, t.pos, braces > 0, grouping, match, encl))
         braces += {"lbrace": 1, "rbrace": -1}.get(t.kind, 0)
     return out
 
