@@ -69,6 +69,9 @@ def test_queries_at_the_limit_still_answer(client: TestClient) -> None:
     assert r.status_code == 200 and r.json()["data"]["result"][0]["value"] == [60, "1"]
     r = client.get("/api/v1/format_query", params={"query": " or ".join(["up"] * 301)})
     assert r.status_code == 200 and r.json()["data"].split().count("or") == 300
+    r = client.get("/api/v1/query_exemplars", params={"query": "+".join(["rate(up[5m])"] * 301)})
+    assert r.status_code == 200 and r.json()["data"] == []
+    assert client.get("/api/v1/query_exemplars", params={"query": "-" * 200 + "1"}).status_code == 204
     r = client.get("/api/v1/series", params={"match[]": "(" * 200 + "up" + ")" * 200})
     assert "not a vector selector" in _bad_data(r)
     assert client.get("/-/healthy").status_code == 200
