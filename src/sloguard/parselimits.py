@@ -15,17 +15,26 @@ linear time, and refused with a Prometheus-style parse error when it is too deep
   binary operator and each range or subquery suffix on a path counts), limited to
   ``max_depth + max_chain``, so depth and chains cannot be multiplied by each other.
 
-String literals (``"..."``, ``'...'`` with backslash escapes, ```...``` raw) and ``#``
-comments are skipped as Prometheus' lexer skips them, so brackets inside them never count.
-A string that runs into a newline is taken to end there (the parsers refuse it anyway),
-which can only make the scan count more, never less, than a parser would see.
+Strings and ``#`` comments are skipped, so brackets and operators inside them never count.
+promql-parser's lexer and Prometheus' (which sloguard's error wording follows) disagree on
+two points: promql-parser takes ``\\`` as an escape inside raw ```...``` strings and ends a
+comment at ``\\r`` too, and Prometheus' ends a quoted string at a newline. A text with a
+backquote, newline or carriage return is scanned both ways and the larger counts hold, so
+the scan never counts less than either parser will see.
 
-The defaults are far above what real queries use (nesting of ten or twenty levels,
-``or`` chains of tens of terms). A server sets its own with :func:`set_default_limits`
-(from ``query.max_parse_depth`` / ``query.max_parse_chain`` or the matching flags); every
-caller that passes no ``limits`` uses :func:`default_limits`. ``set_default_limits`` also
-raises Python's recursion limit (never lowers it) so that trees at the limit can be walked
-by sloguard's recursive code; see :func:`recursion_limit_for`.
+Refusing costs a prefix of the text: the scan stops where a limit is first passed and the
+error names that place, the limit and its setting, e.g. ``1:201: parse error: expression
+nests deeper than the limit of 200 levels (query.max_parse_depth)``. Most texts are not
+scanned at all: character counts already bound every measure.
+
+The defaults are far above what real queries use (nesting of ten or twenty levels, ``or``
+chains of tens of terms) and keep a parse at the limit in the tens of milliseconds. A
+server sets its own with :func:`set_default_limits` (from ``query.max_parse_depth`` /
+``query.max_parse_chain`` or the matching flags); callers that pass no ``limits`` use
+:func:`default_limits`. Importing this module, and ``set_default_limits``, raise Python's
+recursion limit (never lower it) to :func:`recursion_limit_for` the limits (4,000 at the
+defaults), so a tree at the limit can be walked by sloguard's recursive code (its evaluator
+needs about three frames per level) in threads of the default stack size (8 MB on Linux).
 
 This module imports nothing from sloguard, so ``sloguard.labels`` and ``sloguard.promql``
 can both use it.
@@ -133,7 +142,9 @@ def check_expression(text: str, limits: ParseLimits | None = None) -> None:
 def measure(text: str) -> ExpressionShape:
     """The depth, longest chain and tree depth bound of ``text`` (linear; for tests and tools)."""
     shapes = [_Scan(None).run(text, pattern) for pattern in _patterns(text)]
-    return max(shapes, key=lambda s: (s.depth, s.chain, s.tree))
+    deep = max(shapes, key=lambda s: s.depth)
+    long = max(shapes, key=lambda s: s.chain)
+    return ExpressionShape(deep.depth, long.chain, max(s.tree for s in shapes), deep.depth_pos, long.chain_pos)
 
 
 def _surely_within(text: str, lim: ParseLimits) -> bool:
@@ -183,6 +194,8 @@ def _patterns(text: str) -> tuple[re.Pattern[str], ...]:
 _BINARY_WORDS = frozenset({"and", "or", "unless", "atan2"})
 #: Words after which an operand follows (so a following ``-`` is unary).
 _LEADING_WORDS = frozenset({"bool", "offset", "by", "without", "on", "ignoring", "group_left", "group_right"})
+#: Words whose label list is followed by an operand (``a + on(job) -b``: the "-" is unary).
+_MATCHING_WORDS = frozenset({"on", "ignoring", "group_left", "group_right"})
 
 
 class _Exceeded(Exception):
@@ -192,11 +205,12 @@ class _Exceeded(Exception):
 class _Frame:
     """One open bracket (or the whole text): its counts in the current argument."""
 
-    __slots__ = ("braces", "child", "most", "nodes", "ops", "pos", "unary")
+    __slots__ = ("braces", "child", "labels", "most", "nodes", "ops", "pos", "unary")
 
-    def __init__(self, braces: bool, pos: int) -> None:
+    def __init__(self, braces: bool, pos: int, labels: bool = False) -> None:
         self.braces = braces
         self.pos = pos
+        self.labels = labels  # the label list of on/ignoring/group_left/group_right
         self.ops = self.unary = self.nodes = self.most = self.child = 0
 
     def height(self) -> int:
@@ -207,13 +221,14 @@ class _Frame:
 class _Scan:
     """One pass over the tokens; with ``limits`` it raises at the first limit passed."""
 
-    __slots__ = ("chain", "chain_pos", "depth", "depth_pos", "lim", "nest", "operand", "stack", "text")
+    __slots__ = ("chain", "chain_pos", "depth", "depth_pos", "lim", "matching", "nest", "operand", "stack",
+                 "text")
 
     def __init__(self, limits: ParseLimits | None) -> None:
         self.lim = limits
         self.stack = [_Frame(False, 0)]
         self.nest = self.depth = self.depth_pos = self.chain = self.chain_pos = 0
-        self.operand = False
+        self.operand = self.matching = False
         self.text = ""
 
     def run(self, text: str, pattern: re.Pattern[str]) -> ExpressionShape:
@@ -223,6 +238,8 @@ class _Scan:
             if kind == "skip" or kind is None:
                 continue
             f = self.stack[-1]
+            if kind != "word" and kind != "open":
+                self.matching = False
             if kind == "word":
                 self._word(f, m.group(kind), m.start(kind))
             elif kind == "operand" or kind == "string":
@@ -274,8 +291,8 @@ class _Scan:
     def _open(self, f: _Frame, char: str, pos: int) -> None:
         if char == "[" and self.operand:
             f.nodes += 1  # a range or subquery wraps the operand before it
-        self.stack.append(_Frame(char == "{", pos))
-        self.operand = False
+        self.stack.append(_Frame(char == "{", pos, self.matching))
+        self.operand = self.matching = False
         self._deeper(pos, 1)
 
     def _close(self) -> None:
@@ -283,6 +300,7 @@ class _Scan:
         if len(self.stack) == 1:
             return  # a stray closer: the parsers refuse it
         f = self.stack.pop()
+        self.operand = not f.labels
         self.nest -= 1 + f.unary
         parent = self.stack[-1]
         parent.child = max(parent.child, self._height(f))
@@ -305,6 +323,7 @@ class _Scan:
             self.operand = True
             return
         lower = word.lower()
+        self.matching = lower in _MATCHING_WORDS
         if lower in _BINARY_WORDS and self.operand:
             self._binary(f, pos)
         else:

@@ -82,6 +82,9 @@ def test_measure_counts_whole_text() -> None:
     assert measure("a or b unless c and d").chain == 3
     assert measure("a OR b AND c").chain == 2  # keywords are case-insensitive, as in the lexers
     assert measure("1e+5 - 2e-3 * x").chain == 2  # exponent signs are not operators
+    # after a label list of on/ignoring/group_* an operand follows, after by/without an operator
+    assert (measure("a + on(job) --x").depth, measure("a + on(job) --x").chain) == (2, 1)
+    assert (measure("sum(x) by (a) - 1").depth, measure("sum(x) by (a) - 1").chain) == (1, 1)
 
 
 @pytest.mark.parametrize(
