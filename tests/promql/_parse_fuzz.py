@@ -131,7 +131,7 @@ def run(examples: int, casefile: str) -> None:
     st_.add(Labels.of(__name__="x", job="a"), [0, 60_000], [1.0, 2.0])
     _ENGINE = PromQLEngine(st_)
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(expressions())
     def check(g: Gen) -> None:

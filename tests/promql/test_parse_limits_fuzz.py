@@ -23,7 +23,8 @@ from tests.promql._parse_fuzz import Gen, expressions
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
 @given(expressions())
 def test_scan_never_counts_less_than_the_structure_built(g: Gen) -> None:
     shape = measure(g.text)
