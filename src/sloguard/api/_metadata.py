@@ -2,6 +2,7 @@
 
 Same parameters (``match[]``, ``start``, ``end``; GET or urlencoded POST), JSON shapes and
 error texts as Prometheus. Without ``start``/``end`` the whole time range is searched.
+``match[]`` selectors are parsed in a worker thread, so a long one never stalls the event loop.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         if not selectors:
             raise ApiError("no match[] parameter provided")
         start, end = await _time_range(params)
-        sets = parse_matchers_param(selectors)
+        sets = await run_in_threadpool(parse_matchers_param, selectors)
         found = await run_in_threadpool(_in_querier, ctx, _series, sets, start, end)
         data: list[dict[str, Any]] = [series_json(ls) for ls in found]
         return success(data)
@@ -108,7 +109,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     async def labels(request: Request) -> Response:
         params = await Params.of(request)
         start, end = await _time_range(params)
-        sets = parse_matchers_param(params.get_list("match[]"), param_prefix=False)
+        sets = await run_in_threadpool(parse_matchers_param, params.get_list("match[]"), False)
         return success(await run_in_threadpool(_in_querier, ctx, _label_names, sets, start, end))
 
     @api_endpoint
@@ -118,7 +119,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             raise ApiError(f"invalid label name: {go_quote(name)}")
         params = await Params.of(request)
         start, end = await _time_range(params)
-        sets = parse_matchers_param(params.get_list("match[]"), param_prefix=False)
+        sets = await run_in_threadpool(parse_matchers_param, params.get_list("match[]"), False)
         values = await run_in_threadpool(
             _in_querier, ctx, lambda q, *a: _label_values(q, name, *a), sets, start, end
         )

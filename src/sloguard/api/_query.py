@@ -132,7 +132,7 @@ class QueryAPI:
     async def format_query(self, request: Request) -> Response:
         expr = (await Params.of(request)).get("query")
         try:
-            pretty = _parse(expr).prettify()
+            pretty = await anyio.to_thread.run_sync(_prettify, expr)
         except _ParseFailed as e:
             raise ApiError(f'invalid parameter "query": {e}') from None
         return success(pretty)
@@ -145,10 +145,10 @@ class QueryAPI:
             raise ApiError("end timestamp must not be before start timestamp")
         expr = params.get("query")
         try:
-            ast = _parse(expr)
+            has_selector = await anyio.to_thread.run_sync(_parses_with_selector, expr)
         except _ParseFailed as e:
             raise ApiError(str(e)) from None
-        if not _has_selector(ast):
+        if not has_selector:
             return Response(status_code=204)
         return success([])  # sloguard stores no exemplars
 
@@ -157,8 +157,21 @@ class _ParseFailed(Exception):
     pass
 
 
+def _prettify(expr: str) -> str:
+    """``/format_query``'s answer (run in a worker thread: parsing may take a while)."""
+    return str(_parse(expr).prettify())
+
+
+def _parses_with_selector(expr: str) -> bool:
+    """Whether ``expr`` has a selector, for ``/query_exemplars`` (run in a worker thread)."""
+    return _has_selector(_parse(expr))
+
+
 def _parse(expr: str) -> Any:
-    """promql-parser's tree for ``expr``; errors carry the engine's Prometheus wording."""
+    """promql-parser's tree for ``expr``; errors carry the engine's Prometheus wording.
+
+    ``check_expr`` holds the text to the parse limits (``sloguard.parselimits``) before
+    promql-parser sees it here or there."""
     try:
         check_expr(expr)  # the engine's parser: positions and texts as Prometheus words them
     except ParseError as e:

@@ -10,6 +10,7 @@ from typing import Any
 from sloguard.labels._fastregex import fast_matcher, literal_alternatives
 from sloguard.labels._goregexp import GoRegexError, compile_anchored
 from sloguard.labels._labels import METRIC_NAME, escape_value
+from sloguard.parselimits import check_expression
 
 
 class MatchType(enum.Enum):
@@ -79,10 +80,15 @@ def _regex_test(name: str, pattern: str) -> Callable[[str], bool]:
 def parse_matchers_text(selector: str) -> list[Matcher]:
     """Parse a series selector such as ``up{job="x"}`` or ``{__name__=~"a.*"}``.
 
-    Used for ``match[]`` parameters. Raises ``ValueError`` with the parser's message.
+    Used for ``match[]`` parameters. Raises ``ValueError`` with the parser's message; the
+    text is held to ``sloguard.parselimits``' limits before the parser sees it.
     """
     import promql_parser
 
+    try:
+        check_expression(selector)  # before the Rust parser, which recurses natively
+    except ValueError as e:
+        raise ValueError(f"invalid series selector {selector!r}: {e}") from None
     expr, restore = _parse_selector(selector)
     if not isinstance(expr, promql_parser.VectorSelector):
         raise ValueError(f"invalid series selector {selector!r}: not a vector selector")
@@ -107,6 +113,10 @@ def _parse_selector(selector: str) -> tuple[Any, dict[str, str]]:
         return promql_parser.parse(selector), {}
     except ValueError as e:
         err = e
+    except BaseException as e:  # the Rust parser's PanicException is a BaseException
+        if type(e).__name__ != "PanicException":
+            raise
+        raise ValueError(f"invalid series selector {selector!r}: {e}") from None
     if "illegal regex" in str(err):
         from sloguard.promql._parse_checks import regex_error  # noqa: PLC0415 - promql imports labels
         from sloguard.promql._regex_mask import parse_masked  # noqa: PLC0415

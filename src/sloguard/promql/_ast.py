@@ -93,10 +93,11 @@ class Subquery:
 @dataclass(frozen=True, slots=True)
 class Paren:
     expr: Node
+    #: Taken from the child once (a property would walk the whole chain on every read).
+    type: ValueType = field(init=False, compare=False, repr=False)
 
-    @property
-    def type(self) -> ValueType:
-        return self.expr.type
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", self.expr.type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +105,10 @@ class Unary:
     """Unary minus (unary plus is dropped by the parser)."""
 
     expr: Node
+    type: ValueType = field(init=False, compare=False, repr=False)
 
-    @property
-    def type(self) -> ValueType:
-        return self.expr.type
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", self.expr.type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +118,11 @@ class Binary:
     rhs: Node
     matching: VectorMatching | None = None
     return_bool: bool = False
+    type: ValueType = field(init=False, compare=False, repr=False)
 
-    @property
-    def type(self) -> ValueType:
-        if self.lhs.type is ValueType.SCALAR and self.rhs.type is ValueType.SCALAR:
-            return ValueType.SCALAR
-        return ValueType.VECTOR
+    def __post_init__(self) -> None:
+        scalar = self.lhs.type is ValueType.SCALAR and self.rhs.type is ValueType.SCALAR
+        object.__setattr__(self, "type", ValueType.SCALAR if scalar else ValueType.VECTOR)
 
 
 @dataclass(frozen=True, slots=True)

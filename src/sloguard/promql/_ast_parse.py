@@ -11,6 +11,7 @@ import promql_parser as pp
 
 from sloguard.labels import Matcher
 from sloguard.labels._matcher import MatchType
+from sloguard.parselimits import ParseLimitError, ParseLimits, check_expression, default_limits
 from sloguard.promql._ast import (
     SET_OPERATORS,
     Aggregate,
@@ -65,14 +66,31 @@ def _enum_name(member: Any) -> str:
 _SYSTEM_TIME = re.compile(r"SystemTime \{\s*tv_sec: (-?\d+),\s*tv_nsec: (\d+),?\s*\}")
 
 
-@functools.lru_cache(maxsize=1 << 15)  # a rule file of 1,000 SLOs has ~20,000 expressions
 def parse(expr: str) -> Node:
     """Parse a PromQL expression into sloguard's tree; raises ``ParseError``.
 
-    Trees are immutable, so parses are cached (rules evaluate the same expressions
-    over and over)."""
+    The text is first held to ``sloguard.parselimits``' limits (nesting depth and operator
+    chains), so neither the Rust parser nor a tree walker recurses deeper than they allow."""
+    return _parse_cached(expr, default_limits())
+
+
+@functools.lru_cache(maxsize=1 << 15)  # a rule file of 1,000 SLOs has ~20,000 expressions
+def _parse_cached(expr: str, limits: ParseLimits) -> Node:
+    """Trees are immutable, so parses are cached (rules evaluate the same expressions over
+    and over); keyed by the limits too, so a text is checked again when they change."""
+    try:
+        check_expression(expr, limits)  # before anything recursive (the Rust parser above all)
+    except ParseLimitError as e:
+        raise ParseError(str(e)) from None
     if not expr.strip():
         raise ParseError(prometheus_message(expr, "no expression found in input"))
+    try:
+        return _parse_checked(expr)
+    except RecursionError:  # the limits are set so this cannot happen; a safety net
+        raise ParseError(f"parse error: expression nested too deeply ({len(expr)} characters)") from None
+
+
+def _parse_checked(expr: str) -> Node:
     placeholders: dict[str, str] = {}
     try:
         raw = pp.parse(expr)
@@ -95,11 +113,8 @@ def parse(expr: str) -> Node:
         raise ParseError(err)
     if ("=~" in expr or "!~" in expr) and (err := regex_error(expr)) is not None:
         raise ParseError(err)
-    try:
-        with restoring(placeholders):
-            node = from_parser(raw)
-    except RecursionError:
-        raise ParseError(f"parse error: expression nested too deeply ({len(expr)} characters)") from None
+    with restoring(placeholders):
+        node = from_parser(raw)
     if (unknown := _unknown_function(node)) is not None:
         raise ParseError(prometheus_message(expr, f"unknown function with name '{unknown}'"))
     return node

@@ -24,11 +24,24 @@ AGGREGATION_WORDS = frozenset({
 BINARY_WORDS = frozenset({"+", "-", "*", "/", "%", "^", "==", "!=", ">=", "<=", ">", "<", "and", "or", "unless", "atan2"})
 
 
+#: Words whose parenthesised label list is a grouping (``_parse_tokens._in_grouping``).
+GROUPING_LIST_WORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right"})
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
+    """One token; ``lex`` also records its context, so rules ask in constant time:
+    ``braces`` (inside ``{...}``), ``grouping`` (inside the label list of
+    ``by``/``without``/``on``/``ignoring``/``group_*``), ``encl``: the index of the innermost
+    "(" still open before it, and, for a ")", ``match``: the index of its "(" (-1: none)."""
+
     kind: str  # ident, number, duration, string, op, lparen, rparen, lbrace, rbrace, lbracket, rbracket
     text: str
     pos: int
+    braces: bool = False
+    grouping: bool = False
+    match: int = -1
+    encl: int = -1
 
 
 class LexError(Exception):
@@ -54,9 +67,27 @@ def lex(query: str) -> list[Token]:
     try:
         _lex_into(query, toks)
     except LexError as e:
-        e.toks = toks
+        e.toks = _with_context(toks)
         raise
-    return toks
+    return _with_context(toks)
+
+
+def _with_context(toks: list[Token]) -> list[Token]:
+    """``toks`` with ``braces``, ``grouping``, ``match`` and ``encl`` filled in (one pass)."""
+    out: list[Token] = []
+    braces = 0
+    parens: list[int] = []
+    for i, t in enumerate(toks):
+        encl = parens[-1] if parens else -1
+        grouping = encl > 0 and toks[encl - 1].text in GROUPING_LIST_WORDS
+        match = -1
+        if t.kind == "lparen":
+            parens.append(i)
+        elif t.kind == "rparen" and parens:
+            match = parens.pop()
+        out.append(Token(t.kind, t.text, t.pos, braces > 0, grouping, match, encl))
+        braces += {"lbrace": 1, "rbrace": -1}.get(t.kind, 0)
+    return out
 
 
 def _lex_into(query: str, toks: list[Token]) -> None:

@@ -179,13 +179,11 @@ def _rule_comma(toks: list[Token], i: int) -> Found:
     """A "," inside plain parentheses (not a call, aggregation or label list)."""
     if toks[i].text != "," or _in_braces(toks, i):
         return None
-    depth = 0
-    for j in range(i - 1, -1, -1):
-        depth += {"rparen": 1, "lparen": -1}.get(toks[j].kind, 0)
-        if depth < 0:
-            if j == 0 or toks[j - 1].kind in ("op", "lparen") or toks[j - 1].text in BINARY_WORDS:
-                return f'unexpected ","{_aggregation_suffix(toks, i)}', toks[i].pos
-            return None
+    j = toks[i].encl  # the innermost "(" still open before the comma (recorded by ``lex``)
+    if j >= 0:
+        if j == 0 or toks[j - 1].kind in ("op", "lparen") or toks[j - 1].text in BINARY_WORDS:
+            return f'unexpected ","{_aggregation_suffix(toks, i)}', toks[i].pos
+        return None
     return 'unexpected ","', toks[i].pos
 
 

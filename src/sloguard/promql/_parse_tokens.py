@@ -45,6 +45,8 @@ def _after_modifier_list(toks: list[Token], i: int) -> bool:
 
 def _in_grouping(toks: list[Token], i: int) -> bool:
     """Token ``i`` is inside the parentheses of ``by``/``without``/``on``/``ignoring``."""
+    if i < len(toks):
+        return toks[i].grouping  # recorded by ``lex``
     depth = 0
     for j in range(i - 1, -1, -1):
         kind = toks[j].kind
@@ -58,6 +60,8 @@ def _in_grouping(toks: list[Token], i: int) -> bool:
 
 
 def _in_braces(toks: list[Token], i: int) -> bool:
+    if i < len(toks):
+        return toks[i].braces  # recorded by ``lex``
     depth = 0
     for t in toks[:i]:
         depth += {"lbrace": 1, "rbrace": -1}.get(t.kind, 0)
@@ -65,6 +69,8 @@ def _in_braces(toks: list[Token], i: int) -> bool:
 
 
 def _matching_lparen(toks: list[Token], j: int) -> int:
+    if 0 <= j < len(toks) and toks[j].kind == "rparen":
+        return toks[j].match  # recorded by ``lex``
     depth = 0
     while j >= 0:
         depth += {"rparen": 1, "lparen": -1}.get(toks[j].kind, 0)

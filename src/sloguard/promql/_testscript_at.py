@@ -19,6 +19,7 @@ import promql_parser as pp
 
 from sloguard.durations import format_duration_ms
 from sloguard.gofmt import go_quote
+from sloguard.parselimits import check_expression
 from sloguard.promql._ast_parse import duration_ms
 
 AT_UNSAFE_FUNCTIONS = frozenset({
@@ -43,6 +44,7 @@ def at_modifier_test_cases(expr: str, t_ms: int) -> list[tuple[str, int]]:
     """The (rewritten expression, evaluation time ms) pairs the harness adds for ``expr``;
     empty when the expression does not parse or uses a time-dependent function."""
     try:
+        check_expression(expr)
         tree = pp.parse(expr)
         rewritten = _Printer(t_ms).print(tree, inside_subquery=False)
     except (KeyboardInterrupt, SystemExit):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import promql_parser
 
+from sloguard.parselimits import check_expression
+
 
 def expr_error(expr: str) -> str | None:
     """``None`` when ``expr`` parses, else Prometheus' text (``1:7: parse error: ...``).
@@ -24,6 +26,7 @@ def expr_error(expr: str) -> str | None:
 
 def _fallback(expr: str) -> str | None:
     try:
+        check_expression(expr)
         promql_parser.parse(expr)
     except Exception as e:  # noqa: BLE001 - the library raises plain ValueError/RuntimeError
         return f"parse error: {e}"

@@ -7,10 +7,12 @@ labels. Rates (not ratios) are what gets recorded, so long windows can sum event
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import promql_parser
 
 from sloguard.durations import format_duration_ms
+from sloguard.parselimits import ParseLimitError, check_expression
 from sloguard.slo.model import (
     SLI,
     SLO,
@@ -25,6 +27,23 @@ from sloguard.slo.model import (
 
 class SLIError(ValueError):
     """An SLI that cannot be turned into PromQL; the message names the field."""
+
+
+def parse_promql(query: str, field: str) -> Any:
+    """promql-parser's tree for ``query``, held to the parse limits first; ``SLIError``
+    naming ``field`` when it does not parse (a query beyond a limit is not echoed whole)."""
+    try:
+        check_expression(query)
+    except ParseLimitError as e:
+        raise SLIError(f"{field}: invalid PromQL {_excerpt(query)}: {e}") from None
+    try:
+        return promql_parser.parse(query)
+    except ValueError as e:
+        raise SLIError(f"{field}: invalid PromQL {query!r}: {e}") from None
+
+
+def _excerpt(query: str) -> str:
+    return repr(query) if len(query) <= 80 else f"{query[:60]!r}... ({len(query)} characters)"
 
 
 def _by(slo: SLO) -> str:
@@ -46,10 +65,7 @@ def _counter_rate(slo: SLO, field: str, query: str, window_ms: int) -> str:
     """``query`` is a counter selector (wrapped in ``rate``) or an expression with ``{{.window}}``."""
     if has_window_placeholder(query):
         return f"({fill_window(query, window_ms)})"
-    try:
-        node = promql_parser.parse(query)
-    except ValueError as e:
-        raise SLIError(f"{field}: invalid PromQL {query!r}: {e}") from None
+    node = parse_promql(query, field)
     if not isinstance(node, promql_parser.VectorSelector):
         raise SLIError(
             f"{field}: {query!r} must be a counter selector such as "
@@ -111,10 +127,7 @@ def _latency_good(slo: SLO, sli: LatencySLI, w: str) -> str:
 
 def _range(probe: str, w: str) -> str:
     """``probe[w]`` for a selector, a subquery ``(probe)[w:]`` for any other expression."""
-    try:
-        plain = isinstance(promql_parser.parse(probe), promql_parser.VectorSelector)
-    except ValueError as e:
-        raise SLIError(f"sli.probe: invalid PromQL {probe!r}: {e}") from None
+    plain = isinstance(parse_promql(probe, "sli.probe"), promql_parser.VectorSelector)
     return f"{probe}[{w}]" if plain else f"({probe})[{w}:]"
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import promql_parser
-
 from sloguard.labels import is_valid_label_name
 from sloguard.slo._reader import Reader
-from sloguard.slo._sli import SLIError, error_rate, total_rate
+from sloguard.slo._sli import SLIError, error_rate, parse_promql, total_rate
 from sloguard.slo.model import SLO
 
 
@@ -35,9 +33,9 @@ def check_slo(r: Reader, path: str, slo: SLO) -> None:
         return
     for expr in exprs:
         try:
-            promql_parser.parse(expr)
-        except ValueError as e:
-            r.problem(f"{path}.sli", f"invalid PromQL {expr!r}: {e}")
+            parse_promql(expr, "sli")
+        except SLIError as e:
+            r.problem(f"{path}.sli", str(e).removeprefix("sli: "))
             return
 
 
