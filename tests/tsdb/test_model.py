@@ -82,7 +82,6 @@ def test_reads_between_commits_see_the_head_tail(tmp_path: Path, seed: int) -> N
     rng = random.Random(seed)
     model = MemoryStorage()
     db = TSDB.open(tmp_path, TSDBOptions(block_duration_ms=10**9, retention_ms=0))
-    q, mq = db.querier(), model.querier()
     hot = Labels.of(name__="a", job="x", i="hot")  # gets a sample every commit: a long chain
     selectors = [
         [Matcher.equal("__name__", "a")],
@@ -100,6 +99,7 @@ def test_reads_between_commits_see_the_head_tail(tmp_path: Path, seed: int) -> N
         mapp.commit()
         ms = rng.choice(selectors)
         lo = rng.randrange(0, step * 1000 + 1)
+        q, mq = db.querier(), model.querier()  # a querier reads the head as of its creation
         _same(q.select(ms, lo, step * 1000 + 999), mq.select(ms, lo, step * 1000 + 999))
     db.close()
 

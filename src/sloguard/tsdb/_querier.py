@@ -33,28 +33,42 @@ class _View:
 
 
 class TSDBQuerier:
-    """Implements ``Querier`` over the TSDB's blocks plus its live head.
+    """Implements ``Querier`` over the TSDB's blocks plus its live head, as of its creation.
 
-    Each call reads the block list, the head's index and a head snapshot under the
-    head lock, so a compaction that moves samples from the head into a new block is
-    seen either entirely before or entirely after. Safe to share between threads.
+    A querier reads one snapshot (Prometheus' head isolation): the block list and the
+    head's state are taken once, under the head lock, so samples committed later are
+    invisible to every select, and a compaction that moves samples from the head into a
+    new block (or merges blocks) does not change what it reads. Make one per query (or
+    ``renewed()``). Safe to share between threads.
     """
 
     def __init__(self, db: BlockSource) -> None:
         self._db = db
         self._head = db.head
+        with self._head.lock:
+            self._blocks = list(db.blocks)
+            self._state = self._head.state()
+
+    def renewed(self) -> TSDBQuerier:
+        """A querier over the same TSDB as of now."""
+        return TSDBQuerier(self._db)
 
     def _view(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> _View:
-        head = self._head
+        head, state = self._head, self._state
+        nrefs = state.snap.nrefs
         with head.lock:
-            refs = head.postings.resolve(matchers)
+            refs = state.postings.resolve(matchers)
+            if len(refs) and refs[-1] >= nrefs:  # refs ascend; later series are not ours
+                refs = refs[: int(np.searchsorted(refs, nrefs))]
             if len(refs):
-                refs = refs[(head.first_t[refs] <= maxt) & (head.last_t[refs] >= mint)]
-            labels = head.labels
-            return _View(list(self._db.blocks), refs, [labels[r] for r in refs.tolist()], head.snapshot(refs))
+                refs = refs[(state.first_t[refs] <= maxt) & (state.last_t[refs] >= mint)]
+            snap = head.view(state, refs)
+        labels = state.labels
+        return _View(self._blocks, refs, [labels[r] for r in refs.tolist()], snap)
 
     def _head_overlaps(self, mint: int, maxt: int) -> bool:
-        return self._head.num_samples > 0 and self._head.mint <= maxt and self._head.maxt >= mint
+        s = self._state
+        return not s.empty and s.mint <= maxt and s.maxt >= mint
 
     def _block_ids(self, b: Block, matchers: Sequence[Matcher], mint: int, maxt: int) -> I64:
         ids = b.resolve(matchers)
@@ -95,7 +109,7 @@ class TSDBQuerier:
             keys = np.fromiter((pos[ls] for ls in view.labels), np.int64, len(view.refs))
             for p in Head.select_parts(view.snap, view.refs, mint, maxt):
                 parts.append(SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v))
-            head_mint = self._head.mint
+            head_mint = self._state.mint
         overlap = _may_overlap([b for b, _, _ in found], head_mint)
         return _batch(all_labels, merge(len(all_labels), parts, overlap))
 
@@ -111,11 +125,10 @@ class TSDBQuerier:
         if matchers:
             return sorted({n for ls in self.series(matchers, mint, maxt) for n, _ in ls})
         names: set[str] = set()
-        with self._head.lock:
-            if self._head_overlaps(mint, maxt):
-                names.update(self._head.postings.label_names())
-            blocks = list(self._db.blocks)
-        for b in blocks:
+        if self._head_overlaps(mint, maxt):
+            with self._head.lock:
+                names.update(self._state.postings.label_names())
+        for b in self._blocks:
             if b.overlaps(mint, maxt):
                 names.update(b.index.label_names())
         return sorted(names)
@@ -124,11 +137,10 @@ class TSDBQuerier:
         if matchers:
             return sorted({ls.get(name) for ls in self.series(matchers, mint, maxt)} - {""})
         values: set[str] = set()
-        with self._head.lock:
-            if self._head_overlaps(mint, maxt):
-                values.update(self._head.postings.label_values_of(name))
-            blocks = list(self._db.blocks)
-        for b in blocks:
+        if self._head_overlaps(mint, maxt):
+            with self._head.lock:
+                values.update(self._state.postings.label_values_of(name))
+        for b in self._blocks:
             if b.overlaps(mint, maxt):
                 values.update(b.index.label_values_of(name))
         return sorted(values)
