@@ -201,7 +201,11 @@ class Block:
             self._resolved[key] = ids
         return ids
 
-    def _frame(self, f: int) -> Frame:
+    def frame(self, f: int, keep: bool = True) -> Frame:
+        """Frame ``f`` decoded (from the shared cache when there; put there if ``keep``)."""
+        return self._frame(f, keep)
+
+    def _frame(self, f: int, keep: bool = True) -> Frame:
         key = (self.ulid, f)
         hit = self._cache.get(key)
         if hit is None:
@@ -214,7 +218,8 @@ class Block:
             seg = np.clip(np.asarray(self.offsets[first:last + 1]) - a, 0, b - a)
             seg[-1] = b - a
             hit = Frame(t, v, BandKey.build(seg, t), first)
-            self._cache.put(key, hit)
+            if keep:
+                self._cache.put(key, hit)
         return hit
 
     def select_parts(self, ids: I64, keys: I64, mint: int, maxt: int) -> list[SegPart]:

@@ -10,7 +10,9 @@ import numpy as np
 
 from sloguard.labels import Labels, Matcher
 from sloguard.tsdb._block import Block
+from sloguard.tsdb._cache import FrameCache
 from sloguard.tsdb._head import Head, HeadSnapshot
+from sloguard.tsdb._stream import BlockRead, stream_merge, worth_streaming
 from sloguard.tsdb._types import F64, I64, SeriesBatch
 from sloguard.tsdb._vec import SegPart, merge
 
@@ -20,6 +22,7 @@ _FEW = 16  # series from which a head-only select takes the vectorised path
 class BlockSource(Protocol):
     head: Head
     blocks: list[Block]
+    cache: FrameCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,7 @@ class TSDBQuerier:
     def __init__(self, db: BlockSource) -> None:
         self._db = db
         self._head = db.head
+        self._cache_bytes = db.cache.max_bytes
         with self._head.lock:
             self._blocks = list(db.blocks)
             self._state = self._head.state()
@@ -91,27 +95,28 @@ class TSDBQuerier:
                     return _batch([view.labels[i] for i in order], few)
             parts = Head.select_parts(view.snap, view.refs[np.asarray(order, np.int64)], mint, maxt)
             return _batch([view.labels[i] for i in order], merge(len(order), parts, False))
-        parts = []
         if not len(view.refs) and all(ls == found[0][2] for _, _, ls in found[1:]):
             # the usual case: every block holds the same series (block ids are in label order)
             all_labels = found[0][2]
             keys = np.arange(len(all_labels), dtype=np.int64)
-            for b, ids, _ in found:
-                parts += b.select_parts(ids, keys, mint, maxt)
+            reads = [BlockRead(b, ids, keys) for b, ids, _ in found]
         else:
             all_labels = sorted({ls for _, _, block_labels in found for ls in block_labels}.union(view.labels))
             pos = {ls: i for i, ls in enumerate(all_labels)}
-            for b, ids, block_labels in found:
-                keys = np.fromiter((pos[ls] for ls in block_labels), np.int64, len(ids))
-                parts += b.select_parts(ids, keys, mint, maxt)
+            reads = [BlockRead(b, ids, np.fromiter((pos[ls] for ls in block_labels), np.int64, len(ids)))
+                     for b, ids, block_labels in found]
+        head_parts: list[SegPart] = []
         head_mint = None
         if len(view.refs):
             keys = np.fromiter((pos[ls] for ls in view.labels), np.int64, len(view.refs))
             for p in Head.select_parts(view.snap, view.refs, mint, maxt):
-                parts.append(SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v))
+                head_parts.append(SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v))
             head_mint = self._state.mint
         overlap = _may_overlap([b for b, _, _ in found], head_mint)
-        return _batch(all_labels, merge(len(all_labels), parts, overlap))
+        if not overlap and worth_streaming(reads, mint, maxt):
+            return _batch(all_labels, stream_merge(len(all_labels), reads, head_parts, mint, maxt, self._cache_bytes))
+        parts = [p for r in reads for p in r.block.select_parts(r.ids, r.keys, mint, maxt)]
+        return _batch(all_labels, merge(len(all_labels), parts + head_parts, overlap))
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
         view = self._view(matchers, mint, maxt)
