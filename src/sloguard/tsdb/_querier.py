@@ -86,15 +86,8 @@ class TSDBQuerier:
                 ids = self._block_ids(b, matchers, mint, maxt)
                 if len(ids):
                     found.append((b, ids, [b.labels[i] for i in ids.tolist()]))
-        if not found:  # head only: gather straight into label order
-            order = sorted(range(len(view.refs)), key=view.labels.__getitem__)
-            if len(order) <= _FEW:
-                refs = view.refs.tolist()
-                few = Head.select_few(view.snap, [refs[i] for i in order], mint, maxt)
-                if few is not None:
-                    return _batch([view.labels[i] for i in order], few)
-            parts = Head.select_parts(view.snap, view.refs[np.asarray(order, np.int64)], mint, maxt)
-            return _batch([view.labels[i] for i in order], merge(len(order), parts, False))
+        if not found:
+            return _head_only(view, mint, maxt)
         if not len(view.refs) and all(ls == found[0][2] for _, _, ls in found[1:]):
             # the usual case: every block holds the same series (block ids are in label order)
             all_labels = found[0][2]
@@ -106,13 +99,11 @@ class TSDBQuerier:
             reads = [BlockRead(b, ids, np.fromiter((pos[ls] for ls in block_labels), np.int64, len(ids)))
                      for b, ids, block_labels in found]
         head_parts: list[SegPart] = []
-        head_mint = None
         if len(view.refs):
             keys = np.fromiter((pos[ls] for ls in view.labels), np.int64, len(view.refs))
-            for p in Head.select_parts(view.snap, view.refs, mint, maxt):
-                head_parts.append(SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v))
-            head_mint = self._state.mint
-        overlap = _may_overlap([b for b, _, _ in found], head_mint)
+            head_parts = [SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v)
+                          for p in Head.select_parts(view.snap, view.refs, mint, maxt)]
+        overlap = _may_overlap([b for b, _, _ in found], self._state.mint if len(view.refs) else None)
         if not overlap and worth_streaming(reads, mint, maxt):
             return _batch(all_labels, stream_merge(len(all_labels), reads, head_parts, mint, maxt, self._cache_bytes))
         parts = [p for r in reads for p in r.block.select_parts(r.ids, r.keys, mint, maxt)]
@@ -149,6 +140,19 @@ class TSDBQuerier:
             if b.overlaps(mint, maxt):
                 values.update(b.index.label_values_of(name))
         return sorted(values)
+
+
+def _head_only(view: _View, mint: int, maxt: int) -> SeriesBatch:
+    """A select no block contributes to, gathered straight into label order."""
+    order = sorted(range(len(view.refs)), key=view.labels.__getitem__)
+    labels = [view.labels[i] for i in order]
+    if len(order) <= _FEW:
+        refs = view.refs.tolist()
+        few = Head.select_few(view.snap, [refs[i] for i in order], mint, maxt)
+        if few is not None:
+            return _batch(labels, few)
+    parts = Head.select_parts(view.snap, view.refs[np.asarray(order, np.int64)], mint, maxt)
+    return _batch(labels, merge(len(order), parts, False))
 
 
 def _may_overlap(blocks: list[Block], head_mint: int | None) -> bool:
