@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from sloguard.labels import Labels, Matcher, MatchType
-from sloguard.tsdb import STALE_NAN, TSDB, SeriesBatch, TSDBOptions
+from sloguard.tsdb import STALE_NAN, TSDB, SeriesBatch, TSDBOptions, _stream
 from sloguard.tsdb.testing import MemoryStorage
 
 BD = 10_000
@@ -36,8 +37,26 @@ def _same(got: SeriesBatch, want: SeriesBatch) -> None:
     assert got.values.view(np.uint64).tolist() == want.values.view(np.uint64).tolist()
 
 
+def _count_streamed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make every select with blocks stream them; count the blocks copied that way."""
+    monkeypatch.setattr(_stream, "STREAM_MIN_SAMPLES", 0)
+    count, copy = [0], _stream._copy_block
+
+    def counted(*a: Any) -> None:
+        count[0] += 1
+        copy(*a)
+
+    monkeypatch.setattr(_stream, "_copy_block", counted)
+    return count
+
+
+@pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_random_workload_reads_like_the_model(tmp_path: Path, seed: int) -> None:
+def test_random_workload_reads_like_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, stream: bool
+) -> None:
+    """``stream``: every select with blocks copies them frame by frame (see ``_stream``)."""
+    streamed = _count_streamed(monkeypatch) if stream else [1]
     rng = random.Random(seed)
     model = MemoryStorage()
     db = TSDB.open(tmp_path, OPTS)
@@ -72,6 +91,7 @@ def test_random_workload_reads_like_the_model(tmp_path: Path, seed: int) -> None
             # like Prometheus, series() works at block/chunk granularity: a series whose
             # samples surround the range counts, so it may list more than select()
             assert set(mq.series(ms, lo, hi)) <= set(q.series(ms, lo, hi))
+    assert streamed[0] > 0
     db.close()
 
 
@@ -82,7 +102,6 @@ def test_reads_between_commits_see_the_head_tail(tmp_path: Path, seed: int) -> N
     rng = random.Random(seed)
     model = MemoryStorage()
     db = TSDB.open(tmp_path, TSDBOptions(block_duration_ms=10**9, retention_ms=0))
-    q, mq = db.querier(), model.querier()
     hot = Labels.of(name__="a", job="x", i="hot")  # gets a sample every commit: a long chain
     selectors = [
         [Matcher.equal("__name__", "a")],
@@ -100,17 +119,22 @@ def test_reads_between_commits_see_the_head_tail(tmp_path: Path, seed: int) -> N
         mapp.commit()
         ms = rng.choice(selectors)
         lo = rng.randrange(0, step * 1000 + 1)
+        q, mq = db.querier(), model.querier()  # a querier reads the head as of its creation
         _same(q.select(ms, lo, step * 1000 + 999), mq.select(ms, lo, step * 1000 + 999))
     db.close()
 
 
+@pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("seed", range(3))
-def test_reads_of_series_spread_over_frames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+def test_reads_of_series_spread_over_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, stream: bool
+) -> None:
     """With tiny frames, a selector's series lie in many frames of a block; the copy of
     them gathered on first read (and cached) must read like the model on every window."""
     from sloguard.tsdb import _blockwrite
 
     monkeypatch.setattr(_blockwrite, "FRAME_SAMPLES", 16)  # the writer cuts frames
+    streamed = _count_streamed(monkeypatch) if stream else [1]
     rng = random.Random(seed)
     model = MemoryStorage()
     db = TSDB.open(tmp_path, OPTS)
@@ -130,7 +154,8 @@ def test_reads_of_series_spread_over_frames(tmp_path: Path, monkeypatch: pytest.
     for _ in range(40):
         ms = rng.choice([[Matcher.equal("job", "x")], [Matcher.equal("__name__", "b")],
                          [Matcher(MatchType.REGEX, "i", "1.*|3")]])
-        lo = rng.randrange(-500, 24_000)
-        hi = lo + rng.randrange(0, 12_000)
+        lo = rng.choice([rng.randrange(-500, 24_000), -500])  # some cover whole blocks
+        hi = lo + rng.choice([rng.randrange(0, 12_000), 10**6])
         _same(q.select(ms, lo, hi), mq.select(ms, lo, hi))
+    assert streamed[0] > 0
     db.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import mmap
 import shutil
+import sys
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,7 +73,11 @@ class Block:
             self.offsets = np.load(path / "offsets.npy", mmap_mode="r", allow_pickle=False)
             self.tminmax = np.load(path / "tminmax.npy", mmap_mode="r", allow_pickle=False)
             self.frames = np.load(path / "frames.npy", mmap_mode="r", allow_pickle=False)
-            self.labels = [Labels._sorted_unchecked(tuple(zip(f[::2], f[1::2], strict=True))) for f in raw]
+            # interned: names and values repeat across series and blocks (a tenth of the memory)
+            self.labels = [
+                Labels._sorted_unchecked(tuple(zip(map(sys.intern, f[::2]), map(sys.intern, f[1::2]), strict=True)))
+                for f in raw
+            ]
             size = (path / "chunks").stat().st_size
             problems = check_structure(self.meta, len(raw), self.offsets, self.tminmax, self.frames, size)
             self._crcs = np.load(path / FRAME_CRC, allow_pickle=False) if (path / FRAME_CRC).exists() else None
@@ -116,7 +121,11 @@ class Block:
             self._resolved[key] = ids
         return ids
 
-    def _frame(self, f: int) -> Frame:
+    def frame(self, f: int, keep: bool = True) -> Frame:
+        """Frame ``f`` decoded (from the shared cache when there; put there if ``keep``)."""
+        return self._frame(f, keep)
+
+    def _frame(self, f: int, keep: bool = True) -> Frame:
         key = (self.ulid, f)
         hit = self._cache.get(key)
         if hit is None:
@@ -129,7 +138,8 @@ class Block:
             seg = np.clip(np.asarray(self.offsets[first:last + 1]) - a, 0, b - a)
             seg[-1] = b - a
             hit = Frame(t, v, BandKey.build(seg, t), first)
-            self._cache.put(key, hit)
+            if keep:
+                self._cache.put(key, hit)
         return hit
 
     def _decode(self, f: int, a: int, b: int, off: int, ln: int) -> tuple[I64, F64]:

@@ -5,12 +5,17 @@ tail is folded into the *frozen* part, where each series' samples are contiguous
 (``f_off[ref]:f_off[ref+1]``) and in time order. Both steps are whole-array numpy work,
 so a commit costs a few array appends however many series it touches. Callers hold
 ``lock`` around every mutation; readers take a ``snapshot`` under it and work outside.
+
+A query reads one ``HeadState`` taken when it starts (Prometheus' head isolation): the
+series that existed then and the tail up to its length then. Nothing the state holds is
+written after it is taken: the tail only grows past its length, a fold or a truncation
+swaps in new arrays, and the index only gains refs at or above its series count.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
@@ -52,6 +57,28 @@ class HeadSnapshot:
     hits: I64 | None = None  # tail positions of the refs asked for, ascending (None: scan)
 
 
+@dataclass(frozen=True, slots=True)
+class HeadState:
+    """The head as one query sees it: ``snap`` (series below ``snap.nrefs``, tail up to
+    its length) with the index, labels and time bounds of that moment. ``first_t`` and
+    ``last_t`` may have moved outwards since (they only widen), which only lets a series
+    through that then selects no samples. ``gen`` tells whether the head's tail chains
+    still describe ``snap``'s tail."""
+
+    gen: int
+    snap: HeadSnapshot
+    postings: MemPostings
+    labels: list[Labels]
+    first_t: I64
+    last_t: I64
+    mint: int
+    maxt: int
+
+    @property
+    def empty(self) -> bool:
+        return len(self.snap.f_t) + len(self.snap.tail_t) == 0
+
+
 _G = TypeVar("_G", bound=np.generic)
 
 
@@ -67,9 +94,11 @@ class Head:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.min_valid_time = T_MIN
+        self.gen = 0  # bumped whenever the tail buffers or the refs are replaced
         self._reset()
 
     def _reset(self) -> None:
+        self.gen += 1
         self.refs: dict[Labels, int] = {}
         self.labels: list[Labels] = []
         self.postings = MemPostings()
@@ -164,31 +193,44 @@ class Head:
         self._tprev = np.empty_like(self._tprev)
         self._tlast = np.full(len(self._tlast), -1, np.int64)
         self.n_tail = 0
+        self.gen += 1
 
     def _set_frozen(self, offs: I64, t: I64, v: F64) -> None:
         self.f_off, self.f_t, self.f_v = offs, t, v
         self.f_band = BandKey.build(offs, t)
 
-    def snapshot(self, refs: I64 | None = None) -> HeadSnapshot:
-        """The head as of now (call under ``lock``). With ``refs``, the snapshot also
-        carries where those series' tail samples are, found by walking their chains."""
+    def snapshot(self) -> HeadSnapshot:
+        """The head's samples as of now (call under ``lock``)."""
         n = self.n_tail
         return HeadSnapshot(
             len(self.labels), self.f_off, self.f_t, self.f_v,
             self._tr[:n], self._tt[:n], self._tv[:n], self.f_band,
-            None if refs is None or n == 0 else self._chain_hits(refs),
         )
 
-    def _chain_hits(self, refs: I64) -> I64 | None:
-        """Tail positions of ``refs``' samples, ascending; None when some chain is longer
-        than ``_MAX_CHAIN`` (a scan of the tail is cheaper then)."""
+    def state(self) -> HeadState:
+        """What a query starting now may see (call under ``lock``)."""
+        return HeadState(self.gen, self.snapshot(), self.postings, self.labels,
+                         self.first_t, self.last_t, self.mint, self.maxt)
+
+    def view(self, state: HeadState, refs: I64) -> HeadSnapshot:
+        """``state``'s snapshot carrying where ``refs``' tail samples are, found by
+        walking their chains when the head's chains still cover it (call under ``lock``)."""
+        snap = state.snap
+        if not len(snap.tail_t) or state.gen != self.gen:
+            return snap
+        return replace(snap, hits=self._chain_hits(refs, len(snap.tail_t)))
+
+    def _chain_hits(self, refs: I64, n: int) -> I64 | None:
+        """Tail positions below ``n`` of ``refs``' samples, ascending; None when some chain
+        is longer than ``_MAX_CHAIN`` (a scan of the tail is cheaper then). Positions at or
+        above ``n`` were appended after the state was taken: walked through, not kept."""
         cur = self._tlast[refs]
         cur = cur[cur >= 0]
         found: list[I64] = []
         for _ in range(_MAX_CHAIN):
             if len(cur) == 0:
                 return np.sort(np.concatenate(found)) if found else cur
-            found.append(cur)
+            found.append(cur if self.n_tail == n else cur[cur < n])
             cur = self._tprev[cur]
             cur = cur[cur >= 0]
         return None

@@ -10,7 +10,9 @@ import numpy as np
 
 from sloguard.labels import Labels, Matcher
 from sloguard.tsdb._block import Block
+from sloguard.tsdb._cache import FrameCache
 from sloguard.tsdb._head import Head, HeadSnapshot
+from sloguard.tsdb._stream import BlockRead, stream_merge, worth_streaming
 from sloguard.tsdb._types import F64, I64, SeriesBatch
 from sloguard.tsdb._vec import SegPart, merge
 
@@ -20,6 +22,7 @@ _FEW = 16  # series from which a head-only select takes the vectorised path
 class BlockSource(Protocol):
     head: Head
     blocks: list[Block]
+    cache: FrameCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,28 +36,43 @@ class _View:
 
 
 class TSDBQuerier:
-    """Implements ``Querier`` over the TSDB's blocks plus its live head.
+    """Implements ``Querier`` over the TSDB's blocks plus its live head, as of its creation.
 
-    Each call reads the block list, the head's index and a head snapshot under the
-    head lock, so a compaction that moves samples from the head into a new block is
-    seen either entirely before or entirely after. Safe to share between threads.
+    A querier reads one snapshot (Prometheus' head isolation): the block list and the
+    head's state are taken once, under the head lock, so samples committed later are
+    invisible to every select, and a compaction that moves samples from the head into a
+    new block (or merges blocks) does not change what it reads. Make one per query (or
+    ``renewed()``). Safe to share between threads.
     """
 
     def __init__(self, db: BlockSource) -> None:
         self._db = db
         self._head = db.head
+        self._cache_bytes = db.cache.max_bytes
+        with self._head.lock:
+            self._blocks = list(db.blocks)
+            self._state = self._head.state()
+
+    def renewed(self) -> TSDBQuerier:
+        """A querier over the same TSDB as of now."""
+        return TSDBQuerier(self._db)
 
     def _view(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> _View:
-        head = self._head
+        head, state = self._head, self._state
+        nrefs = state.snap.nrefs
         with head.lock:
-            refs = head.postings.resolve(matchers)
+            refs = state.postings.resolve(matchers)
+            if len(refs) and refs[-1] >= nrefs:  # refs ascend; later series are not ours
+                refs = refs[: int(np.searchsorted(refs, nrefs))]
             if len(refs):
-                refs = refs[(head.first_t[refs] <= maxt) & (head.last_t[refs] >= mint)]
-            labels = head.labels
-            return _View(list(self._db.blocks), refs, [labels[r] for r in refs.tolist()], head.snapshot(refs))
+                refs = refs[(state.first_t[refs] <= maxt) & (state.last_t[refs] >= mint)]
+            snap = head.view(state, refs)
+        labels = state.labels
+        return _View(self._blocks, refs, [labels[r] for r in refs.tolist()], snap)
 
     def _head_overlaps(self, mint: int, maxt: int) -> bool:
-        return self._head.num_samples > 0 and self._head.mint <= maxt and self._head.maxt >= mint
+        s = self._state
+        return not s.empty and s.mint <= maxt and s.maxt >= mint
 
     def _block_ids(self, b: Block, matchers: Sequence[Matcher], mint: int, maxt: int) -> I64:
         ids = b.resolve(matchers)
@@ -68,36 +86,28 @@ class TSDBQuerier:
                 ids = self._block_ids(b, matchers, mint, maxt)
                 if len(ids):
                     found.append((b, ids, [b.labels[i] for i in ids.tolist()]))
-        if not found:  # head only: gather straight into label order
-            order = sorted(range(len(view.refs)), key=view.labels.__getitem__)
-            if len(order) <= _FEW:
-                refs = view.refs.tolist()
-                few = Head.select_few(view.snap, [refs[i] for i in order], mint, maxt)
-                if few is not None:
-                    return _batch([view.labels[i] for i in order], few)
-            parts = Head.select_parts(view.snap, view.refs[np.asarray(order, np.int64)], mint, maxt)
-            return _batch([view.labels[i] for i in order], merge(len(order), parts, False))
-        parts = []
+        if not found:
+            return _head_only(view, mint, maxt)
         if not len(view.refs) and all(ls == found[0][2] for _, _, ls in found[1:]):
             # the usual case: every block holds the same series (block ids are in label order)
             all_labels = found[0][2]
             keys = np.arange(len(all_labels), dtype=np.int64)
-            for b, ids, _ in found:
-                parts += b.select_parts(ids, keys, mint, maxt)
+            reads = [BlockRead(b, ids, keys) for b, ids, _ in found]
         else:
             all_labels = sorted({ls for _, _, block_labels in found for ls in block_labels}.union(view.labels))
             pos = {ls: i for i, ls in enumerate(all_labels)}
-            for b, ids, block_labels in found:
-                keys = np.fromiter((pos[ls] for ls in block_labels), np.int64, len(ids))
-                parts += b.select_parts(ids, keys, mint, maxt)
-        head_mint = None
+            reads = [BlockRead(b, ids, np.fromiter((pos[ls] for ls in block_labels), np.int64, len(ids)))
+                     for b, ids, block_labels in found]
+        head_parts: list[SegPart] = []
         if len(view.refs):
             keys = np.fromiter((pos[ls] for ls in view.labels), np.int64, len(view.refs))
-            for p in Head.select_parts(view.snap, view.refs, mint, maxt):
-                parts.append(SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v))
-            head_mint = self._head.mint
-        overlap = _may_overlap([b for b, _, _ in found], head_mint)
-        return _batch(all_labels, merge(len(all_labels), parts, overlap))
+            head_parts = [SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v)
+                          for p in Head.select_parts(view.snap, view.refs, mint, maxt)]
+        overlap = _may_overlap([b for b, _, _ in found], self._state.mint if len(view.refs) else None)
+        if not overlap and worth_streaming(reads, mint, maxt):
+            return _batch(all_labels, stream_merge(len(all_labels), reads, head_parts, mint, maxt, self._cache_bytes))
+        parts = [p for r in reads for p in r.block.select_parts(r.ids, r.keys, mint, maxt)]
+        return _batch(all_labels, merge(len(all_labels), parts + head_parts, overlap))
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
         view = self._view(matchers, mint, maxt)
@@ -111,11 +121,10 @@ class TSDBQuerier:
         if matchers:
             return sorted({n for ls in self.series(matchers, mint, maxt) for n, _ in ls})
         names: set[str] = set()
-        with self._head.lock:
-            if self._head_overlaps(mint, maxt):
-                names.update(self._head.postings.label_names())
-            blocks = list(self._db.blocks)
-        for b in blocks:
+        if self._head_overlaps(mint, maxt):
+            with self._head.lock:
+                names.update(self._state.postings.label_names())
+        for b in self._blocks:
             if b.overlaps(mint, maxt):
                 names.update(b.index.label_names())
         return sorted(names)
@@ -124,14 +133,26 @@ class TSDBQuerier:
         if matchers:
             return sorted({ls.get(name) for ls in self.series(matchers, mint, maxt)} - {""})
         values: set[str] = set()
-        with self._head.lock:
-            if self._head_overlaps(mint, maxt):
-                values.update(self._head.postings.label_values_of(name))
-            blocks = list(self._db.blocks)
-        for b in blocks:
+        if self._head_overlaps(mint, maxt):
+            with self._head.lock:
+                values.update(self._state.postings.label_values_of(name))
+        for b in self._blocks:
             if b.overlaps(mint, maxt):
                 values.update(b.index.label_values_of(name))
         return sorted(values)
+
+
+def _head_only(view: _View, mint: int, maxt: int) -> SeriesBatch:
+    """A select no block contributes to, gathered straight into label order."""
+    order = sorted(range(len(view.refs)), key=view.labels.__getitem__)
+    labels = [view.labels[i] for i in order]
+    if len(order) <= _FEW:
+        refs = view.refs.tolist()
+        few = Head.select_few(view.snap, [refs[i] for i in order], mint, maxt)
+        if few is not None:
+            return _batch(labels, few)
+    parts = Head.select_parts(view.snap, view.refs[np.asarray(order, np.int64)], mint, maxt)
+    return _batch(labels, merge(len(order), parts, False))
 
 
 def _may_overlap(blocks: list[Block], head_mint: int | None) -> bool:

@@ -6,20 +6,29 @@ several alerts. ``SharedSelects`` reads each selector once, over the widest wind
 group asked for on its previous evaluation, and answers narrower selects with that batch:
 readers (instant and range selectors) search their own window within a batch, so a wider
 batch gives the same results. Entries of metrics the group itself writes are dropped when
-its outputs are committed (``invalidate``), so a later rule still sees an earlier one's
-output. Samples that other writers commit during the evaluation may be missed by later
-rules, as with any snapshot; Prometheus' rules race with them the same way.
+its outputs are committed (``invalidate``), and the inner querier, which reads one snapshot,
+is renewed then, so a later rule still sees an earlier one's output (Prometheus runs each
+rule as its own query). Samples that other writers commit during the evaluation may be
+missed by later rules, as with any snapshot; Prometheus' rules race with them the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from sloguard.labels import Labels, Matcher, MatchType
 from sloguard.tsdb._types import Querier, SeriesBatch
 
 SelectKey = tuple[Matcher, ...]
+
+
+@runtime_checkable
+class Renewable(Protocol):
+    """A querier that reads one snapshot and can give one of a later moment."""
+
+    def renewed(self) -> Querier: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +46,7 @@ class SharedSelects:
         self._inner = inner
         self._spans = spans
         self._entries: dict[tuple[SelectKey, int], _Entry] = {}  # by (selector, maxt)
+        self._renew = False  # renew the inner querier before its next read
 
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
         key = tuple(matchers)
@@ -45,24 +55,31 @@ class SharedSelects:
             return hit.batch
         span = max(self._spans.get(key, 0), maxt - mint)
         self._spans[key] = span
-        batch = self._inner.select(matchers, maxt - span, maxt)
+        batch = self._querier().select(matchers, maxt - span, maxt)
         self._entries[(key, maxt)] = _Entry(maxt - span, batch, _metric_name(matchers))
         return batch
 
+    def _querier(self) -> Querier:
+        if self._renew and isinstance(self._inner, Renewable):
+            self._inner, self._renew = self._inner.renewed(), False
+        return self._inner
+
     def invalidate(self, names: Iterable[str]) -> None:
-        """Forget selects that may see series of these metrics (just written)."""
+        """Forget selects that may see series of these metrics (being written: the next
+        read renews the snapshot the inner querier reads, to see them)."""
         gone = set(names)
         if gone:
+            self._renew = True
             self._entries = {k: e for k, e in self._entries.items() if e.name is not None and e.name not in gone}
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
-        return self._inner.series(matchers, mint, maxt)
+        return self._querier().series(matchers, mint, maxt)
 
     def label_names(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
-        return self._inner.label_names(matchers, mint, maxt)
+        return self._querier().label_names(matchers, mint, maxt)
 
     def label_values(self, name: str, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
-        return self._inner.label_values(name, matchers, mint, maxt)
+        return self._querier().label_values(name, matchers, mint, maxt)
 
 
 def _metric_name(matchers: Sequence[Matcher]) -> str | None:
