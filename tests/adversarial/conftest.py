@@ -42,8 +42,10 @@ FLAGS: dict[str, str] = {
     "enable_lifecycle": "--web.enable-lifecycle",
     "enable_admin": "--web.enable-admin-api",
     "max_connections": "--web.max-connections",
-    "read_timeout": "--web.read-timeout",  # also bounds how long a client may take to send its headers
-    # how often the server compacts and re-reads blocks (default 1m); not a Prometheus flag
+    "read_timeout": "--web.read-timeout",
+    "read_header_timeout": "--web.read-header-timeout",  # how long a client may take to send its headers
+    # how often the server compacts and loads new blocks (default 1m); not a Prometheus flag, and
+    # optional: without it the import test waits for the default minute
     "maintenance_interval": "--storage.tsdb.maintenance-interval",
 }
 #: The keys of ``/api/v1/status/flags`` for the flags above (Prometheus drops the leading "--").
@@ -294,6 +296,9 @@ class HealthWatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        deadline = time.monotonic() + HEALTH_BUDGET_S + 1
+        while self.polls == 0 and time.monotonic() < deadline:  # a quick attack still gets one poll
+            time.sleep(0.02)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=HEALTH_BUDGET_S + 2)

@@ -67,7 +67,7 @@ def _sockets(port: int, n: int) -> Iterator[list[socket.socket]]:
 
 
 def test_slowloris_clients_are_timed_out_and_health_answers(make_server: Callable[..., Server]) -> None:
-    server = make_server(args=flag_args(max_connections=CAP, read_timeout=f"{HEADER_TIMEOUT_S:.0f}s"))
+    server = make_server(args=flag_args(max_connections=CAP, read_header_timeout=f"{HEADER_TIMEOUT_S:.0f}s"))
     acked = Acked("adv_slow")
     acked.seed(server)
     with attack_window(server, acked), _sockets(server.port, 40) as socks:
@@ -81,7 +81,7 @@ def test_slowloris_clients_are_timed_out_and_health_answers(make_server: Callabl
 
 
 def test_a_flood_of_slow_clients_stays_within_the_connection_cap(make_server: Callable[..., Server]) -> None:
-    server = make_server(args=flag_args(max_connections=CAP, read_timeout=f"{HEADER_TIMEOUT_S:.0f}s"))
+    server = make_server(args=flag_args(max_connections=CAP, read_header_timeout=f"{HEADER_TIMEOUT_S:.0f}s"))
     acked = Acked("adv_flood")
     acked.seed(server)
     fds0, lines0 = open_fds(server.pid), len(server.logs().splitlines())

@@ -21,7 +21,6 @@ from tests.adversarial.conftest import (
     assert_healthy,
     attack_window,
     flag_args,
-    harness_check,
     supported_flags,
     wait_until,
 )
@@ -108,8 +107,7 @@ def _openmetrics(path: Path) -> int:
 
 
 def test_a_block_imported_into_a_running_server_shows_up(make_server: Callable[..., Server]) -> None:
-    flag = FLAGS["maintenance_interval"]
-    has_flag = flag in supported_flags() or not harness_check()
+    has_flag = FLAGS["maintenance_interval"] in supported_flags()
     server = make_server(args=flag_args(maintenance_interval="2s") if has_flag else [])
     acked = Acked("adv_import")
     acked.seed(server)
