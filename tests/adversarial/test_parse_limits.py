@@ -34,6 +34,7 @@ ANSWER_WITHIN_S = 5.0
 ATTACKS: dict[str, tuple[str, float | None]] = {
     # name: (expression, its value when a server accepts it)
     "parens-9000": ("(" * 9000 + "1" + ")" * 9000, 1.0),
+    "parens-1500": ("(" * 1500 + "1" + ")" * 1500, 1.0),  # parsed for seconds, stalling health
     "plus-2000": ("+".join(["1"] * 2000), 2000.0),
     "plus-5000": ("+".join(["1"] * 5000), 5000.0),
     "or-80000": (" or ".join(["vector(1)"] * 80_000), 1.0),
