@@ -67,7 +67,12 @@ DEGRADED_WORDS = ("degraded", "quarantin")  # what /-/ready or the log says abou
 # ---- bounds ----------------------------------------------------------------------------------
 READY_TIMEOUT_S = 30.0
 HEALTH_BUDGET_S = 1.0
+#: Polls that may answer 200 late (within twice the budget): scheduler noise on a shared
+#: 2-core machine. A stalled server fails many polls; an error or no answer is never allowed.
+HEALTH_SLACK_POLLS = 1
 HTTP_TIMEOUT_S = 10.0
+#: Any attack: the server's peak RSS may rise at most this much above its level before it.
+ATTACK_RSS_MB = 256.0
 RW_HEADERS = {
     "Content-Type": "application/x-protobuf",
     "Content-Encoding": "snappy",
@@ -304,7 +309,7 @@ class HealthWatch:
             self._thread.join(timeout=HEALTH_BUDGET_S + 2)
 
     def _run(self) -> None:
-        with self.server.client(timeout=HEALTH_BUDGET_S) as c:
+        with self.server.client(timeout=2 * HEALTH_BUDGET_S) as c:
             while not self._stop.is_set():
                 self._poll(c)
                 self._stop.wait(self.interval_s)
@@ -325,20 +330,31 @@ class HealthWatch:
 
     def assert_ok(self) -> None:
         assert self.polls > 0, "the health poller never ran"
-        assert not self.failures, (
+        late = [f for f in self.failures if ": HTTP 200 after " in f]
+        hard = [f for f in self.failures if f not in late]
+        assert not hard and len(late) <= HEALTH_SLACK_POLLS, (
             f"{len(self.failures)} of {self.polls} health checks failed or took over "
             f"{HEALTH_BUDGET_S}s (worst {self.worst_s:.2f}s): {self.failures[:5]}"
         )
 
 
-def assert_healthy(server: Server) -> None:
-    """Alive, and ``/-/healthy`` is a 200 within the budget."""
+def assert_healthy(server: Server, tries: int = 1 + HEALTH_SLACK_POLLS) -> None:
+    """Alive, and ``/-/healthy`` is a 200 within the budget (one late answer is retried)."""
     server.assert_alive()
-    t0 = time.monotonic()
+    took: list[float] = []
     with server.client(timeout=HEALTH_BUDGET_S) as c:
-        r = c.get("/-/healthy")
-    assert r.status_code == 200, f"/-/healthy answered {r.status_code}: {r.text[:200]}"
-    assert time.monotonic() - t0 <= HEALTH_BUDGET_S
+        for _ in range(tries):
+            t0 = time.monotonic()
+            try:
+                r = c.get("/-/healthy")
+            except httpx.TimeoutException:
+                took.append(HEALTH_BUDGET_S)
+                continue
+            took.append(time.monotonic() - t0)
+            assert r.status_code == 200, f"/-/healthy answered {r.status_code}: {r.text[:200]}"
+            if took[-1] <= HEALTH_BUDGET_S:
+                return
+    raise AssertionError(f"/-/healthy took {[round(t, 2) for t in took]}s (budget {HEALTH_BUDGET_S}s)")
 
 
 # ---- acknowledged samples --------------------------------------------------------------------
@@ -393,12 +409,17 @@ class Acked:
 
 
 @contextlib.contextmanager
-def attack_window(server: Server, acked: Acked) -> Iterator[HealthWatch]:
-    """Health polled during the block; afterwards: alive, healthy, every acked sample there."""
+def attack_window(server: Server, acked: Acked, max_growth_mb: float = ATTACK_RSS_MB) -> Iterator[HealthWatch]:
+    """Health polled during the block; afterwards: alive, healthy, peak RSS at most
+    ``max_growth_mb`` above its level before the block, every acked sample there."""
+    reset_peak_rss(server.pid)
+    before = server.rss_mb()
     with HealthWatch(server) as watch:
         yield watch
     watch.assert_ok()
     assert_healthy(server)
+    grew = server.hwm_mb() - before
+    assert grew < max_growth_mb, f"peak RSS grew {grew:.0f} MB during the attack (bound {max_growth_mb} MB)"
     acked.verify(server)
 
 
