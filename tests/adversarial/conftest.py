@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,8 +28,15 @@ import httpx
 import pytest
 import yaml
 
-from sloguard.ingest.remote_write import encode_write_request
 from tests._net import free_port
+from tests.adversarial._samples import Acked as Acked
+from tests.adversarial._samples import Series as Series
+from tests.adversarial._wire import cpu_seconds as cpu_seconds
+from tests.adversarial._wire import metric_values as metric_values
+from tests.adversarial._wire import numbers_under as numbers_under
+from tests.adversarial._wire import open_fds as open_fds
+from tests.adversarial._wire import proc_status_kb, reset_peak_rss
+from tests.adversarial._wire import raw_post as raw_post
 
 # ---- names that the merged hardening branches define (one place to adjust) -----------------
 FLAGS: dict[str, str] = {
@@ -129,25 +135,6 @@ def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-
-
-# ---- /proc readings --------------------------------------------------------------------------
-def proc_status_kb(pid: int, field_name: str) -> int:
-    """``VmRSS``/``VmHWM`` of ``pid`` in kB, from /proc/<pid>/status."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field_name + ":"):
-            return int(line.split()[1])
-    raise AssertionError(f"/proc/{pid}/status has no {field_name} line")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime+stime of ``pid`` in seconds (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 # ---- the server -----------------------------------------------------------------------------
@@ -357,57 +344,6 @@ def assert_healthy(server: Server, tries: int = 1 + HEALTH_SLACK_POLLS) -> None:
     raise AssertionError(f"/-/healthy took {[round(t, 2) for t in took]}s (budget {HEALTH_BUDGET_S}s)")
 
 
-# ---- acknowledged samples --------------------------------------------------------------------
-Series = tuple[tuple[tuple[str, str], ...], list[int], list[float]]
-
-
-@dataclass
-class Acked:
-    """Samples the server acknowledged (204), by label set; ``verify`` reads them all back."""
-
-    metric: str
-    samples: dict[tuple[tuple[str, str], ...], dict[int, float]] = field(default_factory=dict)
-
-    def send(self, server: Server, series: list[Series]) -> None:
-        r = server.write(encode_write_request(series))
-        assert r.status_code == 204, f"a valid remote write got {r.status_code}: {r.text[:300]}"
-        for labels, ts, vs in series:
-            self.samples.setdefault(labels, {}).update(zip(ts, vs, strict=True))
-
-    def seed(self, server: Server, n_series: int = 20, n_samples: int = 30, tag: str = "seed") -> None:
-        """``n_series`` series of ``n_samples`` samples 1 s apart, ending now."""
-        now_ms = int(time.time() * 1000)
-        ts = [now_ms - (n_samples - i) * 1000 for i in range(n_samples)]
-        self.send(server, [
-            ((("__name__", self.metric), ("batch", tag), ("i", str(k))), ts, [k * 1000.0 + j for j in range(n_samples)])
-            for k in range(n_series)
-        ])
-
-    def count(self) -> int:
-        return sum(len(v) for v in self.samples.values())
-
-    def fetch(self, server: Server) -> dict[tuple[tuple[str, str], ...], dict[int, float]]:
-        """What the server returns for this metric over the acknowledged time range (sorted labels)."""
-        newest = max(t for s in self.samples.values() for t in s)
-        oldest = min(t for s in self.samples.values() for t in s)
-        window_s = (newest - oldest) // 1000 + 2
-        status, body = server.query(f"{self.metric}[{window_s}s]", at=newest / 1000 + 0.001)
-        assert status == 200, f"reading back {self.metric} failed with {status}: {body}"
-        return {
-            tuple(sorted(r["metric"].items())): {int(round(float(t) * 1000)): float(v) for t, v in r["values"]}
-            for r in body["data"]["result"]
-        }
-
-    def verify(self, server: Server) -> None:
-        """Every acknowledged sample is returned by a range-vector query, with its value."""
-        got = self.fetch(server)
-        missing = 0
-        for labels, want in self.samples.items():
-            have = got.get(tuple(sorted(labels)), {})
-            missing += sum(1 for t, v in want.items() if have.get(t) != v)
-        assert missing == 0, f"{missing} of {self.count()} acknowledged samples of {self.metric} are missing or changed"
-
-
 @contextlib.contextmanager
 def attack_window(server: Server, acked: Acked, max_growth_mb: float = ATTACK_RSS_MB) -> Iterator[HealthWatch]:
     """Health polled during the block; afterwards: alive, healthy, peak RSS at most
@@ -423,66 +359,6 @@ def attack_window(server: Server, acked: Acked, max_growth_mb: float = ATTACK_RS
     acked.verify(server)
 
 
-# ---- raw sockets -----------------------------------------------------------------------------
-def raw_post(port: int, path: str, headers: Mapping[str, str], body: bytes,
-             timeout_s: float = HTTP_TIMEOUT_S, chunk: int = 1 << 20) -> tuple[int, bytes]:
-    """POST over a plain socket, tolerating the server answering and closing early."""
-    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + f"Content-Length: {len(body)}\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
-        s.sendall(head.encode())
-        with contextlib.suppress(OSError):
-            for o in range(0, len(body), chunk):
-                s.sendall(body[o:o + chunk])
-        data = b""
-        with contextlib.suppress(OSError):
-            while len(data) < 1 << 16:
-                part = s.recv(65536)
-                if not part:
-                    break
-                data += part
-    m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
-    assert m, f"no HTTP response to POST {path} ({len(body)} bytes): {data[:200]!r}"
-    return int(m.group(1)), data.split(b"\r\n\r\n", 1)[-1]
-
-
-def metric_values(text: str, name_re: str) -> dict[str, float]:
-    """Samples of /metrics text whose series name matches ``name_re`` (full line key -> value)."""
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        key, _, value = line.rpartition(" ")
-        if re.match(name_re, key):
-            with contextlib.suppress(ValueError):
-                out[key] = float(value)
-    return out
-
-
-def numbers_under(obj: Any, key_re: str) -> dict[str, float]:
-    """Numeric values anywhere in a JSON document whose key matches ``key_re`` (case-insensitive)."""
-    out: dict[str, float] = {}
-
-    def walk(o: Any, path: str) -> None:
-        if isinstance(o, dict):
-            for k, v in o.items():
-                p = f"{path}.{k}"
-                if isinstance(v, int | float) and not isinstance(v, bool) and re.search(key_re, k, re.I):
-                    out[p] = float(v)
-                walk(v, p)
-        elif isinstance(o, list):
-            for i, v in enumerate(o):
-                walk(v, f"{path}[{i}]")
-
-    walk(obj, "")
-    return out
-
-
-def reset_peak_rss(pid: int) -> None:
-    """Reset VmHWM to the current RSS (``echo 5 > /proc/<pid>/clear_refs``), so the next
-    VmHWM reading is the peak of what follows; without permission, VmHWM keeps the older peak."""
-    with contextlib.suppress(OSError):
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 @contextlib.contextmanager
