@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from sloguard.cli._query_flags import QUERY_FLAGS, apply_query_flags, query_flag_values
 from sloguard.config import Config, ConfigError, load_config, parse_config
 from sloguard.log import LogFormat, configure, parse_level
 
@@ -57,6 +58,24 @@ def serve(
     )] = "127.0.0.1:9090",
     log_format: Annotated[str, typer.Option("--log.format", help="logfmt or json.")] = "logfmt",
     log_level: Annotated[str, typer.Option("--log.level", help="debug, info, warn or error.")] = "info",
+    # --- query bounds (Prometheus' --query.* flags; they override the config's query: keys)
+    query_timeout: Annotated[str | None, typer.Option(
+        "--query.timeout", help="Longest a query may run (default 2m).")] = None,
+    query_max_samples: Annotated[str | None, typer.Option(
+        "--query.max-samples", help="Most samples one query may hold in memory (default 50000000).")] = None,
+    query_max_concurrency: Annotated[str | None, typer.Option(
+        "--query.max-concurrency", help="Queries evaluated at once (default 20).")] = None,
+    query_lookback_delta: Annotated[str | None, typer.Option(
+        "--query.lookback-delta", help="How far back an instant selector looks (default 5m).")] = None,
+    query_max_body_bytes: Annotated[str | None, typer.Option(
+        "--query.max-body-bytes", help="Largest form body an API request may send (default 10MiB).")] = None,
+    query_memory_limit: Annotated[str | None, typer.Option(
+        "--query.memory-limit",
+        help="Process RSS above which new queries get 503 (default 0: 80% of RAM or the cgroup limit).")] = None,
+    query_max_parse_depth: Annotated[str | None, typer.Option(
+        "--query.max-parse-depth", help="Deepest nesting a PromQL expression may have (default 200).")] = None,
+    query_max_parse_chain: Annotated[str | None, typer.Option(
+        "--query.max-parse-chain", help="Longest binary-operator chain in PromQL (default 1000).")] = None,
 ) -> None:
     """Run the sloguard server: TSDB, scrapes, remote-write receiver and HTTP API."""
     from sloguard.api._server import ServeError, ServeOptions
@@ -75,6 +94,14 @@ def serve(
         config = load_config(config_file) if config_file else bundled_config(self_address(host, port))
     except ConfigError as e:
         raise _fail(str(e)) from None
+    query_given = dict(zip(QUERY_FLAGS, (
+        query_timeout, query_max_samples, query_max_concurrency, query_lookback_delta,
+        query_max_body_bytes, query_memory_limit, query_max_parse_depth, query_max_parse_chain,
+    ), strict=True))
+    try:
+        config = config.model_copy(update={"query": apply_query_flags(config.query, query_given)})
+    except ValueError as e:
+        raise _fail(str(e)) from None
     configure(fmt, log_level)
     flags = {
         "config.file": str(config_file or f"<bundled {BUNDLED_CONFIG}>"),
@@ -82,6 +109,7 @@ def serve(
         "web.listen-address": listen,
         "log.format": fmt.value,
         "log.level": log_level,
+        **query_flag_values(config.query),
     }
     options = ServeOptions(
         config_path=config_file or Path(BUNDLED_CONFIG), data_dir=data_dir, host=host, port=port,

@@ -10,6 +10,8 @@ storage:
   tsdb: {retention_time: 15d, retention_size: 0, block_duration: 2h, fsync: per_commit,
          max_series: 0, max_series_per_metric: 0}
 remote_write_receiver: {max_body_bytes: 33554432}
+query: {timeout: 2m, max_samples: 50000000, max_concurrency: 20, lookback_delta: 5m,
+        max_body_bytes: 10MiB, memory_limit: 0, max_parse_depth: 200, max_parse_chain: 1000}
 ```
 """
 
@@ -65,6 +67,23 @@ class RemoteWriteReceiverSettings(_Strict):
     max_body_bytes: Annotated[ByteSize, Field(gt=0)] = 32 * 1024 * 1024
 
 
+class QuerySettings(_Strict):
+    """The query engine's bounds (Prometheus' ``--query.*`` flags; a flag given on the
+    command line overrides the key). ``max_body_bytes`` caps a request's form body
+    (larger ones get 413; Go's ``ParseForm`` stops at 10 MiB); ``memory_limit`` is the
+    process RSS above which new queries get 503 (``0``: 80% of the machine's memory or
+    of the cgroup limit). The parse limits bound nesting depth and operator chains."""
+
+    timeout: Annotated[Duration, Field(gt=0)] = 120_000
+    max_samples: int = Field(default=50_000_000, gt=0)
+    max_concurrency: int = Field(default=20, gt=0)
+    lookback_delta: Annotated[Duration, Field(gt=0)] = 300_000
+    max_body_bytes: Annotated[ByteSize, Field(gt=0)] = 10 * 1024 * 1024
+    memory_limit: Annotated[ByteSize, Field(ge=0)] = 0
+    max_parse_depth: int = Field(default=200, gt=0)
+    max_parse_chain: int = Field(default=1000, gt=0)
+
+
 class AlertmanagerStaticConfig(_Strict):
     targets: list[str] = Field(default_factory=list)
 
@@ -107,3 +126,4 @@ class Config(_Strict):
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     remote_write_receiver: RemoteWriteReceiverSettings = Field(default_factory=RemoteWriteReceiverSettings)
+    query: QuerySettings = Field(default_factory=QuerySettings)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from sloguard.promql._ast import (
     VectorSelector,
     unwrap_parens,
 )
+from sloguard.labels import Labels
 from sloguard.promql._eval_rows import DUPLICATE_LABELSET, broadcast, is_step_invariant, merge_rows
 from sloguard.promql._eval_samples import cost, matrix_call_peak, range_eval_peak
 from sloguard.promql._limits import QueryLimits
@@ -43,6 +44,9 @@ class EvalContext:
     lookback_ms: int
     default_subquery_step_ms: int
     limits: QueryLimits
+    #: For checks Prometheus makes over a node's whole range (not per step) when the
+    #: steps are evaluated in chunks: per node, what earlier chunks produced.
+    across_chunks: dict[int, dict[Labels, Labels]] = field(default_factory=dict)
 
 
 _CONSTANTS: dict[Node, tuple[StepValue, int]] = {}
@@ -71,6 +75,9 @@ class Evaluator:
         #: End of the evaluation in progress (the query's end; inside a subquery, its
         #: own end): subqueries run their inner steps up to it, as Prometheus does.
         self.end_ms = ctx.end_ms
+        #: Where step-invariant parts are evaluated when the steps are a chunk of the
+        #: query's (the query's first step, as Prometheus does); ``None``: ``steps[0]``.
+        self.invariant_at: int | None = None
 
     def eval(self, node: Node, steps: I64) -> StepValue:
         """Evaluate ``node`` at every timestamp of ``steps``.
@@ -83,14 +90,16 @@ class Evaluator:
         before = limits.current
         if len(steps) == 1 and self._constant(node):
             return self._eval_constant(node, steps)
-        if len(steps) > 1 and self._step_invariant(node):
+        if (len(steps) > 1 or self.invariant_at is not None) and self._step_invariant(node):
             # Prometheus evaluates step-invariant parts (``@``, literals) once, at the
             # first step, and repeats the result.
-            outer_end, self.end_ms = self.end_ms, int(steps[0])
+            first = steps[:1] if self.invariant_at is None else np.array([self.invariant_at], np.int64)
+            outer_end, self.end_ms = self.end_ms, int(first[0])
+            outer_at, self.invariant_at = self.invariant_at, None
             try:
-                value = broadcast(self._dispatch(node, steps[:1]), len(steps))
+                value = broadcast(self._dispatch(node, first), len(steps))
             finally:
-                self.end_ms = outer_end
+                self.end_ms, self.invariant_at = outer_end, outer_at
         else:
             value = self._dispatch(node, steps)
         limits.current = before
@@ -199,7 +208,15 @@ class Evaluator:
         labels = [ls.drop_metric_name() for ls in val.labels]
         if len(set(labels)) != len(labels):
             raise PromQLError(DUPLICATE_LABELSET, ErrorType.EXECUTION)
+        if self.invariant_at is not None:  # a chunk: earlier chunks' series count too
+            self._same_labels_across_chunks(node, val.labels, labels)
         return StepVector(labels, -val.values, val.present)
+
+    def _same_labels_across_chunks(self, node: Node, before: list[Labels], after: list[Labels]) -> None:
+        seen = self.ctx.across_chunks.setdefault(id(node), {})
+        for orig, out in zip(before, after, strict=True):
+            if seen.setdefault(out, orig) != orig:
+                raise PromQLError(DUPLICATE_LABELSET, ErrorType.EXECUTION)
 
     def _eval_binary(self, node: Binary, steps: I64) -> StepValue:
         lhs = self.eval(node.lhs, steps)

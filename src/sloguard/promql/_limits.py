@@ -13,6 +13,7 @@ Clock = Callable[[], float]
 TOO_MANY_SAMPLES = "query processing would load too many samples into memory in query execution"
 TIMED_OUT_EVAL = "query timed out in expression evaluation"
 TIMED_OUT_QUEUE = "query timed out in query queue"
+CANCELED_EVAL = "query was canceled in expression evaluation"
 MAX_POINTS_MSG = (
     "exceeded maximum resolution of 11,000 points per timeseries. "
     "Try decreasing the query resolution (?step=XX)"
@@ -32,10 +33,21 @@ class QueryLimits:
     max_samples: int
     current: int = 0
     peak: int = field(default=0)
+    #: Set by whoever gave up on the query (the HTTP side on timeout or disconnect);
+    #: every check then stops the evaluation, so its arrays are freed.
+    cancel: threading.Event = field(default_factory=threading.Event)
 
     def check_time(self) -> None:
+        """Called between nodes, step chunks and inside long loops."""
+        if self.cancel.is_set():
+            raise PromQLError(CANCELED_EVAL, ErrorType.CANCELED)
         if self.clock() > self.deadline:
             raise PromQLError(TIMED_OUT_EVAL, ErrorType.TIMEOUT)
+
+    def check_budget(self, n: int) -> None:
+        """Refuse, before allocating, a value of ``n`` samples that cannot fit."""
+        if self.current + n > self.max_samples:
+            raise PromQLError(TOO_MANY_SAMPLES, ErrorType.EXECUTION)
 
     def acquire(self, n: int) -> None:
         self.current += n

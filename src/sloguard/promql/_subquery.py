@@ -34,10 +34,13 @@ def eval_subquery(ev: Evaluator, node: Subquery, steps: I64) -> StepMatrix:
     inner_end = int(eff.max()) if node.at is not None and len(eff) else ev.end_ms - node.offset_ms
     grid = inner_steps(eff, node.range_ms, step, inner_end)
     outer_end, ev.end_ms = ev.end_ms, inner_end
+    # the inner steps are the subquery's own: its step-invariant parts run at grid[0]
+    outer_at, ev.invariant_at = ev.invariant_at, None
     try:
         val = ev.eval(node.expr, grid)
     finally:
-        ev.end_ms = outer_end
+        ev.end_ms, ev.invariant_at = outer_end, outer_at
+    ev.ctx.limits.check_time()
     if not isinstance(val, StepVector):
         raise PromQLError("subquery is only allowed on instant vector", ErrorType.BAD_DATA)
     return to_matrix(val, grid, eff, node.range_ms)
