@@ -25,11 +25,11 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 
 from sloguard.api._context import ServerContext
+from sloguard.api._memory import default_memory_limit
 from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
 from sloguard.api._scrapes import start_scrapes
 from sloguard.api._slo_setup import SLOSetup
 from sloguard.api._storage import DataDirInUse, DataDirLock, close_storage, maintain, open_storage
-from sloguard.api._memory import default_memory_limit
 from sloguard.config import Config, ConfigError, QuerySettings, TSDBSettings, load_config
 from sloguard.tsdb import Storage, TSDBError
 

@@ -20,7 +20,7 @@ from sloguard.promql._ast import Node
 from sloguard.promql._eval import Evaluator
 from sloguard.promql._eval_samples import cost
 from sloguard.promql._limits import QueryLimits
-from sloguard.promql._steps import I64, StepScalar, StepValue, StepVector
+from sloguard.promql._steps import F64, I64, StepScalar, StepValue, StepVector
 from sloguard.promql._value import ErrorType, Matrix, PromQLError, QueryResult, Series, ValueType
 
 
@@ -57,7 +57,7 @@ def range_result(parts: list[StepValue], steps: I64) -> QueryResult:
         return QueryResult([Series(Labels(), steps.copy(), values)], ValueType.MATRIX)
     rows: list[I64] = []
     cols: list[I64] = []
-    vals: list[np.ndarray] = []  # type: ignore[type-arg]
+    vals: list[F64] = []
     index: dict[Labels, int] = {}
     offset = 0
     for part in parts:
@@ -73,7 +73,7 @@ def range_result(parts: list[StepValue], steps: I64) -> QueryResult:
 
 
 def _series(
-    index: dict[Labels, int], rows: list[I64], cols: list[I64], vals: list[np.ndarray], steps: I64  # type: ignore[type-arg]
+    index: dict[Labels, int], rows: list[I64], cols: list[I64], vals: list[F64], steps: I64
 ) -> Matrix:
     if not index:
         return []

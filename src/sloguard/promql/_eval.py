@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sloguard.labels import Labels
 from sloguard.promql import _aggregate, _binary, _subquery
 from sloguard.promql._ast import (
     Aggregate,
@@ -23,7 +24,6 @@ from sloguard.promql._ast import (
     VectorSelector,
     unwrap_parens,
 )
-from sloguard.labels import Labels
 from sloguard.promql._eval_rows import DUPLICATE_LABELSET, broadcast, is_step_invariant, merge_rows
 from sloguard.promql._eval_samples import cost, matrix_call_peak, range_eval_peak
 from sloguard.promql._limits import QueryLimits

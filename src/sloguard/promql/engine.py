@@ -12,9 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from sloguard.promql._ast import Node, parse
-from sloguard.promql._eval import EvalContext, Evaluator
 from sloguard.promql._chunks import eval_chunks, range_result
-from sloguard.promql._limits import TOO_MANY_SAMPLES, Clock, ConcurrencyGate, QueryLimits, check_resolution
+from sloguard.promql._eval import EvalContext, Evaluator
+from sloguard.promql._limits import (
+    TOO_MANY_SAMPLES,
+    Clock,
+    ConcurrencyGate,
+    QueryLimits,
+    check_resolution,
+)
 from sloguard.promql._plan import Footprint, Planner, has_subquery
 from sloguard.promql._steps import I64, StepMatrix, StepScalar, StepString, StepValue, StepVector
 from sloguard.promql._value import (
