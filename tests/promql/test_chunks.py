@@ -119,3 +119,22 @@ def test_output_beyond_max_samples_is_refused_while_chunked() -> None:
     with pytest.raises(PromQLError, match="would load too many samples"):
         e.range_query("mem * 2", 0, 3_540_000, 60_000)  # 100 series x 60 steps = 6,000 output
     assert len(_matrix(e.range_query("mem * 2", 0, 2_340_000, 60_000))) == 100  # 4,000 fit
+
+
+def test_long_subquery_grid_is_evaluated_in_chunks_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sloguard.promql import _subquery
+
+    st = _wide_store(50)
+    calls: list[int] = []
+    real = _subquery.concat_steps
+
+    def spy(parts):  # type: ignore[no-untyped-def]
+        calls.append(len(parts))
+        return real(parts)
+
+    monkeypatch.setattr(_subquery, "concat_steps", spy)
+    expr = "max_over_time((mem * on(i) group_left rate(mem[5m]))[50m:10s]) - min_over_time(mem[50m:10s])"
+    small = PromQLEngine(st, EngineOptions(chunk_cells=5_000)).instant_query(expr, 3_500_000)
+    assert calls and max(calls) > 1  # 50 series x 301 grid points did not fit 5,000 cells
+    whole = PromQLEngine(st).instant_query(expr, 3_500_000)
+    assert small.value == whole.value

@@ -27,6 +27,7 @@ from sloguard.promql._ast import (
 from sloguard.promql._eval_rows import DUPLICATE_LABELSET, broadcast, is_step_invariant, merge_rows
 from sloguard.promql._eval_samples import cost, matrix_call_peak, range_eval_peak
 from sloguard.promql._limits import QueryLimits
+from sloguard.promql._plan import Footprint
 from sloguard.promql._selectors import instant_vector, range_vector
 from sloguard.promql._steps import I64, StepMatrix, StepScalar, StepString, StepValue, StepVector
 from sloguard.promql._value import ErrorType, PromQLError
@@ -47,6 +48,10 @@ class EvalContext:
     #: For checks Prometheus makes over a node's whole range (not per step) when the
     #: steps are evaluated in chunks: per node, what earlier chunks produced.
     across_chunks: dict[int, dict[Labels, Labels]] = field(default_factory=dict)
+    #: Cells a node's steps may take before they are split into chunks (0: never), and
+    #: the planner's footprint of each subquery's inner expression (by node ``id``).
+    chunk_cells: int = 0
+    subquery_plans: dict[int, Footprint] = field(default_factory=dict)
 
 
 _CONSTANTS: dict[Node, tuple[StepValue, int]] = {}

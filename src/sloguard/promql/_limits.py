@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,18 @@ class QueryLimits:
         if self.current + extra > self.max_samples:
             raise PromQLError(TOO_MANY_SAMPLES, ErrorType.EXECUTION)
         self.peak = max(self.peak, self.current + extra)
+
+
+#: The limits of the query evaluating in this thread, for loops deep in the evaluator
+#: (per-series searches) that have no evaluation context at hand.
+ACTIVE: contextvars.ContextVar[QueryLimits | None] = contextvars.ContextVar("sloguard_query_limits", default=None)
+
+
+def check_active() -> None:
+    """``check_time`` of the query evaluating in this thread, if any."""
+    limits = ACTIVE.get()
+    if limits is not None:
+        limits.check_time()
 
 
 class ConcurrencyGate:

@@ -13,7 +13,7 @@ anything, a query whose one step alone cannot fit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sloguard.labels import Matcher
 from sloguard.promql._ast import (
@@ -75,6 +75,9 @@ class Planner:
     end_ms: int
     lookback_ms: int
     default_subquery_step_ms: int
+    #: Per subquery node (``id``): the cells of its inner expression per grid point,
+    #: so its grid can be evaluated in chunks too.
+    subqueries: dict[int, Footprint] = field(default_factory=dict)
 
     def footprint(self, node: Node, step_ms: int) -> Footprint:
         step = max(1, step_ms)
@@ -88,8 +91,16 @@ class Planner:
             case MatrixSelector():
                 return self._cells(node.selector, lv, node.range_ms, _MATRIX_WEIGHT)
             case Subquery():
-                return self._walk(node.expr, self._inner(node, lv))
+                return self._subquery(node, lv)
         return _sum(self._walk(child, lv) for child in _children(node))
+
+    def _subquery(self, node: Subquery, lv: _Level) -> tuple[float, float]:
+        """The inner cells per grid point (remembered), then over this level's chunk."""
+        inner = self._inner(node, lv)
+        per, fixed = self._walk(node.expr, _Level(inner.step, -inner.step, inner.step, inner.back_ms))
+        self.subqueries[id(node)] = Footprint(per, fixed)
+        pa, pb = inner.points()  # grid points for a chunk of c steps at this level
+        return per * pa, per * pb + fixed
 
     def _inner(self, node: Subquery, lv: _Level) -> _Level:
         step = max(1, node.step_ms or self.default_subquery_step_ms)

@@ -15,6 +15,7 @@ from sloguard.promql._ast import Node, parse
 from sloguard.promql._chunks import eval_chunks, range_result
 from sloguard.promql._eval import EvalContext, Evaluator
 from sloguard.promql._limits import (
+    ACTIVE,
     TOO_MANY_SAMPLES,
     Clock,
     ConcurrencyGate,
@@ -125,14 +126,19 @@ class PromQLEngine:
             o = self.options
             ctx = EvalContext(
                 querier or self.storage.querier(), start, end, o.lookback_delta_ms,
-                o.default_subquery_step_ms, limits,
+                o.default_subquery_step_ms, limits, chunk_cells=o.chunk_cells,
             )
             plan = None
             if step > 0 or has_subquery(node):
                 planner = Planner(ctx.querier, start, end, o.lookback_delta_ms, o.default_subquery_step_ms)
                 plan = planner.footprint(node, step)
+                ctx.subquery_plans.update(planner.subqueries)
             limits.check_time()
-            yield ctx, plan
+            token = ACTIVE.set(limits)
+            try:
+                yield ctx, plan
+            finally:
+                ACTIVE.reset(token)
         except RecursionError:
             raise PromQLError("expression nested too deeply to evaluate", ErrorType.BAD_DATA) from None
         finally:
