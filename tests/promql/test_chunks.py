@@ -126,7 +126,7 @@ def test_long_subquery_grid_is_evaluated_in_chunks_with_the_same_result(monkeypa
 
     st = _wide_store(50)
     calls: list[int] = []
-    real = _subquery.concat_steps
+    real = _subquery.concat_steps  # type: ignore[attr-defined]
 
     def spy(parts):  # type: ignore[no-untyped-def]
         calls.append(len(parts))
