@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 import anyio
@@ -146,3 +147,30 @@ def test_engine_stops_when_cancelled_mid_query() -> None:
         e.range_query("rate(mem[5m])", T0 + 600_000, T0 + 3_600_000, 15_000, cancel=cancel)
     assert exc.value.error_type.value == "canceled"
     assert selects == 1  # no further chunk was evaluated
+
+
+def test_query_whose_client_went_away_is_cancelled() -> None:
+    st = _storage(200)
+    slow = _Running(PromQLEngine(st, EngineOptions(chunk_cells=20_000)))
+    ctx = ServerContext(storage=st, engine=slow, ready=True, serve_demo=False)
+    app = create_app(ctx)
+    expr = "max_over_time(sum by (i) (rate(mem[5m]))[30m:1s])"
+    query = f"query={expr}&start={T0 / 1000 + 1800}&end={T0 / 1000 + 3600}&step=1".replace("+", "%2B")
+    scope = {"type": "http", "method": "GET", "path": "/api/v1/query_range", "raw_path": b"/api/v1/query_range",
+             "query_string": query.encode(), "headers": [], "scheme": "http", "server": ("127.0.0.1", 80),
+             "client": ("127.0.0.1", 1), "root_path": "", "http_version": "1.1"}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return {"type": "http.disconnect"}  # the client is gone by the time anyone asks
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    anyio.run(app, scope, receive, send)
+    assert sent[0]["status"] == 503 and b"canceled" in sent[1]["body"]
+    for _ in range(100):
+        if slow.running == 0:
+            break
+        time.sleep(0.05)
+    assert slow.running == 0
