@@ -50,7 +50,7 @@ def eval_chunks(
     return parts
 
 
-def range_result(parts: list[StepValue], steps: I64) -> QueryResult:
+def assemble_range_result(parts: list[StepValue], steps: I64) -> QueryResult:
     """The range query's matrix from its chunks' values, series sorted by labels."""
     if parts and all(isinstance(p, StepScalar) for p in parts):
         values = np.concatenate([p.values for p in parts if isinstance(p, StepScalar)])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sloguard.promql._ast import Node, parse
-from sloguard.promql._chunks import eval_chunks, range_result
+from sloguard.promql._chunks import assemble_range_result, eval_chunks
 from sloguard.promql._eval import EvalContext, Evaluator
 from sloguard.promql._limits import (
     ACTIVE,
@@ -102,7 +102,7 @@ class PromQLEngine:
             if chunk >= len(steps):
                 return _range_result(Evaluator(ctx).eval(node, steps), steps)
             parts = eval_chunks(lambda: Evaluator(ctx), node, steps, chunk, ctx.limits)
-        return range_result(parts, steps)
+        return assemble_range_result(parts, steps)
 
     def evaluate(self, node: Node, start: int, end: int, steps: I64, timeout: float | None = None) -> StepValue:
         """Evaluate a parsed tree at ``steps`` (for callers that need the raw step values)."""
