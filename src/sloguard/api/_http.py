@@ -55,13 +55,20 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-class ApiError(Exception):
-    """A request the API refuses; becomes the Prometheus error envelope."""
+#: Largest form body ``Params.of`` reads (Go's ``ParseForm`` stops at 10 MiB too);
+#: ``ctx.settings["max_body_bytes"]`` (``query.max_body_bytes``) overrides it.
+DEFAULT_MAX_BODY_BYTES = 10 << 20
 
-    def __init__(self, message: str, error_type: ErrorType = ErrorType.BAD_DATA) -> None:
+
+class ApiError(Exception):
+    """A request the API refuses; becomes the Prometheus error envelope (with ``status``
+    instead of the error type's own code when given, e.g. 413)."""
+
+    def __init__(self, message: str, error_type: ErrorType = ErrorType.BAD_DATA, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.error_type = error_type
+        self.status = status
 
 
 def success(data: Any, warnings: Sequence[str] = ()) -> JSONResponse:
@@ -72,12 +79,14 @@ def success(data: Any, warnings: Sequence[str] = ()) -> JSONResponse:
     return JSONResponse(body)
 
 
-def error(message: str, error_type: ErrorType = ErrorType.BAD_DATA, data: Any = None) -> JSONResponse:
-    """The error envelope with Prometheus' status code for ``error_type``."""
+def error(
+    message: str, error_type: ErrorType = ErrorType.BAD_DATA, data: Any = None, status: int | None = None
+) -> JSONResponse:
+    """The error envelope with Prometheus' status code for ``error_type`` (or ``status``)."""
     body: dict[str, Any] = {"status": "error", "errorType": error_type.value, "error": message}
     if data is not None:
         body["data"] = data
-    return JSONResponse(body, status_code=ERROR_STATUS.get(error_type, 500))
+    return JSONResponse(body, status_code=status or ERROR_STATUS.get(error_type, 500))
 
 
 def api_endpoint(handler: Handler) -> Handler:
@@ -88,7 +97,7 @@ def api_endpoint(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except ApiError as e:
-            return error(e.message, e.error_type)
+            return error(e.message, e.error_type, status=e.status)
         except PromQLError as e:
             return error(str(e), e.error_type)
 
@@ -98,7 +107,9 @@ def api_endpoint(handler: Handler) -> Handler:
 class Params:
     """A request's parameters: the URL query plus, for POST, the urlencoded form body.
 
-    Like Go's ``r.Form``, body values come before query values for the same key.
+    Like Go's ``r.Form``, body values come before query values for the same key. The
+    body is read in chunks and refused with 413 once it passes the server's
+    ``max_body_bytes``, before it is all buffered.
     """
 
     def __init__(self, values: dict[str, list[str]]) -> None:
@@ -109,7 +120,7 @@ class Params:
         values: dict[str, list[str]] = {}
         ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if request.method == "POST" and ctype == "application/x-www-form-urlencoded":
-            body = (await request.body()).decode("utf-8", errors="replace")
+            body = (await read_body(request, max_body_bytes(request))).decode("utf-8", errors="replace")
             for k, v in parse_qsl(body, keep_blank_values=True):
                 values.setdefault(k, []).append(v)
         for k, v in request.query_params.multi_items():
@@ -123,6 +134,37 @@ class Params:
 
     def get_list(self, name: str) -> list[str]:
         return list(self._values.get(name, []))
+
+
+def max_body_bytes(request: Request) -> int:
+    """The server's form-body limit (``ctx.settings["max_body_bytes"]``)."""
+    ctx = getattr(request.app.state, "ctx", None) if "app" in request.scope else None
+    settings = getattr(ctx, "settings", None) or {}
+    return int(settings.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES))
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, read chunk by chunk; 413 as soon as it passes ``limit`` bytes
+    (at once when ``Content-Length`` says so)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        f"request body is larger than the limit of {limit:,} bytes "
+        "(query.max_body_bytes, --query.max-body-bytes)",
+        ErrorType.BAD_DATA, status=413,
+    )
 
 
 def parse_time(s: str) -> int:

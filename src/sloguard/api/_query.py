@@ -9,12 +9,20 @@ answered with Prometheus' timeout error, so no expression can hang the server.
 
 Settings read from ``ctx.settings``: ``clock`` (seconds, default ``time.time``),
 ``query_timeout`` (seconds, 120), ``query_max_concurrency`` (20), ``query_timeout_grace``
-(seconds an engine may overrun its timeout before it is abandoned, 2).
+(seconds an engine may overrun its timeout before it is abandoned, 2),
+``query_memory_limit`` (bytes of process RSS above which new queries get 503; 0: none)
+and ``rss`` (how RSS is read, for tests).
+
+When the API gives up on a query (its timeout passed, or the client went away), it sets
+the query's cancel event, so an engine that takes one (``cancel=``) stops at its next
+check and frees its arrays instead of running on in an abandoned thread.
 """
 
 from __future__ import annotations
 
 import gzip
+import inspect
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +45,7 @@ from sloguard.api._http import (
     parse_time_param,
     success,
 )
+from sloguard.api._memory import over_limit_message, rss_bytes
 from sloguard.api._query_params import InstantParams, RangeParams, instant_params, range_params
 from sloguard.api._query_status import status_routes
 from sloguard.promql import ErrorType, ParseError, PromQLError, QueryResult
@@ -49,6 +58,9 @@ DEFAULT_MAX_CONCURRENCY = 20
 #: An engine gets this much longer than the timeout before the API gives up on it.
 _GRACE = 2.0
 _TIMEOUT_TEXT = "query timed out in expression evaluation"
+_CANCELED_TEXT = "query was canceled in expression evaluation"
+#: How often a running query checks whether its client is still connected (seconds).
+_DISCONNECT_POLL = 0.25
 #: Results are gzipped when the client accepts it (as Prometheus does); level 1 keeps the
 #: CPU cost to a few ms per MB while still shrinking JSON about tenfold.
 _GZIP_LEVEL = 1
@@ -78,6 +90,16 @@ class QueryAPI:
         limit = int(settings.get("query_max_concurrency", DEFAULT_MAX_CONCURRENCY))
         self._limiter = anyio.CapacityLimiter(limit)
         self._grace = float(settings.get("query_timeout_grace", _GRACE))
+        self._memory_limit = int(settings.get("query_memory_limit", 0))
+        self._rss: Callable[[], int] = settings.get("rss", rss_bytes)
+
+    def _check_memory(self) -> None:
+        """New queries get 503 while the process is over its memory ceiling."""
+        if self._memory_limit <= 0:
+            return
+        rss = self._rss()
+        if rss > self._memory_limit:
+            raise ApiError(over_limit_message(rss, self._memory_limit), ErrorType.UNAVAILABLE)
 
     def _effective_timeout(self, requested: float | None) -> float:
         if requested is None or requested <= 0:
@@ -87,20 +109,21 @@ class QueryAPI:
     def _engine(self) -> Any:
         if self._ctx.engine is None:
             raise ApiError("The query engine is not configured on this server.", ErrorType.UNAVAILABLE)
+        self._check_memory()
         return self._ctx.engine
 
-    async def _execute(self, request: Request, run: Callable[[], QueryResult], timeout: float) -> Response:
+    async def _execute(
+        self, request: Request, run: Callable[[threading.Event], QueryResult], timeout: float
+    ) -> Response:
         gzipped = "gzip" in request.headers.get("accept-encoding", "")
+        cancel = threading.Event()
 
         def work() -> bytes:
-            body = query_response_json(run()).encode("utf-8", "replace")
+            body = query_response_json(run(cancel)).encode("utf-8", "replace")
             return gzip.compress(body, compresslevel=_GZIP_LEVEL, mtime=0) if gzipped else body
 
         try:
-            with anyio.fail_after(timeout + self._grace):
-                body = await anyio.to_thread.run_sync(
-                    work, limiter=self._limiter, abandon_on_cancel=True
-                )
+            body = await self._run_cancellable(request, work, timeout, cancel)
         except TimeoutError:
             return error(_TIMEOUT_TEXT, ErrorType.TIMEOUT)
         except PromQLError:
@@ -109,15 +132,50 @@ class QueryAPI:
             if not isinstance(e, Exception) and not _is_panic(e):
                 raise
             return error(f"unexpected error: {type(e).__name__}: {e}", ErrorType.EXECUTION)
+        if body is None:
+            return error(_CANCELED_TEXT, ErrorType.CANCELED)
         headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"} if gzipped else None
         return Response(body, media_type="application/json", headers=headers)
+
+    async def _run_cancellable(
+        self, request: Request, work: Callable[[], bytes], timeout: float, cancel: threading.Event
+    ) -> bytes | None:
+        """``work`` in a worker thread; ``None`` if the client went away. Whatever ends
+        the wait (result, timeout, disconnect) sets ``cancel`` for the engine."""
+        outcome: list[tuple[bool, Any]] = []
+
+        def guarded() -> None:  # errors cross the task group as values, not exception groups
+            try:
+                outcome.append((True, work()))
+            except BaseException as e:
+                outcome.append((False, e))
+
+        try:
+            with anyio.fail_after(timeout + self._grace):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(_watch_disconnect, request, cancel, tg.cancel_scope)
+                    await anyio.to_thread.run_sync(guarded, limiter=self._limiter, abandon_on_cancel=True)
+                    tg.cancel_scope.cancel()
+        finally:
+            cancel.set()
+        if not outcome:
+            return None
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return bytes(value)
+
+    def _call(self, method: Callable[..., QueryResult], *args: Any) -> Callable[[threading.Event], QueryResult]:
+        """``method(*args)``, with ``cancel=`` when the engine takes it."""
+        takes_cancel = "cancel" in inspect.signature(method).parameters
+        return lambda cancel: method(*args, cancel=cancel) if takes_cancel else method(*args)
 
     async def query(self, request: Request) -> Response:
         p: InstantParams = instant_params(await Params.of(request), int(self._clock() * 1000))
         engine = self._engine()
         timeout = self._effective_timeout(p.timeout)
         try:
-            return await self._execute(request, lambda: engine.instant_query(p.query, p.time, timeout), timeout)
+            return await self._execute(request, self._call(engine.instant_query, p.query, p.time, timeout), timeout)
         except ParseError as e:
             raise ApiError(f'invalid parameter "query": {e}') from None
 
@@ -125,9 +183,8 @@ class QueryAPI:
         p: RangeParams = range_params(await Params.of(request))
         engine = self._engine()
         timeout = self._effective_timeout(p.timeout)
-        return await self._execute(
-            request, lambda: engine.range_query(p.query, p.start, p.end, p.step, timeout), timeout
-        )
+        run = self._call(engine.range_query, p.query, p.start, p.end, p.step, timeout)
+        return await self._execute(request, run, timeout)
 
     async def format_query(self, request: Request) -> Response:
         expr = (await Params.of(request)).get("query")
@@ -151,6 +208,15 @@ class QueryAPI:
         if not has_selector:
             return Response(status_code=204)
         return success([])  # sloguard stores no exemplars
+
+
+async def _watch_disconnect(request: Request, cancel: threading.Event, scope: anyio.CancelScope) -> None:
+    """Cancel the query (and stop waiting for it) once its client has gone."""
+    while not cancel.is_set():
+        await anyio.sleep(_DISCONNECT_POLL)
+        if await request.is_disconnected():
+            cancel.set()
+            scope.cancel()
 
 
 class _ParseFailed(Exception):

@@ -12,6 +12,7 @@ import typer
 
 from sloguard.api._edge import EdgeLimits
 from sloguard.api._webconfig import WebConfig
+from sloguard.cli._query_flags import QUERY_FLAGS, apply_query_flags, query_flag_values
 from sloguard.config import Config, ConfigError, load_config, parse_config
 from sloguard.durations import DurationError, parse_duration_ms
 from sloguard.log import LogFormat, configure, parse_level
@@ -120,6 +121,27 @@ def serve(
     enable_admin_api: Annotated[bool, typer.Option(
         "--web.enable-admin-api", help="Enable API endpoints for admin control actions (sloguard has none yet)."
     )] = False,
+    # --- query bounds (Prometheus' --query.* flags; they override the config's query: keys)
+    query_timeout: Annotated[str | None, typer.Option(
+        "--query.timeout", help="Longest a query may run (default 2m).")] = None,
+    query_max_samples: Annotated[str | None, typer.Option(
+        "--query.max-samples", help="Most samples one query may hold in memory (default 50000000).")] = None,
+    query_max_concurrency: Annotated[str | None, typer.Option(
+        "--query.max-concurrency", help="Queries evaluated at once (default 20).")] = None,
+    query_lookback_delta: Annotated[str | None, typer.Option(
+        "--query.lookback-delta", help="How far back an instant selector looks (default 5m).")] = None,
+    query_max_body_bytes: Annotated[str | None, typer.Option(
+        "--query.max-body-bytes", help="Largest form body an API request may send (default 10MiB).")] = None,
+    query_memory_limit: Annotated[str | None, typer.Option(
+        "--query.memory-limit",
+        help="Process RSS above which new queries get 503 (default 0: 80% of RAM or the cgroup limit).")] = None,
+    query_max_parse_depth: Annotated[str | None, typer.Option(
+        "--query.max-parse-depth", help="Deepest nesting a PromQL expression may have (default 200).")] = None,
+    query_max_parse_chain: Annotated[str | None, typer.Option(
+        "--query.max-parse-chain", help="Longest binary-operator chain in PromQL (default 300).")] = None,
+    maintenance_interval: Annotated[str, typer.Option(
+        "--storage.tsdb.maintenance-interval", hidden=True,
+        help="How often blocks are cut, compacted, retained and new block directories loaded.")] = "1m",
 ) -> None:
     """Run the sloguard server: TSDB, scrapes, remote-write receiver and HTTP API."""
     from sloguard.api._server import ServeError, ServeOptions
@@ -131,6 +153,7 @@ def serve(
         host, port = parse_listen(listen)
         edge = edge_flags(web_config_file, read_timeout, header_timeout, max_connections,
                           enable_lifecycle, enable_admin_api)
+        maintenance_s = _positive_duration_s("--storage.tsdb.maintenance-interval", maintenance_interval)
     except ValueError as e:
         msg = str(e)
         if "is not a valid LogFormat" in msg:
@@ -140,6 +163,14 @@ def serve(
         config = load_config(config_file) if config_file else bundled_config(self_address(host, port))
     except ConfigError as e:
         raise _fail(str(e)) from None
+    query_given = dict(zip(QUERY_FLAGS, (
+        query_timeout, query_max_samples, query_max_concurrency, query_lookback_delta,
+        query_max_body_bytes, query_memory_limit, query_max_parse_depth, query_max_parse_chain,
+    ), strict=True))
+    try:
+        config = config.model_copy(update={"query": apply_query_flags(config.query, query_given)})
+    except ValueError as e:
+        raise _fail(str(e)) from None
     configure(fmt, log_level)
     flags = {
         "config.file": str(config_file or f"<bundled {BUNDLED_CONFIG}>"),
@@ -148,10 +179,12 @@ def serve(
         "log.format": fmt.value,
         "log.level": log_level,
         **edge.shown,
+        **query_flag_values(config.query),
     }
     options = ServeOptions(
         config_path=config_file or Path(BUNDLED_CONFIG), data_dir=data_dir, host=host, port=port,
         flags=flags, web=edge.web, limits=edge.limits, enable_lifecycle=edge.enable_lifecycle,
+        maintenance_interval_s=maintenance_s,
         loader=None if config_file else (lambda: bundled_config(self_address(host, port))),
     )
     try:
@@ -160,6 +193,16 @@ def serve(
     except ServeError as e:
         typer.echo(f"sloguard: {e}", err=True)
         raise typer.Exit(1) from None
+
+
+def _positive_duration_s(flag: str, text: str) -> float:
+    try:
+        ms = parse_duration_ms(text)
+    except DurationError as e:
+        raise ValueError(f"invalid {flag} {text!r}: {e}") from None
+    if ms <= 0:
+        raise ValueError(f"invalid {flag} {text!r}: must be positive")
+    return ms / 1000
 
 
 def register(app: typer.Typer) -> None:

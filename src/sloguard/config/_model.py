@@ -11,6 +11,8 @@ storage:
          max_series: 0, max_series_per_metric: 0}
 remote_write_receiver: {max_body_bytes: 32MB, max_decompressed_bytes: 64MB,
                         label_limit: 128, label_name_length_limit: 1024, label_value_length_limit: 65536}
+query: {timeout: 2m, max_samples: 50000000, max_concurrency: 20, lookback_delta: 5m,
+        max_body_bytes: 10MiB, memory_limit: 0, max_parse_depth: 200, max_parse_chain: 300}
 ```
 """
 
@@ -75,6 +77,24 @@ class RemoteWriteReceiverSettings(_Strict):
     label_value_length_limit: int = Field(default=64 * 1024, ge=0)
 
 
+class QuerySettings(_Strict):
+    """The query engine's bounds (Prometheus' ``--query.*`` flags; a flag given on the
+    command line overrides the key). ``max_body_bytes`` caps a request's form body
+    (larger ones get 413; Go's ``ParseForm`` stops at 10 MiB); ``memory_limit`` is the
+    process RSS above which new queries get 503 (``0``: 80% of the machine's memory or
+    of the cgroup limit). The parse limits bound nesting depth and operator chains."""
+
+    timeout: Annotated[Duration, Field(gt=0)] = 120_000
+    max_samples: int = Field(default=50_000_000, gt=0)
+    max_concurrency: int = Field(default=20, gt=0)
+    lookback_delta: Annotated[Duration, Field(gt=0)] = 300_000
+    max_body_bytes: Annotated[ByteSize, Field(gt=0)] = 10 * 1024 * 1024
+    memory_limit: Annotated[ByteSize, Field(ge=0)] = 0
+    # bounded above: the Rust parser and the evaluator recurse per level (checked to 1,000)
+    max_parse_depth: int = Field(default=200, gt=0, le=1000)
+    max_parse_chain: int = Field(default=300, gt=0, le=1000)
+
+
 class AlertmanagerStaticConfig(_Strict):
     targets: list[str] = Field(default_factory=list)
 
@@ -117,3 +137,4 @@ class Config(_Strict):
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     remote_write_receiver: RemoteWriteReceiverSettings = Field(default_factory=RemoteWriteReceiverSettings)
+    query: QuerySettings = Field(default_factory=QuerySettings)

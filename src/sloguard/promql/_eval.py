@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from sloguard.labels import Labels
 from sloguard.promql import _aggregate, _binary, _subquery
 from sloguard.promql._ast import (
     Aggregate,
@@ -26,6 +27,7 @@ from sloguard.promql._ast import (
 from sloguard.promql._eval_rows import DUPLICATE_LABELSET, broadcast, is_step_invariant, merge_rows
 from sloguard.promql._eval_samples import cost, matrix_call_peak, range_eval_peak
 from sloguard.promql._limits import QueryLimits
+from sloguard.promql._plan import Footprint
 from sloguard.promql._selectors import instant_vector, range_vector
 from sloguard.promql._steps import I64, StepMatrix, StepScalar, StepString, StepValue, StepVector
 from sloguard.promql._value import ErrorType, PromQLError
@@ -43,6 +45,13 @@ class EvalContext:
     lookback_ms: int
     default_subquery_step_ms: int
     limits: QueryLimits
+    #: For checks Prometheus makes over a node's whole range (not per step) when the
+    #: steps are evaluated in chunks: per node, what earlier chunks produced.
+    across_chunks: dict[int, dict[Labels, Labels]] = field(default_factory=dict)
+    #: Cells a node's steps may take before they are split into chunks (0: never), and
+    #: the planner's footprint of each subquery's inner expression (by node ``id``).
+    chunk_cells: int = 0
+    subquery_plans: dict[int, Footprint] = field(default_factory=dict)
 
 
 _CONSTANTS: dict[Node, tuple[StepValue, int]] = {}
@@ -71,6 +80,9 @@ class Evaluator:
         #: End of the evaluation in progress (the query's end; inside a subquery, its
         #: own end): subqueries run their inner steps up to it, as Prometheus does.
         self.end_ms = ctx.end_ms
+        #: Where step-invariant parts are evaluated when the steps are a chunk of the
+        #: query's (the query's first step, as Prometheus does); ``None``: ``steps[0]``.
+        self.invariant_at: int | None = None
 
     def eval(self, node: Node, steps: I64) -> StepValue:
         """Evaluate ``node`` at every timestamp of ``steps``.
@@ -83,14 +95,16 @@ class Evaluator:
         before = limits.current
         if len(steps) == 1 and self._constant(node):
             return self._eval_constant(node, steps)
-        if len(steps) > 1 and self._step_invariant(node):
+        if (len(steps) > 1 or self.invariant_at is not None) and self._step_invariant(node):
             # Prometheus evaluates step-invariant parts (``@``, literals) once, at the
             # first step, and repeats the result.
-            outer_end, self.end_ms = self.end_ms, int(steps[0])
+            first = steps[:1] if self.invariant_at is None else np.array([self.invariant_at], np.int64)
+            outer_end, self.end_ms = self.end_ms, int(first[0])
+            outer_at, self.invariant_at = self.invariant_at, None
             try:
-                value = broadcast(self._dispatch(node, steps[:1]), len(steps))
+                value = broadcast(self._dispatch(node, first), len(steps))
             finally:
-                self.end_ms = outer_end
+                self.end_ms, self.invariant_at = outer_end, outer_at
         else:
             value = self._dispatch(node, steps)
         limits.current = before
@@ -199,7 +213,15 @@ class Evaluator:
         labels = [ls.drop_metric_name() for ls in val.labels]
         if len(set(labels)) != len(labels):
             raise PromQLError(DUPLICATE_LABELSET, ErrorType.EXECUTION)
+        if self.invariant_at is not None:  # a chunk: earlier chunks' series count too
+            self._same_labels_across_chunks(node, val.labels, labels)
         return StepVector(labels, -val.values, val.present)
+
+    def _same_labels_across_chunks(self, node: Node, before: list[Labels], after: list[Labels]) -> None:
+        seen = self.ctx.across_chunks.setdefault(id(node), {})
+        for orig, out in zip(before, after, strict=True):
+            if seen.setdefault(out, orig) != orig:
+                raise PromQLError(DUPLICATE_LABELSET, ErrorType.EXECUTION)
 
     def _eval_binary(self, node: Binary, steps: I64) -> StepValue:
         lhs = self.eval(node.lhs, steps)

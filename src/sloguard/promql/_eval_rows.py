@@ -200,3 +200,20 @@ def broadcast(value: StepValue, k: int) -> StepValue:
                 np.repeat(value.window_ends, k), value.range_ms,
             )
     return value
+
+
+def concat_steps(parts: Sequence[StepVector]) -> StepVector:
+    """Vectors of consecutive step ranges as one, rows matched by label set (a series
+    missing from a part is absent at its steps)."""
+    index: dict[Labels, int] = {}
+    gids = [np.fromiter((index.setdefault(ls, len(index)) for ls in p.labels), np.int64, p.n) for p in parts]
+    k = sum(p.present.shape[1] for p in parts)
+    values = np.zeros((len(index), k), np.float64)
+    present = np.zeros((len(index), k), np.bool_)
+    col = 0
+    for p, gid in zip(parts, gids, strict=True):
+        width = p.present.shape[1]
+        values[gid, col : col + width] = p.values
+        present[gid, col : col + width] = p.present
+        col += width
+    return StepVector(list(index), values, present)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ Clock = Callable[[], float]
 TOO_MANY_SAMPLES = "query processing would load too many samples into memory in query execution"
 TIMED_OUT_EVAL = "query timed out in expression evaluation"
 TIMED_OUT_QUEUE = "query timed out in query queue"
+CANCELED_EVAL = "query was canceled in expression evaluation"
 MAX_POINTS_MSG = (
     "exceeded maximum resolution of 11,000 points per timeseries. "
     "Try decreasing the query resolution (?step=XX)"
@@ -32,10 +34,21 @@ class QueryLimits:
     max_samples: int
     current: int = 0
     peak: int = field(default=0)
+    #: Set by whoever gave up on the query (the HTTP side on timeout or disconnect);
+    #: every check then stops the evaluation, so its arrays are freed.
+    cancel: threading.Event = field(default_factory=threading.Event)
 
     def check_time(self) -> None:
+        """Called between nodes, step chunks and inside long loops."""
+        if self.cancel.is_set():
+            raise PromQLError(CANCELED_EVAL, ErrorType.CANCELED)
         if self.clock() > self.deadline:
             raise PromQLError(TIMED_OUT_EVAL, ErrorType.TIMEOUT)
+
+    def check_budget(self, n: int) -> None:
+        """Refuse, before allocating, a value of ``n`` samples that cannot fit."""
+        if self.current + n > self.max_samples:
+            raise PromQLError(TOO_MANY_SAMPLES, ErrorType.EXECUTION)
 
     def acquire(self, n: int) -> None:
         self.current += n
@@ -51,6 +64,18 @@ class QueryLimits:
         if self.current + extra > self.max_samples:
             raise PromQLError(TOO_MANY_SAMPLES, ErrorType.EXECUTION)
         self.peak = max(self.peak, self.current + extra)
+
+
+#: The limits of the query evaluating in this thread, for loops deep in the evaluator
+#: (per-series searches) that have no evaluation context at hand.
+ACTIVE: contextvars.ContextVar[QueryLimits | None] = contextvars.ContextVar("sloguard_query_limits", default=None)
+
+
+def check_active() -> None:
+    """``check_time`` of the query evaluating in this thread, if any."""
+    limits = ACTIVE.get()
+    if limits is not None:
+        limits.check_time()
 
 
 class ConcurrencyGate:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sloguard.promql._limits import check_active
 from sloguard.promql._steps import I64, StepMatrix, StepVector
 from sloguard.tsdb import SeriesBatch, stale_mask
 
@@ -52,6 +53,8 @@ class SeriesIndex:
             return found.reshape(n, k)
         out = np.empty((n, k), np.int64)
         for i in range(n):
+            if i % 1024 == 1023:
+                check_active()  # a cancelled or timed-out query stops here too
             a, b = int(self.offsets[i]), int(self.offsets[i + 1])
             out[i] = np.searchsorted(self.ts[a:b], refs, side=side) + a  # type: ignore[call-overload]
         return out

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sloguard.promql._ast import Subquery
+from sloguard.promql._eval_rows import concat_steps
+from sloguard.promql._eval_samples import cost
 from sloguard.promql._selectors import windows
-from sloguard.promql._steps import I64, StepMatrix, StepVector
+from sloguard.promql._steps import I64, StepMatrix, StepValue, StepVector
 from sloguard.promql._value import ErrorType, PromQLError
 
 if TYPE_CHECKING:
@@ -34,13 +36,45 @@ def eval_subquery(ev: Evaluator, node: Subquery, steps: I64) -> StepMatrix:
     inner_end = int(eff.max()) if node.at is not None and len(eff) else ev.end_ms - node.offset_ms
     grid = inner_steps(eff, node.range_ms, step, inner_end)
     outer_end, ev.end_ms = ev.end_ms, inner_end
+    # the inner steps are the subquery's own: its step-invariant parts run at grid[0]
+    outer_at, ev.invariant_at = ev.invariant_at, None
     try:
-        val = ev.eval(node.expr, grid)
+        val = _eval_grid(ev, node, grid)
     finally:
-        ev.end_ms = outer_end
+        ev.end_ms, ev.invariant_at = outer_end, outer_at
+    ev.ctx.limits.check_time()
     if not isinstance(val, StepVector):
-        raise PromQLError("subquery is only allowed on instant vector", ErrorType.BAD_DATA)
+        raise _not_vector()
     return to_matrix(val, grid, eff, node.range_ms)
+
+
+def _not_vector() -> PromQLError:
+    return PromQLError("subquery is only allowed on instant vector", ErrorType.BAD_DATA)
+
+
+def _eval_grid(ev: Evaluator, node: Subquery, grid: I64) -> StepValue:
+    """The inner expression over the grid; in chunks of grid points when the planner
+    found that the whole grid would not fit ``chunk_cells`` (as range queries are)."""
+    plan = ev.ctx.subquery_plans.get(id(node))
+    budget = ev.ctx.chunk_cells
+    if plan is None or budget <= 0 or plan.cells(len(grid)) <= budget:
+        return ev.eval(node.expr, grid)
+    chunk = plan.chunk_steps(budget, len(grid))
+    limits = ev.ctx.limits
+    before, held = limits.current, 0
+    parts: list[StepVector] = []
+    for i in range(0, len(grid), chunk):
+        limits.check_time()
+        part_grid = grid[i : i + chunk]
+        ev.end_ms, ev.invariant_at = int(part_grid[-1]), int(grid[0])
+        limits.current = before + held
+        part = ev.eval(node.expr, part_grid)
+        if not isinstance(part, StepVector):
+            raise _not_vector()
+        parts.append(part.prune())
+        held += cost(parts[-1])
+    limits.current = before + held
+    return concat_steps(parts)
 
 
 def to_matrix(val: StepVector, grid: I64, eff: I64, range_ms: int) -> StepMatrix:

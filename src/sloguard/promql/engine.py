@@ -1,15 +1,28 @@
-"""``PromQLEngine``: parses, evaluates all steps at once, and shapes results like Prometheus."""
+"""``PromQLEngine``: parses, sizes, evaluates all steps at once (or in chunks of steps
+when they would not fit), and shapes results like Prometheus."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from sloguard.promql._ast import Node, parse
+from sloguard.promql._chunks import assemble_range_result, eval_chunks
 from sloguard.promql._eval import EvalContext, Evaluator
-from sloguard.promql._limits import Clock, ConcurrencyGate, QueryLimits, check_resolution
+from sloguard.promql._limits import (
+    ACTIVE,
+    TOO_MANY_SAMPLES,
+    Clock,
+    ConcurrencyGate,
+    QueryLimits,
+    check_resolution,
+)
+from sloguard.promql._plan import Footprint, Planner, has_subquery
 from sloguard.promql._steps import I64, StepMatrix, StepScalar, StepString, StepValue, StepVector
 from sloguard.promql._value import (
     ErrorType,
@@ -38,6 +51,13 @@ class EngineOptions:
     max_points_per_series: int = 11_000
     max_concurrent: int = 20
     default_subquery_step_ms: int = 60_000
+    #: Parse limits (``--query.max-parse-depth``/``-chain``), applied by the parser's
+    #: pre-scan where it is connected (see ``api._server.apply_parse_limits``).
+    max_parse_depth: int = 200
+    max_parse_chain: int = 300
+    #: Dense (series x steps) cells a range query may hold at once before its steps are
+    #: split into chunks (about 40 bytes each with a matrix selector's windows).
+    chunk_cells: int = 4_000_000
 
 
 class PromQLEngine:
@@ -52,15 +72,22 @@ class PromQLEngine:
         self._gate = ConcurrencyGate(self.options.max_concurrent)
 
     def instant_query(
-        self, expr: str, t: int, timeout: float | None = None, querier: Querier | None = None
+        self, expr: str, t: int, timeout: float | None = None, querier: Querier | None = None,
+        cancel: threading.Event | None = None,
     ) -> QueryResult:
-        """``querier`` replaces a fresh one from the storage (rule groups share one)."""
+        """``querier`` replaces a fresh one from the storage (rule groups share one);
+        setting ``cancel`` stops the evaluation at its next check."""
         node = parse(expr)
-        value = self._run(node, t, t, np.array([t], np.int64), timeout, querier)
+        steps = np.array([t], np.int64)
+        with self._session(node, t, t, timeout, querier, cancel) as (ctx, plan):
+            if plan is not None:
+                self._refuse_unfit(plan)
+            value = Evaluator(ctx).eval(node, steps)
         return _instant_result(value, t)
 
     def range_query(
-        self, expr: str, start: int, end: int, step: int, timeout: float | None = None
+        self, expr: str, start: int, end: int, step: int, timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> QueryResult:
         node = parse(expr)
         if node.type not in (ValueType.VECTOR, ValueType.SCALAR):
@@ -70,30 +97,67 @@ class PromQLEngine:
             )
         check_resolution(start, end, step, self.options.max_points_per_series)
         steps = np.arange(start, end + 1, step, dtype=np.int64)
-        value = self._run(node, start, end, steps, timeout)
-        return _range_result(value, steps)
+        with self._session(node, start, end, timeout, None, cancel, step) as (ctx, plan):
+            chunk = len(steps) if plan is None else self._chunk_steps(plan, len(steps))
+            if chunk >= len(steps):
+                return _range_result(Evaluator(ctx).eval(node, steps), steps)
+            parts = eval_chunks(lambda: Evaluator(ctx), node, steps, chunk, ctx.limits)
+        return assemble_range_result(parts, steps)
 
     def evaluate(self, node: Node, start: int, end: int, steps: I64, timeout: float | None = None) -> StepValue:
         """Evaluate a parsed tree at ``steps`` (for callers that need the raw step values)."""
-        return self._run(node, start, end, steps, timeout)
+        with self._session(node, start, end, timeout, None, None) as (ctx, _):
+            return Evaluator(ctx).eval(node, steps)
 
-    def _run(
-        self, node: Node, start: int, end: int, steps: I64, timeout: float | None, querier: Querier | None = None
-    ) -> StepValue:
+    @contextlib.contextmanager
+    def _session(
+        self, node: Node, start: int, end: int, timeout: float | None, querier: Querier | None,
+        cancel: threading.Event | None, step: int = 0,
+    ) -> Iterator[tuple[EvalContext, Footprint | None]]:
+        """The query's context (limits, querier) while it holds a concurrency slot, and
+        its footprint when it needs one (range queries and subqueries)."""
         timeout_s = self.options.timeout_s if timeout is None else min(timeout, self.options.timeout_s)
         deadline = self._clock() + timeout_s
         self._gate.enter(timeout_s)
         try:
             limits = QueryLimits(self._clock, deadline, self.options.max_samples)
+            if cancel is not None:
+                limits.cancel = cancel
+            o = self.options
             ctx = EvalContext(
-                querier or self.storage.querier(), start, end, self.options.lookback_delta_ms,
-                self.options.default_subquery_step_ms, limits,
+                querier or self.storage.querier(), start, end, o.lookback_delta_ms,
+                o.default_subquery_step_ms, limits, chunk_cells=o.chunk_cells,
             )
-            return Evaluator(ctx).eval(node, steps)
+            plan = None
+            if step > 0 or has_subquery(node):
+                planner = Planner(ctx.querier, start, end, o.lookback_delta_ms, o.default_subquery_step_ms)
+                plan = planner.footprint(node, step)
+                ctx.subquery_plans.update(planner.subqueries)
+            limits.check_time()
+            token = ACTIVE.set(limits)
+            try:
+                yield ctx, plan
+            finally:
+                ACTIVE.reset(token)
         except RecursionError:
             raise PromQLError("expression nested too deeply to evaluate", ErrorType.BAD_DATA) from None
         finally:
             self._gate.leave()
+
+    def _chunk_steps(self, plan: Footprint, k: int) -> int:
+        """All ``k`` steps when they fit ``chunk_cells``, else the chunk size that does."""
+        budget = self.options.chunk_cells
+        if plan.cells(k) <= budget:
+            return k
+        self._refuse_unfit(plan)
+        return plan.chunk_steps(budget, k)
+
+    def _refuse_unfit(self, plan: Footprint) -> None:
+        """Refuse, before anything is allocated, a query whose one step needs more cells
+        than both ``max_samples`` and ``chunk_cells`` (so small limits keep Prometheus'
+        exact thresholds, which the evaluator's own sample count enforces)."""
+        if plan.cells(1) > max(self.options.max_samples, self.options.chunk_cells):
+            raise PromQLError(TOO_MANY_SAMPLES, ErrorType.EXECUTION)
 
 
 def _doc_type(t: ValueType) -> str:

@@ -109,6 +109,20 @@ class TSDBQuerier:
         parts = [p for r in reads for p in r.block.select_parts(r.ids, r.keys, mint, maxt)]
         return _batch(all_labels, merge(len(all_labels), parts + head_parts, overlap))
 
+    def estimate_series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
+        """About ``len(series(...))`` from the indexes alone (no label sets built, no
+        samples read): the most series any one of the head and the blocks holds, which is
+        the count while the series persist (the query engine sizes its work by it)."""
+        head = self._head
+        with head.lock:
+            refs = head.postings.resolve(matchers)
+            n = int(np.count_nonzero((head.first_t[refs] <= maxt) & (head.last_t[refs] >= mint))) if len(refs) else 0
+            blocks = list(self._db.blocks)
+        for b in blocks:
+            if b.overlaps(mint, maxt):
+                n = max(n, len(self._block_ids(b, matchers, mint, maxt)))
+        return n
+
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
         view = self._view(matchers, mint, maxt)
         out: set[Labels] = set(view.labels)

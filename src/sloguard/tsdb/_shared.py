@@ -75,6 +75,13 @@ class SharedSelects:
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
         return self._querier().series(matchers, mint, maxt)
 
+    def estimate_series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
+        """The inner querier's estimate (the query engine sizes its work by it)."""
+        estimate = getattr(self._inner, "estimate_series", None)
+        if estimate is None:
+            return len(self._inner.series(matchers, mint, maxt))
+        return int(estimate(matchers, mint, maxt))
+
     def label_names(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
         return self._querier().label_names(matchers, mint, maxt)
 
