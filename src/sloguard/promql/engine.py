@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from sloguard.promql._limits import (
 )
 from sloguard.promql._plan import Footprint, Planner, has_subquery
 from sloguard.promql._steps import I64, StepMatrix, StepScalar, StepString, StepValue, StepVector
+from sloguard.promql._trim import trim_after
 from sloguard.promql._value import (
     ErrorType,
     Matrix,
@@ -57,7 +59,11 @@ class EngineOptions:
     max_parse_chain: int = 300
     #: Dense (series x steps) cells a range query may hold at once before its steps are
     #: split into chunks (about 40 bytes each with a matrix selector's windows).
-    chunk_cells: int = 4_000_000
+    chunk_cells: int = 2_000_000
+
+
+#: Queries whose working set fits this many cells are never chunked (see _chunk_steps).
+WHOLE_CELLS = 1_000_000
 
 
 class PromQLEngine:
@@ -137,16 +143,26 @@ class PromQLEngine:
             token = ACTIVE.set(limits)
             try:
                 yield ctx, plan
+            except PromQLError as e:  # refused, timed out or cancelled: drop what its frames hold
+                traceback.clear_frames(e.__traceback__)
+                raise
             finally:
                 ACTIVE.reset(token)
+                trim_after(limits.peak, limits.cancel.is_set() or limits.clock() > limits.deadline)
         except RecursionError:
             raise PromQLError("expression nested too deeply to evaluate", ErrorType.BAD_DATA) from None
         finally:
             self._gate.leave()
 
     def _chunk_steps(self, plan: Footprint, k: int) -> int:
-        """All ``k`` steps when they fit ``chunk_cells``, else the chunk size that does."""
-        budget = self.options.chunk_cells
+        """All ``k`` steps when they fit the budget, else the chunk size that does.
+
+        The budget is ``chunk_cells``, lowered towards ``max_samples`` (but not under
+        ``WHOLE_CELLS``): a query that could exceed a small sample limit is evaluated a chunk
+        at a time, so the limit (on its output, which stays counted across chunks) refuses
+        it after one chunk's allocation, not after the whole query's. Queries that fit
+        ``WHOLE_CELLS`` are evaluated whole, with Prometheus' exact sample accounting."""
+        budget = min(self.options.chunk_cells, max(self.options.max_samples, WHOLE_CELLS))
         if plan.cells(k) <= budget:
             return k
         self._refuse_unfit(plan)
@@ -154,8 +170,7 @@ class PromQLEngine:
 
     def _refuse_unfit(self, plan: Footprint) -> None:
         """Refuse, before anything is allocated, a query whose one step needs more cells
-        than both ``max_samples`` and ``chunk_cells`` (so small limits keep Prometheus'
-        exact thresholds, which the evaluator's own sample count enforces)."""
+        than both ``max_samples`` and ``chunk_cells``."""
         if plan.cells(1) > max(self.options.max_samples, self.options.chunk_cells):
             raise PromQLError(TOO_MANY_SAMPLES, ErrorType.EXECUTION)
 
