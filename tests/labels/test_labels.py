@@ -6,8 +6,8 @@ from sloguard.labels import (
     Matcher,
     MatchType,
     check_labels,
-    parse_matchers_text,
 )
+from sloguard.promql import parse_matchers_text
 
 
 def test_labels_sorted_and_empty_values_dropped() -> None:

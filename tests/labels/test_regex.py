@@ -16,9 +16,9 @@ from sloguard.labels import (
     compile_anchored,
     compile_go,
     go_regex_to_python,
-    parse_matchers_text,
 )
 from sloguard.labels._goregexp import MAX_MEM
+from sloguard.promql import parse_matchers_text
 from sloguard.tsdb._index import MemPostings
 
 

@@ -96,9 +96,8 @@ def _one(text: str) -> None:
     """Every parse path on ``text``: errors are fine, a crash or RecursionError is not."""
     import promql_parser
 
-    from sloguard.labels import parse_matchers_text
     from sloguard.parselimits import ParseLimitError, check_expression
-    from sloguard.promql import ParseError, PromQLError
+    from sloguard.promql import ParseError, PromQLError, parse_matchers_text
     from sloguard.promql._ast import parse
 
     try:

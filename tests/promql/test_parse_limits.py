@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sloguard.labels import Labels, parse_matchers_text
+from sloguard.labels import Labels
 from sloguard.parselimits import (
     ParseLimitError,
     ParseLimits,
@@ -17,7 +17,7 @@ from sloguard.parselimits import (
     measure,
     recursion_limit_for,
 )
-from sloguard.promql import ParseError, PromQLEngine, PromQLError
+from sloguard.promql import ParseError, PromQLEngine, PromQLError, parse_matchers_text
 from sloguard.promql._ast import parse
 from sloguard.tsdb.testing import MemoryStorage
 

@@ -70,7 +70,7 @@ def _traffic() -> dict[str, np.ndarray]:
 
 
 def _labels(series: str) -> Labels:
-    from sloguard.labels import parse_matchers_text
+    from sloguard.promql import parse_matchers_text
 
     return Labels((m.name, m.value) for m in parse_matchers_text(series))
 

@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sloguard.gofmt import go_quote as go_quote  # re-exported: api modules quote through _http
-from sloguard.labels import Matcher, parse_matchers_text
-from sloguard.promql import ErrorType, PromQLError
+from sloguard.labels import Matcher
+from sloguard.promql import ErrorType, PromQLError, parse_matchers_text
 
 #: Prometheus' ``MinTime``/``MaxTime`` (the API's default start/end), in milliseconds.
 MIN_TIME_MS = -9223309901257974000

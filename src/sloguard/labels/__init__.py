@@ -3,7 +3,7 @@
 from sloguard.labels._fastregex import fast_matcher
 from sloguard.labels._goregexp import GoMatch, GoRegex, GoRegexError, compile_anchored, compile_go
 from sloguard.labels._labels import METRIC_NAME, Labels, LabelsBuilder, escape_value
-from sloguard.labels._matcher import Matcher, MatchType, parse_matchers_text
+from sloguard.labels._matcher import Matcher, MatchType
 from sloguard.labels._regex import go_regex_to_python
 from sloguard.labels._validate import (
     InvalidLabelError,
@@ -37,6 +37,5 @@ __all__ = [
     "go_regex_to_python",
     "is_valid_label_name",
     "is_valid_metric_name",
-    "parse_matchers_text",
     "shorten",
 ]

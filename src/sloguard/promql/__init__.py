@@ -1,5 +1,6 @@
 """PromQL: AST mapping from promql-parser, vectorised evaluator, functions, test scripts."""
 
+from sloguard.promql._selector_text import parse_matchers_text
 from sloguard.promql._value import (
     Engine,
     ErrorType,
@@ -18,6 +19,7 @@ from sloguard.promql._value import (
 from sloguard.promql.engine import EngineOptions, PromQLEngine
 
 __all__ = [
+    "parse_matchers_text",
     "Engine",
     "EngineOptions",
     "ErrorType",
