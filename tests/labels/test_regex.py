@@ -15,11 +15,11 @@ from sloguard.labels import (
     MatchType,
     compile_anchored,
     compile_go,
-    go_regex_to_python,
 )
 from sloguard.labels._goregexp import MAX_MEM
 from sloguard.promql import parse_matchers_text
 from sloguard.tsdb._index import MemPostings
+from tests._goregex_python import go_regex_to_python
 
 
 def _hits(pattern: str, values: list[str]) -> list[str]:

@@ -9,8 +9,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sloguard.labels import compile_go, fast_matcher, go_regex_to_python
+from sloguard.labels import compile_go, fast_matcher
 from sloguard.labels._fastregex import required_literal
+from tests._goregex_python import go_regex_to_python
 
 TEXT = st.text(alphabet="ab.-\n\u00e9", max_size=8)
 LITERAL = st.text(alphabet="ab-\u00e9", max_size=3) | st.sampled_from(["\\.", "a\\-b", "\\."])

@@ -7,10 +7,11 @@ import re
 import numpy as np
 import pytest
 
-from sloguard.labels import Labels, go_regex_to_python
+from sloguard.labels import Labels
 from sloguard.promql import PromQLError
 from sloguard.promql.functions._common import finish_vector
 from sloguard.promql.functions._labels import expand_template
+from tests._goregex_python import go_regex_to_python
 
 
 def _m(pattern: str, text: str) -> re.Match[str]:

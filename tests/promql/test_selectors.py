@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from sloguard.labels import Labels, go_regex_to_python
+from sloguard.labels import Labels
 from sloguard.promql import PromQLEngine, ValueType
 from sloguard.tsdb.testing import MemoryStorage
+from tests._goregex_python import go_regex_to_python
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ from sloguard.labels._fastregex import fast_matcher
 from sloguard.labels._goregexp import GoMatch, GoRegex, GoRegexError, compile_anchored, compile_go
 from sloguard.labels._labels import METRIC_NAME, Labels, LabelsBuilder, escape_value
 from sloguard.labels._matcher import Matcher, MatchType
-from sloguard.labels._regex import go_regex_to_python
 from sloguard.labels._validate import (
     InvalidLabelError,
     check_label_name,
@@ -34,7 +33,6 @@ __all__ = [
     "describe_labels",
     "escape_value",
     "fast_matcher",
-    "go_regex_to_python",
     "is_valid_label_name",
     "is_valid_metric_name",
     "shorten",

@@ -1,6 +1,6 @@
-"""Go RE2 syntax spelt for Python's ``re``. No user regex is *run* with it any more (they
-run on RE2, linear time: see ``_goregexp``); it stays as the reference the property tests
-compare RE2 against, and for callers that need a Python spelling of a trusted pattern.
+"""A test oracle: Go RE2 syntax spelt for Python's ``re``. sloguard runs every user regex on
+RE2 (linear time: ``sloguard.labels._goregexp``); the tests compare it with this
+translation on patterns where backtracking is harmless.
 
 * Inline flags ``(?i)`` anywhere: RE2 applies them to the rest of the enclosing group;
   Python only allows them at the very start, so they become scoped groups ``(?i:...)``
