@@ -123,6 +123,38 @@ class TSDBQuerier:
                 n = max(n, len(self._block_ids(b, matchers, mint, maxt)))
         return n
 
+    def estimate_samples(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
+        """About the samples ``select`` would return, from metadata alone (no frame is
+        decoded): each matched series' sample count in the head and in every block,
+        exact when the series' time range lies inside the window, otherwise scaled by
+        the share of that range inside it (samples spread evenly); the head's unfolded
+        tail counts in proportion to the share of its series that match. Series in more
+        than one source are counted in each (select merges duplicates away)."""
+        n = self._head_samples(matchers, mint, maxt)
+        for b in self._blocks:
+            if b.overlaps(mint, maxt):
+                ids = self._block_ids(b, matchers, mint, maxt)
+                if len(ids):
+                    counts = np.asarray(b.offsets[ids + 1]) - np.asarray(b.offsets[ids])
+                    tm = np.asarray(b.tminmax[ids])
+                    n += _inside(counts, tm[:, 0], tm[:, 1], mint, maxt)
+        return int(np.ceil(n))
+
+    def _head_samples(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> float:
+        state = self._state
+        snap = state.snap
+        with self._head.lock:
+            refs = state.postings.resolve(matchers)
+        refs = refs[refs < snap.nrefs] if len(refs) else refs
+        if not len(refs):
+            return 0.0
+        first, last = state.first_t[refs], state.last_t[refs]
+        refs = refs[(first <= maxt) & (last >= mint)]
+        frozen = refs[refs < len(snap.f_off) - 1]
+        counts = snap.f_off[frozen + 1] - snap.f_off[frozen]
+        n = _inside(counts, state.first_t[frozen], state.last_t[frozen], mint, maxt)
+        return n + len(snap.tail_t) * len(refs) / max(1, snap.nrefs)
+
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
         view = self._view(matchers, mint, maxt)
         out: set[Labels] = set(view.labels)
@@ -154,6 +186,17 @@ class TSDBQuerier:
             if b.overlaps(mint, maxt):
                 values.update(b.index.label_values_of(name))
         return sorted(values)
+
+
+def _inside(counts: I64, first: I64, last: I64, mint: int, maxt: int) -> float:
+    """``counts`` of series spanning ``[first, last]``, each scaled by the share of its
+    span inside ``[mint, maxt]`` (exact for a series wholly inside)."""
+    if not len(counts):
+        return 0.0
+    span = (last - first + 1).astype(np.float64)
+    inside = np.minimum(last, maxt) - np.maximum(first, mint) + 1
+    share = np.clip(inside / np.maximum(span, 1.0), 0.0, 1.0)
+    return float(np.dot(counts.astype(np.float64), share))
 
 
 def _head_only(view: _View, mint: int, maxt: int) -> SeriesBatch:

@@ -82,6 +82,20 @@ class SharedSelects:
             return len(self._inner.series(matchers, mint, maxt))
         return int(estimate(matchers, mint, maxt))
 
+    def estimate_samples(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
+        """What ``select`` would newly load: 0 when an earlier select of this evaluation
+        answers it, else the inner querier's estimate over the window it would read
+        (-1: the inner querier cannot tell)."""
+        key = tuple(matchers)
+        hit = self._entries.get((key, maxt))
+        if hit is not None and hit.mint <= mint:
+            return 0
+        estimate = getattr(self._querier(), "estimate_samples", None)
+        if estimate is None:
+            return -1
+        span = max(self._spans.get(key, 0), maxt - mint)
+        return int(estimate(matchers, maxt - span, maxt))
+
     def label_names(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
         return self._querier().label_names(matchers, mint, maxt)
 
