@@ -54,6 +54,15 @@ def test_windows_cutting_sources_are_estimated_within_a_sample_per_series_and_so
         assert abs(q.estimate_samples(matchers, mint, maxt) - real) <= series * sources, (matchers, real)
 
 
+def test_a_head_never_folded_is_estimated_from_its_tail(open_db: OpenDB) -> None:
+    d = open_db()
+    _stream(d, 0, 20_000)
+    assert not len(d.head.f_t)
+    q = d.querier()
+    assert q.estimate_samples(UP, 0, 2**62) == _real(d, UP, 0, 2**62) == 60
+    assert q.estimate_samples(ONE, 5_000, 14_000) == _real(d, ONE, 5_000, 14_000) == 10
+
+
 def test_no_matching_series_or_window_past_the_data_estimates_nothing(db: TSDB) -> None:
     q = db.querier()
     assert q.estimate_samples([Matcher.equal("__name__", "none")], 0, 40_000) == 0

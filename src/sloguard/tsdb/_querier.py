@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from sloguard.labels import Labels, Matcher
 from sloguard.tsdb._block import Block
@@ -141,6 +142,9 @@ class TSDBQuerier:
         return int(np.ceil(n))
 
     def _head_samples(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> float:
+        """Frozen samples per series over ``[first_t, its last frozen time]``; the tail
+        (newer, in-order appends) shared evenly between the series, each over the rest
+        of its time range."""
         state = self._state
         snap = state.snap
         with self._head.lock:
@@ -148,12 +152,19 @@ class TSDBQuerier:
         refs = refs[refs < snap.nrefs] if len(refs) else refs
         if not len(refs):
             return 0.0
+        refs = refs[(state.first_t[refs] <= maxt) & (state.last_t[refs] >= mint)]
         first, last = state.first_t[refs], state.last_t[refs]
-        refs = refs[(first <= maxt) & (last >= mint)]
-        frozen = refs[refs < len(snap.f_off) - 1]
-        counts = snap.f_off[frozen + 1] - snap.f_off[frozen]
-        n = _inside(counts, state.first_t[frozen], state.last_t[frozen], mint, maxt)
-        return n + len(snap.tail_t) * len(refs) / max(1, snap.nrefs)
+        nf = len(snap.f_off) - 1
+        lo = snap.f_off[np.minimum(refs, nf)]
+        counts = np.where(refs < nf, snap.f_off[np.minimum(refs + 1, nf)] - lo, 0)
+        frozen_last = first - 1
+        if len(snap.f_t):
+            frozen_last = np.where(counts > 0, snap.f_t[np.maximum(lo + counts - 1, 0)], frozen_last)
+        n = _inside(counts, first, frozen_last, mint, maxt)
+        if len(snap.tail_t):
+            per_series = np.full(len(refs), len(snap.tail_t) / max(1, snap.nrefs))
+            n += _inside(per_series, np.maximum(frozen_last + 1, first), last, mint, maxt)
+        return n
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
         view = self._view(matchers, mint, maxt)
@@ -188,14 +199,14 @@ class TSDBQuerier:
         return sorted(values)
 
 
-def _inside(counts: I64, first: I64, last: I64, mint: int, maxt: int) -> float:
+def _inside(counts: npt.NDArray[np.generic], first: I64, last: I64, mint: int, maxt: int) -> float:
     """``counts`` of series spanning ``[first, last]``, each scaled by the share of its
     span inside ``[mint, maxt]`` (exact for a series wholly inside)."""
     if not len(counts):
         return 0.0
     span = (last - first + 1).astype(np.float64)
     inside = np.minimum(last, maxt) - np.maximum(first, mint) + 1
-    share = np.clip(inside / np.maximum(span, 1.0), 0.0, 1.0)
+    share = np.where(span > 0, np.clip(inside / np.maximum(span, 1.0), 0.0, 1.0), 0.0)
     return float(np.dot(counts.astype(np.float64), share))
 
 
