@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sloguard.labels import Labels
+from sloguard.labels import Labels, Matcher
 from sloguard.promql import EngineOptions, PromQLEngine, PromQLError
 from sloguard.promql._value import Sample, Vector
 from sloguard.tsdb import TSDB, Storage, TSDBOptions
@@ -96,3 +96,49 @@ def test_loads_under_the_floor_are_left_to_prometheus_thresholds(memory: MemoryS
     assert isinstance(value, list) and len(value) == SERIES
     with pytest.raises(PromQLError, match="would load too many samples"):  # without the floor
         _count(memory, PER_SERIES + 2 * SERIES)
+
+
+class _Spy:
+    """A querier counting its estimate lookups; ``bound`` replaces its samples bound."""
+
+    def __init__(self, inner: TSDB, bound: int | None) -> None:
+        self._q = inner.querier()
+        self._bound = bound
+        self.estimates = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._q, name)
+
+    def samples_bound(self, mint: int, maxt: int) -> int:
+        return self._q.samples_bound(mint, maxt) if self._bound is None else self._bound
+
+    def estimate_samples(self, matchers: list[Matcher], mint: int, maxt: int) -> int:
+        self.estimates += 1
+        return self._q.estimate_samples(matchers, mint, maxt)
+
+
+def test_estimate_is_looked_up_only_when_the_sources_bound_does_not_fit(tsdb: TSDB) -> None:
+    e = PromQLEngine(tsdb, EngineOptions(max_samples=TOTAL // 10, load_floor=0))
+    small = _Spy(tsdb, None)  # the store's bound: all TOTAL samples do not fit
+    e.instant_query("count_over_time(mem[5m])", END, querier=small)  # type: ignore[arg-type]
+    assert small.estimates == 1
+    fits = _Spy(tsdb, TOTAL // 20)  # a store as small as that never pays the lookup
+    e.instant_query("count_over_time(mem[5m])", END, querier=fits)  # type: ignore[arg-type]
+    assert fits.estimates == 0
+
+
+def test_a_querier_without_estimates_is_checked_after_its_select(memory: MemoryStorage) -> None:
+    class Plain:
+        def __init__(self) -> None:
+            self._q = memory.querier()
+
+        def select(self, *args: object) -> object:
+            return self._q.select(*args)  # type: ignore[arg-type]
+
+        def series(self, *args: object) -> object:
+            return self._q.series(*args)  # type: ignore[arg-type]
+
+    e = PromQLEngine(memory, EngineOptions(max_samples=TOTAL // 10, load_floor=0))
+    with pytest.raises(PromQLError, match="would load too many samples"):
+        e.instant_query("count_over_time(mem[1y])", END, querier=Plain())  # type: ignore[arg-type]
+    assert len(e.instant_query("count_over_time(mem[5m])", END, querier=Plain()).value) == SERIES  # type: ignore[arg-type]

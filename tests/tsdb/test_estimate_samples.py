@@ -97,3 +97,12 @@ def test_memory_storage_estimate_is_exact_and_unknown_inner_queriers_say_so() ->
             raise AssertionError
 
     assert SharedSelects(Bare(), {}).estimate_samples(UP, 0, 5000) == -1  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("mint", "maxt"), [(-(2**62), 2**62), (5_500, 25_300), (35_000, 40_000), (50_000, 60_000)])
+def test_samples_bound_is_at_least_every_select_over_the_window(db: TSDB, mint: int, maxt: int) -> None:
+    q = db.querier()
+    bound = q.samples_bound(mint, maxt)
+    assert bound >= _real(db, UP, mint, maxt)
+    assert bound <= db.stats().head_samples + sum(b.num_samples for b in db.blocks)
+    assert SharedSelects(q, {}).samples_bound(mint, maxt) == bound

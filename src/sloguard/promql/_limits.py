@@ -65,8 +65,12 @@ class QueryLimits:
         estimate before the select (exact for windows covering whole series ranges, else
         assuming evenly spread samples) and the real count after it.
         """
-        if self.current + n > max(self.max_samples, self.load_floor):
+        if not self.load_fits(n):
             raise PromQLError(TOO_MANY_SAMPLES, ErrorType.EXECUTION)
+
+    def load_fits(self, n: int) -> bool:
+        """Whether a select of ``n`` raw samples passes ``check_load``."""
+        return self.current + n <= max(self.max_samples, self.load_floor)
 
     def acquire(self, n: int) -> None:
         self.current += n

@@ -124,6 +124,13 @@ class TSDBQuerier:
                 n = max(n, len(self._block_ids(b, matchers, mint, maxt)))
         return n
 
+    def samples_bound(self, mint: int, maxt: int) -> int:
+        """At least the samples any select over the window can return (every sample of
+        the head and of the blocks overlapping it): a bound the caller checks first, as
+        it costs a sum over the blocks, not an index lookup."""
+        n = len(self._state.snap.f_t) + len(self._state.snap.tail_t)
+        return n + sum(b.num_samples for b in self._blocks if b.overlaps(mint, maxt))
+
     def estimate_samples(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
         """About the samples ``select`` would return, from metadata alone (no frame is
         decoded): each matched series' sample count in the head and in every block,

@@ -82,6 +82,12 @@ class SharedSelects:
             return len(self._inner.series(matchers, mint, maxt))
         return int(estimate(matchers, mint, maxt))
 
+    def samples_bound(self, mint: int, maxt: int) -> int:
+        """The inner querier's bound over the widest window this key may read (-1: none)."""
+        bound = getattr(self._querier(), "samples_bound", None)
+        widest = max(self._spans.values(), default=0)
+        return -1 if bound is None else int(bound(min(mint, maxt - widest), maxt))
+
     def estimate_samples(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
         """What ``select`` would newly load: 0 when an earlier select of this evaluation
         answers it, else the inner querier's estimate over the window it would read
