@@ -83,7 +83,8 @@ class SharedSelects:
         return int(estimate(matchers, mint, maxt))
 
     def samples_bound(self, mint: int, maxt: int) -> int:
-        """The inner querier's bound over the widest window this key may read (-1: none)."""
+        """The inner querier's bound over the widest window any select here may read
+        (-1: the inner querier has none)."""
         bound = getattr(self._querier(), "samples_bound", None)
         widest = max(self._spans.values(), default=0)
         return -1 if bound is None else int(bound(min(mint, maxt - widest), maxt))
