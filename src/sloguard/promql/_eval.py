@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from sloguard.labels import Labels
+from sloguard.labels import Labels, Matcher
 from sloguard.promql import _aggregate, _binary, _subquery
 from sloguard.promql._ast import (
     Aggregate,
@@ -31,7 +32,7 @@ from sloguard.promql._plan import Footprint
 from sloguard.promql._selectors import instant_vector, range_vector
 from sloguard.promql._steps import I64, StepMatrix, StepScalar, StepString, StepValue, StepVector
 from sloguard.promql._value import ErrorType, PromQLError
-from sloguard.tsdb import Querier
+from sloguard.tsdb import Querier, SeriesBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,23 @@ class Evaluator:
         t = {AtKind.START: self.ctx.start_ms, AtKind.END: self.ctx.end_ms}.get(at.kind, at.t_ms)
         return np.full(len(steps), t - offset_ms, np.int64)
 
+    def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
+        """The querier's select, refused before it loads more samples than the query may
+        hold (``QueryLimits.check_load``). The querier's ``samples_bound`` (all samples
+        of the sources overlapping the window, a sum over blocks) is asked first, and
+        only when it does not fit its ``estimate_samples`` (an index lookup): rule
+        evaluations' thousands of small selects on a small store pay next to nothing.
+        A querier with neither (or answering -1, unknown) is checked after its select."""
+        limits, querier = self.ctx.limits, self.ctx.querier
+        bound = getattr(querier, "samples_bound", None)
+        most = -1 if bound is None else int(bound(mint, maxt))
+        estimate = getattr(querier, "estimate_samples", None)
+        if estimate is not None and not (most >= 0 and limits.load_fits(most)):
+            limits.check_load(int(estimate(matchers, mint, maxt)))
+        batch = querier.select(matchers, mint, maxt)
+        limits.check_load(len(batch.timestamps))
+        return batch
+
     def _eval_vector_selector(
         self, node: VectorSelector, steps: I64, want_ts: bool = False
     ) -> StepVector:
@@ -188,7 +206,7 @@ class Evaluator:
         if len(refs) == 0:
             return StepVector.empty(0)
         lb = self.ctx.lookback_ms
-        batch = self.ctx.querier.select(node.matchers, int(refs.min()) - lb, int(refs.max()))
+        batch = self.select(node.matchers, int(refs.min()) - lb, int(refs.max()))
         return instant_vector(batch, refs, lb, want_ts)
 
     def _eval_matrix_selector(self, node: MatrixSelector, steps: I64) -> StepMatrix:
@@ -196,7 +214,7 @@ class Evaluator:
         refs = self.ref_times(sel.at, sel.offset_ms, steps)
         lo = int(refs.min()) - node.range_ms if len(refs) else 0
         hi = int(refs.max()) if len(refs) else 0
-        batch = self.ctx.querier.select(sel.matchers, lo, hi)
+        batch = self.select(sel.matchers, lo, hi)
         return range_vector(batch, refs, node.range_ms)
 
     # --- operators -------------------------------------------------------------------

@@ -34,6 +34,8 @@ class QueryLimits:
     max_samples: int
     current: int = 0
     peak: int = field(default=0)
+    #: Raw samples a select may load before its size alone refuses it (see ``check_load``).
+    load_floor: int = 0
     #: Set by whoever gave up on the query (the HTTP side on timeout or disconnect);
     #: every check then stops the evaluation, so its arrays are freed.
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -49,6 +51,26 @@ class QueryLimits:
         """Refuse, before allocating, a value of ``n`` samples that cannot fit."""
         if self.current + n > self.max_samples:
             raise PromQLError(TOO_MANY_SAMPLES, ErrorType.EXECUTION)
+
+    def check_load(self, n: int) -> None:
+        """Refuse a select that would load ``n`` raw samples on top of ``current``.
+
+        Prometheus counts a range function's input one series at a time (it streams), so
+        its peak can be far below the samples a select returns; this evaluator holds the
+        whole selected window as arrays (16 bytes a sample) instead. A select is refused
+        only when its samples exceed both ``max_samples`` and ``load_floor``: below the
+        floor (a few megabytes) the load is harmless and Prometheus' exact thresholds
+        decide, above both it would hold more samples than the query may ever count, so
+        it is refused with Prometheus' error before it allocates. ``n`` is the storage's
+        estimate before the select (exact for windows covering whole series ranges, else
+        assuming evenly spread samples) and the real count after it.
+        """
+        if not self.load_fits(n):
+            raise PromQLError(TOO_MANY_SAMPLES, ErrorType.EXECUTION)
+
+    def load_fits(self, n: int) -> bool:
+        """Whether a select of ``n`` raw samples passes ``check_load``."""
+        return self.current + n <= max(self.max_samples, self.load_floor)
 
     def acquire(self, n: int) -> None:
         self.current += n

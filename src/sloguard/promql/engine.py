@@ -60,6 +60,9 @@ class EngineOptions:
     #: Dense (series x steps) cells a range query may hold at once before its steps are
     #: split into chunks (about 40 bytes each with a matrix selector's windows).
     chunk_cells: int = 2_000_000
+    #: Raw samples one select may load before it is refused for its size alone, when
+    #: that is also over ``max_samples`` (16 MB of arrays; see ``QueryLimits.check_load``).
+    load_floor: int = 1_000_000
 
 
 #: Queries whose working set fits this many cells are never chunked (see _chunk_steps).
@@ -126,7 +129,7 @@ class PromQLEngine:
         deadline = self._clock() + timeout_s
         self._gate.enter(timeout_s)
         try:
-            limits = QueryLimits(self._clock, deadline, self.options.max_samples)
+            limits = QueryLimits(self._clock, deadline, self.options.max_samples, load_floor=self.options.load_floor)
             if cancel is not None:
                 limits.cancel = cancel
             o = self.options

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from sloguard.labels import Labels, Matcher
 from sloguard.tsdb._block import Block
@@ -123,6 +124,55 @@ class TSDBQuerier:
                 n = max(n, len(self._block_ids(b, matchers, mint, maxt)))
         return n
 
+    def samples_bound(self, mint: int, maxt: int) -> int:
+        """At least the samples any select over the window can return (every sample of
+        the head and of the blocks overlapping it): a bound the caller checks first, as
+        it costs a sum over the blocks, not an index lookup."""
+        n = len(self._state.snap.f_t) + len(self._state.snap.tail_t)
+        return n + sum(b.num_samples for b in self._blocks if b.overlaps(mint, maxt))
+
+    def estimate_samples(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
+        """About the samples ``select`` would return, from metadata alone (no frame is
+        decoded): each matched series' sample count in the head and in every block,
+        exact when the series' time range lies inside the window, otherwise scaled by
+        the share of that range inside it (samples spread evenly); the head's unfolded
+        tail counts in proportion to the share of its series that match. Series in more
+        than one source are counted in each (select merges duplicates away)."""
+        n = self._head_samples(matchers, mint, maxt)
+        for b in self._blocks:
+            if b.overlaps(mint, maxt):
+                ids = self._block_ids(b, matchers, mint, maxt)
+                if len(ids):
+                    counts = np.asarray(b.offsets[ids + 1]) - np.asarray(b.offsets[ids])
+                    tm = np.asarray(b.tminmax[ids])
+                    n += _inside(counts, tm[:, 0], tm[:, 1], mint, maxt)
+        return int(np.ceil(n))
+
+    def _head_samples(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> float:
+        """Frozen samples per series over ``[first_t, its last frozen time]``; the tail
+        (newer, in-order appends) shared evenly between the series, each over the rest
+        of its time range."""
+        state = self._state
+        snap = state.snap
+        with self._head.lock:
+            refs = state.postings.resolve(matchers)
+        refs = refs[refs < snap.nrefs] if len(refs) else refs
+        if not len(refs):
+            return 0.0
+        refs = refs[(state.first_t[refs] <= maxt) & (state.last_t[refs] >= mint)]
+        first, last = state.first_t[refs], state.last_t[refs]
+        nf = len(snap.f_off) - 1
+        lo = snap.f_off[np.minimum(refs, nf)]
+        counts = np.where(refs < nf, snap.f_off[np.minimum(refs + 1, nf)] - lo, 0)
+        frozen_last = first - 1
+        if len(snap.f_t):
+            frozen_last = np.where(counts > 0, snap.f_t[np.maximum(lo + counts - 1, 0)], frozen_last)
+        n = _inside(counts, first, frozen_last, mint, maxt)
+        if len(snap.tail_t):
+            per_series = np.full(len(refs), len(snap.tail_t) / max(1, snap.nrefs))
+            n += _inside(per_series, np.maximum(frozen_last + 1, first), last, mint, maxt)
+        return n
+
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
         view = self._view(matchers, mint, maxt)
         out: set[Labels] = set(view.labels)
@@ -154,6 +204,17 @@ class TSDBQuerier:
             if b.overlaps(mint, maxt):
                 values.update(b.index.label_values_of(name))
         return sorted(values)
+
+
+def _inside(counts: npt.NDArray[np.generic], first: I64, last: I64, mint: int, maxt: int) -> float:
+    """``counts`` of series spanning ``[first, last]``, each scaled by the share of its
+    span inside ``[mint, maxt]`` (exact for a series wholly inside)."""
+    if not len(counts):
+        return 0.0
+    span = (last - first + 1).astype(np.float64)
+    inside = np.minimum(last, maxt) - np.maximum(first, mint) + 1
+    share = np.where(span > 0, np.clip(inside / np.maximum(span, 1.0), 0.0, 1.0), 0.0)
+    return float(np.dot(counts.astype(np.float64), share))
 
 
 def _head_only(view: _View, mint: int, maxt: int) -> SeriesBatch:

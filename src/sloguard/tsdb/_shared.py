@@ -82,6 +82,27 @@ class SharedSelects:
             return len(self._inner.series(matchers, mint, maxt))
         return int(estimate(matchers, mint, maxt))
 
+    def samples_bound(self, mint: int, maxt: int) -> int:
+        """The inner querier's bound over the widest window any select here may read
+        (-1: the inner querier has none)."""
+        bound = getattr(self._querier(), "samples_bound", None)
+        widest = max(self._spans.values(), default=0)
+        return -1 if bound is None else int(bound(min(mint, maxt - widest), maxt))
+
+    def estimate_samples(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
+        """What ``select`` would newly load: 0 when an earlier select of this evaluation
+        answers it, else the inner querier's estimate over the window it would read
+        (-1: the inner querier cannot tell)."""
+        key = tuple(matchers)
+        hit = self._entries.get((key, maxt))
+        if hit is not None and hit.mint <= mint:
+            return 0
+        estimate = getattr(self._querier(), "estimate_samples", None)
+        if estimate is None:
+            return -1
+        span = max(self._spans.get(key, 0), maxt - mint)
+        return int(estimate(matchers, maxt - span, maxt))
+
     def label_names(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
         return self._querier().label_names(matchers, mint, maxt)
 

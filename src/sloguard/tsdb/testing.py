@@ -6,6 +6,7 @@ no WAL, blocks or index; selection scans every series.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 
@@ -100,6 +101,18 @@ class MemoryQuerier:
         if not labels:
             return SeriesBatch.empty()
         return SeriesBatch(labels, np.asarray(offs, np.int64), np.concatenate(tparts), np.concatenate(vparts))
+
+    def estimate_series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
+        """Exactly the series ``select`` would return, without copying their samples."""
+        return sum(1 for ls in self._matching(matchers) if self._count(ls, mint, maxt))
+
+    def estimate_samples(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
+        """Exactly the samples ``select`` would return (each series' times are sorted)."""
+        return sum(self._count(ls, mint, maxt) for ls in self._matching(matchers))
+
+    def _count(self, ls: Labels, mint: int, maxt: int) -> int:
+        ts = self._st._data[ls][0]
+        return bisect.bisect_right(ts, maxt) - bisect.bisect_left(ts, mint)
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
         return self.select(matchers, mint, maxt).labels
