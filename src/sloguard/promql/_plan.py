@@ -17,17 +17,13 @@ from dataclasses import dataclass, field
 
 from sloguard.labels import Matcher
 from sloguard.promql._ast import (
-    Aggregate,
     At,
     AtKind,
-    Binary,
-    Call,
     MatrixSelector,
     Node,
-    Paren,
     Subquery,
-    Unary,
     VectorSelector,
+    children,
 )
 from sloguard.tsdb import Querier
 
@@ -92,7 +88,7 @@ class Planner:
                 return self._cells(node.selector, lv, node.range_ms, _MATRIX_WEIGHT)
             case Subquery():
                 return self._subquery(node, lv)
-        return _sum(self._walk(child, lv) for child in _children(node))
+        return _sum(self._walk(child, lv) for child in children(node))
 
     def _subquery(self, node: Subquery, lv: _Level) -> tuple[float, float]:
         """The inner cells per grid point (remembered), then over this level's chunk."""
@@ -128,19 +124,6 @@ class Planner:
         return len(self.querier.series(matchers, mint, maxt))
 
 
-def _children(node: Node) -> tuple[Node, ...]:
-    match node:
-        case Paren() | Unary():
-            return (node.expr,)
-        case Binary():
-            return (node.lhs, node.rhs)
-        case Aggregate():
-            return (node.expr,) if node.param is None else (node.param, node.expr)
-        case Call():
-            return node.args
-    return ()
-
-
 def _sum(parts: Iterable[tuple[float, float]]) -> tuple[float, float]:
     a = b = 0.0
     for pa, pb in parts:
@@ -155,4 +138,4 @@ def has_subquery(node: Node) -> bool:
         return True
     if isinstance(node, MatrixSelector | VectorSelector):
         return False
-    return any(has_subquery(c) for c in _children(node))
+    return any(has_subquery(c) for c in children(node))
