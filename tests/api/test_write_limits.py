@@ -4,7 +4,6 @@ a scrape, and a restart replays everything acknowledged."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import cramjam
@@ -19,8 +18,10 @@ from sloguard.api._write import make_handler
 from sloguard.config import Config
 from sloguard.config._model import RemoteWriteReceiverSettings
 from sloguard.ingest.remote_write import encode_write_request
-from sloguard.labels import Labels, Matcher, MatchType
+from sloguard.labels import Labels
 from sloguard.tsdb import TSDB
+from tests.api.test_write_tsdb import _samples
+from tests.api.test_write_tsdb import db as db  # the fixture
 
 NOW_S = 1_700_000_000.0
 T = int(NOW_S * 1000)
@@ -31,22 +32,6 @@ def _client(db: TSDB, **settings: int) -> TestClient:
     config = Config(remote_write_receiver=RemoteWriteReceiverSettings(**settings))
     handler = make_handler(ServerContext(storage=db, config=config), clock=lambda: NOW_S)
     return TestClient(Starlette(routes=[Route("/api/v1/write", handler, methods=["POST"])]))
-
-
-def _samples(db: TSDB) -> dict[Labels, list[tuple[int, float]]]:
-    batch = db.querier().select([Matcher(MatchType.REGEX, "__name__", ".+")], 0, 2**62)
-    out = {}
-    for i in range(len(batch)):
-        labels, ts, vs = batch.series(i)
-        out[labels] = list(zip(ts.tolist(), vs.tolist(), strict=True))
-    return out
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[TSDB]:
-    d = TSDB.open(tmp_path / "data")
-    yield d
-    d.close()
 
 
 def _scrape_like_commit(db: TSDB, t: int) -> None:

@@ -10,9 +10,10 @@ and delete them when done; sloguard never reads them again.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
+
+from sloguard.tsdb._wal import fsync_dir
 
 QUARANTINE = "quarantine"
 
@@ -22,14 +23,6 @@ def _free_name(parent: Path, name: str) -> Path:
     while path.exists():
         path, n = parent / f"{name}.{n}", n + 1
     return path
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def quarantine_wal_file(data_dir: Path, src: Path, name: str, ranges: list[tuple[int, int]], whole: bool) -> Path:
@@ -46,8 +39,8 @@ def quarantine_wal_file(data_dir: Path, src: Path, name: str, ranges: list[tuple
                 out.write(f.read(b - a))
     note = {"source": str(src), "damagedRanges": [list(r) for r in ranges], "wholeFile": whole}
     dst.with_name(dst.name + ".json").write_text(json.dumps(note, indent=1) + "\n")
-    _fsync(dst)
-    _fsync(parent)
+    fsync_dir(dst)
+    fsync_dir(parent)
     return dst
 
 
@@ -58,6 +51,6 @@ def quarantine_block(data_dir: Path, block_dir: Path, reason: str) -> Path:
     dst = _free_name(parent, block_dir.name)
     block_dir.rename(dst)
     dst.with_name(dst.name + ".reason").write_text(reason + "\n")
-    _fsync(parent)
-    _fsync(data_dir)
+    fsync_dir(parent)
+    fsync_dir(data_dir)
     return dst
