@@ -22,6 +22,7 @@ from sloguard.slo.model import (
     Period,
     RatioSLI,
     RawSLI,
+    ratio_from_percent,
     workbook_tiers,
 )
 
@@ -33,7 +34,7 @@ def objective_from(r: Reader, d: Mapping[str, Any], key: str, path: str) -> floa
     """``99.9``, ``"99.9%"`` (percent) or ``0.999`` (ratio)."""
     v = r.float_(d, key, path, required=True)
     if v is not None and v >= 1 and not (isinstance(d.get(key), str) and str(d[key]).endswith("%")):
-        v = v / 100
+        v = ratio_from_percent(v)
     return check_objective(r, f"{path}.{key}", v)
 
 

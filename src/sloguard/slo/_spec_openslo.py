@@ -21,6 +21,7 @@ from sloguard.slo.model import (
     EventsSLI,
     Period,
     RatioSLI,
+    ratio_from_percent,
     workbook_tiers,
 )
 
@@ -129,7 +130,7 @@ def load(docs: list[Mapping[str, Any]], r: Reader) -> list[tuple[str, SLO]]:
         om = r.mapping(objectives[0], f"{path}.spec.objectives[0]")
         target = r.float_(om, "target", f"{path}.spec.objectives[0]")
         if target is None and "targetPercent" in om:
-            target = (r.float_(om, "targetPercent", f"{path}.spec.objectives[0]") or 0) / 100
+            target = ratio_from_percent(r.float_(om, "targetPercent", f"{path}.spec.objectives[0]") or 0)
         objective = check_objective(r, f"{path}.spec.objectives[0].target", target)
         ind = spec.get("indicator")
         if ind is None and "indicatorRef" in spec:

@@ -17,6 +17,7 @@ from sloguard.slo.model import (
     EventsSLI,
     Period,
     RawSLI,
+    ratio_from_percent,
     workbook_tiers,
 )
 
@@ -67,7 +68,7 @@ def load(doc: Mapping[str, Any], r: Reader, period: Period | None = None) -> lis
         r.known(d, path, {"name", "objective", "description", "labels", "sli", "alerting"})
         name = r.str_(d, "name", path, required=True)
         pct = r.float_(d, "objective", path, required=True)
-        objective = check_objective(r, f"{path}.objective", None if pct is None else pct / 100)
+        objective = check_objective(r, f"{path}.objective", None if pct is None else ratio_from_percent(pct))
         sli = _sli(r, r.mapping(d.get("sli"), f"{path}.sli"), f"{path}.sli")
         am = r.mapping(d.get("alerting"), f"{path}.alerting")
         r.known(am, f"{path}.alerting", {"name", "labels", "annotations", "page_alert", "ticket_alert"})

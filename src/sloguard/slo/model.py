@@ -184,4 +184,15 @@ class SLO:
 
     @property
     def error_budget(self) -> float:
-        return 1.0 - self.objective
+        """``1 - objective`` without binary noise (0.995 gives 0.005, not 0.0050000000000000044)."""
+        return clean_ratio(1.0 - self.objective)
+
+
+def clean_ratio(x: float) -> float:
+    """``x`` rounded to 15 significant digits: drops the noise of decimal arithmetic in binary
+    floats (``99.9 / 100`` is 0.9990000000000001), keeps every digit a spec can write."""
+    return float(f"{x:.15g}")
+
+
+def ratio_from_percent(pct: float) -> float:
+    return clean_ratio(pct / 100)
