@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sloguard.slo import sloth_plugins
 from sloguard.slo._reader import Reader
 from sloguard.slo._sli import availability_ratio, error_rate, total_rate
 from sloguard.slo._validate import check_objective, check_slo
@@ -155,3 +156,125 @@ def lossy(slo: SLO) -> list[str]:
     if slo.alerting.min_events:
         out.append(f"SLO {slo.name!r}: Sloth has no minimum event count for alerts")
     return out
+
+
+# --- Sloth's Kubernetes CRD, SLI plugins and SLO plugin chains --------------------------
+
+K8S_API_VERSION = "sloth.slok.dev/v1"
+K8S_KIND = "PrometheusServiceLevel"
+#: The CRD's camelCase keys and their ``prometheus/v1`` spelling.
+_K8S_TO_V1 = {"errorQuery": "error_query", "totalQuery": "total_query", "errorRatioQuery": "error_ratio_query",
+              "pageAlert": "page_alert", "ticketAlert": "ticket_alert", "sloPlugins": "slo_plugins"}
+_V1_TO_K8S = {v: k for k, v in _K8S_TO_V1.items()}
+
+
+def is_k8s(doc: Any) -> bool:
+    """Whether ``doc`` is a Sloth ``PrometheusServiceLevel`` (``sloth.slok.dev/v1``)."""
+    return isinstance(doc, Mapping) and doc.get("apiVersion") == K8S_API_VERSION and doc.get("kind") == K8S_KIND
+
+
+def load_document(doc: Mapping[str, Any], r: Reader, period: Period | None = None) -> list[tuple[str, SLO]]:
+    """Either Sloth form (``prometheus/v1`` or the ``PrometheusServiceLevel`` CRD, whose problems
+    are reported at the CRD's own key paths, e.g. ``spec.slos[0].sli.events.errorQuery``).
+    SLI plugins run when sloguard has a Python equivalent (``sloth_plugins``); other plugin
+    ids and SLO plugin chains are refused by id."""
+    if not is_k8s(doc):
+        if doc.get("version") != VERSION:
+            r.problem("version", f"unsupported Sloth spec version {doc.get('version')!r} (expected {VERSION!r})")
+            return []
+        return _load_v1(doc, r, period)
+    r.known(doc, "", {"apiVersion", "kind", "metadata", "spec", "status"})
+    sub = Reader(r.source)
+    pairs = _load_v1(_v1_from_k8s(r.mapping(doc.get("spec"), "spec")), sub, period)
+    for p in sub.problems:
+        r.problem(_k8s_path(p.path), _k8s_words(p.message))
+    return [(_k8s_path(path), slo) for path, slo in pairs]
+
+
+def _renamed(d: Any, keys: Mapping[str, str]) -> Any:
+    return {keys.get(k, k): v for k, v in d.items()} if isinstance(d, Mapping) else d
+
+
+def _v1_from_k8s(spec: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"version": VERSION, **_renamed(spec, _K8S_TO_V1)}
+    if isinstance(out.get("slos"), list):
+        slos = []
+        for s in out["slos"]:
+            s = _renamed(s, {})
+            if isinstance(s, dict):
+                sli = _renamed(s.get("sli"), {})
+                if isinstance(sli, dict):
+                    sli = {k: _renamed(v, _K8S_TO_V1) if k in ("events", "raw") else v for k, v in sli.items()}
+                    s["sli"] = sli
+                if "alerting" in s:
+                    s["alerting"] = _renamed(s["alerting"], _K8S_TO_V1)
+            slos.append(s)
+        out["slos"] = slos
+    return out
+
+
+def _k8s_path(path: str) -> str:
+    parts = [_V1_TO_K8S.get(p, p) for p in path.split(".")] if path else []
+    return ".".join(["spec", *parts])
+
+
+def _k8s_words(message: str) -> str:
+    for v1, k8s in _V1_TO_K8S.items():
+        message = message.replace(v1, k8s)
+    return message
+
+
+def _load_v1(doc: Mapping[str, Any], r: Reader, period: Period | None) -> list[tuple[str, SLO]]:
+    d = dict(doc)
+    _refuse_slo_plugins(r, d)
+    if isinstance(d.get("slos"), list):
+        d["slos"] = [_plugin_sli(r, d, s, f"slos[{i}]") for i, s in enumerate(d["slos"])]
+    sub = Reader(r.source)
+    pairs = load(d, sub, period)
+    # A plugin SLI was already reported by id (or replaced by its query) in _plugin_sli.
+    r.problems.extend(p for p in sub.problems if not p.path.endswith(".sli.plugin"))
+    return pairs
+
+
+def _refuse_slo_plugins(r: Reader, d: dict[str, Any]) -> None:
+    """Sloth SLO plugins are Go code that rewrites the generated rules: refused by id."""
+    chains = [("slo_plugins", d.pop("slo_plugins", None))]
+    if isinstance(d.get("slos"), list):
+        for i, s in enumerate(d["slos"]):
+            if isinstance(s, Mapping) and "plugins" in s:
+                d["slos"][i] = {k: v for k, v in s.items() if k != "plugins"}
+                chains.append((f"slos[{i}].plugins", s["plugins"]))
+    for path, chain in chains:
+        if chain is None:
+            continue
+        entries = r.list_(r.mapping(chain, path), "chain", path)
+        for j, p in enumerate(entries):
+            pid = p.get("id") if isinstance(p, Mapping) else p
+            r.problem(f"{path}.chain[{j}].id", f"Sloth SLO plugin {pid!r} cannot run in sloguard (SLO plugins are "
+                      "Go code that rewrites the generated rules); remove it from the chain")
+
+
+def _plugin_sli(r: Reader, doc: Mapping[str, Any], s: Any, path: str) -> Any:
+    """Replace ``sli.plugin`` by the raw query its Python equivalent returns, or report its id."""
+    sli = s.get("sli") if isinstance(s, Mapping) else None
+    if not isinstance(sli, Mapping) or not isinstance(sli.get("plugin"), Mapping):
+        return s
+    plugin = sli["plugin"]
+    pid = str(plugin.get("id", ""))
+    fn = sloth_plugins.sli_plugin(pid)
+    if fn is None:
+        have = ", ".join(sloth_plugins.available()) or "none"
+        r.problem(f"{path}.sli.plugin.id", f"Sloth SLI plugin {pid!r} has no sloguard equivalent (available: {have}); "
+                  "write the SLI as events or raw, or register a Python equivalent (see docs/slo.md)")
+        return s
+    objective = s.get("objective")
+    meta = {"service": str(doc.get("service", "")), "slo": str(s.get("name", "")),
+            "objective": f"{float(objective):f}" if isinstance(objective, int | float) else str(objective)}
+    labels = {str(k): str(v) for k, v in (doc.get("labels") or {}).items()} if isinstance(doc.get("labels"), Mapping) else {}
+    options = plugin.get("options") if isinstance(plugin.get("options"), Mapping) else {}
+    try:
+        query = fn(meta, labels, {str(k): str(v) for k, v in options.items()})
+    except sloth_plugins.SLIPluginError as e:
+        r.problem(f"{path}.sli.plugin.options", f"Sloth SLI plugin {pid!r}: {e}")
+        return s
+    return {**s, "sli": {"raw": {"error_ratio_query": query}}}
