@@ -1,5 +1,8 @@
-"""A Python equivalent of Sloth's Go test SLI plugin ``integration_test``
-(test/integration/prometheus/plugins/sli/plugin1 in slok/sloth), registered only by tests.
+"""Python equivalents of Sloth's Go test plugins, registered only by tests: the SLI plugin
+``integration_test`` (test/integration/prometheus/plugins/sli/plugin1 in slok/sloth) and the
+SLO plugin ``integration-tests/plugin1`` (.../plugins/slo/plugin1).
+
+SLI plugin contract, as Sloth's plugin has it: ``options.job`` is required; the spec's top-level labels
 
 Contract, as Sloth's plugin has it: ``options.job`` is required; the spec's top-level labels
 must have non-empty ``owner`` and ``tier``; ``options.filter`` (braces and commas trimmed)
@@ -10,8 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
-from sloguard.slo.sloth_plugins import SLIPluginError
+from sloguard.slo.model import SLO
+from sloguard.slo.sloth_plugins import SLIPluginError, SlothRules
 
 PLUGIN_ID = "integration_test"
 _FILTER = re.compile(r'([^=]+="[^=,"]+",)+')
@@ -31,3 +37,16 @@ def integration_test(meta: Mapping[str, str], labels: Mapping[str, str], options
             raise SLIPluginError(f"option 'filter' {flt!r} is not a Prometheus filter")
     return (f'\nsum(rate(integration_test{{ {flt}job="{job}",code=~"(5..|429)" }}[{{{{.window}}}}]))\n'
             f'/\nsum(rate(integration_test{{ {flt}job="{job}" }}[{{{{.window}}}}]))')
+
+
+SLO_PLUGIN_ID = "integration-tests/plugin1"
+
+
+def plugin1(config: Any, slo: SLO, rules: SlothRules) -> SlothRules:
+    """Sloth's Go test SLO plugin ``integration-tests/plugin1``
+    (test/integration/prometheus/plugins/slo/plugin1): merges ``config.labels`` into the
+    labels of the ``sloth_slo_info`` recording."""
+    extra = dict((config or {}).get("labels") or {})
+    meta = tuple({**r, "labels": {**r.get("labels", {}), **extra}} if r.get("record") == "sloth_slo_info" else r
+                 for r in rules.meta)
+    return replace(rules, meta=meta)

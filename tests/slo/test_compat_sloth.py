@@ -179,3 +179,25 @@ def test_period_flags_change_when_the_page_fires_in_both_forms(tmp_path: Path, a
         code, out, err = _rules(tmp_path, V1, "--compat", form, "--interval", "5m", *args)
         assert code == 0, err
         assert _page_fires(out.split("# DO NOT EDIT.\n", 1)[-1], tmp_path / form, 14.0) is fires, form
+
+
+def test_an_slo_plugin_overriding_the_defaults_writes_only_its_own_rules(tmp_path: Path) -> None:
+    import yaml
+
+    from sloguard.slo.sloth_plugins import SlothRules, register_slo_plugin
+
+    def only_info(config: object, slo: object, rules: SlothRules) -> SlothRules:
+        assert rules == SlothRules()  # overridePrevious: Sloth's default rules never ran
+        return SlothRules(meta=({"record": "sloth_slo_info", "expr": "vector(1)", "labels": {"z": "1", "a": str(config)}},))
+
+    spec = V1.replace("    alerting:", "    plugins: {overridePrevious: true, chain: [{id: t/only-info, config: x}]}\n    alerting:")
+    off = register_slo_plugin("t/only-info", only_info)
+    try:
+        code, out, err = _rules(tmp_path, spec, "--compat", "sloth")
+        refused = _rules(tmp_path, spec)
+    finally:
+        off()
+    assert code == 0, err
+    assert yaml.safe_load(out) == {"groups": [{"name": "sloth-slo-meta-recordings-checkout-availability", "rules": [
+        {"record": "sloth_slo_info", "expr": "vector(1)", "labels": {"a": "x", "z": "1"}}]}]}
+    assert refused[0] == 1 and "Sloth SLO plugin chains rewrite Sloth's rules: they run with --compat sloth only" in refused[2]

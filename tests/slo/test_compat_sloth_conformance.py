@@ -2,7 +2,8 @@
 
 ``shared/conformance/sloth/CASES.tsv`` lists each ``sloth generate`` invocation of Sloth's
 integration test with the rules Sloth wrote for it (Go templates: ``{{ .version }}`` is the
-generator's version string). Every case runs the real CLI; the output must equal Sloth's
+generator's version string). Every case runs the real CLI (with Python equivalents of
+Sloth's two Go test plugins registered for the plugin cases); the output must equal Sloth's
 as parsed YAML with every PromQL expression compared after formatting, and, since the YAML
 is written the way Sloth's Go code writes it, byte for byte as well.
 """
@@ -22,29 +23,22 @@ from typer.testing import CliRunner
 
 from sloguard.cli import app
 from sloguard.slo.compat import SLOTH_VERSION
-from sloguard.slo.sloth_plugins import register_sli_plugin
+from sloguard.slo.sloth_plugins import register_sli_plugin, register_slo_plugin
 from tests.shared_paths import SHARED, needs
 from tests.slo import sloth_test_plugins
 
 SLOTH = SHARED / "conformance" / "sloth"
 pytestmark = needs(SLOTH)
-#: The cases needing Sloth's Go SLO test plugin, which sloguard cannot run (SLO plugins rewrite rules).
-_SKIP_SLO_PLUGIN = "plugin1"
-
-
-def _cases() -> list[Any]:
+def _cases(with_errors: bool = True) -> list[Any]:
     if not (SLOTH / "CASES.tsv").is_file():
         return [pytest.param(("", "", ""), id="missing")]
     out = []
-    plugin_note = ""
     for line in (SLOTH / "CASES.tsv").read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         args, expected, note = (line.split("\t") + ["", ""])[:3]
-        if _SKIP_SLO_PLUGIN in note:
-            plugin_note = note
-        elif note.startswith("same plugin"):
-            note = f"{note} ({plugin_note})"
+        if expected == "(error)" and not with_errors:
+            continue
         out.append(pytest.param((args, expected, note), id=args.replace("--input testdata/", "")))
     return out
 
@@ -69,15 +63,16 @@ def _cli_args(args: str) -> list[str]:
 
 @pytest.fixture
 def case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str, str]]:
-    args, expected, note = request.param
-    if _SKIP_SLO_PLUGIN in note:
-        pytest.skip(note)
+    """Runs in the conformance folder with Python equivalents of Sloth's two Go test plugins
+    registered (they exist only in tests, as Sloth's exist only in its test tree)."""
     monkeypatch.chdir(SLOTH)
-    unregister = register_sli_plugin(sloth_test_plugins.PLUGIN_ID, sloth_test_plugins.integration_test)
+    off = [register_sli_plugin(sloth_test_plugins.PLUGIN_ID, sloth_test_plugins.integration_test),
+           register_slo_plugin(sloth_test_plugins.SLO_PLUGIN_ID, sloth_test_plugins.plugin1)]
     try:
-        yield args, expected, note
+        yield request.param
     finally:
-        unregister()
+        for f in off:
+            f()
 
 
 def _normalised(node: Any) -> Any:
@@ -108,11 +103,9 @@ def test_sloth_compat_rules_equal_sloths_as_parsed_yaml_with_formatted_promql(ca
         assert g == w
 
 
-@pytest.mark.parametrize("case", _cases(), indirect=True)
+@pytest.mark.parametrize("case", _cases(with_errors=False), indirect=True)
 def test_sloth_compat_rules_are_byte_identical_to_sloths(case: tuple[str, str, str]) -> None:
     args, expected, _ = case
-    if expected == "(error)":
-        pytest.skip("error case: no output to compare (checked by the parsed-YAML test)")
     result = CliRunner().invoke(app, _cli_args(args))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == _render_expected(Path(expected).read_text())
@@ -129,5 +122,5 @@ def test_slo_plugin_chains_are_refused_by_id(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.chdir(SLOTH)
     result = CliRunner().invoke(app, ["slo", "rules", "--compat", "sloth", "testdata/in-slo-plugin-k8s.yaml"])
     assert result.exit_code == 1
-    assert "spec.sloPlugins.chain[0].id: Sloth SLO plugin 'integration-tests/plugin1' cannot run" in result.stderr
+    assert "spec.sloPlugins.chain[0].id: Sloth SLO plugin 'integration-tests/plugin1' has no sloguard equivalent" in result.stderr
     assert "spec.slos[0].plugins.chain[1].id" in result.stderr

@@ -237,7 +237,8 @@ def _load_v1(doc: Mapping[str, Any], r: Reader, period: Period | None) -> list[t
 
 
 def _refuse_slo_plugins(r: Reader, d: dict[str, Any]) -> None:
-    """Sloth SLO plugins are Go code that rewrites the generated rules: refused by id."""
+    """SLO plugin chains are taken off the SLOs (only ``--compat sloth`` runs them, reading
+    the document again); an id without a Python equivalent is refused."""
     chains = [("slo_plugins", d.pop("slo_plugins", None))]
     if isinstance(d.get("slos"), list):
         for i, s in enumerate(d["slos"]):
@@ -247,11 +248,15 @@ def _refuse_slo_plugins(r: Reader, d: dict[str, Any]) -> None:
     for path, chain in chains:
         if chain is None:
             continue
-        entries = r.list_(r.mapping(chain, path), "chain", path)
-        for j, p in enumerate(entries):
+        m = r.mapping(chain, path)
+        r.known(m, path, {"overridePrevious", "chain"})
+        for j, p in enumerate(r.list_(m, "chain", path)):
             pid = p.get("id") if isinstance(p, Mapping) else p
-            r.problem(f"{path}.chain[{j}].id", f"Sloth SLO plugin {pid!r} cannot run in sloguard (SLO plugins are "
-                      "Go code that rewrites the generated rules); remove it from the chain")
+            if not isinstance(pid, str) or sloth_plugins.slo_plugin(pid) is None:
+                have = ", ".join(sloth_plugins.available_slo_plugins()) or "none"
+                r.problem(f"{path}.chain[{j}].id", f"Sloth SLO plugin {pid!r} has no sloguard equivalent (available: "
+                          f"{have}); SLO plugins rewrite the generated rules: register a Python equivalent "
+                          "(see docs/slo.md) or remove it from the chain")
 
 
 def _plugin_sli(r: Reader, doc: Mapping[str, Any], s: Any, path: str) -> Any:

@@ -10,15 +10,16 @@ one entry in ``EMITTERS``::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from sloguard import __version__
-from sloguard.slo import _compat_sloth, _spec_sloth, rulegen
+from sloguard.slo import _compat_sloth, _sloth_output, _spec_sloth, rulegen
 from sloguard.slo._errors import Problem, SpecError
+from sloguard.slo._sloth_chain import Chain, chains_of
 from sloguard.slo._sloth_windows import DEFAULT_CATALOG, AlertWindows, load_catalog, windows_for
 from sloguard.slo._yaml import dump_yaml
 from sloguard.slo.loader import SpecFormat, detect_format, load_files, load_text
@@ -57,6 +58,7 @@ class SpecDocument:
     slos: tuple[SLO, ...]
     spec: str
     k8s_meta: Mapping[str, Any] | None = None
+    chains: Mapping[str, Chain] = field(default_factory=dict)
 
 
 def _catalog(opts: RuleOptions) -> dict[int, AlertWindows]:
@@ -100,7 +102,8 @@ def load_documents(files: Sequence[Path], period_ms: int | None = None) -> list[
             period = Period(rolling_ms=period_ms or 30 * _DAY)
             meta = doc.get("metadata") if _spec_sloth.is_k8s(doc) else None
             out.append(SpecDocument(source, tuple(replace(s, period=period) for s in slos), _spec_of(doc),
-                                    meta if isinstance(meta, Mapping) else ({} if _spec_sloth.is_k8s(doc) else None)))
+                                    meta if isinstance(meta, Mapping) else ({} if _spec_sloth.is_k8s(doc) else None),
+                                    chains_of(doc)))
     if problems:
         raise SpecError(problems)
     return out
@@ -131,14 +134,14 @@ def emit_sloth(files: Sequence[Path], opts: RuleOptions) -> str:
     so = _compat_sloth.SlothOptions(_catalog(opts), None, opts.extra_labels, opts.disable_alerts, opts.disable_recordings)
     texts = []
     for doc in load_documents(files, opts.default_period_ms):
-        groups = _compat_sloth.rule_groups(list(doc.slos), _sloth_info(doc), so)
+        groups = _compat_sloth.rule_groups(list(doc.slos), _sloth_info(doc), so, doc.chains)
         if doc.k8s_meta is not None:
-            body: dict[str, Any] = _compat_sloth.prometheus_rule(groups, doc.k8s_meta)
+            body: dict[str, Any] = _sloth_output.prometheus_rule(groups, doc.k8s_meta)
         elif not groups:
             raise SpecError([Problem(doc.source, "", "0 SLO Prometheus rules generated (every rule kind is disabled)")])
         else:
             body = {"groups": groups}
-        texts.append(_compat_sloth.dump(body, SLOTH_VERSION))
+        texts.append(_sloth_output.dump(body, SLOTH_VERSION))
     return "".join(texts)
 
 
@@ -172,7 +175,14 @@ def emit_sloguard(files: Sequence[Path], opts: RuleOptions) -> str:
     if problems:
         raise SpecError(problems)
     catalog = load_catalog(opts.windows_path) if opts.windows_path else None
-    sloth_files = {str(p) for p in files if detect_format(_parse(p)[1]) is SpecFormat.SLOTH}
+    sloth_files = set()
+    for path in files:
+        docs = _parse(path)[1]
+        if detect_format(docs) is SpecFormat.SLOTH:
+            sloth_files.add(str(path))
+            if any(chains_of(d) for d in docs):
+                raise SpecError([Problem(str(path), "", "Sloth SLO plugin chains rewrite Sloth's rules: they run "
+                                         "with --compat sloth only")])
     slos = [_retimed(s, opts, catalog, sloth_files) for s in slos]
     if opts.manifest:
         doc = rulegen.prometheus_rule(slos, opts.name, opts.namespace, opts.interval_ms)
