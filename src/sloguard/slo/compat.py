@@ -89,34 +89,38 @@ def load_documents(files: Sequence[Path], period_ms: int | None = None) -> list[
     problems: list[Problem] = []
     for path in files:
         text, docs = _parse(path)
-        problems.extend(_version_problems(path, docs))
-        if detect_format(docs) is not SpecFormat.SLOTH:
-            slos, probs = load_text(text, str(path))
-            problems.extend(probs)
-            out.append(SpecDocument(str(path), tuple(slos), _spec_of(docs[0] if docs else None)))
+        if _is_sloth(docs):
+            out.extend(_sloth_documents(path, docs, Period(rolling_ms=period_ms or 30 * _DAY), problems))
             continue
-        for i, doc in enumerate(docs):
-            source = f"{path} (document {i + 1})" if len(docs) > 1 else str(path)
-            slos, probs = load_text(yaml.safe_dump(doc, sort_keys=False), source)
-            problems.extend(probs)
-            period = Period(rolling_ms=period_ms or 30 * _DAY)
-            meta = doc.get("metadata") if _spec_sloth.is_k8s(doc) else None
-            out.append(SpecDocument(source, tuple(replace(s, period=period) for s in slos), _spec_of(doc),
-                                    meta if isinstance(meta, Mapping) else ({} if _spec_sloth.is_k8s(doc) else None),
-                                    chains_of(doc)))
+        slos, probs = load_text(text, str(path))
+        problems.extend(probs)
+        out.append(SpecDocument(str(path), tuple(slos), _spec_of(docs[0] if docs else None)))
     if problems:
         raise SpecError(problems)
     return out
 
 
-def _version_problems(path: Path, docs: list[Any]) -> list[Problem]:
-    """A Sloth spec of another version is named as such, not as an unknown format."""
+def _is_sloth(docs: list[Any]) -> bool:
+    """Sloth's forms, including a ``prometheus/`` version sloguard does not read (named as such)."""
+    first = next((d for d in docs if isinstance(d, Mapping)), None)
+    return detect_format(docs) is SpecFormat.SLOTH or str((first or {}).get("version", "")).startswith("prometheus/")
+
+
+def _sloth_documents(path: Path, docs: list[Any], period: Period, problems: list[Problem]) -> list[SpecDocument]:
     out = []
-    for i, d in enumerate(docs):
-        v = d.get("version") if isinstance(d, Mapping) else None
-        if isinstance(v, str) and v.startswith("prometheus/") and v != _spec_sloth.VERSION:
-            where = f"{path} (document {i + 1})" if len(docs) > 1 else str(path)
-            out.append(Problem(where, "version", f"unsupported Sloth spec version {v!r} (sloguard reads {_spec_sloth.VERSION!r})"))
+    for i, doc in enumerate(docs):
+        source = f"{path} (document {i + 1})" if len(docs) > 1 else str(path)
+        version = doc.get("version") if isinstance(doc, Mapping) else None
+        if isinstance(version, str) and version.startswith("prometheus/") and version != _spec_sloth.VERSION:
+            problems.append(Problem(source, "version", f"unsupported Sloth spec version {version!r} "
+                                    f"(sloguard reads {_spec_sloth.VERSION!r})"))
+            continue
+        slos, probs = load_text(yaml.safe_dump(doc, sort_keys=False), source)
+        problems.extend(probs)
+        k8s = _spec_sloth.is_k8s(doc)
+        meta = doc.get("metadata") if k8s else None
+        out.append(SpecDocument(source, tuple(replace(s, period=period) for s in slos), _spec_of(doc),
+                                (meta if isinstance(meta, Mapping) else {}) if k8s else None, chains_of(doc)))
     return out
 
 
