@@ -3,11 +3,13 @@
 Per SLO (``grouping`` labels split it into one SLO per label value, all with the same
 rules) the generator writes two groups:
 
-* ``sloguard-slo-<name>`` at the evaluation interval (default 1m), 12 rules:
-  two base recordings, the per-second error and total event rates over 5m
+* ``sloguard-slo-<name>`` at the evaluation interval (default 1m), 14 rules with the
+  workbook tiers: two base recordings, the per-second error and total event rates over 5m
   (``slo:sli_error:rate5m``, ``slo:sli_total:rate5m``), each touching the SLI's source
-  series; one error-ratio recording per alert window (7 with the workbook tiers:
-  ``slo:sli_error:ratio_rate<W>``); the page and ticket alerts; and a no-data alert.
+  series (a missing error series is 0 errors while there is traffic); one error-ratio
+  recording per window (``slo:sli_error:ratio_rate<W>``: 5m, 1h and every window of an
+  enabled tier, 7 with the workbook tiers); one alert rule per window pair of each tier,
+  labelled ``sloguard_tier``/``sloguard_long``/``sloguard_short``; and a no-data alert.
   Windows up to 6h divide raw rates (exact, and prompt for pages). Longer windows sum
   the base recordings (``sum_over_time(errors) / sum_over_time(total)``), which weighs
   every event equally, unlike an average of short-window ratios, and touches one series
@@ -15,7 +17,11 @@ rules) the generator writes two groups:
 * ``sloguard-slo-<name>-budget`` every 5m, 8 rules: the period's error ratio summed the
   same way, and the metadata series dashboards chart (``slo:objective:ratio``,
   ``slo:error_budget:ratio``, ``slo:time_period:days``, ``slo:error_budget_remaining:ratio``,
-  ``slo:current_burn_rate:ratio``, ``slo:period_burn_rate:ratio``, ``slo:info``).
+  ``slo:current_burn_rate:ratio`` (the 1h ratio, always recorded), ``slo:period_burn_rate:ratio``,
+  ``slo:info``).
+
+User labels are never overwritten: sloguard's own alert labels carry the ``sloguard_``
+prefix (refused in user labels by validation), ``severity`` is only a default.
 """
 
 from __future__ import annotations
