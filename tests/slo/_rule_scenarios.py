@@ -62,6 +62,9 @@ slos:
   - name: good-form
     objective: 99
     sli: {ratio: {good: 'http_requests_total{job="web",route="d",code="200"}', total: 'http_requests_total{job="web",route="d"}'}}
+  - name: good-missing
+    objective: 99
+    sli: {ratio: {good: 'http_requests_total{job="web",route="z",code="200"}', total: 'http_requests_total{job="web",route="z"}'}}
   - name: events-form
     objective: 99
     sli:
@@ -134,6 +137,7 @@ def _kinds_series() -> dict[str, np.ndarray]:
     n = KINDS_MIN
     s = {
         WEB.format("d", 200): counter(6000, n),
+        WEB.format("z", 500): counter(600, n),
         'lat_seconds_count{job="l"}': counter(600, n),
         'probe_success{job="p"}': np.ones(n + 1), 'raw_error_ratio{job="r"}': np.zeros(n + 1),
     }
@@ -191,6 +195,9 @@ def _kinds_values() -> list[Value]:
         v.append(Value(t, f'slo:sli_error:ratio_rate5m{{slo="{name}"}}', 0.0))
         v.append(Value(t, f'slo:sli_error:ratio_rate1d{{slo="{name}"}}', 0.0))
         v.append(Value(t, f'slo:error_budget_remaining:ratio{{slo="{name}"}}', 1.0))
+    # a good series that does not exist (every request of route z failed) is no good event
+    v.append(Value(t, 'slo:sli_error:ratio_rate5m{slo="good-missing"}', 1.0))
+    v.append(Value(t, 'slo:error_budget_remaining:ratio{slo="good-missing"}', 1 - 1 / 0.01))
     return v + _no_data_values()
 
 
