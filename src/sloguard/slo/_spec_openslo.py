@@ -7,7 +7,7 @@ from typing import Any
 
 from sloguard.durations import format_duration_ms
 from sloguard.slo._reader import Reader
-from sloguard.slo._sli import error_rate, total_rate
+from sloguard.slo._sli import bad_rate, total_rate
 from sloguard.slo._validate import check_objective, check_slo
 from sloguard.slo.model import (
     SLI,
@@ -182,7 +182,7 @@ def dump(slos: list[SLO]) -> list[dict[str, Any]]:
         else:
             from sloguard.slo._spec_sloth import _PLACEHOLDER_MS, _templated
 
-            rm = {"counter": False, "bad": _source(_templated(error_rate(slo, _PLACEHOLDER_MS))),
+            rm = {"counter": False, "bad": _source(_templated(bad_rate(slo, _PLACEHOLDER_MS))),
                   "total": _source(_templated(total_rate(slo, _PLACEHOLDER_MS)))}
         if not isinstance(sli, AvailabilitySLI):
             indicator = {"ratioMetric": rm}

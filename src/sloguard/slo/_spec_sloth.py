@@ -7,7 +7,7 @@ from typing import Any
 
 from sloguard.slo import sloth_plugins
 from sloguard.slo._reader import Reader
-from sloguard.slo._sli import availability_ratio, error_rate, total_rate
+from sloguard.slo._sli import availability_ratio, bad_rate, total_rate
 from sloguard.slo._validate import check_objective, check_slo
 from sloguard.slo.model import (
     SLI,
@@ -119,7 +119,7 @@ def dump(slos: list[SLO]) -> list[dict[str, Any]]:
         elif isinstance(slo.sli, EventsSLI):
             sli = {"events": {"error_query": slo.sli.error_query, "total_query": slo.sli.total_query}}
         else:
-            sli = {"events": {"error_query": _templated(error_rate(slo, _PLACEHOLDER_MS)),
+            sli = {"events": {"error_query": _templated(bad_rate(slo, _PLACEHOLDER_MS)),
                               "total_query": _templated(total_rate(slo, _PLACEHOLDER_MS))}}
         page, ticket = workbook_tiers(slo.period.nominal_ms)
         a = slo.alerting
