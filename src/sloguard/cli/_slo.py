@@ -54,20 +54,21 @@ def rules(
     interval: Annotated[str, typer.Option(help="Evaluation interval of the SLI groups.")] = "1m",
     compat: Annotated[str, typer.Option("--compat", help="Emit another tool's rules: pyrra.")] = "",
     generic_rules: Annotated[bool, typer.Option("--generic-rules", help="With --compat pyrra: Pyrra's pyrra_* rules.")] = False,
+    external_url: Annotated[str, typer.Option("--external-url", help="With --compat pyrra: Pyrra UI URL for alert links.")] = "",
 ) -> None:
     """Generate the Prometheus rule file (recordings, burn-rate alerts, metadata)."""
     from sloguard.slo._durations import parse_duration_ms
 
     slos = _load(files)
     if compat:
-        _compat_rules(compat, slos, manifest, generic_rules)
+        _compat_rules(compat, slos, manifest, generic_rules, external_url)
         return
     ms = parse_duration_ms(interval)
     doc = rulegen.prometheus_rule(slos, name, namespace, ms) if manifest else rulegen.generate(slos, ms)
     typer.echo(dump_yaml([doc]), nl=False)
 
 
-def _compat_rules(compat: str, slos: list, manifest: bool, generic_rules: bool) -> None:  # type: ignore[type-arg]
+def _compat_rules(compat: str, slos: list, manifest: bool, generic_rules: bool, url: str) -> None:  # type: ignore[type-arg]
     from sloguard.slo import _compat_pyrra
 
     if compat != "pyrra":
@@ -75,9 +76,9 @@ def _compat_rules(compat: str, slos: list, manifest: bool, generic_rules: bool) 
         raise typer.Exit(2)
     try:
         if manifest:
-            docs = [_compat_pyrra.prometheus_rule(s, generic_rules) for s in slos]
+            docs = [_compat_pyrra.prometheus_rule(s, generic_rules, url) for s in slos]
         else:
-            docs = [_compat_pyrra.generate(slos, generic_rules)]
+            docs = [_compat_pyrra.generate(slos, generic_rules, url)]
     except _compat_pyrra.CompatError as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(1) from None

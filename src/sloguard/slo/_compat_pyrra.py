@@ -19,6 +19,7 @@ Pyrra's alert policy is four windows scaled from 28 days (``pyrra_tiers``), each
 from __future__ import annotations
 
 import json
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,7 @@ class PyrraObjective:
     absent_for_ms: int | None
     absent_name: str
     absent_severity: str
+    external_url: str = ""
 
     def sum(self, inner: str, grouping: tuple[str, ...] | None = None) -> str:
         """``sum by (grouping) (inner)`` as Prometheus prints it (``sum(inner)`` ungrouped)."""
@@ -125,9 +127,9 @@ def _target(slo: SLO) -> float:
     return float(text) / 100
 
 
-def objective_of(slo: SLO) -> PyrraObjective:
+def objective_of(slo: SLO, external_url: str = "") -> PyrraObjective:
     """``slo`` (read from any format) as Pyrra's generator input; ``CompatError`` when
-    Pyrra cannot express it."""
+    Pyrra cannot express it. With ``external_url`` alerts link to Pyrra's UI (``pyrra_url``)."""
     if not slo.period.is_rolling:
         raise CompatError(f"SLO {slo.name!r}: Pyrra has only rolling windows, not a {slo.period}")
     kind, total, bad = _sli_selectors(slo)
@@ -140,7 +142,7 @@ def objective_of(slo: SLO) -> PyrraObjective:
         grouping=slo.grouping, labels=slo.labels, annotations=a.annotations,
         burnrates=any(t.enabled for t in a.tiers), alert_name=a.name or "ErrorBudgetBurn", severities=sev,
         absent_for_ms=a.no_data_for_ms, absent_name=slo.extension("pyrra.absentName", "SLOMetricAbsent"),
-        absent_severity=slo.extension("pyrra.absentSeverity", "critical"),
+        absent_severity=slo.extension("pyrra.absentSeverity", "critical"), external_url=external_url,
     )
 
 
@@ -165,19 +167,33 @@ def burnrate_expr(o: PyrraObjective, window_ms: int) -> str:
     return f"({count} - {s(f'sum_over_time({t}[{w}])')}) / {count}"
 
 
-def generate(slos: list[SLO], generic_rules: bool = False) -> dict[str, Any]:
-    """A Prometheus rule file with Pyrra's groups for every SLO."""
+def pyrra_url(o: PyrraObjective) -> str:
+    """Pyrra's link from an alert to the SLO's page: ``<external url>/objectives?expr=...``,
+    with the alert's grouping labels templated in."""
+    u = urllib.parse.urlsplit(o.external_url)
+    query = urllib.parse.urlencode({"expr": f'{{__name__="{o.name}"}}', "from": "now-1h", "to": "now"})
+    url = urllib.parse.urlunsplit((u.scheme, u.netloc, "/objectives", query, ""))
+    if o.grouping:
+        groups = urllib.parse.quote_plus("{" + ",".join(f'{g}="__TPL_{g}__"' for g in o.grouping) + "}", safe="")
+        for g in o.grouping:
+            groups = groups.replace(f"__TPL_{g}__", f"{{{{$labels.{g}}}}}")
+        url += f"&grouping={groups}"
+    return url
+
+
+def generate(slos: list[SLO], generic_rules: bool = False, external_url: str = "") -> dict[str, Any]:
+    """A Prometheus rule file with Pyrra's groups for every SLO (``pyrra generate``)."""
     from sloguard.slo._compat_pyrra_rules import groups
 
-    return {"groups": [g for slo in slos for g in groups(objective_of(slo), generic_rules)]}
+    return {"groups": [g for slo in slos for g in groups(objective_of(slo, external_url), generic_rules)]}
 
 
-def prometheus_rule(slo: SLO, generic_rules: bool = False) -> dict[str, Any]:
+def prometheus_rule(slo: SLO, generic_rules: bool = False, external_url: str = "") -> dict[str, Any]:
     """The ``PrometheusRule`` Pyrra's Kubernetes controller writes for one SLO (named after
     it, in its namespace, with all of its Kubernetes labels)."""
     from sloguard.slo._compat_pyrra_rules import groups
 
-    gs = groups(objective_of(slo), generic_rules)
+    gs = groups(objective_of(slo, external_url), generic_rules)
     strategy = slo.extension("pyrra.partialResponseStrategy")
     if strategy:
         gs = [{**g, "partial_response_strategy": strategy} for g in gs]

@@ -12,6 +12,7 @@ from sloguard.slo._compat_pyrra import (
     for_text,
     metric_base,
     pyrra_tiers,
+    pyrra_url,
 )
 from sloguard.slo._pyrra_selector import Matcher, MatchType, Selector
 
@@ -31,9 +32,13 @@ def _record_labels(o: PyrraObjective, grouping: tuple[str, ...]) -> dict[str, st
     return {k: v for k, v in labels.items() if k not in grouping}
 
 
-def _with_annotations(rule: Rule, o: PyrraObjective) -> Rule:
-    if o.annotations:
-        rule["annotations"] = dict(o.annotations)
+def _with_annotations(rule: Rule, o: PyrraObjective, url: bool = False) -> Rule:
+    """Pyrra's alert annotations: the propagated ones, and the link to its UI on burn alerts."""
+    annotations = dict(o.annotations)
+    if url and o.external_url:
+        annotations["pyrra_url"] = pyrra_url(o)
+    if annotations:
+        rule["annotations"] = annotations
     return rule
 
 
@@ -103,7 +108,7 @@ def _burn_alert(o: PyrraObjective, i: int, matchers: str) -> Rule:
               "long": format_duration_ms(w.long_ms), "severity": o.severities[i],
               "exhaustion": format_duration_ms(int(o.window_ms / 1000 / w.factor) * 1000)}
     rule = {"alert": o.alert_name, "expr": expr, "for": for_text(tier.for_ms, o.kind == "ratio"), "labels": labels}
-    return _with_annotations(rule, o)
+    return _with_annotations(rule, o, url=True)
 
 
 def burnrate_group(o: PyrraObjective) -> dict[str, Any]:
