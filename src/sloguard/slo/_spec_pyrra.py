@@ -155,9 +155,10 @@ def load(doc: Mapping[str, Any], r: Reader) -> list[tuple[str, SLO]]:
     sli, grouping = _sli(r, r.mapping(spec.get("indicator"), "spec.indicator"), "spec.indicator")
     if "indicator" not in spec:
         r.problem("spec.indicator", "is required (one of ratio, latency or bool_gauge)")
+    target = objective if objective is None else float(target_text) / 100
+    alerting, ext = _alerting(r, spec, window_ms or 28 * 86_400_000, target or 0.99, _propagated(r, meta, "annotations"))
     if not name or objective is None or window_ms is None or sli is None:
         return []
-    alerting, ext = _alerting(r, spec, window_ms, float(target_text) / 100, _propagated(r, meta, "annotations"))
     namespace = r.str_(meta, "namespace", "metadata")
     ext |= {"pyrra.target": target_text, "pyrra.namespace": namespace,
             "pyrra.labels": json.dumps(dict(r.labels(meta, "labels", "metadata")), sort_keys=True),
