@@ -157,3 +157,33 @@ def test_one_bad_document_leaves_the_others_loaded() -> None:
     slos, problems = load_text(good + "\n---\n" + BAD.split("---\n")[1], "mixed.yaml")
     assert [s.name for s in slos] == ["prometheus-api-query"]
     assert {p.path for p in problems} == {"[1].spec.target", "[1].spec.indicator.latency.success.metric"}
+
+
+def test_convert_to_pyrra_round_trips_pyrras_rules() -> None:
+    """Pyrra -> Pyrra through the model keeps everything Pyrra's rules depend on."""
+    path = SPECS / "nginx.yaml"
+    res = CliRunner().invoke(app, ["slo", "convert", "--to", "pyrra", str(path)])
+    assert res.exit_code == 0, res.output
+    again, problems = load_text(res.stdout, "converted.yaml")
+    assert problems == []
+    first, _ = load_files([path])
+    assert _compat_pyrra.generate(again, True) == _compat_pyrra.generate(first, True)
+    assert [s.alerting.no_data_for_ms for s in again] == [s.alerting.no_data_for_ms for s in first]
+
+
+def test_compat_pyrra_from_a_native_spec_and_its_lossy_warnings(tmp_path: Path) -> None:
+    f = tmp_path / "native.yml"
+    f.write_text("apiVersion: sloguard/v1\nservice: api\nslos:\n- name: api-errors\n  objective: 99.9\n  period: 28d\n"
+                 "  sli: {ratio: {bad: 'http_requests_total{job=\"api\",code=~\"5..\"}', total: 'http_requests_total{job=\"api\"}'}}\n"
+                 "  alerting: {runbook: https://r.example, min_events: 10}\n")
+    slos, problems = load_files([f])
+    assert problems == []
+    groups = _compat_pyrra.generate(slos)["groups"]
+    alerts = [r for r in groups[1]["rules"] if "alert" in r]
+    # Pyrra's target keeps Go's float: 99.9 / 100 prints as 0.9990000000000001
+    assert alerts[0]["expr"].endswith("> (14 * (1-0.9990000000000001))")
+    assert [a["labels"]["severity"] for a in alerts] == ["critical", "critical", "warning", "warning"]
+    res = CliRunner().invoke(app, ["slo", "convert", "--to", "pyrra", str(f)])
+    assert res.exit_code == 0
+    assert "the tiers page, ticket are replaced" in res.stderr and "min_events" not in res.stderr
+    assert "minimum event count" in res.stderr and "runbook" in res.stderr

@@ -42,7 +42,24 @@ def convert(
         for slo in slos:
             for w in lossy(slo):
                 typer.echo(f"warning: {w}", err=True)
+    if to is SpecFormat.PYRRA:
+        _pyrra_convert(slos)
+        return
     typer.echo(dump_yaml(dump(slos, to)), nl=False)
+
+
+def _pyrra_convert(slos: list) -> None:  # type: ignore[type-arg]
+    from sloguard.slo import _compat_pyrra, _spec_pyrra
+
+    for slo in slos:
+        for w in _spec_pyrra.lossy(slo):
+            typer.echo(f"warning: {w}", err=True)
+    try:
+        docs = _spec_pyrra.dump(slos)
+    except _compat_pyrra.CompatError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(dump_yaml(docs), nl=False)
 
 
 @slo_app.command("rules")

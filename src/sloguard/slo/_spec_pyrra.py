@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from sloguard.durations import format_duration_ms
 from sloguard.slo._compat_pyrra import SEVERITY_KEYS, absent_duration_ms, pyrra_tiers
 from sloguard.slo._pyrra_selector import parse_selector
 from sloguard.slo._reader import Reader
@@ -185,4 +186,86 @@ def load_all(docs: list[Any], r: Reader) -> list[tuple[str, SLO]]:
             r.problem(f"{prefix}{p.path}".rstrip("."), p.message)
         if not sub.problems:
             out.extend((f"{prefix}metadata", slo) for _, slo in got)
+    return out
+
+
+def _indicator(slo: SLO) -> dict[str, Any]:
+    from sloguard.slo._compat_pyrra import objective_of
+
+    o = objective_of(slo)
+    sli = slo.sli
+    if o.kind == "bool_gauge":
+        ind: dict[str, Any] = {"metric": str(o.total)}
+    elif o.kind == "ratio":
+        ind = {"errors": {"metric": sli.bad if isinstance(sli, RatioSLI) else str(o.bad)},
+               "total": {"metric": sli.total if isinstance(sli, RatioSLI) else str(o.total)}}
+    else:
+        ind = {"success": {"metric": sli.good if isinstance(sli, RatioSLI) else str(o.bad)},
+               "total": {"metric": sli.total if isinstance(sli, RatioSLI) else str(o.total)}}
+    if slo.grouping:
+        ind["grouping"] = list(slo.grouping)
+    return {o.kind: ind}
+
+
+def _alerting_doc(slo: SLO) -> dict[str, Any]:
+    a = slo.alerting
+    d: dict[str, Any] = {}
+    if a.name:
+        d["name"] = a.name
+    if not any(t.enabled for t in a.tiers):
+        d["burnrates"] = False
+    if a.no_data_for_ms is None:
+        d["absent"] = False
+    if slo.extension("pyrra.absentName"):
+        d["absentName"] = slo.extension("pyrra.absentName")
+    defaults = {t.name: dict(t.labels)["severity"] for t in pyrra_tiers(slo.period.nominal_ms)}
+    sev = {t.name: dict(t.labels).get("severity", "") for t in a.tiers if t.name in defaults}
+    sev = {k: v for k, v in sev.items() if v and v != defaults[k]}
+    if slo.extension("pyrra.absentSeverity"):
+        sev["absent"] = slo.extension("pyrra.absentSeverity")
+    if sev:
+        d["severities"] = sev
+    return d
+
+
+def dump(slos: list[SLO]) -> list[dict[str, Any]]:
+    """One ``ServiceLevelObjective`` per SLO; ``_compat_pyrra.CompatError`` for an SLO Pyrra
+    cannot express (see ``lossy`` for what is dropped)."""
+    docs = []
+    for slo in slos:
+        meta: dict[str, Any] = {"name": slo.name}
+        if slo.extension("pyrra.namespace"):
+            meta["namespace"] = slo.extension("pyrra.namespace")
+        labels = json.loads(slo.extension("pyrra.labels", "{}")) or {PREFIX + k: v for k, v in slo.labels}
+        if labels:
+            meta["labels"] = labels
+        if slo.alerting.annotations:
+            meta["annotations"] = {PREFIX + k: v for k, v in slo.alerting.annotations}
+        spec: dict[str, Any] = {"description": slo.description} if slo.description else {}
+        spec["target"] = slo.extension("pyrra.target") or f"{slo.objective * 100:.12g}"
+        spec["window"] = format_duration_ms(slo.period.nominal_ms)
+        spec["indicator"] = _indicator(slo)
+        alerting = _alerting_doc(slo)
+        if alerting:
+            spec["alerting"] = alerting
+        docs.append({"apiVersion": API_VERSION, "kind": KIND, "metadata": meta, "spec": spec})
+    return docs
+
+
+def lossy(slo: SLO) -> list[str]:
+    """What a Pyrra document cannot say about this SLO."""
+    out = []
+    names = [t.name for t in slo.alerting.tiers]
+    if names and names != [t.name for t in pyrra_tiers(slo.period.nominal_ms)]:
+        out.append(f"SLO {slo.name!r}: Pyrra alerts on its own four burn-rate windows; the tiers {', '.join(names)} are replaced")
+    if slo.budgeting.value != "Occurrences":
+        out.append(f"SLO {slo.name!r}: Pyrra has no timeslice budgeting")
+    if slo.alerting.min_events:
+        out.append(f"SLO {slo.name!r}: Pyrra has no minimum event count for alerts")
+    if slo.alerting.labels:
+        out.append(f"SLO {slo.name!r}: Pyrra has no alert labels (dropped: {', '.join(k for k, _ in slo.alerting.labels)})")
+    if slo.alerting.runbook:
+        out.append(f"SLO {slo.name!r}: Pyrra has no runbook field (the runbook {slo.alerting.runbook!r} is dropped)")
+    if slo.service != (slo.extension("pyrra.namespace") or slo.name):
+        out.append(f"SLO {slo.name!r}: Pyrra has no service field (service {slo.service!r} is dropped)")
     return out

@@ -104,4 +104,6 @@ def dump(slos: list[SLO], fmt: SpecFormat) -> list[dict[str, Any]]:
         return _spec_sloth.dump(slos)
     if fmt is SpecFormat.OPENSLO:
         return _spec_openslo.dump(slos)
+    if fmt is SpecFormat.PYRRA:
+        return _spec_pyrra.dump(slos)
     return [_spec_native.dump(slos)]
