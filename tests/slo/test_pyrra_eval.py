@@ -199,3 +199,31 @@ def test_absent_alert_fires_after_pyrras_for_duration(tmp_path: Path) -> None:
     if shutil.which("promtool"):
         proc = subprocess.run(["promtool", "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_grouped_pyrra_rules_alert_only_for_the_failing_group(tmp_path: Path) -> None:
+    """``grouping: [route]``: route a has the outage, route b none. Each route gets its own
+    burn-rate series (labelled ``route``); only route a's fast alert fires at 71m."""
+    spec = _spec("grouped", "    ratio:\n      errors: {metric: 'http_requests_total{job=\"app\",code=~\"5..\"}'}\n"
+                 "      total: {metric: 'http_requests_total{job=\"app\"}'}\n      grouping: [route]\n")
+    slos, problems = load_text(spec, "grouped.yaml")
+    assert problems == []
+    (tmp_path / "rules.yml").write_text(dump_yaml([_compat_pyrra.generate(slos)]))
+    series = {'http_requests_total{job="app",route="a",code="200"}': GOOD[:151], 'http_requests_total{job="app",route="a",code="500"}': BAD[:151],
+              'http_requests_total{job="app",route="b",code="200"}': TOTAL[:151], 'http_requests_total{job="app",route="b",code="500"}': [0.0] * 151}
+    labels = {"job": "app", "slo": "grouped", "route": "a", "short": "5m", "long": "1h", "severity": "critical", "exhaustion": "2d"}
+    burn = [{"labels": dump_labels("http_requests:burnrate1h", {"job": "app", "slo": "grouped", "route": r}), "value": v}
+            for r, v in (("a", _ratio_burn(150, 3600)), ("b", 0.0))]
+    test = {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": [{
+        "interval": "30s", "input_series": [{"series": s, "values": _series(v)} for s, v in series.items()],
+        "alert_rule_test": [{"eval_time": "70m", "alertname": "ErrorBudgetBurn", "exp_alerts": []},
+                            {"eval_time": "71m", "alertname": "ErrorBudgetBurn", "exp_alerts": [{"exp_labels": labels}]}],
+        "promql_expr_test": [{"expr": "http_requests:burnrate1h", "eval_time": "75m", "exp_samples": burn}]}]}
+    (tmp_path / "test.yml").write_text(dump_yaml([test]))
+    out: list[str] = []
+    if run_rule_tests([str(tmp_path / "test.yml")], out.append, out.append) != 0:
+        _assert_only_float_noise("\n".join(out))
+    if shutil.which("promtool"):
+        proc = subprocess.run(["promtool", "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            _assert_only_float_noise(proc.stdout + proc.stderr)
