@@ -187,3 +187,20 @@ def test_compat_pyrra_from_a_native_spec_and_its_lossy_warnings(tmp_path: Path) 
     assert res.exit_code == 0
     assert "the tiers page, ticket are replaced" in res.stderr and "min_events" not in res.stderr
     assert "minimum event count" in res.stderr and "runbook" in res.stderr
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("target", "'0.995'", "means 0.995%, not 99.5%"),
+    ("window", "2d", "too short for Pyrra's alert windows"),
+])
+def test_pyrra_specs_that_would_generate_nonsense_are_refused(field: str, value: str, message: str) -> None:
+    """A 0-1 target (Pyrra only warns: the SLO would be 0.995%) and a window whose short
+    alert windows round to 0s (Pyrra would write ``rate(x[0s])``) are problems."""
+    spec = {"target": "'99'", "window": "4w", field: value}
+    text = (f"apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata: {{name: s}}\nspec:\n"
+            f"  target: {spec['target']}\n  window: {spec['window']}\n  indicator: {{bool_gauge: {{metric: up}}}}\n")
+    slos, problems = load_text(text, "s.yaml")
+    assert slos == []
+    assert [p.path for p in problems] == [f"spec.{field}"] and message in problems[0].message
+    ok, none = load_text(text.replace(f"{field}: {value}", f"{field}: {'3d' if field == 'window' else '99.5'}"), "s.yaml")
+    assert none == [] and len(ok) == 1

@@ -42,11 +42,13 @@ def _with_annotations(rule: Rule, o: PyrraObjective, url: bool = False) -> Rule:
     return rule
 
 
-def _absent(o: PyrraObjective, sel: Selector, labels: dict[str, str]) -> Rule:
-    assert o.absent_for_ms is not None  # callers check it
+def _absent(o: PyrraObjective, sel: Selector, labels: dict[str, str]) -> list[Rule]:
+    """Pyrra's ``SLOMetricAbsent`` for one selector (none when ``alerting.absent`` is off)."""
+    if o.absent_for_ms is None:
+        return []
     rule = {"alert": o.absent_name, "expr": f"absent({sel}) == 1", "for": format_duration_ms(o.absent_for_ms),
             "labels": {**labels, "severity": o.absent_severity}}
-    return _with_annotations(rule, o)
+    return [_with_annotations(rule, o)]
 
 
 def _increase_grouping(o: PyrraObjective) -> tuple[str, ...]:
@@ -66,30 +68,36 @@ def _increase(o: PyrraObjective, sel: Selector, grouping: tuple[str, ...], label
     return {"record": f"{metric_base(sel.name)}:increase{w}", "expr": expr, "labels": labels}
 
 
+def _ratio_increases(o: PyrraObjective, bad: Selector, grouping: tuple[str, ...], labels: dict[str, str]) -> list[Rule]:
+    """Totals, then errors when they are another metric, each followed by its absent alert."""
+    sels = (o.total, bad) if bad.name != o.total.name else (o.total,)
+    return [r for sel in sels for r in (_increase(o, sel, grouping, labels), *_absent(o, sel, labels))]
+
+
+def _latency_increases(o: PyrraObjective, success: Selector, grouping: tuple[str, ...], labels: dict[str, str]) -> list[Rule]:
+    """Both series under one name; the success series carries the bucket's ``le``."""
+    le = success.get("le")
+    le_labels = {"le": le.value if le else "", **labels}
+    return [_increase(o, o.total, grouping, labels), _increase(o, success, grouping, le_labels),
+            *_absent(o, o.total, labels), *_absent(o, success, le_labels)]
+
+
+def _bool_gauge_counts(o: PyrraObjective, grouping: tuple[str, ...], labels: dict[str, str]) -> list[Rule]:
+    w = format_duration_ms(o.window_ms)
+    rules = [{"record": f"{o.total.name}:{short}{w}", "expr": o.sum(f"{fn}({o.total}[{w}])", grouping), "labels": labels}
+             for fn, short in (("count_over_time", "count"), ("sum_over_time", "sum"))]
+    return rules + _absent(o, o.total, labels)
+
+
 def increase_group(o: PyrraObjective) -> dict[str, Any]:
     grouping = _increase_grouping(o)
     labels = _record_labels(o, grouping)
-    rules: list[Rule] = []
-    if o.kind == "bool_gauge":
-        w = format_duration_ms(o.window_ms)
-        for fn, short in (("count_over_time", "count"), ("sum_over_time", "sum")):
-            rules.append({"record": f"{o.total.name}:{short}{w}", "expr": o.sum(f"{fn}({o.total}[{w}])", grouping),
-                          "labels": labels})
-        if o.absent_for_ms is not None:
-            rules.append(_absent(o, o.total, labels))
+    if o.bad is None:
+        rules = _bool_gauge_counts(o, grouping, labels)
     elif o.kind == "latency":
-        assert o.bad is not None
-        le = o.bad.get("le")
-        le_labels = {"le": le.value if le else "", **labels}
-        rules += [_increase(o, o.total, grouping, labels), _increase(o, o.bad, grouping, le_labels)]
-        if o.absent_for_ms is not None:
-            rules += [_absent(o, o.total, labels), _absent(o, o.bad, le_labels)]
+        rules = _latency_increases(o, o.bad, grouping, labels)
     else:
-        assert o.bad is not None
-        for sel in (o.total, o.bad) if o.bad.name != o.total.name else (o.total,):
-            rules.append(_increase(o, sel, grouping, labels))
-            if o.absent_for_ms is not None:
-                rules.append(_absent(o, sel, labels))
+        rules = _ratio_increases(o, o.bad, grouping, labels)
     return {"name": f"{o.name}-increase", "interval": _increase_interval(o.window_ms), "rules": rules}
 
 
@@ -131,10 +139,9 @@ def _windowed(o: PyrraObjective, sel: Selector, short: str, *extra: Matcher) -> 
 def _generic_exprs(o: PyrraObjective) -> tuple[str, str, str]:
     """``pyrra_availability``, ``pyrra_requests:rate5m`` and ``pyrra_errors:rate5m``."""
     t, b = o.total, o.bad
-    if o.kind == "bool_gauge":
+    if b is None:
         total, good = _windowed(o, t, "count"), _windowed(o, t, "sum")
         return f"sum({good}) / sum({total})", f"sum({total})", f"sum({total}) - sum({good})"
-    assert b is not None
     requests = f"sum(rate({t}[5m]))"
     if o.kind == "ratio":
         avail = f"1 - sum({_windowed(o, b, 'increase')} or vector(0)) / sum({_windowed(o, t, 'increase')})"

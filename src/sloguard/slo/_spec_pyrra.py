@@ -132,7 +132,21 @@ def _target(r: Reader, spec: Mapping[str, Any]) -> tuple[str, float | None]:
     except ValueError:
         r.problem("spec.target", f"expected a percentage such as \"99.5\", got {text!r}")
         return text, None
+    if 0 < pct < 1:
+        r.problem("spec.target", f"is a percentage from 0 to 100: {text!r} means {pct:g}%, not {pct * 100:g}% "
+                  f'(write "{pct * 100:g}")')
+        return text, None
     return text, check_objective(r, "spec.target", ratio_from_percent(pct))
+
+
+def _window(r: Reader, spec: Mapping[str, Any]) -> int | None:
+    """The SLO window; one so short that Pyrra's shortest alert window rounds to 0s is refused."""
+    ms = r.duration(spec, "window", "spec", required=True)
+    if ms is not None and min(w.short_ms for t in pyrra_tiers(ms) for w in t.windows) == 0:
+        r.problem("spec.window", f"{spec['window']!r} is too short for Pyrra's alert windows: the 5m window of a "
+                  "28d SLO becomes 0s below a window of about 3d; use at least 3d")
+        return None
+    return ms
 
 
 def _check_spec(r: Reader, doc: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
@@ -152,7 +166,7 @@ def load(doc: Mapping[str, Any], r: Reader) -> list[tuple[str, SLO]]:
     _check_spec(r, doc, spec)
     name = r.str_(meta, "name", "metadata", required=True)
     target_text, objective = _target(r, spec)
-    window_ms = r.duration(spec, "window", "spec", required=True)
+    window_ms = _window(r, spec)
     sli, grouping = _sli(r, r.mapping(spec.get("indicator"), "spec.indicator"), "spec.indicator")
     if "indicator" not in spec:
         r.problem("spec.indicator", "is required (one of ratio, latency or bool_gauge)")
