@@ -227,3 +227,25 @@ def test_grouped_pyrra_rules_alert_only_for_the_failing_group(tmp_path: Path) ->
         proc = subprocess.run(["promtool", "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
         if proc.returncode != 0:
             _assert_only_float_noise(proc.stdout + proc.stderr)
+
+
+def test_sloguards_own_rules_for_a_pyrra_spec_follow_pyrras_policy(tmp_path: Path) -> None:
+    """``slo rules`` without ``--compat`` on a Pyrra spec: sloguard's recordings with Pyrra's
+    four tiers. A total outage from T0 (10 req/s, 99%): the 1h ratio passes 14% at T0+9m
+    (9 of 60 minutes failed is 15%), so ``fastBurn`` is active then and fires 2m later."""
+    from sloguard.slo.testing import SimWorld
+
+    spec = _spec("api-errors", "    ratio:\n      errors: {metric: 'requests_total{job=\"api\",code=\"500\"}'}\n"
+                 "      total: {metric: 'requests_total{job=\"api\"}'}\n")
+    slos, problems = load_text(spec, "api.yaml")
+    assert problems == []
+    t0, m = 1_700_000_000_000, 60_000
+    world = SimWorld(tmp_path, slos[0])
+    try:
+        world.write_traffic(t0 - 120 * m, t0 + 15 * m, 15_000, 10, lambda ts: (ts > t0).astype(float))
+        world.run(t0 - 10 * m, t0 + 15 * m)
+        assert world.first("fastBurn", "pending") == t0 + 9 * m
+        assert world.first("fastBurn", "firing") == t0 + 11 * m
+        assert {t.tier for t in world.transitions if t.state == "firing"} == {"fastBurn"}
+    finally:
+        world.close()
