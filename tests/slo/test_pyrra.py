@@ -204,3 +204,10 @@ def test_pyrra_specs_that_would_generate_nonsense_are_refused(field: str, value:
     assert [p.path for p in problems] == [f"spec.{field}"] and message in problems[0].message
     ok, none = load_text(text.replace(f"{field}: {value}", f"{field}: {'3d' if field == 'window' else '99.5'}"), "s.yaml")
     assert none == [] and len(ok) == 1
+
+
+def test_duplicate_names_across_documents_point_at_the_second_document() -> None:
+    doc = (SPECS / "prometheus-http.yaml").read_text()
+    slos, problems = load_text(doc + "\n---\n" + doc, "twice.yaml")
+    assert [s.name for s in slos] == ["prometheus-api-query"]
+    assert [(p.path, "duplicate SLO name 'prometheus-api-query'" in p.message) for p in problems] == [("[1].metadata.name", True)]
