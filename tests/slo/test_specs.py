@@ -172,7 +172,9 @@ def test_convert_native_to_openslo_and_back_keeps_the_model() -> None:
         assert _norm(bad_rate(a, 3_600_000)) == _norm(bad_rate(b, 3_600_000))
 
 
-@pytest.mark.parametrize("fmt", list(SpecFormat))
+# Pyrra cannot express these specs' Sloth events SLIs or calendar periods (convert refuses
+# them by name); its own round trip is in test_pyrra.py.
+@pytest.mark.parametrize("fmt", [f for f in SpecFormat if f is not SpecFormat.PYRRA])
 def test_every_spec_round_trips_through_every_format(fmt: SpecFormat) -> None:
     for spec in ("sloth", "openslo", "native"):
         slos, _ = load_files([SPECS / f"{spec}.yml"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -42,7 +43,24 @@ def convert(
         for slo in slos:
             for w in lossy(slo):
                 typer.echo(f"warning: {w}", err=True)
+    if to is SpecFormat.PYRRA:
+        _pyrra_convert(slos)
+        return
     typer.echo(dump_yaml(dump(slos, to)), nl=False)
+
+
+def _pyrra_convert(slos: list) -> None:  # type: ignore[type-arg]
+    from sloguard.slo import _compat_pyrra, _spec_pyrra
+
+    for slo in slos:
+        for w in _spec_pyrra.lossy(slo):
+            typer.echo(f"warning: {w}", err=True)
+    try:
+        docs = _spec_pyrra.dump(slos)
+    except _compat_pyrra.CompatError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(dump_yaml(docs), nl=False)
 
 
 @slo_app.command("rules")
@@ -52,12 +70,14 @@ def rules(
     name: Annotated[str, typer.Option(help="Manifest name (with --prometheus-rule).")] = "sloguard-slos",
     namespace: Annotated[str, typer.Option(help="Manifest namespace (with --prometheus-rule).")] = "",
     interval: Annotated[str, typer.Option(help="Evaluation interval of the SLI groups.")] = "1m",
-    compat: Annotated[str, typer.Option("--compat", help="Rule form: sloguard, or another tool's names and labels (sloth).")] = "sloguard",
+    compat: Annotated[str, typer.Option("--compat", help="Rule form: sloguard, or another tool's names and labels (sloth, pyrra).")] = "sloguard",
     default_slo_period: Annotated[str | None, typer.Option("--default-slo-period", help="Period of Sloth specs (which have none); default 30d.")] = None,
     windows_path: Annotated[Path | None, typer.Option("--slo-period-windows-path", help="Directory of Sloth AlertWindows files replacing the built-in 30d/28d windows.")] = None,
     disable_alerts: Annotated[bool, typer.Option("--disable-alerts", help="Leave out alerting rules.")] = False,
     disable_recordings: Annotated[bool, typer.Option("--disable-recordings", help="Leave out recording rules.")] = False,
     extra_labels: Annotated[list[str] | None, typer.Option("-l", "--extra-labels", help="key=value label added to every rule (repeatable).")] = None,
+    generic_rules: Annotated[bool, typer.Option("--generic-rules", help="With --compat pyrra: Pyrra's pyrra_* rules.")] = False,
+    external_url: Annotated[str, typer.Option("--external-url", help="With --compat pyrra: Pyrra UI URL for alert links.")] = "",
 ) -> None:
     """Generate the Prometheus rule file (recordings, burn-rate alerts, metadata)."""
     from sloguard.slo._errors import SpecError
@@ -70,6 +90,7 @@ def rules(
     try:
         opts = _rule_options(manifest, name, namespace, interval, default_slo_period, windows_path,
                              disable_alerts, disable_recordings, extra_labels or [])
+        opts = replace(opts, generic_rules=generic_rules, external_url=external_url)
         text = emit(files, opts)
     except SpecError as e:
         for p in e.problems:

@@ -45,6 +45,8 @@ class RuleOptions:
     disable_alerts: bool = False
     disable_recordings: bool = False
     extra_labels: tuple[tuple[str, str], ...] = ()
+    generic_rules: bool = False
+    external_url: str = ""
 
 
 RuleEmitter = Callable[[Sequence[Path], RuleOptions], str]
@@ -195,5 +197,23 @@ def emit_sloguard(files: Sequence[Path], opts: RuleOptions) -> str:
     return dump_yaml([_drop_rules(doc, opts)])
 
 
-#: ``--compat`` forms. Pyrra's form is added with one line (see the module docstring).
-EMITTERS: dict[str, RuleEmitter] = {"sloguard": emit_sloguard, "sloth": emit_sloth}
+def emit_pyrra(files: Sequence[Path], opts: RuleOptions) -> str:
+    """Pyrra's rules (``<metric>:increase<W>``, ``:burnrate<W>``, ``ErrorBudgetBurn``)."""
+    from sloguard.slo import _compat_pyrra
+
+    slos, problems = load_files(files)
+    if problems:
+        raise SpecError(problems)
+    slos = [replace(s, labels=s.labels + opts.extra_labels) for s in slos]
+    try:
+        if opts.manifest:
+            docs = [_compat_pyrra.prometheus_rule(s, opts.generic_rules, opts.external_url) for s in slos]
+        else:
+            docs = [_compat_pyrra.generate(slos, opts.generic_rules, opts.external_url)]
+    except _compat_pyrra.CompatError as e:
+        raise SpecError([Problem(", ".join(str(f) for f in files), "", str(e))]) from None
+    return dump_yaml([_drop_rules(d, opts) for d in docs])
+
+
+#: ``--compat`` forms; a new form is one entry here (see the module docstring).
+EMITTERS: dict[str, RuleEmitter] = {"sloguard": emit_sloguard, "sloth": emit_sloth, "pyrra": emit_pyrra}

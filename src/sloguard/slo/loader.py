@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from sloguard.slo import _spec_native, _spec_openslo, _spec_sloth
+from sloguard.slo import _spec_native, _spec_openslo, _spec_pyrra, _spec_sloth
 from sloguard.slo._errors import Problem, SpecError
 from sloguard.slo._reader import Reader
 from sloguard.slo._validate import check_unique
@@ -20,6 +20,7 @@ class SpecFormat(enum.Enum):
     SLOTH = "sloth"
     OPENSLO = "openslo"
     NATIVE = "native"
+    PYRRA = "pyrra"
 
 
 def detect_format(docs: list[Any]) -> SpecFormat | None:
@@ -32,6 +33,8 @@ def detect_format(docs: list[Any]) -> SpecFormat | None:
         return SpecFormat.OPENSLO
     if first.get("apiVersion") == _spec_native.API_VERSION:
         return SpecFormat.NATIVE
+    if first.get("apiVersion") == _spec_pyrra.API_VERSION:
+        return SpecFormat.PYRRA
     return None
 
 
@@ -54,9 +57,12 @@ def load_text(text: str, source: str) -> tuple[list[SLO], list[Problem]]:
         pairs = _spec_openslo.load([d for d in docs if isinstance(d, Mapping)], r)
     elif fmt is SpecFormat.NATIVE:
         pairs = [p for d in docs for p in _spec_native.load(r.mapping(d, ""), r)]
+    elif fmt is SpecFormat.PYRRA:
+        pairs = _spec_pyrra.load_all(docs, r)
     else:
         r.problem("", "unknown spec format: expected `version: prometheus/v1` (Sloth), "
-                  "`apiVersion: openslo/v1` (OpenSLO) or `apiVersion: sloguard/v1` (native)")
+                  "`apiVersion: openslo/v1` (OpenSLO), `apiVersion: pyrra.dev/v1alpha1` (Pyrra) "
+                  "or `apiVersion: sloguard/v1` (native)")
         pairs = []
     check_unique(r, pairs)
     bad_paths = {p.path.split(".")[0] for p in r.problems}
@@ -98,4 +104,6 @@ def dump(slos: list[SLO], fmt: SpecFormat) -> list[dict[str, Any]]:
         return _spec_sloth.dump(slos)
     if fmt is SpecFormat.OPENSLO:
         return _spec_openslo.dump(slos)
+    if fmt is SpecFormat.PYRRA:
+        return _spec_pyrra.dump(slos)
     return [_spec_native.dump(slos)]

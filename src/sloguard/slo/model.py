@@ -182,6 +182,12 @@ class SLO:
     labels: tuple[tuple[str, str], ...] = ()
     alerting: Alerting = field(default_factory=Alerting)
     source: str = ""
+    #: Settings of the source format that the model has no field for, kept so a
+    #: compatibility mode can reproduce that tool's rules (``("pyrra.absentName", "X")``).
+    extensions: tuple[tuple[str, str], ...] = ()
+
+    def extension(self, key: str, default: str = "") -> str:
+        return next((v for k, v in self.extensions if k == key), default)
 
     @property
     def error_budget(self) -> float:
