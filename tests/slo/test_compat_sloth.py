@@ -113,7 +113,7 @@ def test_a_period_without_windows_is_refused_naming_the_catalog(tmp_path: Path) 
 def test_bad_flags_are_refused_with_the_text_given(tmp_path: Path) -> None:
     assert "'nolabel' is not key=value" in _rules(tmp_path, V1, "-l", "nolabel")[2]
     code, _, err = _rules(tmp_path, V1, "--compat", "nagios")
-    assert code == 2 and "choose one of sloguard, sloth" in err
+    assert code == 2 and "choose one of pyrra, sloguard, sloth" in err
     assert "--default-slo-period" in _rules(tmp_path, V1, "--default-slo-period", "30x")[2]
 
 
