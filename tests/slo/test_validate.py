@@ -97,6 +97,16 @@ def test_caret_column_is_mapped_back_through_the_window_template() -> None:
     assert p.column == filled_col + len("{{ .window }}") - 2 + len("{{.window}}") - 2
 
 
+def test_window_template_spelled_with_spaces_is_accepted_and_filled_in_rules() -> None:
+    from sloguard.slo._sli import error_rate
+
+    spec = _good_sloth("a").replace("[{{.window}}]))\n        total", "[{{  .window }}]))\n        total")
+    assert "{{  .window }}" in spec
+    slos, problems = load_text(spec, "spec.yml")
+    assert problems == []
+    assert "[1h]" in error_rate(slos[0], 3_600_000) and "{{" not in error_rate(slos[0], 3_600_000)
+
+
 def test_multi_line_query_points_at_line_and_column_of_the_text() -> None:
     spec = """\
 version: prometheus/v1

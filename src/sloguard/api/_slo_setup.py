@@ -38,7 +38,10 @@ class SLOSetup:
         files = expand_rule_files(self.patterns, self.base_dir)
         slos, problems = load_files(files)
         for p in problems:
-            log.error("SLO spec problem; that SLO is left out", extra={"problem": str(p)})
+            if p.is_error:
+                log.error("SLO spec problem; that SLO is left out", extra={"problem": str(p)})
+            else:
+                log.warning("SLO spec warning", extra={"problem": str(p)})
         self.slos = slos
         self.on_change(slos)
         if not slos:

@@ -15,9 +15,8 @@ from sloguard.promql import ParseError
 from sloguard.promql._ast import VectorSelector
 from sloguard.promql._ast_parse import parse
 from sloguard.slo._reader import Reader
+from sloguard.slo._sli import WINDOW_TEMPLATE
 
-#: Sloth's own test for the window variable: ``{{ *\.window *}}``.
-WINDOW_TEMPLATE = re.compile(r"\{\{ *\.window *\}\}")
 _ANY_TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _POSITION = re.compile(r"(\d+):(\d+): parse error: (.*)", re.DOTALL)
 #: The window the templates are filled with for checking (Sloth uses 1m; any valid one will do).
