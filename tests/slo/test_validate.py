@@ -130,9 +130,51 @@ slos:
 def test_render_shows_the_text_and_a_caret_under_the_column() -> None:
     p = _errors(SLOTH_THREE)["slos[1].sli.events.error_query"]
     head, text_line, caret_line = render(p).split("\n")
-    assert head == f"spec.yml: slos[1].sli.events.error_query: {p.message}"
+    assert head == f"spec.yml:16:77: slos[1].sli.events.error_query: {p.message}"
     gutter = text_line.index(UNCLOSED)
     assert caret_line.index("^") == gutter + len(UNCLOSED)
+
+
+def _file_pos(text: str, path: str) -> tuple[int | None, int | None]:
+    p = _errors(text)[path]
+    return p.file_line, p.file_column
+
+
+def test_file_position_of_an_error_inside_a_plain_query() -> None:
+    line, col = _file_pos(SLOTH_THREE, "slos[1].sli.events.error_query")
+    assert line is not None and col is not None
+    file_line = SLOTH_THREE.split("\n")[line - 1]
+    assert file_line[col - 1 - len(UNCLOSED):col - 1] == UNCLOSED  # just after the text, where input ends
+    assert _file_pos(SLOTH_THREE, "slos[0].objective") == (5, 16)
+
+
+def test_file_position_inside_quoted_and_literal_block_queries() -> None:
+    spec = """\
+apiVersion: sloguard/v1
+service: s
+slos:
+  - name: a
+    objective: 99
+    sli: {events: {error_query: "sum(rate(e[{{.window}}])) +", total_query: 'sum(rate(t[{{.window}}]))'}}
+  - name: b
+    objective: 99
+    sli:
+      raw:
+        error_ratio_query: |
+          sum(rate(e[{{.window}}]))
+            / sum(rate(t[{{.window}}]) by (a b))
+"""
+    lines = spec.split("\n")
+    line, col = _file_pos(spec, "slos[0].sli.events.error_query")
+    assert line == 6 and col == lines[5].index('+"') + 2  # end of input: after the "+"
+    line, col = _file_pos(spec, "slos[1].sli.raw.error_ratio_query")
+    assert line == 13 and lines[12][(col or 0) - 1] == "b"  # the unexpected label name
+
+
+def test_file_position_of_a_missing_key_is_its_mapping_and_documents_count() -> None:
+    spec = _good_sloth("a") + "---\n" + _good_sloth("b").replace("    objective: 99.9\n", "")
+    line, col = _file_pos(spec, "documents[1].slos[0].objective")
+    assert spec.split("\n")[(line or 0) - 1][(col or 0) - 1:].startswith("name: b")
 
 
 def test_render_clips_long_lines_around_the_caret() -> None:
@@ -279,7 +321,7 @@ def test_duplicates_across_files_name_both_files(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(_good_sloth("availability", "b"))
     (tmp_path / "b.yaml").write_text(_good_sloth("availability", "c"))
     slos, problems = load_files([tmp_path / "a.yaml", tmp_path / "b.yaml"])
-    assert [(p.source, p.path) for p in problems] == [(str(tmp_path / "b.yaml"), "slos[0].name")]
+    assert [(p.source, p.path, p.file_line) for p in problems] == [(str(tmp_path / "b.yaml"), "slos[0].name", 4)]
     assert f"first defined at {tmp_path / 'a.yaml'}: slos[0].name" in problems[0].message
     assert [s.name for s in slos] == ["availability", "b", "c"]  # the repeat is left out
     slos, problems = load_files([tmp_path / "a.yaml", tmp_path / "b.yaml"], ignore_duplicates=True)
@@ -304,8 +346,10 @@ def test_cli_json_output_lists_problems_and_slos(tmp_path: Path) -> None:
     assert [p["path"] for p in doc["problems"]] == ["slos[0].objective", "slos[1].sli.events.error_query", "slos[1].name"]
     promql = doc["problems"][1]
     assert promql == {"file": str(tmp_path / "three.yaml"), "path": "slos[1].sli.events.error_query",
-                      "message": promql["message"], "text": UNCLOSED, "line": 1, "column": len(UNCLOSED) + 1}
+                      "message": promql["message"], "text": UNCLOSED, "line": 1, "column": len(UNCLOSED) + 1,
+                      "file_line": 16, "file_column": 77}
     assert "line" not in doc["problems"][0] and "text" not in doc["problems"][0]
+    assert (doc["problems"][0]["file_line"], doc["problems"][0]["file_column"]) == (5, 16)
     assert [(s["name"], s["service"], s["objective"]) for s in doc["slos"]] == [("a", "checkout", 0.999), ("b", "checkout", 0.999)]
 
 

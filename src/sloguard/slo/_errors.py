@@ -24,7 +24,8 @@ class Problem:
     ``path`` is the key path as written in the file (``slos[1].sli.events.error_query``,
     prefixed ``documents[i].`` when the file holds several YAML documents). For a text
     that does not parse (PromQL), ``text`` is that value as written and ``line`` and
-    ``column`` (1-based, in characters) point into it."""
+    ``column`` (1-based, in characters) point into it. ``file_line`` and ``file_column``
+    (1-based) are where the value, or the error inside it, is in the file, when known."""
 
     source: str
     path: str
@@ -33,6 +34,8 @@ class Problem:
     line: int | None = None
     column: int | None = None
     severity: Severity = Severity.ERROR
+    file_line: int | None = None
+    file_column: int | None = None
 
     @property
     def is_error(self) -> bool:

@@ -17,8 +17,11 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 def render(p: Problem) -> str:
-    """``file: path: message`` then the text as written, with a caret under the column."""
-    head = str(p) if p.is_error else f"warning: {p}"
+    """``file:line:column: path: message`` (the position in the file when known), then the
+    text as written with a caret under the error's column."""
+    where = f"{p.source}:{p.file_line}:{p.file_column}" if p.file_line is not None else p.source
+    head = f"{where}: {p.path}: {p.message}" if p.path else f"{where}: {p.message}"
+    head = head if p.is_error else f"warning: {head}"
     if p.text is None:
         return head
     lines = p.text.rstrip("\n").split("\n")
@@ -54,6 +57,8 @@ def problem_json(p: Problem) -> dict[str, Any]:
         d["text"] = p.text
     if p.line is not None:
         d.update(line=p.line, column=p.column)
+    if p.file_line is not None:
+        d.update(file_line=p.file_line, file_column=p.file_column)
     return d
 
 

@@ -12,6 +12,7 @@ import yaml
 
 from sloguard.slo import _spec_native, _spec_openslo, _spec_openslo_v1alpha, _spec_sloth
 from sloguard.slo._errors import Problem, SpecError
+from sloguard.slo._locate import locate
 from sloguard.slo._reader import Declared, Reader
 from sloguard.slo._validate import check_unique
 from sloguard.slo.model import SLO
@@ -44,6 +45,8 @@ class FileResult:
     slos: list[tuple[str, SLO]]
     problems: list[Problem]
     declared: list[Declared]
+    source: str = ""
+    text: str = ""
 
 
 def _parse_yaml(text: str, r: Reader) -> list[Any] | None:
@@ -52,7 +55,9 @@ def _parse_yaml(text: str, r: Reader) -> list[Any] | None:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        r.problem("", f"{where}invalid YAML: {getattr(e, 'problem', e)}")
+        r.problems.append(Problem(r.source, "", f"{where}invalid YAML: {getattr(e, 'problem', e)}",
+                                  file_line=mark.line + 1 if mark else None,
+                                  file_column=mark.column + 1 if mark else None))
         return None
 
 
@@ -96,8 +101,8 @@ def read_text(text: str, source: str) -> FileResult:
         r.problem("", "unknown spec format: expected `version: prometheus/v1` (Sloth), "
                   "`apiVersion: openslo/v1` or `openslo/v1alpha` (OpenSLO) or `apiVersion: sloguard/v1` (native)")
         pairs = []
-    problems = list(dict.fromkeys(r.problems))  # an SLI document shared by two SLOs is checked twice
-    return FileResult([(f"{source}: {path}", s) for path, s in pairs], problems, r.declared)
+    problems = locate(text, list(dict.fromkeys(r.problems)))  # a shared SLI document is checked per SLO
+    return FileResult([(f"{source}: {path}", s) for path, s in pairs], problems, r.declared, source, text)
 
 
 def _merge(results: list[FileResult], ignore_duplicates: bool) -> tuple[list[SLO], list[Problem]]:
@@ -105,7 +110,8 @@ def _merge(results: list[FileResult], ignore_duplicates: bool) -> tuple[list[SLO
     repeats: set[str] = set()
     if not ignore_duplicates:
         dup, repeats = check_unique(d for res in results for d in res.declared)
-        problems.extend(dup)
+        texts = {res.source: res.text for res in results}
+        problems.extend(q for p in dup for q in locate(texts.get(p.source, ""), [p]))
     return [s for res in results for where, s in res.slos if where not in repeats], problems
 
 
