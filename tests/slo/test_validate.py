@@ -273,6 +273,7 @@ slos:
   - name: "-bad-name"
     objective: 99
     labels: {__name__: x, team: ""}
+    alerting: {annotations: {"run book": x}, page: {labels: {"sev-erity": page}}}
     sli: {events: {error_query: 'sum(rate(e[{{.windw}}]))', total_query: 'sum(rate(t[{{.window}}]))'}}
 """
     errors = _errors(spec)
@@ -280,6 +281,7 @@ slos:
         "slos[0].grouping[1]", "slos[0].sli.latency.selector",
         "slos[1].name", "slos[1].objective", "slos[1].period", "slos[1].sli.ratio.bad",
         "slos[2].name", "slos[2].labels.__name__", "slos[2].labels.team", "slos[2].sli.events.error_query",
+        "slos[2].alerting.annotations.run book", "slos[2].alerting.page.labels.sev-erity",
     }
     assert errors["slos[0].sli.latency.selector"].column == len('job="shop", route') + 1
     assert "unknown template '{{.windw}}'" in errors["slos[2].sli.events.error_query"].message

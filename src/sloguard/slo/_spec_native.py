@@ -127,14 +127,17 @@ def _tier(r: Reader, base: AlertTier, v: Any, path: str) -> AlertTier:
                     r.problem(wp, f"short window {format_duration_ms(short)} must be shorter than long window {format_duration_ms(long_)}")
                 ws.append(BurnWindow(long_, short, factor))
         windows = tuple(ws)
-    return AlertTier(
-        base.name,
-        windows,
-        enabled=r.bool_(m, "enabled", path, True),
-        for_ms=r.duration(m, "for", path) or 0,
-        labels=base.labels + r.labels(m, "labels", path),
-        annotations=r.labels(m, "annotations", path),
-    )
+    labels, annotations = _labels(r, m, path)
+    return AlertTier(base.name, windows, enabled=r.bool_(m, "enabled", path, True),
+                     for_ms=r.duration(m, "for", path) or 0, labels=base.labels + labels, annotations=annotations)
+
+
+def _labels(r: Reader, m: Mapping[str, Any], path: str) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """An alerting block's labels and annotations, checked."""
+    labels, annotations = r.labels(m, "labels", path), r.labels(m, "annotations", path)
+    check_labels(r, f"{path}.labels", labels)
+    check_labels(r, f"{path}.annotations", annotations, annotations=True)
+    return labels, annotations
 
 
 def alerting_from(r: Reader, v: Any, path: str, period: Period, name: str) -> Alerting:
@@ -142,11 +145,12 @@ def alerting_from(r: Reader, v: Any, path: str, period: Period, name: str) -> Al
     r.known(m, path, {"name", "labels", "annotations", "runbook", "min_events", "no_data", "page", "ticket"})
     page, ticket = workbook_tiers(period.nominal_ms)
     no_data = m.get("no_data", "10m")
+    labels, annotations = _labels(r, m, path)
     return Alerting(
         name=r.str_(m, "name", path, default=name),
         tiers=(_tier(r, page, m.get("page"), f"{path}.page"), _tier(r, ticket, m.get("ticket"), f"{path}.ticket")),
-        labels=r.labels(m, "labels", path),
-        annotations=r.labels(m, "annotations", path),
+        labels=labels,
+        annotations=annotations,
         runbook=r.str_(m, "runbook", path),
         min_events=int(r.float_(m, "min_events", path) or 0),
         no_data_for_ms=None if no_data is False else r.duration({"no_data": no_data}, "no_data", path),

@@ -45,7 +45,7 @@ def _query(r: Reader, m: Any, path: str, *, counter: bool = True) -> str:
     return q.strip()
 
 
-def _indicator(r: Reader, spec: Mapping[str, Any], path: str, objective: Mapping[str, Any]) -> SLI | None:
+def _indicator(r: Reader, spec: Mapping[str, Any], path: str, objective: Mapping[str, Any], opath: str) -> SLI | None:
     if "ratioMetric" in spec:
         p = f"{path}.ratioMetric"
         rm = r.mapping(spec["ratioMetric"], p)
@@ -62,9 +62,12 @@ def _indicator(r: Reader, spec: Mapping[str, Any], path: str, objective: Mapping
         q = _query(r, spec["thresholdMetric"], p, counter=False)
         op = str(objective.get("op", "lte"))
         if op not in _THRESHOLD_OPS or "value" not in objective:
-            r.problem(f"{path}.objectives", "a thresholdMetric SLI needs op (lt, lte, gt, gte) and value in its objective")
+            r.problem(opath, "a thresholdMetric SLI needs op (lt, lte, gt, gte) and value in its objective")
             return None
-        if op == "gte" and float(objective["value"]) == 1.0:
+        value = r.float_(objective, "value", opath)
+        if value is None:
+            return None
+        if op == "gte" and value == 1.0:
             return AvailabilitySLI(q)  # ">= 1" on a 0/1 probe is the probe itself (our own export)
         return AvailabilitySLI(f"(({q}) {_THRESHOLD_OPS[op]} bool {objective['value']})")
     r.problem(path, "needs ratioMetric or thresholdMetric")
@@ -145,7 +148,7 @@ def _indicator_of(r: Reader, spec: Mapping[str, Any], path: str, refs: Mapping[s
             return None
         ipath, ind = ref[0].rstrip("."), ref[1]
     ispec = r.mapping(r.mapping(ind, ipath).get("spec"), f"{ipath}.spec")
-    return _indicator(r, ispec, f"{ipath}.spec", om)
+    return _indicator(r, ispec, f"{ipath}.spec", om, f"{path}spec.objectives[0]")
 
 
 def _slo(r: Reader, doc: Mapping[str, Any], path: str, refs: Mapping[str, tuple[str, Mapping[str, Any]]]) -> SLO | None:
