@@ -311,6 +311,15 @@ slos:
     assert "page_alert and ticket_alert is enabled" in errors["slos[0].alerting.name"].message
 
 
+def test_sloth_objective_is_a_number_in_percent() -> None:
+    spec = _good_sloth("a", "b").replace("objective: 99.9", "objective: '99.9%'", 1).replace("objective: 99.9", "objective: 0.999")
+    slos, problems = load_text(spec, "spec.yml")
+    by_path = {p.path: p for p in problems}
+    assert by_path["slos[0].objective"].is_error and "'99.9%'" in by_path["slos[0].objective"].message
+    assert not by_path["slos[1].objective"].is_error and "write 99.9 for 99.9%" in by_path["slos[1].objective"].message
+    assert [(s.name, round(s.objective, 5)) for s in slos] == [("b", 0.00999)]
+
+
 def test_unknown_sloth_fields_are_warnings_as_sloth_ignores_them() -> None:
     spec = _good_sloth("availability", "b").replace("      name: Alert0\n", "      name: Alert0\n      pageAlert: {}\n")
     slos, problems = load_text(spec, "spec.yml")

@@ -82,6 +82,18 @@ def _alerting(r: Reader, v: Any, path: str, period: Period) -> Alerting:
     return Alerting(name=r.str_(am, "name", path), tiers=tiers, labels=labels, annotations=annotations)
 
 
+def _objective(r: Reader, d: Mapping[str, Any], path: str) -> float | None:
+    """Sloth's objective: a number in percent."""
+    if isinstance(d.get("objective"), str):
+        r.problem(f"{path}.objective", f"expected a number in percent such as 99.9, got {d['objective']!r}")
+        return None
+    pct = r.float_(d, "objective", path, required=True)
+    if pct is not None and 0 < pct < 1:
+        r.warning(f"{path}.objective", f"objective {pct:g}% looks like a ratio: Sloth objectives are percentages "
+                  f"(write {pct * 100:g} for {pct * 100:g}%)")
+    return check_objective(r, f"{path}.objective", None if pct is None else ratio_from_percent(pct))
+
+
 def _slo(r: Reader, raw: Any, path: str, service: str, common: tuple[tuple[str, str], ...], period: Period) -> SLO | None:
     """One SLO; every check runs even when an earlier one failed. None when any failed."""
     mark = r.mark()
@@ -90,8 +102,7 @@ def _slo(r: Reader, raw: Any, path: str, service: str, common: tuple[tuple[str, 
     name = r.str_(d, "name", path, required=True)
     check_name(r, f"{path}.name", name)
     r.declare(path, service, name)
-    pct = r.float_(d, "objective", path, required=True)
-    objective = check_objective(r, f"{path}.objective", None if pct is None else ratio_from_percent(pct))
+    objective = _objective(r, d, path)
     labels = r.labels(d, "labels", path)
     check_labels(r, f"{path}.labels", labels)
     sli = _sli(r, r.mapping(d.get("sli"), f"{path}.sli"), f"{path}.sli")
