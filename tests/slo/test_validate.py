@@ -320,6 +320,13 @@ def test_sloth_objective_is_a_number_in_percent() -> None:
     assert [(s.name, round(s.objective, 5)) for s in slos] == [("b", 0.00999)]
 
 
+def test_sloth_slo_plugins_are_checked_then_warned_as_not_run() -> None:
+    spec = _good_sloth("a").replace("slos:\n", "slo_plugins: {chain: [{id: x/p1}, {priority: 3}]}\nslos:\n")
+    _, problems = load_text(spec, "spec.yml")
+    assert [(p.path, p.is_error) for p in problems] == [("slo_plugins.chain[0].id", False), ("slo_plugins.chain[1].id", True)]
+    assert "'x/p1' is not run by sloguard" in problems[0].message and problems[1].message == "is required"
+
+
 def test_unknown_sloth_fields_are_warnings_as_sloth_ignores_them() -> None:
     spec = _good_sloth("availability", "b").replace("      name: Alert0\n", "      name: Alert0\n      pageAlert: {}\n")
     slos, problems = load_text(spec, "spec.yml")

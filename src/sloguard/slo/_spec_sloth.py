@@ -82,6 +82,21 @@ def _alerting(r: Reader, v: Any, path: str, period: Period) -> Alerting:
     return Alerting(name=r.str_(am, "name", path), tiers=tiers, labels=labels, annotations=annotations)
 
 
+def _slo_plugins(r: Reader, v: Any, path: str) -> None:
+    """Sloth's SLO plugin chains are checked as Sloth checks them, then ignored (warned)."""
+    if v is None:
+        return
+    m = r.mapping(v, path)
+    r.known(m, path, {"overridePrevious", "chain"}, ignored_by="Sloth")
+    chain = r.list_(m, "chain", path)
+    if r.bool_(m, "overridePrevious", path) and not chain:
+        r.problem(f"{path}.overridePrevious", "is set but the chain has no plugins")
+    for i, item in enumerate(chain):
+        pid = r.str_(r.mapping(item, f"{path}.chain[{i}]"), "id", f"{path}.chain[{i}]", required=True)
+        if pid:
+            r.warning(f"{path}.chain[{i}].id", f"Sloth SLO plugin {pid!r} is not run by sloguard: ignored")
+
+
 def _objective(r: Reader, d: Mapping[str, Any], path: str) -> float | None:
     """Sloth's objective: a number in percent."""
     if isinstance(d.get("objective"), str):
@@ -98,7 +113,8 @@ def _slo(r: Reader, raw: Any, path: str, service: str, common: tuple[tuple[str, 
     """One SLO; every check runs even when an earlier one failed. None when any failed."""
     mark = r.mark()
     d = r.mapping(raw, path)
-    r.known(d, path, {"name", "objective", "description", "labels", "sli", "alerting"}, ignored_by="Sloth")
+    r.known(d, path, {"name", "objective", "description", "labels", "sli", "alerting", "plugins"}, ignored_by="Sloth")
+    _slo_plugins(r, d.get("plugins"), f"{path}.plugins")
     name = r.str_(d, "name", path, required=True)
     check_name(r, f"{path}.name", name)
     r.declare(path, service, name)
@@ -118,7 +134,8 @@ def _slo(r: Reader, raw: Any, path: str, service: str, common: tuple[tuple[str, 
 def load(doc: Mapping[str, Any], r: Reader, period: Period | None = None) -> list[tuple[str, SLO]]:
     """The document's valid SLOs with their paths; problems of every SLO go to ``r``."""
     mark = r.mark()
-    r.known(doc, "", {"version", "service", "labels", "slos"}, ignored_by="Sloth")
+    r.known(doc, "", {"version", "service", "labels", "slos", "slo_plugins"}, ignored_by="Sloth")
+    _slo_plugins(r, doc.get("slo_plugins"), "slo_plugins")
     service = r.str_(doc, "service", "", required=True)
     check_name(r, "service", service)
     common = r.labels(doc, "labels", "")
