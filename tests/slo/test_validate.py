@@ -378,3 +378,21 @@ def test_cli_valid_directory_exits_0_and_empty_selection_fails(tmp_path: Path) -
     assert code == 0 and json.loads(stdout)["valid"] is True and len(json.loads(stdout)["slos"]) == 2
     code, _, out = _cli("--exclude", "good", str(tmp_path))
     assert code == 1 and "no spec files found" in out
+
+
+def test_server_keeps_one_slo_per_name_so_its_rule_file_stays_loadable(tmp_path: Path) -> None:
+    import yaml
+
+    from sloguard.api._slo_setup import SLOSetup
+    from sloguard.rules._rulefmt import parse_rule_text
+
+    spec = _good_sloth("a") + "---\n" + _good_sloth("a").replace("service: checkout", "service: payments")
+    (tmp_path / "slos.yaml").write_text(spec)
+    _, problems = load_text(spec, "slos.yaml")
+    assert [p.is_error for p in problems] == [False]  # Sloth allows it: a warning
+    setup = SLOSetup([str(tmp_path / "slos.yaml")], str(tmp_path), tmp_path / "gen" / "slo.rules.yml")
+    setup.refresh()
+    assert [(s.name, s.service) for s in setup.slos] == [("a", "checkout")]
+    names = [g["name"] for g in yaml.safe_load((tmp_path / "gen" / "slo.rules.yml").read_text())["groups"]]
+    assert len(names) == len(set(names))
+    assert parse_rule_text((tmp_path / "gen" / "slo.rules.yml").read_text())[1] == []
