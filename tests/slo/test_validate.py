@@ -396,3 +396,15 @@ def test_server_keeps_one_slo_per_name_so_its_rule_file_stays_loadable(tmp_path:
     names = [g["name"] for g in yaml.safe_load((tmp_path / "gen" / "slo.rules.yml").read_text())["groups"]]
     assert len(names) == len(set(names))
     assert parse_rule_text((tmp_path / "gen" / "slo.rules.yml").read_text())[1] == []
+
+
+def test_a_query_beyond_the_parse_limits_points_at_where_the_limit_is_passed() -> None:
+    deep = "(" * 250 + "x" + ")" * 250
+    spec = _good_sloth("a").replace("error_query: sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))",
+                                    f"error_query: sum(rate(x[{{{{.window}}}}])) + {deep}")
+    p = _errors(spec)["slos[0].sli.events.error_query"]
+    assert "query.max_parse_depth" in p.message and p.text is not None
+    # the limit of 200 levels is passed at the 201st "(" of the deep part
+    assert p.text[: (p.column or 0) - 1].count("(") == 2 + 200 and p.text[(p.column or 0) - 1] == "("
+    shown = render(p).split("\n")
+    assert len(shown[1]) < 130  # the line is clipped around the caret
