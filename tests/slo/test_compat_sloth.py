@@ -75,7 +75,7 @@ def test_crd_problems_name_the_crds_own_key_paths() -> None:
     _, problems = load_text(text, "crd.yml")
     got = {(p.path, p.message.split(" (")[0]) for p in problems}
     assert ("spec.service", "is required") in got
-    assert ("spec.slos[0].sli.events.errorQueryy", "unknown field") in got
+    assert ("spec.slos[0].sli.events.errorQueryy", "unknown field, ignored as Sloth ignores it") in got
     assert ("spec.slos[0].sli.events.errorQuery", "is required") in got
     unknown = next(p for p in problems if p.path.endswith("errorQueryy"))
     assert "errorQuery, totalQuery" in unknown.message  # the CRD's spelling, not error_query

@@ -95,7 +95,7 @@ def test_cli_rules_compat_pyrra(tmp_path: Path) -> None:
 
 def test_compat_pyrra_refuses_what_pyrra_cannot_express(tmp_path: Path) -> None:
     f = tmp_path / "sloth.yml"
-    f.write_text("version: prometheus/v1\nservice: a\nslos:\n- name: x\n  objective: 99\n  sli: {raw: {error_ratio_query: 'vector(0)'}}\n"
+    f.write_text("version: prometheus/v1\nservice: a\nslos:\n- name: x\n  objective: 99\n  sli: {raw: {error_ratio_query: 'vector(0) + 0 * time() > bool 0 or rate(x[{{.window}}])'}}\n"
                  "  alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n")
     res = CliRunner().invoke(app, ["slo", "rules", "--compat", "pyrra", str(f)])
     assert res.exit_code == 1
@@ -141,14 +141,14 @@ def test_bad_pyrra_specs_report_every_problem_with_its_key_path() -> None:
     slos, problems = load_text(BAD, "bad.yaml")
     assert slos == []
     got = {p.path: p.message for p in problems}
-    assert "[0].spec.target" in got and "out of range" in got["[0].spec.target"]
-    assert "4x" in got["[0].spec.window"]
-    assert "must be a vector selector" in got["[0].spec.indicator.ratio.errors.metric"]
-    assert "http_requests_total{" in got["[0].spec.indicator.ratio.total.metric"]
-    assert "unknown field" in got["[0].spec.alerting.severity"]
-    assert "ninety" in got["[1].spec.target"]
-    assert "le matcher" in got["[1].spec.indicator.latency.success.metric"]
-    assert "not supported" in got["[2].spec.indicator.latencyNative"]
+    assert "documents[0].spec.target" in got and "out of range" in got["documents[0].spec.target"]
+    assert "4x" in got["documents[0].spec.window"]
+    assert "must be a vector selector" in got["documents[0].spec.indicator.ratio.errors.metric"]
+    assert "http_requests_total{" in got["documents[0].spec.indicator.ratio.total.metric"]
+    assert "unknown field" in got["documents[0].spec.alerting.severity"]
+    assert "ninety" in got["documents[1].spec.target"]
+    assert "le matcher" in got["documents[1].spec.indicator.latency.success.metric"]
+    assert "not supported" in got["documents[2].spec.indicator.latencyNative"]
     assert all(p.source == "bad.yaml" for p in problems)
 
 
@@ -156,7 +156,7 @@ def test_one_bad_document_leaves_the_others_loaded() -> None:
     good = (SPECS / "prometheus-http.yaml").read_text()
     slos, problems = load_text(good + "\n---\n" + BAD.split("---\n")[1], "mixed.yaml")
     assert [s.name for s in slos] == ["prometheus-api-query"]
-    assert {p.path for p in problems} == {"[1].spec.target", "[1].spec.indicator.latency.success.metric"}
+    assert {p.path for p in problems} == {"documents[1].spec.target", "documents[1].spec.indicator.latency.success.metric"}
 
 
 def test_convert_to_pyrra_round_trips_pyrras_rules() -> None:
@@ -210,4 +210,4 @@ def test_duplicate_names_across_documents_point_at_the_second_document() -> None
     doc = (SPECS / "prometheus-http.yaml").read_text()
     slos, problems = load_text(doc + "\n---\n" + doc, "twice.yaml")
     assert [s.name for s in slos] == ["prometheus-api-query"]
-    assert [(p.path, "duplicate SLO name 'prometheus-api-query'" in p.message) for p in problems] == [("[1].metadata.name", True)]
+    assert [(p.path, "duplicate SLO 'prometheus-api-query'" in p.message) for p in problems] == [("documents[1].metadata.name", True)]

@@ -118,9 +118,9 @@ slos:
 """
     slos, problems = _one(text)
     joined = "\n".join(problems)
-    assert "slos[0].sli: sli.bad: invalid PromQL 'errors_total{'" in joined
+    assert "slos[0].sli.ratio.bad: invalid PromQL: unexpected end of input inside braces (at column 14)" in joined
     assert "slos[1].period: unknown duration unit 'x' in '30x'" in joined
-    assert "slos[3].name: duplicate SLO name 'c'" in joined
+    assert "slos[3].name: duplicate SLO 'c' of service 's'" in joined
     assert [s.name for s in slos] == ["b", "c"] or [s.name for s in slos] == ["c"]
     assert "c" in [s.name for s in slos]
 

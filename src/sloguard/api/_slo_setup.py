@@ -38,7 +38,11 @@ class SLOSetup:
         files = expand_rule_files(self.patterns, self.base_dir)
         slos, problems = load_files(files)
         for p in problems:
-            log.error("SLO spec problem; that SLO is left out", extra={"problem": str(p)})
+            if p.is_error:
+                log.error("SLO spec problem; that SLO is left out", extra={"problem": str(p)})
+            else:
+                log.warning("SLO spec warning", extra={"problem": str(p)})
+        slos = _first_of_each_name(slos)
         self.slos = slos
         self.on_change(slos)
         if not slos:
@@ -50,6 +54,18 @@ class SLOSetup:
         os.replace(tmp, self.out)
         log.info("SLO rules generated", extra={"slos": len(slos), "file": str(self.out)})
         return [str(self.out)]
+
+
+def _first_of_each_name(slos: list[SLO]) -> list[SLO]:
+    """The generated rules and the API tell SLOs apart by name: an SLO whose name another
+    service's SLO already uses (valid in Sloth, a warning from the loader) is left out."""
+    seen: dict[str, SLO] = {}
+    for slo in slos:
+        first = seen.setdefault(slo.name, slo)
+        if first is not slo:
+            log.error("SLO left out: its name is already used by another service's SLO",
+                      extra={"slo": slo.name, "service": slo.service, "first_service": first.service})
+    return list(seen.values())
 
 
 def with_slos(resolver: Callable[[], list[str]], setup: SLOSetup) -> Callable[[], list[str]]:

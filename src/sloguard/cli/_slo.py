@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import enum
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sloguard.slo._errors import Problem
 from sloguard.slo._spec_sloth import lossy
 from sloguard.slo._yaml import dump_yaml
 from sloguard.slo.compat import RuleOptions
@@ -17,19 +20,54 @@ slo_app = typer.Typer(help="SLOs as code: validate, convert, generate rules.", n
 
 
 def _load(files: list[Path]) -> list:  # type: ignore[type-arg]
+    from sloguard.slo._problems import render
+
     slos, problems = load_files(files)
     for p in problems:
-        typer.echo(str(p), err=True)
-    if problems:
+        typer.echo(render(p), err=True)
+    if any(p.is_error for p in problems):
         raise typer.Exit(1)
     return slos
 
 
+class OutputFormat(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 @slo_app.command("validate")
-def validate(files: Annotated[list[Path], typer.Argument(help="Sloth, OpenSLO or native spec files.")]) -> None:
-    """Check specs; every problem is printed with its file and key path (exit 1)."""
-    slos = _load(files)
-    typer.echo(f"SUCCESS: {len(slos)} SLOs found in {len(files)} file(s)")
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Sloth, OpenSLO or native spec files, or directories (searched for *.yaml/*.yml).")],
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="text (default) or json (for CI tools).")] = OutputFormat.TEXT,
+    ignore_duplicates: Annotated[bool, typer.Option("--ignore-duplicates", "--ignore-slo-duplicates",
+                                                    help="Do not report SLOs defined twice (same service and name).")] = False,
+    include: Annotated[str | None, typer.Option("--include", "--fs-include", help="Keep only files whose path matches this regex.")] = None,
+    exclude: Annotated[str | None, typer.Option("--exclude", "--fs-exclude", help="Drop files whose path matches this regex (before --include).")] = None,
+) -> None:
+    """Check specs and report every problem of every file in one run: its file, key path,
+    the value as written and, for PromQL, a caret at the error (exit 1 on any problem)."""
+    import json
+
+    from sloguard.slo._problems import discover, render, report_json
+
+    try:
+        files = discover(paths, include, exclude)
+    except re.error as e:
+        typer.echo(f"invalid --include/--exclude regex: {e}", err=True)
+        raise typer.Exit(2) from None
+    slos, problems = load_files(files, ignore_duplicates=ignore_duplicates)
+    if not files:
+        problems.append(Problem(", ".join(map(str, paths)), "", "no spec files found (expected *.yaml or *.yml files)"))
+    errors = sum(1 for p in problems if p.is_error)
+    if fmt is OutputFormat.JSON:
+        typer.echo(json.dumps(report_json(files, slos, problems), indent=2))
+    else:
+        for p in problems:
+            typer.echo(render(p), err=True)
+        verdict = f"FAILED: {errors} problem(s)" if errors else "SUCCESS"
+        typer.echo(f"{verdict}: {len(slos)} valid SLO(s) in {len(files)} file(s)", err=bool(errors))
+    if errors:
+        raise typer.Exit(1)
 
 
 @slo_app.command("convert")

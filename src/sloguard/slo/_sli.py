@@ -7,6 +7,7 @@ labels. Rates (not ratios) are what gets recorded, so long windows can sum event
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import promql_parser
@@ -16,7 +17,6 @@ from sloguard.parselimits import ParseLimitError, check_expression
 from sloguard.slo.model import (
     SLI,
     SLO,
-    WINDOW_PLACEHOLDERS,
     AvailabilitySLI,
     EventsSLI,
     LatencySLI,
@@ -50,15 +50,16 @@ def _by(slo: SLO) -> str:
     return f"sum by ({', '.join(slo.grouping)})" if slo.grouping else "sum"
 
 
+#: Sloth's window variable as its validator matches it (``{{.window}}``, ``{{ .window }}``...).
+WINDOW_TEMPLATE = re.compile(r"\{\{ *\.window *\}\}")
+
+
 def has_window_placeholder(query: str) -> bool:
-    return any(p in query for p in WINDOW_PLACEHOLDERS)
+    return WINDOW_TEMPLATE.search(query) is not None
 
 
 def fill_window(query: str, window_ms: int) -> str:
-    w = format_duration_ms(window_ms)
-    for p in WINDOW_PLACEHOLDERS:
-        query = query.replace(p, w)
-    return query
+    return WINDOW_TEMPLATE.sub(format_duration_ms(window_ms), query)
 
 
 def _counter_rate(slo: SLO, field: str, query: str, window_ms: int) -> str:

@@ -6,8 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from sloguard.durations import format_duration_ms
+from sloguard.slo._querycheck import check_latency, check_query
 from sloguard.slo._reader import Reader
-from sloguard.slo._validate import check_objective, check_slo
+from sloguard.slo._validate import (
+    check_grouping,
+    check_labels,
+    check_name,
+    check_objective,
+    check_slo,
+)
 from sloguard.slo.model import (
     SLI,
     SLO,
@@ -55,6 +62,22 @@ def _period(r: Reader, v: Any, path: str) -> Period:
     return Period(rolling_ms=None, calendar=cal, timezone=r.str_(m, "timezone", path, default="UTC"))
 
 
+def _q(r: Reader, m: Mapping[str, Any], key: str, path: str, *, required: bool = True, counter: bool = False) -> str:
+    q = r.str_(m, key, path, required=required)
+    check_query(r, f"{path}.{key}", q, counter=counter)
+    return q
+
+
+def _buckets(r: Reader, items: list[Any], path: str) -> tuple[float, ...]:
+    out = []
+    for i, b in enumerate(items):
+        if isinstance(b, int | float) and not isinstance(b, bool):
+            out.append(float(b))
+        else:
+            r.problem(f"{path}[{i}]", f"expected a bucket boundary (a number), got {b!r}")
+    return tuple(out)
+
+
 def _sli(r: Reader, d: Mapping[str, Any], path: str) -> SLI | None:
     kinds = [k for k in ("ratio", "events", "raw", "latency", "availability") if k in d]
     if len(kinds) != 1:
@@ -64,24 +87,26 @@ def _sli(r: Reader, d: Mapping[str, Any], path: str) -> SLI | None:
     p = f"{path}.{kind}"
     m = r.mapping(d[kind], p)
     if kind == "ratio":
-        good, bad = r.str_(m, "good", p), r.str_(m, "bad", p)
+        good, bad = _q(r, m, "good", p, required=False, counter=True), _q(r, m, "bad", p, required=False, counter=True)
         if bool(good) == bool(bad):
             r.problem(p, "needs exactly one of good or bad, beside total")
-        return RatioSLI(total=r.str_(m, "total", p, required=True), good=good or None, bad=bad or None)
+        return RatioSLI(total=_q(r, m, "total", p, counter=True), good=good or None, bad=bad or None)
     if kind == "events":
-        return EventsSLI(r.str_(m, "error_query", p, required=True), r.str_(m, "total_query", p, required=True))
+        return EventsSLI(_q(r, m, "error_query", p), _q(r, m, "total_query", p))
     if kind == "raw":
-        return RawSLI(r.str_(m, "error_ratio_query", p, required=True))
+        return RawSLI(_q(r, m, "error_ratio_query", p))
     if kind == "latency":
-        buckets = tuple(float(b) for b in r.list_(m, "buckets", p))
-        return LatencySLI(
+        buckets = _buckets(r, r.list_(m, "buckets", p), f"{p}.buckets")
+        sli = LatencySLI(
             metric=r.str_(m, "metric", p, required=True),
             threshold=r.float_(m, "threshold", p, required=True) or 0.0,
             selector=r.str_(m, "selector", p),
             estimate=r.bool_(m, "estimate", p),
             buckets=buckets,
         )
-    return AvailabilitySLI(r.str_(m, "probe", p, required=True))
+        check_latency(r, p, sli.metric, sli.selector)
+        return sli
+    return AvailabilitySLI(_q(r, m, "probe", p))
 
 
 def _tier(r: Reader, base: AlertTier, v: Any, path: str) -> AlertTier:
@@ -102,14 +127,17 @@ def _tier(r: Reader, base: AlertTier, v: Any, path: str) -> AlertTier:
                     r.problem(wp, f"short window {format_duration_ms(short)} must be shorter than long window {format_duration_ms(long_)}")
                 ws.append(BurnWindow(long_, short, factor))
         windows = tuple(ws)
-    return AlertTier(
-        base.name,
-        windows,
-        enabled=r.bool_(m, "enabled", path, True),
-        for_ms=r.duration(m, "for", path) or 0,
-        labels=base.labels + r.labels(m, "labels", path),
-        annotations=r.labels(m, "annotations", path),
-    )
+    labels, annotations = _labels(r, m, path)
+    return AlertTier(base.name, windows, enabled=r.bool_(m, "enabled", path, True),
+                     for_ms=r.duration(m, "for", path) or 0, labels=base.labels + labels, annotations=annotations)
+
+
+def _labels(r: Reader, m: Mapping[str, Any], path: str) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """An alerting block's labels and annotations, checked."""
+    labels, annotations = r.labels(m, "labels", path), r.labels(m, "annotations", path)
+    check_labels(r, f"{path}.labels", labels)
+    check_labels(r, f"{path}.annotations", annotations, annotations=True)
+    return labels, annotations
 
 
 def alerting_from(r: Reader, v: Any, path: str, period: Period, name: str) -> Alerting:
@@ -117,52 +145,71 @@ def alerting_from(r: Reader, v: Any, path: str, period: Period, name: str) -> Al
     r.known(m, path, {"name", "labels", "annotations", "runbook", "min_events", "no_data", "page", "ticket"})
     page, ticket = workbook_tiers(period.nominal_ms)
     no_data = m.get("no_data", "10m")
+    labels, annotations = _labels(r, m, path)
     return Alerting(
         name=r.str_(m, "name", path, default=name),
         tiers=(_tier(r, page, m.get("page"), f"{path}.page"), _tier(r, ticket, m.get("ticket"), f"{path}.ticket")),
-        labels=r.labels(m, "labels", path),
-        annotations=r.labels(m, "annotations", path),
+        labels=labels,
+        annotations=annotations,
         runbook=r.str_(m, "runbook", path),
         min_events=int(r.float_(m, "min_events", path) or 0),
         no_data_for_ms=None if no_data is False else r.duration({"no_data": no_data}, "no_data", path),
     )
 
 
+def _budgeting(r: Reader, b: Any, path: str) -> tuple[BudgetingMethod, float | None, int | None]:
+    if isinstance(b, Mapping) and "timeslices" in b:
+        tm = r.mapping(b["timeslices"], f"{path}.timeslices")
+        target = check_objective(r, f"{path}.timeslices.target", r.float_(tm, "target", f"{path}.timeslices", required=True))
+        return BudgetingMethod.TIMESLICES, target, r.duration(tm, "slice", f"{path}.timeslices") or 60_000
+    if b not in (None, "occurrences"):
+        r.problem(path, f"expected occurrences or {{timeslices: {{target, slice}}}}, got {b!r}")
+    return BudgetingMethod.OCCURRENCES, None, None
+
+
+def _slo(r: Reader, raw: Any, path: str, service: str, common: tuple[tuple[str, str], ...]) -> SLO | None:
+    """One SLO; every check runs even when an earlier one failed. None when any failed."""
+    mark = r.mark()
+    d = r.mapping(raw, path)
+    r.known(d, path, _SLO_KEYS)
+    name = r.str_(d, "name", path, required=True)
+    check_name(r, f"{path}.name", name)
+    service = r.str_(d, "service", path, default=service)
+    check_name(r, f"{path}.service", service)
+    r.declare(path, service, name)
+    objective = objective_from(r, d, "objective", path)
+    period = _period(r, d.get("period"), f"{path}.period")
+    sli = _sli(r, r.mapping(d.get("sli"), f"{path}.sli"), f"{path}.sli")
+    budgeting, target, slice_ms = _budgeting(r, d.get("budgeting"), f"{path}.budgeting")
+    grouping = tuple(str(g) for g in r.list_(d, "grouping", path))
+    check_grouping(r, f"{path}.grouping", grouping)
+    labels = r.labels(d, "labels", path)
+    check_labels(r, f"{path}.labels", labels)
+    alerting = alerting_from(r, d.get("alerting"), f"{path}.alerting", period, name)
+    if sli is None or objective is None or r.errors_since(mark):
+        return None
+    slo = SLO(
+        name=name, service=service, objective=objective, sli=sli, period=period, budgeting=budgeting,
+        timeslice_target=target, timeslice_ms=slice_ms, description=r.str_(d, "description", path),
+        grouping=grouping, labels=common + labels, alerting=alerting, source=r.source,
+    )
+    check_slo(r, f"{path}.sli", slo)
+    return None if r.errors_since(mark) else slo
+
+
 def load(doc: Mapping[str, Any], r: Reader) -> list[tuple[str, SLO]]:
+    """The document's valid SLOs with their paths; problems of every SLO go to ``r``."""
+    mark = r.mark()
     r.known(doc, "", {"apiVersion", "kind", "service", "labels", "slos"})
     service = r.str_(doc, "service", "")
     common = r.labels(doc, "labels", "")
+    check_labels(r, "labels", common)
+    doc_ok = not r.errors_since(mark)
     out = []
     for i, raw in enumerate(r.list_(doc, "slos", "")):
-        path = f"slos[{i}]"
-        d = r.mapping(raw, path)
-        r.known(d, path, _SLO_KEYS)
-        name = r.str_(d, "name", path, required=True)
-        objective = objective_from(r, d, "objective", path)
-        period = _period(r, d.get("period"), f"{path}.period")
-        sli = _sli(r, r.mapping(d.get("sli"), f"{path}.sli"), f"{path}.sli")
-        budgeting, target, slice_ms = BudgetingMethod.OCCURRENCES, None, None
-        b = d.get("budgeting")
-        if isinstance(b, Mapping) and "timeslices" in b:
-            tm = r.mapping(b["timeslices"], f"{path}.budgeting.timeslices")
-            budgeting = BudgetingMethod.TIMESLICES
-            target = check_objective(r, f"{path}.budgeting.timeslices.target", r.float_(tm, "target", f"{path}.budgeting.timeslices", required=True))
-            slice_ms = r.duration(tm, "slice", f"{path}.budgeting.timeslices") or 60_000
-        elif b not in (None, "occurrences"):
-            r.problem(f"{path}.budgeting", f"expected occurrences or {{timeslices: {{target, slice}}}}, got {b!r}")
-        grouping = tuple(str(g) for g in r.list_(d, "grouping", path))
-        if sli is None or objective is None or not name:
-            continue
-        slo = SLO(
-            name=name, service=r.str_(d, "service", path, default=service), objective=objective, sli=sli,
-            period=period, budgeting=budgeting, timeslice_target=target, timeslice_ms=slice_ms,
-            description=r.str_(d, "description", path), grouping=grouping,
-            labels=common + r.labels(d, "labels", path),
-            alerting=alerting_from(r, d.get("alerting"), f"{path}.alerting", period, name),
-            source=r.source,
-        )
-        check_slo(r, path, slo)
-        out.append((path, slo))
+        slo = _slo(r, raw, f"slos[{i}]", service, common)
+        if slo is not None and doc_ok:
+            out.append((r.full(f"slos[{i}]"), slo))
     return out
 
 

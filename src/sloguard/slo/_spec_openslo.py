@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sloguard.durations import format_duration_ms
+from sloguard.slo._querycheck import check_query
 from sloguard.slo._reader import Reader
 from sloguard.slo._sli import bad_rate, total_rate
-from sloguard.slo._validate import check_objective, check_slo
+from sloguard.slo._validate import check_name, check_objective, check_slo
 from sloguard.slo.model import (
     SLI,
     SLO,
@@ -29,20 +30,22 @@ API_VERSION = "openslo/v1"
 _THRESHOLD_OPS = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
 
-def _query(r: Reader, m: Any, path: str) -> str:
+def _query(r: Reader, m: Any, path: str, *, counter: bool = True) -> str:
     src = r.mapping(r.mapping(m, path).get("metricSource"), f"{path}.metricSource")
     typ = r.str_(src, "type", f"{path}.metricSource", default="Prometheus")
     if typ.lower() != "prometheus":
         r.problem(f"{path}.metricSource.type", f"unsupported metric source {typ!r} (only Prometheus)")
     spec = r.mapping(src.get("spec"), f"{path}.metricSource.spec")
-    q = spec.get("query") or spec.get("promql")
+    key = "query" if "query" in spec or "promql" not in spec else "promql"
+    q = spec.get(key)
     if not isinstance(q, str) or not q.strip():
-        r.problem(f"{path}.metricSource.spec.query", "is required")
+        r.problem(f"{path}.metricSource.spec.{key}", "is required")
         return ""
+    check_query(r, f"{path}.metricSource.spec.{key}", q, counter=counter)
     return q.strip()
 
 
-def _indicator(r: Reader, spec: Mapping[str, Any], path: str, objective: Mapping[str, Any]) -> SLI | None:
+def _indicator(r: Reader, spec: Mapping[str, Any], path: str, objective: Mapping[str, Any], opath: str) -> SLI | None:
     if "ratioMetric" in spec:
         p = f"{path}.ratioMetric"
         rm = r.mapping(spec["ratioMetric"], p)
@@ -56,12 +59,15 @@ def _indicator(r: Reader, spec: Mapping[str, Any], path: str, objective: Mapping
         return RatioSLI(total=total, good=good, bad=bad)
     if "thresholdMetric" in spec:
         p = f"{path}.thresholdMetric"
-        q = _query(r, spec["thresholdMetric"], p)
+        q = _query(r, spec["thresholdMetric"], p, counter=False)
         op = str(objective.get("op", "lte"))
         if op not in _THRESHOLD_OPS or "value" not in objective:
-            r.problem(f"{path}.objectives", "a thresholdMetric SLI needs op (lt, lte, gt, gte) and value in its objective")
+            r.problem(opath, "a thresholdMetric SLI needs op (lt, lte, gt, gte) and value in its objective")
             return None
-        if op == "gte" and float(objective["value"]) == 1.0:
+        value = r.float_(objective, "value", opath)
+        if value is None:
+            return None
+        if op == "gte" and value == 1.0:
             return AvailabilitySLI(q)  # ">= 1" on a 0/1 probe is the probe itself (our own export)
         return AvailabilitySLI(f"(({q}) {_THRESHOLD_OPS[op]} bool {objective['value']})")
     r.problem(path, "needs ratioMetric or thresholdMetric")
@@ -114,49 +120,78 @@ def _tiers(r: Reader, policies: list[Any], refs: Mapping[str, Mapping[str, Any]]
     return tuple(tiers)
 
 
+def _doc_path(i: int, n: int) -> str:
+    return f"documents[{i}]." if n > 1 else ""
+
+
+def _objective(r: Reader, spec: Mapping[str, Any], path: str) -> tuple[Mapping[str, Any], float | None]:
+    objectives = r.list_(spec, "objectives", f"{path}spec")
+    if len(objectives) != 1:
+        r.problem(f"{path}spec.objectives", f"exactly one objective is supported, got {len(objectives)}")
+        return {}, None
+    op = f"{path}spec.objectives[0]"
+    om = r.mapping(objectives[0], op)
+    target = r.float_(om, "target", op)
+    if target is None and "targetPercent" in om:
+        target = ratio_from_percent(r.float_(om, "targetPercent", op) or 0)
+    return om, check_objective(r, f"{op}.target", target)
+
+
+def _indicator_of(r: Reader, spec: Mapping[str, Any], path: str, refs: Mapping[str, tuple[str, Mapping[str, Any]]],
+                  om: Mapping[str, Any]) -> SLI | None:
+    """The inline indicator, or the SLI document it references (problems at that document's path)."""
+    ind, ipath = spec.get("indicator"), f"{path}spec.indicator"
+    if ind is None and "indicatorRef" in spec:
+        ref = refs.get(str(spec["indicatorRef"]))
+        if ref is None:
+            r.problem(f"{path}spec.indicatorRef", f"no SLI document named {spec['indicatorRef']!r}")
+            return None
+        ipath, ind = ref[0].rstrip("."), ref[1]
+    ispec = r.mapping(r.mapping(ind, ipath).get("spec"), f"{ipath}.spec")
+    return _indicator(r, ispec, f"{ipath}.spec", om, f"{path}spec.objectives[0]")
+
+
+def _slo(r: Reader, doc: Mapping[str, Any], path: str, refs: Mapping[str, tuple[str, Mapping[str, Any]]]) -> SLO | None:
+    """One SLO document; every check runs even when an earlier one failed. None when any failed."""
+    mark = r.mark()
+    meta, spec = r.mapping(doc.get("metadata"), f"{path}metadata"), r.mapping(doc.get("spec"), f"{path}spec")
+    name = r.str_(meta, "name", f"{path}metadata", required=True)
+    check_name(r, f"{path}metadata.name", name)
+    service = r.str_(spec, "service", f"{path}spec", required=True)
+    r.declare(f"{path}metadata", service, name)
+    om, objective = _objective(r, spec, path)
+    sli = _indicator_of(r, spec, path, refs, om)
+    period = _period(r, r.list_(spec, "timeWindow", f"{path}spec"), f"{path}spec.timeWindow")
+    method = str(spec.get("budgetingMethod", "Occurrences"))
+    if method not in ("Occurrences", "Timeslices"):
+        r.problem(f"{path}spec.budgetingMethod", f"unsupported budgeting method {method!r} (Occurrences or Timeslices)")
+    ts, op = method == "Timeslices", f"{path}spec.objectives[0]"
+    alerting = Alerting(name=name, tiers=_tiers(r, r.list_(spec, "alertPolicies", f"{path}spec"),
+                                                {k: v for k, (_, v) in refs.items()}, f"{path}spec.alertPolicies", period))
+    if sli is None or objective is None or r.errors_since(mark):
+        return None
+    slo = SLO(
+        name=name, service=service, objective=objective, sli=sli, period=period,
+        description=r.str_(spec, "description", f"{path}spec"),
+        budgeting=BudgetingMethod.TIMESLICES if ts else BudgetingMethod.OCCURRENCES,
+        timeslice_target=r.float_(om, "timeSliceTarget", op) if ts else None,
+        timeslice_ms=r.duration(om, "timeSliceWindow", op) if ts else None,
+        alerting=alerting, source=r.source,
+    )
+    check_slo(r, f"{path}spec.indicator", slo)
+    return None if r.errors_since(mark) else slo
+
+
 def load(docs: list[Mapping[str, Any]], r: Reader) -> list[tuple[str, SLO]]:
-    refs = {str(r.mapping(d.get("metadata"), "metadata").get("name")): d for d in docs if d.get("kind") != "SLO"}
+    """The valid SLOs of the SLO documents (others are referenced by name); problems of
+    every SLO go to ``r``, at ``documents[i].`` paths when the file has several documents."""
+    n = len(docs)
+    refs = {str(r.mapping(d.get("metadata"), f"{_doc_path(i, n)}metadata").get("name")): (_doc_path(i, n), d)
+            for i, d in enumerate(docs) if d.get("kind") != "SLO"}
     out = []
     for i, doc in enumerate(docs):
-        if doc.get("kind") != "SLO":
-            continue
-        path = f"documents[{i}](SLO)"
-        meta, spec = r.mapping(doc.get("metadata"), f"{path}.metadata"), r.mapping(doc.get("spec"), f"{path}.spec")
-        name = r.str_(meta, "name", f"{path}.metadata", required=True)
-        objectives = r.list_(spec, "objectives", f"{path}.spec")
-        if len(objectives) != 1:
-            r.problem(f"{path}.spec.objectives", f"exactly one objective is supported, got {len(objectives)}")
-            continue
-        om = r.mapping(objectives[0], f"{path}.spec.objectives[0]")
-        target = r.float_(om, "target", f"{path}.spec.objectives[0]")
-        if target is None and "targetPercent" in om:
-            target = ratio_from_percent(r.float_(om, "targetPercent", f"{path}.spec.objectives[0]") or 0)
-        objective = check_objective(r, f"{path}.spec.objectives[0].target", target)
-        ind = spec.get("indicator")
-        if ind is None and "indicatorRef" in spec:
-            ind = refs.get(str(spec["indicatorRef"]))
-            if ind is None:
-                r.problem(f"{path}.spec.indicatorRef", f"no SLI document named {spec['indicatorRef']!r}")
-        ispec = r.mapping(r.mapping(ind, f"{path}.spec.indicator").get("spec"), f"{path}.spec.indicator.spec")
-        sli = _indicator(r, ispec, f"{path}.spec.indicator.spec", om)
-        period = _period(r, r.list_(spec, "timeWindow", f"{path}.spec"), f"{path}.spec.timeWindow")
-        method = str(spec.get("budgetingMethod", "Occurrences"))
-        if method not in ("Occurrences", "Timeslices"):
-            r.problem(f"{path}.spec.budgetingMethod", f"unsupported budgeting method {method!r} (Occurrences or Timeslices)")
-        ts = method == "Timeslices"
-        if sli is None or objective is None or not name:
-            continue
-        slo = SLO(
-            name=name, service=r.str_(spec, "service", f"{path}.spec", required=True), objective=objective,
-            sli=sli, period=period, description=r.str_(spec, "description", f"{path}.spec"),
-            budgeting=BudgetingMethod.TIMESLICES if ts else BudgetingMethod.OCCURRENCES,
-            timeslice_target=r.float_(om, "timeSliceTarget", f"{path}.spec.objectives[0]") if ts else None,
-            timeslice_ms=r.duration(om, "timeSliceWindow", f"{path}.spec.objectives[0]") if ts else None,
-            alerting=Alerting(name=name, tiers=_tiers(r, r.list_(spec, "alertPolicies", f"{path}.spec"), refs, f"{path}.spec.alertPolicies", period)),
-            source=r.source,
-        )
-        check_slo(r, path, slo)
-        out.append((path, slo))
+        if doc.get("kind") == "SLO" and (slo := _slo(r, doc, _doc_path(i, n), refs)) is not None:
+            out.append((f"{_doc_path(i, n)}metadata", slo))
     return out
 
 

@@ -189,17 +189,20 @@ def load(doc: Mapping[str, Any], r: Reader) -> list[tuple[str, SLO]]:
 
 
 def load_all(docs: list[Any], r: Reader) -> list[tuple[str, SLO]]:
-    """Every document of a file; with several documents, paths start with ``[i].``. Only
-    the SLOs of documents without problems are returned."""
+    """Every document of a file; with several documents, paths start with ``documents[i].``.
+    Only the SLOs of documents without errors are returned; every name is declared for the
+    duplicate check."""
     out: list[tuple[str, SLO]] = []
     for i, doc in enumerate(docs):
-        prefix = f"[{i}]." if len(docs) > 1 else ""
+        r.prefix = f"documents[{i}]." if len(docs) > 1 else ""
         sub = Reader(r.source)
         got = load(sub.mapping(doc, ""), sub)
-        for p in sub.problems:
-            r.problem(f"{prefix}{p.path}".rstrip("."), p.message)
-        if not sub.problems:
-            out.extend((f"{prefix}metadata", slo) for _, slo in got)
+        r.absorb(sub)
+        for _, slo in got:
+            r.declare("metadata", slo.service, slo.name, "metadata.name")
+        if not any(p.is_error for p in sub.problems):
+            out.extend((r.full("metadata"), slo) for _, slo in got)
+    r.prefix = ""
     return out
 
 

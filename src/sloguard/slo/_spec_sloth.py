@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sloguard.slo import sloth_plugins
+from sloguard.slo._querycheck import check_query
 from sloguard.slo._reader import Reader
 from sloguard.slo._sli import availability_ratio, bad_rate, total_rate
-from sloguard.slo._validate import check_objective, check_slo
+from sloguard.slo._validate import check_labels, check_name, check_objective, check_slo
 from sloguard.slo.model import (
     SLI,
     SLO,
@@ -28,66 +29,125 @@ _PLACEHOLDER_MS = 123_456_789
 _PLACEHOLDER_TEXT = "1d10h17m36s789ms"
 
 
+def _query(r: Reader, m: Mapping[str, Any], key: str, path: str) -> str:
+    q = r.str_(m, key, path, required=True)
+    check_query(r, f"{path}.{key}", q, require_window=True)
+    return q
+
+
 def _sli(r: Reader, d: Mapping[str, Any], path: str) -> SLI | None:
-    r.known(d, path, {"events", "raw", "plugin"})
+    r.known(d, path, {"events", "raw", "plugin"}, ignored_by="Sloth")
+    kinds = [k for k in ("events", "raw", "plugin") if k in d]
+    if len(kinds) != 1:
+        r.problem(path, "needs exactly one SLI type: events, raw or plugin" + (f" (got {', '.join(kinds)})" if kinds else ""))
+        return None
     if "plugin" in d:
         pid = r.mapping(d["plugin"], f"{path}.plugin").get("id", "?")
         r.problem(f"{path}.plugin", f"Sloth SLI plugins are not supported (plugin id {pid!r}); use events or raw")
         return None
     if "events" in d:
-        m = r.mapping(d["events"], f"{path}.events")
-        r.known(m, f"{path}.events", {"error_query", "total_query"})
-        return EventsSLI(r.str_(m, "error_query", f"{path}.events", required=True), r.str_(m, "total_query", f"{path}.events", required=True))
-    if "raw" in d:
-        m = r.mapping(d["raw"], f"{path}.raw")
-        return RawSLI(r.str_(m, "error_ratio_query", f"{path}.raw", required=True))
-    r.problem(path, "needs one of events, raw or plugin")
-    return None
+        p = f"{path}.events"
+        m = r.mapping(d["events"], p)
+        r.known(m, p, {"error_query", "total_query"}, ignored_by="Sloth")
+        error, total = _query(r, m, "error_query", p), _query(r, m, "total_query", p)
+        if error and error == total:
+            r.problem(p, "error_query and total_query are the same query: the error ratio would always be 1")
+        return EventsSLI(error, total)
+    m = r.mapping(d["raw"], f"{path}.raw")
+    r.known(m, f"{path}.raw", {"error_ratio_query"}, ignored_by="Sloth")
+    return RawSLI(_query(r, m, "error_ratio_query", f"{path}.raw"))
 
 
 def _tier(r: Reader, base: AlertTier, v: Any, path: str) -> AlertTier:
     m = r.mapping(v, path)
-    r.known(m, path, {"disable", "labels", "annotations"})
-    return AlertTier(
-        base.name,
-        base.windows,
-        enabled=not r.bool_(m, "disable", path),
-        labels=base.labels + r.labels(m, "labels", path),
-        annotations=r.labels(m, "annotations", path),
-    )
+    r.known(m, path, {"disable", "labels", "annotations"}, ignored_by="Sloth")
+    labels, annotations = r.labels(m, "labels", path), r.labels(m, "annotations", path)
+    check_labels(r, f"{path}.labels", labels)
+    check_labels(r, f"{path}.annotations", annotations, annotations=True)
+    return AlertTier(base.name, base.windows, enabled=not r.bool_(m, "disable", path),
+                     labels=base.labels + labels, annotations=annotations)
+
+
+def _alerting(r: Reader, v: Any, path: str, period: Period) -> Alerting:
+    am = r.mapping(v, path)
+    r.known(am, path, {"name", "labels", "annotations", "page_alert", "ticket_alert"}, ignored_by="Sloth")
+    page, ticket = workbook_tiers(period.nominal_ms)
+    tiers = (_tier(r, page, am.get("page_alert"), f"{path}.page_alert"),
+             _tier(r, ticket, am.get("ticket_alert"), f"{path}.ticket_alert"))
+    if any(t.enabled for t in tiers) and not am.get("name"):
+        enabled = " and ".join(f"{t.name}_alert" for t in tiers if t.enabled)
+        r.problem(f"{path}.name", f"is required while {enabled} is enabled (set disable: true to turn an alert off)")
+    labels, annotations = r.labels(am, "labels", path), r.labels(am, "annotations", path)
+    check_labels(r, f"{path}.labels", labels)
+    check_labels(r, f"{path}.annotations", annotations, annotations=True)
+    return Alerting(name=r.str_(am, "name", path), tiers=tiers, labels=labels, annotations=annotations)
+
+
+def _slo_plugins(r: Reader, v: Any, path: str) -> None:
+    """Sloth's SLO plugin chains are checked as Sloth checks them, then ignored (warned)."""
+    if v is None:
+        return
+    m = r.mapping(v, path)
+    r.known(m, path, {"overridePrevious", "chain"}, ignored_by="Sloth")
+    chain = r.list_(m, "chain", path)
+    if r.bool_(m, "overridePrevious", path) and not chain:
+        r.problem(f"{path}.overridePrevious", "is set but the chain has no plugins")
+    for i, item in enumerate(chain):
+        pid = r.str_(r.mapping(item, f"{path}.chain[{i}]"), "id", f"{path}.chain[{i}]", required=True)
+        if pid:
+            r.warning(f"{path}.chain[{i}].id", f"Sloth SLO plugin {pid!r} is not run by sloguard: ignored")
+
+
+def _objective(r: Reader, d: Mapping[str, Any], path: str) -> float | None:
+    """Sloth's objective: a number in percent."""
+    if isinstance(d.get("objective"), str):
+        r.problem(f"{path}.objective", f"expected a number in percent such as 99.9, got {d['objective']!r}")
+        return None
+    pct = r.float_(d, "objective", path, required=True)
+    if pct is not None and 0 < pct < 1:
+        r.warning(f"{path}.objective", f"objective {pct:g}% looks like a ratio: Sloth objectives are percentages "
+                  f"(write {pct * 100:g} for {pct * 100:g}%)")
+    return check_objective(r, f"{path}.objective", None if pct is None else ratio_from_percent(pct))
+
+
+def _slo(r: Reader, raw: Any, path: str, service: str, common: tuple[tuple[str, str], ...], period: Period) -> SLO | None:
+    """One SLO; every check runs even when an earlier one failed. None when any failed."""
+    mark = r.mark()
+    d = r.mapping(raw, path)
+    r.known(d, path, {"name", "objective", "description", "labels", "sli", "alerting", "plugins"}, ignored_by="Sloth")
+    _slo_plugins(r, d.get("plugins"), f"{path}.plugins")
+    name = r.str_(d, "name", path, required=True)
+    check_name(r, f"{path}.name", name)
+    r.declare(path, service, name)
+    objective = _objective(r, d, path)
+    labels = r.labels(d, "labels", path)
+    check_labels(r, f"{path}.labels", labels)
+    sli = _sli(r, r.mapping(d.get("sli"), f"{path}.sli"), f"{path}.sli")
+    alerting = _alerting(r, d.get("alerting"), f"{path}.alerting", period)
+    if sli is None or objective is None or r.errors_since(mark):
+        return None
+    slo = SLO(name=name, service=service, objective=objective, sli=sli, period=period,
+              description=r.str_(d, "description", path), labels=common + labels, alerting=alerting, source=r.source)
+    check_slo(r, f"{path}.sli", slo)
+    return None if r.errors_since(mark) else slo
 
 
 def load(doc: Mapping[str, Any], r: Reader, period: Period | None = None) -> list[tuple[str, SLO]]:
-    r.known(doc, "", {"version", "service", "labels", "slos"})
+    """The document's valid SLOs with their paths; problems of every SLO go to ``r``."""
+    mark = r.mark()
+    r.known(doc, "", {"version", "service", "labels", "slos", "slo_plugins"}, ignored_by="Sloth")
+    _slo_plugins(r, doc.get("slo_plugins"), "slo_plugins")
     service = r.str_(doc, "service", "", required=True)
+    check_name(r, "service", service)
     common = r.labels(doc, "labels", "")
+    check_labels(r, "labels", common)
+    doc_ok = not r.errors_since(mark)
     period = period or Period()
     out = []
     for i, raw in enumerate(r.list_(doc, "slos", "")):
-        path = f"slos[{i}]"
-        d = r.mapping(raw, path)
-        r.known(d, path, {"name", "objective", "description", "labels", "sli", "alerting"})
-        name = r.str_(d, "name", path, required=True)
-        pct = r.float_(d, "objective", path, required=True)
-        objective = check_objective(r, f"{path}.objective", None if pct is None else ratio_from_percent(pct))
-        sli = _sli(r, r.mapping(d.get("sli"), f"{path}.sli"), f"{path}.sli")
-        am = r.mapping(d.get("alerting"), f"{path}.alerting")
-        r.known(am, f"{path}.alerting", {"name", "labels", "annotations", "page_alert", "ticket_alert"})
-        page, ticket = workbook_tiers(period.nominal_ms)
-        tiers = (_tier(r, page, am.get("page_alert"), f"{path}.alerting.page_alert"),
-                 _tier(r, ticket, am.get("ticket_alert"), f"{path}.alerting.ticket_alert"))
-        alert_name = r.str_(am, "name", f"{path}.alerting", required=any(t.enabled for t in tiers))
-        if sli is None or objective is None or not name:
-            continue
-        slo = SLO(
-            name=name, service=service, objective=objective, sli=sli, period=period,
-            description=r.str_(d, "description", path), labels=common + r.labels(d, "labels", path),
-            alerting=Alerting(name=alert_name, tiers=tiers, labels=r.labels(am, "labels", f"{path}.alerting"),
-                              annotations=r.labels(am, "annotations", f"{path}.alerting")),
-            source=r.source,
-        )
-        check_slo(r, path, slo)
-        out.append((path, slo))
+        slo = _slo(r, raw, f"slos[{i}]", service, common, period)
+        if slo is not None and doc_ok:
+            out.append((r.full(f"slos[{i}]"), slo))
     return out
 
 
@@ -186,9 +246,8 @@ def load_document(doc: Mapping[str, Any], r: Reader, period: Period | None = Non
     r.known(doc, "", {"apiVersion", "kind", "metadata", "spec", "status"})
     sub = Reader(r.source)
     pairs = _load_v1(_v1_from_k8s(r.mapping(doc.get("spec"), "spec")), sub, period)
-    for p in sub.problems:
-        r.problem(_k8s_path(p.path), _k8s_words(p.message))
-    return [(_k8s_path(path), slo) for path, slo in pairs]
+    r.absorb(sub, _k8s_path, _k8s_words)
+    return [(r.full(_k8s_path(path)), slo) for path, slo in pairs]
 
 
 def _renamed(d: Any, keys: Mapping[str, str]) -> Any:
@@ -232,8 +291,8 @@ def _load_v1(doc: Mapping[str, Any], r: Reader, period: Period | None) -> list[t
     sub = Reader(r.source)
     pairs = load(d, sub, period)
     # A plugin SLI was already reported by id (or replaced by its query) in _plugin_sli.
-    r.problems.extend(p for p in sub.problems if not p.path.endswith(".sli.plugin"))
-    return pairs
+    r.absorb(sub, keep=lambda p: not p.path.endswith(".sli.plugin"))
+    return [(r.full(path), slo) for path, slo in pairs]
 
 
 def _refuse_slo_plugins(r: Reader, d: dict[str, Any]) -> None:
@@ -252,7 +311,9 @@ def _refuse_slo_plugins(r: Reader, d: dict[str, Any]) -> None:
         r.known(m, path, {"overridePrevious", "chain"})
         for j, p in enumerate(r.list_(m, "chain", path)):
             pid = p.get("id") if isinstance(p, Mapping) else p
-            if not isinstance(pid, str) or sloth_plugins.slo_plugin(pid) is None:
+            if pid is None or pid == "":
+                r.problem(f"{path}.chain[{j}].id", "is required")
+            elif not isinstance(pid, str) or sloth_plugins.slo_plugin(pid) is None:
                 have = ", ".join(sloth_plugins.available_slo_plugins()) or "none"
                 r.problem(f"{path}.chain[{j}].id", f"Sloth SLO plugin {pid!r} has no sloguard equivalent (available: "
                           f"{have}); SLO plugins rewrite the generated rules: register a Python equivalent "
