@@ -13,6 +13,7 @@ from sloguard.slo import _spec_native, _spec_openslo, _spec_sloth
 from sloguard.slo._errors import Problem, SpecError
 from sloguard.slo._reader import Reader
 from sloguard.slo._validate import check_unique
+from sloguard.slo._yaml import load_yaml_all
 from sloguard.slo.model import SLO
 
 
@@ -39,7 +40,7 @@ def load_text(text: str, source: str) -> tuple[list[SLO], list[Problem]]:
     """Parse one file's text; return the SLOs that are valid and every problem found."""
     r = Reader(source)
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [d for d in load_yaml_all(text) if d is not None]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
