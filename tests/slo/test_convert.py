@@ -195,8 +195,8 @@ slos:
     assert [s.sli for s in exact] == [s.sli for s in slos] and isinstance(exact[2].sli, LatencySLI)
 
 
-def _convert(spec: Path, to: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["slo", "convert", str(spec), "--to", to])
+def _convert(spec: Path, to: str, *flags: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["slo", "convert", str(spec), "--to", to, *flags])
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -245,6 +245,8 @@ def test_convert_to_sloth_names_every_field_it_drops() -> None:
     assert "does not survive" not in err  # every loss is a named one
     doc = yaml.safe_load(out)
     assert doc["slos"][0]["alerting"]["annotations"]["runbook_url"] == "https://example.org/runbooks/checkout-latency"
+    assert _convert(SPECS / "native.yml", "sloth", "--strict")[0] == 1
+    assert _convert(SPECS / "native.yml", "openslo", "--strict") == (0, _convert(SPECS / "native.yml", "openslo")[1], "")
 
 
 def test_convert_from_openslo_to_native_is_silent_and_exact() -> None:
@@ -268,3 +270,69 @@ def test_a_disabled_tier_keeps_its_labels_through_native() -> None:
     _, back = _via(mid, SpecFormat.SLOTH)
     page = back[0].alerting.tiers[0]
     assert not page.enabled and dict(page.labels) == {"severity": "page", "routing": "pager"}
+
+
+OPENSLO_POLICIES = """
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: api, labels: {team: core}}
+spec:
+  service: api
+  indicator:
+    metadata: {name: api-errors}
+    spec:
+      ratioMetric:
+        counter: true
+        bad: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{code=~"5.."}'}}}
+        total: {metricSource: {type: Prometheus, spec: {query: http_requests_total}}}
+  timeWindow: [{duration: 28d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.995}]
+  alertPolicies:
+    - kind: AlertPolicy
+      metadata: {name: fast-burn, displayName: ApiFastBurn}
+      spec:
+        alertWhenBreaching: true
+        conditions:
+          - kind: AlertCondition
+            metadata: {name: fast}
+            spec: {severity: critical, condition: {kind: burnrate, op: OP, threshold: 13.44, lookbackWindow: 1h, alertAfter: 2m}}
+        notificationTargets: [{targetRef: pager}]
+    - alertPolicyRef: slow-burn
+---
+apiVersion: openslo/v1
+kind: AlertPolicy
+metadata: {name: slow-burn}
+spec:
+  alertWhenBreaching: false
+  conditions: [{conditionRef: slow}]
+  notificationTargets: [{targetRef: elsewhere}]
+---
+apiVersion: openslo/v1
+kind: AlertCondition
+metadata: {name: slow}
+spec: {severity: ticket, condition: {kind: burnrate, op: gte, threshold: 2.8, lookbackWindow: 1d}}
+---
+apiVersion: openslo/v1
+kind: AlertNotificationTarget
+metadata: {name: pager, labels: {route: oncall}}
+spec: {target: pagerduty}
+"""
+
+
+def test_openslo_alert_policies_written_by_hand_become_tiers() -> None:
+    slos, problems = load_text(OPENSLO_POLICIES.replace("OP", "gt"), "o.yml")
+    assert problems == []
+    a = slos[0].alerting
+    fast, slow = a.tiers
+    assert (fast.name, fast.enabled, fast.for_ms, dict(fast.labels)) == ("fast-burn", True, 120_000, {"severity": "critical"})
+    assert fast.windows[0].long_ms == 3_600_000 and fast.windows[0].short_ms == 300_000 and fast.windows[0].factor == 13.44
+    assert (slow.name, slow.enabled, dict(slow.labels)) == ("slow-burn", False, {"severity": "ticket"})
+    assert a.name == "ApiFastBurn" and dict(a.labels) == {"route": "oncall"} and dict(slos[0].labels) == {"team": "core"}
+
+
+def test_an_openslo_condition_below_its_threshold_is_refused_naming_the_key() -> None:
+    _, problems = load_text(OPENSLO_POLICIES.replace("OP", "lte"), "o.yml")
+    assert [str(p) for p in problems] == [
+        "o.yml: documents[0](SLO).spec.alertPolicies[0].spec.conditions[0].spec.condition.op: a burn-rate alert "
+        "fires when the burn rate is above its threshold: expected gt or gte, got 'lte'"]

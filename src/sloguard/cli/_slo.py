@@ -34,6 +34,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Sloth, OpenSLO or
 def convert(
     files: Annotated[list[Path], typer.Argument()],
     to: Annotated[SpecFormat, typer.Option("--to", help="Target format.")],
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a field does not survive (after printing).")] = False,
 ) -> None:
     """Print the specs in another format. Every field the target cannot carry is named in a
     warning on stderr (`SLO 'x': field: why`); a `note:` names a query that sloguard reads back
@@ -45,6 +46,8 @@ def convert(
     for loss in result.losses:
         typer.echo(f"{'note' if loss.portable else 'warning'}: {loss}", err=True)
     typer.echo(result.text, nl=False)
+    if strict and any(not loss.portable for loss in result.losses):
+        raise typer.Exit(1)
 
 
 @slo_app.command("rules")

@@ -28,7 +28,8 @@ class Loss:
     portable: bool = False
 
     def __str__(self) -> str:
-        return f"SLO {self.slo!r}: {self.field}: {self.message}"
+        where = [f"SLO {self.slo!r}"] if self.slo else []
+        return ": ".join([*where, *([self.field] if self.field else []), self.message])
 
 
 def _label_set(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:

@@ -211,12 +211,20 @@ def _alerting_losses(slo: SLO) -> list[Loss]:
     return out + _tier_losses(slo)
 
 
+def _period_text(p: Period) -> str:
+    if p.calendar is not None:
+        return str(p)
+    day = 86_400_000
+    ms = p.nominal_ms
+    return f"rolling {ms // day}d" if ms % day == 0 else f"rolling {format_duration_ms(ms)}"
+
+
 def lossy(slo: SLO) -> list[Loss]:
     """What a Sloth document cannot say about this SLO: each loss names the model field."""
     out = []
     if slo.period != _PERIOD:
-        out.append(Loss(slo.name, "period", f"Sloth specs carry no period: {slo.period} reads back as {_PERIOD} "
-                        "(Sloth takes it from --default-slo-period)"))
+        out.append(Loss(slo.name, "period", f"Sloth specs carry no period: {_period_text(slo.period)} reads back as "
+                        f"{_period_text(_PERIOD)} (Sloth takes it from --default-slo-period)"))
     if (slo.budgeting, slo.timeslice_target, slo.timeslice_ms) != (BudgetingMethod.OCCURRENCES, None, None):
         out.append(Loss(slo.name, "budgeting", "Sloth has no timeslice budgeting"))
     if slo.grouping:
