@@ -95,6 +95,7 @@ def load_or_raise(paths: Iterable[str | Path]) -> list[SLO]:
 
 
 def dump(slos: list[SLO], fmt: SpecFormat) -> list[dict[str, Any]]:
+    """The SLOs as ``fmt`` documents; ``slo.convert.convert`` also names what ``fmt`` loses."""
     if fmt is SpecFormat.SLOTH:
         return _spec_sloth.dump(slos)
     if fmt is SpecFormat.OPENSLO:
