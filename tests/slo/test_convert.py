@@ -216,7 +216,7 @@ slos:
 """)
     code, out, err = _convert(spec, "openslo")
     assert code == 0, err
-    assert "SLO 'doubled': sli.events.error_query:" in err and "{{.window}}" in err
+    assert "note: SLO 'doubled': sli.events.error_query:" in err and "{{.window}}" in err
     assert "sli.events.total_query" not in err
     assert not [q for q in _queries(list(yaml.safe_load_all(out))) if "{{" in q]
     back, problems = load_text(out, "back.yml")
