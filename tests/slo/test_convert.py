@@ -235,8 +235,10 @@ def test_openslo_keeps_grouping_min_events_runbook_no_data_and_tier_settings() -
                [(t.name, t.enabled, t.for_ms, t.windows, dict(t.labels)) for t in a.alerting.tiers]
 
 
-def test_convert_to_sloth_names_every_field_it_drops() -> None:
-    code, out, err = _convert(SPECS / "native.yml", "sloth")
+def test_convert_to_sloth_names_every_field_it_drops(tmp_path: Path) -> None:
+    spec = tmp_path / "native.yml"
+    spec.write_text((SPECS / "native.yml").read_text().replace("      ticket: false", "      ticket: false\n      no_data: 5m"))
+    code, out, err = _convert(spec, "sloth")
     assert code == 0, err
     for needle in ("'checkout-latency': grouping:", "'checkout-latency': alerting.min_events:",
                    "'checkout-latency': alerting.runbook:", "'checkout-latency': alerting.tiers.page.for_ms:",

@@ -40,9 +40,10 @@ def test_every_generated_expression_parses() -> None:
             promql_parser.parse(rule["expr"])
 
 
-def test_rule_count_per_slo_is_twenty_with_workbook_tiers() -> None:
+def test_rule_count_per_slo_is_twenty_two_with_workbook_tiers() -> None:
     groups = rulegen.generate([_slo()])["groups"]
-    assert [len(g["rules"]) for g in groups] == [12, 8]
+    # 2 base + 7 window ratios + 4 alerts (one per window pair) + no-data; 8 budget rules
+    assert [len(g["rules"]) for g in groups] == [14, 8]
     assert [g["interval"] for g in groups] == ["1m", "5m"]
 
 
@@ -54,15 +55,15 @@ def test_long_windows_sum_event_rates_instead_of_averaging_ratios() -> None:
     )
     assert "sum_over_time(slo:sli_error:rate5m" in by_name["slo:sli_error:ratio_rate30d"]
     # short windows read the raw counters directly, so pages are prompt
-    assert by_name["slo:sli_error:ratio_rate1h"].startswith('sum (rate(errors_total{job="x"}[1h]))')
+    assert by_name["slo:sli_error:ratio_rate1h"].startswith('(sum (rate(errors_total{job="x"}[1h]))')
 
 
 def test_page_suppresses_ticket_and_tiers_use_workbook_factors() -> None:
     alerts = [r for r in _rules(_slo()) if "alert" in r]
-    page, ticket, nodata = alerts
+    page, page6h, ticket, ticket3d, nodata = alerts
     assert page["labels"]["severity"] == "page" and ticket["labels"]["severity"] == "ticket"
-    assert "(14.4 * 0.001)" in page["expr"] and "(6 * 0.001)" in page["expr"]
-    assert "(3 * 0.001)" in ticket["expr"] and "(1 * 0.001)" in ticket["expr"]
+    assert "(14.4 * 0.001)" in page["expr"] and "(6 * 0.001)" in page6h["expr"]
+    assert "(3 * 0.001)" in ticket["expr"] and "(1 * 0.001)" in ticket3d["expr"]
     assert ") unless on() (" in ticket["expr"]
     assert nodata["expr"] == 'absent(slo:sli_total:rate5m{slo="api-availability"})'
     assert page["alert"] == ticket["alert"] == "ApiAvailabilityBudgetBurn"
@@ -75,7 +76,7 @@ def test_disabled_tier_and_min_events_and_for() -> None:
       ticket: false
       no_data: false""")
     alerts = [r for r in _rules(slo) if "alert" in r]
-    assert len(alerts) == 1
+    assert len(alerts) == 2  # one per page window pair
     assert alerts[0]["for"] == "3m"
     assert ">= 50)" in alerts[0]["expr"] and "* 3600 >= 50" in alerts[0]["expr"]
 
@@ -84,8 +85,8 @@ def test_grouping_keeps_labels_through_matching() -> None:
     slo = _slo("    grouping: [route]")
     rules = _rules(slo)
     base = next(r for r in rules if r.get("record") == "slo:sli_error:rate5m")
-    assert base["expr"].startswith("sum by (route) (")
-    ticket = [r for r in rules if "alert" in r][1]
+    assert base["expr"].startswith("(sum by (route) (")
+    ticket = [r for r in rules if "alert" in r][2]
     assert "unless on(route)" in ticket["expr"]
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from sloguard.slo._sli import SLIError, check_latency_threshold, error_rate
+from sloguard.slo._sli import SLIError, bad_rate, check_latency_threshold, error_rate
 from sloguard.slo._yaml import dump_yaml
 from sloguard.slo.loader import SpecFormat, dump, load_files, load_text
 from sloguard.slo.model import (
@@ -169,7 +169,7 @@ def test_convert_native_to_openslo_and_back_keeps_the_model() -> None:
     for a, b in zip(slos, back, strict=True):
         assert a.objective == pytest.approx(b.objective)
         assert a.period == b.period
-        assert _norm(error_rate(a, 3_600_000)) == _norm(error_rate(b, 3_600_000))
+        assert _norm(bad_rate(a, 3_600_000)) == _norm(bad_rate(b, 3_600_000))
 
 
 @pytest.mark.parametrize("fmt", list(SpecFormat))

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from sloguard.api._context import ServerContext
 from sloguard.api._http import ApiError, Params, api_endpoint, parse_time_param, success
 from sloguard.promql import ErrorType
-from sloguard.slo import budget
+from sloguard.slo import budget, rulegen
 from sloguard.slo.report import slo_json
 
 
@@ -25,7 +25,7 @@ def _alerts(ctx: ServerContext, name: str) -> list[dict[str, object]]:
         if rule.labels.get("slo") != name:
             continue
         for a in rule.active_alerts():
-            out.append({"alertname": rule.name, "tier": a.labels.get("tier"), "state": str(a.state),
+            out.append({"alertname": rule.name, "tier": a.labels.get(rulegen.TIER_LABEL), "state": str(a.state),
                         "labels": a.labels.to_dict(), "value": a.value})
     return out
 

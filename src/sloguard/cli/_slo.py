@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sloguard.slo import rulegen
-from sloguard.slo._yaml import dump_yaml
+from sloguard.slo.compat import RuleOptions
 from sloguard.slo.loader import SpecFormat, load_files
 
 slo_app = typer.Typer(help="SLOs as code: validate, convert, generate rules.", no_args_is_help=True)
@@ -57,14 +56,54 @@ def rules(
     name: Annotated[str, typer.Option(help="Manifest name (with --prometheus-rule).")] = "sloguard-slos",
     namespace: Annotated[str, typer.Option(help="Manifest namespace (with --prometheus-rule).")] = "",
     interval: Annotated[str, typer.Option(help="Evaluation interval of the SLI groups.")] = "1m",
+    compat: Annotated[str, typer.Option("--compat", help="Rule form: sloguard, or another tool's names and labels (sloth).")] = "sloguard",
+    default_slo_period: Annotated[str | None, typer.Option("--default-slo-period", help="Period of Sloth specs (which have none); default 30d.")] = None,
+    windows_path: Annotated[Path | None, typer.Option("--slo-period-windows-path", help="Directory of Sloth AlertWindows files replacing the built-in 30d/28d windows.")] = None,
+    disable_alerts: Annotated[bool, typer.Option("--disable-alerts", help="Leave out alerting rules.")] = False,
+    disable_recordings: Annotated[bool, typer.Option("--disable-recordings", help="Leave out recording rules.")] = False,
+    extra_labels: Annotated[list[str] | None, typer.Option("-l", "--extra-labels", help="key=value label added to every rule (repeatable).")] = None,
 ) -> None:
     """Generate the Prometheus rule file (recordings, burn-rate alerts, metadata)."""
-    from sloguard.slo._durations import parse_duration_ms
+    from sloguard.slo._errors import SpecError
+    from sloguard.slo.compat import EMITTERS
 
-    slos = _load(files)
-    ms = parse_duration_ms(interval)
-    doc = rulegen.prometheus_rule(slos, name, namespace, ms) if manifest else rulegen.generate(slos, ms)
-    typer.echo(dump_yaml([doc]), nl=False)
+    emit = EMITTERS.get(compat)
+    if emit is None:
+        typer.echo(f"--compat {compat!r} is not a rule form (choose one of {', '.join(sorted(EMITTERS))}).", err=True)
+        raise typer.Exit(2)
+    try:
+        opts = _rule_options(manifest, name, namespace, interval, default_slo_period, windows_path,
+                             disable_alerts, disable_recordings, extra_labels or [])
+        text = emit(files, opts)
+    except SpecError as e:
+        for p in e.problems:
+            typer.echo(str(p), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(text, nl=False)
+
+
+def _rule_options(manifest: bool, name: str, namespace: str, interval: str, period: str | None,
+                  windows_path: Path | None, disable_alerts: bool, disable_recordings: bool,
+                  extra_labels: list[str]) -> RuleOptions:
+    """The ``rules`` flags as ``RuleOptions``; a ``SpecError`` naming the flag and its text."""
+    from sloguard.slo._durations import DurationError, parse_duration_ms
+    from sloguard.slo._errors import Problem, SpecError
+
+    def duration(flag: str, text: str) -> int:
+        try:
+            return parse_duration_ms(text)
+        except DurationError as e:
+            raise SpecError([Problem(flag, "", str(e))]) from None
+
+    labels = []
+    for kv in extra_labels:
+        k, eq, v = kv.partition("=")
+        if not eq or not k:
+            raise SpecError([Problem("--extra-labels", "", f"{kv!r} is not key=value")])
+        labels.append((k, v))
+    return RuleOptions(duration("--interval", interval), manifest, name, namespace,
+                       duration("--default-slo-period", period) if period else None, windows_path,
+                       disable_alerts, disable_recordings, tuple(labels))
 
 
 @slo_app.command("report")

@@ -137,8 +137,25 @@ def availability_ratio(slo: SLO, probe: str, window: str) -> str:
     return f"(1 - {_by(slo)} (sum_over_time({rng})) / {_by(slo)} (count_over_time({rng})))"
 
 
+def _or_zero(events: str, total: str) -> str:
+    """``events``, or 0 for every label set that has traffic but no such series yet (a
+    service that never failed has no ``code="500"`` series); no traffic stays no data."""
+    return f"({events} or {total} * 0)"
+
+
 def error_rate(slo: SLO, window_ms: int) -> str:
-    """Per-second rate of bad events over the window."""
+    """Per-second rate of bad events over the window: 0, not absent, while the total has
+    traffic and the error series does not exist (yet)."""
+    bad, sli = bad_rate(slo, window_ms), slo.sli
+    if isinstance(sli, EventsSLI | LatencySLI) or (isinstance(sli, RatioSLI) and sli.bad):
+        return _or_zero(bad, total_rate(slo, window_ms))
+    return bad
+
+
+def bad_rate(slo: SLO, window_ms: int) -> str:
+    """The SLI's bad events per second as the spec states them, without the zero fill
+    (what a spec converter writes; rules use ``error_rate``). A missing good series
+    counts as no good events."""
     sli: SLI = slo.sli
     w = format_duration_ms(window_ms)
     match sli:
@@ -147,7 +164,7 @@ def error_rate(slo: SLO, window_ms: int) -> str:
                 return _counter_rate(slo, "sli.bad", bad, window_ms)
             assert good is not None  # the spec loaders require good or bad
             t = _counter_rate(slo, "sli.total", total, window_ms)
-            return f"({t} - {_counter_rate(slo, 'sli.good', good, window_ms)})"
+            return f"({t} - {_or_zero(_counter_rate(slo, 'sli.good', good, window_ms), t)})"
         case EventsSLI(error_query=q):
             return f"({fill_window(q, window_ms)})"
         case RawSLI(error_ratio_query=q):

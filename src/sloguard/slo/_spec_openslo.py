@@ -35,7 +35,7 @@ NO_DATA = "sloguard.dev/no-data-for"
 #: The no-data ``for`` of an SLO whose policies have ``alertWhenNoData: true`` (and no annotation).
 NO_DATA_WHEN_ASKED_MS = 600_000
 #: ... and of an SLO whose policies do not ask for it.
-NO_DATA_DEFAULT_MS: int | None = None
+NO_DATA_DEFAULT_MS: int | None = Alerting().no_data_for_ms
 _OFF = ("off", "false")
 
 

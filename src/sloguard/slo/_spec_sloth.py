@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sloguard.durations import format_duration_ms
-from sloguard.slo._loss import Loss
+from sloguard.slo import sloth_plugins
 from sloguard.slo._reader import Reader
-from sloguard.slo._sli import availability_ratio, error_rate, total_rate
+from sloguard.slo._sli import availability_ratio, bad_rate, total_rate
 from sloguard.slo._validate import check_objective, check_slo
 from sloguard.slo.model import (
     SLI,
@@ -16,7 +15,6 @@ from sloguard.slo.model import (
     Alerting,
     AlertTier,
     AvailabilitySLI,
-    BudgetingMethod,
     EventsSLI,
     Period,
     RawSLI,
@@ -28,7 +26,7 @@ from sloguard.slo.model import (
 VERSION = "prometheus/v1"
 #: The period of a Sloth spec read without one (Sloth's own default), and its no-data ``for``.
 _PERIOD = Period()
-NO_DATA_FOR_MS: int | None = None
+NO_DATA_FOR_MS: int | None = Alerting().no_data_for_ms
 #: A window no real spec uses; it is replaced by ``{{.window}}`` when exporting to Sloth.
 _PLACEHOLDER_MS = 123_456_789
 _PLACEHOLDER_TEXT = "1d10h17m36s789ms"
@@ -122,7 +120,7 @@ def _sli_doc(slo: SLO) -> dict[str, Any]:
         return {"raw": {"error_ratio_query": availability_ratio(slo, slo.sli.probe, "{{.window}}")}}
     if isinstance(slo.sli, EventsSLI):
         return {"events": {"error_query": slo.sli.error_query, "total_query": slo.sli.total_query}}
-    return {"events": {"error_query": _templated(error_rate(slo, _PLACEHOLDER_MS)),
+    return {"events": {"error_query": _templated(bad_rate(slo, _PLACEHOLDER_MS)),
                        "total_query": _templated(total_rate(slo, _PLACEHOLDER_MS))}}
 
 
@@ -168,66 +166,128 @@ def dump(slos: list[SLO]) -> list[dict[str, Any]]:
     return [{"version": VERSION, "service": svc, "slos": items} for svc, items in by_service.items()]
 
 
-def _tier_losses(slo: SLO) -> list[Loss]:
-    names = [t.name for t in slo.alerting.tiers]
-    if sorted(names) != ["page", "ticket"]:
-        return [Loss(slo.name, "alerting.tiers", (
-            f"Sloth has exactly a page_alert and a ticket_alert; the tiers {names} become page and ticket "
-            "(a missing one disabled, any other dropped)"))]
-    out = []
-    for base in workbook_tiers(_PERIOD.nominal_ms):
-        t = next(t for t in slo.alerting.tiers if t.name == base.name)
-        f = f"alerting.tiers.{t.name}"
-        if t.windows != base.windows:
-            out.append(Loss(slo.name, f"{f}.windows", "Sloth alerts use the SRE workbook's windows and factors for a 30d period"))
-        if t.for_ms:
-            out.append(Loss(slo.name, f"{f}.for_ms", f"Sloth has no `for` on its {t.name} alert"))
-        if not set(dict(base.labels)) <= set(dict(t.labels)):
-            out.append(Loss(slo.name, f"{f}.labels", f"Sloth's {t.name} alert always has the label {base.labels[0][0]}"))
+# --- Sloth's Kubernetes CRD, SLI plugins and SLO plugin chains --------------------------
+
+K8S_API_VERSION = "sloth.slok.dev/v1"
+K8S_KIND = "PrometheusServiceLevel"
+#: The CRD's camelCase keys and their ``prometheus/v1`` spelling.
+_K8S_TO_V1 = {"errorQuery": "error_query", "totalQuery": "total_query", "errorRatioQuery": "error_ratio_query",
+              "pageAlert": "page_alert", "ticketAlert": "ticket_alert", "sloPlugins": "slo_plugins"}
+_V1_TO_K8S = {v: k for k, v in _K8S_TO_V1.items()}
+
+
+def is_k8s(doc: Any) -> bool:
+    """Whether ``doc`` is a Sloth ``PrometheusServiceLevel`` (``sloth.slok.dev/v1``)."""
+    return isinstance(doc, Mapping) and doc.get("apiVersion") == K8S_API_VERSION and doc.get("kind") == K8S_KIND
+
+
+def load_document(doc: Mapping[str, Any], r: Reader, period: Period | None = None) -> list[tuple[str, SLO]]:
+    """Either Sloth form (``prometheus/v1`` or the ``PrometheusServiceLevel`` CRD, whose problems
+    are reported at the CRD's own key paths, e.g. ``spec.slos[0].sli.events.errorQuery``).
+    SLI plugins run when sloguard has a Python equivalent (``sloth_plugins``); other plugin
+    ids and SLO plugin chains are refused by id."""
+    if not is_k8s(doc):
+        if doc.get("version") != VERSION:
+            r.problem("version", f"unsupported Sloth spec version {doc.get('version')!r} (expected {VERSION!r})")
+            return []
+        return _load_v1(doc, r, period)
+    r.known(doc, "", {"apiVersion", "kind", "metadata", "spec", "status"})
+    sub = Reader(r.source)
+    pairs = _load_v1(_v1_from_k8s(r.mapping(doc.get("spec"), "spec")), sub, period)
+    for p in sub.problems:
+        r.problem(_k8s_path(p.path), _k8s_words(p.message))
+    return [(_k8s_path(path), slo) for path, slo in pairs]
+
+
+def _renamed(d: Any, keys: Mapping[str, str]) -> Any:
+    return {keys.get(k, k): v for k, v in d.items()} if isinstance(d, Mapping) else d
+
+
+def _v1_from_k8s(spec: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"version": VERSION, **_renamed(spec, _K8S_TO_V1)}
+    if isinstance(out.get("slos"), list):
+        slos = []
+        for s in out["slos"]:
+            s = _renamed(s, {})
+            if isinstance(s, dict):
+                sli = _renamed(s.get("sli"), {})
+                if isinstance(sli, dict):
+                    sli = {k: _renamed(v, _K8S_TO_V1) if k in ("events", "raw") else v for k, v in sli.items()}
+                    s["sli"] = sli
+                if "alerting" in s:
+                    s["alerting"] = _renamed(s["alerting"], _K8S_TO_V1)
+            slos.append(s)
+        out["slos"] = slos
     return out
 
 
-def _sli_losses(slo: SLO) -> list[Loss]:
-    if isinstance(slo.sli, EventsSLI | RawSLI):
-        return []
-    if isinstance(slo.sli, AvailabilitySLI):
-        how = "a raw error ratio; long windows average it instead of counting probe samples"
-    else:
-        how = "events queries with {{.window}}, which generate the same rules"
-    return [Loss(slo.name, "sli", f"Sloth has no {slo.sli.kind.value} SLI: written as {how}")]
+def _k8s_path(path: str) -> str:
+    parts = [_V1_TO_K8S.get(p, p) for p in path.split(".")] if path else []
+    return ".".join(["spec", *parts])
 
 
-def _alerting_losses(slo: SLO) -> list[Loss]:
-    a, out = slo.alerting, []
-    if a.min_events:
-        out.append(Loss(slo.name, "alerting.min_events", f"Sloth has no minimum event count for alerts ({a.min_events} is dropped)"))
-    if a.runbook:
-        out.append(Loss(slo.name, "alerting.runbook", "Sloth has no runbook field: it is written as the alert annotation runbook_url"))
-        if "runbook_url" not in dict(a.annotations):
-            out.append(Loss(slo.name, "alerting.annotations", f"gains runbook_url={a.runbook!r} (the runbook)"))
-    if a.no_data_for_ms != NO_DATA_FOR_MS:
-        now = "off" if a.no_data_for_ms is None else format_duration_ms(a.no_data_for_ms)
-        out.append(Loss(slo.name, "alerting.no_data_for_ms", f"Sloth has no no-data alert setting ({now} is dropped)"))
-    return out + _tier_losses(slo)
+def _k8s_words(message: str) -> str:
+    for v1, k8s in _V1_TO_K8S.items():
+        message = message.replace(v1, k8s)
+    return message
 
 
-def _period_text(p: Period) -> str:
-    if p.calendar is not None:
-        return str(p)
-    day = 86_400_000
-    ms = p.nominal_ms
-    return f"rolling {ms // day}d" if ms % day == 0 else f"rolling {format_duration_ms(ms)}"
+def _load_v1(doc: Mapping[str, Any], r: Reader, period: Period | None) -> list[tuple[str, SLO]]:
+    d = dict(doc)
+    _refuse_slo_plugins(r, d)
+    if isinstance(d.get("slos"), list):
+        d["slos"] = [_plugin_sli(r, d, s, f"slos[{i}]") for i, s in enumerate(d["slos"])]
+    sub = Reader(r.source)
+    pairs = load(d, sub, period)
+    # A plugin SLI was already reported by id (or replaced by its query) in _plugin_sli.
+    r.problems.extend(p for p in sub.problems if not p.path.endswith(".sli.plugin"))
+    return pairs
 
 
-def lossy(slo: SLO) -> list[Loss]:
-    """What a Sloth document cannot say about this SLO: each loss names the model field."""
-    out = []
-    if slo.period != _PERIOD:
-        out.append(Loss(slo.name, "period", f"Sloth specs carry no period: {_period_text(slo.period)} reads back as "
-                        f"{_period_text(_PERIOD)} (Sloth takes it from --default-slo-period)"))
-    if (slo.budgeting, slo.timeslice_target, slo.timeslice_ms) != (BudgetingMethod.OCCURRENCES, None, None):
-        out.append(Loss(slo.name, "budgeting", "Sloth has no timeslice budgeting"))
-    if slo.grouping:
-        out.append(Loss(slo.name, "grouping", f"Sloth has no grouping field: by ({', '.join(slo.grouping)}) is dropped "
-                        "(generated queries keep their sum by, user queries are unchanged)"))
-    return out + _sli_losses(slo) + _alerting_losses(slo)
+def _refuse_slo_plugins(r: Reader, d: dict[str, Any]) -> None:
+    """SLO plugin chains are taken off the SLOs (only ``--compat sloth`` runs them, reading
+    the document again); an id without a Python equivalent is refused."""
+    chains = [("slo_plugins", d.pop("slo_plugins", None))]
+    if isinstance(d.get("slos"), list):
+        for i, s in enumerate(d["slos"]):
+            if isinstance(s, Mapping) and "plugins" in s:
+                d["slos"][i] = {k: v for k, v in s.items() if k != "plugins"}
+                chains.append((f"slos[{i}].plugins", s["plugins"]))
+    for path, chain in chains:
+        if chain is None:
+            continue
+        m = r.mapping(chain, path)
+        r.known(m, path, {"overridePrevious", "chain"})
+        for j, p in enumerate(r.list_(m, "chain", path)):
+            pid = p.get("id") if isinstance(p, Mapping) else p
+            if not isinstance(pid, str) or sloth_plugins.slo_plugin(pid) is None:
+                have = ", ".join(sloth_plugins.available_slo_plugins()) or "none"
+                r.problem(f"{path}.chain[{j}].id", f"Sloth SLO plugin {pid!r} has no sloguard equivalent (available: "
+                          f"{have}); SLO plugins rewrite the generated rules: register a Python equivalent "
+                          "(see docs/slo.md) or remove it from the chain")
+
+
+def _plugin_sli(r: Reader, doc: Mapping[str, Any], s: Any, path: str) -> Any:
+    """Replace ``sli.plugin`` by the raw query its Python equivalent returns, or report its id."""
+    sli = s.get("sli") if isinstance(s, Mapping) else None
+    if not isinstance(sli, Mapping) or not isinstance(sli.get("plugin"), Mapping):
+        return s
+    plugin = sli["plugin"]
+    pid = str(plugin.get("id", ""))
+    fn = sloth_plugins.sli_plugin(pid)
+    if fn is None:
+        have = ", ".join(sloth_plugins.available()) or "none"
+        r.problem(f"{path}.sli.plugin.id", f"Sloth SLI plugin {pid!r} has no sloguard equivalent (available: {have}); "
+                  "write the SLI as events or raw, or register a Python equivalent (see docs/slo.md)")
+        return s
+    objective = s.get("objective")
+    meta = {"service": str(doc.get("service", "")), "slo": str(s.get("name", "")),
+            "objective": f"{float(objective):f}" if isinstance(objective, int | float) else str(objective)}
+    labels = {str(k): str(v) for k, v in (doc.get("labels") or {}).items()} if isinstance(doc.get("labels"), Mapping) else {}
+    options = plugin.get("options") if isinstance(plugin.get("options"), Mapping) else {}
+    try:
+        query = fn(meta, labels, {str(k): str(v) for k, v in options.items()})
+    except sloth_plugins.SLIPluginError as e:
+        r.problem(f"{path}.sli.plugin.options", f"Sloth SLI plugin {pid!r}: {e}")
+        return s
+    return {**s, "sli": {"raw": {"error_ratio_query": query}}}

@@ -6,6 +6,7 @@ from sloguard.labels import is_valid_label_name
 from sloguard.slo._reader import Reader
 from sloguard.slo._sli import SLIError, error_rate, parse_promql, total_rate
 from sloguard.slo.model import SLO
+from sloguard.slo.rulegen import RESERVED_LABEL_PREFIX
 
 
 def check_objective(r: Reader, path: str, ratio: float | None) -> float | None:
@@ -26,6 +27,7 @@ def check_slo(r: Reader, path: str, slo: SLO) -> None:
     for g in slo.grouping:
         if not is_valid_label_name(g):
             r.problem(f"{path}.grouping", f"{g!r} is not a valid label name")
+    check_labels(r, path, slo)
     try:
         exprs = [error_rate(slo, 300_000), total_rate(slo, 300_000)]
     except SLIError as e:
@@ -46,3 +48,20 @@ def check_unique(r: Reader, slos: list[tuple[str, SLO]]) -> None:
             r.problem(f"{path}.name", f"duplicate SLO name {slo.name!r} (first defined at {seen[slo.name]})")
         else:
             seen[slo.name] = f"{slo.source}: {path}"
+
+
+def check_labels(r: Reader, path: str, slo: SLO) -> None:
+    """Refuse user labels the generated rules would have to overwrite: another value for
+    ``slo`` or ``service``, or a name with sloguard's own ``sloguard_`` prefix."""
+    own = {"slo": slo.name, "service": slo.service}
+    levels = [("labels", slo.labels), ("alerting.labels", slo.alerting.labels)]
+    levels += [(f"alerting.{t.name}.labels", t.labels) for t in slo.alerting.tiers]
+    for where, labels in levels:
+        for k, v in labels:
+            if k.startswith(RESERVED_LABEL_PREFIX):
+                r.problem(f"{path}.{where}.{k}", f"label {k!r} uses the prefix {RESERVED_LABEL_PREFIX!r} that "
+                          "sloguard reserves for its own alert labels (sloguard_tier, sloguard_long, "
+                          "sloguard_short); rename it")
+            elif k in own and v != own[k]:
+                r.problem(f"{path}.{where}.{k}", f"label {k}={v!r} would overwrite the {k} label {own[k]!r} that "
+                          f"sloguard sets on every rule of this SLO; remove it or rename it")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sloguard.slo import _spec_native, _spec_openslo, _spec_sloth
+from sloguard.slo import _sloth_lossy, _spec_native, _spec_openslo
 from sloguard.slo._loss import Loss, differences
 from sloguard.slo._yaml import dump_yaml
 from sloguard.slo.loader import SpecFormat, dump, load_text
@@ -19,7 +19,7 @@ from sloguard.slo.model import SLO
 __all__ = ["Conversion", "Loss", "convert", "differences", "lossy", "read_back"]
 
 _LOSSY = {
-    SpecFormat.SLOTH: _spec_sloth.lossy,
+    SpecFormat.SLOTH: _sloth_lossy.lossy,
     SpecFormat.OPENSLO: _spec_openslo.lossy,
     SpecFormat.NATIVE: _spec_native.lossy,
 }

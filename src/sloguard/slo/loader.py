@@ -27,7 +27,7 @@ def detect_format(docs: list[Any]) -> SpecFormat | None:
     first = next((d for d in docs if isinstance(d, Mapping)), None)
     if first is None:
         return None
-    if first.get("version") == _spec_sloth.VERSION:
+    if first.get("version") == _spec_sloth.VERSION or _spec_sloth.is_k8s(first):
         return SpecFormat.SLOTH
     if str(first.get("apiVersion", "")).startswith("openslo/"):
         return SpecFormat.OPENSLO
@@ -47,7 +47,7 @@ def load_text(text: str, source: str) -> tuple[list[SLO], list[Problem]]:
         return [], [Problem(source, "", f"{where}invalid YAML: {getattr(e, 'problem', e)}")]
     fmt = detect_format(docs)
     if fmt is SpecFormat.SLOTH:
-        pairs = [p for d in docs for p in _spec_sloth.load(r.mapping(d, ""), r)]
+        pairs = [p for d in docs for p in _spec_sloth.load_document(r.mapping(d, ""), r)]
     elif fmt is SpecFormat.OPENSLO:
         bad = [d.get("apiVersion") for d in docs if isinstance(d, Mapping) and d.get("apiVersion") != _spec_openslo.API_VERSION]
         if bad:

@@ -161,7 +161,8 @@ class Alerting:
     runbook: str = ""
     #: Burn-rate alerts stay silent while a window saw fewer events than this.
     min_events: int = 0
-    no_data_for_ms: int | None = None
+    #: ``for:`` of the no-data alert (every input format gets one); None disables it.
+    no_data_for_ms: int | None = 600_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,14 +88,19 @@ class SimWorld:
             self._record(ts)
 
     def _record(self, ts: int) -> None:
+        """One transition per tier when the highest state over its rules (one per window pair) changes."""
+        states: dict[str, tuple[str, AlertState]] = {}
         for g in self.groups:
             for rule in g.rules:
                 if isinstance(rule, AlertingRule):
-                    tier = rule.labels.get("tier")
-                    state = str(max((a.state for a in rule.active_alerts()), default=AlertState.INACTIVE))
-                    if self._state.get(tier, "inactive") != state:
-                        self.transitions.append(Transition(ts, rule.name, tier, state))
-                        self._state[tier] = state
+                    tier = rule.labels.get(rulegen.TIER_LABEL)
+                    state = max((a.state for a in rule.active_alerts()), default=AlertState.INACTIVE)
+                    if tier not in states or state > states[tier][1]:
+                        states[tier] = (rule.name, state)
+        for tier, (name, state) in states.items():
+            if self._state.get(tier, "inactive") != str(state):
+                self.transitions.append(Transition(ts, name, tier, str(state)))
+                self._state[tier] = str(state)
 
     def first(self, tier: str, state: str) -> int | None:
         return next((t.t_ms for t in self.transitions if t.tier == tier and t.state == state), None)

@@ -1,0 +1,80 @@
+"""Sloth's SLO plugin chains: which plugins run for an SLO, in which order, around the default
+rule generation (Sloth's ``generate`` service, as its specs declare chains)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sloguard.slo import _spec_sloth, sloth_plugins
+from sloguard.slo._errors import Problem, SpecError
+from sloguard.slo.model import SLO
+from sloguard.slo.sloth_plugins import SlothRules
+
+
+@dataclass(frozen=True, slots=True)
+class PluginCall:
+    """One chain entry: a plugin id, its priority (default 0) and its config as written."""
+
+    plugin_id: str
+    priority: int = 0
+    config: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """An SLO's plugins; ``override`` drops Sloth's default rule generation (``overridePrevious``)."""
+
+    calls: tuple[PluginCall, ...] = ()
+    override: bool = False
+
+
+NO_CHAIN = Chain()
+
+
+def _calls(raw: Any) -> tuple[list[PluginCall], bool]:
+    if not isinstance(raw, Mapping):
+        return [], False
+    calls = [PluginCall(str(c.get("id", "")), int(c.get("priority") or 0), c.get("config"))
+             for c in raw.get("chain") or [] if isinstance(c, Mapping)]
+    return calls, bool(raw.get("overridePrevious"))
+
+
+def chains_of(doc: Any) -> dict[str, Chain]:
+    """SLO name -> its chain, from a ``prometheus/v1`` document or a ``PrometheusServiceLevel``
+    (group plugins first, then the SLO's; an SLO's ``overridePrevious`` drops the group's)."""
+    k8s = _spec_sloth.is_k8s(doc)
+    spec = doc.get("spec") if k8s else doc
+    if not isinstance(spec, Mapping):
+        return {}
+    group, group_override = _calls(spec.get("sloPlugins" if k8s else "slo_plugins"))
+    out = {}
+    for s in spec.get("slos") or []:
+        if not isinstance(s, Mapping):
+            continue
+        own, own_override = _calls(s.get("plugins"))
+        calls = own if own_override else group + own
+        if calls or group_override or own_override:
+            out[str(s.get("name", ""))] = Chain(tuple(calls), group_override or own_override)
+    return out
+
+
+def run(chain: Chain, slo: SLO, defaults: Callable[[], SlothRules]) -> SlothRules:
+    """Plugins below priority 0, then (unless overridden) the default rules replacing the three
+    rule lists, then the rest, each in priority order (ties keep the declared order)."""
+    calls = sorted(chain.calls, key=lambda c: c.priority)
+    rules = _apply([c for c in calls if c.priority < 0], slo, SlothRules())
+    if not chain.override:
+        d = defaults()
+        rules = replace(rules, sli=d.sli, meta=d.meta, alerts=d.alerts)
+    return _apply([c for c in calls if c.priority >= 0], slo, rules)
+
+
+def _apply(calls: list[PluginCall], slo: SLO, rules: SlothRules) -> SlothRules:
+    for call in calls:
+        fn = sloth_plugins.slo_plugin(call.plugin_id)
+        if fn is None:
+            raise SpecError([Problem(slo.source, f"SLO {slo.name!r}", f"Sloth SLO plugin {call.plugin_id!r} has no sloguard equivalent")])
+        rules = fn(call.config, slo, rules)
+    return rules
