@@ -11,10 +11,9 @@ from typing import Annotated
 import typer
 
 from sloguard.slo._errors import Problem
-from sloguard.slo._spec_sloth import lossy
 from sloguard.slo._yaml import dump_yaml
 from sloguard.slo.compat import RuleOptions
-from sloguard.slo.loader import SpecFormat, dump, load_files
+from sloguard.slo.loader import SpecFormat, load_files
 
 slo_app = typer.Typer(help="SLOs as code: validate, convert, generate rules.", no_args_is_help=True)
 
@@ -74,17 +73,23 @@ def validate(
 def convert(
     files: Annotated[list[Path], typer.Argument()],
     to: Annotated[SpecFormat, typer.Option("--to", help="Target format.")],
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a field does not survive (after printing).")] = False,
 ) -> None:
-    """Print the specs in another format (warnings name what the target cannot express)."""
+    """Print the specs in another format. Every field the target cannot carry is named in a
+    warning on stderr (`SLO 'x': field: why`); a `note:` names a query that sloguard reads back
+    exactly but other tools of the target format see only approximately."""
+    from sloguard.slo.convert import convert as convert_specs
+
     slos = _load(files)
-    if to is SpecFormat.SLOTH:
-        for slo in slos:
-            for w in lossy(slo):
-                typer.echo(f"warning: {w}", err=True)
     if to is SpecFormat.PYRRA:
         _pyrra_convert(slos)
         return
-    typer.echo(dump_yaml(dump(slos, to)), nl=False)
+    result = convert_specs(slos, to)
+    for loss in result.losses:
+        typer.echo(f"{'note' if loss.portable else 'warning'}: {loss}", err=True)
+    typer.echo(result.text, nl=False)
+    if strict and any(not loss.portable for loss in result.losses):
+        raise typer.Exit(1)
 
 
 def _pyrra_convert(slos: list) -> None:  # type: ignore[type-arg]

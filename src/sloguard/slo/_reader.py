@@ -8,6 +8,7 @@ from typing import Any
 
 from sloguard.slo._durations import DurationError, parse_duration_ms
 from sloguard.slo._errors import Problem, Severity
+from sloguard.slo.model import ratio_from_percent
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ class Reader:
             return None
         if isinstance(v, str) and v.strip().endswith("%"):
             try:
-                return float(v.strip()[:-1]) / 100
+                return ratio_from_percent(float(v.strip()[:-1]))
             except ValueError:
                 pass
         if isinstance(v, bool) or not isinstance(v, int | float | str):

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sloguard.durations import format_duration_ms
+from sloguard.slo._loss import Loss
 from sloguard.slo._querycheck import check_latency, check_query
 from sloguard.slo._reader import Reader
 from sloguard.slo._validate import (
@@ -29,6 +30,7 @@ from sloguard.slo.model import (
     Period,
     RatioSLI,
     RawSLI,
+    clean_ratio,
     ratio_from_percent,
     workbook_tiers,
 )
@@ -111,7 +113,7 @@ def _sli(r: Reader, d: Mapping[str, Any], path: str) -> SLI | None:
 
 def _tier(r: Reader, base: AlertTier, v: Any, path: str) -> AlertTier:
     if v is False:
-        return AlertTier(base.name, base.windows, enabled=False)
+        return AlertTier(base.name, base.windows, enabled=False, labels=base.labels)
     m = r.mapping(v, path)
     r.known(m, path, {"enabled", "for", "labels", "annotations", "windows"})
     windows = base.windows
@@ -238,9 +240,7 @@ def _sli_doc(sli: SLI) -> dict[str, Any]:
 
 
 def _tier_doc(t: AlertTier, default: AlertTier) -> Any:
-    if not t.enabled:
-        return False
-    d: dict[str, Any] = {}
+    d: dict[str, Any] = {} if t.enabled else {"enabled": False}
     if t.windows != default.windows:
         d["windows"] = [
             {"long": format_duration_ms(w.long_ms), "short": format_duration_ms(w.short_ms), "factor": w.factor}
@@ -248,23 +248,35 @@ def _tier_doc(t: AlertTier, default: AlertTier) -> Any:
         ]
     if t.for_ms:
         d["for"] = format_duration_ms(t.for_ms)
-    extra = tuple(x for x in t.labels if x not in default.labels)
+    base = dict(default.labels)
+    extra = {k: v for k, v in dict(t.labels).items() if base.get(k) != v}
     if extra:
-        d["labels"] = dict(extra)
+        d["labels"] = extra
     if t.annotations:
         d["annotations"] = dict(t.annotations)
-    return d
+    return False if d == {"enabled": False} else d
+
+
+def _objective_text(objective: float) -> str | float:
+    """``"99.9%"`` when that reads back as exactly ``objective``, else the ratio itself."""
+    pct = clean_ratio(objective * 100)
+    text = f"{pct:.15g}%"
+    return text if ratio_from_percent(float(text[:-1])) == objective else objective
+
+
+def _period_doc(p: Period) -> Any:
+    if p.calendar is not None:
+        return {"calendar": p.calendar.value, "timezone": p.timezone}
+    day = 86_400_000
+    return f"{p.nominal_ms // day}d" if p.nominal_ms % day == 0 else format_duration_ms(p.nominal_ms)
 
 
 def dump_slo(slo: SLO) -> dict[str, Any]:
     d: dict[str, Any] = {"name": slo.name, "service": slo.service}
     if slo.description:
         d["description"] = slo.description
-    d["objective"] = f"{slo.objective * 100:.10g}%"
-    if slo.period.calendar is None:
-        d["period"] = format_duration_ms(slo.period.nominal_ms)
-    else:
-        d["period"] = {"calendar": slo.period.calendar.value, "timezone": slo.period.timezone}
+    d["objective"] = _objective_text(slo.objective)
+    d["period"] = _period_doc(slo.period)
     if slo.budgeting is BudgetingMethod.TIMESLICES:
         d["budgeting"] = {"timeslices": {"target": slo.timeslice_target, "slice": format_duration_ms(slo.timeslice_ms or 60_000)}}
     if slo.grouping:
@@ -280,7 +292,9 @@ def dump_slo(slo: SLO) -> dict[str, Any]:
             al[key] = val
     if a.no_data_for_ms != 600_000:
         al["no_data"] = False if a.no_data_for_ms is None else format_duration_ms(a.no_data_for_ms)
-    for tier, default in zip(a.tiers, (page, ticket), strict=False):
+    tiers = {t.name: t for t in a.tiers}
+    for default in (page, ticket):
+        tier = tiers.get(default.name, AlertTier(default.name, default.windows, enabled=False, labels=default.labels))
         td = _tier_doc(tier, default)
         if td != {}:
             al[tier.name] = td
@@ -291,3 +305,18 @@ def dump_slo(slo: SLO) -> dict[str, Any]:
 
 def dump(slos: list[SLO]) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "slos": [dump_slo(s) for s in slos]}
+
+
+def lossy(slo: SLO) -> list[Loss]:
+    """What a native document cannot say about this SLO: tiers other than page and ticket."""
+    names = [t.name for t in slo.alerting.tiers]
+    if sorted(set(names)) == ["page", "ticket"] and len(names) == 2:
+        return []
+    return [Loss(slo.name, "alerting.tiers", (
+        f"native specs have exactly a page and a ticket tier; the tiers {names} become page and ticket "
+        "(a missing one disabled, any other dropped)"))]
+
+
+#: The SLI reader and writer of native documents, for other formats' exact annotations.
+read_sli = _sli
+sli_doc = _sli_doc

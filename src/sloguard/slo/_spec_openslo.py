@@ -1,77 +1,42 @@
-"""OpenSLO v1: Service, SLI, SLO, AlertPolicy and AlertCondition documents."""
+"""OpenSLO v1: Service, SLI, SLO, AlertPolicy, AlertCondition and AlertNotificationTarget.
+
+What OpenSLO has no field for is kept in annotations of the SLO (``sloguard.dev/grouping``,
+``sloguard.dev/min-events``, ``sloguard.dev/runbook``, ``sloguard.dev/no-data-for``) and of
+its indicator (``sloguard.dev/sli``); alerting is in ``_openslo_alerts``, indicators in
+``_openslo_sli``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from sloguard.durations import format_duration_ms
-from sloguard.slo._querycheck import check_query
+from sloguard.slo import _openslo_alerts as alerts
+from sloguard.slo import _openslo_sli as sli_
+from sloguard.slo._loss import Loss
 from sloguard.slo._reader import Reader
-from sloguard.slo._sli import bad_rate, total_rate
 from sloguard.slo._validate import check_name, check_objective, check_slo
 from sloguard.slo.model import (
-    SLI,
     SLO,
     Alerting,
-    AlertTier,
-    AvailabilitySLI,
     BudgetingMethod,
-    BurnWindow,
     CalendarUnit,
-    EventsSLI,
     Period,
-    RatioSLI,
+    clean_ratio,
     ratio_from_percent,
-    workbook_tiers,
 )
 
-API_VERSION = "openslo/v1"
-_THRESHOLD_OPS = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
-
-
-def _query(r: Reader, m: Any, path: str, *, counter: bool = True) -> str:
-    src = r.mapping(r.mapping(m, path).get("metricSource"), f"{path}.metricSource")
-    typ = r.str_(src, "type", f"{path}.metricSource", default="Prometheus")
-    if typ.lower() != "prometheus":
-        r.problem(f"{path}.metricSource.type", f"unsupported metric source {typ!r} (only Prometheus)")
-    spec = r.mapping(src.get("spec"), f"{path}.metricSource.spec")
-    key = "query" if "query" in spec or "promql" not in spec else "promql"
-    q = spec.get(key)
-    if not isinstance(q, str) or not q.strip():
-        r.problem(f"{path}.metricSource.spec.{key}", "is required")
-        return ""
-    check_query(r, f"{path}.metricSource.spec.{key}", q, counter=counter)
-    return q.strip()
-
-
-def _indicator(r: Reader, spec: Mapping[str, Any], path: str, objective: Mapping[str, Any], opath: str) -> SLI | None:
-    if "ratioMetric" in spec:
-        p = f"{path}.ratioMetric"
-        rm = r.mapping(spec["ratioMetric"], p)
-        total = _query(r, rm.get("total"), f"{p}.total") if "total" in rm else ""
-        if not total:
-            r.problem(f"{p}.total", "is required")
-        good = _query(r, rm["good"], f"{p}.good") if "good" in rm else None
-        bad = _query(r, rm["bad"], f"{p}.bad") if "bad" in rm else None
-        if bool(good) == bool(bad):
-            r.problem(p, "needs exactly one of good or bad, beside total")
-        return RatioSLI(total=total, good=good, bad=bad)
-    if "thresholdMetric" in spec:
-        p = f"{path}.thresholdMetric"
-        q = _query(r, spec["thresholdMetric"], p, counter=False)
-        op = str(objective.get("op", "lte"))
-        if op not in _THRESHOLD_OPS or "value" not in objective:
-            r.problem(opath, "a thresholdMetric SLI needs op (lt, lte, gt, gte) and value in its objective")
-            return None
-        value = r.float_(objective, "value", opath)
-        if value is None:
-            return None
-        if op == "gte" and value == 1.0:
-            return AvailabilitySLI(q)  # ">= 1" on a 0/1 probe is the probe itself (our own export)
-        return AvailabilitySLI(f"(({q}) {_THRESHOLD_OPS[op]} bool {objective['value']})")
-    r.problem(path, "needs ratioMetric or thresholdMetric")
-    return None
+API_VERSION = alerts.API_VERSION
+GROUPING = "sloguard.dev/grouping"
+MIN_EVENTS = "sloguard.dev/min-events"
+RUNBOOK = "sloguard.dev/runbook"
+NO_DATA = "sloguard.dev/no-data-for"
+#: The no-data ``for`` of an SLO whose policies have ``alertWhenNoData: true`` (and no annotation).
+NO_DATA_WHEN_ASKED_MS = 600_000
+#: ... and of an SLO whose policies do not ask for it.
+NO_DATA_DEFAULT_MS: int | None = Alerting().no_data_for_ms
+_OFF = ("off", "false")
 
 
 def _period(r: Reader, windows: list[Any], path: str) -> Period:
@@ -80,7 +45,7 @@ def _period(r: Reader, windows: list[Any], path: str) -> Period:
         return Period()
     m = r.mapping(windows[0], f"{path}[0]")
     dur = str(m.get("duration", "30d"))
-    if r.bool_(m, "isRolling", f"{path}[0]", default=True):
+    if r.bool_(m, "isRolling", f"{path}[0]", default="calendar" not in m):
         ms = r.duration(m, "duration", f"{path}[0]", required=True)
         return Period(rolling_ms=ms) if ms else Period()
     cal = r.mapping(m.get("calendar"), f"{path}[0].calendar")
@@ -91,148 +56,185 @@ def _period(r: Reader, windows: list[Any], path: str) -> Period:
     return Period(rolling_ms=None, calendar=units[dur], timezone=r.str_(cal, "timeZone", f"{path}[0].calendar", default="UTC"))
 
 
-def _tiers(r: Reader, policies: list[Any], refs: Mapping[str, Mapping[str, Any]], path: str, period: Period) -> tuple[AlertTier, ...]:
-    if not policies:
-        return workbook_tiers(period.nominal_ms)
-    tiers = []
-    for i, pol in enumerate(policies):
-        pp = f"{path}[{i}]"
-        pm = r.mapping(pol, pp)
-        if "kind" not in pm and "alertPolicyRef" in pm:
-            pm = refs.get(str(pm["alertPolicyRef"]), {})
-        name = str(r.mapping(pm.get("metadata"), pp).get("name", f"policy{i}"))
-        windows, labels, for_ms = [], [], 0
-        for j, c in enumerate(r.list_(r.mapping(pm.get("spec"), pp), "conditions", f"{pp}.spec")):
-            cm = r.mapping(c, f"{pp}.spec.conditions[{j}]")
-            if "conditionRef" in cm:
-                cm = refs.get(str(cm["conditionRef"]), {})
-            cs = r.mapping(cm.get("spec"), f"{pp}.spec.conditions[{j}].spec")
-            cond = r.mapping(cs.get("condition"), f"{pp}.spec.conditions[{j}].spec.condition")
-            cp = f"{pp}.spec.conditions[{j}].spec.condition"
-            look = r.duration(cond, "lookbackWindow", cp, required=True)
-            thr = r.float_(cond, "threshold", cp, required=True)
-            for_ms = max(for_ms, r.duration(cond, "alertAfter", cp) or 0)
-            if look and thr:
-                windows.append(BurnWindow(look, max(look // 12, 60_000), thr))
-            if cs.get("severity"):
-                labels = [("severity", str(cs["severity"]))]
-        tiers.append(AlertTier(name, tuple(windows), for_ms=for_ms, labels=tuple(labels)))
-    return tuple(tiers)
+def no_data_for(asked: bool) -> int | None:
+    """The no-data ``for`` of an SLO without a ``sloguard.dev/no-data-for`` annotation whose
+    policies do (``asked``) or do not have ``alertWhenNoData: true``."""
+    return NO_DATA_WHEN_ASKED_MS if asked else NO_DATA_DEFAULT_MS
+
+
+def _settings(r: Reader, meta: Mapping[str, Any], path: str, asked: bool) -> dict[str, Any]:
+    """``grouping``, ``min_events``, ``runbook``, ``no_data_for_ms`` from the SLO's annotations."""
+    p = f"{path}metadata.annotations"
+    ann = r.mapping(meta.get("annotations"), p)
+    grouping = tuple(g.strip() for g in r.str_(ann, GROUPING, p).split(",") if g.strip())
+    n = r.float_(ann, MIN_EVENTS, p) or 0
+    if n != int(n) or n < 0:
+        r.problem(f"{p}.{MIN_EVENTS}", f"expected a whole number of events, got {ann[MIN_EVENTS]!r}")
+    text = ann.get(NO_DATA)
+    if text is None:
+        no_data = no_data_for(asked)
+    else:
+        no_data = None if str(text).lower() in _OFF else r.duration(ann, NO_DATA, p, required=True)
+    return {"grouping": grouping, "min_events": int(n), "runbook": r.str_(ann, RUNBOOK, p), "no_data": no_data}
+
+
+def _objective(r: Reader, om: Mapping[str, Any], path: str) -> float | None:
+    target = r.float_(om, "target", path)
+    if target is None and "targetPercent" in om:
+        target = ratio_from_percent(r.float_(om, "targetPercent", path) or 0)
+    return check_objective(r, f"{path}.target", None if target is None else clean_ratio(target))
+
+
+def _indicator(r: Reader, spec: Mapping[str, Any], refs: alerts.Refs, path: str,
+               ref_paths: Mapping[tuple[str, str], str]) -> tuple[Mapping[str, Any], str]:
+    """The inline indicator, or the SLI document it references, with the path its problems
+    are reported at (that document's own path)."""
+    ind, ipath = spec.get("indicator"), f"{path}spec.indicator"
+    if ind is None and "indicatorRef" in spec:
+        key = ("SLI", str(spec["indicatorRef"]))
+        ind = refs.get(key)
+        if ind is None:
+            r.problem(f"{path}spec.indicatorRef", f"no SLI document named {spec['indicatorRef']!r}")
+        ipath = ref_paths.get(key, "").rstrip(".")
+    return r.mapping(ind, ipath), ipath
+
+
+def _load_one(r: Reader, doc: Mapping[str, Any], refs: alerts.Refs, path: str,
+              ref_paths: Mapping[tuple[str, str], str]) -> SLO | None:
+    meta, spec = r.mapping(doc.get("metadata"), f"{path}metadata"), r.mapping(doc.get("spec"), f"{path}spec")
+    mark = r.mark()
+    name = r.str_(meta, "name", f"{path}metadata", required=True)
+    check_name(r, f"{path}metadata.name", name)
+    service = r.str_(spec, "service", f"{path}spec", required=True)
+    r.declare(f"{path}metadata", service, name)
+    objectives = r.list_(spec, "objectives", f"{path}spec")
+    if len(objectives) != 1:
+        r.problem(f"{path}spec.objectives", f"exactly one objective is supported, got {len(objectives)}")
+        return None
+    op = f"{path}spec.objectives[0]"
+    om = r.mapping(objectives[0], op)
+    objective = _objective(r, om, op)
+    ind, ipath = _indicator(r, spec, refs, path, ref_paths)
+    ispec_path = f"{ipath}.spec" if ipath else "spec"
+    ispec = r.mapping(ind.get("spec"), ispec_path)
+    sli = sli_.read_spec(r, ispec, ispec_path, om)
+    period = _period(r, r.list_(spec, "timeWindow", f"{path}spec"), f"{path}spec.timeWindow")
+    method = str(spec.get("budgetingMethod", "Occurrences"))
+    if method not in ("Occurrences", "Timeslices"):
+        r.problem(f"{path}spec.budgetingMethod", f"unsupported budgeting method {method!r} (Occurrences or Timeslices)")
+    ts = method == "Timeslices"
+    ad = alerts.read(r, r.list_(spec, "alertPolicies", f"{path}spec"), refs, f"{path}spec.alertPolicies", name)
+    st = _settings(r, meta, path, ad.no_data)
+    if sli is None or objective is None or not name or r.errors_since(mark):
+        return None
+    slo = SLO(
+        name=name, service=service, objective=objective,
+        sli=sli, period=period, description=r.str_(spec, "description", f"{path}spec"),
+        budgeting=BudgetingMethod.TIMESLICES if ts else BudgetingMethod.OCCURRENCES,
+        timeslice_target=r.float_(om, "timeSliceTarget", op) if ts else None,
+        timeslice_ms=r.duration(om, "timeSliceWindow", op) if ts else None,
+        grouping=st["grouping"], labels=r.labels(meta, "labels", f"{path}metadata"),
+        alerting=Alerting(name=ad.name, tiers=alerts.tiers_or_default(ad, period), labels=ad.labels,
+                          annotations=ad.annotations, runbook=st["runbook"], min_events=st["min_events"],
+                          no_data_for_ms=st["no_data"]),
+        source=r.source,
+    )
+    imeta = r.mapping(ind.get("metadata"), f"{ipath}.metadata" if ipath else "metadata")
+    slo = replace(slo, sli=sli_.exact_sli(r.mapping(imeta.get("annotations"), ""), ispec, slo))
+    check_slo(r, f"{path}spec.indicator", slo)
+    return None if r.errors_since(mark) else slo
 
 
 def _doc_path(i: int, n: int) -> str:
     return f"documents[{i}]." if n > 1 else ""
 
 
-def _objective(r: Reader, spec: Mapping[str, Any], path: str) -> tuple[Mapping[str, Any], float | None]:
-    objectives = r.list_(spec, "objectives", f"{path}spec")
-    if len(objectives) != 1:
-        r.problem(f"{path}spec.objectives", f"exactly one objective is supported, got {len(objectives)}")
-        return {}, None
-    op = f"{path}spec.objectives[0]"
-    om = r.mapping(objectives[0], op)
-    target = r.float_(om, "target", op)
-    if target is None and "targetPercent" in om:
-        target = ratio_from_percent(r.float_(om, "targetPercent", op) or 0)
-    return om, check_objective(r, f"{op}.target", target)
-
-
-def _indicator_of(r: Reader, spec: Mapping[str, Any], path: str, refs: Mapping[str, tuple[str, Mapping[str, Any]]],
-                  om: Mapping[str, Any]) -> SLI | None:
-    """The inline indicator, or the SLI document it references (problems at that document's path)."""
-    ind, ipath = spec.get("indicator"), f"{path}spec.indicator"
-    if ind is None and "indicatorRef" in spec:
-        ref = refs.get(str(spec["indicatorRef"]))
-        if ref is None:
-            r.problem(f"{path}spec.indicatorRef", f"no SLI document named {spec['indicatorRef']!r}")
-            return None
-        ipath, ind = ref[0].rstrip("."), ref[1]
-    ispec = r.mapping(r.mapping(ind, ipath).get("spec"), f"{ipath}.spec")
-    return _indicator(r, ispec, f"{ipath}.spec", om, f"{path}spec.objectives[0]")
-
-
-def _slo(r: Reader, doc: Mapping[str, Any], path: str, refs: Mapping[str, tuple[str, Mapping[str, Any]]]) -> SLO | None:
-    """One SLO document; every check runs even when an earlier one failed. None when any failed."""
-    mark = r.mark()
-    meta, spec = r.mapping(doc.get("metadata"), f"{path}metadata"), r.mapping(doc.get("spec"), f"{path}spec")
-    name = r.str_(meta, "name", f"{path}metadata", required=True)
-    check_name(r, f"{path}metadata.name", name)
-    service = r.str_(spec, "service", f"{path}spec", required=True)
-    r.declare(f"{path}metadata", service, name)
-    om, objective = _objective(r, spec, path)
-    sli = _indicator_of(r, spec, path, refs, om)
-    period = _period(r, r.list_(spec, "timeWindow", f"{path}spec"), f"{path}spec.timeWindow")
-    method = str(spec.get("budgetingMethod", "Occurrences"))
-    if method not in ("Occurrences", "Timeslices"):
-        r.problem(f"{path}spec.budgetingMethod", f"unsupported budgeting method {method!r} (Occurrences or Timeslices)")
-    ts, op = method == "Timeslices", f"{path}spec.objectives[0]"
-    alerting = Alerting(name=name, tiers=_tiers(r, r.list_(spec, "alertPolicies", f"{path}spec"),
-                                                {k: v for k, (_, v) in refs.items()}, f"{path}spec.alertPolicies", period))
-    if sli is None or objective is None or r.errors_since(mark):
-        return None
-    slo = SLO(
-        name=name, service=service, objective=objective, sli=sli, period=period,
-        description=r.str_(spec, "description", f"{path}spec"),
-        budgeting=BudgetingMethod.TIMESLICES if ts else BudgetingMethod.OCCURRENCES,
-        timeslice_target=r.float_(om, "timeSliceTarget", op) if ts else None,
-        timeslice_ms=r.duration(om, "timeSliceWindow", op) if ts else None,
-        alerting=alerting, source=r.source,
-    )
-    check_slo(r, f"{path}spec.indicator", slo)
-    return None if r.errors_since(mark) else slo
-
-
 def load(docs: list[Mapping[str, Any]], r: Reader) -> list[tuple[str, SLO]]:
-    """The valid SLOs of the SLO documents (others are referenced by name); problems of
-    every SLO go to ``r``, at ``documents[i].`` paths when the file has several documents."""
-    n = len(docs)
-    refs = {str(r.mapping(d.get("metadata"), f"{_doc_path(i, n)}metadata").get("name")): (_doc_path(i, n), d)
-            for i, d in enumerate(docs) if d.get("kind") != "SLO"}
+    """The valid SLOs of the SLO documents (others are referenced by kind and name); problems
+    of every SLO go to ``r``, at ``documents[i].`` paths when the file has several documents."""
+    refs = {(str(d.get("kind")), str(r.mapping(d.get("metadata"), "metadata").get("name"))): d
+            for d in docs if d.get("kind") != "SLO"}
+    ref_paths = {(str(d.get("kind")), str(r.mapping(d.get("metadata"), "metadata").get("name"))): _doc_path(i, len(docs))
+                 for i, d in enumerate(docs) if d.get("kind") != "SLO"}
     out = []
     for i, doc in enumerate(docs):
-        if doc.get("kind") == "SLO" and (slo := _slo(r, doc, _doc_path(i, n), refs)) is not None:
-            out.append((f"{_doc_path(i, n)}metadata", slo))
+        path = _doc_path(i, len(docs))
+        if doc.get("kind") == "SLO" and (slo := _load_one(r, doc, refs, path, ref_paths)) is not None:
+            out.append((f"{path}metadata", slo))
     return out
 
 
-def _source(q: str) -> dict[str, Any]:
-    return {"metricSource": {"type": "Prometheus", "spec": {"query": q}}}
+def _time_window(p: Period) -> dict[str, Any]:
+    if p.calendar is None:
+        return {"duration": alerts.shorthand(p.nominal_ms), "isRolling": True}
+    week = p.calendar is CalendarUnit.WEEK
+    start = "2024-01-01 00:00:00"  # a Monday, the first of a month
+    return {"duration": "1w" if week else "1M", "isRolling": False,
+            "calendar": {"startTime": start, "timeZone": p.timezone}}
+
+
+def _annotations(slo: SLO) -> dict[str, str]:
+    a, out = slo.alerting, {}
+    if slo.grouping:
+        out[GROUPING] = ",".join(slo.grouping)
+    if a.min_events:
+        out[MIN_EVENTS] = str(a.min_events)
+    if a.runbook:
+        out[RUNBOOK] = a.runbook
+    if no_data_for(a.no_data_for_ms is not None and bool(a.tiers)) != a.no_data_for_ms:
+        out[NO_DATA] = "off" if a.no_data_for_ms is None else alerts.shorthand(a.no_data_for_ms)
+    return out
+
+
+def _objective_doc(slo: SLO) -> dict[str, Any]:
+    obj: dict[str, Any] = {"target": clean_ratio(slo.objective), **sli_.objective_fields(slo.sli)}
+    if slo.budgeting is BudgetingMethod.TIMESLICES:
+        obj["timeSliceTarget"] = slo.timeslice_target
+        obj["timeSliceWindow"] = alerts.shorthand(slo.timeslice_ms or 60_000)
+    return obj
+
+
+def _slo_doc(slo: SLO, policies: list[dict[str, str]]) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": slo.name}
+    if slo.labels:
+        meta["labels"] = dict(slo.labels)
+    if ann := _annotations(slo):
+        meta["annotations"] = ann
+    spec: dict[str, Any] = {"service": slo.service}
+    if slo.description:
+        spec["description"] = slo.description
+    spec.update(indicator=sli_.indicator(slo), timeWindow=[_time_window(slo.period)],
+                budgetingMethod=slo.budgeting.value, objectives=[_objective_doc(slo)])
+    if policies:
+        spec["alertPolicies"] = policies
+    return {"apiVersion": API_VERSION, "kind": "SLO", "metadata": meta, "spec": spec}
 
 
 def dump(slos: list[SLO]) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = []
-    for svc in dict.fromkeys(s.service for s in slos):
-        docs.append({"apiVersion": API_VERSION, "kind": "Service", "metadata": {"name": svc}, "spec": {}})
+    """A Service per service, then per SLO its SLO document and its alert documents."""
+    docs: list[dict[str, Any]] = [
+        {"apiVersion": API_VERSION, "kind": "Service", "metadata": {"name": svc}, "spec": {}}
+        for svc in dict.fromkeys(s.service for s in slos)
+    ]
     for slo in slos:
-        sli = slo.sli
-        obj: dict[str, Any] = {"target": slo.objective}
-        if isinstance(sli, AvailabilitySLI):
-            indicator: dict[str, Any] = {"thresholdMetric": _source(sli.probe)}
-            obj.update(op="gte", value=1)
-        elif isinstance(sli, RatioSLI):
-            rm: dict[str, Any] = {"counter": True, "total": _source(sli.total)}
-            rm.update({"bad": _source(sli.bad)} if sli.bad else {"good": _source(sli.good or "")})
-        elif isinstance(sli, EventsSLI):
-            rm = {"counter": False, "bad": _source(sli.error_query), "total": _source(sli.total_query)}
-        else:
-            from sloguard.slo._spec_sloth import _PLACEHOLDER_MS, _templated
-
-            rm = {"counter": False, "bad": _source(_templated(bad_rate(slo, _PLACEHOLDER_MS))),
-                  "total": _source(_templated(total_rate(slo, _PLACEHOLDER_MS)))}
-        if not isinstance(sli, AvailabilitySLI):
-            indicator = {"ratioMetric": rm}
-        if slo.period.calendar is None:
-            tw: dict[str, Any] = {"duration": format_duration_ms(slo.period.nominal_ms), "isRolling": True}
-        else:
-            tw = {"duration": "1w" if slo.period.calendar is CalendarUnit.WEEK else "1M", "isRolling": False,
-                  "calendar": {"startTime": "2020-01-01 00:00:00", "timeZone": slo.period.timezone}}
-        if slo.budgeting is BudgetingMethod.TIMESLICES:
-            obj.update(timeSliceTarget=slo.timeslice_target, timeSliceWindow=format_duration_ms(slo.timeslice_ms or 60_000))
-        spec: dict[str, Any] = {"service": slo.service}
-        if slo.description:
-            spec["description"] = slo.description
-        spec.update(indicator={"metadata": {"name": f"{slo.name}-sli"}, "spec": indicator},
-                    timeWindow=[tw], budgetingMethod=slo.budgeting.value, objectives=[obj])
-        docs.append({"apiVersion": API_VERSION, "kind": "SLO", "metadata": {"name": slo.name}, "spec": spec})
+        alert_docs, policies = alerts.documents(slo)
+        docs.append(_slo_doc(slo, policies))
+        docs.extend(alert_docs)
     return docs
 
+
+def lossy(slo: SLO) -> list[Loss]:
+    """What OpenSLO (with sloguard's annotations) cannot say about this SLO, and what other
+    OpenSLO tools see only approximately (``portable``)."""
+    out = list(sli_.indicator_spec(slo)[1])
+    a = slo.alerting
+    if not a.tiers:
+        out.append(Loss(slo.name, "alerting.tiers", "an SLO without alert tiers reads back with the workbook's tiers"))
+    for t in a.tiers:
+        if t.windows and "severity" not in dict(t.labels):
+            out.append(Loss(slo.name, f"alerting.tiers.{t.name}.labels",
+                            f"OpenSLO alert conditions need a severity: the tier's alerts gain severity={t.name!r}"))
+        elif not t.windows and "severity" in dict(t.labels):
+            out.append(Loss(slo.name, f"alerting.tiers.{t.name}.labels",
+                            "a tier without burn windows has no AlertCondition to carry its severity label"))
+    return out

@@ -8,7 +8,7 @@ from typing import Any
 from sloguard.slo import sloth_plugins
 from sloguard.slo._querycheck import check_query
 from sloguard.slo._reader import Reader
-from sloguard.slo._sli import availability_ratio, bad_rate, total_rate
+from sloguard.slo._sli import availability_ratio, bad_rate, has_window_placeholder, total_rate
 from sloguard.slo._validate import check_labels, check_name, check_objective, check_slo
 from sloguard.slo.model import (
     SLI,
@@ -19,11 +19,15 @@ from sloguard.slo.model import (
     EventsSLI,
     Period,
     RawSLI,
+    clean_ratio,
     ratio_from_percent,
     workbook_tiers,
 )
 
 VERSION = "prometheus/v1"
+#: The period of a Sloth spec read without one (Sloth's own default), and its no-data ``for``.
+_PERIOD = Period()
+NO_DATA_FOR_MS: int | None = Alerting().no_data_for_ms
 #: A window no real spec uses; it is replaced by ``{{.window}}`` when exporting to Sloth.
 _PLACEHOLDER_MS = 123_456_789
 _PLACEHOLDER_TEXT = "1d10h17m36s789ms"
@@ -142,7 +146,7 @@ def load(doc: Mapping[str, Any], r: Reader, period: Period | None = None) -> lis
     common = r.labels(doc, "labels", "")
     check_labels(r, "labels", common)
     doc_ok = not r.errors_since(mark)
-    period = period or Period()
+    period = period or _PERIOD
     out = []
     for i, raw in enumerate(r.list_(doc, "slos", "")):
         slo = _slo(r, raw, f"slos[{i}]", service, common, period)
@@ -159,7 +163,8 @@ def _tier_doc(t: AlertTier, base: AlertTier) -> dict[str, Any]:
     d: dict[str, Any] = {}
     if not t.enabled:
         d["disable"] = True
-    extra = {k: v for k, v in t.labels if (k, v) not in base.labels}
+    default = dict(base.labels)
+    extra = {k: v for k, v in dict(t.labels).items() if default.get(k) != v}
     if extra:
         d["labels"] = extra
     if t.annotations:
@@ -167,55 +172,58 @@ def _tier_doc(t: AlertTier, base: AlertTier) -> dict[str, Any]:
     return d
 
 
+def _sli_doc(slo: SLO) -> dict[str, Any]:
+    if isinstance(slo.sli, RawSLI):
+        q = slo.sli.error_ratio_query
+        return {"raw": {"error_ratio_query": q if has_window_placeholder(q) else f"avg_over_time(({q})[{{{{.window}}}}:])"}}
+    if isinstance(slo.sli, AvailabilitySLI):
+        return {"raw": {"error_ratio_query": availability_ratio(slo, slo.sli.probe, "{{.window}}")}}
+    if isinstance(slo.sli, EventsSLI):
+        return {"events": {"error_query": slo.sli.error_query, "total_query": slo.sli.total_query}}
+    return {"events": {"error_query": _templated(bad_rate(slo, _PLACEHOLDER_MS)),
+                       "total_query": _templated(total_rate(slo, _PLACEHOLDER_MS))}}
+
+
+def _annotations(a: Alerting) -> dict[str, str]:
+    annotations = dict(a.annotations)
+    if a.runbook:
+        annotations.setdefault("runbook_url", a.runbook)  # as the generated alerts carry it
+    return annotations
+
+
+def _alerting_doc(slo: SLO) -> dict[str, Any]:
+    a = slo.alerting
+    page, ticket = workbook_tiers(_PERIOD.nominal_ms)
+    tiers = {t.name: t for t in a.tiers}
+    docs = {b.name: _tier_doc(tiers[b.name], b) if b.name in tiers else {"disable": True} for b in (page, ticket)}
+    enabled = any(not d.get("disable") for d in docs.values())
+    alerting: dict[str, Any] = {"name": a.name or slo.name} if a.name or enabled else {}
+    if a.labels:
+        alerting["labels"] = dict(a.labels)
+    if annotations := _annotations(a):
+        alerting["annotations"] = annotations
+    alerting["page_alert"], alerting["ticket_alert"] = docs["page"], docs["ticket"]
+    return alerting
+
+
+def _percent(objective: float) -> float | int:
+    pct = clean_ratio(objective * 100)
+    return int(pct) if pct.is_integer() else pct
+
+
 def dump(slos: list[SLO]) -> list[dict[str, Any]]:
-    """One ``prometheus/v1`` document per service. Sloth has no per-SLO period or grouping
-    field: the caller reports those as lossy (see ``lossy``)."""
+    """One ``prometheus/v1`` document per service; ``lossy`` names what it cannot say."""
     by_service: dict[str, list[dict[str, Any]]] = {}
     for slo in slos:
-        if isinstance(slo.sli, RawSLI):
-            sli: dict[str, Any] = {"raw": {"error_ratio_query": slo.sli.error_ratio_query}}
-        elif isinstance(slo.sli, AvailabilitySLI):
-            sli = {"raw": {"error_ratio_query": availability_ratio(slo, slo.sli.probe, "{{.window}}")}}
-        elif isinstance(slo.sli, EventsSLI):
-            sli = {"events": {"error_query": slo.sli.error_query, "total_query": slo.sli.total_query}}
-        else:
-            sli = {"events": {"error_query": _templated(bad_rate(slo, _PLACEHOLDER_MS)),
-                              "total_query": _templated(total_rate(slo, _PLACEHOLDER_MS))}}
-        page, ticket = workbook_tiers(slo.period.nominal_ms)
-        a = slo.alerting
-        alerting: dict[str, Any] = {"name": a.name or slo.name}
-        if a.labels:
-            alerting["labels"] = dict(a.labels)
-        annotations = dict(a.annotations)
-        if a.runbook:
-            annotations.setdefault("runbook", a.runbook)
-        if annotations:
-            alerting["annotations"] = annotations
-        alerting["page_alert"] = _tier_doc(a.tiers[0], page) if a.tiers else {"disable": True}
-        alerting["ticket_alert"] = _tier_doc(a.tiers[1], ticket) if len(a.tiers) > 1 else {"disable": True}
-        d: dict[str, Any] = {"name": slo.name, "objective": round(slo.objective * 100, 10)}
+        d: dict[str, Any] = {"name": slo.name, "objective": _percent(slo.objective)}
         if slo.description:
             d["description"] = slo.description
         if slo.labels:
             d["labels"] = dict(slo.labels)
-        d["sli"] = sli
-        d["alerting"] = alerting
+        d["sli"] = _sli_doc(slo)
+        d["alerting"] = _alerting_doc(slo)
         by_service.setdefault(slo.service, []).append(d)
     return [{"version": VERSION, "service": svc, "slos": items} for svc, items in by_service.items()]
-
-
-def lossy(slo: SLO) -> list[str]:
-    """What a Sloth document cannot say about this SLO."""
-    out = []
-    if slo.period.calendar is not None or slo.period.nominal_ms != 30 * 86_400_000:
-        out.append(f"SLO {slo.name!r}: Sloth specs carry no period; {slo.period} needs --default-slo-period")
-    if slo.budgeting.value != "Occurrences":
-        out.append(f"SLO {slo.name!r}: Sloth has no timeslice budgeting")
-    if isinstance(slo.sli, AvailabilitySLI):
-        out.append(f"SLO {slo.name!r}: exported as a raw error ratio; long windows average it instead of counting probe samples")
-    if slo.alerting.min_events:
-        out.append(f"SLO {slo.name!r}: Sloth has no minimum event count for alerts")
-    return out
 
 
 # --- Sloth's Kubernetes CRD, SLI plugins and SLO plugin chains --------------------------

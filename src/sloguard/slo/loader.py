@@ -21,6 +21,7 @@ from sloguard.slo._errors import Problem, SpecError
 from sloguard.slo._locate import locate
 from sloguard.slo._reader import Declared, Reader
 from sloguard.slo._validate import check_unique
+from sloguard.slo._yaml import load_yaml_all
 from sloguard.slo.model import SLO
 
 
@@ -60,7 +61,7 @@ class FileResult:
 
 def _parse_yaml(text: str, r: Reader) -> list[Any] | None:
     try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
+        return [d for d in load_yaml_all(text) if d is not None]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -157,6 +158,7 @@ def load_or_raise(paths: Iterable[str | Path]) -> list[SLO]:
 
 
 def dump(slos: list[SLO], fmt: SpecFormat) -> list[dict[str, Any]]:
+    """The SLOs as ``fmt`` documents; ``slo.convert.convert`` also names what ``fmt`` loses."""
     if fmt is SpecFormat.SLOTH:
         return _spec_sloth.dump(slos)
     if fmt is SpecFormat.OPENSLO:
