@@ -75,7 +75,8 @@ def _count_rules(slo: SLO) -> list[tuple[str, str]]:
     else:
         total = pe.events(_sel("slo:sli_total:rate5m", slo), start, slo.period)
         bad = pe.events(_sel("slo:sli_error:rate5m", slo), start, slo.period)
-    return [(TOTAL_COUNT, total), (ERROR_COUNT, f"({bad}) or ({_sel(TOTAL_COUNT, slo)} * 0)")]
+    on = ", ".join(slo.grouping)
+    return [(TOTAL_COUNT, total), (ERROR_COUNT, f"({bad}) or on({on}) ({_sel(TOTAL_COUNT, slo)} * 0)")]
 
 
 def _seconds(slo: SLO) -> str:
