@@ -2,8 +2,8 @@
 and by ``promtool test rules``, and ``budget.compute`` (the report) give the same
 ``slo:error_budget_remaining:ratio`` and period ratio, to 1e-9, on the same series.
 
-The series span, in Europe/Berlin, the DST change (2024-03-31 01:00 UTC) and, 21 hours
-later, the start of a week, a month and a quarter (Monday 2024-04-01 00:00 CEST), with
+The series span, in Europe/Rome, the DST change (1973-09-29 23:00 UTC) and, 24 hours
+later, the start of a week, a month and a quarter (Monday 1973-10-01 00:00 CET), with
 error bursts on both sides of the boundary; the instants compared are before the DST
 change, between it and the boundary, and after the boundary.
 Mutants of the rules (a rolling period instead of the calendar one, another slice step,
@@ -34,6 +34,7 @@ from sloguard.slo.loader import load_text
 from sloguard.slo.model import SLO, BudgetingMethod, CalendarUnit, Period
 from sloguard.tsdb import TSDB, FsyncPolicy, TSDBOptions
 from sloguard.tsdb.testing import MemoryStorage
+from tests.slo.test_differential_promtool import _assert_only_float_noise
 
 STEP = 300_000
 
@@ -42,11 +43,15 @@ def _utc(*a: int) -> int:
     return int(dt.datetime(*a, tzinfo=dt.UTC).timestamp() * 1000)
 
 
-DST = _utc(2024, 3, 31, 1)  # Europe/Berlin: 02:00 CET becomes 03:00 CEST
-BOUNDARY = _utc(2024, 3, 31, 22)  # Monday April 1st, 00:00 CEST: week, month and quarter
-DATA_START = _utc(2024, 3, 30, 23)
-INSTANTS = (_utc(2024, 3, 31, 0, 30), _utc(2024, 3, 31, 21), _utc(2024, 4, 1, 2))
-BURSTS = ((_utc(2024, 3, 31, 3), 0.1), (_utc(2024, 3, 31, 18), 0.05), (_utc(2024, 3, 31, 23), 0.1))
+DST = _utc(1973, 9, 29, 23)  # Europe/Rome: 01:00 CEST becomes 00:00 CET
+BOUNDARY = _utc(1973, 9, 30, 23)  # Monday October 1st, 00:00 CET: week, month and quarter
+DATA_START = _utc(1973, 9, 29, 21)
+INSTANTS = (_utc(1973, 9, 29, 22, 30), _utc(1973, 9, 30, 22), _utc(1973, 10, 1, 2))
+BURSTS = ((_utc(1973, 9, 29, 21, 30), 0.1), (_utc(1973, 9, 30, 18), 0.05), (_utc(1973, 9, 30, 23), 0.1))
+#: promtool's tests start at the epoch and its series notation spells every 5m step up to
+#: the data, so the series are in 1973 (the same boundaries as 2024-04-01 00:00 in Berlin), and
+#: the rules' time-zone horizon is moved to cover them.
+HORIZON = (_utc(1973, 1, 1), _utc(1975, 1, 1))
 
 SLI = "{ratio: {bad: 'requests_total{job=\"api\",code=\"500\"}', total: 'requests_total{job=\"api\"}'}}"
 QUIET = "{page: false, ticket: false, no_data: false}"
@@ -54,11 +59,11 @@ SPEC = f"""
 apiVersion: sloguard/v1
 service: api
 slos:
-  - {{name: month, objective: 99.5, period: {{calendar: month, timezone: Europe/Berlin}}, grouping: [route], sli: {SLI}, alerting: {QUIET}}}
-  - {{name: week, objective: 99.5, period: {{calendar: week, timezone: Europe/Berlin}}, grouping: [route], sli: {SLI}, alerting: {QUIET}}}
-  - {{name: quarter, objective: 99.9, period: {{calendar: quarter, timezone: Europe/Berlin}}, grouping: [route], sli: {SLI}, alerting: {QUIET}}}
+  - {{name: month, objective: 99.5, period: {{calendar: month, timezone: Europe/Rome}}, grouping: [route], sli: {SLI}, alerting: {QUIET}}}
+  - {{name: week, objective: 99.5, period: {{calendar: week, timezone: Europe/Rome}}, grouping: [route], sli: {SLI}, alerting: {QUIET}}}
+  - {{name: quarter, objective: 99.9, period: {{calendar: quarter, timezone: Europe/Rome}}, grouping: [route], sli: {SLI}, alerting: {QUIET}}}
   - {{name: rolling, objective: 99.5, period: 2d, grouping: [route], sli: {SLI}, alerting: {QUIET}}}
-  - {{name: slices, objective: 99, period: {{calendar: month, timezone: Europe/Berlin}}, grouping: [route],
+  - {{name: slices, objective: 99, period: {{calendar: month, timezone: Europe/Rome}}, grouping: [route],
       budgeting: {{timeslices: {{target: 0.99, slice: 10m}}}}, sli: {SLI}, alerting: {QUIET}}}
 """
 
@@ -102,7 +107,16 @@ RECORDS = ("slo:error_budget_remaining:ratio", "period_ratio", "slo:period_start
 
 
 def _rules(slos: list[SLO]) -> dict[str, Any]:
-    return rulegen.generate(slos, STEP)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_calendar, "HORIZON_START_MS", HORIZON[0])
+        mp.setattr(_calendar, "HORIZON_END_MS", HORIZON[1])
+        _calendar.offset_steps.cache_clear()
+        _calendar.boundaries.cache_clear()
+        try:
+            return rulegen.generate(slos, STEP)
+        finally:
+            _calendar.offset_steps.cache_clear()
+            _calendar.boundaries.cache_clear()
 
 
 def _embedded(tmp: Path, slos: list[SLO], traffic: dict[Labels, np.ndarray]) -> tuple[TSDB, dict[int, Values]]:
@@ -212,10 +226,10 @@ def test_timeslices_spend_the_whole_periods_allowance_of_bad_slices(world: Any) 
     slo = next(s for s in slos if s.name == "slices")
     t = INSTANTS[1]
     (b,) = [b for b in budget.compute(PromQLEngine(st), slo, t) if b.labels == {"route": "a"}]
-    march_slices = (31 * 86_400_000 - 3_600_000) // 600_000  # March in Berlin loses an hour to DST
+    september_slices = (30 * 86_400_000 + 3_600_000) // 600_000  # September in Rome gains an hour
     assert b.bad_events is not None and b.bad_events >= 6  # the two bursts (1h each at 10% and 5%)
     assert embedded[t][("slo:error_budget_remaining:ratio", "slices", "a")] == pytest.approx(
-        1 - b.bad_events / (0.01 * march_slices), rel=1e-12)
+        1 - b.bad_events / (0.01 * september_slices), rel=1e-12)
 
 
 @contextmanager
@@ -260,26 +274,70 @@ def test_a_mutated_budget_rule_disagrees_with_the_report(world: Any, mutant: str
 
 
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "America/Santiago")
-FINE = ("Europe/Berlin", "America/Santiago", "Asia/Kathmandu")
 QUARTER_HOUR = 900_000
+FINE = {  # a quarter of 2025 swept every 15 minutes
+    "Europe/Berlin": (_utc(2025, 1, 1), _utc(2025, 4, 1)),  # spring change, April 1st
+    "America/Santiago": (_utc(2025, 4, 1), _utc(2025, 7, 1)),  # autumn change at midnight
+}
 
 
 def test_calendar_boundaries_in_promql_equal_zoneinfos_at_every_instant() -> None:
-    """Start and end of week, month and quarter, evaluated as PromQL every 15 minutes of
-    the first half of 2025 in three zones (every local midnight and DST change there falls
-    on a quarter hour, and so does the instant before it: Berlin's spring change, Santiago's
-    autumn one, Kathmandu's +05:45) and every 28h53m of the horizon in six zones."""
+    """Start and end of week, month and quarter, evaluated as PromQL every 15 minutes of a
+    quarter in two zones (every local midnight and DST change there falls on a quarter
+    hour, and so does the instant before it) and every 2d21h of the horizon in six zones."""
     engine = PromQLEngine(MemoryStorage())  # the expressions read only time()
-    fine = [(a, b - QUARTER_HOUR, QUARTER_HOUR) for a, b in itertools.pairwise([_utc(2025, 1, 1), _utc(2025, 4, 1), _utc(2025, 7, 1)])]
-    coarse = [(_calendar.HORIZON_START_MS, _calendar.HORIZON_END_MS - 86_400_000, 104_000_000)]
+    coarse = (_calendar.HORIZON_START_MS, _calendar.HORIZON_END_MS - 86_400_000, 248_000_000)
     for tz in ZONES:
+        spans = [coarse] + ([(FINE[tz][0], FINE[tz][1] - QUARTER_HOUR, QUARTER_HOUR)] if tz in FINE else [])
         for unit in CalendarUnit:
             p = Period(rolling_ms=None, calendar=unit, timezone=tz)
             local = _period_expr.local_time_expr(p)
             for expr, want in ((_period_expr.start_expr(p, local), budget.period_start_ms), (_period_expr.end_expr(p, local), budget.period_end_ms)):
-                for start, end, step in coarse + (fine if tz in FINE else []):
+                for start, end, step in spans:
                     (series,) = engine.range_query(expr, start, end, step).value  # type: ignore[misc]
                     expected = [want(p, int(t)) / 1000 for t in series.timestamps]
                     assert len(series.timestamps) == (end - start) // step + 1
                     bad = [(int(t), got, w) for t, got, w in zip(series.timestamps, series.values, expected, strict=True) if got != w]
                     assert bad == [], (tz, unit, bad[:3])
+
+
+def _series_text(labels: Labels, ts: np.ndarray, vs: np.ndarray) -> dict[str, str]:
+    """A promtool input series on the 5m grid from time 0 (``_xN`` skips N steps)."""
+    assert np.all(np.diff(ts) == STEP) and ts[0] % STEP == 0
+    return {"series": str(labels), "values": f"_x{int(ts[0]) // STEP} " + " ".join(repr(float(v)) for v in vs)}
+
+
+@pytest.mark.peer
+def test_promtool_evaluates_the_budget_rules_to_the_same_values(world: Any, tmp_path: Path) -> None:
+    """promtool evaluates the budget groups at each instant (its evaluation interval is the
+    instant itself, so it runs them at 0 and at the instant) over the source series and the
+    5m base rates sloguard's SLI groups recorded, and must record what sloguard recorded."""
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool not on PATH (scripts/install-peers installs it)")
+    slos, traffic, st, _ = world
+    # promtool's unit-test engine refuses queries over 10,000 samples; a month's 8,952 or a
+    # quarter's 26,784 5m steps, each with the period start, plus the SLI's samples exceed it
+    # (Prometheus' default is 50 million), so the occurrence SLOs here are the week and 2d ones
+    slos = [s for s in slos if s.name in ("week", "rolling", "slices")]
+    groups = [g for g in _rules(slos)["groups"] if g["name"].endswith("-budget")]
+    (tmp_path / "budget.rules.yml").write_text(dump_yaml([{"groups": groups}]))
+    engine = PromQLEngine(st)
+    base = engine.range_query('{__name__=~"slo:sli_(error|total):rate5m", slo=~"week|rolling"}', DATA_START + STEP, INSTANTS[-1], STEP).value
+    inputs = [_series_text(k, ts.astype(np.int64), vs) for k, (ts, vs) in traffic.items()]
+    inputs += [_series_text(s.labels, s.timestamps, s.values) for s in base]  # type: ignore[union-attr]
+    records = [f'{r}{{slo=~"week|rolling|slices"}}' for r in sorted({r["record"] for g in groups for r in g["rules"]} - {"slo:info"})]
+    files = []
+    for t in INSTANTS[1:]:
+        exprs = [{"expr": rec, "eval_time": f"{t // 1000}s", "exp_samples": [
+            {"labels": str(s.labels), "value": s.v} for s in engine.instant_query(rec, t).value]}  # type: ignore[union-attr]
+            for rec in records]
+        assert all(e["exp_samples"] for e in exprs)
+        files.append(f"budget-{t}.test.yml")
+        (tmp_path / files[-1]).write_text(dump_yaml([{
+            "rule_files": ["budget.rules.yml"], "evaluation_interval": f"{t // 1000}s",
+            "group_eval_order": [g["name"] for g in groups],
+            "tests": [{"interval": "5m", "input_series": inputs, "promql_expr_test": exprs}],
+        }]))
+    proc = subprocess.run(["promtool", "test", "rules", *files], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        _assert_only_float_noise(proc.stdout + proc.stderr)

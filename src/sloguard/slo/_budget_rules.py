@@ -31,6 +31,7 @@ from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo.model import SLO, BudgetingMethod, clean_ratio
 
 BUDGET_INTERVAL_MS = 300_000
+HOUR_MS = 3_600_000
 LOCAL_TIME = "slo:period_local_time:seconds"
 PERIOD_START = "slo:period_start:timestamp"
 PERIOD_END = "slo:period_end:timestamp"
@@ -94,6 +95,15 @@ def _remaining(slo: SLO, b: str) -> str:
     return f"1 - ({_sel(period_ratio_name(slo), slo)} / {b})"
 
 
+def _ratio_1h(slo: SLO) -> str:
+    """The 1h error ratio: the SLI group's record when an alert window records it, else
+    computed here (a disabled page tier must not leave the current burn rate empty)."""
+    windows = {ms for t in slo.alerting.tiers if t.enabled for w in t.windows for ms in (w.long_ms, w.short_ms)}
+    if HOUR_MS in windows:
+        return _sel("slo:sli_error:ratio_rate1h", slo)
+    return f"({error_rate(slo, HOUR_MS)}) / ({total_rate(slo, HOUR_MS)})"
+
+
 def budget_group(slo: SLO, labels: dict[str, str] | None = None) -> dict[str, Any]:
     """The budget group; ``labels`` go on every series (default: ``slo``, ``service`` and
     the spec's labels)."""
@@ -109,7 +119,7 @@ def budget_group(slo: SLO, labels: dict[str, str] | None = None) -> dict[str, An
         ("slo:objective:ratio", f"vector({slo.objective:.10g})"),
         ("slo:error_budget:ratio", f"vector({b})"),
         ("slo:error_budget_remaining:ratio", _remaining(slo, b)),
-        ("slo:current_burn_rate:ratio", f"{_sel('slo:sli_error:ratio_rate1h', slo)} / {b}"),
+        ("slo:current_burn_rate:ratio", f"{_ratio_1h(slo)} / {b}"),
         ("slo:period_burn_rate:ratio", f"{_sel(ratio, slo)} / {b}"),
     ]
     rules: list[dict[str, Any]] = [{"record": r, "expr": e, "labels": labels} for r, e in records]
