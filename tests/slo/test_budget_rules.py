@@ -13,7 +13,6 @@ offsets that ignore DST) must make the comparison fail.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import math
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ import numpy as np
 import pytest
 
 from sloguard.labels import Labels
+from sloguard.promql import Sample, Series
 from sloguard.promql.engine import PromQLEngine
 from sloguard.rules import ManagerOptions, RuleManager, engine_query_func
 from sloguard.slo import _budget_rules, _calendar, _period_expr, budget, rulegen
@@ -39,8 +39,8 @@ from tests.slo.test_differential_promtool import _assert_only_float_noise
 STEP = 300_000
 
 
-def _utc(*a: int) -> int:
-    return int(dt.datetime(*a, tzinfo=dt.UTC).timestamp() * 1000)
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return int(dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 DST = _utc(1973, 9, 29, 23)  # Europe/Rome: 01:00 CEST becomes 00:00 CET
@@ -147,9 +147,19 @@ def _read(engine: PromQLEngine, slos: list[SLO], t: int) -> Values:
     for slo in slos:
         for rec in RECORDS:
             name = _budget_rules.period_ratio_name(slo) if rec == "period_ratio" else rec
-            for s in engine.instant_query(f'{name}{{slo="{slo.name}"}}', t).value:
-                vals[(rec, slo.name, s.labels.get("route") or "")] = s.v  # type: ignore[union-attr]
+            for s in _samples(engine.instant_query(f'{name}{{slo="{slo.name}"}}', t).value):
+                vals[(rec, slo.name, s.labels.get("route") or "")] = s.v
     return vals
+
+
+def _samples(value: object) -> list[Sample]:
+    assert isinstance(value, list) and all(isinstance(s, Sample) for s in value), value
+    return value
+
+
+def _series(value: object) -> list[Series]:
+    assert isinstance(value, list) and all(isinstance(s, Series) for s in value), value
+    return value
 
 
 def _report(st: TSDB, slos: list[SLO], t: int) -> Values:
@@ -294,7 +304,7 @@ def test_calendar_boundaries_in_promql_equal_zoneinfos_at_every_instant() -> Non
             local = _period_expr.local_time_expr(p)
             for expr, want in ((_period_expr.start_expr(p, local), budget.period_start_ms), (_period_expr.end_expr(p, local), budget.period_end_ms)):
                 for start, end, step in spans:
-                    (series,) = engine.range_query(expr, start, end, step).value  # type: ignore[misc]
+                    (series,) = _series(engine.range_query(expr, start, end, step).value)
                     expected = [want(p, int(t)) / 1000 for t in series.timestamps]
                     assert len(series.timestamps) == (end - start) // step + 1
                     bad = [(int(t), got, w) for t, got, w in zip(series.timestamps, series.values, expected, strict=True) if got != w]
@@ -322,14 +332,14 @@ def test_promtool_evaluates_the_budget_rules_to_the_same_values(world: Any, tmp_
     groups = [g for g in _rules(slos)["groups"] if g["name"].endswith("-budget")]
     (tmp_path / "budget.rules.yml").write_text(dump_yaml([{"groups": groups}]))
     engine = PromQLEngine(st)
-    base = engine.range_query('{__name__=~"slo:sli_(error|total):rate5m", slo=~"week|rolling"}', DATA_START + STEP, INSTANTS[-1], STEP).value
+    base = _series(engine.range_query('{__name__=~"slo:sli_(error|total):rate5m", slo=~"week|rolling"}', DATA_START + STEP, INSTANTS[-1], STEP).value)
     inputs = [_series_text(k, ts.astype(np.int64), vs) for k, (ts, vs) in traffic.items()]
-    inputs += [_series_text(s.labels, s.timestamps, s.values) for s in base]  # type: ignore[union-attr]
+    inputs += [_series_text(s.labels, s.timestamps, s.values) for s in base]
     records = [f'{r}{{slo=~"week|rolling|slices"}}' for r in sorted({r["record"] for g in groups for r in g["rules"]} - {"slo:info"})]
     files = []
     for t in INSTANTS[1:]:
         exprs = [{"expr": rec, "eval_time": f"{t // 1000}s", "exp_samples": [
-            {"labels": str(s.labels), "value": s.v} for s in engine.instant_query(rec, t).value]}  # type: ignore[union-attr]
+            {"labels": str(s.labels), "value": s.v} for s in _samples(engine.instant_query(rec, t).value)]}
             for rec in records]
         assert all(e["exp_samples"] for e in exprs)
         files.append(f"budget-{t}.test.yml")
@@ -341,3 +351,24 @@ def test_promtool_evaluates_the_budget_rules_to_the_same_values(world: Any, tmp_
     proc = subprocess.run(["promtool", "test", "rules", *files], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         _assert_only_float_noise(proc.stdout + proc.stderr)
+
+
+def test_readers_take_quarters_and_refuse_unknown_time_zones() -> None:
+    native = "apiVersion: sloguard/v1\nservice: s\nslos:\n  - {name: q, objective: 99, period: {calendar: quarter, timezone: %s}, sli: {ratio: {bad: 'a', total: 'b'}}}\n"
+    (slo,), problems = load_text(native % "Asia/Tokyo", "q.yml")
+    assert problems == [] and slo.period == Period(rolling_ms=None, calendar=CalendarUnit.QUARTER, timezone="Asia/Tokyo")
+    assert slo.period.nominal_ms == 90 * 86_400_000
+    _, problems = load_text(native % "Europe/Berln", "q.yml")
+    assert [(p.path, "Europe/Berln" in p.message) for p in problems] == [("slos[0].period.timezone", True)]
+    openslo = """apiVersion: openslo/v1
+kind: SLO
+metadata: {name: q}
+spec:
+  service: s
+  indicator: {metadata: {name: i}, spec: {ratioMetric: {counter: true, good: {metricSource: {spec: {query: a}}}, total: {metricSource: {spec: {query: b}}}}}}
+  timeWindow: [{duration: 1Q, isRolling: false, calendar: {startTime: "2020-01-01 00:00:00", timeZone: Europe/Rome}}]
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.99}]
+"""
+    (slo,), problems = load_text(openslo, "q.yml")
+    assert problems == [] and slo.period.calendar is CalendarUnit.QUARTER and slo.period.timezone == "Europe/Rome"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sloguard.durations import format_duration_ms
+from sloguard.slo._calendar_spec import OPENSLO_CALENDAR, checked_timezone
 from sloguard.slo._reader import Reader
 from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo._validate import check_objective, check_slo
@@ -78,11 +79,11 @@ def _period(r: Reader, windows: list[Any], path: str) -> Period:
         ms = r.duration(m, "duration", f"{path}[0]", required=True)
         return Period(rolling_ms=ms) if ms else Period()
     cal = r.mapping(m.get("calendar"), f"{path}[0].calendar")
-    units = {"1w": CalendarUnit.WEEK, "1M": CalendarUnit.MONTH, "1mo": CalendarUnit.MONTH}
+    units = {"1w": CalendarUnit.WEEK, "1M": CalendarUnit.MONTH, "1mo": CalendarUnit.MONTH, "1Q": CalendarUnit.QUARTER}
     if dur not in units:
-        r.problem(f"{path}[0].duration", f"calendar windows support 1w or 1M, got {dur!r}")
+        r.problem(f"{path}[0].duration", f"calendar windows support 1w, 1M or 1Q, got {dur!r}")
         return Period()
-    return Period(rolling_ms=None, calendar=units[dur], timezone=r.str_(cal, "timeZone", f"{path}[0].calendar", default="UTC"))
+    return Period(rolling_ms=None, calendar=units[dur], timezone=checked_timezone(r, cal, "timeZone", f"{path}[0].calendar"))
 
 
 def _tiers(r: Reader, policies: list[Any], refs: Mapping[str, Mapping[str, Any]], path: str, period: Period) -> tuple[AlertTier, ...]:
@@ -189,7 +190,7 @@ def dump(slos: list[SLO]) -> list[dict[str, Any]]:
         if slo.period.calendar is None:
             tw: dict[str, Any] = {"duration": format_duration_ms(slo.period.nominal_ms), "isRolling": True}
         else:
-            tw = {"duration": "1w" if slo.period.calendar is CalendarUnit.WEEK else "1M", "isRolling": False,
+            tw = {"duration": OPENSLO_CALENDAR[slo.period.calendar], "isRolling": False,
                   "calendar": {"startTime": "2020-01-01 00:00:00", "timeZone": slo.period.timezone}}
         if slo.budgeting is BudgetingMethod.TIMESLICES:
             obj.update(timeSliceTarget=slo.timeslice_target, timeSliceWindow=format_duration_ms(slo.timeslice_ms or 60_000))
