@@ -15,8 +15,11 @@ OUTAGE, one service with 600 requests/min that all fail from minute 60: at minut
 the 1h ratio is m/60, the 30m ratio m/30, the 2h and 6h ratios m/(60+m) (only 60+m
 minutes exist), the 5m ratio min(m, 5)/5. The records (2 x min(t, 5) per minute for the
 total) sum to 20 + 10 x (t - 4) events/s over the first t minutes, the error records to
-2+4+6+8 then 10 per minute after minute 64: the 1d/3d/30d ratio is 12/610 at minute 63
-and 70/670 = 7/67 at minute 69.
+2+4+6+8 then 10 per minute after minute 64: the 1d/3d ratio is 12/610 at minute 63
+and 70/670 = 7/67 at minute 69. The period (30d) counts non-overlapping 5m increments at
+the 5m grid (minutes 5, 10, ..., 65; see "One budget everywhere" in docs/slo.md), 13 of
+3,000 requests each, the last one all errors, plus the slot in progress at the current 5m
+rate (4 minutes of 10 errors/s): 5,400/41,400 = 9/69 at minute 69.
 """
 
 from __future__ import annotations
@@ -266,12 +269,12 @@ def _outage() -> Scenario:
         Value(69, firing(a, ticket), None),
     ]
     for w, ratio in (("5m", 1.0), ("30m", 0.3), ("1h", 0.15), ("2h", 9 / 69), ("6h", 9 / 69),
-                     ("1d", 7 / 67), ("3d", 7 / 67), ("30d", 7 / 67)):
+                     ("1d", 7 / 67), ("3d", 7 / 67), ("30d", 9 / 69)):
         v.append(Value(69, f'slo:sli_error:ratio_rate{w}{{slo="outage"}}', ratio))
     v += [
         Value(69, 'slo:current_burn_rate:ratio{slo="outage"}', 15.0),
-        Value(69, 'slo:period_burn_rate:ratio{slo="outage"}', 700 / 67),
-        Value(69, 'slo:error_budget_remaining:ratio{slo="outage"}', 1 - 700 / 67),
+        Value(69, 'slo:period_burn_rate:ratio{slo="outage"}', 900 / 69),
+        Value(69, 'slo:error_budget_remaining:ratio{slo="outage"}', 1 - 900 / 69),
     ]
     return Scenario("outage", (OUTAGE_SPEC,), series, tuple(v))
 

@@ -52,8 +52,10 @@ def _open(expr: str, close_at: int) -> int:
 
 
 def _drop_zero_fill(expr: str) -> str:
-    """``(E or T * 0)`` -> ``(E)``: a missing error series is no data again."""
-    while (k := expr.find(" * 0)")) >= 0:
+    """``(E or T * 0)`` -> ``(E)``: a missing error series is no data again. (A ``(T * 0)``
+    with no ``or`` inside its own parentheses, as in the period counts, is left alone.)"""
+    pos = 0
+    while (k := expr.find(" * 0)", pos)) >= 0:
         end = k + len(" * 0)") - 1
         start = _open(expr, end)
         inner = expr[start + 1:k]
@@ -63,7 +65,11 @@ def _drop_zero_fill(expr: str) -> str:
             if depth == 0 and inner.startswith(" or ", i):
                 cut = i
                 break
+        if cut < 0:
+            pos = end + 1
+            continue
         expr = expr[:start] + "(" + inner[:cut] + ")" + expr[end + 1:]
+        pos = start
     return expr
 
 

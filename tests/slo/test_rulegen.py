@@ -40,10 +40,10 @@ def test_every_generated_expression_parses() -> None:
             promql_parser.parse(rule["expr"])
 
 
-def test_rule_count_per_slo_is_twenty_two_with_workbook_tiers() -> None:
+def test_rule_count_per_slo_is_twenty_six_with_workbook_tiers() -> None:
     groups = rulegen.generate([_slo()])["groups"]
-    # 2 base + 7 window ratios + 4 alerts (one per window pair) + no-data; 8 budget rules
-    assert [len(g["rules"]) for g in groups] == [14, 8]
+    # 2 base + 7 window ratios + 4 alerts (one per window pair) + no-data; 12 budget rules
+    assert [len(g["rules"]) for g in groups] == [14, 12]
     assert [g["interval"] for g in groups] == ["1m", "5m"]
 
 
@@ -53,7 +53,7 @@ def test_long_windows_sum_event_rates_instead_of_averaging_ratios() -> None:
         'sum_over_time(slo:sli_error:rate5m{slo="api-availability"}[3d]) / '
         'sum_over_time(slo:sli_total:rate5m{slo="api-availability"}[3d])'
     )
-    assert "sum_over_time(slo:sli_error:rate5m" in by_name["slo:sli_error:ratio_rate30d"]
+    assert "sum_over_time(((slo:sli_error:rate5m" in by_name["slo:sli_error:period_count"]
     # short windows read the raw counters directly, so pages are prompt
     assert by_name["slo:sli_error:ratio_rate1h"].startswith('(sum (rate(errors_total{job="x"}[1h]))')
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sloguard.durations import format_duration_ms
+from sloguard.slo._calendar_spec import checked_timezone
 from sloguard.slo._loss import Loss
 from sloguard.slo._querycheck import check_latency, check_query
 from sloguard.slo._reader import Reader
@@ -59,9 +60,9 @@ def _period(r: Reader, v: Any, path: str) -> Period:
     try:
         cal = CalendarUnit(unit)
     except ValueError:
-        r.problem(f"{path}.calendar", f"unknown calendar period {unit!r} (expected week or month)")
+        r.problem(f"{path}.calendar", f"unknown calendar period {unit!r} (expected week, month or quarter)")
         return Period()
-    return Period(rolling_ms=None, calendar=cal, timezone=r.str_(m, "timezone", path, default="UTC"))
+    return Period(rolling_ms=None, calendar=cal, timezone=checked_timezone(r, m, "timezone", path))
 
 
 def _q(r: Reader, m: Mapping[str, Any], key: str, path: str, *, required: bool = True, counter: bool = False) -> str:

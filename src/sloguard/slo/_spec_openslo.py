@@ -14,6 +14,7 @@ from typing import Any
 
 from sloguard.slo import _openslo_alerts as alerts
 from sloguard.slo import _openslo_sli as sli_
+from sloguard.slo._calendar_spec import OPENSLO_CALENDAR, checked_timezone
 from sloguard.slo._loss import Loss
 from sloguard.slo._reader import Reader
 from sloguard.slo._validate import check_name, check_objective, check_slo
@@ -49,11 +50,11 @@ def _period(r: Reader, windows: list[Any], path: str) -> Period:
         ms = r.duration(m, "duration", f"{path}[0]", required=True)
         return Period(rolling_ms=ms) if ms else Period()
     cal = r.mapping(m.get("calendar"), f"{path}[0].calendar")
-    units = {"1w": CalendarUnit.WEEK, "1M": CalendarUnit.MONTH, "1mo": CalendarUnit.MONTH}
+    units = {"1w": CalendarUnit.WEEK, "1M": CalendarUnit.MONTH, "1mo": CalendarUnit.MONTH, "1Q": CalendarUnit.QUARTER}
     if dur not in units:
-        r.problem(f"{path}[0].duration", f"calendar windows support 1w or 1M, got {dur!r}")
+        r.problem(f"{path}[0].duration", f"calendar windows support 1w, 1M or 1Q, got {dur!r}")
         return Period()
-    return Period(rolling_ms=None, calendar=units[dur], timezone=r.str_(cal, "timeZone", f"{path}[0].calendar", default="UTC"))
+    return Period(rolling_ms=None, calendar=units[dur], timezone=checked_timezone(r, cal, "timeZone", f"{path}[0].calendar"))
 
 
 def no_data_for(asked: bool) -> int | None:
@@ -167,9 +168,8 @@ def load(docs: list[Mapping[str, Any]], r: Reader) -> list[tuple[str, SLO]]:
 def _time_window(p: Period) -> dict[str, Any]:
     if p.calendar is None:
         return {"duration": alerts.shorthand(p.nominal_ms), "isRolling": True}
-    week = p.calendar is CalendarUnit.WEEK
-    start = "2024-01-01 00:00:00"  # a Monday, the first of a month
-    return {"duration": "1w" if week else "1M", "isRolling": False,
+    start = "2024-01-01 00:00:00"  # a Monday, the first of a month and of a quarter
+    return {"duration": OPENSLO_CALENDAR[p.calendar], "isRolling": False,
             "calendar": {"startTime": start, "timeZone": p.timezone}}
 
 

@@ -21,8 +21,14 @@ class BudgetingMethod(enum.Enum):
 
 
 class CalendarUnit(enum.Enum):
+    """A calendar period: a week from Monday, a month, or a quarter (Jan, Apr, Jul, Oct)."""
+
     WEEK = "week"
     MONTH = "month"
+    QUARTER = "quarter"
+
+
+_NOMINAL_DAYS = {CalendarUnit.WEEK: 7, CalendarUnit.MONTH: 30, CalendarUnit.QUARTER: 90}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +45,11 @@ class Period:
 
     @property
     def nominal_ms(self) -> int:
-        """The period's length for burn-rate scaling (a calendar month counts as 30d)."""
-        if self.rolling_ms is not None and self.calendar is None:
-            return self.rolling_ms
-        return (7 if self.calendar is CalendarUnit.WEEK else 30) * 86_400_000
+        """The period's length for burn-rate scaling (a calendar month counts as 30d, a
+        quarter as 90d); ``sloguard.slo.budget.period_length_ms`` gives the real length."""
+        if self.calendar is None:
+            return self.rolling_ms if self.rolling_ms is not None else 30 * 86_400_000
+        return _NOMINAL_DAYS[self.calendar] * 86_400_000
 
     def __str__(self) -> str:
         if self.calendar is None:

@@ -14,11 +14,9 @@ rules) the generator writes two groups:
   the base recordings (``sum_over_time(errors) / sum_over_time(total)``), which weighs
   every event equally, unlike an average of short-window ratios, and touches one series
   per SLO instead of every source series.
-* ``sloguard-slo-<name>-budget`` every 5m, 8 rules: the period's error ratio summed the
-  same way, and the metadata series dashboards chart (``slo:objective:ratio``,
-  ``slo:error_budget:ratio``, ``slo:time_period:days``, ``slo:error_budget_remaining:ratio``,
-  ``slo:current_burn_rate:ratio`` (the 1h ratio, always recorded), ``slo:period_burn_rate:ratio``,
-  ``slo:info``).
+* ``sloguard-slo-<name>-budget`` every 5m: the period's budget, defined once for the
+  rules and the report (``_budget_rules``, ``_period_expr``), and the metadata series
+  dashboards chart.
 
 User labels are never overwritten: sloguard's own alert labels carry the ``sloguard_``
 prefix (refused in user labels by validation), ``severity`` is only a default.
@@ -30,12 +28,12 @@ import re
 from typing import Any
 
 from sloguard.durations import format_duration_ms
+from sloguard.slo._budget_rules import budget_group
 from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo.model import SLO, AlertTier, BurnWindow
 
 BASE_WINDOW_MS = 300_000
 RAW_WINDOW_LIMIT_MS = 6 * 3_600_000
-BUDGET_INTERVAL_MS = 300_000
 #: ``slo:current_burn_rate:ratio`` reads this window's ratio, recorded whatever the tiers are.
 CURRENT_BURN_WINDOW_MS = 3_600_000
 #: sloguard's own alert labels; user labels with this prefix are refused at validation.
@@ -218,31 +216,12 @@ def sli_group(slo: SLO, interval_ms: int = 60_000) -> dict[str, Any]:
     return {"name": f"sloguard-slo-{slo.name}", "interval": format_duration_ms(interval_ms), "rules": rules}
 
 
-def budget_group(slo: SLO) -> dict[str, Any]:
-    labels = slo_labels(slo)
-    p = slo.period.nominal_ms
-    b = f"{slo.error_budget:.10g}"
-    period_ratio = _sel(ratio_name(p), slo)
-    info = {**labels, "objective": f"{slo.objective:.10g}", "period": str(slo.period), "budgeting": slo.budgeting.value}
-    rules = [
-        {"record": ratio_name(p), "expr": _ratio_expr(slo, p), "labels": labels},
-        {"record": "slo:objective:ratio", "expr": f"vector({slo.objective:.10g})", "labels": labels},
-        {"record": "slo:error_budget:ratio", "expr": f"vector({b})", "labels": labels},
-        {"record": "slo:time_period:days", "expr": f"vector({p / 86_400_000:g})", "labels": labels},
-        {"record": "slo:error_budget_remaining:ratio", "expr": f"1 - ({period_ratio} / {b})", "labels": labels},
-        {"record": "slo:current_burn_rate:ratio", "expr": f"{_sel(ratio_name(3_600_000), slo)} / {b}", "labels": labels},
-        {"record": "slo:period_burn_rate:ratio", "expr": f"{period_ratio} / {b}", "labels": labels},
-        {"record": "slo:info", "expr": "vector(1)", "labels": info},
-    ]
-    return {"name": f"sloguard-slo-{slo.name}-budget", "interval": format_duration_ms(BUDGET_INTERVAL_MS), "rules": rules}
-
-
 def generate(slos: list[SLO], interval_ms: int = 60_000) -> dict[str, Any]:
     """A Prometheus rule file (``{"groups": [...]}``) for the SLOs."""
     groups = []
     for slo in slos:
         groups.append(sli_group(slo, interval_ms))
-        groups.append(budget_group(slo))
+        groups.append(budget_group(slo, slo_labels(slo)))
     return {"groups": groups}
 
 
