@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import sloguard.examples
 from sloguard.demo import DemoService
 from sloguard.labels import Labels
+from sloguard.promql import Series
 from sloguard.promql.engine import PromQLEngine
 from sloguard.rules import AlertingRule, AlertState, ManagerOptions, RuleManager, engine_query_func
 from sloguard.slo import budget, rulegen
@@ -122,5 +123,6 @@ def test_demo_slos_stay_healthy_with_some_errors(tmp_path: Path) -> None:
     assert checkout and checkout[0].bad_events and checkout[0].bad_events > 0
     ratio = 'slo:sli_error:ratio_rate5m{slo="demo-availability", route="/api/checkout"}'
     (series,) = engine.range_query(ratio, end - 20 * M, end, M).value  # type: ignore[misc]
+    assert isinstance(series, Series)
     burn5m = series.values / avail.error_budget
     assert burn5m.max() < 1 and burn5m.max() - burn5m.min() > 0.2

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sloguard.durations import format_duration_ms
 from sloguard.promql import Engine, PromQLError, Sample, Scalar, String
+from sloguard.slo._coverage import observed_from
 from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo.model import SLO, BudgetingMethod, CalendarUnit, Period
 
@@ -57,6 +58,16 @@ class Budget:
     burn_rates: list[WindowBurn] = field(default_factory=list)
     time_to_exhaustion_s: float | None = None
     message: str = ""
+    #: Coverage (see ``_coverage``): the data under the budget starts at
+    #: ``observed_from_ms`` (the period start when it covers the whole period so far);
+    #: ``coverage`` is that share of the period so far. With less than the whole period
+    #: the budget (ratio, minutes, time to exhaustion) is over the observed time only.
+    observed_from_ms: int | None = None
+    coverage: float | None = None
+    #: Seconds before the period ends (a rolling period: its length); the time to
+    #: exhaustion is only given when it falls within them (``exhausts_in_period``).
+    period_left_s: float | None = None
+    exhausts_in_period: bool | None = None
 
 
 def period_start_ms(period: Period, at_ms: int) -> int:
@@ -125,37 +136,81 @@ def compute(engine: Engine, slo: SLO, at_ms: int, burn_windows_ms: tuple[int, ..
         return [Budget(labels={}, status=BudgetStatus.NO_DATA, message=msg, **base)]  # type: ignore[arg-type]
     out = []
     length = period_length_ms(slo.period, at_ms)
+    seen = _observed_from(engine, slo, start, at_ms, sorted(total))
     for key, tot in sorted(total.items()):
-        out.append(_budget(slo, base, key, tot, bad.get(key, 0.0), {win: _finite(b.get(key)) for win, b in burns.items()}, length))
+        burn = {win: _finite(b.get(key)) for win, b in burns.items()}
+        out.append(_budget(slo, base, key, tot, bad.get(key, 0.0), burn, length, seen.get(key)))
     return out
 
 
-def _budget(slo: SLO, base: dict, key: tuple, total: float, bad: float, burns: dict[int, float | None], length_ms: int) -> Budget:  # type: ignore[type-arg]
+def _observed_from(engine: Engine, slo: SLO, start: int, at_ms: int, keys: list[tuple]) -> dict[tuple, int | None]:  # type: ignore[type-arg]
+    try:
+        return observed_from(engine, slo, start, at_ms, keys)
+    except PromQLError:  # e.g. the raw samples are over the query limits: coverage unknown
+        return {}
+
+
+def period_left_ms(slo: SLO, at_ms: int, start_ms: int, length_ms: int) -> int:
+    """Time the period has left: a calendar period's end minus ``at``; a rolling period
+    never ends, so its whole length (a verdict beyond it means "not in this window")."""
+    return length_ms if slo.period.is_rolling else start_ms + length_ms - at_ms
+
+
+def time_to_exhaustion_s(remaining: float, burn: float, observed_s: float, length_s: float) -> float | None:
+    """Seconds until the budget is spent at a constant ``burn`` (None: never, or spent).
+
+    The budget left is ``remaining * observed_s`` seconds at burn 1. While the data does
+    not yet cover the whole period it grows as time is observed (by ``1 - burn`` a
+    second, until ``length_s``); after that it shrinks by ``burn`` a second."""
+    if burn <= 0 or remaining <= 0:
+        return None
+    left = remaining * observed_s
+    grow = max(length_s - observed_s, 0.0)
+    if burn > 1 and left / (burn - 1) <= grow:
+        return left / (burn - 1)
+    return grow + (left + (1 - burn) * grow) / burn
+
+
+def _budget(
+    slo: SLO, base: dict, key: tuple, total: float, bad: float, burns: dict[int, float | None],  # type: ignore[type-arg]
+    length_ms: int, observed_from_ms: int | None = None,
+) -> Budget:
     labels = dict(key)
+    at, start = base["at_ms"], base["period_start_ms"]
+    seen = start if observed_from_ms is None else max(start, observed_from_ms)
+    cover = dict(observed_from_ms=None if observed_from_ms is None else seen,
+                 coverage=None if observed_from_ms is None else min(1.0, (at - seen) / max(at - start, 1)),
+                 period_left_s=period_left_ms(slo, at, start, length_ms) / 1000)
     if total <= 0:
-        return Budget(labels=labels, status=BudgetStatus.NO_DATA, message="no events in this period", **base)
+        return Budget(labels=labels, status=BudgetStatus.NO_DATA, message="no events in this period", **cover, **base)
     err = bad / total
     allowed = slo.error_budget
     remaining = 1 - err / allowed
     burn_list = [WindowBurn(format_duration_ms(win), r, None if r is None else r / allowed) for win, r in burns.items()]
     current = next((b.burn_rate for b in burn_list if b.window == "1h"), None)
-    tte = None
-    if current and current > 0 and remaining > 0:
-        tte = remaining * (length_ms / 1000) / current
+    observed_ms = at - seen
+    tte = None if current is None else time_to_exhaustion_s(remaining, current, observed_ms / 1000, length_ms / 1000)
+    in_period = None if tte is None else tte <= cover["period_left_s"]  # type: ignore[operator]
+    budget_ms = observed_ms if seen > start else length_ms  # partial data: the observed time's budget
     return Budget(
         labels=labels, status=BudgetStatus.OK if remaining > 0 else BudgetStatus.EXHAUSTED,
         sli=1 - err, total_events=total, bad_events=bad, budget_remaining_ratio=remaining,
-        budget_remaining_minutes=remaining * allowed * length_ms / 60_000,
-        budget_remaining_events=total * allowed - bad, burn_rates=burn_list, time_to_exhaustion_s=tte, **base,
+        budget_remaining_minutes=remaining * allowed * budget_ms / 60_000,
+        budget_remaining_events=total * allowed - bad, burn_rates=burn_list,
+        time_to_exhaustion_s=tte if in_period else None, exhausts_in_period=in_period, **cover, **base,
     )
 
 
 def _timeslices(engine: Engine, slo: SLO, at_ms: int, w: int) -> tuple[dict, dict]:  # type: ignore[type-arg]
     """Bad and total slice counts: a slice is good when its good ratio meets the target."""
+    bad_q, total_q = timeslice_queries(slo, w)
+    return _vector(engine, bad_q, at_ms), _vector(engine, total_q, at_ms)
+
+
+def timeslice_queries(slo: SLO, w: int) -> tuple[str, str]:
+    """PromQL for the bad and total slices in the window ``w`` (ms) ending at the query time."""
     s = slo.timeslice_ms or 60_000
     target = slo.timeslice_target if slo.timeslice_target is not None else slo.objective
     ratio = f"(({error_rate(slo, s)}) / ({total_rate(slo, s)}))"
     rng = f"[{format_duration_ms(w)}:{format_duration_ms(s)}]"
-    total = _vector(engine, f"count_over_time(({ratio} >= 0){rng})", at_ms)
-    bad = _vector(engine, f"sum_over_time(({ratio} > bool {1 - target:.12g}){rng})", at_ms)
-    return bad, total
+    return f"sum_over_time(({ratio} > bool {1 - target:.12g}){rng})", f"count_over_time(({ratio} >= 0){rng})"
