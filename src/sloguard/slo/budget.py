@@ -13,6 +13,7 @@ import datetime as dt
 import enum
 import math
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sloguard.durations import format_duration_ms
@@ -171,16 +172,22 @@ def time_to_exhaustion_s(remaining: float, burn: float, observed_s: float, lengt
     return grow + (left + (1 - burn) * grow) / burn
 
 
+def _coverage_fields(slo: SLO, at: int, start: int, length_ms: int, observed_from_ms: int | None) -> dict[str, Any]:
+    seen = None if observed_from_ms is None else max(start, observed_from_ms)
+    return {
+        "observed_from_ms": seen,
+        "coverage": None if seen is None else min(1.0, (at - seen) / max(at - start, 1)),
+        "period_left_s": period_left_ms(slo, at, start, length_ms) / 1000,
+    }
+
+
 def _budget(
     slo: SLO, base: dict, key: tuple, total: float, bad: float, burns: dict[int, float | None],  # type: ignore[type-arg]
     length_ms: int, observed_from_ms: int | None = None,
 ) -> Budget:
     labels = dict(key)
     at, start = base["at_ms"], base["period_start_ms"]
-    seen = start if observed_from_ms is None else max(start, observed_from_ms)
-    cover = dict(observed_from_ms=None if observed_from_ms is None else seen,
-                 coverage=None if observed_from_ms is None else min(1.0, (at - seen) / max(at - start, 1)),
-                 period_left_s=period_left_ms(slo, at, start, length_ms) / 1000)
+    cover = _coverage_fields(slo, at, start, length_ms, observed_from_ms)
     if total <= 0:
         return Budget(labels=labels, status=BudgetStatus.NO_DATA, message="no events in this period", **cover, **base)
     err = bad / total
@@ -188,10 +195,10 @@ def _budget(
     remaining = 1 - err / allowed
     burn_list = [WindowBurn(format_duration_ms(win), r, None if r is None else r / allowed) for win, r in burns.items()]
     current = next((b.burn_rate for b in burn_list if b.window == "1h"), None)
-    observed_ms = at - seen
-    tte = None if current is None else time_to_exhaustion_s(remaining, current, observed_ms / 1000, length_ms / 1000)
-    in_period = None if tte is None else tte <= cover["period_left_s"]  # type: ignore[operator]
-    budget_ms = observed_ms if seen > start else length_ms  # partial data: the observed time's budget
+    seen = start if cover["observed_from_ms"] is None else cover["observed_from_ms"]
+    tte = None if current is None else time_to_exhaustion_s(remaining, current, (at - seen) / 1000, length_ms / 1000)
+    in_period = None if tte is None else tte <= cover["period_left_s"]
+    budget_ms = at - seen if seen > start else length_ms  # partial data: the observed time's budget
     return Budget(
         labels=labels, status=BudgetStatus.OK if remaining > 0 else BudgetStatus.EXHAUSTED,
         sli=1 - err, total_events=total, bad_events=bad, budget_remaining_ratio=remaining,

@@ -104,7 +104,8 @@ def _coverage(steps: I64, starts: I64, first: int | None) -> F64:
     if first is None:
         return np.full(len(steps), np.nan)
     seen = np.maximum(starts, first)
-    return np.clip((steps - seen) / np.maximum(steps - starts, 1), 0.0, 1.0)
+    out: F64 = np.clip((steps - seen) / np.maximum(steps - starts, 1), 0.0, 1.0)
+    return out
 
 
 def _range(engine: Engine, expr: str, steps: I64, step_ms: int) -> dict[Key, F64]:

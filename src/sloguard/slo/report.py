@@ -94,7 +94,7 @@ def slo_json(slo: SLO, budgets: list[Budget] | None = None, alerts: list[dict[st
 def human_seconds(s: float) -> str:
     """``4320`` -> ``1h 12m``: the two largest units (d, h, m, s)."""
     left = int(round(s))
-    parts = []
+    parts: list[str] = []
     for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
         if left >= size or (unit == "s" and not parts):
             parts.append(f"{left // size}{unit}")
