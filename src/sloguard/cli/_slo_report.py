@@ -21,7 +21,7 @@ from sloguard.promql import Engine, Sample
 from sloguard.slo import budget, history
 from sloguard.slo.loader import load_files
 from sloguard.slo.model import SLO
-from sloguard.slo.report import iso, print_table, slo_json, table
+from sloguard.slo.report import iso, percent, print_table, slo_json, table
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -67,7 +67,10 @@ def stored_alerts(engine: Engine, slo: SLO, at_ms: int) -> list[dict[str, Any]]:
 def _get(url: str, path: str, params: dict[str, str]) -> Any:
     import httpx
 
-    body = httpx.get(f"{url.rstrip('/')}{path}", params=params, timeout=120).json()
+    try:
+        body = httpx.get(f"{url.rstrip('/')}{path}", params=params, timeout=120).json()
+    except (httpx.HTTPError, ValueError) as e:
+        raise _fail(f"{url}{path}: {e or type(e).__name__} (is a sloguard server listening there?)", 1) from None
     if body.get("status") != "success":
         raise _fail(f"{url}{path}: {body.get('error', body)}", 1)
     return body["data"]
@@ -109,8 +112,7 @@ def history_table(h: dict[str, Any]) -> Table:
         labels = ",".join(f"{k}={v}" for k, v in s["labels"].items())
         for i, ts in enumerate(h["timestamps"]):
             sli, left, cov = s["sli"][i], s["budgetRemaining"][i], s["coverage"][i]
-            t.add_row(iso(int(ts * 1000)), labels, _num(None if sli is None else sli * 100, ".3f"),
-                      _num(None if left is None else left * 100, ".1f"), _num(None if cov is None else cov * 100, ".1f"),
+            t.add_row(iso(int(ts * 1000)), labels, percent(sli, 3), percent(left), percent(cov),
                       *(_num(s["burnRates"][w][i], ".2f") for w in h["windows"]))
     return t
 

@@ -23,7 +23,17 @@ COLUMNS = ("SLO", "labels", "objective", "SLI", "budget left", "minutes left", "
 
 
 def iso(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+    """RFC3339 in UTC, with milliseconds only when there are some."""
+    t = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+    return t.isoformat(timespec="milliseconds" if ms % 1000 else "seconds").replace("+00:00", "Z")
+
+
+def percent(x: float | None, digits: int = 1) -> str:
+    """``0.1234`` -> ``12.3%``; tiny shares keep two significant digits (``0.0029%``)."""
+    if x is None:
+        return "-"
+    p = x * 100
+    return f"{p:.{digits}f}%" if abs(p) >= 0.1 or p == 0 else f"{p:.2g}%"
 
 
 def _coverage_json(b: Budget) -> dict[str, Any]:
@@ -106,14 +116,20 @@ def _pct(x: float | None, digits: int = 3) -> str:
     return "no data" if x is None else f"{x * 100:.{digits}f}%"
 
 
+def _minutes(m: float | None) -> str:
+    """Budget minutes: one decimal, or two significant digits below one minute (the
+    budget of a few observed minutes is a fraction of one)."""
+    if m is None:
+        return "-"
+    return f"{m:.1f}" if abs(m) >= 1 or m == 0 else f"{m:.2g}"
+
+
 def _coverage_text(cov: Mapping[str, Any] | None) -> str:
     if not cov or cov.get("ratio") is None:
         return "-"
     if cov.get("complete"):
         return "100%"
-    ratio = cov["ratio"] * 100
-    pct = f"{ratio:.1f}%" if ratio >= 0.1 or ratio == 0 else f"{ratio:.2g}%"
-    return f"{pct} of {human_seconds(cov['periodSecondsSoFar'])}: {human_seconds(cov['observedSeconds'])} observed"
+    return f"{percent(cov['ratio'])} of {human_seconds(cov['periodSecondsSoFar'])}: {human_seconds(cov['observedSeconds'])} observed"
 
 
 def _exhaustion_text(b: Mapping[str, Any]) -> str:
@@ -132,7 +148,7 @@ def _row(slo: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
     alerts = ", ".join(f"{a.get('tier')}:{a.get('state')}" for a in b.get("alerts", [])) or "-"
     return [
         slo["name"], ",".join(f"{k}={v}" for k, v in b.get("labels", {}).items()), _pct(slo["objective"], 2),
-        _pct(b.get("sli")), _pct(eb.get("remainingRatio"), 1), "-" if minutes is None else f"{minutes:.1f}",
+        _pct(b.get("sli")), _pct(eb.get("remainingRatio"), 1), _minutes(minutes),
         "-" if burn is None else f"{burn:.2f}x", _exhaustion_text(b), _coverage_text(b.get("coverage")), alerts,
         b.get("status", "-"),
     ]
