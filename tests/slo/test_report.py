@@ -178,3 +178,41 @@ def test_report_options_are_checked_with_clear_messages(tmp_path: Path, args: li
     spec.write_text(SPEC)
     r = CliRunner().invoke(app, ["slo", "report", str(spec), "--data-dir", str(tmp_path / "data"), *args])
     assert r.exit_code == 2 and words in r.output, r.output
+
+
+def test_data_dir_report_shows_stored_alerts_on_their_own_row(tmp_path: Path) -> None:
+    _write_tsdb(tmp_path / "data")
+    db = TSDB.open(tmp_path / "data")
+    app_ = db.appender()
+    firing = Labels.of(name__="ALERTS", alertname="AvailBudgetBurn", alertstate="firing", slo="avail",
+                       service="shop", tier="page", route="/slow")
+    app_.append_many(firing, np.array([NOW - M, NOW], np.int64), np.array([1.0, 1.0]))
+    assert app_.commit().rejected_total == 0
+    db.close()
+    spec = tmp_path / "slos.yml"
+    spec.write_text(SPEC)
+    r = CliRunner().invoke(app, ["slo", "report", str(spec), "--data-dir", str(tmp_path / "data"), "--time", str(NOW / 1000)])
+    assert r.exit_code == 0, r.output
+    (slow,) = [line for line in r.output.splitlines() if "route=/slow" in line]
+    (other,) = [line for line in r.output.splitlines() if LONG_ROUTE in line]
+    assert "page:firing" in slow and "page:firing" not in other
+
+
+def test_coverage_of_a_sloth_query_with_offset_is_unknown_not_an_error() -> None:
+    slos, problems = load_text("""
+version: prometheus/v1
+service: shop
+slos:
+  - name: shifted
+    objective: 99
+    sli:
+      events:
+        error_query: sum(rate(req_total{code="500"}[{{.window}}] offset 1m))
+        total_query: sum(rate(req_total[{{.window}}] offset 1m))
+    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}
+""", "sloth.yml")
+    assert problems == []
+    st = MemoryStorage()
+    _add(st, "/a", np.arange(NOW - 2 * H, NOW + 1, M), 100, 0.005)
+    (b,) = budget.compute(PromQLEngine(st), slos[0], NOW)
+    assert b.sli == pytest.approx(0.995, rel=1e-6) and b.coverage is None

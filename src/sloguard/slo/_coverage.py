@@ -22,7 +22,7 @@ from typing import Any
 import promql_parser
 
 from sloguard.durations import format_duration_ms
-from sloguard.promql import Engine, Sample, Series
+from sloguard.promql import Engine, PromQLError, Sample, Series
 from sloguard.slo._sli import parse_promql, total_rate
 from sloguard.slo.model import SLO
 
@@ -83,7 +83,15 @@ def observed_from(engine: Engine, slo: SLO, start_ms: int, at_ms: int, keys: lis
     """Per label set of ``keys``: ``start_ms`` when its data covers the whole period, else
     the time of its first sample after the start (None: no sample found). A label set the
     selectors' series do not carry (a Sloth query aggregating them away) takes the
-    earliest first sample of all series."""
+    earliest first sample of all series. Empty when the engine refuses the queries (raw
+    samples over its limits, a selector with ``offset``): coverage is then unknown."""
+    try:
+        return _observed_from(engine, slo, start_ms, at_ms, keys)
+    except PromQLError:
+        return {}
+
+
+def _observed_from(engine: Engine, slo: SLO, start_ms: int, at_ms: int, keys: list[Key]) -> dict[Key, int | None]:
     full: set[Key] = set()
     selectors = total_selectors(slo)
     for sel in selectors:

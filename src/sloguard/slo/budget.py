@@ -137,18 +137,11 @@ def compute(engine: Engine, slo: SLO, at_ms: int, burn_windows_ms: tuple[int, ..
         return [Budget(labels={}, status=BudgetStatus.NO_DATA, message=msg, **base)]  # type: ignore[arg-type]
     out = []
     length = period_length_ms(slo.period, at_ms)
-    seen = _observed_from(engine, slo, start, at_ms, sorted(total))
+    seen = observed_from(engine, slo, start, at_ms, sorted(total))
     for key, tot in sorted(total.items()):
         burn = {win: _finite(b.get(key)) for win, b in burns.items()}
         out.append(_budget(slo, base, key, tot, bad.get(key, 0.0), burn, length, seen.get(key)))
     return out
-
-
-def _observed_from(engine: Engine, slo: SLO, start: int, at_ms: int, keys: list[tuple]) -> dict[tuple, int | None]:  # type: ignore[type-arg]
-    try:
-        return observed_from(engine, slo, start, at_ms, keys)
-    except PromQLError:  # e.g. the raw samples are over the query limits: coverage unknown
-        return {}
 
 
 def period_left_ms(slo: SLO, at_ms: int, start_ms: int, length_ms: int) -> int:
