@@ -107,7 +107,7 @@ def history_table(h: dict[str, Any]) -> Table:
     """One row per step and label set: SLI, budget left, coverage, burn rate per window."""
     t = Table(title=f"SLO history: {h['name']} ({h['period']}, objective {h['objective'] * 100:.4g}%)")
     for col in ("time", "labels", "SLI", "budget left", "coverage", *(f"burn {w}" for w in h["windows"])):
-        t.add_column(col, no_wrap=True, overflow="ignore")
+        t.add_column(col)
     for s in h["series"]:
         labels = ",".join(f"{k}={v}" for k, v in s["labels"].items())
         for i, ts in enumerate(h["timestamps"]):

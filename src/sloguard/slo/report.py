@@ -158,7 +158,7 @@ def table(data: list[dict[str, Any]]) -> Table:
     """The report table from ``/api/v1/slos`` JSON (both ``--url`` and ``--data-dir``)."""
     t = Table(title="SLO report")
     for col in COLUMNS:
-        t.add_column(col, no_wrap=True, overflow="ignore")
+        t.add_column(col)
     for slo in data:
         for b in slo.get("budgets") or []:
             t.add_row(*_row(slo, b))
