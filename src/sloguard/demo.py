@@ -4,6 +4,11 @@ The counters are pure functions of the time since the service started (the clock
 injected), so they only ever increase and a test can predict them exactly. The error rate
 of ``/api/checkout`` swings slowly (a 10-minute wave), so burn-rate graphs have something
 to show.
+
+The service is healthy against the bundled SLOs (``examples/slos/demo.yml``: 99.5% of
+requests without a 5xx per route, 99% within 250 ms): at the top of its wave checkout
+fails 0.27% of requests (burn 0.54), and 0.33% of all requests are slower than 250 ms
+(burn 0.33), so the budgets are spent slowly and no alert fires.
 """
 
 from __future__ import annotations
@@ -40,8 +45,8 @@ class DemoRoute:
 
 
 ROUTES = (
-    DemoRoute("/api/checkout", 12.0, 0.004, 0.9, (0.35, 0.70, 0.92, 0.985, 0.997, 0.9995), 0.09),
-    DemoRoute("/api/catalog", 30.0, 0.0005, 0.0, (0.80, 0.95, 0.99, 0.998, 0.9995, 1.0), 0.03),
+    DemoRoute("/api/checkout", 12.0, 0.0015, 0.8, (0.35, 0.70, 0.993, 0.998, 0.9995, 0.9999), 0.09),
+    DemoRoute("/api/catalog", 30.0, 0.0005, 0.0, (0.80, 0.95, 0.998, 0.9995, 0.9999, 1.0), 0.03),
     DemoRoute("/healthz", 1.0, 0.0, 0.0, (1.0, 1.0, 1.0, 1.0, 1.0, 1.0), 0.001),
 )
 

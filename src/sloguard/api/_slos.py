@@ -1,4 +1,5 @@
-"""SLO endpoints: ``GET /api/v1/slos`` and ``GET /api/v1/slos/{name}`` with live budgets."""
+"""SLO endpoints: ``GET /api/v1/slos``, ``GET /api/v1/slos/{name}`` with live budgets,
+and ``GET /api/v1/slos/{name}/history`` with the SLI, budget and burn rates over time."""
 
 from __future__ import annotations
 
@@ -10,10 +11,23 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sloguard.api._context import ServerContext
-from sloguard.api._http import ApiError, Params, api_endpoint, parse_time_param, success
+from sloguard.api._http import (
+    ApiError,
+    Params,
+    api_endpoint,
+    go_quote,
+    parse_time,
+    parse_time_param,
+    success,
+)
+from sloguard.api._query_params import parse_duration_ns
 from sloguard.promql import ErrorType
-from sloguard.slo import budget, rulegen
+from sloguard.slo import budget, history, rulegen
+from sloguard.slo.model import SLO
 from sloguard.slo.report import slo_json
+
+#: History without ``step`` has about this many points.
+DEFAULT_HISTORY_POINTS = 250
 
 
 def _alerts(ctx: ServerContext, name: str) -> list[dict[str, object]]:
@@ -30,6 +44,48 @@ def _alerts(ctx: ServerContext, name: str) -> list[dict[str, object]]:
     return out
 
 
+def _find(ctx: ServerContext, name: str) -> SLO:
+    for slo in ctx.slos:
+        if slo.name == name:
+            return slo  # type: ignore[no-any-return]
+    raise ApiError(f"no SLO named {name!r}", ErrorType.NOT_FOUND)
+
+
+def _engine(ctx: ServerContext) -> object:
+    if ctx.engine is None:
+        raise ApiError("this server has no query engine to compute SLO history with", ErrorType.UNAVAILABLE)
+    return ctx.engine
+
+
+def _time(params: Params, name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw == "":
+        return default
+    try:
+        return parse_time(raw)
+    except ValueError as e:
+        raise ApiError(f"invalid parameter {go_quote(name)}: {e}") from None
+
+
+def history_range(params: Params, now_ms: int) -> tuple[int, int, int]:
+    """``start``, ``end`` (Prometheus times; default the last day) and ``step`` (float
+    seconds or a duration; default about 250 points, whole seconds)."""
+    end = _time(params, "end", now_ms)
+    start = _time(params, "start", end - 86_400_000)
+    if params.get("step") == "":
+        step = max(1000, -(-(end - start) // (DEFAULT_HISTORY_POINTS - 1)) // 1000 * 1000)
+    else:
+        try:
+            step = parse_duration_ns(params.get("step")) // 1_000_000
+        except ValueError as e:
+            raise ApiError(f'invalid parameter "step": {e}') from None
+    try:
+        history.check_range(start, end, step)
+    except history.HistoryError as e:
+        raise ApiError(f"invalid parameters start/end/step: {e}") from None
+    return start, end, step
+
+
 def routes(ctx: ServerContext) -> list[BaseRoute]:
     def _compute(name: str | None, at_ms: int) -> list[dict[str, object]]:
         out = []
@@ -37,9 +93,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             if name is not None and slo.name != name:
                 continue
             budgets = budget.compute(ctx.engine, slo, at_ms) if ctx.engine is not None else None
-            d = slo_json(slo, budgets)
-            d["alerts"] = _alerts(ctx, slo.name)
-            out.append(d)
+            out.append(slo_json(slo, budgets, _alerts(ctx, slo.name)))
         return out
 
     @api_endpoint
@@ -58,7 +112,17 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             raise ApiError(f"no SLO named {name!r}", ErrorType.NOT_FOUND)
         return success(found[0])
 
+    @api_endpoint
+    async def slo_history(request: Request) -> Response:
+        params = await Params.of(request)
+        slo = _find(ctx, request.path_params["name"])
+        engine = _engine(ctx)
+        start, end, step = history_range(params, int(time.time() * 1000))
+        h = await run_in_threadpool(history.compute, engine, slo, start, end, step)  # type: ignore[arg-type]
+        return success(history.history_json(h))
+
     return [
         Route("/api/v1/slos", list_slos, methods=["GET"]),
         Route("/api/v1/slos/{name}", one_slo, methods=["GET"]),
+        Route("/api/v1/slos/{name}/history", slo_history, methods=["GET"]),
     ]

@@ -166,55 +166,9 @@ def _rule_options(manifest: bool, name: str, namespace: str, interval: str, peri
                        disable_alerts, disable_recordings, tuple(labels))
 
 
-@slo_app.command("report")
-def report(
-    files: Annotated[list[Path] | None, typer.Argument(help="Spec files (with --data-dir).")] = None,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Compute from this TSDB directory.")] = None,
-    url: Annotated[str | None, typer.Option("--url", help="Ask a running sloguard server instead.")] = None,
-    at: Annotated[str | None, typer.Option("--time", help="Evaluation time (RFC3339 or unix seconds); default now.")] = None,
-    output: Annotated[str, typer.Option("-o", "--output", help="table or json")] = "table",
-) -> None:
-    """Error budgets: SLI, budget left (ratio, minutes, events), burn rates, time to exhaustion."""
-    import json
-    import time
+from sloguard.cli._slo_report import report as _report  # noqa: E402  (after slo_app exists)
 
-    from rich.console import Console
-
-    from sloguard.slo import budget
-    from sloguard.slo.report import slo_json, table, table_from_json
-
-    if bool(url) == bool(data_dir):
-        typer.echo("Give exactly one of --url or --data-dir.", err=True)
-        raise typer.Exit(2)
-    if url:
-        import httpx
-
-        params = {"time": at} if at else {}
-        body = httpx.get(f"{url.rstrip('/')}/api/v1/slos", params=params, timeout=60).json()
-        if body.get("status") != "success":
-            typer.echo(f"{url}: {body.get('error', body)}", err=True)
-            raise typer.Exit(1)
-        if output == "json":
-            typer.echo(json.dumps(body["data"], indent=2))
-        else:
-            Console().print(table_from_json(body["data"]))
-        return
-    from sloguard.api._http import parse_time
-    from sloguard.promql.engine import PromQLEngine
-    from sloguard.tsdb import TSDB
-
-    slos = _load(files or [])
-    at_ms = parse_time(at) if at else int(time.time() * 1000)
-    db = TSDB.open(data_dir)  # type: ignore[arg-type]
-    try:
-        engine = PromQLEngine(db)
-        rows = [(slo, budget.compute(engine, slo, at_ms)) for slo in slos]
-    finally:
-        db.close()
-    if output == "json":
-        typer.echo(json.dumps([slo_json(s, b) for s, b in rows], indent=2))
-    else:
-        Console().print(table(rows))
+slo_app.command("report")(_report)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from sloguard.durations import format_duration_ms
 from sloguard.promql import Engine, PromQLError, Sample, Scalar, String
 from sloguard.slo import _period_expr as pe
 from sloguard.slo._budget_rules import slice_threshold
 from sloguard.slo._calendar import period_end_ms, period_length_ms, period_start_ms
+from sloguard.slo._coverage import observed_from
 from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo.model import SLO, BudgetingMethod
 
@@ -62,6 +64,16 @@ class Budget:
     burn_rates: list[WindowBurn] = field(default_factory=list)
     time_to_exhaustion_s: float | None = None
     message: str = ""
+    #: Coverage (see ``_coverage``): the data under the budget starts at
+    #: ``observed_from_ms`` (the period start when it covers the whole period so far);
+    #: ``coverage`` is that share of the period so far. With less than the whole period
+    #: the budget (ratio, minutes, time to exhaustion) is over the observed time only.
+    observed_from_ms: int | None = None
+    coverage: float | None = None
+    #: Seconds before the period ends (a rolling period: its length); the time to
+    #: exhaustion is only given when it falls within them (``exhausts_in_period``).
+    period_left_s: float | None = None
+    exhausts_in_period: bool | None = None
 
 
 def _vector(engine: Engine, expr: str, at_ms: int) -> dict[tuple[tuple[str, str], ...], float]:
@@ -96,8 +108,10 @@ def compute(engine: Engine, slo: SLO, at_ms: int, burn_windows_ms: tuple[int, ..
         return [Budget(labels={}, status=BudgetStatus.NO_DATA, message=msg, **base)]  # type: ignore[arg-type]
     out = []
     length = period_length_ms(slo.period, at_ms)
+    seen = observed_from(engine, slo, start, at_ms, sorted(total))
     for key, tot in sorted(total.items()):
-        out.append(_budget(slo, base, key, tot, bad.get(key, 0.0), {win: _finite(b.get(key)) for win, b in burns.items()}, length))
+        burn = {win: _finite(b.get(key)) for win, b in burns.items()}
+        out.append(_budget(slo, base, key, tot, bad.get(key, 0.0), burn, length, seen.get(key)))
     return out
 
 
@@ -127,22 +141,67 @@ def _allowed_bad(slo: SLO, total: float, length_ms: int) -> float:
     return total * slo.error_budget
 
 
-def _budget(slo: SLO, base: dict, key: tuple, total: float, bad: float, burns: dict[int, float | None], length_ms: int) -> Budget:  # type: ignore[type-arg]
+def period_left_ms(slo: SLO, at_ms: int, start_ms: int, length_ms: int) -> int:
+    """Time the period has left: a calendar period's end minus ``at``; a rolling period
+    never ends, so its whole length (a verdict beyond it means "not in this window")."""
+    return length_ms if slo.period.is_rolling else start_ms + length_ms - at_ms
+
+
+def time_to_exhaustion_s(remaining: float, burn: float, observed_s: float, length_s: float) -> float | None:
+    """Seconds until the budget is spent at a constant ``burn`` (None: never, or spent).
+
+    The budget left is ``remaining * observed_s`` seconds at burn 1. While the data does
+    not yet cover the whole period it grows as time is observed (by ``1 - burn`` a
+    second, until ``length_s``); after that it shrinks by ``burn`` a second."""
+    if burn <= 0 or remaining <= 0:
+        return None
+    left = remaining * observed_s
+    grow = max(length_s - observed_s, 0.0)
+    if burn > 1 and left / (burn - 1) <= grow:
+        return left / (burn - 1)
+    return grow + (left + (1 - burn) * grow) / burn
+
+
+def _coverage_fields(slo: SLO, at: int, start: int, length_ms: int, observed_from_ms: int | None) -> dict[str, Any]:
+    seen = None if observed_from_ms is None else max(start, observed_from_ms)
+    return {
+        "observed_from_ms": seen,
+        "coverage": None if seen is None else min(1.0, (at - seen) / max(at - start, 1)),
+        "period_left_s": period_left_ms(slo, at, start, length_ms) / 1000,
+    }
+
+
+def _budget(
+    slo: SLO, base: dict, key: tuple, total: float, bad: float, burns: dict[int, float | None],  # type: ignore[type-arg]
+    length_ms: int, observed_from_ms: int | None = None,
+) -> Budget:
     labels = dict(key)
+    at, start = base["at_ms"], base["period_start_ms"]
+    cover = _coverage_fields(slo, at, start, length_ms, observed_from_ms)
     if total <= 0:
-        return Budget(labels=labels, status=BudgetStatus.NO_DATA, message="no events in this period", **base)
+        return Budget(labels=labels, status=BudgetStatus.NO_DATA, message="no events in this period", **cover, **base)
     err = bad / total
     allowed = slo.error_budget
     allowed_bad = _allowed_bad(slo, total, length_ms)
     remaining = 1 - bad / allowed_bad if slo.budgeting is BudgetingMethod.TIMESLICES else 1 - err / allowed
     burn_list = [WindowBurn(format_duration_ms(win), r, None if r is None else r / allowed) for win, r in burns.items()]
     current = next((b.burn_rate for b in burn_list if b.window == "1h"), None)
-    tte = None
-    if current and current > 0 and remaining > 0:
-        tte = remaining * (length_ms / 1000) / current
+    seen = start if cover["observed_from_ms"] is None else cover["observed_from_ms"]
+    tte = None if current is None else time_to_exhaustion_s(remaining, current, (at - seen) / 1000, length_ms / 1000)
+    in_period = None if tte is None else tte <= cover["period_left_s"]
+    budget_ms = at - seen if seen > start else length_ms  # partial data: the observed time's budget
     return Budget(
         labels=labels, status=BudgetStatus.OK if remaining > 0 else BudgetStatus.EXHAUSTED,
         sli=1 - err, total_events=total, bad_events=bad, budget_remaining_ratio=remaining,
-        budget_remaining_minutes=remaining * allowed * length_ms / 60_000,
-        budget_remaining_events=allowed_bad - bad, burn_rates=burn_list, time_to_exhaustion_s=tte, **base,
+        budget_remaining_minutes=remaining * allowed * budget_ms / 60_000,
+        budget_remaining_events=allowed_bad - bad, burn_rates=burn_list,
+        time_to_exhaustion_s=tte if in_period else None, exhausts_in_period=in_period, **cover, **base,
     )
+
+
+def timeslice_queries(slo: SLO, w: int) -> tuple[str, str]:
+    """PromQL for the bad and total slices in the window ``w`` (ms) ending at the query time."""
+    s = slo.timeslice_ms or 60_000
+    ratio = f"(({error_rate(slo, s)}) / ({total_rate(slo, s)}))"
+    rng = f"[{format_duration_ms(w)}:{format_duration_ms(s)}]"
+    return f"sum_over_time(({ratio} > bool {slice_threshold(slo):.12g}){rng})", f"count_over_time(({ratio} >= 0){rng})"
