@@ -1,0 +1,81 @@
+"""Significant events and the workbook's measures over firing arrays (see ``backtest``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sloguard.slo._backtest_arrays import Sums, runs
+from sloguard.slo._backtest_model import Alert, Bool, Event, Significance
+from sloguard.slo.model import SLO
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """An event as step indices: errors from ``onset`` to ``end`` (inclusive), significant
+    until ``until`` (exclusive); the alerts that overlap ``onset..until`` match it."""
+
+    row: int
+    onset: int
+    end: int
+    until: int
+
+
+def significant_spans(s: Sums, slo: SLO, sig: Significance) -> list[Span]:
+    """The events of one significance class, per row, merged when they overlap."""
+    budget = slo.error_budget
+    share = s.ratio(sig.window_ms) / budget * (sig.window_ms / slo.period.nominal_ms)
+    with np.errstate(invalid="ignore"):
+        significant = share >= sig.share * (1 - 1e-9)
+        elevated = s.h.errors > budget * s.h.totals
+    w = s.steps(sig.window_ms)
+    spans: list[Span] = []
+    for row, a, b in runs(significant):
+        back = np.flatnonzero(elevated[row, max(a - w + 1, 0):a + 1])
+        onset = max(a - w + 1, 0) + int(back[0]) if back.size else max(a - w + 1, 0)
+        fwd = np.flatnonzero(elevated[row, max(b - w, 0):b])
+        end = max(b - w, 0) + int(fwd[-1]) if fwd.size else b - 1
+        span = Span(row, onset, max(end, onset), b)
+        if spans and spans[-1].row == row and span.onset < spans[-1].until:
+            prev = spans.pop()
+            span = Span(row, prev.onset, max(prev.end, span.end), b)
+        spans.append(span)
+    return [sp for sp in spans if sp.until > s.h.start_index]
+
+
+def alerts(s: Sums, fired: Bool, spans: list[Span]) -> list[Alert]:
+    """The firing spans of one tier inside the backtest range, each marked matched when it
+    overlaps one of ``spans`` (events of its class or a more severe one)."""
+    h = s.h
+    i0 = h.start_index
+    n = fired.shape[1]
+    out = []
+    for row, a, b in runs(fired[:, i0:]):
+        a, b = a + i0, b + i0
+        matched = any(sp.row == row and sp.onset < b and a < sp.until for sp in spans)
+        out.append(Alert(h.labels[row], int(h.t[a]), int(h.t[b]) if b < n else None, matched))
+    return out
+
+
+def events(s: Sums, slo: SLO, spans: list[Span], coverage: Bool) -> list[Event]:
+    """Events with their detection (first step ``coverage`` fires inside the event), reset
+    (the end of the last firing span that overlaps it) and budget spent until detection."""
+    h = s.h
+    step = h.step_ms
+    out = []
+    for sp in spans:
+        base = dict(labels=h.labels[sp.row], onset_ms=int(h.t[sp.onset]) - step,
+                    end_ms=int(h.t[sp.end]), until_ms=int(h.t[sp.until - 1]) + step)
+        hits = np.flatnonzero(coverage[sp.row, sp.onset:sp.until])
+        if not hits.size:
+            out.append(Event(**base))  # type: ignore[arg-type]
+            continue
+        det = sp.onset + int(hits[0])
+        last = sp.onset + int(hits[-1])
+        after = np.flatnonzero(~coverage[sp.row, last:])
+        reset = int(h.t[last + int(after[0])]) if after.size else None
+        err, tot = s.span(sp.row, sp.onset, det)
+        spent = (err / tot / slo.error_budget) * ((det - sp.onset + 1) * step / slo.period.nominal_ms) if tot > 0 else 0.0
+        out.append(Event(**base, detected_ms=int(h.t[det]), reset_ms=reset, budget_before_detection=spent))  # type: ignore[arg-type]
+    return out

@@ -1,0 +1,292 @@
+"""Backtesting alert policies: hand-computed measures on synthetic incidents, policy
+comparisons, and agreement with the generated rules evaluated by the embedded engine.
+
+Histories count events per one-minute step (integers, so window ratios are exact) for a
+99.9% SLO over 30 days: the error budget is 0.1%, a page event is 2% of the budget in
+1h (an hour's error ratio of at least 1.44%), a ticket event 10% in 3 days (a 3-day
+error ratio of at least 0.1%).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sloguard.cli import app as cli_app
+from sloguard.labels import Labels
+from sloguard.slo import backtest as bt
+from sloguard.slo._backtest_history import engine_range_query, fetch
+from sloguard.slo._backtest_policy import load_policy_file, pyrra_policy, resolve, sloth_policy, workbook_policy
+from sloguard.slo.loader import load_text
+from sloguard.slo.model import AlertTier, BurnWindow
+from sloguard.slo.testing import SimWorld
+from sloguard.tsdb import TSDB, FsyncPolicy, TSDBOptions
+
+M, H, D = 60_000, 3_600_000, 86_400_000
+T0 = 1_700_000_040_000  # a whole minute: the steps and the rule evaluations share a grid
+SPEC = """
+apiVersion: sloguard/v1
+service: api
+slos:
+  - name: api
+    objective: 99.9
+    sli: {ratio: {bad: 'requests_total{job="api",code="500"}', total: 'requests_total{job="api"}'}}
+    alerting: {no_data: false, page: {for: 2m}}
+"""
+SLOTH_30D = """
+apiVersion: sloth.slok.dev/v1
+kind: AlertWindows
+spec:
+  sloPeriod: 30d
+  page:
+    quick: {errorBudgetPercent: 2, shortWindow: 5m, longWindow: 1h}
+    slow: {errorBudgetPercent: 5, shortWindow: 30m, longWindow: 6h}
+  ticket:
+    quick: {errorBudgetPercent: 10, shortWindow: 2h, longWindow: 1d}
+    slow: {errorBudgetPercent: 10, shortWindow: 6h, longWindow: 3d}
+"""
+THRESHOLD_1X = bt.Policy("threshold-1x", (AlertTier("page", (BurnWindow(10 * M, 10 * M, 1.0),)),))
+
+
+@pytest.fixture(scope="module")
+def slo():  # type: ignore[no-untyped-def]
+    slos, problems = load_text(SPEC, "spec.yml")
+    assert problems == []
+    return slos[0]
+
+
+def _history(errors, per_step: float = 1000.0, until: int = 4 * D) -> bt.History:  # type: ignore[no-untyped-def]
+    """Steps from 6 days before T0 to ``until`` after it; the backtest starts 3 days
+    before T0, so every window is full of clean traffic when it starts."""
+    t = np.arange(T0 - 6 * D + M, T0 + until + 1, M, dtype=np.int64)
+    err = np.asarray(errors(t), dtype=np.float64).reshape(1, -1)
+    return bt.History(t, M, ((),), err, np.full_like(err, per_step), int(np.searchsorted(t, T0 - 3 * D + M)))
+
+
+def _between(start: int, end: int, value: float):  # type: ignore[no-untyped-def]
+    """``value`` errors in every step ending in (T0 + start, T0 + end]."""
+    return lambda t: np.where((t > T0 + start) & (t <= T0 + end), value, 0.0)
+
+
+def _result(b: bt.Backtest, policy: str, tier: str) -> bt.TierResult:
+    return next(r for r in b.results if r.policy == policy and r.tier == tier)
+
+
+def _rel(ms: int | None) -> int | None:
+    return None if ms is None else ms - T0
+
+
+def test_total_outage_pages_after_one_step_and_resets_with_the_30m_window(slo) -> None:  # type: ignore[no-untyped-def]
+    b = bt.run(_history(_between(0, 10 * M, 1000.0)), slo, [workbook_policy(slo)])
+    page, ticket = _result(b, "workbook", "page"), _result(b, "workbook", "ticket")
+    # one step at 100% puts 1/60 = 1.67% in the hour (> 14.4 x 0.1%) and 20% in 5m
+    [alert] = page.alerts
+    assert (_rel(alert.start_ms), _rel(alert.end_ms), alert.matched) == (1 * M, 40 * M, True)
+    [event] = page.events
+    assert (_rel(event.onset_ms), _rel(event.end_ms), _rel(event.until_ms)) == (0, 10 * M, 70 * M)
+    assert (event.detection_ms, event.reset_time_ms) == (1 * M, 30 * M)
+    # one minute at 1000x of a 43,200-minute budget
+    assert event.budget_before_detection == pytest.approx(1000 / 43_200)
+    assert (page.precision, page.recall) == (1.0, 1.0)
+    # the ticket is superseded while the page condition holds, then fires until the 6h
+    # window no longer holds an errored minute; the event counts the page's detection
+    [talert] = ticket.alerts
+    assert (_rel(talert.start_ms), _rel(talert.end_ms), talert.matched) == (40 * M, 370 * M, True)
+    [tevent] = ticket.events
+    assert (_rel(tevent.onset_ms), tevent.detection_ms, tevent.reset_time_ms) == (0, 1 * M, 360 * M)
+    # 4.32 minutes of outage are 10% of the budget over 3 days: 5 whole minutes stay in
+    # the window until 3d + 6m
+    assert _rel(tevent.until_ms) == 3 * D + 6 * M
+
+
+def test_five_minute_blip_is_not_significant_and_only_the_1x_threshold_fires(slo) -> None:  # type: ignore[no-untyped-def]
+    # 5% errors for 5 minutes: 250 errors, 0.42% of an hour's traffic (below 1.44%)
+    b = bt.run(_history(_between(0, 5 * M, 50.0)), slo, [workbook_policy(slo), THRESHOLD_1X])
+    wb = _result(b, "workbook", "page")
+    assert (wb.alerts, wb.events, wb.precision, wb.recall) == ((), (), None, None)
+    assert _result(b, "workbook", "ticket").alerts == ()
+    [alert] = _result(b, "threshold-1x", "page").alerts
+    # the 10m window is above 0.1% from the first errored minute until it is empty again
+    assert (_rel(alert.start_ms), _rel(alert.end_ms), alert.matched) == (1 * M, 15 * M, False)
+    assert _result(b, "threshold-1x", "page").precision == 0.0
+
+
+def test_slow_2x_burn_opens_the_1x_ticket_after_36_hours(slo) -> None:  # type: ignore[no-untyped-def]
+    # 0.2% errors (2x) for two days
+    b = bt.run(_history(_between(0, 48 * H, 2.0)), slo, [workbook_policy(slo)])
+    assert _result(b, "workbook", "page").alerts == () and _result(b, "workbook", "page").events == ()
+    ticket = _result(b, "workbook", "ticket")
+    # the 3d window reaches 0.1% (exactly: 10% of the budget) after 36h; the alert needs
+    # strictly more, one minute later; it resets when the 6h window holds only 3h of errors
+    [alert] = ticket.alerts
+    assert (_rel(alert.start_ms), _rel(alert.end_ms), alert.matched) == (36 * H + M, 51 * H, True)
+    [event] = ticket.events
+    assert (_rel(event.onset_ms), _rel(event.end_ms), _rel(event.until_ms)) == (0, 48 * H, 84 * H + M)
+    assert (event.detection_ms, event.reset_time_ms) == (36 * H + M, 3 * H)
+    assert event.budget_before_detection == pytest.approx(2 * 2161 / 43_200)
+    assert (ticket.precision, ticket.recall) == (1.0, 1.0)
+
+
+def _flapping(t: np.ndarray) -> np.ndarray:
+    """From T0, 2.2x for the first half of every hour and nothing in the second: 1.1x."""
+    minute = (t - T0 - 1) // M % 60
+    return np.where((t > T0) & (minute < 30), 22.0, 0.0)
+
+
+def test_flapping_1_1x_burn_tickets_once_and_the_1x_threshold_pages_every_hour(slo) -> None:  # type: ignore[no-untyped-def]
+    h = _history(_flapping, per_step=10_000.0, until=70 * H)
+    b = bt.run(h, slo, [workbook_policy(slo), THRESHOLD_1X])
+    ticket = _result(b, "workbook", "ticket")
+    # 660 errors an hour; the 3d window needs 43,200: 65 hours and 14 errored minutes
+    [alert] = ticket.alerts
+    assert (_rel(alert.start_ms), alert.end_ms, alert.matched) == (65 * H + 14 * M, None, True)
+    [event] = ticket.events
+    assert (_rel(event.onset_ms), event.detection_ms, event.reset_ms) == (0, 65 * H + 14 * M, None)
+    errors, total = 65 * 660 + 14 * 22, (65 * 60 + 14) * 10_000
+    assert event.budget_before_detection == pytest.approx(errors / total / 0.001 * (65 * 60 + 14) / 43_200)
+    assert _result(b, "workbook", "page").alerts == ()
+    # the 10m window passes 0.1% from the 5th errored minute to 5 minutes after the last
+    thr = _result(b, "threshold-1x", "page")
+    assert len(thr.alerts) == 70
+    assert {(_rel(a.start_ms) % H, (a.end_ms - a.start_ms)) for a in thr.alerts if a.end_ms} == {(5 * M, 31 * M)}
+    assert thr.precision == 0.0  # a ticket-sized burn is no reason to page
+
+
+def test_workbook_is_more_precise_than_a_single_window_1x_threshold(slo) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(9)
+
+    def errors(t: np.ndarray) -> np.ndarray:
+        noise = rng.binomial(1000, 0.0003, len(t)).astype(float)  # 0.3x background
+        for start in (6 * H, 20 * H, 33 * H, 50 * H):  # 5-minute blips of 4% errors
+            noise += _between(start, start + 5 * M, 40.0)(t)
+        return noise + _between(70 * H, 70 * H + 20 * M, 1000.0)(t)  # a 20-minute outage
+
+    b = bt.run(_history(errors, until=4 * D), slo, [workbook_policy(slo), THRESHOLD_1X])
+    wb, thr = _result(b, "workbook", "page"), _result(b, "threshold-1x", "page")
+    assert wb.recall == 1.0 and thr.recall == 1.0  # both page the 20-minute outage
+    assert wb.precision is not None and thr.precision is not None
+    assert wb.precision > thr.precision
+    assert len(thr.alerts) >= 5 > len(wb.alerts)
+
+
+def test_for_holds_a_rule_for_whole_steps_like_the_pending_state() -> None:
+    cond = np.array([[True, True, False, True, True, True, True]])
+    assert bt.hold_for(cond, 0).tolist() == cond.tolist()
+    assert bt.hold_for(cond, 2).tolist() == [[False, False, False, False, False, True, True]]
+
+
+def test_pyrra_windows_scale_with_the_period_as_pyrra_computes_them(slo) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from sloguard.slo.model import Period
+
+    p28 = pyrra_policy(dataclasses.replace(slo, period=Period(28 * D)))
+    got = [(t.name, t.for_ms, t.windows[0].long_ms, t.windows[0].short_ms, t.windows[0].factor) for t in p28.tiers]
+    # Pyrra's comments: 2m/1h/5m x14, 15m/6h/30m x7, 1h/1d/2h x2, 3h/4d/6h x1 at 28d
+    assert got == [("page", 2 * M, H, 5 * M, 14), ("page", 15 * M, 6 * H, 30 * M, 7),
+                   ("ticket", H, D, 2 * H, 2), ("ticket", 3 * H, 4 * D, 6 * H, 1)]
+    # 30d rounds to whole minutes: 30d/672 = 1h4m17s -> 1h4m
+    assert pyrra_policy(slo).tiers[0].windows[0].long_ms == 64 * M
+
+
+def test_sloth_refuses_a_period_without_default_windows_and_reads_its_windows_file(slo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from sloguard.slo.model import Period
+
+    with pytest.raises(bt.BacktestError, match="28d and 30d SLO periods, not for the 1w"):
+        sloth_policy(dataclasses.replace(slo, period=Period(7 * D)))
+    f = tmp_path / "7d.yaml"
+    f.write_text((Path(__file__).parent / "backtest_windows_7d.yaml").read_text())
+    p = load_policy_file(f, dataclasses.replace(slo, period=Period(7 * D)))
+    # 8% of a 7d budget in 1h is a burn factor of 0.08 x 168 = 13.44
+    assert p.tiers[0].windows[0].factor == pytest.approx(13.44)
+    with pytest.raises(bt.BacktestError, match=r"7d\.yaml: spec\.sloPeriod '7d' is not the 30d period"):
+        load_policy_file(f, slo)
+
+
+def test_policy_file_errors_name_the_file_and_key(slo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "p.yml"
+    f.write_text("apiVersion: sloguard/v1\nkind: AlertPolicy\ntiers:\n  - name: page\n    windows:\n      - {long: 1x, factor: 2}\n")
+    with pytest.raises(bt.BacktestError, match=r"p\.yml: tiers\[0\]\.windows\[0\]\.long: .*'1x'"):
+        resolve(str(f), slo)
+    f.write_text("apiVersion: sloguard/v1\nkind: AlertPolicy\ntiers:\n  - name: urgent\n    windows: []\n")
+    with pytest.raises(bt.BacktestError, match=r"tiers\[0\]\.name: expected page or ticket, got 'urgent'"):
+        resolve(str(f), slo)
+    with pytest.raises(bt.BacktestError, match="'nope' is neither"):
+        resolve("nope", slo)
+
+
+def _firing_spans(world: SimWorld, tier: str) -> list[tuple[int, int | None]]:
+    spans: list[tuple[int, int | None]] = []
+    for tr in world.transitions:
+        if tr.tier != tier:
+            continue
+        if tr.state == "firing":
+            spans.append((tr.t_ms, None))
+        elif spans and spans[-1][1] is None:
+            spans[-1] = (spans[-1][0], tr.t_ms)
+    return spans
+
+
+def test_backtest_fires_when_the_generated_rules_fire_in_the_embedded_engine(slo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    world = SimWorld(tmp_path, slo)
+    try:
+        world.write_traffic(T0 - 2 * H, T0 + 7 * H, 15_000, 10, _between(0, 12 * M, 1.0))
+        world.run(T0 - 30 * M, T0 + 7 * H)
+        history = fetch(engine_range_query(world.engine), slo, T0 - 30 * M, T0 + 7 * H, M, 3 * D)
+    finally:
+        world.close()
+    b = bt.run(history, slo, [resolve("spec", slo)])
+    for tier in ("page", "ticket"):
+        got = [(a.start_ms, a.end_ms) for a in _result(b, "spec", tier).alerts]
+        assert got == _firing_spans(world, tier), tier
+        assert got, f"the {tier} never fired: nothing was compared"
+    # the page (for: 2m) fires three steps after the outage starts
+    assert _result(b, "spec", "page").alerts[0].start_ms == T0 + 3 * M
+
+
+def test_cli_replays_several_policies_from_a_data_directory(slo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    t = np.arange(T0 - 3 * D, T0 + 12 * H + 1, M, dtype=np.int64)
+    bad = np.cumsum(_between(0, 10 * M, 600.0)(t))
+    db = TSDB.open(tmp_path / "data", TSDBOptions(fsync=FsyncPolicy.NEVER, retention_ms=0))
+    try:
+        app = db.appender()
+        app.append_many(Labels.of(name__="requests_total", job="api", code="500"), t, bad)
+        app.append_many(Labels.of(name__="requests_total", job="api", code="200"), t, np.cumsum(np.full(len(t), 600.0)) - bad)
+        assert app.commit().rejected_total == 0
+    finally:
+        db.close()
+    spec = tmp_path / "spec.yml"
+    spec.write_text(SPEC)
+    windows = tmp_path / "google-30d.yaml"
+    windows.write_text(SLOTH_30D)
+    args = ["slo", "backtest", str(spec), "--data-dir", str(tmp_path / "data"), "--from", str((T0 - 2 * H) // 1000),
+            "--to", str((T0 + 12 * H) // 1000), "--policy", "workbook", "--policy", "pyrra", "--policy", str(windows), "--format", "json"]
+    r = CliRunner().invoke(cli_app, args)
+    assert r.exit_code == 0, r.output
+    [out] = json.loads(r.stdout)
+    rows = {(x["policy"], x["tier"]): x for x in out["results"]}
+    assert set(rows) == {(p, t) for p in ("workbook", "pyrra", "google-30d") for t in ("page", "ticket")}
+    assert rows["workbook", "page"]["detectionSeconds"]["max"] == 60
+    assert rows["pyrra", "page"]["detectionSeconds"]["max"] == 180  # its 2m `for`
+    # Sloth's 30d windows are the workbook's
+    strip = ("policy", "alertList", "eventList")
+    for tier in ("page", "ticket"):
+        assert {k: v for k, v in rows["google-30d", tier].items() if k not in strip} == \
+            {k: v for k, v in rows["workbook", tier].items() if k not in strip}
+    table = CliRunner().invoke(cli_app, args[:-2])
+    assert table.exit_code == 0 and "pyrra" in table.stdout and "precision" in table.stdout
+
+
+def test_cli_refuses_a_bad_event_definition(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yml"
+    spec.write_text(SPEC)
+    r = CliRunner().invoke(cli_app, ["slo", "backtest", str(spec), "--data-dir", str(tmp_path), "--from", "now-1d",
+                                     "--page-event", "2/1h"])
+    assert r.exit_code == 1
+    assert "--page-event '2/1h': expected SHARE%/WINDOW" in r.stderr
