@@ -178,6 +178,9 @@ def test_workbook_is_more_precise_than_a_single_window_1x_threshold(slo) -> None
     assert wb.precision is not None and thr.precision is not None
     assert wb.precision > thr.precision
     assert len(thr.alerts) >= 5 > len(wb.alerts)
+    # background noise above the budget rate now and then does not move the onset or end
+    [event] = wb.events
+    assert (_rel(event.onset_ms), _rel(event.end_ms), event.detection_ms, event.reset_time_ms) == (70 * H, 70 * H + 20 * M, M, 30 * M)
 
 
 def test_for_holds_a_rule_for_whole_steps_like_the_pending_state() -> None:

@@ -18,7 +18,7 @@ from sloguard.slo.model import SLO
 HELP = "\n\n".join((
     "Replay alert policies over an SLO's stored history and measure them.",
     "For each policy and tier: precision (alerts that overlapped a significant event), recall (significant events during which the tier, or a more severe one, fired), detection time (first firing minus the event's onset), reset time (when the alert stopped minus when the errors stopped) and the share of the period's error budget spent before detection.",
-    "A significant event of a tier is a span in which the budget spent over a trailing window reaches a share of the period's budget: by default 2% in 1h for pages (--page-event 2%/1h) and 10% in 3 days for tickets (--ticket-event 10%/3d). It starts at the first step of that window whose errors ran above the budget rate and lasts while the share holds.",
+    "A significant event of a tier is a span in which the budget spent over a trailing window reaches a share of the period's budget: by default 2% in 1h for pages (--page-event 2%/1h) and 10% in 3 days for tickets (--ticket-event 10%/3d). It starts where the errors that made it significant began (the stretch of that window whose burn rate above 1x sums highest) and lasts while the share holds; it ends, for the reset time, when those errors stopped.",
     "Policies (--policy, repeatable, default spec): spec (the SLO's own tiers), workbook (the SRE workbook's tiers), sloth (Sloth's default windows, 28d/30d periods), pyrra (Pyrra's windows), or a file: Sloth's AlertWindows or a sloguard/v1 AlertPolicy.",
 ))
 

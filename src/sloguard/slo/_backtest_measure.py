@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sloguard.slo._backtest_arrays import Sums, runs
-from sloguard.slo._backtest_model import Alert, Bool, Event, Significance
+from sloguard.slo._backtest_model import F64, Alert, Bool, Event, Significance
 from sloguard.slo.model import SLO
 
 
@@ -22,21 +22,35 @@ class Span:
     until: int
 
 
+def excess_burn(s: Sums, slo: SLO) -> F64:
+    """Per step, the burn rate above the sustainable 1x (negative below it; 0 without traffic)."""
+    err, tot = s.h.errors, s.h.totals
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tot > 0, err / (slo.error_budget * np.where(tot > 0, tot, 1.0)) - 1.0, 0.0)
+
+
+def _onset_and_end(excess: F64, lo: int, a: int, b: int) -> tuple[int, int]:
+    """The onset is the start of the stretch ending at ``a`` (within ``lo..a``) whose excess
+    burn sums highest, the latest on ties; the end is the last step of the stretch from the
+    onset (within ``..b``) whose excess sums highest, the earliest on ties."""
+    suffix = np.cumsum(excess[lo:a + 1][::-1])
+    onset = a - int(np.argmax(suffix))
+    prefix = np.cumsum(excess[onset:b])
+    return onset, onset + int(np.argmax(prefix))
+
+
 def significant_spans(s: Sums, slo: SLO, sig: Significance) -> list[Span]:
     """The events of one significance class, per row, merged when they overlap."""
     budget = slo.error_budget
     share = s.ratio(sig.window_ms) / budget * (sig.window_ms / slo.period.nominal_ms)
     with np.errstate(invalid="ignore"):
         significant = share >= sig.share * (1 - 1e-9)
-        elevated = s.h.errors > budget * s.h.totals
+    excess = excess_burn(s, slo)
     w = s.steps(sig.window_ms)
     spans: list[Span] = []
     for row, a, b in runs(significant):
-        back = np.flatnonzero(elevated[row, max(a - w + 1, 0):a + 1])
-        onset = max(a - w + 1, 0) + int(back[0]) if back.size else max(a - w + 1, 0)
-        fwd = np.flatnonzero(elevated[row, max(b - w, 0):b])
-        end = max(b - w, 0) + int(fwd[-1]) if fwd.size else b - 1
-        span = Span(row, onset, max(end, onset), b)
+        onset, end = _onset_and_end(excess[row], max(a - w + 1, 0), a, b)
+        span = Span(row, onset, end, b)
         if spans and spans[-1].row == row and span.onset < spans[-1].until:
             prev = spans.pop()
             span = Span(row, prev.onset, max(prev.end, span.end), b)

@@ -21,9 +21,12 @@ Semantics follow the rules ``rulegen`` writes, evaluated every ``step``:
 A *significant event* of a tier is a span in which the budget spent over a trailing
 window reaches a share of the period's budget (by default 2% in 1h for pages, 10% in 3d
 for tickets): spent = error ratio over the window / error budget x window / period. The
-event runs from its *onset* (the first step of that trailing window whose own error ratio
-was above the budget) until the trailing share falls below the threshold again; its *end*
-is the last such step, when the errors stopped. Events closer than that merge.
+event runs from its *onset* until the trailing share falls below the threshold again; its
+*end* is when the errors stopped. With the excess burn of a step (its burn rate minus the
+sustainable 1x), the onset is the start of the stretch of the trailing window, ending when
+the event became significant, whose excess sums highest, and the end the last step of the
+stretch from the onset whose excess sums highest: background noise above the budget rate
+now and then moves neither. Events that overlap merge.
 
 Measures (the SRE workbook's four, per policy and tier): *precision*, the share of the
 tier's alerts (firing spans) that overlap an event of that tier or a more severe one;
