@@ -10,6 +10,10 @@ error ratio of at least 0.1%).
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +35,7 @@ from sloguard.slo.loader import load_text
 from sloguard.slo.model import AlertTier, BurnWindow
 from sloguard.slo.testing import SimWorld
 from sloguard.tsdb import TSDB, FsyncPolicy, TSDBOptions
+from tests._net import free_port
 
 M, H, D = 60_000, 3_600_000, 86_400_000
 T0 = 1_700_000_040_000  # a whole minute: the steps and the rule evaluations share a grid
@@ -260,17 +265,27 @@ def test_backtest_fires_when_the_generated_rules_fire_in_the_embedded_engine(slo
     assert _result(b, "spec", "page").alerts[0].start_ms == T0 + 3 * M
 
 
-def test_cli_replays_several_policies_from_a_data_directory(slo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def _outage_counters() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Per-minute counters over 3.5 days, 600 requests a minute, 10 minutes of outage at T0."""
     t = np.arange(T0 - 3 * D, T0 + 12 * H + 1, M, dtype=np.int64)
     bad = np.cumsum(_between(0, 10 * M, 600.0)(t))
-    db = TSDB.open(tmp_path / "data", TSDBOptions(fsync=FsyncPolicy.NEVER, retention_ms=0))
+    return t, {"500": bad, "200": np.cumsum(np.full(len(t), 600.0)) - bad}
+
+
+def _write_outage(path: Path) -> None:
+    t, counters = _outage_counters()
+    db = TSDB.open(path, TSDBOptions(fsync=FsyncPolicy.NEVER, retention_ms=0))
     try:
         app = db.appender()
-        app.append_many(Labels.of(name__="requests_total", job="api", code="500"), t, bad)
-        app.append_many(Labels.of(name__="requests_total", job="api", code="200"), t, np.cumsum(np.full(len(t), 600.0)) - bad)
+        for code, values in counters.items():
+            app.append_many(Labels.of(name__="requests_total", job="api", code=code), t, values)
         assert app.commit().rejected_total == 0
     finally:
         db.close()
+
+
+def test_cli_replays_several_policies_from_a_data_directory(slo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _write_outage(tmp_path / "data")
     spec = tmp_path / "spec.yml"
     spec.write_text(SPEC)
     windows = tmp_path / "google-30d.yaml"
@@ -300,3 +315,50 @@ def test_cli_refuses_a_bad_event_definition(tmp_path: Path) -> None:
                                      "--page-event", "2/1h"])
     assert r.exit_code == 1
     assert "--page-event '2/1h': expected SHARE%/WINDOW" in r.stderr
+
+
+@pytest.mark.peer
+def test_a_prometheus_url_gives_the_same_backtest_as_the_data_directory(tmp_path: Path) -> None:
+    missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not on PATH (scripts/install-peers installs them)")
+    t, counters = _outage_counters()
+    om = tmp_path / "data.om"
+    lines = ["# TYPE requests counter\n"]
+    for code, values in counters.items():
+        lines += [f'requests_total{{job="api",code="{code}"}} {v:g} {ts // 1000}\n' for ts, v in zip(t, values, strict=True)]
+    om.write_text("".join(lines) + "# EOF\n")
+    _write_outage(tmp_path / "sloguard")
+    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(om), str(tmp_path / "prom")],
+                   check=True, capture_output=True, timeout=120)
+    (tmp_path / "prometheus.yml").write_text("global: {}\n")
+    port = free_port()
+    with (tmp_path / "prometheus.log").open("w") as log:
+        proc = subprocess.Popen(["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+                                 f"--storage.tsdb.path={tmp_path / 'prom'}", "--storage.tsdb.retention.time=100y",
+                                 f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/-/ready")
+        spec = tmp_path / "spec.yml"
+        spec.write_text(SPEC)
+        args = ["slo", "backtest", str(spec), "--from", str((T0 - 2 * H) // 1000), "--to", str((T0 + 12 * H) // 1000),
+                "--policy", "workbook", "--policy", "pyrra", "--format", "json"]
+        via_url = CliRunner().invoke(cli_app, [*args, "--url", f"http://127.0.0.1:{port}"])
+        via_dir = CliRunner().invoke(cli_app, [*args, "--data-dir", str(tmp_path / "sloguard")])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert via_url.exit_code == 0, via_url.output
+    got, want = json.loads(via_url.stdout), json.loads(via_dir.stdout)
+    assert sum(r["alerts"] for r in want[0]["results"]) >= 4
+    assert got == want
+
+
+def _wait_ready(url: str) -> None:
+    for _ in range(300):  # bounded poll: up to ~30 s
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not become ready")
