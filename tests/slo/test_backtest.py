@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from sloguard.cli import app as cli_app
 from sloguard.labels import Labels
+from sloguard.promql.engine import PromQLEngine
 from sloguard.slo import backtest as bt
 from sloguard.slo._backtest_history import engine_range_query, fetch
 from sloguard.slo._backtest_policy import (
@@ -186,6 +187,43 @@ def test_workbook_is_more_precise_than_a_single_window_1x_threshold(slo) -> None
     # background noise above the budget rate now and then does not move the onset or end
     [event] = wb.events
     assert (_rel(event.onset_ms), _rel(event.end_ms), event.detection_ms, event.reset_time_ms) == (70 * H, 70 * H + 20 * M, M, 30 * M)
+
+
+def test_low_traffic_guard_silences_windows_with_too_few_events(slo) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    # 10 requests a minute, all failing for 10 minutes: 600 events in an hour, 3600 in 6h
+    h = _history(_between(0, 10 * M, 10.0), per_step=10.0, until=1 * D)
+
+    def page(min_events: int) -> bt.TierResult:
+        guarded = dataclasses.replace(slo, alerting=dataclasses.replace(slo.alerting, min_events=min_events))
+        return _result(bt.run(h, guarded, [workbook_policy(slo)]), "workbook", "page")
+
+    assert _rel(page(600).alerts[0].start_ms) == M  # the 1h/5m pair, at exactly 600 events
+    # with 601 only the 6h/30m pair may fire, once 6h holds 0.6% errors (3 minutes)
+    assert _rel(page(601).alerts[0].start_ms) == 3 * M
+    silent = page(3601)
+    assert silent.alerts == () and silent.recall == 0.0  # the guard costs recall
+
+
+def test_grouped_slo_alerts_and_events_carry_their_labels(tmp_path: Path) -> None:
+    slos, _ = load_text(SPEC.replace("    objective: 99.9\n", "    objective: 99.9\n    grouping: [route]\n"), "spec.yml")
+    t = np.arange(T0 - 3 * D, T0 + 2 * H + 1, M, dtype=np.int64)
+    db = TSDB.open(tmp_path / "data", TSDBOptions(fsync=FsyncPolicy.NEVER, retention_ms=0))
+    try:
+        app = db.appender()
+        bad = np.cumsum(_between(0, 10 * M, 600.0)(t))
+        app.append_many(Labels.of(name__="requests_total", job="api", route="a", code="500"), t, bad)
+        app.append_many(Labels.of(name__="requests_total", job="api", route="a", code="200"), t, np.cumsum(np.full(len(t), 600.0)) - bad)
+        app.append_many(Labels.of(name__="requests_total", job="api", route="b", code="200"), t, np.cumsum(np.full(len(t), 600.0)))
+        assert app.commit().rejected_total == 0
+        h = fetch(engine_range_query(PromQLEngine(db)), slos[0], T0 - H, T0 + 2 * H, M, 3 * D)
+    finally:
+        db.close()
+    assert h.labels == ((("route", "a"),), (("route", "b"),))  # route b has no error series: zero errors
+    page = _result(bt.run(h, slos[0], [workbook_policy(slos[0])]), "workbook", "page")
+    assert [(a.labels, _rel(a.start_ms)) for a in page.alerts] == [((("route", "a"),), M)]
+    assert [e.labels for e in page.events] == [(("route", "a"),)]
 
 
 def test_for_holds_a_rule_for_whole_steps_like_the_pending_state() -> None:

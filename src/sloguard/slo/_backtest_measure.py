@@ -79,17 +79,26 @@ def events(s: Sums, slo: SLO, spans: list[Span], coverage: Bool) -> list[Event]:
     step = h.step_ms
     out = []
     for sp in spans:
-        base = dict(labels=h.labels[sp.row], onset_ms=int(h.t[sp.onset]) - step,
-                    end_ms=int(h.t[sp.end]), until_ms=int(h.t[sp.until - 1]) + step)
+        onset_ms, end_ms, until_ms = int(h.t[sp.onset]) - step, int(h.t[sp.end]), int(h.t[sp.until - 1]) + step
         hits = np.flatnonzero(coverage[sp.row, sp.onset:sp.until])
         if not hits.size:
-            out.append(Event(**base))  # type: ignore[arg-type]
+            out.append(Event(h.labels[sp.row], onset_ms, end_ms, until_ms))
             continue
         det = sp.onset + int(hits[0])
-        last = sp.onset + int(hits[-1])
-        after = np.flatnonzero(~coverage[sp.row, last:])
-        reset = int(h.t[last + int(after[0])]) if after.size else None
-        err, tot = s.span(sp.row, sp.onset, det)
-        spent = (err / tot / slo.error_budget) * ((det - sp.onset + 1) * step / slo.period.nominal_ms) if tot > 0 else 0.0
-        out.append(Event(**base, detected_ms=int(h.t[det]), reset_ms=reset, budget_before_detection=spent))  # type: ignore[arg-type]
+        out.append(Event(h.labels[sp.row], onset_ms, end_ms, until_ms, int(h.t[det]),
+                         _reset_ms(s, coverage[sp.row], sp.onset + int(hits[-1])), _spent(s, slo, sp, det)))
     return out
+
+
+def _reset_ms(s: Sums, fired: Bool, last: int) -> int | None:
+    """The first step after ``last`` at which ``fired`` no longer holds (None: still firing)."""
+    after = np.flatnonzero(~fired[last:])
+    return int(s.h.t[last + int(after[0])]) if after.size else None
+
+
+def _spent(s: Sums, slo: SLO, sp: Span, det: int) -> float:
+    """Share of the period's budget burnt from the onset to the detection step inclusive."""
+    err, tot = s.span(sp.row, sp.onset, det)
+    if tot <= 0:
+        return 0.0
+    return err / tot / slo.error_budget * ((det - sp.onset + 1) * s.h.step_ms / slo.period.nominal_ms)
