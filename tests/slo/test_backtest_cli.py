@@ -52,7 +52,7 @@ def _write_outage(path: Path) -> None:
         db.close()
 
 
-def test_cli_replays_several_policies_from_a_data_directory(slo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_replays_several_policies_from_a_data_directory(tmp_path: Path) -> None:
     _write_outage(tmp_path / "data")
     spec = tmp_path / "spec.yml"
     spec.write_text(SPEC)
