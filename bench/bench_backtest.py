@@ -219,7 +219,7 @@ def _run(work: Path) -> int:
     write_tsdb(work / "full", fn, fd)
     write_s = time.perf_counter() - t0
     ours_full, ours_full_cpu, full = sloguard_backtest(work / "full", fn, fd, ["spec"])
-    ours_three, _, _ = sloguard_backtest(work / "full", fn, fd, ["spec", "sloth", "pyrra"])
+    ours_three, _, three = sloguard_backtest(work / "full", fn, fd, ["spec", "sloth", "pyrra"])
     per_slo_day = prom_cpu / (sn * sd)
     est_full = per_slo_day * fn * fd
     alerts = sum(len(r.alerts) for b in full for r in b.results)
@@ -235,10 +235,27 @@ def _run(work: Path) -> int:
     print(f"- firing evaluations per SLO and tier, sloguard's counts checked by promtool: {agree}")
     print(f"- full size, {fn} SLOs x {fd} days (sloguard only): backtest {ours_full:.1f} s wall, {ours_full_cpu:.1f} s CPU "
           f"({ours_full / fn * 1000:.0f} ms per SLO; {alerts} alerts, {events} events); with three policies "
-          f"(spec, sloth, pyrra) {ours_three:.1f} s; writing the blocks (not timed above) {write_s:.1f} s")
+          f"(spec, sloth, pyrra) {ours_three:.1f} s, measures below; writing the blocks (not timed above) {write_s:.1f} s")
     print(f"- promtool at full size, estimated from the subset's {per_slo_day:.1f} CPU s per SLO-day: "
           f"{est_full / 3600:.1f} CPU hours, **{est_full / ours_full_cpu:.0f}x** the backtest's CPU time (an extrapolation, not a run)")
+    print(_policy_table(three))
     return 0
+
+
+def _policy_table(results: list[backtest.Backtest]) -> str:
+    """Alerts, precision, events and recall per policy and tier, summed over the SLOs."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    for b in results:
+        for r in b.results:
+            acc = rows.setdefault((r.policy, r.tier), [0, 0, 0, 0])
+            acc[0] += len(r.alerts)
+            acc[1] += sum(a.matched for a in r.alerts)
+            acc[2] += len(r.events)
+            acc[3] += sum(e.detected_ms is not None for e in r.events)
+    lines = ["", "| policy | tier | alerts | precision | events | recall |", "|---|---|---:|---:|---:|---:|"]
+    for (policy, tier), (n, ok, ev, det) in rows.items():
+        lines.append(f"| {policy} | {tier} | {n} | {ok / n if n else 0:.2f} | {ev} | {det / ev if ev else 0:.2f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
