@@ -83,6 +83,11 @@ def test_cli_refuses_a_bad_event_definition(tmp_path: Path) -> None:
                                      "--page-event", "2/1h"])
     assert r.exit_code == 1
     assert "--page-event '2/1h': expected SHARE%/WINDOW" in r.stderr
+    r = CliRunner().invoke(cli_app, ["slo", "backtest", str(spec), "--data-dir", str(tmp_path), "--from", "now-1d",
+                                     "--slo", "nope"])
+    assert r.exit_code == 1 and f"No SLO named 'nope' in {spec}" in r.stderr
+    r = CliRunner().invoke(cli_app, ["slo", "backtest", str(spec), "--data-dir", str(tmp_path), "--from", "yesterday"])
+    assert r.exit_code == 1 and "--from 'yesterday'" in r.stderr
 
 
 @pytest.mark.peer
