@@ -172,4 +172,7 @@ slo_app.command("report")(_report)
 
 
 def register(app: typer.Typer) -> None:
+    from sloguard.cli import _slo_backtest  # `slo backtest` lives in its own module
+
+    _slo_backtest.register(slo_app)
     app.add_typer(slo_app, name="slo")

@@ -1,0 +1,104 @@
+"""The SLI's per-step event counts, read once from stored history for a backtest.
+
+One range query per SLI expression at the backtest step: ``error_rate(slo, step)`` and
+``total_rate(slo, step)`` evaluated every ``step`` (so consecutive windows tile time)
+times the step's seconds are the events of each step. The range is split into chunks of
+at most ``MAX_POINTS`` steps (Prometheus refuses more than 11,000 points per series).
+A step without an error series counts zero errors; a step without traffic counts none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from sloguard.labels import Labels
+from sloguard.promql import Engine, PromQLError, Series
+from sloguard.slo._backtest_model import BacktestError, History, LabelSet
+from sloguard.slo._sli import SLIError, error_rate, total_rate
+from sloguard.slo.model import SLO
+
+#: ``(expr, start_ms, end_ms, step_ms) -> series`` of a range query.
+RangeQuery = Callable[[str, int, int, int], Sequence[Series]]
+MAX_POINTS = 10_000
+
+
+def engine_range_query(engine: Engine) -> RangeQuery:
+    def query(expr: str, start: int, end: int, step: int) -> Sequence[Series]:
+        value = engine.range_query(expr, start, end, step).value
+        return value if isinstance(value, list) else []  # type: ignore[return-value]
+
+    return query
+
+
+def http_range_query(url: str, timeout_s: float = 300) -> RangeQuery:
+    """``/api/v1/query_range`` of a Prometheus-compatible server at ``url``."""
+    import httpx
+
+    def query(expr: str, start: int, end: int, step: int) -> Sequence[Series]:
+        params = {"query": expr, "start": f"{start / 1000:.3f}", "end": f"{end / 1000:.3f}", "step": f"{step / 1000:g}"}
+        try:
+            r = httpx.post(f"{url.rstrip('/')}/api/v1/query_range", data=params, timeout=timeout_s)
+            body = r.json()
+        except (httpx.HTTPError, ValueError) as e:
+            raise BacktestError(f"cannot read history from {url}: {e}") from None
+        if body.get("status") != "success":
+            raise BacktestError(f"{url} refused the range query {expr!r}: {body.get('error', body)}")
+        return [_series(s) for s in body["data"]["result"]]
+
+    return query
+
+
+def _series(s: dict) -> Series:  # type: ignore[type-arg]
+    vals = s.get("values", [])
+    return Series(
+        Labels.of(**s.get("metric", {})),
+        np.array([round(float(t) * 1000) for t, _ in vals], dtype=np.int64),
+        np.array([float(v) for _, v in vals], dtype=np.float64),
+    )
+
+
+def _key(labels: Labels) -> LabelSet:
+    return tuple((k, v) for k, v in labels.drop_metric_name())
+
+
+def _counts(query: RangeQuery, expr: str, t: np.ndarray, step: int) -> dict[LabelSet, np.ndarray]:
+    """Per label set, the events of each step of ``t`` (rate x step seconds; 0 where absent)."""
+    out: dict[LabelSet, np.ndarray] = {}
+    for lo in range(0, len(t), MAX_POINTS):
+        chunk = t[lo:lo + MAX_POINTS]
+        try:
+            series = query(expr, int(chunk[0]), int(chunk[-1]), step)
+        except PromQLError as e:
+            raise BacktestError(f"the SLI query {expr!r} failed: {e}") from None
+        for s in series:
+            row = out.setdefault(_key(s.labels), np.zeros(len(t)))
+            idx = (s.timestamps - t[0]) // step
+            ok = (idx >= 0) & (idx < len(t)) & np.isfinite(s.values)
+            row[idx[ok]] = s.values[ok] * (step / 1000)
+    return out
+
+
+def fetch(query: RangeQuery, slo: SLO, from_ms: int, to_ms: int, step_ms: int, warmup_ms: int) -> History:
+    """Counts for steps ending in ``(from - warmup, to]``; the first ``warmup`` only fills windows."""
+    if to_ms <= from_ms:
+        raise BacktestError(f"--to ({to_ms} ms) must be after --from ({from_ms} ms)")
+    first = (from_ms - warmup_ms) // step_ms * step_ms + step_ms
+    t = np.arange(first, to_ms + 1, step_ms, dtype=np.int64)
+    start_index = int(np.searchsorted(t, from_ms + step_ms))
+    try:
+        err_expr, tot_expr = error_rate(slo, step_ms), total_rate(slo, step_ms)
+    except SLIError as e:
+        raise BacktestError(f"SLO {slo.name!r}: {e}") from None
+    totals = _counts(query, tot_expr, t, step_ms)
+    errors = _counts(query, err_expr, t, step_ms)
+    keys = sorted(totals)
+    if not keys:
+        raise BacktestError(f"SLO {slo.name!r} has no traffic between --from and --to: {tot_expr} returned no series")
+    zero = np.zeros(len(t))
+    return History(
+        t, step_ms, tuple(keys),
+        np.vstack([errors.get(k, zero) for k in keys]), np.vstack([totals[k] for k in keys]),
+        start_index=start_index,
+    )
