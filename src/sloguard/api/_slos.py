@@ -15,8 +15,6 @@ from sloguard.api._http import (
     ApiError,
     Params,
     api_endpoint,
-    go_quote,
-    parse_time,
     parse_time_param,
     success,
 )
@@ -27,7 +25,6 @@ from sloguard.slo.model import SLO
 from sloguard.slo.report import slo_json
 
 #: History without ``step`` has about this many points.
-DEFAULT_HISTORY_POINTS = 250
 
 
 def _alerts(ctx: ServerContext, name: str) -> list[dict[str, object]]:
@@ -57,23 +54,13 @@ def _engine(ctx: ServerContext) -> object:
     return ctx.engine
 
 
-def _time(params: Params, name: str, default: int) -> int:
-    raw = params.get(name)
-    if raw == "":
-        return default
-    try:
-        return parse_time(raw)
-    except ValueError as e:
-        raise ApiError(f"invalid parameter {go_quote(name)}: {e}") from None
-
-
 def history_range(params: Params, now_ms: int) -> tuple[int, int, int]:
     """``start``, ``end`` (Prometheus times; default the last day) and ``step`` (float
     seconds or a duration; default about 250 points, whole seconds)."""
-    end = _time(params, "end", now_ms)
-    start = _time(params, "start", end - 86_400_000)
+    end = parse_time_param(params, "end", now_ms)
+    start = parse_time_param(params, "start", end - 86_400_000)
     if params.get("step") == "":
-        step = max(1000, -(-(end - start) // (DEFAULT_HISTORY_POINTS - 1)) // 1000 * 1000)
+        step = history.default_step_ms(start, end)
     else:
         try:
             step = parse_duration_ns(params.get("step")) // 1_000_000

@@ -86,7 +86,7 @@ def _histories(slos: list[SLO], engine: Engine, span: tuple[int, int, int]) -> l
 
 def _span(start: int, end: int, step: str | None) -> tuple[int, int, int]:
     if step is None:
-        ms = max(1000, -(-(end - start) // 249) // 1000 * 1000)
+        ms = history.default_step_ms(start, end)
     else:
         try:
             ms = parse_duration_ms(step)

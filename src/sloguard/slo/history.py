@@ -34,6 +34,8 @@ I64 = npt.NDArray[np.int64]
 
 #: Points per series a history may have (Prometheus' limit for range queries).
 MAX_POINTS = 11_000
+#: Points of a history asked for without a step.
+DEFAULT_POINTS = 250
 
 
 class HistoryError(SLOError):
@@ -58,6 +60,11 @@ class History:
     steps: I64
     windows_ms: tuple[int, ...]
     series: tuple[SeriesHistory, ...]
+
+
+def default_step_ms(start_ms: int, end_ms: int) -> int:
+    """A whole number of seconds giving about ``DEFAULT_POINTS`` points from start to end."""
+    return max(1000, -(-(end_ms - start_ms) // (DEFAULT_POINTS - 1)) // 1000 * 1000)
 
 
 def check_range(start_ms: int, end_ms: int, step_ms: int) -> int:
