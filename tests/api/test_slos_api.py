@@ -104,7 +104,7 @@ def test_history_route_returns_the_computed_history() -> None:
 
 
 @pytest.mark.parametrize(("params", "status", "words"), [
-    ({"start": "yesterday"}, 400, 'invalid parameter "start": cannot parse "yesterday" to a valid timestamp'),
+    ({"start": "yesterday"}, 400, 'invalid parameter "start": Invalid time value for \'start\': cannot parse "yesterday" to a valid timestamp'),
     ({"start": "100", "end": "50"}, 400, "end (50) is before start (100)"),
     ({"start": "0", "end": "86400", "step": "1s"}, 400, "86,401 points"),
     ({"step": "soon"}, 400, 'invalid parameter "step": cannot parse "soon" to a valid duration'),
