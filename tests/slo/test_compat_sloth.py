@@ -201,3 +201,26 @@ def test_an_slo_plugin_overriding_the_defaults_writes_only_its_own_rules(tmp_pat
     assert yaml.safe_load(out) == {"groups": [{"name": "sloth-slo-meta-recordings-checkout-availability", "rules": [
         {"record": "sloth_slo_info", "expr": "vector(1)", "labels": {"a": "x", "z": "1"}}]}]}
     assert refused[0] == 1 and "Sloth SLO plugin chains rewrite Sloth's rules: they run with --compat sloth only" in refused[2]
+
+
+CALENDAR_TIMESLICES = """
+apiVersion: sloguard/v1
+service: api
+slos:
+  - name: lat
+    objective: 99.5
+    period: {calendar: month, timezone: America/New_York}
+    budgeting: {timeslices: {target: 0.95, slice: 5m}}
+    sli: {ratio: {bad: 'req_total{code="500"}', total: 'req_total'}}
+    alerting: {min_events: 100}
+"""
+
+
+def test_what_sloths_form_cannot_compute_is_named_on_stderr(tmp_path: Path) -> None:
+    code, out, err = _rules(tmp_path, CALENDAR_TIMESLICES, "--compat", "sloth")
+    assert code == 0 and "sloth_slo: lat" in out
+    assert "calendar month (America/New_York) budget is written as a rolling 30d one" in err
+    assert "timeslice budget is written as an occurrences budget" in err
+    assert "min_events 100 is dropped" in err
+    code, _, err = _rules(tmp_path, V1, "--compat", "sloth")
+    assert code == 0 and "warning" not in err

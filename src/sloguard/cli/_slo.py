@@ -139,6 +139,11 @@ def rules(
         for p in e.problems:
             typer.echo(str(p), err=True)
         raise typer.Exit(1) from None
+    if compat == "sloth":
+        from sloguard.slo.compat import sloth_form_losses
+
+        for w in sloth_form_losses(load_files(files)[0]):
+            typer.echo(f"warning: {w}", err=True)
     typer.echo(text, nl=False)
 
 

@@ -23,7 +23,7 @@ from sloguard.slo._sloth_chain import Chain, chains_of
 from sloguard.slo._sloth_windows import DEFAULT_CATALOG, AlertWindows, load_catalog, windows_for
 from sloguard.slo._yaml import dump_yaml
 from sloguard.slo.loader import SpecFormat, detect_format, load_files, load_text
-from sloguard.slo.model import SLO, Period, workbook_tiers
+from sloguard.slo.model import SLO, BudgetingMethod, Period, workbook_tiers
 
 #: The version string written where Sloth writes its own (``sloth_version``, the header).
 SLOTH_VERSION = f"sloguard-{__version__}"
@@ -195,6 +195,23 @@ def emit_sloguard(files: Sequence[Path], opts: RuleOptions) -> str:
     else:
         doc = rulegen.generate(slos, opts.interval_ms)
     return dump_yaml([_drop_rules(doc, opts)])
+
+
+def sloth_form_losses(slos: Sequence[SLO]) -> list[str]:
+    """What Sloth's rule form cannot compute for these SLOs (its rules budget a rolling
+    period by occurrences, with no low-traffic guard): one sentence each, for stderr."""
+    out = []
+    for slo in slos:
+        if not slo.period.is_rolling:
+            out.append(f"SLO {slo.name!r}: Sloth's rules have no calendar periods: the {slo.period} budget is "
+                       f"written as a rolling {slo.period.nominal_ms // _DAY}d one (sloguard's own form keeps it)")
+        if slo.budgeting is BudgetingMethod.TIMESLICES:
+            out.append(f"SLO {slo.name!r}: Sloth's rules count occurrences: the timeslice budget is written as an "
+                       "occurrences budget (sloguard's own form keeps it)")
+        if slo.alerting.min_events:
+            out.append(f"SLO {slo.name!r}: Sloth's alerts have no low-traffic guard: min_events "
+                       f"{slo.alerting.min_events} is dropped")
+    return out
 
 
 def emit_pyrra(files: Sequence[Path], opts: RuleOptions) -> str:
