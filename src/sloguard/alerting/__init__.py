@@ -1,0 +1,1 @@
+"""Alertmanager-compatible alerting: routing, inhibition, silences, time intervals."""
