@@ -13,7 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sloguard.labels import GoRegexError, Labels, Matcher, MatchType, compile_go, is_valid_label_name
+from sloguard.labels import (
+    GoRegexError,
+    Labels,
+    Matcher,
+    MatchType,
+    compile_go,
+    is_valid_label_name,
+)
 
 LabelSet = Mapping[str, str] | Labels
 
