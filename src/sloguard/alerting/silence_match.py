@@ -145,8 +145,16 @@ def validate_silence(s: Silence, *, check_id: bool = False) -> None:
             raise SilenceInvalid(f"invalid label matcher {i}: {e}") from None
     if all(matches_empty(m) for m in s.matchers):
         raise SilenceInvalid("at least one matcher must not match the empty string")
+    for t, what in ((s.starts_at, "start"), (s.ends_at, "end"), (s.updated_at, "update")):
+        if t is not None and is_zero_time(t):
+            raise SilenceInvalid(f"invalid zero {what} timestamp")
     if s.ends_at < s.starts_at:
         raise SilenceInvalid("end time must not be before start time")
+
+
+def is_zero_time(t: datetime) -> bool:
+    """Go's zero ``time.Time`` (0001-01-01T00:00:00Z), what an unset timestamp decodes to."""
+    return t.replace(tzinfo=None) == datetime(1, 1, 1) and not t.utcoffset()
 
 
 def check_postable(s: Silence, now: datetime) -> None:
