@@ -17,20 +17,14 @@ Semantics kept from Alertmanager 0.25 on purpose (a differential peer must agree
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-          "september", "october", "november", "december")  # fmt: skip
-_VALID_TIME = re.compile(r"^((([01][0-9])|(2[0-3])):[0-5][0-9])$|(^24:00$)")
-_ATOI = re.compile(r"[+-]?[0-9]+")
+from sloguard.alerting import _timeinterval_text as text
+
 _INTERVAL_KEYS = ("times", "weekdays", "days_of_month", "months", "years", "location")
-_INT64_MAX = (1 << 63) - 1
 
 
 class TimeIntervalError(ValueError):
@@ -151,7 +145,7 @@ def parse_named_time_intervals(raw: Any, key: str = "time_intervals") -> dict[st
         path = f"{key}[{i}]"
         entry = _as_mapping(entry, path, "config.TimeInterval")
         _no_unknown(entry, ("name", "time_intervals"), path, "config.plain")
-        name = _scalar(entry.get("name"))
+        name = text.scalar(entry.get("name"))
         if not name:
             raise TimeIntervalError(path, f"missing name in {kind}")
         if name in out:
@@ -172,12 +166,12 @@ def parse_time_interval(raw: Any, path: str) -> TimeInterval:
     _no_unknown(m, _INTERVAL_KEYS, path, "timeinterval.TimeInterval")
     loc = m.get("location")
     return TimeInterval(
-        times=_each(m, "times", path, _time_range),
-        weekdays=_each(m, "weekdays", path, _weekday_range),
-        days_of_month=_each(m, "days_of_month", path, _day_of_month_range),
-        months=_each(m, "months", path, _month_range),
-        years=_each(m, "years", path, _year_range),
-        location=None if loc is None else _location(_scalar(loc), f"{path}.location"),
+        times=_each(m, "times", path, lambda raw: TimeRange(*text.time_range(raw))),
+        weekdays=_each(m, "weekdays", path, lambda raw: InclusiveRange(*text.weekday_range(raw))),
+        days_of_month=_each(m, "days_of_month", path, lambda raw: InclusiveRange(*text.day_of_month_range(raw))),
+        months=_each(m, "months", path, lambda raw: InclusiveRange(*text.month_range(raw))),
+        years=_each(m, "years", path, lambda raw: InclusiveRange(*text.year_range(raw))),
+        location=None if loc is None else _location(loc, f"{path}.location"),
     )
 
 
@@ -195,125 +189,11 @@ def _each(m: Mapping[str, Any], key: str, path: str, parse: Any) -> Any:
     return tuple(out)
 
 
-def _time_range(raw: Any) -> TimeRange:
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"cannot unmarshal {type(raw).__name__} into timeinterval.yamlTimeRange")
-    m = raw
-    for k in m:
-        if k not in ("start_time", "end_time"):
-            raise ValueError(f"field {k} not found in type timeinterval.yamlTimeRange")
-    start_s, end_s = _scalar(m.get("start_time")), _scalar(m.get("end_time"))
-    if not start_s or not end_s:
-        raise ValueError("both start and end times must be provided")
-    start, end = _parse_time(start_s), _parse_time(end_s)
-    if start >= end:
-        raise ValueError("start time cannot be equal or greater than end time")
-    return TimeRange(start, end)
-
-
-def _parse_time(text: str) -> int:
-    if not _VALID_TIME.search(text):
-        raise ValueError(f"couldn't parse timestamp {text}, invalid format")
-    hours, minutes = text.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def _split(raw: Any, member: Any) -> InclusiveRange:
-    text = _scalar(raw).lower()
-    if ":" not in text:
-        v = member(text)
-        return InclusiveRange(v, v)
-    parts = text.split(":")
-    if len(parts) != 2:
-        raise ValueError(f"couldn't parse range {text}, invalid format")
-    return InclusiveRange(member(parts[0]), member(parts[1]))
-
-
-def _atoi(text: str) -> int:
-    if not _ATOI.fullmatch(text):
-        raise ValueError(f'strconv.Atoi: parsing "{text}": invalid syntax')
-    if abs(int(text)) > _INT64_MAX:
-        raise ValueError(f'strconv.Atoi: parsing "{text}": value out of range')
-    return int(text)
-
-
-def _weekday(text: str) -> int:
-    if text not in WEEKDAYS:
-        raise ValueError(f"{text} is not a valid weekday")
-    return WEEKDAYS.index(text)
-
-
-def _month(text: str) -> int:
-    if text in MONTHS:
-        return MONTHS.index(text) + 1
+def _location(raw: Any, path: str) -> Location:
     try:
-        return _atoi(text)
-    except ValueError:
-        raise ValueError(f"{text} is not a valid month") from None
-
-
-def _weekday_range(raw: Any) -> InclusiveRange:
-    r = _split(raw, _weekday)
-    if r.begin > r.end:
-        raise ValueError("start day cannot be before end day")
-    return r
-
-
-def _day_of_month_range(raw: Any) -> InclusiveRange:
-    r = _split(raw, _atoi)
-    for day in (r.begin, r.end):
-        if day == 0 or not -31 <= day <= 31:
-            raise ValueError(f"{day} is not a valid day of the month: out of range")
-    if r.begin < 0 < r.end:
-        raise ValueError("end day must be negative if start day is negative")
-    check_begin = 28 + r.begin if r.begin < 0 else r.begin  # 28: the shortest month
-    check_end = 28 + r.end if r.end < 0 else r.end
-    if check_begin > check_end:
-        raise ValueError(f"end day {r.end} is always before start day {r.begin}")
-    return r
-
-
-def _month_name(n: int) -> str:
-    return MONTHS[n - 1] if 1 <= n <= 12 else ""
-
-
-def _month_range(raw: Any) -> InclusiveRange:
-    r = _split(raw, _month)
-    if r.begin > r.end:
-        raise ValueError(f"end month {_month_name(r.end)} is before start month {_month_name(r.begin)}")
-    return r
-
-
-def _year_range(raw: Any) -> InclusiveRange:
-    r = _split(raw, _atoi)
-    if r.begin > r.end:
-        raise ValueError(f"end year {r.end} is before start year {r.begin}")
-    return r
-
-
-def _location(name: str, path: str) -> Location:
-    """Go's ``time.LoadLocation``: "" and "UTC" are UTC, "Local" the host's zone."""
-    if name in ("", "UTC"):
-        return Location("UTC", UTC)
-    if name == "Local":
-        return Location("Local", None)
-    if ".." in name or name[0] in "/\\":
-        raise TimeIntervalError(f"{path} ({name!r})", "time: invalid location name")
-    try:
-        return Location(name, ZoneInfo(name))
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise TimeIntervalError(f"{path} ({name!r})", f"unknown time zone {name}") from None
-
-
-def _scalar(v: Any) -> str:
-    """A YAML scalar as Go's yaml.v2 hands it to a string field."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, Mapping | list):
-        raise ValueError(f"cannot unmarshal {type(v).__name__} {v!r} into string")
-    return str(v)
+        return Location(*text.load_location(text.scalar(raw)))
+    except ValueError as e:
+        raise TimeIntervalError(f"{path} ({raw!r})", str(e)) from None
 
 
 def _as_list(v: Any, path: str) -> list[Any]:
