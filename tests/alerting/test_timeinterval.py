@@ -202,6 +202,11 @@ def test_local_location_reads_the_hosts_zone(monkeypatch: pytest.MonkeyPatch) ->
         ti = parse_time_interval({"times": [{"start_time": "09:00", "end_time": "10:00"}], "location": "Local"}, "t")
         assert ti.contains(datetime(2022, 1, 3, 3, 30, tzinfo=UTC))  # 09:00 IST
         assert not ti.contains(datetime(2022, 1, 3, 9, 0, tzinfo=UTC))
+        monkeypatch.setenv("TZ", "Europe/Berlin")
+        time.tzset()  # the host's DST rules apply to Local too: March is one day short
+        last = parse_time_interval({"days_of_month": ["-1"], "location": "Local"}, "t")
+        assert last.contains(datetime(2021, 3, 30, 10, tzinfo=UTC))
+        assert not last.contains(datetime(2021, 3, 31, 10, tzinfo=UTC))
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()

@@ -87,7 +87,8 @@ class TimeInterval:
         minute = t.hour * 60 + t.minute
         if self.times is not None and not any(r.start_minute <= minute < r.end_minute for r in self.times):
             return False
-        if self.days_of_month is not None and not _in_days_of_month(self.days_of_month, t):
+        local = self.location is not None and self.location.tz is None
+        if self.days_of_month is not None and not _in_days_of_month(self.days_of_month, t, local):
             return False
         return (
             _in_ranges(self.months, t.month)
@@ -100,17 +101,19 @@ def _in_ranges(ranges: Ranges, value: int) -> bool:
     return ranges is None or any(r.begin <= value <= r.end for r in ranges)
 
 
-def days_in_month(t: datetime) -> int:
+def days_in_month(t: datetime, local: bool = False) -> int:
     """Alertmanager 0.25's month length: whole hours from this month's first local midnight to
-    the next one's, divided by 24 and truncated (a spring-forward month is one day short)."""
-    start = datetime(t.year, t.month, 1, tzinfo=t.tzinfo)
-    end = datetime(t.year + t.month // 12, t.month % 12 + 1, 1, tzinfo=t.tzinfo)
+    the next one's, divided by 24 and truncated (a spring-forward month is one day short).
+    ``local``: midnights in the host's zone with its DST rules (``t`` carries a fixed offset)."""
+    tz = None if local else t.tzinfo
+    start = datetime(t.year, t.month, 1, tzinfo=tz)
+    end = datetime(t.year + t.month // 12, t.month % 12 + 1, 1, tzinfo=tz)
     hours = int((end.timestamp() - start.timestamp()) // 3600)
     return hours // 24
 
 
-def _in_days_of_month(ranges: tuple[InclusiveRange, ...], t: datetime) -> bool:
-    n = days_in_month(t)
+def _in_days_of_month(ranges: tuple[InclusiveRange, ...], t: datetime, local: bool) -> bool:
+    n = days_in_month(t, local)
     for r in ranges:
         begin = n + r.begin + 1 if r.begin < 0 else r.begin
         end = n + r.end + 1 if r.end < 0 else r.end
