@@ -121,8 +121,9 @@ class NotificationLog:
             "flush_id": flush_id, "holder": holder, "claimed_at": self._clock(), "expires_at": expires_at,
         }
         stmt = self._db.insert(claims_table).values(row).on_conflict_do_nothing()
+        stmt = stmt.returning(claims_table.c.holder)  # a row back only when this insert went in
         with self._db.transaction() as conn:
-            return int(conn.execute(stmt).rowcount) == 1
+            return conn.execute(stmt).first() is not None
 
     def claim_holder(self, receiver: NflogReceiver, group_key: str, flush_id: str) -> str | None:
         """Who claimed this flush (None: nobody yet)."""
