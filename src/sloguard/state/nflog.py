@@ -136,11 +136,11 @@ class NotificationLog:
         return None if found is None else str(found)
 
     def gc(self) -> int:
-        """Remove log entries and claims whose expiry has passed; how many."""
+        """Remove log entries and claims whose expiry is now or past (as Alertmanager); how many."""
         now = self._clock()
         with self._db.transaction() as conn:
-            n = conn.execute(log_table.delete().where(log_table.c.expires_at < now)).rowcount
-            n += conn.execute(claims_table.delete().where(claims_table.c.expires_at < now)).rowcount
+            n = conn.execute(log_table.delete().where(log_table.c.expires_at <= now)).rowcount
+            n += conn.execute(claims_table.delete().where(claims_table.c.expires_at <= now)).rowcount
         return int(n)
 
 

@@ -90,7 +90,7 @@ class Silence:
 def validate(s: Silence) -> None:
     """Alertmanager's checks of a silence; :class:`InvalidSilence` names the first failure."""
     if not s.matchers:
-        raise InvalidSilence("The silence has no matchers: at least one matcher is required.")
+        raise InvalidSilence("The silence has no matchers: at least one matcher required.")
     for i, m in enumerate(s.matchers):
         if not is_valid_label_name(m.name):
             raise InvalidSilence(f"Invalid label matcher {i}: invalid label name {m.name!r}.")
@@ -98,6 +98,12 @@ def validate(s: Silence) -> None:
             m.to_matcher()
         except ValueError as e:
             raise InvalidSilence(f"Invalid label matcher {i}: {e}.") from None
+    if all(_matches_empty(m) for m in s.matchers):
+        shown = ", ".join(str(m.to_matcher()) for m in s.matchers)
+        raise InvalidSilence(
+            f"Every matcher of the silence ({shown}) matches the empty string: "
+            "at least one matcher must not match the empty string."
+        )
     if s.ends_at < s.starts_at:
         raise InvalidSilence(
             f"The silence's end time {s.ends_at} is before its start time {s.starts_at}: "
@@ -105,13 +111,21 @@ def validate(s: Silence) -> None:
         )
 
 
+def _matches_empty(m: SilenceMatcher) -> bool:
+    """Alertmanager's test: only ``=`` and ``=~`` matchers can match the empty string."""
+    return m.is_equal and m.to_matcher().matches("")
+
+
 def can_update(prev: Silence, new: Silence, now: int) -> bool:
-    """Whether ``new`` may overwrite ``prev`` in place (else: expire ``prev``, create anew)."""
+    """Whether ``new`` may overwrite ``prev`` in place (else: expire ``prev``, create anew).
+
+    As Alertmanager, an active silence's start is compared to the second.
+    """
     if prev.matchers != new.matchers:
         return False
     state = prev.state(now)
     if state is SilenceState.ACTIVE:
-        return new.starts_at == prev.starts_at and not new.ends_at < now
+        return new.starts_at // 1000 == prev.starts_at // 1000 and not new.ends_at < now
     if state is SilenceState.PENDING:
         return not new.starts_at < now
     return False
@@ -149,8 +163,8 @@ class SilenceRepository:
     def expire(self, silence_id: str) -> Silence:
         """End a silence now (a pending one never starts); the silence as stored.
 
-        Raises :class:`NotFound` for an unknown id and :class:`InvalidSilence` when the
-        silence has already expired (Alertmanager: "silence ... already expired").
+        Raises :class:`NotFound` for an unknown id. An already expired silence is left as
+        it is and returned (Alertmanager 0.25 answers that expire with success too).
         """
         now = self._clock()
         with self._db.transaction() as conn:
@@ -158,7 +172,7 @@ class SilenceRepository:
             if prev is None:
                 raise NotFound(f"There is no silence with id {silence_id!r} to expire.")
             if prev.state(now) is SilenceState.EXPIRED:
-                raise InvalidSilence(f"The silence {silence_id} already expired.")
+                return prev
             expired = _expired(prev, now)
             self._write(conn, expired, insert=False)
             return expired
@@ -182,10 +196,10 @@ class SilenceRepository:
         return [s for s in found if wanted is None or s.state(now) in wanted]
 
     def gc(self, retention_ms: int) -> int:
-        """Remove silences that ended more than ``retention_ms`` ago; how many."""
+        """Remove silences that ended ``retention_ms`` ago or earlier; how many."""
         cutoff = self._clock() - retention_ms
         with self._db.transaction() as conn:
-            return int(conn.execute(table.delete().where(table.c.ends_at < cutoff)).rowcount)
+            return int(conn.execute(table.delete().where(table.c.ends_at <= cutoff)).rowcount)
 
     def _get(self, conn: Connection, silence_id: str, *, lock: bool) -> Silence | None:
         query = sa.select(table).where(table.c.id == silence_id)
