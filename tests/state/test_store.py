@@ -19,6 +19,8 @@ from sloguard.state import (
     SchemaError,
     Silence,
     SilenceMatcher,
+    SqlStateStore,
+    StateStore,
     StateUnavailable,
     StateURLError,
     open_store,
@@ -63,8 +65,13 @@ def test_an_unreachable_postgresql_is_unavailable_and_the_password_is_hidden() -
     assert err.value.retryable
 
 
+def _as_protocol(store: SqlStateStore) -> StateStore:
+    return store  # mypy checks that SqlStateStore satisfies the StateStore protocol
+
+
 def test_every_kind_survives_a_reopen(store_url: str) -> None:
-    with open_store(store_url) as store:
+    with open_store(store_url) as opened:
+        store = _as_protocol(opened)
         sid = store.silences.set(Silence((SilenceMatcher("a", "b.*", True),), 0, 2**60, "me", "c"))
         store.nflog.log(HOOK, "g", [1, 2], [3], expires_at=2**60)
         assert store.nflog.claim(HOOK, "g", "f", "r1", expires_at=2**60)
