@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -53,3 +54,24 @@ def test_release_frees_the_lease_for_anyone(store: SqlStateStore) -> None:
 def test_a_negative_ttl_is_refused(store: SqlStateStore) -> None:
     with pytest.raises(ValueError, match="-5 ms"):
         store.leases.acquire("sender", "r1", -5)
+
+
+def test_two_replicas_acquiring_a_free_lease_at_once_get_one_holder(store_url: str) -> None:
+    results: dict[str, list[bool]] = {"r1": [], "r2": []}
+    barrier = threading.Barrier(2)
+
+    def replica(name: str) -> None:
+        with open_store(store_url) as s:  # its own engine: its own connections
+            barrier.wait()
+            for i in range(20):
+                results[name].append(s.leases.acquire(f"lease-{i}", name, LONG) is not None)
+
+    threads = [threading.Thread(target=replica, args=(n,)) for n in results]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [a + b for a, b in zip(results["r1"], results["r2"], strict=True)] == [1] * 20
+    with open_store(store_url) as s:
+        holders = {lease.name: lease.holder for lease in s.leases.list()}
+    assert all(holders[f"lease-{i}"] == ("r1" if results["r1"][i] else "r2") for i in range(20))
