@@ -1,0 +1,52 @@
+"""Durable state (silences, the notification log, leases) in SQLite or PostgreSQL.
+
+Open it with :func:`open_store` (a URL, or the data directory's ``state.db``); every
+repository write is committed before it returns. See docs/state.md.
+"""
+
+from sloguard.state._errors import (
+    InvalidSilence,
+    NotFound,
+    SchemaError,
+    StateError,
+    StateUnavailable,
+    StateURLError,
+)
+from sloguard.state._schema import MIGRATIONS, Migration
+from sloguard.state.leases import Lease, LeaseRepository
+from sloguard.state.nflog import NflogEntry, NflogReceiver, NotificationLog
+from sloguard.state.silences import Silence, SilenceMatcher, SilenceRepository, SilenceState
+from sloguard.state.store import (
+    DEFAULT_FILE,
+    SqlStateStore,
+    StateStore,
+    default_url,
+    open_store,
+    wall_clock_ms,
+)
+
+__all__ = [
+    "DEFAULT_FILE",
+    "MIGRATIONS",
+    "InvalidSilence",
+    "Lease",
+    "LeaseRepository",
+    "Migration",
+    "NflogEntry",
+    "NflogReceiver",
+    "NotFound",
+    "NotificationLog",
+    "SchemaError",
+    "Silence",
+    "SilenceMatcher",
+    "SilenceRepository",
+    "SilenceState",
+    "SqlStateStore",
+    "StateError",
+    "StateStore",
+    "StateURLError",
+    "StateUnavailable",
+    "default_url",
+    "open_store",
+    "wall_clock_ms",
+]

@@ -1,0 +1,148 @@
+"""The schema and its ordered migrations.
+
+The schema's version lives in ``sloguard_schema_version`` (one row per applied migration).
+:func:`migrate` applies, in order and each in its own transaction, every migration newer
+than that version; run twice it does nothing. A database whose version is newer than the
+last migration here was written by newer code and is refused with :class:`SchemaError`.
+
+A migration is explicit DDL for its version only: the ``Table`` objects below describe the
+*current* schema (what the repositories query) and must change together with a new
+migration; a released migration is never edited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sloguard.state._db import Database
+from sloguard.state._errors import SchemaError
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "sloguard_schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("applied_at", sa.BigInteger, nullable=False),
+)
+
+
+def _v1_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
+    silences = sa.Table(
+        "silences",
+        md,
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("matchers", sa.Text, nullable=False),  # JSON [{name, value, isRegex, isEqual}]
+        sa.Column("starts_at", sa.BigInteger, nullable=False),
+        sa.Column("ends_at", sa.BigInteger, nullable=False),
+        sa.Column("updated_at", sa.BigInteger, nullable=False),
+        sa.Column("created_by", sa.Text, nullable=False),
+        sa.Column("comment", sa.Text, nullable=False),
+        sa.Index("silences_ends_at", "ends_at"),
+    )
+    nflog = sa.Table(
+        "nflog",
+        md,
+        *_receiver_key(),
+        sa.Column("timestamp", sa.BigInteger, nullable=False),
+        sa.Column("firing", sa.Text, nullable=False),  # JSON sorted list of alert hashes
+        sa.Column("resolved", sa.Text, nullable=False),
+        sa.Column("expires_at", sa.BigInteger, nullable=False),
+        sa.Index("nflog_expires_at", "expires_at"),
+    )
+    claims = sa.Table(
+        "nflog_claims",
+        md,
+        *_receiver_key(),
+        sa.Column("flush_id", sa.Text, primary_key=True),
+        sa.Column("holder", sa.Text, nullable=False),
+        sa.Column("claimed_at", sa.BigInteger, nullable=False),
+        sa.Column("expires_at", sa.BigInteger, nullable=False),
+        sa.Index("nflog_claims_expires_at", "expires_at"),
+    )
+    leases = sa.Table(
+        "leases",
+        md,
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("holder", sa.Text, nullable=False),
+        sa.Column("acquired_at", sa.BigInteger, nullable=False),
+        sa.Column("expires_at", sa.BigInteger, nullable=False),
+    )
+    return silences, nflog, claims, leases
+
+
+def _receiver_key() -> list[sa.Column[object]]:
+    """(group key, receiver name, integration name, integration index): Alertmanager's nflog key."""
+    return [
+        sa.Column("group_key", sa.Text, primary_key=True),
+        sa.Column("receiver", sa.Text, primary_key=True),
+        sa.Column("integration", sa.Text, primary_key=True),
+        sa.Column("idx", sa.Integer, primary_key=True, autoincrement=False),
+    ]
+
+
+silences, nflog, nflog_claims, leases = _v1_tables(metadata)
+
+
+def _migrate_v1(conn: Connection) -> None:
+    for table in _v1_tables(sa.MetaData()):
+        table.create(conn)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: ``apply`` runs inside a transaction that also records ``version``."""
+
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "silences, notification log, nflog claims, leases", _migrate_v1),
+)
+"""Every migration, in order; versions are 1, 2, 3, ... without gaps."""
+
+
+def current_version(conn: Connection) -> int:
+    """The database's schema version (0 for an empty database)."""
+    if not sa.inspect(conn).has_table(schema_version.name):
+        return 0
+    found = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar_one()
+    return int(found or 0)
+
+
+def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Bring the schema up to the last of ``migrations``; the version it ends at."""
+    known = migrations[-1].version if migrations else 0
+    for step in migrations:
+        with db.transaction() as conn:
+            _lock(db, conn)
+            schema_version.create(conn, checkfirst=True)
+            version = current_version(conn)
+            if version > known:
+                raise SchemaError(
+                    f"The state database {db.where} has schema version {version}, newer than "
+                    f"the {known} this sloguard knows; it was written by a newer sloguard. "
+                    "Run that version, or point state.url at another database."
+                )
+            if step.version > version:
+                step.apply(conn)
+                conn.execute(
+                    schema_version.insert().values(
+                        version=step.version, description=step.description, applied_at=db.now_ms(conn)
+                    )
+                )
+    with db.transaction() as conn:
+        return current_version(conn)
+
+
+def _lock(db: Database, conn: Connection) -> None:
+    """Serialize replicas migrating one PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
+    if db.dialect == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7365727669636501)"))

@@ -1,0 +1,152 @@
+"""The notification log: what each receiver integration last sent for each group.
+
+Alertmanager keeps, per (receiver, group key), the hashes of the firing and resolved
+alerts of the last notification, its time and an expiry; the dedup stage compares a new
+flush with it. :meth:`NotificationLog.claim` adds what Alertmanager's gossip lacks: a
+conditional insert of one row per (receiver, group key, flush id), so replicas sharing a
+database learn which one of them sends that flush (exactly one claim wins).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from sloguard.state._db import Database
+from sloguard.state._schema import nflog as log_table
+from sloguard.state._schema import nflog_claims as claims_table
+
+Clock = Callable[[], int]
+
+
+@dataclass(frozen=True, slots=True)
+class NflogReceiver:
+    """One integration of one receiver: Alertmanager's (group name, integration, index)."""
+
+    name: str
+    integration: str
+    idx: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.name}/{self.integration}[{self.idx}]"
+
+
+@dataclass(frozen=True, slots=True)
+class NflogEntry:
+    """The last notification sent for a group to one receiver integration.
+
+    ``firing`` and ``resolved`` are the hashes of the alerts it carried (sorted, distinct);
+    ``timestamp`` and ``expires_at`` are UTC epoch milliseconds.
+    """
+
+    receiver: NflogReceiver
+    group_key: str
+    timestamp: int
+    firing: tuple[int, ...]
+    resolved: tuple[int, ...]
+    expires_at: int
+
+    def is_firing_subset(self, alerts: Iterable[int]) -> bool:
+        """Whether every alert in ``alerts`` was firing in this notification."""
+        return set(alerts) <= set(self.firing)
+
+    def is_resolved_subset(self, alerts: Iterable[int]) -> bool:
+        """Whether every alert in ``alerts`` was resolved in this notification."""
+        return set(alerts) <= set(self.resolved)
+
+
+class NotificationLog:
+    """The nflog in the state database; each write is committed before it returns."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def log(
+        self,
+        receiver: NflogReceiver,
+        group_key: str,
+        firing: Iterable[int],
+        resolved: Iterable[int],
+        *,
+        expires_at: int,
+        timestamp: int | None = None,
+    ) -> NflogEntry:
+        """Record a notification that was sent (after the receiver accepted it)."""
+        entry = NflogEntry(
+            receiver, group_key, self._clock() if timestamp is None else timestamp,
+            tuple(sorted(set(firing))), tuple(sorted(set(resolved))), expires_at,
+        )
+        row = _key(receiver, group_key) | {
+            "timestamp": entry.timestamp,
+            "firing": json.dumps(entry.firing),
+            "resolved": json.dumps(entry.resolved),
+            "expires_at": entry.expires_at,
+        }
+        stmt = self._db.insert(log_table).values(row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(_key(receiver, group_key)),
+            set_={k: stmt.excluded[k] for k in ("timestamp", "firing", "resolved", "expires_at")},
+        )
+        with self._db.transaction() as conn:
+            conn.execute(stmt)
+        return entry
+
+    def query(self, receiver: NflogReceiver, group_key: str) -> NflogEntry | None:
+        """The last notification logged for this receiver integration and group, if any."""
+        query = sa.select(log_table).where(*_where(log_table, receiver, group_key))
+        with self._db.transaction() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        return NflogEntry(
+            receiver, group_key, int(row["timestamp"]),
+            tuple(json.loads(row["firing"])), tuple(json.loads(row["resolved"])), int(row["expires_at"]),
+        )
+
+    def claim(
+        self, receiver: NflogReceiver, group_key: str, flush_id: str, holder: str, *, expires_at: int
+    ) -> bool:
+        """Claim the right to send flush ``flush_id`` of this group: True for exactly one caller.
+
+        An ``INSERT ... ON CONFLICT DO NOTHING`` of the row (receiver, group key, flush id):
+        the caller whose row went in sends; every other caller (another replica, or this one
+        again) gets False. The row is kept until ``expires_at``.
+        """
+        row = _key(receiver, group_key) | {
+            "flush_id": flush_id, "holder": holder, "claimed_at": self._clock(), "expires_at": expires_at,
+        }
+        stmt = self._db.insert(claims_table).values(row).on_conflict_do_nothing()
+        stmt = stmt.returning(claims_table.c.holder)  # a row back only when this insert went in
+        with self._db.transaction() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def claim_holder(self, receiver: NflogReceiver, group_key: str, flush_id: str) -> str | None:
+        """Who claimed this flush (None: nobody yet)."""
+        table = claims_table
+        query = sa.select(table.c.holder).where(
+            *_where(table, receiver, group_key), table.c.flush_id == flush_id
+        )
+        with self._db.transaction() as conn:
+            found = conn.execute(query).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    def gc(self) -> int:
+        """Remove log entries and claims whose expiry is now or past (as Alertmanager); how many."""
+        now = self._clock()
+        with self._db.transaction() as conn:
+            n = conn.execute(log_table.delete().where(log_table.c.expires_at <= now)).rowcount
+            n += conn.execute(claims_table.delete().where(claims_table.c.expires_at <= now)).rowcount
+        return int(n)
+
+
+def _key(receiver: NflogReceiver, group_key: str) -> dict[str, Any]:
+    return {"group_key": group_key, "receiver": receiver.name, "integration": receiver.integration, "idx": receiver.idx}
+
+
+def _where(table: sa.Table, receiver: NflogReceiver, group_key: str) -> list[sa.ColumnElement[bool]]:
+    return [table.c[k] == v for k, v in _key(receiver, group_key).items()]

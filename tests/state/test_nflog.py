@@ -1,0 +1,83 @@
+"""The notification log and its per-flush claims, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from sloguard.state import NflogReceiver, SqlStateStore, open_store
+from tests.state.conftest import FakeClock
+
+HOOK = NflogReceiver("team", "webhook", 0)
+
+
+@pytest.fixture
+def store(store_url: str, clock: FakeClock) -> Iterator[SqlStateStore]:
+    with open_store(store_url, clock=clock) as s:
+        yield s
+
+
+def test_log_then_query_returns_the_sets_sorted_and_distinct(store: SqlStateStore, clock: FakeClock) -> None:
+    big = 2**64 - 1  # alert hashes are uint64
+    store.nflog.log(HOOK, "{}:{a=\"1\"}", [3, big, 3, 1], [7], expires_at=clock.now + 1000)
+    got = store.nflog.query(HOOK, "{}:{a=\"1\"}")
+    assert got is not None
+    assert (got.firing, got.resolved, got.timestamp, got.expires_at) == ((1, 3, big), (7,), clock.now, clock.now + 1000)
+    assert got.is_firing_subset([1, big]) and not got.is_firing_subset([2])
+    assert store.nflog.query(HOOK, "other") is None
+    assert store.nflog.query(NflogReceiver("team", "webhook", 1), "{}:{a=\"1\"}") is None
+
+
+def test_a_later_log_replaces_the_entry(store: SqlStateStore, clock: FakeClock) -> None:
+    store.nflog.log(HOOK, "g", [1, 2], [], expires_at=clock.now + 1000)
+    clock.advance(500)
+    store.nflog.log(HOOK, "g", [2], [1], expires_at=clock.now + 1000)
+    got = store.nflog.query(HOOK, "g")
+    assert got is not None and (got.firing, got.resolved, got.timestamp) == ((2,), (1,), clock.now)
+
+
+def test_gc_removes_expired_entries_and_claims(store: SqlStateStore, clock: FakeClock) -> None:
+    store.nflog.log(HOOK, "short", [1], [], expires_at=clock.now + 10)
+    store.nflog.log(HOOK, "long", [1], [], expires_at=clock.now + 1000)
+    assert store.nflog.claim(HOOK, "short", "f1", "r1", expires_at=clock.now + 10)
+    clock.advance(9)
+    assert store.nflog.gc() == 0
+    clock.advance(1)  # an expiry equal to now is past, as in Alertmanager's GC
+    assert store.nflog.gc() == 2
+    assert store.nflog.query(HOOK, "short") is None and store.nflog.query(HOOK, "long") is not None
+    assert store.nflog.claim_holder(HOOK, "short", "f1") is None
+
+
+def test_a_flush_is_claimed_once(store: SqlStateStore, clock: FakeClock) -> None:
+    assert store.nflog.claim(HOOK, "g", "flush-1", "r1", expires_at=clock.now + 1000)
+    assert not store.nflog.claim(HOOK, "g", "flush-1", "r2", expires_at=clock.now + 1000)
+    assert not store.nflog.claim(HOOK, "g", "flush-1", "r1", expires_at=clock.now + 1000)
+    assert store.nflog.claim(HOOK, "g", "flush-2", "r2", expires_at=clock.now + 1000)
+    assert store.nflog.claim(NflogReceiver("team", "slack", 0), "g", "flush-1", "r2", expires_at=clock.now + 1000)
+    assert store.nflog.claim_holder(HOOK, "g", "flush-1") == "r1"
+
+
+def test_concurrent_claims_from_two_connections_have_exactly_one_winner(
+    store_url: str, clock: FakeClock
+) -> None:
+    flushes = [f"flush-{i}" for i in range(40)]
+    wins: dict[str, list[str]] = {f: [] for f in flushes}
+    barrier = threading.Barrier(2)
+
+    def replica(name: str) -> None:
+        with open_store(store_url, clock=clock) as s:  # its own engine: its own connections
+            barrier.wait()
+            for f in flushes:
+                if s.nflog.claim(HOOK, "g", f, name, expires_at=clock.now + 1000):
+                    wins[f].append(name)
+
+    threads = [threading.Thread(target=replica, args=(n,)) for n in ("r1", "r2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(len(w) == 1 for w in wins.values()), wins
+    with open_store(store_url, clock=clock) as s:
+        assert [s.nflog.claim_holder(HOOK, "g", f) for f in flushes] == [wins[f][0] for f in flushes]
