@@ -19,7 +19,12 @@ from sloguard.alerting._matchers import (
 from sloguard.alerting._receivers import PagerdutyConfig, Receiver, SlackConfig, WebhookConfig
 from sloguard.alerting._routecfg import InhibitRule, RouteConfig
 from sloguard.alerting._secret import Secret
-from sloguard.alerting.config import AlertmanagerConfig, TimeIntervalSpecs, load_config, parse_config
+from sloguard.alerting.config import (
+    AlertmanagerConfig,
+    TimeIntervalSpecs,
+    load_config,
+    parse_config,
+)
 from sloguard.alerting.route import Route, RouteOpts, build_route
 
 __all__ = [

@@ -22,7 +22,13 @@ import yaml
 from sloguard.alerting._errors import AlertingConfigError, ConfigProblem
 from sloguard.alerting._global import GlobalConfig, check_global, parse_global
 from sloguard.alerting._receivers import Receiver, parse_receiver, resolve_receiver
-from sloguard.alerting._routecfg import InhibitRule, RouteConfig, parse_inhibit_rule, parse_route, parse_time_interval
+from sloguard.alerting._routecfg import (
+    InhibitRule,
+    RouteConfig,
+    parse_inhibit_rule,
+    parse_route,
+    parse_time_interval,
+)
 from sloguard.alerting._yaml import Node
 
 _TOP_KEYS = ("global", "route", "inhibit_rules", "receivers", "templates", "mute_time_intervals", "time_intervals")
@@ -91,17 +97,22 @@ def parse_config(text: str, file: str = "<config>", base_dir: str = ".") -> Aler
 
 def _parse_sections(top: Node) -> dict[str, Any]:
     """Every section decoded (Alertmanager's parse-time errors), in the order written."""
-    f = top.file
-    readers = {
-        "global": lambda v: parse_global(Node.of(f, "global", v)),
-        "route": lambda v: parse_route(f, "route", v) if v is not None else None,
-        "inhibit_rules": lambda _v: tuple(parse_inhibit_rule(f, p, x) for p, x in top.items("inhibit_rules")),
-        "receivers": lambda _v: tuple(parse_receiver(f, p, x) for p, x in top.items("receivers")),
-        "templates": lambda _v: top.str_list("templates") or (),
-        "mute_time_intervals": lambda _v: [parse_time_interval(f, p, x, True) for p, x in top.items("mute_time_intervals")],
-        "time_intervals": lambda _v: [parse_time_interval(f, p, x, False) for p, x in top.items("time_intervals")],
-    }
-    return {key: readers[key](top.data[key]) for key in top.data}
+    return {key: _read_section(top, key) for key in top.data}
+
+
+def _read_section(top: Node, key: str) -> Any:
+    f, value = top.file, top.data[key]
+    if key == "global":
+        return parse_global(Node.of(f, "global", value))
+    if key == "route":
+        return parse_route(f, "route", value) if value is not None else None
+    if key == "inhibit_rules":
+        return tuple(parse_inhibit_rule(f, p, x) for p, x in top.items(key))
+    if key == "receivers":
+        return tuple(parse_receiver(f, p, x) for p, x in top.items(key))
+    if key == "templates":
+        return top.str_list(key) or ()
+    return [parse_time_interval(f, p, x, key == "mute_time_intervals") for p, x in top.items(key)]
 
 
 def _check(top: Node, parts: dict[str, Any], base_dir: str) -> AlertmanagerConfig:

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from sloguard.alerting import AlertingConfigError, AlertmanagerConfig, MatcherParseError, Route, build_route, load_config
+from sloguard.alerting import (
+    AlertingConfigError,
+    AlertmanagerConfig,
+    MatcherParseError,
+    Route,
+    build_route,
+    load_config,
+)
 from sloguard.alerting._matchers import parse_matcher
 from sloguard.alerting._templates import template_error
 from sloguard.labels import MatchType
