@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sloguard.alerting._http import HTTPConfig, TLSConfig, check_url, parse_http_config, parse_tls
+from sloguard.alerting._http import HTTPConfig, TLSConfig, check_url, parse_http_config
 from sloguard.alerting._secret import Secret
 from sloguard.alerting._yaml import Node
 
@@ -14,7 +14,7 @@ DEFAULT_RESOLVE_TIMEOUT_MS = 5 * 60_000
 _KEYS = (
     "resolve_timeout", "http_config", "smtp_from", "smtp_hello", "smtp_smarthost", "smtp_auth_username",
     "smtp_auth_password", "smtp_auth_password_file", "smtp_auth_secret", "smtp_auth_identity",
-    "smtp_require_tls", "smtp_tls_config", "slack_api_url", "slack_api_url_file", "pagerduty_url",
+    "smtp_require_tls", "slack_api_url", "slack_api_url_file", "pagerduty_url",
     "opsgenie_api_url", "opsgenie_api_key", "opsgenie_api_key_file", "wechat_api_url", "wechat_api_secret",
     "wechat_api_corp_id", "victorops_api_url", "victorops_api_key", "victorops_api_key_file",
     "telegram_api_url", "webex_api_url",
@@ -37,7 +37,7 @@ class GlobalConfig:
     smtp_auth_secret: Secret | None = None
     smtp_auth_identity: str = ""
     smtp_require_tls: bool = True
-    smtp_tls_config: TLSConfig = TLSConfig()
+    smtp_tls_config: TLSConfig = TLSConfig()  #: not a key in 0.25; email_configs' tls_config default
     slack_api_url: Secret | None = None
     slack_api_url_file: str = ""
     pagerduty_url: str = DEFAULT_PAGERDUTY_URL
@@ -66,7 +66,6 @@ def parse_global(node: Node) -> GlobalConfig:
         smtp_auth_secret=_secret(node, "smtp_auth_secret"),
         smtp_auth_identity=node.text("smtp_auth_identity"),
         smtp_require_tls=node.flag("smtp_require_tls", True),
-        smtp_tls_config=parse_tls(node.child("smtp_tls_config")),
         slack_api_url=slack,
         slack_api_url_file=node.text("slack_api_url_file"),
         pagerduty_url=check_url(node, "pagerduty_url") if node.has("pagerduty_url") else DEFAULT_PAGERDUTY_URL,

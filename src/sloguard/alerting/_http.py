@@ -10,8 +10,7 @@ from sloguard.alerting._yaml import Node
 
 _HTTP_KEYS = (
     "basic_auth", "authorization", "oauth2", "bearer_token", "bearer_token_file", "tls_config",
-    "proxy_url", "no_proxy", "proxy_from_environment", "proxy_connect_header", "follow_redirects",
-    "enable_http2",
+    "proxy_url", "proxy_connect_header", "follow_redirects", "enable_http2",
 )
 _TLS_KEYS = ("ca", "ca_file", "cert", "cert_file", "key", "key_file", "server_name", "insecure_skip_verify",
              "min_version", "max_version")
@@ -60,8 +59,7 @@ def parse_http_config(node: Node) -> HTTPConfig:
     bearer = node.opt_text("bearer_token")
     credentials = auth.opt_text("credentials") or bearer
     password = basic.opt_text("password")
-    if node.has("basic_auth") and (node.has("authorization") or bearer is not None):
-        raise node.fail("basic_auth", "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured")
+    _check_exclusive(node)
     return HTTPConfig(
         basic_auth_username=basic.text("username"),
         basic_auth_password=Secret(password) if password is not None else None,
@@ -72,6 +70,17 @@ def parse_http_config(node: Node) -> HTTPConfig:
         follow_redirects=node.flag("follow_redirects", True),
         enable_http2=node.flag("enable_http2", True),
     )
+
+
+def _check_exclusive(node: Node) -> None:
+    """The common HTTP client's own checks (prometheus/common, as Alertmanager 0.25 vendors it)."""
+    bearer = node.has("bearer_token") or node.has("bearer_token_file")
+    if node.has("basic_auth") and (node.has("oauth2") or bearer):
+        raise node.fail("basic_auth", "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured")
+    if node.has("authorization") and bearer:
+        raise node.fail("authorization", "authorization is not compatible with bearer_token & bearer_token_file")
+    if node.has("proxy_connect_header") and not node.has("proxy_url"):
+        raise node.fail("proxy_connect_header", "if proxy_connect_header is configured proxy_url must also be configured")
 
 
 def check_url(node: Node, key: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from sloguard.labels import Matcher, MatchType, escape_value
+from sloguard.labels import GoRegexError, Matcher, MatchType, compile_anchored, escape_value
 
 _MATCHER = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*(.*?)\s*$", re.DOTALL)
 _TYPES = {"=": MatchType.EQUAL, "!=": MatchType.NOT_EQUAL, "=~": MatchType.REGEX, "!~": MatchType.NOT_REGEX}
@@ -56,10 +56,17 @@ def parse_matcher(text: str) -> Matcher:
         raise MatcherParseError(f"bad matcher format: {text}")
     name, op, raw = m.groups()
     value = _unquote(raw)
-    try:
-        return Matcher(_TYPES[op], name, value)
-    except ValueError as e:
-        raise MatcherParseError(str(e)) from None
+    return new_matcher(_TYPES[op], name, value)
+
+
+def new_matcher(mtype: MatchType, name: str, value: str) -> Matcher:
+    """A matcher; a bad regex is refused with Go's words (``error parsing regexp: ...``)."""
+    if mtype in (MatchType.REGEX, MatchType.NOT_REGEX):
+        try:
+            compile_anchored(value)
+        except GoRegexError as e:
+            raise MatcherParseError(str(e)) from None
+    return Matcher(mtype, name, value)
 
 
 def _unquote(raw: str) -> str:

@@ -32,8 +32,7 @@ def _tmpl(name: str) -> str:
 class WebhookConfig:
     """Alertmanager's webhook (JSON version 4); ``max_alerts`` 0 sends every alert."""
 
-    url: Secret | None
-    url_file: str = ""
+    url: Secret
     send_resolved: bool = True
     max_alerts: int = 0
     http_config: HTTPConfig | None = None
@@ -102,17 +101,14 @@ def _secret(node: Node, key: str) -> Secret | None:
 
 
 def parse_webhook(node: Node) -> WebhookConfig:
-    node.check_keys(("send_resolved", "http_config", "url", "url_file", "max_alerts"))
-    if node.has("url") and node.has("url_file"):
-        raise node.fail("url", "at most one of url & url_file must be configured")
-    if not node.has("url") and not node.has("url_file"):
-        raise AlertingConfigError(node.file, node.path, "one of url or url_file must be configured")
-    if node.has("url"):
-        check_url(node, "url")
+    node.check_keys(("send_resolved", "http_config", "url", "max_alerts"))
+    if not node.has("url"):
+        raise AlertingConfigError(node.file, node.path, "missing URL in webhook config")
+    check_url(node, "url")
     if node.integer("max_alerts") < 0:
-        raise node.fail("max_alerts", f"max_alerts must not be negative, got {node.integer('max_alerts')}")
+        raise node.fail("max_alerts", f"cannot unmarshal !!int `{node.integer('max_alerts')}` into uint64")
     return WebhookConfig(
-        url=_secret(node, "url"), url_file=node.text("url_file"), send_resolved=node.flag("send_resolved", True),
+        url=Secret(node.text("url")), send_resolved=node.flag("send_resolved", True),
         max_alerts=node.integer("max_alerts"), http_config=_http(node),
     )
 
@@ -133,6 +129,7 @@ def parse_slack(node: Node) -> SlackConfig:
         raise node.fail("api_url", "at most one of api_url & api_url_file must be configured")
     if node.has("api_url") and node.text("api_url") != "<secret>":
         check_url(node, "api_url")
+    _check_slack_lists(node)
     texts = {k: node.text(k) for k in _SLACK_TEXT if node.has(k)}
     return SlackConfig(
         api_url=_secret(node, "api_url"), api_url_file=node.text("api_url_file"),
@@ -140,6 +137,22 @@ def parse_slack(node: Node) -> SlackConfig:
         short_fields=node.flag("short_fields", False), http_config=_http(node),
         extra=tuple((k, node.data[k]) for k in _SLACK_EXTRA if node.has(k)), **texts,
     )
+
+
+def _check_slack_lists(node: Node) -> None:
+    """Alertmanager's checks of Slack ``fields`` and ``actions`` entries."""
+    for path, value in node.items("fields"):
+        field = Node.of(node.file, path, value)
+        for key in ("title", "value"):
+            if not field.text(key):
+                raise AlertingConfigError(node.file, path, f"missing {key} in Slack field configuration")
+    for path, value in node.items("actions"):
+        action = Node.of(node.file, path, value)
+        for key in ("type", "text"):
+            if not action.text(key):
+                raise AlertingConfigError(node.file, path, f"missing {key} in Slack action configuration")
+        if not action.text("url") and not action.text("name"):
+            raise AlertingConfigError(node.file, path, "missing name or url in Slack action configuration")
 
 
 _PD_TEXT = ("client", "client_url", "description", "severity", "component", "group", "source")
@@ -151,6 +164,9 @@ def parse_pagerduty(node: Node) -> PagerdutyConfig:
     keys = ("routing_key", "routing_key_file", "service_key", "service_key_file")
     if not any(node.has(k) for k in keys):
         raise AlertingConfigError(node.file, node.path, "missing service or routing key in PagerDuty config")
+    for key in ("routing_key", "service_key"):
+        if node.has(key) and node.has(f"{key}_file"):
+            raise node.fail(key, f"at most one of {key} & {key}_file must be configured")
     return PagerdutyConfig(
         routing_key=_secret(node, "routing_key"), service_key=_secret(node, "service_key"),
         url=check_url(node, "url") if node.has("url") else None,

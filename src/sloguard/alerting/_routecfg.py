@@ -6,7 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sloguard.alerting._errors import AlertingConfigError
-from sloguard.alerting._matchers import MatcherParseError, parse_matchers, sort_matchers
+from sloguard.alerting._matchers import (
+    MatcherParseError,
+    new_matcher,
+    parse_matchers,
+    sort_matchers,
+)
 from sloguard.alerting._yaml import Node
 from sloguard.labels import Matcher, MatchType, is_valid_label_name
 
@@ -58,9 +63,10 @@ def _matcher(node: Node, key: str, mtype: MatchType, name: str, value: str) -> M
     if not is_valid_label_name(name):
         raise node.fail(key, f'invalid label name "{name}"')
     try:
-        return Matcher(mtype, name, f"^(?:{value})$" if mtype is MatchType.REGEX else value)
-    except ValueError as e:
+        new_matcher(mtype, name, value)  # Go's words for a bad regex, about the regex as written
+    except MatcherParseError as e:
         raise node.fail(f"{key}.{name}", str(e)) from None
+    return Matcher(mtype, name, f"^(?:{value})$" if mtype is MatchType.REGEX else value)
 
 
 def read_matchers(node: Node, match: str, match_re: str, new: str) -> tuple[Matcher, ...]:
@@ -119,7 +125,7 @@ def parse_inhibit_rule(file: str, path: str, value: object) -> InhibitRule:
     equal = node.str_list("equal") or ()
     for name in equal:
         if not is_valid_label_name(name):
-            raise node.fail("equal", f'invalid label name "{name}" in equal list')
+            raise node.fail("equal", f'"{name}" is not a valid label name')
     return InhibitRule(
         source_matchers=read_matchers(node, "source_match", "source_match_re", "source_matchers"),
         target_matchers=read_matchers(node, "target_match", "target_match_re", "target_matchers"),
