@@ -151,6 +151,7 @@ def test_unsupported_receiver_kinds_load_as_problems(tmp_path: Path) -> None:
          "time_intervals[1].name", 'time interval "x" is not unique'),
         ("", "", "no route provided in config"),
         ("route: [", "", "yaml:"),
+        ("route:\n  receiver: a\n  receiver: b\nreceivers: [{name: a}]", "", "yaml: line 3: field receiver already set"),
     ],
 )
 def test_bad_input_names_file_key_path_and_alertmanagers_text(text: str, path: str, detail: str) -> None:

@@ -17,8 +17,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from sloguard.alerting._errors import AlertingConfigError, ConfigProblem
 from sloguard.alerting._global import GlobalConfig, check_global, parse_global
 from sloguard.alerting._receivers import Receiver, parse_receiver, resolve_receiver
@@ -29,7 +27,7 @@ from sloguard.alerting._routecfg import (
     parse_route,
     parse_time_interval,
 )
-from sloguard.alerting._yaml import Node
+from sloguard.alerting._yaml import Node, load_yaml
 
 _TOP_KEYS = ("global", "route", "inhibit_rules", "receivers", "templates", "mute_time_intervals", "time_intervals")
 
@@ -55,7 +53,6 @@ class AlertmanagerConfig:
     time_intervals: Mapping[str, TimeIntervalSpecs] = field(default_factory=lambda: MappingProxyType({}))
     templates: tuple[str, ...] = ()
     problems: tuple[ConfigProblem, ...] = ()
-    original: str = ""
 
     def receiver(self, name: str) -> Receiver:
         """The receiver called ``name``; KeyError when there is none."""
@@ -81,10 +78,7 @@ def load_config(path: str | os.PathLike[str]) -> AlertmanagerConfig:
 
 def parse_config(text: str, file: str = "<config>", base_dir: str = ".") -> AlertmanagerConfig:
     """Validate Alertmanager YAML ``text``; ``file`` names it in errors."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise AlertingConfigError(file, "", f"yaml: {e}".replace("\n", " ")) from None
+    data = load_yaml(text, file)
     if data is None:
         raise AlertingConfigError(file, "", "no route provided in config")
     top = Node.of(file, "", data, _TOP_KEYS)
