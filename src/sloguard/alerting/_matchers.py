@@ -9,7 +9,7 @@ type, and print as ``{name="value",...}`` (the text in a route's key).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sloguard.labels import GoRegexError, Matcher, MatchType, compile_anchored, escape_value
 
@@ -107,6 +107,6 @@ def format_matchers(matchers: Sequence[Matcher]) -> str:
     return "{" + ",".join(format_matcher(m) for m in matchers) + "}"
 
 
-def matches_all(matchers: Iterable[Matcher], labels: dict[str, str]) -> bool:
+def matches_all(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:
     """Whether every matcher holds for the label set (an absent label reads as ``""``)."""
     return all(m.matches(labels.get(m.name, "")) for m in matchers)

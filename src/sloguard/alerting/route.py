@@ -65,7 +65,7 @@ class Route:
 
     def match(self, labels: Mapping[str, str]) -> list[Route]:
         """The routes an alert with ``labels`` goes to, in tree order (empty if none)."""
-        if not matches_all(self.matchers, dict(labels)):
+        if not matches_all(self.matchers, labels):
             return []
         found: list[Route] = []
         for child in self.routes:
