@@ -4,6 +4,7 @@ through the real `amtool` when it is installed."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -101,3 +102,22 @@ def test_amtool_routes_test_gives_the_same_receivers(tree: str, tmp_path: Path) 
                              capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path)
         ours = ",".join(r.opts.receiver for r in root.match(labels))
         assert run.stdout.strip().splitlines()[-1] == ours, labels
+
+
+_VALUES = {"owner": ["team-A", "team-B", "team-C", "team-D"], "env": ["testing", "production", "prod", "unset"],
+           "level": ["critical", "warn"], "baz": ["quux", "xquux"], "job": ["j"], "group_by": ["role", "x"],
+           "wait": ["long", "short"]}
+
+
+@pytest.mark.skipif(AMTOOL is None, reason="amtool (Alertmanager 0.25) is not installed")
+@pytest.mark.parametrize("tree", ["match", "matchers", "mixed"])
+def test_random_label_sets_reach_the_same_receivers_as_with_amtool(tree: str, tmp_path: Path) -> None:
+    rng = random.Random(f"routes-{tree}")  # seeded: the same label sets on every run
+    config = AM / f"route_tree_{tree}.alertmanager.yml"
+    root = build_route(load_config(config).route)
+    for _ in range(15):
+        labels = {k: rng.choice(v) for k, v in _VALUES.items() if rng.random() < 0.5}
+        run = subprocess.run([str(AMTOOL), "config", "routes", "test", "--config.file", str(config),
+                              *(f"{k}={v}" for k, v in labels.items())],
+                             capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path)
+        assert run.stdout.strip().splitlines()[-1] == ",".join(r.opts.receiver for r in root.match(labels)), labels
