@@ -172,3 +172,18 @@ def test_template_globs_find_files_beside_the_config(tmp_path: Path) -> None:
     (tmp_path / "tmpl" / "a.tmpl").write_text('{{ define "x" }}hi{{ end }}')
     cfg = load_config(_cfg(tmp_path))
     assert cfg.template_files() == [str(tmp_path / "tmpl" / "a.tmpl")]
+
+
+def test_receiver_defaults_are_alertmanagers() -> None:
+    text = ("route: {receiver: a}\nreceivers: [{name: a, pagerduty_configs: [{routing_key: k, client: c, "
+            "details: {firing: mine, extra: x}}], slack_configs: [{api_url: 'https://h/x'}], "
+            "webhook_configs: [{url: 'http://h/'}]}]")
+    rcv = parse_config(text).receiver("a")
+    pd = rcv.pagerduty_configs[0]
+    assert pd.source == "c" and pd.send_resolved  # source follows client
+    details = dict(pd.details)
+    assert details["firing"] == "mine" and details["extra"] == "x"
+    assert details["num_resolved"] == "{{ .Alerts.Resolved | len }}"
+    slack = rcv.slack_configs[0]
+    assert not slack.send_resolved and slack.callback_id == '{{ template "slack.default.callbackid" . }}'
+    assert rcv.webhook_configs[0].send_resolved and rcv.webhook_configs[0].max_alerts == 0

@@ -56,10 +56,14 @@ class SlackConfig:
     footer: str = _tmpl("slack.default.footer")
     icon_emoji: str = _tmpl("slack.default.iconemoji")
     icon_url: str = _tmpl("slack.default.iconurl")
+    callback_id: str = _tmpl("slack.default.callbackid")
     link_names: bool = False
     short_fields: bool = False
     extra: tuple[tuple[str, Any], ...] = ()  #: fields, actions, mrkdwn_in... as written
     http_config: HTTPConfig | None = None
+
+
+_PD_CLIENT = _tmpl("pagerduty.default.client")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +74,25 @@ class PagerdutyConfig:
     service_key: Secret | None = None
     url: str | None = None
     send_resolved: bool = True
-    client: str = _tmpl("pagerduty.default.client")
+    client: str = _PD_CLIENT
     client_url: str = _tmpl("pagerduty.default.clientURL")
-    description: str = _tmpl("pagerduty.default.description")
+    description: str = '{{ template "pagerduty.default.description" .}}'  # sic: Alertmanager's default
     severity: str = ""
     class_: str = ""
     component: str = ""
     group: str = ""
-    source: str = ""
-    details: tuple[tuple[str, str], ...] = ()
+    source: str = _PD_CLIENT  #: defaults to ``client``
+    details: tuple[tuple[str, str], ...] = ()  #: the defaults below, then the user's (sorted by key)
     http_config: HTTPConfig | None = None
+
+
+#: Details every PagerDuty event carries unless the config sets the same key.
+DEFAULT_PAGERDUTY_DETAILS = {
+    "firing": '{{ template "pagerduty.default.instances" .Alerts.Firing }}',
+    "resolved": '{{ template "pagerduty.default.instances" .Alerts.Resolved }}',
+    "num_firing": "{{ .Alerts.Firing | len }}",
+    "num_resolved": "{{ .Alerts.Resolved | len }}",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +131,8 @@ def _http(node: Node) -> HTTPConfig | None:
 
 
 _SLACK_TEXT = ("channel", "username", "color", "title", "title_link", "pretext", "text", "fallback",
-               "footer", "icon_emoji", "icon_url")
-_SLACK_EXTRA = ("fields", "actions", "mrkdwn_in", "callback_id", "image_url", "thumb_url")
+               "footer", "icon_emoji", "icon_url", "callback_id")
+_SLACK_EXTRA = ("fields", "actions", "mrkdwn_in", "image_url", "thumb_url")
 
 
 def parse_slack(node: Node) -> SlackConfig:
@@ -167,12 +180,14 @@ def parse_pagerduty(node: Node) -> PagerdutyConfig:
     for key in ("routing_key", "service_key"):
         if node.has(key) and node.has(f"{key}_file"):
             raise node.fail(key, f"at most one of {key} & {key}_file must be configured")
+    texts = {k: node.text(k) for k in _PD_TEXT if node.has(k)}
+    texts.setdefault("source", texts.get("client", _PD_CLIENT))  # Alertmanager: source defaults to client
+    details = DEFAULT_PAGERDUTY_DETAILS | node.str_map("details")
     return PagerdutyConfig(
         routing_key=_secret(node, "routing_key"), service_key=_secret(node, "service_key"),
         url=check_url(node, "url") if node.has("url") else None,
         send_resolved=node.flag("send_resolved", True), class_=node.text("class"),
-        details=tuple(node.str_map("details").items()), http_config=_http(node),
-        **{k: node.text(k) for k in _PD_TEXT if node.has(k)},
+        details=tuple(sorted(details.items())), http_config=_http(node), **texts,
     )
 
 
