@@ -1,1 +1,57 @@
-"""Alertmanager-compatible alerting: routing, inhibition, silences, time intervals."""
+"""Alertmanager-compatible alerting: configuration, routing tree (the pipeline comes later).
+
+``load_config`` reads Alertmanager 0.25's YAML unchanged; ``build_route`` turns its ``route``
+tree into ``Route`` nodes whose ``match(labels)`` gives the routes an alert goes to.
+"""
+
+from sloguard.alerting._email import EmailConfig
+from sloguard.alerting._errors import AlertingConfigError, ConfigProblem
+from sloguard.alerting._global import GlobalConfig
+from sloguard.alerting._http import HTTPConfig, TLSConfig
+from sloguard.alerting._matchers import (
+    MatcherParseError,
+    format_matchers,
+    matches_all,
+    parse_matcher,
+    parse_matchers,
+    sort_matchers,
+)
+from sloguard.alerting._receivers import PagerdutyConfig, Receiver, SlackConfig, WebhookConfig
+from sloguard.alerting._routecfg import InhibitRule, RouteConfig
+from sloguard.alerting._secret import Secret
+from sloguard.alerting.config import (
+    AlertmanagerConfig,
+    TimeIntervalSpecs,
+    load_config,
+    parse_config,
+)
+from sloguard.alerting.route import Route, RouteOpts, build_route
+
+__all__ = [
+    "AlertingConfigError",
+    "AlertmanagerConfig",
+    "ConfigProblem",
+    "EmailConfig",
+    "GlobalConfig",
+    "HTTPConfig",
+    "InhibitRule",
+    "MatcherParseError",
+    "PagerdutyConfig",
+    "Receiver",
+    "Route",
+    "RouteConfig",
+    "RouteOpts",
+    "Secret",
+    "SlackConfig",
+    "TLSConfig",
+    "TimeIntervalSpecs",
+    "WebhookConfig",
+    "build_route",
+    "format_matchers",
+    "load_config",
+    "matches_all",
+    "parse_config",
+    "parse_matcher",
+    "parse_matchers",
+    "sort_matchers",
+]

@@ -1,0 +1,147 @@
+"""Typed reads from a YAML mapping, each failure an ``AlertingConfigError`` naming the key path.
+
+Unknown keys are refused, as Alertmanager's strict YAML decoding refuses them
+(``field foo not found``), so a typo never silently drops a setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from sloguard.alerting._errors import AlertingConfigError
+from sloguard.durations import DurationError, parse_duration_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A YAML mapping at ``path`` in ``file``; reads its keys with their expected types."""
+
+    file: str
+    path: str
+    data: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, file: str, path: str, value: object, allowed: Iterable[str] = ()) -> Node:
+        if value is None:
+            value = {}
+        if not isinstance(value, Mapping):
+            raise AlertingConfigError(file, path, f"expected a mapping, got {_show(value)}")
+        node = cls(file, path, value)
+        if allowed:
+            node.check_keys(allowed)
+        return node
+
+    def fail(self, key: str, detail: str) -> AlertingConfigError:
+        return AlertingConfigError(self.file, self.sub(key), detail)
+
+    def sub(self, key: str | int) -> str:
+        if isinstance(key, int):
+            return f"{self.path}[{key}]"
+        return f"{self.path}.{key}" if self.path else key
+
+    def check_keys(self, allowed: Iterable[str]) -> None:
+        known = set(allowed)
+        for key in self.data:
+            if not isinstance(key, str) or key not in known:
+                raise AlertingConfigError(self.file, self.sub(str(key)), f"field {key} not found in this section")
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def text(self, key: str, default: str = "") -> str:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(key, f"cannot unmarshal {_show(value)} into a string")
+        return str(value)
+
+    def opt_text(self, key: str) -> str | None:
+        return self.text(key) if self.has(key) else None
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(key, f"cannot unmarshal {_show(value)} into a bool")
+        return value
+
+    def integer(self, key: str, default: int = 0) -> int:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"cannot unmarshal {_show(value)} into an integer")
+        return value
+
+    def duration_ms(self, key: str) -> int | None:
+        """A Prometheus duration (``30s``, ``4h``) in ms, or None when absent."""
+        if not self.has(key):
+            return None
+        text = self.text(key)
+        try:
+            return parse_duration_ms(text)
+        except DurationError as e:
+            raise self.fail(key, str(e)) from None
+
+    def str_list(self, key: str) -> tuple[str, ...] | None:
+        """A list of strings, or None when the key is absent (Alertmanager tells the two apart)."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected a list of strings, got {_show(value)}")
+        inner = Node(self.file, self.sub(key), {str(i): v for i, v in enumerate(value)})
+        return tuple(inner.text(str(i)) for i in range(len(value)))
+
+    def str_map(self, key: str) -> dict[str, str]:
+        node = Node.of(self.file, self.sub(key), self.data.get(key))
+        return {str(k): node.text(str(k)) for k in node.data}
+
+    def items(self, key: str) -> Iterator[tuple[str, object]]:
+        """The entries of a list under ``key``, each with its key path (``receivers[2]``)."""
+        value = self.data.get(key)
+        if value is None:
+            return
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected a list, got {_show(value)}")
+        for i, item in enumerate(value):
+            yield f"{self.sub(key)}[{i}]", item
+
+    def child(self, key: str, allowed: Iterable[str] = ()) -> Node:
+        return Node.of(self.file, self.sub(key), self.data.get(key), allowed)
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (as yaml.v2 strict does)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen and key != "<<":
+                line = key_node.start_mark.line + 1
+                raise yaml.constructor.ConstructorError(None, None, f"line {line}: field {key} already set", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str, file: str) -> object:
+    """The YAML document in ``text``; a syntax error or a repeated key names the line."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as e:
+        problem = getattr(e, "problem", None) or str(e)
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None and not problem.startswith("line ") else ""
+        raise AlertingConfigError(file, "", f"yaml: {where}{problem}") from None

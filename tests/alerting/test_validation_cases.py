@@ -1,0 +1,48 @@
+"""More Alertmanager 0.25 verdicts (receivers, http_config, globals, matchers): the same
+accept/refuse as `amtool check-config` and, except for yaml.v2's own decoding errors, the
+same text. The recorded texts are re-checked against the real amtool when it is installed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sloguard.alerting import AlertingConfigError, parse_config
+
+CASES: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "validation_cases.yml").read_text())
+AMTOOL = shutil.which("amtool")
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
+def test_same_verdict_and_text_as_amtool(case: dict[str, Any]) -> None:
+    expected = case["amtool_error"]
+    if expected is None:
+        parse_config(case["config"], f"{case['name']}.yml")
+        return
+    with pytest.raises(AlertingConfigError) as info:
+        parse_config(case["config"], f"{case['name']}.yml")
+    if not expected.startswith("yaml: unmarshal errors"):
+        assert info.value.detail == expected
+    assert info.value.path or expected == "no route provided in config"
+
+
+def test_the_cases_cover_accepted_and_refused_configs() -> None:
+    verdicts = [c["amtool_error"] is None for c in CASES]
+    assert sum(verdicts) >= 10 and verdicts.count(False) >= 30
+
+
+@pytest.mark.skipif(AMTOOL is None, reason="amtool (Alertmanager 0.25) is not installed")
+def test_the_recorded_texts_are_amtools(tmp_path: Path) -> None:
+    for case in CASES:
+        path = tmp_path / f"{case['name']}.yml"
+        path.write_text(case["config"])
+        run = subprocess.run([str(AMTOOL), "check-config", str(path)], capture_output=True, text=True,
+                             timeout=30, check=False)
+        first = run.stdout.splitlines()[0]
+        got = first.split("FAILED: ", 1)[1] if "FAILED: " in first else None
+        assert got == case["amtool_error"], case["name"]
