@@ -187,3 +187,27 @@ def test_receiver_defaults_are_alertmanagers() -> None:
     slack = rcv.slack_configs[0]
     assert not slack.send_resolved and slack.callback_id == '{{ template "slack.default.callbackid" . }}'
     assert rcv.webhook_configs[0].send_resolved and rcv.webhook_configs[0].max_alerts == 0
+
+
+INTERVALS = """
+route: {receiver: a, routes: [{receiver: a, matchers: ['x="y"'], mute_time_intervals: [offhours]}]}
+receivers: [{name: a}]
+time_intervals:
+  - name: offhours
+    time_intervals:
+      - times: [{start_time: 17:00, end_time: 24:00}]
+        days_of_month: [1:5]
+"""
+
+
+def test_unquoted_clock_times_and_day_ranges_read_as_text_as_in_go_yaml() -> None:
+    """PyYAML alone reads 17:00 as 1020 and 1:5 as 65 (YAML 1.1 base 60); amtool accepts them as text."""
+    cfg = parse_config(INTERVALS, "am.yml")
+    (spec,) = cfg.time_intervals["offhours"]
+    assert spec["times"] == [{"start_time": "17:00", "end_time": "24:00"}] and spec["days_of_month"] == ["1:5"]
+
+
+def test_a_bad_time_interval_is_refused_when_the_config_is_read() -> None:
+    with pytest.raises(AlertingConfigError, match="couldn't parse timestamp 25:00, invalid format") as e:
+        parse_config(INTERVALS.replace("start_time: 17:00", "start_time: 25:00"), "am.yml")
+    assert "time_intervals[0].time_intervals[0].times[0]" in str(e.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sloguard.alerting import timeinterval
 from sloguard.alerting._errors import AlertingConfigError
 from sloguard.alerting._matchers import (
     MatcherParseError,
@@ -140,6 +141,10 @@ def parse_time_interval(file: str, path: str, value: object, legacy: bool) -> tu
     specs = []
     for p, spec in node.items("time_intervals"):
         specs.append(dict(Node.of(file, p, spec).data))
+        try:
+            timeinterval.parse_time_interval(spec, p)  # Alertmanager checks the specs as it reads them
+        except timeinterval.TimeIntervalError as e:
+            raise AlertingConfigError(file, e.path, e.reason) from None
     if not node.text("name"):
         what = "mute time interval" if legacy else "time interval"
         raise AlertingConfigError(file, path, f"missing name in {what}")
