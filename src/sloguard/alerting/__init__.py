@@ -1,0 +1,1 @@
+"""Alertmanager-compatible alerting: routing, grouping, silences, inhibition and receivers."""
