@@ -144,4 +144,8 @@ def _before(a: Alert, b: Alert) -> bool:
 def sort_alerts(alerts: Sequence[Alert]) -> list[Alert]:
     """Alertmanager's notification order (``AlertSlice.Less``, a stable sort): by ``job``,
     then ``instance`` (an alert lacking one sorts after those having it), then label sets."""
-    return sorted(alerts, key=functools.cmp_to_key(lambda x, y: -1 if _before(x, y) else (1 if _before(y, x) else 0)))
+    return sorted(alerts, key=functools.cmp_to_key(_compare))
+
+
+def _compare(x: Alert, y: Alert) -> int:
+    return -1 if _before(x, y) else (1 if _before(y, x) else 0)

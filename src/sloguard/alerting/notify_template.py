@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from sloguard.labels import compile_go
 from sloguard.rules.template import TemplateExecError, TemplateSyntaxError
 from sloguard.rules.template._ast import ListNode
 from sloguard.rules.template._exec import Executor
@@ -65,20 +64,13 @@ def _join(sep: Any, items: Any) -> str:
     return _str(sep).join(_str(x) for x in items)
 
 
-def _match(pattern: Any, text: Any) -> bool:
-    try:
-        return compile_go(_str(pattern)).search(_str(text)) is not None
-    except Exception as e:  # noqa: BLE001 - Go returns the compile error from the call
-        raise FuncError(str(e)) from None
-
-
 ALERTMANAGER_FUNCS: dict[str, tuple[Callable[..., Any], int | None]] = {
     **{name: BASE_FUNCS[name] for name in _GO_BUILTINS if name in BASE_FUNCS},
     "toUpper": (lambda s: _str(s).upper(), 1),
     "toLower": (lambda s: _str(s).lower(), 1),
     "title": (_title, 1),
     "join": (_join, 2),
-    "match": (_match, 2),
+    "match": BASE_FUNCS["match"],
     "safeHtml": (lambda s: SafeHTML(_str(s)), 1),
     "reReplaceAll": (re_replace_all, 3),
     "stringSlice": (lambda *s: [_str(x) for x in s], None),
@@ -141,6 +133,13 @@ class NotificationTemplate:
 
     def execute_text(self, text: str, data: Any) -> str:
         return self._execute(text, data, None)
+
+    def expander(self, data: Any) -> Callable[[str], str]:
+        """``execute_text`` bound to ``data`` (Alertmanager's ``TmplText``)."""
+        def expand(text: str) -> str:
+            return self.execute_text(text, data)
+
+        return expand
 
     def execute_html(self, text: str, data: Any) -> str:
         return self._execute(text, data, _escape_html)

@@ -15,7 +15,9 @@ from typing import Any, ClassVar
 from sloguard.alerting.model import Alert, AlertStatus, go_time_rfc3339
 from sloguard.rules.template import GoTime
 
-__all__ = ["KV", "Data", "Pair", "Pairs", "TemplateAlert", "TemplateAlerts", "build_data", "quote_meta"]
+__all__ = [
+    "KV", "Data", "Pair", "Pairs", "TemplateAlert", "TemplateAlerts", "build_data", "go_map", "quote_meta",
+]
 
 _ALERTNAME = "alertname"
 
@@ -48,7 +50,7 @@ class KV(dict[str, str]):
 
     GO_TYPE: ClassVar[str] = "template.KV"
     GO_METHODS: ClassVar[dict[str, str]] = {
-        "SortedPairs": "sorted_pairs", "Remove": "remove", "Names": "names", "Values": "values",
+        "SortedPairs": "sorted_pairs", "Remove": "remove", "Names": "go_names", "Values": "go_values",
     }
 
     def sorted_pairs(self) -> Pairs:
@@ -63,10 +65,12 @@ class KV(dict[str, str]):
         drop = set(keys)
         return KV((k, v) for k, v in self.items() if k not in drop)
 
-    def names(self) -> list[str]:
+    def go_names(self) -> list[str]:
+        """The names in :meth:`sorted_pairs` order (Go's ``KV.Names``)."""
         return self.sorted_pairs().names()
 
-    def values(self) -> list[str]:
+    def go_values(self) -> list[str]:
+        """The values in :meth:`sorted_pairs` order (Go's ``KV.Values``)."""
         return self.sorted_pairs().values()
 
 
@@ -121,18 +125,23 @@ class Data:
             "receiver": self.Receiver,
             "status": self.Status,
             "alerts": [_alert_json(a) for a in self.Alerts],
-            "groupLabels": dict(self.GroupLabels),
-            "commonLabels": dict(self.CommonLabels),
-            "commonAnnotations": dict(self.CommonAnnotations),
+            "groupLabels": go_map(self.GroupLabels),
+            "commonLabels": go_map(self.CommonLabels),
+            "commonAnnotations": go_map(self.CommonAnnotations),
             "externalURL": self.ExternalURL,
         }
+
+
+def go_map(m: Mapping[str, str]) -> dict[str, str]:
+    """A map as Go's JSON encoder writes it: keys sorted."""
+    return dict(sorted(m.items()))
 
 
 def _alert_json(a: TemplateAlert) -> dict[str, Any]:
     return {
         "status": a.Status,
-        "labels": dict(a.Labels),
-        "annotations": dict(a.Annotations),
+        "labels": go_map(a.Labels),
+        "annotations": go_map(a.Annotations),
         "startsAt": go_time_rfc3339(a.starts_at_ms),
         "endsAt": go_time_rfc3339(a.ends_at_ms),
         "generatorURL": a.GeneratorURL,

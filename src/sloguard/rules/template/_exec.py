@@ -309,17 +309,15 @@ class Executor:
         """``.X.Method arg...``: Go passes the arguments to the chain's last element when it
         is a method (``.CommonLabels.Remove .GroupLabels.Names``); ``_MISSING`` otherwise."""
         if isinstance(node, FieldNode):
-            receiver_of = lambda: self.fields(node, dot, node.idents[:-1])  # noqa: E731
-            name = node.idents[-1]
+            receiver, name = self.fields(node, dot, node.idents[:-1]), node.idents[-1]
         elif isinstance(node, ChainNode) and node.fields:
-            receiver_of = lambda: self.fields(node, self.eval_arg(dot, node.node), node.fields[:-1])  # noqa: E731
+            receiver = self.fields(node, self.eval_arg(dot, node.node), node.fields[:-1])
             name = node.fields[-1]
         elif isinstance(node, VariableNode) and len(node.idents) > 1:
-            receiver_of = lambda: self.fields(node, self.var(node.idents[0]), node.idents[1:-1])  # noqa: E731
+            receiver = self.fields(node, self.var(node.idents[0]), node.idents[1:-1])
             name = node.idents[-1]
         else:
             return _MISSING
-        receiver = receiver_of()
         method = go_method(receiver, name)
         if method is None:
             return _MISSING

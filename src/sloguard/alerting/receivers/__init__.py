@@ -1,0 +1,1 @@
+"""Receiver integrations (one module each): webhook, Slack, PagerDuty, email."""
