@@ -117,6 +117,21 @@ def _connect(c: EmailConfig) -> smtplib.SMTP:
     return smtplib.SMTP(host, port, local_hostname=c.hello, timeout=c.timeout_s)
 
 
+def _login(smtp: smtplib.SMTP, c: EmailConfig) -> None:
+    """Alertmanager's choice: the first mechanism the server lists for which a credential
+    is configured (CRAM-MD5 uses ``auth_secret``; PLAIN and LOGIN ``auth_password``)."""
+    smtp.user, smtp.password = c.auth_username, c.auth_password
+    for mech in smtp.esmtp_features.get("auth", "").upper().split():
+        if mech == "CRAM-MD5" and c.auth_secret:
+            smtp.password = c.auth_secret
+            smtp.auth(mech, smtp.auth_cram_md5)
+            return
+        if mech in ("PLAIN", "LOGIN") and c.auth_password:
+            smtp.auth(mech, smtp.auth_plain if mech == "PLAIN" else smtp.auth_login)
+            return
+    raise smtplib.SMTPException(f"no usable auth mechanism among {smtp.esmtp_features.get('auth', '')!r}")
+
+
 def _send_sync(c: EmailConfig, msg: EmailMessage) -> None:
     with _connect(c) as smtp:
         smtp.ehlo()
@@ -127,7 +142,7 @@ def _send_sync(c: EmailConfig, msg: EmailMessage) -> None:
             smtp.starttls(context=_tls_context(c))
             smtp.ehlo()
         if smtp.has_extn("auth") and c.auth_username:
-            smtp.login(c.auth_username, c.auth_password or c.auth_secret)
+            _login(smtp, c)
         smtp.sendmail(msg.sender, list(msg.recipients), msg.data)
 
 
