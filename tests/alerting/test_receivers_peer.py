@@ -43,6 +43,8 @@ pytestmark = [pytest.mark.peer, pytest.mark.slow]
 AM = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 EXTERNAL = "http://am.example:9093"
 T0 = 1_780_000_000_123  # a fixed start, in the past
+SLACK_TEXT = ('{{ range .Alerts }}{{ .StartsAt.Format "Mon Jan _2 15:04:05.000 2006 -07:00 MST" }} '
+              '{{ .StartsAt }} {{ .EndsAt }} {{ .EndsAt.IsZero }};{{ end }}')
 CONFIG = """
 global:
   smtp_smarthost: '{smtp}'
@@ -64,6 +66,8 @@ receivers:
       - api_url: '{base}/slack'
         channel: '#ops'
         send_resolved: true
+        text: '{slack_text}'
+
     pagerduty_configs:
       - url: '{base}/pd'
         routing_key: 'rk-1'
@@ -102,7 +106,7 @@ def peer(tmp_path: Path) -> Iterator[tuple[str, CaptureServer, Any]]:
     base = capture.start()
     smtp, smtp_addr = _server(inbox)
     port = free_port()
-    (tmp_path / "am.yml").write_text(CONFIG.format(base=base, smtp=smtp_addr))
+    (tmp_path / "am.yml").write_text(CONFIG.format(base=base, smtp=smtp_addr, slack_text=SLACK_TEXT))
     proc = subprocess.Popen(
         [AM, f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'data'}",
          f"--web.listen-address=127.0.0.1:{port}", f"--web.external-url={EXTERNAL}", "--cluster.listen-address="],
@@ -142,7 +146,7 @@ def _compare_flush(n: int, alerts: list[Alert], capture: CaptureServer, inbox: A
     expected = {
         "/hook": go_json(webhook_message(ctx, ordered)),
         "/trunc": go_json(webhook_message(ctx, ordered, max_alerts=1)),
-        "/slack": go_json(slack_message(SlackConfig("x", channel="#ops", send_resolved=True), tmpl, ctx, ordered)),
+        "/slack": go_json(slack_message(SlackConfig("x", channel="#ops", send_resolved=True, text=SLACK_TEXT), tmpl, ctx, ordered)),
         "/pd": encode_event(pagerduty_message(PagerdutyConfig("rk-1"), tmpl, ctx, ordered)),
     }
     for path, ours in expected.items():

@@ -88,7 +88,7 @@ def test_data_status_common_labels_and_quoted_receiver() -> None:
     assert d.CommonLabels == {"alertname": "HighLatency", "team": "s"}
     assert d.CommonAnnotations == {"summary": "too slow"}
     assert [a.Status for a in d.Alerts.firing()] == ["firing", "firing"]
-    assert d.Alerts.resolved()[0].EndsAt is not None and d.Alerts.firing()[0].EndsAt is None
+    assert not d.Alerts.resolved()[0].EndsAt.is_zero() and d.Alerts.firing()[0].EndsAt.is_zero()
     assert build_data("r", Labels(), [resolved], 2_000).Status == "resolved"
     assert quote_meta("a.b*c[d]") == "a\\.b\\*c\\[d\\]"
 
@@ -151,3 +151,11 @@ def test_an_unreadable_template_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "dir.tmpl").mkdir()
     with pytest.raises(TemplateError, match="cannot read template file .*dir.tmpl"):
         NotificationTemplate.from_globs(["*.tmpl"], str(tmp_path))
+
+
+def test_alert_times_format_with_go_layouts() -> None:
+    d = _data([Alert.of({"alertname": "X"}, {}, 1_780_000_000_123, None)], now=1_780_000_000_200)
+    out = T.execute_text('{{ range .Alerts }}{{ .StartsAt.Format "Mon Jan _2 2006 3:04:05.000PM -0700 MST" }}'
+                         '|{{ .StartsAt }}|{{ .EndsAt }}|{{ .EndsAt.IsZero }}|{{ .StartsAt.Unix }}{{ end }}', d)
+    assert out == ("Thu May 28 2026 8:26:40.123PM +0000 UTC|2026-05-28 20:26:40.123 +0000 UTC"
+                   "|0001-01-01 00:00:00 +0000 UTC|true|1780000000")

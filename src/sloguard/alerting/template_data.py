@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from sloguard.alerting._gotime import ZERO_TIME_NS, AlertTime
 from sloguard.alerting.model import Alert, AlertStatus, go_time_rfc3339
-from sloguard.rules.template import GoTime
 
 __all__ = [
     "KV", "Data", "Pair", "Pairs", "TemplateAlert", "TemplateAlerts", "build_data", "go_map", "quote_meta",
@@ -76,13 +76,14 @@ class KV(dict[str, str]):
 
 @dataclass(frozen=True, slots=True)
 class TemplateAlert:
-    """One alert in a notification (``template.Alert``); ``EndsAt`` is ``None`` while firing."""
+    """One alert in a notification (``template.Alert``); ``EndsAt`` is Go's zero time while
+    the alert fires."""
 
     Status: str
     Labels: KV
     Annotations: KV
-    StartsAt: GoTime
-    EndsAt: GoTime | None
+    StartsAt: AlertTime
+    EndsAt: AlertTime
     GeneratorURL: str
     Fingerprint: str
     #: The same times in Unix ms, for encoders (``None``: Go's zero time).
@@ -162,8 +163,8 @@ def _template_alert(a: Alert, now_ms: int) -> TemplateAlert:
     # A firing alert's end is not exposed (Alertmanager's types.Alerts).
     ends = a.ends_at if status is AlertStatus.RESOLVED else None
     return TemplateAlert(
-        status.value, KV(a.labels), KV(a.annotations), GoTime(a.starts_at * 1_000_000),
-        None if ends is None else GoTime(ends * 1_000_000), a.generator_url, a.fingerprint_hex,
+        status.value, KV(a.labels), KV(a.annotations), AlertTime(a.starts_at * 1_000_000),
+        AlertTime(ZERO_TIME_NS if ends is None else ends * 1_000_000), a.generator_url, a.fingerprint_hex,
         a.starts_at, ends,
     )
 
