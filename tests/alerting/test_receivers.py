@@ -187,3 +187,16 @@ def test_pagerduty_empty_routing_key_after_templating_is_refused() -> None:
     seen: list[httpx.Request] = []
     r = _send(PagerdutyNotifier(PagerdutyConfig("{{ .CommonLabels.nokey }}"), TMPL, _client(200, seen)))
     assert not r.ok and not r.retryable and "routing key cannot be empty" in r.error and not seen
+
+
+def test_build_notifier_picks_the_integration_for_each_config_type() -> None:
+    from sloguard.alerting.receivers import TYPES, EmailConfig, EmailNotifier, build_notifier
+
+    assert set(TYPES) == {"webhook", "slack", "pagerduty", "email"}
+    client = _client(200)
+    assert isinstance(build_notifier(WebhookConfig("http://x"), TMPL, client), WebhookNotifier)
+    assert isinstance(build_notifier(SlackConfig("http://x"), TMPL, client), SlackNotifier)
+    assert isinstance(build_notifier(PagerdutyConfig("k"), TMPL, client), PagerdutyNotifier)
+    mail = build_notifier(EmailConfig("a@x", "b@x", "h:25"), TMPL)
+    assert isinstance(mail, EmailNotifier) and not mail.send_resolved()
+    assert build_notifier(WebhookConfig("http://x"), TMPL).send_resolved()
