@@ -159,3 +159,13 @@ def test_alert_times_format_with_go_layouts() -> None:
                          '|{{ .StartsAt }}|{{ .EndsAt }}|{{ .EndsAt.IsZero }}|{{ .StartsAt.Unix }}{{ end }}', d)
     assert out == ("Thu May 28 2026 8:26:40.123PM +0000 UTC|2026-05-28 20:26:40.123 +0000 UTC"
                    "|0001-01-01 00:00:00 +0000 UTC|true|1780000000")
+
+
+def test_method_calls_with_wrong_arguments_fail_with_gos_wording() -> None:
+    d = _data(_alerts())
+    with pytest.raises(TemplateError, match="wrong number of args for Remove: want 1 got 0"):
+        T.execute_text("{{ .CommonLabels.Remove }}", d)
+    with pytest.raises(TemplateError, match="Status has arguments but cannot be invoked as function"):
+        T.execute_text('{{ .Status "x" }}', d)
+    with pytest.raises(TemplateError, match="alertname is not a method but has arguments"):
+        T.execute_text('{{ .CommonLabels.alertname "x" }}', d)

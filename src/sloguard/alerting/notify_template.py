@@ -86,6 +86,16 @@ def _escape_html(value: Any, text: str) -> str:
     return out.replace("+", "&#43;").replace("\x00", "\ufffd")
 
 
+_UNDEFINED = re.compile(r'^template: ([^:]*):(\d+:\d+): executing .* template ("[^"]*") not defined$')
+
+
+def _html_wording(msg: str) -> str:
+    """html/template finds a missing template while escaping, before execution, and says so
+    in its own words."""
+    m = _UNDEFINED.match(msg)
+    return f"html/template:{m[1]}:{m[2]}: no such template {m[3]}" if m else msg
+
+
 def _parse(text: str, name: str) -> ListNode:
     try:
         return parse(text, name, _NAMES)
@@ -152,7 +162,7 @@ class NotificationTemplate:
         try:
             return Executor("", text, ALERTMANAGER_FUNCS, escape).run(root, data)
         except TemplateExecError as e:
-            raise TemplateError(str(e)) from None
+            raise TemplateError(_html_wording(str(e)) if escape else str(e)) from None
 
     def expand_all(self, fields: Mapping[str, str], data: Any) -> dict[str, str]:
         """Expand several text fields; the first failure raises, naming the field."""

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from sloguard.alerting._gotime import ZERO_TIME_NS, AlertTime
 from sloguard.alerting.model import Alert, AlertStatus, go_time_rfc3339
+from sloguard.rules.template import go_sprint
 
 __all__ = [
     "KV", "Data", "Pair", "Pairs", "TemplateAlert", "TemplateAlerts", "build_data", "go_map", "quote_meta",
@@ -30,6 +31,10 @@ class Pair:
     Value: str
 
     GO_TYPE: ClassVar[str] = "template.Pair"
+
+    def __str__(self) -> str:
+        """Go's ``%v`` of a struct: ``{alertname DiskFull}``."""
+        return f"{{{self.Name} {self.Value}}}"
 
 
 class Pairs(list[Pair]):
@@ -91,6 +96,12 @@ class TemplateAlert:
     ends_at_ms: int | None = field(default=None, repr=False)
 
     GO_TYPE: ClassVar[str] = "template.Alert"
+
+    def __str__(self) -> str:
+        """Go's ``%v`` of the struct (its seven fields)."""
+        parts = (self.Status, go_sprint(self.Labels), go_sprint(self.Annotations), str(self.StartsAt),
+                 str(self.EndsAt), self.GeneratorURL, self.Fingerprint)
+        return "{" + " ".join(parts) + "}"
 
 
 class TemplateAlerts(list[TemplateAlert]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -320,6 +321,8 @@ class Executor:
             return _MISSING
         method = go_method(receiver, name)
         if method is None:
+            if name in getattr(receiver, "__dataclass_fields__", ()):  # a struct field, in Go's words
+                raise self.error(node, f"{name} has arguments but cannot be invoked as function")
             return _MISSING
         args = [self.eval_arg(dot, a) for a in arg_nodes]
         if final is not _MISSING:
@@ -332,7 +335,8 @@ class Executor:
         except FuncError as e:
             raise self.error(node, f"error calling {name}: {e}") from None
         except TypeError:
-            raise self.error(node, f"wrong number of args for {name}: got {len(args)}") from None
+            want = len(inspect.signature(method).parameters)
+            raise self.error(node, f"wrong number of args for {name}: want {want} got {len(args)}") from None
 
     def field(self, node: Node, receiver: Any, name: str) -> Any:
         method = go_method(receiver, name)
