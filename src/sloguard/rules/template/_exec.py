@@ -54,6 +54,17 @@ _TIME_METHODS: dict[str, Callable[[GoTime], Any]] = {
 }
 
 
+def _last_field(node: Node) -> str | None:
+    """The field name Go names when a field is given arguments (``.a.b "x"`` -> ``b``)."""
+    if isinstance(node, FieldNode):
+        return node.idents[-1]
+    if isinstance(node, ChainNode) and node.fields:
+        return node.fields[-1]
+    if isinstance(node, VariableNode) and len(node.idents) > 1:
+        return node.idents[-1]
+    return None
+
+
 class TemplateExecError(RulesError):
     """Execution failed; ``str()`` is Go's ``template: NAME:L:C: executing "NAME" at <..>: msg``."""
 
@@ -207,9 +218,10 @@ class Executor:
             called = self.eval_method_call(dot, first, cmd.args[1:], final)
             if called is not _MISSING:
                 return called
-            if not isinstance(first, (FieldNode, ChainNode, VariableNode)):
+            last = _last_field(first)
+            if last is None:
                 raise self.error(first, f"can't give argument to non-function {first}")
-            raise self.error(first, f"{first} is not a method but has arguments")
+            raise self.error(first, f"{last} is not a method but has arguments")
         return self.eval_arg(dot, first)
 
     def eval_function(self, dot: Any, ident: IdentifierNode, cmd: CommandNode, final: Any) -> Any:
