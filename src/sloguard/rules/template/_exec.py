@@ -30,20 +30,10 @@ from sloguard.rules.template._ast import (
 from sloguard.rules.template._funcs import param_type, truth
 from sloguard.rules.template._gofmt import GoTime, go_print_value, go_sprint, go_type
 from sloguard.rules.template._humanize import FuncError
-
-
-def go_method(receiver: Any, name: str) -> Callable[..., Any] | None:
-    """The bound method a template calls as ``.name`` on ``receiver``: Go methods are listed
-    in the type's ``GO_METHODS`` (Go name -> Python method name)."""
-    methods: dict[str, str] | None = getattr(type(receiver), "GO_METHODS", None)
-    if methods is None or name not in methods:
-        return None
-    bound: Callable[..., Any] = getattr(receiver, methods[name])
-    return bound
+from sloguard.rules.template._methods import go_method, last_field
 
 Func = tuple[Callable[..., Any], int | None]
 _MISSING = object()
-
 
 _TIME_METHODS: dict[str, Callable[[GoTime], Any]] = {
     "Unix": lambda t: t.ns // 1_000_000_000,
@@ -52,17 +42,6 @@ _TIME_METHODS: dict[str, Callable[[GoTime], Any]] = {
     "UTC": lambda t: t,
     "String": str,
 }
-
-
-def _last_field(node: Node) -> str | None:
-    """The field name Go names when a field is given arguments (``.a.b "x"`` -> ``b``)."""
-    if isinstance(node, FieldNode):
-        return node.idents[-1]
-    if isinstance(node, ChainNode) and node.fields:
-        return node.fields[-1]
-    if isinstance(node, VariableNode) and len(node.idents) > 1:
-        return node.idents[-1]
-    return None
 
 
 class TemplateExecError(RulesError):
@@ -218,7 +197,7 @@ class Executor:
             called = self.eval_method_call(dot, first, cmd.args[1:], final)
             if called is not _MISSING:
                 return called
-            last = _last_field(first)
+            last = last_field(first)
             if last is None:
                 raise self.error(first, f"can't give argument to non-function {first}")
             raise self.error(first, f"{last} is not a method but has arguments")
