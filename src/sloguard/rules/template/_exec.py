@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -29,10 +30,10 @@ from sloguard.rules.template._ast import (
 from sloguard.rules.template._funcs import param_type, truth
 from sloguard.rules.template._gofmt import GoTime, go_print_value, go_sprint, go_type
 from sloguard.rules.template._humanize import FuncError
+from sloguard.rules.template._methods import go_method, last_field
 
 Func = tuple[Callable[..., Any], int | None]
 _MISSING = object()
-
 
 _TIME_METHODS: dict[str, Callable[[GoTime], Any]] = {
     "Unix": lambda t: t.ns // 1_000_000_000,
@@ -56,8 +57,11 @@ class _Continue(Exception):
 
 
 class Executor:
-    def __init__(self, name: str, text: str, funcs: dict[str, Func]) -> None:
+    def __init__(self, name: str, text: str, funcs: dict[str, Func],
+                 escape: Callable[[Any, str], str] | None = None) -> None:
         self.name = name
+        #: html/template's escaping of each action's output (``None``: text/template).
+        self.escape = escape
         self.text = text
         self.funcs = funcs
         self.vars: list[tuple[str, Any]] = []
@@ -94,7 +98,8 @@ class Executor:
         elif isinstance(node, ActionNode):
             val = self.eval_pipeline(dot, node.pipe)
             if not node.pipe.decl:
-                self.out.append(go_print_value(val))
+                text = go_print_value(val)
+                self.out.append(text if self.escape is None else self.escape(val, text))
         elif isinstance(node, BranchNode):
             self.walk_branch(dot, node)
         elif isinstance(node, TemplateNode):
@@ -189,9 +194,13 @@ class Executor:
         if isinstance(first, IdentifierNode):
             return self.eval_function(dot, first, cmd, final)
         if len(cmd.args) > 1 or final is not _MISSING:
-            if not isinstance(first, (FieldNode, ChainNode, VariableNode)):
+            called = self.eval_method_call(dot, first, cmd.args[1:], final)
+            if called is not _MISSING:
+                return called
+            last = last_field(first)
+            if last is None:
                 raise self.error(first, f"can't give argument to non-function {first}")
-            raise self.error(first, f"{first} is not a method but has arguments")
+            raise self.error(first, f"{last} is not a method but has arguments")
         return self.eval_arg(dot, first)
 
     def eval_function(self, dot: Any, ident: IdentifierNode, cmd: CommandNode, final: Any) -> Any:
@@ -288,7 +297,42 @@ class Executor:
             receiver = self.field(node, receiver, name)
         return receiver
 
+    def eval_method_call(self, dot: Any, node: Node, arg_nodes: list[Node], final: Any) -> Any:
+        """``.X.Method arg...``: Go passes the arguments to the chain's last element when it
+        is a method (``.CommonLabels.Remove .GroupLabels.Names``); ``_MISSING`` otherwise."""
+        if isinstance(node, FieldNode):
+            receiver, name = self.fields(node, dot, node.idents[:-1]), node.idents[-1]
+        elif isinstance(node, ChainNode) and node.fields:
+            receiver = self.fields(node, self.eval_arg(dot, node.node), node.fields[:-1])
+            name = node.fields[-1]
+        elif isinstance(node, VariableNode) and len(node.idents) > 1:
+            receiver = self.fields(node, self.var(node.idents[0]), node.idents[1:-1])
+            name = node.idents[-1]
+        else:
+            return _MISSING
+        method = go_method(receiver, name)
+        if method is None:
+            if name in getattr(receiver, "__dataclass_fields__", ()):  # a struct field, in Go's words
+                raise self.error(node, f"{name} has arguments but cannot be invoked as function")
+            return _MISSING
+        args = [self.eval_arg(dot, a) for a in arg_nodes]
+        if final is not _MISSING:
+            args.append(final)
+        return self.call_method(node, name, method, args)
+
+    def call_method(self, node: Node, name: str, method: Callable[..., Any], args: list[Any]) -> Any:
+        try:
+            return method(*args)
+        except FuncError as e:
+            raise self.error(node, f"error calling {name}: {e}") from None
+        except TypeError:
+            want = len(inspect.signature(method).parameters)
+            raise self.error(node, f"wrong number of args for {name}: want {want} got {len(args)}") from None
+
     def field(self, node: Node, receiver: Any, name: str) -> Any:
+        method = go_method(receiver, name)
+        if method is not None:
+            return self.call_method(node, name, method, [])
         if isinstance(receiver, dict):
             return receiver.get(name, "")
         if receiver is None:

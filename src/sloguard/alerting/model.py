@@ -1,0 +1,151 @@
+"""The alert as the notification pipeline sees it, and Alertmanager's label-set fingerprint.
+
+Times are Unix milliseconds (sloguard's clock unit); ``ends_at`` is ``None`` when the
+sender gave no end. An alert is resolved at ``now`` when its end is at or before ``now``
+(Alertmanager's ``Alert.ResolvedAt``), so one alert is firing or resolved only relative
+to a time: :meth:`Alert.status_at`.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sloguard.gofmt import go_quote
+from sloguard.labels import Labels
+
+__all__ = [
+    "Alert",
+    "AlertStatus",
+    "Annotations",
+    "fingerprint",
+    "go_time_rfc3339",
+    "label_set_string",
+    "sort_alerts",
+]
+
+#: Annotations: (name, value) pairs sorted by name; unlike labels, empty values are kept.
+Annotations = tuple[tuple[str, str], ...]
+
+_FNV_OFFSET = 14695981039346656037
+_FNV_PRIME = 1099511628211
+_MASK = (1 << 64) - 1
+_SEP = b"\xff"
+
+
+class AlertStatus(enum.Enum):
+    """Alertmanager's ``model.AlertStatus`` words."""
+
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+def fingerprint(labels: Iterable[tuple[str, str]]) -> int:
+    """``model.LabelSet.Fingerprint``: FNV-1a 64 over ``name 0xff value 0xff`` in name order.
+
+    The empty set hashes to the FNV offset basis, as in prometheus/common.
+    """
+    h = _FNV_OFFSET
+    for name, value in sorted(labels):
+        for byte in name.encode() + _SEP + value.encode() + _SEP:
+            h = ((h ^ byte) * _FNV_PRIME) & _MASK
+    return h
+
+
+def label_set_string(labels: Iterable[tuple[str, str]]) -> str:
+    """``model.LabelSet.String``: ``{a="1", b="2"}``, entries sorted as text, values ``%q``."""
+    return "{" + ", ".join(sorted(f"{n}={go_quote(v)}" for n, v in labels)) + "}"
+
+
+def go_time_rfc3339(ms: int | None) -> str:
+    """Go's JSON form of a ``time.Time`` in UTC (RFC 3339, fraction without trailing zeros);
+    ``None`` is Go's zero time ``0001-01-01T00:00:00Z``."""
+    if ms is None:
+        return "0001-01-01T00:00:00Z"
+    secs, frac = divmod(ms, 1000)
+    s = datetime.fromtimestamp(secs, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if frac:
+        s += "." + f"{frac:03d}".rstrip("0")
+    return s + "Z"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert: its identity is ``labels`` (``fingerprint`` is their Alertmanager hash).
+
+    ``updated_at`` is when the pipeline last received it; ``timeout`` says ``ends_at`` was
+    not given by the sender but set from ``resolve_timeout`` (Alertmanager's ``Timeout``).
+    """
+
+    labels: Labels
+    annotations: Annotations = ()
+    starts_at: int = 0
+    ends_at: int | None = None
+    generator_url: str = ""
+    updated_at: int = 0
+    timeout: bool = False
+    fingerprint: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fingerprint", fingerprint(self.labels))
+
+    @classmethod
+    def of(cls, labels: Mapping[str, str], annotations: Mapping[str, str] | None = None,
+           starts_at: int = 0, ends_at: int | None = None, generator_url: str = "") -> Alert:
+        """An alert from plain dicts (labels with empty values are dropped, as Alertmanager does)."""
+        return cls(Labels.from_dict(labels), tuple(sorted((annotations or {}).items())),
+                   starts_at, ends_at, generator_url)
+
+    @property
+    def fingerprint_hex(self) -> str:
+        """``Fingerprint.String()``: 16 lower-case hex digits."""
+        return f"{self.fingerprint:016x}"
+
+    def resolved_at(self, now_ms: int) -> bool:
+        """Resolved when an end is set and is not after ``now_ms``."""
+        return self.ends_at is not None and self.ends_at <= now_ms
+
+    def status_at(self, now_ms: int) -> AlertStatus:
+        return AlertStatus.RESOLVED if self.resolved_at(now_ms) else AlertStatus.FIRING
+
+
+def _labels_before(a: Labels, b: Labels) -> bool:
+    """``model.LabelSet.Before``: fewer labels first, then by value over the sorted union of
+    names, a set lacking a name sorting first."""
+    if len(a) != len(b):
+        return len(a) < len(b)
+    da, db = dict(a), dict(b)
+    for name in sorted(da.keys() | db.keys()):
+        if name not in da:
+            return True
+        if name not in db:
+            return False
+        if da[name] != db[name]:
+            return da[name] < db[name]
+    return False
+
+
+def _before(a: Alert, b: Alert) -> bool:
+    for name in ("job", "instance"):
+        has_a, has_b = a.labels.has(name), b.labels.has(name)
+        if not has_a and not has_b:
+            continue
+        if not has_a or not has_b:
+            return has_a
+        va, vb = a.labels.get(name), b.labels.get(name)
+        if va != vb:
+            return va < vb
+    return _labels_before(a.labels, b.labels)
+
+
+def sort_alerts(alerts: Sequence[Alert]) -> list[Alert]:
+    """Alertmanager's notification order (``AlertSlice.Less``, a stable sort): by ``job``,
+    then ``instance`` (an alert lacking one sorts after those having it), then label sets."""
+    return sorted(alerts, key=functools.cmp_to_key(_compare))
+
+
+def _compare(x: Alert, y: Alert) -> int:
+    return -1 if _before(x, y) else (1 if _before(y, x) else 0)

@@ -1,0 +1,55 @@
+"""Receiver integrations (one module each): webhook, Slack, PagerDuty, email.
+
+Each module has a ``TYPE`` (the ``*_configs`` key without ``_configs``), a frozen config
+dataclass with Alertmanager's defaults, a pure payload builder and a notifier whose
+``notify`` makes one attempt and says whether a failure is retryable.
+:func:`build_notifier` makes the notifier for a config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from sloguard.alerting.notify_template import NotificationTemplate
+from sloguard.alerting.receivers import email, pagerduty, slack, webhook
+from sloguard.alerting.receivers._base import (
+    Backoff,
+    Notifier,
+    NotifyContext,
+    NotifyResult,
+    notify_with_retry,
+)
+from sloguard.alerting.receivers.email import EmailConfig, EmailNotifier
+from sloguard.alerting.receivers.pagerduty import PagerdutyConfig, PagerdutyNotifier
+from sloguard.alerting.receivers.slack import SlackConfig, SlackNotifier
+from sloguard.alerting.receivers.webhook import WebhookConfig, WebhookNotifier
+
+__all__ = [
+    "Backoff", "EmailConfig", "EmailNotifier", "Notifier", "NotifyContext", "NotifyResult",
+    "PagerdutyConfig", "PagerdutyNotifier", "ReceiverConfig", "SlackConfig", "SlackNotifier",
+    "TYPES", "WebhookConfig", "WebhookNotifier", "build_notifier", "notify_with_retry",
+]
+
+ReceiverConfig = WebhookConfig | SlackConfig | PagerdutyConfig | EmailConfig
+
+#: Config class by receiver type name (``webhook_configs`` -> ``webhook``).
+TYPES: dict[str, type[Any]] = {
+    webhook.TYPE: WebhookConfig, slack.TYPE: SlackConfig, pagerduty.TYPE: PagerdutyConfig, email.TYPE: EmailConfig,
+}
+
+_Factory = Callable[[Any, NotificationTemplate, httpx.AsyncClient | None], Notifier]
+_FACTORIES: dict[type[Any], _Factory] = {
+    WebhookConfig: lambda c, t, h: WebhookNotifier(c, h),
+    SlackConfig: lambda c, t, h: SlackNotifier(c, t, h),
+    PagerdutyConfig: lambda c, t, h: PagerdutyNotifier(c, t, h),
+    EmailConfig: lambda c, t, h: EmailNotifier(c, t),
+}
+
+
+def build_notifier(config: ReceiverConfig, tmpl: NotificationTemplate,
+                   client: httpx.AsyncClient | None = None) -> Notifier:
+    """The notifier for ``config``; HTTP receivers share ``client`` when one is given."""
+    return _FACTORIES[type(config)](config, tmpl, client)

@@ -1,0 +1,142 @@
+"""PagerDuty receiver: Events API v2 ``trigger``/``resolve``, as Alertmanager 0.25 sends it.
+
+``dedup_key`` is the SHA-256 (hex) of the group key, so one group is one incident; the
+event is ``resolve`` when every alert of the flush is resolved. The summary is cut to
+1024 characters; an event over 512,000 bytes loses its custom details. 2xx succeeds,
+5xx and 429 are retryable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from sloguard.alerting.model import Alert
+from sloguard.alerting.notify_template import NotificationTemplate, TemplateError
+from sloguard.alerting.receivers._base import (
+    DEFAULT_TIMEOUT_S,
+    NotifyContext,
+    NotifyResult,
+    go_json,
+    post_json,
+    truncate_in_runes,
+)
+from sloguard.alerting.template_data import Data, build_data, go_map
+
+__all__ = ["PagerdutyConfig", "PagerdutyNotifier", "dedup_key", "pagerduty_message"]
+
+TYPE = "pagerduty"
+DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
+MAX_SUMMARY_RUNES = 1024
+MAX_EVENT_BYTES = 512_000
+TOO_BIG = "Custom details have been removed because the original event exceeds the maximum size of 512KB"
+log = logging.getLogger("sloguard.alerting.receivers.pagerduty")
+
+DEFAULT_DETAILS: Mapping[str, str] = {
+    "firing": '{{ template "pagerduty.default.instances" .Alerts.Firing }}',
+    "resolved": '{{ template "pagerduty.default.instances" .Alerts.Resolved }}',
+    "num_firing": "{{ .Alerts.Firing | len }}",
+    "num_resolved": "{{ .Alerts.Resolved | len }}",
+}
+DEFAULT_CLIENT = '{{ template "pagerduty.default.client" . }}'
+
+
+@dataclass(frozen=True, slots=True)
+class PagerdutyConfig:
+    """``pagerduty_configs`` entry (Events API v2) with Alertmanager's defaults.
+
+    ``details`` are added to the default details (a user key replaces a default one);
+    an empty ``source`` is the ``client`` template, as Alertmanager sets it.
+    """
+
+    routing_key: str
+    url: str = DEFAULT_URL
+    send_resolved: bool = True
+    client: str = DEFAULT_CLIENT
+    client_url: str = '{{ template "pagerduty.default.clientURL" . }}'
+    description: str = '{{ template "pagerduty.default.description" .}}'
+    details: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+    severity: str = "error"
+    class_: str = ""
+    component: str = ""
+    group: str = ""
+    images: tuple[tuple[str, str, str], ...] = ()  # (src, alt, href)
+    links: tuple[tuple[str, str], ...] = ()  # (href, text)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def __repr__(self) -> str:
+        return f"PagerdutyConfig(routing_key=<secret>, severity={self.severity!r})"
+
+
+def dedup_key(group_key: str) -> str:
+    """Alertmanager's ``notify.Key.Hash``: SHA-256 of the group key, lower-case hex."""
+    return hashlib.sha256(group_key.encode()).hexdigest()
+
+
+def _payload(c: PagerdutyConfig, tmpl: NotificationTemplate, data: Data, details: dict[str, str]) -> dict[str, Any]:
+    t = tmpl.expander(data)
+    summary, truncated = truncate_in_runes(t(c.description), MAX_SUMMARY_RUNES)
+    if truncated:
+        log.warning("Truncated summary", extra={"max_runes": MAX_SUMMARY_RUNES})
+    p = {"summary": summary, "source": t(c.source or c.client), "severity": t(c.severity or "error"),
+         "class": t(c.class_), "component": t(c.component), "group": t(c.group), "custom_details": details}
+    return {k: v for k, v in p.items() if v or k in ("summary", "source", "severity")}
+
+
+def pagerduty_message(config: PagerdutyConfig, tmpl: NotificationTemplate, ctx: NotifyContext,
+                      alerts: Sequence[Alert]) -> dict[str, Any]:
+    """The event body; raises :class:`TemplateError` (naming the field) when a template fails."""
+    data = build_data(ctx.receiver, ctx.group_labels, alerts, ctx.now_ms, ctx.external_url)
+    t = tmpl.expander(data)
+    details = go_map(tmpl.expand_all({**DEFAULT_DETAILS, **config.details}, data))
+    images = [{"src": t(s), "alt": t(a), "href": t(h)} for s, a, h in config.images]
+    links = [{"href": t(h), "text": t(x)} for h, x in config.links]
+    msg = {
+        "routing_key": t(config.routing_key),
+        "dedup_key": dedup_key(ctx.group_key),
+        "event_action": "trigger" if data.Status == "firing" else "resolve",
+        "payload": _payload(config, tmpl, data, details),
+        "client": t(config.client),
+        "client_url": t(config.client_url),
+        "images": [i for i in images if i["src"]],
+        "links": [link for link in links if link["href"]],
+    }
+    return {k: v for k, v in msg.items() if v or k in ("event_action", "payload")}
+
+
+def encode_event(msg: dict[str, Any]) -> bytes:
+    """Go's JSON; over 512,000 bytes the custom details are replaced by an error note."""
+    body = go_json(msg)
+    if len(body) > MAX_EVENT_BYTES:
+        log.warning("Truncated Details because the message exceeds the size limit", extra={"bytes": len(body)})
+        msg = {**msg, "payload": {**msg["payload"], "custom_details": {"error": TOO_BIG}}}
+        body = go_json(msg)
+    return body
+
+
+class PagerdutyNotifier:
+    def __init__(self, config: PagerdutyConfig, tmpl: NotificationTemplate | None = None,
+                 client: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self.tmpl = tmpl or NotificationTemplate()
+        self.client = client or httpx.AsyncClient()
+
+    def send_resolved(self) -> bool:
+        return self.config.send_resolved
+
+    async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> NotifyResult:
+        what = f"pagerduty receiver {ctx.receiver!r}"
+        try:
+            msg = pagerduty_message(self.config, self.tmpl, ctx, alerts)
+        except TemplateError as e:
+            return NotifyResult.failure(f"{what}: failed to template the PagerDuty v2 message: {e}", False)
+        if not msg.get("routing_key"):
+            return NotifyResult.failure(f"{what}: routing key cannot be empty", False)
+        return await post_json(self.client, self.config.url, encode_event(msg), what,
+                               retry_codes=(429,), timeout_s=self.config.timeout_s)

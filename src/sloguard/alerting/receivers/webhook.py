@@ -1,0 +1,72 @@
+"""Webhook receiver: Alertmanager's webhook JSON, version 4.
+
+The body is ``template.Data`` plus ``version``, ``groupKey`` and ``truncatedAlerts``; with
+``max_alerts`` set, only the first ``max_alerts`` alerts are sent (the status and common
+labels are computed over those), the rest counted in ``truncatedAlerts``. 2xx succeeds,
+5xx is retryable, anything else is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from sloguard.alerting.model import Alert
+from sloguard.alerting.receivers._base import (
+    DEFAULT_TIMEOUT_S,
+    NotifyContext,
+    NotifyResult,
+    go_json,
+    post_json,
+)
+from sloguard.alerting.template_data import build_data
+
+__all__ = ["WebhookConfig", "WebhookNotifier", "webhook_message"]
+
+TYPE = "webhook"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """``webhook_configs`` entry (``url`` may carry a token: it is treated as a secret)."""
+
+    url: str
+    send_resolved: bool = True
+    max_alerts: int = 0
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def __repr__(self) -> str:
+        return f"WebhookConfig(url=<secret>, send_resolved={self.send_resolved}, max_alerts={self.max_alerts})"
+
+
+def truncate_alerts(max_alerts: int, alerts: Sequence[Alert]) -> tuple[list[Alert], int]:
+    """The first ``max_alerts`` alerts (all when 0) and how many were left out."""
+    if max_alerts and len(alerts) > max_alerts:
+        return list(alerts[:max_alerts]), len(alerts) - max_alerts
+    return list(alerts), 0
+
+
+def webhook_message(ctx: NotifyContext, alerts: Sequence[Alert], max_alerts: int = 0) -> dict[str, Any]:
+    """The JSON object Alertmanager posts (keys in its order)."""
+    kept, truncated = truncate_alerts(max_alerts, alerts)
+    data = build_data(ctx.receiver, ctx.group_labels, kept, ctx.now_ms, ctx.external_url)
+    return {**data.to_json(), "version": "4", "groupKey": ctx.group_key, "truncatedAlerts": truncated}
+
+
+class WebhookNotifier:
+    """Posts :func:`webhook_message` to the configured URL."""
+
+    def __init__(self, config: WebhookConfig, client: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self.client = client or httpx.AsyncClient()
+
+    def send_resolved(self) -> bool:
+        return self.config.send_resolved
+
+    async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> NotifyResult:
+        body = go_json(webhook_message(ctx, alerts, self.config.max_alerts))
+        return await post_json(self.client, self.config.url, body, f"webhook for receiver {ctx.receiver!r}",
+                               timeout_s=self.config.timeout_s)
