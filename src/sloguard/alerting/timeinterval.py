@@ -20,9 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sloguard.alerting import _timeinterval_text as text
+
+if TYPE_CHECKING:
+    from sloguard.alerting.config import AlertmanagerConfig
 
 _INTERVAL_KEYS = ("times", "weekdays", "days_of_month", "months", "years", "location")
 
@@ -139,22 +142,13 @@ def in_time_intervals(now: datetime, intervals: Mapping[str, Sequence[TimeInterv
 # ---- parsing from the raw YAML mapping -------------------------------------------------
 
 
-def parse_named_time_intervals(raw: Any, key: str = "time_intervals") -> dict[str, tuple[TimeInterval, ...]]:
-    """The config's ``time_intervals`` (or the deprecated ``mute_time_intervals``) list:
-    ``[{name: ..., time_intervals: [...]}, ...]`` to a dict by name."""
-    kind = "mute time interval" if key == "mute_time_intervals" else "time interval"
-    out: dict[str, tuple[TimeInterval, ...]] = {}
-    for i, entry in enumerate(_as_list(raw, key)):
-        path = f"{key}[{i}]"
-        entry = _as_mapping(entry, path, "config.TimeInterval")
-        _no_unknown(entry, ("name", "time_intervals"), path, "config.plain")
-        name = text.scalar(entry.get("name"))
-        if not name:
-            raise TimeIntervalError(path, f"missing name in {kind}")
-        if name in out:
-            raise TimeIntervalError(path, f'{kind} "{name}" is not unique')
-        out[name] = parse_time_intervals(entry.get("time_intervals"), f"{path}.time_intervals")
-    return out
+def intervals_from_config(cfg: AlertmanagerConfig) -> dict[str, tuple[TimeInterval, ...]]:
+    """The config's named intervals (``time_intervals`` and the legacy ``mute_time_intervals``,
+    names and specs already checked as the config was read) as ``TimeInterval`` lists by name."""
+    return {
+        name: tuple(parse_time_interval(spec, f"time_intervals.{name}[{i}]") for i, spec in enumerate(specs))
+        for name, specs in cfg.time_intervals.items()
+    }
 
 
 def parse_time_intervals(raw: Any, path: str) -> tuple[TimeInterval, ...]:
