@@ -237,6 +237,13 @@ def test_named_interval_errors(text: str, reason: str) -> None:
     assert e.value.detail == reason and e.value.path.startswith("time_intervals[")
 
 
+def test_a_bad_interval_spec_is_an_alerting_config_error_without_a_file() -> None:
+    with pytest.raises(AlertingConfigError) as e:
+        parse_time_interval({"weekdays": ["friday:monday"]}, "t[0]")
+    assert isinstance(e.value, TimeIntervalError) and e.value.file == "" and e.value.reason == e.value.detail
+    assert str(e.value) == f"{e.value.path}: {e.value.detail}" and e.value.path.startswith("t[0].weekdays[0]")
+
+
 def test_legacy_mute_time_intervals_are_read_too() -> None:
     cfg = parse_config(_HEAD + "mute_time_intervals:\n- name: weekend\n  time_intervals: [{weekdays: [saturday]}]")
     (weekend,) = intervals_from_config(cfg)["weekend"]

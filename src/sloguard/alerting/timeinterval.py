@@ -23,6 +23,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sloguard.alerting import _timeinterval_text as text
+from sloguard.alerting._errors import AlertingConfigError
 
 if TYPE_CHECKING:
     from sloguard.alerting.config import AlertmanagerConfig
@@ -30,13 +31,16 @@ if TYPE_CHECKING:
 _INTERVAL_KEYS = ("times", "weekdays", "days_of_month", "months", "years", "location")
 
 
-class TimeIntervalError(ValueError):
-    """A time interval that Alertmanager refuses: ``reason`` is Alertmanager's own text."""
+class TimeIntervalError(AlertingConfigError):
+    """A time interval that Alertmanager refuses: ``reason`` (the ``detail``) is Alertmanager's
+    own text, ``path`` the key path; no file (the config reader adds it)."""
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
+        super().__init__("", path, reason)
+
+    @property
+    def reason(self) -> str:
+        return self.detail
 
 
 @dataclass(frozen=True, slots=True)
