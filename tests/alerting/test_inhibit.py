@@ -1,18 +1,34 @@
 """Inhibition: Alertmanager 0.25's inhibit_test.go tables (as data), the never-inhibits-itself
-rule, and a differential against the real Alertmanager's ``inhibitedBy`` over its v2 API."""
+rule, and a differential against the real Alertmanager's ``inhibitedBy`` over its v2 API.
+
+Rules come from the configuration (``parse_config`` of ``inhibit_rules`` YAML, legacy forms
+included) or are built as the config's ``InhibitRule`` directly."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 
-from sloguard.alerting.inhibit import Inhibitor, InhibitRule, InhibitRuleError
+from sloguard.alerting import AlertingConfigError, InhibitRule, parse_config
+from sloguard.alerting.inhibit import Inhibitor, equal_on, inhibiting_source
 from sloguard.labels import Labels, Matcher, MatchType
 from tests.alerting._am_peer import alertmanager, needs_alertmanager
 
 Alert = dict[str, str]
+_HEAD = "route: {receiver: r}\nreceivers: [{name: r}]\ninhibit_rules:\n"
+
+
+def _rules(*entries: dict[str, object]) -> tuple[InhibitRule, ...]:
+    """``inhibit_rules`` entries as written in YAML (JSON is YAML), read by the config."""
+    return parse_config(_HEAD + "".join(f"  - {json.dumps(e)}\n" for e in entries)).inhibit_rules
+
+
+def _rule(**entry: object) -> InhibitRule:
+    return _rules(entry)[0]
+
 
 # TestInhibitRuleHasEqual: (firing sources, resolved sources, equal, target, muted)
 HAS_EQUAL = [
@@ -30,22 +46,22 @@ def test_equal_labels_decide_like_upstream(
 ) -> None:
     # upstream fills the source cache directly and skips resolved alerts; here a rule whose
     # source side takes any alert and whose target side takes only the target, fed firing alerts
-    rule = InhibitRule.from_config(target_match={"role": "target"}, equal=equal)
+    rule = _rule(target_match={"role": "target"}, equal=equal)
     tgt = {**target, "role": "target"}
-    assert (rule.inhibiting_source(tgt, firing) is not None) == muted
-    stale_would_mute = any(rule.equal_on(r, tgt) for r in resolved)
-    assert (rule.inhibiting_source(tgt, firing + resolved) is not None) == (muted or stale_would_mute)
+    assert (inhibiting_source(rule, tgt, firing) is not None) == muted
+    stale_would_mute = any(equal_on(rule, r, tgt) for r in resolved)
+    assert (inhibiting_source(rule, tgt, firing + resolved) is not None) == (muted or stale_would_mute)
 
 
 SOURCES = [{"s1": "1", "t1": "2", "e": "1"}, {"s2": "1", "t2": "1", "e": "1"}]
 TARGETS = [{"t1": "1", "e": "1"}, {"t2": "1", "e": "1"}, {"t1": "1", "t3": "1", "e": "1"},
            {"t1": "1", "t2": "1", "e": "1"}, {"t1": "0", "e": "1"}, {"s1": "1", "t1": "1", "e": "1"},
            {"s2": "1", "t2": "1", "e": "1"}, {"t1": "1", "e": "0"}]  # fmt: skip
-LEGACY_RULES = [
-    InhibitRule.from_config(source_match={"s1": "1"}, target_match={"t1": "1"}, equal=["e"]),
-    InhibitRule.from_config(source_match={"s2": "1"}, target_match={"t2": "1"}, equal=["e"]),
-]
-NEW_RULES = [
+LEGACY_RULES = _rules(
+    {"source_match": {"s1": "1"}, "target_match": {"t1": "1"}, "equal": ["e"]},
+    {"source_match": {"s2": "1"}, "target_match": {"t2": "1"}, "equal": ["e"]},
+)
+NEW_RULES = [  # the config's type built directly
     InhibitRule((Matcher(MatchType.EQUAL, "s1", "1"),), (Matcher(MatchType.NOT_EQUAL, "t1", "1"),), ("e",)),
     InhibitRule((Matcher(MatchType.EQUAL, "s2", "1"),), (Matcher(MatchType.EQUAL, "t2", "1"),), ("e",)),
 ]
@@ -63,8 +79,8 @@ def test_mutes_matches_upstream_table(rules: list[InhibitRule], expected: list[b
 
 
 def test_an_alert_matching_both_sides_never_inhibits_itself() -> None:
-    rule = InhibitRule.from_config(source_match_re={"severity": "page|ticket"},
-                                   target_match_re={"severity": "ticket|page"}, equal=["slo"])  # fmt: skip
+    rule = _rule(source_match_re={"severity": "page|ticket"}, target_match_re={"severity": "ticket|page"},
+                 equal=["slo"])  # fmt: skip
     page = {"severity": "page", "slo": "api"}
     ticket = {"severity": "ticket", "slo": "api"}
     assert not Inhibitor([rule]).mutes(page, [page])
@@ -72,39 +88,44 @@ def test_an_alert_matching_both_sides_never_inhibits_itself() -> None:
 
 
 def test_page_mutes_the_same_slos_ticket_and_says_by_whom() -> None:
-    rule = InhibitRule.from_config(source_matchers=[Matcher.equal("severity", "page")],
-                                   target_matchers=[Matcher.equal("severity", "ticket")], equal=["slo"])  # fmt: skip
+    other, rule = _rules({"source_matchers": ['severity="critical"'], "target_matchers": ['severity="ticket"']},
+                         {"source_matchers": ['severity="page"'], "target_matchers": ['severity="ticket"'],
+                          "equal": ["slo"]})  # fmt: skip
     page = Labels.of(severity="page", slo="api", alertname="Burn")
-    why = Inhibitor([InhibitRule.from_config(equal=["nothing"]), rule][1:]).inhibited_by(
+    why = Inhibitor([other, rule]).inhibited_by(
         Labels.of(severity="ticket", slo="api"), [Labels.of(severity="page", slo="web"), page])
-    assert why is not None and why.source == page and why.rule_index == 0 and why.rule == rule
+    assert why is not None and why.source == page and why.rule_index == 1 and why.rule == rule
     assert not Inhibitor([rule]).mutes({"severity": "ticket", "slo": "web"}, [page])
 
 
 def test_missing_equal_labels_count_as_equal_empty_values() -> None:
-    rule = InhibitRule.from_config(source_match={"a": "src"}, target_match={"a": "tgt"}, equal=["zone", "dc"])
-    assert rule.inhibiting_source({"a": "tgt"}, [{"a": "src"}]) == {"a": "src"}
-    assert rule.inhibiting_source({"a": "tgt"}, [{"a": "src", "zone": ""}]) is not None
-    assert rule.inhibiting_source({"a": "tgt"}, [{"a": "src", "zone": "x"}]) is None
+    rule = _rule(source_match={"a": "src"}, target_match={"a": "tgt"}, equal=["zone", "dc"])
+    assert inhibiting_source(rule, {"a": "tgt"}, [{"a": "src"}]) == {"a": "src"}
+    assert inhibiting_source(rule, {"a": "tgt"}, [{"a": "src", "zone": ""}]) is not None
+    assert inhibiting_source(rule, {"a": "tgt"}, [{"a": "src", "zone": "x"}]) is None
+    assert inhibiting_source(rule, Labels.of(a="tgt", zone="x"), [Labels.of(a="src", zone="x")]) is not None
 
 
 def test_legacy_regexes_are_anchored() -> None:
-    rule = InhibitRule.from_config(source_match_re={"a": "sr"}, target_match={"b": "t"})
-    assert rule.source_matches({"a": "sr"}) and not rule.source_matches({"a": "src"})
-    assert rule.source_matchers == (Matcher(MatchType.REGEX, "a", "sr"),)
+    rule = _rule(source_match_re={"a": "sr"}, target_match={"b": "t"})
+    firing = [{"a": "src"}, {"a": "xsr"}, {"a": "sr"}]
+    assert inhibiting_source(rule, {"b": "t"}, firing) == {"a": "sr"}
+    assert inhibiting_source(rule, {"b": "t"}, firing[:2]) is None
 
 
 @pytest.mark.parametrize(
-    ("kw", "reason"),
-    [({"source_match": {"0bad": "x"}}, 'invalid label name "0bad"'),
-     ({"target_match_re": {"a-b": "x"}}, 'invalid label name "a-b"'),
-     ({"equal": ["ok", "not ok"]}, '"not ok" is not a valid label name'),
-     ({"source_match_re": {"a": "("}}, "invalid regular expression")],
+    ("entry", "path", "reason"),
+    [({"source_match": {"0bad": "x"}}, "source_match", 'invalid label name "0bad"'),
+     ({"target_match_re": {"a-b": "x"}}, "target_match_re", 'invalid label name "a-b"'),
+     ({"equal": ["ok", "not ok"]}, "equal", '"not ok" is not a valid label name'),
+     ({"source_match_re": {"a": "("}}, "source_match_re.a", "error parsing regexp: missing closing )"),
+     ({"target_matchers": ['a=~"("']}, "target_matchers[0]", "error parsing regexp: missing closing )")],
 )  # fmt: skip
-def test_bad_rules_name_the_key(kw: dict[str, object], reason: str) -> None:
-    with pytest.raises(InhibitRuleError) as e:
-        InhibitRule.from_config(path="inhibit_rules[3]", **kw)  # type: ignore[arg-type]
-    assert reason in e.value.reason and str(e.value).startswith("inhibit_rules[3].")
+def test_bad_rules_name_the_key(entry: dict[str, object], path: str, reason: str) -> None:
+    with pytest.raises(AlertingConfigError) as e:
+        _rules({}, {}, {}, entry)
+    assert e.value.path == f"inhibit_rules[3].{path}" and reason in e.value.detail
+    assert str(e.value).startswith(f"<config>: inhibit_rules[3].{path}: ")
 
 
 _AM_CONFIG = """
@@ -116,16 +137,18 @@ inhibit_rules:
   - {source_matchers: ['sev=~"page|ticket"'], target_matchers: ['sev=~"ticket|page"'], equal: [slo]}
   - {source_matchers: ['x="src"'], target_matchers: ['x="tgt"'], equal: [zone]}
 """
-_AM_RULES = [
-    *LEGACY_RULES[:1],
-    NEW_RULES[1],
-    InhibitRule.from_config(source_match_re={"sev": "page|ticket"}, target_match_re={"sev": "ticket|page"},
-                            equal=["slo"]),
-    InhibitRule.from_config(source_match={"x": "src"}, target_match={"x": "tgt"}, equal=["zone"]),
-]  # fmt: skip
 _CANARY = {"x": "tgt", "canary": "1"}
 _AM_ALERTS = [*SOURCES, *TARGETS, {"sev": "page", "slo": "a"}, {"sev": "ticket", "slo": "a"},
               {"x": "src"}, _CANARY, {"x": "tgt", "zone": "eu"}]  # fmt: skip
+
+
+def test_inhibitor_from_config_keeps_the_rules_in_order() -> None:
+    cfg = parse_config(_AM_CONFIG)
+    inhibitor = Inhibitor.from_config(cfg)
+    assert inhibitor.rules == cfg.inhibit_rules and len(inhibitor.rules) == 4
+    why = inhibitor.inhibited_by(_CANARY, _AM_ALERTS)
+    assert why is not None and why.rule_index == 3 and why.source == {"x": "src"}
+    assert not inhibitor.mutes({"x": "tgt", "zone": "eu"}, _AM_ALERTS)
 
 
 @needs_alertmanager
@@ -135,7 +158,7 @@ def test_inhibited_alerts_equal_alertmanagers(tmp_path: Path) -> None:
         got = _wait_for_canary(am)
     by_fp = {a["fingerprint"]: a["labels"] for a in got}
     theirs = {_key(a["labels"]): [by_fp[f] for f in a["status"]["inhibitedBy"]] for a in got}
-    inhibitor = Inhibitor(_AM_RULES)
+    inhibitor = Inhibitor.from_config(parse_config(_AM_CONFIG))
     ours = {_key(a): inhibitor.mutes(a, _AM_ALERTS) for a in _AM_ALERTS}
     assert ours == {k: bool(v) for k, v in theirs.items()}
     for target, sources in theirs.items():  # Alertmanager's chosen source mutes the target for us too

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sloguard.alerting import AlertingConfigError, parse_config
 from sloguard.alerting.timeinterval import (
     InclusiveRange,
     TimeInterval,
@@ -20,7 +21,7 @@ from sloguard.alerting.timeinterval import (
     TimeRange,
     days_in_month,
     in_time_intervals,
-    parse_named_time_intervals,
+    intervals_from_config,
     parse_time_interval,
     parse_time_intervals,
 )
@@ -212,8 +213,11 @@ def test_local_location_reads_the_hosts_zone(monkeypatch: pytest.MonkeyPatch) ->
         time.tzset()
 
 
+_HEAD = "route: {receiver: r}\nreceivers: [{name: r}]\n"
+
+
 def test_pipeline_reads_now_as_utc_and_names_a_missing_interval() -> None:
-    named = parse_named_time_intervals(yaml.safe_load(
+    named = intervals_from_config(parse_config(_HEAD + "time_intervals:\n" +
         "- name: office\n  time_intervals:\n  - times: [{start_time: '09:00', end_time: '17:00'}]"))  # fmt: skip
     assert in_time_intervals(rfc822z("08 Jul 20 18:30 +0200"), named, ["office"])  # 16:30 UTC
     assert not in_time_intervals(rfc822z("08 Jul 20 08:30 +0200"), named, ["office"])
@@ -228,9 +232,23 @@ def test_pipeline_reads_now_as_utc_and_names_a_missing_interval() -> None:
      ("- name: a\n  time_intervals: [{weekday: [monday]}]", "field weekday not found in type timeinterval.TimeInterval")],
 )  # fmt: skip
 def test_named_interval_errors(text: str, reason: str) -> None:
-    with pytest.raises(TimeIntervalError) as e:
-        parse_named_time_intervals(yaml.safe_load(text))
-    assert e.value.reason == reason
+    with pytest.raises(AlertingConfigError) as e:
+        parse_config(_HEAD + "time_intervals:\n" + text)
+    assert e.value.detail == reason and e.value.path.startswith("time_intervals[")
+
+
+def test_a_bad_interval_spec_is_an_alerting_config_error_without_a_file() -> None:
+    with pytest.raises(AlertingConfigError) as e:
+        parse_time_interval({"weekdays": ["friday:monday"]}, "t[0]")
+    assert isinstance(e.value, TimeIntervalError) and e.value.file == "" and e.value.reason == e.value.detail
+    assert str(e.value) == f"{e.value.path}: {e.value.detail}" and e.value.path.startswith("t[0].weekdays[0]")
+
+
+def test_legacy_mute_time_intervals_are_read_too() -> None:
+    cfg = parse_config(_HEAD + "mute_time_intervals:\n- name: weekend\n  time_intervals: [{weekdays: [saturday]}]")
+    (weekend,) = intervals_from_config(cfg)["weekend"]
+    assert weekend.contains(datetime(2020, 7, 11, 12, tzinfo=UTC))  # a Saturday
+    assert not weekend.contains(datetime(2020, 7, 10, 12, tzinfo=UTC))
 
 
 # ---- differential: the real amtool's verdict and text for the same intervals -------------

@@ -10,14 +10,15 @@ class AlertingConfigError(ValueError):
 
     ``detail`` is Alertmanager's own error text (``undefined receiver "x" used in route``);
     the message adds the file and the key path (``route.routes[0].receiver``) in front of it.
+    Checks that run without a file (``timeinterval``) leave ``file`` empty.
     """
 
     def __init__(self, file: str, path: str, detail: str) -> None:
         self.file = file
         self.path = path
         self.detail = detail
-        where = f"{file}: {path}" if path else file
-        super().__init__(f"{where}: {detail}")
+        where = ": ".join(part for part in (file, path) if part)
+        super().__init__(f"{where}: {detail}" if where else detail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from sloguard.labels import GoRegexError, Matcher, MatchType, compile_anchored, escape_value
+from sloguard.labels import GoRegexError, Labels, Matcher, MatchType, compile_anchored, escape_value
+
+LabelSet = Mapping[str, str] | Labels
+"""An alert's labels: a plain mapping or a ``Labels``."""
 
 _MATCHER = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*(.*?)\s*$", re.DOTALL)
 _TYPES = {"=": MatchType.EQUAL, "!=": MatchType.NOT_EQUAL, "=~": MatchType.REGEX, "!~": MatchType.NOT_REGEX}
@@ -107,6 +110,11 @@ def format_matchers(matchers: Sequence[Matcher]) -> str:
     return "{" + ",".join(format_matcher(m) for m in matchers) + "}"
 
 
-def matches_all(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:
-    """Whether every matcher holds for the label set (an absent label reads as ``""``)."""
-    return all(m.matches(labels.get(m.name, "")) for m in matchers)
+def label_value(labels: LabelSet, name: str) -> str:
+    """A label's value; an absent label reads as ``""``, as everywhere in Alertmanager."""
+    return labels.get(name, "")
+
+
+def matches_all(matchers: Iterable[Matcher], labels: LabelSet) -> bool:
+    """Alertmanager's ``Matchers.Matches``: every matcher holds (an absent label reads as ``""``)."""
+    return all(m.matches(label_value(labels, m.name)) for m in matchers)

@@ -20,20 +20,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sloguard.alerting import _timeinterval_text as text
+from sloguard.alerting._errors import AlertingConfigError
+
+if TYPE_CHECKING:
+    from sloguard.alerting.config import AlertmanagerConfig
 
 _INTERVAL_KEYS = ("times", "weekdays", "days_of_month", "months", "years", "location")
 
 
-class TimeIntervalError(ValueError):
-    """A time interval that Alertmanager refuses: ``reason`` is Alertmanager's own text."""
+class TimeIntervalError(AlertingConfigError):
+    """A time interval that Alertmanager refuses: ``reason`` (the ``detail``) is Alertmanager's
+    own text, ``path`` the key path; no file (the config reader adds it)."""
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
+        super().__init__("", path, reason)
+
+    @property
+    def reason(self) -> str:
+        return self.detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,22 +146,13 @@ def in_time_intervals(now: datetime, intervals: Mapping[str, Sequence[TimeInterv
 # ---- parsing from the raw YAML mapping -------------------------------------------------
 
 
-def parse_named_time_intervals(raw: Any, key: str = "time_intervals") -> dict[str, tuple[TimeInterval, ...]]:
-    """The config's ``time_intervals`` (or the deprecated ``mute_time_intervals``) list:
-    ``[{name: ..., time_intervals: [...]}, ...]`` to a dict by name."""
-    kind = "mute time interval" if key == "mute_time_intervals" else "time interval"
-    out: dict[str, tuple[TimeInterval, ...]] = {}
-    for i, entry in enumerate(_as_list(raw, key)):
-        path = f"{key}[{i}]"
-        entry = _as_mapping(entry, path, "config.TimeInterval")
-        _no_unknown(entry, ("name", "time_intervals"), path, "config.plain")
-        name = text.scalar(entry.get("name"))
-        if not name:
-            raise TimeIntervalError(path, f"missing name in {kind}")
-        if name in out:
-            raise TimeIntervalError(path, f'{kind} "{name}" is not unique')
-        out[name] = parse_time_intervals(entry.get("time_intervals"), f"{path}.time_intervals")
-    return out
+def intervals_from_config(cfg: AlertmanagerConfig) -> dict[str, tuple[TimeInterval, ...]]:
+    """The config's named intervals (``time_intervals`` and the legacy ``mute_time_intervals``,
+    names and specs already checked as the config was read) as ``TimeInterval`` lists by name."""
+    return {
+        name: tuple(parse_time_interval(spec, f"time_intervals.{name}[{i}]") for i, spec in enumerate(specs))
+        for name, specs in cfg.time_intervals.items()
+    }
 
 
 def parse_time_intervals(raw: Any, path: str) -> tuple[TimeInterval, ...]:
