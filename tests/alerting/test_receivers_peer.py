@@ -73,6 +73,9 @@ receivers:
     pagerduty_configs:
       - url: '{base}/pd'
         routing_key: 'rk-1'
+        images: [{{src: 'http://img/a.png', alt: graph}}]
+        links: [{{href: 'http://runbook', text: Runbook}}, {{href: 'http://docs'}}]
+        details: {{team: core}}
     email_configs:
       - to: 'ops@example.org'
         send_resolved: true
