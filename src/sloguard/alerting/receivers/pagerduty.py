@@ -13,14 +13,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
-
 from sloguard.alerting._global import DEFAULT_PAGERDUTY_URL
 from sloguard.alerting._receivers import PagerdutyConfig
 from sloguard.alerting.model import Alert
 from sloguard.alerting.notify_template import NotificationTemplate, TemplateError
 from sloguard.alerting.receivers._base import (
-    DEFAULT_TIMEOUT_S,
+    HTTPNotifier,
     NotifyContext,
     NotifyResult,
     go_json,
@@ -84,19 +82,9 @@ def encode_event(msg: dict[str, Any]) -> bytes:
     return body
 
 
-class PagerdutyNotifier:
+class PagerdutyNotifier(HTTPNotifier[PagerdutyConfig]):
     """Posts Events API v2 messages (the config is the one :func:`load_config` reads; a
     config with only a ``service_key`` (API v1) is refused at send time)."""
-
-    def __init__(self, config: PagerdutyConfig, tmpl: NotificationTemplate | None = None,
-                 client: httpx.AsyncClient | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        self.config = config
-        self.tmpl = tmpl or NotificationTemplate()
-        self.client = client or httpx.AsyncClient()
-        self.timeout_s = timeout_s
-
-    def send_resolved(self) -> bool:
-        return self.config.send_resolved
 
     async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> NotifyResult:
         what = f"pagerduty receiver {ctx.receiver!r}"

@@ -8,13 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from sloguard.alerting._slack import SlackAction, SlackConfig, SlackField
 from sloguard.alerting.model import Alert
 from sloguard.alerting.notify_template import NotificationTemplate, TemplateError
 from sloguard.alerting.receivers._base import (
-    DEFAULT_TIMEOUT_S,
+    HTTPNotifier,
     NotifyContext,
     NotifyResult,
     go_json,
@@ -75,18 +73,8 @@ def api_url(config: SlackConfig) -> str:
     return ""
 
 
-class SlackNotifier:
+class SlackNotifier(HTTPNotifier[SlackConfig]):
     """Posts :func:`slack_message` (the config is the one :func:`load_config` reads)."""
-
-    def __init__(self, config: SlackConfig, tmpl: NotificationTemplate | None = None,
-                 client: httpx.AsyncClient | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        self.config = config
-        self.tmpl = tmpl or NotificationTemplate()
-        self.client = client or httpx.AsyncClient()
-        self.timeout_s = timeout_s
-
-    def send_resolved(self) -> bool:
-        return self.config.send_resolved
 
     async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> NotifyResult:
         try:
