@@ -20,9 +20,12 @@ pytest.importorskip("aiosmtpd", reason="aiosmtpd (the [test] extra) is needed fo
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
 
+from sloguard.alerting._email import EmailConfig  # noqa: E402
+from sloguard.alerting._http import TLSConfig  # noqa: E402
+from sloguard.alerting._secret import Secret  # noqa: E402
 from sloguard.alerting.model import Alert  # noqa: E402
 from sloguard.alerting.receivers._base import NotifyContext, NotifyResult  # noqa: E402
-from sloguard.alerting.receivers.email import EmailConfig, EmailNotifier  # noqa: E402
+from sloguard.alerting.receivers.email import EmailNotifier  # noqa: E402
 from sloguard.labels import Labels  # noqa: E402
 from tests._certs import make_pki  # noqa: E402
 from tests._net import free_port  # noqa: E402
@@ -68,8 +71,8 @@ def _send(cfg: EmailConfig) -> NotifyResult:
 
 def test_message_has_alertmanagers_subject_headers_and_html_part(plain: tuple[Inbox, str]) -> None:
     inbox, addr = plain
-    cfg = EmailConfig("ops@example.org, dev@example.org", "am@example.org", addr, require_tls=False,
-                      headers={"x-team": "{{ .CommonLabels.alertname }}"}, text="{{ .Alerts | len }} alerts")
+    cfg = EmailConfig("ops@example.org, dev@example.org", from_="am@example.org", smarthost=addr, require_tls=False,
+                      headers=(("x-team", "{{ .CommonLabels.alertname }}"),), text="{{ .Alerts | len }} alerts")
     assert _send(cfg).ok
     env = inbox.messages[0]
     assert env.mail_from == "am@example.org" and env.rcpt_tos == ["ops@example.org", "dev@example.org"]
@@ -84,8 +87,8 @@ def test_message_has_alertmanagers_subject_headers_and_html_part(plain: tuple[In
 
 def test_non_ascii_subject_is_q_encoded_and_decodes_back(plain: tuple[Inbox, str]) -> None:
     inbox, addr = plain
-    cfg = EmailConfig("ops@example.org", "am@example.org", addr, require_tls=False,
-                      headers={"Subject": "Störung: {{ .CommonLabels.alertname }} " + "é" * 40})
+    cfg = EmailConfig("ops@example.org", from_="am@example.org", smarthost=addr, require_tls=False,
+                      headers=(("Subject", "Störung: {{ .CommonLabels.alertname }} " + "é" * 40),))
     assert _send(cfg).ok
     raw = inbox.messages[0].original_content.decode()
     assert "=?utf-8?q?St=C3=B6rung:_Down_" in raw
@@ -101,14 +104,14 @@ def test_starttls_and_auth_when_the_server_requires_them(tmp_path: Path) -> None
     c, addr = _server(inbox, tls_context=tls, require_starttls=True, authenticator=inbox.authenticate,
                       auth_required=True)
     try:
-        good = EmailConfig("ops@example.org", "am@example.org", addr, auth_username="alice", auth_password="pa55",
-                           ca_file=str(pki.ca))
+        good = EmailConfig("ops@example.org", from_="am@example.org", smarthost=addr, auth_username="alice", auth_password=Secret("pa55"),
+                           tls_config=TLSConfig(ca_file=str(pki.ca)))
         assert _send(good).ok and inbox.logins and len(inbox.messages) == 1
-        bad = EmailConfig("ops@example.org", "am@example.org", addr, auth_username="alice",
-                          auth_password="wrong-pa55", ca_file=str(pki.ca))
+        bad = EmailConfig("ops@example.org", from_="am@example.org", smarthost=addr, auth_username="alice",
+                          auth_password=Secret("wrong-pa55"), tls_config=TLSConfig(ca_file=str(pki.ca)))
         r = _send(bad)
         assert not r.ok and not r.retryable and "535" in r.error and "wrong-pa55" not in r.error
-        untrusted = EmailConfig("ops@example.org", "am@example.org", addr, auth_username="alice", auth_password="pa55")
+        untrusted = EmailConfig("ops@example.org", from_="am@example.org", smarthost=addr, auth_username="alice", auth_password=Secret("pa55"))
         r = _send(untrusted)
         assert not r.ok and r.retryable and "CERTIFICATE_VERIFY_FAILED" in r.error
     finally:
@@ -118,16 +121,16 @@ def test_starttls_and_auth_when_the_server_requires_them(tmp_path: Path) -> None
 
 def test_require_tls_refuses_a_server_without_starttls(plain: tuple[Inbox, str]) -> None:
     inbox, addr = plain
-    r = _send(EmailConfig("ops@example.org", "am@example.org", addr))
+    r = _send(EmailConfig("ops@example.org", from_="am@example.org", smarthost=addr))
     assert not r.ok and r.retryable and "does not advertise the STARTTLS extension" in r.error
     assert not inbox.messages
 
 
 def test_unreachable_server_is_retryable_and_bad_addresses_are_not(plain: tuple[Inbox, str]) -> None:
-    r = _send(EmailConfig("ops@example.org", "am@example.org", f"127.0.0.1:{free_port()}", require_tls=False))
+    r = _send(EmailConfig("ops@example.org", from_="am@example.org", smarthost=f"127.0.0.1:{free_port()}", require_tls=False))
     assert not r.ok and r.retryable
     inbox, addr = plain
-    r = _send(EmailConfig("ops@example.org", "a@x.org, b@x.org", addr, require_tls=False))
+    r = _send(EmailConfig("ops@example.org", from_="a@x.org, b@x.org", smarthost=addr, require_tls=False))
     assert not r.ok and not r.retryable and "exactly one 'from' address (got: 2)" in r.error
-    r = _send(EmailConfig("ops@example.org", "am@example.org", addr, require_tls=False, html="{{ .Nope.x }}"))
+    r = _send(EmailConfig("ops@example.org", from_="am@example.org", smarthost=addr, require_tls=False, html="{{ .Nope.x }}"))
     assert not r.ok and not r.retryable and not inbox.messages

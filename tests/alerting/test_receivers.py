@@ -13,6 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from sloguard.alerting._secret import Secret
 from sloguard.alerting.model import Alert
 from sloguard.alerting.notify_template import NotificationTemplate
 from sloguard.alerting.receivers._base import (
@@ -33,6 +34,7 @@ from sloguard.alerting.receivers.webhook import WebhookConfig, WebhookNotifier, 
 from sloguard.labels import Labels
 
 SECRET_URL = "http://hooks.example/T000/B000/s3cr3tt0ken"
+URL = Secret(SECRET_URL)
 CTX = NotifyContext('{}:{alertname="Down"}', "team-x", Labels.of(alertname="Down"), 10_000, "http://am")
 TMPL = NotificationTemplate()
 
@@ -64,7 +66,7 @@ def test_go_json_escapes_html_characters_like_go_and_ends_with_newline() -> None
 
 def test_webhook_body_is_version_4_with_zero_end_time_for_firing_alerts() -> None:
     seen: list[httpx.Request] = []
-    assert _send(WebhookNotifier(WebhookConfig(SECRET_URL), _client(200, seen))).ok
+    assert _send(WebhookNotifier(WebhookConfig(URL), _client(200, seen))).ok
     body = json.loads(seen[0].content)
     assert list(body) == ["receiver", "status", "alerts", "groupLabels", "commonLabels", "commonAnnotations",
                           "externalURL", "version", "groupKey", "truncatedAlerts"]
@@ -84,7 +86,7 @@ def test_webhook_max_alerts_truncates_before_computing_status() -> None:
 
 @pytest.mark.parametrize(("status", "retryable"), [(500, True), (503, True), (400, False), (404, False), (429, False)])
 def test_webhook_retries_only_5xx(status: int, retryable: bool) -> None:
-    r = _send(WebhookNotifier(WebhookConfig(SECRET_URL), _client(status)))
+    r = _send(WebhookNotifier(WebhookConfig(URL), _client(status)))
     assert not r.ok and r.retryable is retryable and r.status_code == status
     assert f"unexpected status code {status}: nope" in r.error and "s3cr3t" not in r.error
 
@@ -98,10 +100,10 @@ def test_timeouts_and_connection_errors_are_retryable_and_name_no_url(caplog: py
 
     caplog.set_level(logging.DEBUG)
     for fail in (timeout, refused):
-        r = _send(WebhookNotifier(WebhookConfig(SECRET_URL, timeout_s=0.5), _client(200, fail=fail)))
+        r = _send(WebhookNotifier(WebhookConfig(URL), _client(200, fail=fail), timeout_s=0.5))
         assert not r.ok and r.retryable and "s3cr3t" not in r.error and "team-x" in r.error
     assert "s3cr3t" not in caplog.text
-    assert "s3cr3t" not in repr(WebhookConfig(SECRET_URL)) and "s3cr3t" not in repr(SlackConfig(SECRET_URL))
+    assert "s3cr3t" not in repr(WebhookConfig(URL)) and "s3cr3t" not in repr(SlackConfig(URL))
 
 
 def test_notify_with_retry_backs_off_on_retryable_failures_and_stops_on_others() -> None:
@@ -116,19 +118,19 @@ def test_notify_with_retry_backs_off_on_retryable_failures_and_stops_on_others()
     async def sleep(s: float) -> None:
         slept.append(s)
 
-    n = WebhookNotifier(WebhookConfig(SECRET_URL), httpx.AsyncClient(transport=httpx.MockTransport(handle)))
+    n = WebhookNotifier(WebhookConfig(URL), httpx.AsyncClient(transport=httpx.MockTransport(handle)))
     result, attempts = asyncio.run(notify_with_retry(n, CTX, _alerts(), sleep, Backoff(1.0, 2.0, 3.0, 5)))
     assert result.ok and attempts == 3 and slept == [1.0, 2.0]
-    n4 = WebhookNotifier(WebhookConfig(SECRET_URL), _client(400))
+    n4 = WebhookNotifier(WebhookConfig(URL), _client(400))
     result, attempts = asyncio.run(notify_with_retry(n4, CTX, _alerts(), sleep, Backoff(1.0, 2.0, 3.0, 5)))
     assert not result.ok and attempts == 1
-    n5 = WebhookNotifier(WebhookConfig(SECRET_URL), _client(502))
+    n5 = WebhookNotifier(WebhookConfig(URL), _client(502))
     result, attempts = asyncio.run(notify_with_retry(n5, CTX, _alerts(), sleep, Backoff(1.0, 2.0, 3.0, 3)))
     assert not result.ok and result.retryable and attempts == 3 and slept[-2:] == [1.0, 2.0]
 
 
 def test_slack_message_has_alertmanagers_default_attachment() -> None:
-    msg = slack_message(SlackConfig(SECRET_URL, channel="#ops"), TMPL, CTX, _alerts())
+    msg = slack_message(SlackConfig(URL, channel="#ops"), TMPL, CTX, _alerts())
     assert msg["channel"] == "#ops" and msg["username"] == "Alertmanager" and "icon_emoji" not in msg
     att = msg["attachments"][0]
     assert att["title"] == "[FIRING:2] Down " and att["color"] == "danger"
@@ -136,12 +138,12 @@ def test_slack_message_has_alertmanagers_default_attachment() -> None:
     assert att["fallback"] == "[FIRING:2] Down  | http://am/#/alerts?receiver=team-x"
     assert att["text"] == "" and att["footer"] == "" and att["callback_id"] == ""
     assert att["mrkdwn_in"] == ["fallback", "pretext", "text"] and "pretext" not in att
-    resolved = slack_message(SlackConfig(SECRET_URL), TMPL, CTX, _alerts(1, resolved=1))
+    resolved = slack_message(SlackConfig(URL), TMPL, CTX, _alerts(1, resolved=1))
     assert resolved["attachments"][0]["color"] == "good" and "channel" not in resolved
 
 
 def test_slack_fields_short_default_and_long_titles_are_cut() -> None:
-    cfg = SlackConfig(SECRET_URL, title="{{ range $i := stringSlice " + " ".join(['"xxxxxxxxxx"'] * 110) + " }}{{ $i }}{{ end }}",
+    cfg = SlackConfig(URL, title="{{ range $i := stringSlice " + " ".join(['"xxxxxxxxxx"'] * 110) + " }}{{ $i }}{{ end }}",
                       short_fields=True, fields=(SlackField("Sev", "{{ .Status }}"), SlackField("B", "v", False)))
     att = slack_message(cfg, TMPL, CTX, _alerts())["attachments"][0]
     assert len(att["title"]) == 1024 and att["title"].endswith("…")
@@ -150,12 +152,12 @@ def test_slack_fields_short_default_and_long_titles_are_cut() -> None:
 
 def test_slack_template_error_is_not_retryable_and_nothing_is_sent() -> None:
     seen: list[httpx.Request] = []
-    r = _send(SlackNotifier(SlackConfig(SECRET_URL, title="{{ template \"missing\" . }}"), TMPL, _client(200, seen)))
+    r = _send(SlackNotifier(SlackConfig(URL, title="{{ template \"missing\" . }}"), TMPL, _client(200, seen)))
     assert not r.ok and not r.retryable and 'template "missing" not defined' in r.error and not seen
 
 
 def test_pagerduty_trigger_and_resolve_share_the_group_keys_sha256() -> None:
-    cfg = PagerdutyConfig("rk-secret")
+    cfg = PagerdutyConfig(Secret("rk-secret"))
     trig = pagerduty_message(cfg, TMPL, CTX, _alerts(2, resolved=1))
     res = pagerduty_message(cfg, TMPL, CTX, _alerts(2, resolved=2))
     assert trig["dedup_key"] == res["dedup_key"] == hashlib.sha256(CTX.group_key.encode()).hexdigest()
@@ -168,8 +170,8 @@ def test_pagerduty_trigger_and_resolve_share_the_group_keys_sha256() -> None:
 
 
 def test_pagerduty_summary_is_cut_and_oversized_details_are_replaced() -> None:
-    cfg = PagerdutyConfig("rk", description="{{ range $i := stringSlice " + " ".join(['"yyyyyyyyyy"'] * 200) + " }}{{ $i }}{{ end }}",
-                          details={"big": '{{ range $i := stringSlice "a" "b" }}{{ $i }}{{ end }}' + "z" * 600_000})
+    cfg = PagerdutyConfig(Secret("rk"), description="{{ range $i := stringSlice " + " ".join(['"yyyyyyyyyy"'] * 200) + " }}{{ $i }}{{ end }}",
+                          details=(("big", '{{ range $i := stringSlice "a" "b" }}{{ $i }}{{ end }}' + "z" * 600_000),))
     msg = pagerduty_message(cfg, TMPL, CTX, _alerts())
     assert len(msg["payload"]["summary"]) == 1024 and msg["payload"]["summary"].endswith("…")
     body = json.loads(encode_event(msg))
@@ -179,13 +181,13 @@ def test_pagerduty_summary_is_cut_and_oversized_details_are_replaced() -> None:
 
 @pytest.mark.parametrize(("status", "retryable"), [(429, True), (500, True), (400, False)])
 def test_pagerduty_retries_429_and_5xx(status: int, retryable: bool) -> None:
-    r = _send(PagerdutyNotifier(PagerdutyConfig("rk-secret", url=SECRET_URL), TMPL, _client(status)))
+    r = _send(PagerdutyNotifier(PagerdutyConfig(Secret("rk-secret"), url=SECRET_URL), TMPL, _client(status)))
     assert not r.ok and r.retryable is retryable and "rk-secret" not in r.error and "s3cr3t" not in r.error
 
 
 def test_pagerduty_empty_routing_key_after_templating_is_refused() -> None:
     seen: list[httpx.Request] = []
-    r = _send(PagerdutyNotifier(PagerdutyConfig("{{ .CommonLabels.nokey }}"), TMPL, _client(200, seen)))
+    r = _send(PagerdutyNotifier(PagerdutyConfig(Secret("{{ .CommonLabels.nokey }}")), TMPL, _client(200, seen)))
     assert not r.ok and not r.retryable and "routing key cannot be empty" in r.error and not seen
 
 
@@ -194,9 +196,9 @@ def test_build_notifier_picks_the_integration_for_each_config_type() -> None:
 
     assert set(TYPES) == {"webhook", "slack", "pagerduty", "email"}
     client = _client(200)
-    assert isinstance(build_notifier(WebhookConfig("http://x"), TMPL, client), WebhookNotifier)
-    assert isinstance(build_notifier(SlackConfig("http://x"), TMPL, client), SlackNotifier)
-    assert isinstance(build_notifier(PagerdutyConfig("k"), TMPL, client), PagerdutyNotifier)
-    mail = build_notifier(EmailConfig("a@x", "b@x", "h:25"), TMPL)
+    assert isinstance(build_notifier(WebhookConfig(Secret("http://x")), TMPL, client), WebhookNotifier)
+    assert isinstance(build_notifier(SlackConfig(Secret("http://x")), TMPL, client), SlackNotifier)
+    assert isinstance(build_notifier(PagerdutyConfig(Secret("k")), TMPL, client), PagerdutyNotifier)
+    mail = build_notifier(EmailConfig("a@x", from_="b@x", smarthost="h:25"), TMPL)
     assert isinstance(mail, EmailNotifier) and not mail.send_resolved()
-    assert build_notifier(WebhookConfig("http://x"), TMPL).send_resolved()
+    assert build_notifier(WebhookConfig(Secret("http://x")), TMPL).send_resolved()

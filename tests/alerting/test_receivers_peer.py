@@ -27,12 +27,14 @@ from typing import Any
 import httpx
 import pytest
 
+from sloguard.alerting._receivers import Receiver
+from sloguard.alerting.config import load_config
 from sloguard.alerting.model import Alert, go_time_rfc3339, label_set_string, sort_alerts
 from sloguard.alerting.notify_template import NotificationTemplate
 from sloguard.alerting.receivers._base import NotifyContext, go_json
-from sloguard.alerting.receivers.email import EmailConfig, email_message
-from sloguard.alerting.receivers.pagerduty import PagerdutyConfig, encode_event, pagerduty_message
-from sloguard.alerting.receivers.slack import SlackConfig, slack_message
+from sloguard.alerting.receivers.email import email_message
+from sloguard.alerting.receivers.pagerduty import encode_event, pagerduty_message
+from sloguard.alerting.receivers.slack import slack_message
 from sloguard.alerting.receivers.webhook import webhook_message
 from sloguard.labels import Labels
 from tests._net import free_port
@@ -71,6 +73,9 @@ receivers:
     pagerduty_configs:
       - url: '{base}/pd'
         routing_key: 'rk-1'
+        images: [{{src: 'http://img/a.png', alt: graph}}]
+        links: [{{href: 'http://runbook', text: Runbook}}, {{href: 'http://docs'}}]
+        details: {{team: core}}
     email_configs:
       - to: 'ops@example.org'
         send_resolved: true
@@ -96,7 +101,7 @@ def _postable(a: Alert) -> dict[str, Any]:
 
 
 @pytest.fixture
-def peer(tmp_path: Path) -> Iterator[tuple[str, CaptureServer, Any]]:
+def peer(tmp_path: Path) -> Iterator[tuple[str, CaptureServer, Any, Receiver]]:
     if AM is None:
         pytest.skip("prometheus-alertmanager is not installed")
     pytest.importorskip("aiosmtpd", reason="aiosmtpd (the [test] extra) is needed for the email comparison")
@@ -114,7 +119,7 @@ def peer(tmp_path: Path) -> Iterator[tuple[str, CaptureServer, Any]]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url)
-        yield url, capture, inbox
+        yield url, capture, inbox, load_config(tmp_path / "am.yml").receivers[0]
     finally:
         proc.terminate()
         proc.wait(10)
@@ -139,21 +144,22 @@ def _title(html: str) -> str:
     return m.group(1)
 
 
-def _compare_flush(n: int, alerts: list[Alert], capture: CaptureServer, inbox: Any) -> None:
+def _compare_flush(n: int, alerts: list[Alert], capture: CaptureServer, inbox: Any, rcv: Receiver) -> None:
+    """Our payloads, built from the configs ``load_config`` reads from the peer's own file."""
     ctx = NotifyContext("{}:" + label_set_string([("alertname", "DiskFull")]), "web.hook",
                         Labels.of(alertname="DiskFull"), int(time.time() * 1000), EXTERNAL)
     ordered, tmpl = sort_alerts(alerts), NotificationTemplate()
     expected = {
         "/hook": go_json(webhook_message(ctx, ordered)),
-        "/trunc": go_json(webhook_message(ctx, ordered, max_alerts=1)),
-        "/slack": go_json(slack_message(SlackConfig("x", channel="#ops", send_resolved=True, text=SLACK_TEXT), tmpl, ctx, ordered)),
-        "/pd": encode_event(pagerduty_message(PagerdutyConfig("rk-1"), tmpl, ctx, ordered)),
+        "/trunc": go_json(webhook_message(ctx, ordered, max_alerts=rcv.webhook_configs[1].max_alerts)),
+        "/slack": go_json(slack_message(rcv.slack_configs[0], tmpl, ctx, ordered)),
+        "/pd": encode_event(pagerduty_message(rcv.pagerduty_configs[0], tmpl, ctx, ordered)),
     }
     for path, ours in expected.items():
         theirs = capture.wait_for(path, n)[n - 1].body
         assert ours == theirs, f"flush {n} {path}:\nsloguard:     {ours!r}\nalertmanager: {theirs!r}"
     mine = email.message_from_bytes(
-        email_message(EmailConfig("ops@example.org", "am@example.org", "x:25"), tmpl, ctx, ordered).data,
+        email_message(rcv.email_configs[0], tmpl, ctx, ordered).data,
         policy=email.policy.default)
     deadline = time.monotonic() + 15
     while len(inbox.messages) < n and time.monotonic() < deadline:
@@ -170,14 +176,14 @@ def _html(msg: Any) -> str:
     return str(part.get_content())
 
 
-def test_payloads_equal_alertmanagers_over_fire_partial_resolve_and_resolve(peer: tuple[str, CaptureServer, Any]) -> None:
-    url, capture, inbox = peer
+def test_payloads_equal_alertmanagers_over_fire_partial_resolve_and_resolve(peer: tuple[str, CaptureServer, Any, Receiver]) -> None:
+    url, capture, inbox, rcv = peer
     # The third post leaves out the alert resolved in the second flush: Alertmanager dropped
     # it from the group once that flush succeeded, so the last flush has two alerts.
     steps = [(_alerts(0), _alerts(0)), (_alerts(1), _alerts(1)), (_alerts(3)[1:], _alerts(3)[1:])]
     for step, (posted, expected_alerts) in enumerate(steps, 1):
         r = httpx.post(f"{url}/api/v2/alerts", json=[_postable(a) for a in posted], timeout=5)
         assert r.status_code == 200, r.text
-        _compare_flush(step, expected_alerts, capture, inbox)
+        _compare_flush(step, expected_alerts, capture, inbox, rcv)
     pd = [json.loads(c.body)["event_action"] for c in capture.wait_for("/pd", 3)]
     assert pd == ["trigger", "trigger", "resolve"]

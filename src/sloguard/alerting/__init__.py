@@ -16,9 +16,10 @@ from sloguard.alerting._matchers import (
     parse_matchers,
     sort_matchers,
 )
-from sloguard.alerting._receivers import PagerdutyConfig, Receiver, SlackConfig, WebhookConfig
+from sloguard.alerting._receivers import PagerdutyConfig, Receiver, WebhookConfig
 from sloguard.alerting._routecfg import InhibitRule, RouteConfig
 from sloguard.alerting._secret import Secret
+from sloguard.alerting._slack import SlackConfig
 from sloguard.alerting.config import (
     AlertmanagerConfig,
     TimeIntervalSpecs,

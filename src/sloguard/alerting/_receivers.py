@@ -14,6 +14,7 @@ from sloguard.alerting._errors import AlertingConfigError
 from sloguard.alerting._global import GlobalConfig
 from sloguard.alerting._http import HTTPConfig, check_url, parse_http_config
 from sloguard.alerting._secret import Secret
+from sloguard.alerting._slack import SlackConfig, parse_slack, resolve_slack
 from sloguard.alerting._yaml import Node
 
 #: Receiver kinds Alertmanager 0.25 knows and sloguard does not send to (yet).
@@ -38,32 +39,28 @@ class WebhookConfig:
     http_config: HTTPConfig | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SlackConfig:
-    """A Slack incoming webhook; text fields are Go templates (Alertmanager's defaults)."""
-
-    api_url: Secret | None = None
-    api_url_file: str = ""
-    send_resolved: bool = False
-    channel: str = ""
-    username: str = _tmpl("slack.default.username")
-    color: str = '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
-    title: str = _tmpl("slack.default.title")
-    title_link: str = _tmpl("slack.default.titlelink")
-    pretext: str = _tmpl("slack.default.pretext")
-    text: str = _tmpl("slack.default.text")
-    fallback: str = _tmpl("slack.default.fallback")
-    footer: str = _tmpl("slack.default.footer")
-    icon_emoji: str = _tmpl("slack.default.iconemoji")
-    icon_url: str = _tmpl("slack.default.iconurl")
-    callback_id: str = _tmpl("slack.default.callbackid")
-    link_names: bool = False
-    short_fields: bool = False
-    extra: tuple[tuple[str, Any], ...] = ()  #: fields, actions, mrkdwn_in... as written
-    http_config: HTTPConfig | None = None
-
-
 _PD_CLIENT = _tmpl("pagerduty.default.client")
+
+#: Details every PagerDuty event carries unless the config sets the same key.
+DEFAULT_PAGERDUTY_DETAILS = {
+    "firing": '{{ template "pagerduty.default.instances" .Alerts.Firing }}',
+    "resolved": '{{ template "pagerduty.default.instances" .Alerts.Resolved }}',
+    "num_firing": "{{ .Alerts.Firing | len }}",
+    "num_resolved": "{{ .Alerts.Resolved | len }}",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PagerdutyImage:
+    src: str
+    alt: str = ""
+    href: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PagerdutyLink:
+    href: str
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +79,12 @@ class PagerdutyConfig:
     component: str = ""
     group: str = ""
     source: str = _PD_CLIENT  #: defaults to ``client``
-    details: tuple[tuple[str, str], ...] = ()  #: the defaults below, then the user's (sorted by key)
+    details: tuple[tuple[str, str], ...] = tuple(sorted(DEFAULT_PAGERDUTY_DETAILS.items()))  #: defaults + user's
+    images: tuple[PagerdutyImage, ...] = ()
+    links: tuple[PagerdutyLink, ...] = ()
     http_config: HTTPConfig | None = None
 
 
-#: Details every PagerDuty event carries unless the config sets the same key.
-DEFAULT_PAGERDUTY_DETAILS = {
-    "firing": '{{ template "pagerduty.default.instances" .Alerts.Firing }}',
-    "resolved": '{{ template "pagerduty.default.instances" .Alerts.Resolved }}',
-    "num_firing": "{{ .Alerts.Firing | len }}",
-    "num_resolved": "{{ .Alerts.Resolved | len }}",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,44 +122,6 @@ def _http(node: Node) -> HTTPConfig | None:
     return parse_http_config(node.child("http_config")) if node.has("http_config") else None
 
 
-_SLACK_TEXT = ("channel", "username", "color", "title", "title_link", "pretext", "text", "fallback",
-               "footer", "icon_emoji", "icon_url", "callback_id")
-_SLACK_EXTRA = ("fields", "actions", "mrkdwn_in", "image_url", "thumb_url")
-
-
-def parse_slack(node: Node) -> SlackConfig:
-    node.check_keys(("send_resolved", "http_config", "api_url", "api_url_file", "link_names",
-                     "short_fields", *_SLACK_TEXT, *_SLACK_EXTRA))
-    if node.has("api_url") and node.has("api_url_file"):
-        raise node.fail("api_url", "at most one of api_url & api_url_file must be configured")
-    if node.has("api_url") and node.text("api_url") != "<secret>":
-        check_url(node, "api_url")
-    _check_slack_lists(node)
-    texts = {k: node.text(k) for k in _SLACK_TEXT if node.has(k)}
-    return SlackConfig(
-        api_url=_secret(node, "api_url"), api_url_file=node.text("api_url_file"),
-        send_resolved=node.flag("send_resolved", False), link_names=node.flag("link_names", False),
-        short_fields=node.flag("short_fields", False), http_config=_http(node),
-        extra=tuple((k, node.data[k]) for k in _SLACK_EXTRA if node.has(k)), **texts,
-    )
-
-
-def _check_slack_lists(node: Node) -> None:
-    """Alertmanager's checks of Slack ``fields`` and ``actions`` entries."""
-    for path, value in node.items("fields"):
-        field = Node.of(node.file, path, value)
-        for key in ("title", "value"):
-            if not field.text(key):
-                raise AlertingConfigError(node.file, path, f"missing {key} in Slack field configuration")
-    for path, value in node.items("actions"):
-        action = Node.of(node.file, path, value)
-        for key in ("type", "text"):
-            if not action.text(key):
-                raise AlertingConfigError(node.file, path, f"missing {key} in Slack action configuration")
-        if not action.text("url") and not action.text("name"):
-            raise AlertingConfigError(node.file, path, "missing name or url in Slack action configuration")
-
-
 _PD_TEXT = ("client", "client_url", "description", "severity", "component", "group", "source")
 
 
@@ -188,7 +142,14 @@ def parse_pagerduty(node: Node) -> PagerdutyConfig:
         url=check_url(node, "url") if node.has("url") else None,
         send_resolved=node.flag("send_resolved", True), class_=node.text("class"),
         details=tuple(sorted(details.items())), http_config=_http(node), **texts,
+        images=tuple(PagerdutyImage(**_texts(node, p, v, ("src", "alt", "href"))) for p, v in node.items("images")),
+        links=tuple(PagerdutyLink(**_texts(node, p, v, ("href", "text"))) for p, v in node.items("links")),
     )
+
+
+def _texts(node: Node, path: str, value: object, keys: tuple[str, ...]) -> dict[str, str]:
+    entry = Node.of(node.file, path, value, keys)
+    return {k: entry.text(k) for k in keys}
 
 
 _PARSERS: dict[str, Any] = {
@@ -214,15 +175,7 @@ def resolve_receiver(rcv: Receiver, g: GlobalConfig, node: Node) -> Receiver:
     http = g.http_config
     hooks = tuple(replace(w, http_config=w.http_config or http) for w in rcv.webhook_configs)
     emails = tuple(resolve_email(e, g, node) for e in rcv.email_configs)
-    slacks = tuple(_resolve_slack(s, g, node) for s in rcv.slack_configs)
+    slacks = tuple(resolve_slack(s, g, node) for s in rcv.slack_configs)
     pds = tuple(replace(p, http_config=p.http_config or http, url=p.url or g.pagerduty_url)
                 for p in rcv.pagerduty_configs)
     return replace(rcv, webhook_configs=hooks, email_configs=emails, slack_configs=slacks, pagerduty_configs=pds)
-
-
-def _resolve_slack(s: SlackConfig, g: GlobalConfig, node: Node) -> SlackConfig:
-    if s.api_url is None and not s.api_url_file:
-        if g.slack_api_url is None and not g.slack_api_url_file:
-            raise AlertingConfigError(node.file, node.path, "no global Slack API URL set either inline or in a file")
-        s = replace(s, api_url=g.slack_api_url, api_url_file=g.slack_api_url_file)
-    return replace(s, http_config=s.http_config or g.http_config)

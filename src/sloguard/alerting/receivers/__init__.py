@@ -1,9 +1,10 @@
 """Receiver integrations (one module each): webhook, Slack, PagerDuty, email.
 
-Each module has a ``TYPE`` (the ``*_configs`` key without ``_configs``), a frozen config
-dataclass with Alertmanager's defaults, a pure payload builder and a notifier whose
-``notify`` makes one attempt and says whether a failure is retryable.
-:func:`build_notifier` makes the notifier for a config.
+Each module has a ``TYPE`` (the ``*_configs`` key without ``_configs``), a pure payload
+builder and a notifier whose ``notify`` makes one attempt and says whether a failure is
+retryable. The configs are the ones the config reader makes (``load_config``'s
+``receivers[i].webhook_configs`` etc., with Alertmanager's defaults and checks);
+:func:`build_notifier` makes the notifier for one of them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Any
 
 import httpx
 
+from sloguard.alerting._email import EmailConfig
+from sloguard.alerting._receivers import PagerdutyConfig, WebhookConfig
+from sloguard.alerting._slack import SlackConfig
 from sloguard.alerting.notify_template import NotificationTemplate
 from sloguard.alerting.receivers import email, pagerduty, slack, webhook
 from sloguard.alerting.receivers._base import (
@@ -22,10 +26,10 @@ from sloguard.alerting.receivers._base import (
     NotifyResult,
     notify_with_retry,
 )
-from sloguard.alerting.receivers.email import EmailConfig, EmailNotifier
-from sloguard.alerting.receivers.pagerduty import PagerdutyConfig, PagerdutyNotifier
-from sloguard.alerting.receivers.slack import SlackConfig, SlackNotifier
-from sloguard.alerting.receivers.webhook import WebhookConfig, WebhookNotifier
+from sloguard.alerting.receivers.email import EmailNotifier
+from sloguard.alerting.receivers.pagerduty import PagerdutyNotifier
+from sloguard.alerting.receivers.slack import SlackNotifier
+from sloguard.alerting.receivers.webhook import WebhookNotifier
 
 __all__ = [
     "Backoff", "EmailConfig", "EmailNotifier", "Notifier", "NotifyContext", "NotifyResult",

@@ -12,11 +12,12 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
 from sloguard.alerting.model import Alert
+from sloguard.alerting.notify_template import NotificationTemplate
 from sloguard.labels import Labels
 
 log = logging.getLogger("sloguard.alerting.receivers")
@@ -66,6 +67,29 @@ class Notifier(Protocol):
     def send_resolved(self) -> bool:
         """Whether resolved alerts are sent (the pipeline filters them out otherwise)."""
         ...
+
+
+class _Resolvable(Protocol):
+    @property
+    def send_resolved(self) -> bool: ...
+
+
+C = TypeVar("C", bound=_Resolvable)
+
+
+class HTTPNotifier(Generic[C]):
+    """What the templated HTTP receivers (Slack, PagerDuty) hold: their config as the config
+    reader made it, the templates, a shared client and the request timeout."""
+
+    def __init__(self, config: C, tmpl: NotificationTemplate | None = None,
+                 client: httpx.AsyncClient | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.config = config
+        self.tmpl = tmpl or NotificationTemplate()
+        self.client = client or httpx.AsyncClient()
+        self.timeout_s = timeout_s
+
+    def send_resolved(self) -> bool:
+        return self.config.send_resolved
 
 
 def go_json(obj: Any) -> bytes:

@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.utils import getaddresses
+from pathlib import Path
 
+from sloguard.alerting._email import DEFAULT_SUBJECT, EmailConfig
+from sloguard.alerting._global import GlobalConfig
 from sloguard.alerting.model import Alert
 from sloguard.alerting.notify_template import NotificationTemplate, TemplateError
 from sloguard.alerting.receivers._base import DEFAULT_TIMEOUT_S, NotifyContext, NotifyResult
@@ -26,41 +29,19 @@ from sloguard.alerting.template_data import build_data
 __all__ = ["EmailConfig", "EmailNotifier", "email_message"]
 
 TYPE = "email"
-DEFAULT_SUBJECT = '{{ template "email.default.subject" . }}'
 
 
-@dataclass(frozen=True, slots=True)
-class EmailConfig:
-    """``email_configs`` entry (global ``smtp_*`` values already applied); ``smarthost`` is
-    ``host:port``; ``auth_password``/``auth_secret`` are secrets."""
+#: What an unresolved config (not read through ``load_config``) falls back to: global's defaults.
+_GLOBAL = GlobalConfig()
 
-    to: str
-    from_: str
-    smarthost: str
-    hello: str = "localhost"
-    send_resolved: bool = False
-    auth_username: str = ""
-    auth_password: str = ""
-    auth_secret: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)
-    html: str = '{{ template "email.default.html" . }}'
-    text: str = ""
-    require_tls: bool = True
-    ca_file: str = ""
-    insecure_skip_verify: bool = False
-    server_name: str = ""
-    timeout_s: float = DEFAULT_TIMEOUT_S
 
-    def __repr__(self) -> str:
-        return f"EmailConfig(to={self.to!r}, smarthost={self.smarthost!r}, auth_password=<secret>)"
-
-    def all_headers(self) -> dict[str, str]:
-        """User headers (canonical names) plus the default Subject, To and From."""
-        h = {canonical_header(k): v for k, v in self.headers.items()}
-        h.setdefault("Subject", DEFAULT_SUBJECT)
-        h.setdefault("To", self.to)
-        h.setdefault("From", self.from_)
-        return h
+def all_headers(config: EmailConfig) -> dict[str, str]:
+    """The config's headers (canonical names; Subject included) plus the default To and From."""
+    h = {canonical_header(k): v for k, v in config.headers}
+    h.setdefault("Subject", DEFAULT_SUBJECT)
+    h.setdefault("To", config.to)
+    h.setdefault("From", config.from_)
+    return h
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +72,16 @@ def email_message(config: EmailConfig, tmpl: NotificationTemplate, ctx: NotifyCo
     if len(senders) != 1:
         raise AddressError(f"must be exactly one 'from' address (got: {len(senders)})")
     recipients = _addresses(tmpl.execute_text(config.to, data), "to")
-    headers = tmpl.expand_all(config.all_headers(), data)
+    headers = tmpl.expand_all(all_headers(config), data)
     text = tmpl.execute_text(config.text, data)
     html = tmpl.execute_html(config.html, data)
     return EmailMessage(senders[0], tuple(recipients), build_email(headers, text, html, ctx.now_ms, hostname))
 
 
 def _tls_context(c: EmailConfig) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=c.ca_file or None)
-    if c.insecure_skip_verify:
+    tls = c.tls_config or _GLOBAL.smtp_tls_config
+    ctx = ssl.create_default_context(cafile=tls.ca_file or None)
+    if tls.insecure_skip_verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     return ctx
@@ -110,32 +92,45 @@ def _split_host(smarthost: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _connect(c: EmailConfig) -> smtplib.SMTP:
+def _require_tls(c: EmailConfig) -> bool:
+    return _GLOBAL.smtp_require_tls if c.require_tls is None else c.require_tls
+
+
+def _password(c: EmailConfig) -> str:
+    """The secret for PLAIN/LOGIN: ``auth_password``, or ``auth_password_file`` read now."""
+    if c.auth_password is not None:
+        return c.auth_password.reveal()
+    return Path(c.auth_password_file).read_text().strip() if c.auth_password_file else ""
+
+
+def _connect(c: EmailConfig, timeout_s: float) -> smtplib.SMTP:
     host, port = _split_host(c.smarthost)
+    hello = c.hello or _GLOBAL.smtp_hello
     if port == 465:
-        return smtplib.SMTP_SSL(host, port, local_hostname=c.hello, timeout=c.timeout_s, context=_tls_context(c))
-    return smtplib.SMTP(host, port, local_hostname=c.hello, timeout=c.timeout_s)
+        return smtplib.SMTP_SSL(host, port, local_hostname=hello, timeout=timeout_s, context=_tls_context(c))
+    return smtplib.SMTP(host, port, local_hostname=hello, timeout=timeout_s)
 
 
 def _login(smtp: smtplib.SMTP, c: EmailConfig) -> None:
     """Alertmanager's choice: the first mechanism the server lists for which a credential
     is configured (CRAM-MD5 uses ``auth_secret``; PLAIN and LOGIN ``auth_password``)."""
-    smtp.user, smtp.password = c.auth_username, c.auth_password
+    password = _password(c)
+    smtp.user, smtp.password = c.auth_username, password
     for mech in smtp.esmtp_features.get("auth", "").upper().split():
         if mech == "CRAM-MD5" and c.auth_secret:
-            smtp.password = c.auth_secret
+            smtp.password = c.auth_secret.reveal()
             smtp.auth(mech, smtp.auth_cram_md5)
             return
-        if mech in ("PLAIN", "LOGIN") and c.auth_password:
+        if mech in ("PLAIN", "LOGIN") and password:
             smtp.auth(mech, smtp.auth_plain if mech == "PLAIN" else smtp.auth_login)
             return
     raise smtplib.SMTPException(f"no usable auth mechanism among {smtp.esmtp_features.get('auth', '')!r}")
 
 
-def _send_sync(c: EmailConfig, msg: EmailMessage) -> None:
-    with _connect(c) as smtp:
+def _send_sync(c: EmailConfig, msg: EmailMessage, timeout_s: float) -> None:
+    with _connect(c, timeout_s) as smtp:
         smtp.ehlo()
-        if c.require_tls and _split_host(c.smarthost)[1] != 465:
+        if _require_tls(c) and _split_host(c.smarthost)[1] != 465:
             if not smtp.has_extn("starttls"):
                 raise smtplib.SMTPNotSupportedError(
                     f"'require_tls' is true (default) but {c.smarthost!r} does not advertise the STARTTLS extension")
@@ -157,9 +152,13 @@ def _smtp_failure(what: str, e: Exception) -> NotifyResult:
 
 
 class EmailNotifier:
-    def __init__(self, config: EmailConfig, tmpl: NotificationTemplate | None = None) -> None:
+    """Sends :func:`email_message` (the config is the one :func:`load_config` reads)."""
+
+    def __init__(self, config: EmailConfig, tmpl: NotificationTemplate | None = None,
+                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.config = config
         self.tmpl = tmpl or NotificationTemplate()
+        self.timeout_s = timeout_s
 
     def send_resolved(self) -> bool:
         return self.config.send_resolved
@@ -171,7 +170,7 @@ class EmailNotifier:
         except (TemplateError, AddressError) as e:
             return NotifyResult.failure(f"{what}: {e}", False)
         try:
-            await asyncio.to_thread(_send_sync, self.config, msg)
+            await asyncio.to_thread(_send_sync, self.config, msg, self.timeout_s)
         except (OSError, smtplib.SMTPException) as e:
             return _smtp_failure(what, e)
         return NotifyResult.success()

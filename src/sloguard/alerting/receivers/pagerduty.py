@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
-import httpx
-
+from sloguard.alerting._global import DEFAULT_PAGERDUTY_URL
+from sloguard.alerting._receivers import PagerdutyConfig
 from sloguard.alerting.model import Alert
 from sloguard.alerting.notify_template import NotificationTemplate, TemplateError
 from sloguard.alerting.receivers._base import (
-    DEFAULT_TIMEOUT_S,
+    HTTPNotifier,
     NotifyContext,
     NotifyResult,
     go_json,
@@ -31,48 +30,10 @@ from sloguard.alerting.template_data import Data, build_data, go_map
 __all__ = ["PagerdutyConfig", "PagerdutyNotifier", "dedup_key", "pagerduty_message"]
 
 TYPE = "pagerduty"
-DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
 MAX_SUMMARY_RUNES = 1024
 MAX_EVENT_BYTES = 512_000
 TOO_BIG = "Custom details have been removed because the original event exceeds the maximum size of 512KB"
 log = logging.getLogger("sloguard.alerting.receivers.pagerduty")
-
-DEFAULT_DETAILS: Mapping[str, str] = {
-    "firing": '{{ template "pagerduty.default.instances" .Alerts.Firing }}',
-    "resolved": '{{ template "pagerduty.default.instances" .Alerts.Resolved }}',
-    "num_firing": "{{ .Alerts.Firing | len }}",
-    "num_resolved": "{{ .Alerts.Resolved | len }}",
-}
-DEFAULT_CLIENT = '{{ template "pagerduty.default.client" . }}'
-
-
-@dataclass(frozen=True, slots=True)
-class PagerdutyConfig:
-    """``pagerduty_configs`` entry (Events API v2) with Alertmanager's defaults.
-
-    ``details`` are added to the default details (a user key replaces a default one);
-    an empty ``source`` is the ``client`` template, as Alertmanager sets it.
-    """
-
-    routing_key: str
-    url: str = DEFAULT_URL
-    send_resolved: bool = True
-    client: str = DEFAULT_CLIENT
-    client_url: str = '{{ template "pagerduty.default.clientURL" . }}'
-    description: str = '{{ template "pagerduty.default.description" .}}'
-    details: Mapping[str, str] = field(default_factory=dict)
-    source: str = ""
-    severity: str = "error"
-    class_: str = ""
-    component: str = ""
-    group: str = ""
-    images: tuple[tuple[str, str, str], ...] = ()  # (src, alt, href)
-    links: tuple[tuple[str, str], ...] = ()  # (href, text)
-    timeout_s: float = DEFAULT_TIMEOUT_S
-
-    def __repr__(self) -> str:
-        return f"PagerdutyConfig(routing_key=<secret>, severity={self.severity!r})"
-
 
 def dedup_key(group_key: str) -> str:
     """Alertmanager's ``notify.Key.Hash``: SHA-256 of the group key, lower-case hex."""
@@ -94,11 +55,12 @@ def pagerduty_message(config: PagerdutyConfig, tmpl: NotificationTemplate, ctx: 
     """The event body; raises :class:`TemplateError` (naming the field) when a template fails."""
     data = build_data(ctx.receiver, ctx.group_labels, alerts, ctx.now_ms, ctx.external_url)
     t = tmpl.expander(data)
-    details = go_map(tmpl.expand_all({**DEFAULT_DETAILS, **config.details}, data))
-    images = [{"src": t(s), "alt": t(a), "href": t(h)} for s, a, h in config.images]
-    links = [{"href": t(h), "text": t(x)} for h, x in config.links]
+    details = go_map(tmpl.expand_all(dict(config.details), data))
+    images = [{"src": t(i.src), "alt": t(i.alt), "href": t(i.href)} for i in config.images]
+    links = [{"href": t(link.href), "text": t(link.text)} for link in config.links]
+    key = config.routing_key.reveal() if config.routing_key is not None else ""
     msg = {
-        "routing_key": t(config.routing_key),
+        "routing_key": t(key),
         "dedup_key": dedup_key(ctx.group_key),
         "event_action": "trigger" if data.Status == "firing" else "resolve",
         "payload": _payload(config, tmpl, data, details),
@@ -120,23 +82,19 @@ def encode_event(msg: dict[str, Any]) -> bytes:
     return body
 
 
-class PagerdutyNotifier:
-    def __init__(self, config: PagerdutyConfig, tmpl: NotificationTemplate | None = None,
-                 client: httpx.AsyncClient | None = None) -> None:
-        self.config = config
-        self.tmpl = tmpl or NotificationTemplate()
-        self.client = client or httpx.AsyncClient()
-
-    def send_resolved(self) -> bool:
-        return self.config.send_resolved
+class PagerdutyNotifier(HTTPNotifier[PagerdutyConfig]):
+    """Posts Events API v2 messages (the config is the one :func:`load_config` reads; a
+    config with only a ``service_key`` (API v1) is refused at send time)."""
 
     async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> NotifyResult:
         what = f"pagerduty receiver {ctx.receiver!r}"
+        if self.config.routing_key is None:
+            return NotifyResult.failure(f"{what}: only routing_key (Events API v2) is supported, not service_key", False)
         try:
             msg = pagerduty_message(self.config, self.tmpl, ctx, alerts)
         except TemplateError as e:
             return NotifyResult.failure(f"{what}: failed to template the PagerDuty v2 message: {e}", False)
         if not msg.get("routing_key"):
             return NotifyResult.failure(f"{what}: routing key cannot be empty", False)
-        return await post_json(self.client, self.config.url, encode_event(msg), what,
-                               retry_codes=(429,), timeout_s=self.config.timeout_s)
+        return await post_json(self.client, self.config.url or DEFAULT_PAGERDUTY_URL, encode_event(msg), what,
+                               retry_codes=(429,), timeout_s=self.timeout_s)

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import httpx
-
+from sloguard.alerting._slack import SlackAction, SlackConfig, SlackField
 from sloguard.alerting.model import Alert
 from sloguard.alerting.notify_template import NotificationTemplate, TemplateError
 from sloguard.alerting.receivers._base import (
-    DEFAULT_TIMEOUT_S,
+    HTTPNotifier,
     NotifyContext,
     NotifyResult,
     go_json,
@@ -27,54 +26,6 @@ __all__ = ["SlackAction", "SlackConfig", "SlackField", "SlackNotifier", "slack_m
 TYPE = "slack"
 MAX_TITLE_RUNES = 1024
 log = logging.getLogger("sloguard.alerting.receivers.slack")
-
-
-@dataclass(frozen=True, slots=True)
-class SlackField:
-    title: str
-    value: str
-    short: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SlackAction:
-    type: str
-    text: str
-    url: str = ""
-    style: str = ""
-    name: str = ""
-    value: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SlackConfig:
-    """``slack_configs`` entry with Alertmanager's defaults (``api_url`` is a secret)."""
-
-    api_url: str
-    send_resolved: bool = False
-    channel: str = ""
-    username: str = '{{ template "slack.default.username" . }}'
-    color: str = '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
-    title: str = '{{ template "slack.default.title" . }}'
-    title_link: str = '{{ template "slack.default.titlelink" . }}'
-    pretext: str = '{{ template "slack.default.pretext" . }}'
-    text: str = '{{ template "slack.default.text" . }}'
-    fallback: str = '{{ template "slack.default.fallback" . }}'
-    callback_id: str = '{{ template "slack.default.callbackid" . }}'
-    icon_emoji: str = '{{ template "slack.default.iconemoji" . }}'
-    icon_url: str = '{{ template "slack.default.iconurl" . }}'
-    image_url: str = ""
-    thumb_url: str = ""
-    footer: str = '{{ template "slack.default.footer" . }}'
-    link_names: bool = False
-    short_fields: bool = False
-    mrkdwn_in: tuple[str, ...] = ()
-    fields: tuple[SlackField, ...] = field(default_factory=tuple)
-    actions: tuple[SlackAction, ...] = field(default_factory=tuple)
-    timeout_s: float = DEFAULT_TIMEOUT_S
-
-    def __repr__(self) -> str:
-        return f"SlackConfig(api_url=<secret>, channel={self.channel!r})"
 
 
 def _omit_empty(d: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
@@ -112,21 +63,29 @@ def slack_message(config: SlackConfig, tmpl: NotificationTemplate, ctx: NotifyCo
     return _omit_empty(req, ("channel", "username", "icon_emoji", "icon_url", "link_names"))
 
 
-class SlackNotifier:
-    def __init__(self, config: SlackConfig, tmpl: NotificationTemplate | None = None,
-                 client: httpx.AsyncClient | None = None) -> None:
-        self.config = config
-        self.tmpl = tmpl or NotificationTemplate()
-        self.client = client or httpx.AsyncClient()
+def api_url(config: SlackConfig) -> str:
+    """The secret URL to post to: ``api_url``, or ``api_url_file``'s content read at send
+    time (trimmed), as Alertmanager does. Raises ``OSError`` when the file cannot be read."""
+    if config.api_url is not None:
+        return config.api_url.reveal()
+    if config.api_url_file:
+        return Path(config.api_url_file).read_text().strip()
+    return ""
 
-    def send_resolved(self) -> bool:
-        return self.config.send_resolved
+
+class SlackNotifier(HTTPNotifier[SlackConfig]):
+    """Posts :func:`slack_message` (the config is the one :func:`load_config` reads)."""
 
     async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> NotifyResult:
         try:
             msg = slack_message(self.config, self.tmpl, ctx, alerts)
         except TemplateError as e:
             return NotifyResult.failure(f"slack receiver {ctx.receiver!r}: {e}", False)
-        return await post_json(self.client, self.config.api_url, go_json(msg),
-                               f"slack receiver {ctx.receiver!r} channel {msg.get('channel', '')!r}",
-                               timeout_s=self.config.timeout_s)
+        what = f"slack receiver {ctx.receiver!r} channel {msg.get('channel', '')!r}"
+        try:
+            url = api_url(self.config)
+        except OSError as e:
+            return NotifyResult.failure(f"{what}: cannot read api_url_file: {e.strerror}", False)
+        if not url:
+            return NotifyResult.failure(f"{what}: no API URL is set (resolve the config against global)", False)
+        return await post_json(self.client, url, go_json(msg), what, timeout_s=self.timeout_s)

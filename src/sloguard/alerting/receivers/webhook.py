@@ -9,11 +9,11 @@ labels are computed over those), the rest counted in ``truncatedAlerts``. 2xx su
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from sloguard.alerting._receivers import WebhookConfig
 from sloguard.alerting.model import Alert
 from sloguard.alerting.receivers._base import (
     DEFAULT_TIMEOUT_S,
@@ -27,19 +27,6 @@ from sloguard.alerting.template_data import build_data
 __all__ = ["WebhookConfig", "WebhookNotifier", "webhook_message"]
 
 TYPE = "webhook"
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookConfig:
-    """``webhook_configs`` entry (``url`` may carry a token: it is treated as a secret)."""
-
-    url: str
-    send_resolved: bool = True
-    max_alerts: int = 0
-    timeout_s: float = DEFAULT_TIMEOUT_S
-
-    def __repr__(self) -> str:
-        return f"WebhookConfig(url=<secret>, send_resolved={self.send_resolved}, max_alerts={self.max_alerts})"
 
 
 def truncate_alerts(max_alerts: int, alerts: Sequence[Alert]) -> tuple[list[Alert], int]:
@@ -57,16 +44,18 @@ def webhook_message(ctx: NotifyContext, alerts: Sequence[Alert], max_alerts: int
 
 
 class WebhookNotifier:
-    """Posts :func:`webhook_message` to the configured URL."""
+    """Posts :func:`webhook_message` to the configured URL (the config :func:`load_config` reads)."""
 
-    def __init__(self, config: WebhookConfig, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, config: WebhookConfig, client: httpx.AsyncClient | None = None,
+                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.config = config
         self.client = client or httpx.AsyncClient()
+        self.timeout_s = timeout_s
 
     def send_resolved(self) -> bool:
         return self.config.send_resolved
 
     async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> NotifyResult:
         body = go_json(webhook_message(ctx, alerts, self.config.max_alerts))
-        return await post_json(self.client, self.config.url, body, f"webhook for receiver {ctx.receiver!r}",
-                               timeout_s=self.config.timeout_s)
+        return await post_json(self.client, self.config.url.reveal(), body,
+                               f"webhook for receiver {ctx.receiver!r}", timeout_s=self.timeout_s)
