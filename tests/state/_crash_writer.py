@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import timedelta
 
 from sloguard.state import Silence, SilenceMatcher, open_store
 from sloguard.state._schema import silences
+from sloguard.state.silences import from_ms
 
 
 def main(url: str) -> None:
     store = open_store(url)
     now = time.time_ns() // 1_000_000
-    sid = store.silences.set(Silence((SilenceMatcher("job", "api"),), now, now + 3_600_000))
+    start = from_ms(now)
+    sid = store.silences.set(Silence((SilenceMatcher("job", "api"),), start, start + timedelta(hours=1)))
     print(sid, flush=True)
     with store._db.transaction() as conn:
         conn.execute(silences.insert().values(

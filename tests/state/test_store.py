@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ from sloguard.state import (
 from sloguard.state._schema import migrate, schema_version
 from tests._net import free_port
 from tests.state._pg import PgCluster
+
+EPOCH, FAR = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOK = NflogReceiver("team", "webhook", 0)
@@ -72,7 +75,7 @@ def _as_protocol(store: SqlStateStore) -> StateStore:
 def test_every_kind_survives_a_reopen(store_url: str) -> None:
     with open_store(store_url) as opened:
         store = _as_protocol(opened)
-        sid = store.silences.set(Silence((SilenceMatcher("a", "b.*", True),), 0, 2**60, "me", "c"))
+        sid = store.silences.set(Silence((SilenceMatcher("a", "b.*", True),), EPOCH, FAR, created_by="me", comment="c"))
         store.nflog.log(HOOK, "g", [1, 2], [3], expires_at=2**60)
         assert store.nflog.claim(HOOK, "g", "f", "r1", expires_at=2**60)
         lease = store.leases.acquire("sender", "r1", 3_600_000)
@@ -133,7 +136,7 @@ def test_migrations_are_applied_once_and_a_newer_schema_is_refused(store_url: st
 
 def test_a_postgresql_that_goes_away_is_unavailable_until_it_comes_back(pg_cluster: PgCluster) -> None:
     with open_store(pg_cluster.empty_database()) as store:
-        sid = store.silences.set(Silence((SilenceMatcher("a", "b"),), 0, 2**60))
+        sid = store.silences.set(Silence((SilenceMatcher("a", "b"),), EPOCH, FAR))
         pg_cluster.stop()
         try:
             with pytest.raises(StateUnavailable, match="is unavailable"):

@@ -1,4 +1,6 @@
-"""Silence validation, state and matching as in Alertmanager 0.25; pure (the store is elsewhere).
+"""The silence model and its rules as in Alertmanager 0.25: validation, states, matching,
+update-in-place or expire-and-replace. Pure; the one home of these rules: the durable
+repository (``sloguard.state.silences``) stores this model and applies these functions.
 
 Texts are Alertmanager's: ``validate_silence`` raises ``SilenceInvalid("silence invalid: ...")``
 like ``Silences.Set``; ``check_postable`` raises the API's "Failed to create silence: ..."
@@ -67,8 +69,9 @@ class SilenceMatcher:
 
 @dataclass(frozen=True, slots=True)
 class Silence:
-    """A silence's matching-relevant fields; times are timezone-aware. ``starts_at`` and
-    ``ends_at`` are both inside the active period (Alertmanager compares with before/after)."""
+    """A silence (the v2 API's fields); times are timezone-aware, ``id`` is empty until it is
+    stored. ``starts_at`` and ``ends_at`` are both inside the active period (Alertmanager
+    compares with before/after)."""
 
     matchers: tuple[SilenceMatcher, ...]
     starts_at: datetime

@@ -1,9 +1,11 @@
 """Durable state (silences, the notification log, leases) in SQLite or PostgreSQL.
 
 Open it with :func:`open_store` (a URL, or the data directory's ``state.db``); every
-repository write is committed before it returns. See docs/state.md.
+repository write is committed before it returns. The silence model is
+:mod:`sloguard.alerting.silence_match`'s, re-exported here. See docs/state.md.
 """
 
+from sloguard.alerting.silence_match import Silence, SilenceMatcher, SilenceState
 from sloguard.state._errors import (
     InvalidSilence,
     NotFound,
@@ -15,7 +17,7 @@ from sloguard.state._errors import (
 from sloguard.state._schema import MIGRATIONS, Migration
 from sloguard.state.leases import Lease, LeaseRepository
 from sloguard.state.nflog import NflogEntry, NflogReceiver, NotificationLog
-from sloguard.state.silences import Silence, SilenceMatcher, SilenceRepository, SilenceState
+from sloguard.state.silences import SilenceRepository
 from sloguard.state.store import (
     DEFAULT_FILE,
     SqlStateStore,
