@@ -26,6 +26,7 @@ from sloguard.state import (
     StateURLError,
     open_store,
 )
+from sloguard.state._db import SQLITE_BUSY_TIMEOUT_MS
 from sloguard.state._schema import migrate, schema_version
 from tests._net import free_port
 from tests.state._pg import PgCluster
@@ -42,7 +43,7 @@ def test_the_default_is_a_sqlite_file_in_wal_mode_with_full_sync(tmp_path: Path)
         with store._db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
     assert (tmp_path / "data" / "state.db").is_file()
 
 

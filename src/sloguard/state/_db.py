@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from sloguard.state._errors import StateError, StateUnavailable, StateURLError
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another writer's lock before giving up."""
 PG_CONNECT_TIMEOUT_S = 5
 """How long a PostgreSQL connection attempt may take before the store says it is unavailable."""
