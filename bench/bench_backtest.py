@@ -41,8 +41,9 @@ sys.path.insert(0, str(ROOT / "src"))
 from sloguard.labels import Labels  # noqa: E402
 from sloguard.promql.engine import PromQLEngine  # noqa: E402
 from sloguard.slo import backtest, rulegen  # noqa: E402
-from sloguard.slo._backtest_history import engine_range_query, fetch  # noqa: E402
+from sloguard.slo._backtest_history import fetch  # noqa: E402
 from sloguard.slo._backtest_policy import resolve  # noqa: E402
+from sloguard.slo._range import engine_range_query  # noqa: E402
 from sloguard.slo._yaml import dump_yaml  # noqa: E402
 from sloguard.slo.loader import load_text  # noqa: E402
 from sloguard.tsdb import TSDB, BlockWriter, FsyncPolicy, TSDBOptions  # noqa: E402

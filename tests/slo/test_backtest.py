@@ -17,7 +17,7 @@ import pytest
 from sloguard.labels import Labels
 from sloguard.promql.engine import PromQLEngine
 from sloguard.slo import backtest as bt
-from sloguard.slo._backtest_history import engine_range_query, fetch
+from sloguard.slo._backtest_history import fetch
 from sloguard.slo._backtest_policy import (
     load_policy_file,
     pyrra_policy,
@@ -25,6 +25,7 @@ from sloguard.slo._backtest_policy import (
     sloth_policy,
     workbook_policy,
 )
+from sloguard.slo._range import engine_range_query
 from sloguard.slo.loader import load_text
 from sloguard.slo.model import AlertTier, BurnWindow
 from sloguard.slo.testing import SimWorld

@@ -50,7 +50,8 @@ def _significance(tier: str, text: str) -> Significance:
 
 
 def _query(data_dir: Path | None, url: str | None):  # type: ignore[no-untyped-def]
-    from sloguard.slo._backtest_history import engine_range_query, http_range_query
+    from sloguard.slo._backtest_history import http_range_query
+    from sloguard.slo._range import engine_range_query
 
     if url:
         return http_range_query(url), None

@@ -3,33 +3,22 @@
 One range query per SLI expression at the backtest step: ``error_rate(slo, step)`` and
 ``total_rate(slo, step)`` evaluated every ``step`` (so consecutive windows tile time)
 times the step's seconds are the events of each step. The range is split into chunks of
-at most ``MAX_POINTS`` steps (Prometheus refuses more than 11,000 points per series).
+at most ``_range.MAX_POINTS`` steps (Prometheus refuses more than 11,000 points per series).
 A step without an error series counts zero errors; a step without traffic counts none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from sloguard.labels import Labels
-from sloguard.promql import Engine, PromQLError, Series
+from sloguard.promql import PromQLError, Series
 from sloguard.slo._backtest_model import BacktestError, History, LabelSet
+from sloguard.slo._range import RangeQuery, on_grid
 from sloguard.slo._sli import SLIError, error_rate, total_rate
 from sloguard.slo.model import SLO
-
-#: ``(expr, start_ms, end_ms, step_ms) -> series`` of a range query.
-RangeQuery = Callable[[str, int, int, int], Sequence[Series]]
-MAX_POINTS = 10_000
-
-
-def engine_range_query(engine: Engine) -> RangeQuery:
-    def query(expr: str, start: int, end: int, step: int) -> Sequence[Series]:
-        value = engine.range_query(expr, start, end, step).value
-        return value if isinstance(value, list) else []  # type: ignore[return-value]
-
-    return query
 
 
 def http_range_query(url: str, timeout_s: float = 300) -> RangeQuery:
@@ -59,25 +48,13 @@ def _series(s: dict) -> Series:  # type: ignore[type-arg]
     )
 
 
-def _key(labels: Labels) -> LabelSet:
-    return tuple((k, v) for k, v in labels.drop_metric_name())
-
-
 def _counts(query: RangeQuery, expr: str, t: np.ndarray, step: int) -> dict[LabelSet, np.ndarray]:
     """Per label set, the events of each step of ``t`` (rate x step seconds; 0 where absent)."""
-    out: dict[LabelSet, np.ndarray] = {}
-    for lo in range(0, len(t), MAX_POINTS):
-        chunk = t[lo:lo + MAX_POINTS]
-        try:
-            series = query(expr, int(chunk[0]), int(chunk[-1]), step)
-        except PromQLError as e:
-            raise BacktestError(f"the SLI query {expr!r} failed: {e}") from None
-        for s in series:
-            row = out.setdefault(_key(s.labels), np.zeros(len(t)))
-            idx = (s.timestamps - t[0]) // step
-            ok = (idx >= 0) & (idx < len(t)) & np.isfinite(s.values)
-            row[idx[ok]] = s.values[ok] * (step / 1000)
-    return out
+    try:
+        rates = on_grid(query, expr, t, step)
+    except PromQLError as e:
+        raise BacktestError(f"the SLI query {expr!r} failed: {e}") from None
+    return {k: np.where(np.isfinite(v), v, 0.0) * (step / 1000) for k, v in rates.items()}
 
 
 def fetch(query: RangeQuery, slo: SLO, from_ms: int, to_ms: int, step_ms: int, warmup_ms: int) -> History:

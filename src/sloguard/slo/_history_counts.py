@@ -15,33 +15,18 @@ thousand steps costs a few range queries instead of a thousand instant queries.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
-from sloguard.promql import Engine, Series
+from sloguard.promql import Engine
 from sloguard.slo import _period_expr as pe
+from sloguard.slo import _range
 from sloguard.slo._budget_rules import slice_threshold
+from sloguard.slo._range import F64, I64, Key
 from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo.model import SLO, BudgetingMethod
 
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
-Key = tuple[tuple[str, str], ...]
 Counts = dict[Key, F64]
-#: Points per range query (the engine refuses more than 11,000 per series).
-CHUNK = 10_000
-
-
 def on_grid(engine: Engine, expr: str, times: I64, step_ms: int) -> dict[Key, F64]:
-    """``expr`` at each of ``times`` (evenly ``step_ms`` apart), per label set; NaN where absent."""
-    out: dict[Key, F64] = {}
-    for lo in range(0, len(times), CHUNK):
-        part = times[lo:lo + CHUNK]
-        res = engine.range_query(expr, int(part[0]), int(part[-1]), step_ms)
-        for s in res.value if isinstance(res.value, list) else []:
-            if isinstance(s, Series):
-                arr = out.setdefault(tuple(s.labels.drop_metric_name()), np.full(len(times), np.nan))
-                arr[lo + (s.timestamps - part[0]) // step_ms] = s.values
-    return out
+    return _range.on_grid(_range.engine_range_query(engine), expr, times, step_ms)
 
 
 def _grid(starts: I64, steps: I64, step_ms: int) -> I64:

@@ -198,10 +198,3 @@ def _budget(
         time_to_exhaustion_s=tte if in_period else None, exhausts_in_period=in_period, **cover, **base,
     )
 
-
-def timeslice_queries(slo: SLO, w: int) -> tuple[str, str]:
-    """PromQL for the bad and total slices in the window ``w`` (ms) ending at the query time."""
-    s = slo.timeslice_ms or 60_000
-    ratio = f"(({error_rate(slo, s)}) / ({total_rate(slo, s)}))"
-    rng = f"[{format_duration_ms(w)}:{format_duration_ms(s)}]"
-    return f"sum_over_time(({ratio} > bool {slice_threshold(slo):.12g}){rng})", f"count_over_time(({ratio} >= 0){rng})"
