@@ -25,7 +25,7 @@ from sloguard.rules._alerting import (
     TemplateContext,
 )
 from sloguard.rules._check import CheckOutcome, Lint, check_rule_file, check_rules
-from sloguard.rules._clock import Clock, ManualClock, SystemClock
+from sloguard.clock import Clock, ManualClock, SystemClock
 from sloguard.rules._errors import RuleFileError, RulesError
 from sloguard.rules._exprstr import expr_string
 from sloguard.rules._group import Group, Outgoing, group_key

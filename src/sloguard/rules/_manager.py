@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from sloguard.labels import Labels
 from sloguard.rules._alerting import AlertingRule, TemplateContext
-from sloguard.rules._clock import Clock, SystemClock
+from sloguard.clock import Clock, SystemClock
 from sloguard.rules._errors import RuleFileError
 from sloguard.rules._group import AnyRule, Group, Outgoing, group_key
 from sloguard.rules._options import ManagerOptions

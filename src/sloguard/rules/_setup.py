@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from sloguard.rules._clock import Clock
+from sloguard.clock import Clock
 from sloguard.rules._manager import RuleManager
 from sloguard.rules._notifier import AlertmanagerNotifier
 from sloguard.rules._options import ManagerOptions

@@ -1,4 +1,5 @@
-"""Injected time for the evaluation loop: the system clock, or a manual one for tests."""
+"""Injected time for every loop (rule evaluation, the alerting dispatcher, rollouts): the
+system clock, or a manual one for tests."""
 
 from __future__ import annotations
 

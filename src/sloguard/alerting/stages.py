@@ -1,0 +1,56 @@
+"""The notification pipeline's shape: a flush's context, the ``Stage`` protocol, and how
+the dispatcher hands a flush to the pipeline.
+
+After Alertmanager's ``notify`` package: each stage is a small object with one ``exec``;
+an empty alert list ends the chain. Data a stage learns for a later one (the firing and
+resolved hashes the dedup stage computed, the HA claim, the retry deadline) travels in a
+new :class:`FlushContext` made with ``dataclasses.replace``, never in loose dict keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sloguard.alerting.model import Alert
+from sloguard.alerting.route import RouteOpts
+from sloguard.labels import Labels
+
+__all__ = ["FlushContext", "NotifyFunc", "Stage"]
+
+
+@dataclass(frozen=True, slots=True)
+class FlushContext:
+    """One flush of one aggregation group, as it goes down the stages.
+
+    The dispatcher sets the first six fields; ``now_ms`` is the clock when the flush began
+    (every stage judges time by it, so a flush is one instant). Later stages fill the rest:
+    ``integration`` (``name/type[idx]``) in the per-integration fan-out, ``firing`` and
+    ``resolved`` (alert hashes, sorted) in dedup, ``flush_id`` when a replica claims the
+    flush, ``deadline_ms`` after which retries stop.
+    """
+
+    group_key: str
+    group_id: str
+    receiver: str
+    group_labels: Labels
+    route: RouteOpts
+    now_ms: int
+    integration: str = ""
+    firing: tuple[int, ...] = ()
+    resolved: tuple[int, ...] = ()
+    flush_id: str = ""
+    deadline_ms: int | None = None
+
+
+class Stage(Protocol):
+    """One step of the pipeline: returns the context and the alerts for the next step
+    (none: stop here). A failure the flush should report raises :class:`StageError`."""
+
+    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]: ...
+
+
+NotifyFunc = Callable[[FlushContext, Sequence[Alert]], Awaitable[bool]]
+"""What the dispatcher calls to flush a group: True when every integration succeeded (then
+the group forgets the resolved alerts it just sent, as Alertmanager does)."""
