@@ -39,3 +39,5 @@ class ServerContext:
     # the counters of connections closed at the edge (sloguard.api._edge.EdgeStats).
     web_config: Any | None = None
     edge_stats: Any | None = None
+    # The built-in alerting pipeline (a sloguard.alerting.service.AlertingService), if running.
+    alerting: Any | None = None

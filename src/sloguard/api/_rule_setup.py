@@ -17,6 +17,7 @@ from sloguard.api._slo_setup import SLOSetup, with_slos
 from sloguard.config import Config
 from sloguard.rules import (
     AlertmanagerNotifier,
+    NotifyFunc,
     RuleFileError,
     RuleManager,
     RuleManagerCollector,
@@ -44,10 +45,16 @@ async def start_rules(
     registry: CollectorRegistry | None,
     external_url: str,
     slos: SLOSetup | None = None,
+    in_process: NotifyFunc | None = None,
+    slo_rule_files: list[str] | None = None,
 ) -> RuleManager:
-    """Load ``config.rule_files`` (and the rules generated for ``slos``) and start
-    evaluating them; raises ``RuleSetupError``."""
-    extra = slos.refresh() if slos is not None else []
+    """Load ``config.rule_files`` (and the rules generated for ``slos``: ``slo_rule_files``
+    when the caller already refreshed them) and start evaluating them; alerts go to the
+    config's Alertmanagers, else to ``in_process``. Raises ``RuleSetupError``."""
+    if slo_rule_files is not None:
+        extra = slo_rule_files
+    else:
+        extra = slos.refresh() if slos is not None else []
     try:
         manager = rule_manager_for(
             storage, engine, [*config.rule_files, *extra], base_dir=_base_dir(config_path),
@@ -59,6 +66,8 @@ async def start_rules(
         raise RuleSetupError(f"cannot load rule files: {e}") from None
     if slos is not None:
         manager.resolver = with_slos(lambda: expand_rule_files(config.rule_files, _base_dir(config_path)), slos)
+    if manager.notify is None:
+        manager.notify = in_process
     if registry is not None:
         registry.register(RuleManagerCollector(manager))
     await manager.start()
@@ -66,15 +75,16 @@ async def start_rules(
     return manager
 
 
-def point_rules(manager: RuleManager, config: Config, config_path: Path | None, slos: SLOSetup | None = None) -> None:
+def point_rules(manager: RuleManager, config: Config, config_path: Path | None, slos: SLOSetup | None = None,
+                in_process: NotifyFunc | None = None) -> None:
     """Make the manager's next reload read ``config``'s rule files and interval, and send
-    alerts to ``config``'s Alertmanagers from now on."""
+    alerts to ``config``'s Alertmanagers from now on (to ``in_process`` when it names none)."""
     urls = config.alerting.urls()
     current = manager.notify
-    if [u.removesuffix("/api/v2/alerts") for u in getattr(current, "urls", [])] != urls:
+    if [u.removesuffix("/api/v2/alerts") for u in getattr(current, "urls", [])] != urls or current is None:
         external_url = getattr(current, "external_url", "")
         labels = dict(config.global_.external_labels)
-        manager.notify = AlertmanagerNotifier(urls, labels, external_url) if urls else None
+        manager.notify = AlertmanagerNotifier(urls, labels, external_url) if urls else in_process
     base = _base_dir(config_path)
     patterns = list(config.rule_files)
     manager.resolver = lambda: expand_rule_files(patterns, base)

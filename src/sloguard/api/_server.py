@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from prometheus_client import CollectorRegistry
 
+from sloguard.api._alerting_setup import AlertingPlace, AlertingRunner, AlertingSetupError
 from sloguard.api._context import ServerContext
 from sloguard.api._edge import (
     EdgeLimits,
@@ -63,6 +64,11 @@ class ServeOptions:
     enable_lifecycle: bool = False
     #: How SIGHUP re-reads the config (default: ``load_config(config_path)``).
     loader: Callable[[], Config] | None = None
+    #: ``--alerting.config`` (overrides ``alerting_config_file``), ``--state.url`` (overrides
+    #: ``state.url``) and this replica's name among those sharing the state store.
+    alerting_config: Path | None = None
+    state_url: str | None = None
+    peer_name: str = ""
     #: Injected for tests: how the storage is opened, and how the maintenance loop waits.
     storage_opener: Callable[[Path, TSDBSettings], Storage] = open_storage
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -164,6 +170,7 @@ class Server:
         self._registry: CollectorRegistry | None = None
         self._lock = DataDirLock(options.data_dir)
         self._slos: SLOSetup | None = None
+        self._alerting = AlertingRunner()
         #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
         self.bound_port: int | None = None
         self.edge_stats = EdgeStats()
@@ -237,10 +244,14 @@ class Server:
         ctx.engine = make_engine(storage, self._query)
         if self._stop.is_set():
             return
+        slos = self._slo_setup(ctx)
+        slo_rule_files = await asyncio.to_thread(slos.refresh)
+        await self._start_alerting(ctx, uv)  # SLO grouping labels known: the SLO inhibit rule compares them
         try:
             ctx.rule_manager = await start_rules(
                 self.config, self._config_file(), storage, ctx.engine, self._registry,
-                external_url=self._root_url(uv), slos=self._slo_setup(ctx),
+                external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
+                slo_rule_files=slo_rule_files,
             )
         except RuleSetupError as e:
             raise ServeError(str(e)) from None
@@ -261,12 +272,26 @@ class Server:
             await ctx.rule_manager.stop()
         if ctx.scrape_manager is not None:
             await ctx.scrape_manager.stop()  # writes end-of-run staleness markers
+        ctx.alerting = None
+        await self._alerting.stop()
         uv.should_exit = True
         await asyncio.gather(serving, return_exceptions=True)
         if not isinstance(ctx.storage, _OpeningStorage):
             await asyncio.to_thread(close_storage, ctx.storage)
             log.info("storage closed; bye")
         self._lock.release()
+
+    async def _start_alerting(self, ctx: ServerContext, uv: EdgeUvicorn) -> None:
+        o = self.options
+        where = AlertingPlace(self._config_file(), o.alerting_config, o.data_dir, o.state_url,
+                              o.peer_name or f"{socket.gethostname()}:{self._port(uv)}", self._root_url(uv))
+        try:
+            ctx.alerting = await self._alerting.start(self.config, where, self._grouping_labels(), self._registry)
+        except AlertingSetupError as e:
+            raise ServeError(str(e)) from None
+
+    def _grouping_labels(self) -> set[str]:
+        return {g for slo in (self._slos.slos if self._slos else []) for g in slo.grouping}
 
     def _slo_setup(self, ctx: ServerContext) -> SLOSetup:
         config_file = self._config_file()
@@ -362,15 +387,15 @@ class Server:
         if ctx is not None and ctx.scrape_manager is not None:
             await ctx.scrape_manager.apply(config)
         if ctx is not None and ctx.rule_manager is not None:
-            point_rules(ctx.rule_manager, config, self._config_file(), self._slos)
+            point_rules(ctx.rule_manager, config, self._config_file(), self._slos, self._alerting.notifier)
         if ctx is not None:
             ctx.config = config
             ctx.max_write_body_bytes = config.remote_write_receiver.max_body_bytes
-        if config.storage != self.config.storage:
-            log.warning("storage settings changed; they take effect at the next restart")
+        if config.storage != self.config.storage or config.state != self.config.state:
+            log.warning("storage or state settings changed; they take effect at the next restart")
         self.config = config
         log.info("config reloaded", extra={"file": str(self.options.config_path)})
-        return None
+        return await self._alerting.reload(config, self._grouping_labels())
 
 
 def serve(options: ServeOptions, config: Config) -> None:

@@ -139,6 +139,16 @@ def serve(
         "--query.max-parse-depth", help="Deepest nesting a PromQL expression may have (default 200).")] = None,
     query_max_parse_chain: Annotated[str | None, typer.Option(
         "--query.max-parse-chain", help="Longest binary-operator chain in PromQL (default 300).")] = None,
+    # --- the built-in alerting pipeline and its state store
+    alerting_config: Annotated[Path | None, typer.Option(
+        "--alerting.config", help="Alertmanager config file for the built-in pipeline "
+        "(overrides alerting_config_file; default: alerts are logged).")] = None,
+    state_url: Annotated[str | None, typer.Option(
+        "--state.url", help="State store: sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/DB "
+        "(overrides state.url; default: state.db in the data dir).")] = None,
+    peer_name: Annotated[str | None, typer.Option(
+        "--alerting.peer-name", help="This replica's name among those sharing one state store "
+        "(default: HOST:PORT).")] = None,
     maintenance_interval: Annotated[str, typer.Option(
         "--storage.tsdb.maintenance-interval", hidden=True,
         help="How often blocks are cut, compacted, retained and new block directories loaded.")] = "1m",
@@ -180,11 +190,15 @@ def serve(
         "log.level": log_level,
         **edge.shown,
         **query_flag_values(config.query),
+        "alerting.config": str(alerting_config or ""),
+        "state.url": _hide_password(state_url or ""),
+        "alerting.peer-name": peer_name or "",
     }
     options = ServeOptions(
         config_path=config_file or Path(BUNDLED_CONFIG), data_dir=data_dir, host=host, port=port,
         flags=flags, web=edge.web, limits=edge.limits, enable_lifecycle=edge.enable_lifecycle,
         maintenance_interval_s=maintenance_s,
+        alerting_config=alerting_config, state_url=state_url, peer_name=peer_name or "",
         loader=None if config_file else (lambda: bundled_config(self_address(host, port))),
     )
     try:
@@ -193,6 +207,17 @@ def serve(
     except ServeError as e:
         typer.echo(f"sloguard: {e}", err=True)
         raise typer.Exit(1) from None
+
+
+def _hide_password(url: str) -> str:
+    """A state URL as shown in ``/api/v1/status/flags``: its password as ``<secret>``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:<secret>@{host}"))
 
 
 def _positive_duration_s(flag: str, text: str) -> float:

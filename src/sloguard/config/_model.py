@@ -6,6 +6,9 @@ scrape_configs: [...]            # Prometheus scrape configs, validated by slogu
 rule_files: ["rules/*.yml"]      # globs, relative to this file
 slo_files: ["slos/*.yml"]        # Sloth / OpenSLO / native SLO specs, globs relative to this file
 alerting: {alertmanagers: [{static_configs: [{targets: ["127.0.0.1:9093"]}]}]}
+alerting_config_file: alertmanager.yml   # Alertmanager YAML for the built-in pipeline (relative to this file)
+alerting_slo_inhibit: true       # a firing SLO page mutes the same SLO's ticket
+state: {url: "postgresql://user:pass@host:5432/db"}   # default: SQLite in the data dir
 storage:
   tsdb: {retention_time: 15d, retention_size: 0, block_duration: 2h, fsync: per_commit,
          max_series: 0, max_series_per_metric: 0}
@@ -123,6 +126,13 @@ class AlertingSettings(_Strict):
         return [u for am in self.alertmanagers for u in am.urls()]
 
 
+class StateSettings(_Strict):
+    """Where silences, the notification log and leases live (``sloguard.state``)."""
+
+    #: ``sqlite:///PATH`` or ``postgresql://...``; empty: ``<data dir>/state.db``.
+    url: str = ""
+
+
 class Config(_Strict):
     """A whole, validated server config. ``global`` and ``scrape_configs`` are the ingest
     package's models (``GlobalConfig``, ``ScrapeConfig``; durations in milliseconds);
@@ -135,6 +145,12 @@ class Config(_Strict):
     #: generated rules are evaluated with the rule files; budgets are at /api/v1/slos.
     slo_files: list[str] = Field(default_factory=list)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+    #: The built-in pipeline's Alertmanager config (relative to this file); empty: alerts
+    #: go to the built-in log route (``sloguard.alerting.defaults``).
+    alerting_config_file: str = ""
+    #: Add the inhibit rule by which an SLO's firing page mutes its ticket.
+    alerting_slo_inhibit: bool = True
+    state: StateSettings = Field(default_factory=StateSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     remote_write_receiver: RemoteWriteReceiverSettings = Field(default_factory=RemoteWriteReceiverSettings)
     query: QuerySettings = Field(default_factory=QuerySettings)

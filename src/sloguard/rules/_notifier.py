@@ -69,6 +69,22 @@ def to_postable(alert: Alert, expr: str, external_url: str) -> PostableAlert:
     return PostableAlert(alert.labels, alert.annotations, starts, ends, generator_url(external_url, expr))
 
 
+def prepare_postable(p: PostableAlert, external_labels: dict[str, str],
+                     relabel: Relabel | None = None) -> PostableAlert | None:
+    """External labels added where the alert lacks them, then ``relabel``; ``None`` when
+    the alert is dropped (relabelled away or left without labels)."""
+    lb = LabelsBuilder(p.labels)
+    for k, v in external_labels.items():
+        if not p.labels.get(k):
+            lb.set(k, v)
+    labels: Labels | None = lb.labels()
+    if relabel is not None and labels is not None:
+        labels = relabel(labels)
+    if not labels:
+        return None
+    return PostableAlert(labels, p.annotations, p.starts_at, p.ends_at, p.generator_url)
+
+
 @dataclass(slots=True)
 class NotifierStats:
     sent: int = 0
@@ -128,17 +144,10 @@ class AlertmanagerNotifier:
             await asyncio.shield(self._sender)
 
     def _prepare(self, p: PostableAlert) -> PostableAlert | None:
-        lb = LabelsBuilder(p.labels)
-        for k, v in self.external_labels.items():
-            if not p.labels.get(k):
-                lb.set(k, v)
-        labels: Labels | None = lb.labels()
-        if self.relabel is not None and labels is not None:
-            labels = self.relabel(labels)
-        if not labels:
+        prepared = prepare_postable(p, self.external_labels, self.relabel)
+        if prepared is None:
             self.stats.dropped += 1
-            return None
-        return PostableAlert(labels, p.annotations, p.starts_at, p.ends_at, p.generator_url)
+        return prepared
 
     async def send(self, body: list[dict[str, Any]]) -> bool:
         """POST one batch to every receiver; True if at least one accepted it."""

@@ -1,0 +1,158 @@
+"""The running pipeline: alert store, dispatcher and stages over one state store.
+
+:class:`AlertingCore` implements :class:`~sloguard.alerting.service.AlertingService`.
+``apply_config`` swaps the configuration whole, as Alertmanager's reload does: the old
+dispatcher stops, a new one is built and the alert store replays every alert to it (its
+groups wait ``group_wait`` again; the notification log keeps them from repeating what was
+sent). Maintenance runs on the injected clock: alerts resolved and notified are dropped
+every ``gc_interval_ms``, silences past their retention and expired nflog entries too,
+and this replica's heartbeat in the peer table is renewed every ``heartbeat_ms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from sloguard.alerting.config import AlertmanagerConfig
+from sloguard.alerting.dispatch import Dispatcher
+from sloguard.alerting.marker import Marker
+from sloguard.alerting.model import Alert
+from sloguard.alerting.pipeline import PipelineDeps, build_pipeline
+from sloguard.alerting.provider import AlertStore
+from sloguard.alerting.route import build_route
+from sloguard.alerting.service import AlertView, GroupView, Peer
+from sloguard.clock import Clock
+from sloguard.state import SilenceRepository, SqlStateStore
+
+log = logging.getLogger("sloguard.alerting")
+
+__all__ = ["AlertingCore", "CoreOptions"]
+
+
+@dataclass(frozen=True, slots=True)
+class CoreOptions:
+    """How one replica runs its pipeline (``peer_name`` must differ between replicas)."""
+
+    peer_name: str
+    peer_address: str = ""
+    external_url: str = ""
+    log_receivers: frozenset[str] = frozenset()
+    gc_interval_ms: int = 30 * 60_000
+    silence_retention_ms: int = 120 * 3_600_000
+    heartbeat_ms: int = 5_000
+    peer_ttl_ms: int = 15_000
+
+
+class AlertingCore:
+    """Alertmanager's core in one object; start it, feed it alerts, reload it, stop it."""
+
+    def __init__(self, config: AlertmanagerConfig, config_text: str, store: SqlStateStore,
+                 clock: Clock, options: CoreOptions, http: httpx.AsyncClient | None = None) -> None:
+        self._config = config
+        self._config_text = config_text
+        self._store = store
+        self._clock = clock
+        self.options = options
+        self._http = http
+        self.marker = Marker()
+        self.alert_store = AlertStore(clock, self.marker)
+        self._dispatcher: Dispatcher | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- AlertingService -------------------------------------------------------------
+    @property
+    def config(self) -> AlertmanagerConfig:
+        return self._config
+
+    @property
+    def config_text(self) -> str:
+        return self._config_text
+
+    @property
+    def silences(self) -> SilenceRepository:
+        return self._store.silences
+
+    @property
+    def store(self) -> SqlStateStore:
+        """The state store the pipeline keeps silences and the notification log in."""
+        return self._store
+
+    @property
+    def peer_name(self) -> str:
+        return self.options.peer_name
+
+    def now_ms(self) -> int:
+        return self._clock.now_ms()
+
+    def receive(self, alerts: Sequence[Alert]) -> None:
+        self.alert_store.receive(alerts, self._config.global_config.resolve_timeout_ms)
+
+    def alerts(self) -> list[AlertView]:
+        d = self._dispatcher
+        return [AlertView(a, self.marker.status(a.fingerprint), d.receivers_of(a) if d else ())
+                for a in self.alert_store.list()]
+
+    def groups(self) -> list[GroupView]:
+        return self._dispatcher.groups() if self._dispatcher is not None else []
+
+    def peers(self) -> list[Peer]:
+        return [Peer(name, address) for name, address in self._store.peers.live()]
+
+    # --- life cycle ------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start dispatching, the maintenance loop and this replica's heartbeat."""
+        await self._heartbeat()
+        await self._start_dispatcher()
+        self._tasks = [asyncio.create_task(self._every(self.options.heartbeat_ms, self._heartbeat), name="peer-heartbeat"),
+                       asyncio.create_task(self._every(self.options.gc_interval_ms, self._gc), name="alerting-gc")]
+
+    async def apply_config(self, config: AlertmanagerConfig, config_text: str) -> None:
+        """Swap the configuration whole (the caller validated it)."""
+        if self._dispatcher is not None:
+            await self._dispatcher.stop()
+        self._config, self._config_text = config, config_text
+        await self._start_dispatcher()
+
+    async def stop(self) -> None:
+        """Stop dispatching (an in-flight notification is cancelled) and leave the peer table."""
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._dispatcher is not None:
+            await self._dispatcher.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self._store.peers.leave, self.options.peer_name)
+
+    async def _start_dispatcher(self) -> None:
+        deps = PipelineDeps(
+            store=self._store, marker=self.marker, clock=self._clock, peer=self.options.peer_name,
+            firing_alerts=lambda: self.alert_store.firing(self._clock.now_ms()),
+            external_url=self.options.external_url, http=self._http, log_receivers=self.options.log_receivers,
+        )
+        notify = build_pipeline(self._config, deps)
+        self._dispatcher = Dispatcher(build_route(self._config.route), notify, self.alert_store, self._clock, self.marker)
+        await self._dispatcher.start()
+
+    async def _every(self, period_ms: int, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await self._clock.sleep_until(self._clock.now_ms() + period_ms)
+            try:
+                await job()
+            except Exception:  # a database away for a while: logged, tried again next period
+                log.exception("alerting maintenance failed; will retry", extra={"job": job.__name__})
+
+    async def _heartbeat(self) -> None:
+        o = self.options
+        await asyncio.to_thread(self._store.peers.heartbeat, o.peer_name, o.peer_address, o.peer_ttl_ms)
+
+    async def _gc(self) -> None:
+        dropped = self.alert_store.gc()  # in memory, on the loop
+        silences = await asyncio.to_thread(self._store.silences.gc, self.options.silence_retention_ms)
+        entries = await asyncio.to_thread(self._store.nflog.gc)
+        log.debug("alerting gc", extra={"alerts": dropped, "silences": silences, "nflog": entries})
