@@ -362,3 +362,29 @@ def test_groups_view_is_sorted_with_marks_and_receivers() -> None:
     lag = views[1]
     assert lag.alerts[0].mark.state is AlertState.SUPPRESSED  # type: ignore[attr-defined]
     assert lag.route_id == '{}/{team="db"}/0' and lag.group_key == '{}/{team="db"}:{alertname="Lag"}'  # type: ignore[attr-defined]
+
+
+def test_an_alert_not_resent_resolves_after_resolve_timeout_and_is_sent_resolved_once() -> None:
+    rig = Rig()
+
+    async def scenario() -> None:
+        rig.send({"alertname": "Down"})  # no start, no end: starts now, ends after RESOLVE
+        await rig.clock.advance(HOUR)
+
+    run(rig, scenario)
+    got = [(f.ctx.now_ms - T0, f.alerts[0].ends_at) for f in rig.flushes]
+    assert got == [(30 * S, None), (30 * S + 5 * MIN, T0 + RESOLVE)]
+    assert rig.dispatcher.aggregation_groups == 0
+
+
+def test_an_alert_resent_before_its_timeout_keeps_firing() -> None:
+    rig = Rig()
+
+    async def scenario() -> None:
+        for _ in range(12):
+            rig.send({"alertname": "Down"}, starts_at=T0)
+            await rig.clock.advance(MIN)
+
+    run(rig, scenario)
+    assert rig.times() == [30 * S, 30 * S + 5 * MIN, 30 * S + 10 * MIN]
+    assert all(f.alerts[0].ends_at is None for f in rig.flushes)

@@ -46,7 +46,7 @@ class AggregationGroup:
         self._alerts: dict[int, Alert] = {}
         self._next_at = clock.now_ms() + route.opts.group_wait_ms
         self._has_flushed = False
-        self._reset = asyncio.Event()
+        self._sleep: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -73,7 +73,8 @@ class AggregationGroup:
         now = self._clock.now_ms()
         if not self._has_flushed and alert.starts_at + self.opts.group_wait_ms < now:
             self._next_at = now
-            self._reset.set()
+            if self._sleep is not None:
+                self._sleep.cancel()
 
     def start(self, flush: FlushFunc) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(flush), name=f"aggrGroup {self.key}")
@@ -96,16 +97,15 @@ class AggregationGroup:
             await self._flush(flush, now)
 
     async def _wait(self) -> None:
-        """Sleep until the next flush, which an insert may bring forward (:meth:`insert`)."""
+        """Sleep until the next flush, which an insert may bring forward (:meth:`insert`
+        cancels the sleep; ``asyncio.wait`` returns without raising when it does)."""
         while self._clock.now_ms() < self._next_at:
-            self._reset.clear()
-            sleeper = asyncio.ensure_future(self._clock.sleep_until(self._next_at))
-            woken = asyncio.ensure_future(self._reset.wait())
+            self._sleep = asyncio.ensure_future(self._clock.sleep_until(self._next_at))
             try:
-                await asyncio.wait((sleeper, woken), return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait((self._sleep,))
             finally:
-                sleeper.cancel()
-                woken.cancel()
+                self._sleep.cancel()
+                self._sleep = None
 
     async def _flush(self, flush: FlushFunc, now: int) -> None:
         """Send the alerts (an alert firing at ``now`` goes without its end, so it cannot
