@@ -130,9 +130,9 @@ class Dispatcher:
                 group.insert(alert)
                 continue
             group = AggregationGroup(route, group_labels, self._clock)
-            self._groups[(route.id, group_labels)] = group
             group.insert(alert)  # before the task starts, so its first wait sees the alert
-            group.start(self._flush)
+            group.start(self._flush)  # outside a running event loop this raises: no half-made group
+            self._groups[(route.id, group_labels)] = group
 
     async def _flush(self, group: AggregationGroup, now: int, alerts: Sequence[Alert]) -> bool:
         """Hand one group's batch to the pipeline; False when it failed, raised or timed out."""
