@@ -20,7 +20,12 @@ from tests.alerting._capture import Captured
 from tests.alerting._diff.normalise import Clock, Moment, differences, render, sequence, timestamp
 from tests.alerting._diff.runner import Recording, play_all
 from tests.alerting._diff.scenario import all_scenarios
-from tests.alerting._diff.target import alerting_api_missing, alertmanager_target, sloguard_target
+from tests.alerting._diff.target import (
+    Target,
+    alerting_api_missing,
+    alertmanager_target,
+    sloguard_target,
+)
 
 SCENARIOS = all_scenarios()
 NAMES = [s.name for s in SCENARIOS]
@@ -36,14 +41,24 @@ def sloguard_missing() -> str | None:
 
 @pytest.fixture(scope="module")
 def recordings(sloguard_missing: str | None) -> dict[str, list[Recording]]:
-    """Per scenario: [alertmanager run 1, alertmanager run 2, sloguard (when it can run)]."""
-    targets = [AM] if sloguard_missing else [AM, sloguard_target()]
-    runs = play_all(SCENARIOS, targets, runs=2)
-    out: dict[str, list[Recording]] = {}
-    for per in runs:
-        am = [r for r in per if r.target == AM.name]
-        out[per[0].scenario] = am + [r for r in per if r.target != AM.name][:1]
-    return out
+    """Per scenario: [alertmanager run 1, alertmanager run 2, sloguard (when it can run)],
+    all played at once."""
+    targets = [AM, AM] if sloguard_missing else [AM, AM, sloguard_target()]
+    return {per[0].scenario: per for per in play_all(SCENARIOS, targets)}
+
+
+def _compare(name: str, first: Recording, second: Recording, targets: list[Target]) -> None:
+    """Assert ``first`` and ``second`` give the same sequence. Timing on a loaded machine
+    can still push an event past a timer despite the 1 s margins, so a difference is only
+    reported when a fresh replay of the scenario (alone) shows it again."""
+    diff = differences(first.moments, second.moments)
+    if not diff:
+        return
+    replay = play_all([s for s in SCENARIOS if s.name == name], targets)[0]
+    again = differences(replay[0].moments, replay[1].moments)
+    late = [f"{r.target}: {x}" for r in (first, second, *replay) for x in r.late]
+    assert again == [], (f"{first.target} vs {second.target} in scenario {name}, twice:\n" + "\n".join(again)
+                         + "\nfirst time:\n" + "\n".join(diff) + "\nlate actions: " + ("; ".join(late) or "none"))
 
 
 @needs_am
@@ -53,7 +68,7 @@ def recordings(sloguard_missing: str | None) -> dict[str, list[Recording]]:
 def test_alertmanager_is_deterministic(recordings: dict[str, list[Recording]], name: str) -> None:
     first, second = recordings[name][0], recordings[name][1]
     assert first.moments, f"scenario {name} produced no notification at all:\n{render(first.moments)}"
-    assert differences(first.moments, second.moments) == [], render(first.moments)
+    _compare(name, first, second, [AM, AM])
 
 
 @needs_am
@@ -65,9 +80,7 @@ def test_sloguard_matches_alertmanager(
 ) -> None:
     if sloguard_missing:
         pytest.skip(sloguard_missing)
-    am, slo = recordings[name][0], recordings[name][2]
-    diff = differences(am.moments, slo.moments)
-    assert diff == [], "\n".join(diff)
+    _compare(name, recordings[name][0], recordings[name][2], [AM, sloguard_target()])
 
 
 # The harness' own pieces, without servers.
@@ -110,3 +123,15 @@ def test_differences_name_what_differs() -> None:
     assert "expected 1.00 s" in differences(base, late)[0]
     assert '"startsAt": "+2.5s"' in "\n".join(differences(base, other))
     assert "missing" in differences(base + base, base)[0]
+
+
+def test_the_sloguard_target_is_serve_with_the_alertmanager_config(tmp_path: Path) -> None:
+    argv = sloguard_target("postgresql://u@h/db").command(tmp_path / "am.yml", 9093, tmp_path / "data")
+    assert argv[1:4] == ["-m", "sloguard.cli", "serve"]
+    flags = dict(zip(argv[4::2], argv[5::2], strict=True))
+    assert flags["--alerting.config"] == str(tmp_path / "am.yml")
+    assert flags["--web.listen-address"] == "127.0.0.1:9093"
+    assert flags["--storage.tsdb.path"] == str(tmp_path / "data")
+    assert flags["--state.url"] == "postgresql://u@h/db"
+    assert (tmp_path / "sloguard-server.yml").read_text() == Path(flags["--config.file"]).read_text()
+    assert "--alerting.config" not in sloguard_target(alerting=False).command(tmp_path / "x", 1, tmp_path)

@@ -24,6 +24,8 @@ from tests.alerting._diff.scenario import Action, Scenario
 from tests.alerting._diff.target import Target, running
 
 ANCHOR_LEAD_MS = 500
+#: An action finished later than this after its planned time makes the run's timing suspect.
+LATE_S = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class Recording:
     scenario: str
     target: str
     moments: tuple[Moment, ...]
+    late: tuple[str, ...] = ()  # actions that finished more than LATE_S after their time
 
 
 def play(scenario: Scenario, target: Target, workdir: Path) -> Recording:
@@ -42,19 +45,22 @@ def play(scenario: Scenario, target: Target, workdir: Path) -> Recording:
             start = time.monotonic() + 0.2
             clock = Clock(int(time.time() * 1000) + 200 - ANCHOR_LEAD_MS, posted_offsets(scenario))
             silences: dict[str, str] = {}
+            late: list[str] = []
             for action in scenario.actions:
                 _sleep_until(start + action.at)
                 _perform(client, action, clock, silences)
+                if (lag := time.monotonic() - start - action.at) > LATE_S:
+                    late.append(f"{action.kind} at {action.at:g} s finished {lag:.2f} s late")
             _sleep_until(start + scenario.duration)
     finally:
         capture.stop()
-    return Recording(scenario.name, target.name, sequence(list(capture.requests), start, clock))
+    return Recording(scenario.name, target.name, sequence(list(capture.requests), start, clock), tuple(late))
 
 
 def play_all(scenarios: Sequence[Scenario], targets: Sequence[Target], runs: int = 1) -> list[list[Recording]]:
-    """Every scenario against every target ``runs`` times, all at once (each run has its
-    own server and capture server). Result: per scenario, its recordings in
-    (run, target) order."""
+    """Every scenario against every target (a target may be listed twice) ``runs`` times,
+    all at once (each run has its own server and capture server). Result: per scenario,
+    its recordings in (run, target) order."""
     jobs = [(s, t) for s in scenarios for _ in range(runs) for t in targets]
     with tempfile.TemporaryDirectory(prefix="sloguard-diff-") as tmp, ThreadPoolExecutor(len(jobs)) as pool:
         futures = [pool.submit(play, s, t, Path(tmp) / f"{i}-{s.name}-{t.name}") for i, (s, t) in enumerate(jobs)]
