@@ -25,6 +25,7 @@ from tests.alerting._diff.target import (
     alerting_api_missing,
     alertmanager_target,
     sloguard_target,
+    status_missing,
 )
 
 SCENARIOS = all_scenarios()
@@ -135,3 +136,10 @@ def test_the_sloguard_target_is_serve_with_the_alertmanager_config(tmp_path: Pat
     assert flags["--state.url"] == "postgresql://u@h/db"
     assert (tmp_path / "sloguard-server.yml").read_text() == Path(flags["--config.file"]).read_text()
     assert "--alerting.config" not in sloguard_target(alerting=False).command(tmp_path / "x", 1, tmp_path)
+
+
+@needs_am
+@pytest.mark.peer
+def test_the_skip_lifts_once_a_server_answers_api_v2_status(tmp_path: Path) -> None:
+    config = "route: {receiver: r}\nreceivers: [{name: r}]\n"
+    assert status_missing(AM, config, tmp_path) is None

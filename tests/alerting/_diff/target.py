@@ -114,6 +114,12 @@ def wait_ready(target: Target, url: str, proc: subprocess.Popen[bytes], log: Pat
 def alerting_api_missing(workdir: Path) -> str | None:
     """Why sloguard cannot be a differential target yet (None: it can): ``sloguard serve``
     is started without an alerting config and asked for ``GET /api/v2/status``."""
-    with running(sloguard_target(name="sloguard-probe", alerting=False), "", workdir) as server:
+    return status_missing(sloguard_target(name="sloguard-probe", alerting=False), "", workdir)
+
+
+def status_missing(target: Target, config_text: str, workdir: Path) -> str | None:
+    """The skip reason when ``target`` (started with ``config_text``) does not answer
+    ``GET /api/v2/status`` with 200, else None."""
+    with running(target, config_text, workdir) as server:
         status = httpx.get(f"{server.url}/api/v2/status", timeout=5.0).status_code
     return None if status == 200 else "sloguard's alerting pipeline is not wired into serve yet"
