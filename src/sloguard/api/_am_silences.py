@@ -12,6 +12,7 @@ sorted active first (soonest end first), then pending (soonest start first), the
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -108,11 +109,11 @@ def _silence_id(request: Request) -> str:
     return raw
 
 
-def silence_json(s: Silence, now: Any) -> dict[str, Any]:
+def silence_json(s: Silence, now: datetime) -> dict[str, Any]:
     """Alertmanager's gettable silence (its state at ``now``)."""
     return {
         "id": s.id,
-        "status": {"state": s.state_at(now).value},
+        "status": {"state": api_state(s, now).value},
         "updatedAt": format_datetime(to_ms(s.updated_at or s.starts_at)),
         "comment": s.comment,
         "createdBy": s.created_by,
@@ -123,11 +124,19 @@ def silence_json(s: Silence, now: Any) -> dict[str, Any]:
     }
 
 
-def sort_silences(silences: list[Silence], now: Any) -> list[Silence]:
+def api_state(s: Silence, now: datetime) -> SilenceState:
+    """The state the API shows (Alertmanager's ``CalcSilenceState``): unlike muting, which
+    includes the end instant, a silence ending now already shows as expired."""
+    if now < s.starts_at:
+        return SilenceState.PENDING
+    return SilenceState.ACTIVE if now < s.ends_at else SilenceState.EXPIRED
+
+
+def sort_silences(silences: list[Silence], now: datetime) -> list[Silence]:
     """Active (soonest end first), pending (soonest start first), expired (latest end first)."""
 
     def key(s: Silence) -> tuple[int, int]:
-        state = s.state_at(now)
+        state = api_state(s, now)
         if state is SilenceState.ACTIVE:
             return 0, to_ms(s.ends_at)
         if state is SilenceState.PENDING:
