@@ -296,7 +296,9 @@ def test_silences_sorted_as_alertmanager(client: TestClient, fake: FakeAlerting)
     add("2027-01-15T09:00:00Z", "2027-01-15T12:00:00Z", "pending-soon")
     ids = {s.comment: s.id for s in fake.silences.list()}
     client.delete(f"/api/v2/silence/{ids['active-soon']}")
-    asyncio.run(fake.clock.advance(60_000))  # the second expires later: it is listed first
+    clock = fake.clock
+    assert isinstance(clock, ManualClock)
+    asyncio.run(clock.advance(60_000))  # the second expires later: it is listed first
     client.delete(f"/api/v2/silence/{ids['pending-late']}")
     got = [s["comment"] for s in client.get("/api/v2/silences").json()]
     assert got == ["active-late", "pending-soon", "pending-late", "active-soon"]

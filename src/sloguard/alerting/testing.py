@@ -19,7 +19,7 @@ from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert
 from sloguard.alerting.route import Route, build_route
 from sloguard.alerting.service import AlertView, GroupView, Peer
-from sloguard.clock import ManualClock
+from sloguard.clock import Clock
 from sloguard.state import SilenceRepository, SqlStateStore, open_store
 
 __all__ = ["FakeAlerting"]
@@ -28,7 +28,7 @@ __all__ = ["FakeAlerting"]
 class FakeAlerting:
     """An ``AlertingService`` over plain attributes; ``close()`` closes its state store."""
 
-    def __init__(self, config_text: str, state_file: Path, clock: ManualClock, peer_name: str = "sloguard-0") -> None:
+    def __init__(self, config_text: str, state_file: Path, clock: Clock, peer_name: str = "sloguard-0") -> None:
         self.clock = clock
         self.marker = Marker()
         self.group_views: list[GroupView] = []
