@@ -22,6 +22,7 @@ from sloguard.api import ServerContext, create_app
 from sloguard.api._am_time import DateTimeError, format_datetime, parse_datetime
 from sloguard.clock import ManualClock
 from sloguard.labels import Labels
+from sloguard.state import StateUnavailable
 from sloguard.tsdb.testing import MemoryStorage
 
 NOW = 1_800_000_000_000  # 2027-01-15T08:00:00Z
@@ -451,3 +452,13 @@ def test_unprocessed_alerts_show_as_such(client: TestClient, fake: FakeAlerting)
     fake.receive([Alert.of({"alertname": "New"})])
     (got,) = client.get("/api/v2/alerts").json()
     assert got["status"]["state"] == AlertState.UNPROCESSED.value
+
+
+def test_a_state_database_that_is_away_is_a_500_naming_why(client: TestClient, fake: FakeAlerting, monkeypatch: pytest.MonkeyPatch) -> None:
+    def away(*_a: object, **_k: object) -> None:
+        raise StateUnavailable("The state database at sqlite:///x cannot be reached: disk I/O error.")
+
+    monkeypatch.setattr(fake.silences, "list", away)
+    monkeypatch.setattr(fake.silences, "set", away)
+    for r in (client.get("/api/v2/silences"), client.post("/api/v2/silences", json=SILENCE)):
+        assert (r.status_code, r.json()) == (500, "The state database at sqlite:///x cannot be reached: disk I/O error.")

@@ -4,7 +4,8 @@ error shapes, method dispatch with go-openapi's 405, query parameters, the disab
 Alertmanager answers an error in one of two shapes: a handler's own error is a bare JSON
 string (``"bad matcher format: foo"``); an error go-openapi found before the handler ran
 (a body it could not decode, a missing required field, a path parameter of the wrong
-format, an unknown path or method) is ``{"code": N, "message": "..."}``.
+format, an unknown path or method) is ``{"code": N, "message": "..."}``. A state database
+that cannot be reached is a 500 naming why, as Alertmanager answers a failed silence query.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.routing import Route
 from sloguard.alerting import MatcherParseError, parse_matcher
 from sloguard.alerting.service import AlertingService
 from sloguard.labels import GoRegex, GoRegexError, Matcher, compile_go
+from sloguard.state import StateError
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -73,6 +75,8 @@ def am_route(path: str, handlers: Mapping[str, Handler]) -> Route:
             return await handler(request)
         except AmError as e:
             return e.response
+        except StateError as e:  # the state database is away: Alertmanager's 500, with why
+            return am_error(str(e), 500)
 
     return Route(path, endpoint, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
 
