@@ -7,20 +7,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from sloguard.alerting.model import Alert
 from sloguard.alerting.testing import FakeAlerting
-from sloguard.api import ServerContext, create_app
-from sloguard.clock import SystemClock
-from sloguard.tsdb.testing import MemoryStorage
-from tests._net import free_port
+from tests.api._am_served import serve_fake
 
 AMTOOL = shutil.which("amtool")
 pytestmark = pytest.mark.skipif(AMTOOL is None, reason="amtool (Alertmanager 0.25) is not installed")
@@ -38,20 +32,8 @@ receivers:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, FakeAlerting]]:
-    fake = FakeAlerting(CONFIG, tmp_path / "state.db", SystemClock())
-    app = create_app(ServerContext(storage=MemoryStorage(), alerting=fake))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(250):  # bounded wait for the server to come up
-        if server.started:
-            break
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", fake
-    server.should_exit = True
-    thread.join(5)
-    fake.close()
+    with serve_fake(CONFIG, tmp_path) as pair:
+        yield pair
 
 
 def amtool(url: str, *args: str, stdin: str | None = None) -> str:
