@@ -100,7 +100,17 @@ ALERT_BODIES = [
     '[{"labels":{"a":"b"},"generatorURL":"http://[::1"}]', '[{"labels":{"a":"b"},"generatorURL":"http://x:port/"}]',
     '[{"labels":{"a":"b"},"generatorURL":"http://x/%zz"}]', '[{"labels":{"a":"b"},"generatorURL":"mailto:x"}]',
     '[{"labels":{"a":"b"}}] trailing',
-]
+] + [json.dumps([{"labels": {"a": "b"}, "generatorURL": u}]) for u in (
+    "http://x/a#frag", "http://user@host/", "//host/path", "http://[::1]:80/", "http://host:/", "http://host:80:90/",
+    "HTTP://X/", "1http://x/", "http://x/a b", "http://x/?q=%zz", "/a%2Fb", "a:b", "http:x", "http://x%41/",
+    "http://x%C3%A9/", "http://x%25/", "http://a{b/", "http://a_b~c!/", "http://[::1%25eth0]/", "http://u%zz@x/",
+    "http://u:p@x/", "http://u{@x/", "http://x:8²/",
+)] + [json.dumps([{"labels": {"a": "b"}, "startsAt": t}]) for t in (
+    "2020-01-01T00:00:00.123456+0100", "2020-01-01T00:00:00.12+0100", "2020-01-01T00:00", "2020-01-01T00:00Z",
+    "2020-01-01T00:00+01:00", "2020-01-01T1:00:00Z", "2020-01-01 1:00:00", "2020-01-01  00:00:00", "2020-1-01 00:00:00",
+    "20x0-01-01", "2020-01-01T00:00:00", "2020-01-01t00:00:00z", "2020-01-32 00:00:00", "2020-01-01 24:00:00",
+    "2020-01-01 00:60:00", "2020-01-01 00:00:60", "2020-01-01 00:00:00,5", "2021-02-29 00:00:00",
+)]
 
 
 @pytest.mark.parametrize("body", ALERT_BODIES)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Mapping
 from typing import Any
 
@@ -165,7 +166,8 @@ def string_map(value: dict[str, Any] | None) -> dict[str, str]:
 
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
-_ESCAPE_OK = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HOST_CHARS = frozenset(string.ascii_letters + string.digits + "-._~!$&'()*+,;=:[]<>\"%")
+_USER_CHARS = frozenset(string.ascii_letters + string.digits + "-._:~!$&'()*+,;=%@")
 
 
 def is_request_uri(s: str) -> bool:
@@ -184,16 +186,36 @@ def is_request_uri(s: str) -> bool:
         if not _valid_authority(authority):
             return False
         rest = path
-    return _ESCAPE_OK.search(rest) is None
+    return _valid_escapes(rest, host=False)
 
 
 def _valid_authority(authority: str) -> bool:
-    host = authority.rpartition("@")[2]
+    user, at, host = authority.rpartition("@")
+    if at and not (set(user) <= _USER_CHARS and _valid_escapes(user, host=False)):
+        return False
     if host.startswith("["):
         close = host.find("]")
-        if close < 0:
-            return False
         port = host[close + 1:]
-        return port in ("", ":") or (port.startswith(":") and port[1:].isdigit())
-    _, colon, port = host.rpartition(":")
-    return not colon or port == "" or port.isdigit()
+        return close > 0 and (port in ("", ":") or (port.startswith(":") and _is_port(port[1:])))
+    name, colon, port = host.rpartition(":")
+    if colon and port and not _is_port(port):
+        return False
+    name = name if colon else host
+    return all(c in _HOST_CHARS or ord(c) >= 0x80 for c in name) and _valid_escapes(name, host=True)
+
+
+def _is_port(s: str) -> bool:
+    return re.fullmatch(r"[0-9]+", s) is not None
+
+
+def _valid_escapes(s: str, *, host: bool) -> bool:
+    """Go's ``unescape``: ``%`` and two hex digits; in a host, only non-ASCII bytes or ``%25``."""
+    for i, c in enumerate(s):
+        if c != "%":
+            continue
+        pair = s[i + 1:i + 3]
+        if len(pair) < 2 or any(d not in string.hexdigits for d in pair):
+            return False
+        if host and int(pair[0], 16) < 8 and pair != "25":
+            return False
+    return True

@@ -100,7 +100,7 @@ def _go_parse_error(value: str) -> str:
             continue
         num, after = _number(rest, elem)
         if num is None:
-            return _cannot(value, rest, elem)
+            return _cannot(value, after, elem)
         if elem in _RANGES and not _RANGES[elem][1] <= num <= _RANGES[elem][2]:
             return f"parsing time {_quote(value)}: {_RANGES[elem][0]} out of range"
         fields[elem], rest = num, after
@@ -121,9 +121,12 @@ def _skip(rest: str, lit: str) -> tuple[str, bool]:
 
 
 def _number(rest: str, elem: str) -> tuple[int | None, str]:
+    """The number and what follows it; on failure, None and the text Go's error quotes."""
     if elem == "2006":
         head = rest[:4]
-        return (int(head), rest[4:]) if len(head) == 4 and head.isdigit() else (None, rest)
+        if len(head) < 4 or not head[0].isdigit():
+            return None, rest
+        return (int(head), rest[4:]) if head.isdigit() else (None, rest[4:])
     if not rest[:1].isdigit():
         return None, rest
     if rest[1:2].isdigit():
