@@ -237,3 +237,19 @@ def test_status_has_alertmanagers_shape(pair: Pair) -> None:
     assert set(a) == set(b) and shape(a["versionInfo"]) == shape(b["versionInfo"])
     assert shape(a["config"]) == shape(b["config"]) and type(a["uptime"]) is type(b["uptime"])
     assert set(b["cluster"]) <= set(a["cluster"]) and a["cluster"]["status"] in ("ready", "disabled")
+
+
+@pytest.mark.parametrize("query", [
+    "", 'filter=team=""', 'filter=team!=""', 'filter=team=~"d.*"', "filter=team!~db", "receiver=web", "receiver=d.*",
+    "receiver=default&filter=alertname=F2", "active=false", "silenced=false&inhibited=false",
+])
+def test_filters_select_the_same_alerts(pair: Pair, query: str) -> None:
+    body = json.dumps([{"labels": {"suite": "filters", "alertname": f"F{i}", **team}}
+                       for i, team in enumerate([{"team": "db"}, {"team": "web"}, {}, {"team": ""}, {"team": "ops"}])])
+    same_answer(*pair.both("POST", "/api/v2/alerts", body))
+    mark_all_active(pair.fake)
+    theirs, ours = pair.both("GET", f"/api/v2/alerts?filter=suite=filters&{query}")
+    assert ours.status_code == theirs.status_code == 200
+    assert without_times(ours.json()) == without_times(theirs.json())
+    expected = {"": 5, 'filter=team=""': 2, "receiver=web": 2, "active=false": 0}
+    assert len(ours.json()) == expected.get(query, len(ours.json()))
