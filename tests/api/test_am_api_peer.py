@@ -253,3 +253,19 @@ def test_filters_select_the_same_alerts(pair: Pair, query: str) -> None:
     assert without_times(ours.json()) == without_times(theirs.json())
     expected = {"": 5, 'filter=team=""': 2, "receiver=web": 2, "active=false": 0}
     assert len(ours.json()) == expected.get(query, len(ours.json()))
+
+
+@pytest.mark.parametrize(("method", "path", "headers"), [
+    ("OPTIONS", "/api/v2/silences", {"Origin": "http://grafana", "Access-Control-Request-Method": "POST",
+                                     "Access-Control-Request-Headers": "content-type"}),
+    ("OPTIONS", "/api/v2/silence/x", {"Origin": "http://grafana", "Access-Control-Request-Method": "DELETE"}),
+    ("GET", "/api/v2/receivers", {"Origin": "http://grafana"}),
+    ("GET", "/api/v2/receivers", {}),
+])
+def test_cors_as_alertmanager(pair: Pair, method: str, path: str, headers: dict[str, str]) -> None:
+    theirs = pair.am.request(method, path, headers=headers)
+    ours = pair.ours.request(method, path, headers=headers)
+    assert ours.status_code == theirs.status_code
+    for name in ("access-control-allow-origin", "access-control-allow-methods", "access-control-allow-headers"):
+        assert ours.headers.get(name) == theirs.headers.get(name), name
+    assert sorted(ours.headers.get_list("vary")) == sorted(theirs.headers.get_list("vary"))

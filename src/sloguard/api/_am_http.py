@@ -33,6 +33,8 @@ DISABLED = (
 )
 
 #: go-openapi's truthy words for a boolean query parameter; any other value is false.
+_CORS_METHODS = frozenset({"GET", "POST", "HEAD"})
+_CORS_HEADERS = frozenset({"Origin", "Accept", "Content-Type", "X-Requested-With"})
 _TRUE = frozenset({"true", "1", "yes", "ok", "y", "on", "selected", "checked", "t", "enabled"})
 
 
@@ -62,23 +64,54 @@ class AmError(Exception):
 
 
 def am_route(path: str, handlers: Mapping[str, Handler]) -> Route:
-    """One path with its handlers by method; any other method gets go-openapi's 405."""
+    """One path with its handlers by method; any other method gets go-openapi's 405. CORS
+    as Alertmanager's (``rs/cors`` defaults: any origin, GET/POST/HEAD)."""
     allowed = ",".join(sorted(handlers))
 
     async def endpoint(request: Request) -> Response:
+        if _is_preflight(request):
+            return _preflight(request)
         handler = handlers.get(request.method)
         if handler is None:
             resp = swagger_error(405, f"method {request.method} is not allowed, but [{allowed}] are")
             resp.headers["Allow"] = allowed
-            return resp
-        try:
-            return await handler(request)
-        except AmError as e:
-            return e.response
-        except StateError as e:  # the state database is away: Alertmanager's 500, with why
-            return am_error(str(e), 500)
+        else:
+            resp = await _answer(handler, request)
+        resp.headers.append("Vary", "Origin")
+        if "origin" in request.headers and request.method in _CORS_METHODS:
+            resp.headers["Access-Control-Allow-Origin"] = "*"
+        return resp
 
     return Route(path, endpoint, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+
+
+async def _answer(handler: Handler, request: Request) -> Response:
+    try:
+        return await handler(request)
+    except AmError as e:
+        return e.response
+    except StateError as e:  # the state database is away: Alertmanager's 500, with why
+        return am_error(str(e), 500)
+
+
+def _is_preflight(request: Request) -> bool:
+    h = request.headers
+    return request.method == "OPTIONS" and "origin" in h and "access-control-request-method" in h
+
+
+def _preflight(request: Request) -> Response:
+    resp = Response(status_code=200)
+    for v in ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"):
+        resp.headers.append("Vary", v)
+    method = request.headers["access-control-request-method"].upper()
+    wanted = [h.strip().title() for h in request.headers.get("access-control-request-headers", "").split(",") if h.strip()]
+    if method not in _CORS_METHODS or not set(wanted) <= _CORS_HEADERS:
+        return resp
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    resp.headers["Access-Control-Allow-Methods"] = method
+    if wanted:
+        resp.headers["Access-Control-Allow-Headers"] = ", ".join(wanted)
+    return resp
 
 
 def needs_alerting(get: Callable[[], AlertingService | None]) -> Callable[[Callable[[Request, AlertingService], Awaitable[Response]]], Handler]:
