@@ -39,3 +39,6 @@ class ServerContext:
     # the counters of connections closed at the edge (sloguard.api._edge.EdgeStats).
     web_config: Any | None = None
     edge_stats: Any | None = None
+    # The running alerting pipeline (sloguard.alerting.service.AlertingService) behind the
+    # Alertmanager v2 API; None: those endpoints answer 503 saying how to enable it.
+    alerting: Any | None = None
