@@ -13,6 +13,7 @@ class Captured:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # time.monotonic() on arrival
 
 
 @dataclass
@@ -29,7 +30,7 @@ class CaptureServer:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                owner.requests.append(Captured(self.path, dict(self.headers), body))
+                owner.requests.append(Captured(self.path, dict(self.headers), body, time.monotonic()))
                 self.send_response(owner.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -3,7 +3,8 @@
 ``create_app(ctx)`` assembles one Starlette app from the route modules, each a
 ``routes(ctx) -> list[BaseRoute]`` function: operational endpoints (``_ops``), metadata
 (``_metadata``), remote write (``_write``), queries (``_query``), rules (``_rules``) and
-the bundled demo target. Shared request/response helpers live in ``_http``. With a web
+the bundled demo target, and Alertmanager's v2 API over ``ctx.alerting``
+(``_am_alerts``, ``_am_silences``, ``_am_status``). Shared request/response helpers live in ``_http``. With a web
 config (``ctx.web_config``), ``_auth.WebAuth`` authenticates every request first.
 """
 
@@ -15,7 +16,18 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from sloguard import demo
-from sloguard.api import _metadata, _ops, _query, _rules, _slos, _tsdb_status, _write
+from sloguard.api import (
+    _am_alerts,
+    _am_silences,
+    _am_status,
+    _metadata,
+    _ops,
+    _query,
+    _rules,
+    _slos,
+    _tsdb_status,
+    _write,
+)
 from sloguard.api._auth import WebAuth
 from sloguard.api._context import ServerContext
 from sloguard.api._http import ApiError
@@ -35,6 +47,9 @@ def create_app(ctx: ServerContext, registry: CollectorRegistry | None = None) ->
         *_query.routes(ctx),
         *_rules.routes(ctx),
         *_slos.routes(ctx),
+        *_am_alerts.routes(ctx),
+        *_am_silences.routes(ctx),
+        *_am_status.routes(ctx),
     ]
     if ctx.serve_demo:
         routes.extend(demo.routes())

@@ -39,5 +39,6 @@ class ServerContext:
     # the counters of connections closed at the edge (sloguard.api._edge.EdgeStats).
     web_config: Any | None = None
     edge_stats: Any | None = None
-    # The built-in alerting pipeline (a sloguard.alerting.service.AlertingService), if running.
+    # The running alerting pipeline (sloguard.alerting.service.AlertingService) behind the
+    # Alertmanager v2 API; None: those endpoints answer 503 saying how to enable it.
     alerting: Any | None = None

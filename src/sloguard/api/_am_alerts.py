@@ -1,0 +1,192 @@
+"""Alertmanager v2 alerts: ``POST /api/v2/alerts``, ``GET /api/v2/alerts``, ``GET /api/v2/alerts/groups``.
+
+POST reads Alertmanager's postable alerts in its three steps and with its answers: decode
+(400, Go's decoding error), schema (422, the first missing ``labels`` or non-URI
+``generatorURL``), then each alert's own validation after the defaults for missing times
+are applied: the valid alerts are taken even when others are not, then 400 with every
+refusal joined by ``"; "`` (``at least one label pair required``, ``invalid label set:
+invalid name "0x"``, ``start time must be before end time``, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from sloguard.alerting.marker import AlertMark
+from sloguard.alerting.model import Alert
+from sloguard.alerting.service import AlertingService
+from sloguard.api._am_body import (
+    check_fields,
+    field,
+    is_request_uri,
+    parse_failure,
+    read_json,
+    string_map,
+    string_map_error,
+    type_error,
+)
+from sloguard.api._am_groups import alert_filter_of, groups_json
+from sloguard.api._am_http import (
+    AmError,
+    am_error,
+    am_route,
+    go_json,
+    needs_alerting,
+    swagger_error,
+)
+from sloguard.api._am_time import GO_ZERO_MS, DateTimeError, format_datetime, parse_datetime
+from sloguard.gofmt import go_quote
+from sloguard.labels import Labels, is_valid_label_name
+
+__all__ = ["alert_json", "routes"]
+
+#: The largest body ``POST /api/v2/alerts`` and ``POST /api/v2/silences`` read
+#: (``ctx.settings["alerting_max_body_bytes"]`` overrides it).
+DEFAULT_MAX_BODY_BYTES = 16 << 20
+_AO0 = ('struct { Annotations models.LabelSet "json:\\"annotations,omitempty\\""; EndsAt strfmt.DateTime '
+        '"json:\\"endsAt,omitempty\\""; StartsAt strfmt.DateTime "json:\\"startsAt,omitempty\\"" }')
+_AO0_FIELDS = {"annotations": (dict, "models.LabelSet"), "endsAt": (str, "string"), "startsAt": (str, "string")}
+_AO1_FIELDS = {"labels": (dict, "models.LabelSet"), "generatorURL": (str, "string")}
+
+
+def routes(ctx: Any) -> list[BaseRoute]:
+    needs = needs_alerting(lambda: ctx.alerting)
+    limit = int(ctx.settings.get("alerting_max_body_bytes", DEFAULT_MAX_BODY_BYTES))
+
+    @needs
+    async def post_alerts(request: Request, service: AlertingService) -> Response:
+        return post(service, await read_json(request, "alerts", limit))
+
+    @needs
+    async def get_alerts(request: Request, service: AlertingService) -> Response:
+        keep = alert_filter_of(request, service.now_ms())
+        rx = keep.receiver
+        views = [v for v in service.alerts() if (rx is None or any(rx.matches(r) for r in v.receivers)) and keep(v)]
+        views.sort(key=lambda v: v.alert.fingerprint_hex)
+        return go_json([alert_json(v.alert, v.mark, v.receivers) for v in views])
+
+    @needs
+    async def get_groups(request: Request, service: AlertingService) -> Response:
+        return go_json(groups_json(service.groups(), alert_filter_of(request, service.now_ms()), alert_json))
+
+    return [
+        am_route("/api/v2/alerts", {"GET": get_alerts, "POST": post_alerts}),
+        am_route("/api/v2/alerts/groups", {"GET": get_groups}),
+    ]
+
+
+def post(service: AlertingService, body: Any) -> Response:
+    """Decode, check and take the alerts; the answer Alertmanager gives."""
+    if body is None:
+        return Response(status_code=200)
+    if not isinstance(body, list):
+        raise parse_failure("alerts", type_error(body, "Go value", "models.PostableAlerts"))
+    decoded = [_decode(i, item) for i, item in enumerate(body)]
+    for i, item in enumerate(decoded):
+        _schema(i, item)
+    now, timeout = service.now_ms(), service.config.global_config.resolve_timeout_ms
+    valid: list[Alert] = []
+    errors: list[str] = []
+    for item in decoded:
+        alert = _alert(item)
+        problem = validate(alert, now, timeout)
+        if problem is None:
+            valid.append(alert)
+        else:
+            errors.append(problem)
+    if valid:
+        service.receive(valid)
+    return am_error("; ".join(errors)) if errors else Response(status_code=200)
+
+
+def _decode(i: int, item: Any) -> dict[str, Any]:
+    """One postable alert's fields, or Go's decoding error for the first bad one."""
+    if item is None:
+        raise AmError(swagger_error(422, f"{i}.labels in body is required", code=602))
+    if not isinstance(item, dict):
+        raise parse_failure("alerts", type_error(item, "Go value", _AO0))
+    out: dict[str, Any] = {}
+    for name in ("startsAt", "endsAt"):
+        raw = field(item, name)
+        if isinstance(raw, str):
+            try:
+                out[name] = parse_datetime(raw)
+            except DateTimeError as e:
+                raise parse_failure("alerts", str(e)) from None
+    problem = (check_fields(item, _AO0_FIELDS, "")
+               or _map_error(field(item, "annotations"), "Go struct field .annotations")
+               or check_fields(item, _AO1_FIELDS, "Alert")
+               or _map_error(field(item, "labels"), "Go struct field Alert.labels"))
+    if problem:
+        raise parse_failure("alerts", problem)
+    out["labels"] = field(item, "labels")
+    out["annotations"] = string_map(field(item, "annotations"))
+    out["generatorURL"] = field(item, "generatorURL") or ""
+    return out
+
+
+def _map_error(value: Any, where: str) -> str | None:
+    return string_map_error(value, where) if isinstance(value, dict) else None
+
+
+def _schema(i: int, item: dict[str, Any]) -> None:
+    url = item["generatorURL"]
+    if url and not is_request_uri(url):
+        raise AmError(swagger_error(422, f"{i}.generatorURL in body must be of type uri: {go_quote(url)}", code=601))
+    if item["labels"] is None:
+        raise AmError(swagger_error(422, f"{i}.labels in body is required", code=602))
+
+
+def _alert(item: dict[str, Any]) -> Alert:
+    starts, ends = item.get("startsAt"), item.get("endsAt")
+    return Alert(
+        Labels.from_dict({k: v for k, v in string_map(item["labels"]).items() if v}),
+        tuple(sorted(item["annotations"].items())),
+        starts_at=0 if starts in (None, GO_ZERO_MS) else starts,
+        ends_at=None if ends in (None, GO_ZERO_MS) else ends,
+        generator_url=item["generatorURL"],
+    )
+
+
+def validate(alert: Alert, now_ms: int, resolve_timeout_ms: int) -> str | None:
+    """Alertmanager's refusal of one alert (after its defaults for missing times), or None."""
+    ends = alert.ends_at if alert.ends_at is not None else now_ms + resolve_timeout_ms
+    starts = alert.starts_at or (alert.ends_at if alert.ends_at is not None else now_ms)
+    if ends < starts:
+        return "start time must be before end time"
+    bad = _first_invalid(name for name, _ in alert.labels)
+    if bad is not None:
+        return f"invalid label set: invalid name {go_quote(bad)}"
+    if not alert.labels:
+        return "at least one label pair required"
+    bad = _first_invalid(name for name, _ in alert.annotations)
+    if bad is not None:
+        return f"invalid annotations: invalid name {go_quote(bad)}"
+    return None
+
+
+def _first_invalid(names: Any) -> str | None:
+    return next((n for n in names if not is_valid_label_name(n)), None)
+
+
+def alert_json(alert: Alert, mark: AlertMark, receivers: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """Alertmanager's gettable alert."""
+    out: dict[str, Any] = {
+        "annotations": dict(alert.annotations),
+        "endsAt": format_datetime(alert.ends_at if alert.ends_at is not None else GO_ZERO_MS),
+        "fingerprint": alert.fingerprint_hex,
+        "receivers": [{"name": r} for r in receivers],
+        "startsAt": format_datetime(alert.starts_at),
+        "status": {"inhibitedBy": list(mark.inhibited_by), "silencedBy": list(mark.silenced_by),
+                   "state": mark.state.value},
+        "updatedAt": format_datetime(alert.updated_at),
+    }
+    if alert.generator_url:
+        out["generatorURL"] = alert.generator_url
+    out["labels"] = alert.labels.to_dict()
+    return out
+

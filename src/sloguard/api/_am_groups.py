@@ -1,0 +1,118 @@
+"""The alert filter ``GET /api/v2/alerts`` and ``GET /api/v2/alerts/groups`` share, and the
+groups' answer, as Alertmanager 0.25 builds them.
+
+An alert is shown when it has not ended, its state passes ``active``/``silenced``/
+``inhibited`` (``unprocessed`` is accepted and, as in Alertmanager 0.25, has no effect) and
+every ``filter`` matcher holds, with Alertmanager's rule for empty values: ``a=""`` also
+holds when ``a`` is absent, ``a!=""`` also when ``a`` is present.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from sloguard.alerting.marker import AlertMark, AlertState
+from sloguard.alerting.model import Alert, sort_alerts
+from sloguard.alerting.service import AlertView, GroupView
+from sloguard.api._am_http import bool_param, filter_matchers, receiver_regex
+from sloguard.labels import GoRegex, Labels, Matcher, MatchType
+
+AlertJson = Callable[[Alert, AlertMark, list[str]], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """The query's filters; calling it on an alert view says whether it is shown."""
+
+    matchers: tuple[Matcher, ...]
+    receiver: GoRegex | None
+    active: bool
+    silenced: bool
+    inhibited: bool
+    now_ms: int
+
+    def __call__(self, view: AlertView) -> bool:
+        a, mark = view.alert, view.mark
+        if a.ends_at is not None and a.ends_at < self.now_ms:
+            return False
+        if not self.active and mark.state is AlertState.ACTIVE:
+            return False
+        if not self.silenced and mark.silenced_by:
+            return False
+        if not self.inhibited and mark.inhibited_by:
+            return False
+        return matches_filter(self.matchers, a.labels)
+
+
+def alert_filter_of(request: Request, now_ms: int) -> AlertFilter:
+    """The filter of a request (400 for a bad matcher or receiver regex, in AM's order)."""
+    matchers = tuple(filter_matchers(request))
+    rx = receiver_regex(request)
+    return AlertFilter(matchers, rx, bool_param(request, "active"), bool_param(request, "silenced"),
+                       bool_param(request, "inhibited"), now_ms)
+
+
+def matches_filter(matchers: Sequence[Matcher], labels: Labels) -> bool:
+    """Alertmanager's ``matchFilterLabels``."""
+    for m in matchers:
+        present = labels.has(m.name)
+        negative = m.type in (MatchType.NOT_EQUAL, MatchType.NOT_REGEX)
+        if m.value == "" and present == negative:
+            continue
+        if not m.matches(labels.get(m.name)):
+            return False
+    return True
+
+
+def groups_json(groups: Sequence[GroupView], keep: AlertFilter, alert_json: AlertJson) -> list[dict[str, Any]]:
+    """The groups whose receiver passes and that keep an alert, sorted as Alertmanager sorts
+    them (group labels, then receiver); each alert lists the receivers of those groups."""
+    shown: list[tuple[GroupView, list[AlertView]]] = []
+    receivers: dict[int, list[str]] = {}
+    for g in groups:
+        if keep.receiver is not None and not keep.receiver.matches(g.receiver):
+            continue
+        views = [v for v in g.alerts if keep(v)]
+        for v in views:
+            receivers.setdefault(v.alert.fingerprint, []).append(g.receiver)
+        if views:
+            shown.append((g, views))
+    shown.sort(key=functools.cmp_to_key(_compare_groups))
+    return [_group_json(g, views, receivers, alert_json) for g, views in shown]
+
+
+def _group_json(g: GroupView, views: list[AlertView], receivers: dict[int, list[str]],
+                alert_json: AlertJson) -> dict[str, Any]:
+    marks = {v.alert.fingerprint: v.mark for v in views}
+    ordered = sort_alerts([v.alert for v in views])
+    return {
+        "alerts": [alert_json(a, marks[a.fingerprint], sorted(receivers[a.fingerprint])) for a in ordered],
+        "labels": g.labels.to_dict(),
+        "receiver": {"name": g.receiver},
+    }
+
+
+def _compare_groups(x: tuple[GroupView, list[AlertView]], y: tuple[GroupView, list[AlertView]]) -> int:
+    a, b = x[0], y[0]
+    if a.labels == b.labels:
+        return (a.receiver > b.receiver) - (a.receiver < b.receiver)
+    return -1 if labels_before(a.labels, b.labels) else 1
+
+
+def labels_before(a: Labels, b: Labels) -> bool:
+    """``model.LabelSet.Before``: fewer labels first, then by value over the sorted union of
+    names, a set lacking a name sorting first."""
+    if len(a) != len(b):
+        return len(a) < len(b)
+    da, db = dict(a), dict(b)
+    for name in sorted(da.keys() | db.keys()):
+        if name not in da or name not in db:
+            return name not in da
+        if da[name] != db[name]:
+            return da[name] < db[name]
+    return False
