@@ -285,6 +285,7 @@ class Server:
         o = self.options
         where = AlertingPlace(self._config_file(), o.alerting_config, o.data_dir, o.state_url,
                               o.peer_name or f"{socket.gethostname()}:{self._port(uv)}", self._root_url(uv))
+        ctx.settings["external_url"] = where.root_url.rstrip("/")
         try:
             ctx.alerting = await self._alerting.start(self.config, where, self._grouping_labels(), self._registry)
         except AlertingSetupError as e:
