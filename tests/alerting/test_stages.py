@@ -157,7 +157,7 @@ async def _run_until_done(clock: ManualClock, coro: object, step_ms: int = 100, 
 def test_a_4xx_is_not_retried(clock: ManualClock) -> None:
     n, stats = FakeNotifier(clock, [status(400)]), IntegrationStats()
     with pytest.raises(StageError, match=r"team/webhook\[0\]: notify retry canceled due to unrecoverable error after 1 attempts: unexpected status code 400") as e:
-        asyncio.run(_retry(n, clock, stats).exec(ctx(T0, deadline_ms=T0 + MIN, integration="team/webhook[0]"), [alert("a")]))
+        asyncio.run(_run_until_done(clock, _retry(n, clock, stats).exec(ctx(T0, deadline_ms=T0 + MIN), [alert("a")])))
     assert not e.value.retryable
     assert len(n.calls) == 1
     assert (stats.notifications, stats.notifications_failed, stats.requests, stats.requests_failed) == (1, 1, 1, 1)
