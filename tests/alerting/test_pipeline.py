@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sloguard.alerting.marker import AlertState, Marker
+from sloguard.alerting.model import Alert
 from sloguard.alerting.notify_template import TemplateError
 from sloguard.clock import ManualClock
 from sloguard.state import NflogReceiver, Silence, SilenceMatcher, SqlStateStore
@@ -171,3 +172,16 @@ templates: ['{tmp_path}/*.tmpl']
     (tmp_path / "my.tmpl").write_text('{{ define "broken" }}{{ end }}{{ end }}')
     with pytest.raises(TemplateError, match="my.tmpl"):
         pipeline(store, clock, cap.client(), config=config)
+
+
+def test_a_stage_that_breaks_fails_the_flush_without_raising(
+    store: SqlStateStore, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> list[Alert]:
+        raise RuntimeError("the alert store is broken")
+
+    notify = pipeline(store, clock, Capture().client(), config=INHIBIT)
+    notify.stage.receivers["team"].stages[0].muter._firing = broken  # type: ignore[attr-defined]
+    with caplog.at_level(logging.ERROR, "sloguard.alerting"):
+        assert not asyncio.run(notify(flush(T0), [alert("t", severity="ticket")]))
+    assert "the alert store is broken" in caplog.text

@@ -38,6 +38,13 @@ def test_a_later_log_replaces_the_entry(store: SqlStateStore, clock: FakeClock) 
     assert got is not None and (got.firing, got.resolved, got.timestamp) == ((2,), (1,), clock.now)
 
 
+def test_an_older_log_does_not_replace_a_newer_entry(store: SqlStateStore, clock: FakeClock) -> None:
+    store.nflog.log(HOOK, "g", [1, 2], [], expires_at=clock.now + 1000, timestamp=clock.now)
+    store.nflog.log(HOOK, "g", [1], [], expires_at=clock.now + 1000, timestamp=clock.now - 1)
+    got = store.nflog.query(HOOK, "g")
+    assert got is not None and (got.firing, got.timestamp) == ((1, 2), clock.now)
+
+
 def test_gc_removes_expired_entries_and_claims(store: SqlStateStore, clock: FakeClock) -> None:
     store.nflog.log(HOOK, "short", [1], [], expires_at=clock.now + 10)
     store.nflog.log(HOOK, "long", [1], [], expires_at=clock.now + 1000)

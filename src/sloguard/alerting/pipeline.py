@@ -125,6 +125,10 @@ class Pipeline:
             log.error("notify for alerts failed", extra={
                 "receiver": ctx.receiver, "group": ctx.group_key, "num_alerts": len(alerts), "err": str(e)})
             return False
+        except Exception:  # a bug in a stage must not take the dispatcher down with it
+            log.exception("notify for alerts failed unexpectedly", extra={
+                "receiver": ctx.receiver, "group": ctx.group_key, "num_alerts": len(alerts)})
+            return False
         return True
 
 

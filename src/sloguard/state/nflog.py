@@ -76,7 +76,11 @@ class NotificationLog:
         expires_at: int,
         timestamp: int | None = None,
     ) -> NflogEntry:
-        """Record a notification that was sent (after the receiver accepted it)."""
+        """Record a notification that was sent (after the receiver accepted it).
+
+        An entry with a later timestamp already there is kept (as Alertmanager's ``Log``
+        does when replicas race): the returned entry is then not the stored one.
+        """
         entry = NflogEntry(
             receiver, group_key, self._clock() if timestamp is None else timestamp,
             tuple(sorted(set(firing))), tuple(sorted(set(resolved))), expires_at,
@@ -91,6 +95,7 @@ class NotificationLog:
         stmt = stmt.on_conflict_do_update(
             index_elements=list(_key(receiver, group_key)),
             set_={k: stmt.excluded[k] for k in ("timestamp", "firing", "resolved", "expires_at")},
+            where=log_table.c.timestamp <= stmt.excluded.timestamp,  # an older write never replaces a newer one
         )
         with self._db.transaction() as conn:
             conn.execute(stmt)
