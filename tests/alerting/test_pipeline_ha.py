@@ -104,7 +104,7 @@ def test_when_the_claiming_replica_dies_the_other_sends_at_its_next_flush(
         await clock.settle()
         assert sorted(cap1.paths()) == ["/quiet", "/team"]  # /team hangs: r1 holds its claim
         await clock.advance(1000)
-        assert await r2(flush(T0 + 1000), alerts)
+        assert not await r2(flush(T0 + 1000), alerts)  # deferred: not known to be sent yet
         assert cap2.seen == []  # no duplicate while r1's claim holds; /quiet was logged by r1
         dying.cancel()  # r1 dies mid-send
         await clock.advance_to(T0 + 5 * MIN + 1000)
@@ -130,7 +130,7 @@ def test_a_replica_whose_sends_keep_failing_gives_way_after_its_deadline(
     async def run() -> None:
         failing = asyncio.ensure_future(r1(flush(T0, group_interval_ms=MIN), alerts))
         await clock.advance(30_000)
-        assert await r2(flush(T0 + 30_000, group_interval_ms=MIN), alerts)
+        assert not await r2(flush(T0 + 30_000, group_interval_ms=MIN), alerts)
         assert cap2.seen == []
         while not failing.done():
             await clock.advance(1000)
@@ -139,5 +139,31 @@ def test_a_replica_whose_sends_keep_failing_gives_way_after_its_deadline(
         await clock.advance_to(T0 + MIN + 30_000)
         assert await r2(flush(T0 + MIN + 30_000, group_interval_ms=MIN), alerts)
         assert cap2.paths() == ["/team"]
+
+    asyncio.run(run())
+
+
+def test_a_resolved_notification_whose_claimer_died_is_not_lost(
+    stores: tuple[SqlStateStore, SqlStateStore], clock: ManualClock
+) -> None:
+    """The other replica's flush does not count as delivered while the claim is not its
+    own, so its dispatcher keeps the resolved alert and sends it once the claim expired."""
+    cap1, cap2 = Capture(), Capture()
+    r1 = pipeline(stores[0], clock, cap1.client("r1"), peer="r1")
+    r2 = pipeline(stores[1], clock, cap2.client("r2"), peer="r2")
+    resolved = [alert("a", ends_at=T0 + MIN)]
+
+    async def run() -> None:
+        assert await r1(flush(T0), [alert("a")])
+        assert await r2(flush(T0), [alert("a")])  # r1's log entry: nothing new for r2
+        await clock.advance_to(T0 + 5 * MIN)
+        cap1.hang.add("/team")
+        dying = asyncio.ensure_future(r1(flush(T0 + 5 * MIN), resolved))
+        await clock.settle()
+        assert not await r2(flush(T0 + 5 * MIN), resolved)  # the dispatcher keeps the resolved alert
+        dying.cancel()
+        await clock.advance_to(T0 + 10 * MIN)
+        assert await r2(flush(T0 + 10 * MIN), resolved)
+        assert [(p, b["status"]) for _, p, b in cap2.seen] == [("/team", "resolved")]
 
     asyncio.run(run())

@@ -25,7 +25,7 @@ from sloguard.alerting._stage_notify import (
 from sloguard.alerting._stage_retry import IntegrationStats, RetryStage
 from sloguard.alerting._xxhash import xxh64
 from sloguard.alerting.receivers import Backoff
-from sloguard.alerting.stages import FlushContext, StageError
+from sloguard.alerting.stages import Deferred, FlushContext, StageError
 from sloguard.clock import ManualClock
 from sloguard.state import NflogEntry, NflogReceiver, SqlStateStore
 from tests.alerting._stagekit import HOUR, MIN, T0, FakeNotifier, alert, ctx, sqlite_store, status
@@ -131,7 +131,8 @@ def test_one_claim_per_flush_until_its_deadline(store: SqlStateStore, clock: Man
     a = [alert("a")]
     r1, r2 = ClaimStage(store.nflog, HOOK, "r1"), ClaimStage(store.nflog, HOOK, "r2")
     assert asyncio.run(r1.exec(c, a))[1] == a
-    assert asyncio.run(r2.exec(c, a))[1] == []
+    with pytest.raises(Deferred, match=r"team/webhook\[0\]: another replica holds flush f1 of group"):
+        asyncio.run(r2.exec(c, a))
     asyncio.run(clock.advance(10_000))
     assert asyncio.run(r2.exec(c, a))[1] == a  # r1's claim expired: r2 takes the flush over
     assert store.nflog.claim_holder(HOOK, c.group_key, "f1") == "r2"

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from sloguard.alerting.model import Alert
-from sloguard.alerting.stages import FlushContext, Stage, StageError
+from sloguard.alerting.stages import Deferred, FlushContext, Stage, StageError
 
 __all__ = ["Branch", "FanoutStage", "MultiStage", "RoutingStage"]
 
@@ -44,7 +44,8 @@ class Branch:
 class FanoutStage:
     """Runs every integration's chain concurrently on the same alerts, each with its own
     ``ctx.integration``. One failing (or slow) integration neither stops nor delays the
-    others; when some failed, their errors are raised together after all have finished.
+    others; when some failed, their errors are raised together after all have finished
+    (as :class:`Deferred` when every one of them only deferred to another replica).
     Passes its input on unchanged."""
 
     __slots__ = ("branches",)
@@ -56,9 +57,11 @@ class FanoutStage:
         runs = [b.stage.exec(replace(ctx, integration=b.integration), alerts) for b in self.branches]
         results = await asyncio.gather(*runs, return_exceptions=True)
         errors = [_describe(b, r) for b, r in zip(self.branches, results, strict=True) if isinstance(r, BaseException)]
-        if errors:
-            retryable = all(isinstance(r, StageError) and r.retryable for r in results if isinstance(r, BaseException))
-            raise StageError("; ".join(errors), retryable)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed and all(isinstance(r, Deferred) for r in failed):
+            raise Deferred("; ".join(errors))
+        if failed:
+            raise StageError("; ".join(errors), all(isinstance(r, StageError) and r.retryable for r in failed))
         return ctx, list(alerts)
 
 

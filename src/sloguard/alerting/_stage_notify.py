@@ -19,7 +19,7 @@ from typing import Protocol, TypeVar
 
 from sloguard.alerting._xxhash import xxh64
 from sloguard.alerting.model import Alert
-from sloguard.alerting.stages import FlushContext, StageError
+from sloguard.alerting.stages import Deferred, FlushContext, StageError
 from sloguard.clock import Clock
 from sloguard.labels import Labels
 from sloguard.state import NflogEntry, NflogReceiver, NotificationLog, StateError
@@ -120,8 +120,10 @@ class DedupStage:
 class ClaimStage:
     """The HA agreement: claims ``ctx.flush_id`` for this replica (``holder``) until the
     flush's deadline. Only the replica whose claim went in sends; another replica's unexpired
-    claim stops the chain here. An expired claim (its holder died or gave up at the
-    deadline) is taken over, so the notification is sent by whoever flushes next."""
+    claim stops the chain here with :class:`Deferred` (this replica does not know the
+    notification went out, so its flush must not count as delivered). An expired claim (its
+    holder died or gave up at the deadline) is taken over, so the notification is sent by
+    whoever flushes next."""
 
     __slots__ = ("holder", "nflog", "receiver", "run_db")
 
@@ -140,9 +142,7 @@ class ClaimStage:
         except StateError as e:
             raise _unavailable(ctx, "claiming the flush", e) from e
         if not won:
-            log.debug("another replica sends this flush", extra={"integration": ctx.integration,
-                                                                 "group": ctx.group_key, "flush": ctx.flush_id})
-            return ctx, []
+            raise Deferred(f"{ctx.integration}: another replica holds flush {ctx.flush_id} of group {ctx.group_key}")
         return ctx, list(alerts)
 
 

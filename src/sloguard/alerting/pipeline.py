@@ -48,7 +48,7 @@ from sloguard.alerting.receivers import (
     NotifyResult,
     build_notifier,
 )
-from sloguard.alerting.stages import FlushContext, Stage, StageError
+from sloguard.alerting.stages import Deferred, FlushContext, Stage, StageError
 from sloguard.alerting.timeinterval import intervals_from_config
 from sloguard.clock import Clock
 from sloguard.state import NflogReceiver, StateStore
@@ -106,7 +106,11 @@ class LogNotifier:
 
 class Pipeline:
     """A built pipeline: call it as the dispatcher's ``NotifyFunc``. A flush without a
-    deadline gets Alertmanager's: group_interval (at least 10 s) after its ``now_ms``."""
+    deadline gets Alertmanager's: group_interval (at least 10 s) after its ``now_ms``.
+
+    False when an integration failed, or when another replica holds the flush (it is not
+    known to be sent yet: the group keeps its resolved alerts and a later flush finds the
+    other replica's log entry, or takes the flush over if that replica died)."""
 
     __slots__ = ("receivers", "silences", "stage", "stats")
 
@@ -121,6 +125,9 @@ class Pipeline:
             ctx = replace(ctx, deadline_ms=ctx.now_ms + max(ctx.route.group_interval_ms, MIN_TIMEOUT_MS))
         try:
             await self.stage.exec(ctx, alerts)
+        except Deferred as e:
+            log.debug("another replica sends this flush", extra={"receiver": ctx.receiver, "err": str(e)})
+            return False
         except StageError as e:
             log.error("notify for alerts failed", extra={
                 "receiver": ctx.receiver, "group": ctx.group_key, "num_alerts": len(alerts), "err": str(e)})
