@@ -16,6 +16,7 @@
   ``sloguard.api._rules`` for ``/api/v1/rules``, ``/api/v1/alerts`` and ``/-/reload``.
 """
 
+from sloguard.clock import Clock, ManualClock, SystemClock
 from sloguard.durations import format_duration_ms, parse_duration_ms
 from sloguard.rules._alert import RESOLVED_RETENTION_MS, Alert, AlertState, Annotations
 from sloguard.rules._alerting import (
@@ -25,7 +26,6 @@ from sloguard.rules._alerting import (
     TemplateContext,
 )
 from sloguard.rules._check import CheckOutcome, Lint, check_rule_file, check_rules
-from sloguard.clock import Clock, ManualClock, SystemClock
 from sloguard.rules._errors import RuleFileError, RulesError
 from sloguard.rules._exprstr import expr_string
 from sloguard.rules._group import Group, Outgoing, group_key

@@ -8,9 +8,9 @@ import inspect
 import logging
 from collections.abc import Callable, Sequence
 
+from sloguard.clock import Clock, SystemClock
 from sloguard.labels import Labels
 from sloguard.rules._alerting import AlertingRule, TemplateContext
-from sloguard.clock import Clock, SystemClock
 from sloguard.rules._errors import RuleFileError
 from sloguard.rules._group import AnyRule, Group, Outgoing, group_key
 from sloguard.rules._options import ManagerOptions
