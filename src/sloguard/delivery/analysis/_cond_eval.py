@@ -13,7 +13,16 @@ from sloguard.delivery.analysis import _cond_ast as A
 from sloguard.delivery.analysis._cond_errors import ConditionError
 from sloguard.delivery.analysis._cond_funcs import FUNCS
 from sloguard.delivery.analysis._cond_values import (
-    ValueProblem, arith, contains, equal, index, member, order, show, slice_of, type_name,
+    ValueProblem,
+    arith,
+    contains,
+    equal,
+    index,
+    member,
+    order,
+    show,
+    slice_of,
+    type_name,
 )
 from sloguard.labels import GoRegexError, compile_go
 

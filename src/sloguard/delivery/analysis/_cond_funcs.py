@@ -11,7 +11,13 @@ import math
 import statistics
 from collections.abc import Callable
 
-from sloguard.delivery.analysis._cond_values import ValueProblem, check_int, is_number, show, type_name
+from sloguard.delivery.analysis._cond_values import (
+    ValueProblem,
+    check_int,
+    is_number,
+    show,
+    type_name,
+)
 
 Func = Callable[..., object]
 

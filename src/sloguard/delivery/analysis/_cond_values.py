@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import cast
 
 from sloguard.delivery.analysis._cond_lex import INT64_MAX, INT64_MIN
 
@@ -73,12 +74,12 @@ def order(op: str, a: object, b: object) -> bool:
         raise _mismatch(op, a, b)
     x, y = a, b
     if op == "<":
-        return x < y  # type: ignore[operator]  # numbers or strings, checked above
+        return bool(x < y)  # type: ignore[operator]
     if op == ">":
-        return x > y  # type: ignore[operator]
+        return bool(x > y)  # type: ignore[operator]
     if op == "<=":
-        return x <= y  # type: ignore[operator]
-    return x >= y  # type: ignore[operator]
+        return bool(x <= y)  # type: ignore[operator]
+    return bool(x >= y)  # type: ignore[operator]
 
 
 def arith(op: str, a: object, b: object) -> object:
@@ -177,4 +178,4 @@ def slice_of(obj: object, lo: object, hi: object) -> object:
     for b in (lo, hi):
         if b is not None and (not isinstance(b, int) or isinstance(b, bool)):
             raise ValueProblem(f"slice bounds must be ints, not {type_name(b)} {show(b)}")
-    return obj[lo:hi]  # type: ignore[misc]  # ints or None, checked above
+    return obj[cast(int | None, lo) : cast(int | None, hi)]  # ints or None, checked above

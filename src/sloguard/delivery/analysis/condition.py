@@ -64,5 +64,5 @@ def normalise_result(result: object) -> object:
     if isinstance(result, dict):
         return {str(k): normalise_result(v) for k, v in result.items()}
     if hasattr(result, "__float__"):
-        return float(result)  # type: ignore[arg-type]  # numpy scalars
+        return float(result)  # numpy scalars
     raise ConditionError("", 0, f"a metric result of type {type(result).__name__} cannot be used in a condition")
