@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sloguard.delivery.analysis import Metric, MeasurementPhase, measure
+from sloguard.delivery.analysis import MeasurementPhase, Metric, measure
 from sloguard.delivery.analysis.condition import Condition
 from sloguard.delivery.analysis.providers import (
     PrometheusConfig,

@@ -24,7 +24,7 @@ from sloguard.delivery.analysis import (
     terminate,
 )
 from sloguard.delivery.analysis.providers import ProviderEnv
-from tests.delivery.analysis._fake import BOOM, M, S, JumpClock, metric
+from tests.delivery.analysis._fake import BOOM, JumpClock, M, S, metric
 
 P, A = MeasurementPhase, AnalysisPhase
 NAN = math.nan

@@ -55,11 +55,11 @@ def read_metric(r: Reader, raw: Mapping[str, Any], path: str, embedded: bool, dr
         "failure_condition": _condition(r, raw, "failureCondition", path),
     }
     provider = _provider(r, raw.get("provider"), f"{path}.provider", embedded)
+    known = {k: (None if v is DEFERRED else v) for k, v in fields.items()}
+    _check_counts(r, {**known, "interval_written": raw.get("interval") is not None}, path)
     if len(r.problems) > before or DEFERRED in (name, provider, *fields.values()):
         return None
-    metric = _build(str(name), provider, fields, dry_run)
-    _check_counts(r, metric, path)
-    return metric if len(r.problems) == before else None
+    return _build(str(name), provider, fields, dry_run)
 
 
 def _build(name: str, provider: Any, f: dict[str, Any], dry_run: bool) -> Metric:
@@ -74,19 +74,21 @@ def _build(name: str, provider: Any, f: dict[str, Any], dry_run: bool) -> Metric
     )
 
 
-def _check_counts(r: Reader, m: Metric, path: str) -> None:
-    """Argo's ``ValidateMetric`` rules on count, interval and the limits."""
-    if m.failure_limit == -1:
+def _check_counts(r: Reader, f: dict[str, Any], path: str) -> None:
+    """Argo's ``ValidateMetric`` rules on count, interval and the limits (on the fields
+    that could be read; ``raw`` holds whether an interval was written at all)."""
+    count, failure, inconclusive = f["count"], f["failure_limit"], f["inconclusive_limit"] or 0
+    if failure == -1:
         r.problem(f"{path}.failureLimit", "-1 disables the failure limit, which needs consecutiveSuccessLimit "
                   "(not supported by sloguard)")
-    if m.count:
-        if m.failure_limit >= 0 and m.count < m.failure_limit:
-            r.problem(f"{path}.count", f"count ({m.count}) must be >= failureLimit ({m.failure_limit})")
-        if m.count < m.inconclusive_limit:
-            r.problem(f"{path}.count", f"count ({m.count}) must be >= inconclusiveLimit ({m.inconclusive_limit})")
-        if m.count > 1 and m.interval_ms is None:
-            r.problem(f"{path}.interval", f"is required when count ({m.count}) is more than 1")
-    if m.interval_ms == 0:
+    if count:
+        if failure is not None and failure >= 0 and count < failure:
+            r.problem(f"{path}.count", f"count ({count}) must be >= failureLimit ({failure})")
+        if count < inconclusive:
+            r.problem(f"{path}.count", f"count ({count}) must be >= inconclusiveLimit ({inconclusive})")
+        if count > 1 and f["interval_ms"] is None and not f["interval_written"]:
+            r.problem(f"{path}.interval", f"is required when count ({count}) is more than 1")
+    if f["interval_ms"] == 0:
         r.problem(f"{path}.interval", "must be more than 0")
 
 
