@@ -275,3 +275,26 @@ def test_promql_errors_and_missing_engine(engine: PromQLEngine) -> None:
     assert got.phase is P.ERROR and "needs the embedded query engine" in got.message
     got = asyncio.run(measure(_metric(PromQLConfig("absent_metric")), ProviderEnv(query=query), T0))
     assert got.phase is P.NO_DATA
+
+
+def test_deeply_nested_json_is_an_error_measurement(web: str) -> None:
+    deep = b"[" * 5000 + b"]" * 5000
+
+    with serve(lambda s: Answer(200, deep)) as s:
+        got = asyncio.run(measure(_metric(WebConfig(s.base + "/deep"), "len(result) > 0"), ProviderEnv(), T0))
+    assert got.phase is P.ERROR and "nested too deeply" in got.message
+
+
+def test_an_oversized_answer_is_refused(web: str) -> None:
+    big = b'{"a": "' + b"x" * (9 * 1024 * 1024) + b'"}'
+    with serve(lambda s: Answer(200, big)) as s:
+        got = asyncio.run(measure(_metric(WebConfig(s.base + "/big")), ProviderEnv(), T0))
+    assert got.phase is P.ERROR and "more than 8388608 bytes" in got.message
+
+
+def test_an_unknown_provider_type_is_an_error_measurement() -> None:
+    class Nowhere:
+        TYPE = "nowhere"
+
+    got = asyncio.run(measure(_metric(Nowhere()), ProviderEnv(), T0))
+    assert got.phase is P.ERROR and "no metric provider of type 'nowhere'" in got.message

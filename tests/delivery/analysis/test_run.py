@@ -259,3 +259,37 @@ def test_terminate_is_idempotent_on_a_completed_run() -> None:
     assert terminate(run, 10 * M) is run
     assert reconcile(run, 10 * M, {}) is run
     assert replace(run).phase is A.SUCCESSFUL
+
+
+def test_a_saved_run_resumes_exactly_where_it_was() -> None:
+    import json
+
+    from sloguard.delivery.analysis import run_from_state, run_to_state, step
+
+    def fresh() -> list[object]:
+        return [metric("a", (BOOM, [0.99], [0.5], [0.99]), interval_ms=M, count=4, failure_limit=1),
+                metric("b", ([], [0.99]), interval_ms=2 * M, count=2)]
+
+    straight, _ = _run(*fresh())
+    run = start_run("r", fresh(), 0)  # type: ignore[arg-type]
+    now = 0
+    while not run.phase.completed:
+        run = asyncio.run(step(run, ENV, now))
+        saved = json.loads(json.dumps(run_to_state(run)))  # through JSON, as the state store keeps it
+        again = fresh()
+        for old, new in zip(run.metrics, again, strict=True):  # the scripts continue where they were
+            new.provider.calls.extend(old.provider.calls)  # type: ignore[attr-defined]
+        run = run_from_state(saved, again)  # type: ignore[arg-type]
+        now = next_due_ms(run) or now
+    assert run_to_state(run) == run_to_state(straight)
+    assert run.phase is A.SUCCESSFUL
+
+
+def test_state_from_another_version_or_other_metrics_is_refused() -> None:
+    from sloguard.delivery.analysis import run_from_state, run_to_state
+
+    state = run_to_state(start_run("r", [metric()], 0))
+    with pytest.raises(AnalysisError, match="has metrics \\['m'\\], but \\['x'\\]"):
+        run_from_state(state, [metric("x")])
+    with pytest.raises(AnalysisError, match="version 99"):
+        run_from_state({**state, "version": 99}, [metric()])

@@ -22,6 +22,7 @@ from sloguard.delivery.analysis._metric import (
 )
 from sloguard.delivery.analysis._result import AnalysisPhase, MetricResult
 from sloguard.delivery.analysis._runner import measure, run_to_end, step
+from sloguard.delivery.analysis._state import run_from_state, run_to_state
 from sloguard.delivery.analysis.condition import Condition, ConditionError
 from sloguard.delivery.analysis.run import (
     AnalysisRun,
@@ -38,5 +39,5 @@ __all__ = [
     "AnalysisError", "AnalysisPhase", "AnalysisRun", "Condition", "ConditionError", "Measurement",
     "MeasurementPhase", "Metric", "MetricResult", "ProviderConfig", "assess", "assess_result",
     "due_metrics", "due_ms", "is_no_data", "measure", "next_due_ms", "reconcile", "render",
-    "run_to_end", "start_run", "step", "terminate",
+    "run_from_state", "run_to_end", "run_to_state", "start_run", "step", "terminate",
 ]

@@ -27,12 +27,14 @@ async def measure(metric: Metric, env: ProviderEnv, now_ms: int, clock: Clock | 
     try:
         provider = new_provider(metric.provider, env)
         result = await provider.query(now_ms)
+        return measure_result(metric, result, now_ms, clock.now_ms() if clock else now_ms)
     except asyncio.CancelledError:
         raise
+    except RecursionError:
+        return Measurement.error(now_ms, clock.now_ms() if clock else now_ms, "The result is nested too deeply to judge.")
     except Exception as e:  # any provider failure is a measurement, never the loop's end
         finished = clock.now_ms() if clock else now_ms
         return Measurement.error(now_ms, finished, str(e) or type(e).__name__)
-    return measure_result(metric, result, now_ms, clock.now_ms() if clock else now_ms)
 
 
 async def step(run: AnalysisRun, env: ProviderEnv, now_ms: int, clock: Clock | None = None) -> AnalysisRun:

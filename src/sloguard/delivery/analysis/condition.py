@@ -56,13 +56,20 @@ class Condition:
 def normalise_result(result: object) -> object:
     """A provider's result in the language's value types: tuples become lists, numpy and
     other real numbers become floats, map keys strings. Raises ``ConditionError`` for a
-    value no provider can produce."""
+    value no provider can produce, or one nested too deeply."""
+    try:
+        return _normalise(result)
+    except RecursionError:
+        raise ConditionError("", 0, "the metric result is nested too deeply to be judged") from None
+
+
+def _normalise(result: object) -> object:
     if result is None or isinstance(result, bool | int | float | str):
         return result
     if isinstance(result, list | tuple):
-        return [normalise_result(x) for x in result]
+        return [_normalise(x) for x in result]
     if isinstance(result, dict):
-        return {str(k): normalise_result(v) for k, v in result.items()}
+        return {str(k): _normalise(v) for k, v in result.items()}
     if hasattr(result, "__float__"):
         return float(result)  # numpy scalars
     raise ConditionError("", 0, f"a metric result of type {type(result).__name__} cannot be used in a condition")
