@@ -58,6 +58,13 @@ TRUE_FALSE = [
     ("all(result, {.latency < 0.3})", [{"latency": 0.1}, {"latency": 0.2}], True),
     ("any(result, {any(#.codes, {# >= 500})})", [{"codes": [200]}, {"codes": [200, 503]}], True),
     ("result ?? 1 == 1", None, True),
+    ("result ?? 2 == 1", None, False),  # ?? binds tighter than == (expr-lang precedence)
+    ("-result ?? 3 == -3", None, True),
+    ("2 ** result ?? 3 == 8", None, True),
+    ('"abc" not contains "z" && "abc" not startsWith "b" && "abc" not matches "^z"', 0, True),
+    ("1 in result", None, False),  # nothing is in nil
+    ("count([true, false, true]) == 2", 0, True),
+    ("sum(result, {# * 2}) == 12", [1, 2, 3], True),
     ("result?.a == nil", None, True),
     ("result > 1 ? true : false", 2, True),
     # arithmetic with expr-lang's types

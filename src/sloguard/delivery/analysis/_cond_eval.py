@@ -112,7 +112,7 @@ class Evaluator:
         return slice_of(self.eval(node.obj), lo, hi)
 
     def _eval_call(self, node: A.Call) -> object:
-        if node.name in _PREDICATES:
+        if node.name in _PREDICATES and (node.name not in ("count", "sum") or len(node.args) == 2):
             return self._predicate(node)
         return FUNCS[node.name](*(self.eval(a) for a in node.args))
 
@@ -165,6 +165,7 @@ _PREDICATES: dict[str, Pred] = {
     "filter": lambda xs, fn, n: [x for x in xs if _test(fn, x, n)],
     "count": lambda xs, fn, n: sum(1 for x in xs if _test(fn, x, n)),
     "map": lambda xs, fn, n: [fn(x) for x in xs],
+    "sum": lambda xs, fn, n: FUNCS["sum"]([fn(x) for x in xs]),
     "find": _find,
     "findIndex": _find_index,
 }

@@ -48,6 +48,18 @@ def _len(*args: object) -> object:
     return len(v)
 
 
+def _count_true(*args: object) -> object:
+    """``count(array)``: how many elements are ``true``."""
+    _arity("count", args, 1)
+    items = args[0]
+    if not isinstance(items, list):
+        raise ValueProblem(f"count() needs an array, not {type_name(items)} {show(items)}")
+    for v in items:
+        if not isinstance(v, bool):
+            raise ValueProblem(f"count() without a predicate needs an array of true and false, not {show(items)}")
+    return sum(1 for v in items if v)
+
+
 def _sum(*args: object) -> object:
     total: float = 0
     for v in _numbers("sum", args):
@@ -158,6 +170,7 @@ def _map_part(name: str, keys: bool) -> Func:
 FUNCS: dict[str, Func] = {
     "len": _len,
     "sum": _sum,
+    "count": _count_true,
     "max": _extreme("max", max),
     "min": _extreme("min", min),
     "mean": _stat("mean", statistics.fmean),

@@ -1,8 +1,8 @@
 """Recursive-descent parser of the condition language, with expr-lang's precedence.
 
-Lowest to highest: ``?:``; ``??``; ``||``/``or``; ``&&``/``and``; comparisons, ``in``,
+Lowest to highest: ``?:``; ``||``/``or``; ``&&``/``and``; comparisons, ``in``,
 ``not in``, ``matches``, ``contains``, ``startsWith``, ``endsWith``; ``+ -``; ``* / %``;
-``**``/``^`` (right-associative); unary ``! not - +``; member, index, slice and call.
+unary ``! not - +``; ``**``/``^`` (right-associative); ``??``; member, index, slice, call.
 Nesting is bounded by ``MAX_DEPTH`` and the tree by ``MAX_NODES``; the condition's length
 by ``MAX_CHARS``. Nothing here reaches Python's own evaluator.
 """
@@ -93,20 +93,13 @@ class _Parser:
             self.depth -= 1
 
     def _ternary(self) -> A.Node:
-        cond = self._coalesce()
+        cond = self._binary_level(0)
         if not self._is("?"):
             return cond
         col = self._take().col
         then = self._expr()
         self._expect(":")
         return self._count(A.Ternary(cond, then, self._expr(), col))
-
-    def _coalesce(self) -> A.Node:
-        left = self._binary_level(0)
-        while self._is("??"):
-            col = self._take().col
-            left = self._count(A.Binary("??", left, self._binary_level(0), col))
-        return left
 
     _LEVELS: tuple[dict[str, str], ...] = (
         {"||": "||", "or": "||"},
@@ -133,9 +126,10 @@ class _Parser:
         left = self._binary_level(3)
         while True:
             col = self.tok.col
-            if self._is("not") and self.toks[self.pos + 1].text == "in":
+            if self._is("not") and self.toks[self.pos + 1].text in _WORD_OPS:
+                op = self.toks[self.pos + 1].text
                 self.pos += 2
-                left = self._count(A.Unary("!", A.Binary("in", left, self._binary_level(3), col), col))
+                left = self._count(A.Unary("!", A.Binary(op, left, self._binary_level(3), col), col))
             elif self.tok.kind in (Kind.OP, Kind.NAME) and self.tok.text in _COMPARE | _WORD_OPS:
                 op = self._take().text
                 left = self._count(A.Binary(op, left, self._binary_level(3), col))
@@ -154,8 +148,16 @@ class _Parser:
         finally:
             self.depth -= 1
 
+    def _coalesce(self) -> A.Node:
+        """``??`` binds tighter than every other binary operator, as in expr-lang."""
+        left = self._postfix(self._primary())
+        while self._is("??"):
+            col = self._take().col
+            left = self._count(A.Binary("??", left, self._postfix(self._primary()), col))
+        return left
+
     def _power(self) -> A.Node:
-        base = self._postfix(self._primary())
+        base = self._coalesce()
         if not self._is("**", "^"):
             return base
         col = self._take().col
@@ -248,7 +250,7 @@ class _Parser:
         while not self._is(")"):
             if args:
                 self._expect(",")
-            closure = name.text in PREDICATES and len(args) == 1
+            closure = (name.text in PREDICATES or name.text == "sum") and len(args) == 1
             args.append(self._closure() if closure else self._expr())
         self._take()
         return self._count(A.Call(name.text, tuple(args), name.col))

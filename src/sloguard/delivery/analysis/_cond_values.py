@@ -138,7 +138,9 @@ _ARITH: dict[str, Callable[[float, float], object]] = {
 
 
 def contains(container: object, item: object) -> bool:
-    """``item in container``: an element of an array or a key of a map."""
+    """``item in container``: an element of an array or a key of a map; nothing is in nil."""
+    if container is None:
+        return False
     if isinstance(container, list):
         return any(equal(item, x) for x in container)
     if isinstance(container, dict):
