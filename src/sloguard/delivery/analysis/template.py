@@ -190,7 +190,10 @@ def _raw_metrics(r: Reader, spec: Mapping[str, Any], prefix: str) -> tuple[Mappi
     if not isinstance(items, list) or not items:
         r.problem(f"{prefix}spec.metrics", "is required: a list of at least one metric")
         return ()
-    return tuple(m if isinstance(m, Mapping) else {} for m in items)
+    for i, m in enumerate(items):
+        if not isinstance(m, Mapping):
+            r.problem(f"{prefix}spec.metrics[{i}]", f"must be a mapping (a metric), not {type(m).__name__}")
+    return tuple(m for m in items if isinstance(m, Mapping))
 
 
 def _metrics(r: Reader, t: AnalysisTemplate, prefix: str, embedded: bool) -> list[Metric | None]:
