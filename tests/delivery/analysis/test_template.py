@@ -173,8 +173,10 @@ def test_every_problem_is_reported_with_its_key_path() -> None:
     ("apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: a}\nspec: {}", "kind", "must be one of"),
     ("apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nspec: {metrics: []}", "metadata.name", "required"),
     ("a: [", "", "not valid YAML"),
-    ("apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: a}\nspec: {metrics: [3]}",
+    ("apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: a}\nspec: {metrics: [3, {name: x}]}",
      "spec.metrics[0]", "must be a mapping"),
+    ("apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: a}\nspec: {metrics: [3, {name: x}]}",
+     "spec.metrics[1].provider", "is required"),
 ])
 def test_document_level_problems(text: str, path: str, words: str) -> None:
     _, problems = load_templates(text, "t.yaml")

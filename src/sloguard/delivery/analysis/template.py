@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 API_VERSION = "argoproj.io/v1alpha1"
+_NOT_A_METRIC: Mapping[str, Any] = MappingProxyType({})  # keeps the others' indices
 KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
 SPEC_KEYS = {"metrics", "args", "dryRun"}
 SPEC_UNSUPPORTED = {
@@ -193,7 +195,7 @@ def _raw_metrics(r: Reader, spec: Mapping[str, Any], prefix: str) -> tuple[Mappi
     for i, m in enumerate(items):
         if not isinstance(m, Mapping):
             r.problem(f"{prefix}spec.metrics[{i}]", f"must be a mapping (a metric), not {type(m).__name__}")
-    return tuple(m for m in items if isinstance(m, Mapping))
+    return tuple(m if isinstance(m, Mapping) else _NOT_A_METRIC for m in items)
 
 
 def _metrics(r: Reader, t: AnalysisTemplate, prefix: str, embedded: bool) -> list[Metric | None]:
@@ -206,7 +208,7 @@ def _metrics(r: Reader, t: AnalysisTemplate, prefix: str, embedded: bool) -> lis
             r.problem(f"{prefix}spec.dryRun[{i}].metricName", f"{pattern!r} matches no metric name")
     return [
         read_metric(r, m, f"{prefix}spec.metrics[{i}]", embedded, _is_dry(t, names[i]))
-        for i, m in enumerate(t.metrics)
+        for i, m in enumerate(t.metrics) if m is not _NOT_A_METRIC
     ]
 
 
