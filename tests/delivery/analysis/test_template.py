@@ -257,3 +257,23 @@ def test_problems_found_only_once_args_are_known_are_reported_at_instantiate() -
         instantiate(t, {"host": "h", "every": "soon", "limit": "0.5 +"})
     paths = {p.path for p in e.value.problems}
     assert {"spec.metrics[0].interval", "spec.metrics[0].successCondition"} <= paths
+
+
+@pytest.mark.parametrize(("web", "path", "words"), [
+    ("{url: 'http://x', method: DELETE}", "method", "not one of GET, POST, PUT"),
+    ("{url: 'http://x', body: b}", "method", "must be POST or PUT"),
+    ("{url: 'http://x', method: PUT, body: b, jsonBody: {a: 1}}", "body", "cannot both be given"),
+    ("{url: 'http://x', jsonPath: '{$.[}'}", "jsonPath", "does not parse"),
+    ("{method: GET}", "url", "is required"),
+])
+def test_web_metric_problems(web: str, path: str, words: str) -> None:
+    text = f"""apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {{name: w}}
+spec:
+  metrics:
+  - name: w
+    provider: {{web: {web}}}
+"""
+    _, problems = load_templates(text, "w.yaml")
+    assert [(p.path, words in p.message) for p in problems] == [(f"spec.metrics[0].provider.web.{path}", True)]

@@ -196,21 +196,27 @@ def _web(r: Reader, node: Mapping[str, Any], path: str) -> Any:
         return DEFERRED
     if url is None:
         return None
-    if str(method).upper() not in METHODS:
-        r.problem(f"{path}.method", f"{method!r} is not one of {', '.join(METHODS)}")
+    config = WebConfig(
+        str(url), str(method).upper(), headers, str(body), json_body,  # type: ignore[arg-type]
+        float(timeout or 10), str(json_path), r.boolean(node, "insecure", f"{path}.insecure"),  # type: ignore[arg-type]
+    )
+    problem = _web_problem(config)
+    if problem is not None:
+        r.problem(f"{path}.{problem[0]}", problem[1])
         return None
-    if (body or json_body is not None) and str(method).upper() == "GET":
-        r.problem(f"{path}.method", "must be POST or PUT to send body or jsonBody")
-        return None
-    if body and json_body is not None:
-        r.problem(f"{path}.body", "and jsonBody cannot both be given")
-        return None
+    return config
+
+
+def _web_problem(c: WebConfig) -> tuple[str, str] | None:
+    """The key and the sentence of what is wrong with a web metric, if anything."""
+    if c.method not in METHODS:
+        return "method", f"{c.method!r} is not one of {', '.join(METHODS)}"
+    if (c.body or c.json_body is not None) and c.method == "GET":
+        return "method", "must be POST or PUT to send body or jsonBody"
+    if c.body and c.json_body is not None:
+        return "body", "and jsonBody cannot both be given"
     try:
-        compile_json_path(str(json_path))
-        return WebConfig(
-            str(url), str(method).upper(), headers, str(body), json_body,  # type: ignore[arg-type]
-            float(timeout or 10), str(json_path), r.boolean(node, "insecure", f"{path}.insecure"),  # type: ignore[arg-type]
-        )
+        compile_json_path(c.json_path)
     except ProviderError as e:
-        r.problem(f"{path}.jsonPath", str(e))
-        return None
+        return "jsonPath", str(e)
+    return None
