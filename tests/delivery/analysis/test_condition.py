@@ -118,6 +118,8 @@ PARSE_ERRORS = [
     ("# > 1", 1, "inside a predicate"),
     ("let x", 1, "not supported"),
     ('"\\q"', 2, "unknown escape"),
+    ("result > .5", 10, "write 0.5, not .5"),
+    ("result > \u0663", 10, "unexpected character"),  # an Arabic-Indic digit is not a number here
 ]
 
 

@@ -42,7 +42,9 @@ _OPS = (
     "?.", "??", "**", "==", "!=", "<=", ">=", "&&", "||",
     "+", "-", "*", "/", "%", "^", "<", ">", "!", "(", ")", "[", "]", "{", "}", ",", ".", "?", ":", "#",
 )
-_NUMBER = re.compile(r"0[xX][0-9a-fA-F_]+|(?:\d[\d_]*)(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"0[xX][0-9a-fA-F_]+|(?:\d[\d_]*)(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?", re.ASCII)
+_DIGITS = "0123456789"
+_FRACTION = re.compile(r"\.[0-9]+")
 _NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0", "`": "`"}
 
@@ -64,8 +66,11 @@ def tokenize(text: str) -> list[Token]:
 
 def _one(text: str, i: int) -> tuple[Token, int]:
     ch = text[i]
-    if ch.isdigit():
+    if ch in _DIGITS:
         return _number(text, i)
+    frac = _FRACTION.match(text, i)
+    if frac:
+        raise ConditionError(text, i + 1, f"a number starts with a digit: write 0{frac.group()}, not {frac.group()}")
     if ch in "\"'`":
         return _string(text, i)
     m = _NAME.match(text, i)
