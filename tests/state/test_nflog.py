@@ -38,6 +38,13 @@ def test_a_later_log_replaces_the_entry(store: SqlStateStore, clock: FakeClock) 
     assert got is not None and (got.firing, got.resolved, got.timestamp) == ((2,), (1,), clock.now)
 
 
+def test_an_older_log_does_not_replace_a_newer_entry(store: SqlStateStore, clock: FakeClock) -> None:
+    store.nflog.log(HOOK, "g", [1, 2], [], expires_at=clock.now + 1000, timestamp=clock.now)
+    store.nflog.log(HOOK, "g", [1], [], expires_at=clock.now + 1000, timestamp=clock.now - 1)
+    got = store.nflog.query(HOOK, "g")
+    assert got is not None and (got.firing, got.timestamp) == ((1, 2), clock.now)
+
+
 def test_gc_removes_expired_entries_and_claims(store: SqlStateStore, clock: FakeClock) -> None:
     store.nflog.log(HOOK, "short", [1], [], expires_at=clock.now + 10)
     store.nflog.log(HOOK, "long", [1], [], expires_at=clock.now + 1000)
@@ -50,13 +57,33 @@ def test_gc_removes_expired_entries_and_claims(store: SqlStateStore, clock: Fake
     assert store.nflog.claim_holder(HOOK, "short", "f1") is None
 
 
-def test_a_flush_is_claimed_once(store: SqlStateStore, clock: FakeClock) -> None:
+def test_a_flush_is_claimed_once_while_the_claim_holds(store: SqlStateStore, clock: FakeClock) -> None:
     assert store.nflog.claim(HOOK, "g", "flush-1", "r1", expires_at=clock.now + 1000)
     assert not store.nflog.claim(HOOK, "g", "flush-1", "r2", expires_at=clock.now + 1000)
-    assert not store.nflog.claim(HOOK, "g", "flush-1", "r1", expires_at=clock.now + 1000)
     assert store.nflog.claim(HOOK, "g", "flush-2", "r2", expires_at=clock.now + 1000)
     assert store.nflog.claim(NflogReceiver("team", "slack", 0), "g", "flush-1", "r2", expires_at=clock.now + 1000)
     assert store.nflog.claim_holder(HOOK, "g", "flush-1") == "r1"
+
+
+def test_the_holder_may_claim_its_flush_again(store: SqlStateStore, clock: FakeClock) -> None:
+    """A replica whose send failed before the deadline retries the same flush at its next
+    flush; its own claim does not lock it out (and the expiry moves on)."""
+    assert store.nflog.claim(HOOK, "g", "flush-1", "r1", expires_at=clock.now + 1000)
+    clock.advance(500)
+    assert store.nflog.claim(HOOK, "g", "flush-1", "r1", expires_at=clock.now + 1000)
+    clock.advance(700)  # past the first expiry, before the second
+    assert not store.nflog.claim(HOOK, "g", "flush-1", "r2", expires_at=clock.now + 1000)
+    assert store.nflog.claim_holder(HOOK, "g", "flush-1") == "r1"
+
+
+def test_an_expired_claim_is_taken_over(store: SqlStateStore, clock: FakeClock) -> None:
+    assert store.nflog.claim(HOOK, "g", "flush-1", "r1", expires_at=clock.now + 1000)
+    clock.advance(999)
+    assert not store.nflog.claim(HOOK, "g", "flush-1", "r2", expires_at=clock.now + 1000)
+    clock.advance(1)  # an expiry equal to now is past
+    assert store.nflog.claim(HOOK, "g", "flush-1", "r2", expires_at=clock.now + 1000)
+    assert store.nflog.claim_holder(HOOK, "g", "flush-1") == "r2"
+    assert not store.nflog.claim(HOOK, "g", "flush-1", "r1", expires_at=clock.now + 1000)
 
 
 def test_concurrent_claims_from_two_connections_have_exactly_one_winner(
@@ -81,3 +108,28 @@ def test_concurrent_claims_from_two_connections_have_exactly_one_winner(
     assert all(len(w) == 1 for w in wins.values()), wins
     with open_store(store_url, clock=clock) as s:
         assert [s.nflog.claim_holder(HOOK, "g", f) for f in flushes] == [wins[f][0] for f in flushes]
+
+
+def test_concurrent_takeovers_of_an_expired_claim_have_exactly_one_winner(
+    store_url: str, clock: FakeClock
+) -> None:
+    flushes = [f"flush-{i}" for i in range(30)]
+    with open_store(store_url, clock=clock) as s:
+        for f in flushes:
+            assert s.nflog.claim(HOOK, "g", f, "dead", expires_at=clock.now)
+    wins: dict[str, list[str]] = {f: [] for f in flushes}
+    barrier = threading.Barrier(2)
+
+    def replica(name: str) -> None:
+        with open_store(store_url, clock=clock) as s:
+            barrier.wait()
+            for f in flushes:
+                if s.nflog.claim(HOOK, "g", f, name, expires_at=clock.now + 1000):
+                    wins[f].append(name)
+
+    threads = [threading.Thread(target=replica, args=(n,)) for n in ("r1", "r2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(len(w) == 1 for w in wins.values()), wins

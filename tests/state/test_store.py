@@ -26,7 +26,7 @@ from sloguard.state import (
     StateURLError,
     open_store,
 )
-from sloguard.state._db import SQLITE_BUSY_TIMEOUT_MS
+from sloguard.state._db import SQLITE_BUSY_TIMEOUT_MS, Database, create_engine, parse_url
 from sloguard.state._schema import migrate, schema_version
 from tests._net import free_port
 from tests.state._pg import PgCluster
@@ -120,19 +120,33 @@ def _versions(store_url: str) -> list[int]:
 
 
 def test_migrations_are_applied_once_and_a_newer_schema_is_refused(store_url: str) -> None:
+    last = MIGRATIONS[-1].version
     with open_store(store_url) as store:
-        assert store.schema_version == MIGRATIONS[-1].version
+        assert store.schema_version == last
     with open_store(store_url) as store:
         db = store._db
-        assert migrate(db) == MIGRATIONS[-1].version
+        assert migrate(db) == last
         applied: list[int] = []
-        v2 = Migration(2, "a later step", lambda conn: applied.append(2))
-        assert migrate(db, (*MIGRATIONS, v2)) == 2
-        assert migrate(db, (*MIGRATIONS, v2)) == 2
-        assert applied == [2]
-    assert sorted(_versions(store_url)) == [1, 2]
-    with pytest.raises(SchemaError, match="schema version 2, newer than the 1 this sloguard knows"):
+        later = Migration(last + 1, "a later step", lambda conn: applied.append(last + 1))
+        assert migrate(db, (*MIGRATIONS, later)) == last + 1
+        assert migrate(db, (*MIGRATIONS, later)) == last + 1
+        assert applied == [last + 1]
+    assert sorted(_versions(store_url)) == list(range(1, last + 2))
+    with pytest.raises(SchemaError, match=f"schema version {last + 1}, newer than the {last} this sloguard knows"):
         open_store(store_url)
+
+
+def test_an_old_database_is_migrated_step_by_step(store_url: str) -> None:
+    """A database made by the first release gets every later migration, in order, on open."""
+    db = Database(create_engine(parse_url(store_url)))
+    try:
+        assert migrate(db, MIGRATIONS[:1]) == 1
+    finally:
+        db.close()
+    with open_store(store_url) as store:
+        assert store.schema_version == MIGRATIONS[-1].version
+        assert store.peers.live() == []
+    assert sorted(_versions(store_url)) == [m.version for m in MIGRATIONS]
 
 
 def test_a_postgresql_that_goes_away_is_unavailable_until_it_comes_back(pg_cluster: PgCluster) -> None:

@@ -17,7 +17,7 @@ from sloguard.alerting.model import Alert
 from sloguard.alerting.route import RouteOpts
 from sloguard.labels import Labels
 
-__all__ = ["FlushContext", "NotifyFunc", "Stage"]
+__all__ = ["Deferred", "FlushContext", "NotifyFunc", "Stage", "StageError"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,25 @@ class FlushContext:
     resolved: tuple[int, ...] = ()
     flush_id: str = ""
     deadline_ms: int | None = None
+
+
+class StageError(Exception):
+    """A stage could not do its part of a flush (a receiver refused the notification, the
+    state store was unavailable, a time interval is unknown); the message says which
+    receiver integration and why. ``retryable`` is whether a later flush may succeed."""
+
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Deferred(StageError):
+    """Another replica holds this flush (HA): nothing failed, but nothing is known to be
+    sent yet either, so the flush does not count as delivered (the group keeps its
+    resolved alerts until a later flush finds them in the notification log)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
 
 
 class Stage(Protocol):

@@ -1,4 +1,4 @@
-"""Durable state (silences, the notification log, leases) in SQLite or PostgreSQL.
+"""Durable state (silences, the notification log, leases, peers) in SQLite or PostgreSQL.
 
 Open it with :func:`open_store` (a URL, or the data directory's ``state.db``); every
 repository write is committed before it returns. The silence model is
@@ -17,6 +17,7 @@ from sloguard.state._errors import (
 from sloguard.state._schema import MIGRATIONS, Migration
 from sloguard.state.leases import Lease, LeaseRepository
 from sloguard.state.nflog import NflogEntry, NflogReceiver, NotificationLog
+from sloguard.state.peers import PeerRecord, PeerRegistry
 from sloguard.state.silences import SilenceRepository
 from sloguard.state.store import (
     DEFAULT_FILE,
@@ -38,6 +39,8 @@ __all__ = [
     "NflogReceiver",
     "NotFound",
     "NotificationLog",
+    "PeerRecord",
+    "PeerRegistry",
     "SchemaError",
     "Silence",
     "SilenceMatcher",

@@ -89,8 +89,30 @@ def _receiver_key() -> list[sa.Column[object]]:
 silences, nflog, nflog_claims, leases = _v1_tables(metadata)
 
 
+def _v2_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
+    peers = sa.Table(
+        "peers",
+        md,
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("address", sa.Text, nullable=False),
+        sa.Column("joined_at", sa.BigInteger, nullable=False),
+        sa.Column("last_seen", sa.BigInteger, nullable=False),
+        sa.Column("expires_at", sa.BigInteger, nullable=False),
+        sa.Index("peers_expires_at", "expires_at"),
+    )
+    return (peers,)
+
+
+(peers,) = _v2_tables(metadata)
+
+
 def _migrate_v1(conn: Connection) -> None:
     for table in _v1_tables(sa.MetaData()):
+        table.create(conn)
+
+
+def _migrate_v2(conn: Connection) -> None:
+    for table in _v2_tables(sa.MetaData()):
         table.create(conn)
 
 
@@ -105,6 +127,7 @@ class Migration:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "silences, notification log, nflog claims, leases", _migrate_v1),
+    Migration(2, "peers: the replicas sharing the store", _migrate_v2),
 )
 """Every migration, in order; versions are 1, 2, 3, ... without gaps."""
 

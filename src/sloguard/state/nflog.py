@@ -3,8 +3,8 @@
 Alertmanager keeps, per (receiver, group key), the hashes of the firing and resolved
 alerts of the last notification, its time and an expiry; the dedup stage compares a new
 flush with it. :meth:`NotificationLog.claim` adds what Alertmanager's gossip lacks: a
-conditional insert of one row per (receiver, group key, flush id), so replicas sharing a
-database learn which one of them sends that flush (exactly one claim wins).
+conditional upsert of one row per (receiver, group key, flush id), so replicas sharing a
+database learn which one of them sends that flush (one unexpired claim at a time).
 """
 
 from __future__ import annotations
@@ -76,7 +76,11 @@ class NotificationLog:
         expires_at: int,
         timestamp: int | None = None,
     ) -> NflogEntry:
-        """Record a notification that was sent (after the receiver accepted it)."""
+        """Record a notification that was sent (after the receiver accepted it).
+
+        An entry with a later timestamp already there is kept (as Alertmanager's ``Log``
+        does when replicas race): the returned entry is then not the stored one.
+        """
         entry = NflogEntry(
             receiver, group_key, self._clock() if timestamp is None else timestamp,
             tuple(sorted(set(firing))), tuple(sorted(set(resolved))), expires_at,
@@ -91,6 +95,7 @@ class NotificationLog:
         stmt = stmt.on_conflict_do_update(
             index_elements=list(_key(receiver, group_key)),
             set_={k: stmt.excluded[k] for k in ("timestamp", "firing", "resolved", "expires_at")},
+            where=log_table.c.timestamp <= stmt.excluded.timestamp,  # an older write never replaces a newer one
         )
         with self._db.transaction() as conn:
             conn.execute(stmt)
@@ -111,17 +116,26 @@ class NotificationLog:
     def claim(
         self, receiver: NflogReceiver, group_key: str, flush_id: str, holder: str, *, expires_at: int
     ) -> bool:
-        """Claim the right to send flush ``flush_id`` of this group: True for exactly one caller.
+        """Claim the right to send flush ``flush_id`` of this group until ``expires_at``:
+        True for exactly one holder at a time.
 
-        An ``INSERT ... ON CONFLICT DO NOTHING`` of the row (receiver, group key, flush id):
-        the caller whose row went in sends; every other caller (another replica, or this one
-        again) gets False. The row is kept until ``expires_at``.
+        One ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` on the row (receiver, group key,
+        flush id): the row goes in when there is none, and is taken over when its claim
+        expired (``expires_at`` at or before the log's now) or was ``holder``'s own. Every
+        other caller gets False while the claim holds. So a replica that claimed a flush
+        and died blocks it only until its claim expires; whoever flushes next sends.
         """
+        now = self._clock()
         row = _key(receiver, group_key) | {
-            "flush_id": flush_id, "holder": holder, "claimed_at": self._clock(), "expires_at": expires_at,
+            "flush_id": flush_id, "holder": holder, "claimed_at": now, "expires_at": expires_at,
         }
-        stmt = self._db.insert(claims_table).values(row).on_conflict_do_nothing()
-        stmt = stmt.returning(claims_table.c.holder)  # a row back only when this insert went in
+        stmt = self._db.insert(claims_table).values(row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[*_key(receiver, group_key), "flush_id"],
+            set_={k: stmt.excluded[k] for k in ("holder", "claimed_at", "expires_at")},
+            where=sa.or_(claims_table.c.holder == stmt.excluded.holder, claims_table.c.expires_at <= now),
+        )
+        stmt = stmt.returning(claims_table.c.holder)  # a row back only when this claim went in
         with self._db.transaction() as conn:
             return conn.execute(stmt).first() is not None
 

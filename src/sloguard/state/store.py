@@ -16,6 +16,7 @@ from sloguard.state._errors import StateError
 from sloguard.state._schema import migrate
 from sloguard.state.leases import LeaseRepository
 from sloguard.state.nflog import Clock, NotificationLog
+from sloguard.state.peers import PeerRegistry
 from sloguard.state.silences import SilenceRepository
 
 DEFAULT_FILE = "state.db"
@@ -33,6 +34,9 @@ class StateStore(Protocol):
 
     @property
     def leases(self) -> LeaseRepository: ...
+
+    @property
+    def peers(self) -> PeerRegistry: ...
 
     def close(self) -> None: ...
 
@@ -56,6 +60,7 @@ class SqlStateStore:
         self._silences = SilenceRepository(db, clock)
         self._nflog = NotificationLog(db, clock)
         self._leases = LeaseRepository(db)
+        self._peers = PeerRegistry(db)
 
     @property
     def url(self) -> str:
@@ -78,6 +83,10 @@ class SqlStateStore:
     @property
     def leases(self) -> LeaseRepository:
         return self._leases
+
+    @property
+    def peers(self) -> PeerRegistry:
+        return self._peers
 
     def close(self) -> None:
         """Close every pooled connection (the store is not used afterwards)."""

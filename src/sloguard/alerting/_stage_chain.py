@@ -1,0 +1,92 @@
+"""How stages combine: in sequence (:class:`MultiStage`), side by side for each receiver
+integration (:class:`FanoutStage`), and by receiver (:class:`RoutingStage`), as in
+Alertmanager's ``notify`` package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from sloguard.alerting.model import Alert
+from sloguard.alerting.stages import Deferred, FlushContext, Stage, StageError
+
+__all__ = ["Branch", "FanoutStage", "MultiStage", "RoutingStage"]
+
+
+class MultiStage:
+    """Runs its stages in order, each on what the previous one passed on; an empty alert
+    list ends the chain early (nothing left to notify)."""
+
+    __slots__ = ("stages",)
+
+    def __init__(self, *stages: Stage) -> None:
+        self.stages: tuple[Stage, ...] = stages
+
+    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+        out = list(alerts)
+        for stage in self.stages:
+            if not out:
+                return ctx, []
+            ctx, out = await stage.exec(ctx, out)
+        return ctx, out
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One receiver integration's chain; ``integration`` is its ``name/type[idx]``."""
+
+    integration: str
+    stage: Stage
+
+
+class FanoutStage:
+    """Runs every integration's chain concurrently on the same alerts, each with its own
+    ``ctx.integration``. One failing (or slow) integration neither stops nor delays the
+    others; when some failed, their errors are raised together after all have finished
+    (as :class:`Deferred` when every one of them only deferred to another replica).
+    Passes its input on unchanged."""
+
+    __slots__ = ("branches",)
+
+    def __init__(self, branches: Sequence[Branch]) -> None:
+        self.branches: tuple[Branch, ...] = tuple(branches)
+
+    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+        runs = [b.stage.exec(replace(ctx, integration=b.integration), alerts) for b in self.branches]
+        results = await asyncio.gather(*runs, return_exceptions=True)
+        errors = [_describe(b, r) for b, r in zip(self.branches, results, strict=True) if isinstance(r, BaseException)]
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed and all(isinstance(r, Deferred) for r in failed):
+            raise Deferred("; ".join(errors))
+        if failed:
+            raise StageError("; ".join(errors), all(isinstance(r, StageError) and r.retryable for r in failed))
+        return ctx, list(alerts)
+
+
+def _describe(branch: Branch, err: BaseException) -> str:
+    if isinstance(err, asyncio.CancelledError):
+        raise err
+    if isinstance(err, StageError):
+        return str(err)
+    return f"{branch.integration}: {type(err).__name__}: {err}"
+
+
+class RoutingStage:
+    """Runs the chain of the flush's receiver (``ctx.receiver``)."""
+
+    __slots__ = ("receivers",)
+
+    def __init__(self, receivers: Mapping[str, Stage]) -> None:
+        self.receivers: dict[str, Stage] = dict(receivers)
+
+    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+        stage = self.receivers.get(ctx.receiver)
+        if stage is None:
+            known = ", ".join(sorted(self.receivers)) or "none"
+            raise StageError(
+                f"The flush of group {ctx.group_key} names the receiver {ctx.receiver!r}, which has no "
+                f"notification stage (receivers configured: {known})."
+            )
+        return await stage.exec(ctx, alerts)

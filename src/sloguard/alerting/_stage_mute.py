@@ -1,0 +1,124 @@
+"""Muting: the stage that drops muted alerts, and the two muters it runs with (inhibition
+and silences), each recording on the :class:`Marker` why an alert is or is not muted.
+
+Silences live in the shared state store; :class:`SilenceMuter` reads them again at most
+every ``refresh_ms``, so a silence created on another replica mutes here within that time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sloguard.alerting._matchers import LabelSet, matches_all
+from sloguard.alerting.inhibit import Inhibitor
+from sloguard.alerting.marker import Marker
+from sloguard.alerting.model import Alert, fingerprint
+from sloguard.alerting.silence_match import Silence, SilenceState
+from sloguard.alerting.stages import FlushContext
+from sloguard.clock import Clock
+from sloguard.labels import Labels
+from sloguard.state import SilenceRepository, StateError
+
+__all__ = ["DEFAULT_SILENCE_REFRESH_MS", "InhibitMuter", "MuteStage", "Muter", "SilenceMuter"]
+
+log = logging.getLogger("sloguard.alerting")
+
+DEFAULT_SILENCE_REFRESH_MS = 1000
+"""How stale the silence cache may be: a silence set on another replica mutes here this soon."""
+
+
+class Muter(Protocol):
+    """Alertmanager's ``types.Muter``: whether an alert with these labels is muted now."""
+
+    def mutes(self, labels: Labels) -> bool: ...
+
+
+class MuteStage:
+    """Passes on the alerts its muter does not mute."""
+
+    __slots__ = ("muter",)
+
+    def __init__(self, muter: Muter) -> None:
+        self.muter = muter
+
+    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+        return ctx, [a for a in alerts if not self.muter.mutes(a.labels)]
+
+
+class InhibitMuter:
+    """Inhibition over the alerts firing now (``firing`` gives every alert the pipeline holds;
+    resolved ones are left out, as Alertmanager's source cache does). Marks each alert it
+    judges inhibited by the source's fingerprint, or not inhibited."""
+
+    __slots__ = ("_clock", "_firing", "_marker", "inhibitor")
+
+    def __init__(self, inhibitor: Inhibitor, marker: Marker,
+                 firing: Callable[[], Sequence[Alert]], clock: Clock) -> None:
+        self.inhibitor = inhibitor
+        self._marker = marker
+        self._firing = firing
+        self._clock = clock
+
+    def mutes(self, labels: Labels) -> bool:
+        fp = fingerprint(labels)
+        if not any(matches_all(r.target_matchers, labels) for r in self.inhibitor.rules):
+            self._marker.set_inhibited(fp, ())  # no rule could mute it: skip reading the sources
+            return False
+        now = self._clock.now_ms()
+        sources = [a.labels for a in self._firing() if not a.resolved_at(now)]
+        found = self.inhibitor.inhibited_by(labels, sources)
+        if found is None:
+            self._marker.set_inhibited(fp, ())
+            return False
+        self._marker.set_inhibited(fp, (_fingerprint_hex(found.source),))
+        return True
+
+
+def _fingerprint_hex(labels: LabelSet) -> str:
+    pairs = labels if isinstance(labels, Labels) else Labels.from_dict(labels)
+    return f"{fingerprint(pairs):016x}"
+
+
+class SilenceMuter:
+    """Silences from the state store, cached for at most ``refresh_ms`` of the injected clock.
+
+    When the store cannot be read, the silences read last stay in force (a database outage
+    does not unmute everything); the failure is logged and counted in ``refresh_failures``.
+    Marks each alert with the ids of the silences muting it (none: not silenced).
+    """
+
+    __slots__ = ("_cache", "_clock", "_loaded_at", "_marker", "_repo", "refresh_failures", "refresh_ms")
+
+    def __init__(self, repo: SilenceRepository, marker: Marker, clock: Clock,
+                 refresh_ms: int = DEFAULT_SILENCE_REFRESH_MS) -> None:
+        if refresh_ms < 0:
+            raise ValueError(f"The silence refresh interval must not be negative; got {refresh_ms} ms.")
+        self._repo = repo
+        self._marker = marker
+        self._clock = clock
+        self.refresh_ms = refresh_ms
+        self._cache: list[Silence] = []
+        self._loaded_at: int | None = None
+        self.refresh_failures = 0
+
+    def mutes(self, labels: Labels) -> bool:
+        now_ms = self._clock.now_ms()
+        self._refresh(now_ms)
+        now = datetime.fromtimestamp(now_ms / 1000, UTC)
+        ids = [s.id for s in self._cache if s.mutes(labels, now)]
+        self._marker.set_silenced(fingerprint(labels), ids)
+        return bool(ids)
+
+    def _refresh(self, now_ms: int) -> None:
+        if self._loaded_at is not None and now_ms - self._loaded_at < self.refresh_ms:
+            return
+        self._loaded_at = now_ms
+        try:
+            self._cache = self._repo.list((SilenceState.ACTIVE, SilenceState.PENDING))
+        except StateError as e:
+            self.refresh_failures += 1
+            log.warning("reading silences failed; the ones read before stay in force",
+                        extra={"err": str(e), "silences": len(self._cache)})

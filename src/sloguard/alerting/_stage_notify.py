@@ -1,0 +1,177 @@
+"""The notification log's stages for one receiver integration: :class:`DedupStage` (send
+only what the last notification did not already say, or after ``repeat_interval``),
+:class:`ClaimStage` (the HA agreement: one replica claims the flush) and
+:class:`SetNotifiesStage` (record what the receiver accepted).
+
+Alert hashes are Alertmanager's ``hashAlert`` (XXH64 over ``name 0xff value 0xff`` in
+label-name order), so the log holds the same numbers Alertmanager's would. The flush id
+is built only from what every replica reads alike (the log entry's time and the hashes),
+so replicas flushing the same group with the same alerts compete for one claim.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Protocol, TypeVar
+
+from sloguard.alerting._xxhash import xxh64
+from sloguard.alerting.model import Alert
+from sloguard.alerting.stages import Deferred, FlushContext, StageError
+from sloguard.clock import Clock
+from sloguard.labels import Labels
+from sloguard.state import NflogEntry, NflogReceiver, NotificationLog, StateError
+
+__all__ = [
+    "DEFAULT_NFLOG_RETENTION_MS", "MIN_TIMEOUT_MS", "Blocking", "ClaimStage", "DedupStage",
+    "SetNotifiesStage", "flush_id", "hash_alert", "needs_update", "run_inline",
+]
+
+log = logging.getLogger("sloguard.alerting")
+
+T = TypeVar("T")
+
+DEFAULT_NFLOG_RETENTION_MS = 120 * 3_600_000
+"""Alertmanager's ``--data.retention`` default: how long a log entry is kept at most."""
+MIN_TIMEOUT_MS = 10_000
+"""Alertmanager's ``notify.MinTimeout``: a flush may take at least this long."""
+
+
+class Blocking(Protocol):
+    """Runs a blocking state-store call for a stage (inline, or in a thread: ``asyncio.to_thread``)."""
+
+    def __call__(self, fn: Callable[[], T], /) -> Awaitable[T]: ...
+
+
+async def run_inline(fn: Callable[[], T]) -> T:
+    """Run ``fn`` on the event loop (deterministic under a manual clock)."""
+    return fn()
+
+
+@functools.lru_cache(maxsize=65536)
+def _hash_labels(labels: Labels) -> int:
+    return xxh64(b"".join(n.encode() + b"\xff" + v.encode() + b"\xff" for n, v in labels))
+
+
+def hash_alert(alert: Alert) -> int:
+    """Alertmanager's ``hashAlert``: XXH64 of the alert's labels (``name 0xff value 0xff``)."""
+    return _hash_labels(alert.labels)
+
+
+def needs_update(entry: NflogEntry | None, firing: set[int], resolved: set[int], *,
+                 send_resolved: bool, repeat_ms: int, now_ms: int) -> bool:
+    """Alertmanager's ``DedupStage.needsUpdate``: whether this flush must be notified."""
+    if entry is None:
+        return bool(firing)  # never notified: only when something fires
+    if not entry.is_firing_subset(firing):
+        return True
+    if not firing:
+        # All resolved: notify (whatever send_resolved says) only if the receiver was told
+        # something fired, so the log forgets it; alerts that came and went are not news.
+        return bool(entry.firing)
+    if send_resolved and not entry.is_resolved_subset(resolved):
+        return True
+    return entry.timestamp < now_ms - repeat_ms  # nothing changed: only after repeat_interval
+
+
+def _digest(hashes: Sequence[int]) -> str:
+    return f"{xxh64(','.join(map(str, hashes)).encode()):016x}"
+
+
+def flush_id(entry: NflogEntry | None, firing: Sequence[int], resolved: Sequence[int]) -> str:
+    """What every replica computes alike for the same notification: the last entry's time
+    and the digests of the sorted firing and resolved hashes."""
+    return f"{entry.timestamp if entry else 0}:{_digest(firing)}:{_digest(resolved)}"
+
+
+def _unavailable(ctx: FlushContext, what: str, e: StateError) -> StageError:
+    return StageError(f"{ctx.integration}: {what} for group {ctx.group_key} failed: {e}", e.retryable)
+
+
+class DedupStage:
+    """Drops the flush when the receiver already knows it (:func:`needs_update` against the
+    log entry); records the firing and resolved hashes and the flush id on the context."""
+
+    __slots__ = ("nflog", "receiver", "run_db", "send_resolved")
+
+    def __init__(self, nflog: NotificationLog, receiver: NflogReceiver, send_resolved: bool,
+                 run_db: Blocking = run_inline) -> None:
+        self.nflog = nflog
+        self.receiver = receiver
+        self.send_resolved = send_resolved
+        self.run_db = run_db
+
+    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+        firing = {hash_alert(a) for a in alerts if not a.resolved_at(ctx.now_ms)}
+        resolved = {hash_alert(a) for a in alerts if a.resolved_at(ctx.now_ms)}
+        try:
+            entry = await self.run_db(lambda: self.nflog.query(self.receiver, ctx.group_key))
+        except StateError as e:
+            raise _unavailable(ctx, "reading the notification log", e) from e
+        f, r = tuple(sorted(firing)), tuple(sorted(resolved))
+        ctx = replace(ctx, firing=f, resolved=r, flush_id=flush_id(entry, f, r))
+        update = needs_update(entry, firing, resolved, send_resolved=self.send_resolved,
+                              repeat_ms=ctx.route.repeat_interval_ms, now_ms=ctx.now_ms)
+        return ctx, list(alerts) if update else []
+
+
+class ClaimStage:
+    """The HA agreement: claims ``ctx.flush_id`` for this replica (``holder``) until the
+    flush's deadline. Only the replica whose claim went in sends; another replica's unexpired
+    claim stops the chain here with :class:`Deferred` (this replica does not know the
+    notification went out, so its flush must not count as delivered). An expired claim (its
+    holder died or gave up at the deadline) is taken over, so the notification is sent by
+    whoever flushes next."""
+
+    __slots__ = ("holder", "nflog", "receiver", "run_db")
+
+    def __init__(self, nflog: NotificationLog, receiver: NflogReceiver, holder: str,
+                 run_db: Blocking = run_inline) -> None:
+        self.nflog = nflog
+        self.receiver = receiver
+        self.holder = holder
+        self.run_db = run_db
+
+    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+        expires = ctx.deadline_ms if ctx.deadline_ms is not None else ctx.now_ms + MIN_TIMEOUT_MS
+        try:
+            won = await self.run_db(lambda: self.nflog.claim(
+                self.receiver, ctx.group_key, ctx.flush_id, self.holder, expires_at=expires))
+        except StateError as e:
+            raise _unavailable(ctx, "claiming the flush", e) from e
+        if not won:
+            raise Deferred(f"{ctx.integration}: another replica holds flush {ctx.flush_id} of group {ctx.group_key}")
+        return ctx, list(alerts)
+
+
+class SetNotifiesStage:
+    """Logs what was sent (``ctx.firing``, ``ctx.resolved``) at the clock's now. Runs only
+    after the receiver accepted (a failed send stops the chain before it). The entry
+    expires after the retention, or after twice the repeat interval when that is shorter
+    (Alertmanager 0.25's ``Log``)."""
+
+    __slots__ = ("clock", "nflog", "receiver", "retention_ms", "run_db")
+
+    def __init__(self, nflog: NotificationLog, receiver: NflogReceiver, clock: Clock,
+                 retention_ms: int = DEFAULT_NFLOG_RETENTION_MS, run_db: Blocking = run_inline) -> None:
+        self.nflog = nflog
+        self.receiver = receiver
+        self.clock = clock
+        self.retention_ms = retention_ms
+        self.run_db = run_db
+
+    def expiry_ms(self, repeat_ms: int) -> int:
+        twice = 2 * repeat_ms
+        return twice if 0 < twice < self.retention_ms else self.retention_ms
+
+    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+        now = self.clock.now_ms()
+        expires = now + self.expiry_ms(ctx.route.repeat_interval_ms)
+        try:
+            await self.run_db(lambda: self.nflog.log(
+                self.receiver, ctx.group_key, ctx.firing, ctx.resolved, expires_at=expires, timestamp=now))
+        except StateError as e:
+            raise _unavailable(ctx, "logging the notification", e) from e
+        return ctx, list(alerts)

@@ -1,0 +1,56 @@
+"""The provider interface, the environment providers share, and the registry by type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+import httpx
+
+from sloguard.delivery.analysis._errors import AnalysisError
+from sloguard.delivery.analysis._metric import ProviderConfig
+
+#: The embedded engine as a provider sees it: an instant query at a time (ms) to the values
+#: Argo hands a condition (a float for a scalar, a list of floats for a vector or matrix).
+QueryFunc = Callable[[str, int], "float | list[float]"]
+
+
+class ProviderError(AnalysisError):
+    """A provider that could not measure; ``retryable`` says whether trying again may help."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class MetricProvider(Protocol):
+    """Measures one metric: ``query`` the raw result at ``now_ms``, or raise."""
+
+    TYPE: ClassVar[str]
+
+    async def query(self, now_ms: int) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderEnv:
+    """What providers share: the embedded engine (``query``; None where there is none) and
+    an HTTP client (None: each remote provider makes its own per request)."""
+
+    query: QueryFunc | None = None
+    http: httpx.AsyncClient | None = None
+
+
+ProviderFactory = Callable[[ProviderConfig, ProviderEnv], MetricProvider]
+
+#: Provider constructors by ``TYPE``; filled by ``sloguard.delivery.analysis.providers``.
+PROVIDERS: dict[str, ProviderFactory] = {}
+
+
+def new_provider(config: ProviderConfig, env: ProviderEnv) -> MetricProvider:
+    """The provider for ``config``; ``ProviderError`` for a type nobody registered."""
+    factory = PROVIDERS.get(config.TYPE)
+    if factory is None:
+        known = ", ".join(sorted(PROVIDERS))
+        raise ProviderError(f"There is no metric provider of type {config.TYPE!r} (known: {known}).", False)
+    return factory(config, env)

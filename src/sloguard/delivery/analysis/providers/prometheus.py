@@ -1,0 +1,98 @@
+"""The ``prometheus`` provider: an instant query on a remote Prometheus-compatible API
+(Prometheus, Thanos, Mimir, VictoriaMetrics) through ``GET /api/v1/query``.
+
+Config as Argo's ``provider.prometheus``: ``address``, ``query``, ``timeout`` (seconds,
+default 30), ``headers``, basic auth, and a bearer token; ``insecure`` skips TLS checks.
+Results take the shapes of Argo's provider: a scalar is a float, a vector the list of its
+values, a matrix the values of all its series.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httpx
+
+from sloguard.delivery.analysis._metric import ProviderConfig
+from sloguard.delivery.analysis.providers._base import ProviderEnv, ProviderError
+from sloguard.delivery.analysis.providers._http import send
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusConfig:
+    """A remote query: ``address`` is the server's base URL (``http://prom:9090``)."""
+
+    TYPE: ClassVar[str] = "prometheus"
+    address: str
+    query: str
+    timeout_s: float = 30.0
+    headers: tuple[tuple[str, str], ...] = ()
+    basic_auth: tuple[str, str] | None = None
+    bearer_token: str | None = None
+    insecure: bool = False
+
+
+class PrometheusProvider:
+    TYPE: ClassVar[str] = "prometheus"
+
+    def __init__(self, config: PrometheusConfig, client: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self._client = client
+
+    @classmethod
+    def from_env(cls, config: ProviderConfig, env: ProviderEnv) -> PrometheusProvider:
+        if not isinstance(config, PrometheusConfig):
+            raise ProviderError(f"The prometheus provider was given a {type(config).__name__}.", False)
+        return cls(config, env.http)
+
+    async def query(self, now_ms: int) -> object:
+        c = self.config
+        request = httpx.Request(
+            "GET", c.address.rstrip("/") + "/api/v1/query",
+            params={"query": c.query, "time": f"{now_ms / 1000:.3f}"}, headers=self._headers(),
+        )
+        response = await send(self._client, request, timeout_s=c.timeout_s, verify=not c.insecure)
+        return _result(response, c.address)
+
+    def _headers(self) -> dict[str, str]:
+        c = self.config
+        headers = {"Accept": "application/json"}
+        headers.update(dict(c.headers))
+        if c.basic_auth is not None:
+            user, password = c.basic_auth
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        if c.bearer_token:
+            headers["Authorization"] = f"Bearer {c.bearer_token}"
+        return headers
+
+
+def _result(response: httpx.Response, address: str) -> object:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        raise ProviderError(
+            f"Prometheus at {address} answered HTTP {response.status_code} with a body that is not JSON.",
+        ) from None
+    if not isinstance(body, dict) or body.get("status") != "success":
+        detail = body.get("error", "no error given") if isinstance(body, dict) else "an unexpected body"
+        kind = body.get("errorType", "") if isinstance(body, dict) else ""
+        retry = kind not in ("bad_data",)
+        raise ProviderError(f"Prometheus at {address} refused the query ({kind or response.status_code}): {detail}", retry)
+    return _values(body.get("data") or {}, address)
+
+
+def _values(data: dict[str, Any], address: str) -> object:
+    kind, result = data.get("resultType"), data.get("result", [])
+    try:
+        if kind == "scalar":
+            return float(result[1])  # [time, "value"]
+        if kind == "vector":
+            return [float(s["value"][1]) for s in result]
+        if kind == "matrix":
+            return [float(v[1]) for s in result for v in s["values"]]
+    except (TypeError, KeyError, IndexError, ValueError) as e:
+        raise ProviderError(f"Prometheus at {address} answered a {kind} that cannot be read: {e!r}.") from None
+    raise ProviderError(f"Prometheus at {address} answered a result of type {kind!r}, which a metric cannot judge.", False)

@@ -1,0 +1,147 @@
+"""Muting stages: silences from the shared store (with the refresh bound), inhibition over
+the firing alerts, the marks they leave, and the route's time intervals."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sloguard.alerting import parse_config
+from sloguard.alerting._stage_mute import InhibitMuter, MuteStage, SilenceMuter
+from sloguard.alerting._stage_time import TimeActiveStage, TimeMuteStage
+from sloguard.alerting.inhibit import Inhibitor
+from sloguard.alerting.marker import AlertMark, AlertState, Marker
+from sloguard.alerting.model import Alert
+from sloguard.alerting.stages import StageError
+from sloguard.alerting.timeinterval import intervals_from_config
+from sloguard.clock import ManualClock
+from sloguard.state import Silence, SilenceMatcher, SqlStateStore, StateUnavailable
+from sloguard.state.silences import from_ms
+from tests.alerting._stagekit import HOUR, T0, alert, ctx, sqlite_store
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: ManualClock) -> Iterator[SqlStateStore]:
+    with sqlite_store(tmp_path, clock) as s:
+        yield s
+
+
+def _silence(store: SqlStateStore, start: int, end: int, **match: str) -> str:
+    matchers = tuple(SilenceMatcher(k, v) for k, v in match.items())
+    return store.silences.set(Silence(matchers, from_ms(start), from_ms(end), created_by="t", comment="c"))
+
+
+def _mute(stage: MuteStage, alerts: list[Alert]) -> list[Alert]:
+    return asyncio.run(stage.exec(ctx(T0), alerts))[1]
+
+
+def test_a_silence_mutes_and_marks(store: SqlStateStore, clock: ManualClock) -> None:
+    sid = _silence(store, T0 - 1, T0 + HOUR, instance="a")
+    marker = Marker()
+    stage = MuteStage(SilenceMuter(store.silences, marker, clock))
+    a, b = alert("a"), alert("b")
+    assert _mute(stage, [a, b]) == [b]
+    assert marker.status(a.fingerprint) == AlertMark(AlertState.SUPPRESSED, (sid,))
+    assert marker.status(b.fingerprint) == AlertMark(AlertState.ACTIVE)
+
+
+def test_a_silence_set_on_another_replica_mutes_here_within_the_refresh(
+    tmp_path: Path, store: SqlStateStore, clock: ManualClock
+) -> None:
+    marker = Marker()
+    stage = MuteStage(SilenceMuter(store.silences, marker, clock, refresh_ms=1000))
+    a = alert("a")
+    assert _mute(stage, [a]) == [a]
+    with sqlite_store(tmp_path, clock) as other:  # another replica's handle on the same database
+        sid = _silence(other, T0, T0 + HOUR, instance="a")
+    asyncio.run(clock.advance(999))
+    assert _mute(stage, [a]) == [a]  # the cache is still fresh
+    asyncio.run(clock.advance(1))
+    assert _mute(stage, [a]) == []
+    assert marker.status(a.fingerprint).silenced_by == (sid,)
+    store.silences.expire(sid)
+    asyncio.run(clock.advance(1000))
+    assert _mute(stage, [a]) == [a]
+    assert marker.status(a.fingerprint) == AlertMark(AlertState.ACTIVE)
+
+
+def test_a_pending_silence_starts_muting_without_a_new_read(store: SqlStateStore, clock: ManualClock) -> None:
+    _silence(store, T0 + 500, T0 + HOUR, instance="a")
+    muter = SilenceMuter(store.silences, Marker(), clock, refresh_ms=HOUR)
+    assert not muter.mutes(alert("a").labels)
+    asyncio.run(clock.advance(500))
+    assert muter.mutes(alert("a").labels)
+
+
+def test_silences_read_before_stay_when_the_store_is_gone(store: SqlStateStore, clock: ManualClock) -> None:
+    _silence(store, T0, T0 + HOUR, instance="a")
+    muter = SilenceMuter(store.silences, Marker(), clock, refresh_ms=0)
+    assert muter.mutes(alert("a").labels)
+    muter._repo = _Unavailable()  # type: ignore[assignment]
+    assert muter.mutes(alert("a").labels)
+    assert muter.refresh_failures == 1
+
+
+class _Unavailable:
+    def list(self, states: object = None) -> list[Silence]:
+        raise StateUnavailable("The state database x is unavailable: connection refused.")
+
+
+RULES = """
+route: {receiver: r}
+receivers: [{name: r}]
+inhibit_rules:
+  - source_matchers: [severity="page"]
+    target_matchers: [severity="ticket"]
+    equal: [slo]
+"""
+
+
+def test_inhibition_by_a_firing_source_is_marked_with_its_fingerprint(clock: ManualClock) -> None:
+    page = alert("p", severity="page", slo="avail")
+    ticket = alert("t", severity="ticket", slo="avail")
+    other = alert("o", severity="ticket", slo="latency")
+    firing = [page, ticket, other]
+    marker = Marker()
+    stage = MuteStage(InhibitMuter(Inhibitor.from_config(parse_config(RULES)), marker, lambda: firing, clock))
+    assert _mute(stage, [page, ticket, other]) == [page, other]
+    assert marker.status(ticket.fingerprint) == AlertMark(AlertState.SUPPRESSED, (), (page.fingerprint_hex,))
+    assert marker.status(other.fingerprint) == AlertMark(AlertState.ACTIVE)
+    firing[0] = alert("p", severity="page", slo="avail", ends_at=T0)  # the page resolved
+    assert _mute(stage, [ticket]) == [ticket]
+    assert marker.status(ticket.fingerprint) == AlertMark(AlertState.ACTIVE)
+
+
+TIMES = """
+route:
+  receiver: r
+receivers: [{name: r}]
+time_intervals:
+  - name: office
+    time_intervals: [{weekdays: ['monday:friday'], times: [{start_time: '09:00', end_time: '17:00'}]}]
+"""
+MONDAY_10 = int(datetime(2026, 11, 30, 10, 0, tzinfo=UTC).timestamp() * 1000)
+MONDAY_20 = int(datetime(2026, 11, 30, 20, 0, tzinfo=UTC).timestamp() * 1000)
+
+
+def test_time_intervals_gate_the_route() -> None:
+    intervals = intervals_from_config(parse_config(TIMES))
+    a = [alert("a")]
+    active, mute = TimeActiveStage(intervals), TimeMuteStage(intervals)
+    run = asyncio.run
+    assert run(active.exec(ctx(MONDAY_10, active_time_intervals=("office",)), a))[1] == a
+    assert run(active.exec(ctx(MONDAY_20, active_time_intervals=("office",)), a))[1] == []
+    assert run(mute.exec(ctx(MONDAY_10, mute_time_intervals=("office",)), a))[1] == []
+    assert run(mute.exec(ctx(MONDAY_20, mute_time_intervals=("office",)), a))[1] == a
+    assert run(active.exec(ctx(MONDAY_20), a))[1] == a and run(mute.exec(ctx(MONDAY_10), a))[1] == a
+    with pytest.raises(StageError, match="time interval lunch doesn't exist in config"):
+        run(mute.exec(ctx(MONDAY_10, mute_time_intervals=("lunch",)), a))
