@@ -15,11 +15,12 @@ from sloguard.alerting._stage_mute import InhibitMuter, MuteStage, SilenceMuter
 from sloguard.alerting._stage_time import TimeActiveStage, TimeMuteStage
 from sloguard.alerting.inhibit import Inhibitor
 from sloguard.alerting.marker import AlertMark, AlertState, Marker
-from sloguard.alerting.model import Alert
+from sloguard.alerting.model import Alert, fingerprint
 from sloguard.alerting.stages import StageError
 from sloguard.alerting.timeinterval import intervals_from_config
 from sloguard.clock import ManualClock
-from sloguard.state import Silence, SilenceMatcher, SqlStateStore, StateUnavailable
+from sloguard.labels import Labels
+from sloguard.state import Silence, SilenceMatcher, SqlStateStore, StateUnavailable, open_store
 from sloguard.state.silences import from_ms
 from tests.alerting._stagekit import HOUR, T0, alert, ctx, sqlite_store
 
@@ -92,6 +93,8 @@ def test_silences_read_before_stay_when_the_store_is_gone(store: SqlStateStore, 
 
 
 class _Unavailable:
+    generation = 0
+
     def list(self, states: object = None) -> list[Silence]:
         raise StateUnavailable("The state database x is unavailable: connection refused.")
 
@@ -145,3 +148,20 @@ def test_time_intervals_gate_the_route() -> None:
     assert run(active.exec(ctx(MONDAY_20), a))[1] == a and run(mute.exec(ctx(MONDAY_10), a))[1] == a
     with pytest.raises(StageError, match="time interval lunch doesn't exist in config"):
         run(mute.exec(ctx(MONDAY_10, mute_time_intervals=("lunch",)), a))
+
+
+def test_a_silence_written_in_this_process_mutes_at_once(tmp_path: Path) -> None:
+    # the API's silence shows in the next GET /api/v2/alerts, not a refresh later
+    clock = ManualClock(1_000)
+    store = open_store(data_dir=tmp_path, clock=clock.now_ms)
+    marker = Marker()
+    muter = SilenceMuter(store.silences, marker, clock, refresh_ms=60_000)
+    labels = Labels.from_dict({"alertname": "a"})
+    assert not muter.mutes(labels)
+    sid = store.silences.set(Silence(matchers=(SilenceMatcher("alertname", "a"),),
+                                     starts_at=from_ms(0), ends_at=from_ms(10_000_000)))
+    assert muter.mutes(labels) and marker.status(fingerprint(labels)).silenced_by == (sid,)
+    store.silences.expire(sid)
+    asyncio.run(clock.advance(1))  # past its end instant (which still mutes, as in Alertmanager)
+    assert not muter.mutes(labels)
+    store.close()

@@ -90,7 +90,7 @@ class SilenceMuter:
     Marks each alert with the ids of the silences muting it (none: not silenced).
     """
 
-    __slots__ = ("_cache", "_clock", "_loaded_at", "_marker", "_repo", "refresh_failures", "refresh_ms")
+    __slots__ = ("_cache", "_clock", "_generation", "_loaded_at", "_marker", "_repo", "refresh_failures", "refresh_ms")
 
     def __init__(self, repo: SilenceRepository, marker: Marker, clock: Clock,
                  refresh_ms: int = DEFAULT_SILENCE_REFRESH_MS) -> None:
@@ -102,6 +102,7 @@ class SilenceMuter:
         self.refresh_ms = refresh_ms
         self._cache: list[Silence] = []
         self._loaded_at: int | None = None
+        self._generation = -1
         self.refresh_failures = 0
 
     def mutes(self, labels: Labels) -> bool:
@@ -113,9 +114,11 @@ class SilenceMuter:
         return bool(ids)
 
     def _refresh(self, now_ms: int) -> None:
-        if self._loaded_at is not None and now_ms - self._loaded_at < self.refresh_ms:
+        generation = self._repo.generation  # a write in this process: read again at once
+        if (self._loaded_at is not None and now_ms - self._loaded_at < self.refresh_ms
+                and generation == self._generation):
             return
-        self._loaded_at = now_ms
+        self._loaded_at, self._generation = now_ms, generation
         try:
             self._cache = self._repo.list((SilenceState.ACTIVE, SilenceState.PENDING))
         except StateError as e:

@@ -23,7 +23,7 @@ from sloguard.alerting.config import AlertmanagerConfig
 from sloguard.alerting.dispatch import Dispatcher
 from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert
-from sloguard.alerting.pipeline import PipelineDeps, build_pipeline
+from sloguard.alerting.pipeline import Pipeline, PipelineDeps, PipelineStats, build_pipeline
 from sloguard.alerting.provider import AlertStore
 from sloguard.alerting.route import build_route
 from sloguard.alerting.service import AlertView, GroupView, Peer
@@ -59,10 +59,14 @@ class AlertingCore:
         self._store = store
         self._clock = clock
         self.options = options
-        self._http = http
+        self._own_http = http is None
+        self._http = http or httpx.AsyncClient()
         self.marker = Marker()
         self.alert_store = AlertStore(clock, self.marker)
+        #: Notification counters by integration type, kept across reloads.
+        self.stats = PipelineStats()
         self._dispatcher: Dispatcher | None = None
+        self._pipeline: Pipeline | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- AlertingService -------------------------------------------------------------
@@ -94,9 +98,19 @@ class AlertingCore:
         self.alert_store.receive(alerts, self._config.global_config.resolve_timeout_ms)
 
     def alerts(self) -> list[AlertView]:
-        d = self._dispatcher
-        return [AlertView(a, self.marker.status(a.fingerprint), d.receivers_of(a) if d else ())
-                for a in self.alert_store.list()]
+        """Every alert, its inhibition and silences judged now (as Alertmanager's API does)."""
+        d, p = self._dispatcher, self._pipeline
+        views = []
+        for a in self.alert_store.list():
+            if p is not None:
+                p.mark(a.labels)
+            views.append(AlertView(a, self.marker.status(a.fingerprint), d.receivers_of(a) if d else ()))
+        return views
+
+    @property
+    def dispatcher(self) -> Dispatcher | None:
+        """The running dispatcher (its counters are on ``/metrics``)."""
+        return self._dispatcher
 
     def groups(self) -> list[GroupView]:
         return self._dispatcher.groups() if self._dispatcher is not None else []
@@ -113,11 +127,13 @@ class AlertingCore:
                        asyncio.create_task(self._every(self.options.gc_interval_ms, self._gc), name="alerting-gc")]
 
     async def apply_config(self, config: AlertmanagerConfig, config_text: str) -> None:
-        """Swap the configuration whole (the caller validated it)."""
+        """Swap the configuration whole. The new pipeline is built first: a template that
+        cannot be read raises ``TemplateError`` and the running configuration stays."""
+        pipeline = self._build(config)
         if self._dispatcher is not None:
             await self._dispatcher.stop()
         self._config, self._config_text = config, config_text
-        await self._start_dispatcher()
+        await self._start_dispatcher(pipeline)
 
     async def stop(self) -> None:
         """Stop dispatching (an in-flight notification is cancelled) and leave the peer table."""
@@ -128,15 +144,22 @@ class AlertingCore:
             await self._dispatcher.stop()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self._store.peers.leave, self.options.peer_name)
+        if self._own_http:
+            await self._http.aclose()
 
-    async def _start_dispatcher(self) -> None:
+    def _build(self, config: AlertmanagerConfig) -> Pipeline:
         deps = PipelineDeps(
             store=self._store, marker=self.marker, clock=self._clock, peer=self.options.peer_name,
             firing_alerts=lambda: self.alert_store.firing(self._clock.now_ms()),
             external_url=self.options.external_url, http=self._http, log_receivers=self.options.log_receivers,
+            run_db=asyncio.to_thread, stats=self.stats,
         )
-        notify = build_pipeline(self._config, deps)
-        self._dispatcher = Dispatcher(build_route(self._config.route), notify, self.alert_store, self._clock, self.marker)
+        return build_pipeline(config, deps)
+
+    async def _start_dispatcher(self, pipeline: Pipeline | None = None) -> None:
+        self._pipeline = pipeline or self._build(self._config)
+        route = build_route(self._config.route)
+        self._dispatcher = Dispatcher(route, self._pipeline, self.alert_store, self._clock, self.marker)
         await self._dispatcher.start()
 
     async def _every(self, period_ms: int, job: Callable[[], Awaitable[None]]) -> None:
@@ -150,6 +173,7 @@ class AlertingCore:
     async def _heartbeat(self) -> None:
         o = self.options
         await asyncio.to_thread(self._store.peers.heartbeat, o.peer_name, o.peer_address, o.peer_ttl_ms)
+        await asyncio.to_thread(self._store.peers.gc)
 
     async def _gc(self) -> None:
         dropped = self.alert_store.gc()  # in memory, on the loop

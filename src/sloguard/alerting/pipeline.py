@@ -51,6 +51,7 @@ from sloguard.alerting.receivers import (
 from sloguard.alerting.stages import Deferred, FlushContext, Stage, StageError
 from sloguard.alerting.timeinterval import intervals_from_config
 from sloguard.clock import Clock
+from sloguard.labels import Labels
 from sloguard.state import NflogReceiver, StateStore
 
 __all__ = ["LOG_INTEGRATION", "LogNotifier", "Pipeline", "PipelineDeps", "PipelineStats", "build_pipeline"]
@@ -112,13 +113,21 @@ class Pipeline:
     known to be sent yet: the group keeps its resolved alerts and a later flush finds the
     other replica's log entry, or takes the flush over if that replica died)."""
 
-    __slots__ = ("receivers", "silences", "stage", "stats")
+    __slots__ = ("inhibit", "receivers", "silences", "stage", "stats")
 
-    def __init__(self, stage: Stage, receivers: Iterable[str], silences: SilenceMuter, stats: PipelineStats) -> None:
+    def __init__(self, stage: Stage, receivers: Iterable[str], silences: SilenceMuter, stats: PipelineStats,
+                 inhibit: InhibitMuter) -> None:
         self.stage = stage
         self.receivers = tuple(receivers)
         self.silences = silences
         self.stats = stats
+        self.inhibit = inhibit
+
+    def mark(self, labels: Labels) -> None:
+        """Judge inhibition and silences for ``labels`` now and mark the alert, as
+        Alertmanager's API does before it answers ``GET /api/v2/alerts``."""
+        self.inhibit.mutes(labels)
+        self.silences.mutes(labels)
 
     async def __call__(self, ctx: FlushContext, alerts: Sequence[Alert]) -> bool:
         if ctx.deadline_ms is None:
@@ -174,8 +183,9 @@ def build_pipeline(config: AlertmanagerConfig, deps: PipelineDeps) -> Pipeline:
     tmpl = NotificationTemplate.from_globs(config.templates, "", deps.external_url)
     intervals = intervals_from_config(config)
     silences = SilenceMuter(deps.store.silences, deps.marker, deps.clock, deps.silence_refresh_ms)
+    inhibit = InhibitMuter(Inhibitor.from_config(config), deps.marker, deps.firing_alerts, deps.clock)
     shared: tuple[Stage, ...] = (
-        MuteStage(InhibitMuter(Inhibitor.from_config(config), deps.marker, deps.firing_alerts, deps.clock)),
+        MuteStage(inhibit),
         TimeActiveStage(intervals),
         TimeMuteStage(intervals),
         MuteStage(silences),
@@ -185,4 +195,4 @@ def build_pipeline(config: AlertmanagerConfig, deps: PipelineDeps) -> Pipeline:
     for name in names:
         branches = [_integration_chain(name, kind, idx, n, deps) for kind, idx, n in _notifiers(config, name, tmpl, deps)]
         routes[name] = MultiStage(*shared, FanoutStage(branches))
-    return Pipeline(RoutingStage(routes), names, silences, deps.stats)
+    return Pipeline(RoutingStage(routes), names, silences, deps.stats, inhibit)

@@ -22,6 +22,7 @@ from sloguard.alerting.config import AlertmanagerConfig
 from sloguard.alerting.core import AlertingCore
 from sloguard.alerting.defaults import DEFAULT_RECEIVER, default_config, with_slo_inhibit
 from sloguard.alerting.model import Alert as PipelineAlert
+from sloguard.alerting.notify_template import TemplateError
 from sloguard.api._alerting_metrics import AlertingCollector, ReloadStatus
 from sloguard.config import Config
 from sloguard.rules import Alert as RuleAlert
@@ -89,7 +90,7 @@ class InProcessNotifier:
         self.sent += len(out)
 
 
-def reload_failed(source: str, e: AlertingConfigError) -> str:
+def reload_failed(source: str, e: Exception) -> str:
     """The log/API text for a rejected alerting config."""
     return f"couldn't load the alerting configuration ({source}): {e}"
 
@@ -144,7 +145,10 @@ class AlertingRunner:
         options = CoreOptions(where.peer_name, root, root, loaded.log_receivers)
         self.core = AlertingCore(loaded.config, loaded.text, store, SystemClock(), options)
         self._place = where
-        await self.core.start()
+        try:
+            await self.core.start()
+        except TemplateError as e:
+            raise AlertingSetupError(f"cannot load the alerting templates: {e}") from None
         if registry is not None:
             registry.register(AlertingCollector(lambda: self.core, self.status))
         log.info("alerting pipeline started", extra={"config": loaded.source, "state": store.url,
@@ -164,7 +168,13 @@ class AlertingRunner:
             log.error("alerting config reload failed; keeping the running config", extra={"err": str(e)})
             self.status.record(error)
             return error
-        await core.apply_config(loaded.config, loaded.text)
+        try:
+            await core.apply_config(loaded.config, loaded.text)
+        except TemplateError as e:
+            error = reload_failed(str(path), e)
+            log.error("alerting templates failed to load; keeping the running config", extra={"err": str(e)})
+            self.status.record(error)
+            return error
         self.status.record(None)
         log.info("alerting config reloaded", extra={"config": loaded.source})
         return None

@@ -57,6 +57,9 @@ class SilenceRepository:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        #: Bumped by every write through this repository, so a cache of silences in the
+        #: same process reads them again at once (other replicas' writes show at its refresh).
+        self.generation = 0
 
     def now(self) -> datetime:
         """The repository's clock as an aware UTC datetime (what ``state_at`` wants)."""
@@ -77,13 +80,15 @@ class SilenceRepository:
                 raise NotFound(f"There is no silence with id {silence.id!r} to update.")
             if prev is not None and can_update(prev, silence, now):
                 self._write(conn, silence, now, insert=False)
+                self.generation += 1
                 return silence.id
             if prev is not None and prev.state_at(now) is not SilenceState.EXPIRED:
                 self._write(conn, expire(prev, now), now, insert=False)
             new = start_no_earlier_than(replace(silence, id=str(uuid.uuid4()), updated_at=now), now)
             _validate(new)  # a start moved up to now may be after the end: refused, rolled back
             self._write(conn, new, now, insert=True)
-            return new.id
+        self.generation += 1
+        return new.id
 
     def expire(self, silence_id: str) -> Silence:
         """End a silence now (a pending one never starts); the silence as stored.
@@ -100,7 +105,8 @@ class SilenceRepository:
                 return prev
             expired = expire(prev, now)  # times from the database and the clock: whole ms
             self._write(conn, expired, now, insert=False)
-            return expired
+        self.generation += 1
+        return expired
 
     def get(self, silence_id: str) -> Silence:
         """The silence with this id; :class:`NotFound` when there is none."""
