@@ -18,7 +18,6 @@ from sloguard.state import SqlStateStore, open_store
 from tests.alerting._pipekit import Capture, flush, pipeline
 from tests.alerting._stagekit import HOUR, MIN, T0, alert
 from tests.state._pg import PgCluster
-from tests.state.conftest import pg_cluster  # noqa: F401 (the session's PostgreSQL, for store_url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,25 +1,13 @@
-"""Fixtures: every state test runs on SQLite and on a real PostgreSQL (one cluster per session)."""
+"""Fixtures: every state test runs on SQLite and on a real PostgreSQL (the session's one
+cluster, ``pg_cluster`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.state._pg import PgCluster, unavailable_reason
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    cluster = PgCluster()
-    try:
-        yield cluster
-    finally:
-        cluster.destroy()
+from tests.state._pg import PgCluster
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
