@@ -70,6 +70,8 @@ class PagerdutyConfig:
     routing_key: Secret | None = None
     service_key: Secret | None = None
     url: str | None = None
+    routing_key_file: str = ""  #: read at send time, trimmed
+    service_key_file: str = ""
     send_resolved: bool = True
     client: str = _PD_CLIENT
     client_url: str = _tmpl("pagerduty.default.clientURL")
@@ -139,6 +141,7 @@ def parse_pagerduty(node: Node) -> PagerdutyConfig:
     details = DEFAULT_PAGERDUTY_DETAILS | node.str_map("details")
     return PagerdutyConfig(
         routing_key=_secret(node, "routing_key"), service_key=_secret(node, "service_key"),
+        routing_key_file=node.text("routing_key_file"), service_key_file=node.text("service_key_file"),
         url=check_url(node, "url") if node.has("url") else None,
         send_resolved=node.flag("send_resolved", True), class_=node.text("class"),
         details=tuple(sorted(details.items())), http_config=_http(node), **texts,

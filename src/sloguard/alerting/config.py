@@ -54,6 +54,7 @@ class AlertmanagerConfig:
     time_intervals: Mapping[str, TimeIntervalSpecs] = field(default_factory=lambda: MappingProxyType({}))
     templates: tuple[str, ...] = ()
     problems: tuple[ConfigProblem, ...] = ()
+    legacy_time_intervals: frozenset[str] = frozenset()  #: names from ``mute_time_intervals``
 
     def receiver(self, name: str) -> Receiver:
         """The receiver called ``name``; KeyError when there is none."""
@@ -128,6 +129,7 @@ def _check(top: Node, parts: dict[str, Any], base_dir: str) -> AlertmanagerConfi
         inhibit_rules=parts.get("inhibit_rules", ()), time_intervals=MappingProxyType(intervals),
         templates=tuple(t if os.path.isabs(t) else os.path.join(base_dir, t) for t in parts.get("templates", ())),
         problems=_problems(f, receivers),
+        legacy_time_intervals=frozenset(name for name, _ in parts.get("mute_time_intervals", [])),
     )
 
 
