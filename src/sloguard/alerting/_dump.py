@@ -211,8 +211,10 @@ def _pagerduty(p: PagerdutyConfig) -> dict[str, Any]:
 def _slack(s: SlackConfig) -> dict[str, Any]:
     fields = [_drop_empty({"title": f.title, "value": f.value, "short": f.short}, keep=("short",) if f.short is False else ())
               for f in s.fields]
-    actions = [_drop_empty({"type": a.type, "text": a.text, "url": a.url, "style": a.style,
-                            "name": "" if a.url else a.name, "value": "" if a.url else a.value}) for a in s.actions]
+    actions = [_drop_empty({"type": a.type, "text": a.text, "url": a.url, "style": a.style, "name": a.name,
+                            "value": a.value, "confirm": a.confirm and _drop_empty({
+                                "text": a.confirm.text, "title": a.confirm.title, "ok_text": a.confirm.ok_text,
+                                "dismiss_text": a.confirm.dismiss_text})}) for a in s.actions]
     return _drop_empty({
         "send_resolved": s.send_resolved, "http_config": _own_http(s.http_config), "api_url": _secret(s.api_url),
         "api_url_file": s.api_url_file, "channel": s.channel, "username": s.username, "color": s.color,

@@ -1,13 +1,14 @@
-"""Differential: PagerDuty Events API v1 (``service_key``, ``service_key_file``) and v2 with
-``routing_key_file``, the real Alertmanager 0.25 against sloguard's notifier, byte for byte.
+"""Differential: PagerDuty Events API v1 (``service_key``, ``service_key_file``), v2 with
+``routing_key_file``, and Slack actions with ``confirm`` dialogs, the real Alertmanager 0.25
+against sloguard's notifiers, byte for byte.
 
 Alertmanager posts v1 events to PagerDuty's own URL whatever the config says, so its
 requests are taken through ``http_config.proxy_url``: a local proxy answers the CONNECT
 and terminates TLS with a certificate for events.pagerduty.com signed by a test CA that
 the config's ``tls_config.ca_file`` trusts (nothing leaves 127.0.0.1). v2 goes to a local
 capture server. For each of three flushes (all firing; one resolved; all resolved)
-sloguard's ``PagerdutyNotifier`` sends the same group through a mock transport, reading the
-same key files; URLs and bodies must be equal.
+sloguard's notifiers send the same group through a mock transport, reading the same key
+files; URLs and bodies must be equal.
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ import pytest
 from sloguard.alerting.config import load_config
 from sloguard.alerting.model import Alert, label_set_string, sort_alerts
 from sloguard.alerting.notify_template import NotificationTemplate
-from sloguard.alerting.receivers import PagerdutyConfig, PagerdutyNotifier
+from sloguard.alerting.receivers import (
+    PagerdutyConfig,
+    PagerdutyNotifier,
+    SlackConfig,
+    SlackNotifier,
+)
 from sloguard.alerting.receivers._base import NotifyContext
 from sloguard.labels import Labels
 from tests._certs import make_pki
@@ -55,6 +61,14 @@ receivers:
         http_config: {{proxy_url: '{proxy}', tls_config: {{ca_file: '{ca}'}}}}
       - routing_key_file: '{dir}/rk'
         url: '{base}/v2'
+    slack_configs:
+      - api_url: '{base}/slack'
+        send_resolved: true
+        actions:
+          - {{type: button, text: 'Ack {{{{ .Status }}}}', name: ack, value: v, style: primary,
+             confirm: {{text: 'Sure about {{{{ .GroupLabels.alertname }}}}?', title: T, ok_text: 'Yes', dismiss_text: 'No'}}}}
+          - {{type: button, text: Open, url: 'https://runbook', name: gone, confirm: {{text: gone}}}}
+          - {{type: button, text: Min, name: m, confirm: {{text: only}}}}
 """
 
 
@@ -105,7 +119,7 @@ class Peer:
     capture_url: str
     proxy: InterceptProxy
     capture: CaptureServer
-    configs: list[PagerdutyConfig]
+    configs: list[PagerdutyConfig | SlackConfig]
 
 
 @pytest.fixture
@@ -128,7 +142,8 @@ def peer(tmp_path: Path) -> Iterator[Peer]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_ready(f"http://127.0.0.1:{port}")
-        configs = list(load_config(tmp_path / "am.yml").receivers[0].pagerduty_configs)
+        rcv = load_config(tmp_path / "am.yml").receivers[0]
+        configs: list[PagerdutyConfig | SlackConfig] = [*rcv.pagerduty_configs, *rcv.slack_configs]
         yield Peer(f"http://127.0.0.1:{port}", base, proxy, capture, configs)
     finally:
         proc.terminate()
@@ -137,7 +152,7 @@ def peer(tmp_path: Path) -> Iterator[Peer]:
         capture.stop()
 
 
-def _ours(configs: list[PagerdutyConfig], alerts: list[Alert]) -> list[tuple[str, bytes]]:
+def _ours(configs: list[PagerdutyConfig | SlackConfig], alerts: list[Alert]) -> list[tuple[str, bytes]]:
     """What sloguard's notifiers post for the same group, through a mock transport."""
     sent: list[tuple[str, bytes]] = []
 
@@ -149,7 +164,9 @@ def _ours(configs: list[PagerdutyConfig], alerts: list[Alert]) -> list[tuple[str
                         Labels.of(alertname="DiskFull"), int(time.time() * 1000), EXTERNAL)
     client = httpx.AsyncClient(transport=httpx.MockTransport(handle))
     for c in configs:
-        result = asyncio.run(PagerdutyNotifier(c, NotificationTemplate(), client).notify(ctx, sort_alerts(alerts)))
+        notifier = (PagerdutyNotifier(c, NotificationTemplate(), client) if isinstance(c, PagerdutyConfig)
+                    else SlackNotifier(c, NotificationTemplate(), client))
+        result = asyncio.run(notifier.notify(ctx, sort_alerts(alerts)))
         assert result.ok, result.error
     return sent
 
@@ -162,14 +179,15 @@ def _wait(what: list[tuple[str, bytes]], count: int) -> list[tuple[str, bytes]]:
     return what[:count]
 
 
-def test_v1_and_key_file_events_equal_alertmanagers(peer: Peer) -> None:
+def test_pagerduty_v1_key_file_and_slack_confirm_payloads_equal_alertmanagers(peer: Peer) -> None:
     url, proxy, capture, configs = peer.url, peer.proxy, peer.capture, peer.configs
     steps = [_alerts(0), _alerts(1), _alerts(3)[1:]]
     for n, alerts in enumerate(steps, 1):
         assert httpx.post(f"{url}/api/v2/alerts", json=[_postable(a) for a in alerts], timeout=5).status_code == 200
         v1 = sorted(_wait(proxy.seen, 2 * n)[2 * n - 2:], key=lambda r: json.loads(r[1])["service_key"])
         theirs = [(V1 if path == "/generic/2010-04-15/create_event.json" else path, body) for path, body in v1]
-        theirs.append((peer.capture_url + "/v2", capture.wait_for("/v2", n)[n - 1].body))
+        for path in ("/v2", "/slack"):
+            theirs.append((peer.capture_url + path, capture.wait_for(path, n)[n - 1].body))
         ours = _ours(configs, alerts)
         for a, b in zip(sorted(ours), sorted(theirs), strict=True):
             assert a == b, f"flush {n}"
