@@ -220,3 +220,9 @@ receivers:
     headers = {p: h for p, h, _ in srv.seen}
     assert "Authorization" not in headers["/plain"]
     assert headers["/auth"]["Authorization"] == "Bearer only-here"
+
+
+def test_without_a_shared_client_a_receiver_gets_one_with_alertmanagers_defaults() -> None:
+    cfg = parse_config("route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{url: 'http://h/'}]}]")
+    notifier = build_notifier(cfg.receivers[0].webhook_configs[0], NotificationTemplate())
+    assert isinstance(notifier, WebhookNotifier) and notifier.client.follow_redirects

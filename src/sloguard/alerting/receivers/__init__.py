@@ -59,8 +59,10 @@ def build_notifier(config: ReceiverConfig, tmpl: NotificationTemplate,
                    client: httpx.AsyncClient | None = None) -> Notifier:
     """The notifier for ``config``. An HTTP receiver whose ``http_config`` differs from the
     default (authentication, TLS, proxy, redirects) gets its own client honouring it
-    (:func:`http_client`); the others share ``client`` when one is given."""
+    (:func:`http_client`); the others share ``client`` when one is given (make it with
+    ``http_client(HTTPConfig())`` so it follows redirects, as Alertmanager's default does),
+    else get a default one of their own."""
     http = getattr(config, "http_config", None)
-    if isinstance(http, HTTPConfig) and not http.is_default():
+    if isinstance(http, HTTPConfig) and (client is None or not http.is_default()):
         client = http_client(http)
     return _FACTORIES[type(config)](config, tmpl, client)
