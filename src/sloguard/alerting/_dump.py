@@ -9,7 +9,8 @@ included, which shows as ``authorization``), OAuth 2.0 client secrets, proxy CON
 and the keys of the other receiver kinds. Files named by ``*_file`` settings show their path,
 never their content. One deliberate difference from Alertmanager 0.25: webhook URLs show as
 ``<secret>`` (0.25 prints them, tokens and all; later versions made them secret), unless
-``show_webhook_urls`` is set. Receiver kinds sloguard does not send to are left out.
+``show_webhook_urls`` is set. Receiver kinds sloguard does not send to are shown from
+their entries as written (see ``_dump_other``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from sloguard.alerting._dump_other import dump_other
 from sloguard.alerting._email import EmailConfig
 from sloguard.alerting._global import GlobalConfig
 from sloguard.alerting._goyaml import Flow, FlowMap, GoMap, go_yaml
@@ -44,7 +46,7 @@ def dump_config(cfg: AlertmanagerConfig, *, show_webhook_urls: bool = False) -> 
     if cfg.inhibit_rules:
         out["inhibit_rules"] = [_inhibit(r) for r in cfg.inhibit_rules]
     if cfg.receivers:
-        out["receivers"] = [_receiver(r, show_webhook_urls) for r in cfg.receivers]
+        out["receivers"] = [_receiver(r, show_webhook_urls, cfg) for r in cfg.receivers]
     out["templates"] = [os.path.normpath(t) for t in cfg.templates]
     for key, legacy in (("mute_time_intervals", True), ("time_intervals", False)):
         named = [(n, s) for n, s in cfg.time_intervals.items() if (n in cfg.legacy_time_intervals) == legacy]
@@ -163,13 +165,20 @@ def _inhibit(r: InhibitRule) -> dict[str, Any]:
                         "equal": list(r.equal)})
 
 
-def _receiver(r: Receiver, show_webhook_urls: bool) -> dict[str, Any]:
+def _receiver(r: Receiver, show_webhook_urls: bool, cfg: AlertmanagerConfig) -> dict[str, Any]:
+    other = {kind: [dump_other(kind, e, cfg.global_config, cfg.base_dir, _http) for e in entries]
+             for kind, entries in r.other_configs}
     return _drop_empty({
-        "name": r.name, "email_configs": [_email(e) for e in r.email_configs],
+        "name": r.name, "discord_configs": other.get("discord_configs"), "email_configs": [_email(e) for e in r.email_configs],
         "pagerduty_configs": [_pagerduty(p) for p in r.pagerduty_configs],
         "slack_configs": [_slack(s) for s in r.slack_configs],
         "webhook_configs": [_webhook(w, show_webhook_urls) for w in r.webhook_configs],
+        **{k: other.get(k) for k in _OTHER_ORDER},
     }, keep=("name",))
+
+
+_OTHER_ORDER = ("opsgenie_configs", "wechat_configs", "pushover_configs", "victorops_configs", "sns_configs",
+                "telegram_configs", "webex_configs")
 
 
 def _own_http(h: HTTPConfig | None) -> dict[str, Any] | None:

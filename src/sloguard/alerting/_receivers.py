@@ -6,7 +6,9 @@ URL, the SMTP settings) are None here until ``resolve_receiver`` fills them in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from sloguard.alerting._email import EmailConfig, parse_email, resolve_email
@@ -100,6 +102,8 @@ class Receiver:
     email_configs: tuple[EmailConfig, ...] = ()
     unsupported: tuple[str, ...] = ()
     path: str = ""
+    #: The unsupported kinds' entries as written (raw YAML mappings), for ``config show``.
+    other_configs: tuple[tuple[str, tuple[Mapping[str, Any], ...]], ...] = ()
 
 
 def _secret(node: Node, key: str) -> Secret | None:
@@ -169,7 +173,9 @@ def parse_receiver(file: str, path: str, value: object) -> Receiver:
     unsupported = tuple(k for k in UNSUPPORTED_KINDS if list(node.items(k)))
     if not node.text("name"):
         raise AlertingConfigError(file, path, "missing name in receiver")
-    return Receiver(name=node.text("name"), unsupported=unsupported, path=path, **lists)
+    other = tuple((k, tuple(MappingProxyType(dict(Node.of(file, p, v).data)) for p, v in node.items(k)))
+                  for k in unsupported)
+    return Receiver(name=node.text("name"), unsupported=unsupported, path=path, other_configs=other, **lists)
 
 
 def resolve_receiver(rcv: Receiver, g: GlobalConfig, node: Node) -> Receiver:

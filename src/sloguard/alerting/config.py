@@ -55,6 +55,7 @@ class AlertmanagerConfig:
     templates: tuple[str, ...] = ()
     problems: tuple[ConfigProblem, ...] = ()
     legacy_time_intervals: frozenset[str] = frozenset()  #: names from ``mute_time_intervals``
+    base_dir: str = "."  #: the directory relative file names are read from
 
     def receiver(self, name: str) -> Receiver:
         """The receiver called ``name``; KeyError when there is none."""
@@ -130,6 +131,7 @@ def _check(top: Node, parts: dict[str, Any], base_dir: str) -> AlertmanagerConfi
         templates=tuple(t if os.path.isabs(t) else os.path.join(base_dir, t) for t in parts.get("templates", ())),
         problems=_problems(f, receivers),
         legacy_time_intervals=frozenset(name for name, _ in parts.get("mute_time_intervals", [])),
+        base_dir=base_dir,
     )
 
 
