@@ -63,3 +63,12 @@ def test_map_keys_in_yaml_v2s_natural_order() -> None:
     keys = ["a10", "a9", "B", "_c", "a1", "b"]
     assert sorted(keys, key=natural_key) == ["_c", "B", "a1", "a9", "a10", "b"]
     assert go_yaml({"m": GoMap({"z": "1", "a": "2"})}) == 'm:\n  a: "2"\n  z: "1"\n'
+
+
+def test_kinds_sloguard_does_not_send_to_are_checked_at_load_so_they_always_dump() -> None:
+    from sloguard.alerting._errors import AlertingConfigError
+    for entry, path in (("opsgenie_configs: [{http_config: {foo: 1}}]", "opsgenie_configs[0].http_config.foo"),
+                        ("telegram_configs: [{bot_token: t, chat_id: x}]", "telegram_configs[0].chat_id")):
+        with pytest.raises(AlertingConfigError) as info:
+            parse_config("route: {receiver: a}\nreceivers: [{name: a, " + entry + "}]")
+        assert info.value.path == f"receivers[0].{path}"

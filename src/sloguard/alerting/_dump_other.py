@@ -70,10 +70,12 @@ _GO_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 6
 
 
 def dump_other(kind: str, entry: Mapping[str, Any], g: GlobalConfig, base_dir: str,
-               http: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    """One entry of ``kind`` as Alertmanager 0.25 shows it; ``http`` dumps an HTTPConfig."""
+               http: Callable[[Any], dict[str, Any]], file: str = "", path: str = "") -> dict[str, Any]:
+    """One entry of ``kind`` as Alertmanager 0.25 shows it; ``http`` dumps an HTTPConfig.
+    A value of the wrong type raises AlertingConfigError naming ``file`` and ``path`` (the
+    config reader calls this once at load, so a loaded config always dumps)."""
     resolved, spec = _KINDS[kind]
-    node = Node("", "", entry)
+    node = Node(file, path, entry)
     own = with_directory(parse_http_config(node.child("http_config")), base_dir) if node.has("http_config") else None
     out: dict[str, Any] = {"send_resolved": node.flag("send_resolved", resolved),
                            "http_config": http(own or g.http_config)}
@@ -120,8 +122,8 @@ def _go_duration(node: Node, key: str, default: int) -> str | None:
 
 def _responders(node: Node, key: str, _default: Any) -> list[dict[str, str]] | None:
     out = []
-    for _, raw in node.items(key):
-        r = Node.of("", "", raw)
+    for p, raw in node.items(key):
+        r = Node.of(node.file, p, raw)
         # Alertmanager lower-cases the type only in a copy, so it shows as written
         out.append({k: v for k, v in (("id", r.text("id")), ("name", r.text("name")), ("username", r.text("username")),
                                        ("type", r.text("type"))) if v})

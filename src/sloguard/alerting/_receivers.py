@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
+from sloguard.alerting._dump_other import dump_other
 from sloguard.alerting._email import EmailConfig, parse_email, resolve_email
 from sloguard.alerting._errors import AlertingConfigError
 from sloguard.alerting._global import GlobalConfig
@@ -173,9 +174,16 @@ def parse_receiver(file: str, path: str, value: object) -> Receiver:
     unsupported = tuple(k for k in UNSUPPORTED_KINDS if list(node.items(k)))
     if not node.text("name"):
         raise AlertingConfigError(file, path, "missing name in receiver")
-    other = tuple((k, tuple(MappingProxyType(dict(Node.of(file, p, v).data)) for p, v in node.items(k)))
-                  for k in unsupported)
+    other = tuple((k, tuple(_other_entry(file, p, v, k) for p, v in node.items(k))) for k in unsupported)
     return Receiver(name=node.text("name"), unsupported=unsupported, path=path, other_configs=other, **lists)
+
+
+def _other_entry(file: str, path: str, value: object, kind: str) -> Mapping[str, Any]:
+    """An entry of a kind sloguard does not send to, kept as written for ``config show``;
+    its ``http_config`` and the types of the fields shown are checked now."""
+    entry = Node.of(file, path, value)
+    dump_other(kind, entry.data, GlobalConfig(), ".", lambda _h: {}, file, path)
+    return MappingProxyType(dict(entry.data))
 
 
 def resolve_receiver(rcv: Receiver, g: GlobalConfig, node: Node) -> Receiver:
