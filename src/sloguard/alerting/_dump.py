@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sloguard.alerting._dump_other import dump_other
+from sloguard.alerting._dump_other import dump_other, slash_path
 from sloguard.alerting._email import EmailConfig
 from sloguard.alerting._global import GlobalConfig
 from sloguard.alerting._goyaml import Flow, FlowMap, GoMap, go_yaml
@@ -42,7 +42,7 @@ _WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "
 
 def dump_config(cfg: AlertmanagerConfig, *, show_webhook_urls: bool = False) -> str:
     """The YAML Alertmanager 0.25 shows for ``cfg`` (see the module's docstring)."""
-    out: dict[str, Any] = {"global": _global(cfg.global_config), "route": _route(cfg.route)}
+    out: dict[str, Any] = {"global": _global(cfg.global_config, _inherited_urls(cfg)), "route": _route(cfg.route)}
     if cfg.inhibit_rules:
         out["inhibit_rules"] = [_inhibit(r) for r in cfg.inhibit_rules]
     if cfg.receivers:
@@ -88,7 +88,15 @@ def _hostport(text: str) -> str:
     return f"{host.removeprefix('[').removesuffix(']')}:{port}"
 
 
-def _global(g: GlobalConfig) -> dict[str, Any]:
+def _inherited_urls(cfg: AlertmanagerConfig) -> frozenset[str]:
+    """The global API URLs some receiver inherits and Alertmanager therefore gives a
+    trailing ``/`` in place (it appends to the shared URL, so ``global`` shows it too)."""
+    return frozenset(f"{kind.removesuffix('_configs')}_api_url" for r in cfg.receivers for kind, entries in r.other_configs
+                     if kind in ("opsgenie_configs", "wechat_configs", "victorops_configs")
+                     and any(not e.get("api_url") for e in entries))
+
+
+def _global(g: GlobalConfig, slashed: frozenset[str] = frozenset()) -> dict[str, Any]:
     out = {
         "resolve_timeout": format_duration_ms(g.resolve_timeout_ms), "http_config": _http(g.http_config),
         "smtp_from": g.smtp_from, "smtp_hello": g.smtp_hello, "smtp_smarthost": _hostport(g.smtp_smarthost),
@@ -104,7 +112,8 @@ def _global(g: GlobalConfig) -> dict[str, Any]:
                        ("victorops", ("api_url", "api_key", "api_key_file")), ("telegram", ("api_url",)),
                        ("webex", ("api_url",))):
         for key in (f"{kind}_{k}" for k in keys):
-            out[key] = go_url(urls[key]) if key in urls else _secret(secrets.get(key)) or texts.get(key)
+            url = slash_path(urls[key]) if key in slashed else urls.get(key, "")
+            out[key] = go_url(url) if key in urls else _secret(secrets.get(key)) or texts.get(key)
     return _drop_empty(out, keep=("resolve_timeout", "smtp_require_tls"))
 
 

@@ -20,7 +20,7 @@ from sloguard.alerting._secret import SECRET_TOKEN
 from sloguard.alerting._yaml import Node
 from sloguard.durations import format_go_duration
 
-__all__ = ["dump_other"]
+__all__ = ["dump_other", "slash_path"]
 
 _T = '{{{{ template "{}" . }}}}'.format
 #: (key, how, default or global key). how: text (omitempty), text! (always), secret, url
@@ -92,7 +92,8 @@ def _global(g: GlobalConfig, key: str) -> str:
     return values.get(key, "")
 
 
-def _slash(url: str) -> str:
+def slash_path(url: str) -> str:
+    """The URL with a ``/`` at the end of its path, as Alertmanager gives API base URLs."""
     parts = urlsplit(url)
     return url if parts.path.endswith("/") else urlunsplit(parts._replace(path=parts.path + "/"))
 
@@ -103,7 +104,7 @@ def _field(node: Node, g: GlobalConfig, key: str, how: str, default: Any, inheri
         return (SECRET_TOKEN if how == "secret" else value) if value else None
     if how.startswith("url"):
         value = node.text(key) or _global(g, default)
-        value = _slash(value) if how.endswith("/") and value else value
+        value = slash_path(value) if how.endswith("/") and value else value
         return value or ("" if "!" in how else None)
     if how == "text" and isinstance(default, str) and default.startswith("@"):  # a global fallback
         return node.text(key) or _global(g, default[1:]) or None
