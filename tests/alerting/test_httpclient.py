@@ -226,3 +226,18 @@ def test_without_a_shared_client_a_receiver_gets_one_with_alertmanagers_defaults
     cfg = parse_config("route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{url: 'http://h/'}]}]")
     notifier = build_notifier(cfg.receivers[0].webhook_configs[0], NotificationTemplate())
     assert isinstance(notifier, WebhookNotifier) and notifier.client.follow_redirects
+
+
+def test_a_notifier_reports_an_unreadable_credentials_file_by_name_and_retries(tmp_path: Path) -> None:
+    yml = "route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{url: 'http://127.0.0.1:9/', " \
+          "http_config: {bearer_token_file: gone}}]}]"
+    cfg = parse_config(yml, str(tmp_path / "am.yml"), base_dir=str(tmp_path))
+    notifier = build_notifier(cfg.receivers[0].webhook_configs[0], NotificationTemplate())
+    result = asyncio.run(notifier.notify(NotifyContext("{}:{}", "a", Labels.of(), 0), []))
+    assert not result.ok and result.retryable
+    assert f"unable to read authorization credentials file {tmp_path / 'gone'}" in result.error
+
+
+def test_unusable_tls_files_are_refused_when_the_client_is_built(tmp_path: Path) -> None:
+    with pytest.raises(HTTPConfigError, match="ca_file .*nowhere.pem"):
+        http_client(http_config(tmp_path, "tls_config: {ca_file: nowhere.pem}"))
