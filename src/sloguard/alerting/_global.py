@@ -92,6 +92,10 @@ def check_global(node: Node, cfg: GlobalConfig) -> None:
     """Alertmanager's global checks: a setting given both inline and in a file."""
     if cfg.slack_api_url is not None and cfg.slack_api_url_file:
         raise node.fail("slack_api_url", "at most one of slack_api_url & slack_api_url_file must be configured")
+    other = dict(cfg.other_secrets).keys() | dict(cfg.other_texts).keys()
+    for kind in ("opsgenie", "victorops"):
+        if f"{kind}_api_key" in other and f"{kind}_api_key_file" in other:
+            raise node.fail(f"{kind}_api_key", f"at most one of {kind}_api_key & {kind}_api_key_file must be configured")
     if cfg.smtp_auth_password is not None and cfg.smtp_auth_password_file:
         raise node.fail("smtp_auth_password",
                         "at most one of smtp_auth_password & smtp_auth_password_file must be configured")

@@ -16,6 +16,7 @@ from sloguard.alerting._email import EmailConfig, parse_email, resolve_email
 from sloguard.alerting._errors import AlertingConfigError
 from sloguard.alerting._global import GlobalConfig
 from sloguard.alerting._http import HTTPConfig, check_url, parse_http_config
+from sloguard.alerting._other_checks import check_other_entry, check_other_fallbacks
 from sloguard.alerting._secret import Secret
 from sloguard.alerting._slack import SlackConfig, parse_slack, resolve_slack
 from sloguard.alerting._yaml import Node
@@ -182,6 +183,7 @@ def _other_entry(file: str, path: str, value: object, kind: str) -> Mapping[str,
     """An entry of a kind sloguard does not send to, kept as written for ``config show``;
     its ``http_config`` and the types of the fields shown are checked now."""
     entry = Node.of(file, path, value)
+    check_other_entry(kind, entry)
     dump_other(kind, entry.data, GlobalConfig(), ".", lambda _h: {}, file, path)
     return MappingProxyType(dict(entry.data))
 
@@ -193,6 +195,9 @@ def resolve_receiver(rcv: Receiver, g: GlobalConfig, node: Node) -> Receiver:
     hooks = tuple(replace(w, http_config=w.http_config or http) for w in rcv.webhook_configs)
     emails = tuple(resolve_email(e, g, node) for e in rcv.email_configs)
     slacks = tuple(resolve_slack(s, g, node) for s in rcv.slack_configs)
+    for kind, entries in rcv.other_configs:
+        for i, entry in enumerate(entries):
+            check_other_fallbacks(kind, entry, g, node.file, f"{rcv.path}.{kind}[{i}]")
     pds = tuple(replace(p, http_config=p.http_config or http, url=p.url or g.pagerduty_url)
                 for p in rcv.pagerduty_configs)
     return replace(rcv, webhook_configs=hooks, email_configs=emails, slack_configs=slacks, pagerduty_configs=pds)

@@ -86,6 +86,9 @@ def _matcher(node: Node, key: str, mtype: MatchType, name: str, value: str) -> M
 
 def read_matchers(node: Node, match: str, match_re: str, new: str) -> tuple[Matcher, ...]:
     """Legacy ``match``/``match_re`` maps and new-style ``matchers`` lines, sorted."""
+    for name, value in node.child(match_re).data.items():
+        if value is None:
+            raise node.fail(f"{match_re}.{name}", f'invalid regexp value for "{name}"')
     out = [_matcher(node, match, MatchType.EQUAL, k, v) for k, v in node.str_map(match).items()]
     out += [_matcher(node, match_re, MatchType.REGEX, k, v) for k, v in node.str_map(match_re).items()]
     for i, line in enumerate(node.str_list(new) or ()):
