@@ -66,9 +66,9 @@ def _secret(s: Secret | None) -> str | None:
 
 
 def go_url(text: str) -> str:
-    """Go's ``url.URL.String()`` for a URL as written: the scheme in lower case."""
-    parts = urlsplit(text)
-    return urlunsplit(parts._replace(scheme=parts.scheme.lower())) if parts.scheme else text
+    """Go's ``url.URL.String()`` for a URL as written: the scheme in lower case, the rest as is."""
+    scheme, sep, rest = text.partition("://")
+    return f"{scheme.lower()}{sep}{rest}" if sep else text
 
 
 def _redacted(text: str) -> str:
