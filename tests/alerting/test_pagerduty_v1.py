@@ -101,3 +101,11 @@ def test_an_oversized_v1_event_loses_its_details() -> None:
     assert body["details"] == {"error": "Custom details have been removed because the original event exceeds "
                                         "the maximum size of 512KB"}
     assert body["payload"] is None
+
+
+def test_an_unreadable_slack_api_url_file_names_the_file(tmp_path: Path) -> None:
+    from sloguard.alerting.receivers import SlackConfig, SlackNotifier
+    notifier = SlackNotifier(SlackConfig(api_url_file=str(tmp_path / "gone")), TMPL)
+    result = asyncio.run(notifier.notify(CTX, _alerts()))
+    assert not result.ok and not result.retryable
+    assert f"cannot read api_url_file {tmp_path / 'gone'}: No such file or directory" in result.error

@@ -93,7 +93,8 @@ class SlackNotifier(HTTPNotifier[SlackConfig]):
         try:
             url = api_url(self.config)
         except OSError as e:
-            return NotifyResult.failure(f"{what}: cannot read api_url_file: {e.strerror}", False)
+            return NotifyResult.failure(f"{what}: cannot read api_url_file {self.config.api_url_file}: {e.strerror}",
+                                        False)
         if not url:
             return NotifyResult.failure(f"{what}: no API URL is set (resolve the config against global)", False)
         return await post_json(self.client, url, go_json(msg), what, timeout_s=self.timeout_s)
