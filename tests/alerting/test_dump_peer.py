@@ -11,6 +11,7 @@ with ``show_webhook_urls=True``: 0.25 prints them, sloguard hides them by defaul
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
@@ -55,3 +56,36 @@ def test_config_show_is_alertmanagers_byte_for_byte(tmp_path: Path, name: str) -
 @pytest.mark.parametrize("name", SHARED_CONFIGS)
 def test_shared_conformance_configs_show_as_alertmanager_shows_them(tmp_path: Path, name: str) -> None:
     _compare(tmp_path, (CONFORMANCE / name).read_text())
+
+
+_ALPHABET = "abcXYZ019 :#-?{}[],&*!|>'\"%@`\t\né✓日.~_/\\=+<\u00a0\u0085\u2028\U0001F600"
+_LOOKALIKES = ("true", "1.5", "0x10", "2020-01-02", "12:30", " ", "- a", "a: b", "null", "~", "on", "1e3", "-1",
+               "+.inf", ".5", "0o7", "1_000", "0b11", "...", "---", "<<", "=")
+
+
+def _random_text(rng: random.Random) -> str:
+    n = rng.choice([0, 1, 2, 3, 5, 8, 13, 40, 90, 130])
+    text = "".join(rng.choice(_ALPHABET) if rng.random() < 0.5 else rng.choice("abcdefgh ") for _ in range(n))
+    return rng.choice(_LOOKALIKES) + (text if rng.random() < 0.3 else "") if rng.random() < 0.2 else text
+
+
+def _quoted(text: str) -> str:
+    """A YAML double-quoted scalar both readers read as ``text`` (escapes for breaks,
+    controls and characters outside the BMP)."""
+    def one(ch: str) -> str:
+        if ch in '"\\':
+            return "\\" + ch
+        o = ord(ch)
+        return f"\\U{o:08X}" if o < 0x20 or 0x7F <= o <= 0x9F or o > 0xFFFF or ch in "\u2028\u2029" else ch
+    return '"' + "".join(one(c) for c in text) + '"'
+
+
+def test_random_strings_are_quoted_and_folded_as_yaml_v2_does(tmp_path: Path) -> None:
+    """300 strings from a fixed seed (every kind of character, lengths past the 80-column
+    fold, look-alikes of other YAML types) as PagerDuty details, written JSON-quoted so both
+    readers read the same text."""
+    rng = random.Random(20261203)
+    lines = ["route: {receiver: a}", "receivers:", "  - name: a", "    pagerduty_configs:",
+             "      - routing_key: k", "        details:"]
+    lines += [f"          k{i:03d}: {_quoted(_random_text(rng))}" for i in range(300)]
+    _compare(tmp_path, "\n".join(lines) + "\n")

@@ -113,14 +113,81 @@ def _digits_before(s: str, i: int) -> str:
     return s[j:i]
 
 
+_ESCAPES = {"\0": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v", "\x0c": "f", "\r": "r",
+            "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\u2028": "L", "\u2029": "P"}
+
+
+def _escaped(ch: str) -> str | None:
+    """yaml.v2's escape for ``ch`` in a double-quoted scalar, None when it is written as is."""
+    o = ord(ch)
+    printable = 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
+    if printable and ch not in '"\\\u2028\u2029':
+        return None
+    if ch in _ESCAPES:
+        return "\\" + _ESCAPES[ch]
+    return f"\\x{o:02X}" if o <= 0xFF else f"\\u{o:04X}" if o <= 0xFFFF else f"\\U{o:08X}"
+
+
 class _Dumper(yaml.SafeDumper):
     """No implicit resolvers: every scalar is a string node whose style is chosen here."""
 
     yaml_implicit_resolvers: dict[Any, Any] = {}
 
+    def write_double_quoted(self, text: str, split: bool = True) -> None:
+        """yaml.v2's double-quoted writer: lines are folded only at a single space past
+        column 80 (PyYAML's also folds after an escape, with a trailing ``\\``)."""
+        self.write_indicator('"', True)
+        spaces = False
+        for i, ch in enumerate(text):
+            escape = _escaped(ch)
+            if escape is not None:
+                self._put(escape)
+            elif ch == " " and split and not spaces and self.column > self.best_width and 0 < i < len(text) - 1:
+                self.write_indent()
+                if text[i + 1] == " ":
+                    self._put("\\")
+            else:
+                self._put(ch)
+            spaces = ch == " " and escape is None
+        self.write_indicator('"', False)
+
+    def write_single_quoted(self, text: str, split: bool = True) -> None:
+        """yaml.v2's single-quoted writer (PyYAML's also indents after a final line break)."""
+        self.write_indicator("'", True)
+        spaces = breaks = False
+        for i, ch in enumerate(text):
+            if ch == " ":
+                if split and not spaces and self.column > self.best_width and 0 < i < len(text) - 1 \
+                        and text[i + 1] != " ":
+                    self.write_indent()
+                else:
+                    self._put(ch)
+                spaces = True
+            elif ch in "\n\x85\u2028\u2029":
+                if not breaks and ch == "\n":
+                    self.write_line_break()
+                self.write_line_break(ch)
+                breaks = True
+            else:
+                if breaks:
+                    self.write_indent()
+                self._put("''" if ch == "'" else ch)
+                self.indention = spaces = breaks = False
+        self.write_indicator("'", False)
+
+    def _put(self, data: str) -> None:
+        self.column += len(data)
+        self.stream.write(data)
+
+
+def _go_special(s: str) -> bool:
+    """Characters yaml.v2 does not count as printable where PyYAML does (NEL and everything
+    outside the BMP, emoji included): they force double quotes, with escapes."""
+    return any(c == "\x85" or ord(c) > 0xFFFF for c in s)
+
 
 def _str(dumper: yaml.SafeDumper, s: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in s else '"' if _reads_as_other(s) else None
+    style = '"' if _go_special(s) else "|" if "\n" in s else '"' if _reads_as_other(s) else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", s, style=style)
 
 
