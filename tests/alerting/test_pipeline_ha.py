@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sloguard.alerting._stage_notify import Blocking, run_inline
+from sloguard.alerting._nflog_async import Blocking, run_inline
 from sloguard.alerting.model import Alert
 from sloguard.alerting.pipeline import Pipeline
 from sloguard.clock import ManualClock

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
+from sloguard.alerting._nflog_async import AsyncNflog, InlineNflog
 from sloguard.alerting._xxhash import xxh64
 from sloguard.alerting.model import Alert
 from sloguard.alerting.stages import Deferred, FlushContext, StageError
@@ -25,8 +26,8 @@ from sloguard.labels import Labels
 from sloguard.state import NflogEntry, NflogReceiver, NotificationLog, StateError
 
 __all__ = [
-    "DEFAULT_NFLOG_RETENTION_MS", "MIN_TIMEOUT_MS", "Blocking", "ClaimStage", "DedupStage",
-    "SetNotifiesStage", "flush_id", "hash_alert", "needs_update", "run_inline",
+    "DEFAULT_NFLOG_RETENTION_MS", "MIN_TIMEOUT_MS", "ClaimStage", "DedupStage",
+    "SetNotifiesStage", "flush_id", "hash_alert", "needs_update",
 ]
 
 log = logging.getLogger("sloguard.alerting")
@@ -37,17 +38,6 @@ DEFAULT_NFLOG_RETENTION_MS = 120 * 3_600_000
 """Alertmanager's ``--data.retention`` default: how long a log entry is kept at most."""
 MIN_TIMEOUT_MS = 10_000
 """Alertmanager's ``notify.MinTimeout``: a flush may take at least this long."""
-
-
-class Blocking(Protocol):
-    """Runs a blocking state-store call for a stage (inline, or in a thread: ``asyncio.to_thread``)."""
-
-    def __call__(self, fn: Callable[[], T], /) -> Awaitable[T]: ...
-
-
-async def run_inline(fn: Callable[[], T]) -> T:
-    """Run ``fn`` on the event loop (deterministic under a manual clock)."""
-    return fn()
 
 
 @functools.lru_cache(maxsize=65536)
@@ -94,20 +84,18 @@ class DedupStage:
     """Drops the flush when the receiver already knows it (:func:`needs_update` against the
     log entry); records the firing and resolved hashes and the flush id on the context."""
 
-    __slots__ = ("nflog", "receiver", "run_db", "send_resolved")
+    __slots__ = ("nflog", "receiver", "send_resolved")
 
-    def __init__(self, nflog: NotificationLog, receiver: NflogReceiver, send_resolved: bool,
-                 run_db: Blocking = run_inline) -> None:
-        self.nflog = nflog
+    def __init__(self, nflog: AsyncNflog | NotificationLog, receiver: NflogReceiver, send_resolved: bool) -> None:
+        self.nflog = _async(nflog)
         self.receiver = receiver
         self.send_resolved = send_resolved
-        self.run_db = run_db
 
     async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
         firing = {hash_alert(a) for a in alerts if not a.resolved_at(ctx.now_ms)}
         resolved = {hash_alert(a) for a in alerts if a.resolved_at(ctx.now_ms)}
         try:
-            entry = await self.run_db(lambda: self.nflog.query(self.receiver, ctx.group_key))
+            entry = await self.nflog.query(self.receiver, ctx.group_key)
         except StateError as e:
             raise _unavailable(ctx, "reading the notification log", e) from e
         f, r = tuple(sorted(firing)), tuple(sorted(resolved))
@@ -125,20 +113,17 @@ class ClaimStage:
     holder died or gave up at the deadline) is taken over, so the notification is sent by
     whoever flushes next."""
 
-    __slots__ = ("holder", "nflog", "receiver", "run_db")
+    __slots__ = ("holder", "nflog", "receiver")
 
-    def __init__(self, nflog: NotificationLog, receiver: NflogReceiver, holder: str,
-                 run_db: Blocking = run_inline) -> None:
-        self.nflog = nflog
+    def __init__(self, nflog: AsyncNflog | NotificationLog, receiver: NflogReceiver, holder: str) -> None:
+        self.nflog = _async(nflog)
         self.receiver = receiver
         self.holder = holder
-        self.run_db = run_db
 
     async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
         expires = ctx.deadline_ms if ctx.deadline_ms is not None else ctx.now_ms + MIN_TIMEOUT_MS
         try:
-            won = await self.run_db(lambda: self.nflog.claim(
-                self.receiver, ctx.group_key, ctx.flush_id, self.holder, expires_at=expires))
+            won = await self.nflog.claim(self.receiver, ctx.group_key, ctx.flush_id, self.holder, expires_at=expires)
         except StateError as e:
             raise _unavailable(ctx, "claiming the flush", e) from e
         if not won:
@@ -152,15 +137,14 @@ class SetNotifiesStage:
     expires after the retention, or after twice the repeat interval when that is shorter
     (Alertmanager 0.25's ``Log``)."""
 
-    __slots__ = ("clock", "nflog", "receiver", "retention_ms", "run_db")
+    __slots__ = ("clock", "nflog", "receiver", "retention_ms")
 
-    def __init__(self, nflog: NotificationLog, receiver: NflogReceiver, clock: Clock,
-                 retention_ms: int = DEFAULT_NFLOG_RETENTION_MS, run_db: Blocking = run_inline) -> None:
-        self.nflog = nflog
+    def __init__(self, nflog: AsyncNflog | NotificationLog, receiver: NflogReceiver, clock: Clock,
+                 retention_ms: int = DEFAULT_NFLOG_RETENTION_MS) -> None:
+        self.nflog = _async(nflog)
         self.receiver = receiver
         self.clock = clock
         self.retention_ms = retention_ms
-        self.run_db = run_db
 
     def expiry_ms(self, repeat_ms: int) -> int:
         twice = 2 * repeat_ms
@@ -170,8 +154,13 @@ class SetNotifiesStage:
         now = self.clock.now_ms()
         expires = now + self.expiry_ms(ctx.route.repeat_interval_ms)
         try:
-            await self.run_db(lambda: self.nflog.log(
-                self.receiver, ctx.group_key, ctx.firing, ctx.resolved, expires_at=expires, timestamp=now))
+            await self.nflog.log(self.receiver, ctx.group_key, ctx.firing, ctx.resolved,
+                                 expires_at=expires, timestamp=now)
         except StateError as e:
             raise _unavailable(ctx, "logging the notification", e) from e
         return ctx, list(alerts)
+
+
+def _async(nflog: AsyncNflog | NotificationLog) -> AsyncNflog:
+    """A store's log as the stages call it (each call inline), or an async one as given."""
+    return InlineNflog(nflog) if isinstance(nflog, NotificationLog) else nflog

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from sloguard.alerting._nflog_async import BatchedNflog
 from sloguard.alerting.config import AlertmanagerConfig
 from sloguard.alerting.dispatch import Dispatcher
 from sloguard.alerting.marker import Marker
@@ -65,6 +66,8 @@ class AlertingCore:
         self.alert_store = AlertStore(clock, self.marker)
         #: Notification counters by integration type, kept across reloads.
         self.stats = PipelineStats()
+        #: The notification log's calls of concurrent flushes, one transaction per round.
+        self.nflog = BatchedNflog(store.nflog)
         self._dispatcher: Dispatcher | None = None
         self._pipeline: Pipeline | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -152,7 +155,7 @@ class AlertingCore:
             store=self._store, marker=self.marker, clock=self._clock, peer=self.options.peer_name,
             firing_alerts=lambda: self.alert_store.firing(self._clock.now_ms()),
             external_url=self.options.external_url, http=self._http, log_receivers=self.options.log_receivers,
-            run_db=asyncio.to_thread, stats=self.stats,
+            run_db=asyncio.to_thread, stats=self.stats, nflog=self.nflog,
         )
         return build_pipeline(config, deps)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
+from sloguard.alerting._nflog_async import AsyncNflog, Blocking, InlineNflog, run_inline
 from sloguard.alerting._stage_chain import Branch, FanoutStage, MultiStage, RoutingStage
 from sloguard.alerting._stage_mute import (
     DEFAULT_SILENCE_REFRESH_MS,
@@ -28,11 +29,9 @@ from sloguard.alerting._stage_mute import (
 from sloguard.alerting._stage_notify import (
     DEFAULT_NFLOG_RETENTION_MS,
     MIN_TIMEOUT_MS,
-    Blocking,
     ClaimStage,
     DedupStage,
     SetNotifiesStage,
-    run_inline,
 )
 from sloguard.alerting._stage_retry import PipelineStats, RetryStage
 from sloguard.alerting._stage_time import TimeActiveStage, TimeMuteStage
@@ -86,6 +85,9 @@ class PipelineDeps:
     silence_refresh_ms: int = DEFAULT_SILENCE_REFRESH_MS
     run_db: Blocking = run_inline
     stats: PipelineStats = field(default_factory=PipelineStats)
+    #: The notification log as the stages call it (default: the store's, each call
+    #: through ``run_db``); a server passes a ``BatchedNflog`` shared across reloads.
+    nflog: AsyncNflog | None = None
 
 
 class LogNotifier:
@@ -166,14 +168,14 @@ def _notifiers(config: AlertmanagerConfig, name: str, tmpl: NotificationTemplate
 def _integration_chain(name: str, kind: str, idx: int, notifier: Notifier, deps: PipelineDeps) -> Branch:
     recv = NflogReceiver(name, kind, idx)
     label = f"{name}/{kind}[{idx}]"
-    nflog = deps.store.nflog
+    nflog = deps.nflog or InlineNflog(deps.store.nflog, deps.run_db)
     retry = RetryStage(notifier, label, deps.clock, deps.stats.integration(kind), backoff=deps.backoff,
                        timeout_s=deps.notify_timeout_s, external_url=deps.external_url)
     return Branch(label, MultiStage(
-        DedupStage(nflog, recv, notifier.send_resolved(), deps.run_db),
-        ClaimStage(nflog, recv, deps.peer, deps.run_db),
+        DedupStage(nflog, recv, notifier.send_resolved()),
+        ClaimStage(nflog, recv, deps.peer),
         retry,
-        SetNotifiesStage(nflog, recv, deps.clock, deps.nflog_retention_ms, deps.run_db),
+        SetNotifiesStage(nflog, recv, deps.clock, deps.nflog_retention_ms),
     ))
 
 

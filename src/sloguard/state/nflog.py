@@ -10,11 +10,12 @@ database learn which one of them sends that flush (one unexpired claim at a time
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from sloguard.state._db import Database
 from sloguard.state._schema import nflog as log_table
@@ -59,12 +60,53 @@ class NflogEntry:
         return set(alerts) <= set(self.resolved)
 
 
+@dataclass(frozen=True, slots=True)
+class NflogQuery:
+    """Read the last notification of a receiver integration for a group (an ``NflogEntry`` or None)."""
+
+    receiver: NflogReceiver
+    group_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class NflogClaim:
+    """Claim flush ``flush_id`` of a group for ``holder`` until ``expires_at`` (True if it went in)."""
+
+    receiver: NflogReceiver
+    group_key: str
+    flush_id: str
+    holder: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NflogRecord:
+    """Record a notification that was sent (None)."""
+
+    entry: NflogEntry
+
+
+NflogOp = NflogQuery | NflogClaim | NflogRecord
+NflogResult = NflogEntry | bool | None
+
+
 class NotificationLog:
-    """The nflog in the state database; each write is committed before it returns."""
+    """The nflog in the state database; each write is committed before it returns.
+
+    :meth:`run` executes many operations in one transaction (one commit), in order: the
+    pipeline batches the calls of concurrent flushes that way; the single-call methods
+    are one-operation runs.
+    """
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+
+    def run(self, ops: Sequence[NflogOp]) -> list[NflogResult]:
+        """Execute ``ops`` in order in one transaction; their results in the same order."""
+        now = self._clock()
+        with self._db.transaction() as conn:
+            return [self._exec(conn, op, now) for op in ops]
 
     def log(
         self,
@@ -85,33 +127,13 @@ class NotificationLog:
             receiver, group_key, self._clock() if timestamp is None else timestamp,
             tuple(sorted(set(firing))), tuple(sorted(set(resolved))), expires_at,
         )
-        row = _key(receiver, group_key) | {
-            "timestamp": entry.timestamp,
-            "firing": json.dumps(entry.firing),
-            "resolved": json.dumps(entry.resolved),
-            "expires_at": entry.expires_at,
-        }
-        stmt = self._db.insert(log_table).values(row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(_key(receiver, group_key)),
-            set_={k: stmt.excluded[k] for k in ("timestamp", "firing", "resolved", "expires_at")},
-            where=log_table.c.timestamp <= stmt.excluded.timestamp,  # an older write never replaces a newer one
-        )
-        with self._db.transaction() as conn:
-            conn.execute(stmt)
+        self.run([NflogRecord(entry)])
         return entry
 
     def query(self, receiver: NflogReceiver, group_key: str) -> NflogEntry | None:
         """The last notification logged for this receiver integration and group, if any."""
-        query = sa.select(log_table).where(*_where(log_table, receiver, group_key))
-        with self._db.transaction() as conn:
-            row = conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        return NflogEntry(
-            receiver, group_key, int(row["timestamp"]),
-            tuple(json.loads(row["firing"])), tuple(json.loads(row["resolved"])), int(row["expires_at"]),
-        )
+        found = self.run([NflogQuery(receiver, group_key)])[0]
+        return found if isinstance(found, NflogEntry) else None
 
     def claim(
         self, receiver: NflogReceiver, group_key: str, flush_id: str, holder: str, *, expires_at: int
@@ -125,19 +147,42 @@ class NotificationLog:
         other caller gets False while the claim holds. So a replica that claimed a flush
         and died blocks it only until its claim expires; whoever flushes next sends.
         """
-        now = self._clock()
-        row = _key(receiver, group_key) | {
-            "flush_id": flush_id, "holder": holder, "claimed_at": now, "expires_at": expires_at,
+        return self.run([NflogClaim(receiver, group_key, flush_id, holder, expires_at)])[0] is True
+
+    def _exec(self, conn: Connection, op: NflogOp, now: int) -> NflogResult:
+        if isinstance(op, NflogQuery):
+            row = conn.execute(sa.select(log_table).where(*_where(log_table, op.receiver, op.group_key))).first()
+            return None if row is None else _entry(op.receiver, op.group_key, row._mapping)
+        if isinstance(op, NflogClaim):
+            return conn.execute(self._claim_stmt(op, now)).first() is not None
+        conn.execute(self._log_stmt(op.entry))
+        return None
+
+    def _log_stmt(self, entry: NflogEntry) -> Any:
+        row = _key(entry.receiver, entry.group_key) | {
+            "timestamp": entry.timestamp,
+            "firing": json.dumps(entry.firing),
+            "resolved": json.dumps(entry.resolved),
+            "expires_at": entry.expires_at,
+        }
+        stmt = self._db.insert(log_table).values(row)
+        return stmt.on_conflict_do_update(
+            index_elements=list(_key(entry.receiver, entry.group_key)),
+            set_={k: stmt.excluded[k] for k in ("timestamp", "firing", "resolved", "expires_at")},
+            where=log_table.c.timestamp <= stmt.excluded.timestamp,  # an older write never replaces a newer one
+        )
+
+    def _claim_stmt(self, op: NflogClaim, now: int) -> Any:
+        row = _key(op.receiver, op.group_key) | {
+            "flush_id": op.flush_id, "holder": op.holder, "claimed_at": now, "expires_at": op.expires_at,
         }
         stmt = self._db.insert(claims_table).values(row)
         stmt = stmt.on_conflict_do_update(
-            index_elements=[*_key(receiver, group_key), "flush_id"],
+            index_elements=[*_key(op.receiver, op.group_key), "flush_id"],
             set_={k: stmt.excluded[k] for k in ("holder", "claimed_at", "expires_at")},
             where=sa.or_(claims_table.c.holder == stmt.excluded.holder, claims_table.c.expires_at <= now),
         )
-        stmt = stmt.returning(claims_table.c.holder)  # a row back only when this claim went in
-        with self._db.transaction() as conn:
-            return conn.execute(stmt).first() is not None
+        return stmt.returning(claims_table.c.holder)  # a row back only when this claim went in
 
     def claim_holder(self, receiver: NflogReceiver, group_key: str, flush_id: str) -> str | None:
         """Who claimed this flush (None: nobody yet)."""
@@ -156,6 +201,13 @@ class NotificationLog:
             n = conn.execute(log_table.delete().where(log_table.c.expires_at <= now)).rowcount
             n += conn.execute(claims_table.delete().where(claims_table.c.expires_at <= now)).rowcount
         return int(n)
+
+
+def _entry(receiver: NflogReceiver, group_key: str, row: Any) -> NflogEntry:
+    return NflogEntry(
+        receiver, group_key, int(row["timestamp"]),
+        tuple(json.loads(row["firing"])), tuple(json.loads(row["resolved"])), int(row["expires_at"]),
+    )
 
 
 def _key(receiver: NflogReceiver, group_key: str) -> dict[str, Any]:
