@@ -43,7 +43,7 @@ class SequentialSettings:
     alpha: float = 0.05
     min_exposure: float = 100.0
     tolerance: float = 0.0
-    max_ratio: float = 8.0
+    max_ratio: float = 4.0
     grid: int = 24
 
     def __post_init__(self) -> None:
