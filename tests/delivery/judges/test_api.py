@@ -16,12 +16,15 @@ from sloguard.delivery.judges import (
     JudgeError,
     Outcome,
     ProportionSettings,
+    SequentialSettings,
     Spending,
     SpendingSettings,
     SpendingState,
     judge_by_name,
     rate_ratio,
     spending_look,
+    verdict_from_dict,
+    wrapper_settings,
     z_test,
 )
 
@@ -41,7 +44,7 @@ def test_an_unknown_judge_name_lists_the_known_ones() -> None:
 def test_settings_from_a_mapping_name_the_key_path_of_a_problem() -> None:
     spec = judge_by_name("proportions")
     assert spec.settings({"alpha": 0.01, "min_requests": 100}) == ProportionSettings(0.01, 100)
-    with pytest.raises(JudgeError, match=r"judges\[0\].settings: unknown key\(s\) 'alfa'.*known keys are alpha"):
+    with pytest.raises(JudgeError, match=r"judges\[0\].settings: unknown key\(s\) 'alfa' for the 'proportions' judge; known keys are alpha"):
         spec.settings({"alfa": 0.1}, "judges[0].settings")
     with pytest.raises(JudgeError, match=r"judges\[0\].settings.alpha: expected a number, got '5%'"):
         spec.settings({"alpha": "5%"}, "judges[0].settings")
@@ -49,13 +52,30 @@ def test_settings_from_a_mapping_name_the_key_path_of_a_problem() -> None:
         spec.settings({"alpha": 0}, "judges[0].settings")
 
 
-def test_a_verdict_is_json_safe_and_readable() -> None:
+def test_a_verdict_is_json_safe_readable_and_reads_back() -> None:
     v = rate_ratio(Counts(0, 2000), Counts(6, 2000))
     d = json.loads(json.dumps(v.to_dict()))
-    assert d["outcome"] == "fail" and d["effect"] is None  # infinite ratio
-    assert d["interval"]["high"] is None and d["interval"]["level"] == 0.95
-    assert d["p_value"] == pytest.approx(0.5**6, rel=0.02)
+    assert d["outcome"] == "fail" and d["effect"] == "+Inf"  # infinite ratio, as Prometheus writes it
+    assert d["interval"]["high"] == "+Inf" and d["interval"]["level"] == 0.95
+    assert d["p_value"] == pytest.approx(0.5**6, rel=0.02) and d["likelihood_ratio"] is None
     assert v.reason.count(".") <= 2 and "canary 6 errors" in v.reason
+    assert verdict_from_dict(d) == v
+    nan = z_test(Counts(0, 10), Counts(0, 10))
+    assert verdict_from_dict(json.loads(json.dumps(nan.to_dict()))).outcome is Outcome.INSUFFICIENT_DATA
+    with pytest.raises(JudgeError, match="A stored verdict cannot be read"):
+        verdict_from_dict({**d, "outcome": "maybe"})
+
+
+def test_sequential_and_spending_settings_come_from_mappings_by_name() -> None:
+    assert wrapper_settings("sequential", {"alpha": 0.01, "grid": 12}) == SequentialSettings(alpha=0.01, grid=12)
+    s = wrapper_settings("alpha-spending", {"looks": 10, "spending": "obrien-fleming"})
+    assert s == SpendingSettings(looks=10, spending=Spending.OBRIEN_FLEMING)
+    with pytest.raises(JudgeError, match=r"a.spending: expected one of 'pocock', 'obrien-fleming', got 'linear'"):
+        wrapper_settings("alpha-spending", {"spending": "linear"}, "a")
+    with pytest.raises(JudgeError, match=r"a.looks: expected a whole number, got 2.5"):
+        wrapper_settings("alpha-spending", {"looks": 2.5}, "a")
+    with pytest.raises(JudgeError, match=r"a: unknown sequential method 'wald'; known ones are alpha-spending, sequential"):
+        wrapper_settings("wald", {}, "a")
 
 
 @pytest.mark.parametrize("spending", list(Spending))

@@ -12,8 +12,16 @@ from __future__ import annotations
 from sloguard.delivery.judges._errors import JudgeError
 from sloguard.delivery.judges._histogram import Histogram
 from sloguard.delivery.judges._inputs import Counts
-from sloguard.delivery.judges._registry import JUDGES, InputKind, JudgeSpec, judge_by_name
-from sloguard.delivery.judges._verdict import Interval, Outcome, Verdict
+from sloguard.delivery.judges._registry import (
+    JUDGES,
+    WRAPPERS,
+    InputKind,
+    JudgeSpec,
+    judge_by_name,
+    settings_from,
+    wrapper_settings,
+)
+from sloguard.delivery.judges._verdict import Interval, Outcome, Verdict, verdict_from_dict
 from sloguard.delivery.judges.correction import (
     Correction,
     benjamini_hochberg,
@@ -40,6 +48,7 @@ from sloguard.delivery.judges.tail import (
 
 __all__ = [
     "JUDGES",
+    "WRAPPERS",
     "Correction",
     "Counts",
     "ExactSettings",
@@ -67,9 +76,12 @@ __all__ = [
     "mann_whitney",
     "rate_ratio",
     "sequential",
+    "settings_from",
     "spending_look",
     "spread",
     "tail_histogram",
     "tail_samples",
+    "verdict_from_dict",
+    "wrapper_settings",
     "z_test",
 ]

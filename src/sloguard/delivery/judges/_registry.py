@@ -3,13 +3,13 @@ read from a mapping (YAML), with errors that name the key path."""
 
 from __future__ import annotations
 
-import dataclasses
 import enum
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sloguard.delivery.judges import exact, mann_whitney, proportions, tail
+from sloguard.delivery.judges import exact, mann_whitney, proportions, sequential, spending, tail
 from sloguard.delivery.judges._errors import JudgeError
 from sloguard.delivery.judges._verdict import Verdict
 
@@ -34,23 +34,43 @@ class JudgeSpec:
     summary: str
 
     def settings(self, values: Mapping[str, Any] | None = None, where: str = "settings") -> Any:
-        """Build this judge's settings from a mapping; unknown keys and bad values are
-        errors naming ``where`` (e.g. ``spec.analysis.judges[0].settings``)."""
-        values = dict(values or {})
-        known = {f.name: f for f in dataclasses.fields(self.settings_type)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise JudgeError(
-                f"{where}: unknown key(s) {', '.join(map(repr, unknown))} for the {self.name!r} "
-                f"judge; known keys are {', '.join(sorted(known))}."
-            )
-        for key, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise JudgeError(f"{where}.{key}: expected a number, got {value!r}.")
+        """Build this judge's settings from a mapping; see :func:`settings_from`."""
+        return settings_from(self.settings_type, values, where, f"the {self.name!r} judge")
+
+
+def settings_from(
+    settings_type: type[Any], values: Mapping[str, Any] | None, where: str, owner: str
+) -> Any:
+    """Settings of ``settings_type`` from a mapping (YAML values): numbers for float
+    fields, whole numbers for int fields, the value's name for enum fields. Unknown keys
+    and bad values are errors naming ``where`` (e.g. ``spec.analysis.judges[0].settings``)."""
+    values = dict(values or {})
+    hints = typing.get_type_hints(settings_type)
+    unknown = sorted(set(values) - set(hints))
+    if unknown:
+        raise JudgeError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))} for {owner}; "
+            f"known keys are {', '.join(sorted(hints))}."
+        )
+    kwargs = {key: _coerce(hints[key], value, f"{where}.{key}") for key, value in values.items()}
+    try:
+        return settings_type(**kwargs)
+    except JudgeError as err:
+        raise JudgeError(f"{where}: {err}") from None
+
+
+def _coerce(kind: Any, value: Any, where: str) -> Any:
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
         try:
-            return self.settings_type(**values)
-        except JudgeError as err:
-            raise JudgeError(f"{where}: {err}") from None
+            return kind(value)
+        except ValueError:
+            names = ", ".join(repr(m.value) for m in kind)
+            raise JudgeError(f"{where}: expected one of {names}, got {value!r}.") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise JudgeError(f"{where}: expected a number, got {value!r}.")
+    if kind is int and not isinstance(value, int):
+        raise JudgeError(f"{where}: expected a whole number, got {value!r}.")
+    return value
 
 
 JUDGES: dict[str, JudgeSpec] = {
@@ -80,3 +100,19 @@ def judge_by_name(name: str, where: str = "judge") -> JudgeSpec:
     if spec is None:
         raise JudgeError(f"{where}: unknown judge {name!r}; known judges are {', '.join(sorted(JUDGES))}.")
     return spec
+
+
+# Judges that carry state between looks (``sequential``) or wrap another judge
+# (``alpha-spending``): their settings by name, built with :func:`settings_from`.
+WRAPPERS: dict[str, type[Any]] = {
+    sequential.NAME: sequential.SequentialSettings,
+    spending.NAME: spending.SpendingSettings,
+}
+
+
+def wrapper_settings(name: str, values: Mapping[str, Any] | None = None, where: str = "settings") -> Any:
+    """Settings of the sequential judge or the alpha-spending wrapper from a mapping."""
+    settings_type = WRAPPERS.get(name)
+    if settings_type is None:
+        raise JudgeError(f"{where}: unknown sequential method {name!r}; known ones are {', '.join(sorted(WRAPPERS))}.")
+    return settings_from(settings_type, values, where, f"the {name!r} method")

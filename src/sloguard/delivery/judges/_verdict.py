@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+from sloguard.delivery.judges._errors import JudgeError
 
 
 class Outcome(enum.Enum):
@@ -66,12 +69,10 @@ class Verdict:
     def failed(self) -> bool:
         return self.outcome is Outcome.FAIL
 
-    def with_outcome(self, outcome: Outcome, reason: str, **changes: Any) -> Verdict:
-        """A copy with another outcome and reason (the correction across metrics uses it)."""
-        return replace(self, outcome=outcome, reason=reason, **changes)
-
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe mapping (NaN and infinities become None) for the state store."""
+        """A JSON-safe mapping for the state store and the API: non-finite numbers are
+        written as Prometheus writes them (``"NaN"``, ``"+Inf"``, ``"-Inf"``), an absent
+        p-value or likelihood ratio as null. :meth:`from_dict` reads it back."""
         iv = self.interval
         return {
             "judge": self.judge,
@@ -91,6 +92,23 @@ class Verdict:
             else {"low": _json(iv.low), "high": _json(iv.high), "level": iv.level},
             "details": {name: _json(value) for name, value in self.details},
         }
+
+
+def verdict_from_dict(d: Mapping[str, Any]) -> Verdict:
+    """A :class:`Verdict` from :meth:`Verdict.to_dict`'s mapping (as stored)."""
+    iv = d.get("interval")
+    try:
+        return Verdict(
+            judge=str(d["judge"]), outcome=Outcome(d["outcome"]), reason=str(d["reason"]),
+            alpha=_num(d["alpha"]), baseline_n=_num(d["baseline_n"]), canary_n=_num(d["canary_n"]),
+            statistic=_num(d["statistic"]), statistic_name=str(d["statistic_name"]),
+            p_value=_opt(d["p_value"]), likelihood_ratio=_opt(d["likelihood_ratio"]),
+            effect=_num(d["effect"]), effect_name=str(d["effect_name"]),
+            interval=None if iv is None else Interval(_num(iv["low"]), _num(iv["high"]), _num(iv["level"])),
+            details=tuple((str(k), _num(v)) for k, v in d["details"].items()),
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise JudgeError(f"A stored verdict cannot be read ({type(err).__name__}: {err}): {dict(d)!r}.") from None
 
 
 def insufficient(
@@ -129,7 +147,19 @@ def verdict_word(outcome: Outcome) -> str:
     return "canary worse" if outcome is Outcome.FAIL else "no evidence the canary is worse"
 
 
-def _json(x: float | None) -> float | None:
-    if x is None or math.isnan(x) or math.isinf(x):
+def _json(x: float | None) -> float | str | None:
+    if x is None:
         return None
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "+Inf" if x > 0 else "-Inf"
     return float(x)
+
+
+def _num(x: Any) -> float:
+    return float(x)  # float() reads "NaN", "+Inf" and "-Inf" as well
+
+
+def _opt(x: Any) -> float | None:
+    return None if x is None else _num(x)

@@ -57,30 +57,29 @@ def rate_ratio(baseline: Counts, canary: Counts, settings: ExactSettings = Exact
     if min(eb, ec) < settings.min_exposure or eb == 0 or ec == 0:
         return insufficient(RATE_RATIO, a, eb, ec, settings.min_exposure, "of exposure")
     xb, xc = round(baseline.events), round(canary.events)
-    k = xb + xc
     ratio = (xc / ec) / (xb / eb) if xb else (math.inf if xc else math.nan)
-    if k == 0:
+    if xb + xc == 0:
         reason = f"no errors in either arm ({fmt(eb)} and {fmt(ec)} of exposure), no evidence the canary is worse"
         return Verdict(RATE_RATIO, Outcome.PASS, reason, a, eb, ec, p_value=1.0,
                        effect=ratio, effect_name="canary/baseline rate ratio")  # fmt: skip
     r0 = 1.0 + settings.tolerance
     q0 = r0 * ec / (r0 * ec + eb)
-    p = float(special.bdtrc(xc - 1, k, q0)) if xc > 0 else 1.0
-    share_low = float(special.betaincinv(xc, k - xc + 1, a)) if xc > 0 else 0.0
-    ratio_low = share_low / (1 - share_low) * eb / ec if share_low < 1 else math.inf
-    outcome = decide(p, a)
-    reason = (
-        f"canary {fmt(xc)} errors in {fmt(ec)} vs baseline {fmt(xb)} in {fmt(eb)} "
-        f"(rate ratio {fmt(ratio)}, allowed {fmt(r0)}): exact p = {fmt(p)} "
-        f"{'<=' if outcome is Outcome.FAIL else '>'} alpha {a:g}, {verdict_word(outcome)}"
-    )
+    p = float(special.bdtrc(xc - 1, xb + xc, q0)) if xc > 0 else 1.0
+    said = f"canary {fmt(xc)} errors in {fmt(ec)} vs baseline {fmt(xb)} in {fmt(eb)} (rate ratio {fmt(ratio)}, allowed {fmt(r0)})"
     return Verdict(
-        RATE_RATIO, outcome, reason, a, eb, ec,
-        statistic=float(xc), statistic_name=f"canary errors of {k}", p_value=p,
+        RATE_RATIO, decide(p, a), _reason(said, "exact", p, a), a, eb, ec,
+        statistic=float(xc), statistic_name=f"canary errors of {xb + xc}", p_value=p,
         effect=ratio, effect_name="canary/baseline rate ratio",
-        interval=Interval(ratio_low, math.inf, 1 - a),
-        details=(("expected_canary_share", q0), ("total_errors", float(k))),
+        interval=Interval(_ratio_low(xb, xc, eb, ec, a), math.inf, 1 - a),
+        details=(("expected_canary_share", q0), ("total_errors", float(xb + xc))),
     )  # fmt: skip
+
+
+def _ratio_low(xb: int, xc: int, eb: float, ec: float, alpha: float) -> float:
+    """The exact (Clopper-Pearson) one-sided lower bound of the rate ratio, through the
+    canary's share of the errors."""
+    share = float(special.betaincinv(xc, xb + 1, alpha)) if xc > 0 else 0.0
+    return share / (1 - share) * eb / ec if share < 1 else math.inf
 
 
 def fisher(baseline: Counts, canary: Counts, settings: ExactSettings = ExactSettings()) -> Verdict:
@@ -94,18 +93,18 @@ def fisher(baseline: Counts, canary: Counts, settings: ExactSettings = ExactSett
         return insufficient(FISHER, a, nb, nc, settings.min_exposure, "requests")
     xb, xc = round(baseline.events), round(canary.events)
     table = [[xc, round(nc) - xc], [xb, round(nb) - xb]]
-    odds, p = stats.fisher_exact(table, alternative="greater")
+    odds, p = (float(x) for x in stats.fisher_exact(table, alternative="greater"))
     ci = odds_ratio(table, kind="conditional").confidence_interval(1 - a, alternative="greater")
-    outcome = decide(float(p), a)
-    reason = (
-        f"canary {fmt(xc)} errors of {fmt(nc)} vs baseline {fmt(xb)} of {fmt(nb)} (odds ratio "
-        f"{fmt(float(odds))}): Fisher p = {fmt(float(p))} {'<=' if outcome is Outcome.FAIL else '>'} "
-        f"alpha {a:g}, {verdict_word(outcome)}"
-    )
+    said = f"canary {fmt(xc)} errors of {fmt(nc)} vs baseline {fmt(xb)} of {fmt(nb)} (odds ratio {fmt(odds)})"
     return Verdict(
-        FISHER, outcome, reason, a, nb, nc,
-        statistic=float(xc), statistic_name="canary errors", p_value=float(p),
-        effect=float(odds), effect_name="canary/baseline odds ratio",
+        FISHER, decide(p, a), _reason(said, "Fisher", p, a), a, nb, nc,
+        statistic=float(xc), statistic_name="canary errors", p_value=p,
+        effect=odds, effect_name="canary/baseline odds ratio",
         interval=Interval(float(ci.low), float(ci.high), 1 - a),
     )  # fmt: skip
 
+
+def _reason(said: str, test: str, p: float, alpha: float) -> str:
+    outcome = decide(p, alpha)
+    sign = "<=" if outcome is Outcome.FAIL else ">"
+    return f"{said}: {test} p = {fmt(p)} {sign} alpha {alpha:g}, {verdict_word(outcome)}"

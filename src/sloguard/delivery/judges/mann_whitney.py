@@ -65,20 +65,22 @@ def mann_whitney(
         reason = "every sample has the same value in both arms, no evidence the canary is worse"
         return Verdict(NAME, Outcome.PASS, reason, a, b.size, c.size, p_value=1.0)
     res = stats.mannwhitneyu(shifted, b, alternative="greater", method="auto")
-    u, p = float(res.statistic), float(res.pvalue)
-    auc = u / (b.size * c.size)
-    outcome = decide(p, a)
+    return _verdict(b, c, float(res.statistic), float(res.pvalue), settings)
+
+
+def _verdict(b: FloatArray, c: FloatArray, u: float, p: float, s: MannWhitneySettings) -> Verdict:
+    auc, outcome = u / (b.size * c.size), decide(p, s.alpha)
     mb, mc = float(np.median(b)), float(np.median(c))
     reason = (
         f"canary median {fmt(mc)} vs baseline {fmt(mb)} ({c.size:,} and {b.size:,} samples), "
         f"P(canary slower) = {auc:.3f}: U = {fmt(u)}, p = {fmt(p)} "
-        f"{'<=' if outcome is Outcome.FAIL else '>'} alpha {a:g}, {verdict_word(outcome)}"
+        f"{'<=' if outcome is Outcome.FAIL else '>'} alpha {s.alpha:g}, {verdict_word(outcome)}"
     )
     return Verdict(
-        NAME, outcome, reason, a, b.size, c.size,
+        NAME, outcome, reason, s.alpha, b.size, c.size,
         statistic=u, statistic_name="U", p_value=p,
         effect=auc, effect_name="P(canary > baseline)",
-        interval=Interval(_auc_low(auc, c.size, b.size, a), 1.0, 1 - a),
+        interval=Interval(_auc_low(auc, c.size, b.size, s.alpha), 1.0, 1 - s.alpha),
         details=(("baseline_median", mb), ("canary_median", mc)),
     )  # fmt: skip
 

@@ -159,10 +159,16 @@ def spread(
     if db.std() == 0 and dc.std() == 0:
         return _no_spread(b, c, db, dc, s)
     res = stats.ttest_ind(dc, db, equal_var=False, alternative="greater")
-    t, p = float(res.statistic), float(res.pvalue)
     ci = res.confidence_interval(1 - s.alpha)
-    mb, mc = float(db.mean()), float(dc.mean())
-    outcome = decide(p, s.alpha)
+    return _spread_verdict(b, c, db, dc, (float(res.statistic), float(res.pvalue), float(ci.low), float(ci.high)), s)
+
+
+def _spread_verdict(
+    b: FloatArray, c: FloatArray, db: FloatArray, dc: FloatArray,
+    test: tuple[float, float, float, float], s: SpreadSettings,
+) -> Verdict:
+    t, p, low, high = test
+    mb, mc, outcome = float(db.mean()), float(dc.mean()), decide(p, s.alpha)
     reason = (
         f"canary mean absolute deviation from its median {fmt(mc)} vs baseline {fmt(mb)}: "
         f"t = {t:.2f}, p = {fmt(p)} {'<=' if outcome is Outcome.FAIL else '>'} alpha "
@@ -172,7 +178,7 @@ def spread(
         SPREAD, outcome, reason, s.alpha, b.size, c.size,
         statistic=t, statistic_name="Welch t on absolute deviations", p_value=p,
         effect=mc - mb, effect_name="canary - baseline mean absolute deviation",
-        interval=Interval(float(ci.low), float(ci.high), 1 - s.alpha),
+        interval=Interval(low, high, 1 - s.alpha),
         details=(("baseline_mad", mb), ("canary_mad", mc)),
     )  # fmt: skip
 
