@@ -16,7 +16,8 @@ The sequential judge (mixture SPRT, alpha 0.05) sees cumulative counts of both a
 fixed check fails at the first look whose interval error rate of the canary (Flagger
 queries a rate over the last interval) is above a threshold; the threshold is tuned on
 separate identical-canary runs to the lowest value whose false-rollback rate over the 20
-looks is not above the judge's measured one (and, for reference, not above alpha). For
+looks is not above the judge's measured one (and, for reference, not above alpha); a
+variant rolls back at the 5th failed check, as Flagger does with ``threshold: 5``. For
 contrast, the z-test re-run on the cumulative counts at every look (the naive way).
 Time-to-detect: mean over runs of the look of the first FAIL, runs that never fail
 counted as look 21 (so the fixed check's figure is a lower bound). Not a test.
@@ -81,17 +82,24 @@ def interval_rates(traffic: Traffic, runs: int, ratio: float, world: str, seed: 
     return np.diff(c, axis=1, prepend=0) / traffic.per_look
 
 
-def threshold_fails(rates: np.ndarray, threshold: float) -> np.ndarray:
-    hit = rates > threshold
-    return np.where(hit.any(axis=1), hit.argmax(axis=1) + 1.0, np.inf)
+def threshold_fails(rates: np.ndarray, threshold: float, checks: int = 1) -> np.ndarray:
+    """The look at which the ``checks``-th interval above ``threshold`` happens (Flagger
+    rolls back when its count of failed checks reaches ``analysis.threshold``)."""
+    reached = (rates > threshold).cumsum(axis=1) >= checks
+    return np.where(reached.any(axis=1), reached.argmax(axis=1) + 1.0, np.inf)
 
 
-def tune(null_rates: np.ndarray, target: float) -> float:
+def tune(null_rates: np.ndarray, target: float, checks: int = 1) -> float:
     """The lowest threshold whose false-rollback rate is at most ``target``."""
-    for t in np.unique(null_rates):
-        if np.isfinite(threshold_fails(null_rates, t)).mean() <= target:
-            return float(t)
-    return float(null_rates.max())
+    candidates = np.unique(null_rates)
+    lo, hi = 0, candidates.size - 1  # the rate falls as the threshold rises: bisect
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if np.isfinite(threshold_fails(null_rates, candidates[mid], checks)).mean() <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return float(candidates[lo])
 
 
 def ttd(fails: np.ndarray, looks: int) -> float:
@@ -112,10 +120,11 @@ def compare(world: str, interval_s: float) -> list[str]:
     naive_null, naive_bad = naive_fails(traffic, RUNS_NULL, 1.0, world, 1), naive_fails(traffic, RUNS_BAD, 2.0, world, 2)
     rows.append(_row(world, interval_s, "z-test at every look (alpha 0.05, naive)",
                      float(np.isfinite(naive_null).mean()), naive_bad, traffic, j_ttd))  # fmt: skip
-    for label, target in (("judge's", fpr), ("alpha's", ALPHA)):
-        thr = tune(tune_rates, target)
-        fails_null, fails_bad = threshold_fails(check_null, thr), threshold_fails(check_bad, thr)
-        name = f"fixed threshold {thr:.2%} (tuned to the {label} rate)"
+    for label, target, checks in (("judge's", fpr, 1), ("alpha's", ALPHA, 1), ("judge's", fpr, 5)):
+        thr = tune(tune_rates, target, checks)
+        fails_null, fails_bad = threshold_fails(check_null, thr, checks), threshold_fails(check_bad, thr, checks)
+        after = "" if checks == 1 else f", rollback at the {checks}th failed check"
+        name = f"fixed threshold {thr:.2%} (tuned to the {label} rate{after})"
         rows.append(_row(world, interval_s, name, float(np.isfinite(fails_null).mean()), fails_bad, traffic, j_ttd))
     log(f"{world} {interval_s:g}s: {time.process_time() - t0:.1f} CPU s")
     return rows

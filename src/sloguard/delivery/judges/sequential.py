@@ -10,6 +10,9 @@ each ratio on a grid (log-spaced over ``(r0, r0 * max_ratio]``) and averages the
 equal weights: under H0 (``r <= r0``) this mixture is a nonnegative supermartingale with
 mean at most 1, so by Ville's inequality it ever reaches ``1 / alpha`` with probability at
 most ``alpha``, whatever the number of looks and whenever the traffic split changes.
+(For errors among requests the exact conditional law under H0 is hypergeometric, which
+is below the binomial in convex order (Hoeffding, 1963); the likelihood ratio is convex
+in the count, so its mean stays at most 1 and the guarantee holds.)
 ``p_value`` is the always-valid p-value ``min(1, 1 / max LR)``.
 
 State between looks is a :class:`SequentialState`; each look passes the cumulative
