@@ -15,13 +15,16 @@ import numpy as np
 import pytest
 
 from sloguard.delivery.judges import (
+    Counts,
     Histogram,
     JudgeError,
     MannWhitneySettings,
     Outcome,
+    SequentialState,
     SpendingSettings,
     TailSettings,
     mann_whitney,
+    sequential,
     spread,
     tail_histogram,
     tail_samples,
@@ -119,3 +122,33 @@ def test_tail_under_alpha_spending_keeps_false_rollbacks_below_alpha_and_detects
     hits = np.array([first_fail(spending_tail_looks(slow_b[r], slow_c[r], tail, spend)) for r in range(60)])
     assert np.isfinite(hits).mean() >= 0.95
     assert np.median(hits) <= 2
+
+
+def test_the_canary_quantile_interval_brackets_its_estimate() -> None:
+    b, c = _samples(37)
+    v = tail_histogram(Histogram.from_samples(b, PROM_BUCKETS), Histogram.from_samples(c, PROM_BUCKETS))
+    d = dict(v.details)
+    assert d["canary_quantile_low"] < d["canary_quantile"] < d["canary_quantile_high"]
+    assert d["canary_quantile_low"] > d["baseline_quantile"]  # 3,000 samples resolve a 30 % shift
+
+
+def test_requests_slower_than_a_fixed_bucket_are_counts_the_sequential_judge_can_watch() -> None:
+    rng = np.random.default_rng(38)
+    bound = PROM_BUCKETS.index(0.3)
+    b = latency_histograms(rng, TRAFFIC, 1, MEDIAN, SIGMA)[0]
+    c = latency_histograms(rng, TRAFFIC, 1, MEDIAN, SLOW)[0]
+    state, verdict = SequentialState(), None
+    for look in range(TRAFFIC.looks):
+        above_b = Counts(b[look, -1] - b[look, bound], b[look, -1])
+        above_c = Counts(c[look, -1] - c[look, bound], c[look, -1])
+        state, verdict = sequential(state, above_b, above_c)
+    assert verdict is not None and verdict.outcome is Outcome.FAIL and state.failed_at is not None
+
+
+def test_bad_latency_settings_are_errors_naming_the_value() -> None:
+    with pytest.raises(JudgeError, match=r"TailSettings.quantile must be in \[0.5, 1\), got 99"):
+        TailSettings(quantile=99)
+    with pytest.raises(JudgeError, match=r"MannWhitneySettings.tolerance is a relative tolerance.*got -0.1"):
+        MannWhitneySettings(tolerance=-0.1)
+    with pytest.raises(JudgeError, match=r"baseline samples contain an infinite value"):
+        mann_whitney([1.0, math.inf], [1.0, 2.0])

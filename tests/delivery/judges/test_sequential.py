@@ -123,3 +123,10 @@ def test_a_tolerance_lets_a_slightly_worse_canary_pass() -> None:
     assert strict.likelihood_ratio is not None and lenient.likelihood_ratio is not None
     assert lenient.likelihood_ratio < strict.likelihood_ratio
     assert lenient.outcome is Outcome.PASS
+
+
+def test_bad_sequential_settings_are_errors_naming_the_value() -> None:
+    with pytest.raises(JudgeError, match=r"SequentialSettings.max_ratio must be above 1.05, got 1.0"):
+        SequentialSettings(max_ratio=1.0)
+    with pytest.raises(JudgeError, match=r"SequentialSettings.grid must be 1 to 1000 ratios, got 0"):
+        SequentialSettings(grid=0)
