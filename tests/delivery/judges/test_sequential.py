@@ -130,3 +130,10 @@ def test_bad_sequential_settings_are_errors_naming_the_value() -> None:
         SequentialSettings(max_ratio=1.0)
     with pytest.raises(JudgeError, match=r"SequentialSettings.grid must be 1 to 1000 ratios, got 0"):
         SequentialSettings(grid=0)
+
+
+def test_a_far_better_canary_passes_without_numeric_trouble() -> None:
+    state, v = sequential(SequentialState(), Counts(50_000, 1_000_000), Counts(0, 1_000_000), SETTINGS)
+    assert v.outcome is Outcome.PASS and v.statistic < -745 and v.likelihood_ratio == 0.0  # exp underflows
+    with pytest.raises(JudgeError, match="settings must not change during an analysis"):
+        sequential(state, Counts(5000, 100_000), Counts(0, 100_000), SequentialSettings(grid=5))

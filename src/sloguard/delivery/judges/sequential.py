@@ -83,16 +83,22 @@ def sequential(
     settings: SequentialSettings = SequentialSettings(),
 ) -> tuple[SequentialState, Verdict]:
     """One look: cumulative ``baseline`` and ``canary`` errors/requests since the start."""
+    if state.log_lr and len(state.log_lr) != settings.grid:
+        raise JudgeError(
+            f"The sequential state has {len(state.log_lr)} ratios but the settings ask for "
+            f"{settings.grid}; settings must not change during an analysis."
+        )
     xb, eb, xc, ec = _increments(state, baseline, canary, state.looks + 1)
     log_lr = np.asarray(state.log_lr or [0.0] * settings.grid) + _log_lr(xb, eb, xc, ec, settings)
-    lr = float(np.exp(special.logsumexp(log_lr) - math.log(settings.grid)))
+    log_mix = float(special.logsumexp(log_lr)) - math.log(settings.grid)
+    lr = math.exp(log_mix)  # may underflow to 0 when the canary is far better: harmless
     enough = min(baseline.exposure, canary.exposure) >= settings.min_exposure
     max_lr = max(state.max_lr, lr) if enough else state.max_lr
     failed_at = state.failed_at
     if failed_at is None and enough and lr >= 1 / settings.alpha:
         failed_at = state.looks + 1
     new = SequentialState(baseline, canary, tuple(log_lr.tolist()), state.looks + 1, max_lr, failed_at)
-    return new, _verdict(new, lr, enough, settings)
+    return new, _verdict(new, log_mix, enough, settings)
 
 
 def _increments(
@@ -123,8 +129,8 @@ def _log_lr(xb: int, eb: float, xc: int, ec: float, s: SequentialSettings) -> np
     return np.asarray(xc * np.log(q / q0) + xb * np.log((1 - q) / (1 - q0)))
 
 
-def _verdict(st: SequentialState, lr: float, enough: bool, s: SequentialSettings) -> Verdict:
-    b, c = st.baseline, st.canary
+def _verdict(st: SequentialState, log_mix: float, enough: bool, s: SequentialSettings) -> Verdict:
+    b, c, lr = st.baseline, st.canary, math.exp(log_mix)
     if not enough:
         return replace(insufficient(NAME, s.alpha, b.exposure, c.exposure, s.min_exposure, "requests"),
                        likelihood_ratio=lr)  # fmt: skip
@@ -139,7 +145,7 @@ def _verdict(st: SequentialState, lr: float, enough: bool, s: SequentialSettings
     reason = f"look {st.looks}: {counts} (rate ratio {fmt(fixed.effect)}); {how}"
     return Verdict(
         NAME, outcome, reason, s.alpha, b.exposure, c.exposure,
-        statistic=math.log(lr), statistic_name="log mixture likelihood ratio",
+        statistic=log_mix, statistic_name="log mixture likelihood ratio",
         p_value=p, likelihood_ratio=lr, effect=fixed.effect, effect_name=fixed.effect_name,
         interval=fixed.interval, details=(("look", float(st.looks)), ("max_likelihood_ratio", st.max_lr)),
     )  # fmt: skip
