@@ -7,7 +7,8 @@ called with ``alpha`` replaced by that look's share of the total,
 to ``alpha``, so by the union bound the chance of any false FAIL over all looks is at
 most ``alpha`` whatever the correlation between looks (conservative: exact group-
 sequential boundaries would use the correlation to spend less). Past the planned looks
-nothing is left to spend and the judge cannot fail. A FAIL is final.
+nothing is left to spend and the judge cannot fail; a look whose judge answers
+INSUFFICIENT_DATA uses up its share all the same. A FAIL is final.
 """
 
 from __future__ import annotations
