@@ -25,6 +25,7 @@ class TinyUpstream:
     received: asyncio.Event = field(default_factory=asyncio.Event)
     server: asyncio.Server | None = None
     conns: set[asyncio.Task[object]] = field(default_factory=set)
+    connections: int = 0
 
     async def start(self) -> TinyUpstream:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -47,6 +48,7 @@ class TinyUpstream:
         task = asyncio.current_task()
         assert task is not None
         self.conns.add(task)
+        self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -61,7 +63,11 @@ class TinyUpstream:
                     await self.hold.wait()
                 status = 500 if path.startswith("/fail") else 200
                 out = self.name.encode()
-                writer.write(f"HTTP/1.1 {status} X\r\nx-upstream: {self.name}\r\nContent-Length: {len(out)}\r\n\r\n".encode() + out)
+                if path.startswith("/chunked"):
+                    parts = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (b"part-", out, b"x" * 70000))
+                    writer.write(f"HTTP/1.1 200 OK\r\nx-upstream: {self.name}\r\nTransfer-Encoding: chunked\r\n\r\n".encode() + parts + b"0\r\n\r\n")
+                else:
+                    writer.write(f"HTTP/1.1 {status} X\r\nx-upstream: {self.name}\r\nContent-Length: {len(out)}\r\n\r\n".encode() + out)
                 await writer.drain()
                 if headers.get("connection", "").lower() == "close":
                     break
