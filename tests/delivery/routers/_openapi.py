@@ -49,9 +49,9 @@ def _scalar(value: Any, schema: dict[str, Any], where: str) -> list[str]:
             errors.append(f"{where}: length {len(value)} outside the schema's bounds")
         if "pattern" in schema and not re.search(schema["pattern"], value):
             errors.append(f"{where}: {value!r} does not match {schema['pattern']!r}")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if value < schema.get("minimum", float("-inf")) or value > schema.get("maximum", float("inf")):
-            errors.append(f"{where}: {value} outside [{schema.get('minimum')}, {schema.get('maximum')}]")
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and not schema.get("minimum", float("-inf")) <= value <= schema.get("maximum", float("inf")):
+        errors.append(f"{where}: {value} outside [{schema.get('minimum')}, {schema.get('maximum')}]")
     return errors
 
 

@@ -4,6 +4,7 @@ published CRD schemas (vendored under schemas/, see schemas/README.md)."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +90,14 @@ def test_the_schema_check_catches_broken_manifests(tmp_path: Path) -> None:
     r = gateway(tmp_path)
     r.set_weight(30)
     good = written(tmp_path / "route.yaml")
-    for mutate, needle in [
+    mutations: list[tuple[Callable[[dict[str, Any]], None], str]] = [
         (lambda d: d["spec"]["rules"][0]["backendRefs"][0].update(weight=-1), "weight"),
         (lambda d: d["spec"]["rules"][0]["backendRefs"][0].update(port=70000), "port"),
         (lambda d: d["spec"]["rules"][0].update(bogus=1), "bogus"),
         (lambda d: d["spec"]["rules"][0]["matches"][0]["path"].update(type="Nope"), "type"),
         (lambda d: d["spec"].update(rules=[d["spec"]["rules"][0]] * 17), "rules"),
-    ]:
+    ]
+    for mutate, needle in mutations:
         bad = copy.deepcopy(good)
         mutate(bad)
         errors = validate(bad, HTTPROUTE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +60,7 @@ async def rig(**config: Any) -> AsyncIterator[Rig]:
         await canary.stop()
 
 
-def run(test: Callable[..., Awaitable[None]]) -> Callable[[], None]:
+def run(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
     def wrapper() -> None:
         asyncio.run(test())
 
@@ -251,11 +251,12 @@ async def test_upstream_connections_are_kept_alive_and_reused() -> None:
 @run
 async def test_routing_changes_are_validated() -> None:
     async with rig() as r:
-        for bad in (lambda: r.proxy.set_weight(101), lambda: r.proxy.set_weight(-1),
+        bad_calls: list[Callable[[], None]] = [lambda: r.proxy.set_weight(101), lambda: r.proxy.set_weight(-1),
                     lambda: r.proxy.set_weight(50, (WeightDestination("baseline", 60),)),
                     lambda: r.proxy.set_weight(10, (WeightDestination("nope", 5),)),
                     lambda: r.proxy.set_header_route(HeaderRoute("x", (RouteMatch("h", "(", MatchKind.REGEX),))),
-                    lambda: r.proxy.set_mirror_route(MirrorRoute("m", (), 150))):
+                    lambda: r.proxy.set_mirror_route(MirrorRoute("m", (), 150))]
+        for bad in bad_calls:
             with pytest.raises(RouterError):
                 bad()
         r.proxy.set_weight(30)

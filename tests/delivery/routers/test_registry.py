@@ -35,7 +35,7 @@ def configs(tmp: Path) -> dict[str, object]:
 def test_every_router_is_registered_by_its_type(tmp_path: Path) -> None:
     built = {name: new_router(name, cfg) for name, cfg in configs(tmp_path).items()}
     assert set(ROUTERS) == set(built)
-    assert all(r.TYPE == name for name, r in built.items())
+    assert all(name == r.TYPE for name, r in built.items())
 
 
 def test_unknown_type_or_wrong_config_is_refused(tmp_path: Path) -> None:

@@ -29,15 +29,16 @@ from sloguard.delivery.routers._proxy_table import (
     compile_mirror_routes,
 )
 from sloguard.delivery.routers._types import (
+    Desired,
     Feature,
     HeaderRoute,
     MirrorRoute,
     RouterError,
     WeightDestination,
-    check_match,
-    check_route_name,
     check_weights,
 )
+
+__all__ = ["DEFAULT_BUCKETS", "Limits", "MetricSink", "ProxyConfig", "ProxyRouter", "Version"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,21 +220,14 @@ class ProxyRouter:
 
     def set_header_route(self, route: HeaderRoute) -> None:
         where = f"proxy for service {self.config.service!r}: setHeaderRoute {route.name!r}"
-        check_route_name(route.name, where)
-        for m in route.matches:
-            check_match(m, where)
-        kept = tuple(r for r in self.table.header_routes if r.name != route.name)
-        self._swap(header_routes=kept + ((route,) if route.matches else ()))
+        self._swap(header_routes=self._routes().with_header_route(route, where).header_routes)
 
     def set_mirror_route(self, route: MirrorRoute) -> None:
         where = f"proxy for service {self.config.service!r}: setMirrorRoute {route.name!r}"
-        check_route_name(route.name, where)
-        if not 0 <= route.percentage <= 100:
-            raise RouterError(f"{where}: percentage {route.percentage} is outside 0..100.")
-        for m in route.matches:
-            check_match(m, where)
-        kept = tuple(r for r in self.table.mirror_routes if r.name != route.name)
-        self._swap(mirror_routes=kept + ((route,) if route.percentage else ()))
+        self._swap(mirror_routes=self._routes().with_mirror_route(route, where).mirror_routes)
+
+    def _routes(self) -> Desired:
+        return Desired(header_routes=self.table.header_routes, mirror_routes=self.table.mirror_routes)
 
     def remove_managed_routes(self) -> None:
         self._swap(header_routes=(), mirror_routes=())
