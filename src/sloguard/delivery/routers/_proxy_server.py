@@ -48,10 +48,39 @@ class Limits:
     mirror_timeout_s: float = 10.0
 
 
+class _Idle:
+    """Closes a client connection idle for ``seconds`` (no request or body bytes being
+    awaited past it) with one timer per connection, re-armed lazily: a request only
+    stamps the time, so the hot path creates no timer."""
+
+    __slots__ = ("writer", "seconds", "last", "busy", "_loop", "_handle")
+
+    def __init__(self, writer: asyncio.StreamWriter, seconds: float) -> None:
+        self.writer, self.seconds, self.busy = writer, seconds, False
+        self._loop = asyncio.get_running_loop()
+        self.last = self._loop.time()
+        self._handle = self._loop.call_later(seconds, self._check)
+
+    def _check(self) -> None:
+        due = self.last + self.seconds
+        if self.busy or due > self._loop.time():
+            self._handle = self._loop.call_at(max(due, self._loop.time() + 0.5), self._check)
+        else:
+            self.writer.close()
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
 class _UpstreamFailed(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+def _expire(writer: asyncio.StreamWriter, expired: list[bool]) -> None:
+    expired.append(True)
+    writer.transport.abort()
 
 
 class ProxyHandler:
@@ -86,23 +115,25 @@ class ProxyHandler:
         task = asyncio.current_task()
         if task is not None:
             self.tasks.add(task)
+        idle = _Idle(writer, self.limits.client_idle_timeout_s)
         try:
-            while await self._one(reader, writer, client_ip):
-                pass
+            while await self._one(reader, writer, client_ip, idle):
+                idle.last = idle._loop.time()
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, asyncio.LimitOverrunError):
             pass
         except asyncio.CancelledError:
             pass  # the proxy is stopping: this connection ends with it
         finally:
+            idle.cancel()
             if task is not None:
                 self.tasks.discard(task)
             self.clients.discard(writer)
             writer.close()
 
-    async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client_ip: bytes) -> bool:
+    async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                   client_ip: bytes, idle: _Idle) -> bool:
         try:
-            async with asyncio.timeout(self.limits.client_idle_timeout_s):
-                head = await reader.readuntil(b"\r\n\r\n")
+            head = await reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError:
             return False
         except (asyncio.LimitOverrunError, ValueError):
@@ -112,11 +143,16 @@ class ProxyHandler:
             req = parse_request(head, self.limits.max_headers)
             if req.expect_continue:
                 writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            async with asyncio.timeout(self.limits.client_idle_timeout_s):
+            if req.content_length or req.chunked:
+                idle.last = idle._loop.time()
                 await read_body(req, reader, self.limits.max_body_bytes)
         except HttpError as e:
             return await self._refuse(writer, e)
-        return await self._route(req, writer, client_ip, start)
+        idle.busy = True
+        try:
+            return await self._route(req, writer, client_ip, start)
+        finally:
+            idle.busy = False
 
     async def _refuse(self, writer: asyncio.StreamWriter, e: HttpError) -> bool:
         writer.write(error_response(e.status, str(e), close=True))
@@ -197,10 +233,19 @@ class ProxyHandler:
             raise
 
     async def _roundtrip(self, conn: Conn, req: Request, data: bytes) -> Response:
+        """Send the request; the response head, or TimeoutError past the upstream timeout
+        (a plain timer aborting the connection: cheaper than a timeout scope per request)."""
         conn[1].write(data)
-        async with asyncio.timeout(self.limits.upstream_timeout_s):
-            await conn[1].drain()
+        expired: list[bool] = []
+        handle = asyncio.get_running_loop().call_later(self.limits.upstream_timeout_s, _expire, conn[1], expired)
+        try:
             return await read_response_head(conn[0], req.method == b"HEAD")
+        except (ConnectionError, asyncio.IncompleteReadError):
+            if expired:
+                raise TimeoutError from None
+            raise
+        finally:
+            handle.cancel()
 
     def _start_mirror(self, pool: Pool, data: bytes) -> None:
         if self.mirrors_in_flight >= self.limits.mirror_max_in_flight:
