@@ -4,6 +4,7 @@ mirroring, draining, failures, limits."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -288,3 +289,27 @@ def test_a_config_with_bad_upstreams_or_duplicate_names_is_refused() -> None:
         ProxyRouter(ProxyConfig("s", Version("v1", ("localhost",))))
     with pytest.raises(RouterError, match="not distinct"):
         ProxyRouter(ProxyConfig("s", Version("v1", ("127.0.0.1:1",)), Version("v1", ("127.0.0.1:2",))))
+
+
+@run
+async def test_an_idle_or_slow_client_connection_is_closed() -> None:
+    async with rig(limits=Limits(client_idle_timeout_s=0.2)) as r:
+        reader, writer = await asyncio.open_connection("127.0.0.1", r.proxy.port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finishes its head
+        assert await asyncio.wait_for(reader.read(), 10) == b""
+        writer.close()
+        assert (await r.client.get("/")).status_code == 200
+
+
+@pytest.mark.skipif(importlib.util.find_spec("uvloop") is None, reason="uvloop (optional) is not installed")
+def test_the_proxy_runs_on_uvloop() -> None:
+    import uvloop
+
+    async def body() -> None:
+        async with rig() as r:
+            r.proxy.set_weight(100)
+            assert await r.versions(10) == {"v2": 10}
+            r.proxy.set_canary(None)
+            assert await r.versions(10) == {"v1": 10}
+
+    uvloop.run(body())
