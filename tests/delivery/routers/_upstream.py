@@ -62,12 +62,13 @@ class TinyUpstream:
                     self.held.set()
                     await self.hold.wait()
                 status = 500 if path.startswith("/fail") else 200
-                out = self.name.encode()
+                out = self.name.encode() * (50000 if path.startswith("/big") else 1)
                 if path.startswith("/chunked"):
                     parts = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (b"part-", out, b"x" * 70000))
                     writer.write(f"HTTP/1.1 200 OK\r\nx-upstream: {self.name}\r\nTransfer-Encoding: chunked\r\n\r\n".encode() + parts + b"0\r\n\r\n")
                 else:
-                    writer.write(f"HTTP/1.1 {status} X\r\nx-upstream: {self.name}\r\nContent-Length: {len(out)}\r\n\r\n".encode() + out)
+                    body = b"" if method == "HEAD" else out
+                    writer.write(f"HTTP/1.1 {status} X\r\nx-upstream: {self.name}\r\nContent-Length: {len(out)}\r\n\r\n".encode() + body)
                 await writer.drain()
                 if headers.get("connection", "").lower() == "close":
                     break

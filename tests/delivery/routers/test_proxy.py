@@ -313,3 +313,14 @@ def test_the_proxy_runs_on_uvloop() -> None:
             assert await r.versions(10) == {"v1": 10}
 
     uvloop.run(body())
+
+
+@run
+async def test_large_bodies_and_head_requests_keep_their_framing() -> None:
+    async with rig() as r:
+        big = await r.client.get("/big")
+        assert big.content == b"v1" * 50000
+        head = await r.client.head("/big")
+        assert (head.status_code, head.headers["content-length"], head.content) == (200, "100000", b"")
+        assert (await r.client.get("/")).text == "v1"  # the connections are still in step
+        assert r.stable.connections == 1

@@ -166,6 +166,7 @@ class Response:
     length: int | None
     chunked: bool
     upstream_close: bool
+    bodyless: bool = False
 
 
 async def read_response_head(reader: asyncio.StreamReader, head_request: bool) -> Response:
@@ -183,7 +184,9 @@ async def read_response_head(reader: asyncio.StreamReader, head_request: bool) -
     for line in lines[1:]:
         _response_header(resp, line)
     if head_request or status in (204, 304) or 100 <= status < 200:
-        resp.length, resp.chunked = 0, False
+        if resp.length is not None:  # describes the body a GET would get: passed on as is
+            resp.lines.append(b"Content-Length: " + str(resp.length).encode())
+        resp.length, resp.chunked, resp.bodyless = 0, False, True
     return resp
 
 
@@ -205,7 +208,9 @@ def response_head(resp: Response, extra: bytes, close: bool) -> bytes:
     out = list(resp.lines)
     if extra:
         out.append(extra)
-    if resp.chunked:
+    if resp.bodyless:
+        pass
+    elif resp.chunked:
         out.append(b"Transfer-Encoding: chunked")
     elif resp.length is not None:
         out.append(b"Content-Length: " + str(resp.length).encode())
