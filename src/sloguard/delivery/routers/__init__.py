@@ -11,7 +11,8 @@ refused when it is validated (``require``), not at the step that needs it.
 Routers: ``proxy`` (the built-in asyncio reverse proxy, the embedded default),
 ``nginx`` (rendered config, ``nginx -t``, hot reload), ``gatewayAPI`` (``HTTPRoute``
 files) and ``smi`` (``TrafficSplit`` files). Each takes only its config dataclass;
-``new_router(type, config)`` builds one from the registry ``ROUTERS``.
+``new_router(type, config)`` builds one from the registry ``ROUTERS``, and
+``router_from_mapping(type, mapping, where)`` from a spec file's mapping.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar, Protocol
 
+from sloguard.delivery.routers._mapping import from_mapping
 from sloguard.delivery.routers._types import (
     Feature,
     HeaderRoute,
@@ -99,6 +101,17 @@ def new_router(type_name: str, config: object) -> TrafficRouter:
     return router
 
 
+def router_from_mapping(type_name: str, data: object, where: str) -> TrafficRouter:
+    """A router built from a spec's mapping for it (camelCase keys for the config's
+    fields, e.g. ``{"service": "checkout", "stable": {"name": "v1", "upstreams":
+    ["127.0.0.1:9001"]}, "stickyCookie": "sg"}`` for ``proxy``); RouterError naming the
+    key path ``where.<type>.<key>`` of the first problem."""
+    if type_name not in ROUTERS:
+        raise RouterError(f"{where}: unknown traffic router type {type_name!r}; known: {', '.join(sorted(ROUTERS))}.")
+    config = from_mapping(ROUTERS[type_name][0], data, f"{where}.{type_name}")
+    return new_router(type_name, config)
+
+
 __all__ = [
     "ROUTERS",
     "Feature",
@@ -112,4 +125,5 @@ __all__ = [
     "features_of",
     "new_router",
     "require",
+    "router_from_mapping",
 ]
