@@ -176,3 +176,27 @@ def test_header_values_nginx_could_misread_are_refused(tmp_path: Path) -> None:
         router.render(router.desired.with_header_route(HeaderRoute("x", (RouteMatch("h", 'a"; evil'),)), "t"))
     with pytest.raises(RouterError, match=r"\$cookie_NAME"):
         router.render(router.desired.with_header_route(HeaderRoute("x", (RouteMatch("my-cookie", "v", cookie=True),)), "t"))
+
+
+def test_a_failed_reload_leaves_the_previous_config_in_place(tmp_path: Path) -> None:
+    router = NginxRouter(config(tmp_path, "127.0.0.1:1", "127.0.0.1:2"))
+    router.start()
+    try:
+        router.set_weight(30)
+    finally:
+        router.stop()
+    _until_stopped(tmp_path)
+    with pytest.raises(RouterError, match="reload nginx failed") as e:
+        router.set_weight(60)  # nginx is not running: the reload cannot be delivered
+    assert e.value.retryable
+    assert router.verify_weight(30) is True and router.desired.canary_weight == 30
+
+
+def _until_stopped(prefix: Path) -> None:
+    import time
+
+    for _ in range(200):
+        if not (prefix / "nginx.pid").exists():
+            return
+        time.sleep(0.05)
+    raise AssertionError("nginx did not stop")

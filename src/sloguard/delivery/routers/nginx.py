@@ -121,25 +121,36 @@ class NginxRouter:
         return render_main(http, prefix, c.user, c.worker_processes)
 
     def _apply(self, d: Desired, reload: bool = True) -> None:
+        """Render, test, install, reload. If the reload fails the previous file is put back,
+        so the file on disk (what ``verify_weight`` reads) is what nginx last loaded."""
         text = self.render(d)
         (self.config.prefix / "tmp").mkdir(parents=True, exist_ok=True)
-        candidate = self.conf_path.with_name(self.conf_path.name + ".new")
-        write_atomic(candidate, text, self._where)
+        old = read_text(self.conf_path, self._where)
         if self.config.main_conf is None:
-            self._nginx(["-t", "-q", "-p", str(self.config.prefix), "-c", str(candidate)], "test the config")
+            candidate = self.conf_path.with_name(self.conf_path.name + ".new")
+            write_atomic(candidate, text, self._where)
+            try:
+                self._nginx(["-t", "-q", "-p", str(self.config.prefix), "-c", str(candidate)], "test the config")
+            finally:
+                candidate.unlink(missing_ok=True)
             write_atomic(self.conf_path, text, self._where)
         else:
-            old = read_text(self.conf_path, self._where)
             write_atomic(self.conf_path, text, self._where)
-            try:
-                self._nginx(["-t", "-q", *self._target()], "test the config")
-            except RouterError:
-                write_atomic(self.conf_path, old or "", self._where)
-                raise
-        candidate.unlink(missing_ok=True)
+            self._guarded(["-t", "-q", *self._target()], "test the config", old)
         if reload:
-            self._nginx(self._target() + ["-s", "reload"], "reload nginx")
+            self._guarded(self._target() + ["-s", "reload"], "reload nginx", old)
         self._desired = d
+
+    def _guarded(self, args: list[str], what: str, old: str | None) -> None:
+        """Run nginx; on failure put the previous config file back, then raise."""
+        try:
+            self._nginx(args, what)
+        except RouterError:
+            if old is None:
+                self.conf_path.unlink(missing_ok=True)
+            else:
+                write_atomic(self.conf_path, old, self._where)
+            raise
 
     # -- TrafficRouter ------------------------------------------------------------------
 
