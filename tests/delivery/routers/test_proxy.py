@@ -324,3 +324,30 @@ async def test_large_bodies_and_head_requests_keep_their_framing() -> None:
         assert (head.status_code, head.headers["content-length"], head.content) == (200, "100000", b"")
         assert (await r.client.get("/")).text == "v1"  # the connections are still in step
         assert r.stable.connections == 1
+
+
+@run
+async def test_expect_100_continue_is_answered_by_the_proxy() -> None:
+    async with rig() as r:
+        reader, writer = await asyncio.open_connection("127.0.0.1", r.proxy.port)
+        writer.write(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(b"body")
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and await reader.readexactly(2) == b"v1"
+        writer.close()
+        assert r.stable.seen[-1].body == b"body" and "expect" not in r.stable.seen[-1].headers
+
+
+@run
+async def test_stop_lets_in_flight_requests_finish() -> None:
+    async with rig() as r:
+        r.stable.hold = asyncio.Event()
+        slow = asyncio.create_task(r.client.get("/hold"))
+        await asyncio.wait_for(r.stable.held.wait(), 5)
+        stopping = asyncio.create_task(r.proxy.stop())
+        await asyncio.sleep(0)
+        assert not stopping.done()
+        r.stable.hold.set()
+        assert (await slow).text == "v1"
+        await stopping
