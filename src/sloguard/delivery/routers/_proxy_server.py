@@ -61,6 +61,9 @@ class _Idle:
         self.last = self._loop.time()
         self._handle = self._loop.call_later(seconds, self._check)
 
+    def touch(self) -> None:
+        self.last = self._loop.time()
+
     def _check(self) -> None:
         due = self.last + self.seconds
         if self.busy or due > self._loop.time():
@@ -118,7 +121,7 @@ class ProxyHandler:
         idle = _Idle(writer, self.limits.client_idle_timeout_s)
         try:
             while await self._one(reader, writer, client_ip, idle):
-                idle.last = idle._loop.time()
+                idle.touch()
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, asyncio.LimitOverrunError):
             pass
         except asyncio.CancelledError:
@@ -144,7 +147,7 @@ class ProxyHandler:
             if req.expect_continue:
                 writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             if req.content_length or req.chunked:
-                idle.last = idle._loop.time()
+                idle.touch()
                 await read_body(req, reader, self.limits.max_body_bytes)
         except HttpError as e:
             return await self._refuse(writer, e)

@@ -88,7 +88,8 @@ def _check_version(v: Version, where: str) -> None:
 
 class ProxyRouter:
     """``TrafficRouter`` for the built-in proxy. ``start()`` listens; every routing change
-    swaps the whole routing table, so it is safe from the loop or another thread."""
+    swaps the whole routing table in one assignment, so requests never see half a change
+    and a change may come from another thread (one writer at a time)."""
 
     TYPE: ClassVar[str] = "proxy"
 
