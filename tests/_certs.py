@@ -35,7 +35,8 @@ def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
 
 
 def _cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, issuer_key: ec.EllipticCurvePrivateKey,
-          ca: bool, usage: x509.ObjectIdentifier | None = None) -> x509.Certificate:
+          ca: bool, usage: x509.ObjectIdentifier | None = None,
+          dns_names: tuple[str, ...] = ("localhost",)) -> x509.Certificate:
     now = datetime.datetime.now(datetime.UTC)
     b = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
          .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -50,12 +51,13 @@ def _cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, issuer_key
         b = b.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     if usage == ExtendedKeyUsageOID.SERVER_AUTH:
         b = b.add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), *map(x509.DNSName, dns_names)]), critical=False)
     return b.sign(issuer_key, hashes.SHA256())
 
 
-def make_pki(directory: Path) -> PKI:
-    """Write a CA, a server certificate for 127.0.0.1 and a client certificate into ``directory``."""
+def make_pki(directory: Path, dns_names: tuple[str, ...] = ("localhost",)) -> PKI:
+    """Write a CA, a server certificate for 127.0.0.1 and ``dns_names`` and a client
+    certificate into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     pki = PKI(*(directory / n for n in ("ca.crt", "server.crt", "server.key", "client.crt", "client.key")))
@@ -67,6 +69,6 @@ def make_pki(directory: Path) -> PKI:
     ):
         key = ec.generate_private_key(ec.SECP256R1())
         _write_key(key, key_path)
-        cert_path.write_bytes(_cert(cn, key, "sloguard test CA", ca_key, ca=False, usage=usage)
+        cert_path.write_bytes(_cert(cn, key, "sloguard test CA", ca_key, ca=False, usage=usage, dns_names=dns_names)
                               .public_bytes(serialization.Encoding.PEM))
     return pki

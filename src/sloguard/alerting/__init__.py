@@ -4,10 +4,12 @@
 tree into ``Route`` nodes whose ``match(labels)`` gives the routes an alert goes to.
 """
 
+from sloguard.alerting._dump import dump_config
 from sloguard.alerting._email import EmailConfig
 from sloguard.alerting._errors import AlertingConfigError, ConfigProblem
 from sloguard.alerting._global import GlobalConfig
-from sloguard.alerting._http import HTTPConfig, TLSConfig
+from sloguard.alerting._http import HTTPConfig, OAuth2Config, TLSConfig
+from sloguard.alerting._httpclient import HTTPConfigError, http_client
 from sloguard.alerting._matchers import (
     MatcherParseError,
     format_matchers,
@@ -35,8 +37,10 @@ __all__ = [
     "EmailConfig",
     "GlobalConfig",
     "HTTPConfig",
+    "HTTPConfigError",
     "InhibitRule",
     "MatcherParseError",
+    "OAuth2Config",
     "PagerdutyConfig",
     "Receiver",
     "Route",
@@ -48,7 +52,9 @@ __all__ = [
     "TimeIntervalSpecs",
     "WebhookConfig",
     "build_route",
+    "dump_config",
     "format_matchers",
+    "http_client",
     "load_config",
     "matches_all",
     "parse_config",

@@ -10,6 +10,15 @@ from sloguard.alerting._yaml import Node
 
 DEFAULT_PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 DEFAULT_RESOLVE_TIMEOUT_MS = 5 * 60_000
+#: The URLs of the receiver kinds sloguard does not send to, with Alertmanager 0.25's defaults
+#: (kept for ``config show``).
+OTHER_URL_DEFAULTS = (
+    ("opsgenie_api_url", "https://api.opsgenie.com/"), ("wechat_api_url", "https://qyapi.weixin.qq.com/cgi-bin/"),
+    ("victorops_api_url", "https://alert.victorops.com/integrations/generic/20131114/alert/"),
+    ("telegram_api_url", "https://api.telegram.org"), ("webex_api_url", "https://webexapis.com/v1/messages"),
+)
+_OTHER_SECRETS = ("opsgenie_api_key", "wechat_api_secret", "victorops_api_key")
+_OTHER_TEXT = ("opsgenie_api_key_file", "wechat_api_corp_id", "victorops_api_key_file")
 
 _KEYS = (
     "resolve_timeout", "http_config", "smtp_from", "smtp_hello", "smtp_smarthost", "smtp_auth_username",
@@ -41,6 +50,10 @@ class GlobalConfig:
     slack_api_url: Secret | None = None
     slack_api_url_file: str = ""
     pagerduty_url: str = DEFAULT_PAGERDUTY_URL
+    #: The other kinds' settings, for ``config show``: URLs (with defaults), secrets, texts.
+    other_urls: tuple[tuple[str, str], ...] = OTHER_URL_DEFAULTS
+    other_secrets: tuple[tuple[str, Secret], ...] = ()
+    other_texts: tuple[tuple[str, str], ...] = ()
 
 
 def _secret(node: Node, key: str) -> Secret | None:
@@ -69,6 +82,9 @@ def parse_global(node: Node) -> GlobalConfig:
         slack_api_url=slack,
         slack_api_url_file=node.text("slack_api_url_file"),
         pagerduty_url=check_url(node, "pagerduty_url") if node.has("pagerduty_url") else DEFAULT_PAGERDUTY_URL,
+        other_urls=tuple((k, check_url(node, k) if node.has(k) else v) for k, v in OTHER_URL_DEFAULTS),
+        other_secrets=tuple((k, Secret(node.text(k))) for k in _OTHER_SECRETS if node.text(k)),
+        other_texts=tuple((k, node.text(k)) for k in _OTHER_TEXT if node.text(k)),
     )
 
 
@@ -76,6 +92,10 @@ def check_global(node: Node, cfg: GlobalConfig) -> None:
     """Alertmanager's global checks: a setting given both inline and in a file."""
     if cfg.slack_api_url is not None and cfg.slack_api_url_file:
         raise node.fail("slack_api_url", "at most one of slack_api_url & slack_api_url_file must be configured")
+    other = dict(cfg.other_secrets).keys() | dict(cfg.other_texts).keys()
+    for kind in ("opsgenie", "victorops"):
+        if f"{kind}_api_key" in other and f"{kind}_api_key_file" in other:
+            raise node.fail(f"{kind}_api_key", f"at most one of {kind}_api_key & {kind}_api_key_file must be configured")
     if cfg.smtp_auth_password is not None and cfg.smtp_auth_password_file:
         raise node.fail("smtp_auth_password",
                         "at most one of smtp_auth_password & smtp_auth_password_file must be configured")

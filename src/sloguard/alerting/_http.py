@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from sloguard.alerting._errors import AlertingConfigError
 from sloguard.alerting._secret import Secret
 from sloguard.alerting._yaml import Node
 
@@ -14,6 +16,9 @@ _HTTP_KEYS = (
 )
 _TLS_KEYS = ("ca", "ca_file", "cert", "cert_file", "key", "key_file", "server_name", "insecure_skip_verify",
              "min_version", "max_version")
+_TLS_VERSIONS = ("TLS10", "TLS11", "TLS12", "TLS13")
+_OAUTH2_KEYS = ("client_id", "client_secret", "client_secret_file", "scopes", "token_url", "endpoint_params",
+                "proxy_url", "tls_config")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +31,22 @@ class TLSConfig:
     key: Secret | None = None
     server_name: str = ""
     insecure_skip_verify: bool = False
+    min_version: str = ""  #: ``TLS10`` .. ``TLS13`` as written, "" when unset
+    max_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OAuth2Config:
+    """The client-credentials grant of prometheus/common's ``oauth2`` block."""
+
+    client_id: str
+    client_secret: Secret | None = None
+    client_secret_file: str = ""
+    token_url: str = ""
+    scopes: tuple[str, ...] = ()
+    endpoint_params: tuple[tuple[str, str], ...] = ()
+    proxy_url: str = ""
+    tls: TLSConfig = TLSConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +62,15 @@ class HTTPConfig:
     proxy_url: str = ""
     follow_redirects: bool = True
     enable_http2: bool = True
+    has_basic_auth: bool = False  #: a ``basic_auth`` block was written (its username may be "")
+    basic_auth_password_file: str = ""
+    authorization_credentials_file: str = ""  #: also what ``bearer_token_file`` becomes
+    oauth2: OAuth2Config | None = None
+    proxy_connect_header: tuple[tuple[str, tuple[Secret, ...]], ...] = ()
+
+    def is_default(self) -> bool:
+        """Whether this is the ``http_config`` a receiver gets when nothing is written."""
+        return self == HTTPConfig()
 
 
 def parse_tls(node: Node) -> TLSConfig:
@@ -49,7 +79,43 @@ def parse_tls(node: Node) -> TLSConfig:
         ca_file=node.text("ca_file"), cert_file=node.text("cert_file"), key_file=node.text("key_file"),
         key=Secret(key) if key is not None else None, server_name=node.text("server_name"),
         insecure_skip_verify=node.flag("insecure_skip_verify", False),
+        min_version=_tls_version(node, "min_version"), max_version=_tls_version(node, "max_version"),
     )
+
+
+def _tls_version(node: Node, key: str) -> str:
+    text = node.text(key)
+    if text and text not in _TLS_VERSIONS:
+        raise node.fail(key, f"unknown TLS version: {text}")
+    return text
+
+
+def parse_oauth2(node: Node) -> OAuth2Config | None:
+    """``oauth2`` with prometheus/common's checks; None when the block is absent."""
+    if not node.data:
+        return None
+    node.check_keys(_OAUTH2_KEYS)
+    if not node.text("client_id"):
+        raise AlertingConfigError(node.file, node.path, "oauth2 client_id must be configured")
+    if not node.text("client_secret") and not node.text("client_secret_file"):
+        raise AlertingConfigError(node.file, node.path, "either oauth2 client_secret or client_secret_file must be configured")
+    if not node.text("token_url"):
+        raise AlertingConfigError(node.file, node.path, "oauth2 token_url must be configured")
+    if node.text("client_secret") and node.text("client_secret_file"):
+        raise AlertingConfigError(node.file, node.path,
+                                  "at most one of oauth2 client_secret & client_secret_file must be configured")
+    secret = node.text("client_secret")
+    return OAuth2Config(
+        client_id=node.text("client_id"), client_secret=Secret(secret) if secret else None,
+        client_secret_file=node.text("client_secret_file"), token_url=node.text("token_url"),
+        scopes=node.str_list("scopes") or (), endpoint_params=tuple(node.str_map("endpoint_params").items()),
+        proxy_url=node.text("proxy_url"), tls=parse_tls(node.child("tls_config", _TLS_KEYS)),
+    )
+
+
+def _connect_headers(node: Node) -> tuple[tuple[str, tuple[Secret, ...]], ...]:
+    headers = node.child("proxy_connect_header")
+    return tuple((str(k), tuple(Secret(v) for v in headers.str_list(str(k)) or ())) for k in headers.data)
 
 
 def parse_http_config(node: Node) -> HTTPConfig:
@@ -58,12 +124,17 @@ def parse_http_config(node: Node) -> HTTPConfig:
     auth = node.child("authorization", ("type", "credentials", "credentials_file"))
     bearer = node.opt_text("bearer_token")
     credentials = auth.opt_text("credentials") or bearer
+    credentials_file = auth.text("credentials_file") or node.text("bearer_token_file")
     password = basic.opt_text("password")
     _check_exclusive(node)
+    typ = auth.text("type").strip() or "Bearer"
     return HTTPConfig(
+        has_basic_auth=node.has("basic_auth"), basic_auth_password_file=basic.text("password_file"),
+        authorization_credentials_file=credentials_file, oauth2=parse_oauth2(node.child("oauth2")),
+        proxy_connect_header=_connect_headers(node),
         basic_auth_username=basic.text("username"),
         basic_auth_password=Secret(password) if password is not None else None,
-        authorization_type=auth.text("type", "Bearer") if credentials is not None else "",
+        authorization_type=typ if credentials is not None or credentials_file or node.has("authorization") else "",
         authorization_credentials=Secret(credentials) if credentials is not None else None,
         tls=parse_tls(node.child("tls_config", _TLS_KEYS)),
         proxy_url=node.text("proxy_url"),
@@ -81,6 +152,26 @@ def _check_exclusive(node: Node) -> None:
         raise node.fail("authorization", "authorization is not compatible with bearer_token & bearer_token_file")
     if node.has("proxy_connect_header") and not node.has("proxy_url"):
         raise node.fail("proxy_connect_header", "if proxy_connect_header is configured proxy_url must also be configured")
+
+
+def join_dir(base: str, path: str) -> str:
+    """prometheus/common's ``JoinDir``: a relative file path joined to the config's directory."""
+    if not path or os.path.isabs(path):
+        return path
+    return os.path.normpath(os.path.join(base, path))
+
+
+def with_directory(cfg: HTTPConfig, base: str) -> HTTPConfig:
+    """Every file path of ``cfg`` (TLS files, password, credentials and client secret files)
+    relative to ``base``, as Alertmanager resolves them when it loads the file."""
+    def tls(t: TLSConfig) -> TLSConfig:
+        return replace(t, ca_file=join_dir(base, t.ca_file), cert_file=join_dir(base, t.cert_file),
+                       key_file=join_dir(base, t.key_file))
+    oauth2 = cfg.oauth2 and replace(cfg.oauth2, client_secret_file=join_dir(base, cfg.oauth2.client_secret_file),
+                                    tls=tls(cfg.oauth2.tls))
+    return replace(cfg, tls=tls(cfg.tls), oauth2=oauth2,
+                   basic_auth_password_file=join_dir(base, cfg.basic_auth_password_file),
+                   authorization_credentials_file=join_dir(base, cfg.authorization_credentials_file))
 
 
 def check_url(node: Node, key: str) -> str:

@@ -6,13 +6,17 @@ URL, the SMTP settings) are None here until ``resolve_receiver`` fills them in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
+from sloguard.alerting._dump_other import dump_other
 from sloguard.alerting._email import EmailConfig, parse_email, resolve_email
 from sloguard.alerting._errors import AlertingConfigError
 from sloguard.alerting._global import GlobalConfig
 from sloguard.alerting._http import HTTPConfig, check_url, parse_http_config
+from sloguard.alerting._other_checks import check_other_entry, check_other_fallbacks
 from sloguard.alerting._secret import Secret
 from sloguard.alerting._slack import SlackConfig, parse_slack, resolve_slack
 from sloguard.alerting._yaml import Node
@@ -70,6 +74,8 @@ class PagerdutyConfig:
     routing_key: Secret | None = None
     service_key: Secret | None = None
     url: str | None = None
+    routing_key_file: str = ""  #: read at send time, trimmed
+    service_key_file: str = ""
     send_resolved: bool = True
     client: str = _PD_CLIENT
     client_url: str = _tmpl("pagerduty.default.clientURL")
@@ -98,6 +104,8 @@ class Receiver:
     email_configs: tuple[EmailConfig, ...] = ()
     unsupported: tuple[str, ...] = ()
     path: str = ""
+    #: The unsupported kinds' entries as written (raw YAML mappings), for ``config show``.
+    other_configs: tuple[tuple[str, tuple[Mapping[str, Any], ...]], ...] = ()
 
 
 def _secret(node: Node, key: str) -> Secret | None:
@@ -139,6 +147,7 @@ def parse_pagerduty(node: Node) -> PagerdutyConfig:
     details = DEFAULT_PAGERDUTY_DETAILS | node.str_map("details")
     return PagerdutyConfig(
         routing_key=_secret(node, "routing_key"), service_key=_secret(node, "service_key"),
+        routing_key_file=node.text("routing_key_file"), service_key_file=node.text("service_key_file"),
         url=check_url(node, "url") if node.has("url") else None,
         send_resolved=node.flag("send_resolved", True), class_=node.text("class"),
         details=tuple(sorted(details.items())), http_config=_http(node), **texts,
@@ -166,7 +175,17 @@ def parse_receiver(file: str, path: str, value: object) -> Receiver:
     unsupported = tuple(k for k in UNSUPPORTED_KINDS if list(node.items(k)))
     if not node.text("name"):
         raise AlertingConfigError(file, path, "missing name in receiver")
-    return Receiver(name=node.text("name"), unsupported=unsupported, path=path, **lists)
+    other = tuple((k, tuple(_other_entry(file, p, v, k) for p, v in node.items(k))) for k in unsupported)
+    return Receiver(name=node.text("name"), unsupported=unsupported, path=path, other_configs=other, **lists)
+
+
+def _other_entry(file: str, path: str, value: object, kind: str) -> Mapping[str, Any]:
+    """An entry of a kind sloguard does not send to, kept as written for ``config show``;
+    its ``http_config`` and the types of the fields shown are checked now."""
+    entry = Node.of(file, path, value)
+    check_other_entry(kind, entry)
+    dump_other(kind, entry.data, GlobalConfig(), ".", lambda _h: {}, file, path)
+    return MappingProxyType(dict(entry.data))
 
 
 def resolve_receiver(rcv: Receiver, g: GlobalConfig, node: Node) -> Receiver:
@@ -176,6 +195,9 @@ def resolve_receiver(rcv: Receiver, g: GlobalConfig, node: Node) -> Receiver:
     hooks = tuple(replace(w, http_config=w.http_config or http) for w in rcv.webhook_configs)
     emails = tuple(resolve_email(e, g, node) for e in rcv.email_configs)
     slacks = tuple(resolve_slack(s, g, node) for s in rcv.slack_configs)
+    for kind, entries in rcv.other_configs:
+        for i, entry in enumerate(entries):
+            check_other_fallbacks(kind, entry, g, node.file, f"{rcv.path}.{kind}[{i}]")
     pds = tuple(replace(p, http_config=p.http_config or http, url=p.url or g.pagerduty_url)
                 for p in rcv.pagerduty_configs)
     return replace(rcv, webhook_configs=hooks, email_configs=emails, slack_configs=slacks, pagerduty_configs=pds)

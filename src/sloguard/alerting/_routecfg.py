@@ -25,6 +25,17 @@ _INHIBIT_KEYS = ("source_match", "source_match_re", "source_matchers", "target_m
 
 
 @dataclass(frozen=True, slots=True)
+class WrittenMatchers:
+    """Matchers as the file wrote them, for ``config show``: the legacy ``match`` and
+    ``match_re`` maps (regexes without their anchors) and the ``matchers`` lines parsed and
+    sorted, each kept apart as Alertmanager keeps them."""
+
+    match: tuple[tuple[str, str], ...] = ()
+    match_re: tuple[tuple[str, str], ...] = ()
+    matchers: tuple[Matcher, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class RouteConfig:
     """One node of the routing tree as written: unset settings are None (a child inherits them
     from its parent when the tree is built, see ``sloguard.alerting.route``). ``matchers`` holds
@@ -42,6 +53,7 @@ class RouteConfig:
     repeat_interval_ms: int | None = None
     routes: tuple[RouteConfig, ...] = ()
     path: str = "route"
+    written: WrittenMatchers = WrittenMatchers()
 
     def walk(self) -> Iterable[RouteConfig]:
         """This node and every node below it, depth-first."""
@@ -58,6 +70,8 @@ class InhibitRule:
     source_matchers: tuple[Matcher, ...]
     target_matchers: tuple[Matcher, ...]
     equal: tuple[str, ...] = ()
+    source_written: WrittenMatchers = WrittenMatchers()
+    target_written: WrittenMatchers = WrittenMatchers()
 
 
 def _matcher(node: Node, key: str, mtype: MatchType, name: str, value: str) -> Matcher:
@@ -72,6 +86,9 @@ def _matcher(node: Node, key: str, mtype: MatchType, name: str, value: str) -> M
 
 def read_matchers(node: Node, match: str, match_re: str, new: str) -> tuple[Matcher, ...]:
     """Legacy ``match``/``match_re`` maps and new-style ``matchers`` lines, sorted."""
+    for name, value in node.child(match_re).data.items():
+        if value is None:
+            raise node.fail(f"{match_re}.{name}", f'invalid regexp value for "{name}"')
     out = [_matcher(node, match, MatchType.EQUAL, k, v) for k, v in node.str_map(match).items()]
     out += [_matcher(node, match_re, MatchType.REGEX, k, v) for k, v in node.str_map(match_re).items()]
     for i, line in enumerate(node.str_list(new) or ()):
@@ -80,6 +97,13 @@ def read_matchers(node: Node, match: str, match_re: str, new: str) -> tuple[Matc
         except MatcherParseError as e:
             raise node.fail(f"{new}[{i}]", str(e)) from None
     return sort_matchers(out)
+
+
+def written_matchers(node: Node, match: str, match_re: str, new: str) -> WrittenMatchers:
+    """What :func:`read_matchers` read, kept per key (call it after ``read_matchers`` checked them)."""
+    lines = [m for line in node.str_list(new) or () for m in parse_matchers(line)]
+    return WrittenMatchers(tuple(node.str_map(match).items()), tuple(node.str_map(match_re).items()),
+                           sort_matchers(lines))
 
 
 def _group_by(node: Node) -> tuple[tuple[str, ...] | None, bool]:
@@ -118,6 +142,7 @@ def parse_route(file: str, path: str, value: object) -> RouteConfig:
         active_time_intervals=node.str_list("active_time_intervals") or (),
         group_wait_ms=node.duration_ms("group_wait"), group_interval_ms=_nonzero(node, "group_interval"),
         repeat_interval_ms=_nonzero(node, "repeat_interval"), routes=children, path=path,
+        written=written_matchers(node, "match", "match_re", "matchers"),
     )
 
 
@@ -131,6 +156,8 @@ def parse_inhibit_rule(file: str, path: str, value: object) -> InhibitRule:
         source_matchers=read_matchers(node, "source_match", "source_match_re", "source_matchers"),
         target_matchers=read_matchers(node, "target_match", "target_match_re", "target_matchers"),
         equal=equal,
+        source_written=written_matchers(node, "source_match", "source_match_re", "source_matchers"),
+        target_written=written_matchers(node, "target_match", "target_match_re", "target_matchers"),
     )
 
 

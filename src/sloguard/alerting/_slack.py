@@ -12,7 +12,7 @@ from sloguard.alerting._http import HTTPConfig, check_url, parse_http_config
 from sloguard.alerting._secret import Secret
 from sloguard.alerting._yaml import Node
 
-__all__ = ["SlackAction", "SlackConfig", "SlackField", "parse_slack", "resolve_slack"]
+__all__ = ["SlackAction", "SlackConfig", "SlackConfirm", "SlackField", "parse_slack", "resolve_slack"]
 
 
 def _tmpl(name: str) -> str:
@@ -29,8 +29,19 @@ class SlackField:
 
 
 @dataclass(frozen=True, slots=True)
+class SlackConfirm:
+    """An action's ``confirm`` dialog; every text is a template, ``text`` is required."""
+
+    text: str
+    title: str = ""
+    ok_text: str = ""
+    dismiss_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SlackAction:
-    """One attachment action (a button); every text is a template."""
+    """One attachment action (a button); every text is a template. As in Alertmanager, an
+    action with a ``url`` keeps no ``name``, ``value`` or ``confirm``."""
 
     type: str
     text: str
@@ -38,6 +49,7 @@ class SlackAction:
     style: str = ""
     name: str = ""
     value: str = ""
+    confirm: SlackConfirm | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +136,19 @@ def _actions(node: Node) -> tuple[SlackAction, ...]:
                 raise AlertingConfigError(node.file, path, f"missing {key} in Slack action configuration")
         if not a.text("url") and not a.text("name"):
             raise AlertingConfigError(node.file, path, "missing name or url in Slack action configuration")
-        actions.append(SlackAction(**{k: a.text(k) for k in _ACTION_KEYS[:-1]}))
+        texts = {k: a.text(k) for k in _ACTION_KEYS[:-1]}
+        if texts["url"]:
+            texts.update(name="", value="")
+        confirm = _confirm(a) if a.has("confirm") and not texts["url"] else None
+        actions.append(SlackAction(**texts, confirm=confirm))
     return tuple(actions)
+
+
+def _confirm(action: Node) -> SlackConfirm:
+    c = action.child("confirm", ("text", "title", "ok_text", "dismiss_text"))
+    if not c.text("text"):
+        raise AlertingConfigError(c.file, c.path, "missing text in Slack confirmation configuration")
+    return SlackConfirm(c.text("text"), c.text("title"), c.text("ok_text"), c.text("dismiss_text"))
 
 
 def resolve_slack(s: SlackConfig, g: GlobalConfig, node: Node) -> SlackConfig:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from sloguard.alerting._errors import AlertingConfigError, ConfigProblem
 from sloguard.alerting._global import GlobalConfig, check_global, parse_global
+from sloguard.alerting._http import with_directory
 from sloguard.alerting._receivers import Receiver, parse_receiver, resolve_receiver
 from sloguard.alerting._routecfg import (
     InhibitRule,
@@ -53,6 +54,8 @@ class AlertmanagerConfig:
     time_intervals: Mapping[str, TimeIntervalSpecs] = field(default_factory=lambda: MappingProxyType({}))
     templates: tuple[str, ...] = ()
     problems: tuple[ConfigProblem, ...] = ()
+    legacy_time_intervals: frozenset[str] = frozenset()  #: names from ``mute_time_intervals``
+    base_dir: str = "."  #: the directory relative file names are read from
 
     def receiver(self, name: str) -> Receiver:
         """The receiver called ``name``; KeyError when there is none."""
@@ -113,7 +116,9 @@ def _check(top: Node, parts: dict[str, Any], base_dir: str) -> AlertmanagerConfi
     f = top.file
     g: GlobalConfig = parts.get("global") or GlobalConfig()
     check_global(top.child("global"), g)
-    receivers = _check_receivers(top, parts.get("receivers", ()), g)
+    g = replace(g, http_config=with_directory(g.http_config, base_dir))
+    written = tuple(_receiver_files(r, base_dir) for r in parts.get("receivers", ()))
+    receivers = _check_receivers(top, written, g)
     route = _check_root(f, parts.get("route"))
     names = {r.name for r in receivers}
     for node in _deepest_first(route):
@@ -125,7 +130,17 @@ def _check(top: Node, parts: dict[str, Any], base_dir: str) -> AlertmanagerConfi
         inhibit_rules=parts.get("inhibit_rules", ()), time_intervals=MappingProxyType(intervals),
         templates=tuple(t if os.path.isabs(t) else os.path.join(base_dir, t) for t in parts.get("templates", ())),
         problems=_problems(f, receivers),
+        legacy_time_intervals=frozenset(name for name, _ in parts.get("mute_time_intervals", [])),
+        base_dir=base_dir,
     )
+
+
+def _receiver_files(rcv: Receiver, base_dir: str) -> Receiver:
+    """The receiver's own ``http_config`` file paths joined to the config's directory."""
+    def own(configs: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(replace(c, http_config=c.http_config and with_directory(c.http_config, base_dir)) for c in configs)
+    return replace(rcv, webhook_configs=own(rcv.webhook_configs), slack_configs=own(rcv.slack_configs),
+                   pagerduty_configs=own(rcv.pagerduty_configs))
 
 
 def _check_receivers(top: Node, receivers: tuple[Receiver, ...], g: GlobalConfig) -> tuple[Receiver, ...]:

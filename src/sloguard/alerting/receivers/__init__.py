@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 
 from sloguard.alerting._email import EmailConfig
+from sloguard.alerting._http import HTTPConfig
+from sloguard.alerting._httpclient import http_client
 from sloguard.alerting._receivers import PagerdutyConfig, WebhookConfig
 from sloguard.alerting._slack import SlackConfig
 from sloguard.alerting.notify_template import NotificationTemplate
@@ -55,5 +57,12 @@ _FACTORIES: dict[type[Any], _Factory] = {
 
 def build_notifier(config: ReceiverConfig, tmpl: NotificationTemplate,
                    client: httpx.AsyncClient | None = None) -> Notifier:
-    """The notifier for ``config``; HTTP receivers share ``client`` when one is given."""
+    """The notifier for ``config``. An HTTP receiver whose ``http_config`` differs from the
+    default (authentication, TLS, proxy, redirects) gets its own client honouring it
+    (:func:`http_client`); the others share ``client`` when one is given (make it with
+    ``http_client(HTTPConfig())`` so it follows redirects, as Alertmanager's default does),
+    else get a default one of their own."""
+    http = getattr(config, "http_config", None)
+    if isinstance(http, HTTPConfig) and (client is None or not http.is_default()):
+        client = http_client(http)
     return _FACTORIES[type(config)](config, tmpl, client)

@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
+from sloguard.alerting._httpclient import HTTPConfigError
 from sloguard.alerting.model import Alert
 from sloguard.alerting.notify_template import NotificationTemplate
 from sloguard.labels import Labels
@@ -125,6 +126,8 @@ async def post_json(client: httpx.AsyncClient, url: str, body: bytes, what: str,
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     try:
         resp = await client.post(url, content=body, headers=headers, timeout=timeout_s)
+    except HTTPConfigError as e:  # names a file or the token URL, never a secret
+        return NotifyResult.failure(f"{what}: {e}", True)
     except httpx.TimeoutException:
         return NotifyResult.failure(f"{what}: the request timed out after {timeout_s:g}s", True)
     except httpx.HTTPError as e:

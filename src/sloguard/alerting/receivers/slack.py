@@ -4,7 +4,7 @@ sends it (every text field is a template; empty optional fields are left out).""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,16 @@ def _omit_empty(d: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if k not in keys or v}
 
 
+def _action(a: SlackAction, t: Callable[[str], str]) -> dict[str, Any]:
+    out = _omit_empty({"type": t(a.type), "text": t(a.text), "url": t(a.url), "style": t(a.style),
+                       "name": t(a.name), "value": t(a.value)}, ("type", "text", "url", "style", "name", "value"))
+    if a.confirm is not None:
+        c = a.confirm
+        out["confirm"] = _omit_empty({"text": t(c.text), "title": t(c.title), "ok_text": t(c.ok_text),
+                                      "dismiss_text": t(c.dismiss_text)}, ("text", "title", "ok_text", "dismiss_text"))
+    return out
+
+
 def _attachment(c: SlackConfig, tmpl: NotificationTemplate, data: Data) -> dict[str, Any]:
     t = tmpl.expander(data)
     title, truncated = truncate_in_runes(t(c.title), MAX_TITLE_RUNES)
@@ -42,9 +52,7 @@ def _attachment(c: SlackConfig, tmpl: NotificationTemplate, data: Data) -> dict[
         "fallback": t(c.fallback), "callback_id": t(c.callback_id),
         "fields": [{"title": t(f.title), "value": t(f.value),
                     "short": c.short_fields if f.short is None else f.short} for f in c.fields],
-        "actions": [_omit_empty({"type": t(a.type), "text": t(a.text), "url": t(a.url), "style": t(a.style),
-                                 "name": t(a.name), "value": t(a.value)}, ("type", "text", "url", "style", "name", "value"))
-                    for a in c.actions],
+        "actions": [_action(a, t) for a in c.actions],
         "image_url": t(c.image_url), "thumb_url": t(c.thumb_url), "footer": t(c.footer), "color": t(c.color),
         "mrkdwn_in": list(c.mrkdwn_in) or ["fallback", "pretext", "text"],
     }
@@ -85,7 +93,8 @@ class SlackNotifier(HTTPNotifier[SlackConfig]):
         try:
             url = api_url(self.config)
         except OSError as e:
-            return NotifyResult.failure(f"{what}: cannot read api_url_file: {e.strerror}", False)
+            return NotifyResult.failure(f"{what}: cannot read api_url_file {self.config.api_url_file}: {e.strerror}",
+                                        False)
         if not url:
             return NotifyResult.failure(f"{what}: no API URL is set (resolve the config against global)", False)
         return await post_json(self.client, url, go_json(msg), what, timeout_s=self.timeout_s)
