@@ -1,0 +1,151 @@
+"""Always-valid sequential decisions on error counts: a mixture sequential probability
+ratio test (mSPRT) that may be checked at every interval without inflating the
+false-rollback rate.
+
+Model: errors in each arm are Poisson over its exposure (requests), so in each interval,
+given that interval's ``k`` errors, the canary's count is Binomial(k, q(r)) with
+``q(r) = r e_c / (r e_c + e_b)`` and ``r`` the canary/baseline rate ratio. The judge
+multiplies the per-interval likelihood ratios of ``r`` against ``r0 = 1 + tolerance`` for
+each ratio on a grid (log-spaced over ``(r0, r0 * max_ratio]``) and averages them with
+equal weights: under H0 (``r <= r0``) this mixture is a nonnegative supermartingale with
+mean at most 1, so by Ville's inequality it ever reaches ``1 / alpha`` with probability at
+most ``alpha``, whatever the number of looks and whenever the traffic split changes.
+(For errors among requests the exact conditional law under H0 is hypergeometric, which
+is below the binomial in convex order (Hoeffding, 1963); the likelihood ratio is convex
+in the count, so its mean stays at most 1 and the guarantee holds.)
+``p_value`` is the always-valid p-value ``min(1, 1 / max LR)``.
+
+State between looks is a :class:`SequentialState`; each look passes the cumulative
+counts since the analysis started. A FAIL is final.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import special
+
+from sloguard.delivery.judges._errors import JudgeError
+from sloguard.delivery.judges._inputs import Counts, check_alpha, check_minimum, check_tolerance
+from sloguard.delivery.judges._verdict import Outcome, Verdict, fmt, insufficient
+from sloguard.delivery.judges.exact import ExactSettings, rate_ratio
+
+NAME = "sequential"
+
+
+@dataclass(frozen=True, slots=True)
+class SequentialSettings:
+    """``alpha``: the false-rollback rate over all looks together. ``min_exposure``:
+    cumulative requests per arm before a FAIL may be declared. ``tolerance``: allowed
+    relative increase of the canary's error rate. ``max_ratio`` and ``grid``: the
+    alternatives mixed over, ``grid`` ratios from just above 1 to ``max_ratio`` times the
+    allowed one."""
+
+    alpha: float = 0.05
+    min_exposure: float = 100.0
+    tolerance: float = 0.0
+    max_ratio: float = 4.0
+    grid: int = 24
+
+    def __post_init__(self) -> None:
+        check_alpha(self.alpha, "SequentialSettings")
+        check_minimum(self.min_exposure, "min_exposure", "SequentialSettings")
+        check_tolerance(self.tolerance, "tolerance", "SequentialSettings")
+        if not (self.max_ratio > 1.05 and math.isfinite(self.max_ratio)):
+            raise JudgeError(f"SequentialSettings.max_ratio must be above 1.05, got {self.max_ratio!r}.")
+        if not 1 <= self.grid <= 1000:
+            raise JudgeError(f"SequentialSettings.grid must be 1 to 1000 ratios, got {self.grid!r}.")
+
+    def ratios(self) -> np.ndarray:
+        return np.exp(np.linspace(math.log(1.05), math.log(self.max_ratio), self.grid))
+
+
+@dataclass(frozen=True, slots=True)
+class SequentialState:
+    """The judge's memory between looks: the cumulative counts seen at the last look,
+    the log likelihood ratio of every grid ratio, the largest mixture LR at a look with
+    enough data, and the look at which the judge failed (None: not failed)."""
+
+    baseline: Counts = Counts(0.0, 0.0)
+    canary: Counts = Counts(0.0, 0.0)
+    log_lr: tuple[float, ...] = ()
+    looks: int = 0
+    max_lr: float = 1.0
+    failed_at: int | None = None
+
+
+def sequential(
+    state: SequentialState,
+    baseline: Counts,
+    canary: Counts,
+    settings: SequentialSettings = SequentialSettings(),
+) -> tuple[SequentialState, Verdict]:
+    """One look: cumulative ``baseline`` and ``canary`` errors/requests since the start."""
+    if state.log_lr and len(state.log_lr) != settings.grid:
+        raise JudgeError(
+            f"The sequential state has {len(state.log_lr)} ratios but the settings ask for "
+            f"{settings.grid}; settings must not change during an analysis."
+        )
+    xb, eb, xc, ec = _increments(state, baseline, canary, state.looks + 1)
+    log_lr = np.asarray(state.log_lr or [0.0] * settings.grid) + _log_lr(xb, eb, xc, ec, settings)
+    log_mix = float(special.logsumexp(log_lr)) - math.log(settings.grid)
+    lr = math.exp(log_mix)  # may underflow to 0 when the canary is far better: harmless
+    enough = min(baseline.exposure, canary.exposure) >= settings.min_exposure
+    max_lr = max(state.max_lr, lr) if enough else state.max_lr
+    failed_at = state.failed_at
+    if failed_at is None and enough and lr >= 1 / settings.alpha:
+        failed_at = state.looks + 1
+    new = SequentialState(baseline, canary, tuple(log_lr.tolist()), state.looks + 1, max_lr, failed_at)
+    return new, _verdict(new, log_mix, enough, settings)
+
+
+def _increments(
+    state: SequentialState, baseline: Counts, canary: Counts, look: int
+) -> tuple[int, float, int, float]:
+    out: list[float] = []
+    for arm, now, before in (("baseline", baseline, state.baseline), ("canary", canary, state.canary)):
+        for field in ("events", "exposure"):
+            new, old = getattr(now, field), getattr(before, field)
+            if new < old:
+                raise JudgeError(
+                    f"The {arm}'s cumulative {field} went down from {old:g} to {new:g} at look "
+                    f"{look}; the sequential judge needs counts since the analysis started."
+                )
+            out.append(round(new) - round(old) if field == "events" else new - old)
+    return int(out[0]), out[1], int(out[2]), out[3]
+
+
+def _log_lr(xb: int, eb: float, xc: int, ec: float, s: SequentialSettings) -> np.ndarray:
+    """Per grid ratio, the log LR of this interval's canary share of errors."""
+    if xb + xc == 0 or eb == 0 or ec == 0:
+        if xb + xc and eb + ec == 0:
+            raise JudgeError(f"{xb + xc} errors were reported with no requests in the interval.")
+        return np.zeros(s.grid)
+    r0 = 1.0 + s.tolerance
+    q0 = r0 * ec / (r0 * ec + eb)
+    q = s.ratios() * q0 / (s.ratios() * q0 + (1 - q0))
+    return np.asarray(xc * np.log(q / q0) + xb * np.log((1 - q) / (1 - q0)))
+
+
+def _verdict(st: SequentialState, log_mix: float, enough: bool, s: SequentialSettings) -> Verdict:
+    b, c, lr = st.baseline, st.canary, math.exp(log_mix)
+    if not enough:
+        return replace(insufficient(NAME, s.alpha, b.exposure, c.exposure, s.min_exposure, "requests"),
+                       likelihood_ratio=lr)  # fmt: skip
+    fixed = rate_ratio(b, c, ExactSettings(s.alpha, 0.0, s.tolerance))
+    outcome = Outcome.FAIL if st.failed_at is not None else Outcome.PASS
+    p = min(1.0, 1.0 / st.max_lr)
+    counts = f"canary {fmt(c.events)} errors in {fmt(c.exposure)} vs baseline {fmt(b.events)} in {fmt(b.exposure)}"
+    if outcome is Outcome.FAIL:
+        how = f"the mixture likelihood ratio reached 1/alpha = {fmt(1 / s.alpha)} at look {st.failed_at}, canary worse"
+    else:
+        how = f"the mixture likelihood ratio {fmt(lr)} is below 1/alpha = {fmt(1 / s.alpha)}, no evidence the canary is worse yet"
+    reason = f"look {st.looks}: {counts} (rate ratio {fmt(fixed.effect)}); {how}"
+    return Verdict(
+        NAME, outcome, reason, s.alpha, b.exposure, c.exposure,
+        statistic=log_mix, statistic_name="log mixture likelihood ratio",
+        p_value=p, likelihood_ratio=lr, effect=fixed.effect, effect_name=fixed.effect_name,
+        interval=fixed.interval, details=(("look", float(st.looks)), ("max_likelihood_ratio", st.max_lr)),
+    )  # fmt: skip
