@@ -103,10 +103,43 @@ class NotificationLog:
         self._clock = clock
 
     def run(self, ops: Sequence[NflogOp]) -> list[NflogResult]:
-        """Execute ``ops`` in order in one transaction; their results in the same order."""
+        """Execute ``ops`` in one transaction with one statement per kind: the records (the
+        latest of each key wins), then the claims (one multi-row conditional insert; the
+        first claim of a key and flush in ``ops`` competes, a repeat of it loses), then the
+        queries (one select); their results in the order of ``ops``."""
         now = self._clock()
+        records = [op for op in ops if isinstance(op, NflogRecord)]
+        claims = [op for op in ops if isinstance(op, NflogClaim)]
+        queries = [op for op in ops if isinstance(op, NflogQuery)]
         with self._db.transaction() as conn:
-            return [self._exec(conn, op, now) for op in ops]
+            if records:
+                conn.execute(self._log_stmt(), [_log_row(e) for e in _latest(records)])
+            won = self._claim_all(conn, claims, now) if claims else set()
+            found = self._query_all(conn, queries) if queries else {}
+        return [_result(op, won, found) for op in ops]
+
+    def _claim_all(self, conn: Connection, claims: list[NflogClaim], now: int) -> set[int]:
+        """The ids of the claims in ``claims`` that went in."""
+        first: dict[tuple[Any, ...], NflogClaim] = {}
+        for c in claims:
+            first.setdefault((*_key(c.receiver, c.group_key).values(), c.flush_id), c)
+        rows = [_key(c.receiver, c.group_key) | {
+            "flush_id": c.flush_id, "holder": c.holder, "claimed_at": now, "expires_at": c.expires_at,
+        } for c in first.values()]
+        back = conn.execute(self._claim_stmt(now), rows).all()
+        went_in = {(r.group_key, r.receiver, r.integration, r.idx, r.flush_id) for r in back}
+        return {id(c) for k, c in first.items() if k in went_in}
+
+    def _query_all(self, conn: Connection, queries: list[NflogQuery]) -> dict[tuple[Any, ...], NflogEntry]:
+        t = log_table
+        keys = {tuple(_key(q.receiver, q.group_key).values()) for q in queries}
+        cols = (t.c.group_key, t.c.receiver, t.c.integration, t.c.idx)
+        rows = conn.execute(sa.select(t).where(sa.tuple_(*cols).in_(list(keys)))).mappings().all()
+        out = {}
+        for r in rows:
+            receiver = NflogReceiver(r["receiver"], r["integration"], int(r["idx"]))
+            out[(r["group_key"], r["receiver"], r["integration"], int(r["idx"]))] = _entry(receiver, r["group_key"], r)
+        return out
 
     def log(
         self,
@@ -149,40 +182,26 @@ class NotificationLog:
         """
         return self.run([NflogClaim(receiver, group_key, flush_id, holder, expires_at)])[0] is True
 
-    def _exec(self, conn: Connection, op: NflogOp, now: int) -> NflogResult:
-        if isinstance(op, NflogQuery):
-            row = conn.execute(sa.select(log_table).where(*_where(log_table, op.receiver, op.group_key))).first()
-            return None if row is None else _entry(op.receiver, op.group_key, row._mapping)
-        if isinstance(op, NflogClaim):
-            return conn.execute(self._claim_stmt(op, now)).first() is not None
-        conn.execute(self._log_stmt(op.entry))
-        return None
-
-    def _log_stmt(self, entry: NflogEntry) -> Any:
-        row = _key(entry.receiver, entry.group_key) | {
-            "timestamp": entry.timestamp,
-            "firing": json.dumps(entry.firing),
-            "resolved": json.dumps(entry.resolved),
-            "expires_at": entry.expires_at,
-        }
-        stmt = self._db.insert(log_table).values(row)
+    def _log_stmt(self) -> Any:
+        """The upsert of one entry (executed with many rows: one compiled statement)."""
+        stmt = self._db.insert(log_table)
         return stmt.on_conflict_do_update(
-            index_elements=list(_key(entry.receiver, entry.group_key)),
+            index_elements=["group_key", "receiver", "integration", "idx"],
             set_={k: stmt.excluded[k] for k in ("timestamp", "firing", "resolved", "expires_at")},
             where=log_table.c.timestamp <= stmt.excluded.timestamp,  # an older write never replaces a newer one
         )
 
-    def _claim_stmt(self, op: NflogClaim, now: int) -> Any:
-        row = _key(op.receiver, op.group_key) | {
-            "flush_id": op.flush_id, "holder": op.holder, "claimed_at": now, "expires_at": op.expires_at,
-        }
-        stmt = self._db.insert(claims_table).values(row)
+    def _claim_stmt(self, now: int) -> Any:
+        """The conditional insert of one claim (executed with many rows; ``now`` decides expiry)."""
+        t = claims_table
+        stmt = self._db.insert(t)
         stmt = stmt.on_conflict_do_update(
-            index_elements=[*_key(op.receiver, op.group_key), "flush_id"],
+            index_elements=["group_key", "receiver", "integration", "idx", "flush_id"],
             set_={k: stmt.excluded[k] for k in ("holder", "claimed_at", "expires_at")},
-            where=sa.or_(claims_table.c.holder == stmt.excluded.holder, claims_table.c.expires_at <= now),
+            where=sa.or_(t.c.holder == stmt.excluded.holder, t.c.expires_at <= now),
         )
-        return stmt.returning(claims_table.c.holder)  # a row back only when this claim went in
+        # a row comes back only for a claim that went in (inserted, or taken over)
+        return stmt.returning(t.c.group_key, t.c.receiver, t.c.integration, t.c.idx, t.c.flush_id)
 
     def claim_holder(self, receiver: NflogReceiver, group_key: str, flush_id: str) -> str | None:
         """Who claimed this flush (None: nobody yet)."""
@@ -201,6 +220,31 @@ class NotificationLog:
             n = conn.execute(log_table.delete().where(log_table.c.expires_at <= now)).rowcount
             n += conn.execute(claims_table.delete().where(claims_table.c.expires_at <= now)).rowcount
         return int(n)
+
+
+def _log_row(e: NflogEntry) -> dict[str, Any]:
+    return _key(e.receiver, e.group_key) | {
+        "timestamp": e.timestamp, "firing": json.dumps(e.firing),
+        "resolved": json.dumps(e.resolved), "expires_at": e.expires_at,
+    }
+
+
+def _latest(records: list[NflogRecord]) -> list[NflogEntry]:
+    """One entry per key: the one with the latest timestamp (the last of equals)."""
+    by_key: dict[tuple[Any, ...], NflogEntry] = {}
+    for r in records:
+        k = tuple(_key(r.entry.receiver, r.entry.group_key).values())
+        if k not in by_key or by_key[k].timestamp <= r.entry.timestamp:
+            by_key[k] = r.entry
+    return list(by_key.values())
+
+
+def _result(op: NflogOp, won: set[int], found: dict[tuple[Any, ...], NflogEntry]) -> NflogResult:
+    if isinstance(op, NflogQuery):
+        return found.get(tuple(_key(op.receiver, op.group_key).values()))
+    if isinstance(op, NflogClaim):
+        return id(op) in won
+    return None
 
 
 def _entry(receiver: NflogReceiver, group_key: str, row: Any) -> NflogEntry:
