@@ -23,10 +23,10 @@ from sloguard.alerting._stage_notify import (
     needs_update,
 )
 from sloguard.alerting._stage_retry import IntegrationStats, RetryStage
-from sloguard.alerting._xxhash import xxh64
 from sloguard.alerting.receivers import Backoff
 from sloguard.alerting.stages import Deferred, FlushContext, StageError
 from sloguard.clock import ManualClock
+from sloguard.labels import xxh64
 from sloguard.state import NflogEntry, NflogReceiver, SqlStateStore
 from tests.alerting._stagekit import HOUR, MIN, T0, FakeNotifier, alert, ctx, sqlite_store, status
 

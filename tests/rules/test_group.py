@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sloguard.labels import Labels, Matcher, MatchType
+from sloguard.labels import Labels, Matcher, MatchType, labels_hash
 from sloguard.rules import (
     AlertingRule,
     AlertState,
@@ -14,7 +14,6 @@ from sloguard.rules import (
     RecordingRule,
     RuleHealth,
 )
-from sloguard.rules._xxhash import labels_hash
 from sloguard.tsdb import stale_mask
 from sloguard.tsdb.testing import MemoryStorage
 

@@ -18,11 +18,10 @@ from dataclasses import replace
 from typing import TypeVar
 
 from sloguard.alerting._nflog_async import AsyncNflog, InlineNflog
-from sloguard.alerting._xxhash import xxh64
 from sloguard.alerting.model import Alert
 from sloguard.alerting.stages import Deferred, FlushContext, StageError
 from sloguard.clock import Clock
-from sloguard.labels import Labels
+from sloguard.labels import Labels, labels_hash, xxh64
 from sloguard.state import NflogEntry, NflogReceiver, NotificationLog, StateError
 
 __all__ = [
@@ -42,7 +41,7 @@ MIN_TIMEOUT_MS = 10_000
 
 @functools.lru_cache(maxsize=65536)
 def _hash_labels(labels: Labels) -> int:
-    return xxh64(b"".join(n.encode() + b"\xff" + v.encode() + b"\xff" for n, v in labels))
+    return labels_hash(list(labels))
 
 
 def hash_alert(alert: Alert) -> int:

@@ -14,8 +14,11 @@ from sloguard.labels._validate import (
     is_valid_metric_name,
     shorten,
 )
+from sloguard.labels._xxhash import labels_hash, xxh64
 
 __all__ = [
+    "labels_hash",
+    "xxh64",
     "METRIC_NAME",
     "GoMatch",
     "GoRegex",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sloguard.labels import Labels, Matcher, MatchType
+from sloguard.labels import Labels, Matcher, MatchType, labels_hash
 from sloguard.rules._alert import Alert
 from sloguard.rules._alerting import ALERT_FOR_STATE_METRIC, ALERT_METRIC, AlertingRule
 from sloguard.rules._batch import WriteBatch, referenced_metrics
@@ -20,7 +20,6 @@ from sloguard.rules._options import ManagerOptions
 from sloguard.rules._recording import RecordingRule
 from sloguard.rules._rule import EngineQuery, QueryFunc, RuleHealth
 from sloguard.rules._rulefmt import GroupSpec
-from sloguard.rules._xxhash import labels_hash
 from sloguard.tsdb import STALE_NAN, is_stale_nan
 
 AnyRule = AlertingRule | RecordingRule

@@ -1,4 +1,4 @@
-"""xxHash64 (for Prometheus-compatible group offsets: ``labels.Hash`` of name and file)."""
+"""xxHash64 and Prometheus' ``labels.Hash`` (rule group offsets; Alertmanager's ``hashAlert``)."""
 
 from __future__ import annotations
 
