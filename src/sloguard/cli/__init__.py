@@ -33,6 +33,7 @@ def _root(
 
 for _module in (_serve, _import, _query, _conformance, _rules, _slo, _tsdb, _alerting):
     _module.register(app)
+__import__("sloguard.cli._rollout", fromlist=["register"]).register(app)  # `sloguard rollout`: one line, merges easily
 
 
 def main() -> None:

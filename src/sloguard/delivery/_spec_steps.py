@@ -116,6 +116,7 @@ def _template_names(r: Reader, items: list[Any], path: str) -> list[str]:
 def _args(r: Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
     if raw is None:
         return ()
+    pairs: list[tuple[str, Any, str] | None]
     if isinstance(raw, Mapping):
         pairs = [(str(k), v, join(path, str(k))) for k, v in raw.items()]
     elif isinstance(raw, list):

@@ -1,0 +1,216 @@
+"""The rollout spec: native and Argo formats into the typed model; every problem with its
+key path and file line."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sloguard.delivery.judges import InputKind, ProportionSettings
+from sloguard.delivery.routers import MatchKind
+from sloguard.delivery.spec import (
+    Analysis,
+    BlueGreenStrategy,
+    CanaryStrategy,
+    Pause,
+    Problem,
+    SetHeaderRoute,
+    SetMirrorRoute,
+    SetWeight,
+    SpecOrigin,
+    load_rollout_files,
+    load_rollouts,
+)
+
+DATA = Path(__file__).parent / "data"
+TEMPLATE = DATA / "argo-success-rate.yaml"
+
+
+def _errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.is_error]
+
+
+def _native(spec_body: str, templates: bool = False) -> tuple[list, list[Problem]]:  # type: ignore[type-arg]
+    text = "apiVersion: sloguard/v1\nkind: Rollout\nmetadata: {name: r}\nspec:\n" + textwrap.indent(
+        textwrap.dedent(spec_body), "  ")
+    if templates:
+        text += "---\n" + TEMPLATE.read_text()
+    return load_rollouts(text, "r.yaml")
+
+
+def _one(problems: list[Problem], path_end: str) -> Problem:
+    found = [p for p in problems if p.path.endswith(path_end)]
+    assert found, f"no problem at {path_end}: {[str(p) for p in problems]}"
+    return found[0]
+
+
+def test_native_canary_parses_into_the_model() -> None:
+    specs, problems = load_rollout_files([DATA / "native-canary.yaml", TEMPLATE])
+    assert problems == []
+    (s,) = specs
+    assert (s.name, s.service, s.origin) == ("checkout-v2", "checkout", SpecOrigin.NATIVE)
+    assert s.stable is not None and s.stable.upstreams == ("127.0.0.1:9001",)
+    assert s.canary is not None and s.canary.name == "v2"
+    assert s.error_budget_policy.abort_on_page is False and s.error_budget_policy.block_when_exhausted
+    assert isinstance(s.strategy, CanaryStrategy)
+    kinds = [type(st) for st in s.strategy.steps]
+    assert kinds == [SetHeaderRoute, SetMirrorRoute, SetWeight, Pause, Analysis, SetWeight, Pause]
+    header, mirror = s.strategy.steps[0], s.strategy.steps[1]
+    assert isinstance(header, SetHeaderRoute) and header.route.matches[0].value == "beta-tester"
+    assert isinstance(mirror, SetMirrorRoute) and mirror.route.percentage == 35
+    assert mirror.route.matches[0].kind is MatchKind.PREFIX
+    assert s.strategy.steps[3] == Pause(300) and s.strategy.steps[6] == Pause(None)
+    step_analysis = s.strategy.steps[4]
+    assert isinstance(step_analysis, Analysis) and step_analysis.ref.arg_map == {"service-name": "checkout"}
+    assert s.strategy.analysis is not None and s.strategy.analysis.starting_step == 1
+    (j,) = s.strategy.judges
+    assert j.kind is InputKind.COUNTS and j.settings == ProportionSettings(alpha=0.01)
+    assert j.canary.errors is not None and 'version="v2"' in j.canary.errors
+    assert s.router is not None and s.router.type == "proxy"
+    assert s.router.config["stable"]["upstreams"] == ("127.0.0.1:9001",)
+    assert s.router.build().TYPE == "proxy"
+
+
+def test_native_blue_green_parses_with_versions_as_active_and_preview() -> None:
+    specs, problems = _native("""
+        service: shop
+        versions:
+          stable: {name: blue, upstreams: ["127.0.0.1:1"]}
+          canary: {name: green, upstreams: ["127.0.0.1:2"]}
+        strategy:
+          blueGreen:
+            postPromotionAnalysis: {templates: [{templateName: success-rate}], args: {service-name: shop}}
+            autoPromotionSeconds: 60
+            scaleDownDelaySeconds: 10
+        """, templates=True)
+    assert _errors(problems) == []
+    s = specs[0].strategy
+    assert isinstance(s, BlueGreenStrategy)
+    assert (s.active, s.preview, s.auto_promotion_seconds, s.scale_down_delay_seconds) == ("blue", "green", 60, 10)
+    assert s.pre_promotion is None and s.post_promotion is not None
+    assert s.post_promotion.templates == ("success-rate",)
+
+
+def test_argo_canary_from_the_docs_validates_naming_unsupported_fields() -> None:
+    specs, problems = load_rollout_files([DATA / "argo-canary.yaml", TEMPLATE])
+    assert _errors(problems) == []
+    (s,) = specs
+    assert s.origin is SpecOrigin.ARGO and isinstance(s.strategy, CanaryStrategy)
+    assert [st for st in s.strategy.steps if isinstance(st, SetWeight)] == [SetWeight(10), SetWeight(20)]
+    assert s.strategy.steps[1] == Pause(3600)
+    warned = {p.path for p in problems}
+    assert {"spec.replicas", "spec.template", "spec.strategy.canary.maxSurge",
+            "spec.strategy.canary.steps[5].setCanaryScale"} <= warned
+    surge = _one(problems, "maxSurge")
+    assert (surge.file_line, surge.severity.value) == (27, "warning")
+
+
+def test_argo_blue_green_from_the_docs_validates() -> None:
+    specs, problems = load_rollout_files([DATA / "argo-bluegreen.yaml"])
+    assert _errors(problems) == []
+    s = specs[0].strategy
+    assert isinstance(s, BlueGreenStrategy)
+    assert (s.active, s.preview, s.auto_promotion_enabled) == ("rollout-bluegreen-active", "rollout-bluegreen-preview", False)
+
+
+def test_missing_template_is_named_at_its_template_name() -> None:
+    specs, problems = load_rollout_files([DATA / "argo-canary.yaml"])
+    assert specs == []
+    p = _one(problems, "steps[4].analysis.templates[0].templateName")
+    assert "success-rate" in p.message and p.file_line == 37
+
+
+def test_missing_template_argument_is_an_error() -> None:
+    _, problems = _native("""
+        service: s
+        strategy:
+          canary:
+            steps:
+            - analysis: {templates: [{templateName: success-rate}]}
+        """, templates=True)
+    p = _one(problems, "documents[0].spec.strategy.canary.steps[0].analysis.args")
+    assert "service-name" in p.message and p.is_error
+
+
+@pytest.mark.parametrize(("body", "path", "line", "words"), [
+    ("service: s\nstrategy: {canary: {steps: [{setWeight: 120}]}}\n", "spec.strategy.canary.steps[0].setWeight", 6, "outside 0..100"),
+    ("service: s\nstrategy:\n  canary:\n    steps:\n    - pause: {duration: 5x}\n", "spec.strategy.canary.steps[0].pause.duration", 9, "invalid duration"),
+    ("service: s\nstrategy: {canary: {stepz: []}}\n", "spec.strategy.canary.stepz", 6, "did you mean 'steps'"),
+    ("servise: s\nstrategy: {canary: {steps: []}}\n", "spec.servise", 5, "did you mean 'service'"),
+    ("service: s\nstrategy: {blueGreen: {autoPromotionEnabled: false}}\n", "spec.strategy.blueGreen.activeService", 6, "required"),
+    ("service: s\nstrategy:\n  canary:\n    steps:\n    - experiment: {}\n", "spec.strategy.canary.steps[0].experiment", 9, "not supported"),
+    ("service: s\nstrategy:\n  canary:\n    steps:\n    - setHeaderRoute: {name: h, match: [{headerName: x, headerValue: {exact: a, prefix: b}}]}\n",
+     "spec.strategy.canary.steps[0].setHeaderRoute.match[0].headerValue", 9, "exactly one"),
+    ("service: s\nstrategy:\n  canary:\n    judges:\n    - {name: e, judge: proportion, baseline: {}, canary: {}}\n",
+     "spec.strategy.canary.judges[0].judge", 9, "did you mean 'proportions'"),
+    ("service: s\nstrategy:\n  canary:\n    judges:\n    - name: e\n      judge: proportions\n      settings: {alfa: 0.1}\n"
+     "      baseline: {errors: 'up', total: 'up'}\n      canary: {errors: 'up', total: 'up'}\n",
+     "spec.strategy.canary.judges[0].settings", 11, "alfa"),
+    ("service: s\nstrategy:\n  canary:\n    judges:\n    - name: e\n      judge: proportions\n"
+     "      baseline: {errors: 'sum(', total: 'up'}\n      canary: {errors: 'up', total: 'up'}\n",
+     "spec.strategy.canary.judges[0].baseline.errors", 11, ""),
+    ("service: s\nrouter: {type: envoy}\nstrategy: {canary: {steps: []}}\n", "spec.router.type", 6, "unknown traffic router"),
+    ("service: s\nstrategy:\n  canary:\n    steps:\n    - analysis: {templates: [{templateName: t}], dryRun: [{metricName: x}]}\n",
+     "spec.strategy.canary.steps[0].analysis.dryRun", 9, "cannot be honoured"),
+])
+def test_bad_input_names_key_path_and_line(body: str, path: str, line: int, words: str) -> None:
+    specs, problems = _native(body)
+    assert specs == []
+    p = _one(_errors(problems), path)
+    assert p.path == path and p.file_line == line and words in p.message and p.source == "r.yaml"
+
+
+def test_every_problem_is_reported_not_just_the_first() -> None:
+    _, problems = _native("service: s\nstrategy:\n  canary:\n    steps:\n    - setWeight: -1\n    - pause: {duration: x}\n    - bogus: 1\n")
+    paths = {p.path for p in _errors(problems)}
+    assert {"spec.strategy.canary.steps[0].setWeight", "spec.strategy.canary.steps[1].pause.duration",
+            "spec.strategy.canary.steps[2].bogus"} <= paths
+
+
+def test_lower_weight_is_a_warning_not_an_error() -> None:
+    specs, problems = _native("service: s\nstrategy: {canary: {steps: [{setWeight: 50}, {setWeight: 20}]}}\n")
+    assert len(specs) == 1
+    p = _one(problems, "steps[1].setWeight")
+    assert not p.is_error and "from 50 to 20" in p.message
+
+
+@pytest.mark.parametrize(("given", "seconds"), [(10, 10), ("10", 10), ("10s", 10), ("10m", 600), ("2h", 7200)])
+def test_pause_durations_in_argo_format(given: object, seconds: int) -> None:
+    specs, problems = _native(f"service: s\nstrategy: {{canary: {{steps: [{{pause: {{duration: {given!r}}}}}]}}}}\n")
+    assert _errors(problems) == [] and specs[0].strategy.steps == (Pause(seconds),)
+
+
+def test_router_without_header_routing_is_refused_naming_the_step() -> None:
+    _, problems = _native("""
+        service: s
+        router:
+          type: smi
+          smi: {path: /tmp/ts.yaml, name: ts, namespace: ns, rootService: s, stableService: a, canaryService: b}
+        strategy:
+          canary:
+            steps:
+            - setWeight: 10
+            - setHeaderRoute: {name: beta, match: [{headerName: x-beta, headerValue: {exact: "1"}}]}
+        """)
+    p = _one(_errors(problems), "spec.strategy.canary.steps[1].setHeaderRoute")
+    assert "'smi'" in p.message and "setHeaderRoute" in p.message and p.file_line == 14
+
+
+def test_router_config_error_names_its_key() -> None:
+    _, problems = _native("""
+        service: s
+        versions: {stable: {name: a, upstreams: ["127.0.0.1:1"]}}
+        router: {type: proxy, proxy: {prot: 1}}
+        strategy: {canary: {steps: []}}
+        """)
+    p = _one(_errors(problems), "spec.router.proxy")
+    assert "prot" in p.message
+
+
+def test_unknown_document_and_bad_yaml_are_problems() -> None:
+    _, problems = load_rollouts("apiVersion: v1\nkind: Service\n", "x.yaml")
+    assert "unknown document" in problems[0].message
+    _, problems = load_rollouts("a: [\n", "x.yaml")
+    assert "invalid YAML" in problems[0].message and problems[0].file_line is not None
