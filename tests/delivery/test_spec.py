@@ -214,3 +214,48 @@ def test_unknown_document_and_bad_yaml_are_problems() -> None:
     assert "unknown document" in problems[0].message
     _, problems = load_rollouts("a: [\n", "x.yaml")
     assert "invalid YAML" in problems[0].message and problems[0].file_line is not None
+
+
+def test_argo_header_route_example_refuses_alternative_matches_and_ignores_traffic_routing() -> None:
+    specs, problems = load_rollout_files([DATA / "argo-header-route.yaml"])
+    assert specs == []
+    p = _one(_errors(problems), "spec.strategy.canary.steps[1].setHeaderRoute.match")
+    assert "alternatives" in p.message and p.file_line == 24
+    routing = _one(problems, "spec.strategy.canary.trafficRouting")
+    assert not routing.is_error
+
+
+def test_argo_header_route_with_one_match_maps_services_to_versions() -> None:
+    text = (DATA / "argo-header-route.yaml").read_text()
+    start = text.index("              - headerName: Custom-Header2")
+    text = text[:start] + text[text.index("        - pause: {}"):]
+    specs, problems = load_rollouts(text, "h.yaml")
+    assert _errors(problems) == [], problems
+    s = specs[0]
+    assert s.stable is not None and s.stable.kubernetes is not None and s.stable.kubernetes.service == "stable-service"
+    assert s.canary is not None and s.canary.name == "canary-service"
+    assert isinstance(s.strategy, CanaryStrategy)
+    on, off = s.strategy.steps[1], s.strategy.steps[3]
+    assert isinstance(on, SetHeaderRoute) and on.route.matches[0].name == "Custom-Header1"
+    assert isinstance(off, SetHeaderRoute) and off.route.matches == ()
+
+
+def test_a_rollout_name_given_twice_across_files_is_an_error(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.yaml"
+    copy.write_text((DATA / "argo-bluegreen.yaml").read_text())
+    specs, problems = load_rollout_files([DATA / "argo-bluegreen.yaml", copy])
+    assert len(specs) == 1
+    p = _one(_errors(problems), "metadata.name")
+    assert p.source == str(copy) and "defined twice" in p.message
+
+
+def test_blue_green_router_config_is_checked_too() -> None:
+    _, problems = _native("""
+        service: s
+        versions: {stable: {name: a, upstreams: ["127.0.0.1:1"]}, canary: {name: a, upstreams: ["127.0.0.1:2"]}}
+        router: {type: nginx, nginx: {listen: 8080}}
+        strategy: {blueGreen: {}}
+        """)
+    paths = {p.path for p in _errors(problems)}
+    assert "spec.versions.canary.name" in paths
+    assert any(p.startswith("spec.router") for p in paths)

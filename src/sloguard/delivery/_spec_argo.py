@@ -49,6 +49,7 @@ def load(doc: Mapping[str, Any], r: Reader, source: str) -> RolloutSpec | None:
         stable, canary = _service(canary_raw, "stableService"), _service(canary_raw, "canaryService")
         strategy: Any = read_canary(r, canary_raw, "spec.strategy.canary",
                                     {"steps", "analysis", "stableService", "canaryService"}, CANARY_IGNORED)
+        _alternatives(r, canary_raw.get("steps"), "spec.strategy.canary.steps")
     else:
         stable = canary = None
         strategy = read_blue_green(r, strategy_raw["blueGreen"], join("spec.strategy", "blueGreen"), None, None,
@@ -63,3 +64,15 @@ def _service(d: Mapping[str, Any], key: str) -> VersionTarget | None:
     if not isinstance(v, str) or not v:
         return None
     return VersionTarget(v, (), KubernetesTarget(v))
+
+
+def _alternatives(r: Reader, steps: Any, path: str) -> None:
+    """Argo (with Istio) sends a request to the canary when ANY entry of a setHeaderRoute's
+    ``match`` holds; sloguard's routes need ALL of them, so several entries are refused."""
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        route = step.get("setHeaderRoute") if isinstance(step, Mapping) else None
+        match = route.get("match") if isinstance(route, Mapping) else None
+        if isinstance(match, list) and len(match) > 1:
+            r.problem(f"{path}[{i}].setHeaderRoute.match",
+                      f"Argo treats these {len(match)} entries as alternatives (any one matches) but sloguard's "
+                      "header routes need all of them to hold: use one setHeaderRoute step (with its own name) per entry")

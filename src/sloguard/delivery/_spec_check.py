@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from sloguard.delivery._spec_model import (
     AnalysisRef,
     BlueGreenStrategy,
+    CanaryStrategy,
     RolloutSpec,
     SetHeaderRoute,
     SetMirrorRoute,
@@ -50,14 +51,14 @@ def check_templates(r: Reader, spec: RolloutSpec, templates: Mapping[str, Analys
 
 def check_router(r: Reader, spec: RolloutSpec) -> None:
     """Build the router from its config, then ask it for each step's features."""
-    if spec.router is None or not hasattr(spec.strategy, "steps"):
+    if spec.router is None:
         return
     try:
         router: TrafficRouter = spec.router.build()
     except RouterError as e:
         r.problem(*split_where(str(e), spec.router.path))
         return
-    for i, step in enumerate(spec.strategy.steps):
+    for i, step in enumerate(spec.strategy.steps if isinstance(spec.strategy, CanaryStrategy) else ()):
         if isinstance(step, SetHeaderRoute | SetMirrorRoute):
             kind = "setHeaderRoute" if isinstance(step, SetHeaderRoute) else "setMirrorRoute"
             where = f"spec.strategy.canary.steps[{i}].{kind}"
@@ -65,3 +66,4 @@ def check_router(r: Reader, spec: RolloutSpec) -> None:
                 require(router, features_of(step.route), where)
             except RouterError as e:
                 r.problem(*split_where(str(e), where))
+

@@ -16,9 +16,9 @@ from sloguard.delivery._spec_model import (
     VersionTarget,
     freeze,
 )
-from sloguard.delivery._spec_read import integer, join, known
+from sloguard.delivery._spec_read import integer, join, known, split_where
 from sloguard.delivery._spec_steps import read_analysis, read_steps
-from sloguard.delivery.routers import ROUTERS
+from sloguard.delivery.routers import ROUTERS, RouterError
 from sloguard.slo._reader import Reader
 
 API_VERSION = "sloguard/v1"
@@ -45,6 +45,8 @@ def load(doc: Mapping[str, Any], r: Reader, source: str) -> RolloutSpec | None:
     known(r, versions, "spec.versions", {"stable", "canary"})
     stable = _version(r, versions.get("stable"), "spec.versions.stable")
     canary = _version(r, versions.get("canary"), "spec.versions.canary")
+    if stable and canary and stable.name and stable.name == canary.name:
+        r.problem("spec.versions.canary.name", f"is {canary.name!r}, the stable version's name too: versions need distinct names")
     router = _router(r, spec.get("router"), "spec.router", service, stable, canary)
     strategy = _strategy(r, spec.get("strategy"), "spec.strategy", stable, canary)
     policy = _policy(r, spec.get("errorBudgetPolicy"), "spec.errorBudgetPolicy")
@@ -95,7 +97,13 @@ def _router(r: Reader, raw: Any, where: str, service: str, stable: VersionTarget
     config = dict(r.mapping(d.get(kind), join(where, kind)))
     for key, value in _defaults(kind, service, stable, canary).items():
         config.setdefault(key, value)
-    return RouterSpec(kind, freeze(config), where)
+    router = RouterSpec(kind, freeze(config), where)
+    try:
+        router.build()  # the config's problems now, even when the rest of the rollout has others
+    except RouterError as e:
+        r.problem(*split_where(str(e), where))
+        return None
+    return router
 
 
 def _defaults(kind: str, service: str, stable: VersionTarget | None, canary: VersionTarget | None) -> dict[str, Any]:

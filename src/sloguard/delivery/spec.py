@@ -141,10 +141,14 @@ def _finish(files: list[_File]) -> tuple[list[RolloutSpec], list[Problem]]:
     templates = {t.name: t for f in files for t in f.templates}
     specs: list[RolloutSpec] = []
     problems: list[Problem] = []
+    seen: dict[str, str] = {}
     for f in files:
         for prefix, spec in f.rollouts:
             r = Reader(f.source)
             r.prefix = prefix
+            if spec.name in seen:
+                r.problem("metadata.name", f"the rollout {spec.name!r} is defined twice (first in {seen[spec.name]})")
+            seen.setdefault(spec.name, f.source)
             check_templates(r, spec, templates)
             check_router(r, spec)
             f.problems += r.problems
