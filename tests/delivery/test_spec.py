@@ -259,3 +259,28 @@ def test_blue_green_router_config_is_checked_too() -> None:
     paths = {p.path for p in _errors(problems)}
     assert "spec.versions.canary.name" in paths
     assert any(p.startswith("spec.router") for p in paths)
+
+
+EMBEDDED_TEMPLATE = """
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: errors}
+spec:
+  args: [{name: window}]
+  metrics:
+  - name: errors
+    successCondition: result[0] < 0.01
+    provider: {prometheus: {query: 'sum(rate(http_requests_total{code="500"}[{{args.window}}]))'}}
+"""
+
+
+@pytest.mark.parametrize(("window", "bad"), [("5m", False), ("5 minutes", True)])
+def test_an_argument_value_that_breaks_the_template_is_named_at_the_reference(window: str, bad: bool) -> None:
+    text = ("apiVersion: sloguard/v1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  service: s\n  strategy:\n"
+            f"    canary:\n      steps:\n      - analysis: {{templates: [{{templateName: errors}}], args: {{window: {window}}}}}\n"
+            "---" + EMBEDDED_TEMPLATE)
+    specs, problems = load_rollouts(text, "r.yaml")
+    found = [p for p in _errors(problems) if p.path.endswith("steps[0].analysis.templates[0].templateName")]
+    assert bool(found) is bad and len(specs) == (0 if bad else 1)
+    if bad:
+        assert "'errors'" in found[0].message and "spec.metrics[0]" in found[0].message

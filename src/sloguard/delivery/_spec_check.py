@@ -14,8 +14,10 @@ from sloguard.delivery._spec_model import (
     SetMirrorRoute,
 )
 from sloguard.delivery._spec_read import join, split_where, suggest
-from sloguard.delivery.analysis.template import AnalysisTemplate
+from sloguard.delivery.analysis.template import AnalysisTemplate, TemplateError, instantiate
 from sloguard.delivery.routers import RouterError, TrafficRouter, features_of, require
+from sloguard.promql import ParseError
+from sloguard.promql._ast_parse import parse
 from sloguard.slo._reader import Reader
 
 
@@ -41,12 +43,34 @@ def check_templates(r: Reader, spec: RolloutSpec, templates: Mapping[str, Analys
                 r.problem(where, f"no AnalysisTemplate named {name!r} was given{suggest(name, set(templates))}")
                 continue
             declared |= {a.name for a in t.args}
-            for a in t.args:
-                if a.value is None and a.name not in ref.arg_map:
-                    r.problem(join(path, "args"), f"the template {name!r} needs the argument {a.name!r}: give it here")
+            missing = [a.name for a in t.args if a.value is None and a.name not in ref.arg_map]
+            for arg in missing:
+                r.problem(join(path, "args"), f"the template {name!r} needs the argument {arg!r}: give it here")
+            if not missing:
+                _instantiate(r, t, ref, where)
         for arg in ref.arg_map:
             if declared and arg not in declared:
                 r.warning(join(path, "args"), f"the argument {arg!r} is declared by none of the templates")
+
+
+def _instantiate(r: Reader, t: AnalysisTemplate, ref: AnalysisRef, where: str) -> None:
+    """The template's metrics with this analysis' arguments: what only the values break."""
+    given = {k: v for k, v in ref.arg_map.items() if k in {a.name for a in t.args}}
+    try:
+        metrics = instantiate(t, given)
+    except TemplateError as e:
+        for p in e.problems:
+            r.problem(where, f"with the arguments given, the template {t.name!r} ({t.source}) has a problem at {p.path}: {p.message}")
+        return
+    for i, m in enumerate(metrics):
+        query = getattr(m.provider, "query", None)
+        if not isinstance(query, str):
+            continue
+        try:
+            parse(query)
+        except ParseError as e:
+            r.problem(where, f"with the arguments given, the template {t.name!r} ({t.source}) has a query at "
+                      f"spec.metrics[{i}].provider.prometheus.query that is not valid PromQL: {e} (the query: {query!r})")
 
 
 def check_router(r: Reader, spec: RolloutSpec) -> None:
