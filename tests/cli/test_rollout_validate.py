@@ -30,7 +30,8 @@ def test_errors_exit_1_naming_file_line_and_path() -> None:
 def test_json_output_lists_problems_warnings_and_rollouts(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: sloguard/v1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  service: s\n"
-                   "  strategy: {canary: {steps: [{setWeight: 101}]}}\n")
+                   "  strategy: {canary: {steps: [{setWeight: 101}]}}\n"
+                   "  versions: {stable: {name: a, upstreams: ['127.0.0.1:1']}, canary: {name: b, upstreams: ['127.0.0.1:2']}}\n")
     result = runner.invoke(app, ["rollout", "validate", "--format", "json", str(bad), str(DATA / "argo-bluegreen.yaml")])
     assert result.exit_code == 1
     doc = json.loads(result.stdout)

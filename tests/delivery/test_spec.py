@@ -32,9 +32,16 @@ def _errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.is_error]
 
 
+VERSIONS = '{stable: {name: a, upstreams: ["127.0.0.1:1"]}, canary: {name: b, upstreams: ["127.0.0.1:2"]}}'
+
+
 def _native(spec_body: str, templates: bool = False) -> tuple[list, list[Problem]]:  # type: ignore[type-arg]
-    text = "apiVersion: sloguard/v1\nkind: Rollout\nmetadata: {name: r}\nspec:\n" + textwrap.indent(
-        textwrap.dedent(spec_body), "  ")
+    """A native rollout around ``spec_body``, which starts on line 5 (after a versions line
+    added at the end when it has none)."""
+    body = textwrap.dedent(spec_body)
+    if "versions:" not in body:
+        body = body.rstrip("\n") + f"\nversions: {VERSIONS}\n"
+    text = "apiVersion: sloguard/v1\nkind: Rollout\nmetadata: {name: r}\nspec:\n" + textwrap.indent(body, "  ")
     if templates:
         text += "---\n" + TEMPLATE.read_text()
     return load_rollouts(text, "r.yaml")
@@ -131,7 +138,7 @@ def test_missing_template_argument_is_an_error() -> None:
             - analysis: {templates: [{templateName: success-rate}]}
         """, templates=True)
     p = _one(problems, "documents[0].spec.strategy.canary.steps[0].analysis.args")
-    assert "service-name" in p.message and p.is_error
+    assert "service-name" in p.message and p.is_error and p.file_line == 10
 
 
 @pytest.mark.parametrize(("body", "path", "line", "words"), [
@@ -139,7 +146,7 @@ def test_missing_template_argument_is_an_error() -> None:
     ("service: s\nstrategy:\n  canary:\n    steps:\n    - pause: {duration: 5x}\n", "spec.strategy.canary.steps[0].pause.duration", 9, "invalid duration"),
     ("service: s\nstrategy: {canary: {stepz: []}}\n", "spec.strategy.canary.stepz", 6, "did you mean 'steps'"),
     ("servise: s\nstrategy: {canary: {steps: []}}\n", "spec.servise", 5, "did you mean 'service'"),
-    ("service: s\nstrategy: {blueGreen: {autoPromotionEnabled: false}}\n", "spec.strategy.blueGreen.activeService", 6, "required"),
+    ("service: s\nstrategy: {blueGreen: {autoPromotionSeconds: -1}}\n", "spec.strategy.blueGreen.autoPromotionSeconds", 6, "at least 0"),
     ("service: s\nstrategy:\n  canary:\n    steps:\n    - experiment: {}\n", "spec.strategy.canary.steps[0].experiment", 9, "not supported"),
     ("service: s\nstrategy:\n  canary:\n    steps:\n    - setHeaderRoute: {name: h, match: [{headerName: x, headerValue: {exact: a, prefix: b}}]}\n",
      "spec.strategy.canary.steps[0].setHeaderRoute.match[0].headerValue", 9, "exactly one"),
@@ -276,7 +283,7 @@ spec:
 
 @pytest.mark.parametrize(("window", "bad"), [("5m", False), ("5 minutes", True)])
 def test_an_argument_value_that_breaks_the_template_is_named_at_the_reference(window: str, bad: bool) -> None:
-    text = ("apiVersion: sloguard/v1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  service: s\n  strategy:\n"
+    text = (f"apiVersion: sloguard/v1\nkind: Rollout\nmetadata: {{name: r}}\nspec:\n  service: s\n  versions: {VERSIONS}\n  strategy:\n"
             f"    canary:\n      steps:\n      - analysis: {{templates: [{{templateName: errors}}], args: {{window: {window}}}}}\n"
             "---" + EMBEDDED_TEMPLATE)
     specs, problems = load_rollouts(text, "r.yaml")
@@ -284,3 +291,17 @@ def test_an_argument_value_that_breaks_the_template_is_named_at_the_reference(wi
     assert bool(found) is bad and len(specs) == (0 if bad else 1)
     if bad:
         assert "'errors'" in found[0].message and "spec.metrics[0]" in found[0].message
+
+
+def test_native_versions_are_required() -> None:
+    _, problems = _native("service: s\nversions: {stable: {name: a}}\nstrategy: {canary: {steps: []}}\n")
+    paths = {p.path: p for p in _errors(problems)}
+    assert "spec.versions.canary" in paths and "spec.versions.stable" in paths
+    assert "upstreams" in paths["spec.versions.stable"].message and paths["spec.versions.stable"].file_line == 6
+
+
+def test_argo_blue_green_needs_its_active_service() -> None:
+    text = (DATA / "argo-bluegreen.yaml").read_text().replace("activeService:", "#")
+    _, problems = load_rollouts(text, "bg.yaml")
+    p = _one(_errors(problems), "spec.strategy.blueGreen.activeService")
+    assert p.message == "is required" and p.file_line is not None

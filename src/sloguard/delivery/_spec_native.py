@@ -45,6 +45,9 @@ def load(doc: Mapping[str, Any], r: Reader, source: str) -> RolloutSpec | None:
     known(r, versions, "spec.versions", {"stable", "canary"})
     stable = _version(r, versions.get("stable"), "spec.versions.stable")
     canary = _version(r, versions.get("canary"), "spec.versions.canary")
+    for key, v in (("stable", stable), ("canary", canary)):
+        if v is None:
+            r.problem(f"spec.versions.{key}", "is required: a name and upstreams (host:port) or a kubernetes target")
     if stable and canary and stable.name and stable.name == canary.name:
         r.problem("spec.versions.canary.name", f"is {canary.name!r}, the stable version's name too: versions need distinct names")
     router = _router(r, spec.get("router"), "spec.router", service, stable, canary)
@@ -155,10 +158,10 @@ def read_blue_green(r: Reader, raw: Any, where: str, stable: VersionTarget | Non
                     ignored: Mapping[str, str] | None = None, preview_optional: bool = False) -> BlueGreenStrategy:
     d = r.mapping(raw, where)
     known(r, d, where, BLUE_GREEN_KEYS, ignored)
-    active = r.str_(d, "activeService", where) or (stable.name if stable else "")
-    preview = r.str_(d, "previewService", where) or (canary.name if canary else "")
+    active = r.str_(d, "activeService", where) or _target(stable)
+    preview = r.str_(d, "previewService", where) or _target(canary)
     if not active:
-        r.problem(join(where, "activeService"), "is required (or give spec.versions.stable)")
+        r.problem(join(where, "activeService"), "is required" + ("" if preview_optional else " (or give spec.versions.stable)"))
     if not preview and not preview_optional:
         r.problem(join(where, "previewService"), "is required (or give spec.versions.canary)")
     pre, post = (read_analysis(r, d[k], join(where, k)) if d.get(k) is not None else None
@@ -168,6 +171,13 @@ def read_blue_green(r: Reader, raw: Any, where: str, stable: VersionTarget | Non
         integer(r, d, "autoPromotionSeconds", where, low=0),
         _or(integer(r, d, "scaleDownDelaySeconds", where, low=0), 30),
     )
+
+
+def _target(v: VersionTarget | None) -> str:
+    """The version's Kubernetes service, else its name (a blue-green default)."""
+    if v is None:
+        return ""
+    return v.kubernetes.service if v.kubernetes else v.name
 
 
 def _or(v: int | None, default: int) -> int:
