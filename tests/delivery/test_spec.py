@@ -183,10 +183,17 @@ def test_lower_weight_is_a_warning_not_an_error() -> None:
     assert not p.is_error and "from 50 to 20" in p.message
 
 
-@pytest.mark.parametrize(("given", "seconds"), [(10, 10), ("10", 10), ("10s", 10), ("10m", 600), ("2h", 7200)])
+@pytest.mark.parametrize(("given", "seconds"), [(10, 10), ("10", 10), ("10s", 10), ("10m", 600), ("2h", 7200), ("1m30s", 90), ("0", 0)])
 def test_pause_durations_in_argo_format(given: object, seconds: int) -> None:
     specs, problems = _native(f"service: s\nstrategy: {{canary: {{steps: [{{pause: {{duration: {given!r}}}}}]}}}}\n")
     assert _errors(problems) == [] and specs[0].strategy.steps == (Pause(seconds),)
+
+
+@pytest.mark.parametrize("given", ["-5", "-5s", "5x", "soon", -1])
+def test_bad_pause_durations_are_errors(given: object) -> None:
+    specs, problems = _native(f"service: s\nstrategy: {{canary: {{steps: [{{pause: {{duration: {given!r}}}}}]}}}}\n")
+    p = _one(_errors(problems), "steps[0].pause.duration")
+    assert specs == [] and repr(given) in p.message and p.file_line == 6
 
 
 def test_router_without_header_routing_is_refused_naming_the_step() -> None:

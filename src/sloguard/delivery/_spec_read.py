@@ -8,10 +8,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from sloguard.delivery.analysis._template_fields import parse_go_duration_ms
 from sloguard.slo._reader import Reader
 
-_PAUSE = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")
-_UNIT_S = {None: 1, "s": 1, "m": 60, "h": 3600}
+_DIGITS = re.compile(r"^[+-]?\d+$")
 
 
 def join(path: str, key: str | int) -> str:
@@ -64,14 +64,22 @@ def integer(r: Reader, d: Mapping[str, Any], key: str, path: str, *, low: int | 
 
 
 def pause_seconds(r: Reader, v: Any, where: str) -> int | None:
-    """Argo's pause duration: a whole number of seconds, or a number with ``s``, ``m`` or ``h``."""
-    if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
-        return v
-    m = _PAUSE.match(v) if isinstance(v, str) else None
-    if m is None:
-        r.problem(where, f"invalid duration {v!r}: expected whole seconds or a number with s, m or h (30s, 5m, 1h)")
+    """Argo's pause duration: whole seconds (a number, or digits in a string), else a Go
+    duration (``30s``, ``5m``, ``1h``, ``1m30s``) truncated to whole seconds, as Argo does."""
+    seconds: int | None = None
+    if isinstance(v, int) and not isinstance(v, bool):
+        seconds = v
+    elif isinstance(v, str) and _DIGITS.match(v):
+        seconds = int(v)
+    elif isinstance(v, str):
+        try:
+            seconds = int(parse_go_duration_ms(v) / 1000)
+        except ValueError:
+            seconds = None
+    if seconds is None or seconds < 0 or (isinstance(v, str) and v.strip().startswith("-")):
+        r.problem(where, f"invalid duration {v!r}: expected whole seconds or a duration such as 30s, 5m, 1h (not negative)")
         return None
-    return int(m[1]) * _UNIT_S[m[2]]
+    return seconds
 
 
 def scalar_text(v: Any) -> str | None:
