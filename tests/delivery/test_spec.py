@@ -312,3 +312,31 @@ def test_argo_blue_green_needs_its_active_service() -> None:
     _, problems = load_rollouts(text, "bg.yaml")
     p = _one(_errors(problems), "spec.strategy.blueGreen.activeService")
     assert p.message == "is required" and p.file_line is not None
+
+
+def test_a_bad_template_beside_the_rollout_is_named_with_its_line() -> None:
+    text = ("apiVersion: sloguard/v1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  service: s\n"
+            f"  versions: {VERSIONS}\n  strategy: {{canary: {{steps: [{{setWeight: 5}}]}}}}\n---"
+            + EMBEDDED_TEMPLATE.replace("successCondition: result[0] < 0.01", "successCondition: result[0] <<< 1"))
+    specs, problems = load_rollouts(text, "t.yaml")
+    p = _one(_errors(problems), "documents[1].spec.metrics[0].successCondition")
+    assert p.file_line == 16 and len(specs) == 1  # the rollout does not use the template
+
+
+def test_argo_mirror_example_refuses_method_and_path_matches() -> None:
+    """Argo's docs/features/traffic-management/index.md "Traffic Mirroring to Canary" steps."""
+    _, problems = _native("""
+        service: s
+        strategy:
+          canary:
+            steps:
+            - setMirrorRoute:
+                name: mirror-route
+                percentage: 35
+                match:
+                - method: {exact: GET}
+                  path: {prefix: /}
+        """)
+    paths = {p.path for p in _errors(problems)}
+    base = "spec.strategy.canary.steps[0].setMirrorRoute.match[0]"
+    assert {f"{base}.method", f"{base}.path"} <= paths
