@@ -2,7 +2,7 @@
 
     provider:
       judge:
-        name: rate-ratio                      # a judge of sloguard.delivery.judges
+        name: exact                      # a judge of sloguard.delivery.judges
         settings: {alpha: 0.05, min_exposure: 500}
         events: sum(increase(http_requests_total{code=~"5..",$ARM}[$WINDOW]))
         exposure: sum(increase(http_requests_total{$ARM}[$WINDOW]))
@@ -46,7 +46,8 @@ def read_judge(r: Reader, node: Mapping[str, Any], path: str) -> Any:
         method, method_settings = _method(node.get("sequential"), f"{path}.sequential")
         correction = Correction(str(node.get("correction", "holm")))
     except JudgeError as e:
-        r.problem(path, str(e))
+        where, _, said = str(e).partition(": ")
+        r.problem(*((where, said) if where.startswith(path) and said else (path, str(e))))
         return None
     except ValueError:
         known = ", ".join(c.value for c in Correction)
