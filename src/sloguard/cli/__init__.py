@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from sloguard import __version__
-from sloguard.cli import _alerting, _conformance, _import, _query, _rules, _serve, _slo, _tsdb
+from sloguard.cli import (
+    _alerting,
+    _analysis,
+    _conformance,
+    _import,
+    _query,
+    _rules,
+    _serve,
+    _slo,
+    _tsdb,
+)
 
 app = typer.Typer(
     name="sloguard",
@@ -31,7 +41,7 @@ def _root(
     """SLO-driven reliability control plane."""
 
 
-for _module in (_serve, _import, _query, _conformance, _rules, _slo, _tsdb, _alerting):
+for _module in (_serve, _import, _query, _conformance, _rules, _slo, _tsdb, _alerting, _analysis):
     _module.register(app)
 
 

@@ -31,7 +31,16 @@ from sloguard.delivery.judges import (
     TailSettings,
     holm,
 )
-from tests.delivery.analysis._judged_data import BUCKETS, EVENTS, EXPOSURE, SLOW, T0, Arm, open_engine, write
+from tests.delivery.analysis._judged_data import (
+    BUCKETS,
+    EVENTS,
+    EXPOSURE,
+    SLOW,
+    T0,
+    Arm,
+    open_engine,
+    write,
+)
 
 P = MeasurementPhase
 MIN = 60_000
