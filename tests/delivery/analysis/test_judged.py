@@ -78,10 +78,12 @@ def latency(name: str = "latency") -> Metric:
 def drive(run: AnalysisRun, env: ProviderEnv, until: int | None = None) -> AnalysisRun:
     """The controller's loop: step at every due time."""
     t: int | None = run.started_ms
-    while not run.phase.completed and t is not None and (until is None or t <= until):
+    for _ in range(60):  # bounded: a run that never ends is a failure, not a hang
+        if run.phase.completed or t is None or (until is not None and t > until):
+            return run
         run = asyncio.run(step(run, env, t))
         t = next_due_ms(run)
-    return run
+    raise AssertionError(f"the run {run.name!r} did not end in 60 steps")
 
 
 def test_a_canary_with_twice_the_errors_fails(worse: ProviderEnv) -> None:
