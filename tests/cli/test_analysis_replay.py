@@ -121,3 +121,31 @@ def test_one_source_is_required(tmp_path: Path) -> None:
     assert code == 2 and "exactly one of --url or --data-dir" in err
     code, _, err = _replay(str(file), "--from", "0", "--data-dir", str(tmp_path / "missing"))
     assert code == 1 and "does not exist" in err
+
+
+def test_replay_over_http_matches_the_data_dir(tmp_path: Path) -> None:
+    """--url asks a Prometheus-compatible API (here the engine behind a local HTTP server)."""
+    import urllib.parse
+
+    from sloguard.promql._format import query_response_json
+    from tests.delivery.analysis._servers import Answer, Seen, serve
+
+    data, file = _setup(tmp_path, Arm(error_share=0.02, latency=SLOW))
+    window = ["--from", str(T0 // 1000), "--to", str(T0 // 1000 + 600), "-o", "json"]
+    code, local, err = _replay(str(file), *window, "--data-dir", str(data))
+    assert code == 0, err
+    db, engine = open_engine(data)
+
+    def answer(seen: Seen) -> Answer:
+        form = dict(urllib.parse.parse_qsl(seen.body.decode()))
+        res = engine.instant_query(form["query"], round(float(form["time"]) * 1000))  # type: ignore[attr-defined]
+        return Answer(200, query_response_json(res).encode())
+
+    try:
+        with serve(answer) as server:
+            code, remote, err = _replay(str(file), *window, "--url", server.base)
+            assert {s.path for s in server.seen} == {"/api/v1/query"}
+    finally:
+        db.close()
+    assert code == 0, err
+    assert json.loads(remote) == json.loads(local) and json.loads(remote)["phase"] == "Failed"
