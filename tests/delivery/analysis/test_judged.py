@@ -47,8 +47,9 @@ MIN = 60_000
 
 
 def _env(tmp_path: Path, arms: dict[str, Arm]) -> Iterator[ProviderEnv]:
-    write(tmp_path / "data", arms)
-    db, engine = open_engine(tmp_path / "data")
+    data = tmp_path / f"data-{len(list(tmp_path.iterdir()))}"  # one store per fixture
+    write(data, arms)
+    db, engine = open_engine(data)
     try:
         yield ProviderEnv(query=engine_query(engine), series=engine_series_query(engine))  # type: ignore[arg-type]
     finally:
@@ -222,3 +223,43 @@ def test_template_problems_name_the_key(edit: tuple[str, str], words: str) -> No
     _, problems = load_templates(TEMPLATE.replace(*edit))
     text = "; ".join(str(p) for p in problems)
     assert words in text and "spec.metrics[0].provider.judge" in text
+
+
+def test_alpha_spending_keeps_its_looks_and_is_not_corrected(worse: ProviderEnv, same: ProviderEnv) -> None:
+    from sloguard.delivery.judges import SpendingSettings
+
+    config = JudgeConfig("exact", ExactSettings(), EVENTS, EXPOSURE, method="alpha-spending",
+                         method_settings=SpendingSettings(looks=5))
+    metric = Metric("spend", config, interval_ms=MIN, count=5, initial_delay_ms=MIN)
+    passed = drive(start_run("c", [metric], T0), same)
+    assert passed.phase is AnalysisPhase.SUCCESSFUL
+    assert json.loads(passed.results[0].memory)["spending"]["looks"] == 5
+    failed = drive(start_run("c", [metric, errors("errors2")], T0), worse)
+    spent = failed.results[0].measurements[0].verdict
+    assert failed.phase is AnalysisPhase.FAILED and spent is not None and "correction" not in spent.reason
+    assert spent.reason.startswith("look 1 of 5 (pocock spending")
+
+
+@pytest.mark.parametrize(("kw", "words"), [
+    ({"judge": "mann-whitney"}, "raw samples"),
+    ({"events": ""}, "needs events and exposure"),
+    ({"judge": "tail", "buckets": ""}, "needs a buckets query"),
+    ({"method": "sequential", "judge": "tail", "buckets": "x{$ARM}"}, "judges error counts"),
+    ({"method": "bayes"}, "'bayes' is unknown"),
+])
+def test_judge_config_problems(kw: dict[str, Any], words: str) -> None:
+    from sloguard.delivery.analysis import AnalysisError
+
+    args: dict[str, Any] = {"judge": "exact", "settings": None, "events": EVENTS, "exposure": EXPOSURE, **kw}
+    with pytest.raises(AnalysisError, match=words):
+        JudgeConfig(**args)
+
+
+def test_a_query_error_is_an_error_measurement(same: ProviderEnv) -> None:
+    config = JudgeConfig("exact", ExactSettings(), "sum(rate(x{$ARM}[1m])", EXPOSURE)
+    run = drive(start_run("c", [Metric("bad", config, interval_ms=MIN, count=1, initial_delay_ms=MIN)], T0), same)
+    m = run.results[0].measurements[0]
+    assert m.phase is P.ERROR and "failed at" in m.message and m.verdict is None
+    assert run.phase is AnalysisPhase.ERROR
+    no_engine = asyncio.run(step(start_run("c", [errors()], T0), ProviderEnv(), T0 + MIN))
+    assert "ProviderEnv.series" in no_engine.results[0].measurements[0].message
