@@ -218,11 +218,12 @@ def test_a_template_with_a_judge_metric(worse: ProviderEnv) -> None:
     (("'sum(increase(req_total{$ARM}", "'sum(increase(req_total{version=\"x\"}"), "does not contain $ARM"),
     (("insufficientDataLimit: 3", "insufficientDataLimit: 3\n        color: red"), "judge.color"),
     (("insufficientDataLimit: 3", "sequential: {method: sequential, settings: {grid: 0}}"), "grid"),
+    (("    count: 3\n", "    count: 3\n    successCondition: result[0] > 1\n"), "is not used by a judge metric"),
 ])
 def test_template_problems_name_the_key(edit: tuple[str, str], words: str) -> None:
     _, problems = load_templates(TEMPLATE.replace(*edit))
     text = "; ".join(str(p) for p in problems)
-    assert words in text and "spec.metrics[0].provider.judge" in text
+    assert words in text and "spec.metrics[0]." in text
 
 
 def test_alpha_spending_keeps_its_looks_and_is_not_corrected(worse: ProviderEnv, same: ProviderEnv) -> None:

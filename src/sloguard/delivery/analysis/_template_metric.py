@@ -56,6 +56,10 @@ def read_metric(r: Reader, raw: Mapping[str, Any], path: str, embedded: bool, dr
         "failure_condition": _condition(r, raw, "failureCondition", path),
     }
     provider = _provider(r, raw.get("provider"), f"{path}.provider", embedded)
+    if isinstance(raw.get("provider"), Mapping) and "judge" in raw["provider"]:
+        for key in ("successCondition", "failureCondition"):
+            if raw.get(key):
+                r.problem(f"{path}.{key}", "is not used by a judge metric, whose judge decides; remove it")
     known = {k: (None if v is DEFERRED else v) for k, v in fields.items()}
     _check_counts(r, {**known, "interval_written": raw.get("interval") is not None}, path)
     if len(r.problems) > before or DEFERRED in (name, provider, *fields.values()):
