@@ -31,6 +31,7 @@ def _root(
     """SLO-driven reliability control plane."""
 
 
+__import__("sloguard.cli._analysis", fromlist=["register"]).register(app)  # `sloguard analysis`: one line, merges easily
 for _module in (_serve, _import, _query, _conformance, _rules, _slo, _tsdb, _alerting):
     _module.register(app)
 __import__("sloguard.cli._rollout", fromlist=["register"]).register(app)  # `sloguard rollout`: one line, merges easily

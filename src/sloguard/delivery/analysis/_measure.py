@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from sloguard.delivery.analysis._metric import Metric
 from sloguard.delivery.analysis.condition import ConditionError, normalise_result
+from sloguard.delivery.judges import Verdict
 
 #: Longest rendering of a result kept in a measurement.
 MAX_VALUE_CHARS = 500
@@ -33,6 +34,8 @@ class MeasurementPhase(enum.Enum):
     INCONCLUSIVE = "Inconclusive"
     ERROR = "Error"
     NO_DATA = "NoData"
+    #: A judge metric's sample below its judge's minimum: the run waits (see ``judged``).
+    INSUFFICIENT_DATA = "InsufficientData"
 
     @property
     def counts(self) -> bool:
@@ -44,13 +47,15 @@ class MeasurementPhase(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class Measurement:
     """One measurement of one metric: started and finished (ms since the epoch), its phase,
-    the result as text (``[0.97]``, as Argo shows it) and a sentence for Error and no data."""
+    the result as text (``[0.97]``, as Argo shows it) and a sentence for Error and no data;
+    a judge metric's measurement also holds its judge's ``verdict``."""
 
     phase: MeasurementPhase
     started_ms: int
     finished_ms: int
     value: str = ""
     message: str = ""
+    verdict: Verdict | None = None
 
     @classmethod
     def error(cls, started_ms: int, finished_ms: int, message: str) -> Measurement:

@@ -64,6 +64,8 @@ class MetricResult:
     no_data: int = 0
     consecutive_error: int = 0
     consecutive_no_data: int = 0
+    #: A judge metric's memory between measurements, as JSON text (``judged``).
+    memory: str = ""
 
     @property
     def last(self) -> Measurement | None:

@@ -12,6 +12,7 @@ import asyncio
 from sloguard.clock import Clock
 from sloguard.delivery.analysis._measure import Measurement, measure_result
 from sloguard.delivery.analysis._metric import Metric
+from sloguard.delivery.analysis.judged import is_judged, measure_judged, remember
 from sloguard.delivery.analysis.providers import ProviderEnv, new_provider
 from sloguard.delivery.analysis.run import (
     AnalysisRun,
@@ -38,10 +39,14 @@ async def measure(metric: Metric, env: ProviderEnv, now_ms: int, clock: Clock | 
 
 
 async def step(run: AnalysisRun, env: ProviderEnv, now_ms: int, clock: Clock | None = None) -> AnalysisRun:
-    """Measure every metric due at ``now_ms`` (concurrently) and reconcile the run."""
+    """Measure every metric due at ``now_ms`` (concurrently; judge metrics through
+    ``judged.measure_judged``) and reconcile the run."""
     due = due_metrics(run, now_ms)
-    taken = await asyncio.gather(*(measure(m, env, now_ms, clock) for m in due))
-    return reconcile(run, now_ms, {m.name: t for m, t in zip(due, taken, strict=True)})
+    plain = [m for m in due if not is_judged(m)]
+    taken = await asyncio.gather(*(measure(m, env, now_ms, clock) for m in plain))
+    judged, memories = await measure_judged(run, [m for m in due if is_judged(m)], env, now_ms, clock)
+    measurements = {**{m.name: t for m, t in zip(plain, taken, strict=True)}, **judged}
+    return remember(reconcile(run, now_ms, measurements), memories)
 
 
 async def run_to_end(run: AnalysisRun, env: ProviderEnv, clock: Clock, until_ms: int | None = None) -> AnalysisRun:

@@ -12,6 +12,7 @@ from sloguard.delivery.analysis._measure import Measurement, MeasurementPhase
 from sloguard.delivery.analysis._metric import Metric
 from sloguard.delivery.analysis._result import AnalysisPhase, MetricResult
 from sloguard.delivery.analysis.run import AnalysisRun
+from sloguard.delivery.judges import verdict_from_dict
 
 STATE_VERSION = 1
 
@@ -29,7 +30,10 @@ def run_to_state(run: AnalysisRun) -> dict[str, Any]:
 def _result_to_state(r: MetricResult) -> dict[str, Any]:
     out = asdict(r)
     out["phase"] = r.phase.value
-    out["measurements"] = [{**asdict(m), "phase": m.phase.value} for m in r.measurements]
+    out["measurements"] = [
+        {**asdict(m), "phase": m.phase.value, "verdict": m.verdict.to_dict() if m.verdict else None}
+        for m in r.measurements
+    ]
     return out
 
 
@@ -56,7 +60,8 @@ def _result_from_state(r: dict[str, Any]) -> MetricResult:
     values = {k: v for k, v in r.items() if k in known}
     values["phase"] = AnalysisPhase(r["phase"])
     values["measurements"] = tuple(
-        Measurement(MeasurementPhase(m["phase"]), m["started_ms"], m["finished_ms"], m["value"], m["message"])
+        Measurement(MeasurementPhase(m["phase"]), m["started_ms"], m["finished_ms"], m["value"], m["message"],
+                    verdict_from_dict(m["verdict"]) if m.get("verdict") else None)
         for m in r["measurements"]
     )
     return MetricResult(**values)

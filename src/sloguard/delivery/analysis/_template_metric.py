@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from sloguard.delivery.analysis._judged_template import read_judge
 from sloguard.delivery.analysis._metric import (
     DEFAULT_CONSECUTIVE_ERROR_LIMIT,
     DEFAULT_NO_DATA_LIMIT,
@@ -55,6 +56,10 @@ def read_metric(r: Reader, raw: Mapping[str, Any], path: str, embedded: bool, dr
         "failure_condition": _condition(r, raw, "failureCondition", path),
     }
     provider = _provider(r, raw.get("provider"), f"{path}.provider", embedded)
+    if isinstance(raw.get("provider"), Mapping) and "judge" in raw["provider"]:
+        for key in ("successCondition", "failureCondition"):
+            if raw.get(key):
+                r.problem(f"{path}.{key}", "is not used by a judge metric, whose judge decides; remove it")
     known = {k: (None if v is DEFERRED else v) for k, v in fields.items()}
     _check_counts(r, {**known, "interval_written": raw.get("interval") is not None}, path)
     if len(r.problems) > before or DEFERRED in (name, provider, *fields.values()):
@@ -107,10 +112,10 @@ def _condition(r: Reader, raw: Mapping[str, Any], key: str, path: str) -> Condit
 
 def _provider(r: Reader, node: Any, path: str, embedded: bool) -> Any:
     if not isinstance(node, Mapping) or not node:
-        r.problem(path, "is required: one of prometheus or web")
+        r.problem(path, "is required: one of prometheus, web or judge")
         return None
-    r.keys(node, path, {"prometheus", "web"}, PROVIDER_UNSUPPORTED)
-    chosen = [k for k in ("prometheus", "web") if k in node]
+    r.keys(node, path, {"prometheus", "web", "judge"}, PROVIDER_UNSUPPORTED)
+    chosen = [k for k in ("prometheus", "web", "judge") if k in node]
     if len(chosen) != 1:
         if len(chosen) > 1:
             r.problem(path, "names more than one provider; a metric has exactly one")
@@ -121,6 +126,8 @@ def _provider(r: Reader, node: Any, path: str, embedded: bool) -> Any:
         return None
     if chosen[0] == "prometheus":
         return _prometheus(r, sub, f"{path}.prometheus", embedded)
+    if chosen[0] == "judge":
+        return read_judge(r, sub, f"{path}.judge")
     return _web(r, sub, f"{path}.web")
 
 

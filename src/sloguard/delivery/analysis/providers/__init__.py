@@ -13,6 +13,7 @@ from sloguard.delivery.analysis.providers._base import (
     ProviderEnv,
     ProviderError,
     QueryFunc,
+    SeriesQueryFunc,
     new_provider,
 )
 from sloguard.delivery.analysis.providers.prometheus import PrometheusConfig, PrometheusProvider
@@ -27,6 +28,6 @@ PROVIDERS.update({
 
 __all__ = [
     "PROVIDERS", "MetricProvider", "PromQLConfig", "PromQLProvider", "PrometheusConfig",
-    "PrometheusProvider", "ProviderEnv", "ProviderError", "QueryFunc", "WebConfig", "WebProvider",
+    "PrometheusProvider", "ProviderEnv", "ProviderError", "QueryFunc", "SeriesQueryFunc", "WebConfig", "WebProvider",
     "engine_query", "new_provider",
 ]

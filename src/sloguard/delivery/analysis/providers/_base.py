@@ -14,6 +14,9 @@ from sloguard.delivery.analysis._metric import ProviderConfig
 #: The embedded engine as a provider sees it: an instant query at a time (ms) to the values
 #: Argo hands a condition (a float for a scalar, a list of floats for a vector or matrix).
 QueryFunc = Callable[[str, int], "float | list[float]"]
+#: The same engine with labels kept: an instant query to ``[(labels, value), ...]`` (judge
+#: metrics read histogram buckets by their ``le`` label).
+SeriesQueryFunc = Callable[[str, int], "list[tuple[dict[str, str], float]]"]
 
 
 class ProviderError(AnalysisError):
@@ -35,10 +38,12 @@ class MetricProvider(Protocol):
 @dataclass(frozen=True, slots=True)
 class ProviderEnv:
     """What providers share: the embedded engine (``query``; None where there is none) and
-    an HTTP client (None: each remote provider makes its own per request)."""
+    an HTTP client (None: each remote provider makes its own per request); ``series``, the
+    engine with labels, for judge metrics (``sloguard.delivery.analysis.judged``)."""
 
     query: QueryFunc | None = None
     http: httpx.AsyncClient | None = None
+    series: SeriesQueryFunc | None = None
 
 
 ProviderFactory = Callable[[ProviderConfig, ProviderEnv], MetricProvider]
