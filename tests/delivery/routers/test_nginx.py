@@ -131,11 +131,15 @@ def test_header_cookie_and_mirror_routes_on_real_nginx(tmp_path: Path) -> None:
         router = NginxRouter(config(tmp_path, stable.address, canary.address))
         router.start()
         try:
-            before = workers(tmp_path)
-            await asyncio.to_thread(router.set_header_route, HeaderRoute("beta", (RouteMatch("x-user-type", "beta-tester"),)))
-            await asyncio.to_thread(router.set_header_route, HeaderRoute("c", (RouteMatch("canary", "always", cookie=True),)))
-            await asyncio.to_thread(router.set_mirror_route, MirrorRoute("shadow", (RouteMatch("x-shadow", "yes"),)))
-            await reload_done(tmp_path, before)
+            changes = [
+                (router.set_header_route, HeaderRoute("beta", (RouteMatch("x-user-type", "beta-tester"),))),
+                (router.set_header_route, HeaderRoute("c", (RouteMatch("canary", "always", cookie=True),))),
+                (router.set_mirror_route, MirrorRoute("shadow", (RouteMatch("x-shadow", "yes"),))),
+            ]
+            for change, route in changes:  # each reload done before the next: no worker of an older one serves
+                before = workers(tmp_path)
+                await asyncio.to_thread(change, route)  # type: ignore[arg-type]
+                await reload_done(tmp_path, before)
             async with httpx.AsyncClient(base_url=f"http://{router.config.listen}") as c:
                 async def who(**headers: str) -> str:
                     return (await c.get("/", headers=headers)).headers["x-upstream"]
