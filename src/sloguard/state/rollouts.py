@@ -83,7 +83,7 @@ class RolloutRepository:
                 stmt = self._db.insert(table).values(name=new.name, **values).on_conflict_do_nothing()
             else:
                 stmt = table.update().where(table.c.name == new.name, table.c.revision == record.revision).values(**values)
-            if int(conn.execute(stmt).rowcount) != 1:
+            if conn.execute(stmt.returning(table.c.revision)).first() is None:
                 raise RevisionConflict(_conflict(record, self._stored_revision(conn, record.name)))
             for e in events:
                 conn.execute(events_table.insert().values(**_event_row(e, new.name)))
