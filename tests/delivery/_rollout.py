@@ -67,8 +67,9 @@ class FakeRouter:
     TYPE: ClassVar[str] = "fake"
 
     def __init__(self, world: World, peek: object = None, fail_at: tuple[int, ...] = (),
-                 crash: tuple[int, str] | None = None) -> None:
+                 crash: tuple[int, str] | None = None, lies: bool = False) -> None:
         self.world, self.peek, self.fail_at, self.crash = world, peek, set(fail_at), crash
+        self.lies = lies  # set_weight returns but the weight does not change (verify says so)
         self.seen: list[object] = []
 
     def supports(self, feature: Feature) -> bool:
@@ -82,7 +83,8 @@ class FakeRouter:
         if canary_weight in self.fail_at:
             self.world.calls.append(f"fail {canary_weight}")
             raise RouterError(f"nginx -t refused the config for weight {canary_weight}", retryable=True)
-        self.world.weight = canary_weight
+        if not self.lies:
+            self.world.weight = canary_weight
         self.world.calls.append(f"weight {canary_weight}")
         if self.crash == (canary_weight, "after"):
             raise Crash()

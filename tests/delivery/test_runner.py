@@ -241,3 +241,11 @@ def test_page_alerts_of_the_service_are_read_from_the_alerting_pipeline() -> Non
     assert source.firing_page_alert("checkout") is None, "tickets, resolved alerts and rollout events do not count"
     assert source.firing_page_alert("cart") == "CartBurn"
     assert source.remaining_budget("checkout") == 0.25 and source.remaining_budget("cart") is None
+
+
+def test_a_weight_the_router_verifies_as_not_in_force_pauses_the_rollout(store: SqlStateStore) -> None:
+    world = World()
+    runner = _runner(store, FakeRouter(world, lies=True))
+    s = run(runner.start(PLAN))
+    assert s.phase is P.PAUSED and "reports the canary weight is not 20%" in s.hold
+    assert s.canary_weight == 0 and s.step_index == 0

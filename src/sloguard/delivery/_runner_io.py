@@ -21,17 +21,20 @@ from sloguard.delivery._controller_actions import (
 )
 from sloguard.delivery._controller_state import RolloutState, state_from_dict, state_to_dict
 from sloguard.delivery._steps import Plan
-from sloguard.delivery.routers import HeaderRoute, MirrorRoute, TrafficRouter
+from sloguard.delivery.routers import HeaderRoute, MirrorRoute, RouterError, TrafficRouter
 from sloguard.state import RolloutEvent, RolloutRecord, RolloutRepository
 
 log = logging.getLogger(__name__)
 
 
 async def perform(router: TrafficRouter, action: TrafficAction) -> None:
-    """One traffic action through the router, on a worker thread; the router's error propagates."""
+    """One traffic action through the router, on a worker thread; the router's error
+    propagates. A weight the router can verify and finds not in force is a RouterError."""
     match action:
         case SetWeightAction(weight=w):
             await asyncio.to_thread(router.set_weight, w)
+            if await asyncio.to_thread(router.verify_weight, w) is False:
+                raise RouterError(f"The {router.TYPE!r} traffic router reports the canary weight is not {w}% after setting it.")
         case SetHeaderRouteAction(route=r):
             await asyncio.to_thread(router.set_header_route, r)
         case SetMirrorRouteAction(route=r):
