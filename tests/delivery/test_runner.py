@@ -249,3 +249,16 @@ def test_a_weight_the_router_verifies_as_not_in_force_pauses_the_rollout(store: 
     s = run(runner.start(PLAN))
     assert s.phase is P.PAUSED and "reports the canary weight is not 20%" in s.hold
     assert s.canary_weight == 0 and s.step_index == 0
+
+
+def test_retry_after_an_abort_starts_again_from_the_first_step(store: SqlStateStore) -> None:
+    world = World()
+    runner = _runner(store, FakeRouter(world))
+    run(runner.start(PLAN))
+    run(runner.abort(PLAN, "alice", "bad"))
+    assert world.weight == 0
+    s = run(runner.retry(PLAN, "bob"))
+    assert s.phase is P.PROGRESSING and s.step_index == 1 and world.weight == 20
+    assert [c for c in world.calls if c.startswith("weight")] == ["weight 20", "weight 0", "weight 20"]
+    types = [e.type for e in store.rollouts.events(PLAN.name)]
+    assert types.count("RolloutStarted") == 2 and "RolloutRetryRequested" in types

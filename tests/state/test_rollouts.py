@@ -85,3 +85,28 @@ def test_a_state_holding_nan_is_refused_with_a_clear_error(store: SqlStateStore)
     with pytest.raises(ValueError):
         store.rollouts.save(RolloutRecord("x", 0, "Pending", {"v": float("nan")}, T))
     assert store.rollouts.get("x") is None
+
+
+def test_two_writers_racing_from_the_same_revision_one_wins(store: SqlStateStore) -> None:
+    import threading
+
+    base = store.rollouts.save(_record(0, 10))
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def write(weight: int) -> None:
+        barrier.wait()
+        try:
+            store.rollouts.save(_record(base.revision, weight))
+            outcomes.append(f"won {weight}")
+        except RevisionConflict:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in (20, 30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes)[0] == "lost" and len([o for o in outcomes if o.startswith("won")]) == 1
+    got = store.rollouts.get("checkout")
+    assert got is not None and got.revision == 2 and f"won {got.state['weight']}" in outcomes
