@@ -262,3 +262,30 @@ def test_retry_after_an_abort_starts_again_from_the_first_step(store: SqlStateSt
     assert [c for c in world.calls if c.startswith("weight")] == ["weight 20", "weight 0", "weight 20"]
     types = [e.type for e in store.rollouts.events(PLAN.name)]
     assert types.count("RolloutStarted") == 2 and "RolloutRetryRequested" in types
+
+
+def test_a_switch_the_router_refuses_is_taken_back_and_not_announced(store: SqlStateStore) -> None:
+    plan = Plan("checkout-v2", "checkout", (SetWeight(20),))
+    world = World()
+    alerting = FakeAlerting()
+    runner = _runner(store, FakeRouter(world, fail_at=(100,)), alerting=alerting)
+    run(runner.start(plan))
+    s = run(runner.tick(plan))
+    assert s.phase is P.PAUSED and s.canary_weight == 20 and s.step_index == 1 and world.weight == 20
+    assert "RolloutPromoted" not in alerting.names() and alerting.names()[-1] == "RolloutPaused"
+    assert [e.reason for e in store.rollouts.events(plan.name)][-1] == "RouterFailed"
+
+
+def test_an_abort_the_router_refuses_stays_aborted_and_is_reapplied(store: SqlStateStore) -> None:
+    world = World()
+    alerting = FakeAlerting()
+    runner = _runner(store, FakeRouter(world, fail_at=(0,)), alerting=alerting)
+    run(runner.start(PLAN))
+    s = run(runner.abort(PLAN, "alice", "bad"))
+    assert s.phase is P.DEGRADED and s.traffic_pending and world.weight == 20
+    assert "RolloutAborted" in alerting.names() and "is retried at the next tick" in s.message
+    s = run(runner.tick(PLAN))
+    assert s.traffic_pending and s.message.count("The traffic router failed") == 1
+    runner.router = FakeRouter(world)
+    s = run(runner.tick(PLAN))
+    assert not s.traffic_pending and world.weight == 0 and world.calls[-1] == "remove routes"

@@ -10,8 +10,9 @@ Each ``tick`` of a rollout:
    action is performed, marked ``traffic_pending`` when it carries one;
 4. performs the traffic actions through the router (synchronous routers run on a thread),
    then commits the state again with the traffic confirmed;
-5. sends each event as an alert (``alertname`` the event's type, labels ``rollout``,
-   ``service``, ``severity``).
+5. sends each event as an alert once its traffic is in place (``alertname`` the event's
+   type, labels ``rollout``, ``service``, ``severity``). Events are stored with the commit
+   of step 3; an alert not sent because the process died is not sent later.
 
 A router failure pauses the rollout with the reason: the state goes back to the step and
 the traffic it had before (the last committed consistent one) and the router is asked to
@@ -156,24 +157,32 @@ class RolloutRunner:
         if not d.actions and replace(d.state, updated_ms=loaded.updated_ms) == loaded:
             return loaded
         traffic = d.traffic
-        saved = self._commit(plan, replace(d.state, traffic_pending=bool(traffic)), d.events, now)
+        saved = self._commit(plan, replace(d.state, traffic_pending=bool(traffic)), d.events, now, alert=not traffic)
         if not traffic:
             return saved
-        return await self._apply(plan, before=loaded, saved=saved, actions=traffic)
+        return await self._apply(plan, loaded, saved, traffic, d.events)
 
-    def _commit(self, plan: Plan, s: RolloutState, events: tuple[EmitEvent, ...], now: int) -> RolloutState:
+    def _commit(self, plan: Plan, s: RolloutState, events: tuple[EmitEvent, ...], now: int,
+                alert: bool = True) -> RolloutState:
         saved = save(self.repo, s, stored_events(plan.name, events, now))
-        send_alerts(self.alerting, plan, events, now, "controller")
+        if alert:
+            send_alerts(self.alerting, plan, events, now, "controller")
         return saved
 
     async def _apply(self, plan: Plan, before: RolloutState, saved: RolloutState,
-                     actions: tuple[TrafficAction, ...]) -> RolloutState:
+                     actions: tuple[TrafficAction, ...], events: tuple[EmitEvent, ...]) -> RolloutState:
+        """Perform ``actions`` (``saved`` is committed); the events go out as alerts once the
+        traffic is in place, or, when the router fails, only those that still hold (an abort)."""
         try:
             for a in actions:
                 await perform(self.router, a)
         except Exception as e:  # any router failure pauses the rollout; it never kills the loop
+            if saved.phase is RolloutPhase.DEGRADED:
+                send_alerts(self.alerting, plan, events, self.clock.now_ms(), "controller")
             return await self._router_failed(plan, before, saved, e)
-        return save(self.repo, replace(saved, traffic_pending=False))
+        confirmed = save(self.repo, replace(saved, traffic_pending=False))
+        send_alerts(self.alerting, plan, events, self.clock.now_ms(), "controller")
+        return confirmed
 
     async def _reapply(self, plan: Plan, s: RolloutState) -> RolloutState:
         """Bring the router to the committed traffic of ``s`` (after a restart or a failure)."""
@@ -203,7 +212,7 @@ class RolloutRunner:
         why = f"The traffic router failed: {e}" if str(e) else f"The traffic router failed: {type(e).__name__}."
         first = not s.hold.startswith("The traffic router failed")
         if s.phase.finished:
-            s = replace(s, message=f"{s.message} {why} It is retried at the next tick.")
+            s = replace(s, message=f"Aborted: {s.abort_reason} {why} It is retried at the next tick.")
         else:
             held = f"{why} Traffic is left at {s.canary_weight}% to the canary."
             s = replace(s, phase=RolloutPhase.PAUSED, hold=held, message=f"{held} A person must resume the rollout.")
