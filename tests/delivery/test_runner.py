@@ -289,3 +289,29 @@ def test_an_abort_the_router_refuses_stays_aborted_and_is_reapplied(store: SqlSt
     runner.router = FakeRouter(world)
     s = run(runner.tick(PLAN))
     assert not s.traffic_pending and world.weight == 0 and world.calls[-1] == "remove routes"
+
+
+def test_sigkill_mid_step_then_a_new_process_resumes_at_the_same_step_and_weight(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    url, log = f"sqlite:///{tmp_path / 'state.db'}", tmp_path / "applied.txt"
+    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root}"}
+    child = subprocess.Popen([sys.executable, "-m", "tests.delivery._crash_runner", url, str(log)],
+                             stdout=subprocess.PIPE, text=True, env=env, cwd=root)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "MID"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    assert log.read_text().split() == ["20"]
+    with open_store(url) as store:
+        assert _stored(store) == (40, True), "killed after the commit, before the router moved"
+        world = World(weight=20)
+        s = run(_runner(store, FakeRouter(world)).tick(PLAN))
+        assert (s.step_index, s.canary_weight, s.traffic_pending) == (3, 40, False)
+        assert [c for c in world.calls if c.startswith("weight")] == ["weight 40"]
