@@ -23,7 +23,7 @@ class HangingRouter(FakeRouter):
         super().__init__(World())
         self.log = log
 
-    def set_weight(self, canary_weight: int, additional: tuple[object, ...] = ()) -> None:  # type: ignore[override]
+    def set_weight(self, canary_weight: int, additional: tuple[object, ...] = ()) -> None:
         if canary_weight == 40:
             print("MID", flush=True)
             time.sleep(120)  # killed here
