@@ -14,6 +14,7 @@ from sloguard.state import (
     RolloutEvent,
     RolloutRecord,
     SqlStateStore,
+    StateError,
     open_store,
 )
 
@@ -82,7 +83,7 @@ def test_overrides_keep_who_and_why(store: SqlStateStore) -> None:
 
 
 def test_a_state_holding_nan_is_refused_with_a_clear_error(store: SqlStateStore) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(StateError, match="The state of the rollout 'x' cannot be stored as JSON"):
         store.rollouts.save(RolloutRecord("x", 0, "Pending", {"v": float("nan")}, T))
     assert store.rollouts.get("x") is None
 

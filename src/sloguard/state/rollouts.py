@@ -77,7 +77,7 @@ class RolloutRepository:
         """Store ``record`` if the stored revision is still ``record.revision`` (0: none
         stored), with ``events``; the record as saved (revision + 1). RevisionConflict if not."""
         new = RolloutRecord(record.name, record.revision + 1, record.phase, record.state, record.updated_at)
-        values = {"revision": new.revision, "phase": new.phase, "state": _dump(new.state), "updated_at": new.updated_at}
+        values = {"revision": new.revision, "phase": new.phase, "state": _dump(new.name, new.state), "updated_at": new.updated_at}
         with self._db.transaction() as conn:
             if record.revision == 0:
                 stmt = self._db.insert(table).values(name=new.name, **values).on_conflict_do_nothing()
@@ -142,8 +142,11 @@ def _conflict(record: RolloutRecord, stored: int | None) -> str:
             "another writer saved it first. Read it again and retry.")
 
 
-def _dump(state: dict[str, Any]) -> str:
-    return json.dumps(state, sort_keys=True, separators=(",", ":"), allow_nan=False)
+def _dump(name: str, state: dict[str, Any]) -> str:
+    try:
+        return json.dumps(state, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise StateError(f"The state of the rollout {name!r} cannot be stored as JSON: {e}.") from e
 
 
 def _event_row(e: RolloutEvent, rollout: str) -> dict[str, Any]:
