@@ -1,4 +1,4 @@
-"""Durable state (silences, the notification log, leases, peers) in SQLite or PostgreSQL.
+"""Durable state (silences, the notification log, leases, peers, rollouts) in SQLite or PostgreSQL.
 
 Open it with :func:`open_store` (a URL, or the data directory's ``state.db``); every
 repository write is committed before it returns. The silence model is
@@ -18,6 +18,13 @@ from sloguard.state._schema import MIGRATIONS, Migration
 from sloguard.state.leases import Lease, LeaseRepository
 from sloguard.state.nflog import NflogEntry, NflogReceiver, NotificationLog
 from sloguard.state.peers import PeerRecord, PeerRegistry
+from sloguard.state.rollouts import (
+    Override,
+    RevisionConflict,
+    RolloutEvent,
+    RolloutRecord,
+    RolloutRepository,
+)
 from sloguard.state.silences import SilenceRepository
 from sloguard.state.store import (
     DEFAULT_FILE,
@@ -39,8 +46,13 @@ __all__ = [
     "NflogReceiver",
     "NotFound",
     "NotificationLog",
+    "Override",
     "PeerRecord",
     "PeerRegistry",
+    "RevisionConflict",
+    "RolloutEvent",
+    "RolloutRecord",
+    "RolloutRepository",
     "SchemaError",
     "Silence",
     "SilenceMatcher",

@@ -106,6 +106,45 @@ def _v2_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
 (peers,) = _v2_tables(metadata)
 
 
+def _v3_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
+    rollouts = sa.Table(
+        "rollouts",
+        md,
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("revision", sa.BigInteger, nullable=False),
+        sa.Column("phase", sa.Text, nullable=False),
+        sa.Column("state", sa.Text, nullable=False),  # JSON, the controller's RolloutState
+        sa.Column("updated_at", sa.BigInteger, nullable=False),
+    )
+    events = sa.Table(
+        "rollout_events",
+        md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("rollout", sa.Text, nullable=False),
+        sa.Column("time", sa.BigInteger, nullable=False),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.Column("actor", sa.Text, nullable=False),
+        sa.Index("rollout_events_rollout", "rollout", "id"),
+    )
+    overrides = sa.Table(
+        "rollout_overrides",
+        md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("rollout", sa.Text, nullable=False),
+        sa.Column("time", sa.BigInteger, nullable=False),
+        sa.Column("policy", sa.Text, nullable=False),
+        sa.Column("actor", sa.Text, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Index("rollout_overrides_rollout", "rollout", "id"),
+    )
+    return rollouts, events, overrides
+
+
+rollouts, rollout_events, rollout_overrides = _v3_tables(metadata)
+
+
 def _migrate_v1(conn: Connection) -> None:
     for table in _v1_tables(sa.MetaData()):
         table.create(conn)
@@ -113,6 +152,11 @@ def _migrate_v1(conn: Connection) -> None:
 
 def _migrate_v2(conn: Connection) -> None:
     for table in _v2_tables(sa.MetaData()):
+        table.create(conn)
+
+
+def _migrate_v3(conn: Connection) -> None:
+    for table in _v3_tables(sa.MetaData()):
         table.create(conn)
 
 
@@ -128,6 +172,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "silences, notification log, nflog claims, leases", _migrate_v1),
     Migration(2, "peers: the replicas sharing the store", _migrate_v2),
+    Migration(3, "rollouts: state, events and policy overrides", _migrate_v3),
 )
 """Every migration, in order; versions are 1, 2, 3, ... without gaps."""
 

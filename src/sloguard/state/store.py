@@ -17,6 +17,7 @@ from sloguard.state._schema import migrate
 from sloguard.state.leases import LeaseRepository
 from sloguard.state.nflog import Clock, NotificationLog
 from sloguard.state.peers import PeerRegistry
+from sloguard.state.rollouts import RolloutRepository
 from sloguard.state.silences import SilenceRepository
 
 DEFAULT_FILE = "state.db"
@@ -37,6 +38,9 @@ class StateStore(Protocol):
 
     @property
     def peers(self) -> PeerRegistry: ...
+
+    @property
+    def rollouts(self) -> RolloutRepository: ...
 
     def close(self) -> None: ...
 
@@ -61,6 +65,7 @@ class SqlStateStore:
         self._nflog = NotificationLog(db, clock)
         self._leases = LeaseRepository(db)
         self._peers = PeerRegistry(db)
+        self._rollouts = RolloutRepository(db)
 
     @property
     def url(self) -> str:
@@ -87,6 +92,10 @@ class SqlStateStore:
     @property
     def peers(self) -> PeerRegistry:
         return self._peers
+
+    @property
+    def rollouts(self) -> RolloutRepository:
+        return self._rollouts
 
     def close(self) -> None:
         """Close every pooled connection (the store is not used afterwards)."""
