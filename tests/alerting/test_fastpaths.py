@@ -15,7 +15,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from sloguard._gctune import SERVER_GC_THRESHOLDS, tune_for_server
 from sloguard.alerting._aioclient import SharedClient
-from sloguard.alerting._deadline import TimedOut, until
+from sloguard.alerting._deadline import TimedOut, sleeper, until
 from sloguard.alerting._stage_chain import Branch, FanoutStage
 from sloguard.alerting.model import Alert
 from sloguard.alerting.receivers._base import post_json
@@ -75,6 +75,42 @@ def test_until_manual_clock_times_out_only_when_the_clock_gets_there() -> None:
             await task
         assert cancelled.is_set()
         assert await until(_value(), clock, 9_000) == 7
+
+    asyncio.run(go())
+
+
+def test_sleeper_system_clock_wakes_at_the_time_and_cancels_its_timer() -> None:
+    clock = SystemClock()
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        due = sleeper(clock, clock.now_ms())  # already due: done on the next loop turn
+        await asyncio.wait((due,))
+        assert due.done() and not due.cancelled()
+        later = sleeper(clock, clock.now_ms() + 3_600_000)
+        assert _live_timers(loop) == 1
+        later.cancel()
+        await asyncio.sleep(0)
+        assert later.cancelled()
+        assert _live_timers(loop) == 0  # the loop timer went with it
+
+    asyncio.run(go())
+
+
+def _live_timers(loop: asyncio.AbstractEventLoop) -> int:
+    handles: list[asyncio.TimerHandle] = loop._scheduled  # type: ignore[attr-defined]
+    return len([h for h in handles if not h.cancelled()])
+
+
+def test_sleeper_manual_clock() -> None:
+    clock = ManualClock(0)
+
+    async def go() -> None:
+        fut = sleeper(clock, 1_000)
+        await clock.advance_to(999)
+        assert not fut.done()
+        await clock.advance_to(1_000)
+        assert fut.done() and not fut.cancelled()
 
     asyncio.run(go())
 

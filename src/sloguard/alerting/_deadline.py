@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from sloguard.clock import Clock, SystemClock
 
-__all__ = ["TimedOut", "until"]
+__all__ = ["TimedOut", "sleeper", "until"]
 
 T = TypeVar("T")
 
@@ -29,6 +29,23 @@ async def until(call: Awaitable[T], clock: Clock, until_ms: int) -> T:
     if type(clock) is SystemClock:
         return await _on_loop_timer(call, (until_ms - clock.now_ms()) / 1000)
     return await _raced(call, clock, until_ms)
+
+
+def sleeper(clock: Clock, until_ms: int) -> asyncio.Future[None]:
+    """A future that is done when ``clock`` reaches ``until_ms``; cancel it to stop waiting.
+    On the system clock it is a loop timer (no task); on another clock a task sleeping on it."""
+    if type(clock) is not SystemClock:
+        return asyncio.ensure_future(clock.sleep_until(until_ms))
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[None] = loop.create_future()
+    timer = loop.call_later(max((until_ms - clock.now_ms()) / 1000, 0.0), _wake, fut)
+    fut.add_done_callback(lambda _: timer.cancel())
+    return fut
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 async def _on_loop_timer(call: Awaitable[T], delay_s: float) -> T:
