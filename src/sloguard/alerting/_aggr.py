@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
+from sloguard.alerting._deadline import sleeper
 from sloguard.alerting.model import Alert, label_set_string, sort_alerts
 from sloguard.alerting.route import Route, RouteOpts
 from sloguard.clock import Clock
@@ -100,7 +101,7 @@ class AggregationGroup:
         """Sleep until the next flush, which an insert may bring forward (:meth:`insert`
         cancels the sleep; ``asyncio.wait`` returns without raising when it does)."""
         while self._clock.now_ms() < self._next_at:
-            self._sleep = asyncio.ensure_future(self._clock.sleep_until(self._next_at))
+            self._sleep = sleeper(self._clock, self._next_at)
             try:
                 await asyncio.wait((self._sleep,))
             finally:

@@ -54,8 +54,11 @@ class FanoutStage:
         self.branches: tuple[Branch, ...] = tuple(branches)
 
     async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
-        runs = [b.stage.exec(replace(ctx, integration=b.integration), alerts) for b in self.branches]
-        results = await asyncio.gather(*runs, return_exceptions=True)
+        if len(self.branches) == 1:  # the common case: no task, no gather
+            results: list[object] = [await _one(self.branches[0], ctx, alerts)]
+        else:
+            runs = [b.stage.exec(replace(ctx, integration=b.integration), alerts) for b in self.branches]
+            results = await asyncio.gather(*runs, return_exceptions=True)
         errors = [_describe(b, r) for b, r in zip(self.branches, results, strict=True) if isinstance(r, BaseException)]
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed and all(isinstance(r, Deferred) for r in failed):
@@ -63,6 +66,14 @@ class FanoutStage:
         if failed:
             raise StageError("; ".join(errors), all(isinstance(r, StageError) and r.retryable for r in failed))
         return ctx, list(alerts)
+
+
+async def _one(branch: Branch, ctx: FlushContext, alerts: Sequence[Alert]) -> object:
+    """One branch's outcome as ``gather(return_exceptions=True)`` would give it."""
+    try:
+        return await branch.stage.exec(replace(ctx, integration=branch.integration), alerts)
+    except Exception as e:  # noqa: BLE001 - reported with the other branches' errors
+        return e
 
 
 def _describe(branch: Branch, err: BaseException) -> str:

@@ -10,11 +10,11 @@ and ``alertmanager_notification_latency_seconds``) live in :class:`PipelineStats
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Sequence
 
+from sloguard.alerting._deadline import TimedOut, until
 from sloguard.alerting.model import Alert
 from sloguard.alerting.receivers import Backoff, Notifier, NotifyContext, NotifyResult
 from sloguard.alerting.stages import FlushContext, StageError
@@ -70,15 +70,10 @@ class PipelineStats:
 
 async def _bounded(call: Awaitable[NotifyResult], clock: Clock, until_ms: int) -> NotifyResult | None:
     """The call's result, or None when the clock reached ``until_ms`` first (it is cancelled)."""
-    task = asyncio.ensure_future(call)
-    timer = asyncio.ensure_future(clock.sleep_until(until_ms))
     try:
-        await asyncio.wait((task, timer), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        timer.cancel()
-        if not task.done():
-            task.cancel()
-    return task.result() if task.done() and not task.cancelled() else None
+        return await until(call, clock, until_ms)
+    except TimedOut:
+        return None
 
 
 class RetryStage:

@@ -26,6 +26,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from sloguard.alerting._aggr import AggregationGroup
+from sloguard.alerting._deadline import TimedOut, until
 from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert, _labels_before, sort_alerts
 from sloguard.alerting.provider import AlertStore
@@ -146,15 +147,15 @@ class Dispatcher:
         return ok
 
     async def _notify_until(self, ctx: FlushContext, alerts: Sequence[Alert], deadline: int) -> bool:
-        notify = asyncio.ensure_future(self._notify(ctx, alerts))
-        timer = asyncio.ensure_future(self._clock.sleep_until(deadline))
+        fields = {"group_key": ctx.group_key, "num_alerts": len(alerts)}
         try:
-            await asyncio.wait((notify, timer), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            timer.cancel()
-            if not notify.done():
-                await _cancel(notify)
-        return _outcome(notify, ctx, len(alerts))
+            return bool(await until(self._notify(ctx, alerts), self._clock, deadline))
+        except TimedOut:
+            log.error("Notify for alerts failed: the flush did not finish by its deadline",
+                      extra={**fields, "deadline_ms": ctx.deadline_ms})
+        except Exception as error:
+            log.error("Notify for alerts failed", exc_info=error, extra=fields)
+        return False
 
     async def _run_cleanup(self) -> None:
         tick = self._clock.now_ms()
@@ -165,27 +166,6 @@ class Dispatcher:
                 if group.empty():
                     del self._groups[gk]
                     await group.stop()
-
-
-async def _cancel(task: asyncio.Future[bool]) -> None:
-    """Cancel ``task`` and wait until it has ended."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-def _outcome(notify: asyncio.Future[bool], ctx: FlushContext, n: int) -> bool:
-    """The flush's verdict; a notify cancelled at the deadline or raising is logged."""
-    fields = {"group_key": ctx.group_key, "num_alerts": n}
-    if notify.cancelled():
-        log.error("Notify for alerts failed: the flush did not finish by its deadline",
-                  extra={**fields, "deadline_ms": ctx.deadline_ms})
-        return False
-    error = notify.exception()
-    if error is not None:
-        log.error("Notify for alerts failed", exc_info=error, extra=fields)
-        return False
-    return bool(notify.result())
 
 
 def _compare_groups(a: GroupView, b: GroupView) -> int:

@@ -46,8 +46,21 @@ class AlertStatus(enum.Enum):
 def fingerprint(labels: Iterable[tuple[str, str]]) -> int:
     """``model.LabelSet.Fingerprint``: FNV-1a 64 over ``name 0xff value 0xff`` in name order.
 
-    The empty set hashes to the FNV offset basis, as in prometheus/common.
+    The empty set hashes to the FNV offset basis, as in prometheus/common. A ``Labels``
+    (any tuple of pairs) is remembered: an alert's labels are fingerprinted several times
+    on its way (the API, the store, the muters), and the byte loop is slow in Python.
     """
+    if isinstance(labels, tuple):
+        return _fingerprint_tuple(labels)
+    return _fnv(labels)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fingerprint_tuple(labels: tuple[tuple[str, str], ...]) -> int:
+    return _fnv(labels)
+
+
+def _fnv(labels: Iterable[tuple[str, str]]) -> int:
     h = _FNV_OFFSET
     for name, value in sorted(labels):
         for byte in name.encode() + _SEP + value.encode() + _SEP:

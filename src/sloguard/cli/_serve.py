@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from sloguard._gctune import tune_for_server
 from sloguard.api._edge import EdgeLimits
 from sloguard.api._webconfig import WebConfig
 from sloguard.cli._query_flags import QUERY_FLAGS, apply_query_flags, query_flag_values
@@ -201,6 +202,7 @@ def serve(
         alerting_config=alerting_config, state_url=state_url, peer_name=peer_name or "",
         loader=None if config_file else (lambda: bundled_config(self_address(host, port))),
     )
+    tune_for_server()
     try:
         with contextlib.suppress(KeyboardInterrupt):
             run_server(options, config)

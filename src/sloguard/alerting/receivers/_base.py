@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+import aiohttp
 import httpx
 
+from sloguard.alerting._aioclient import SharedClient
 from sloguard.alerting._httpclient import HTTPConfigError
 from sloguard.alerting.model import Alert
 from sloguard.alerting.notify_template import NotificationTemplate
@@ -26,6 +28,7 @@ log = logging.getLogger("sloguard.alerting.receivers")
 #: Alertmanager's ``User-Agent`` header spelling, with sloguard's name.
 USER_AGENT = "sloguard-alerting"
 DEFAULT_TIMEOUT_S = 10.0
+_HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 TRUNCATION_MARKER = "…"
 
 
@@ -123,16 +126,19 @@ def check_status(status: int, body: str, retry_codes: Collection[int] = ()) -> N
 async def post_json(client: httpx.AsyncClient, url: str, body: bytes, what: str,
                     retry_codes: Collection[int] = (), timeout_s: float = DEFAULT_TIMEOUT_S) -> NotifyResult:
     """POST ``body`` to ``url`` (a secret: it never appears in the result or the log)."""
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     try:
-        resp = await client.post(url, content=body, headers=headers, timeout=timeout_s)
+        if isinstance(client, SharedClient):  # aiohttp directly: no httpx models
+            status, text = await client.post_bytes(url, body, _HEADERS, timeout_s)
+        else:
+            resp = await client.post(url, content=body, headers=_HEADERS, timeout=timeout_s)
+            status, text = resp.status_code, resp.text
     except HTTPConfigError as e:  # names a file or the token URL, never a secret
         return NotifyResult.failure(f"{what}: {e}", True)
     except httpx.TimeoutException:
         return NotifyResult.failure(f"{what}: the request timed out after {timeout_s:g}s", True)
-    except httpx.HTTPError as e:
+    except (httpx.HTTPError, aiohttp.ClientError) as e:
         return NotifyResult.failure(f"{what}: the request failed ({type(e).__name__})", True)
-    result = check_status(resp.status_code, resp.text[:1024], retry_codes)
+    result = check_status(status, text[:1024], retry_codes)
     if result.ok:
         return result
     return NotifyResult.failure(f"{what}: {result.error}", result.retryable, result.status_code)

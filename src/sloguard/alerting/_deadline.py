@@ -1,0 +1,85 @@
+"""Running an awaitable until a time on the injected clock, cheaply.
+
+On the system clock the event loop's own timer bounds the call (``asyncio.timeout``: no
+second task, no ``asyncio.wait``), which matters when thousands of flushes run at once.
+Any other clock (a :class:`~sloguard.clock.ManualClock` in tests) races the call, as a
+task, against ``clock.sleep_until``, so simulated time decides as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from sloguard.clock import Clock, SystemClock
+
+__all__ = ["TimedOut", "sleeper", "until"]
+
+T = TypeVar("T")
+
+
+class TimedOut(Exception):
+    """The clock reached the deadline before the call finished (the call was cancelled)."""
+
+
+async def until(call: Awaitable[T], clock: Clock, until_ms: int) -> T:
+    """The call's result (its exception raised as is); :class:`TimedOut` when ``clock``
+    reached ``until_ms`` first, after the call was cancelled."""
+    if type(clock) is SystemClock:
+        return await _on_loop_timer(call, (until_ms - clock.now_ms()) / 1000)
+    return await _raced(call, clock, until_ms)
+
+
+def sleeper(clock: Clock, until_ms: int) -> asyncio.Future[None]:
+    """A future that is done when ``clock`` reaches ``until_ms``; cancel it to stop waiting.
+    On the system clock it is a loop timer (no task); on another clock a task sleeping on it."""
+    if type(clock) is not SystemClock:
+        return asyncio.ensure_future(clock.sleep_until(until_ms))
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[None] = loop.create_future()
+    timer = loop.call_later(max((until_ms - clock.now_ms()) / 1000, 0.0), _wake, fut)
+    fut.add_done_callback(lambda _: timer.cancel())
+    return fut
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+async def _on_loop_timer(call: Awaitable[T], delay_s: float) -> T:
+    try:
+        async with asyncio.timeout(max(delay_s, 0.0)) as cm:
+            return await call
+    except TimeoutError:
+        if cm.expired():
+            raise TimedOut from None
+        raise
+
+
+async def _raced(call: Awaitable[T], clock: Clock, until_ms: int) -> T:
+    task = asyncio.ensure_future(call)
+    timer = asyncio.ensure_future(clock.sleep_until(until_ms))
+    try:
+        await asyncio.wait((task, timer), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+        if not task.done():
+            await _cancelled(task)
+    if task.cancelled():
+        raise TimedOut
+    return task.result()
+
+
+async def _cancelled(task: asyncio.Future[T]) -> None:
+    """Cancel ``task`` and wait until it has ended."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+    except Exception:  # noqa: BLE001,S110 - the caller reports the deadline, not this
+        pass
