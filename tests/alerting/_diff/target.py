@@ -72,7 +72,7 @@ def sloguard_target(state_url: str | None = None, name: str = "sloguard", alerti
 
 
 @contextmanager
-def running(target: Target, config_text: str, workdir: Path, timeout_s: float = 30.0) -> Iterator[Running]:
+def running(target: Target, config_text: str, workdir: Path, timeout_s: float = 120.0) -> Iterator[Running]:
     """Start ``target`` with ``config_text`` as its Alertmanager config in ``workdir`` and
     yield it once its readiness URL answers 200; stop it afterwards."""
     workdir.mkdir(parents=True, exist_ok=True)
