@@ -1,7 +1,8 @@
 """The typed plan a controller follows: canary steps, background analysis, blue-green fields.
 
 This is the controller's own small model; the rollout spec reader (``delivery.spec``) is
-mapped onto it. Steps are Argo Rollouts' ``spec.strategy.canary.steps`` (``setWeight``,
+mapped onto it. The traffic steps (``SetWeight``, ``SetHeaderRoute``, ``SetMirrorRoute``)
+are the spec's own; pauses here carry milliseconds and analyses their resolved metrics. Steps are Argo Rollouts' ``spec.strategy.canary.steps`` (``setWeight``,
 ``pause``, ``analysis``, ``setHeaderRoute``, ``setMirrorRoute``); a blue-green strategy is
 expanded into the same kind of steps by :meth:`Plan.effective_steps`.
 """
@@ -10,19 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sloguard.delivery._spec_model import SetHeaderRoute as SetHeaderRoute
+from sloguard.delivery._spec_model import SetMirrorRoute as SetMirrorRoute
+from sloguard.delivery._spec_model import SetWeight as SetWeight
 from sloguard.delivery.analysis import Metric
 from sloguard.delivery.routers import HeaderRoute, MirrorRoute
 
 
 class PlanError(Exception):
     """A plan the controller cannot follow (a step out of range, an unknown analysis key)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SetWeight:
-    """Send ``weight`` percent (0..100) of the service's traffic to the canary."""
-
-    weight: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,20 +43,6 @@ class AnalysisStep:
 
     name: str
     metrics: tuple[Metric, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SetHeaderRoute:
-    """Send requests matching ``route`` to the canary (no matches: remove the route)."""
-
-    route: HeaderRoute
-
-
-@dataclass(frozen=True, slots=True)
-class SetMirrorRoute:
-    """Copy requests matching ``route`` to the canary (percentage 0: remove the route)."""
-
-    route: MirrorRoute
 
 
 Step = SetWeight | Pause | Wait | AnalysisStep | SetHeaderRoute | SetMirrorRoute
