@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sloguard.api._server import make_engine, query_settings
+from sloguard.api._engine_setup import make_engine, query_settings
 from sloguard.cli import app
 from sloguard.cli._query_flags import apply_query_flags, query_flag_values
 from sloguard.config import ConfigError, QuerySettings, load_config, parse_config

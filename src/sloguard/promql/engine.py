@@ -54,7 +54,7 @@ class EngineOptions:
     max_concurrent: int = 20
     default_subquery_step_ms: int = 60_000
     #: Parse limits (``--query.max-parse-depth``/``-chain``), applied by the parser's
-    #: pre-scan where it is connected (see ``api._server.apply_parse_limits``).
+    #: pre-scan where it is connected (see ``api._engine_setup.apply_parse_limits``).
     max_parse_depth: int = 200
     max_parse_chain: int = 300
     #: Dense (series x steps) cells a range query may hold at once before its steps are
