@@ -30,19 +30,27 @@ PROM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 
 
 @dataclass(frozen=True, slots=True)
 class Traffic:
-    """``rps`` requests/s in total, ``canary_share`` of them to the canary and as much to
-    a fresh baseline, looked at every ``interval_s`` seconds, ``looks`` times."""
+    """``rps`` requests/s in total, ``canary_share`` of them to the canary and
+    ``baseline_share`` (None: as much, a fresh baseline; 0.9: the stable pool itself) to
+    the baseline, looked at every ``interval_s`` seconds, ``looks`` times."""
 
     rps: float = 1000.0
     canary_share: float = 0.05
     interval_s: float = 60.0
     looks: int = 20
     error_rate: float = 0.01
+    baseline_share: float | None = None
 
     @property
     def per_look(self) -> int:
-        """Requests each arm receives between two looks."""
+        """Requests the canary receives between two looks."""
         return round(self.rps * self.canary_share * self.interval_s)
+
+    @property
+    def baseline_per_look(self) -> int:
+        """Requests the baseline receives between two looks."""
+        share = self.canary_share if self.baseline_share is None else self.baseline_share
+        return round(self.rps * share * self.interval_s)
 
 
 def error_counts(
@@ -56,8 +64,8 @@ def error_counts(
     shape = (runs, traffic.looks)
     rate = traffic.error_rate * rng.lognormal(0.0, run_sigma, (runs, 1)) * rng.lognormal(0.0, look_sigma, shape)
     rate = np.clip(np.broadcast_to(rate, shape), 0.0, 1.0)
-    n = traffic.per_look
-    return rng.binomial(n, rate).cumsum(axis=1), rng.binomial(n, np.clip(rate * ratio, 0.0, 1.0)).cumsum(axis=1)  # fmt: skip
+    nb, n = traffic.baseline_per_look, traffic.per_look
+    return rng.binomial(nb, rate).cumsum(axis=1), rng.binomial(n, np.clip(rate * ratio, 0.0, 1.0)).cumsum(axis=1)  # fmt: skip
 
 
 def lognormal_sigma_for_p99(sigma: float, p99_factor: float, q: float = 0.99) -> float:
@@ -96,7 +104,7 @@ def sequential_looks(
     """The sequential judge at each look of one run (cumulative error rows)."""
     state = SequentialState()
     for i in range(baseline.size):
-        state, verdict = sequential(state, _counts(baseline, traffic, i), _counts(canary, traffic, i), settings)
+        state, verdict = sequential(state, _counts(baseline, traffic.baseline_per_look, i), _counts(canary, traffic.per_look, i), settings)
         yield verdict
 
 
@@ -106,7 +114,7 @@ def fixed_looks(
 ) -> Iterator[Verdict]:
     """A fixed-sample judge re-run at each look on the cumulative counts (the naive way)."""
     for i in range(baseline.size):
-        yield judge(_counts(baseline, traffic, i), _counts(canary, traffic, i), settings)
+        yield judge(_counts(baseline, traffic.baseline_per_look, i), _counts(canary, traffic.per_look, i), settings)
 
 
 def spending_tail_looks(
@@ -122,5 +130,5 @@ def spending_tail_looks(
         yield verdict
 
 
-def _counts(errors: np.ndarray, traffic: Traffic, look: int) -> Counts:
-    return Counts(float(errors[look]), float(traffic.per_look * (look + 1)))
+def _counts(errors: np.ndarray, per_look: int, look: int) -> Counts:
+    return Counts(float(errors[look]), float(per_look * (look + 1)))
