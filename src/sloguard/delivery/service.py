@@ -26,7 +26,7 @@ from typing import Any
 
 from sloguard.alerting.service import AlertingService
 from sloguard.clock import Clock
-from sloguard.delivery._controller_state import ControllerError, RolloutState
+from sloguard.delivery._controller_state import ControllerError, RolloutPhase, RolloutState
 from sloguard.delivery._runner_io import load, perform, traffic_of
 from sloguard.delivery._service_proxies import ProxyHub, ProxyKey
 from sloguard.delivery._service_specs import PageAlerts, RolloutServiceError, read_spec
@@ -38,7 +38,7 @@ from sloguard.delivery.policy import BudgetSource, Force, PolicyError, enforce_s
 from sloguard.delivery.routers import RouterError
 from sloguard.delivery.routers.proxy import MetricSink
 from sloguard.delivery.runner import DEFAULT_TICK_MS, RolloutRunner
-from sloguard.state import RolloutEvent, RolloutRepository
+from sloguard.state import RevisionConflict, RolloutEvent, RolloutRepository
 
 __all__ = ["RolloutService", "RolloutServiceError"]
 
@@ -68,6 +68,7 @@ class RolloutService:
         self.alerting, self.budget, self.tick_ms = alerting, budget, tick_ms
         self._hub = ProxyHub(sink, clock)
         self._served: dict[str, _Served] = {}
+        self._starting = asyncio.Lock()  # one start at a time: its checks hold until it is saved
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -124,7 +125,12 @@ class RolloutService:
 
     async def start(self, text: str, *, source: str = "<api>", name: str | None = None, force: Force | None = None,
                     actor: str = "api") -> dict[str, Any]:
-        """Start the rollout of ``text`` (see the module doc); its full view."""
+        """Start the rollout of ``text`` (``name`` picks one when the text holds several);
+        see the module doc. Its full view."""
+        async with self._starting:
+            return await self._start(text, source, name, force, actor)
+
+    async def _start(self, text: str, source: str, name: str | None, force: Force | None, actor: str) -> dict[str, Any]:
         spec, plan = read_spec(text, source, name)
         try:
             key = self._hub.key_of(spec)
@@ -144,7 +150,7 @@ class RolloutService:
         async with sv.lock:
             try:
                 await sv.runner.start(plan)
-            except ControllerError as e:
+            except (ControllerError, RevisionConflict) as e:
                 raise RolloutServiceError(str(e), 409) from None
         self._served[spec.name] = sv
         self._ensure_loop(sv)
@@ -189,13 +195,12 @@ class RolloutService:
     async def retry(self, name: str, actor: str) -> dict[str, Any]:
         sv = self._driven(name)
         self._refuse_running(name, sv.proxy)
-        load_ = load(self.repo, name)
-        if load_ is not None and load_.phase.value == "Degraded":
+        stored = load(self.repo, name)
+        if stored is not None and stored.phase is RolloutPhase.DEGRADED:
             sv.runner.router = await self._hub.router_for(sv.spec)  # the proxy back on this rollout's versions
-        return await self._command(name, lambda s: s.runner.retry(s.plan, actor), running_ok=True)
+        return await self._command(name, lambda s: s.runner.retry(s.plan, actor))
 
-    async def _command(self, name: str, call: Callable[[_Served], Awaitable[RolloutState]],
-                       running_ok: bool = False) -> dict[str, Any]:
+    async def _command(self, name: str, call: Callable[[_Served], Awaitable[RolloutState]]) -> dict[str, Any]:
         sv = self._driven(name)
         async with sv.lock:
             try:
