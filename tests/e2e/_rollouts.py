@@ -169,10 +169,11 @@ class Stack:
 
 
 @asynccontextmanager
-async def stack(tmp: Path, canary_fail_every: int = 0) -> AsyncIterator[Stack]:
-    """Versions v1 (stable) and v2 (canary, failing every ``canary_fail_every``-th request)
+async def stack(tmp: Path, canary_fail_every: int = 0, stable_fail_every: int = 0) -> AsyncIterator[Stack]:
+    """Versions v1 (stable) and v2 (canary), each failing every ``*_fail_every``-th request,
     behind a started proxy whose metrics go into a TSDB under ``tmp``."""
-    stable, canary = await VersionServer("v1").start(), await VersionServer("v2", canary_fail_every).start()
+    stable = await VersionServer("v1", stable_fail_every).start()
+    canary = await VersionServer("v2", canary_fail_every).start()
     db = TSDB.open(tmp / "tsdb", TSDBOptions(fsync=FsyncPolicy.NEVER))
     engine = PromQLEngine(db)
     config = ProxyConfig(SERVICE, Version("v1", (stable.address,)), Version("v2", (canary.address,)),
