@@ -162,6 +162,16 @@ class Stack:
         return RolloutRunner(self.store.rollouts, router or self.proxy, self.env, SystemClock(),
                              alerting=alerting, budget=budget, tick_ms=tick_ms)
 
+    async def traffic(self, n: int) -> Counter[tuple[str, int]]:
+        """``n`` requests in two halves, the proxy's counters flushed after each (so every
+        series has the two samples a rate needs, whatever the flush loop did meanwhile)."""
+        seen = await probe(self.url, n // 2)
+        self.proxy.flush_metrics()
+        await asyncio.sleep(0.02)
+        seen += await probe(self.url, n - n // 2)
+        self.proxy.flush_metrics()
+        return seen
+
     def stored(self, name: str) -> dict[str, object]:
         rec = self.store.rollouts.get(name)
         assert rec is not None, f"no stored rollout {name!r}"

@@ -28,8 +28,7 @@ REFUSED = re.compile(r"The error budget of the service 'checkout' is exhausted \
 def test_an_exhausted_budget_refuses_the_start_unless_forced(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with stack(tmp_path, stable_fail_every=5) as st:
-            assert (await probe(st.url, 100))[("v1", 500)] == 20, "20% errors against a 1% budget"
-            st.proxy.flush_metrics()
+            assert (await st.traffic(100))[("v1", 500)] == 20, "20% errors against a 1% budget"
             slos = load_slos()
             runner = st.runner(budget=slo_budget_source(lambda: slos, st.engine, SystemClock()))
             with pytest.raises(PolicyError) as refused:
@@ -58,8 +57,7 @@ def test_a_firing_page_alert_of_the_service_aborts_the_rollout(tmp_path: Path) -
             source = slo_budget_source(lambda: slos, st.engine, SystemClock(), lambda: core)
             runner = st.runner(alerting=core, budget=source, tick_ms=200)
             try:
-                await probe(st.url, 50)
-                st.proxy.flush_metrics()
+                await st.traffic(50)
                 assert source.remaining_budget(SERVICE) == 1.0, "healthy so far: the start is allowed"
                 load = Load(st.url).start()
                 await runner.start(PLAN)
