@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sloguard.clock import SystemClock
+from sloguard.clock import Clock, SystemClock
 from sloguard.delivery.analysis.judged import engine_series_query
 from sloguard.delivery.analysis.providers import ProviderEnv
 from sloguard.delivery.analysis.providers.promql import engine_query
@@ -62,9 +62,10 @@ class Served:
                              strategy=body)
         return doc + (f"---\n{templates}" if templates else "")
 
-    async def open(self, **kw: Any) -> RolloutService:
+    async def open(self, clock: Clock | None = None, **kw: Any) -> RolloutService:
         env = ProviderEnv(engine_query(self.engine), series=engine_series_query(self.engine))
-        service = RolloutService(self.store.rollouts, env, SystemClock(), sink=self.db, **{"tick_ms": 100, **kw})
+        service = RolloutService(self.store.rollouts, env, clock or SystemClock(), sink=self.db,
+                                 **{"tick_ms": 100, **kw})
         await service.open()
         self.services.append(service)
         return service
