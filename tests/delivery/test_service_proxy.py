@@ -16,7 +16,7 @@ from sloguard.delivery.service import RolloutService
 from sloguard.state import SqlStateStore, open_store
 from tests._net import free_port
 from tests.delivery._rollout import T0, S
-from tests.delivery._served import spec_text
+from tests.delivery._served import advance, spec_text
 from tests.delivery.routers._upstream import TinyUpstream
 
 ALL_IN = "\n      - setWeight: 100\n      - pause: {}\n"
@@ -72,7 +72,7 @@ def test_the_proxy_follows_the_rollout_across_restarts_and_the_next_rollout(tmp_
             assert b.service.get("checkout-v2")["phase"] == "Paused"
             assert await versions(port) == Counter({"v2": 6})
             await b.service.promote("checkout-v2", "bob")
-            await clock.advance(S)
+            await advance(b.service, clock, 1, S)
             assert b.service.get("checkout-v2")["phase"] == "Healthy"
             await b.close()
 
@@ -81,7 +81,7 @@ def test_the_proxy_follows_the_rollout_across_restarts_and_the_next_rollout(tmp_
             assert await versions(port) == Counter({"v2": 6})
             view = await c.service.start(text("checkout-v3", "v2", "v3", BETA))  # the same proxy, re-pointed
             assert view["proxy"] == {"port": port} and view["headerRoutes"] == ["beta"]
-            await clock.advance(S)
+            await advance(c.service, clock, 1, S)
             assert c.service.get("checkout-v3")["phase"] == "Paused"
             assert await versions(port) == Counter({"v2": 6})
             assert await versions(port, headers={"x-user-type": "beta-tester"}) == Counter({"v3": 6})
