@@ -11,6 +11,7 @@ proxies before the state store closes, and the state stays for the next start.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -30,9 +31,15 @@ BudgetFactory = Callable[[ServerContext], "BudgetSource | None"]
 
 
 def default_budget(ctx: ServerContext) -> BudgetSource | None:
-    """Firing page-severity alerts of a service in the running pipeline abort its rollouts;
-    budgets are not known here (a start is allowed), until an SLO-based source is plugged in."""
-    return AlertingPageAlerts(ctx.alerting) if ctx.alerting is not None else None
+    """The SLOs' budgets and the pipeline's page alerts (``sloguard.delivery.budget``, when
+    that module is there); else only the page alerts of the running pipeline, budgets
+    unknown (a start is allowed)."""
+    try:
+        module = importlib.import_module("sloguard.delivery.budget")
+    except ImportError:
+        return AlertingPageAlerts(ctx.alerting) if ctx.alerting is not None else None
+    source: BudgetSource = module.slo_budget_source(lambda: ctx.slos, ctx.engine, SystemClock(), lambda: ctx.alerting)
+    return source
 
 
 class RolloutSetupError(Exception):

@@ -104,7 +104,10 @@ def _last(metric: dict[str, Any]) -> str:
         return ""
     m = ms[-1]
     text = f"{m.get('phase', '')} value {m.get('value')!s}"
-    return f"{text}: {m['verdict']}" if m.get("verdict") else text
+    v = m.get("verdict")
+    if isinstance(v, dict):  # a judge's verdict: its outcome and p-value (explain has the rest)
+        text += f": {v.get('judge', '')} {v.get('outcome', '')} p={v.get('p_value')}"
+    return text
 
 
 def _events(events: list[dict[str, Any]]) -> Table:
