@@ -28,7 +28,8 @@ def _step(view: dict[str, Any]) -> str:
 
 def one_line(view: dict[str, Any]) -> str:
     """``NAME: Paused at step 3/5, canary weight 20%. message``"""
-    line = f"{view['name']}: {view['phase']} at step {_step(view)}, canary weight {view.get('canaryWeight', 0)}%."
+    where = f" at step {_step(view)}" if view.get("step") is not None else ""
+    line = f"{view['name']}: {view['phase']}{where}, canary weight {view.get('canaryWeight', 0)}%."
     return f"{line} {view['message']}" if view.get("message") else line
 
 
