@@ -127,6 +127,17 @@ def test_a_body_over_the_limit_is_413_before_the_service_sees_it() -> None:
                  content=b"#" * 1000).status_code == 201
 
 
+def test_a_chunked_body_without_length_is_cut_off_at_the_limit() -> None:
+    async def chunks() -> Any:
+        for _ in range(20):
+            yield b"#" * 100
+
+    svc = RecordingService()
+    r = _call(svc, "POST", "/api/v1/rollouts", settings={"rollout_max_body_bytes": 1000}, content=chunks())
+    assert r.status_code == 413
+    assert svc.calls == []
+
+
 def test_an_unknown_action_is_404_and_no_service_is_503() -> None:
     r = _call(RecordingService(), "POST", "/api/v1/rollouts/web/rollback")
     assert (r.status_code, r.json()["errorType"]) == (404, "not_found")
