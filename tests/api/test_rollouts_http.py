@@ -149,8 +149,7 @@ def test_an_unknown_action_is_404_and_no_service_is_503() -> None:
 @pytest.mark.parametrize(("status", "error_type"), [(400, "bad_data"), (404, "not_found"), (409, "conflict")])
 def test_service_errors_keep_their_status_and_sentence(status: int, error_type: str) -> None:
     svc = RecordingService()
-    svc.refuse = RolloutServiceError("The rollout 'web' is already Paused.")
-    svc.refuse.status = status
+    svc.refuse = RolloutServiceError("The rollout 'web' is already Paused.", status)
     r = _call(svc, "POST", "/api/v1/rollouts/web/retry")
     assert r.status_code == status
     assert r.json() == {"status": "error", "errorType": error_type, "error": "The rollout 'web' is already Paused.",
@@ -159,11 +158,8 @@ def test_service_errors_keep_their_status_and_sentence(status: int, error_type: 
 
 def test_spec_problems_are_listed_with_their_key_paths() -> None:
     svc = RecordingService()
-    err = RolloutServiceError("The rollout spec has 1 problem.")
-    err.status = 400
-    err.problems = [Problem("<api>", "spec.strategy.canary.steps[0].setWeight", "150 is outside 0..100",  # type: ignore[attr-defined]
-                            file_line=14, file_column=20)]
-    svc.refuse = err
+    svc.refuse = RolloutServiceError("The rollout spec has 1 problem.", 400, [
+        Problem("<api>", "spec.strategy.canary.steps[0].setWeight", "150 is outside 0..100", file_line=14, file_column=20)])
     r = _call(svc, "POST", "/api/v1/rollouts", content=b"x: 1")
     assert r.status_code == 400
     assert r.json()["problems"] == [{"file": "<api>", "path": "spec.strategy.canary.steps[0].setWeight",
