@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sloguard.cli import app
+from sloguard.cli._rollout_client import problem_line, read_specs
 from tests._net import free_port
 from tests._rollout_peers import CountingUpstream, canary_spec, traffic
 from tests.e2e.conftest import E2E_CONFIG, SloguardProcess
@@ -122,7 +123,20 @@ def test_a_bad_spec_lists_problems_at_their_file_and_line(server: SloguardProces
     assert r.exit_code == 1
     assert "The server refused it (HTTP 400)" in r.stderr
     line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if "setWeight: 150" in text)
-    assert f"{bad}:{line}:" in r.stderr and "steps[0].setWeight" in r.stderr, r.stderr
+    assert f"{bad}:{line}:27: spec.strategy.canary.steps[0].setWeight: 150 is outside 0..100" in r.stderr, r.stderr
+
+
+def test_problems_of_several_files_get_each_files_own_lines_and_paths(tmp_path: Path) -> None:
+    two, one = tmp_path / "two.yaml", tmp_path / "one.yaml"
+    two.write_text("a: 1\n---\nb: 2\n")
+    one.write_text("c: 3\nd: 4\n")
+    spec = read_specs([two, one])
+    assert spec.text == "a: 1\n---\nb: 2\n---\nc: 3\nd: 4\n"
+    in_one = {"file": "<api>", "path": "documents[2].d", "message": "unknown field", "file_line": 6, "file_column": 1}
+    in_two = {"file": "<api>", "path": "documents[1].b", "message": "bad", "file_line": 3, "file_column": 4,
+              "severity": "warning"}
+    assert problem_line(in_one, spec) == f"{one}:2:1: d: unknown field"
+    assert problem_line(in_two, spec) == f"warning: {two}:3:4: documents[1].b: bad"
 
 
 def test_errors_name_the_url_or_the_servers_sentence(server: SloguardProcess) -> None:
