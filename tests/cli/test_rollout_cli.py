@@ -4,6 +4,7 @@ on 127.0.0.1, with a rollout over the built-in proxy in front of two tiny upstre
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,12 +109,43 @@ def test_json_format_prints_the_api_data(server: SloguardProcess, upstreams: Any
     wait_view(server, "cart", lambda v: v["phase"] == "Healthy", "the full promotion")
 
 
-def test_status_watch_follows_the_rollout_to_its_end(server: SloguardProcess, upstreams: Any, tmp_path: Path) -> None:
-    path, _ = spec_file(tmp_path, "feed", upstreams, steps="[{setWeight: 50}, {pause: {duration: 1}}]")
+ALWAYS = """---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: always}
+spec:
+  metrics:
+  - {name: one, interval: 1s, count: 2, successCondition: "result[0] == 1", provider: {prometheus: {query: vector(1)}}}
+"""
+
+
+def test_status_watch_follows_the_rollout_to_healthy_with_its_analysis(
+    server: SloguardProcess, upstreams: Any, tmp_path: Path,
+) -> None:
+    steps = "[{setWeight: 50}, {analysis: {templates: [{templateName: always}]}}, {pause: {duration: 1}}]"
+    path, _ = spec_file(tmp_path, "feed", upstreams, steps=steps)
+    path.write_text(path.read_text() + ALWAYS)
     assert cli(server, "start", str(path)).exit_code == 0
     r = cli(server, "status", "feed", "--watch", "--interval", "0.1")
     assert r.exit_code == 0, r.output
     assert "Healthy" in r.output
+    row = next(line for line in r.output.splitlines() if "step-1-always" in line)
+    assert row.split()[:4] == ["step-1-always", "Successful", "one", "Successful"], row
+
+
+def test_status_watch_exits_1_when_the_rollout_is_aborted(server: SloguardProcess, upstreams: Any, tmp_path: Path) -> None:
+    path, _ = spec_file(tmp_path, "news", upstreams)
+    assert cli(server, "start", str(path)).exit_code == 0
+    wait_view(server, "news", lambda v: v["step"] == 2, "the first pause")
+    aborter = threading.Timer(0.5, lambda: httpx.post(f"{server.url}/api/v1/rollouts/news/abort",
+                                                      json={"reason": "watching it fail"}, timeout=5))
+    aborter.start()
+    try:
+        r = cli(server, "status", "news", "--watch", "--interval", "0.1")
+    finally:
+        aborter.join()
+    assert r.exit_code == 1, r.output
+    assert "Degraded" in r.output and "watching it fail" in r.output
 
 
 def test_a_bad_spec_lists_problems_at_their_file_and_line(server: SloguardProcess, upstreams: Any, tmp_path: Path) -> None:
