@@ -1,7 +1,7 @@
 """SIGKILL of `sloguard serve` in the middle of a rollout: after the restart on the same data
 directory the rollout is at the same step with the same weights, seen through the API and
 measured as real traffic through the built-in proxy (hits counted at the two upstreams);
-then it is promoted to Healthy."""
+then it is promoted to Healthy. On SQLite (the default state store) and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,11 +15,21 @@ import pytest
 
 from tests._rollout_peers import CountingUpstream, canary_spec, traffic
 from tests.e2e.conftest import E2E_CONFIG, SloguardProcess, free_port, requires_tsdb
+from tests.state._pg import PgCluster
 
 pytestmark = [pytest.mark.slow, requires_tsdb()]
 
 N = 200  # requests per sample: at 20% the canary gets 40 +- 5.7 (binomial sd)
 STEPS = "[{setWeight: 20}, {pause: {}}, {setWeight: 60}, {pause: {duration: 1}}]"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.peer)])
+def state_args(request: pytest.FixtureRequest) -> list[str]:
+    """The server's state store: SQLite in the data dir (the default), or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return []
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return ["--state.url", cluster.empty_database()]
 
 
 @pytest.fixture()
@@ -60,14 +70,20 @@ def events(url: str) -> list[tuple[str, str, str]]:
     return [(e["type"], e["reason"], e["message"]) for e in data]
 
 
+def served(tmp_path: Path, config: Path, log: str, state_args: list[str]) -> SloguardProcess:
+    p = SloguardProcess(tmp_path / "data", config, tmp_path / log)
+    p.extra_args = state_args
+    return p.start()
+
+
 def test_sigkill_mid_rollout_resumes_at_the_same_step_with_the_same_weights(
-    tmp_path: Path, upstreams: tuple[CountingUpstream, CountingUpstream],
+    tmp_path: Path, upstreams: tuple[CountingUpstream, CountingUpstream], state_args: list[str],
 ) -> None:
     t0 = time.monotonic()
     config = tmp_path / "sloguard.yml"
     config.write_text(E2E_CONFIG)
     port = free_port()
-    first = SloguardProcess(tmp_path / "data", config, tmp_path / "first.log").start()
+    first = served(tmp_path, config, "first.log", state_args)
     try:
         r = httpx.post(f"{first.url}/api/v1/rollouts", content=canary_spec("web", *upstreams, port, steps=STEPS),
                        params={"actor": "ana"}, timeout=10)
@@ -84,7 +100,7 @@ def test_sigkill_mid_rollout_resumes_at_the_same_step_with_the_same_weights(
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/", timeout=2)  # the proxy died with the server
 
-    second = SloguardProcess(tmp_path / "data", config, tmp_path / "second.log").start()
+    second = served(tmp_path, config, "second.log", state_args)
     try:
         after = view(second.url)
         for key in ("phase", "step", "canaryWeight", "stable", "canary", "stepsDetail", "headerRoutes", "mirrorRoutes"):
