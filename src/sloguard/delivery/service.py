@@ -32,8 +32,9 @@ from sloguard.delivery._service_proxies import ProxyHub, ProxyKey
 from sloguard.delivery._service_specs import PageAlerts, RolloutServiceError, read_spec
 from sloguard.delivery._spec_model import RolloutSpec
 from sloguard.delivery._steps import Plan
-from sloguard.delivery._view import explain_text, full_view, summary
+from sloguard.delivery._view import event_view, explain_text, full_view, summary
 from sloguard.delivery.analysis.providers import ProviderEnv
+from sloguard.delivery.plan import JUDGE_INTERVAL_MS
 from sloguard.delivery.policy import BudgetSource, Force, PolicyError, enforce_start
 from sloguard.delivery.routers import RouterError
 from sloguard.delivery.routers.proxy import MetricSink
@@ -63,8 +64,10 @@ class RolloutService:
     """Rollouts served from the state store; see the module doc."""
 
     def __init__(self, repo: RolloutRepository, env: ProviderEnv, clock: Clock, *, alerting: AlertingService | None = None,
-                 budget: BudgetSource | None = None, sink: MetricSink | None = None, tick_ms: int = DEFAULT_TICK_MS) -> None:
+                 budget: BudgetSource | None = None, sink: MetricSink | None = None, tick_ms: int = DEFAULT_TICK_MS,
+                 judge_interval_ms: int = JUDGE_INTERVAL_MS, embedded_prometheus: bool = False) -> None:
         self.repo, self.env, self.clock = repo, env, clock
+        self._plan_options = {"judge_interval_ms": judge_interval_ms, "embedded_prometheus": embedded_prometheus}
         self.alerting, self.budget, self.tick_ms = alerting, budget, tick_ms
         self._hub = ProxyHub(sink, clock)
         self._served: dict[str, _Served] = {}
@@ -91,7 +94,7 @@ class RolloutService:
             log.error("The rollout %r has no stored spec text; it is shown but not driven.", name)
             return None
         try:
-            spec, plan = read_spec(stored[0], stored[1], name)
+            spec, plan = read_spec(stored[0], stored[1], name, **self._plan_options)
             sv = _Served(spec, plan, self._runner(spec, await self._hub.router_for(spec)), self._hub.key_of(spec))
         except (RolloutServiceError, RouterError) as e:
             log.error("The rollout %r cannot be resumed from its stored spec: %s", name, e)
@@ -131,7 +134,7 @@ class RolloutService:
             return await self._start(text, source, name, force, actor)
 
     async def _start(self, text: str, source: str, name: str | None, force: Force | None, actor: str) -> dict[str, Any]:
-        spec, plan = read_spec(text, source, name)
+        spec, plan = read_spec(text, source, name, **self._plan_options)
         try:
             key = self._hub.key_of(spec)
         except RouterError as e:
@@ -220,8 +223,6 @@ class RolloutService:
         raise RolloutServiceError(f"The rollout {name!r} is stored but not driven by this server: its spec "
                                   "could not be rebuilt (see the server's log); start it again.", 409)
 
-    # -- the loop -------------------------------------------------------------------------
-
     def _ensure_loop(self, sv: _Served) -> None:
         if sv.task is None or sv.task.done():
             sv.task = asyncio.get_running_loop().create_task(self._loop(sv), name=f"rollout {sv.spec.name}")
@@ -258,8 +259,6 @@ class RolloutService:
         except Exception:  # the store itself may be failing; the log has both errors
             log.exception("Pausing the rollout %r after its loop failed did not work either.", sv.spec.name)
 
-    # -- views ----------------------------------------------------------------------------
-
     def _state(self, name: str) -> RolloutState:
         s = load(self.repo, name)
         if s is None:
@@ -273,8 +272,9 @@ class RolloutService:
         return full_view(s, sv.spec if sv else None, sv.plan if sv else None, self.repo.events(name), port)
 
     def events(self, name: str) -> list[dict[str, Any]]:
-        view: list[dict[str, Any]] = self.get(name)["events"]
-        return view
+        """The rollout's events, oldest first, with their reasons and actors (404 if unknown)."""
+        self._state(name)
+        return [event_view(e) for e in self.repo.events(name)]
 
     def explain(self, name: str) -> str:
         """The text of ``sloguard rollout explain NAME``."""
