@@ -282,3 +282,46 @@ def test_a_stored_rollout_whose_spec_is_gone_is_listed_but_not_driven(db: str, f
         await rig2.close()
 
     run(go)
+
+
+JUDGED = """
+      - setWeight: 50
+      - pause: {duration: 300s}
+      judges:
+      - name: errors
+        judge: exact
+        baseline:
+          errors: sum(increase(http_requests_total{version="v1",code=~"5.."}[{{.window}}]))
+          total: sum(increase(http_requests_total{version="v1"}[{{.window}}]))
+        canary:
+          errors: sum(increase(http_requests_total{version="v2",code=~"5.."}[{{.window}}]))
+          total: sum(increase(http_requests_total{version="v2"}[{{.window}}]))
+"""
+
+
+def series(q: str, t: int) -> list[tuple[dict[str, str], float]]:
+    """Counters since the look's window: the canary errs 5% of the time, the stable 0.5%."""
+    window = int(q.split("[")[1].split("s]")[0])
+    total, rate = 50.0 * window, (0.05 if 'version="v2"' in q else 0.005)
+    return [({}, total * rate if "5.." in q else total)]
+
+
+def test_judges_abort_a_served_rollout_and_their_verdicts_are_in_the_view_and_explained(
+        db: str, fake_router: dict[str, World]) -> None:
+    async def go() -> None:
+        rig = Rig(db, judge_interval_ms=10 * S)
+        rig.service.env = ProviderEnv(series=series)
+        await rig.service.start(spec_text(steps=JUDGED))
+        await rig.seconds(40)
+        view = rig.service.get("checkout-v2")
+        assert view["phase"] == "Degraded" and "background analysis ended Failed" in view["abortReason"]
+        [bg] = [a for a in view["analyses"] if a["key"] == "background"]
+        [m] = bg["metrics"]
+        verdict = m["measurements"][-1]["verdict"]
+        assert m["name"] == "errors" and verdict["outcome"] == "fail" and float(verdict["p_value"]) < 0.05
+        text = rig.service.explain("checkout-v2")
+        assert "Metric errors [judge exact]" in text and "judge exact: fail" in text
+        assert weights(fake_router["w"]) == [50, 0]
+        await rig.close()
+
+    run(go)

@@ -12,7 +12,7 @@ import httpx
 
 from sloguard.clock import ManualClock
 from sloguard.delivery.analysis.providers import ProviderEnv
-from sloguard.delivery.service import RolloutService
+from sloguard.delivery.service import RolloutService, RolloutServiceError
 from sloguard.state import SqlStateStore, open_store
 from tests._net import free_port
 from tests.delivery._rollout import T0, S
@@ -60,6 +60,12 @@ def test_the_proxy_follows_the_rollout_across_restarts_and_the_next_rollout(tmp_
             view = await a.service.start(text("checkout-v2", "v1", "v2", ALL_IN))
             assert view["proxy"] == {"port": port} and a.service.proxy_port("checkout") == port
             assert await versions(port) == Counter({"v2": 6})
+            try:
+                await a.service.start(text("checkout-v3", "v2", "v3", BETA))
+                raise AssertionError("a second rollout started on a proxy in use")
+            except RolloutServiceError as e:
+                assert e.status == 409 and "in use by the rollout 'checkout-v2'" in str(e)
+            assert await versions(port) == Counter({"v2": 6})  # and the proxy was not re-pointed
             await a.close()
             try:
                 await versions(port, 1)
