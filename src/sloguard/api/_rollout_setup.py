@@ -92,7 +92,7 @@ class RolloutSetup:
             await self._http.aclose()
             raise RolloutSetupError(f"cannot resume the stored rollouts: {e}") from e
         self.service = ctx.rollouts = service
-        log.info("rollout service started", extra={"rollouts": len(service.list())})
+        log.info("rollout service started", extra={"state": getattr(ctx.alerting.store, "url", "")})
         return service
 
     async def stop(self, ctx: ServerContext) -> None:
