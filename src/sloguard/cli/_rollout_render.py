@@ -68,6 +68,9 @@ def _header(view: dict[str, Any]) -> Table:
     ]
     if proxy.get("port"):
         rows.append(("Proxy", Text(f"127.0.0.1:{proxy['port']}")))
+    routes = [f"header {r}" for r in view.get("headerRoutes") or []] + [f"mirror {r}" for r in view.get("mirrorRoutes") or []]
+    if routes:
+        rows.append(("Routes", Text(", ".join(routes))))
     for key, label in (("hold", "Held"), ("abortReason", "Aborted")):
         if view.get(key):
             rows.append((label, Text(str(view[key]))))
