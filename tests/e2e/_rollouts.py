@@ -21,10 +21,8 @@ from sloguard.alerting.service import AlertingService
 from sloguard.clock import SystemClock
 from sloguard.delivery._controller_state import RolloutState
 from sloguard.delivery._steps import Plan
-from sloguard.delivery.analysis import Metric
-from sloguard.delivery.analysis.condition import Condition
 from sloguard.delivery.analysis.judged import engine_series_query
-from sloguard.delivery.analysis.providers import PromQLConfig, ProviderEnv
+from sloguard.delivery.analysis.providers import ProviderEnv
 from sloguard.delivery.analysis.providers.promql import engine_query
 from sloguard.delivery.policy import BudgetSource
 from sloguard.delivery.routers import TrafficRouter
@@ -127,19 +125,6 @@ async def probe(url: str, n: int = 40) -> Counter[tuple[str, int]]:
         return Counter([await probe_once(client, url) for _ in range(n)])
 
 
-def ratio_metric(name: str, version: str, *, max_error_ratio: float = 0.05, interval_ms: int = 300,
-                 count: int | None = None, failure_limit: int = 0, initial_delay_ms: int = 0,
-                 consecutive_error_limit: int = 4, window: str = "2s") -> Metric:
-    """Successful while ``version``'s share of 5xx answers through the proxy over ``window``
-    stays at most ``max_error_ratio`` (the proxy's own ``http_requests_total``)."""
-    sel = f'service="{SERVICE}",version="{version}"'
-    query = (f'sum(rate(http_requests_total{{{sel},code=~"5.."}}[{window}]) or vector(0)) '
-             f"/ sum(rate(http_requests_total{{{sel}}}[{window}]))")
-    return Metric(name, PromQLConfig(query), Condition.compile(f"result[0] <= {max_error_ratio}"),
-                  interval_ms=interval_ms, count=count, failure_limit=failure_limit,
-                  initial_delay_ms=initial_delay_ms, consecutive_error_limit=consecutive_error_limit)
-
-
 @dataclass
 class Stack:
     """The parts of one test; ``runner`` drives rollouts through ``router`` (the proxy
@@ -161,16 +146,6 @@ class Stack:
                budget: BudgetSource | None = None, tick_ms: int = 100) -> RolloutRunner:
         return RolloutRunner(self.store.rollouts, router or self.proxy, self.env, SystemClock(),
                              alerting=alerting, budget=budget, tick_ms=tick_ms)
-
-    async def traffic(self, n: int) -> Counter[tuple[str, int]]:
-        """``n`` requests in two halves, the proxy's counters flushed after each (so every
-        series has the two samples a rate needs, whatever the flush loop did meanwhile)."""
-        seen = await probe(self.url, n // 2)
-        self.proxy.flush_metrics()
-        await asyncio.sleep(0.02)
-        seen += await probe(self.url, n - n // 2)
-        self.proxy.flush_metrics()
-        return seen
 
     def stored(self, name: str) -> dict[str, object]:
         rec = self.store.rollouts.get(name)
