@@ -94,14 +94,18 @@ def page_alert(source: BudgetSource | None, service: str) -> str:
 
 class AlertingPageAlerts:
     """The page-alert half of a :class:`BudgetSource` from the alerting pipeline: a firing
-    (active) alert with ``severity`` in ``severities`` and the ``service`` label; budgets
-    come from ``budgets`` (service -> remaining ratio) when given."""
+    (active) alert with ``severity`` in ``severities`` whose service is named by one of
+    ``service_labels`` (``service`` on sloguard's SLO alerts, ``sloth_service`` on the rules
+    of ``sloguard slo rules --compat sloth``); budgets come from ``budgets`` (service ->
+    remaining ratio) when given."""
 
     def __init__(self, alerting: AlertingService, budgets: dict[str, float] | None = None,
-                 severities: tuple[str, ...] = ("page", "critical")) -> None:
+                 severities: tuple[str, ...] = ("page", "critical"),
+                 service_labels: tuple[str, ...] = ("service", "sloth_service")) -> None:
         self._alerting = alerting
         self._budgets = budgets or {}
         self._severities = severities
+        self._service_labels = service_labels
 
     def remaining_budget(self, service: str) -> float | None:
         return self._budgets.get(service)
@@ -110,7 +114,8 @@ class AlertingPageAlerts:
         now = self._alerting.now_ms()
         for view in self._alerting.alerts():
             labels = view.alert.labels
-            if (labels.get("service") == service and labels.get("severity") in self._severities
+            if (any(labels.get(k) == service for k in self._service_labels)
+                    and labels.get("severity") in self._severities
                     and not labels.get("alertname").startswith("Rollout") and not view.alert.resolved_at(now)):
                 return labels.get("alertname")
         return None
