@@ -142,7 +142,7 @@ class RolloutService:
         except RouterError as e:
             raise RolloutServiceError(str(e), 400) from None
         self._refuse_running(spec.name, key)
-        self._check_policy(spec, force)
+        await self._check_policy(spec, force)
         try:
             router = await self._hub.router_for(spec)
         except RouterError as e:
@@ -173,11 +173,13 @@ class RolloutService:
                         f"The proxy of the service {key[0]!r} on {key[1]}:{key[2]} is in use by the rollout "
                         f"{other.spec.name!r} ({o.phase.value}); abort it or let it finish first.", 409)
 
-    def _check_policy(self, spec: RolloutSpec, force: Force | None) -> None:
+    async def _check_policy(self, spec: RolloutSpec, force: Force | None) -> None:
+        """The budgets are computed on a worker thread: a 30-day SLO takes up to a second."""
         if self.budget is None or not spec.error_budget_policy.block_when_exhausted:
             return
         try:
-            enforce_start(self.repo, self.budget, spec.name, spec.service, self.clock.now_ms(), force)
+            await asyncio.to_thread(enforce_start, self.repo, self.budget, spec.name, spec.service,
+                                    self.clock.now_ms(), force)
         except PolicyError as e:
             raise RolloutServiceError(str(e), 409) from None
 
