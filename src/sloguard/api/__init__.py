@@ -4,7 +4,8 @@
 ``routes(ctx) -> list[BaseRoute]`` function: operational endpoints (``_ops``), metadata
 (``_metadata``), remote write (``_write``), queries (``_query``), rules (``_rules``) and
 the bundled demo target, and Alertmanager's v2 API over ``ctx.alerting``
-(``_am_alerts``, ``_am_silences``, ``_am_status``). Shared request/response helpers live in ``_http``. With a web
+(``_am_alerts``, ``_am_silences``, ``_am_status``), and the web pages (``sloguard.ui``: ``/``,
+``/slos/{name}``, static files under ``/ui/static/``). Shared request/response helpers live in ``_http``. With a web
 config (``ctx.web_config``), ``_auth.WebAuth`` authenticates every request first.
 """
 
@@ -15,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from sloguard import demo
+from sloguard import demo, ui
 from sloguard.api import (
     _am_alerts,
     _am_silences,
@@ -52,6 +53,7 @@ def create_app(ctx: ServerContext, registry: CollectorRegistry | None = None) ->
         *_am_alerts.routes(ctx),
         *_am_silences.routes(ctx),
         *_am_status.routes(ctx),
+        *ui.routes(),
     ]
     if ctx.serve_demo:
         routes.extend(demo.routes())

@@ -1,5 +1,5 @@
 """Operational endpoints: ``/metrics``, ``/-/healthy``, ``/-/ready``, ``/api/v1/status/*``,
-``/api/v1/targets`` and a small index page at ``/``."""
+``/api/v1/targets`` (the pages, ``/`` included, are ``sloguard.ui``'s)."""
 
 from __future__ import annotations
 
@@ -8,26 +8,13 @@ from typing import Any
 import yaml
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sloguard import __version__
 from sloguard.api._context import ServerContext
 from sloguard.api._http import api_endpoint, success
-
-_INDEX = """<!doctype html>
-<html><head><title>sloguard</title></head><body>
-<h1>sloguard {version}</h1>
-<ul>
-<li><a href="/metrics">/metrics</a>: sloguard's own metrics</li>
-<li><a href="/api/v1/targets">/api/v1/targets</a>: scrape targets</li>
-<li><a href="/api/v1/labels">/api/v1/labels</a>, <a href="/api/v1/series?match[]=up">/api/v1/series?match[]=up</a>: metadata</li>
-<li><code>POST /api/v1/write</code>: Prometheus remote write</li>
-<li><a href="/demo/metrics">/demo/metrics</a>: the bundled demo target</li>
-<li><a href="/api/v1/status/config">/api/v1/status/config</a>, <a href="/api/v1/status/flags">/api/v1/status/flags</a>, <a href="/api/v1/status/tsdb">/api/v1/status/tsdb</a></li>
-</ul></body></html>
-"""
 
 
 def config_yaml(config: Any) -> str:
@@ -92,9 +79,6 @@ def degraded(ctx: ServerContext) -> str:
 def routes(ctx: ServerContext, registry: CollectorRegistry) -> list[BaseRoute]:
     """The operational routes; ``registry`` is what ``/metrics`` exposes."""
 
-    async def index(request: Request) -> Response:
-        return HTMLResponse(_INDEX.format(version=__version__))
-
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -123,7 +107,6 @@ def routes(ctx: ServerContext, registry: CollectorRegistry) -> list[BaseRoute]:
         return success(targets_json(ctx, request.query_params.get("state", "")))
 
     return [
-        Route("/", index, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/-/healthy", healthy, methods=["GET", "HEAD"]),
         Route("/-/ready", ready, methods=["GET", "HEAD"]),

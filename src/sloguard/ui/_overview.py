@@ -1,0 +1,129 @@
+"""Overview (``/``): one row per SLO (per label set of its grouping) with its SLI, budget,
+fastest burn rate and alert state, and the rollout in progress for its service; worst
+first, sortable and filterable through the query string (``q``, ``sort``, ``dir``), which
+the browser script also does in place."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sloguard.ui._api import api_get
+from sloguard.ui._render import render
+
+#: Alert states, worst first.
+ALERT_RANK = {"firing": 0, "pending": 1, "ok": 2}
+#: Sortable columns and the row attribute each sorts by.
+SORT_KEYS = ("rank", "service", "slo", "objective", "sli", "budget", "burn", "alert")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One SLO's label set as the overview shows it; None where there is no data."""
+
+    service: str
+    slo: str
+    labels: dict[str, str]
+    objective: float
+    period: str
+    status: str
+    sli: float | None
+    budget: float | None
+    burn: float | None
+    burn_window: str
+    alert: str
+    alert_text: str
+    rollout: Mapping[str, Any] | None = None
+    rank: tuple[float, ...] = field(default=())
+
+
+def _alert(alerts: list[Mapping[str, Any]]) -> tuple[str, str]:
+    states = sorted(alerts, key=lambda a: (ALERT_RANK.get(str(a.get("state")), 3), str(a.get("tier"))))
+    if not states:
+        return "ok", "ok"
+    worst = str(states[0].get("state"))
+    return worst, ", ".join(f"{a.get('tier')} {a.get('state')}" for a in states)
+
+
+def _fastest(b: Mapping[str, Any]) -> tuple[float | None, str]:
+    rates = [(w["burnRate"], w["window"]) for w in b.get("burnRates", []) if w.get("burnRate") is not None]
+    if not rates:
+        return None, ""
+    return max(rates, key=lambda r: float(r[0]))
+
+
+def _finite(x: Any) -> float | None:
+    return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
+
+
+def _row(slo: Mapping[str, Any], b: Mapping[str, Any] | None, rollout: Mapping[str, Any] | None) -> Row:
+    b = b or {}
+    alert, text = _alert(list(b.get("alerts", slo.get("alerts", []))))
+    burn, window = _fastest(b)
+    remaining = _finite(b.get("errorBudget", {}).get("remainingRatio"))
+    return Row(
+        service=str(slo.get("service", "")), slo=str(slo["name"]), labels=dict(b.get("labels", {})),
+        objective=float(slo.get("objective", 0)), period=str(slo.get("period", "")),
+        status=str(b.get("status", "no data")), sli=_finite(b.get("sli")), budget=remaining,
+        burn=_finite(burn), burn_window=window, alert=alert, alert_text=text, rollout=rollout,
+        rank=(ALERT_RANK.get(alert, 3), math.inf if remaining is None else remaining, -(_finite(burn) or 0.0)),
+    )
+
+
+def rows_of(slos: list[Mapping[str, Any]], rollouts: list[Mapping[str, Any]]) -> list[Row]:
+    """Every SLO's rows, worst first: firing, then pending, then the least budget left."""
+    active = in_progress(rollouts)
+    rows: list[Row] = []
+    for slo in slos:
+        roll = active.get(str(slo.get("service", "")))
+        budgets = slo.get("budgets") or [None]
+        rows.extend(_row(slo, b, roll) for b in budgets)
+    return sorted(rows, key=lambda r: (r.rank, r.service, r.slo))
+
+
+def in_progress(rollouts: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """The latest unfinished rollout of each service."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for r in sorted(rollouts, key=lambda r: str(r.get("updatedAt") or "")):
+        if r.get("phase") not in ("Healthy", "Degraded"):
+            out[str(r.get("service", ""))] = r
+    return out
+
+
+def _sort_value(row: Row, key: str) -> Any:
+    if key == "rank":
+        return row.rank
+    value = getattr(row, key if key != "alert" else "alert_text", None)
+    return (value is None, value if value is not None else 0)
+
+
+def arrange(rows: list[Row], q: str, sort: str, desc: bool) -> list[Row]:
+    """Rows containing every word of ``q`` (service, SLO, labels, alerts), sorted by ``sort``."""
+    words = q.lower().split()
+    kept = [r for r in rows if all(w in _haystack(r) for w in words)]
+    if sort == "rank":
+        return kept
+    return sorted(kept, key=lambda r: _sort_value(r, sort), reverse=desc)
+
+
+def _haystack(row: Row) -> str:
+    labels = " ".join(f"{k}={v}" for k, v in row.labels.items())
+    return f"{row.service} {row.slo} {labels} {row.alert_text} {row.status}".lower()
+
+
+async def overview_page(request: Request) -> Response:
+    slos = await api_get(request, "/api/v1/slos")
+    rollouts = await api_get(request, "/api/v1/rollouts")
+    q = request.query_params.get("q", "")
+    sort = request.query_params.get("sort", "rank")
+    sort = sort if sort in SORT_KEYS else "rank"
+    desc = request.query_params.get("dir", "asc") == "desc"
+    rows = rows_of(slos.data or [], rollouts.data if rollouts.ok else [])
+    shown = arrange(rows, q, sort, desc)
+    return render(request, "overview.html", nav="/", title="Overview", rows=shown, total=len(rows),
+                  error=None if slos.ok else slos.error, q=q, sort=sort, desc=desc, slo_count=len(slos.data or []))

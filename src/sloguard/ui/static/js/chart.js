@@ -1,0 +1,93 @@
+/* SG.chart(el, spec): a uPlot chart in el, or a "no data" state instead of a blank chart.
+ * spec = {timestamps: [unix s], series: [{label, values: [number|null], dash?: true}],
+ *         thresholds?: [{value, label}], events?: [{time: unix s, label}], yFormat?: fn, yRange?: [min, max]}
+ * el gets data-state="chart"|"nodata" and data-series=<series drawn>; chart.update(spec) redraws in place.
+ */
+(function () {
+  "use strict";
+  var SG = window.SG;
+  var COLORS = ["--s1", "--s2", "--s3", "--s4", "--s5", "--s6"];
+
+  function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+  SG.seriesColor = function (i) { return css(COLORS[i % COLORS.length]); };
+
+  function hasData(spec) {
+    return spec && spec.timestamps && spec.timestamps.length > 0 && (spec.series || []).some(function (s) {
+      return s.values.some(function (v) { return v !== null && v !== undefined && isFinite(v); });
+    });
+  }
+
+  function drawMarks(u, spec) {
+    var ctx = u.ctx, b = u.bbox, dpr = devicePixelRatio || 1;
+    ctx.save();
+    ctx.font = (11 * dpr) + "px system-ui, sans-serif";
+    (spec.thresholds || []).forEach(function (t) {
+      var y = Math.round(u.valToPos(t.value, "y", true));
+      if (y < b.top || y > b.top + b.height) return;
+      ctx.strokeStyle = css("--bad"); ctx.fillStyle = css("--bad"); ctx.setLineDash([6 * dpr, 4 * dpr]); ctx.lineWidth = dpr;
+      ctx.beginPath(); ctx.moveTo(b.left, y); ctx.lineTo(b.left + b.width, y); ctx.stroke();
+      ctx.fillText(t.label, b.left + 4 * dpr, y - 3 * dpr);
+    });
+    (spec.events || []).forEach(function (e, i) {
+      var x = Math.round(u.valToPos(e.time, "x", true));
+      if (x < b.left || x > b.left + b.width) return;
+      ctx.strokeStyle = css("--muted"); ctx.fillStyle = css("--fg"); ctx.setLineDash([2 * dpr, 3 * dpr]); ctx.lineWidth = dpr;
+      ctx.beginPath(); ctx.moveTo(x, b.top); ctx.lineTo(x, b.top + b.height); ctx.stroke();
+      ctx.fillText(e.label, Math.min(x + 3 * dpr, b.left + b.width - ctx.measureText(e.label).width), b.top + (12 + 12 * (i % 3)) * dpr);
+    });
+    ctx.restore();
+  }
+
+  function options(el, spec) {
+    var yf = spec.yFormat || function (v) { return v == null ? "-" : +v.toPrecision(4) + ""; };
+    return {
+      width: Math.max(el.clientWidth, 200), height: el.clientHeight || 240,
+      series: [{}].concat(spec.series.map(function (s, i) {
+        return { label: s.label, stroke: SG.seriesColor(i), width: 1.5, dash: s.dash ? [6, 4] : undefined,
+          spanGaps: false, value: function (u, v) { return yf(v); } };
+      })),
+      scales: { y: spec.yRange ? { range: function (u, min, max) {
+        return [Math.min(spec.yRange[0], min), Math.max(spec.yRange[1], max)]; } } : {} },
+      axes: [{ stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") } },
+        { stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") }, size: 60,
+          values: function (u, vals) { return vals.map(yf); } }],
+      hooks: { draw: [function (u) { drawMarks(u, u._sgSpec); }] },
+    };
+  }
+
+  function fit(u, el) {
+    var legend = u.root.querySelector(".u-legend");
+    u.setSize({ width: Math.max(el.clientWidth, 200), height: Math.max((el.clientHeight || 240) - (legend ? legend.offsetHeight : 0) - 8, 80) });
+  }
+
+  SG.chart = function (el, spec) {
+    var handle = { plot: null, spec: null };
+    handle.update = function (next) {
+      handle.spec = next;
+      if (!hasData(next)) {
+        if (handle.plot) { handle.plot.destroy(); handle.plot = null; }
+        el.innerHTML = '<div class="nodata" role="img" aria-label="no data">No data in this range</div>';
+        el.dataset.state = "nodata"; el.dataset.series = "0";
+        return handle;
+      }
+      var data = [next.timestamps].concat(next.series.map(function (s) { return s.values; }));
+      var same = handle.plot && handle.plot.series.length === next.series.length + 1;
+      if (same) { handle.plot._sgSpec = next; handle.plot.setData(data); }
+      else {
+        if (handle.plot) handle.plot.destroy();
+        el.innerHTML = "";
+        handle.plot = new uPlot(options(el, next), data, el);
+        handle.plot._sgSpec = next;
+        fit(handle.plot, el);
+      }
+      el.dataset.state = "chart"; el.dataset.series = String(next.series.length);
+      return handle;
+    };
+    var timer;
+    window.addEventListener("resize", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { if (handle.plot) fit(handle.plot, el); }, 150);
+    });
+    return handle.update(spec);
+  };
+})();
