@@ -120,6 +120,8 @@ def test_the_alerts_page_lists_the_groups_the_api_holds_and_what_suppresses_each
     when = firing.locator("time").first
     assert (when.get_attribute("title") or "").endswith("UTC") and "UTC" not in when.inner_text()  # local time shown
     shot(page, "alerts")
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone: nothing wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
 
 def test_a_silence_made_from_an_alert_mutes_it_on_the_page_and_in_the_api(page: Any, am: Running) -> None:
@@ -144,6 +146,10 @@ def test_a_silence_made_from_an_alert_mutes_it_on_the_page_and_in_the_api(page: 
     assert "state-suppressed" in (disk.get_attribute("class") or "") and disk.locator("a.silence-id").inner_text() == sid
     page.goto(am.url + "/silences")
     shot(page, "silences")
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.goto(am.url + "/silences/new")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
 
 def test_a_bad_matcher_or_an_end_before_the_start_shows_the_error_beside_its_field(
@@ -167,6 +173,7 @@ def test_a_bad_matcher_or_an_end_before_the_start_shows_the_error_beside_its_fie
     assert page.locator("#f-matchers-error").count() == 0
     assert "start time must be before end time" in page.locator("#f-endsAt-error").inner_text()
     assert page.get_by_label("Comment").input_value() == "oops"  # the form comes back as typed
+    shot(page, "silence-form")
     assert len(_api(am, "/api/v2/silences")) == before
 
 

@@ -53,6 +53,8 @@ class Muter:
     id: str
     text: str
     href: str = ""
+    author: str = ""
+    until: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +158,9 @@ def safe_url(url: str) -> str:
 
 
 def _silence_muter(sid: str, s: Mapping[str, Any] | None) -> Muter:
-    about = f"{s.get('comment', '')} (by {s.get('createdBy', '')}, until {s.get('endsAt', '')})" if s else ""
-    return Muter("silence", sid, about, f"/silences#silence-{sid}")
+    s = s or {}
+    return Muter("silence", sid, str(s.get("comment", "")), f"/silences#silence-{sid}",
+                 str(s.get("createdBy", "")), str(s.get("endsAt", "")))
 
 
 def _inhibitor(fp: str, a: Mapping[str, Any] | None, anchors: dict[str, str]) -> Muter:

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from sloguard.ui import _silences as silences
 from sloguard.ui._alerts import alerts_page
 from sloguard.ui._overview import overview_page
-from sloguard.ui._silences import edit_silence_page, expire_silence, new_silence_page, save_silence, silences_page
 from sloguard.ui._slo_detail import slo_page
 
 #: Where the package's static files are served.
@@ -38,12 +38,12 @@ PAGE_ROUTES: list[Route] = [
     Route("/", overview_page, methods=["GET"]),
     Route("/slos/{name}", slo_page, methods=["GET"]),
     Route("/alerts", alerts_page, methods=["GET"]),
-    Route("/silences", silences_page, methods=["GET"]),
-    Route("/silences/new", new_silence_page, methods=["GET"]),
-    Route("/silences/new", save_silence, methods=["POST"]),
-    Route("/silences/{silence_id}/edit", edit_silence_page, methods=["GET"]),
-    Route("/silences/{silence_id}/edit", save_silence, methods=["POST"]),
-    Route("/silences/{silence_id}/expire", expire_silence, methods=["POST"]),
+    Route("/silences", silences.silences_page, methods=["GET"]),
+    Route("/silences/new", silences.new_silence_page, methods=["GET"]),
+    Route("/silences/new", silences.save_silence, methods=["POST"]),
+    Route("/silences/{silence_id}/edit", silences.edit_silence_page, methods=["GET"]),
+    Route("/silences/{silence_id}/edit", silences.save_silence, methods=["POST"]),
+    Route("/silences/{silence_id}/expire", silences.expire_silence, methods=["POST"]),
 ]
 
 _SERVED = frozenset(r.path for r in PAGE_ROUTES)
