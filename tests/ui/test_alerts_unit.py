@@ -10,6 +10,7 @@ from pathlib import Path
 
 import bcrypt
 import pytest
+from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from sloguard.alerting.testing import FakeAlerting
@@ -17,6 +18,7 @@ from sloguard.api import ServerContext, create_app
 from sloguard.api._webconfig import WebConfig
 from sloguard.clock import SystemClock
 from sloguard.tsdb.testing import MemoryStorage
+from sloguard.ui._alerts import slo_href, view_of
 from sloguard.ui._silence_form import SilenceForm, field_for, form_of, to_body
 
 CONFIG = "route: {receiver: oncall}\nreceivers: [{name: oncall}]\n"
@@ -129,3 +131,19 @@ def test_api_errors_go_next_to_the_field_they_are_about(message: str, field: str
 def test_a_form_body_keeps_what_was_typed() -> None:
     form = form_of(b"matchers=%7Ba%3D%22b%22%7D&comment=+two+words+&createdBy=+bob+&extra=1", "sid")
     assert (form.matchers, form.comment, form.createdBy, form.id) == ('{a="b"}', " two words ", "bob", "sid")
+
+
+def test_an_slo_alert_links_to_its_slo_page_at_the_alerts_time() -> None:
+    now = NOW.timestamp()
+    assert slo_href({"slo": "shop availability"}, "2026-12-03T21:00:00.000Z", now) == "/slos/shop%20availability?range=6h"
+    assert slo_href({"slo": "shop"}, "2026-12-03T12:00:00.000Z", now) == "/slos/shop?range=6h&end=2026-12-03T15%3A00%3A00Z"
+    assert slo_href({"alertname": "DiskFull"}, "2026-12-03T12:00:00.000Z", now) == ""
+
+
+def test_several_filter_parameters_become_one_text_the_box_can_send_back() -> None:
+    scope = {"type": "http", "method": "GET", "path": "/alerts", "headers": [],
+             "query_string": b"filter=a%3D%22b%22&filter=c%3D~%22d%22&inhibited=false&inhibited=true&silenced=false"}
+    view = view_of(Request(scope))
+    assert (view.text, view.silenced, view.inhibited) == ('{a="b",c=~"d"}', False, True)
+    assert view.api_params()["filter"] == ['a="b"', 'c=~"d"']
+    assert view_of(Request({**scope, "query_string": b""})).silenced is True  # absent: shown

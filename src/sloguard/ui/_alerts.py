@@ -10,10 +10,12 @@ Alertmanager's UI (``{severity="page", team=~"db|web"}``), ``receiver`` a regex,
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +24,9 @@ from sloguard.alerting import MatcherParseError, format_matchers, parse_matchers
 from sloguard.labels import Matcher
 from sloguard.ui._am_client import am_call
 from sloguard.ui._render import render
+
+#: The range of the SLO page an SLO alert links to, centred on the alert's start.
+SLO_RANGE, SLO_RANGE_S = "6h", 6 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,7 @@ class AlertRow:
     muted_by: list[Muter]
     generator_url: str
     silence_href: str
+    slo_href: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,8 @@ def view_of(request: Request) -> AlertView:
             matchers.extend(parse_matchers(t) if t.strip() else [])
     except MatcherParseError as e:
         error = f"The filter {text!r} is not matcher text such as {{severity=\"page\"}}: {e}."
+    if len([t for t in q.getlist("filter") if t.strip()]) > 1 and not error:
+        text = format_matchers(matchers)  # one text the box can send back
     return AlertView(text, tuple(matchers), q.get("receiver", "").strip(),
                      _toggle(q.getlist("silenced")), _toggle(q.getlist("inhibited")), error)
 
@@ -149,7 +157,25 @@ def _row(a: Mapping[str, Any], anchor: str, anchors: dict[str, str], by_fp: Mapp
     labels = dict(a.get("labels", {}))
     return AlertRow(str(a.get("fingerprint")), anchor, labels, dict(a.get("annotations", {})),
                     str(a.get("startsAt", "")), str(status.get("state", "")), muted,
-                    safe_url(str(a.get("generatorURL", ""))), silence_href(labels))
+                    safe_url(str(a.get("generatorURL", ""))), silence_href(labels),
+                    slo_href(labels, str(a.get("startsAt", "")), time.time()))
+
+
+def slo_href(labels: Mapping[str, str], starts_at: str, now: float) -> str:
+    """An SLO alert's SLO page around the alert's start: the six hours from 3 h before it
+    (live while that reaches now); "" for an alert without an ``slo`` label."""
+    if not labels.get("slo"):
+        return ""
+    base = f"/slos/{quote(labels['slo'], safe='')}?range={SLO_RANGE}"
+    try:
+        start = dt.datetime.fromisoformat(starts_at).timestamp()
+    except ValueError:
+        return base
+    end = start + SLO_RANGE_S / 2
+    if end >= now:
+        return base
+    stamp = dt.datetime.fromtimestamp(end, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return f"{base}&{urlencode({'end': stamp})}"
 
 
 def safe_url(url: str) -> str:
