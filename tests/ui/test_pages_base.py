@@ -169,3 +169,24 @@ def test_pages_fit_a_phone_screen(browser: Any, ui_world: World, browser_log: Re
         problems = list(browser_log.problems)
         context.close()
     assert problems == [], "\n".join(problems)
+
+
+def test_the_chart_helper_draws_a_query_range_matrix(page: Any, ui_world: World) -> None:
+    end = ui_world.backfill_end
+    params = {"query": 'sum by (route) (rate(http_requests_total{job="shop"}[5m]))', "start": str(end - 3600), "end": str(end), "step": "60"}
+    matrix: Any = ui_world.api("/api/v1/query_range", **params)
+    page.goto(ui_world.url + "/slos/search-availability")  # any page: the helpers are on every page
+    drawn = page.evaluate("""async (params) => {
+        const el = document.createElement('div'); el.className = 'plot'; el.id = 'matrix';
+        document.querySelector('main').prepend(el);
+        const data = await SG.getJSON('/api/v1/query_range?' + new URLSearchParams(params));
+        const spec = SG.fromMatrix(data.result);
+        SG.chart(el, spec);
+        return [el.dataset.series, spec.series.map(s => s.label), spec.timestamps.length];
+    }""", params)
+    assert drawn[0] == str(len(matrix["result"])) == "2"
+    assert sorted(drawn[1]) == ['{route="/cart"}', '{route="/pay"}'] and drawn[2] == 61
+    for i in range(2):
+        assert color_pixels(page, "#matrix", series_rgb(page, i)) > 20, f"series {i} not drawn"
+    page.evaluate("SG.chart(document.getElementById('matrix'), SG.fromMatrix([]))")
+    assert page.locator("#matrix").get_attribute("data-state") == "nodata"
