@@ -147,3 +147,18 @@ def test_several_filter_parameters_become_one_text_the_box_can_send_back() -> No
     assert (view.text, view.silenced, view.inhibited) == ('{a="b",c=~"d"}', False, True)
     assert view.api_params()["filter"] == ['a="b"', 'c=~"d"']
     assert view_of(Request({**scope, "query_string": b""})).silenced is True  # absent: shown
+
+
+def test_the_list_puts_each_silence_under_its_state(fake: FakeAlerting) -> None:
+    client = _client(fake)
+    for starts, ends, comment in (("2099-01-01T00:00:00Z", "2099-01-02T00:00:00Z", "next century"),
+                                  ("", "", "now")):
+        r = client.post("/silences/new", data={**FORM, "startsAt": starts, "endsAt": ends, "comment": comment})
+        assert r.status_code == 303
+    now_id = next(s.id for s in fake.silences.list() if s.comment == "now")
+    assert client.post(f"/silences/{now_id}/expire").status_code == 303
+    client.post("/silences/new", data={**FORM, "comment": "active one"})
+    html = client.get("/silences").text
+    sections = {state: html.split(f'id="h-{state}"')[1].split("</section>")[0] for state in ("active", "pending", "expired")}
+    assert "active one" in sections["active"] and "next century" in sections["pending"] and "now" in sections["expired"]
+    assert "/expire\"" in sections["pending"] and "/expire\"" not in sections["expired"] and "Recreate" in sections["expired"]
