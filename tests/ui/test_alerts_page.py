@@ -215,10 +215,14 @@ def test_a_deep_link_reopens_the_same_filtered_view(page: Any, am: Running) -> N
 def test_the_groups_refresh_in_place(page: Any, am: Running) -> None:
     page.goto(am.url + "/alerts")
     page.evaluate("window.__sameDocument = true")
+    button = _li(page, am, "HighErrorRate").get_by_role("link", name="Silence HighErrorRate")
+    button.focus()
+    focused = page.evaluate("document.activeElement.id")
     alert = {"labels": {"alertname": "QueueBacklog", "service": "mail", "severity": "page"}}
     httpx.post(f"{am.url}/api/v2/alerts", json=[alert], timeout=10).raise_for_status()
     _li(page, am, "QueueBacklog").wait_for(timeout=15_000)
     assert page.evaluate("window.__sameDocument") is True
+    assert focused and page.evaluate("document.activeElement.id") == focused  # a keyboard user keeps their place
 
 
 def test_pages_need_no_script_to_read(am: Running) -> None:
@@ -227,3 +231,11 @@ def test_pages_need_no_script_to_read(am: Running) -> None:
         assert r.status_code == 200 and "<main" in r.text, path
     html = httpx.get(am.url + "/alerts", timeout=10).text
     assert html.count('class="group"') == len(_api(am, "/api/v2/alerts/groups"))
+
+
+def test_an_unchanged_region_is_left_alone(page: Any, am: Running) -> None:
+    page.goto(am.url + "/silences")
+    page.evaluate("document.querySelector('#silence-lists table').__mark = 1")  # lost if the region is swapped
+    page.wait_for_function("document.querySelector('[data-refresh-status]').textContent.startsWith('updated')",
+                           timeout=15_000)
+    assert page.evaluate("document.querySelector('#silence-lists table').__mark") == 1

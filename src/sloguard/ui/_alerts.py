@@ -136,15 +136,20 @@ def build_groups(groups: list[Mapping[str, Any]], every: list[Mapping[str, Any]]
                  silences: list[Mapping[str, Any]]) -> list[Group]:
     """The API's groups as rows; ``every`` alert (for inhibitors) and the silences (for
     their comments) name what mutes each suppressed alert."""
-    anchors: dict[str, str] = {}
-    for gi, g in enumerate(groups):
+    seen: dict[str, int] = {}
+    ids: list[list[str]] = []  # each alert's element id: stable while other alerts come and go
+    for g in groups:
+        ids.append([])
         for a in g.get("alerts", []):
-            anchors.setdefault(str(a.get("fingerprint")), f"alert-{gi}-{a.get('fingerprint')}")
+            fp = str(a.get("fingerprint"))
+            seen[fp] = seen.get(fp, 0) + 1
+            ids[-1].append(f"alert-{fp}" if seen[fp] == 1 else f"alert-{fp}-{seen[fp]}")
+    anchors = {fp: f"alert-{fp}" for fp in seen}
     by_fp = {str(a.get("fingerprint")): a for a in every}
     by_id = {str(s.get("id")): s for s in silences}
     out: list[Group] = []
-    for gi, g in enumerate(groups):
-        rows = [_row(a, f"alert-{gi}-{a.get('fingerprint')}", anchors, by_fp, by_id) for a in g.get("alerts", [])]
+    for g, row_ids in zip(groups, ids, strict=True):
+        rows = [_row(a, i, anchors, by_fp, by_id) for a, i in zip(g.get("alerts", []), row_ids, strict=True)]
         out.append(Group(str(g.get("receiver", {}).get("name", "")), dict(g.get("labels", {})), rows))
     return out
 

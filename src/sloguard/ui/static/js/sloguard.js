@@ -58,6 +58,7 @@
       return r.text();
     }).then(function (html) {
       var doc = new DOMParser().parseFromString(html, "text/html");
+      SG.formatTimes(doc);  // as the shown regions are, so an unchanged region compares equal
       document.querySelectorAll("[data-live][id]").forEach(function (el) {
         var fresh = doc.getElementById(el.id);
         if (!fresh || fresh.innerHTML === el.innerHTML) return;
