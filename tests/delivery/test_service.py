@@ -239,11 +239,12 @@ def test_a_restart_resumes_at_the_same_step_and_weight_without_moving_traffic_tw
         await rig2.seconds(5)
         after = rig2.service.get("checkout-v2")
         assert (after["phase"], after["step"], after["canaryWeight"]) == (before["phase"], before["step"], 50)
-        assert fake_router["w"].calls == calls  # not a proxy: nothing re-applied, nothing moved
+        # the fresh router object is given the committed traffic again: the same weight, never the next
+        assert fake_router["w"].calls == [*calls, "weight 50", "remove routes"]
         await rig2.service.promote("checkout-v2", "bob")
         await rig2.seconds(3)
         assert rig2.service.get("checkout-v2")["phase"] == "Healthy"
-        assert weights(fake_router["w"]) == [20, 50, 80, 100]
+        assert weights(fake_router["w"]) == [20, 50, 50, 80, 100]  # 50 again at the restart
         await rig2.close()
 
     run(go)

@@ -76,13 +76,15 @@ class RolloutService:
     # -- lifecycle ----------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Rebuild every stored rollout, re-apply proxies' committed traffic, start loops."""
+        """Rebuild every stored rollout and re-apply committed traffic (each proxy's last
+        rollout; every unfinished rollout of another router, whose fresh router object does
+        not know the traffic in force), then start the loops."""
         records = sorted(self.repo.list(), key=lambda r: (int(r.state.get("created_ms", 0)), r.name))
-        last: dict[ProxyKey, _Served] = {}
+        last: dict[ProxyKey | str, _Served] = {}
         for record in records:
             sv = await self._restore(record.name)
-            if sv is not None and sv.proxy is not None:
-                last[sv.proxy] = sv
+            if sv is not None and (sv.proxy is not None or record.phase not in ("Healthy", "Degraded")):
+                last[sv.proxy or sv.spec.name] = sv
         for sv in last.values():
             await self._reapply(sv)
         for sv in self._served.values():
