@@ -180,3 +180,29 @@ def test_errors_name_the_url_or_the_servers_sentence(server: SloguardProcess) ->
     assert f"Cannot reach the sloguard server at {dead}" in r.stderr
     r = cli(server, "start", "/nonexistent/rollout.yaml")
     assert r.exit_code == 1 and "/nonexistent/rollout.yaml" in r.stderr
+
+
+def test_with_basic_auth_the_actor_is_the_authenticated_user(upstreams: Any, tmp_path: Path) -> None:
+    import bcrypt
+
+    web = tmp_path / "web.yml"
+    web.write_text(f"basic_auth_users: {{alice: {bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=4)).decode()}}}\n")
+    config = tmp_path / "sloguard.yml"
+    config.write_text(E2E_CONFIG)
+    proc = SloguardProcess(tmp_path / "data", config, tmp_path / "sloguard.log")
+    proc.extra_args = ["--web.config.file", str(web)]
+    proc.client_options = {"auth": ("alice", "pw")}
+    proc.start()
+    try:
+        path, _ = spec_file(tmp_path, "auth", upstreams)
+        authed = proc.url.replace("http://", "http://alice:pw@")
+        r = runner.invoke(app, ["rollout", "start", str(path), "--actor", "mallory", "--url", authed])
+        assert r.exit_code == 0, r.output
+        events = httpx.get(f"{proc.url}/api/v1/rollouts/auth/events", auth=("alice", "pw"), timeout=5).json()["data"]
+        assert [e["actor"] for e in events if e["type"] == "RolloutStartRequested"] == ["alice"]
+        wrong = proc.url.replace("http://", "http://alice:nope@")
+        r = runner.invoke(app, ["rollout", "list", "--url", wrong])
+        assert r.exit_code == 1
+        assert "wants credentials (HTTP 401)" in r.stderr and "alice:***@" in r.stderr and "nope" not in r.stderr
+    finally:
+        proc.stop()
