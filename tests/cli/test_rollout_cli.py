@@ -25,21 +25,25 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SloguardProcess]:
-    tmp = tmp_path_factory.mktemp("served")
-    config = tmp / "sloguard.yml"
-    config.write_text(E2E_CONFIG)
-    proc = SloguardProcess(tmp / "data", config, tmp / "sloguard.log").start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture(scope="module")
 def upstreams() -> Iterator[tuple[CountingUpstream, CountingUpstream]]:
     pair = CountingUpstream("v1").start(), CountingUpstream("v2").start()
     yield pair
     for u in pair:
         u.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory,
+           upstreams: tuple[CountingUpstream, CountingUpstream]) -> Iterator[SloguardProcess]:
+    """A served sloguard whose config names ``rollouts/*.yaml``: the rollout ``known``."""
+    tmp = tmp_path_factory.mktemp("served")
+    (tmp / "rollouts").mkdir()
+    (tmp / "rollouts" / "known.yaml").write_text(canary_spec("known", *upstreams, free_port()))
+    config = tmp / "sloguard.yml"
+    config.write_text(E2E_CONFIG + "rollout_files: [rollouts/*.yaml]\n")
+    proc = SloguardProcess(tmp / "data", config, tmp / "sloguard.log").start()
+    yield proc
+    proc.stop()
 
 
 def cli(server: SloguardProcess, *args: str) -> Any:
@@ -169,6 +173,15 @@ def test_problems_of_several_files_get_each_files_own_lines_and_paths(tmp_path: 
               "severity": "warning"}
     assert problem_line(in_one, spec) == f"{one}:2:1: d: unknown field"
     assert problem_line(in_two, spec) == f"warning: {two}:3:4: documents[1].b: bad"
+
+
+def test_a_rollout_of_the_servers_rollout_files_starts_by_name(server: SloguardProcess) -> None:
+    r = cli(server, "start", "--name", "known", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["name"] == "known"
+    assert "rollout files read" in server.logs() and "known" in server.logs()
+    r = cli(server, "start")
+    assert r.exit_code == 2 and "--name of a rollout in the server's rollout_files" in r.stderr
 
 
 def test_errors_name_the_url_or_the_servers_sentence(server: SloguardProcess) -> None:
