@@ -64,7 +64,8 @@ class BlueGreen:
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What a rollout of ``service`` does: ordered canary ``steps`` with an optional
-    ``background`` analysis across all of them, or (when ``blue_green`` is set) Argo's
+    ``background`` analysis across them from step index ``background_start`` on (Argo's
+    ``startingStep``: 0 starts it with the rollout), or (when ``blue_green`` is set) Argo's
     blue-green strategy, whose steps are derived and ``steps`` ignored."""
 
     name: str
@@ -72,6 +73,7 @@ class Plan:
     steps: tuple[Step, ...] = ()
     background: AnalysisStep | None = None
     blue_green: BlueGreen | None = None
+    background_start: int = 0
 
     def effective_steps(self) -> tuple[Step, ...]:
         """The steps to follow; a blue-green strategy as steps (the switch is SetWeight(100))."""

@@ -114,11 +114,16 @@ def _merge(before: list[Action], d: Decision) -> Decision:
 def _start(plan: Plan, s: RolloutState, now: int) -> tuple[RolloutState, list[Action]]:
     s = replace(s, phase=P.PROGRESSING, message="Started.")
     actions: list[Action] = [EmitEvent("RolloutStarted", "Started", f"The rollout {plan.name!r} of {plan.service!r} started.")]
-    if plan.background is not None and BACKGROUND not in s.analyses:
-        run = start_run(BACKGROUND, plan.background.metrics, now)
-        s = replace(s, analyses={**s.analyses, BACKGROUND: run_to_state(run)})
-        actions.append(StartAnalysis(BACKGROUND))
-    return s, actions
+    return _start_background(plan, s, now, actions)
+
+
+def _start_background(plan: Plan, s: RolloutState, now: int, actions: list[Action]) -> tuple[RolloutState, list[Action]]:
+    """The background analysis started once the walk reaches ``plan.background_start``."""
+    if plan.background is None or BACKGROUND in s.analyses or s.step_index < plan.background_start:
+        return s, actions
+    run = start_run(BACKGROUND, plan.background.metrics, now)
+    s = replace(s, analyses={**s.analyses, BACKGROUND: run_to_state(run)})
+    return s, [*actions, StartAnalysis(BACKGROUND)]
 
 
 def _background(plan: Plan, s: RolloutState, now: int) -> Decision | None:
@@ -142,6 +147,7 @@ def _walk(plan: Plan, s: RolloutState, now: int, actions: list[Action]) -> Decis
             return _merge(actions, _complete(plan, s, now))
         if s.step_index < 0:
             raise ControllerError(f"The rollout {s.name!r} is at step {s.step_index}, outside its {len(steps)} steps.")
+        s, actions = _start_background(plan, s, now, actions)
         s, more, go_on = _step(plan, s, steps[s.step_index], now)
         actions += more
         if not go_on:

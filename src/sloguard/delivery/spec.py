@@ -48,8 +48,8 @@ from sloguard.slo._yaml import load_yaml_all
 __all__ = [
     "Analysis", "AnalysisRef", "BlueGreenStrategy", "CanaryStrategy", "ErrorBudgetPolicy", "JudgeMetric",
     "JudgeQueries", "KubernetesTarget", "Pause", "Problem", "RolloutSpec", "RouterSpec", "SetHeaderRoute",
-    "SetMirrorRoute", "SetWeight", "Severity", "SpecOrigin", "Step", "VersionTarget", "load_rollout_files",
-    "load_rollouts",
+    "SetMirrorRoute", "SetWeight", "Severity", "SpecBundle", "SpecOrigin", "Step", "VersionTarget", "load_bundle",
+    "load_bundle_files", "load_rollout_files", "load_rollouts",
 ]
 
 
@@ -64,13 +64,40 @@ class _File:
     problems: list[Problem] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class SpecBundle:
+    """What a text (or files) holds: the valid rollouts, every AnalysisTemplate read (by
+    name; a later one of the same name wins, as in ``load_rollout_files``), and every
+    problem (errors and warnings). A rollout with an error is not in ``rollouts``."""
+
+    rollouts: list[RolloutSpec]
+    templates: dict[str, AnalysisTemplate]
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+
 def load_rollouts(text: str, source: str = "<text>") -> tuple[list[RolloutSpec], list[Problem]]:
     """The valid rollouts in ``text`` (templates they use may be in the same text)."""
-    return _finish([_read(text, source)])
+    b = load_bundle(text, source)
+    return b.rollouts, b.problems
 
 
 def load_rollout_files(paths: Iterable[str | Path]) -> tuple[list[RolloutSpec], list[Problem]]:
     """Rollouts and AnalysisTemplates from several files; a rollout may use a template of any of them."""
+    b = load_bundle_files(paths)
+    return b.rollouts, b.problems
+
+
+def load_bundle(text: str, source: str = "<text>") -> SpecBundle:
+    """The rollouts of ``text`` with the templates it holds, resolved, and its problems."""
+    return _finish([_read(text, source)])
+
+
+def load_bundle_files(paths: Iterable[str | Path]) -> SpecBundle:
+    """``load_bundle`` over several files; a rollout may use a template of any of them."""
     return _finish([_read_path(Path(p)) for p in paths])
 
 
@@ -137,7 +164,7 @@ def _templates(f: _File, docs: list[Any], text: str) -> None:
             f.problems.append(Problem(f.source, p.path, p.message))
 
 
-def _finish(files: list[_File]) -> tuple[list[RolloutSpec], list[Problem]]:
+def _finish(files: list[_File]) -> SpecBundle:
     templates = {t.name: t for f in files for t in f.templates}
     specs: list[RolloutSpec] = []
     problems: list[Problem] = []
@@ -155,4 +182,4 @@ def _finish(files: list[_File]) -> tuple[list[RolloutSpec], list[Problem]]:
             if not any(p.is_error for p in r.problems):
                 specs.append(spec)
         problems += locate(f.text, list(dict.fromkeys(f.problems)))
-    return specs, problems
+    return SpecBundle(specs, templates, problems)

@@ -37,6 +37,21 @@ class Arms:
 
 
 @dataclass(frozen=True, slots=True)
+class ArmQueries:
+    """One arm's own queries (a rollout spec's ``judges[].baseline``/``canary``), used instead
+    of one query per measure filled with each arm's selector: ``events`` and ``exposure``,
+    or ``buckets``. ``$WINDOW`` is filled in; ``$ARM`` (not needed) with the arm's selector."""
+
+    events: str = ""
+    exposure: str = ""
+    buckets: str = ""
+    label: str = ""
+
+    def describe(self, fallback: str) -> str:
+        return self.label or fallback
+
+
+@dataclass(frozen=True, slots=True)
 class Inputs:
     """Both arms' data (Counts or Histogram; None: no series) and which selector each used."""
 
@@ -79,9 +94,12 @@ def read_histogram(series: SeriesQueryFunc, buckets: str, selector: str,
 
 
 def read_inputs(series: SeriesQueryFunc, arms: Arms, queries: tuple[str, str, str],
-                now_ms: int, window_s: int) -> Inputs:
+                now_ms: int, window_s: int, per_arm: tuple[ArmQueries, ArmQueries] | None = None) -> Inputs:
     """Both arms (the baseline falling back to the stable pool); ``queries`` is
-    ``(events, exposure, buckets)`` with either the first two or the last set."""
+    ``(events, exposure, buckets)`` with either the first two or the last set. With
+    ``per_arm`` (baseline, canary) each arm runs its own queries and there is no fallback."""
+    if per_arm is not None:
+        return _read_per_arm(series, arms, per_arm, now_ms, window_s)
     events, exposure, buckets = queries
 
     def arm(value: str) -> Counts | Histogram | None:
@@ -95,6 +113,19 @@ def read_inputs(series: SeriesQueryFunc, arms: Arms, queries: tuple[str, str, st
         stable = arm(arms.fallback)
         return Inputs(stable, canary, arms.selector(arms.fallback), arms.selector(arms.canary), True)
     return Inputs(baseline, canary, arms.selector(arms.baseline), arms.selector(arms.canary))
+
+
+def _read_per_arm(series: SeriesQueryFunc, arms: Arms, per_arm: tuple[ArmQueries, ArmQueries],
+                  now_ms: int, window_s: int) -> Inputs:
+    def arm(q: ArmQueries, value: str) -> Counts | Histogram | None:
+        sel = arms.selector(value)
+        if q.buckets:
+            return read_histogram(series, q.buckets, sel, now_ms, window_s)
+        return read_counts(series, q.events, q.exposure, sel, now_ms, window_s)
+
+    baseline, canary = per_arm
+    return Inputs(arm(baseline, arms.baseline), arm(canary, arms.canary),
+                  baseline.describe("the baseline's queries"), canary.describe("the canary's queries"))
 
 
 def _finite(got: list[tuple[dict[str, str], float]]) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from sloguard.delivery.analysis._errors import AnalysisError
-from sloguard.delivery.analysis._judged_inputs import Arms
+from sloguard.delivery.analysis._judged_inputs import ArmQueries, Arms
 from sloguard.delivery.judges import (
     Correction,
     Counts,
@@ -40,7 +40,8 @@ class JudgeConfig:
     None (a fixed-sample test at every measurement), ``"sequential"`` (the mSPRT on
     counts, with ``method_settings`` a ``SequentialSettings``) or ``"alpha-spending"``
     (``SpendingSettings``); the arms; the insufficient-data limit ("more than N"
-    consecutive, then Inconclusive); and the correction across the run's judge metrics."""
+    consecutive, then Inconclusive); the correction across the run's judge metrics; and
+    ``per_arm`` (baseline, canary): each arm's own queries instead of the ``$ARM`` ones."""
 
     TYPE: ClassVar[str] = "judge"
     judge: str
@@ -53,15 +54,17 @@ class JudgeConfig:
     arms: Arms = Arms()
     insufficient_limit: int = DEFAULT_INSUFFICIENT_LIMIT
     correction: Correction = Correction.HOLM
+    per_arm: tuple[ArmQueries, ArmQueries] | None = None
 
     def __post_init__(self) -> None:
         kind = judge_by_name(self.judge, "judge").kind
         if kind is InputKind.SAMPLES:
             raise AnalysisError(f"The judge {self.judge!r} takes raw samples, which a PromQL query does not give; "
                                 "judge metrics use counts or histogram judges.")
-        if kind is InputKind.COUNTS and not (self.events and self.exposure) or kind is InputKind.HISTOGRAM and not self.buckets:
-            need = "events and exposure queries" if kind is InputKind.COUNTS else "a buckets query"
-            raise AnalysisError(f"The judge {self.judge!r} compares {kind.value} and needs {need}.")
+        for q in self.per_arm or (ArmQueries(self.events, self.exposure, self.buckets),):
+            if kind is InputKind.COUNTS and not (q.events and q.exposure) or kind is InputKind.HISTOGRAM and not q.buckets:
+                need = "events and exposure queries" if kind is InputKind.COUNTS else "a buckets query"
+                raise AnalysisError(f"The judge {self.judge!r} compares {kind.value} and needs {need}.")
         if self.method == SEQUENTIAL and kind is not InputKind.COUNTS:
             raise AnalysisError(f"The sequential method judges error counts; the judge {self.judge!r} compares {kind.value}.")
         if self.method not in (None, SEQUENTIAL, SPENDING):

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from sloguard.clock import Clock
-from sloguard.delivery.analysis._judged_inputs import Arms, Inputs, read_inputs
+from sloguard.delivery.analysis._judged_inputs import ArmQueries, Arms, Inputs, read_inputs
 from sloguard.delivery.analysis._judged_look import (
     DEFAULT_INSUFFICIENT_LIMIT,
     SEQUENTIAL,
@@ -41,7 +41,7 @@ from sloguard.delivery.judges import Outcome, Verdict, correct, judge_by_name
 from sloguard.promql import Engine, PromQLError, ValueType
 
 __all__ = [
-    "DEFAULT_INSUFFICIENT_LIMIT", "SEQUENTIAL", "SPENDING", "Arms", "JudgeConfig", "Memory",
+    "DEFAULT_INSUFFICIENT_LIMIT", "SEQUENTIAL", "SPENDING", "ArmQueries", "Arms", "JudgeConfig", "Memory",
     "engine_series_query", "is_judged", "measure_judged", "remember",
 ]
 
@@ -99,7 +99,7 @@ async def _take(run: AnalysisRun, metric: Metric, env: ProviderEnv, now_ms: int)
                                 "and none is configured.", False)
         queries = (config.events, config.exposure, config.buckets)
         window_s = (now_ms - run.started_ms) // 1000
-        inputs = await asyncio.to_thread(read_inputs, env.series, config.arms, queries, now_ms, window_s)
+        inputs = await asyncio.to_thread(read_inputs, env.series, config.arms, queries, now_ms, window_s, config.per_arm)
         if inputs.baseline is None or inputs.canary is None:
             return _Look(metric, config, memory, _no_series(config, inputs), _render(inputs))
         memory, verdict = look(config, memory, inputs.baseline, inputs.canary)
