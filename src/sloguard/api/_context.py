@@ -42,3 +42,6 @@ class ServerContext:
     # The running alerting pipeline (sloguard.alerting.service.AlertingService) behind the
     # Alertmanager v2 API; None: those endpoints answer 503 saying how to enable it.
     alerting: Any | None = None
+    # The served rollouts (sloguard.delivery.service.RolloutService) behind /api/v1/rollouts;
+    # None: those endpoints answer 503.
+    rollouts: Any | None = None

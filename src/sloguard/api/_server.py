@@ -33,6 +33,7 @@ from sloguard.api._edge import (
 )
 from sloguard.api._engine_setup import apply_parse_limits, make_engine, query_settings
 from sloguard.api._query_status import record_reload
+from sloguard.api._rollout_setup import RolloutSetup, RolloutSetupError
 from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
 from sloguard.api._scrapes import start_scrapes
 from sloguard.api._slo_setup import SLOSetup
@@ -132,6 +133,7 @@ class Server:
         self._lock = DataDirLock(options.data_dir)
         self._slos: SLOSetup | None = None
         self._alerting = AlertingRunner()
+        self._rollouts = RolloutSetup()
         #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
         self.bound_port: int | None = None
         self.edge_stats = EdgeStats()
@@ -209,6 +211,10 @@ class Server:
         slo_rule_files = await asyncio.to_thread(slos.refresh)
         await self._start_alerting(ctx, uv)  # SLO grouping labels known: the SLO inhibit rule compares them
         try:
+            await self._rollouts.start(ctx)  # on the alerting state store; resumes unfinished rollouts
+        except RolloutSetupError as e:
+            raise ServeError(str(e)) from None
+        try:
             ctx.rule_manager = await start_rules(
                 self.config, self._config_file(), storage, ctx.engine, self._registry,
                 external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
@@ -233,6 +239,7 @@ class Server:
             await ctx.rule_manager.stop()
         if ctx.scrape_manager is not None:
             await ctx.scrape_manager.stop()  # writes end-of-run staleness markers
+        await self._rollouts.stop(ctx)  # before the state store closes with the pipeline
         ctx.alerting = None
         await self._alerting.stop()
         uv.should_exit = True

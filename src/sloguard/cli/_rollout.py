@@ -1,4 +1,6 @@
-"""`sloguard rollout` commands: validate rollout specs (native or Argo) and their AnalysisTemplates."""
+"""`sloguard rollout` commands: validate rollout specs (native or Argo) and their AnalysisTemplates
+here; start, status, list, promote, pause, resume, abort, retry and explain on a running
+server in ``_rollout_ops``."""
 
 from __future__ import annotations
 
@@ -56,4 +58,7 @@ def validate(
 
 
 def register(app: typer.Typer) -> None:
+    from sloguard.cli import _rollout_ops
+
+    _rollout_ops.register(rollout_app)
     app.add_typer(rollout_app, name="rollout")
