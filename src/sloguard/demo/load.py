@@ -113,7 +113,7 @@ class LoadGenerator:
         try:
             conn = self._take(port) or await asyncio.open_connection(self.config.host, port)
             status, version, keep = await asyncio.wait_for(self._exchange(conn), self.config.timeout_s)
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             self.stats.failed += 1
             if conn is not None:
                 conn[1].close()

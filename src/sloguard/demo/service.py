@@ -15,7 +15,7 @@ import contextlib
 import math
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 __all__ = ["PROFILES", "DemoError", "VersionProfile", "VersionServer", "VersionStats"]
 
@@ -57,9 +57,6 @@ class VersionProfile:
         if self.slow_ratio and rng.random() < self.slow_ratio:
             return status, rng.uniform(*self.slow_range_s)
         return status, self.median_s * math.exp(self.sigma * rng.gauss(0.0, 1.0))
-
-    def with_error_ratio(self, ratio: float) -> VersionProfile:
-        return replace(self, error_ratio=ratio)
 
 
 PROFILES: dict[str, VersionProfile] = {
