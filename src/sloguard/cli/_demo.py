@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from sloguard.demo.stack import DemoOptions, DemoStack
+from sloguard.demo.stack import FAST_PAUSE_SCALE, DemoOptions, DemoStack
 from sloguard.log import LogFormat, configure, parse_level
 
 __all__ = ["demo", "register", "run_demo"]
@@ -43,7 +43,7 @@ def demo(
         typer.echo(f"invalid --log.level: {e}", err=True)
         raise typer.Exit(2) from None
     configure(LogFormat.LOGFMT, log_level)
-    options = DemoOptions(port=port, data_dir=data_dir, fast=once, rps=rps)
+    options = DemoOptions(port=port, data_dir=data_dir, pause_scale=FAST_PAUSE_SCALE if once else 1.0, rps=rps)
     raise typer.Exit(asyncio.run(run_demo(options, once, Console(highlight=False))))
 
 

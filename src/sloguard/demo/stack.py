@@ -23,30 +23,30 @@ from sloguard.demo.load import LoadConfig, LoadGenerator
 from sloguard.demo.service import PROFILES, DemoError, VersionProfile, VersionServer
 from sloguard.demo.specfiles import CONFIG, SERVICE, Addresses, spec_dir
 
-__all__ = ["DemoOptions", "DemoStack"]
+__all__ = ["FAST_PAUSE_SCALE", "DemoOptions", "DemoStack"]
 
 _READY_TIMEOUT_S = 60.0
+FAST_PAUSE_SCALE = 0.7
+"""``--once``: the pauses of v3 still outlast the judges' first look (30 s), so v3 is
+promoted only after the judges passed it."""
 
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
     """What ``sloguard demo`` was asked for. ``data_dir`` None: a fresh temporary folder,
-    removed at the end. ``fast`` shortens the rollouts' pauses (``--once``).
-    ``v2_error_ratio`` overrides v2's error ratio (a test makes v2 healthy with it)."""
+    removed at the end. ``pause_scale`` multiplies the rollouts' pauses (``--once``:
+    ``FAST_PAUSE_SCALE``). ``v2_error_ratio`` and ``v2_slow_ratio`` override v2's profile
+    (a test makes v2 healthy with them)."""
 
     host: str = "127.0.0.1"
     port: int = 9090
     data_dir: Path | None = None
-    fast: bool = False
+    pause_scale: float = 1.0
     rps: float = 200.0
     max_in_flight: int = 64
     seed: int = 11
     v2_error_ratio: float | None = None
     v2_slow_ratio: float | None = None
-
-    @property
-    def pause_scale(self) -> float:
-        return 0.5 if self.fast else 1.0
 
 
 def free_port(host: str) -> int:
