@@ -17,6 +17,8 @@ from sloguard.state import (
     StateError,
     open_store,
 )
+from sloguard.state._db import Database, create_engine, parse_url
+from sloguard.state._schema import migrate
 
 T = 1_700_000_000_000
 
@@ -111,3 +113,27 @@ def test_two_writers_racing_from_the_same_revision_one_wins(store: SqlStateStore
     assert sorted(outcomes)[0] == "lost" and len([o for o in outcomes if o.startswith("won")]) == 1
     got = store.rollouts.get("checkout")
     assert got is not None and got.revision == 2 and f"won {got.state['weight']}" in outcomes
+
+
+def test_a_rollout_spec_text_is_kept_whole_and_replaced_by_a_later_start(store: SqlStateStore) -> None:
+    assert store.rollouts.spec("checkout") is None
+    text = "apiVersion: sloguard/v1\nkind: Rollout\n# ünïcode and 'quotes'\n---\nkind: AnalysisTemplate\n"
+    store.rollouts.save_spec("checkout", text, "rollout.yaml", T)
+    assert store.rollouts.spec("checkout") == (text, "rollout.yaml")
+    store.rollouts.save_spec("checkout", "second", "<api>", T + 1)
+    store.rollouts.save_spec("other", "third", "b.yaml", T + 2)
+    assert store.rollouts.spec("checkout") == ("second", "<api>")
+    assert store.rollouts.spec("other") == ("third", "b.yaml")
+
+
+def test_a_version_3_database_gains_the_spec_table_and_keeps_its_rollouts(store_url: str) -> None:
+    db = Database(create_engine(parse_url(store_url)))
+    try:
+        assert migrate(db, MIGRATIONS[:3]) == 3
+    finally:
+        db.close()
+    with open_store(store_url) as s:
+        assert s.schema_version == 4
+        s.rollouts.save(_record(0, 10))
+        s.rollouts.save_spec("checkout", "text", "src", T)
+        assert s.rollouts.spec("checkout") == ("text", "src")

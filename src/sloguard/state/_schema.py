@@ -145,6 +145,21 @@ def _v3_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
 rollouts, rollout_events, rollout_overrides = _v3_tables(metadata)
 
 
+def _v4_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
+    specs = sa.Table(
+        "rollout_specs",
+        md,
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("text", sa.Text, nullable=False),  # the YAML given at start, with its templates
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("stored_at", sa.BigInteger, nullable=False),
+    )
+    return (specs,)
+
+
+(rollout_specs,) = _v4_tables(metadata)
+
+
 def _migrate_v1(conn: Connection) -> None:
     for table in _v1_tables(sa.MetaData()):
         table.create(conn)
@@ -157,6 +172,11 @@ def _migrate_v2(conn: Connection) -> None:
 
 def _migrate_v3(conn: Connection) -> None:
     for table in _v3_tables(sa.MetaData()):
+        table.create(conn)
+
+
+def _migrate_v4(conn: Connection) -> None:
+    for table in _v4_tables(sa.MetaData()):
         table.create(conn)
 
 
@@ -173,6 +193,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "silences, notification log, nflog claims, leases", _migrate_v1),
     Migration(2, "peers: the replicas sharing the store", _migrate_v2),
     Migration(3, "rollouts: state, events and policy overrides", _migrate_v3),
+    Migration(4, "rollout specs: the text each rollout was started with", _migrate_v4),
 )
 """Every migration, in order; versions are 1, 2, 3, ... without gaps."""
 

@@ -22,6 +22,7 @@ from sloguard.state._db import Database
 from sloguard.state._errors import StateError
 from sloguard.state._schema import rollout_events as events_table
 from sloguard.state._schema import rollout_overrides as overrides_table
+from sloguard.state._schema import rollout_specs as specs_table
 from sloguard.state._schema import rollouts as table
 
 
@@ -126,6 +127,21 @@ class RolloutRepository:
         with self._db.transaction() as conn:
             rows = conn.execute(stmt).mappings().all()
         return [Override(r["rollout"], int(r["time"]), r["policy"], r["actor"], r["reason"]) for r in rows]
+
+    def save_spec(self, name: str, text: str, source: str, now_ms: int) -> None:
+        """Keep the spec text a rollout was started with (its templates included), replacing
+        an earlier one of that name, so a restarted server rebuilds the rollout's plan."""
+        values = {"text": text, "source": source, "stored_at": now_ms}
+        with self._db.transaction() as conn:
+            stmt = self._db.insert(specs_table).values(name=name, **values)
+            conn.execute(stmt.on_conflict_do_update(index_elements=[specs_table.c.name], set_=values))
+
+    def spec(self, name: str) -> tuple[str, str] | None:
+        """The spec text and its source the rollout ``name`` was started with, or None."""
+        with self._db.transaction() as conn:
+            row = conn.execute(sa.select(specs_table.c.text, specs_table.c.source)
+                               .where(specs_table.c.name == name)).first()
+        return (str(row[0]), str(row[1])) if row is not None else None
 
     def list(self) -> list[RolloutRecord]:
         """Every rollout, by name."""

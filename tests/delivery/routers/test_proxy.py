@@ -351,3 +351,27 @@ async def test_stop_lets_in_flight_requests_finish() -> None:
         r.stable.hold.set()
         assert (await slow).text == "v1"
         await stopping
+
+
+@run
+async def test_set_stable_replaces_the_stable_version_and_drains_the_old_one() -> None:
+    async with rig() as r:
+        r.stable.hold = asyncio.Event()
+        third = await TinyUpstream("v3").start()
+        try:
+            slow = asyncio.create_task(r.client.get("/hold"))  # weight 0: held on the stable v1
+            await asyncio.wait_for(r.stable.held.wait(), 5)
+            r.proxy.set_stable(Version("v3", (third.address,)))
+            assert r.proxy.in_flight("v1") == 1
+            async with httpx.AsyncClient(base_url=str(r.client.base_url)) as other:
+                got = Counter([(await other.get("/")).headers["x-upstream"] for _ in range(5)])
+            assert got == Counter({"v3": 5})
+            r.proxy.set_weight(100)
+            assert (await r.versions(3)) == Counter({"v2": 3})
+            r.stable.hold.set()
+            assert (await slow).text == "v1"
+            assert await r.proxy.wait_drained("v1", 5)
+            with pytest.raises(RouterError, match="version name"):
+                r.proxy.set_stable(Version("bad name", (third.address,)))
+        finally:
+            await third.stop()

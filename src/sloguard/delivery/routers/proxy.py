@@ -181,6 +181,15 @@ class ProxyRouter:
             old.retire()
             self._retired = [p for p in self._retired if p.in_flight] + [old]
 
+    def set_stable(self, version: Version) -> None:
+        """Replace the stable version (a new rollout's stable: often the last one's canary).
+        The old stable is drained as a removed canary is; weights and routes are kept."""
+        _check_version(version, f"proxy for service {self.config.service!r}")
+        old = self.table.stable
+        self._swap(stable=self._pool(version))
+        old.retire()
+        self._retired = [p for p in self._retired if p.in_flight] + [old]
+
     def _pools(self) -> list[Pool]:
         return [p for p, _ in self.table.weighted()] + list(self._extra.values()) + self._retired
 

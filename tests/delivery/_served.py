@@ -1,0 +1,79 @@
+"""Helpers for served-rollout tests: a ``fake`` router type a spec can name (registered in
+``ROUTERS`` by the ``fake_router`` fixture; its calls go to a shared ``World`` by name),
+spec texts, and an async driver on a manual clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pytest
+
+from sloguard.delivery.routers import ROUTERS
+from tests.delivery._rollout import FakeRouter, World
+
+WORLDS: dict[str, World] = {}
+FAILING: dict[str, set[int]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class FakeConfig:
+    """The ``fake`` router's config: which shared world it moves."""
+
+    world: str = "default"
+
+
+class SpecFakeRouter(FakeRouter):
+    TYPE: ClassVar[str] = "fake"
+
+    def __init__(self, config: FakeConfig) -> None:
+        super().__init__(WORLDS.setdefault(config.world, World()), fail_at=tuple(FAILING.get(config.world, ())))
+
+
+@pytest.fixture
+def fake_router(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, World]]:
+    monkeypatch.setitem(ROUTERS, "fake", (FakeConfig, SpecFakeRouter))
+    WORLDS.clear()
+    FAILING.clear()
+    yield WORLDS
+    WORLDS.clear()
+    FAILING.clear()
+
+
+TEMPLATE = """
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: success-rate}
+spec:
+  metrics:
+  - name: success-rate
+    successCondition: result >= 0.95
+    provider: {prometheus: {query: ok}}
+"""
+
+STEPS = """
+      - setWeight: 20
+      - analysis: {templates: [{templateName: success-rate}]}
+      - setWeight: 50
+      - pause: {}
+      - setWeight: 80
+"""
+
+
+def spec_text(name: str = "checkout-v2", router: str = "{type: fake, fake: {world: w}}", steps: str = STEPS,
+              stable: str = "v1", canary: str = "v2", policy: str = "", stable_up: str = "127.0.0.1:9001",
+              canary_up: str = "127.0.0.1:9002") -> str:
+    router_line = f"  router: {router}\n" if router else ""
+    return f"""apiVersion: sloguard/v1
+kind: Rollout
+metadata: {{name: {name}}}
+spec:
+  service: checkout
+  versions:
+    stable: {{name: {stable}, upstreams: ["{stable_up}"]}}
+    canary: {{name: {canary}, upstreams: ["{canary_up}"]}}
+{router_line}{policy}  strategy:
+    canary:
+      steps:{steps}""" + TEMPLATE
