@@ -35,6 +35,8 @@ def demo(
         "--data-dir", help="Where the TSDB and the state store live (default: a temporary folder, removed at exit).")] = None,
     rps: Annotated[float, typer.Option("--rps", help="Requests per second of the load generator.", min=1, max=2000)] = 200.0,
     log_level: Annotated[str, typer.Option("--log.level", help="debug, info, warn or error.")] = "warn",
+    linger: Annotated[float, typer.Option(
+        "--linger", hidden=True, help="With --once: keep serving this many seconds after the summary (for tests).")] = 0.0,
 ) -> None:
     """Run the demo: a canary of v2 aborted by the judges, then v3 promoted."""
     try:
@@ -44,10 +46,13 @@ def demo(
         raise typer.Exit(2) from None
     configure(LogFormat.LOGFMT, log_level)
     options = DemoOptions(port=port, data_dir=data_dir, pause_scale=FAST_PAUSE_SCALE if once else 1.0, rps=rps)
-    raise typer.Exit(asyncio.run(run_demo(options, once, Console(highlight=False))))
+    code = 130
+    with contextlib.suppress(KeyboardInterrupt):
+        code = asyncio.run(run_demo(options, once, Console(highlight=False, soft_wrap=True), linger))
+    raise typer.Exit(code)
 
 
-async def run_demo(options: DemoOptions, once: bool, console: Console) -> int:
+async def run_demo(options: DemoOptions, once: bool, console: Console, linger_s: float = 0.0) -> int:
     """The demo on the running loop; the exit code (0: both flows as expected)."""
     from sloguard.cli._demo_view import DemoView
     from sloguard.demo.flows import EXPECTED, run_flows
@@ -77,6 +82,8 @@ async def run_demo(options: DemoOptions, once: bool, console: Console) -> int:
         if not once:
             view.say("The server keeps serving (and the load keeps flowing); Ctrl-C stops it.", "bold")
             await stack.wait_stopped()
+        elif linger_s > 0:
+            await asyncio.sleep(linger_s)
         return code
     except DemoError as e:
         console.print(f"sloguard demo: {e}", style="bold red", markup=False)

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from sloguard.demo.flows import FlowResult, verdict_line
@@ -42,7 +41,8 @@ class DemoView:
             self._last[name] = key
             step = f"step {view.get('step') or '-'}/{view.get('steps', '?')}"
             line = self._stamp() + Text(f"{name:<12} ") + Text(f"{phase:<11}", style=PHASE_STYLES.get(phase, ""))
-            line += Text(f" {step:<9} {view.get('canary', '')} {view.get('canaryWeight', 0):>3}%  {view.get('message', '')}")
+            message = without_result(str(view.get("message", "")))
+            line += Text(f" {step:<9} {view.get('canary', '')} {view.get('canaryWeight', 0):>3}%  {message}")
             self.console.print(line)
         for metric, verdict, at in _new_verdicts(view):
             if (name, metric, at) in self._seen:
@@ -53,31 +53,24 @@ class DemoView:
             self.console.print(self._stamp() + text)
 
     def summary(self, results: Sequence[FlowResult], elapsed_s: float) -> None:
-        t = Table(title="sloguard demo: summary", header_style="bold", show_lines=True)
-        for col in ("rollout", "expected", "phase", "took", "why"):
-            t.add_column(col, overflow="fold")
-        for r in results:
-            mark = Text("✓ " if r.ok else "✗ ", style="green" if r.ok else "bold red")
-            why = r.reason + ("".join(f"\n- {line}" for line in r.judges) if r.judges else "")
-            t.add_row(Text(r.name), Text(r.expected), mark + Text(r.phase, style=PHASE_STYLES.get(r.phase, "")),
-                      Text(f"{r.elapsed_s:.1f} s"), Text(why))
-        self.console.print(t)
         ok = all(r.ok for r in results)
-        verdict = "v2 aborted by the judges, v3 promoted" if ok else "the flows did NOT end as expected"
-        self.console.print(Text(f"{'OK' if ok else 'FAILED'}: {verdict} (elapsed {elapsed_s:.1f} s)",
+        verdict = "v2 aborted by the judges, v3 promoted" if ok else "the rollouts did NOT end as expected"
+        self.console.print(Text(f"Summary: {'OK' if ok else 'FAILED'}: {verdict}, in {elapsed_s:.1f} s",
                                 style="bold green" if ok else "bold red"))
+        for r in results:
+            line = Text("  ✓ " if r.ok else "  ✗ ", style="green" if r.ok else "bold red") + Text(f"{r.name}  ")
+            line += Text(r.phase, style=PHASE_STYLES.get(r.phase, "bold"))
+            line += Text(f" (expected {r.expected}) after {r.elapsed_s:.1f} s: {short_reason(r.reason)}")
+            self.console.print(line)
+            for judge in r.judges:
+                self.console.print(Text(f"      judge {judge}"))
 
     def urls(self, server: str, proxy: str, rollouts: Sequence[str]) -> None:
-        t = Table.grid(padding=(0, 2))
-        t.add_column(style="bold")
-        t.add_column()
-        t.add_row("server (UI and API)", f"{server}/")
-        t.add_row("demo service (proxy)", proxy)
-        t.add_row("rollouts", f"{server}/api/v1/rollouts")
-        t.add_row("SLOs", f"{server}/api/v1/slos")
-        for name in rollouts:
-            t.add_row("explain", f"sloguard rollout explain {name} --url {server}")
-        self.console.print(t)
+        rows = [("server (UI and API)", f"{server}/"), ("demo service (proxy)", proxy),
+                ("rollouts", f"{server}/api/v1/rollouts"), ("SLOs", f"{server}/api/v1/slos")]
+        rows += [("explain", f"sloguard rollout explain {name} --url {server}") for name in rollouts]
+        for what, where in rows:
+            self.console.print(Text(f"  {what:<21}", style="bold") + Text(where))
 
 
 def _new_verdicts(view: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
@@ -89,3 +82,21 @@ def _new_verdicts(view: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]
                 if m.get("verdict"):
                     out.append((str(metric.get("name", "?")), m["verdict"], str(m.get("startedAt", ""))))
     return out
+
+
+def without_result(text: str) -> str:
+    """``text`` without the JSON of an analysis result (`` with result {...}``)."""
+    at = text.find(" with result {")
+    if at < 0:
+        return text
+    depth, end = 0, at + len(" with result ")
+    for end in range(end, len(text)):  # noqa: B020  # end is where the scan stopped
+        depth += {"{": 1, "}": -1}.get(text[end], 0)
+        if depth == 0:
+            break
+    return text[:at] + text[end + 1:]
+
+
+def short_reason(reason: str) -> str:
+    """An abort reason up to the analysis limit it passed (the judges' lines say the rest)."""
+    return without_result(reason).split("; last measurement")[0]

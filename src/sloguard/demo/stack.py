@@ -26,9 +26,9 @@ from sloguard.demo.specfiles import CONFIG, SERVICE, Addresses, spec_dir
 __all__ = ["FAST_PAUSE_SCALE", "DemoOptions", "DemoStack"]
 
 _READY_TIMEOUT_S = 60.0
-FAST_PAUSE_SCALE = 0.7
-"""``--once``: the pauses of v3 still outlast the judges' first look (30 s), so v3 is
-promoted only after the judges passed it."""
+FAST_PAUSE_SCALE = 0.6
+"""``--once``: pauses of 9, 12 and 12 s; v3's still outlast the judges' first look (30 s
+after the start), so v3 is promoted only after the judges passed it."""
 
 
 @dataclass(frozen=True, slots=True)
