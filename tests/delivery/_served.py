@@ -4,13 +4,17 @@ spec texts, and an async driver on a manual clock."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
 
+from sloguard.clock import ManualClock
 from sloguard.delivery.routers import ROUTERS
+from sloguard.delivery.service import RolloutService
 from tests.delivery._rollout import FakeRouter, World
 
 WORLDS: dict[str, World] = {}
@@ -77,3 +81,23 @@ spec:
 {router_line}{policy}  strategy:
     canary:
       steps:{steps}""" + TEMPLATE
+
+
+async def settle(service: RolloutService, clock: ManualClock, timeout_s: float = 10.0) -> None:
+    """Wait (real time, bounded) until every rollout loop sleeps on the clock again: a tick
+    runs router calls and measurements on threads, which a few loop rounds may not finish."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        running = [sv for sv in service._served.values() if sv.task is not None and not sv.task.done()]
+        if clock.sleepers >= len(running):
+            return
+        await asyncio.sleep(0.002)
+    raise AssertionError(f"the rollout loops did not settle within {timeout_s} s")
+
+
+async def advance(service: RolloutService, clock: ManualClock, seconds: int, step_ms: int = 1000) -> None:
+    """Advance the clock ``seconds`` one tick at a time, each tick run to its end."""
+    for _ in range(seconds):
+        await settle(service, clock)
+        await clock.advance(step_ms)
+        await settle(service, clock)

@@ -4,6 +4,7 @@ the canary's weight to 0 first, holds for a person, retry, blue-green."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -281,3 +282,19 @@ def test_an_inconclusive_background_analysis_holds_until_a_person_accepts_it() -
     sim.at(3 * S)
     sim.at(4 * S)
     assert sim.weights == [10, 30, 50]
+
+
+def test_a_background_analysis_with_a_starting_step_starts_when_the_walk_reaches_it() -> None:
+    plan = replace(_plan(SetWeight(10), Pause(None), SetWeight(50), background=AnalysisStep("bg", (metric("bg"),))),
+                    background_start=2)
+    sim = Sim(plan)
+    d = sim.at(0)
+    assert StartAnalysis(BACKGROUND) not in d.actions and BACKGROUND not in sim.state.analyses
+    sim.at(S)
+    assert sim.phase() is P.PAUSED and BACKGROUND not in sim.state.analyses
+    sim.state = promote(sim.state)
+    d = sim.at(2 * S)
+    assert StartAnalysis(BACKGROUND) in d.actions and sim.state.analyses[BACKGROUND]["started_ms"] == T0 + 2 * S
+    assert sim.weights == [10, 50]
+    sim.state = outcome(plan, sim.state, BACKGROUND, MP.FAILED, T0 + 3 * S)
+    assert sim.at(3 * S).traffic[0] == SetWeightAction(0) and sim.phase() is P.DEGRADED

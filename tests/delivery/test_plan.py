@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from sloguard.delivery.analysis.providers import ProviderEnv
 from sloguard.delivery.controller import RolloutPhase, RolloutState
 from sloguard.delivery.plan import PlanBuildError, plan_from_spec
 from sloguard.delivery.runner import RolloutRunner
-from sloguard.delivery.spec import load_bundle, load_bundle_files
+from sloguard.delivery.spec import CanaryStrategy, load_bundle, load_bundle_files
 from sloguard.state import SqlStateStore, open_store
 from tests.delivery._rollout import T0, FakeRouter, S, World
 
@@ -225,8 +226,7 @@ def test_a_judge_of_raw_samples_cannot_be_a_judge_metric() -> None:
     text = rollout(JUDGED.replace("JUDGE", "mann-whitney").replace("SETTINGS", "{}")
                    .replace("errors: sum", "samples: sum").replace("total: sum(increase(", "#"))
     b = load_bundle(text)
-    if b.errors:  # the reader may already refuse it; then there is nothing to plan
-        pytest.skip(f"the spec reader refuses samples queries already: {b.errors[0]}")
+    assert not b.errors, b.errors  # the reader takes samples queries; the plan cannot measure them
     with pytest.raises(PlanBuildError, match="raw samples"):
         plan_from_spec(b.rollouts[0], b.templates)
 
@@ -273,3 +273,22 @@ def test_argo_rollouts_from_the_docs_become_plans() -> None:
     b = load_bundle_files([DATA / "argo-bluegreen.yaml", DATA / "argo-canary.yaml"])
     plans = {s.name: plan_from_spec(s, b.templates) for s in b.rollouts}
     assert plans and all(p.effective_steps() for p in plans.values())
+
+
+def test_a_starting_step_past_the_steps_is_refused_by_the_reader_and_by_the_plan() -> None:
+    b = load_bundle(rollout(BACKGROUND.replace("startingStep: 2", "startingStep: 9")))
+    assert [p.path.rsplit(".", 1)[-1] for p in b.errors] == ["startingStep"]
+    good = load_bundle(rollout(BACKGROUND))
+    spec = good.rollouts[0]
+    assert isinstance(spec.strategy, CanaryStrategy) and spec.strategy.analysis is not None
+    bad = replace(spec, strategy=replace(spec.strategy, analysis=replace(spec.strategy.analysis, starting_step=9)))
+    with pytest.raises(PlanBuildError, match=r"startingStep is 9, outside its 4 steps"):
+        plan_from_spec(bad, good.templates)
+
+
+def test_judges_without_a_background_template_make_their_own_analysis() -> None:
+    text = rollout(JUDGED.replace("JUDGE", "exact").replace("SETTINGS", "{}"))
+    plan = build(text, judge_interval_ms=7 * S)
+    assert plan.background is not None and plan.background_start == 0
+    [m] = plan.background.metrics
+    assert (m.name, m.interval_ms, m.initial_delay_ms, m.count) == ("errors", 7 * S, 7 * S, None)

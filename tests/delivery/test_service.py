@@ -16,7 +16,7 @@ from sloguard.delivery.policy import Force
 from sloguard.delivery.service import RolloutService, RolloutServiceError
 from sloguard.state import open_store
 from tests.delivery._rollout import T0, S, World
-from tests.delivery._served import FAILING, fake_router, spec_text
+from tests.delivery._served import FAILING, advance, fake_router, spec_text
 
 __all__ = ["fake_router"]
 
@@ -43,8 +43,7 @@ class Rig:
         self.service = RolloutService(self.store.rollouts, env, self.clock, tick_ms=S, **kw)
 
     async def seconds(self, n: int) -> None:
-        for _ in range(n):
-            await self.clock.advance(S)
+        await advance(self.service, self.clock, n, S)
 
     async def close(self) -> None:
         await self.service.close()
@@ -240,11 +239,90 @@ def test_a_restart_resumes_at_the_same_step_and_weight_without_moving_traffic_tw
         await rig2.seconds(5)
         after = rig2.service.get("checkout-v2")
         assert (after["phase"], after["step"], after["canaryWeight"]) == (before["phase"], before["step"], 50)
-        assert fake_router["w"].calls == calls  # not a proxy: nothing re-applied, nothing moved
+        # the fresh router object is given the committed traffic again: the same weight, never the next
+        assert fake_router["w"].calls == [*calls, "weight 50", "remove routes"]
         await rig2.service.promote("checkout-v2", "bob")
         await rig2.seconds(3)
         assert rig2.service.get("checkout-v2")["phase"] == "Healthy"
-        assert weights(fake_router["w"]) == [20, 50, 80, 100]
+        assert weights(fake_router["w"]) == [20, 50, 50, 80, 100]  # 50 again at the restart
         await rig2.close()
+
+    run(go)
+
+
+def test_problems_come_as_json_with_their_key_path_and_line(db: str, fake_router: dict[str, World]) -> None:
+    async def go() -> None:
+        rig = Rig(db)
+        text = spec_text().replace("setWeight: 20", "setWeight: 120")
+        with pytest.raises(RolloutServiceError) as e:
+            await rig.service.start(text, source="r.yaml")
+        [p] = [p for p in e.value.problems_json() if p["severity"] == "error"]
+        line = next(i for i, x in enumerate(text.splitlines(), 1) if "setWeight: 120" in x)
+        assert p["source"] == "r.yaml" and p["path"].endswith("steps[0].setWeight") and p["line"] == line
+        await rig.close()
+
+    run(go)
+
+
+def test_a_stored_rollout_whose_spec_is_gone_is_listed_but_not_driven(db: str, fake_router: dict[str, World]) -> None:
+    async def go() -> None:
+        clock = ManualClock(T0)
+        rig = Rig(db, clock)
+        await rig.service.start(spec_text())
+        await rig.close()
+        rig2 = Rig(db, clock)
+        with rig2.store._db.transaction() as conn:
+            conn.exec_driver_sql("DELETE FROM rollout_specs")
+        await rig2.service.open()
+        [summary] = rig2.service.list()
+        assert (summary["name"], summary["canaryWeight"], summary["strategy"]) == ("checkout-v2", 20, None)
+        assert rig2.service.get("checkout-v2")["stepsDetail"] == []
+        with pytest.raises(RolloutServiceError) as e:
+            await rig2.service.promote("checkout-v2", "bob")
+        assert e.value.status == 409 and "could not be rebuilt" in str(e.value)
+        await rig2.close()
+
+    run(go)
+
+
+JUDGED = """
+      - setWeight: 50
+      - pause: {duration: 300s}
+      judges:
+      - name: errors
+        judge: exact
+        baseline:
+          errors: sum(increase(http_requests_total{version="v1",code=~"5.."}[{{.window}}]))
+          total: sum(increase(http_requests_total{version="v1"}[{{.window}}]))
+        canary:
+          errors: sum(increase(http_requests_total{version="v2",code=~"5.."}[{{.window}}]))
+          total: sum(increase(http_requests_total{version="v2"}[{{.window}}]))
+"""
+
+
+def series(q: str, t: int) -> list[tuple[dict[str, str], float]]:
+    """Counters since the look's window: the canary errs 5% of the time, the stable 0.5%."""
+    window = int(q.split("[")[1].split("s]")[0])
+    total, rate = 50.0 * window, (0.05 if 'version="v2"' in q else 0.005)
+    return [({}, total * rate if "5.." in q else total)]
+
+
+def test_judges_abort_a_served_rollout_and_their_verdicts_are_in_the_view_and_explained(
+        db: str, fake_router: dict[str, World]) -> None:
+    async def go() -> None:
+        rig = Rig(db, judge_interval_ms=10 * S)
+        rig.service.env = ProviderEnv(series=series)
+        await rig.service.start(spec_text(steps=JUDGED))
+        await rig.seconds(40)
+        view = rig.service.get("checkout-v2")
+        assert view["phase"] == "Degraded" and "background analysis ended Failed" in view["abortReason"]
+        [bg] = [a for a in view["analyses"] if a["key"] == "background"]
+        [m] = bg["metrics"]
+        verdict = m["measurements"][-1]["verdict"]
+        assert m["name"] == "errors" and verdict["outcome"] == "fail" and float(verdict["p_value"]) < 0.05
+        text = rig.service.explain("checkout-v2")
+        assert "Metric errors [judge exact]" in text and "judge exact: fail" in text
+        assert weights(fake_router["w"]) == [50, 0]
+        await rig.close()
 
     run(go)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from sloguard.delivery._spec_model import ErrorBudgetPolicy, RolloutSpec
 from sloguard.delivery._steps import Plan
@@ -33,6 +34,12 @@ class RolloutServiceError(Exception):
         """The API's ``errorType``: ``bad_data``, ``not_found`` or ``conflict``."""
         return _ERROR_TYPES.get(self.status, "internal")
 
+    def problems_json(self) -> list[dict[str, Any]]:
+        """The problems as the API writes them: source, key path, message, severity and
+        the line and column in the text when known."""
+        return [{"source": p.source, "path": p.path, "message": p.message, "severity": p.severity.value,
+                 "line": p.file_line, "column": p.file_column} for p in self.problems]
+
 
 def check_name(name: str, where: str) -> None:
     """A rollout name is a DNS label: lower-case letters, digits and '-', at most 63."""
@@ -41,9 +48,11 @@ def check_name(name: str, where: str) -> None:
                                   "digits and '-', starting and ending with a letter or digit, at most 63 characters.")
 
 
-def read_spec(text: str, source: str, name: str | None = None) -> tuple[RolloutSpec, Plan]:
-    """The rollout of ``text`` (the one named ``name`` when it holds several) and its plan;
-    RolloutServiceError (400) listing every problem of the text otherwise."""
+
+def read_spec(text: str, source: str, name: str | None = None, **plan_options: Any) -> tuple[RolloutSpec, Plan]:
+    """The rollout of ``text`` (the one named ``name`` when it holds several) and its plan
+    (``plan_options`` go to ``plan_from_spec``); RolloutServiceError (400) listing every
+    problem of the text otherwise."""
     bundle = load_bundle(text, source)
     if bundle.errors:
         first = bundle.errors[0]
@@ -52,7 +61,7 @@ def read_spec(text: str, source: str, name: str | None = None) -> tuple[RolloutS
     spec = _pick(bundle.rollouts, source, name)
     check_name(spec.name, f"metadata.name in {source}")
     try:
-        return spec, plan_from_spec(spec, bundle.templates)
+        return spec, plan_from_spec(spec, bundle.templates, **plan_options)
     except PlanBuildError as e:
         raise RolloutServiceError(str(e), 400, [Problem(source, "", str(e))]) from None
 

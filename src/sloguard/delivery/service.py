@@ -26,19 +26,20 @@ from typing import Any
 
 from sloguard.alerting.service import AlertingService
 from sloguard.clock import Clock
-from sloguard.delivery._controller_state import ControllerError, RolloutState
+from sloguard.delivery._controller_state import ControllerError, RolloutPhase, RolloutState
 from sloguard.delivery._runner_io import load, perform, traffic_of
 from sloguard.delivery._service_proxies import ProxyHub, ProxyKey
 from sloguard.delivery._service_specs import PageAlerts, RolloutServiceError, read_spec
 from sloguard.delivery._spec_model import RolloutSpec
 from sloguard.delivery._steps import Plan
-from sloguard.delivery._view import explain_text, full_view, summary
+from sloguard.delivery._view import event_view, explain_text, full_view, summary
 from sloguard.delivery.analysis.providers import ProviderEnv
+from sloguard.delivery.plan import JUDGE_INTERVAL_MS
 from sloguard.delivery.policy import BudgetSource, Force, PolicyError, enforce_start
 from sloguard.delivery.routers import RouterError
 from sloguard.delivery.routers.proxy import MetricSink
 from sloguard.delivery.runner import DEFAULT_TICK_MS, RolloutRunner
-from sloguard.state import RolloutEvent, RolloutRepository
+from sloguard.state import RevisionConflict, RolloutEvent, RolloutRepository
 
 __all__ = ["RolloutService", "RolloutServiceError"]
 
@@ -63,22 +64,27 @@ class RolloutService:
     """Rollouts served from the state store; see the module doc."""
 
     def __init__(self, repo: RolloutRepository, env: ProviderEnv, clock: Clock, *, alerting: AlertingService | None = None,
-                 budget: BudgetSource | None = None, sink: MetricSink | None = None, tick_ms: int = DEFAULT_TICK_MS) -> None:
+                 budget: BudgetSource | None = None, sink: MetricSink | None = None, tick_ms: int = DEFAULT_TICK_MS,
+                 judge_interval_ms: int = JUDGE_INTERVAL_MS, embedded_prometheus: bool = False) -> None:
         self.repo, self.env, self.clock = repo, env, clock
+        self._plan_options = {"judge_interval_ms": judge_interval_ms, "embedded_prometheus": embedded_prometheus}
         self.alerting, self.budget, self.tick_ms = alerting, budget, tick_ms
         self._hub = ProxyHub(sink, clock)
         self._served: dict[str, _Served] = {}
+        self._starting = asyncio.Lock()  # one start at a time: its checks hold until it is saved
 
     # -- lifecycle ----------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Rebuild every stored rollout, re-apply proxies' committed traffic, start loops."""
+        """Rebuild every stored rollout and re-apply committed traffic (each proxy's last
+        rollout; every unfinished rollout of another router, whose fresh router object does
+        not know the traffic in force), then start the loops."""
         records = sorted(self.repo.list(), key=lambda r: (int(r.state.get("created_ms", 0)), r.name))
-        last: dict[ProxyKey, _Served] = {}
+        last: dict[ProxyKey | str, _Served] = {}
         for record in records:
             sv = await self._restore(record.name)
-            if sv is not None and sv.proxy is not None:
-                last[sv.proxy] = sv
+            if sv is not None and (sv.proxy is not None or record.phase not in ("Healthy", "Degraded")):
+                last[sv.proxy or sv.spec.name] = sv
         for sv in last.values():
             await self._reapply(sv)
         for sv in self._served.values():
@@ -90,7 +96,7 @@ class RolloutService:
             log.error("The rollout %r has no stored spec text; it is shown but not driven.", name)
             return None
         try:
-            spec, plan = read_spec(stored[0], stored[1], name)
+            spec, plan = read_spec(stored[0], stored[1], name, **self._plan_options)
             sv = _Served(spec, plan, self._runner(spec, await self._hub.router_for(spec)), self._hub.key_of(spec))
         except (RolloutServiceError, RouterError) as e:
             log.error("The rollout %r cannot be resumed from its stored spec: %s", name, e)
@@ -124,8 +130,13 @@ class RolloutService:
 
     async def start(self, text: str, *, source: str = "<api>", name: str | None = None, force: Force | None = None,
                     actor: str = "api") -> dict[str, Any]:
-        """Start the rollout of ``text`` (see the module doc); its full view."""
-        spec, plan = read_spec(text, source, name)
+        """Start the rollout of ``text`` (``name`` picks one when the text holds several);
+        see the module doc. Its full view."""
+        async with self._starting:
+            return await self._start(text, source, name, force, actor)
+
+    async def _start(self, text: str, source: str, name: str | None, force: Force | None, actor: str) -> dict[str, Any]:
+        spec, plan = read_spec(text, source, name, **self._plan_options)
         try:
             key = self._hub.key_of(spec)
         except RouterError as e:
@@ -144,7 +155,7 @@ class RolloutService:
         async with sv.lock:
             try:
                 await sv.runner.start(plan)
-            except ControllerError as e:
+            except (ControllerError, RevisionConflict) as e:
                 raise RolloutServiceError(str(e), 409) from None
         self._served[spec.name] = sv
         self._ensure_loop(sv)
@@ -189,13 +200,12 @@ class RolloutService:
     async def retry(self, name: str, actor: str) -> dict[str, Any]:
         sv = self._driven(name)
         self._refuse_running(name, sv.proxy)
-        load_ = load(self.repo, name)
-        if load_ is not None and load_.phase.value == "Degraded":
+        stored = load(self.repo, name)
+        if stored is not None and stored.phase is RolloutPhase.DEGRADED:
             sv.runner.router = await self._hub.router_for(sv.spec)  # the proxy back on this rollout's versions
-        return await self._command(name, lambda s: s.runner.retry(s.plan, actor), running_ok=True)
+        return await self._command(name, lambda s: s.runner.retry(s.plan, actor))
 
-    async def _command(self, name: str, call: Callable[[_Served], Awaitable[RolloutState]],
-                       running_ok: bool = False) -> dict[str, Any]:
+    async def _command(self, name: str, call: Callable[[_Served], Awaitable[RolloutState]]) -> dict[str, Any]:
         sv = self._driven(name)
         async with sv.lock:
             try:
@@ -214,8 +224,6 @@ class RolloutService:
             raise RolloutServiceError(f"There is no rollout named {name!r}.", 404)
         raise RolloutServiceError(f"The rollout {name!r} is stored but not driven by this server: its spec "
                                   "could not be rebuilt (see the server's log); start it again.", 409)
-
-    # -- the loop -------------------------------------------------------------------------
 
     def _ensure_loop(self, sv: _Served) -> None:
         if sv.task is None or sv.task.done():
@@ -253,8 +261,6 @@ class RolloutService:
         except Exception:  # the store itself may be failing; the log has both errors
             log.exception("Pausing the rollout %r after its loop failed did not work either.", sv.spec.name)
 
-    # -- views ----------------------------------------------------------------------------
-
     def _state(self, name: str) -> RolloutState:
         s = load(self.repo, name)
         if s is None:
@@ -268,8 +274,9 @@ class RolloutService:
         return full_view(s, sv.spec if sv else None, sv.plan if sv else None, self.repo.events(name), port)
 
     def events(self, name: str) -> list[dict[str, Any]]:
-        view: list[dict[str, Any]] = self.get(name)["events"]
-        return view
+        """The rollout's events, oldest first, with their reasons and actors (404 if unknown)."""
+        self._state(name)
+        return [event_view(e) for e in self.repo.events(name)]
 
     def explain(self, name: str) -> str:
         """The text of ``sloguard rollout explain NAME``."""

@@ -264,3 +264,23 @@ def test_a_query_error_is_an_error_measurement(same: ProviderEnv) -> None:
     assert run.phase is AnalysisPhase.ERROR
     no_engine = asyncio.run(step(start_run("c", [errors()], T0), ProviderEnv(), T0 + MIN))
     assert "ProviderEnv.series" in no_engine.results[0].measurements[0].message
+
+
+def test_per_arm_queries_judge_each_side_with_its_own_query_and_no_fallback(worse: ProviderEnv, same: ProviderEnv) -> None:
+    from sloguard.delivery.analysis import AnalysisError
+    from sloguard.delivery.analysis.judged import ArmQueries
+
+    def arm(version: str) -> ArmQueries:
+        sel = f'version="{version}"'
+        return ArmQueries(EVENTS.replace("$ARM", sel), EXPOSURE.replace("$ARM", sel), label=f"the {version} queries")
+
+    def metric(baseline: str) -> Metric:
+        config = JudgeConfig("exact", ExactSettings(), arms=Arms(fallback=None), per_arm=(arm(baseline), arm("canary")))
+        return Metric("errors", config, interval_ms=MIN, count=5, initial_delay_ms=MIN)
+
+    assert drive(start_run("c", [metric("baseline")], T0), worse).phase is AnalysisPhase.FAILED
+    assert drive(start_run("c", [metric("baseline")], T0), same).phase is AnalysisPhase.SUCCESSFUL
+    missing = drive(start_run("c", [metric("nothing")], T0), same).results[0].measurements[0]
+    assert missing.phase is P.INSUFFICIENT_DATA and "the nothing queries" in missing.message
+    with pytest.raises(AnalysisError, match="needs events and exposure"):
+        JudgeConfig("exact", ExactSettings(), per_arm=(arm("baseline"), ArmQueries(events="x")))
