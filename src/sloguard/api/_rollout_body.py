@@ -120,7 +120,8 @@ def action_body(raw: bytes, params: Mapping[str, str], action: str) -> ActionBod
     fields.update(_json_fields(raw, action))
     body = ActionBody(**fields)
     if action in ("pause", "abort") and not body.reason.strip():
-        raise RolloutApiError(400, f"A {action} needs a reason (the JSON field \"reason\"), so the event says why.")
+        article = "An" if action == "abort" else "A"
+        raise RolloutApiError(400, f"{article} {action} needs a reason (the JSON field \"reason\"), so the event says why.")
     return body
 
 

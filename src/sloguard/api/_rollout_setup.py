@@ -11,16 +11,20 @@ proxies before the state store closes, and the state stays for the next start.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from sloguard.api._context import ServerContext
 from sloguard.clock import Clock, SystemClock
-from sloguard.delivery.analysis.providers import ProviderEnv
-from sloguard.delivery.policy import AlertingPageAlerts, BudgetSource
+
+if TYPE_CHECKING:  # the delivery package (scipy, for its judges) loads when the server starts rollouts
+    from sloguard.delivery.analysis.providers import ProviderEnv
+    from sloguard.delivery.policy import BudgetSource
+    from sloguard.delivery.service import RolloutService
 
 log = logging.getLogger("sloguard.server")
 
@@ -30,9 +34,17 @@ BudgetFactory = Callable[[ServerContext], "BudgetSource | None"]
 
 
 def default_budget(ctx: ServerContext) -> BudgetSource | None:
-    """Firing page-severity alerts of a service in the running pipeline abort its rollouts;
-    budgets are not known here (a start is allowed), until an SLO-based source is plugged in."""
-    return AlertingPageAlerts(ctx.alerting) if ctx.alerting is not None else None
+    """The SLOs' budgets and the pipeline's page alerts (``sloguard.delivery.budget``, when
+    that module is there); else only the page alerts of the running pipeline, budgets
+    unknown (a start is allowed)."""
+    from sloguard.delivery.policy import AlertingPageAlerts
+
+    try:
+        module = importlib.import_module("sloguard.delivery.budget")
+    except ImportError:
+        return AlertingPageAlerts(ctx.alerting) if ctx.alerting is not None else None
+    source: BudgetSource = module.slo_budget_source(lambda: ctx.slos, ctx.engine, SystemClock(), lambda: ctx.alerting)
+    return source
 
 
 class RolloutSetupError(Exception):
@@ -41,6 +53,8 @@ class RolloutSetupError(Exception):
 
 def provider_env(engine: Any, http: httpx.AsyncClient | None = None) -> ProviderEnv:
     """Analyses' view of the server: the embedded engine with and without labels."""
+    from sloguard.delivery.analysis.providers import ProviderEnv
+
     if engine is None:
         return ProviderEnv(http=http)
     from sloguard.delivery.analysis.judged import engine_series_query
@@ -53,15 +67,17 @@ class RolloutSetup:
     """Starts the service with the server and stops it before the alerting pipeline."""
 
     def __init__(self, clock: Clock | None = None, budget: BudgetFactory | None = None, tick_ms: int = 1000) -> None:
-        self.service: Any | None = None
+        self.service: RolloutService | None = None
         self._clock = clock or SystemClock()
         self._budget = budget or default_budget
         self._tick_ms = tick_ms
         self._http: httpx.AsyncClient | None = None
 
-    async def start(self, ctx: ServerContext) -> Any:
+    async def start(self, ctx: ServerContext) -> RolloutService:
         """Create and open the service over ``ctx`` (storage, engine and alerting set)."""
-        from sloguard.delivery.service import RolloutService
+        from sloguard.delivery.service import (
+            RolloutService,  # scipy and the judges: only when served
+        )
 
         if ctx.alerting is None:
             raise RolloutSetupError("Rollouts need the alerting pipeline's state store, and it is not running.")
@@ -76,7 +92,7 @@ class RolloutSetup:
             await self._http.aclose()
             raise RolloutSetupError(f"cannot resume the stored rollouts: {e}") from e
         self.service = ctx.rollouts = service
-        log.info("rollout service started", extra={"rollouts": len(service.list())})
+        log.info("rollout service started", extra={"state": getattr(ctx.alerting.store, "url", "")})
         return service
 
     async def stop(self, ctx: ServerContext) -> None:

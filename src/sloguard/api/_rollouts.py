@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,6 +35,9 @@ from sloguard.api._rollout_body import (
     read_limited,
     start_options,
 )
+
+if TYPE_CHECKING:  # the service (and scipy, for its judges) loads when the first rollout request fails
+    from sloguard.delivery.service import RolloutServiceError
 
 log = logging.getLogger("sloguard.api")
 
@@ -59,11 +62,10 @@ def problem_json(p: Any) -> Any:
     return p if isinstance(p, dict | str) else str(p)
 
 
-def _from_service_error(e: Exception) -> RolloutApiError:
-    status = getattr(e, "status", 500)
-    problems = getattr(e, "problems", None)
-    listed = [problem_json(p) for p in problems] if problems else ([] if status == 400 else None)
-    return RolloutApiError(status if isinstance(status, int) else 500, str(e), listed)
+def _from_service_error(e: RolloutServiceError) -> RolloutApiError:
+    """The service's refusal with its status; a bad spec lists its problems (maybe none)."""
+    listed = [problem_json(p) for p in e.problems] if e.problems or e.status == 400 else None
+    return RolloutApiError(e.status, str(e), listed)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -78,7 +80,7 @@ def rollout_endpoint(handler: Handler) -> Handler:
             return await handler(request)
         except RolloutApiError as e:
             return error_response(e.status, e.message, e.problems)
-        except Exception as e:  # the service's errors carry their status; others are bugs
+        except Exception as e:  # the service's refusals carry their status; anything else is a bug
             from sloguard.delivery.service import RolloutServiceError
 
             if isinstance(e, RolloutServiceError):

@@ -6,12 +6,14 @@ cannot be reached (naming the URL), it answered without JSON, or it refused the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 DEFAULT_URL = "http://127.0.0.1:9090"
 URL_ENV = "SLOGUARD_URL"
@@ -26,26 +28,56 @@ class RolloutCommandError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class SpecFile:
+    """One file in the stream: its first line (0-based) and, when its YAML reads, its first
+    document's index in the stream and how many documents it holds (empty ones not counted,
+    as the spec reader counts them)."""
+
+    name: str
+    start: int
+    first_doc: int | None
+    docs: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class SpecText:
-    """Several spec files as one YAML stream, and where each file starts in it (0-based lines)."""
+    """Several spec files as one YAML stream, and where each file is in it."""
 
     text: str
-    starts: tuple[tuple[int, str], ...]
+    files: tuple[SpecFile, ...]
 
-    def where(self, line: int) -> tuple[str, int]:
-        """The file and 1-based line of the 1-based ``line`` of the stream."""
-        found = self.starts[0]
-        for start, name in self.starts:
-            if start < line:
-                found = (start, name)
-        return found[1], line - found[0]
+    def file_at(self, line: int) -> SpecFile:
+        """The file holding the 1-based ``line`` of the stream."""
+        found = self.files[0]
+        for f in self.files:
+            if f.start < line:
+                found = f
+        return found
+
+    def local_path(self, path: str, f: SpecFile) -> str:
+        """A key path of the stream (``documents[3].spec...``) as the file's own."""
+        m = _DOC_PATH.match(path)
+        if m is None or f.first_doc is None or f.docs is None:
+            return path
+        local = int(m.group(1)) - f.first_doc
+        return m.group(2) if f.docs == 1 else f"documents[{local}].{m.group(2)}"
+
+
+_DOC_PATH = re.compile(r"^documents\[(\d+)\]\.(.*)$")
+
+
+def _count_docs(text: str) -> int | None:
+    try:
+        return sum(1 for d in yaml.safe_load_all(text) if d is not None)
+    except yaml.YAMLError:  # the server names the problem; paths stay the stream's
+        return None
 
 
 def read_specs(paths: Sequence[Path]) -> SpecText:
     """The files joined as YAML documents (``---`` between them); an unreadable file is an error."""
     parts: list[str] = []
-    starts: list[tuple[int, str]] = []
-    line = 0
+    files: list[SpecFile] = []
+    line, doc, counted = 0, 0, True
     for p in paths:
         try:
             text = p.read_text(encoding="utf-8")
@@ -54,27 +86,30 @@ def read_specs(paths: Sequence[Path]) -> SpecText:
         if parts:
             parts.append("---\n")
             line += 1
-        starts.append((line, str(p)))
         text = text if text.endswith("\n") else text + "\n"
+        docs = _count_docs(text)
+        counted = counted and docs is not None  # after a file that does not read, indices are unknown
+        files.append(SpecFile(str(p), line, doc if counted else None, docs))
+        doc += docs or 0
         parts.append(text)
         line += text.count("\n")
-    return SpecText("".join(parts), tuple(starts))
+    return SpecText("".join(parts), tuple(files))
 
 
 def problem_line(p: Any, spec: SpecText | None = None) -> str:
-    """One problem the server listed, as ``file:line:column: key.path: message``."""
+    """One problem the server listed, as ``file:line:column: key.path: message``, with the
+    file, line and key path of the file it is in when the stream was several files."""
     if not isinstance(p, dict):
         return str(p)
-    where = str(p.get("file") or "")
+    where, path = str(p.get("file") or ""), str(p.get("path") or "")
     line = p.get("file_line")
-    if isinstance(line, int) and spec is not None and spec.starts:
-        name, line = spec.where(line)
-        where = f"{name}:{line}:{p.get('file_column', 1)}"
+    if isinstance(line, int) and spec is not None and spec.files:
+        f = spec.file_at(line)
+        where, path = f"{f.name}:{line - f.start}:{p.get('file_column', 1)}", spec.local_path(path, f)
     elif isinstance(line, int):
         where = f"{where}:{line}:{p.get('file_column', 1)}"
     prefix = "warning: " if p.get("severity") == "warning" else ""
-    path = f"{p['path']}: " if p.get("path") else ""
-    return f"{prefix}{where + ': ' if where else ''}{path}{p.get('message', '')}"
+    return f"{prefix}{where + ': ' if where else ''}{path + ': ' if path else ''}{p.get('message', '')}"
 
 
 class RolloutClient:

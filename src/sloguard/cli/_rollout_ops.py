@@ -37,7 +37,8 @@ class Format(enum.StrEnum):
 Url = Annotated[str, typer.Option("--url", envvar=URL_ENV, help=f"The sloguard server (default {DEFAULT_URL}).")]
 Fmt = Annotated[Format, typer.Option("--format", help="text (default) or json.")]
 Name = Annotated[str, typer.Argument(help="The rollout's name.")]
-Actor = Annotated[str, typer.Option("--actor", help="Who does it (the server's authenticated user wins).")]
+Actor = Annotated[str, typer.Option("--actor", help="Who does it (default: your login name; the server's "
+                                                    "authenticated user wins).")]
 
 
 def _console() -> Console:
@@ -87,7 +88,7 @@ def start(
         raise typer.Exit(2)
     with _client(url) as c:
         spec = read_specs(files)
-        _emit(c.start(spec, name, force, actor, reason), fmt, lambda v: f"started {one_line(v)}")
+        _emit(c.start(spec, name, force, actor or login_name(), reason), fmt, lambda v: f"started {one_line(v)}")
 
 
 def status(
@@ -175,7 +176,17 @@ def retry(name: Name, actor: Actor = "", url: Url = DEFAULT_URL, fmt: Fmt = Form
 
 def _act(url: str, fmt: Format, name: str, action: str, actor: str, reason: str = "", full: bool = False) -> None:
     with _client(url) as c:
-        _emit(c.act(name, action, actor, reason, full), fmt, one_line)
+        _emit(c.act(name, action, actor or login_name(), reason, full), fmt, one_line)
+
+
+def login_name() -> str:
+    """Who runs the command, for the event's actor ('' when the system cannot tell)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
 
 
 def register(app: typer.Typer) -> None:

@@ -28,7 +28,8 @@ def _step(view: dict[str, Any]) -> str:
 
 def one_line(view: dict[str, Any]) -> str:
     """``NAME: Paused at step 3/5, canary weight 20%. message``"""
-    line = f"{view['name']}: {view['phase']} at step {_step(view)}, canary weight {view.get('canaryWeight', 0)}%."
+    where = f" at step {_step(view)}" if view.get("step") is not None else ""
+    line = f"{view['name']}: {view['phase']}{where}, canary weight {view.get('canaryWeight', 0)}%."
     return f"{line} {view['message']}" if view.get("message") else line
 
 
@@ -67,6 +68,9 @@ def _header(view: dict[str, Any]) -> Table:
     ]
     if proxy.get("port"):
         rows.append(("Proxy", Text(f"127.0.0.1:{proxy['port']}")))
+    routes = [f"header {r}" for r in view.get("headerRoutes") or []] + [f"mirror {r}" for r in view.get("mirrorRoutes") or []]
+    if routes:
+        rows.append(("Routes", Text(", ".join(routes))))
     for key, label in (("hold", "Held"), ("abortReason", "Aborted")):
         if view.get(key):
             rows.append((label, Text(str(view[key]))))
@@ -104,7 +108,10 @@ def _last(metric: dict[str, Any]) -> str:
         return ""
     m = ms[-1]
     text = f"{m.get('phase', '')} value {m.get('value')!s}"
-    return f"{text}: {m['verdict']}" if m.get("verdict") else text
+    v = m.get("verdict")
+    if isinstance(v, dict):  # a judge's verdict: its outcome and p-value (explain has the rest)
+        text += f": {v.get('judge', '')} {v.get('outcome', '')} p={v.get('p_value')}"
+    return text
 
 
 def _events(events: list[dict[str, Any]]) -> Table:
