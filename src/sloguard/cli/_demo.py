@@ -19,6 +19,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from sloguard.cli._demo_view import DemoView
+from sloguard.demo.flows import EXPECTED, FlowResult, run_flows
+from sloguard.demo.service import DemoError
+from sloguard.demo.specfiles import SERVICE, rollout_name
 from sloguard.demo.stack import FAST_PAUSE_SCALE, DemoOptions, DemoStack
 from sloguard.log import LogFormat, configure, parse_level
 
@@ -54,42 +58,47 @@ def demo(
 
 async def run_demo(options: DemoOptions, once: bool, console: Console, linger_s: float = 0.0) -> int:
     """The demo on the running loop; the exit code (0: both flows as expected)."""
-    from sloguard.cli._demo_view import DemoView
-    from sloguard.demo.flows import EXPECTED, run_flows
-    from sloguard.demo.service import DemoError
-    from sloguard.demo.specfiles import rollout_name
-
     view, began = DemoView(console), time.monotonic()
     stack = DemoStack(options)
     try:
         await stack.start()
         view.say(f"sloguard is ready at {stack.server_url}/ (data dir {stack.data_dir}); demo service "
-                 f"'checkout' behind the proxy at {stack.proxy_url}, {options.rps:g} requests/s", "bold")
-        flows = asyncio.ensure_future(run_flows(stack.rollouts, stack.addresses, pause_scale=options.pause_scale,
-                                                timeout_s=120 if once else 600, on_view=view.update))
-        if stack.serving is not None:
-            await asyncio.wait({flows, stack.serving}, return_when=asyncio.FIRST_COMPLETED)
-        if not flows.done():
-            flows.cancel()
-            with contextlib.suppress(BaseException):
-                await flows
-            view.say("The server stopped before the rollouts ended.", "bold red")
+                 f"'{SERVICE}' behind the proxy at {stack.proxy_url}, {options.rps:g} requests/s", "bold")
+        results = await _flows(stack, view, timeout_s=120 if once else 600)
+        if results is None:
             return 1
-        results = flows.result()
         view.summary(results, time.monotonic() - began)
         view.urls(stack.server_url, stack.proxy_url, [rollout_name(v) for v, _ in EXPECTED])
-        code = 0 if all(r.ok for r in results) else 1
         if not once:
             view.say("The server keeps serving (and the load keeps flowing); Ctrl-C stops it.", "bold")
             await stack.wait_stopped()
         elif linger_s > 0:
             await asyncio.sleep(linger_s)
-        return code
+        return 0 if all(r.ok for r in results) else 1
     except DemoError as e:
         console.print(f"sloguard demo: {e}", style="bold red", markup=False)
         return 1
     finally:
         await stack.stop()
+
+
+async def _flows(stack: DemoStack, view: DemoView, timeout_s: float) -> list[FlowResult] | None:
+    """Both flows' results; None when the server stopped first (Ctrl-C, SIGTERM)."""
+    flows = asyncio.ensure_future(run_flows(stack.rollouts, stack.addresses, pause_scale=stack.options.pause_scale,
+                                            timeout_s=timeout_s, on_view=view.update))
+    await asyncio.wait({flows, *([stack.serving] if stack.serving else [])}, return_when=asyncio.FIRST_COMPLETED)
+    if not flows.done():
+        flows.cancel()
+        with contextlib.suppress(BaseException):
+            await flows
+        view.say("The server stopped before the rollouts ended.", "bold red")
+        return None
+    try:
+        return flows.result()
+    except DemoError:
+        raise
+    except Exception as e:  # the rollout service refused a start (its sentence says why)
+        raise DemoError(f"A demo rollout could not run: {e}") from e
 
 
 def register(app: typer.Typer) -> None:
