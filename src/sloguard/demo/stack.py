@@ -96,8 +96,8 @@ class DemoStack:
         began = time.monotonic()
         while self._rollouts_or_none() is None:
             if self._serving.done():
-                self._serving.result()  # raises the server's error
-                raise DemoError("The sloguard server stopped before it was ready.")
+                why = self._serving.exception() or "it stopped before it was ready"
+                raise DemoError(f"The sloguard server did not start: {why}")
             if time.monotonic() - began > _READY_TIMEOUT_S:
                 raise DemoError(f"The sloguard server was not ready within {_READY_TIMEOUT_S:g} s.")
             await asyncio.sleep(0.05)
