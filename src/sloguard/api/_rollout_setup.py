@@ -101,9 +101,8 @@ class RolloutSetup:
     async def start(self, ctx: ServerContext, config_path: Path | None = None) -> RolloutService:
         """Create and open the service over ``ctx`` (storage, engine and alerting set);
         the config's ``rollout_files`` are relative to ``config_path``."""
-        from sloguard.delivery.service import (
-            RolloutService,  # scipy and the judges: only when served
-        )
+        # the delivery package (scipy, for the judges) is loaded here, when the server serves rollouts
+        from sloguard.delivery.service import RolloutService
 
         if ctx.alerting is None:
             raise RolloutSetupError("Rollouts need the alerting pipeline's state store, and it is not running.")
@@ -132,7 +131,7 @@ class RolloutSetup:
         if patterns():
             try:
                 check_known_specs(patterns(), base_dir)
-            except OSError as e:
+            except (OSError, ValueError) as e:  # unreadable or not UTF-8: named in the log, the server runs
                 log.error("cannot read the rollout files", extra={"err": str(e)})
 
     async def stop(self, ctx: ServerContext) -> None:
