@@ -10,7 +10,7 @@ import pytest
 
 from sloguard.delivery.plan import plan_from_spec
 from sloguard.delivery.spec import load_bundle, load_bundle_files
-from sloguard.demo.flows import EXPECTED, judge_lines, run_flows
+from sloguard.demo.flows import EXPECTED, judge_lines, run_flow, run_flows
 from sloguard.demo.service import DemoError
 from sloguard.demo.specfiles import ROLLOUTS, Addresses, rollout_text, spec_dir
 from sloguard.slo.loader import load_files
@@ -126,3 +126,32 @@ def test_judge_lines_read_every_judge_metric_of_every_analysis() -> None:
                                       {"name": "b", "measurements": []}]}]}
     assert judge_lines(view) == (f"a: exact fail (p = 0.002, likelihood ratio 140): {VERDICT['reason']}",)
     assert EXPECTED == (("v2", "Degraded"), ("v3", "Healthy"))
+
+
+class PolicyError409(Exception):
+    status = 409
+
+
+class BudgetSpentRollouts(FakeRollouts):
+    """Refuses every start without a force, as the error-budget policy does once v2's canary spent it."""
+
+    def __init__(self, script: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__(script)
+        self.forces: list[Any] = []
+
+    async def start(self, text: str, *, source: str = "<api>", name: str | None = None,
+                    force: Any = None, actor: str = "api") -> dict[str, Any]:
+        if force is None:
+            raise PolicyError409("The error budget of the service 'checkout' is exhausted (-20.0% left); ...")
+        self.forces.append(force)
+        return await super().start(text, source=source, name=name, force=force, actor=actor)
+
+
+def test_the_fix_is_forced_past_a_spent_budget_with_who_and_why_and_the_refusal_is_reported() -> None:
+    fake = BudgetSpentRollouts({"v2": ABORTED, "v3": PROMOTED})
+    with pytest.raises(PolicyError409):  # v2 is not the fix: its refusal is not overridden
+        _run(fake)
+    fake = BudgetSpentRollouts({"v2": ABORTED, "v3": PROMOTED})
+    result = asyncio.run(run_flow(fake, "v3", "Healthy", ADDR, timeout_s=5.0, poll_s=0.001))
+    assert result.ok and [f.actor for f in fake.forces] == ["demo"] and "regression" in fake.forces[0].reason
+    assert result.forced.startswith("The error budget of the service 'checkout' is exhausted") and "Forced by demo" in result.forced

@@ -62,6 +62,8 @@ class DemoView:
             line += Text(r.phase, style=PHASE_STYLES.get(r.phase, "bold"))
             line += Text(f" (expected {r.expected}) after {r.elapsed_s:.1f} s: {short_reason(r.reason)}")
             self.console.print(line)
+            if r.forced:
+                self.console.print(Text(f"      policy: {r.forced}", style="yellow"))
             for judge in r.judges:
                 self.console.print(Text(f"      judge {judge}"))
 

@@ -48,6 +48,7 @@ class FlowResult:
     reason: str
     judges: tuple[str, ...]
     elapsed_s: float
+    forced: str = ""
 
     @property
     def ok(self) -> bool:
@@ -76,7 +77,7 @@ async def run_flow(rollouts: Rollouts, version: str, expected: str, addresses: A
     began = time.monotonic()
     await _clear(rollouts, name)
     text = rollout_text(version, addresses, pause_scale)
-    view = await rollouts.start(text, source=f"<demo rollout-{version}.yml>", actor="demo")
+    view, forced = await _start(rollouts, text, version, expected)
     while not _done(view) and time.monotonic() - began < timeout_s:
         if on_view is not None:
             on_view(name, view)
@@ -90,7 +91,26 @@ async def run_flow(rollouts: Rollouts, version: str, expected: str, addresses: A
         on_view(name, view)
     reason = str(view.get("abortReason") or view.get("message") or "")
     return FlowResult(name, version, expected, str(view.get("phase", "")), reason, judge_lines(view),
-                      time.monotonic() - began)
+                      time.monotonic() - began, forced)
+
+
+FORCE_REASON = "v3 fixes the regression v2 brought; rolling forward past the budget v2's canary spent"
+
+
+async def _start(rollouts: Rollouts, text: str, version: str, expected: str) -> tuple[View, str]:
+    """Start the rollout. When the error-budget policy refuses the fix (v2's canary spent
+    the budget: the policy working), the demo forces it as a person would, with who and
+    why, so the override is recorded; the refusal is returned to be shown."""
+    source = f"<demo rollout-{version}.yml>"
+    try:
+        return await rollouts.start(text, source=source, actor="demo"), ""
+    except Exception as e:  # the service's 409 from the error-budget policy
+        if expected != "Healthy" or getattr(e, "status", None) != 409 or "error budget" not in str(e):
+            raise
+        from sloguard.delivery.policy import Force
+
+        view = await rollouts.start(text, source=source, actor="demo", force=Force("demo", FORCE_REASON))
+        return view, f"{e} Forced by demo: {FORCE_REASON}."
 
 
 def _done(view: View) -> bool:
