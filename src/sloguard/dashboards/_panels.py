@@ -91,7 +91,8 @@ def big_number(title: str, query: Query, unit: str, lines: Sequence[Line] = (), 
 def state_timeline(title: str, query: Query, mappings: Sequence[dm.ValueMapping], w: int = 24, h: int = 6) -> statetimeline.Panel:
     """States over time (alert tiers: inactive, pending, firing)."""
     return (statetimeline.Panel().title(title).datasource(DATASOURCE).span(w).height(h)
-            .with_target(_targets([query])[0]).mappings(list(mappings)))
+            .with_target(_targets([query])[0]).mappings(list(mappings))
+            .show_value(cm.VisibilityMode.NEVER).merge_values(True).row_height(0.8))
 
 
 def table_panel(title: str, queries: Sequence[Query], w: int = 24, h: int = 10,
