@@ -15,7 +15,6 @@ type) and reports, each with its JSON path:
 from __future__ import annotations
 
 import enum
-import functools
 import json
 import types
 import typing
@@ -62,9 +61,14 @@ def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-@functools.cache
+_HINTS: dict[str, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    key = f"{cls.__module__}.{cls.__qualname__}"
+    if key not in _HINTS:
+        _HINTS[key] = typing.get_type_hints(cls)
+    return _HINTS[key]
 
 
 def _check(obj: Any, path: str) -> list[str]:

@@ -94,7 +94,7 @@ def test_quiet_slo_shows_zero_states_not_no_data(world: w.World, boards: dict[st
 def test_rollout_dashboard_shows_per_version_red(world: w.World, boards: dict[str, dict[str, Any]]) -> None:
     r = _results(world, boards["sloguard-svc-checkout.json"])
     flush_s = w.FLUSH_MS / 1000
-    for version, (n, errors, seconds) in w.VERSIONS.items():
+    for version, (n, errors, _seconds) in w.VERSIONS.items():
         assert r[("Request rate", "A")].value(version=version) == pytest.approx(n / flush_s)
         assert r[("Error ratio (5xx)", "A")].value(version=version) == pytest.approx(errors / n)
         assert r[("Requests by code", "A")].value(version=version, code="200") == pytest.approx((n - errors) / flush_s)

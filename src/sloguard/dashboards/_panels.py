@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import prometheus, stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import prometheus as pm
@@ -21,6 +22,8 @@ DATASOURCE_VAR = "datasource"
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${" + DATASOURCE_VAR + "}")
 #: A range for rate() that Grafana sizes to the scrape interval and the panel's step.
 RATE_INTERVAL = "$__rate_interval"
+#: Any panel builder (time series, stat, table...), as ``Dashboard.with_panel`` takes it.
+PanelBuilder = Builder[dm.Panel]
 
 
 @dataclass(frozen=True, slots=True)

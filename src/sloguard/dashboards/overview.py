@@ -47,7 +47,7 @@ def _overrides() -> list[tuple[str, list[dm.DynamicConfigValue]]]:
     ]
 
 
-def _table(slos: Sequence[SLO]) -> db.Panel:
+def _table(slos: Sequence[SLO]) -> p.PanelBuilder:
     t = p.table_panel("SLOs", _columns(slos), h=max(6, min(3 + len(slos), 20)), overrides=_overrides())
     t = t.with_transformation(dm.DataTransformerConfig(id_val="organize", options={
         "excludeByName": {"Time": True},

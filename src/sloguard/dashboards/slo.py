@@ -27,7 +27,7 @@ def _title(slo: SLO) -> str:
     return f"SLO {slo.service} / {slo.name}"
 
 
-def _numbers(slo: SLO) -> list[db.Panel]:
+def _numbers(slo: SLO) -> list[p.PanelBuilder]:
     objective = p.Line(slo.objective, "green")
     burn_max = max((w.factor for _, w in q.pairs(slo)), default=1.0)
     return [
@@ -42,20 +42,20 @@ def _numbers(slo: SLO) -> list[db.Panel]:
     ]
 
 
-def _sli(slo: SLO) -> db.Panel:
+def _sli(slo: SLO) -> p.PanelBuilder:
     by = q.legend(slo, "")
     queries = [p.Query(q.sli_now(slo), f"5m {by}".strip()), p.Query(q.sli_period(slo), f"{slo.period} {by}".strip())]
     return p.time_series("SLI", queries, PERCENT, lines=[p.Line(slo.objective, "red")],
                          description=f"Objective {slo.objective * 100:.4g}%: the dashed line.")
 
 
-def _budget(slo: SLO) -> db.Panel:
+def _budget(slo: SLO) -> p.PanelBuilder:
     return p.time_series("Error budget remaining", [p.Query(q.sel(q.REMAINING, slo), q.legend(slo, "remaining"))],
                          PERCENT, lines=[p.Line(0, "red")],
                          description="1 is the whole budget; below 0 the SLO is breached.")
 
 
-def _pair(slo: SLO, tier: AlertTier, w: BurnWindow) -> db.Panel:
+def _pair(slo: SLO, tier: AlertTier, w: BurnWindow) -> p.PanelBuilder:
     long_w, short_w = format_duration_ms(w.long_ms), format_duration_ms(w.short_ms)
     by = q.legend(slo, "")
     queries = [p.Query(q.burn_rate(slo, w.long_ms), f"{long_w} {by}".strip()),
@@ -65,7 +65,7 @@ def _pair(slo: SLO, tier: AlertTier, w: BurnWindow) -> db.Panel:
                          description=f"The {tier.name} alert fires while both windows burn faster than {w.factor:g}x.")
 
 
-def _alerts(slo: SLO) -> db.Panel:
+def _alerts(slo: SLO) -> p.PanelBuilder:
     return p.state_timeline("Alert state by tier", p.Query(q.tier_state(slo), "{{sloguard_tier}}"), TIER_STATES)
 
 
