@@ -73,6 +73,8 @@ def test_slo_dashboard_values(world: w.World, boards: dict[str, dict[str, Any]])
     search, checkout = {"route": "/search"}, {"route": "/checkout"}
     assert r[("SLI", "A")].value(**search) == pytest.approx(1 - w.INCIDENT_ERRORS)
     assert r[("SLI", "B")].value(**checkout) == pytest.approx(1 - w.BASE_ERRORS)
+    assert r[("SLI", "B")].value(**search) == pytest.approx(1 - SEARCH_PERIOD)  # over the period, not 5m
+    assert r[("SLI (rolling 30d)", "A")].value(**search) == pytest.approx(1 - SEARCH_PERIOD)
     assert r[("Error budget remaining", "A")].value(**checkout) == pytest.approx(1 - w.BASE_ERRORS / 0.005)
     assert r[("Burn rate (1h)", "A")].value(**search) == pytest.approx(SEARCH_1H / 0.005)
     page = r[("Burn rate page: 1h/5m at 14.4x", "A")], r[("Burn rate page: 1h/5m at 14.4x", "B")]
