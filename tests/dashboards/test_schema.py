@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sloguard.dashboards import build_all, service_uid, slo_uid
+from sloguard.dashboards import build_all, check, service_uid, slo_uid
 from sloguard.slo.loader import load_files
 from sloguard.slo.model import SLO
 from tests.dashboards._sdk_schema import problems
@@ -42,7 +42,7 @@ def test_spec_formats_of_every_kind_export_valid_dashboards() -> None:
     slos, _ = load_files(files)
     assert len(slos) >= 5
     for name, board in build_all(slos).items():
-        assert problems(board) == [], name
+        assert problems(board) == [] and check(board) == [], name
 
 
 @pytest.mark.parametrize(("path", "value", "expected"), [

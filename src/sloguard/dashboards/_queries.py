@@ -71,7 +71,7 @@ def tier_state(slo: SLO) -> str:
     name = f'alertname="{_escape(rulegen.alert_name(slo))}", slo="{_escape(slo.name)}"'
     by = rulegen.TIER_LABEL
     parts = [f"({_alerts('firing', ', ' + name, by)} * 2)", _alerts("pending", ", " + name, by)]
-    parts += [f'label_replace(vector(0), "{by}", "{t}", "", "")' for t in _tiers(slo)]
+    parts += [f'label_replace(vector(0), "{by}", "{t}", "", "")' for t in _tiers(slo)] or ["vector(0)"]
     return " or ".join(parts)
 
 

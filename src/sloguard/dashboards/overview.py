@@ -36,13 +36,15 @@ def _prop(id_val: str, value: object) -> dm.DynamicConfigValue:
 
 
 def _overrides() -> list[tuple[str, list[dm.DynamicConfigValue]]]:
+    """By the columns' names after ``organize`` renames them (Grafana matches display names)."""
     pct = [_prop("unit", "percentunit"), _prop("decimals", 3)]
     link = dm.DashboardLink(title="SLO dashboard", url="/d/sloguard-slo-${__data.fields.slo}?${__url_time_range}")
+    sli, objective, remaining, burn, state = COLUMNS
     return [
-        *[(f"Value #{c}", pct) for c in "ABC"],
-        ("Value #D", [_prop("unit", "x"), _prop("decimals", 2)]),
-        ("Value #E", [_prop("mappings", [m.to_json() for m in STATES]),
-                      _prop("custom.cellOptions", {"type": "color-background"})]),
+        *[(c, pct) for c in (sli, objective, remaining)],
+        (burn, [_prop("unit", "x"), _prop("decimals", 2)]),
+        (state, [_prop("mappings", [m.to_json() for m in STATES]),
+                 _prop("custom.cellOptions", {"type": "color-background"})]),
         ("slo", [_prop("links", [link.to_json()])]),
     ]
 
