@@ -114,3 +114,24 @@ def test_an_unwritable_out_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     code, _, err = _run("--out", str(tmp_path / "file" / "d"))
     assert code == 1 and err.startswith(f"Cannot write the dashboards into {tmp_path / 'file' / 'd'}")
+
+
+def test_services_under_rollout_come_from_sloguards_own_api() -> None:
+    """Against the real API: services whose requests carry a ``version`` (the proxy's
+    series), not services scraped without one (the demo)."""
+    import numpy as np
+    from starlette.testclient import TestClient
+
+    from sloguard.api import ServerContext, create_app
+    from sloguard.cli._dashboards import served_services
+    from sloguard.labels import Labels
+    from sloguard.tsdb.testing import MemoryStorage
+
+    storage = MemoryStorage()
+    app = storage.appender()
+    for labels in ({"service": "checkout", "version": "v1", "code": "200"}, {"service": "checkout", "version": "v2", "code": "500"},
+                   {"service": "payments", "version": "stable", "code": "200"}, {"service": "demo", "job": "demo", "code": "200"}):
+        app.append_many(Labels.from_dict({"__name__": "http_requests_total", **labels}), np.array([1000], np.int64), np.array([1.0]))
+    app.commit()
+    client = TestClient(create_app(ServerContext(storage=storage, serve_demo=False)))
+    assert served_services("http://testserver/", client) == ["checkout", "payments"]

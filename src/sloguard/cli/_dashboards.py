@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from sloguard.slo.model import SLO
@@ -77,12 +78,11 @@ def _rollout_services(files: list[Path]) -> list[str]:
     return [r.service for r in rollouts]
 
 
-def _served_services(url: str) -> list[str]:
-    """Services with per-version proxy traffic on the sloguard at ``url``."""
-    import httpx
-
+def served_services(url: str, client: httpx.Client | None = None) -> list[str]:
+    """Services with per-version proxy traffic on the sloguard (or Prometheus) at ``url``."""
+    http = client or httpx.Client(timeout=30)
     try:
-        r = httpx.get(url.rstrip("/") + "/api/v1/label/service/values", params={"match[]": PROXY_SERIES}, timeout=30)
+        r = http.get(url.rstrip("/") + "/api/v1/label/service/values", params={"match[]": PROXY_SERIES})
         r.raise_for_status()
         values = r.json()["data"]
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
@@ -108,7 +108,7 @@ def export(
     slos = _slos(_spec_files(config_file, slo_config or []))
     names = [*(services or []), *_rollout_services(rollouts or [])]
     if url:
-        names += _served_services(url)
+        names += served_services(url)
     try:
         written = write(out, slos, names)
     except DashboardError as e:
