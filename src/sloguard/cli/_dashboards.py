@@ -9,12 +9,14 @@ services under rollout come from ``--rollouts`` spec files, ``--service`` names,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 
 from sloguard.slo.model import SLO
+
+if TYPE_CHECKING:
+    import httpx
 
 dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -80,6 +82,8 @@ def _rollout_services(files: list[Path]) -> list[str]:
 
 def served_services(url: str, client: httpx.Client | None = None) -> list[str]:
     """Services with per-version proxy traffic on the sloguard (or Prometheus) at ``url``."""
+    import httpx
+
     http = client or httpx.Client(timeout=30)
     try:
         r = http.get(url.rstrip("/") + "/api/v1/label/service/values", params={"match[]": PROXY_SERIES})
