@@ -50,7 +50,8 @@ def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def targets(dashboard: Mapping[str, Any]) -> list[Target]:
-    """Every Prometheus target of ``dashboard`` (its JSON form), in panel order."""
+    """Every Prometheus query of ``dashboard`` (its JSON form): panel targets in panel
+    order, then annotation queries (``panel`` is ``annotation <name>``)."""
     title = str(dashboard.get("title", ""))
     out = []
     for panel in _panels(list(dashboard.get("panels", []))):
@@ -58,6 +59,9 @@ def targets(dashboard: Mapping[str, Any]) -> list[Target]:
             if "expr" in t:
                 out.append(Target(title, str(panel.get("title", "")), str(t.get("refId", "")), str(t["expr"]),
                                   bool(t.get("instant")) and not t.get("range")))
+    for a in dashboard.get("annotations", {}).get("list", []):
+        if "expr" in a:
+            out.append(Target(title, f"annotation {a.get('name', '')}", "", str(a["expr"]), False))
     return out
 
 

@@ -116,6 +116,11 @@ def state_mappings(states: Sequence[tuple[float, str, str]]) -> list[dm.ValueMap
     return [dm.ValueMap(options=opts)]
 
 
+def annotation(name: str, expr: str, color: str = "red") -> db.AnnotationQuery:
+    """Marks on every graph where ``expr`` has a value (Grafana's Prometheus annotations)."""
+    return db.AnnotationQuery().name(name).datasource(DATASOURCE).enable(True).icon_color(color).expr(expr)
+
+
 def dashboard(uid: str, title: str, tags: Sequence[str], time_from: str, description: str = "") -> db.Dashboard:
     """An empty dashboard with the ``datasource`` variable, refreshed every 30s."""
     return (db.Dashboard(title).uid(uid).description(description).tags(list(tags)).time(time_from, "now")

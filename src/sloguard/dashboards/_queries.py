@@ -87,6 +87,11 @@ def overview_state(slos: Iterable[SLO]) -> str:
     return f"{firing} or {ticket} or {pending} or {none}"
 
 
+def firing(slo: SLO) -> str:
+    """The SLO's burn-rate alerts while they fire (one series per tier and window pair)."""
+    return f'ALERTS{{alertname="{_escape(rulegen.alert_name(slo))}", slo="{_escape(slo.name)}", alertstate="firing"}}'
+
+
 def _regex_escape(text: str) -> str:
     return "".join("\\" + c if c in r".^$*+?()[]{}|\\" else c for c in text)
 

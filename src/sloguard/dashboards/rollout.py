@@ -18,6 +18,7 @@ REQUESTS = "http_requests_total"
 DURATION_BUCKET = "http_request_duration_seconds_bucket"
 QUANTILES = (0.5, 0.99)
 SERVER_ERRORS = ', code=~"5.."'
+FIRING_SLO_ALERTS = ', alertstate="firing", sloguard_tier!=""'
 
 
 def _sel(service: str, extra: str = "") -> str:
@@ -45,10 +46,16 @@ def by_code(service: str) -> str:
     return f"sum by (version, code) (rate({REQUESTS}{_sel(service)}[{p.RATE_INTERVAL}]))"
 
 
+def slo_alerts(service: str) -> str:
+    """The service's SLO burn-rate alerts while they fire (sloguard labels them with a tier)."""
+    return f"ALERTS{_sel(service, FIRING_SLO_ALERTS)}"
+
+
 def rollout_dashboard(service: str) -> db.Dashboard:
     """The service's per-version RED dashboard (uid ``service_uid(service)``), last 3 hours."""
     d = p.dashboard(service_uid(service), f"Rollout {service}: per-version RED", ["sloguard", "rollout", f"service:{service}"],
                     "now-3h", f"Requests through sloguard's proxy for {service}, by version.")
+    d = d.annotation(p.annotation(f"{service} SLO alerts firing", slo_alerts(service)))
     d = d.link(db.DashboardLink(f"{service} SLOs").type(dm.DashboardLinkType.DASHBOARDS)
                .tags(["sloguard", f"service:{service}"]).as_dropdown(True).keep_time(True))
     panels = [

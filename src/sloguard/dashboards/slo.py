@@ -73,6 +73,7 @@ def slo_dashboard(slo: SLO) -> db.Dashboard:
     """The SLO's dashboard (uid ``slo_uid(slo)``), over its period by default."""
     d = p.dashboard(slo_uid(slo), _title(slo), ["sloguard", "slo", f"service:{slo.service}"],
                     f"now-{format_duration_ms(slo.period.nominal_ms)}", slo.description or "")
+    d = d.annotation(p.annotation("Alerts firing", q.firing(slo)))
     d = d.link(db.DashboardLink("SLO overview").type(DashboardLinkType.DASHBOARDS).tags(["sloguard", "overview"]).keep_time(True))
     for panel in [*_numbers(slo), _sli(slo), _budget(slo)]:
         d = d.with_panel(panel)
