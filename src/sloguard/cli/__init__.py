@@ -36,7 +36,6 @@ for _module in (_serve, _import, _query, _conformance, _rules, _slo, _tsdb, _ale
     _module.register(app)
 __import__("sloguard.cli._rollout", fromlist=["register"]).register(app)  # `sloguard rollout`: one line, merges easily
 __import__("sloguard.cli._demo", fromlist=["register"]).register(app)  # `sloguard demo`: one line, merges easily
-
 __import__("sloguard.cli._dashboards", fromlist=["register"]).register(app)  # `sloguard dashboards`: one line, merges easily
 
 
