@@ -129,6 +129,7 @@ def test_a_silence_made_from_an_alert_mutes_it_on_the_page_and_in_the_api(page: 
     _li(page, am, "DiskFull").get_by_role("link", name="Silence DiskFull").click()
     page.wait_for_url("**/silences/new?filter=*")
     assert page.get_by_label("Matchers").input_value() == DISK_MATCHERS
+    assert page.locator(".preview li").all_inner_texts() == [DISK_MATCHERS]  # what the silence will mute
     assert page.get_by_label("Duration").input_value() == "2h" and page.get_by_label("Ends").input_value().endswith("Z")
     page.get_by_label("Created by").fill("alice")
     page.get_by_label("Comment").fill("replacing the disk, OPS-77")
@@ -194,21 +195,21 @@ def test_expire_ends_a_silence_and_unmutes_its_alert(page: Any, am: Running) -> 
 
 
 def test_a_deep_link_reopens_the_same_filtered_view(page: Any, am: Running) -> None:
-    page.goto(am.url + "/alerts")
+    page.goto(am.url + "/alerts", wait_until="networkidle")
     page.get_by_label("Filter").fill('{severity="page"}')
     page.get_by_label("Filter").press("Enter")
-    page.wait_for_url("**filter=*")
+    page.wait_for_url("**filter=*", wait_until="networkidle")  # (navigating away aborts the favicon)
     link = page.url
     expected = _api_groups(am, filter='severity="page"')
     assert _shown(page) == expected and len(expected) == 2
-    page.goto(am.url + "/alerts")
+    page.goto(am.url + "/alerts", wait_until="networkidle")
     assert len(_shown(page)) == 4
-    page.goto(link)
+    page.goto(link, wait_until="networkidle")
     assert _shown(page) == expected and page.get_by_label("Filter").input_value() == '{severity="page"}'
-    page.goto(am.url + "/alerts?filter=" + quote('{service="checkout"}') + "&inhibited=false")
+    page.goto(am.url + "/alerts?filter=" + quote('{service="checkout"}') + "&inhibited=false", wait_until="networkidle")
     assert _shown(page) == _api_groups(am, filter='service="checkout"', inhibited="false")
     assert not page.get_by_label("Inhibited").is_checked() and page.get_by_label("Silenced").is_checked()
-    page.goto(am.url + "/alerts?filter=" + quote("{severity~page}"))
+    page.goto(am.url + "/alerts?filter=" + quote("{severity~page}"), wait_until="networkidle")
     assert "is not matcher text" in page.locator("#alert-filter-error").inner_text()
 
 

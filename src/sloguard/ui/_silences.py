@@ -18,7 +18,8 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sloguard.ui._alerts import view_of
+from sloguard.alerting import MatcherParseError, format_matchers, parse_matchers
+from sloguard.ui._alerts import label_text, view_of
 from sloguard.ui._am_client import am_call, caller_name, same_origin
 from sloguard.ui._render import render, render_error
 from sloguard.ui._silence_form import (
@@ -33,6 +34,8 @@ from sloguard.ui._silence_form import (
 )
 
 STATES = ("active", "pending", "expired")
+#: How many selected alerts the form lists.
+PREVIEW_LIMIT = 20
 _CROSS_SITE = "This form was sent from another site; open the page on this server and submit it again."
 
 
@@ -77,17 +80,31 @@ async def silences_page(request: Request) -> Response:
                   states=STATES, error=error, created=q.get("created", ""), expired=q.get("expired", ""))
 
 
-def _form_page(request: Request, form: SilenceForm, errors: Mapping[str, str] | None = None,
-               status: int = 200) -> Response:
+async def selected_alerts(request: Request, matcher_text: str) -> list[str] | None:
+    """The label sets of the alerts the matchers select now (``GET /api/v2/alerts?filter=``),
+    a preview of what the silence mutes; None when the text does not parse or the API fails."""
+    try:
+        matchers = parse_matchers(matcher_text) if matcher_text.strip() else []
+    except MatcherParseError:
+        return None
+    if not matchers:
+        return None
+    answer = await am_call(request, "GET", "/api/v2/alerts", {"filter": [format_matchers([m])[1:-1] for m in matchers]})
+    return [label_text(a.get("labels", {})) for a in answer.data or []] if answer.ok else None
+
+
+async def _form_page(request: Request, form: SilenceForm, errors: Mapping[str, str] | None = None,
+                     status: int = 200) -> Response:
     title = "Edit silence" if form.id else "New silence"
     return render(request, "silence_form.html", status=status, nav="/alerts", title=title, form=form,
-                  errors=dict(errors or {}), first_error=next((f for f in FIELDS if f in (errors or {})), ""))
+                  errors=dict(errors or {}), first_error=next((f for f in FIELDS if f in (errors or {})), ""),
+                  selected=await selected_alerts(request, form.matchers), preview_limit=PREVIEW_LIMIT)
 
 
 async def new_silence_page(request: Request) -> Response:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     form = new_form(request.query_params.get("filter", "").strip(), caller_name(request), now)
-    return _form_page(request, form)
+    return await _form_page(request, form)
 
 
 async def edit_silence_page(request: Request) -> Response:
@@ -97,7 +114,7 @@ async def edit_silence_page(request: Request) -> Response:
         status = answer.status if answer.status in (404, 422, 503) else 502
         why = answer.error if answer.status != 404 else f"There is no silence {sid!r}."
         return render_error(request, 404 if status == 422 else status, why, title="No such silence")
-    return _form_page(request, edit_form(answer.data, caller_name(request)))
+    return await _form_page(request, edit_form(answer.data, caller_name(request)))
 
 
 async def save_silence(request: Request) -> Response:
@@ -115,7 +132,7 @@ async def save_silence(request: Request) -> Response:
             sid = quote(str(answer.data.get("silenceID", "")), safe="")
             return RedirectResponse(f"/silences?created={sid}#silence-{sid}", status_code=303)
         errors = {field_for(answer.error): answer.error}
-    return _form_page(request, form, errors, status=422)
+    return await _form_page(request, form, errors, status=422)
 
 
 async def expire_silence(request: Request) -> Response:
