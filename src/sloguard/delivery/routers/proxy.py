@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sloguard.clock import Clock, SystemClock
+from sloguard.delivery.routers._proxy_client import ClientProtocol
 from sloguard.delivery.routers._proxy_metrics import DEFAULT_BUCKETS, MetricSink, RedMetrics
 from sloguard.delivery.routers._proxy_pool import Pool
 from sloguard.delivery.routers._proxy_server import Limits, ProxyHandler
@@ -107,8 +108,7 @@ class ProxyRouter:
         self._retired: list[Pool] = []
 
     def _pool(self, v: Version) -> Pool:
-        lim = self.config.limits
-        return Pool(v.name, v.upstreams, lim.max_idle_per_upstream, lim.max_header_bytes)
+        return Pool(v.name, v.upstreams, self.config.limits.max_idle_per_upstream)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -116,9 +116,8 @@ class ProxyRouter:
         """Listen on ``config.host:port``; flush metrics to ``sink`` every flush interval."""
         self._sink, self._clock = sink, clock or SystemClock()
         try:
-            self._server = await asyncio.start_server(
-                self._handler.serve, self.config.host, self.config.port,
-                limit=self.config.limits.max_header_bytes, backlog=1024,
+            self._server = await asyncio.get_running_loop().create_server(
+                lambda: ClientProtocol(self._handler), self.config.host, self.config.port, backlog=1024,
             )
         except OSError as e:
             raise RouterError(f"proxy for service {self.config.service!r} cannot listen on "
