@@ -215,3 +215,42 @@ def test_a_client_leaving_early_or_reading_slowly_does_not_disturb_the_proxy() -
             assert out.endswith(b"ok")
 
     run(body())
+
+
+def test_a_client_that_half_closes_after_its_request_still_gets_the_answer() -> None:
+    async def body() -> None:
+        async with proxied(answer_ok) as (proxy, _):
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            writer.write_eof()
+            out = await asyncio.wait_for(reader.read(), 10)
+            writer.close()
+            assert out.count(b"HTTP/1.1 200 OK") == 2 and out.endswith(b"ok")
+
+    run(body())
+
+
+def test_a_client_leaving_a_streamed_answer_closes_the_upstream_connection() -> None:
+    upstream_done = asyncio.Event()
+
+    async def stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n\r\n")  # no length: runs until closed
+        try:
+            while True:
+                writer.write(b"tick\n" * 100)
+                await writer.drain()
+                await asyncio.sleep(0.01)
+        finally:
+            upstream_done.set()
+
+    async def body() -> None:
+        async with proxied(stream) as (proxy, _):
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            await reader.readuntil(b"tick\n")
+            writer.transport.abort()
+            await asyncio.wait_for(upstream_done.wait(), 10)  # the proxy let go of the upstream
+            assert proxy.in_flight("v1") == 0 and proxy.metrics.requests("v1", 200) == 1
+
+    run(body())

@@ -35,6 +35,7 @@ class ClientProtocol(asyncio.Protocol):
         self.chunks: ChunkedBody | None = None
         self.exchange: Exchange | None = None
         self.closed = False
+        self.eof = False
         self.start = 0.0
         self._loop = asyncio.get_running_loop()
         self._last = self._loop.time()
@@ -53,6 +54,15 @@ class ClientProtocol(asyncio.Protocol):
         self.handler.clients.discard(self)
         if self._timer is not None:
             self._timer.cancel()
+        if self.exchange is not None:
+            self.exchange.client_gone()
+
+    def eof_received(self) -> bool:
+        """The client will send no more: answer what it sent, then close."""
+        self.eof = True
+        if self.exchange is None:
+            self.close()
+        return True  # keep the transport open for the answer in flight
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -74,14 +84,12 @@ class ClientProtocol(asyncio.Protocol):
     def _process(self) -> None:
         if self.closed or self.exchange is not None:
             return
-        if self.req is None and not self._read_head():
-            return
-        if not self._read_body():
-            return
-        req, self.req = self.req, None
-        if req is not None:
+        if (self.req is not None or self._read_head()) and self._read_body() and self.req is not None:
+            req, self.req = self.req, None
             self.exchange = self.handler.route(self, req)
             self.exchange.start()
+        elif self.eof:
+            self.close()  # what is left can never be a whole request
 
     def _read_head(self) -> bool:
         """Whether a whole head was in the buffer (now parsed into ``self.req``)."""
@@ -151,7 +159,7 @@ class ClientProtocol(asyncio.Protocol):
             self.close()
             return
         self._last = self._loop.time()
-        if self.buf and not self.closed:
+        if (self.buf or self.eof) and not self.closed:
             self._loop.call_soon(self._next)
 
     def _next(self) -> None:

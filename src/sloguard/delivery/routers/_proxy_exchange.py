@@ -209,7 +209,16 @@ class Exchange:
         self.client.write(error_response(status, message, close=not keep))
         self.client.finish(self, status, keep)
 
-    # -- flow control ----------------------------------------------------------------
+    # -- the client side -------------------------------------------------------------
+
+    def client_gone(self) -> None:
+        """The client closed mid-answer: stop relaying (a head still awaited is let come,
+        so the connection stays reusable)."""
+        if self.resp is not None and self.conn is not None:
+            self.conn.abort()
+            self.conn, self.close = None, True
+            self._complete(False)
+
 
     def pause(self) -> None:
         """The client cannot take more now: stop reading the upstream."""
