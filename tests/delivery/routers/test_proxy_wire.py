@@ -149,7 +149,7 @@ def test_a_pooled_connection_the_upstream_drops_is_replaced_for_get_but_not_for_
                 statuses.append(int(head.split(b" ")[1]))
             writer.close()
             assert statuses == [200, 200, 502]  # the second GET went out again on a fresh connection
-            assert proxy.metrics.requests("v1", 502) == 1
+            assert proxy.metrics.requests("v1", 502) == 1 and proxy.in_flight("v1") == 0
 
     run(body())
 
@@ -165,7 +165,7 @@ def test_an_upstream_that_answers_garbage_or_nothing_gives_502(answer: bytes) ->
         async with proxied(bad) as (proxy, _):
             out = await exchange(proxy.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx")
             assert out.startswith(b"HTTP/1.1 502 Bad Gateway") and b"version 'v1'" in out, out
-            assert proxy.metrics.requests("v1", 502) == 1
+            assert proxy.metrics.requests("v1", 502) == 1 and proxy.in_flight("v1") == 0
 
     run(body())
 
@@ -184,7 +184,7 @@ def test_an_upstream_going_away_mid_body_closes_the_client_and_the_proxy_keeps_s
             out = await exchange(proxy.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             assert out.endswith(b"only part") and b"Content-Length: 100" in out  # cut short, then closed
             again = await exchange(proxy.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            assert again.endswith(b"\r\n\r\nok")
+            assert again.endswith(b"\r\n\r\nok") and proxy.in_flight("v1") == 0
 
     run(body())
 
