@@ -10,7 +10,10 @@ built-in proxy, nginx):
 - latency at a fixed rate (``RATE`` requests/s, default 1,000): a bounded asyncio
   generator on keep-alive connections, each request sent on its schedule (or at once
   when late), timed from send to the last byte of the answer; p50 and p99, and the
-  proxies' added latency (their percentile minus the origin's);
+  proxies' added latency (their percentile minus the origin's). The connections'
+  schedules are staggered so a request leaves every 1/RATE s, as a constant-rate load
+  generator (wrk2) does; ``BENCH_PROXY_BURST=1`` starts them together instead (8
+  requests at once every 8 ms, the pattern of runs before 2026-12-03);
 - the built-in proxy twice when uvloop is installed: on the default loop and on uvloop;
 - every figure the median of ``ROUNDS`` (3) rounds, the targets interleaved;
 - maximum requests/s: ``wrk`` (closed loop, 1 thread, 32 connections) when installed,
@@ -43,6 +46,7 @@ from sloguard.delivery.routers.nginx import NginxConfig, NginxRouter  # noqa: E4
 RATE = int(os.environ.get("BENCH_PROXY_RATE", "1000"))
 SECONDS = float(os.environ.get("BENCH_PROXY_SECONDS", "5"))
 CONNS = 8
+BURST = os.environ.get("BENCH_PROXY_BURST") == "1"
 ROUNDS = int(os.environ.get("BENCH_PROXY_ROUNDS", "3"))
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
 WRK = shutil.which("wrk")
@@ -114,10 +118,10 @@ def start_origin(tmp: Path) -> tuple[str, object]:
     return f"127.0.0.1:{port}", conf
 
 
-async def _conn_loop(port: int, deadline: float, interval: float, out: list[float]) -> None:
+async def _conn_loop(port: int, deadline: float, interval: float, offset: float, out: list[float]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     req = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
-    nxt = time.perf_counter()
+    nxt = time.perf_counter() + offset
     while (now := time.perf_counter()) < deadline:
         if interval and nxt > now:
             await asyncio.sleep(nxt - now)
@@ -132,11 +136,15 @@ async def _conn_loop(port: int, deadline: float, interval: float, out: list[floa
 
 
 async def generate(port: int, rate: float | None, seconds: float, conns: int) -> list[float]:
-    """Latencies of every request sent in ``seconds`` (at ``rate`` req/s in total, or flat out)."""
+    """Latencies of every request sent in ``seconds`` (at ``rate`` req/s in total, or flat
+    out). The connections' schedules are staggered (connection i starts i/rate seconds
+    late), so requests arrive one every 1/rate seconds rather than ``conns`` at once
+    (``BENCH_PROXY_BURST=1``: all connections start together, as before 2026-12-03)."""
     out: list[float] = []
     deadline = time.perf_counter() + seconds
     interval = conns / rate if rate else 0.0
-    await asyncio.gather(*(_conn_loop(port, deadline, interval, out) for _ in range(conns)))
+    step = 0.0 if BURST or not rate else 1 / rate
+    await asyncio.gather(*(_conn_loop(port, deadline, interval, i * step, out) for i in range(conns)))
     return out
 
 
@@ -207,17 +215,19 @@ def main() -> int:
         elif isinstance(handle, subprocess.Popen):
             handle.terminate()
     rows = {name: tuple(statistics.median(col) for col in zip(*rs, strict=True)) for name, rs in runs.items()}
-    print_table(rows)  # type: ignore[arg-type]
+    print_table(rows)
     return 0
 
 
 def print_table(rows: dict[str, tuple[float, float, float, int, float]]) -> None:
     base50, base99, *_ = rows["origin (direct)"]
     gen = "wrk -t1 -c32" if WRK else "the asyncio generator, 32 connections, no rate limit"
+    pattern = (f"the {CONNS} connections send together, a burst every {CONNS * 1000 / RATE:g} ms" if BURST
+               else f"connections staggered: one request every {1000 / RATE:g} ms")
     print("## Traffic routers: the built-in proxy against nginx (bench_proxy.py)\n")
     print(f"{os.cpu_count()} cores shared by generator, origin and proxy; load average {os.getloadavg()[0]:.2f}. "
           f"Latency at {RATE} requests/s for {SECONDS:g} s on {CONNS} keep-alive connections "
-          f"(asyncio generator, send to last byte); max requests/s by {gen} for {SECONDS:g} s. "
+          f"(asyncio generator, send to last byte; {pattern}); max requests/s by {gen} for {SECONDS:g} s. "
           f"Medians of {ROUNDS} interleaved rounds. "
           f"Origin: {'nginx returning 200 itself' if NGINX else 'a tiny asyncio server'}. "
           f"{'The built-in proxy runs once on the default asyncio loop and once on uvloop (optional, installed).' if UVLOOP else 'uvloop is not installed: the default asyncio loop only.'}\n")

@@ -1,5 +1,5 @@
-"""HTTP/1.1 framing for the built-in proxy: parse a request head, read a bounded body,
-read a response head, relay a response body, and write error responses.
+"""HTTP/1.1 heads for the built-in proxy: parse a request head and a response head,
+build the request sent upstream and the head sent back, and write error responses.
 
 Hop-by-hop headers are dropped both ways; a body is re-framed with Content-Length for
 the upstream (chunked request bodies are decoded, bounded); a response body is relayed
@@ -8,7 +8,6 @@ as the upstream framed it (Content-Length, chunked, or until close).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 HOP_BY_HOP = frozenset(
@@ -18,7 +17,6 @@ HOP_BY_HOP = frozenset(
 _REASONS = {400: "Bad Request", 413: "Content Too Large", 431: "Request Header Fields Too Large",
             501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
             504: "Gateway Timeout", 505: "HTTP Version Not Supported"}
-_CHUNK = 65536
 
 
 class HttpError(Exception):
@@ -119,35 +117,6 @@ def _framing(req: Request, lengths: set[bytes]) -> None:
         req.content_length = int(raw)
 
 
-async def read_body(req: Request, reader: asyncio.StreamReader, max_body: int) -> None:
-    """Read the request body into ``req.body``; HttpError 413 past ``max_body`` bytes."""
-    if req.chunked:
-        req.body = await _read_chunked(reader, max_body)
-    elif req.content_length:
-        if req.content_length > max_body:
-            raise HttpError(413, f"a body of {req.content_length} bytes is over the limit of {max_body}")
-        req.body = await reader.readexactly(req.content_length)
-
-
-async def _read_chunked(reader: asyncio.StreamReader, max_body: int) -> bytes:
-    parts: list[bytes] = []
-    total = 0
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        try:
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise HttpError(400, f"malformed chunk size {size_line[:30]!r}") from None
-        if size == 0:
-            while await reader.readuntil(b"\r\n") != b"\r\n":
-                pass  # trailers are dropped
-            return b"".join(parts)
-        total += size
-        if total > max_body:
-            raise HttpError(413, f"a chunked body over the limit of {max_body} bytes")
-        parts.append((await reader.readexactly(size + 2))[:-2])
-
-
 def upstream_request(req: Request, client_ip: bytes) -> bytes:
     """The bytes sent upstream: HTTP/1.1, kept headers, X-Forwarded-For, re-framed body."""
     out = [req.method + b" " + req.target + b" HTTP/1.1", *req.lines, b"X-Forwarded-For: " + client_ip]
@@ -169,20 +138,21 @@ class Response:
     bodyless: bool = False
 
 
-async def read_response_head(reader: asyncio.StreamReader, head_request: bool) -> Response:
-    """The next final response head (1xx interim responses are skipped)."""
-    while True:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head[:-4].split(b"\r\n")
-        status_line = lines[0].split(b" ", 2)
-        if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/1.") or not status_line[1].isdigit():
-            raise ValueError(f"malformed upstream status line {lines[0][:80]!r}")
-        status = int(status_line[1])
-        if status >= 200 or status == 101:
-            break
+def parse_response_head(head: bytes, head_request: bool) -> Response | None:
+    """The response in ``head`` (ending in a blank line), or None for a 1xx interim one
+    (skipped); ValueError when the upstream sent something that is not HTTP/1.x."""
+    lines = head[:-4].split(b"\r\n")
+    status_line = lines[0].split(b" ", 2)
+    if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/1.") or not status_line[1].isdigit():
+        raise ValueError(f"malformed upstream status line {lines[0][:80]!r}")
+    status = int(status_line[1])
+    if status < 200 and status != 101:
+        return None
     resp = Response(status, [lines[0]], None, False, status_line[0] == b"HTTP/1.0")
     for line in lines[1:]:
         _response_header(resp, line)
+    if resp.chunked:  # Transfer-Encoding wins over Content-Length (RFC 9112, 6.3)
+        resp.length = None
     if head_request or status in (204, 304) or 100 <= status < 200:
         if resp.length is not None:  # describes the body a GET would get: passed on as is
             resp.lines.append(b"Content-Length: " + str(resp.length).encode())
@@ -196,7 +166,10 @@ def _response_header(resp: Response, line: bytes) -> None:
     if key not in HOP_BY_HOP:
         resp.lines.append(line)
     elif key == b"content-length":
-        resp.length = int(value.strip())
+        raw = value.strip()
+        if not raw.isdigit():
+            raise ValueError(f"invalid upstream Content-Length {raw[:30]!r}")
+        resp.length = int(raw)
     elif key == b"transfer-encoding":
         resp.chunked = value.strip().lower().endswith(b"chunked")
     elif key == b"connection":
@@ -218,40 +191,6 @@ def response_head(resp: Response, extra: bytes, close: bool) -> bytes:
         out.append(b"Connection: close")
     out.append(b"\r\n")
     return b"\r\n".join(out)
-
-
-async def relay_body(resp: Response, up: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
-    """Copy the response body as the upstream framed it."""
-    if resp.chunked:
-        await _relay_chunked(up, client)
-    elif resp.length is None:
-        while data := await up.read(_CHUNK):
-            client.write(data)
-            await client.drain()
-    else:
-        left = resp.length
-        while left:
-            data = await up.read(min(_CHUNK, left))
-            if not data:
-                raise asyncio.IncompleteReadError(b"", left)
-            left -= len(data)
-            client.write(data)
-            await client.drain()
-
-
-async def _relay_chunked(up: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
-    while True:
-        size_line = await up.readuntil(b"\r\n")
-        client.write(size_line)
-        size = int(size_line.split(b";", 1)[0].strip(), 16)
-        if size == 0:
-            while (line := await up.readuntil(b"\r\n")) != b"\r\n":
-                client.write(line)
-            client.write(b"\r\n")
-            await client.drain()
-            return
-        client.write(await up.readexactly(size + 2))
-        await client.drain()
 
 
 def error_response(status: int, message: str, close: bool) -> bytes:

@@ -7,7 +7,9 @@ baseline), header and cookie routes to the canary, sticky sessions by cookie, mi
 in-flight requests finish, new ones go elsewhere), keep-alive upstream pools, bounded
 heads, bodies and waits, and per-version RED metrics flushed to a ``MetricSink`` (the
 embedded TSDB) every ``flush_interval_s``. Runs on whatever event loop the caller runs
-(uvloop is optional: install it and run ``uvloop.install()`` first if you want it).
+(uvloop is optional: install it and run ``uvloop.install()`` first if you want it); the
+hot path is Protocol callbacks (``_proxy_client``, ``_proxy_exchange``, ``_proxy_pool``),
+no task or await per request.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sloguard.clock import Clock, SystemClock
+from sloguard.delivery.routers._proxy_client import ClientProtocol
 from sloguard.delivery.routers._proxy_metrics import DEFAULT_BUCKETS, MetricSink, RedMetrics
 from sloguard.delivery.routers._proxy_pool import Pool
 from sloguard.delivery.routers._proxy_server import Limits, ProxyHandler
@@ -107,8 +110,7 @@ class ProxyRouter:
         self._retired: list[Pool] = []
 
     def _pool(self, v: Version) -> Pool:
-        lim = self.config.limits
-        return Pool(v.name, v.upstreams, lim.max_idle_per_upstream, lim.max_header_bytes)
+        return Pool(v.name, v.upstreams, self.config.limits.max_idle_per_upstream)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -116,9 +118,8 @@ class ProxyRouter:
         """Listen on ``config.host:port``; flush metrics to ``sink`` every flush interval."""
         self._sink, self._clock = sink, clock or SystemClock()
         try:
-            self._server = await asyncio.start_server(
-                self._handler.serve, self.config.host, self.config.port,
-                limit=self.config.limits.max_header_bytes, backlog=1024,
+            self._server = await asyncio.get_running_loop().create_server(
+                lambda: ClientProtocol(self._handler), self.config.host, self.config.port, backlog=1024,
             )
         except OSError as e:
             raise RouterError(f"proxy for service {self.config.service!r} cannot listen on "
