@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sloguard.ui._overview import overview_page
+from sloguard.ui._rollouts import rollout_page, rollouts_page
 from sloguard.ui._slo_detail import slo_page
 
 #: Where the package's static files are served.
@@ -35,6 +36,8 @@ NAV = (
 PAGE_ROUTES: list[Route] = [
     Route("/", overview_page, methods=["GET"]),
     Route("/slos/{name}", slo_page, methods=["GET"]),
+    Route("/rollouts", rollouts_page, methods=["GET"]),
+    Route("/rollouts/{name}", rollout_page, methods=["GET"]),
 ]
 
 _SERVED = frozenset(r.path for r in PAGE_ROUTES)
