@@ -24,11 +24,13 @@ _WEIGHT = re.compile(r"takes (\d{1,3})% of the traffic")
 def allowed(view: Mapping[str, Any]) -> dict[str, bool]:
     """Which commands the rollout's phase allows (the API refuses the others with 409):
     promote, pause and abort while it runs; resume while a person's hold is on it (an
-    inconclusive analysis, a router failure, a pause by a person); retry once aborted."""
+    inconclusive analysis, a router failure, a pause by a person); retry once aborted.
+    None when its stored spec cannot be rebuilt (``strategy`` null): the API refuses all."""
     phase, hold = str(view.get("phase", "")), bool(view.get("hold"))
     running = phase not in FINISHED and view.get("strategy") is not None
     return {"promote": running, "promote-full": running, "pause": running and not hold,
-            "resume": running and hold, "abort": running, "retry": phase == "Degraded"}
+            "resume": running and hold, "abort": running,
+            "retry": phase == "Degraded" and view.get("strategy") is not None}
 
 
 def seconds(stamp: str | None) -> float | None:
@@ -126,7 +128,7 @@ def _plotted(measurements: Sequence[Mapping[str, Any]]) -> tuple[str, list[float
 
 def metric_charts(view: Mapping[str, Any]) -> list[MetricChart]:
     """A chart for each metric with at least one numeric measurement."""
-    out = []
+    out: list[MetricChart] = []
     for a in view.get("analyses") or []:
         for m in a.get("metrics") or []:
             ms = list(m.get("measurements") or [])

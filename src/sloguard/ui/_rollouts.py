@@ -19,7 +19,14 @@ from starlette.responses import Response
 
 from sloguard.ui._api import api_get
 from sloguard.ui._render import render, render_error
-from sloguard.ui._rollout_view import COMMANDS, allowed, list_order, metric_charts, verdict_rows, weight_series
+from sloguard.ui._rollout_view import (
+    COMMANDS,
+    allowed,
+    list_order,
+    metric_charts,
+    verdict_rows,
+    weight_series,
+)
 
 #: Verdicts the table shows (newest first); the explain text below it has every one.
 MAX_VERDICTS = 100
