@@ -70,6 +70,13 @@ def test_the_list_shows_every_rollout_as_the_api_does_and_links_to_each(page: An
     assert page.locator("tr[aria-current=step]").inner_text().split() == ["▶", "2", "pause", "until", "promoted", "current"]
 
 
+def test_the_overview_links_a_rollout_in_progress_to_its_page(page: Any, ui_world: World) -> None:
+    page.goto(ui_world.url + "/")
+    page.locator("#slo-rows").get_by_role("link", name="demo-v2").click()
+    page.wait_for_url("**/rollouts/demo-v2")
+    assert page.locator("[data-phase]").inner_text() == "Paused"
+
+
 def test_the_list_refreshes_in_place_when_a_rollout_starts(page: Any, rollouts: RolloutServer) -> None:
     rollouts.start_rollout("first")
     page.goto(rollouts.url + "/rollouts")
