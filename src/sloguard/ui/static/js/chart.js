@@ -1,6 +1,7 @@
 /* SG.chart(el, spec): a uPlot chart in el, or a "no data" state instead of a blank chart.
  * spec = {timestamps: [unix s], series: [{label, values: [number|null], dash?: true}],
- *         thresholds?: [{value, label}], events?: [{time: unix s, label}], yFormat?: fn, yRange?: [min, max]}
+ *         thresholds?: [{value, label}], events?: [{time: unix s, label}], yFormat?: fn, yRange?: [min, max],
+ *         onSelect?: fn(startS, endS) called when a range is dragged on the chart (instead of zooming in place)}
  * el gets data-state="chart"|"nodata" and data-series=<series drawn>; chart.update(spec) redraws in place.
  */
 (function () {
@@ -65,7 +66,11 @@
       axes: [{ stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") } },
         { stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") }, size: 76,
           values: function (u, vals) { return vals.map(yf); } }],
-      hooks: { draw: [function (u) { drawMarks(u, u._sgSpec); }] },
+      cursor: { drag: { x: true, y: false, setScale: !spec.onSelect } },
+      hooks: { draw: [function (u) { drawMarks(u, u._sgSpec); }], setSelect: [function (u) {
+        var sel = u.select, cb = u._sgSpec.onSelect;
+        if (cb && sel.width > 4) cb(u.posToVal(sel.left, "x"), u.posToVal(sel.left + sel.width, "x"));
+      }] },
     };
   }
 
