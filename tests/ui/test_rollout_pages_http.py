@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -41,7 +42,8 @@ def fetch(ctx: ServerContext, *paths: str) -> list[httpx.Response]:
         async with httpx.AsyncClient(transport=transport, base_url="http://sloguard") as c:
             return [await c.get(p) for p in paths]
 
-    return asyncio.run(go())
+    with ThreadPoolExecutor(1) as pool:  # its own loop: Playwright's sync API may hold this thread's
+        return pool.submit(asyncio.run, go()).result()
 
 
 def test_without_a_rollout_service_both_pages_say_so_in_a_sentence() -> None:
