@@ -16,8 +16,10 @@ import httpx
 import uvicorn
 
 from sloguard.api import ServerContext, create_app
+from sloguard.api._engine_setup import make_engine
 from sloguard.clock import SystemClock
 from sloguard.delivery.analysis.providers import ProviderEnv
+from sloguard.delivery.routers._proxy_metrics import RedMetrics
 from sloguard.delivery.service import RolloutService
 from sloguard.state import open_store
 from sloguard.tsdb.testing import MemoryStorage
@@ -57,14 +59,16 @@ class RolloutServer:
         self._server: uvicorn.Server | None = None
         self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
         self._error: BaseException | None = None
+        #: The TSDB the proxies write their RED metrics to and the query API reads.
+        self.storage = MemoryStorage()
 
     async def _serve(self) -> None:
         store = open_store(data_dir=self.data_dir)
         service = RolloutService(store.rollouts, ProviderEnv(series=judge_series), SystemClock(),
-                                 sink=MemoryStorage(), tick_ms=100, judge_interval_ms=1000)
+                                 sink=self.storage, tick_ms=100, judge_interval_ms=1000)
         try:
             await service.open()
-            ctx = ServerContext(storage=MemoryStorage(), serve_demo=False)
+            ctx = ServerContext(storage=self.storage, engine=make_engine(self.storage), serve_demo=False)
             ctx.rollouts = service
             config = uvicorn.Config(create_app(ctx), host="127.0.0.1", port=self.port, log_level="warning",
                                     lifespan="off", access_log=False)
@@ -108,6 +112,17 @@ class RolloutServer:
         r = httpx.post(f"{self.url}/api/v1/rollouts", content=spec, params={"actor": "ana"}, timeout=10)
         assert r.status_code == 201, r.text
         return r.json()["data"]  # type: ignore[no-any-return]
+
+    def write_traffic(self, service: str, seconds: int, per_5s: dict[str, int]) -> None:
+        """The proxy's RED metrics of the last ``seconds``, as its writer flushes them every 5 s:
+        ``per_5s`` requests per version in each 5 s."""
+        red = RedMetrics(service)
+        now = int(time.time() * 1000)
+        for t in range(now - seconds * 1000, now + 1, 5000):
+            for version, n in per_5s.items():
+                for _ in range(n):
+                    red.observe(version, 200, 0.01)
+            red.flush(self.storage, t)
 
     def view(self, name: str) -> dict[str, Any]:
         r = httpx.get(f"{self.url}/api/v1/rollouts/{name}", timeout=5)

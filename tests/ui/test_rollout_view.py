@@ -16,6 +16,7 @@ from sloguard.ui._rollout_view import (
     metric_charts,
     number,
     seconds,
+    traffic_query,
     verdict_rows,
     weight_series,
 )
@@ -110,3 +111,13 @@ def test_the_list_puts_running_rollouts_first_then_the_latest_updated() -> None:
     rs = [{"name": "a", "phase": "Healthy", "updatedAt": at(9)}, {"name": "b", "phase": "Paused", "updatedAt": at(1)},
           {"name": "c", "phase": "Progressing", "updatedAt": at(5)}, {"name": "d", "phase": "Degraded", "updatedAt": at(3)}]
     assert [r["name"] for r in list_order(rs)] == ["c", "b", "a", "d"]
+
+
+def test_the_traffic_query_covers_the_rollout_and_names_its_service_safely() -> None:
+    t0 = seconds(at(0)) or 0.0
+    running = traffic_query({"service": 'we"b', "phase": "Paused", "createdAt": at(0)}, now=t0 + 3600)
+    assert running["query"] == 'sum by (version) (rate(http_requests_total{service="we\\"b"}[76s]))'
+    assert (running["start"], running["end"], running["step"]) == (t0 - 60, t0 + 3600, 19)
+    done = traffic_query({"service": "web", "phase": "Healthy", "createdAt": at(0), "updatedAt": at(30)}, now=t0 + 86400)
+    assert (done["start"], done["end"], done["step"]) == (t0 + 90 - 300, t0 + 90, 2)
+    assert done["query"].endswith("[30s]))")

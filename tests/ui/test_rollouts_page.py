@@ -22,6 +22,13 @@ pytestmark = pytest.mark.slow
 STOP_LIVE_JS = "() => { for (let i = 1; i < 10000; i++) clearInterval(i); }"
 
 
+def settle(page: Any) -> None:
+    """Stop the page's live refresh and let its requests finish, so that leaving the page
+    cuts no request short (the recorder would count it as failed)."""
+    page.evaluate(STOP_LIVE_JS)
+    page.wait_for_load_state("networkidle")
+
+
 @pytest.fixture(scope="module")
 def rollouts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RolloutServer]:
     server = RolloutServer(tmp_path_factory.mktemp("rollouts")).start()
@@ -40,7 +47,7 @@ def _facts(page: Any) -> tuple[str, str, str]:
             page.locator("[data-weight]").inner_text())
 
 
-def settled(world: World) -> Any:
+def world_rollouts(world: World) -> Any:
     """The world's rollouts once shop's page alert has aborted shop-v2 (it does within seconds)."""
     deadline = time.monotonic() + 30
     while True:
@@ -51,7 +58,7 @@ def settled(world: World) -> Any:
 
 
 def test_the_list_shows_every_rollout_as_the_api_does_and_links_to_each(page: Any, ui_world: World) -> None:
-    listed: Any = settled(ui_world)
+    listed: Any = world_rollouts(ui_world)
     page.goto(ui_world.url + "/rollouts")
     assert page.locator("nav a[aria-current=page]").inner_text() == "Rollouts"
     for r in listed:
@@ -64,6 +71,7 @@ def test_the_list_shows_every_rollout_as_the_api_does_and_links_to_each(page: An
     names = [n.strip() for n in page.locator("tr[data-rollout] td:first-child").all_inner_texts()]
     assert names.index("demo-v2") < names.index("shop-v2")  # running first
     shot(page, "rollouts")
+    settle(page)
     page.get_by_role("link", name="demo-v2").click()
     page.wait_for_url("**/rollouts/demo-v2")
     assert page.locator("h1").inner_text().startswith("demo-v2")
@@ -72,6 +80,7 @@ def test_the_list_shows_every_rollout_as_the_api_does_and_links_to_each(page: An
 
 def test_the_overview_links_a_rollout_in_progress_to_its_page(page: Any, ui_world: World) -> None:
     page.goto(ui_world.url + "/")
+    settle(page)
     page.locator("#slo-rows").get_by_role("link", name="demo-v2").click()
     page.wait_for_url("**/rollouts/demo-v2")
     assert page.locator("[data-phase]").inner_text() == "Paused"
@@ -104,6 +113,7 @@ def test_promote_moves_a_paused_rollout_on_and_records_the_typed_name(page: Any,
     assert "Promote done" in page.locator("#action-result").inner_text()
     assert "dana" in page.locator("[data-actor]").all_inner_texts()
     assert page.locator("tr[aria-current=step] td").nth(1).inner_text() == "4"
+    settle(page)
     page.reload()
     assert page.input_value("#actor") == "dana"  # remembered in localStorage
 
@@ -130,6 +140,7 @@ def test_abort_asks_a_reason_confirms_and_sends_the_traffic_back(page: Any, roll
     assert page.locator("[data-action=promote]").is_disabled() and page.locator("[data-action=abort]").is_disabled()
     aborted = page.locator("#rollout-events tr", has_text="RolloutAbortRequested")
     assert "eve" in aborted.inner_text()
+    settle(page)
     page.reload()
     assert _facts(page)[::2] == ("Degraded", "0%")
 
@@ -156,6 +167,7 @@ def test_judge_verdicts_show_their_p_value_and_chart_and_a_deep_link_reopens_the
     v = rollouts.until("judged", "two verdicts", lambda v: sum(
         1 for a in v["analyses"] for m in a["metrics"] for x in m["measurements"] if x.get("verdict")) >= 2)
     oldest = v["analyses"][0]["metrics"][0]["measurements"][0]["verdict"]  # the table's last row (newest first)
+    rollouts.write_traffic("judged", 60, {"v1": 40, "v2": 10})  # what the proxy writes for 10 req/s, 20% canary
     page.goto(rollouts.url + "/rollouts/judged")
     p_values = page.locator("[data-p-value]").all_inner_texts()
     assert len(p_values) >= 2 and p_values[-1] == f"{oldest['p_value']:.3g}"
@@ -166,6 +178,10 @@ def test_judge_verdicts_show_their_p_value_and_chart_and_a_deep_link_reopens_the
     assert plot.get_attribute("data-series") == "1"
     assert color_pixels(page, '[data-chart="m0"]', series_rgb(page, 0)) > 20  # the p-value line is drawn
     assert page.locator('[data-chart="weights"]').get_attribute("data-state") == "chart"
+    traffic = page.locator('[data-chart="traffic"]')
+    page.wait_for_function("() => document.querySelector('[data-chart=\"traffic\"]').dataset.state === 'chart'")
+    assert traffic.get_attribute("data-series") == "2"
+    assert {"v1", "v2"} <= set(traffic.locator(".u-legend .u-label").all_inner_texts())
     page.locator("details.explain summary").click()
     assert "exact p = " in page.locator("#rollout-explain").inner_text()
     shot(page, "rollout")
@@ -178,5 +194,6 @@ def test_judge_verdicts_show_their_p_value_and_chart_and_a_deep_link_reopens_the
     again.goto(rollouts.url + "/rollouts/judged")
     assert again.locator("h1").inner_text() == page.locator("h1").inner_text()
     browser_log.allow(404, r"/rollouts/nope$")
+    settle(again)
     assert again.goto(rollouts.url + "/rollouts/nope").status == 404
     assert again.locator("[role=alert]").inner_text() == "There is no rollout named 'nope'."

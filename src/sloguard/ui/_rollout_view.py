@@ -82,6 +82,22 @@ def weight_series(view: Mapping[str, Any], now: float) -> dict[str, Any]:
     return {"timestamps": times, "values": values}
 
 
+def traffic_query(view: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """The ``/api/v1/query_range`` parameters of the requests per second each version got,
+    from the built-in proxy's ``http_requests_total{service, version, code}``: from a minute
+    before the rollout started until now (or a minute after a finished one's last update),
+    at about 200 points, each rate over at least 30 s (the proxy writes every 5 s)."""
+    end = now
+    if view.get("phase") in FINISHED:
+        end = min(now, (seconds(view.get("updatedAt")) or now) + 60)
+    start = min((seconds(view.get("createdAt")) or end - 600) - 60, end - 300)
+    step = max(2, math.ceil((end - start) / 200))
+    service = str(view.get("service", "")).replace("\\", "\\\\").replace('"', '\\"')
+    window = max(30, 4 * step)
+    query = f'sum by (version) (rate(http_requests_total{{service="{service}"}}[{window}s]))'
+    return {"query": query, "start": round(start, 3), "end": round(end, 3), "step": step}
+
+
 def number(value: Any) -> float | None:
     """A measurement's value (``0.97``, ``[0.97]``, a JSON number, ``"NaN"``) as a finite
     float; None for anything else (several values, text)."""

@@ -24,6 +24,7 @@ from sloguard.ui._rollout_view import (
     allowed,
     list_order,
     metric_charts,
+    traffic_query,
     verdict_rows,
     weight_series,
 )
@@ -57,8 +58,10 @@ async def rollout_page(request: Request) -> Response:
     explained = await api_get(request, f"{path}/explain")
     verdicts, verdict_count = verdict_rows(view, MAX_VERDICTS)
     charts = metric_charts(view)
+    now = time.time()
     data = {"name": view["name"], "phase": view.get("phase"), "allowed": allowed(view),
-            "weights": weight_series(view, time.time()), "charts": [asdict(c) for c in charts]}
+            "weights": weight_series(view, now), "traffic": traffic_query(view, now),
+            "charts": [asdict(c) for c in charts]}
     return render(
         request, "rollout.html", nav="/rollouts", title=f"Rollout {name}", r=view, api_path=path,
         allowed=allowed(view), commands=COMMANDS, verdicts=verdicts, verdict_count=verdict_count, charts=charts,

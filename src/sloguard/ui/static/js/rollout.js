@@ -45,8 +45,25 @@
     var wspec = { timestamps: w.timestamps, series: [{ label: "canary weight", values: w.values }], yRange: [0, 100], yFormat: pctFormat };
     var wel = document.querySelector('[data-chart="weights"]');
     charts.weights = charts.weights ? charts.weights.update(wspec) : SG.chart(wel, wspec);
+    drawTraffic(d.traffic);
     d.charts.forEach(function (c) {
       charts[c.id] = charts[c.id] ? charts[c.id].update(metricSpec(c)) : SG.chart(metricFigure(c), metricSpec(c));
+    });
+  }
+
+  /* The requests each version answered, from the API's query_range over the proxy's metrics. */
+  function drawTraffic(t) {
+    var el = document.querySelector('[data-chart="traffic"]'), err = document.querySelector("[data-traffic-error]");
+    var url = "/api/v1/query_range?" + new URLSearchParams({ query: t.query, start: t.start, end: t.end, step: t.step });
+    return SG.getJSON(url).then(function (data) {
+      var spec = SG.fromMatrix(data.result);
+      spec.series.forEach(function (s, i) { s.label = (data.result[i].metric || {}).version || s.label; });
+      spec.yFormat = function (v) { return v == null ? "-" : +v.toPrecision(3) + "/s"; };
+      err.textContent = "";
+      charts.traffic = charts.traffic ? charts.traffic.update(spec) : SG.chart(el, spec);
+    }, function (e) {
+      err.textContent = "The proxy's metrics could not be read: " + e.message;
+      charts.traffic = charts.traffic ? charts.traffic.update({ timestamps: [], series: [] }) : SG.chart(el, { timestamps: [], series: [] });
     });
   }
 
