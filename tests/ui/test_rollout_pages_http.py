@@ -9,9 +9,11 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import bcrypt
 import httpx
 
 from sloguard.api import ServerContext, create_app
+from sloguard.api._webconfig import WebConfig
 from sloguard.tsdb.testing import MemoryStorage
 
 
@@ -36,10 +38,10 @@ class StoredOnly:
         return "Rollout old of shop (unknown strategy): Paused\n"
 
 
-def fetch(ctx: ServerContext, *paths: str) -> list[httpx.Response]:
+def fetch(ctx: ServerContext, *paths: str, auth: tuple[str, str] | None = None) -> list[httpx.Response]:
     async def go() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=create_app(ctx))
-        async with httpx.AsyncClient(transport=transport, base_url="http://sloguard") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://sloguard", auth=auth) as c:
             return [await c.get(p) for p in paths]
 
     with ThreadPoolExecutor(1) as pool:  # its own loop: Playwright's sync API may hold this thread's
@@ -70,3 +72,14 @@ def test_a_rollout_that_cannot_be_rebuilt_shows_what_is_stored_and_offers_no_com
     assert "cannot be rebuilt from its stored spec" in page.text and "unknown strategy" in page.text
     buttons = re.findall(r"<button [^>]*data-action=[^>]*>", page.text)
     assert len(buttons) == 6 and all(" disabled" in b for b in buttons), buttons
+
+
+def test_a_signed_in_user_acts_under_their_own_name() -> None:
+    ctx = ServerContext(storage=MemoryStorage())
+    ctx.rollouts = StoredOnly()
+    ctx.web_config = WebConfig(basic_auth_users={"ana": bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=4)).decode()})
+    [page] = fetch(ctx, "/rollouts/old", auth=("ana", "pw"))
+    assert page.status_code == 200
+    assert "Acting as <strong data-user>ana</strong> (signed in)" in page.text and 'id="actor"' not in page.text
+    [anonymous] = fetch(ctx, "/rollouts/old")
+    assert anonymous.status_code == 401
