@@ -188,6 +188,8 @@ def test_judge_verdicts_show_their_p_value_and_chart_and_a_deep_link_reopens_the
     page.set_viewport_size({"width": 375, "height": 800})
     page.wait_for_timeout(400)  # the charts follow a resize after 150 ms
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 375  # usable on a phone
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shot(page, "rollout-phone", full_page=False)
 
     again = page.context.new_page()  # a deep link opens the same rollout
     browser_log.attach(again)
