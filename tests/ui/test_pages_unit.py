@@ -3,6 +3,7 @@ page's time range and tier states, escaping, empty states and error pages (in-pr
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,3 +111,18 @@ def test_static_files_ship_in_the_package(client: TestClient) -> None:
                  "vendor/uplot/uPlot.iife.min.js", "vendor/uplot/LICENSE"):
         assert client.get(f"/ui/static/{path}").status_code == 200, path
     assert client.get("/ui/static/../templates/base.html").status_code == 404
+
+
+def test_pages_read_the_api_as_the_caller_behind_basic_auth(tmp_path: Path) -> None:
+    import bcrypt
+
+    from sloguard.api._webconfig import load_web_config
+
+    (tmp_path / "web.yml").write_text(f"basic_auth_users: {{ana: {bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=4)).decode()}}}\n")
+    storage = MemoryStorage()
+    ctx = ServerContext(storage=storage, engine=PromQLEngine(storage), slos=load_slos(),
+                        web_config=load_web_config(tmp_path / "web.yml"))
+    client = TestClient(create_app(ctx))
+    assert client.get("/").status_code == 401
+    page = client.get("/", auth=("ana", "pw"))
+    assert page.status_code == 200 and "checkout-availability" in page.text  # the in-process API call was let in
