@@ -150,6 +150,7 @@
     actorInput.value = localStorage.getItem(ACTOR_KEY) || "";
     actorInput.addEventListener("change", actor);
   }
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); });  // Enter in the name box sends nothing
   form.addEventListener("click", function (ev) {
     var b = ev.target.closest("button[data-action]");
     if (b && !b.disabled) run(b.dataset.action, b.textContent.replace("…", "").trim());
