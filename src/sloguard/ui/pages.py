@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 from sloguard.ui import _silences as silences
 from sloguard.ui._alerts import alerts_page
 from sloguard.ui._overview import overview_page
+from sloguard.ui._rollouts import rollout_page, rollouts_page
 from sloguard.ui._slo_detail import slo_page
 
 #: Where the package's static files are served.
@@ -44,6 +45,8 @@ PAGE_ROUTES: list[Route] = [
     Route("/silences/{silence_id}/edit", silences.edit_silence_page, methods=["GET"]),
     Route("/silences/{silence_id}/edit", silences.save_silence, methods=["POST"]),
     Route("/silences/{silence_id}/expire", silences.expire_silence, methods=["POST"]),
+    Route("/rollouts", rollouts_page, methods=["GET"]),
+    Route("/rollouts/{name}", rollout_page, methods=["GET"]),
 ]
 
 _SERVED = frozenset(r.path for r in PAGE_ROUTES)
