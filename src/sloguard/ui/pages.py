@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from sloguard.ui._graph import graph_page, graph_redirect
 from sloguard.ui._overview import overview_page
 from sloguard.ui._slo_detail import slo_page
 
@@ -35,6 +36,8 @@ NAV = (
 PAGE_ROUTES: list[Route] = [
     Route("/", overview_page, methods=["GET"]),
     Route("/slos/{name}", slo_page, methods=["GET"]),
+    Route("/graph", graph_page, methods=["GET"]),
+    *(Route(p, graph_redirect, methods=["GET"]) for p in ("/classic/graph", "/new/graph", "/query")),
 ]
 
 _SERVED = frozenset(r.path for r in PAGE_ROUTES)

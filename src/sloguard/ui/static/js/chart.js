@@ -1,5 +1,6 @@
 /* SG.chart(el, spec): a uPlot chart in el, or a "no data" state instead of a blank chart.
- * spec = {timestamps: [unix s], series: [{label, values: [number|null], dash?: true}],
+ * spec = {timestamps: [unix s], series: [{label, values: [number|null], dash?: true, fill?: true,
+ *         raw?: [values the legend shows instead, e.g. a stacked series' own values]}],
  *         thresholds?: [{value, label}], events?: [{time: unix s, label}], yFormat?: fn, yRange?: [min, max]}
  * el gets data-state="chart"|"nodata" and data-series=<series drawn>; chart.update(spec) redraws in place.
  */
@@ -44,7 +45,11 @@
       width: Math.max(el.clientWidth, 200), height: el.clientHeight || 240,
       series: [{}].concat(spec.series.map(function (s, i) {
         return { label: s.label, stroke: SG.seriesColor(i), width: 1.5, dash: s.dash ? [6, 4] : undefined,
-          spanGaps: false, value: function (u, v) { return yf(v); } };
+          fill: s.fill ? SG.seriesColor(i) + "33" : undefined, spanGaps: false,
+          value: function (u, v, si, j) {
+            var cur = u._sgSpec && u._sgSpec.series[si - 1];
+            return yf(cur && cur.raw && j != null ? cur.raw[j] : v);
+          } };
       })),
       scales: { y: spec.yRange ? { range: function (u, min, max) {
         return [Math.min(spec.yRange[0], min), Math.max(spec.yRange[1], max)]; } } : {} },
