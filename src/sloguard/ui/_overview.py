@@ -47,7 +47,8 @@ def _alert(alerts: list[Mapping[str, Any]]) -> tuple[str, str]:
     if not states:
         return "ok", "ok"
     worst = str(states[0].get("state"))
-    return worst, ", ".join(f"{a.get('tier')} {a.get('state')}" for a in states)
+    texts = dict.fromkeys(f"{a.get('tier')} {a.get('state')}" for a in states)  # one per tier and state
+    return worst, ", ".join(texts)
 
 
 def _fastest(b: Mapping[str, Any]) -> tuple[float | None, str]:
@@ -96,19 +97,19 @@ def in_progress(rollouts: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any
 
 
 def _sort_value(row: Row, key: str) -> Any:
-    if key == "rank":
-        return row.rank
-    value = getattr(row, key if key != "alert" else "alert_text", None)
-    return (value is None, value if value is not None else 0)
+    return getattr(row, key if key != "alert" else "alert_text", None)
 
 
 def arrange(rows: list[Row], q: str, sort: str, desc: bool) -> list[Row]:
-    """Rows containing every word of ``q`` (service, SLO, labels, alerts), sorted by ``sort``."""
+    """Rows containing every word of ``q`` (service, SLO, labels, alerts), sorted by ``sort``
+    (``rank``: worst first); rows without a value for ``sort`` come last."""
     words = q.lower().split()
     kept = [r for r in rows if all(w in _haystack(r) for w in words)]
     if sort == "rank":
         return kept
-    return sorted(kept, key=lambda r: _sort_value(r, sort), reverse=desc)
+    known = [r for r in kept if _sort_value(r, sort) is not None]
+    empty = [r for r in kept if _sort_value(r, sort) is None]  # rows without data stay last either way
+    return sorted(known, key=lambda r: _sort_value(r, sort), reverse=desc) + empty
 
 
 def _haystack(row: Row) -> str:

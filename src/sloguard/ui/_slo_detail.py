@@ -42,6 +42,11 @@ class TimeRange:
     range_text: str
     live: bool
 
+    @property
+    def end_iso(self) -> str:
+        """``end`` as RFC3339 UTC, whole seconds (what a link pins)."""
+        return dt.datetime.fromtimestamp(int(self.end), dt.UTC).isoformat().replace("+00:00", "Z")
+
 
 def parse_end(text: str) -> float:
     """RFC3339 (``2026-12-03T20:00:00Z``) or Unix seconds."""

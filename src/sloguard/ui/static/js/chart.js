@@ -18,10 +18,24 @@
     });
   }
 
+  // events closer than `gap` canvas pixels share one marker: "first … last (n)"
+  function clusters(u, events, gap) {
+    var out = [];
+    events.forEach(function (e) {
+      var x = Math.round(u.valToPos(e.time, "x", true)), last = out[out.length - 1];
+      if (last && x - last.x < gap) { last.items.push(e); } else { out.push({ x: x, items: [e] }); }
+    });
+    return out.map(function (c) {
+      var n = c.items.length, first = c.items[0].label, end = c.items[n - 1].label.split(" ").pop();
+      return { x: c.x, label: n === 1 ? first : first + " … " + end + " (" + n + ")" };
+    });
+  }
+
   function drawMarks(u, spec) {
     var ctx = u.ctx, b = u.bbox, dpr = devicePixelRatio || 1;
     ctx.save();
     ctx.font = (11 * dpr) + "px system-ui, sans-serif";
+    ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";
     (spec.thresholds || []).forEach(function (t) {
       var y = Math.round(u.valToPos(t.value, "y", true));
       if (y < b.top || y > b.top + b.height) return;
@@ -29,12 +43,12 @@
       ctx.beginPath(); ctx.moveTo(b.left, y); ctx.lineTo(b.left + b.width, y); ctx.stroke();
       ctx.fillText(t.label, b.left + 4 * dpr, y - 3 * dpr);
     });
-    (spec.events || []).forEach(function (e, i) {
-      var x = Math.round(u.valToPos(e.time, "x", true));
+    clusters(u, spec.events || [], 8 * dpr).forEach(function (c, i) {
+      var x = c.x;
       if (x < b.left || x > b.left + b.width) return;
       ctx.strokeStyle = css("--muted"); ctx.fillStyle = css("--fg"); ctx.setLineDash([2 * dpr, 3 * dpr]); ctx.lineWidth = dpr;
       ctx.beginPath(); ctx.moveTo(x, b.top); ctx.lineTo(x, b.top + b.height); ctx.stroke();
-      ctx.fillText(e.label, Math.min(x + 3 * dpr, b.left + b.width - ctx.measureText(e.label).width), b.top + (12 + 12 * (i % 3)) * dpr);
+      ctx.fillText(c.label, Math.max(b.left, Math.min(x + 3 * dpr, b.left + b.width - ctx.measureText(c.label).width - 4 * dpr)), b.top + (12 + 12 * (i % 3)) * dpr);
     });
     ctx.restore();
   }
@@ -42,7 +56,7 @@
   function options(el, spec) {
     var yf = spec.yFormat || function (v) { return v == null ? "-" : +v.toPrecision(4) + ""; };
     return {
-      width: Math.max(el.clientWidth, 200), height: el.clientHeight || 240,
+      width: Math.max(el.clientWidth, 200), height: SG.CHART_HEIGHT,
       series: [{}].concat(spec.series.map(function (s, i) {
         return { label: s.label, stroke: SG.seriesColor(i), width: 1.5, dash: s.dash ? [6, 4] : undefined,
           fill: s.fill ? SG.seriesColor(i) + "33" : undefined, spanGaps: false,
@@ -54,16 +68,15 @@
       scales: { y: spec.yRange ? { range: function (u, min, max) {
         return [Math.min(spec.yRange[0], min), Math.max(spec.yRange[1], max)]; } } : {} },
       axes: [{ stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") } },
-        { stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") }, size: 60,
+        { stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") }, size: 76,
           values: function (u, vals) { return vals.map(yf); } }],
       hooks: { draw: [function (u) { drawMarks(u, u._sgSpec); }] },
     };
   }
 
-  function fit(u, el) {
-    var legend = u.root.querySelector(".u-legend");
-    u.setSize({ width: Math.max(el.clientWidth, 200), height: Math.max((el.clientHeight || 240) - (legend ? legend.offsetHeight : 0) - 8, 80) });
-  }
+  // the plot's height is fixed and the legend keeps its rows on refresh, so new data never moves the page
+  SG.CHART_HEIGHT = window.matchMedia("(max-width: 600px)").matches ? 180 : 220;
+  function fit(u, el) { u.setSize({ width: Math.max(el.clientWidth, 200), height: SG.CHART_HEIGHT }); }
 
   SG.chart = function (el, spec) {
     var handle = { plot: null, spec: null };
@@ -83,7 +96,6 @@
         el.innerHTML = "";
         handle.plot = new uPlot(options(el, next), data, el);
         handle.plot._sgSpec = next;
-        fit(handle.plot, el);
       }
       el.dataset.state = "chart"; el.dataset.series = String(next.series.length);
       return handle;

@@ -46,6 +46,8 @@
   }
 
   draw();
+  var form = document.getElementById("range-form");
+  form.elements.range.addEventListener("change", function () { form.requestSubmit(); });
   document.addEventListener("sg:refreshed", function (ev) { if (ev.target.id === "slo-data-wrap") draw(); });
   if (read().live) SG.live(SG.refreshRegions, 15);
 })();

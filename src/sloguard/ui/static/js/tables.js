@@ -15,7 +15,6 @@
   }
 
   function compare(a, b) {
-    if (a.empty !== b.empty) return a.empty ? 1 : -1;
     return a.v < b.v ? -1 : a.v > b.v ? 1 : 0;
   }
 
@@ -40,7 +39,9 @@
       var index = ths.findIndex(function (th) { return th.getAttribute("data-key") === state.sort; });
       rows.sort(function (a, b) {
         if (index < 0) return Number(a.getAttribute("data-rank")) - Number(b.getAttribute("data-rank"));
-        var c = compare(cellValue(a, index), cellValue(b, index));
+        var x = cellValue(a, index), y = cellValue(b, index);
+        if (x.empty !== y.empty) return x.empty ? 1 : -1;  // rows without a value stay last either way
+        var c = compare(x, y);
         return state.dir === "desc" ? -c : c;
       });
       var words = state.q.toLowerCase().split(/\s+/).filter(Boolean), shown = 0;
