@@ -74,7 +74,7 @@ def table_rows(result_type: str, result: Any) -> list[dict[str, Any]]:
     """``[{series, value, values?}]`` for an instant query's result."""
     if result_type in ("scalar", "string"):
         return [{"series": result_type, "value": str(result[1]), "values": None}]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in result[:MAX_ROWS]:
         if result_type == "matrix":
             vals = [{"value": v[1], "time": v[0]} for v in s.get("values", [])[-MAX_VALUES:]]

@@ -2,7 +2,7 @@
  * spec = {timestamps: [unix s], series: [{label, values: [number|null], dash?: true, fill?: true,
  *         raw?: [values the legend shows instead, e.g. a stacked series' own values]}],
  *         thresholds?: [{value, label}], events?: [{time: unix s, label}], yFormat?: fn, yRange?: [min, max],
- *         height?: plot px (default SG.CHART_HEIGHT)}
+ *         height?: plot px (default SG.CHART_HEIGHT), xRange?: [start, end] unix s shown even where no data}
  * el gets data-state="chart"|"nodata" and data-series=<series drawn>; chart.update(spec) redraws in place.
  */
 (function () {
@@ -66,7 +66,9 @@
             return yf(cur && cur.raw && j != null ? cur.raw[j] : v);
           } };
       })),
-      scales: { y: spec.yRange ? { range: function (u, min, max) {
+      scales: { x: { time: true, range: function (u, min, max) {  // spec.xRange: the whole asked range, not the data's
+        var r = u._sgSpec && u._sgSpec.xRange; return r ? [Math.min(r[0], min), Math.max(r[1], max)] : [min, max]; } },
+        y: spec.yRange ? { range: function (u, min, max) {
         return [Math.min(spec.yRange[0], min), Math.max(spec.yRange[1], max)]; } } : {} },
       axes: [{ stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") } },
         { stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") }, size: 76,

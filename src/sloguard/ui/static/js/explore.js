@@ -25,7 +25,8 @@
       var script = document.getElementById("p" + el.dataset.plot + "-data");
       if (!script) return;
       var data = JSON.parse(script.textContent), m = SG.fromMatrix(data.result);
-      var spec = { timestamps: m.timestamps, series: m.series, height: SG.CHART_HEIGHT < 200 ? 220 : 340 };
+      var spec = { timestamps: m.timestamps, series: m.series, height: SG.CHART_HEIGHT < 200 ? 220 : 340,
+        xRange: [data.start, data.end] };
       if (data.stacked) stack(spec);
       if (el._sgChart) el._sgChart.update(spec); else el._sgChart = SG.chart(el, spec);
     });
