@@ -1,4 +1,4 @@
-# sloguard: `make run` starts a server on the embedded store, `make test` runs the whole suite.
+# sloguard: `make run` starts `sloguard demo` (the server, a demo service, two judged rollouts), `make test` runs the whole suite.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/sloguard serve
+	$(VENV)/bin/sloguard demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

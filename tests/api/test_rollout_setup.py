@@ -12,7 +12,7 @@ import pytest
 
 from sloguard.api import ServerContext
 from sloguard.api._engine_setup import make_engine
-from sloguard.api._rollout_setup import RolloutSetup, RolloutSetupError, provider_env
+from sloguard.api._rollout_setup import RolloutSetup, RolloutSetupError, known_specs, provider_env
 from sloguard.delivery._controller_state import RolloutPhase, new_state, state_to_dict
 from sloguard.state import RolloutRecord, open_store
 from sloguard.tsdb.testing import MemoryStorage
@@ -63,3 +63,16 @@ def test_analyses_query_the_embedded_engine_with_and_without_labels() -> None:
     assert env.query is not None and env.series is not None
     assert env.query("vector(2)", 1_000) == [2.0]
     assert env.series('label_replace(vector(3), "a", "b", "", "")', 1_000) == [({"a": "b"}, 3.0)]
+
+
+def test_rollout_files_are_globs_under_the_config_dir_read_as_one_stream(tmp_path: Path) -> None:
+    (tmp_path / "rollouts").mkdir()
+    (tmp_path / "rollouts" / "b.yaml").write_text("b: 2\n")
+    (tmp_path / "rollouts" / "a.yaml").write_text("a: 1")
+    found = known_specs(["rollouts/*.yaml"], str(tmp_path))
+    assert found is not None
+    text, source = found
+    assert text == "a: 1\n---\nb: 2\n"
+    assert source == f"{tmp_path}/rollouts/a.yaml, {tmp_path}/rollouts/b.yaml"
+    assert known_specs(["nothing/*.yaml"], str(tmp_path)) is None
+    assert known_specs([], str(tmp_path)) is None

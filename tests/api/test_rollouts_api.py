@@ -42,6 +42,7 @@ class Served:
     canary: CountingUpstream
     proxy_port: int
     sink: MemoryStorage
+    ctx: ServerContext
 
     def spec(self, name: str = "web", **kw: Any) -> str:
         return canary_spec(name, self.stable, self.canary, self.proxy_port, **kw)
@@ -75,7 +76,7 @@ async def served(tmp_path: Path, budget: Any = None) -> AsyncIterator[Served]:
     transport = httpx.ASGITransport(app=create_app(ctx))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://sloguard", timeout=10) as http:
-            yield Served(http, service, stable, canary, free_port(), sink)
+            yield Served(http, service, stable, canary, free_port(), sink, ctx)
     finally:
         await service.close()
         stable.stop()
@@ -210,3 +211,18 @@ def test_the_error_budget_policy_refuses_a_start_unless_forced_with_a_reason(tmp
         assert [(e["actor"], "security fix" in e["message"]) for e in overridden] == [("ana", True)]
 
     run(tmp_path, scenario, budget=ExhaustedBudget())
+
+
+def test_a_rollout_of_the_servers_rollout_files_starts_by_name_without_a_body(tmp_path: Path) -> None:
+    async def scenario(s: Served) -> None:
+        r = await s.post("", params={"name": "web"})
+        assert r.status_code == 400 and "rollout_files" in r.json()["error"]  # the server has none
+        s.ctx.settings["rollout_files"] = lambda: (s.spec("other") + "---\n" + s.spec("web"), "rollouts/shop.yaml")
+        r = await s.post("", params={"name": "web", "actor": "ana"})
+        assert r.status_code == 201, r.text
+        assert r.json()["data"]["name"] == "web"
+        events = (await s.http.get("/api/v1/rollouts/web/events")).json()["data"]
+        assert events[0]["message"] == "Start requested from rollouts/shop.yaml."
+        assert (await s.http.get("/api/v1/rollouts/other")).status_code == 404  # known, not started
+
+    run(tmp_path, scenario)

@@ -25,21 +25,25 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SloguardProcess]:
-    tmp = tmp_path_factory.mktemp("served")
-    config = tmp / "sloguard.yml"
-    config.write_text(E2E_CONFIG)
-    proc = SloguardProcess(tmp / "data", config, tmp / "sloguard.log").start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture(scope="module")
 def upstreams() -> Iterator[tuple[CountingUpstream, CountingUpstream]]:
     pair = CountingUpstream("v1").start(), CountingUpstream("v2").start()
     yield pair
     for u in pair:
         u.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory,
+           upstreams: tuple[CountingUpstream, CountingUpstream]) -> Iterator[SloguardProcess]:
+    """A served sloguard whose config names ``rollouts/*.yaml``: the rollout ``known``."""
+    tmp = tmp_path_factory.mktemp("served")
+    (tmp / "rollouts").mkdir()
+    (tmp / "rollouts" / "known.yaml").write_text(canary_spec("known", *upstreams, free_port()))
+    config = tmp / "sloguard.yml"
+    config.write_text(E2E_CONFIG + "rollout_files: [rollouts/*.yaml]\n")
+    proc = SloguardProcess(tmp / "data", config, tmp / "sloguard.log").start()
+    yield proc
+    proc.stop()
 
 
 def cli(server: SloguardProcess, *args: str) -> Any:
@@ -171,6 +175,15 @@ def test_problems_of_several_files_get_each_files_own_lines_and_paths(tmp_path: 
     assert problem_line(in_two, spec) == f"warning: {two}:3:4: documents[1].b: bad"
 
 
+def test_a_rollout_of_the_servers_rollout_files_starts_by_name(server: SloguardProcess) -> None:
+    r = cli(server, "start", "--name", "known", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["name"] == "known"
+    assert "rollout files read" in server.logs() and "known" in server.logs()
+    r = cli(server, "start")
+    assert r.exit_code == 2 and "--name of a rollout in the server's rollout_files" in r.stderr
+
+
 def test_errors_name_the_url_or_the_servers_sentence(server: SloguardProcess) -> None:
     r = cli(server, "status", "nope")
     assert r.exit_code == 1 and "HTTP 404" in r.stderr and "nope" in r.stderr
@@ -180,3 +193,29 @@ def test_errors_name_the_url_or_the_servers_sentence(server: SloguardProcess) ->
     assert f"Cannot reach the sloguard server at {dead}" in r.stderr
     r = cli(server, "start", "/nonexistent/rollout.yaml")
     assert r.exit_code == 1 and "/nonexistent/rollout.yaml" in r.stderr
+
+
+def test_with_basic_auth_the_actor_is_the_authenticated_user(upstreams: Any, tmp_path: Path) -> None:
+    import bcrypt
+
+    web = tmp_path / "web.yml"
+    web.write_text(f"basic_auth_users: {{alice: {bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=4)).decode()}}}\n")
+    config = tmp_path / "sloguard.yml"
+    config.write_text(E2E_CONFIG)
+    proc = SloguardProcess(tmp_path / "data", config, tmp_path / "sloguard.log")
+    proc.extra_args = ["--web.config.file", str(web)]
+    proc.client_options = {"auth": ("alice", "pw")}
+    proc.start()
+    try:
+        path, _ = spec_file(tmp_path, "auth", upstreams)
+        authed = proc.url.replace("http://", "http://alice:pw@")
+        r = runner.invoke(app, ["rollout", "start", str(path), "--actor", "mallory", "--url", authed])
+        assert r.exit_code == 0, r.output
+        events = httpx.get(f"{proc.url}/api/v1/rollouts/auth/events", auth=("alice", "pw"), timeout=5).json()["data"]
+        assert [e["actor"] for e in events if e["type"] == "RolloutStartRequested"] == ["alice"]
+        wrong = proc.url.replace("http://", "http://alice:nope@")
+        r = runner.invoke(app, ["rollout", "list", "--url", wrong])
+        assert r.exit_code == 1
+        assert "wants credentials (HTTP 401)" in r.stderr and "alice:***@" in r.stderr and "nope" not in r.stderr
+    finally:
+        proc.stop()

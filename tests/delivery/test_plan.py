@@ -292,3 +292,12 @@ def test_judges_without_a_background_template_make_their_own_analysis() -> None:
     assert plan.background is not None and plan.background_start == 0
     [m] = plan.background.metrics
     assert (m.name, m.interval_ms, m.initial_delay_ms, m.count) == ("errors", 7 * S, 7 * S, None)
+
+
+def test_the_spec_s_judge_interval_sets_how_often_the_judges_look() -> None:
+    text = rollout(JUDGED.replace("JUDGE", "exact").replace("SETTINGS", "{}").replace("  judges:", "  judgeInterval: 12s\n  judges:"))
+    [m] = build(text, judge_interval_ms=7 * S).background.metrics  # type: ignore[union-attr]
+    assert (m.interval_ms, m.initial_delay_ms) == (12 * S, 12 * S)
+    bad = load_bundle(text.replace("judgeInterval: 12s", "judgeInterval: 0s"))
+    assert [p.path for p in bad.errors] == ["documents[0].spec.strategy.canary.judgeInterval"]
+    assert "at least 1s" in bad.errors[0].message

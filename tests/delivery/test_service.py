@@ -285,6 +285,26 @@ def test_a_stored_rollout_whose_spec_is_gone_is_listed_but_not_driven(db: str, f
     run(go)
 
 
+
+def test_a_damaged_stored_state_is_named_and_does_not_hide_the_other_rollouts(db: str, fake_router: dict[str, World]) -> None:
+    async def go() -> None:
+        clock = ManualClock(T0)
+        rig = Rig(db, clock)
+        await rig.service.start(spec_text())
+        await rig.close()
+        rig2 = Rig(db, clock)
+        with rig2.store._db.transaction() as conn:
+            conn.exec_driver_sql("UPDATE rollouts SET state = '{\"version\": 99}'")
+        await rig2.service.open()
+        [summary] = rig2.service.list()
+        assert summary["name"] == "checkout-v2" and summary["unreadable"] and "version 99" in summary["message"]
+        with pytest.raises(RolloutServiceError) as e:
+            rig2.service.get("checkout-v2")
+        assert e.value.status == 409 and "version 99" in str(e.value)
+        await rig2.close()
+
+    run(go)
+
 JUDGED = """
       - setWeight: 50
       - pause: {duration: 300s}

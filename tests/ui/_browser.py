@@ -48,23 +48,23 @@ class Recorder:
         page.on("response", self._response)
 
     def _console(self, msg: Any) -> None:
-        if msg.type == "error" and not self._allowed_console(msg.text):
+        if msg.type == "error" and not self._allowed_console(msg.text, str(msg.location.get("url", ""))):
             self.problems.append(f"console error: {msg.text} ({msg.location})")
 
-    def _allowed_console(self, text: str) -> bool:
+    def _allowed_console(self, text: str, url: str) -> bool:
         # Chromium logs every 4xx/5xx answer as a console error; expected ones are allowed
-        return any(f"status of {s}" in text for s, _ in self.allowed)
+        return any(f"status of {s}" in text and p.search(url) for s, p in self.allowed)
 
     def _response(self, resp: Any) -> None:
         if resp.status >= 400 and not any(s == resp.status and p.search(resp.url) for s, p in self.allowed):
             self.problems.append(f"HTTP {resp.status}: {resp.request.method} {resp.url}")
 
 
-def shot(page: Any, name: str) -> Path:
-    """A full-page screenshot at docs/screenshots/<name>.png."""
+def shot(page: Any, name: str, full_page: bool = True) -> Path:
+    """A screenshot at docs/screenshots/<name>.png (the whole page, or the viewport)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

@@ -1,19 +1,18 @@
 """The demo-like world the UI tests look at: a ``sloguard serve`` subprocess scraping its own
-demo target every second, six hours of a ``shop`` service backfilled (``sloguard import
-openmetrics``) with an error spike two hours ago, three SLOs (one with no data at all), and
+demo target every second, six hours of a ``shop`` service backfilled (``import_openmetrics``,
+the code of ``sloguard import openmetrics``) with an error spike two hours ago, three SLOs (one with no data at all), and
 two rollouts started through the API: ``shop-v2`` (aborted by shop's page alert) and
 ``demo-v2`` (paused at its second step, in progress)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from sloguard.ingest.backfill import import_openmetrics
 from tests._net import free_port
 from tests.e2e.conftest import SloguardProcess
 
@@ -109,10 +108,7 @@ def start_world(root: Path) -> World:
     end = int(time.time()) // 60 * 60
     data = root / "data"
     (root / "shop.om").write_text(backfill_text(end))
-    imported = subprocess.run(
-        [sys.executable, "-c", "from sloguard.cli import main; main()", "import", "openmetrics",
-         str(root / "shop.om"), "--data-dir", str(data), "--quiet"], capture_output=True, text=True, timeout=120)
-    assert imported.returncode == 0, imported.stderr[-2000:]
+    import_openmetrics(root / "shop.om", data)  # what `sloguard import openmetrics` does, without a second process
     (root / "slos.yml").write_text(SLOS)
     server = SloguardProcess(data, root / "sloguard.yml", root / "sloguard.log")
     (root / "sloguard.yml").write_text(CONFIG.format(port=server.port))

@@ -8,7 +8,8 @@
 * ``page``: a fresh 1280x900 page; console errors, page errors, failed requests and HTTP
   error answers are collected by ``browser_log`` and asserted empty at teardown
   (``browser_log.allow(404, r"/slos/nope")`` expects one).
-* ``shot(page, name)`` (from ``tests.ui._browser``): docs/screenshots/<name>.png.
+* ``shot(page, name, full_page=True)`` (from ``tests.ui._browser``): docs/screenshots/<name>.png;
+  ``color_pixels(page, selector, rgb)`` and ``series_rgb(page, i)`` check that a chart drew.
 """
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow
 
 def _rows(page: Any) -> list[list[str]]:
     """The visible overview rows as [service, slo, budget data-value]."""
-    return page.evaluate("""() => Array.from(document.querySelectorAll('#slo-rows tr[data-rank]'))
+    rows: list[list[str]] = page.evaluate("""() => Array.from(document.querySelectorAll('#slo-rows tr[data-rank]'))
         .filter(r => !r.hidden).map(r => [r.cells[0].textContent.trim(), r.cells[1].dataset.value, r.cells[5].dataset.value])""")
+    return rows
 
 
 def test_overview_lists_every_slo_worst_first_with_the_rollout_in_progress(page: Any, ui_world: World) -> None:
@@ -84,6 +85,7 @@ def test_slo_detail_charts_draw_the_series_of_the_api(page: Any, ui_world: World
         assert color_pixels(page, "[data-chart=sli]", series_rgb(page, i)) > 50, f"series {i} not drawn"
     assert page.locator("#slo-now tbody tr").count() == n
     assert page.locator(".events li", has_text="shop-v2 Aborted").count() == 1
+    assert page.locator(".events li", has_text="page 6h/30m firing").count() >= 1  # /pay's spike pages
     shot(page, "slo-detail")
 
 
@@ -99,7 +101,7 @@ def test_an_slo_without_data_shows_no_data_instead_of_a_blank_chart(page: Any, u
 
 
 def test_a_deep_link_reopens_the_same_range(page: Any, ui_world: World) -> None:
-    page.goto(ui_world.url + "/slos/shop-availability")
+    page.goto(ui_world.url + "/slos/shop-availability?range=6h")
     page.select_option("select[name=range]", "1h")  # a new range is shown at once
     page.wait_for_url("**range=1h**")
     page.locator("#permalink").click()
@@ -136,3 +138,55 @@ def test_times_are_local_with_utc_in_the_title_and_regions_refresh_in_place(page
     assert page.evaluate("window.__sameDocument") is True  # no full reload
     after = page.locator("#slo-table").bounding_box()
     assert box is not None and after is not None and abs(box["y"] - after["y"]) < 1
+
+
+def test_dragging_over_a_chart_opens_that_range_as_a_link(page: Any, ui_world: World) -> None:
+    page.goto(ui_world.url + "/slos/shop-availability?range=6h")
+    box = page.locator("[data-chart=sli] .u-over").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + 20, steps=5)
+    page.mouse.up()
+    page.wait_for_url("**end=**")
+    data = page.evaluate("JSON.parse(document.getElementById('slo-data').textContent)")
+    assert data["live"] is False and abs((data["end"] - data["start"]) - 3 * 3600) < 15 * 60  # half of 6h
+    assert page.locator("[data-chart=sli]").get_attribute("data-state") == "chart"
+
+
+def test_pages_fit_a_phone_screen(browser: Any, ui_world: World, browser_log: Recorder) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, color_scheme="dark")
+    pg = context.new_page()
+    browser_log.attach(pg)
+    try:
+        for path, name in (("/", "overview-phone"), ("/slos/shop-availability?range=6h", "slo-detail-phone")):
+            pg.goto(ui_world.url + path)
+            pg.wait_for_load_state("networkidle")
+            assert pg.evaluate("document.documentElement.scrollWidth") <= 375, f"{path} scrolls sideways"
+            shot(pg, name, full_page=False)
+        assert pg.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(13, 17, 23)"  # dark scheme
+    finally:
+        problems = list(browser_log.problems)
+        context.close()
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_chart_helper_draws_a_query_range_matrix(page: Any, ui_world: World) -> None:
+    end = ui_world.backfill_end
+    params = {"query": 'sum by (route) (rate(http_requests_total{job="shop"}[5m]))', "start": str(end - 3600), "end": str(end), "step": "60"}
+    matrix: Any = ui_world.api("/api/v1/query_range", **params)
+    page.goto(ui_world.url + "/slos/search-availability")  # any page: the helpers are on every page
+    drawn = page.evaluate("""async (params) => {
+        const el = document.createElement('div'); el.className = 'plot'; el.id = 'matrix';
+        document.querySelector('main').prepend(el);
+        const data = await SG.getJSON('/api/v1/query_range?' + new URLSearchParams(params));
+        const spec = SG.fromMatrix(data.result);
+        SG.chart(el, spec);
+        return [el.dataset.series, spec.series.map(s => s.label), spec.timestamps.length];
+    }""", params)
+    assert drawn[0] == str(len(matrix["result"])) == "2"
+    assert sorted(drawn[1]) == ['{route="/cart"}', '{route="/pay"}'] and drawn[2] == 61
+    for i in range(2):
+        assert color_pixels(page, "#matrix", series_rgb(page, i)) > 20, f"series {i} not drawn"
+    page.evaluate("SG.chart(document.getElementById('matrix'), SG.fromMatrix([]))")
+    assert page.locator("#matrix").get_attribute("data-state") == "nodata"

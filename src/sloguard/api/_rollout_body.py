@@ -99,7 +99,8 @@ def start_options(raw: bytes, params: Mapping[str, str], user: str | None) -> tu
     except UnicodeDecodeError as e:
         raise RolloutApiError(400, f"The request body is not UTF-8 text (byte {e.start}); send the rollout's YAML.") from None
     if not text.strip():
-        raise RolloutApiError(400, "The request body is empty; send the YAML of the rollout and its AnalysisTemplates.")
+        raise RolloutApiError(400, "The request body is empty; send the YAML of the rollout and its AnalysisTemplates, "
+                                   "or name (?name=) a rollout of the server's rollout_files.")
     actor = user or params.get("actor", "").strip() or "api"
     force = None
     if query_bool(params, "force"):

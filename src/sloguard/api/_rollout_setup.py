@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -47,6 +48,30 @@ def default_budget(ctx: ServerContext) -> BudgetSource | None:
     return source
 
 
+def known_specs(patterns: list[str], base_dir: str) -> tuple[str, str] | None:
+    """The ``rollout_files`` as one YAML stream and their names (the spec's source), or
+    None when none is configured or matches. Read at each use, so edits need no reload."""
+    from sloguard.rules import expand_rule_files
+
+    files = expand_rule_files(patterns, base_dir)
+    if not files:
+        return None
+    texts = [Path(f).read_text(encoding="utf-8") for f in files]
+    return "\n---\n".join(texts), ", ".join(files)
+
+
+def check_known_specs(patterns: list[str], base_dir: str) -> None:
+    """Log every problem of the ``rollout_files`` at start (the server runs anyway)."""
+    from sloguard.delivery.spec import load_bundle_files
+    from sloguard.rules import expand_rule_files
+
+    files = expand_rule_files(patterns, base_dir)
+    bundle = load_bundle_files(files)
+    for p in bundle.problems:
+        (log.error if p.is_error else log.warning)("rollout file problem", extra={"problem": str(p)})
+    log.info("rollout files read", extra={"files": len(files), "rollouts": [r.name for r in bundle.rollouts]})
+
+
 class RolloutSetupError(Exception):
     """The rollout service cannot start (its stored rollouts cannot be read); says why."""
 
@@ -73,11 +98,11 @@ class RolloutSetup:
         self._tick_ms = tick_ms
         self._http: httpx.AsyncClient | None = None
 
-    async def start(self, ctx: ServerContext) -> RolloutService:
-        """Create and open the service over ``ctx`` (storage, engine and alerting set)."""
-        from sloguard.delivery.service import (
-            RolloutService,  # scipy and the judges: only when served
-        )
+    async def start(self, ctx: ServerContext, config_path: Path | None = None) -> RolloutService:
+        """Create and open the service over ``ctx`` (storage, engine and alerting set);
+        the config's ``rollout_files`` are relative to ``config_path``."""
+        # the delivery package (scipy, for the judges) is loaded here, when the server serves rollouts
+        from sloguard.delivery.service import RolloutService
 
         if ctx.alerting is None:
             raise RolloutSetupError("Rollouts need the alerting pipeline's state store, and it is not running.")
@@ -92,8 +117,22 @@ class RolloutSetup:
             await self._http.aclose()
             raise RolloutSetupError(f"cannot resume the stored rollouts: {e}") from e
         self.service = ctx.rollouts = service
+        self._know_files(ctx, str(config_path.parent) if config_path is not None else "")
         log.info("rollout service started", extra={"state": getattr(ctx.alerting.store, "url", "")})
         return service
+
+    @staticmethod
+    def _know_files(ctx: ServerContext, base_dir: str) -> None:
+        """``ctx.settings["rollout_files"]``: the API's way to the current config's files."""
+        def patterns() -> list[str]:  # the config in force: reloads change it
+            return list(getattr(ctx.config, "rollout_files", []) or [])
+
+        ctx.settings["rollout_files"] = lambda: known_specs(patterns(), base_dir)
+        if patterns():
+            try:
+                check_known_specs(patterns(), base_dir)
+            except (OSError, ValueError) as e:  # unreadable or not UTF-8: named in the log, the server runs
+                log.error("cannot read the rollout files", extra={"err": str(e)})
 
     async def stop(self, ctx: ServerContext) -> None:
         """Close the service (loops and proxies stop; state stays), then its HTTP client."""

@@ -16,6 +16,7 @@ Who acts: the user the server authenticated (HTTP basic auth of the web config),
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -122,9 +123,11 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     @rollout_endpoint
     async def start(request: Request) -> Response:
         svc = service()
-        raw = await read_limited(request, body_limit(ctx.settings))
+        raw, source = await read_limited(request, body_limit(ctx.settings)), "<api>"
+        if not raw.strip() and request.query_params.get("name"):  # a rollout of the server's rollout_files
+            raw, source = await _known(ctx, raw, source)
         text, name, force, actor = start_options(raw, request.query_params, authenticated_user(request, ctx))
-        view = await svc.start(text, source="<api>", name=name, force=force, actor=actor)
+        view = await svc.start(text, source=source, name=name, force=force, actor=actor)
         return success(view, 201)
 
     @rollout_endpoint
@@ -145,6 +148,16 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         Route("/api/v1/rollouts/{name}/explain", explain, methods=["GET"]),
         Route("/api/v1/rollouts/{name}/{action}", act, methods=["POST"]),
     ]
+
+
+async def _known(ctx: ServerContext, raw: bytes, source: str) -> tuple[bytes, str]:
+    """The text of the server's ``rollout_files`` (unchanged when it has none)."""
+    read = ctx.settings.get("rollout_files")
+    try:
+        found = await asyncio.to_thread(read) if read is not None else None
+    except (OSError, UnicodeDecodeError) as e:
+        raise RolloutApiError(400, f"The server cannot read its rollout_files: {e}.") from None
+    return (found[0].encode(), found[1]) if found is not None else (raw, source)
 
 
 async def _perform(svc: Any, action: str, name: str, actor: str, body: ActionBody) -> Any:

@@ -211,7 +211,7 @@ class Server:
         slo_rule_files = await asyncio.to_thread(slos.refresh)
         await self._start_alerting(ctx, uv)  # SLO grouping labels known: the SLO inhibit rule compares them
         try:
-            await self._rollouts.start(ctx)  # on the alerting state store; resumes unfinished rollouts
+            await self._rollouts.start(ctx, self._config_file())  # on the alerting state store; resumes unfinished rollouts
         except RolloutSetupError as e:
             raise ServeError(str(e)) from None
         try:

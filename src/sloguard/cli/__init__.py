@@ -35,6 +35,8 @@ __import__("sloguard.cli._analysis", fromlist=["register"]).register(app)  # `sl
 for _module in (_serve, _import, _query, _conformance, _rules, _slo, _tsdb, _alerting):
     _module.register(app)
 __import__("sloguard.cli._rollout", fromlist=["register"]).register(app)  # `sloguard rollout`: one line, merges easily
+__import__("sloguard.cli._demo", fromlist=["register"]).register(app)  # `sloguard demo`: one line, merges easily
+__import__("sloguard.cli._dashboards", fromlist=["register"]).register(app)  # `sloguard dashboards`: one line, merges easily
 
 
 def main() -> None:

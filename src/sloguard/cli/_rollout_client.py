@@ -116,8 +116,9 @@ class RolloutClient:
     """``/api/v1/rollouts`` of the server at ``url``."""
 
     def __init__(self, url: str, timeout_s: float = 30.0, transport: httpx.BaseTransport | None = None) -> None:
-        self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, transport=transport)
+        #: Credentials go in the URL (``http://USER:PASSWORD@host:port``, basic auth); messages show it without them.
+        self.url = shown_url(url)
+        self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s, transport=transport)
         self.spec: SpecText | None = None
 
     def close(self) -> None:
@@ -152,6 +153,9 @@ class RolloutClient:
         except httpx.HTTPError as e:
             raise RolloutCommandError(f"Cannot reach the sloguard server at {self.url}: {e or type(e).__name__} "
                                       f"(is `sloguard serve` running there? Set --url or {URL_ENV}).") from None
+        if r.status_code == 401:
+            raise RolloutCommandError(f"The sloguard server at {self.url} wants credentials (HTTP 401): give them in "
+                                      "the URL, http://USER:PASSWORD@HOST:PORT.")
         try:
             body = r.json()
         except ValueError:
@@ -163,6 +167,17 @@ class RolloutClient:
             raise RolloutCommandError(f"The server refused it (HTTP {r.status_code}): {error}",
                                       [problem_line(p, self.spec) for p in problems])
         return body["data"]
+
+
+def shown_url(url: str) -> str:
+    """``url`` without its password (and without a trailing ``/``), for messages."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url.rstrip("/"))
+    if parts.password is None:
+        return urlunsplit(parts)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def _quote(name: str) -> str:

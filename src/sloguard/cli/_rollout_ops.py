@@ -73,7 +73,8 @@ def _emit(data: Any, fmt: Format, text: Callable[[Any], Any]) -> None:
 
 
 def start(
-    files: Annotated[list[Path], typer.Argument(help="The rollout's spec file and its AnalysisTemplate files.")],
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="The rollout's spec file and its AnalysisTemplate files (none: --name of the server's rollout_files).")] = None,
     name: Annotated[str | None, typer.Option("--name", help="The rollout to start when the files hold several.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Start despite an exhausted error budget (needs --reason).")] = False,
     actor: Actor = "",
@@ -81,13 +82,17 @@ def start(
     url: Url = DEFAULT_URL,
     fmt: Fmt = Format.TEXT,
 ) -> None:
-    """Start a rollout on the server from spec files (validated by the server)."""
+    """Start a rollout on the server from spec files (validated by the server), or one of
+    the server's rollout_files by --name."""
     if force and not reason.strip():
         typer.echo("error: --force needs --reason: an override of the error-budget policy is recorded with who and why.",
                    err=True)
         raise typer.Exit(2)
+    if not files and not name:
+        typer.echo("error: give the spec files, or --name of a rollout in the server's rollout_files.", err=True)
+        raise typer.Exit(2)
     with _client(url) as c:
-        spec = read_specs(files)
+        spec = read_specs(files or [])
         _emit(c.start(spec, name, force, actor or login_name(), reason), fmt, lambda v: f"started {one_line(v)}")
 
 

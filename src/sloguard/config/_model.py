@@ -5,6 +5,7 @@ global: {scrape_interval: 15s, scrape_timeout: 10s, evaluation_interval: 1m, ext
 scrape_configs: [...]            # Prometheus scrape configs, validated by sloguard.ingest
 rule_files: ["rules/*.yml"]      # globs, relative to this file
 slo_files: ["slos/*.yml"]        # Sloth / OpenSLO / native SLO specs, globs relative to this file
+rollout_files: ["rollouts/*.yml"]  # rollouts (+ AnalysisTemplates) started by name: `rollout start --name N`
 alerting: {alertmanagers: [{static_configs: [{targets: ["127.0.0.1:9093"]}]}]}
 alerting_config_file: alertmanager.yml   # Alertmanager YAML for the built-in pipeline (relative to this file)
 alerting_slo_inhibit: true       # a firing SLO page mutes the same SLO's ticket
@@ -144,6 +145,9 @@ class Config(_Strict):
     #: SLO spec files (Sloth, OpenSLO or native; globs relative to this file). Their
     #: generated rules are evaluated with the rule files; budgets are at /api/v1/slos.
     slo_files: list[str] = Field(default_factory=list)
+    #: Rollout specs with their AnalysisTemplates (globs relative to this file) the server
+    #: knows: a start that names one without sending a spec reads them (never started alone).
+    rollout_files: list[str] = Field(default_factory=list)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     #: The built-in pipeline's Alertmanager config (relative to this file); empty: alerts
     #: go to the built-in log route (``sloguard.alerting.defaults``).

@@ -149,11 +149,13 @@ class JudgeMetric:
 @dataclass(frozen=True, slots=True)
 class CanaryStrategy:
     """Steps in order, a background analysis across them (from ``starting_step``), and the
-    statistical judges that compare the canary with its baseline at every look."""
+    statistical judges that compare the canary with its baseline at every look, every
+    ``judge_interval_s`` seconds (None: the server's default)."""
 
     steps: tuple[Step, ...]
     analysis: AnalysisRef | None = None
     judges: tuple[JudgeMetric, ...] = ()
+    judge_interval_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from sloguard.delivery._spec_model import (
     VersionTarget,
     freeze,
 )
-from sloguard.delivery._spec_read import integer, join, known, split_where
+from sloguard.delivery._spec_read import integer, join, known, pause_seconds, split_where
 from sloguard.delivery._spec_steps import read_analysis, read_steps
 from sloguard.delivery.routers import ROUTERS, RouterError
 from sloguard.slo._reader import Reader
@@ -135,7 +135,7 @@ def _strategy(r: Reader, raw: Any, where: str, stable: VersionTarget | None,
         r.problem(where, "needs exactly one of canary or blueGreen")
         return None
     if "canary" in d:
-        return read_canary(r, d["canary"], join(where, "canary"), {"steps", "analysis", "judges"})
+        return read_canary(r, d["canary"], join(where, "canary"), {"steps", "analysis", "judges", "judgeInterval"})
     return read_blue_green(r, d["blueGreen"], join(where, "blueGreen"), stable, canary)
 
 
@@ -151,7 +151,12 @@ def read_canary(r: Reader, raw: Any, where: str, allowed: set[str],
             r.problem(join(join(where, "analysis"), "startingStep"),
                       f"{background.starting_step} is past the last step (there are {len(steps)})")
     judges = read_judges(r, r.list_(d, "judges", where), join(where, "judges"))
-    return CanaryStrategy(steps, background, judges)
+    interval = None
+    if d.get("judgeInterval") is not None:
+        interval = pause_seconds(r, d["judgeInterval"], join(where, "judgeInterval"))
+        if interval == 0:
+            r.problem(join(where, "judgeInterval"), "must be at least 1s (the time between two looks of the judges)")
+    return CanaryStrategy(steps, background, judges, interval or None)
 
 
 def read_blue_green(r: Reader, raw: Any, where: str, stable: VersionTarget | None, canary: VersionTarget | None,

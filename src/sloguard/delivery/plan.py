@@ -60,7 +60,8 @@ def plan_from_spec(spec: RolloutSpec, templates: Mapping[str, AnalysisTemplate],
     if isinstance(s, BlueGreenStrategy):
         return Plan(spec.name, spec.service, blue_green=_blue_green(b, s))
     steps = tuple(_step(b, st, f"spec.strategy.canary.steps[{i}]") for i, st in enumerate(s.steps))
-    background = _background(b, s, judge_interval_ms)
+    interval_ms = s.judge_interval_s * 1000 if s.judge_interval_s else judge_interval_ms
+    background = _background(b, s, interval_ms)
     start = s.analysis.starting_step if s.analysis is not None else 0
     if background is not None and not 0 <= start <= len(steps):
         raise PlanBuildError(f"The rollout {spec.name!r}: spec.strategy.canary.analysis.startingStep is {start}, "

@@ -96,9 +96,10 @@ class RolloutService:
             log.error("The rollout %r has no stored spec text; it is shown but not driven.", name)
             return None
         try:
+            load(self.repo, name)  # a damaged or newer stored state is not driven (ControllerError)
             spec, plan = read_spec(stored[0], stored[1], name, **self._plan_options)
             sv = _Served(spec, plan, self._runner(spec, await self._hub.router_for(spec)), self._hub.key_of(spec))
-        except (RolloutServiceError, RouterError) as e:
+        except (RolloutServiceError, RouterError, ControllerError) as e:
             log.error("The rollout %r cannot be resumed from its stored spec: %s", name, e)
             return None
         self._served[name] = sv
@@ -264,7 +265,10 @@ class RolloutService:
             log.exception("Pausing the rollout %r after its loop failed did not work either.", sv.spec.name)
 
     def _state(self, name: str) -> RolloutState:
-        s = load(self.repo, name)
+        try:
+            s = load(self.repo, name)
+        except ControllerError as e:  # a damaged or newer stored state: named, never a 500
+            raise RolloutServiceError(str(e), 409) from None
         if s is None:
             raise RolloutServiceError(f"There is no rollout named {name!r}.", 404)
         return s
@@ -294,7 +298,11 @@ class RolloutService:
         out = []
         for record in self.repo.list():
             sv = self._served.get(record.name)
-            s = load(self.repo, record.name)
+            try:
+                s = load(self.repo, record.name)
+            except ControllerError as e:  # one unreadable record does not hide the others
+                out.append({"name": record.name, "phase": record.phase, "message": str(e), "unreadable": True})
+                continue
             if s is not None:
                 out.append(summary(s, sv.spec if sv else None, sv.plan if sv else None))
         return out

@@ -6,7 +6,7 @@ the browser script also does in place."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,7 @@ class Row:
     rank: tuple[float, ...] = field(default=())
 
 
-def _alert(alerts: list[Mapping[str, Any]]) -> tuple[str, str]:
+def _alert(alerts: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
     states = sorted(alerts, key=lambda a: (ALERT_RANK.get(str(a.get("state")), 3), str(a.get("tier"))))
     if not states:
         return "ok", "ok"
@@ -76,7 +76,7 @@ def _row(slo: Mapping[str, Any], b: Mapping[str, Any] | None, rollout: Mapping[s
     )
 
 
-def rows_of(slos: list[Mapping[str, Any]], rollouts: list[Mapping[str, Any]]) -> list[Row]:
+def rows_of(slos: Sequence[Mapping[str, Any]], rollouts: Sequence[Mapping[str, Any]]) -> list[Row]:
     """Every SLO's rows, worst first: firing, then pending, then the least budget left."""
     active = in_progress(rollouts)
     rows: list[Row] = []
@@ -87,7 +87,7 @@ def rows_of(slos: list[Mapping[str, Any]], rollouts: list[Mapping[str, Any]]) ->
     return sorted(rows, key=lambda r: (r.rank, r.service, r.slo))
 
 
-def in_progress(rollouts: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+def in_progress(rollouts: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     """The latest unfinished rollout of each service."""
     out: dict[str, Mapping[str, Any]] = {}
     for r in sorted(rollouts, key=lambda r: str(r.get("updatedAt") or "")):

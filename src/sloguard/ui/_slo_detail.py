@@ -1,17 +1,19 @@
 """SLO detail (``/slos/{name}``): SLI and budget burn-down over a time range (the SLO's
 window by default), burn rate per alert window pair with its threshold, the alert tiers
-with their state, and rollout events for the SLO's service drawn on the charts.
+with their state, and events drawn on the charts: the rollouts of the SLO's service and
+the SLO's active alerts (since when they are pending or firing).
 
 The range is in the query string (``range``: a duration; ``end``: RFC3339 or Unix
 seconds, absent for "now, live"), so a link reopens the same view. The page reads
-``/api/v1/slos/{name}``, ``/api/v1/slos/{name}/history`` and ``/api/v1/rollouts[/…/events]``;
+``/api/v1/slos/{name}``, ``/api/v1/slos/{name}/history``, ``/api/v1/rollouts[/…/events]`` and
+``/api/v1/alerts``;
 the history is embedded for the first paint and re-read by the browser while live."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -103,7 +105,23 @@ async def rollout_events(request: Request, service: str, start: float, end: floa
     return sorted(out, key=lambda e: float(e["time"]))
 
 
-def tier_rows(history: Mapping[str, Any] | None, alerts: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+async def alert_events(request: Request, slo: str, start: float, end: float) -> list[dict[str, Any]]:
+    """The SLO's active alerts (``/api/v1/alerts``) as events at their ``activeAt``."""
+    got = await api_get(request, "/api/v1/alerts")
+    out = []
+    for a in (got.data or {}).get("alerts", []) if got.ok else []:
+        labels = a.get("labels", {})
+        if labels.get("slo") != slo:
+            continue
+        t = parse_end(str(a["activeAt"]))
+        pair = f" {labels['sloguard_long']}/{labels['sloguard_short']}" if "sloguard_long" in labels else ""
+        if start <= t <= end:
+            out.append({"time": t, "type": "alert", "label": f"{labels.get('sloguard_tier', 'alert')}{pair} {a['state']}",
+                        "message": labels.get("alertname", "")})
+    return out
+
+
+def tier_rows(history: Mapping[str, Any] | None, alerts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One row per alert window pair: tier, windows, threshold and the pair's alert state."""
     rows = []
     for tier in (history or {}).get("alertTiers", []):
@@ -127,7 +145,8 @@ async def slo_page(request: Request) -> Response:
         return render_error(request, 400, str(e), title=f"SLO {name}")
     history = await api_get(request, f"/api/v1/slos/{quote(name, safe='')}/history",
                             {"start": f"{rng.start:.3f}", "end": f"{rng.end:.3f}"})
-    events = await rollout_events(request, str(slo.data.get("service", "")), rng.start, rng.end)
+    events = sorted(await rollout_events(request, str(slo.data.get("service", "")), rng.start, rng.end)
+                    + await alert_events(request, name, rng.start, rng.end), key=lambda e: float(e["time"]))
     return render(request, "slo.html", nav="/", title=f"SLO {name}", slo=slo.data, rng=rng, ranges=RANGES,
                   history=history.data if history.ok else None, history_error=history.error,
                   tiers=tier_rows(history.data if history.ok else None, slo.data.get("alerts", [])), events=events)

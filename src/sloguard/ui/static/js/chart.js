@@ -2,7 +2,8 @@
  * spec = {timestamps: [unix s], series: [{label, values: [number|null], dash?: true, fill?: true,
  *         raw?: [values the legend shows instead, e.g. a stacked series' own values]}],
  *         thresholds?: [{value, label}], events?: [{time: unix s, label}], yFormat?: fn, yRange?: [min, max],
- *         height?: plot px (default SG.CHART_HEIGHT), xRange?: [start, end] unix s shown even where no data}
+ *         height?: plot px (default SG.CHART_HEIGHT), xRange?: [start, end] unix s shown even where no data,
+ *         onSelect?: fn(startS, endS) called when a range is dragged on the chart (instead of zooming in place)}
  * el gets data-state="chart"|"nodata" and data-series=<series drawn>; chart.update(spec) redraws in place.
  */
 (function () {
@@ -73,7 +74,11 @@
       axes: [{ stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") } },
         { stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") }, size: 76,
           values: function (u, vals) { return vals.map(yf); } }],
-      hooks: { draw: [function (u) { drawMarks(u, u._sgSpec); }] },
+      cursor: { drag: { x: true, y: false, setScale: !spec.onSelect } },
+      hooks: { draw: [function (u) { drawMarks(u, u._sgSpec); }], setSelect: [function (u) {
+        var sel = u.select, cb = u._sgSpec.onSelect;
+        if (cb && sel.width > 4) cb(u.posToVal(sel.left, "x"), u.posToVal(sel.left + sel.width, "x"));
+      }] },
     };
   }
 

@@ -4,7 +4,8 @@
  * parameters (pushState: Back works, a reload or a shared link reopens the view).
  * Enter in the expression runs it, Shift+Enter adds a line; range, end, step and stacked apply
  * on change. Charts are drawn from each graph panel's embedded range-query result; while a
- * panel's end is "now", results are re-read every 15 s and the charts updated in place. */
+ * panel's end is "now", results are re-read every 15 s and the charts updated in place. Dragging
+ * across a chart zooms: the selection becomes the panel's range and end. */
 (function () {
   "use strict";
   var SG = window.SG, form = document.getElementById("explore");
@@ -26,10 +27,17 @@
       if (!script) return;
       var data = JSON.parse(script.textContent), m = SG.fromMatrix(data.result);
       var spec = { timestamps: m.timestamps, series: m.series, height: SG.CHART_HEIGHT < 200 ? 220 : 340,
-        xRange: [data.start, data.end] };
+        xRange: [data.start, data.end], onSelect: function (start, end) { zoom(el.dataset.plot, start, end); } };
       if (data.stacked) stack(spec);
       if (el._sgChart) el._sgChart.update(spec); else el._sgChart = SG.chart(el, spec);
     });
+  }
+
+  // a range dragged on a chart becomes the panel's range and end (the server writes them back canonical)
+  function zoom(i, start, end) {
+    form.elements["g" + i + ".range_input"].value = Math.max(Math.round(end - start), 1) + "s";
+    form.elements["g" + i + ".end_input"].value = String(Math.round(end));
+    send(null);
   }
 
   function setLive() {

@@ -37,10 +37,19 @@
     return out;
   }
 
+  // dragging over a chart opens that range as a link (range + end in the query string)
+  function openRange(start, end) {
+    var p = new URLSearchParams(location.search);
+    p.set("range", Math.max(60, Math.round(end - start)) + "s");
+    p.set("end", new Date(Math.round(end) * 1000).toISOString().replace(".000Z", "Z"));
+    location.search = p.toString();
+  }
+
   function draw() {
     var s = specs(read());
     document.querySelectorAll("[data-chart]").forEach(function (el, i) {
       var kind = el.dataset.chart, spec = kind === "burn" ? s.burn(el) : s[kind];
+      spec.onSelect = openRange;
       if (charts[i]) charts[i].update(spec); else charts[i] = SG.chart(el, spec);
     });
   }
