@@ -147,6 +147,18 @@ def test_changing_the_range_updates_the_url_and_a_reload_reopens_the_same_view(p
     assert page.get_attribute("#p0-plot", "data-series") == series == "4"
     page.go_back()  # history: the view before the end moved
     page.wait_for_function("!new URLSearchParams(location.search).has('g0.end_input')")
+    page.wait_for_function("document.getElementById('g0-end').value === ''")  # the panels were swapped back
+    page.wait_for_selector("#p0-plot[data-state=chart]")
+    over = page.locator("#p0-plot .u-over").bounding_box()
+    assert over is not None
+    y = over["y"] + over["height"] / 2
+    page.mouse.move(over["x"] + over["width"] * 0.25, y)  # drag across the middle half: zoom in
+    page.mouse.down()
+    page.mouse.move(over["x"] + over["width"] * 0.75, y, steps=5)
+    page.mouse.up()
+    page.wait_for_url("**g0.end_input=**")
+    zoomed = _chart_data(page)
+    assert 2.5 * 3600 < zoomed["end"] - zoomed["start"] < 3.5 * 3600 and page.input_value("#g0-range") != "6h"
 
 
 def test_several_panels_are_added_kept_in_the_url_and_removed(page: Any, ui_world: World) -> None:
