@@ -161,6 +161,19 @@ def test_changing_the_range_updates_the_url_and_a_reload_reopens_the_same_view(p
     assert 2.5 * 3600 < zoomed["end"] - zoomed["start"] < 3.5 * 3600 and page.input_value("#g0-range") != "6h"
 
 
+def test_a_live_graph_rereads_its_results_and_redraws_in_place(page: Any, ui_world: World) -> None:
+    page.clock.install()  # the page's timers run when the test says so
+    page.goto(ui_world.url + "/graph?g0.expr=up&g0.tab=0&g0.range_input=1h")
+    page.wait_for_selector("#p0-plot[data-state]")
+    first = _chart_data(page)["end"]
+    page.evaluate("document.getElementById('p0-plot').__mark = 1")
+    page.clock.run_for(16_000)  # one live period (15 s)
+    page.wait_for_function(f"JSON.parse(document.getElementById('p0-data').textContent).end > {first}")
+    assert page.evaluate("document.getElementById('p0-plot').__mark") == 1  # the same chart, updated in place
+    page.goto(ui_world.url + "/graph?g0.expr=up&g0.tab=0&g0.end_input=2026-01-01 00:00:00")
+    assert page.evaluate("document.getElementById('explore').dataset.livePeriod") == "0"  # a fixed end is not live
+
+
 def test_several_panels_are_added_kept_in_the_url_and_removed(page: Any, ui_world: World) -> None:
     page.goto(ui_world.url + "/graph?g0.expr=up&g0.tab=1")
     page.click("button[name=add_panel]")

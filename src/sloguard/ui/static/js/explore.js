@@ -44,7 +44,25 @@
     if (timer) clearInterval(timer);
     timer = null;
     var seconds = Number(form.dataset.livePeriod);
-    if (seconds > 0) timer = SG.live(SG.refreshRegions, seconds);
+    if (seconds > 0) timer = SG.live(refresh, seconds);
+  }
+
+  // the live tick: re-read this view and swap the panels' results; dropped if the user asked
+  // for another view meanwhile (a late answer must not overwrite a newer one)
+  function refresh() {
+    var url = location.pathname + location.search;
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } }).then(function (r) {
+      if (!r.ok) throw new Error("the page answered " + r.status);
+      return r.text();
+    }).then(function (html) {
+      if (pending || url !== location.pathname + location.search) return;
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      form.querySelectorAll(".panel-result[id]").forEach(function (el) {
+        var fresh = doc.getElementById(el.id);
+        if (fresh) { el.innerHTML = fresh.innerHTML; SG.formatTimes(el); }
+      });
+      draw();
+    });
   }
 
   function focusState() {
@@ -120,9 +138,6 @@
   });
   form.addEventListener("change", function (ev) {
     if (ev.target.matches("[data-autosubmit]")) send(null);
-  });
-  document.addEventListener("sg:refreshed", function (ev) {
-    if (ev.target.classList && ev.target.classList.contains("panel-result")) draw();
   });
   window.addEventListener("popstate", function () { load(location.pathname + location.search, false); });
 
