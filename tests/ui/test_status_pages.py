@@ -1,21 +1,37 @@
-"""Targets, Rules, Status and Explore on a server with nothing configured: each says so in a
-sentence (no stack trace, no blank page); pages that fail to read an API name it."""
+"""Targets, Rules, Status and Explore rendered by the server (no browser): with nothing
+configured each says so in a sentence (no stack trace, no blank page); an API that cannot
+answer is named; a rule whose evaluation fails shows its error."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+from markupsafe import escape
 from starlette.testclient import TestClient
 
 from sloguard.api import ServerContext, create_app
+from sloguard.labels import Labels
+from sloguard.promql.engine import PromQLEngine
+from sloguard.rules import ManagerOptions, RuleManager, engine_query_func
 from sloguard.tsdb.testing import MemoryStorage
+
+RULES = """
+groups:
+  - name: shop
+    rules:
+      - record: ok:sum
+        expr: sum(bar)
+      - alert: ManyToMany
+        expr: bar + on(a) foo
+"""
 
 
 @pytest.fixture()
 def client() -> Iterator[TestClient]:
-    from sloguard.promql.engine import PromQLEngine
-
     storage = MemoryStorage()
     with TestClient(create_app(ServerContext(storage=storage, engine=PromQLEngine(storage)))) as c:
         yield c
@@ -52,3 +68,24 @@ def test_an_api_that_cannot_answer_is_named_on_the_page() -> None:
     with TestClient(app) as c:
         r = c.get("/graph", params={"g0.expr": "up", "g0.tab": "1"})
     assert r.status_code == 200 and 'role="alert" data-error' in r.text
+
+
+def test_a_failing_rule_shows_its_health_and_error_and_links_its_query(tmp_path: Path) -> None:
+    storage = MemoryStorage()
+    now_ms = int(time.time() * 1000)
+    for labels in (Labels.of(name__="foo", a="1", b="1"), Labels.of(name__="foo", a="1", b="2"), Labels.of(name__="bar", a="1")):
+        storage.add(labels, [now_ms - 30_000], [1.0])
+    (tmp_path / "rules.yml").write_text(RULES)
+    engine = PromQLEngine(storage)
+    manager = RuleManager(ManagerOptions(query=engine_query_func(engine), storage=storage), use_threads=False)
+    manager.update([str(tmp_path / "rules.yml")])
+    for g in manager.groups():
+        g.eval(now_ms)
+    with TestClient(create_app(ServerContext(storage=storage, engine=engine, rule_manager=manager))) as c:
+        api = c.get("/api/v1/rules").json()["data"]["groups"][0]["rules"]
+        page = c.get("/rules").text
+    bad = next(r for r in api if r["name"] == "ManyToMany")
+    assert bad["health"] == "err" and bad["lastError"]
+    assert str(escape(bad["lastError"])) in page and '<span class="pill err">1 failing</span>' in page
+    link = "/graph?" + urlencode({"g0.expr": bad["query"], "g0.tab": "1"})  # the alert's generatorURL form
+    assert f'href="{escape(link)}"' in page and "bar" in bad["query"]
