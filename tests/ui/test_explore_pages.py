@@ -31,6 +31,12 @@ def _range_count(world: World, expr: str, data: dict[str, Any]) -> int:
     return len(got["result"])
 
 
+def _settle(page: Any) -> None:
+    """Let the page finish loading (its favicon too) before leaving it: a request cut short by
+    the next navigation would count as failed."""
+    page.wait_for_load_state("networkidle")
+
+
 def _chart_data(page: Any, i: int = 0) -> dict[str, Any]:
     return dict(page.evaluate(f"JSON.parse(document.getElementById('p{i}-data').textContent)"))
 
@@ -54,6 +60,7 @@ def test_a_prometheus_graph_link_opens_the_graph_with_the_apis_series_drawn(page
     assert page.locator("#g0-tab-graph").get_attribute("aria-selected") == "true"
     assert page.input_value("#g0-expr") == "up" and page.input_value("#g0-range") == "1h"
     assert _state(page)["g0.range_input"] == ["1h"]  # the URL carries the whole state
+    _settle(page)
     page.goto(ui_world.url + "/graph?" + urlencode({"g0.expr": SHOP, "g0.tab": "0", "g0.range_input": "6h"}))
     page.wait_for_selector("#p0-plot[data-state=chart]")
     n = _range_count(ui_world, SHOP, _chart_data(page))
@@ -62,6 +69,7 @@ def test_a_prometheus_graph_link_opens_the_graph_with_the_apis_series_drawn(page
     assert 'route="/pay"' in page.locator("#p0-plot .u-legend").inner_text()
     for i in range(2):  # the two large series are drawn in their own colours: not a blank canvas
         assert color_pixels(page, "#p0-plot", series_rgb(page, i)) > 50, f"series {i} not drawn"
+    _settle(page)
     page.goto(ui_world.url + "/graph?" + urlencode({"g0.expr": ERRORS, "g0.tab": "0", "g0.range_input": "6h",
                                                     "g1.expr": SHOP, "g1.tab": "1", "g1.moment_input": str(ui_world.backfill_end)}))
     page.wait_for_selector("#p0-plot[data-state=chart]")
@@ -113,6 +121,7 @@ def test_the_generator_url_of_a_firing_alert_opens_its_expression(page: Any, ui_
     assert page.input_value("#g0-expr") == expr
     assert page.locator("#g0-tab-table").get_attribute("aria-selected") == "true"
     assert page.locator("[data-result-table]").count() == 1 and page.locator("[data-error]").count() == 0
+    _settle(page)
     page.goto(ui_world.url + "/query?" + link.query)  # Prometheus 3's path for the same link
     assert urlparse(page.url).path == "/graph" and page.input_value("#g0-expr") == expr
 
@@ -139,6 +148,7 @@ def test_changing_the_range_updates_the_url_and_a_reload_reopens_the_same_view(p
     fixed = _chart_data(page)
     assert fixed["live"] is False and abs(before["end"] - fixed["end"] - 10800) < 5  # back half the range
     series = page.get_attribute("#p0-plot", "data-series")
+    _settle(page)
     page.reload()
     page.wait_for_selector("#p0-plot[data-state=chart]")
     again = _chart_data(page)
@@ -170,6 +180,7 @@ def test_a_live_graph_rereads_its_results_and_redraws_in_place(page: Any, ui_wor
     page.clock.run_for(16_000)  # one live period (15 s)
     page.wait_for_function(f"JSON.parse(document.getElementById('p0-data').textContent).end > {first}")
     assert page.evaluate("document.getElementById('p0-plot').__mark") == 1  # the same chart, updated in place
+    _settle(page)
     page.goto(ui_world.url + "/graph?g0.expr=up&g0.tab=0&g0.end_input=2026-01-01 00:00:00")
     assert page.evaluate("document.getElementById('explore').dataset.livePeriod") == "0"  # a fixed end is not live
 
@@ -197,8 +208,10 @@ def test_targets_lists_each_pool_and_target_of_the_api(page: Any, ui_world: Worl
     row = page.locator("section.pool tbody tr").first
     assert active[0]["scrapeUrl"] in row.inner_text() and row.locator(".pill").inner_text() == active[0]["health"]
     assert "UTC" in (row.locator("time").get_attribute("title") or "")
+    _settle(page)
     page.click("a[href='/targets?health=down']")
     assert page.locator(".empty-row").first.inner_text() == "No down target in this pool."
+    _settle(page)
     page.goto(ui_world.url + "/targets")
     shot(page, "targets")
 
@@ -211,9 +224,11 @@ def test_rules_shows_groups_rules_and_links_each_query_to_explore(page: Any, ui_
     firing = page.locator("section.pool tbody tr", has=page.locator(".pill.firing")).first
     link = firing.locator("a.query")
     expr = link.inner_text()
+    _settle(page)
     link.click()
     page.wait_for_url("**/graph?**")
     assert page.input_value("#g0-expr") == expr and _state(page)["g0.tab"] == ["1"]
+    _settle(page)
     page.goto(ui_world.url + "/rules?type=alert")
     page.screenshot(path=str(SCREENSHOTS / "rules.png"))  # the first screen: the whole list is very long
 
