@@ -85,7 +85,10 @@ def test_the_table_tab_shows_the_values_of_the_instant_query(page: Any, ui_world
     got = sorted((s.split('code="')[1].split('"')[0], s.split('route="')[1].split('"')[0], v) for s, v in rows)
     assert got == want and len(want) == 4
     assert page.input_value("#g0-end") == _state(page)["g0.end_input"][0]  # "YYYY-MM-DD HH:mm:ss" UTC
-    page.click("#g0-tab-graph")  # the same panel as a graph, in place
+    page.focus("#g0-tab-table")
+    page.keyboard.press("ArrowRight")  # the tabs' keys: arrows move, Enter shows the same panel as a graph
+    assert page.evaluate("document.activeElement.id") == "g0-tab-graph"
+    page.keyboard.press("Enter")
     page.wait_for_selector("#p0-plot[data-state=chart]")
     assert _state(page)["g0.tab"] == ["0"] and page.locator("[data-result-table]").count() == 0
 

@@ -89,3 +89,23 @@ def test_a_failing_rule_shows_its_health_and_error_and_links_its_query(tmp_path:
     assert str(escape(bad["lastError"])) in page and '<span class="pill err">1 failing</span>' in page
     link = "/graph?" + urlencode({"g0.expr": bad["query"], "g0.tab": "1"})  # the alert's generatorURL form
     assert f'href="{escape(link)}"' in page and "bar" in bad["query"]
+
+
+class _Scrapes:
+    """A scrape manager with one healthy and one failing target (``targets_json`` as the API reads it)."""
+
+    def targets_json(self) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        def target(port: int, health: str, error: str) -> dict[str, object]:
+            return {"scrapePool": "api", "scrapeUrl": f"http://127.0.0.1:{port}/metrics", "health": health,
+                    "labels": {"job": "api", "instance": f"127.0.0.1:{port}"}, "lastError": error,
+                    "lastScrape": "2026-12-03T20:00:00Z", "lastScrapeDuration": 0.0042}
+        return [target(1, "up", ""), target(2, "down", "connection refused")], [{"discoveredLabels": {}}]
+
+
+def test_a_down_target_shows_its_error_and_the_pool_its_count() -> None:
+    app = create_app(ServerContext(storage=MemoryStorage(), scrape_manager=_Scrapes()))
+    with TestClient(app) as c:
+        page = c.get("/targets").text
+        down = c.get("/targets?health=down").text
+    assert "1/2 up" in page and "connection refused" in page and "4.2 ms" in page and "1 dropped by relabeling" in page
+    assert "127.0.0.1:1/metrics" not in down and "127.0.0.1:2/metrics" in down and "1/2 up" in down

@@ -136,6 +136,13 @@
     ev.preventDefault();
     send(null);
   });
+  form.addEventListener("keydown", function (ev) {  // tabs: the arrow keys move between Table and Graph
+    if ((ev.key !== "ArrowLeft" && ev.key !== "ArrowRight") || !ev.target.matches("[role=tab]")) return;
+    var tabs = Array.prototype.slice.call(ev.target.parentElement.querySelectorAll("[role=tab]"));
+    var next = tabs[(tabs.indexOf(ev.target) + (ev.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    ev.preventDefault();
+    next.focus();
+  });
   form.addEventListener("change", function (ev) {
     if (ev.target.matches("[data-autosubmit]")) send(null);
   });
