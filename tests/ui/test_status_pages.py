@@ -44,8 +44,9 @@ def test_no_scrape_target_is_an_empty_state_naming_the_config_key(client: TestCl
 
 
 def test_no_rule_is_an_empty_state_naming_the_config_keys(client: TestClient) -> None:
-    r = client.get("/rules?type=alert")
+    r = client.get("/rules")
     assert r.status_code == 200 and "No rules" in r.text and "<code>rule_files</code>" in r.text
+    assert "No alerting rules are loaded." in client.get("/rules?type=alert").text
 
 
 def test_status_without_a_config_file_says_the_defaults_run(client: TestClient) -> None:

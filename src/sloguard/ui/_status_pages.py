@@ -76,6 +76,8 @@ async def rules_page(request: Request) -> Response:
         kind = ""
     got = await api_get(request, "/api/v1/rules", {"type": kind} if kind else None)
     groups = rule_rows(list((got.data or {}).get("groups") or [])) if got.ok else []
+    if kind:  # the API keeps groups without a rule of that type; the page leaves them out
+        groups = [g for g in groups if g["rules"]]
     return render(request, "rules.html", nav="/rules", title="Rules", error=got.error, groups=groups, kind=kind,
                   kinds=RULE_TYPES, rule_count=sum(len(g["rules"]) for g in groups),
                   error_count=sum(g["errors"] for g in groups))
