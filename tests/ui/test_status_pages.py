@@ -110,3 +110,12 @@ def test_a_down_target_shows_its_error_and_the_pool_its_count() -> None:
         down = c.get("/targets?health=down").text
     assert "1/2 up" in page and "connection refused" in page and "4.2 ms" in page and "1 dropped by relabeling" in page
     assert "127.0.0.1:1/metrics" not in down and "127.0.0.1:2/metrics" in down and "1/2 up" in down
+
+
+def test_a_graph_of_very_many_series_draws_the_first_ones_and_says_so(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sloguard.ui import _graph
+
+    monkeypatch.setattr(_graph, "MAX_GRAPH_SERIES", 1)
+    expr = 'label_replace(vector(1), "i", "x", "", "") or count_values("v", vector(1))'
+    page = client.get("/graph", params={"g0.expr": expr, "g0.tab": "0"}).text
+    assert "2 series (the first 1 drawn)" in page and page.count('"metric"') == 1

@@ -37,6 +37,8 @@ from sloguard.ui._render import render
 MAX_ROWS = 1000
 #: Values shown per series of a range-vector result in the table.
 MAX_VALUES = 20
+#: Series a graph draws (more would freeze the browser; the count says how many there are).
+MAX_GRAPH_SERIES = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,7 @@ async def run_panel(request: Request, p: Panel, now: float) -> PanelResult:
             return PanelResult(p, True, got.error, took_ms=took, at=end, start=start, step=step)
         result = got.data.get("result") or []
         return PanelResult(p, True, result_type=got.data.get("resultType", ""), count=len(result),
-                           took_ms=took, at=end, start=start, step=step, matrix=result)
+                           took_ms=took, at=end, start=start, step=step, matrix=result[:MAX_GRAPH_SERIES])
     at = p.end if p.end is not None else now
     got = await api_get(request, "/api/v1/query", {"query": p.expr, "time": f"{at:.3f}"})
     took = (time.perf_counter() - t0) * 1000
@@ -131,7 +133,7 @@ async def graph_page(request: Request) -> Response:
     results = [await run_panel(request, p, now) for p in state.panels]
     return render(request, "graph.html", nav="/graph", title="Explore", results=results, problems=state.problems,
                   canonical=canonical_url(state.panels), presets=RANGE_PRESETS, chart_data=chart_data,
-                  format_range=format_range, format_time=format_time, max_rows=MAX_ROWS,
+                  format_range=format_range, format_time=format_time, max_rows=MAX_ROWS, max_series=MAX_GRAPH_SERIES,
                   live=any(r.panel.end is None and r.ran for r in results))
 
 
