@@ -246,3 +246,15 @@ def test_status_shows_build_flags_config_and_tsdb_stats(page: Any, ui_world: Wor
     assert top in page.locator("#tsdb").inner_text()
     assert page.locator("dl[aria-label='Build information'] dd").first.inner_text() == ui_world.api("/api/v1/status/buildinfo")["version"]  # type: ignore[index]
     shot(page, "status")
+
+
+def test_explore_and_status_pages_fit_a_phone(page: Any, ui_world: World) -> None:
+    page.set_viewport_size({"width": 375, "height": 800})
+    for path in ("/graph?" + urlencode({"g0.expr": ERRORS, "g0.tab": "0", "g0.range_input": "6h", "g0.stacked": "1"}),
+                 "/targets", "/rules", "/status"):
+        page.goto(ui_world.url + path)
+        if path.startswith("/graph"):
+            page.wait_for_selector("#p0-plot[data-state=chart]")
+            shot(page, "graph-phone")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, f"{path} scrolls sideways"
+        _settle(page)

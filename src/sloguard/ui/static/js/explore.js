@@ -40,6 +40,10 @@
     send(null);
   }
 
+  // an expression box grows with its text (long queries wrap on a phone)
+  function fitBox(box) { box.style.height = "auto"; box.style.height = (box.scrollHeight + 2) + "px"; }
+  function fitBoxes() { form.querySelectorAll("textarea[data-expr]").forEach(fitBox); }
+
   function setLive() {
     if (timer) clearInterval(timer);
     timer = null;
@@ -104,6 +108,7 @@
       history.replaceState(null, "", fresh.dataset.canonical);
     }
     SG.formatTimes(form);
+    fitBoxes();
     draw();
     restoreFocus(focus);
     setLive();
@@ -143,12 +148,14 @@
     ev.preventDefault();
     next.focus();
   });
+  form.addEventListener("input", function (ev) { if (ev.target.matches("textarea[data-expr]")) fitBox(ev.target); });
   form.addEventListener("change", function (ev) {
     if (ev.target.matches("[data-autosubmit]")) send(null);
   });
   window.addEventListener("popstate", function () { load(location.pathname + location.search, false); });
 
   history.replaceState(null, "", form.dataset.canonical);
+  fitBoxes();
   draw();
   setLive();
 })();
