@@ -11,9 +11,11 @@ from starlette.staticfiles import StaticFiles
 
 from sloguard.ui import _silences as silences
 from sloguard.ui._alerts import alerts_page
+from sloguard.ui._graph import graph_page, graph_redirect
 from sloguard.ui._overview import overview_page
 from sloguard.ui._rollouts import rollout_page, rollouts_page
 from sloguard.ui._slo_detail import slo_page
+from sloguard.ui._status_pages import rules_page, status_page, targets_page
 
 #: Where the package's static files are served.
 STATIC_PREFIX = "/ui/static"
@@ -47,6 +49,11 @@ PAGE_ROUTES: list[Route] = [
     Route("/silences/{silence_id}/expire", silences.expire_silence, methods=["POST"]),
     Route("/rollouts", rollouts_page, methods=["GET"]),
     Route("/rollouts/{name}", rollout_page, methods=["GET"]),
+    Route("/graph", graph_page, methods=["GET"]),
+    *(Route(p, graph_redirect, methods=["GET"]) for p in ("/classic/graph", "/new/graph", "/query")),
+    Route("/targets", targets_page, methods=["GET"]),
+    Route("/rules", rules_page, methods=["GET"]),
+    Route("/status", status_page, methods=["GET"]),
 ]
 
 _SERVED = frozenset(r.path for r in PAGE_ROUTES)

@@ -1,6 +1,8 @@
 /* SG.chart(el, spec): a uPlot chart in el, or a "no data" state instead of a blank chart.
- * spec = {timestamps: [unix s], series: [{label, values: [number|null], dash?: true}],
+ * spec = {timestamps: [unix s], series: [{label, values: [number|null], dash?: true, fill?: true,
+ *         raw?: [values the legend shows instead, e.g. a stacked series' own values]}],
  *         thresholds?: [{value, label}], events?: [{time: unix s, label}], yFormat?: fn, yRange?: [min, max],
+ *         height?: plot px (default SG.CHART_HEIGHT), xRange?: [start, end] unix s shown even where no data,
  *         onSelect?: fn(startS, endS) called when a range is dragged on the chart (instead of zooming in place)}
  * el gets data-state="chart"|"nodata" and data-series=<series drawn>; chart.update(spec) redraws in place.
  */
@@ -56,12 +58,18 @@
   function options(el, spec) {
     var yf = spec.yFormat || function (v) { return v == null ? "-" : +v.toPrecision(4) + ""; };
     return {
-      width: Math.max(el.clientWidth, 200), height: SG.CHART_HEIGHT,
+      width: Math.max(el.clientWidth, 200), height: spec.height || SG.CHART_HEIGHT,
       series: [{}].concat(spec.series.map(function (s, i) {
         return { label: s.label, stroke: SG.seriesColor(i), width: 1.5, dash: s.dash ? [6, 4] : undefined,
-          spanGaps: false, value: function (u, v) { return yf(v); } };
+          fill: s.fill ? SG.seriesColor(i) + "33" : undefined, spanGaps: false,
+          value: function (u, v, si, j) {
+            var cur = u._sgSpec && u._sgSpec.series[si - 1];
+            return yf(cur && cur.raw && j != null ? cur.raw[j] : v);
+          } };
       })),
-      scales: { y: spec.yRange ? { range: function (u, min, max) {
+      scales: { x: { time: true, range: function (u, min, max) {  // spec.xRange: the whole asked range, not the data's
+        var r = u._sgSpec && u._sgSpec.xRange; return r ? [Math.min(r[0], min), Math.max(r[1], max)] : [min, max]; } },
+        y: spec.yRange ? { range: function (u, min, max) {
         return [Math.min(spec.yRange[0], min), Math.max(spec.yRange[1], max)]; } } : {} },
       axes: [{ stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") } },
         { stroke: css("--muted"), grid: { stroke: css("--line") }, ticks: { stroke: css("--line") }, size: 76,
@@ -76,7 +84,7 @@
 
   // the plot's height is fixed and the legend keeps its rows on refresh, so new data never moves the page
   SG.CHART_HEIGHT = window.matchMedia("(max-width: 600px)").matches ? 180 : 220;
-  function fit(u, el) { u.setSize({ width: Math.max(el.clientWidth, 200), height: SG.CHART_HEIGHT }); }
+  function fit(u, el) { u.setSize({ width: Math.max(el.clientWidth, 200), height: (u._sgSpec && u._sgSpec.height) || SG.CHART_HEIGHT }); }
 
   SG.chart = function (el, spec) {
     var handle = { plot: null, spec: null };
