@@ -73,13 +73,22 @@ def history_range(params: Params, now_ms: int) -> tuple[int, int, int]:
     return start, end, step
 
 
+def _with_budgets(params: Params) -> bool:
+    """``budgets=false``: the specs and alerts only, without computing each SLO's budget
+    (a page with many SLOs reads the budgets the rules record instead)."""
+    value = params.get("budgets")
+    if value not in ("", "true", "false"):
+        raise ApiError(f'invalid parameter "budgets": {value!r} is neither true nor false')
+    return value != "false"
+
+
 def routes(ctx: ServerContext) -> list[BaseRoute]:
-    def _compute(name: str | None, at_ms: int) -> list[dict[str, object]]:
+    def _compute(name: str | None, at_ms: int, with_budgets: bool = True) -> list[dict[str, object]]:
         out = []
         for slo in ctx.slos:
             if name is not None and slo.name != name:
                 continue
-            budgets = budget.compute(ctx.engine, slo, at_ms) if ctx.engine is not None else None
+            budgets = budget.compute(ctx.engine, slo, at_ms) if ctx.engine is not None and with_budgets else None
             out.append(slo_json(slo, budgets, _alerts(ctx, slo.name)))
         return out
 
@@ -87,7 +96,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     async def list_slos(request: Request) -> Response:
         params = await Params.of(request)
         at = parse_time_param(params, "time", int(time.time() * 1000))
-        return success(await run_in_threadpool(_compute, None, at))
+        return success(await run_in_threadpool(_compute, None, at, _with_budgets(params)))
 
     @api_endpoint
     async def one_slo(request: Request) -> Response:
