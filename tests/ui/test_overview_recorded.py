@@ -28,6 +28,10 @@ slos:
     objective: 99%
     period: 1d
     sli: {ratio: {bad: 'none_total{code="500"}', total: 'none_total'}}
+  - name: ruled-idle
+    objective: 99%
+    period: 1d
+    sli: {ratio: {bad: 'idle_total{code="500"}', total: 'idle_total'}}
   - name: unruled
     objective: 99%
     period: 1d
@@ -50,7 +54,8 @@ def _client() -> TestClient:
         _add(st, "slo:period_burn_rate:ratio", 1 - remaining, budget_at, slo="ruled", route=route)
         _add(st, "slo:sli_error:ratio_rate1h", ratio1h, now - 30_000, slo="ruled", route=route)
         _add(st, "slo:sli_error:ratio_rate5m", ratio1h / 2, now - 30_000, slo="ruled", route=route)
-    for slo in ("ruled", "ruled-empty"):
+    _add(st, "slo:error_budget_remaining:ratio", float("nan"), budget_at, slo="ruled-idle")  # zero traffic: 0/0
+    for slo in ("ruled", "ruled-empty", "ruled-idle"):
         _add(st, "slo:info", 1, budget_at, slo=slo)
     ts = list(range(now - 3_600_000, now, 60_000))  # raw data for the SLO whose rules have not run
     st.add(Labels.of(name__="req_total", code="200"), ts, np.cumsum(np.full(len(ts), 99.0)).tolist())
@@ -69,9 +74,13 @@ def _rows(html: str) -> dict[str, str]:
 
 
 def test_overview_shows_recorded_budgets_per_row_and_computes_slos_not_yet_ruled() -> None:
-    rows = _rows(_client().get("/").text)
+    client = _client()
+    rows = _rows(client.get("/").text)
+    assert "ruled-idle" in _rows(client.get("/", params={"q": "no data"}).text)
+    assert _rows(client.get("/", params={"q": "exhausted"}).text) == {}
     assert rows["ruled route=/a"] == "0.25" and rows["ruled route=/b"] == "0.9"
     assert rows["ruled-empty"] == ""  # its rules ran and recorded no budget: no data
+    assert rows["ruled-idle"] == ""  # a budget of 0/0 (no requests) is no data, not an exhausted budget
     assert abs(float(rows["unruled"]) - 0.0) < 1e-6  # 1% errors at a 99% objective: computed from the raw series
 
 
@@ -86,7 +95,7 @@ def test_overview_rows_carry_the_recorded_sli_and_fastest_burn() -> None:
 def test_slo_list_without_budgets_gives_specs_and_refuses_other_values() -> None:
     client = _client()
     got = client.get("/api/v1/slos", params={"budgets": "false"}).json()["data"]
-    assert [s["name"] for s in got] == ["ruled", "ruled-empty", "unruled"] and all("budgets" not in s for s in got)
+    assert [s["name"] for s in got] == ["ruled", "ruled-empty", "ruled-idle", "unruled"] and all("budgets" not in s for s in got)
     assert all("budgets" in s for s in client.get("/api/v1/slos").json()["data"])
     bad = client.get("/api/v1/slos", params={"budgets": "maybe"})
     assert bad.status_code == 400 and "budgets" in bad.json()["error"]

@@ -22,6 +22,7 @@ built the same way either way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -64,8 +65,8 @@ def _values(result: ApiResult, groupings: Mapping[str, Sequence[str]]) -> dict[K
 
 def _budget(slo: Mapping[str, Any], labels: dict[str, str], got: Mapping[str, dict[Key, list[tuple[str, float]]]], key: Key) -> dict[str, Any]:
     eb = float(slo.get("errorBudget") or 0) or 1.0
-    remaining = next((v for _, v in got["remaining"].get(key, [])), None)
-    period_burn = next((v for _, v in got["period_burn"].get(key, [])), None)
+    remaining = next((v for _, v in got["remaining"].get(key, []) if math.isfinite(v)), None)  # NaN: 0/0, no traffic
+    period_burn = next((v for _, v in got["period_burn"].get(key, []) if math.isfinite(v)), None)
     burns = {name.removeprefix("slo:sli_error:ratio_rate"): v / eb for name, v in got["ratios"].get(key, [])}
     status = "no data" if remaining is None else ("ok" if remaining > 0 else "exhausted")
     return {
