@@ -7,6 +7,7 @@ import re
 import time
 
 import numpy as np
+import pytest
 from starlette.testclient import TestClient
 
 from sloguard.api import ServerContext, create_app
@@ -14,6 +15,7 @@ from sloguard.labels import Labels
 from sloguard.promql.engine import PromQLEngine
 from sloguard.slo.loader import load_text
 from sloguard.tsdb.testing import MemoryStorage
+from sloguard.ui import _recorded
 
 SPEC = """
 apiVersion: sloguard/v1
@@ -58,8 +60,8 @@ def _client() -> TestClient:
     for slo in ("ruled", "ruled-empty", "ruled-idle"):
         _add(st, "slo:info", 1, budget_at, slo=slo)
     ts = list(range(now - 3_600_000, now, 60_000))  # raw data for the SLO whose rules have not run
-    st.add(Labels.of(name__="req_total", code="200"), ts, np.cumsum(np.full(len(ts), 99.0)).tolist())
-    st.add(Labels.of(name__="req_total", code="500"), ts, np.cumsum(np.full(len(ts), 1.0)).tolist())
+    st.add(Labels.of(name__="req_total", code="200"), ts, np.cumsum(np.full(len(ts), 99.5)).tolist())
+    st.add(Labels.of(name__="req_total", code="500"), ts, np.cumsum(np.full(len(ts), 0.5)).tolist())
     return TestClient(create_app(ServerContext(storage=st, engine=PromQLEngine(st), slos=slos)))
 
 
@@ -81,7 +83,7 @@ def test_overview_shows_recorded_budgets_per_row_and_computes_slos_not_yet_ruled
     assert rows["ruled route=/a"] == "0.25" and rows["ruled route=/b"] == "0.9"
     assert rows["ruled-empty"] == ""  # its rules ran and recorded no budget: no data
     assert rows["ruled-idle"] == ""  # a budget of 0/0 (no requests) is no data, not an exhausted budget
-    assert abs(float(rows["unruled"]) - 0.0) < 1e-6  # 1% errors at a 99% objective: computed from the raw series
+    assert abs(float(rows["unruled"]) - 0.5) < 1e-6  # 0.5% errors at a 99% objective: computed from the raw series
 
 
 def test_overview_rows_carry_the_recorded_sli_and_fastest_burn() -> None:
@@ -99,3 +101,12 @@ def test_slo_list_without_budgets_gives_specs_and_refuses_other_values() -> None
     assert all("budgets" in s for s in client.get("/api/v1/slos").json()["data"])
     bad = client.get("/api/v1/slos", params={"budgets": "maybe"})
     assert bad.status_code == 400 and "budgets" in bad.json()["error"]
+
+
+def test_past_the_fallback_limit_slos_without_records_say_no_data_or_not_evaluated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_recorded, "FALLBACK_MAX", 0)
+    client = _client()
+    rows = _rows(client.get("/").text)
+    assert rows["unruled"] == "" and rows["ruled route=/a"] == "0.25"  # not computed one by one
+    assert set(_rows(client.get("/", params={"q": "not evaluated yet"}).text)) == {"unruled"}
+    assert set(_rows(client.get("/", params={"q": "no data"}).text)) == {"ruled-empty", "ruled-idle"}

@@ -11,9 +11,12 @@ So the overview asks ``/api/v1/slos?budgets=false`` for the specs and alerts and
   SLI is ``1 - period burn x budget``;
 * ``slo:sli_error:ratio_rate<W>`` for W in 5m, 1h, 6h, 1d: burn rates (ratio / budget);
 * ``slo:info``: which SLOs' rules have run (the budget group's records are read with
-  ``last_over_time`` over ``BUDGET_LOOKBACK``, as they are written every 5m). An SLO without it (the server has just
-  started) has its budget computed by ``/api/v1/slos/{name}``, up to ``FALLBACK_MAX``
-  of them; an SLO with it but without a budget record has no data.
+  ``last_over_time`` over ``BUDGET_LOOKBACK``, as they are written every 5m).
+
+An SLO without a budget record (its rules have not run yet, their first run saw no
+recorded rates yet, or it has no data) has its budget computed by
+``/api/v1/slos/{name}``, up to ``FALLBACK_MAX`` of them; past that its row says "no data"
+(or "not evaluated yet" when its rules have not run).
 
 The result has ``/api/v1/slos``' shape (``budgets[]`` with ``labels``, ``sli``,
 ``errorBudget.remainingRatio``, ``burnRates``, ``status``, ``alerts``), so the rows are
@@ -32,7 +35,7 @@ from starlette.requests import Request
 from sloguard.slo.report import alerts_of_row
 from sloguard.ui._api import ApiResult, api_get
 
-#: SLOs whose rules have not run yet whose budgets are computed one by one.
+#: SLOs without a budget record whose budgets are computed one by one (each costs about ten queries).
 FALLBACK_MAX = 20
 #: The burn windows the overview compares (those of ``/api/v1/slos``).
 WINDOWS = ("5m", "1h", "6h", "1d")
@@ -93,12 +96,16 @@ async def slos_with_budgets(request: Request) -> ApiResult:
         return specs
     groupings = {str(s["name"]): list(s.get("grouping", [])) for s in specs.data}
     got = {name: _values(await api_get(request, "/api/v1/query", {"query": q}), groupings) for name, q in QUERIES.items()}
+    recorded = {k[0] for k in got["remaining"]}
     ruled = {k[0] for k in got["info"]}
-    out = [with_budgets(slo, got) if str(slo["name"]) in ruled else slo for slo in specs.data]
+    out = [with_budgets(slo, got) if str(slo["name"]) in recorded else slo for slo in specs.data]
     missing = [i for i, s in enumerate(out) if "budgets" not in s]
     for i in missing[:FALLBACK_MAX]:
         one = await api_get(request, f"/api/v1/slos/{quote(str(out[i]['name']), safe='')}")
-        out[i] = one.data if one.ok else out[i]
+        out[i] = one.data if one.ok else with_budgets(out[i], got)
     for i in missing[FALLBACK_MAX:]:
-        out[i] = {**out[i], "budgets": [{"labels": {}, "status": "not evaluated yet", "alerts": out[i].get("alerts", [])}]}
+        row = with_budgets(out[i], got)
+        if str(out[i]["name"]) not in ruled:
+            row["budgets"][0]["status"] = "not evaluated yet"
+        out[i] = row
     return ApiResult(True, data=out)
