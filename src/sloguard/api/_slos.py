@@ -27,17 +27,20 @@ from sloguard.slo.report import slo_json
 #: History without ``step`` has about this many points.
 
 
-def _alerts(ctx: ServerContext, name: str) -> list[dict[str, object]]:
-    """The SLO's pending and firing alerts (page, ticket, no-data), from the rule manager."""
+def _alerts(ctx: ServerContext) -> dict[str, list[dict[str, object]]]:
+    """Every SLO's pending and firing alerts (page, ticket, no-data) by SLO name, from the
+    rule manager in one pass over its rules (a list of 1,000 SLOs must not scan them 1,000 times)."""
+    out: dict[str, list[dict[str, object]]] = {}
     if ctx.rule_manager is None:
-        return []
-    out: list[dict[str, object]] = []
+        return out
     for rule in ctx.rule_manager.alerting_rules():
-        if rule.labels.get("slo") != name:
+        name = rule.labels.get("slo")
+        if not name:
             continue
+        mine = out.setdefault(name, [])
         for a in rule.active_alerts():
-            out.append({"alertname": rule.name, "tier": a.labels.get(rulegen.TIER_LABEL), "state": str(a.state),
-                        "labels": a.labels.to_dict(), "value": a.value})
+            mine.append({"alertname": rule.name, "tier": a.labels.get(rulegen.TIER_LABEL), "state": str(a.state),
+                         "labels": a.labels.to_dict(), "value": a.value})
     return out
 
 
@@ -73,21 +76,31 @@ def history_range(params: Params, now_ms: int) -> tuple[int, int, int]:
     return start, end, step
 
 
+def _with_budgets(params: Params) -> bool:
+    """``budgets=false``: the specs and alerts only, without computing each SLO's budget
+    (a page with many SLOs reads the budgets the rules record instead)."""
+    value = params.get("budgets")
+    if value not in ("", "true", "false"):
+        raise ApiError(f'invalid parameter "budgets": {value!r} is neither true nor false')
+    return value != "false"
+
+
 def routes(ctx: ServerContext) -> list[BaseRoute]:
-    def _compute(name: str | None, at_ms: int) -> list[dict[str, object]]:
+    def _compute(name: str | None, at_ms: int, with_budgets: bool = True) -> list[dict[str, object]]:
         out = []
+        alerts = _alerts(ctx)
         for slo in ctx.slos:
             if name is not None and slo.name != name:
                 continue
-            budgets = budget.compute(ctx.engine, slo, at_ms) if ctx.engine is not None else None
-            out.append(slo_json(slo, budgets, _alerts(ctx, slo.name)))
+            budgets = budget.compute(ctx.engine, slo, at_ms) if ctx.engine is not None and with_budgets else None
+            out.append(slo_json(slo, budgets, alerts.get(slo.name, [])))
         return out
 
     @api_endpoint
     async def list_slos(request: Request) -> Response:
         params = await Params.of(request)
         at = parse_time_param(params, "time", int(time.time() * 1000))
-        return success(await run_in_threadpool(_compute, None, at))
+        return success(await run_in_threadpool(_compute, None, at, _with_budgets(params)))
 
     @api_endpoint
     async def one_slo(request: Request) -> Response:

@@ -7,8 +7,8 @@ from sloguard.config._model import (
     Config,
     FsyncPolicy,
     QuerySettings,
-    StateSettings,
     RemoteWriteReceiverSettings,
+    StateSettings,
     StorageSettings,
     TSDBSettings,
 )

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sloguard.ui._api import api_get
+from sloguard.ui._recorded import slos_with_budgets
 from sloguard.ui._render import render
 
 #: Alert states, worst first.
@@ -118,7 +119,7 @@ def _haystack(row: Row) -> str:
 
 
 async def overview_page(request: Request) -> Response:
-    slos = await api_get(request, "/api/v1/slos")
+    slos = await slos_with_budgets(request)
     rollouts = await api_get(request, "/api/v1/rollouts")
     q = request.query_params.get("q", "")
     sort = request.query_params.get("sort", "rank")
