@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from sloguard.durations import format_duration_ms, parse_duration_ms
 from sloguard.ui._api import api_get
+from sloguard.ui._graph_state import parse_time
 from sloguard.ui._render import render, render_error
 
 #: Rollouts of the service whose events are read for one page.
@@ -51,16 +52,11 @@ class TimeRange:
 
 
 def parse_end(text: str) -> float:
-    """RFC3339 (``2026-12-03T20:00:00Z``) or Unix seconds."""
+    """RFC3339 (``2026-12-03T20:00:00Z``) or Unix seconds (read as Explore reads times)."""
     try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_time(text)
     except ValueError:
         raise RangeError(f"end={text!r} is neither RFC3339 (2026-12-03T20:00:00Z) nor Unix seconds") from None
-    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).timestamp()
 
 
 #: A calendar period's default range: its longest length.
