@@ -82,12 +82,13 @@ receivers:
 """
 
 
-def _alerts(resolved: int) -> list[Alert]:
-    """Three alerts of one group; the first ``resolved`` have ended (in the past)."""
+def _alerts(resolved: int, t0: int = T0, ends_after: int = 60_000) -> list[Alert]:
+    """Three alerts of one group starting at ``t0``; the first ``resolved`` end ``ends_after``
+    ms later (in the past by the time they are posted)."""
     return [
         Alert.of({"alertname": "DiskFull", "job": "node", "instance": f"{name}:9100", "team": "s", "dev": dev},
-                 {"summary": "disk < 5% & falling", "runbook": "ß"}, T0 + k,
-                 T0 + 60_000 + k if k < resolved else None, f"http://prom/graph?g0.expr=x{k}")
+                 {"summary": "disk < 5% & falling", "runbook": "ß"}, t0 + k,
+                 t0 + ends_after + k if k < resolved else None, f"http://prom/graph?g0.expr=x{k}")
         for k, (name, dev) in enumerate((("a", "sda"), ("b", "sdb"), ("c", "sda")))
     ]
 
@@ -180,7 +181,11 @@ def test_payloads_equal_alertmanagers_over_fire_partial_resolve_and_resolve(peer
     url, capture, inbox, rcv = peer
     # The third post leaves out the alert resolved in the second flush: Alertmanager dropped
     # it from the group once that flush succeeded, so the last flush has two alerts.
-    steps = [(_alerts(0), _alerts(0)), (_alerts(1), _alerts(1)), (_alerts(3)[1:], _alerts(3)[1:])]
+    # Alerts start now: Alertmanager flushes a new group at once, without its group_wait,
+    # when the first alert's start is older than group_wait, racing the rest of the post.
+    t0 = int(time.time() * 1000)
+    steps = [(_alerts(n, t0, 300), _alerts(n, t0, 300)) for n in (0, 1)]
+    steps.append((_alerts(3, t0, 300)[1:], _alerts(3, t0, 300)[1:]))
     for step, (posted, expected_alerts) in enumerate(steps, 1):
         r = httpx.post(f"{url}/api/v2/alerts", json=[_postable(a) for a in posted], timeout=5)
         assert r.status_code == 200, r.text
