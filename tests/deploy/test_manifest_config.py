@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from sloguard.cli import app
 from sloguard.config import Config, ConfigError, parse_config
 from sloguard.rules import expand_rule_files, parse_rule_text
 from sloguard.slo import rulegen
@@ -125,6 +127,15 @@ def test_the_mounted_slo_loads_and_its_rules_parse(
     assert [s.name for s in slos] == [s["name"] for s in spec["slos"]]  # read two ways
     rules, rule_problems = parse_rule_text(dump_yaml([rulegen.generate(slos, 60_000)]), "generated")
     assert rule_problems == [] and rules is not None and rules.groups
+
+
+def test_dashboards_export_reads_the_mounted_config_as_docs_scale_says(tmp_path: Path) -> None:
+    materialize(docs("single"), tmp_path)
+    out = tmp_path / "tmp/dashboards"
+    result = CliRunner().invoke(app, ["dashboards", "export", "--config", str(tmp_path / CONFIG.lstrip("/")), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    names = [s["name"] for s in yaml.safe_load(_configmap("single")["example-slo.yml"])["slos"]]
+    assert sorted(p.name for p in out.iterdir()) == sorted(["sloguard-overview.json", *(f"sloguard-slo-{n}.json" for n in names)])
 
 
 # --- deliberate mistakes the loaders must catch ---
