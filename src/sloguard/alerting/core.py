@@ -22,6 +22,7 @@ import httpx
 from sloguard.alerting._nflog_async import BatchedNflog
 from sloguard.alerting.config import AlertmanagerConfig
 from sloguard.alerting.dispatch import Dispatcher
+from sloguard.alerting.history import HistoryRecorder
 from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert
 from sloguard.alerting.pipeline import Pipeline, PipelineDeps, PipelineStats, build_pipeline
@@ -29,7 +30,8 @@ from sloguard.alerting.provider import AlertStore
 from sloguard.alerting.route import build_route
 from sloguard.alerting.service import AlertView, GroupView, Peer
 from sloguard.clock import Clock
-from sloguard.state import SilenceRepository, SqlStateStore
+from sloguard.state import AlertHistoryRepository, SilenceRepository, SqlStateStore
+from sloguard.state.alert_history import DEFAULT_MAX_ROWS, DEFAULT_RETENTION_MS
 
 log = logging.getLogger("sloguard.alerting")
 
@@ -48,6 +50,9 @@ class CoreOptions:
     silence_retention_ms: int = 120 * 3_600_000
     heartbeat_ms: int = 5_000
     peer_ttl_ms: int = 15_000
+    history_flush_ms: int = 1_000
+    history_retention_ms: int = DEFAULT_RETENTION_MS
+    history_max_rows: int = DEFAULT_MAX_ROWS
 
 
 def shared_client() -> httpx.AsyncClient:
@@ -79,6 +84,9 @@ class AlertingCore:
         self.stats = PipelineStats()
         #: The notification log's calls of concurrent flushes, one transaction per round.
         self.nflog = BatchedNflog(store.nflog)
+        #: Alerts fired and resolved, on their way to the state store's alert history.
+        self.history = HistoryRecorder(store.alert_history.record, clock)
+        self._unsubscribe_history: Callable[[], None] | None = None
         self._dispatcher: Dispatcher | None = None
         self._pipeline: Pipeline | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -100,6 +108,10 @@ class AlertingCore:
     def store(self) -> SqlStateStore:
         """The state store the pipeline keeps silences and the notification log in."""
         return self._store
+
+    @property
+    def alert_history(self) -> AlertHistoryRepository:
+        return self._store.alert_history
 
     @property
     def peer_name(self) -> str:
@@ -136,9 +148,12 @@ class AlertingCore:
     async def start(self) -> None:
         """Start dispatching, the maintenance loop and this replica's heartbeat."""
         await self._heartbeat()
+        self._unsubscribe_history = self.alert_store.subscribe(self.history.observe)
         await self._start_dispatcher()
-        self._tasks = [asyncio.create_task(self._every(self.options.heartbeat_ms, self._heartbeat), name="peer-heartbeat"),
-                       asyncio.create_task(self._every(self.options.gc_interval_ms, self._gc), name="alerting-gc")]
+        o = self.options
+        self._tasks = [asyncio.create_task(self._every(o.heartbeat_ms, self._heartbeat), name="peer-heartbeat"),
+                       asyncio.create_task(self._every(o.gc_interval_ms, self._gc), name="alerting-gc"),
+                       asyncio.create_task(self._every(o.history_flush_ms, self.flush_history), name="alert-history")]
 
     async def apply_config(self, config: AlertmanagerConfig, config_text: str) -> None:
         """Swap the configuration whole. The new pipeline is built first: a template that
@@ -156,6 +171,10 @@ class AlertingCore:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._dispatcher is not None:
             await self._dispatcher.stop()
+        if self._unsubscribe_history is not None:
+            self._unsubscribe_history()
+        with contextlib.suppress(Exception):
+            await self.flush_history()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self._store.peers.leave, self.options.peer_name)
         if self._own_http:
@@ -189,8 +208,16 @@ class AlertingCore:
         await asyncio.to_thread(self._store.peers.heartbeat, o.peer_name, o.peer_address, o.peer_ttl_ms)
         await asyncio.to_thread(self._store.peers.gc)
 
+    async def flush_history(self) -> None:
+        """Record alerts that ended without an update, then write the queued history events."""
+        self.history.sweep(self.alert_store.get)
+        await self.history.flush()
+
     async def _gc(self) -> None:
+        self.history.sweep(self.alert_store.get)  # before the resolved alerts go
         dropped = self.alert_store.gc()  # in memory, on the loop
-        silences = await asyncio.to_thread(self._store.silences.gc, self.options.silence_retention_ms)
+        o = self.options
+        silences = await asyncio.to_thread(self._store.silences.gc, o.silence_retention_ms)
         entries = await asyncio.to_thread(self._store.nflog.gc)
-        log.debug("alerting gc", extra={"alerts": dropped, "silences": silences, "nflog": entries})
+        events = await asyncio.to_thread(self._store.alert_history.gc, o.history_retention_ms, o.history_max_rows)
+        log.debug("alerting gc", extra={"alerts": dropped, "silences": silences, "nflog": entries, "history": events})

@@ -15,7 +15,7 @@ from sloguard.alerting.config import AlertmanagerConfig
 from sloguard.alerting.marker import AlertMark
 from sloguard.alerting.model import Alert
 from sloguard.labels import Labels
-from sloguard.state import SilenceRepository
+from sloguard.state import AlertHistoryRepository, SilenceRepository
 
 __all__ = ["AlertView", "AlertingService", "GroupView", "Peer"]
 
@@ -67,6 +67,11 @@ class AlertingService(Protocol):
     @property
     def silences(self) -> SilenceRepository:
         """The durable silences (a write is committed before it returns)."""
+        ...
+
+    @property
+    def alert_history(self) -> AlertHistoryRepository:
+        """The durable alert history: alerts fired and resolved, silences written."""
         ...
 
     @property

@@ -20,7 +20,7 @@ from sloguard.alerting.model import Alert
 from sloguard.alerting.route import Route, build_route
 from sloguard.alerting.service import AlertView, GroupView, Peer
 from sloguard.clock import Clock
-from sloguard.state import SilenceRepository, SqlStateStore, open_store
+from sloguard.state import AlertHistoryRepository, SilenceRepository, SqlStateStore, open_store
 
 __all__ = ["FakeAlerting"]
 
@@ -52,6 +52,10 @@ class FakeAlerting:
     @property
     def silences(self) -> SilenceRepository:
         return self._store.silences
+
+    @property
+    def alert_history(self) -> AlertHistoryRepository:
+        return self._store.alert_history
 
     @property
     def peer_name(self) -> str:

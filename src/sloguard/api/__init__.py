@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 from sloguard import demo, ui
 from sloguard.api import (
+    _alert_history,
     _am_alerts,
     _am_silences,
     _am_status,
@@ -53,6 +54,7 @@ def create_app(ctx: ServerContext, registry: CollectorRegistry | None = None) ->
         *_am_alerts.routes(ctx),
         *_am_silences.routes(ctx),
         *_am_status.routes(ctx),
+        *_alert_history.routes(ctx),
         *ui.routes(),
     ]
     if ctx.serve_demo:

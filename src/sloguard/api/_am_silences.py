@@ -7,6 +7,10 @@ the answer. Answers are Alertmanager 0.25's: the gettable silence JSON, ``{"sile
 GET), go-openapi's 422 for a missing field or an id that is not a UUID, and the list
 sorted active first (soonest end first), then pending (soonest start first), then expired
 (latest end first).
+
+Each write is recorded in the alert history with who made it: the user the server
+authenticated, else the silence's ``createdBy`` (POST) or the ``actor`` query parameter
+(DELETE), else ``api``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from sloguard.api._am_http import (
     swagger_error,
 )
 from sloguard.api._am_time import DateTimeError, format_datetime, parse_datetime
+from sloguard.api._rollout_body import actor_of
 from sloguard.gofmt import go_quote
 from sloguard.labels import Matcher
 from sloguard.state import InvalidSilence, NotFound
@@ -72,7 +77,7 @@ def routes(ctx: Any) -> list[BaseRoute]:
         repo = service.silences
         try:
             check_postable(silence, repo.now())
-            return go_json({"silenceID": repo.set(silence)})
+            return go_json({"silenceID": repo.set(silence, actor_of(request, ctx, silence.created_by))})
         except NotFound:
             return am_error(_NOT_FOUND, 404)
         except (SilenceError, InvalidSilence) as e:
@@ -89,7 +94,7 @@ def routes(ctx: Any) -> list[BaseRoute]:
     @needs
     async def delete_silence(request: Request, service: AlertingService) -> Response:
         try:
-            service.silences.expire(_silence_id(request))
+            service.silences.expire(_silence_id(request), actor_of(request, ctx, request.query_params.get("actor", "")))
         except NotFound:
             return am_error(_NOT_FOUND, 500)
         return Response(status_code=200)

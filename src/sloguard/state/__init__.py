@@ -1,4 +1,4 @@
-"""Durable state (silences, the notification log, leases, peers, rollouts) in SQLite or PostgreSQL.
+"""Durable state (silences, the notification log, leases, peers, rollouts, the alert history) in SQLite or PostgreSQL.
 
 Open it with :func:`open_store` (a URL, or the data directory's ``state.db``); every
 repository write is committed before it returns. The silence model is
@@ -15,6 +15,7 @@ from sloguard.state._errors import (
     StateURLError,
 )
 from sloguard.state._schema import MIGRATIONS, Migration
+from sloguard.state.alert_history import AlertHistoryRepository, HistoryEvent, HistoryKind
 from sloguard.state.leases import Lease, LeaseRepository
 from sloguard.state.nflog import NflogEntry, NflogReceiver, NotificationLog
 from sloguard.state.peers import PeerRecord, PeerRegistry
@@ -37,7 +38,10 @@ from sloguard.state.store import (
 
 __all__ = [
     "DEFAULT_FILE",
+    "AlertHistoryRepository",
     "MIGRATIONS",
+    "HistoryEvent",
+    "HistoryKind",
     "InvalidSilence",
     "Lease",
     "LeaseRepository",

@@ -160,6 +160,30 @@ def _v4_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
 (rollout_specs,) = _v4_tables(metadata)
 
 
+def _v5_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
+    history = sa.Table(
+        "alert_history",
+        md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("time", sa.BigInteger, nullable=False),
+        sa.Column("kind", sa.Text, nullable=False),  # alert_fired, alert_resolved, silence_created, ...
+        sa.Column("key", sa.Text, nullable=False),  # the alert's fingerprint (hex) or the silence's id
+        sa.Column("labels", sa.Text, nullable=False),  # JSON: the alert's labels, or the silence's matchers
+        sa.Column("starts_at", sa.BigInteger, nullable=False),
+        sa.Column("ends_at", sa.BigInteger, nullable=False),
+        sa.Column("created_by", sa.Text, nullable=False),
+        sa.Column("comment", sa.Text, nullable=False),
+        sa.Column("actor", sa.Text, nullable=False),
+        sa.Column("recorded_at", sa.BigInteger, nullable=False),
+        sa.Index("alert_history_time", "time"),
+        sa.Index("alert_history_once", "kind", "key", "time", unique=True),
+    )
+    return (history,)
+
+
+(alert_history,) = _v5_tables(metadata)
+
+
 def _migrate_v1(conn: Connection) -> None:
     for table in _v1_tables(sa.MetaData()):
         table.create(conn)
@@ -180,6 +204,11 @@ def _migrate_v4(conn: Connection) -> None:
         table.create(conn)
 
 
+def _migrate_v5(conn: Connection) -> None:
+    for table in _v5_tables(sa.MetaData()):
+        table.create(conn)
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One schema step: ``apply`` runs inside a transaction that also records ``version``."""
@@ -194,6 +223,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "peers: the replicas sharing the store", _migrate_v2),
     Migration(3, "rollouts: state, events and policy overrides", _migrate_v3),
     Migration(4, "rollout specs: the text each rollout was started with", _migrate_v4),
+    Migration(5, "alert history: alerts fired and resolved, silences created and expired", _migrate_v5),
 )
 """Every migration, in order; versions are 1, 2, 3, ... without gaps."""
 

@@ -33,6 +33,7 @@ from sloguard.alerting.silence_match import (
 from sloguard.state._db import Database
 from sloguard.state._errors import InvalidSilence, NotFound
 from sloguard.state._schema import silences as table
+from sloguard.state.alert_history import HistoryKind, insert_events, silence_event
 
 Clock = Callable[[], int]
 """Now, in UTC epoch milliseconds."""
@@ -65,14 +66,16 @@ class SilenceRepository:
         """The repository's clock as an aware UTC datetime (what ``state_at`` wants)."""
         return from_ms(self._clock())
 
-    def set(self, silence: Silence) -> str:
+    def set(self, silence: Silence, actor: str = "") -> str:
         """Create (empty id) or update a silence as ``Silences.Set`` does; the id it is
-        stored under.
+        stored under. The alert history records the write with ``actor`` (who did it; ""
+        names the silence's ``created_by``), in the same transaction.
 
         Raises :class:`NotFound` for an id that does not exist and :class:`InvalidSilence`
         (Alertmanager's "silence invalid: ..." text) for a silence it would refuse.
         """
         now = self.now()
+        actor = actor or silence.created_by
         _validate(replace(silence, updated_at=now))
         with self._db.transaction() as conn:
             prev = self._get(conn, silence.id, lock=True) if silence.id else None
@@ -80,18 +83,22 @@ class SilenceRepository:
                 raise NotFound(f"There is no silence with id {silence.id!r} to update.")
             if prev is not None and can_update(prev, silence, now):
                 self._write(conn, silence, now, insert=False)
+                self._record(conn, HistoryKind.SILENCE_UPDATED, silence, now, actor)
                 self.generation += 1
                 return silence.id
             if prev is not None and prev.state_at(now) is not SilenceState.EXPIRED:
                 self._write(conn, expire(prev, now), now, insert=False)
+                self._record(conn, HistoryKind.SILENCE_EXPIRED, expire(prev, now), now, actor)
             new = start_no_earlier_than(replace(silence, id=str(uuid.uuid4()), updated_at=now), now)
             _validate(new)  # a start moved up to now may be after the end: refused, rolled back
             self._write(conn, new, now, insert=True)
+            self._record(conn, HistoryKind.SILENCE_CREATED, new, now, actor)
         self.generation += 1
         return new.id
 
-    def expire(self, silence_id: str) -> Silence:
-        """End a silence now (a pending one never starts); the silence as stored.
+    def expire(self, silence_id: str, actor: str = "") -> Silence:
+        """End a silence now (a pending one never starts); the silence as stored. The
+        alert history records the expiry with ``actor`` (who did it).
 
         Raises :class:`NotFound` for an unknown id. An already expired silence is left as
         it is and returned (Alertmanager 0.25 answers that expire with success too).
@@ -105,6 +112,7 @@ class SilenceRepository:
                 return prev
             expired = expire(prev, now)  # times from the database and the clock: whole ms
             self._write(conn, expired, now, insert=False)
+            self._record(conn, HistoryKind.SILENCE_EXPIRED, expired, now, actor)
         self.generation += 1
         return expired
 
@@ -131,6 +139,9 @@ class SilenceRepository:
         cutoff = self._clock() - retention_ms
         with self._db.transaction() as conn:
             return int(conn.execute(table.delete().where(table.c.ends_at <= cutoff)).rowcount)
+
+    def _record(self, conn: Connection, kind: HistoryKind, s: Silence, now: datetime, actor: str) -> None:
+        insert_events(self._db, conn, [silence_event(kind, s, to_ms(now), actor)], to_ms(now))
 
     def _get(self, conn: Connection, silence_id: str, *, lock: bool) -> Silence | None:
         query = sa.select(table).where(table.c.id == silence_id)

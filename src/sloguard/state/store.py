@@ -14,6 +14,7 @@ from typing import Protocol
 from sloguard.state._db import Database, create_engine, parse_url
 from sloguard.state._errors import StateError
 from sloguard.state._schema import migrate
+from sloguard.state.alert_history import AlertHistoryRepository
 from sloguard.state.leases import LeaseRepository
 from sloguard.state.nflog import Clock, NotificationLog
 from sloguard.state.peers import PeerRegistry
@@ -42,6 +43,9 @@ class StateStore(Protocol):
     @property
     def rollouts(self) -> RolloutRepository: ...
 
+    @property
+    def alert_history(self) -> AlertHistoryRepository: ...
+
     def close(self) -> None: ...
 
 
@@ -66,6 +70,7 @@ class SqlStateStore:
         self._leases = LeaseRepository(db)
         self._peers = PeerRegistry(db)
         self._rollouts = RolloutRepository(db)
+        self._alert_history = AlertHistoryRepository(db, clock)
 
     @property
     def url(self) -> str:
@@ -96,6 +101,10 @@ class SqlStateStore:
     @property
     def rollouts(self) -> RolloutRepository:
         return self._rollouts
+
+    @property
+    def alert_history(self) -> AlertHistoryRepository:
+        return self._alert_history
 
     def close(self) -> None:
         """Close every pooled connection (the store is not used afterwards)."""

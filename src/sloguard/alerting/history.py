@@ -1,0 +1,106 @@
+"""Alert transitions into the durable alert history: fired and resolved.
+
+:class:`HistoryRecorder` subscribes to the :class:`~sloguard.alerting.provider.AlertStore`
+and compares each alert stored with what it last saw under that fingerprint: an alert
+firing that was not is *fired* (at its ``starts_at``), an alert resolved that was firing
+is *resolved* (at its ``ends_at``). An alert that times out (no update before its end)
+is never stored again, so :meth:`HistoryRecorder.sweep` finds it. The subscriber runs on
+the event loop and only queues events; :meth:`HistoryRecorder.flush` writes them in one
+transaction in a worker thread. Events a flush could not write (the database away) stay
+queued for the next one, up to ``max_pending``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from sloguard.alerting.model import Alert
+from sloguard.clock import Clock
+from sloguard.state import HistoryEvent, HistoryKind
+
+__all__ = ["MAX_PENDING", "HistoryRecorder", "Writer", "alert_event"]
+
+log = logging.getLogger("sloguard.alerting.history")
+
+#: Events kept for the next flush at most while the database is away (the oldest go).
+MAX_PENDING = 10_000
+
+#: Stores events; returns how many were new (``AlertHistoryRepository.record``).
+Writer = Callable[[Sequence[HistoryEvent]], int]
+
+
+def alert_event(alert: Alert, kind: HistoryKind) -> HistoryEvent:
+    """The event of ``alert`` firing (at its start) or resolved (at its end)."""
+    time = alert.starts_at if kind is HistoryKind.ALERT_FIRED else (alert.ends_at or alert.starts_at)
+    return HistoryEvent(time, kind, alert.fingerprint_hex, dict(alert.labels.items()),
+                        starts_at=alert.starts_at, ends_at=alert.ends_at or 0)
+
+
+class HistoryRecorder:
+    """Turns the alerts the store holds into fired/resolved events and writes them."""
+
+    def __init__(self, write: Writer, clock: Clock, max_pending: int = MAX_PENDING) -> None:
+        self._write = write
+        self._clock = clock
+        self._max_pending = max_pending
+        self._firing: dict[int, Alert] = {}
+        self._seen: set[int] = set()
+        self._pending: list[HistoryEvent] = []
+        self.dropped = 0
+
+    @property
+    def pending(self) -> int:
+        """Events waiting for the next flush."""
+        return len(self._pending)
+
+    def observe(self, alert: Alert) -> None:
+        """The store's subscriber: queue the event of a transition, if ``alert`` makes one."""
+        fp, now = alert.fingerprint, self._clock.now_ms()
+        was_firing = fp in self._firing
+        if not alert.resolved_at(now):
+            self._firing[fp] = alert
+            if not was_firing:
+                self._queue(alert_event(alert, HistoryKind.ALERT_FIRED))
+        elif was_firing or fp not in self._seen:  # first seen resolved: after a restart, say so once
+            self._firing.pop(fp, None)
+            self._queue(alert_event(alert, HistoryKind.ALERT_RESOLVED))
+        self._seen.add(fp)
+
+    def sweep(self, held: Callable[[int], Alert | None]) -> None:
+        """Resolve the firing alerts that ended without an update (their end passed) or
+        that the store no longer holds; forget the alerts it dropped."""
+        now = self._clock.now_ms()
+        for fp, last in list(self._firing.items()):
+            current = held(fp)
+            if current is None or current.resolved_at(now):
+                del self._firing[fp]
+                gone = current or last
+                self._queue(alert_event(gone if gone.resolved_at(now) else replace(gone, ends_at=now),
+                                        HistoryKind.ALERT_RESOLVED))
+        self._seen = {fp for fp in self._seen if held(fp) is not None or fp in self._firing}
+
+    async def flush(self) -> None:
+        """Write the queued events in a worker thread; on failure they stay queued."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            await asyncio.to_thread(self._write, batch)
+        except Exception:
+            self._pending = batch + self._pending
+            self._trim()
+            raise
+
+    def _queue(self, event: HistoryEvent) -> None:
+        self._pending.append(event)
+        self._trim()
+
+    def _trim(self) -> None:
+        extra = len(self._pending) - self._max_pending
+        if extra > 0:
+            del self._pending[:extra]
+            self.dropped += extra
+            log.warning("alert history events dropped: the state store is not taking them", extra={"dropped": extra})

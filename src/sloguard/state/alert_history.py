@@ -1,0 +1,152 @@
+"""The alert history: alerts fired and resolved, silences created, updated and expired.
+
+The alerting pipeline records an alert's transitions (its labels, fingerprint and the time
+it started or ended); the silence repository records each silence write in the same
+transaction as the write, with who made it. Charts (the SLO page) read the events of a
+time range back. An event is stored once: a second record with the same kind, key and
+time (another replica saw the same alert, a replay after a restart) is ignored.
+
+The history is bounded: :meth:`AlertHistoryRepository.gc` drops events older than the
+retention and, past ``max_rows``, the oldest ones.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sloguard.alerting.silence_match import Silence, SilenceMatcher
+from sloguard.state._db import Database
+from sloguard.state._errors import StateError
+from sloguard.state._schema import alert_history as table
+
+Clock = Callable[[], int]
+"""Now, in UTC epoch milliseconds."""
+
+DAY_MS = 86_400_000
+DEFAULT_RETENTION_MS = 35 * DAY_MS
+"""How long events are kept by default: a 30-day SLO window and some slack."""
+DEFAULT_MAX_ROWS = 100_000
+"""How many events are kept at most by default (the oldest go first)."""
+MAX_QUERY_ROWS = 10_000
+"""The most events one :meth:`AlertHistoryRepository.query` returns (the latest ones)."""
+
+
+class HistoryKind(enum.StrEnum):
+    """What happened."""
+
+    ALERT_FIRED = "alert_fired"
+    ALERT_RESOLVED = "alert_resolved"
+    SILENCE_CREATED = "silence_created"
+    SILENCE_UPDATED = "silence_updated"
+    SILENCE_EXPIRED = "silence_expired"
+
+    @property
+    def is_silence(self) -> bool:
+        return self.value.startswith("silence_")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """One event at ``time`` (UTC epoch ms). ``key`` is the alert's fingerprint (16 hex
+    digits) or the silence's id. An alert event has the alert's ``labels`` and its
+    ``starts_at``/``ends_at`` (0: none); a silence event has the silence's ``matchers``,
+    range, ``created_by`` and ``comment``. ``actor`` is who caused it ("" for alerts: the
+    rules did)."""
+
+    time: int
+    kind: HistoryKind
+    key: str
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    matchers: tuple[SilenceMatcher, ...] = ()
+    starts_at: int = 0
+    ends_at: int = 0
+    created_by: str = ""
+    comment: str = ""
+    actor: str = ""
+
+
+def silence_event(kind: HistoryKind, silence: Silence, time: int, actor: str) -> HistoryEvent:
+    """The event of a silence write (its times in epoch ms, whole milliseconds)."""
+    from sloguard.state.silences import to_ms
+
+    return HistoryEvent(time, kind, silence.id, matchers=silence.matchers, starts_at=to_ms(silence.starts_at),
+                        ends_at=to_ms(silence.ends_at), created_by=silence.created_by, comment=silence.comment,
+                        actor=actor)
+
+
+def insert_events(db: Database, conn: Connection, events: Sequence[HistoryEvent], recorded_at: int) -> int:
+    """Insert ``events`` in the caller's transaction (duplicates skipped); how many were new."""
+    if not events:
+        return 0
+    rows = [_to_row(e, recorded_at) for e in events]
+    stmt = db.insert(table).on_conflict_do_nothing(index_elements=["kind", "key", "time"]).returning(table.c.id)
+    return sum(len(conn.execute(stmt.values(row)).all()) for row in rows)
+
+
+class AlertHistoryRepository:
+    """The events in the state database; each write is committed before it returns."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def record(self, events: Sequence[HistoryEvent]) -> int:
+        """Store ``events`` (one already stored is skipped); how many were new."""
+        with self._db.transaction() as conn:
+            return insert_events(self._db, conn, events, self._clock())
+
+    def query(self, start_ms: int, end_ms: int, limit: int = MAX_QUERY_ROWS) -> list[HistoryEvent]:
+        """The events with ``start_ms <= time <= end_ms``, oldest first; past ``limit``,
+        the latest ``limit`` of them."""
+        if end_ms < start_ms:
+            raise StateError(f"The history range ends ({end_ms}) before it starts ({start_ms}); give end >= start.")
+        query = (sa.select(table).where(table.c.time >= start_ms, table.c.time <= end_ms)
+                 .order_by(table.c.time.desc(), table.c.id.desc()).limit(max(limit, 0)))
+        with self._db.transaction() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_from_row(r) for r in reversed(rows)]
+
+    def gc(self, retention_ms: int = DEFAULT_RETENTION_MS, max_rows: int = DEFAULT_MAX_ROWS) -> int:
+        """Drop events older than ``retention_ms`` and, past ``max_rows``, the oldest; how many."""
+        cutoff = self._clock() - retention_ms
+        with self._db.transaction() as conn:
+            dropped = int(conn.execute(table.delete().where(table.c.time < cutoff)).rowcount or 0)
+            kept = sa.select(table.c.id).order_by(table.c.time.desc(), table.c.id.desc()).offset(max_rows).limit(1)
+            edge = conn.execute(kept).mappings().first()
+            if edge is not None:
+                row = conn.execute(sa.select(table.c.time, table.c.id).where(table.c.id == edge["id"])).one()
+                older = sa.or_(table.c.time < row.time, sa.and_(table.c.time == row.time, table.c.id <= row.id))
+                dropped += int(conn.execute(table.delete().where(older)).rowcount or 0)
+        return dropped
+
+
+def _matcher_json(m: SilenceMatcher) -> dict[str, Any]:
+    return {"name": m.name, "value": m.value, "isRegex": m.is_regex, "isEqual": m.is_equal}
+
+
+def _to_row(e: HistoryEvent, recorded_at: int) -> dict[str, Any]:
+    what: Any = [_matcher_json(m) for m in e.matchers] if e.kind.is_silence else dict(e.labels)
+    return {"time": e.time, "kind": e.kind.value, "key": e.key, "labels": json.dumps(what, sort_keys=True),
+            "starts_at": e.starts_at, "ends_at": e.ends_at, "created_by": e.created_by, "comment": e.comment,
+            "actor": e.actor, "recorded_at": recorded_at}
+
+
+def _from_row(r: Any) -> HistoryEvent:
+    kind = HistoryKind(r["kind"])
+    what = json.loads(r["labels"])
+    matchers: tuple[SilenceMatcher, ...] = ()
+    labels: dict[str, str] = {}
+    if kind.is_silence:
+        matchers = tuple(SilenceMatcher(str(m["name"]), str(m["value"]), bool(m["isRegex"]), bool(m["isEqual"]))
+                         for m in what)
+    else:
+        labels = {str(k): str(v) for k, v in what.items()}
+    return HistoryEvent(int(r["time"]), kind, r["key"], labels, matchers, int(r["starts_at"]), int(r["ends_at"]),
+                        r["created_by"], r["comment"], r["actor"])
