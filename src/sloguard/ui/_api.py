@@ -4,7 +4,7 @@ credentials) and unpacks the Prometheus envelope ``{"status", "data" | "error"}`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +26,8 @@ class ApiResult:
     status: int = 200
 
 
-async def api_get(request: Request, path: str, params: Mapping[str, str] | None = None) -> ApiResult:
-    """``GET path`` on this request's own app, as the caller."""
+async def api_get(request: Request, path: str, params: Mapping[str, str | Sequence[str]] | None = None) -> ApiResult:
+    """``GET path`` on this request's own app, as the caller (a list value repeats its parameter)."""
     headers = {k: v for k, v in request.headers.items() if k in FORWARDED}
     transport = httpx.ASGITransport(app=request.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sloguard.local") as client:

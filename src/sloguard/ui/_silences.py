@@ -1,6 +1,7 @@
 """Silences: the list (``/silences``: active, pending, expired, from ``GET /api/v2/silences``),
 the form (``/silences/new``, pre-filled from ``?filter=`` matcher text, and
-``/silences/{id}/edit``) and the expire button (``POST /silences/{id}/expire``).
+``/silences/{id}/edit``) and the expire button (``POST /silences/{id}/expire``, with the
+name typed on the page as the actor the alert history records).
 
 Every write goes through the API as ``amtool`` sends it (``POST /api/v2/silences``,
 ``DELETE /api/v2/silence/{id}``), in-process and with the caller's credentials; a refusal
@@ -13,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -77,7 +78,16 @@ async def silences_page(request: Request) -> Response:
             error = f"The silences could not be read: {listed.error}"
     q = request.query_params
     return render(request, "silences.html", nav="/alerts", title="Silences", view=view, by_state=by_state,
-                  states=STATES, error=error, created=q.get("created", ""), expired=q.get("expired", ""))
+                  states=STATES, error=error, created=q.get("created", ""), expired=q.get("expired", ""),
+                  user=signed_in(request))
+
+
+def signed_in(request: Request) -> str | None:
+    """The basic-auth user the server checked: the API records them as the actor."""
+    from sloguard.api._rollout_body import authenticated_user  # the API's own rule for who acts
+
+    ctx = getattr(request.app.state, "ctx", None)
+    return authenticated_user(request, ctx) if ctx is not None else None
 
 
 async def selected_alerts(request: Request, matcher_text: str) -> list[str] | None:
@@ -136,11 +146,17 @@ async def save_silence(request: Request) -> Response:
 
 
 async def expire_silence(request: Request) -> Response:
-    """The expire button: ``DELETE /api/v2/silence/{id}``, then the list."""
+    """The expire button: ``DELETE /api/v2/silence/{id}`` with the name the form gives as
+    ``actor`` (the API records the signed-in user instead when there is one), then the list."""
     if not same_origin(request):
         return render_error(request, 403, _CROSS_SITE, title="Refused")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return render_error(request, 413, f"The form is larger than {MAX_FORM_BYTES} bytes.", title="Too large")
+    actor = parse_qs(body.decode("utf-8", errors="replace")).get("actor", [""])[0].strip()[:100]
     sid = str(request.path_params["silence_id"])
-    answer = await am_call(request, "DELETE", f"/api/v2/silence/{quote(sid, safe='')}")
+    answer = await am_call(request, "DELETE", f"/api/v2/silence/{quote(sid, safe='')}",
+                           {"actor": actor} if actor else None)
     if not answer.ok:
         why = f"Silence {sid!r} could not be expired: {answer.error}."
         gone = answer.status == 422 or answer.error == "silence not found"

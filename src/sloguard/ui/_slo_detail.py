@@ -1,12 +1,13 @@
 """SLO detail (``/slos/{name}``): SLI and budget burn-down over a time range (the SLO's
 window by default), burn rate per alert window pair with its threshold, the alert tiers
-with their state, and events drawn on the charts: the rollouts of the SLO's service and
-the SLO's active alerts (since when they are pending or firing).
+with their state, and events drawn on the charts: the rollouts of the SLO's service, the
+SLO's alerts fired and resolved and the silences of its alerts (the alert history), and
+its pending alerts.
 
 The range is in the query string (``range``: a duration; ``end``: RFC3339 or Unix
 seconds, absent for "now, live"), so a link reopens the same view. The page reads
-``/api/v1/slos/{name}``, ``/api/v1/slos/{name}/history``, ``/api/v1/rollouts[/…/events]`` and
-``/api/v1/alerts``;
+``/api/v1/slos/{name}``, ``/api/v1/slos/{name}/history``, ``/api/v1/rollouts[/…/events]``,
+``/api/v1/alerts/history`` and ``/api/v1/alerts``;
 the history is embedded for the first paint and re-read by the browser while live."""
 
 from __future__ import annotations
@@ -96,25 +97,65 @@ async def rollout_events(request: Request, service: str, start: float, end: floa
         for e in got.data if got.ok else []:
             t = parse_end(str(e["time"]))
             if start <= t <= end:
-                out.append({"time": t, "type": e["type"], "rollout": r["name"],
+                out.append({"time": t, "type": e["type"], "kind": "rollout", "rollout": r["name"],
                             "label": f"{r['name']} {e['type'].removeprefix('Rollout')}", "message": e.get("message", "")})
     return sorted(out, key=lambda e: float(e["time"]))
 
 
 async def alert_events(request: Request, slo: str, start: float, end: float) -> list[dict[str, Any]]:
-    """The SLO's active alerts (``/api/v1/alerts``) as events at their ``activeAt``."""
+    """The SLO's pending alerts (``/api/v1/alerts``: not sent to the pipeline yet, so not in
+    its history) as events at their ``activeAt``."""
     got = await api_get(request, "/api/v1/alerts")
     out = []
     for a in (got.data or {}).get("alerts", []) if got.ok else []:
         labels = a.get("labels", {})
-        if labels.get("slo") != slo:
+        if labels.get("slo") != slo or a.get("state") != "pending":
             continue
         t = parse_end(str(a["activeAt"]))
-        pair = f" {labels['sloguard_long']}/{labels['sloguard_short']}" if "sloguard_long" in labels else ""
         if start <= t <= end:
-            out.append({"time": t, "type": "alert", "label": f"{labels.get('sloguard_tier', 'alert')}{pair} {a['state']}",
+            out.append({"time": t, "kind": "alert_pending", "label": f"{_alert_name(labels)} pending",
                         "message": labels.get("alertname", "")})
     return out
+
+
+def _alert_name(labels: Mapping[str, str]) -> str:
+    pair = f" {labels['sloguard_long']}/{labels['sloguard_short']}" if "sloguard_long" in labels else ""
+    return f"{labels.get('sloguard_tier') or labels.get('alertname', 'alert')}{pair}"
+
+
+def selectors(slo: str, service: str) -> list[str]:
+    """The label sets an SLO's alerts carry: sloguard's rules (``slo``, ``service``) and Sloth's."""
+    return [f'{{slo="{_esc(slo)}",service="{_esc(service)}"}}',
+            f'{{sloth_slo="{_esc(slo)}",sloth_service="{_esc(service)}"}}']
+
+
+def _esc(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def history_event(e: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``/api/v1/alerts/history`` event as a chart marker: the alert it names, or the
+    silence with its author (and who expired it)."""
+    kind = str(e["kind"])
+    out: dict[str, Any] = {"time": parse_end(str(e["time"])), "kind": kind}
+    if kind.startswith("silence_"):
+        what = ", ".join(f"{m['name']}{'=~' if m.get('isRegex') else '='}{m['value']}" for m in e.get("matchers", []))
+        verb = kind.removeprefix("silence_")
+        who = e.get("createdBy", "") if verb == "created" else e.get("actor", "")
+        out["label"] = f"silence {verb} by {who or 'api'}"
+        out["message"] = f"{{{what}}}" + (f": {e['comment']}" if e.get("comment") else "")
+    else:
+        labels = e.get("labels", {})
+        out["label"] = f"{_alert_name(labels)} {kind.removeprefix('alert_')}"
+        out["message"] = labels.get("alertname", "")
+    return out
+
+
+async def history_events(request: Request, slo: str, service: str, start: float, end: float) -> list[dict[str, Any]]:
+    """The SLO's alerts fired and resolved and the silences of its alerts, from the alert history."""
+    got = await api_get(request, "/api/v1/alerts/history",
+                        {"start": f"{start:.3f}", "end": f"{end:.3f}", "match[]": selectors(slo, service)})
+    return [history_event(e) for e in got.data or []] if got.ok else []
 
 
 def tier_rows(history: Mapping[str, Any] | None, alerts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -141,7 +182,9 @@ async def slo_page(request: Request) -> Response:
         return render_error(request, 400, str(e), title=f"SLO {name}")
     history = await api_get(request, f"/api/v1/slos/{quote(name, safe='')}/history",
                             {"start": f"{rng.start:.3f}", "end": f"{rng.end:.3f}"})
-    events = sorted(await rollout_events(request, str(slo.data.get("service", "")), rng.start, rng.end)
+    service = str(slo.data.get("service", ""))
+    events = sorted(await rollout_events(request, service, rng.start, rng.end)
+                    + await history_events(request, name, service, rng.start, rng.end)
                     + await alert_events(request, name, rng.start, rng.end), key=lambda e: float(e["time"]))
     return render(request, "slo.html", nav="/", title=f"SLO {name}", slo=slo.data, rng=rng, ranges=RANGES,
                   history=history.data if history.ok else None, history_error=history.error,

@@ -1,5 +1,5 @@
-/* SLO detail: charts from the embedded history (the /api/v1/slos/{name}/history shape), rollout
- * events as vertical markers; while live, the page's data regions are re-read every 15 s and
+/* SLO detail: charts from the embedded history (the /api/v1/slos/{name}/history shape), events
+ * (rollouts, alerts fired/resolved/pending, silences) as vertical markers coloured by kind; while live, the page's data regions are re-read every 15 s and
  * the charts updated in place. */
 (function () {
   "use strict";
@@ -16,7 +16,7 @@
 
   function specs(d) {
     var h = d.history || { timestamps: [], series: [] }, ts = h.timestamps;
-    var events = (d.events || []).map(function (e) { return { time: e.time, label: e.label }; });
+    var events = (d.events || []).map(function (e) { return { time: e.time, label: e.label, kind: e.kind, message: e.message }; });
     var out = {
       sli: { timestamps: ts, events: events, yFormat: pct(3), yRange: [d.objective, 1],
         thresholds: [{ value: d.objective, label: "objective " + (d.objective * 100) + "%" }],
