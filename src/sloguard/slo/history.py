@@ -10,6 +10,9 @@ at once), so a step's values are the ones ``budget.compute`` gives at that insta
   report at that instant, rolling or calendar, occurrences or timeslices;
 * burn rates are the error ratio over each window of the SLO's alert tiers (and 5m),
   divided by the error budget.
+
+All those queries read the raw series once (``_history_snapshot``: one select per
+selector over the whole span, cut to each query's window), not once per query.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sloguard.slo import rulegen
 from sloguard.slo._coverage import observed_from
 from sloguard.slo._errors import SLOError
 from sloguard.slo._history_counts import on_grid, period_counts
+from sloguard.slo._history_snapshot import snapshot_engine
 from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo.budget import period_length_ms, period_start_ms
 from sloguard.slo.model import SLO, BudgetingMethod
@@ -36,6 +40,9 @@ I64 = npt.NDArray[np.int64]
 MAX_POINTS = 11_000
 #: Points of a history asked for without a step.
 DEFAULT_POINTS = 250
+#: Read before the first period start and the longest window: the 5m slots, timeslices and
+#: the lookback (selects outside the snapshot still go to the store, just slower).
+SNAPSHOT_MARGIN_MS = 3_600_000
 
 
 class HistoryError(SLOError):
@@ -86,8 +93,9 @@ def compute(engine: Engine, slo: SLO, start_ms: int, end_ms: int, step_ms: int) 
     check_range(start_ms, end_ms, step_ms)
     steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
     starts = np.array([period_start_ms(slo.period, int(t)) for t in steps], dtype=np.int64)
-    bad, total = period_counts(engine, slo, starts, steps, step_ms)
     windows = tuple(rulegen.windows_of(slo))
+    engine = snapshot_engine(engine, int(starts.min()) - max(windows, default=0) - SNAPSHOT_MARGIN_MS, end_ms)
+    bad, total = period_counts(engine, slo, starts, steps, step_ms)
     burns = {w: on_grid(engine, f"({error_rate(slo, w)}) / ({total_rate(slo, w)})", steps, step_ms) for w in windows}
     keys = sorted(total)
     seen = observed_from(engine, slo, int(starts.min()), end_ms, keys) if keys else {}
