@@ -110,3 +110,20 @@ def test_past_the_fallback_limit_slos_without_records_say_no_data_or_not_evaluat
     assert rows["unruled"] == "" and rows["ruled route=/a"] == "0.25"  # not computed one by one
     assert set(_rows(client.get("/", params={"q": "not evaluated yet"}).text)) == {"unruled"}
     assert set(_rows(client.get("/", params={"q": "no data"}).text)) == {"ruled-empty", "ruled-idle"}
+
+
+def test_the_overview_renders_the_worst_rows_first_and_all_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sloguard.ui import _overview
+
+    client = _client()
+    every = _rows(client.get("/").text)
+    assert len(every) == 5
+    monkeypatch.setattr(_overview, "PAGE_ROWS", 2)
+    first = client.get("/").text
+    assert list(_rows(first)) == list(every)[:2] and "data-truncated" in first  # worst first, in the same order
+    assert "Show all 5" in first and "limit=all" in first
+    assert list(_rows(client.get("/", params={"limit": "all"}).text)) == list(every)
+    last = list(every)[-1].split(" ")[0]  # the filter sees every row, not only the first page
+    assert last in " ".join(_rows(client.get("/", params={"q": last}).text))
+    assert len(_rows(client.get("/", params={"limit": "3"}).text)) == 3
+    assert len(_rows(client.get("/", params={"limit": "-1"}).text)) == 2  # not a count: the default

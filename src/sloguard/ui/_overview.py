@@ -1,7 +1,10 @@
 """Overview (``/``): one row per SLO (per label set of its grouping) with its SLI, budget,
 fastest burn rate and alert state, and the rollout in progress for its service; worst
 first, sortable and filterable through the query string (``q``, ``sort``, ``dir``), which
-the browser script also does in place."""
+the browser script also does in place. The first :data:`PAGE_ROWS` rows of the filtered and
+sorted list are rendered (a thousand SLOs' page would be half a megabyte of HTML to paint);
+``limit=all`` (the "show all" link) renders every row, and only then does the script sort
+and filter in place, since it sees only the rows it was given."""
 
 from __future__ import annotations
 
@@ -21,6 +24,15 @@ from sloguard.ui._render import render
 ALERT_RANK = {"firing": 0, "pending": 1, "ok": 2}
 #: Sortable columns and the row attribute each sorts by.
 SORT_KEYS = ("rank", "service", "slo", "objective", "sli", "budget", "burn", "alert")
+#: Rows rendered at first (the worst, after the filter and sort); ``?limit=all`` shows every row.
+PAGE_ROWS = 100
+
+
+def page_limit(raw: str) -> int | None:
+    """How many rows to render: ``PAGE_ROWS`` by default, a positive number, or None (``all``)."""
+    if raw == "all":
+        return None
+    return int(raw) if raw.isdigit() and int(raw) > 0 else PAGE_ROWS
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +138,9 @@ async def overview_page(request: Request) -> Response:
     sort = sort if sort in SORT_KEYS else "rank"
     desc = request.query_params.get("dir", "asc") == "desc"
     rows = rows_of(slos.data or [], rollouts.data if rollouts.ok else [])
-    shown = arrange(rows, q, sort, desc)
-    return render(request, "overview.html", nav="/", title="Overview", rows=shown, total=len(rows),
-                  error=None if slos.ok else slos.error, q=q, sort=sort, desc=desc, slo_count=len(slos.data or []))
+    matched = arrange(rows, q, sort, desc)
+    limit = page_limit(request.query_params.get("limit", ""))
+    shown = matched if limit is None else matched[:limit]
+    return render(request, "overview.html", nav="/", title="Overview", rows=shown, matched=len(matched),
+                  total=len(rows), error=None if slos.ok else slos.error, q=q, sort=sort, desc=desc,
+                  slo_count=len(slos.data or []), limit=limit)
