@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Web UI in headless Chromium (issue 12): time to first paint and to charts drawn, and the
-bytes transferred, for the overview with 1,000 SLOs and an SLO detail page over 30 days.
+bytes transferred, for the overview with 1,000 SLOs (its first page of the worst rows, and
+every row with ``?limit=all``) and an SLO detail page over 30 days.
 
 Data (built in a few seconds with ``import_openmetrics``, the code of ``sloguard import
 openmetrics``): 50 services with ``http_requests_total{service,route,code}`` (two routes,
@@ -39,6 +40,7 @@ from tests.e2e.conftest import SloguardProcess  # noqa: E402
 from tests.ui._browser import LAUNCH_ARGS, executable, missing  # noqa: E402
 
 from sloguard.ingest.backfill import import_openmetrics  # noqa: E402
+from sloguard.ui._overview import PAGE_ROWS  # noqa: E402
 
 SERVICES, ROUTES, CODES = 50, ("/a", "/b"), (("200", 0.998), ("500", 0.002))
 OBJECTIVES = (90, 95, 98, 99, 99.5, 99.8, 99.9, 99.95, 99.99, 99.999)
@@ -202,7 +204,8 @@ def row(name: str, loads: list[Load]) -> str:
             f"| {med([x.html for x in loads]) / 1024:,.0f} | {loads[0].requests} | {verdict(last)} |")
 
 
-def report(samples: int, over: list[Load], detail: list[Load], slos: int, history_points: int, load: tuple[float, float]) -> str:
+def report(samples: int, over: list[Load], every: list[Load], detail: list[Load], slos: int, history_points: int,
+           load: tuple[float, float]) -> str:
     return "\n".join([
         "## Web UI in headless Chromium (bench_ui.py)", "",
         f"- machine: {os.cpu_count()} cores; load average (1m) before/after: {load[0]:.2f} / {load[1]:.2f} (shared with other jobs)",
@@ -212,7 +215,8 @@ def report(samples: int, over: list[Load], detail: list[Load], slos: int, histor
         "from navigation start; KiB = transferred (with headers) / decoded bodies / the HTML alone",
         "", "| page | TTFB ms | first contentful paint ms | charts drawn ms | load event ms | KiB transferred | KiB decoded | HTML KiB | requests | < 1 s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-        row(f"overview `/`, {slos:,} SLOs", over),
+        row(f"overview `/`, {slos:,} SLOs (the worst {PAGE_ROWS} rows)", over),
+        row(f"overview `/?limit=all`, {slos:,} SLOs (every row)", every),
         row(f"SLO detail `/slos/{DETAIL}`, 30 days", detail), "",
         f"- chart states on the detail page: {', '.join(detail[0].states)}", "",
     ])
@@ -239,12 +243,14 @@ def main() -> int:
                 browser = p.chromium.launch(executable_path=executable(), args=LAUNCH_ARGS)
                 log("overview")
                 over = measure(browser, f"{server.url}/", charts=False)
+                log("overview, every row")
+                every = measure(browser, f"{server.url}/?limit=all", charts=False)
                 log("SLO detail")
                 detail = measure(browser, f"{server.url}/slos/{DETAIL}?range=30d", charts=True)
                 browser.close()
         finally:
             server.stop()
-    print(report(samples, over, detail, len(slos), len(hist["timestamps"]), (load0, os.getloadavg()[0])))
+    print(report(samples, over, every, detail, len(slos), len(hist["timestamps"]), (load0, os.getloadavg()[0])))
     return 0
 
 
