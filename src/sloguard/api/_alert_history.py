@@ -23,7 +23,14 @@ from starlette.routing import BaseRoute, Route
 from sloguard.alerting.silence_match import Silence, SilenceMatcher
 from sloguard.api._am_time import format_datetime
 from sloguard.api._context import ServerContext
-from sloguard.api._http import ApiError, Params, api_endpoint, parse_matchers_param, parse_time_param, success
+from sloguard.api._http import (
+    ApiError,
+    Params,
+    api_endpoint,
+    parse_matchers_param,
+    parse_time_param,
+    success,
+)
 from sloguard.labels import Matcher, MatchType
 from sloguard.promql import ErrorType
 from sloguard.state import HistoryEvent, StateError
