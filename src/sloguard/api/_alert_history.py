@@ -13,7 +13,7 @@ of a kept alert event, or when each of its matchers is on a label a selector fix
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -42,7 +42,7 @@ __all__ = ["event_json", "routes", "select_events"]
 _DAY_MS = 86_400_000
 
 
-def _alert_matches(labels: dict[str, str] | Any, selectors: Sequence[Sequence[Matcher]]) -> bool:
+def _alert_matches(labels: Mapping[str, str], selectors: Sequence[Sequence[Matcher]]) -> bool:
     return any(all(m.matches(labels.get(m.name, "")) for m in sel) for sel in selectors)
 
 
