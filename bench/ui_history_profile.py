@@ -20,6 +20,7 @@ from bench_ui import DETAIL, DETAIL_DAYS, series_text  # noqa: E402
 
 from sloguard.ingest.backfill import import_openmetrics  # noqa: E402
 from sloguard.promql.engine import PromQLEngine  # noqa: E402
+from sloguard.slo import budget as budget_mod  # noqa: E402
 from sloguard.slo import history  # noqa: E402
 from sloguard.slo.loader import load_text  # noqa: E402
 from sloguard.tsdb import TSDB  # noqa: E402
@@ -57,6 +58,14 @@ def main(root: Path) -> None:
             history.compute(engine, slos[0], start_ms, end_ms, step)
             times.append(time.perf_counter() - t0)
         print(f"history.compute, 250 steps over 30 days: {sorted(times)[1] * 1000:.0f} ms (median of 3: {times})")
+        budget = budget_mod
+
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            budget.compute(engine, slos[0], end_ms)
+            times.append(time.perf_counter() - t0)
+        print(f"budget.compute at the end: {sorted(times)[1] * 1000:.0f} ms (median of 3: {times})")
         prof = cProfile.Profile()
         prof.enable()
         history.compute(engine, slos[0], start_ms, end_ms, step)

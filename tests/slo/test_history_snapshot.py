@@ -130,3 +130,22 @@ def test_a_snapshot_select_returns_what_a_fresh_read_returns(blocks_db: Any) -> 
     outside = snap.select(matchers, lo - H, hi)  # before the snapshot: read from the store
     assert len(outside.timestamps) == len(blocks_db.querier().select(matchers, lo - H, hi).timestamps)
     assert snap.reads == 1
+
+
+@pytest.mark.parametrize(("period", "extra", "at"), [
+    ("1d", "", NOW),
+    ("{calendar: week, timezone: UTC}", "", MONDAY + 18 * H),
+    ("2h", "    budgeting: {timeslices: {target: 0.99, slice: 1m}}", NOW),
+], ids=["rolling", "calendar", "timeslices"])
+def test_a_budget_through_one_read_equals_the_budget_of_a_read_per_query(
+        monkeypatch: pytest.MonkeyPatch, period: str, extra: str, at: int) -> None:
+    from sloguard.slo import budget
+
+    st = _store(MONDAY - 4 * D, max(at, NOW), late_start=at - 3 * H)
+    counting, slo = Counting(st), _slo(period, extra)
+    shared = budget.compute(PromQLEngine(counting), slo, at)  # type: ignore[arg-type]
+    with monkeypatch.context() as m:
+        m.setattr(budget, "snapshot_engine", lambda engine, mint, maxt: engine)
+        alone = budget.compute(PromQLEngine(st), slo, at)
+    assert shared == alone and len(shared) == 2 and shared[0].sli is not None
+    assert counting.selects <= 3

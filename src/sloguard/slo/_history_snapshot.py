@@ -24,6 +24,10 @@ from sloguard.labels import Labels, Matcher
 from sloguard.promql import Engine
 from sloguard.tsdb import Querier, SeriesBatch
 
+#: Read before the first period start and the longest window: the 5m slots, timeslices and
+#: the lookback (selects outside the snapshot still go to the store, just slower).
+SNAPSHOT_MARGIN_MS = 3_600_000
+
 
 def trim(batch: SeriesBatch, mint: int, maxt: int) -> SeriesBatch:
     """The samples of ``batch`` with ``mint <= t <= maxt``; series left without one go."""

@@ -22,6 +22,7 @@ from sloguard.slo import _period_expr as pe
 from sloguard.slo._budget_rules import slice_threshold
 from sloguard.slo._calendar import period_end_ms, period_length_ms, period_start_ms
 from sloguard.slo._coverage import observed_from
+from sloguard.slo._history_snapshot import SNAPSHOT_MARGIN_MS, snapshot_engine
 from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo.model import SLO, BudgetingMethod
 
@@ -94,8 +95,11 @@ def _finite(x: float | None) -> float | None:
 
 
 def compute(engine: Engine, slo: SLO, at_ms: int, burn_windows_ms: tuple[int, ...] = (300_000, 3_600_000, 21_600_000, 86_400_000)) -> list[Budget]:
-    """Budgets for every label set of the SLO's grouping (one entry without grouping)."""
+    """Budgets for every label set of the SLO's grouping (one entry without grouping); its
+    queries read the raw series once (``_history_snapshot``)."""
     start = period_start_ms(slo.period, at_ms)
+    first = min(start, at_ms - period_length_ms(slo.period, at_ms))  # a calendar's queries reach a whole length back
+    engine = snapshot_engine(engine, first - max(burn_windows_ms, default=0) - SNAPSHOT_MARGIN_MS, at_ms)
     base = dict(slo=slo.name, service=slo.service, at_ms=at_ms, period=str(slo.period),
                 period_start_ms=start, objective=slo.objective)
     try:

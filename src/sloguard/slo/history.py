@@ -28,7 +28,7 @@ from sloguard.slo import rulegen
 from sloguard.slo._coverage import observed_from
 from sloguard.slo._errors import SLOError
 from sloguard.slo._history_counts import on_grid, period_counts
-from sloguard.slo._history_snapshot import snapshot_engine
+from sloguard.slo._history_snapshot import SNAPSHOT_MARGIN_MS, snapshot_engine
 from sloguard.slo._sli import error_rate, total_rate
 from sloguard.slo.budget import period_length_ms, period_start_ms
 from sloguard.slo.model import SLO, BudgetingMethod
@@ -40,9 +40,6 @@ I64 = npt.NDArray[np.int64]
 MAX_POINTS = 11_000
 #: Points of a history asked for without a step.
 DEFAULT_POINTS = 250
-#: Read before the first period start and the longest window: the 5m slots, timeslices and
-#: the lookback (selects outside the snapshot still go to the store, just slower).
-SNAPSHOT_MARGIN_MS = 3_600_000
 
 
 class HistoryError(SLOError):
@@ -94,7 +91,8 @@ def compute(engine: Engine, slo: SLO, start_ms: int, end_ms: int, step_ms: int) 
     steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
     starts = np.array([period_start_ms(slo.period, int(t)) for t in steps], dtype=np.int64)
     windows = tuple(rulegen.windows_of(slo))
-    engine = snapshot_engine(engine, int(starts.min()) - max(windows, default=0) - SNAPSHOT_MARGIN_MS, end_ms)
+    first = min(int(starts.min()), start_ms - period_length_ms(slo.period, start_ms))  # a calendar's reach
+    engine = snapshot_engine(engine, first - max(windows, default=0) - SNAPSHOT_MARGIN_MS, end_ms)
     bad, total = period_counts(engine, slo, starts, steps, step_ms)
     burns = {w: on_grid(engine, f"({error_rate(slo, w)}) / ({total_rate(slo, w)})", steps, step_ms) for w in windows}
     keys = sorted(total)
