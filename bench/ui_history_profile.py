@@ -37,6 +37,7 @@ slos:
 
 def main(root: Path) -> None:
     end = int(time.time()) // 60 * 60
+    root.mkdir(parents=True, exist_ok=True)
     data = root / "data"
     if not data.exists():
         om = root / "c.om"
