@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from prometheus_client import CollectorRegistry
 
 from sloguard.api._alerting_setup import AlertingPlace, AlertingRunner, AlertingSetupError
+from sloguard.api._backend_setup import reads, ruler_tsdb
 from sloguard.api._context import ServerContext
 from sloguard.api._edge import (
     EdgeLimits,
@@ -31,7 +32,7 @@ from sloguard.api._edge import (
     install_accept_error_filter,
     raise_nofile_limit,
 )
-from sloguard.api._engine_setup import apply_parse_limits, make_engine, query_settings
+from sloguard.api._engine_setup import apply_parse_limits, query_settings
 from sloguard.api._query_status import record_reload
 from sloguard.api._rollout_setup import RolloutSetup, RolloutSetupError
 from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
@@ -137,6 +138,7 @@ class Server:
         #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
         self.bound_port: int | None = None
         self.edge_stats = EdgeStats()
+        self.write_back: Any = None  #: the remote-write queue rules sync with (``sloguard.remote``)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -200,11 +202,10 @@ class Server:
         except DataDirInUse as e:
             raise ServeError(str(e)) from None
         log.info("opening storage", extra={"data_dir": str(self.options.data_dir)})
-        storage = await asyncio.to_thread(
-            self.options.storage_opener, self.options.data_dir, self.config.storage.tsdb
-        )
+        storage = await asyncio.to_thread(self.options.storage_opener, self.options.data_dir, ruler_tsdb(self.config))
         ctx.storage = storage
-        ctx.engine = make_engine(storage, self._query)
+        r = reads(self.config, storage, self._query, self._config_file(), self.write_back)
+        ctx.engine, ctx.storage = r.engine, r.rule_storage  # with a backend: appends local, reads remote
         if self._stop.is_set():
             return
         slos = self._slo_setup(ctx)
@@ -216,7 +217,7 @@ class Server:
             raise ServeError(str(e)) from None
         try:
             ctx.rule_manager = await start_rules(
-                self.config, self._config_file(), storage, ctx.engine, self._registry,
+                self.config, self._config_file(), r.rule_storage, ctx.engine, self._registry, query=r.rule_query,
                 external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
                 slo_rule_files=slo_rule_files,
             )
