@@ -4,10 +4,12 @@ write and read back from the backend) and in embedded mode over the same input, 
 same values at the same timestamps (to 1e-9).
 
 Prometheus runs PromQL itself, so any traffic shape must agree. VictoriaMetrics runs
-MetricsQL, whose ``rate`` takes the sample before the window instead of extrapolating, and
-whose subqueries are aligned differently: there the input is linear counters sharing their
-sample times (where both ``rate``s give the same ratios) and the compared rules are the SLI
-group (the budget group's ``[30d:5m]`` subqueries are MetricsQL's, not PromQL's).
+MetricsQL, whose ``rate`` takes the sample before the window instead of extrapolating: there
+the input is linear counters from zero sharing their sample times, where both ``rate``s give
+the same ratios (with the wobbling traffic they differ by about 1%, which is MetricsQL's
+semantics, not the ruler's). The budget group is left out there: its period counts, a
+``[30d:5m]`` subquery filtered by ``timestamp(...) > scalar(... @ end())``, come out
+differently in MetricsQL (seen: 66 against PromQL's 231 at one evaluation).
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def _same(a: float, b: float) -> bool:
 
 
 def run_differential(peer: Peer, tmp: Path, traffic: Traffic, ticks: range,
-                     which: Callable[[str], bool]) -> tuple[int, int]:
+                     which: Callable[[str], bool] = lambda _: True) -> tuple[int, int]:
     """Evaluate both ways; return (series compared, samples compared)."""
     slos, problems = load_text(SLOTH, "checkout.sloth.yml")
     assert slos and not [p for p in problems if p.is_error]
@@ -166,8 +168,7 @@ def run_differential(peer: Peer, tmp: Path, traffic: Traffic, ticks: range,
 def test_prometheus_ruler_records_what_the_embedded_engine_records(tmp_path: Path) -> None:
     end = _end_ms()
     with prometheus(tmp_path / "prom") as peer:
-        series, samples = run_differential(peer, tmp_path, varying_traffic(end), range(end - 30 * M, end + 1, M),
-                                           lambda _: True)
+        series, samples = run_differential(peer, tmp_path, varying_traffic(end), range(end - 30 * M, end + 1, M))
     assert series >= 15 and samples >= 200
 
 
@@ -175,5 +176,5 @@ def test_victoria_metrics_ruler_records_what_the_embedded_engine_records(tmp_pat
     end = _end_ms()
     with victoria_metrics(tmp_path / "vm") as peer:
         series, samples = run_differential(peer, tmp_path, linear_traffic(end), range(end - 30 * M, end + 1, M),
-                                           lambda _: True)
+                                           lambda group: not group.endswith("-budget"))
     assert series >= 8 and samples >= 200
