@@ -1,0 +1,3 @@
+"""Prometheus-compatible HTTP backends: remote write out (``write``) and queries."""
+
+__all__: list[str] = []
