@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from sloguard.remote._wconfig import RemoteWriteConfig
 from sloguard.remote._wmetrics import QueueMetrics
 
 log = logging.getLogger("sloguard.remote")
+_NO_LABELS = Labels()
 HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
            "User-Agent": "sloguard", "X-Prometheus-Remote-Write-Version": "0.1.0"}
 
@@ -44,7 +46,7 @@ class QueueManager:
     the WAL's end); ``stop`` sends what it can within ``flush_s`` and stores the position."""
 
     def __init__(self, cfg: RemoteWriteConfig, wal_dir: Path, state_dir: Path, transport: Transport, *,
-                 clock: Clock, external_labels: Labels = Labels(), poll_ms: int = 25, flush_s: float = 5.0) -> None:
+                 clock: Clock, external_labels: Labels = _NO_LABELS, poll_ms: int = 25, flush_s: float = 5.0) -> None:
         self.cfg, self.q = cfg, cfg.queue_config
         self.name, self.url = cfg.queue_name, cfg.url
         self.min_shards, self.max_shards, self.capacity = self.q.min_shards, self.q.max_shards, self.q.capacity
@@ -53,8 +55,8 @@ class QueueManager:
         self.metrics = QueueMetrics()
         self._ext = external_labels
         self._poll_ms, self._flush_s = poll_ms, flush_s
-        self._headers = {**cfg.headers, **HEADERS}
-        self._policy = RetryPolicy(self.q.min_backoff, self.q.max_backoff, self.q.retry_on_http_429)
+        self.headers = {**cfg.headers, **HEADERS}
+        self.policy = RetryPolicy(self.q.min_backoff, self.q.max_backoff, self.q.retry_on_http_429)
         self._labels: list[bytes | None] = []
         self._keys = np.zeros(0, np.int64)  # shard hash per ref; -1: dropped or unknown
         self._tracker = Tracker()
@@ -113,7 +115,8 @@ class QueueManager:
                 await self.clock.sleep_until(self.clock.now_ms() + self._poll_ms)
 
     async def _take(self, chunk: WALChunk) -> None:
-        if chunk.reset:
+        if chunk.reset:  # buffered samples leave with the label table of their refs
+            await self._cut(lambda buf: buf.count > 0, whole=True)
             self._labels, self._keys = [], np.zeros(0, np.int64)
         self._add_series(chunk.series)
         seq = self._tracker.open(chunk.end)
@@ -165,24 +168,28 @@ class QueueManager:
         await self._drain(flush_all=False)
 
     async def _drain(self, flush_all: bool) -> None:
-        """Cut full batches (all buffered samples if ``flush_all``) into the shard queues."""
+        """Cut full batches (all buffered samples if ``flush_all``, and then wait until
+        they were sent) into the shard queues."""
         per = self.q.max_samples_per_send
-        for buf, q, _ in self._shards:
-            while buf.count >= per or (flush_all and buf.count):
-                batch = buf.take(per, self._labels, self.clock.now_ms())
-                self._tracker.sent(batch)
-                await q.put(batch)
+        await self._cut(lambda buf: buf.count >= per or (flush_all and buf.count > 0), whole=flush_all)
         if flush_all:
             await asyncio.gather(*(q.join() for _, q, _ in self._shards))
 
     async def _flush_due(self) -> None:
-        now, per = self.clock.now_ms(), self.q.max_samples_per_send
+        now = self.clock.now_ms()
+        await self._cut(lambda buf: buf.count > 0 and now - buf.since_ms >= self.q.batch_send_deadline, whole=True)
+
+    async def _cut(self, due: Callable[[ShardBuffer], bool], whole: bool) -> None:
+        """Cut the buffers for which ``due`` holds into batches of ``max_samples_per_send``
+        (and the rest too if ``whole``) and queue them; a full queue holds the reader."""
+        per = self.q.max_samples_per_send
         for buf, q, _ in self._shards:
-            if buf.count and now - buf.since_ms >= self.q.batch_send_deadline:
-                while buf.count:
-                    batch = buf.take(per, self._labels, now)
-                    self._tracker.sent(batch)
-                    await q.put(batch)
+            if not due(buf):
+                continue
+            while buf.count >= per or (whole and buf.count):
+                batch = buf.take(per, self._labels, self.clock.now_ms())
+                self._tracker.sent(batch)
+                await q.put(batch)
 
     # -- sending -------------------------------------------------------------------
     def _start_shards(self, n: int) -> None:
@@ -209,6 +216,10 @@ class QueueManager:
                 if batch is None:
                     return
                 await self._send(batch)
+            except Exception as e:  # a bug, not the remote's fault: count it, keep the shard alive
+                log.exception("remote write shard failed on a batch", extra={"remote_name": self.name})
+                if batch is not None:
+                    self._done(batch, f"{type(e).__name__}: {e}")
             finally:
                 q.task_done()
 
@@ -221,7 +232,7 @@ class QueueManager:
             log.warning("remote write send failed, retrying", extra={"remote_name": self.name, "err": resp.error})
 
         started = time.perf_counter()
-        outcome, resp = await send_with_backoff(lambda: self.transport.post(enc.body, self._headers), self._policy,
+        outcome, resp = await send_with_backoff(lambda: self.transport.post(enc.body, self.headers), self.policy,
                                                 self.clock, lambda: self._stopping, on_retry)
         if outcome is Outcome.STOPPED:
             return  # not acknowledged: its position is not stored, the next start sends it again
@@ -234,11 +245,18 @@ class QueueManager:
             m.highest_sent_s = max(m.highest_sent_s, enc.max_t / 1000)
             self._rates["out"].add(len(batch))
             self._last_ok_ms = self.clock.now_ms()
+            m.samples_pending -= len(batch)
+            self._tracker.acked(batch)
+            self._commit()
         else:
-            m.samples_failed_total += len(batch)
-            log.error("remote write batch dropped: not recoverable", extra={
-                "remote_name": self.name, "url": self.url, "samples": len(batch), "err": resp.error})
-        m.samples_pending -= len(batch)
+            self._done(batch, resp.error)
+
+    def _done(self, batch: Batch, err: str) -> None:
+        """A batch that will never be sent: dropped, counted, and passed over."""
+        self.metrics.samples_failed_total += len(batch)
+        self.metrics.samples_pending -= len(batch)
+        log.error("remote write batch dropped: not recoverable", extra={
+            "remote_name": self.name, "url": self.url, "samples": len(batch), "err": err})
         self._tracker.acked(batch)
         self._commit()
 

@@ -24,7 +24,14 @@ from typing import BinaryIO
 import numpy as np
 
 from sloguard.labels import Labels
-from sloguard.tsdb._records import SAMPLES, SERIES, RecordError, decode_samples, decode_series, record_type
+from sloguard.tsdb._records import (
+    SAMPLES,
+    SERIES,
+    RecordError,
+    decode_samples,
+    decode_series,
+    record_type,
+)
 from sloguard.tsdb._types import F64, I64
 from sloguard.tsdb._wal import checkpoints, seg_path, segment_numbers
 from sloguard.tsdb._walscan import read_frame, resync, scan_segment
@@ -167,8 +174,7 @@ class WALWatcher:
                     vs.append(v)
             except RecordError:
                 damaged += 1
-        cat = (lambda xs, dt: np.concatenate(xs) if xs else np.zeros(0, dt))  # noqa: E731 (local helper)
-        return WALChunk(series, cat(refs, np.int64), cat(ts, np.int64), cat(vs, np.float64),
+        return WALChunk(series, _cat_i(refs), _cat_i(ts), np.concatenate(vs) if vs else np.zeros(0, np.float64),
                         self.position, reset, damaged)
 
     def _has_later(self, segment: int) -> bool:
@@ -238,6 +244,10 @@ class WALWatcher:
         if self._cur.f is not None:
             self._cur.f.close()
             self._cur.f = None
+
+
+def _cat_i(xs: list[I64]) -> I64:
+    return np.concatenate(xs) if xs else np.zeros(0, np.int64)
 
 
 def _unfinished(data: memoryview, o: int) -> bool:

@@ -23,14 +23,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sloguard.httpclient import HTTP_KEYS, HTTPConfig, HTTPConfigError, parse_http_config_dict
 from sloguard.ingest.relabel import RelabelConfig
 from sloguard.ingest.scrape_config import Duration
 
 #: The prometheus/common HTTP client keys a ``remote_write`` entry may carry besides its own.
-HTTP_CLIENT_KEYS = frozenset({
-    "basic_auth", "authorization", "bearer_token", "bearer_token_file", "tls_config", "proxy_url",
-    "no_proxy", "proxy_from_environment", "proxy_connect_header", "follow_redirects", "enable_http2", "oauth2",
-})
+HTTP_CLIENT_KEYS = HTTP_KEYS - {"headers"}
 #: Headers remote write sets itself; Prometheus refuses them in ``headers``.
 RESERVED_HEADERS = frozenset({
     "host", "authorization", "content-encoding", "content-type", "x-prometheus-remote-write-version",
@@ -106,12 +104,20 @@ class RemoteWriteConfig(BaseModel):
         unknown = sorted(set(self.model_extra or {}) - HTTP_CLIENT_KEYS)
         if unknown:
             raise ValueError(f"remote_write {self.url}: unknown key(s) {', '.join(unknown)}")
+        try:
+            self.http_config()
+        except HTTPConfigError as e:
+            raise ValueError(f"remote_write {self.url}: {e}") from None
         return self
 
     @property
     def http(self) -> dict[str, Any]:
         """The HTTP client keys of this entry, as written."""
         return dict(self.model_extra or {})
+
+    def http_config(self) -> HTTPConfig:
+        """The HTTP client settings (auth, TLS, proxy) of this entry."""
+        return parse_http_config_dict(self.http, "remote_write")
 
     @property
     def queue_name(self) -> str:

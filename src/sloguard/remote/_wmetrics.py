@@ -14,8 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
 from prometheus_client.registry import Collector
 
 _P = "prometheus_remote_storage_"
@@ -59,7 +65,7 @@ _COUNTERS = (
 )
 
 
-class QueueView:
+class QueueView(Protocol):
     """What the collector reads of a queue."""
 
     name: str

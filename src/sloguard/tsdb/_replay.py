@@ -36,7 +36,13 @@ from sloguard.tsdb._records import (
     samples_in,
 )
 from sloguard.tsdb._types import F64, I64
-from sloguard.tsdb._wal import checkpoints, reader_floor, seg_path, segment_numbers, write_checkpoint
+from sloguard.tsdb._wal import (
+    checkpoints,
+    reader_floor,
+    seg_path,
+    segment_numbers,
+    write_checkpoint,
+)
 from sloguard.tsdb._walscan import SegmentScan, scan_segment
 
 
