@@ -21,9 +21,23 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
-from sloguard.httpclient import HTTP_KEYS, HTTPConfig, HTTPConfigError, parse_http_config_dict
+from sloguard.httpclient import (
+    HTTP_KEYS,
+    HTTPConfig,
+    HTTPConfigError,
+    http_config_dict,
+    parse_http_config_dict,
+)
 from sloguard.ingest.relabel import RelabelConfig
 from sloguard.ingest.scrape_config import Duration
 
@@ -114,6 +128,14 @@ class RemoteWriteConfig(BaseModel):
     def http(self) -> dict[str, Any]:
         """The HTTP client keys of this entry, as written."""
         return dict(self.model_extra or {})
+
+    @model_serializer(mode="wrap")
+    def _hide_secrets(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Shown (``/api/v1/status/config``) with secrets as ``<secret>``, like Prometheus."""
+        out: dict[str, Any] = handler(self)
+        for k in self.http:
+            out.pop(k, None)
+        return {**out, **http_config_dict(self.http_config())}
 
     def http_config(self) -> HTTPConfig:
         """The HTTP client settings (auth, TLS, proxy) of this entry."""

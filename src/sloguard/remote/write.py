@@ -67,6 +67,7 @@ __all__ = [
     "WALPosition",
     "WALWatcher",
     "WriteStorage",
+    "check_unique_names",
     "desired_shards",
     "load_position",
     "retry_after_ms",
