@@ -11,6 +11,7 @@ queue's WAL and head: enough to resend after a backend outage), in blocks of
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,22 +48,29 @@ def ruler_tsdb(config: Config) -> TSDBSettings:
 
 
 def reads(config: Config, storage: Storage, query: QuerySettings, config_file: Path | None,
-          write_back: Any = None) -> Reads:
-    """The server's reads for ``config``: embedded (``make_engine``) or the backend's."""
+          write_storage: Any = None, wal_dir: Path = Path("wal")) -> Reads:
+    """The server's reads for ``config``: embedded (``make_engine``) or the backend's, with
+    read-your-writes over ``write_storage`` (a started ``sloguard.remote.write.WriteStorage``).
+    Call it on the event loop the queues run on."""
     from sloguard.api._engine_setup import make_engine
 
     backend = config.backend()
     if backend is None:
         return Reads(make_engine(storage, query), storage)
     from sloguard.remote import RemoteEngine
-    from sloguard.remote._ruler import NoWriteBack, RuleQuery, RulerStorage
+    from sloguard.remote._ruler import NoWriteBack, RuleQuery, RulerStorage, WriteBack
 
     if config_file is not None:
         backend = replace(backend, http=with_directory(backend.http, str(config_file.parent)))
     engine = RemoteEngine(backend)
-    if write_back is None:
+    if write_storage is not None:
+        from sloguard.remote._sync import QueueSync
+
+        write_back: WriteBack = QueueSync(write_storage.queues, wal_dir, asyncio.get_running_loop())
+    else:
+        write_back = NoWriteBack()
         log.warning("query_backend without remote_write: rule outputs stay in the local store, and rules that "
                     "read other rules' outputs will not find them in the backend", extra={"backend": backend.url})
     rule_storage = RulerStorage(storage, engine)
     log.info("reading from the query backend", extra={"backend": backend.url, "mode": config.mode.value})
-    return Reads(engine, rule_storage, RuleQuery(engine, rule_storage, write_back or NoWriteBack()))
+    return Reads(engine, rule_storage, RuleQuery(engine, rule_storage, write_back))

@@ -34,6 +34,7 @@ from sloguard.api._edge import (
 )
 from sloguard.api._engine_setup import apply_parse_limits, query_settings
 from sloguard.api._query_status import record_reload
+from sloguard.api._remote_write_setup import prune_positions, start_remote_write
 from sloguard.api._rollout_setup import RolloutSetup, RolloutSetupError
 from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
 from sloguard.api._scrapes import start_scrapes
@@ -138,7 +139,7 @@ class Server:
         #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
         self.bound_port: int | None = None
         self.edge_stats = EdgeStats()
-        self.write_back: Any = None  #: the remote-write queue rules sync with (``sloguard.remote``)
+        self._remote_write: Any = None  #: the remote-write queues (rules in ruler mode sync with them)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -202,12 +203,16 @@ class Server:
         except DataDirInUse as e:
             raise ServeError(str(e)) from None
         log.info("opening storage", extra={"data_dir": str(self.options.data_dir)})
+        prune_positions(self.options.data_dir, self.config.remote_write)
         storage = await asyncio.to_thread(self.options.storage_opener, self.options.data_dir, ruler_tsdb(self.config))
         ctx.storage = storage
-        r = reads(self.config, storage, self._query, self._config_file(), self.write_back)
-        ctx.engine, ctx.storage = r.engine, r.rule_storage  # with a backend: appends local, reads remote
         if self._stop.is_set():
             return
+        self._remote_write = await start_remote_write(  # before anything writes: all of it is sent
+            self.config, self.options.data_dir, self._registry,
+            lambda: ctx.scrape_manager.metadata() if ctx.scrape_manager is not None else [])
+        r = reads(self.config, storage, self._query, self._config_file(), self._remote_write, self.options.data_dir / "wal")
+        ctx.engine, ctx.storage = r.engine, r.rule_storage  # with a backend: appends local, reads remote
         slos = self._slo_setup(ctx)
         slo_rule_files = await asyncio.to_thread(slos.refresh)
         await self._start_alerting(ctx, uv)  # SLO grouping labels known: the SLO inhibit rule compares them
@@ -245,6 +250,8 @@ class Server:
         await self._alerting.stop()
         uv.should_exit = True
         await asyncio.gather(serving, return_exceptions=True)
+        if self._remote_write is not None:  # after the last writes (staleness markers), before the WAL closes
+            await self._remote_write.stop()
         if not isinstance(ctx.storage, _OpeningStorage):
             await asyncio.to_thread(close_storage, ctx.storage)
             log.info("storage closed; bye")

@@ -229,6 +229,9 @@ def with_mode(config: Config, mode: str | None) -> Config:
     if chosen is ServerMode.RULER and config.backend() is None:
         raise ValueError("--mode ruler reads everything from a query backend, and the config sets no "
                          "query_backend (or remote_read)")
+    if chosen is ServerMode.RULER and not config.remote_write:
+        raise ValueError("--mode ruler writes rule and SLO outputs back through remote write, and the config "
+                         "sets no remote_write")
     return config.model_copy(update={"mode": chosen})
 
 

@@ -18,6 +18,7 @@ remote_write_receiver: {max_body_bytes: 32MB, max_decompressed_bytes: 64MB,
 query: {timeout: 2m, max_samples: 50000000, max_concurrency: 20, lookback_delta: 5m,
         max_body_bytes: 10MiB, memory_limit: 0, max_parse_depth: 200, max_parse_chain: 300}
 query_backend: {url: "http://victoria:8428", timeout: 2m, retries: 3}   # sloguard.remote; or remote_read: [{url: ...}]
+remote_write: [{url: "http://victoria:8428/api/v1/write", queue_config: {max_shards: 50}}]  # sloguard.remote.write
 mode: embedded                   # or ruler: no long-term local storage, needs query_backend and remote_write
 ```
 """
@@ -194,6 +195,22 @@ class Config(_Strict):
     query_backend: Any = None
     remote_read: Any = None
     mode: ServerMode = ServerMode.EMBEDDED
+    #: Where recorded series are sent (``sloguard.remote.write.RemoteWriteConfig`` entries,
+    #: Prometheus' keys), read from the WAL by one queue each.
+    remote_write: list[Any] = Field(default_factory=list)
+
+    @field_validator("remote_write", mode="before")
+    @classmethod
+    def _remote_write(cls, v: Any) -> Any:
+        from sloguard.remote.write import RemoteWriteConfig, check_unique_names
+
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            raise ValueError(f"remote_write must be a list of entries, got {type(v).__name__}")
+        out = [c if isinstance(c, RemoteWriteConfig) else RemoteWriteConfig.model_validate(c) for c in v]
+        check_unique_names(out)
+        return out
 
     @field_validator("query_backend", mode="before")
     @classmethod
@@ -211,6 +228,8 @@ class Config(_Strict):
             raise ValueError("query_backend and remote_read both name a query backend; keep one")
         if self.mode is ServerMode.RULER and self.backend() is None:
             raise ValueError("mode: ruler reads everything from a query backend; set query_backend (or remote_read)")
+        if self.mode is ServerMode.RULER and not self.remote_write:
+            raise ValueError("mode: ruler writes rule and SLO outputs back through remote write; set remote_write")
         return self
 
     @field_serializer("query_backend")
