@@ -23,6 +23,7 @@ class Peer:
     """A backend process; ``url`` is its API root, ``write_url`` its remote-write endpoint."""
 
     def __init__(self, argv: list[str], port: int, workdir: Path, write_path: str, flush_path: str = "") -> None:
+        self.name = argv[0]
         self.url = f"http://127.0.0.1:{port}"
         self.write_url = self.url + write_path
         self._flush_path = flush_path
@@ -34,13 +35,13 @@ class Peer:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.proc.args[0]} exited with {self.proc.returncode}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
             try:
                 urllib.request.urlopen(self.url + "/api/v1/query?query=1", timeout=1).read()
                 return
             except (OSError, urllib.error.URLError):
                 time.sleep(0.1)
-        raise RuntimeError(f"{self.proc.args[0]} did not answer within 20 s")
+        raise RuntimeError(f"{self.name} did not answer within 20 s")
 
     def write(self, body: bytes) -> None:
         """POST a snappy WriteRequest; raise with the peer's answer on a non-2xx."""

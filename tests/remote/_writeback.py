@@ -1,64 +1,37 @@
-"""A write-back for tests until the remote-write queue is merged: a storage whose commits
-also go, synchronously, to the backend's remote-write endpoint (so ``sync`` only has to make
-them searchable). The real ruler sends from the WAL through ``sloguard.remote.write``."""
+"""The ruler's real write-back for tests: a local TSDB whose WAL a ``WriteStorage`` queue
+sends to the peer, synced with ``QueueSync`` (and the peer flushed, for VictoriaMetrics,
+which makes new samples searchable about a second after it took them)."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from pathlib import Path
 
-import numpy as np
-
-from sloguard.ingest.remote_write import encode_write_request
-from sloguard.labels import Labels
-from sloguard.tsdb import Storage
+from sloguard.remote._sync import QueueSync
+from sloguard.remote.write import RemoteWriteConfig, WriteStorage, wal_keep
+from sloguard.tsdb import TSDB, FsyncPolicy, TSDBOptions
 from tests.remote._peers import Peer
 
 
-class _ForwardingAppender:
-    def __init__(self, inner: Any, peer: Peer) -> None:
-        self._inner, self._peer = inner, peer
-        self._rows: list[tuple[Labels, int, float]] = []
-
-    def append(self, labels: Labels, t: int, v: float) -> Any:
-        self._rows.append((labels, t, v))
-        return self._inner.append(labels, t, v)
-
-    def append_many(self, labels: Labels, ts: Any, vs: Any) -> Any:
-        for t, v in zip(np.asarray(ts).tolist(), np.asarray(vs).tolist(), strict=True):
-            self._rows.append((labels, int(t), float(v)))
-        return self._inner.append_many(labels, ts, vs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def commit(self) -> Any:
-        result = self._inner.commit()
-        if self._rows:
-            self._peer.write(encode_write_request((ls, [t], [v]) for ls, t, v in self._rows))
-        self._rows = []
-        return result
-
-
-class ForwardingStorage:
-    """``local`` whose appenders also remote-write each commit to ``peer``."""
-
-    def __init__(self, local: Storage, peer: Peer) -> None:
-        self.local, self.peer = local, peer
-
-    def appender(self, durable: bool = True) -> Any:
-        return _ForwardingAppender(self.local.appender(durable=durable), self.peer)
-
-    def querier(self) -> Any:
-        return self.local.querier()
-
-
 class PeerSync:
-    """``WriteBack.sync``: commits already reached the peer; make them searchable."""
+    """``WriteBack``: the queues delivered, then the peer made it searchable."""
 
-    def __init__(self, peer: Peer) -> None:
-        self.peer, self.syncs = peer, 0
+    def __init__(self, inner: QueueSync, peer: Peer) -> None:
+        self.inner, self.peer, self.syncs = inner, peer, 0
 
     def sync(self, timeout_s: float) -> bool:
         self.syncs += 1
+        ok = self.inner.sync(timeout_s)
         self.peer.flush()
-        return True
+        return ok
+
+
+async def ruler_local(peer: Peer, root: Path) -> tuple[TSDB, WriteStorage, PeerSync]:
+    """The ruler's local TSDB (WAL only matters) and its started remote-write queue."""
+    wal, state = root / "wal", root / "remote_write"
+    db = TSDB.open(root, TSDBOptions(fsync=FsyncPolicy.NEVER, retention_ms=0, wal_keep=wal_keep(state, wal)))
+    cfg = RemoteWriteConfig(url=peer.write_url, metadata_config={"send": False},  # type: ignore[arg-type]
+                            queue_config={"batch_send_deadline": 50})  # type: ignore[arg-type]
+    ws = WriteStorage([cfg], wal, state, poll_ms=2)
+    await ws.start()
+    return db, ws, PeerSync(QueueSync(ws.queues, wal, asyncio.get_running_loop()), peer)

@@ -29,6 +29,7 @@ def test_instant_vector_is_shaped_like_the_embedded_engine() -> None:
     with fake_backend(ok(VECTOR)) as fake:
         res = _engine(fake, []).instant_query("up", 100_500)
     assert res.result_type is ValueType.VECTOR
+    assert isinstance(res.value, list)
     assert res.value[0] == Sample(Labels.of(__name__="up", job="a"), 100_500, 1.0)
     assert isinstance(res.value[1], Sample) and math.isnan(res.value[1].v)
     method, path, _, params = fake.requests[0]
@@ -125,9 +126,9 @@ def test_malformed_json_is_a_clear_error(body: bytes) -> None:
 
 
 def test_malformed_data_is_a_clear_error() -> None:
-    with fake_backend(ok({"resultType": "vector", "result": [{"metric": {}, "value": [1, "x"]}]})) as fake:
-        with pytest.raises(RemoteQueryError, match="malformed answer data"):
-            _engine(fake, []).instant_query("up", 1000)
+    bad = ok({"resultType": "vector", "result": [{"metric": {}, "value": [1, "x"]}]})
+    with fake_backend(bad) as fake, pytest.raises(RemoteQueryError, match="malformed answer data"):
+        _engine(fake, []).instant_query("up", 1000)
 
 
 def test_warnings_are_kept() -> None:

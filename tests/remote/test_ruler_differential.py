@@ -14,6 +14,7 @@ differently in MetricsQL (seen: 66 against PromQL's 231 at one evaluation).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from sloguard.slo._yaml import dump_yaml
 from sloguard.slo.loader import load_text
 from sloguard.tsdb import TSDB, FsyncPolicy, TSDBOptions
 from tests.remote._peers import Peer, prometheus, victoria_metrics
-from tests.remote._writeback import ForwardingStorage, PeerSync
+from tests.remote._writeback import ruler_local
 
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
 
@@ -123,33 +124,9 @@ def _same(a: float, b: float) -> bool:
     return a == b or abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
-def run_differential(peer: Peer, tmp: Path, traffic: Traffic, ticks: range,
-                     which: Callable[[str], bool] = lambda _: True) -> tuple[int, int]:
-    """Evaluate both ways; return (series compared, samples compared)."""
-    slos, problems = load_text(SLOTH, "checkout.sloth.yml")
-    assert slos and not [p for p in problems if p.is_error]
-    rules = tmp / "slo.rules.yml"
-    rules.write_text(dump_yaml([rulegen.generate(slos, M)]))
-    opts = TSDBOptions(fsync=FsyncPolicy.NEVER, retention_ms=0)
-    embedded = TSDB.open(tmp / "embedded", opts)
-    app = embedded.appender()
-    for ls, ts, vs in traffic:
-        app.append_many(ls, ts, vs)
-    app.commit()
-    peer.write(encode_write_request(traffic))
-    peer.flush()
-    engine = RemoteEngine(QueryBackend(url=peer.url, timeout_s=30, retries=1))
-    local = TSDB.open(tmp / "ruler-wal", opts)
-    ruler_storage = RulerStorage(ForwardingStorage(local, peer), engine)  # type: ignore[arg-type]
-    sync = PeerSync(peer)
-    embedded_groups = _groups(rules, ManagerOptions(query=engine_query_func(PromQLEngine(embedded)), storage=embedded))
-    ruler_groups = _groups(rules, ManagerOptions(query=RuleQuery(engine, ruler_storage, sync), storage=ruler_storage))  # type: ignore[arg-type]
-    _eval(embedded_groups, ticks, which)
-    _eval(ruler_groups, ticks, which)
-    peer.flush()
-    assert sync.syncs > 0  # rules read earlier rules' outputs: the write-back was waited for
+def _compare(embedded: TSDB, engine: RemoteEngine, names: list[str], ticks: range) -> tuple[int, int]:
     n_series = n_samples = 0
-    for name in _names([g for g in embedded_groups if which(g.name)]):
+    for name in names:
         want, got = _read(embedded.querier(), name, ticks), _read(RemoteQuerier(engine), name, ticks)
         assert want, f"{name}: the embedded rules recorded nothing"
         assert sorted(map(str, got)) == sorted(map(str, want)), f"{name}: different series"
@@ -159,10 +136,47 @@ def run_differential(peer: Peer, tmp: Path, traffic: Traffic, ticks: range,
             bad = [(t, a, b) for (t, a), (_, b) in zip(points, other, strict=True) if not _same(a, b)]
             assert not bad, f"{ls}: values differ at {bad[:3]}"
             n_series, n_samples = n_series + 1, n_samples + len(points)
-    embedded.close()
-    local.close()
-    engine.close()
     return n_series, n_samples
+
+
+async def _ruler(peer: Peer, tmp: Path, rules: Path, engine: RemoteEngine, ticks: range,
+                 which: Callable[[str], bool]) -> None:
+    """Ruler mode: reads through ``engine``, outputs to a local WAL sent by the remote-write queue."""
+    local, queues, sync = await ruler_local(peer, tmp / "ruler")
+    try:
+        storage = RulerStorage(local, engine)
+        groups = _groups(rules, ManagerOptions(query=RuleQuery(engine, storage, sync), storage=storage))
+        await asyncio.to_thread(_eval, groups, ticks, which)
+        assert await asyncio.to_thread(sync.sync, 20.0), "the remote-write queue did not deliver the outputs"
+        assert sync.syncs > 1  # rules read earlier rules' outputs: the write-back was waited for
+    finally:
+        await queues.stop()
+        local.close()
+
+
+def run_differential(peer: Peer, tmp: Path, traffic: Traffic, ticks: range,
+                     which: Callable[[str], bool] = lambda _: True) -> tuple[int, int]:
+    """Evaluate both ways; return (series compared, samples compared)."""
+    slos, problems = load_text(SLOTH, "checkout.sloth.yml")
+    assert slos and not [p for p in problems if p.is_error]
+    rules = tmp / "slo.rules.yml"
+    rules.write_text(dump_yaml([rulegen.generate(slos, M)]))
+    embedded = TSDB.open(tmp / "embedded", TSDBOptions(fsync=FsyncPolicy.NEVER, retention_ms=0))
+    app = embedded.appender()
+    for ls, ts, vs in traffic:
+        app.append_many(ls, ts, vs)
+    app.commit()
+    peer.write(encode_write_request(traffic))
+    peer.flush()
+    embedded_groups = _groups(rules, ManagerOptions(query=engine_query_func(PromQLEngine(embedded)), storage=embedded))
+    _eval(embedded_groups, ticks, which)
+    engine = RemoteEngine(QueryBackend(url=peer.url, timeout_s=30, retries=1))
+    try:
+        asyncio.run(_ruler(peer, tmp, rules, engine, ticks, which))
+        return _compare(embedded, engine, _names([g for g in embedded_groups if which(g.name)]), ticks)
+    finally:
+        embedded.close()
+        engine.close()
 
 
 def test_prometheus_ruler_records_what_the_embedded_engine_records(tmp_path: Path) -> None:
