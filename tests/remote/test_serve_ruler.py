@@ -1,0 +1,101 @@
+"""``sloguard serve --mode ruler`` against a real Prometheus: the API reads the backend (a
+series only the backend has), rules evaluate against it, and their outputs (a recording
+that reads another rule's output, ``ALERTS_FOR_STATE``) arrive back in the backend through
+remote write, with read-your-writes inside a group evaluation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sloguard.ingest.remote_write import encode_write_request
+from sloguard.labels import Labels
+from tests._net import free_port
+from tests.remote._peers import Peer, prometheus
+
+pytestmark = [pytest.mark.peer, pytest.mark.slow]
+
+RULES = """
+groups:
+  - name: probes
+    interval: 1s
+    rules:
+      - record: job:probe:sum
+        expr: sum by (job) (probe_value)
+      - record: job:probe:double
+        expr: job:probe:sum * 2
+      - alert: ProbeHigh
+        expr: job:probe:sum > 1
+        for: 10m
+"""
+
+
+def _wait(check: Callable[[], Any], what: str, timeout_s: float = 20) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _raw(peer: Peer, selector: str) -> list[tuple[float, str]]:
+    body = httpx.get(peer.url + "/api/v1/query", params={"query": f"{selector}[10m]"}).json()
+    result = body["data"]["result"]
+    return [(float(t), v) for t, v in result[0]["values"]] if result else []
+
+
+def _serve(tmp: Path, peer: Peer) -> tuple[subprocess.Popen[bytes], str]:
+    (tmp / "rules.yml").write_text(RULES)
+    (tmp / "sloguard.yml").write_text(
+        "global: {evaluation_interval: 1s}\nrule_files: [rules.yml]\n"
+        f"query_backend: {{url: '{peer.url}', timeout: 10s}}\n"
+        f"remote_write: [{{url: '{peer.write_url}', queue_config: {{batch_send_deadline: 100ms}}}}]\n")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sloguard.cli", "serve", "--config", str(tmp / "sloguard.yml"),
+         "--data-dir", str(tmp / "data"), "--listen", f"127.0.0.1:{port}", "--mode", "ruler", "--log.level", "warn"],
+        stdout=subprocess.DEVNULL, stderr=(tmp / "sloguard.log").open("wb"))
+    url = f"http://127.0.0.1:{port}"
+    _wait(lambda: proc.poll() is not None or _ready(url), "sloguard to start")
+    assert proc.poll() is None, (tmp / "sloguard.log").read_text()[-2000:]
+    return proc, url
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url + "/-/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_ruler_reads_the_backend_and_writes_outputs_back(tmp_path: Path) -> None:
+    with prometheus(tmp_path / "prom") as peer:
+        now = int(time.time() * 1000)
+        peer.write(encode_write_request([(Labels.of(__name__="probe_value", job="a"), [now - 1000, now], [3.0, 3.0])]))
+        proc, url = _serve(tmp_path, peer)
+        try:
+            answer = httpx.get(url + "/api/v1/query", params={"query": "probe_value"}).json()
+            assert [r["value"][1] for r in answer["data"]["result"]] == ["3"]  # only the backend has it
+            series = httpx.get(url + "/api/v1/series", params={"match[]": "probe_value"}).json()
+            assert series["data"] == [{"__name__": "probe_value", "job": "a"}]
+            doubled = _wait(lambda: len(_raw(peer, 'job:probe:double{job="a"}')) >= 3 and
+                            _raw(peer, 'job:probe:double{job="a"}'), "the ruler's outputs in Prometheus")
+            sums = dict(_raw(peer, 'job:probe:sum{job="a"}'))
+            assert {v for _, v in doubled} == {"6"}
+            assert all(t in sums for t, _ in doubled)  # each evaluation read the sum it had just written
+            assert min(sums) == min(t for t, _ in doubled)  # from the very first evaluation on
+            assert _wait(lambda: _raw(peer, 'ALERTS_FOR_STATE{alertname="ProbeHigh"}'), "ALERTS_FOR_STATE")
+            config = httpx.get(url + "/api/v1/status/config").json()["data"]["yaml"]
+            assert "mode: ruler" in config and peer.url in config
+        finally:
+            proc.terminate()
+            proc.wait(20)
