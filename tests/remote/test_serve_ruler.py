@@ -87,6 +87,8 @@ def test_ruler_reads_the_backend_and_writes_outputs_back(tmp_path: Path) -> None
             assert [r["value"][1] for r in answer["data"]["result"]] == ["3"]  # only the backend has it
             series = httpx.get(url + "/api/v1/series", params={"match[]": "probe_value"}).json()
             assert series["data"] == [{"__name__": "probe_value", "job": "a"}]
+            values = httpx.get(url + "/api/v1/label/job/values", params={"match[]": "probe_value"}).json()
+            assert values["data"] == ["a"]
             doubled = _wait(lambda: len(_raw(peer, 'job:probe:double{job="a"}')) >= 3 and
                             _raw(peer, 'job:probe:double{job="a"}'), "the ruler's outputs in Prometheus")
             sums = dict(_raw(peer, 'job:probe:sum{job="a"}'))

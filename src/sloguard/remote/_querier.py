@@ -30,6 +30,13 @@ def _batch(series: list[Series], mint: int) -> SeriesBatch:
     )
 
 
+_FAR_MS = 10**14  #: past year 5000: the API's "no bound" defaults, not sent on
+
+
+def _bound(ms: int) -> int | None:
+    return None if abs(ms) >= _FAR_MS else ms
+
+
 class RemoteQuerier:
     """Reads ``[mint, maxt]`` through instant queries of a range selector at ``maxt``
     (the API's only way to read raw samples); the result is sorted by labels, as the
@@ -44,10 +51,11 @@ class RemoteQuerier:
         return _batch(res.value if isinstance(res.value, list) else [], mint)  # type: ignore[arg-type]
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
-        return self.engine.series([selector(matchers)], mint, maxt)
+        return self.engine.series([selector(matchers)], _bound(mint), _bound(maxt))
 
     def label_names(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
-        return sorted(self.engine.label_names([selector(matchers)] if matchers else [], mint, maxt))
+        return sorted(self.engine.label_names([selector(matchers)] if matchers else [], _bound(mint), _bound(maxt)))
 
     def label_values(self, name: str, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
-        return sorted(self.engine.label_values(name, [selector(matchers)] if matchers else [], mint, maxt))
+        matched = [selector(matchers)] if matchers else []
+        return sorted(self.engine.label_values(name, matched, _bound(mint), _bound(maxt)))

@@ -1,0 +1,77 @@
+"""The ruler's pieces against a fake backend: the Querier over the query API, and the rules'
+query function that syncs the write-back only after rule outputs were committed."""
+
+from __future__ import annotations
+
+import pytest
+
+from sloguard.labels import Labels, Matcher, MatchType
+from sloguard.promql import PromQLError, Sample
+from sloguard.remote import QueryBackend, RemoteEngine
+from sloguard.remote._querier import RemoteQuerier
+from sloguard.remote._ruler import RuleQuery, RulerStorage
+from sloguard.tsdb.testing import MemoryStorage
+from tests.remote._fake import fake_backend, ok
+
+MATRIX = {"resultType": "matrix", "result": [
+    {"metric": {"__name__": "ALERTS_FOR_STATE", "alertname": "A"}, "values": [[9.999, "5"], [10, "7"], [20, "8"]]}]}
+VECTOR = {"resultType": "vector", "result": [{"metric": {"job": "a"}, "value": [30, "2"]}]}
+
+
+class CountingSync:
+    def __init__(self, result: bool = True) -> None:
+        self.calls, self.result = 0, result
+
+    def sync(self, timeout_s: float) -> bool:
+        self.calls += 1
+        return self.result
+
+
+def test_select_reads_raw_samples_of_the_window() -> None:
+    with fake_backend(ok(MATRIX)) as fake:
+        q = RemoteQuerier(RemoteEngine(QueryBackend(url=fake.url)))
+        batch = q.select([Matcher(MatchType.EQUAL, "alertname", "A")], 10_000, 20_000)
+    params = dict(fake.requests[0][3])
+    assert params["query"] == '{alertname="A"}[10001ms]' and params["time"] == "20.000"
+    _, ts, vs = batch.series(0)
+    assert ts.tolist() == [10_000, 20_000] and vs.tolist() == [7.0, 8.0]  # 9.999 is before mint
+
+
+def test_metadata_without_bounds_sends_none() -> None:
+    with fake_backend(ok(["a"])) as fake:
+        q = RemoteQuerier(RemoteEngine(QueryBackend(url=fake.url)))
+        assert q.label_values("job", [], -(2**62), 2**62) == ["a"]
+    assert [k for k, _ in fake.requests[0][3]] == []
+
+
+def test_rule_query_syncs_only_after_a_commit() -> None:
+    with fake_backend(ok(VECTOR)) as fake:
+        engine = RemoteEngine(QueryBackend(url=fake.url))
+        storage, sync = RulerStorage(MemoryStorage(), engine), CountingSync()
+        query = RuleQuery(engine, storage, sync)
+        assert query("x", 30_000) == [Sample(Labels.of(job="a"), 30_000, 2.0)]
+        assert sync.calls == 0
+        app = storage.appender()
+        app.append(Labels.of(__name__="r"), 30_000, 1.0)
+        app.commit()
+        query("x", 30_000)
+        query("x", 30_000)
+    assert sync.calls == 1
+
+
+def test_a_sync_that_times_out_is_counted_and_the_query_still_runs() -> None:
+    with fake_backend(ok(VECTOR)) as fake:
+        engine = RemoteEngine(QueryBackend(url=fake.url))
+        storage, sync = RulerStorage(MemoryStorage(), engine), CountingSync(result=False)
+        query = RuleQuery(engine, storage, sync)
+        storage.appender().commit()
+        assert len(query("x", 30_000)) == 1
+    assert query.sync_failures == 1
+
+
+def test_a_matrix_answer_is_refused_as_the_rules_refuse_it() -> None:
+    with fake_backend(ok(MATRIX)) as fake:
+        engine = RemoteEngine(QueryBackend(url=fake.url))
+        query = RuleQuery(engine, RulerStorage(MemoryStorage(), engine), CountingSync())
+        with pytest.raises(PromQLError, match="rule result is not a vector or scalar"):
+            query("x[5m]", 30_000)
