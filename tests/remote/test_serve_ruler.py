@@ -1,10 +1,13 @@
 """``sloguard serve --mode ruler`` against a real Prometheus: the API reads the backend (a
 series only the backend has), rules evaluate against it, and their outputs (a recording
 that reads another rule's output, ``ALERTS_FOR_STATE``) arrive back in the backend through
-remote write, with read-your-writes inside a group evaluation."""
+remote write, with read-your-writes inside a group evaluation; a ruler started afresh
+(empty data dir) restores the alert's ``activeAt`` from the backend's ``ALERTS_FOR_STATE``
+(Prometheus' rule: the old ``activeAt`` moved on by the time the ruler was down)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -33,8 +36,11 @@ groups:
         expr: job:probe:sum * 2
       - alert: ProbeHigh
         expr: job:probe:sum > 1
-        for: 10m
+        for: 30m
 """
+
+
+FOR_STATE = 'ALERTS_FOR_STATE{alertname="ProbeHigh"}'
 
 
 def _wait(check: Callable[[], Any], what: str, timeout_s: float = 20) -> Any:
@@ -65,9 +71,14 @@ def _serve(tmp: Path, peer: Peer) -> tuple[subprocess.Popen[bytes], str]:
          "--data-dir", str(tmp / "data"), "--listen", f"127.0.0.1:{port}", "--mode", "ruler", "--log.level", "warn"],
         stdout=subprocess.DEVNULL, stderr=(tmp / "sloguard.log").open("wb"))
     url = f"http://127.0.0.1:{port}"
-    _wait(lambda: proc.poll() is not None or _ready(url), "sloguard to start")
+    _wait(lambda: proc.poll() is not None or _ready(url), "sloguard to start", timeout_s=45)
     assert proc.poll() is None, (tmp / "sloguard.log").read_text()[-2000:]
     return proc, url
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(20)
 
 
 def _ready(url: str) -> bool:
@@ -80,7 +91,8 @@ def _ready(url: str) -> bool:
 def test_ruler_reads_the_backend_and_writes_outputs_back(tmp_path: Path) -> None:
     with prometheus(tmp_path / "prom") as peer:
         now = int(time.time() * 1000)
-        peer.write(encode_write_request([(Labels.of(__name__="probe_value", job="a"), [now - 1000, now], [3.0, 3.0])]))
+        probe = Labels.of(__name__="probe_value", job="a")
+        peer.write(encode_write_request([(probe, [now - 1000, now], [3.0, 3.0])]))
         proc, url = _serve(tmp_path, peer)
         try:
             answer = httpx.get(url + "/api/v1/query", params={"query": "probe_value"}).json()
@@ -95,9 +107,25 @@ def test_ruler_reads_the_backend_and_writes_outputs_back(tmp_path: Path) -> None
             assert {v for _, v in doubled} == {"6"}
             assert all(t in sums for t, _ in doubled)  # each evaluation read the sum it had just written
             assert min(sums) == min(t for t, _ in doubled)  # from the very first evaluation on
-            assert _wait(lambda: _raw(peer, 'ALERTS_FOR_STATE{alertname="ProbeHigh"}'), "ALERTS_FOR_STATE")
             config = httpx.get(url + "/api/v1/status/config").json()["data"]["yaml"]
             assert "mode: ruler" in config and peer.url in config
+            alive = _wait(lambda: [p for p in _raw(peer, FOR_STATE) if p[0] - float(p[1]) >= 6], "a 6 s old alert")
         finally:
-            proc.terminate()
-            proc.wait(20)
+            _stop(proc)
+        assert alive
+        down_s, active_s = _raw(peer, FOR_STATE)[-1][0], float(_raw(peer, FOR_STATE)[-1][1])
+        shutil.rmtree(tmp_path / "data")  # a fresh ruler: nothing local to restore from
+        peer.write(encode_write_request([(probe, [int(time.time() * 1000)], [3.0])]))
+        proc, url = _serve(tmp_path, peer)
+        try:
+            after = _wait(lambda: len(p := [x for x in _raw(peer, FOR_STATE) if x[0] > down_s]) >= 4 and p,
+                          "ALERTS_FOR_STATE after the restart")
+        finally:
+            _stop(proc)
+    # ALERTS_FOR_STATE is written once the rule was restored (after its second evaluation),
+    # from then on with the restored activeAt: the old one moved on by the downtime.
+    t1, values = after[0][0], {float(v) for _, v in after}
+    assert len(values) == 1
+    restored = values.pop()
+    assert active_s + (t1 - 2.5 - down_s) - 1 <= restored <= active_s + (t1 - down_s) + 1
+    assert restored < t1 - 4  # a fresh activeAt would be one of the two evaluations before t1
