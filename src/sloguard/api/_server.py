@@ -360,6 +360,7 @@ class Server:
         except ConfigError as e:
             log.error("config reload failed; keeping the last good config", extra={"err": str(e)})
             return f'couldn\'t load configuration (--config.file="{self.options.config_path}"): {e}'
+        config = config.model_copy(update={"mode": self.config.mode})  # as started (--mode or mode:)
         ctx = self.ctx
         if ctx is not None and ctx.scrape_manager is not None:
             await ctx.scrape_manager.apply(config)
@@ -368,8 +369,9 @@ class Server:
         if ctx is not None:
             ctx.config = config
             ctx.max_write_body_bytes = config.remote_write_receiver.max_body_bytes
-        if config.storage != self.config.storage or config.state != self.config.state:
-            log.warning("storage or state settings changed; they take effect at the next restart")
+        if config.storage != self.config.storage or config.state != self.config.state \
+                or config.backend() != self.config.backend():
+            log.warning("storage, state or query_backend settings changed; they take effect at the next restart")
         self.config = config
         log.info("config reloaded", extra={"file": str(self.options.config_path)})
         return await self._alerting.reload(config, self._grouping_labels())
