@@ -26,12 +26,12 @@ class PeerSync:
         return ok
 
 
-async def ruler_local(peer: Peer, root: Path) -> tuple[TSDB, WriteStorage, PeerSync]:
+async def ruler_local(peer: Peer, root: Path, poll_ms: int = 2) -> tuple[TSDB, WriteStorage, PeerSync]:
     """The ruler's local TSDB (WAL only matters) and its started remote-write queue."""
     wal, state = root / "wal", root / "remote_write"
     db = TSDB.open(root, TSDBOptions(fsync=FsyncPolicy.NEVER, retention_ms=0, wal_keep=wal_keep(state, wal)))
     cfg = RemoteWriteConfig(url=peer.write_url, metadata_config={"send": False},  # type: ignore[arg-type]
                             queue_config={"batch_send_deadline": 50})  # type: ignore[arg-type]
-    ws = WriteStorage([cfg], wal, state, poll_ms=2)
+    ws = WriteStorage([cfg], wal, state, poll_ms=poll_ms)
     await ws.start()
     return db, ws, PeerSync(QueueSync(ws.queues, wal, asyncio.get_running_loop()), peer)

@@ -44,19 +44,27 @@ def test_metadata_without_bounds_sends_none() -> None:
     assert [k for k, _ in fake.requests[0][3]] == []
 
 
-def test_rule_query_syncs_only_after_a_commit() -> None:
+def test_rule_query_syncs_only_before_reading_what_was_committed() -> None:
     with fake_backend(ok(VECTOR)) as fake:
         engine = RemoteEngine(QueryBackend(url=fake.url))
         storage, sync = RulerStorage(MemoryStorage(), engine), CountingSync()
         query = RuleQuery(engine, storage, sync)
         assert query("x", 30_000) == [Sample(Labels.of(job="a"), 30_000, 2.0)]
-        assert sync.calls == 0
         app = storage.appender()
-        app.append(Labels.of(__name__="r"), 30_000, 1.0)
+        app.append(Labels.of(__name__="job:r:sum"), 30_000, 1.0)
+        query("x", 30_000)
+        assert sync.calls == 0  # appended, not committed
         app.commit()
-        query("x", 30_000)
-        query("x", 30_000)
-    assert sync.calls == 1
+        query("rate(x[5m])", 30_000)
+        assert sync.calls == 0  # does not read job:r:sum
+        query("job:r:sum * 2", 30_000)
+        query("job:r:sum * 3", 30_000)
+        assert sync.calls == 1  # synced once for what was committed
+        app = storage.appender()
+        app.append(Labels.of(__name__="other"), 31_000, 1.0)
+        app.commit()
+        query('{__name__=~"oth.*"}', 31_000)
+    assert sync.calls == 2  # a __name__ matcher may read anything
 
 
 def test_a_sync_that_times_out_is_counted_and_the_query_still_runs() -> None:
@@ -64,7 +72,9 @@ def test_a_sync_that_times_out_is_counted_and_the_query_still_runs() -> None:
         engine = RemoteEngine(QueryBackend(url=fake.url))
         storage, sync = RulerStorage(MemoryStorage(), engine), CountingSync(result=False)
         query = RuleQuery(engine, storage, sync)
-        storage.appender().commit()
+        app = storage.appender()
+        app.append(Labels.of(__name__="x"), 30_000, 1.0)
+        app.commit()
         assert len(query("x", 30_000)) == 1
     assert query.sync_failures == 1
 

@@ -4,10 +4,11 @@ outputs go back to it through remote write.
 :class:`RulerStorage` is what the rule manager writes to and restores ``for`` state from:
 appends go to the local TSDB (whose WAL the remote-write queue sends from), reads go to
 the backend. :class:`RuleQuery` is the rules' query function over a :class:`RemoteEngine`
-with read-your-writes: before a query that follows a commit of rule outputs it asks the
-:class:`WriteBack` to deliver what was committed (``sync``), so a rule that reads an earlier
-rule's output (a ratio of two recorded rates, an SLO's period counts) sees it, as it would
-in the embedded store. A ``sync`` that does not finish in time is logged and the query
+with read-your-writes: before a query that may read a metric whose samples were committed
+since the last sync (its name is in the query's text, or the query has a ``__name__``
+matcher) it asks the :class:`WriteBack` to deliver what was committed (``sync``), so a rule
+that reads an earlier rule's output (a ratio of two recorded rates, an SLO's period counts)
+sees it, as it would in the embedded store. A ``sync`` that does not finish in time is logged and the query
 reads what the backend has (the backend's own lag, as a Thanos ruler would).
 """
 
@@ -43,24 +44,49 @@ class NoWriteBack:
 
 
 class _Commits:
-    """Counts commits of rule outputs not yet synced to the backend."""
+    """Metric names of rule outputs committed locally and not yet synced to the backend."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.pending = 0
+        self.names: set[str] = set()
+
+    def take_if_read_by(self, expr: str) -> bool:
+        """Whether ``expr`` may read a pending name (then they count as synced): a name in
+        its text, or a ``__name__`` matcher, which may match any of them."""
+        with self.lock:
+            if not self.names or ("__name__" not in expr and not any(n in expr for n in self.names)):
+                return False
+            self.names.clear()
+            return True
 
 
 class _CountingAppender:
+    """Notes the metric names of what it appends; they become pending at ``commit``."""
+
     def __init__(self, inner: Appender, commits: _Commits) -> None:
         self._inner, self._commits = inner, commits
+        self._names: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
+    def append(self, labels: Labels, t: int, v: float) -> None:
+        self._names.add(labels.get("__name__"))
+        self._inner.append(labels, t, v)
+
+    def append_many(self, labels: Labels, ts: Any, vs: Any) -> None:
+        self._names.add(labels.get("__name__"))
+        self._inner.append_many(labels, ts, vs)
+
+    def rollback(self) -> None:
+        self._names.clear()
+        self._inner.rollback()
+
     def commit(self) -> Any:
         result = self._inner.commit()
         with self._commits.lock:
-            self._commits.pending += 1
+            self._commits.names |= self._names
+        self._names = set()
         return result
 
 
@@ -84,7 +110,7 @@ class RulerStorage:
 
 class RuleQuery:
     """The rules' ``QueryFunc`` (``(expr, t) -> Vector``) over the backend, syncing the
-    write-back first when rule outputs were committed since the last sync."""
+    write-back first when the query may read rule outputs committed since the last sync."""
 
     def __init__(self, engine: RemoteEngine, storage: RulerStorage, write_back: WriteBack,
                  sync_timeout_s: float = 10.0) -> None:
@@ -93,7 +119,7 @@ class RuleQuery:
         self.sync_failures = 0
 
     def __call__(self, expr: str, t: int) -> list[Sample]:
-        self._sync()
+        self._sync(expr)
         res = self.engine.instant_query(expr, t)
         if res.result_type is ValueType.SCALAR and isinstance(res.value, Scalar):
             return [Sample(Labels(), t, res.value.v)]
@@ -101,11 +127,8 @@ class RuleQuery:
             raise PromQLError("rule result is not a vector or scalar")
         return res.value  # type: ignore[return-value]
 
-    def _sync(self) -> None:
-        commits = self.storage.commits
-        with commits.lock:
-            pending, commits.pending = commits.pending, 0
-        if pending and not self.write_back.sync(self.sync_timeout_s):
+    def _sync(self, expr: str) -> None:
+        if self.storage.commits.take_if_read_by(expr) and not self.write_back.sync(self.sync_timeout_s):
             self.sync_failures += 1
             log.warning("remote write did not deliver the rule outputs in time; this query reads what the "
                         "backend has", extra={"backend": self.engine.backend.url, "timeout_s": self.sync_timeout_s})

@@ -45,6 +45,7 @@ class BackendClient:
         self.backend, self._sleep, self._now = backend, sleep, now
         self._client = sync_http_client(backend.http, timeout_s=backend.timeout_s, transport=transport)
         self.retries_total = 0
+        self.reads_total = 0  #: reads asked for (each may take several attempts)
 
     def close(self) -> None:
         self._client.close()
@@ -52,6 +53,7 @@ class BackendClient:
     def read(self, path: str, params: list[tuple[str, str]], what: str, timeout_s: float | None = None,
              method: str = "POST") -> Answer:
         """``POST`` (form; or ``GET``) ``path`` with ``params``; ``what`` names the read in errors."""
+        self.reads_total += 1
         budget = self.backend.timeout_s if timeout_s is None else min(timeout_s, self.backend.timeout_s)
         deadline = self._now() + budget
         attempt = 0
