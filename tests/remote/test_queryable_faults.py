@@ -177,3 +177,11 @@ def test_auth_and_headers_reach_the_backend() -> None:
     headers = {k.lower(): v for k, v in fake.requests[0][2].items()}
     assert headers["authorization"] == "Bearer tok" and headers["x-scope-orgid"] == "team-a"
     assert fake.requests[0][1] == "/api/v1/query"
+
+
+def test_a_broken_http_answer_is_retried() -> None:
+    waits: list[float] = []  # two different Content-Length headers: the client refuses the answer
+    cut = reply(200, b'{"status": "success", "data": {"resultType": "vec', {"Content-Length": "500"})
+    with fake_backend(cut, ok(VECTOR)) as fake:
+        res = _engine(fake, waits).instant_query("up", 1000)
+    assert len(res.value) == 2 and waits == [0.25]  # type: ignore[arg-type]

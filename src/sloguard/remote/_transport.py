@@ -95,7 +95,8 @@ class BackendClient:
         except HTTPConfigError as e:
             raise RemoteQueryError(url, what, str(e), ErrorType.INTERNAL) from None
         except httpx.HTTPError as e:
-            raise RemoteQueryError(url, what, f"cannot connect: {e or type(e).__name__}", ErrorType.UNAVAILABLE,
+            how = "cannot connect" if isinstance(e, httpx.ConnectError) else f"the request failed ({type(e).__name__})"
+            raise RemoteQueryError(url, what, f"{how}: {e or type(e).__name__}", ErrorType.UNAVAILABLE,
                                    retryable=True) from None
         return _answer(url, what, resp)
 
