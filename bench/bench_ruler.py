@@ -66,6 +66,15 @@ def traffic(end: int) -> list[tuple[Labels, np.ndarray, np.ndarray]]:
     return out
 
 
+def write_in_time_order(peer: Peer, data: list[tuple[Labels, np.ndarray, np.ndarray]]) -> None:
+    """In 10-minute slices of every series: Prometheus refuses samples over an hour older
+    than the newest it has taken."""
+    t = data[0][1]
+    for lo in range(int(t[0]), int(t[-1]) + 1, 10 * M):
+        part = [(ls, ts[(ts >= lo) & (ts < lo + 10 * M)], vs[(ts >= lo) & (ts < lo + 10 * M)]) for ls, ts, vs in data]
+        peer.write(encode_write_request(part))
+
+
 def groups(rules: Path, opts: ManagerOptions) -> list:  # type: ignore[type-arg]
     return list(RuleManager(opts, use_threads=False).load_groups([str(rules)]).values())
 
@@ -121,8 +130,7 @@ def main() -> None:
         rows = [("embedded", *cycle(gs, end), 0.0, 0)]
         for name, start in (("Prometheus", prometheus), ("VictoriaMetrics", victoria_metrics)):
             with start(tmp / name) as peer:
-                for k in range(0, len(data), 30):
-                    peer.write(encode_write_request(data[k:k + 30]))
+                write_in_time_order(peer, data)
                 peer.flush()
                 rows.append((f"ruler -> {name}", *asyncio.run(ruler(peer, tmp / f"{name}-ruler", rules, end))))
     print(f"## ruler mode: one rule cycle against a remote backend\n\n{len(slos)} SLOs, {n_rules} rules "
