@@ -87,7 +87,8 @@ class VictoriaMetrics(Receiver):
 
     def raw(self, name_regex: str) -> Raw:
         httpx.get(f"{self.url}/internal/force_flush", timeout=30)
-        r = httpx.get(f"{self.url}/api/v1/export", params={"match[]": f'{{__name__=~"{name_regex}"}}'}, timeout=60)
+        params = {"match[]": f'{{__name__=~"{name_regex}"}}', "start": "0", "end": str(int(time.time()) + 86_400)}
+        r = httpx.get(f"{self.url}/api/v1/export", params=params, timeout=60)
         r.raise_for_status()
         out: Raw = {}
         for line in r.text.splitlines():
@@ -98,9 +99,12 @@ class VictoriaMetrics(Receiver):
 
 
 class PrometheusReceiver(Receiver):
+    #: Appended to its config file (e.g. a ``remote_write`` block, to measure Prometheus as a sender).
+    config_extra = ""
+
     def command(self) -> list[str]:
         cfg = self.data_dir.parent / f"prom-{self.port}.yml"
-        cfg.write_text("global: {scrape_interval: 1h}\n")
+        cfg.write_text("global: {scrape_interval: 1h}\n" + self.config_extra)
         return [PROM_BIN, f"--config.file={cfg}", f"--storage.tsdb.path={self.data_dir}",
                 f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-remote-write-receiver",
                 "--log.level=error"]
