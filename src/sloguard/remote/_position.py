@@ -48,6 +48,7 @@ def store_position(state_dir: Path, queue: str, pos: WALPosition, url: str) -> N
     """Replace the position file atomically (a crash leaves the old or the new one)."""
     path = position_path(state_dir, queue)
     tmp = path.with_suffix(".tmp")
+    state_dir.mkdir(parents=True, exist_ok=True)
     tmp.write_text(json.dumps({"segment": pos.segment, "offset": pos.offset, "url": url}))
     os.replace(tmp, path)
 
