@@ -20,10 +20,11 @@ VECTOR = {"resultType": "vector", "result": [{"metric": {"job": "a"}, "value": [
 
 class CountingSync:
     def __init__(self, result: bool = True) -> None:
-        self.calls, self.result = 0, result
+        self.calls, self.result, self.timeouts = 0, result, list[float]()
 
     def sync(self, timeout_s: float) -> bool:
         self.calls += 1
+        self.timeouts.append(timeout_s)
         return self.result
 
 
@@ -67,16 +68,24 @@ def test_rule_query_syncs_only_before_reading_what_was_committed() -> None:
     assert sync.calls == 2  # a __name__ matcher may read anything
 
 
-def test_a_sync_that_times_out_is_counted_and_the_query_still_runs() -> None:
+def test_after_a_sync_times_out_the_next_waits_briefly_until_one_succeeds() -> None:
     with fake_backend(ok(VECTOR)) as fake:
         engine = RemoteEngine(QueryBackend(url=fake.url))
         storage, sync = RulerStorage(MemoryStorage(), engine), CountingSync(result=False)
-        query = RuleQuery(engine, storage, sync)
-        app = storage.appender()
-        app.append(Labels.of(__name__="x"), 30_000, 1.0)
-        app.commit()
-        assert len(query("x", 30_000)) == 1
-    assert query.sync_failures == 1
+        query = RuleQuery(engine, storage, sync, sync_timeout_s=10)
+
+        def commit_then_read() -> None:
+            app = storage.appender()
+            app.append(Labels.of(__name__="x"), 30_000, 1.0)
+            app.commit()
+            assert len(query("x", 30_000)) == 1  # the query runs all the same
+
+        commit_then_read()
+        commit_then_read()
+        sync.result = True
+        commit_then_read()
+        commit_then_read()
+    assert sync.timeouts == [10, 0.2, 0.2, 10] and query.sync_failures == 2
 
 
 def test_a_matrix_answer_is_refused_as_the_rules_refuse_it() -> None:

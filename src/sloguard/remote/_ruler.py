@@ -26,6 +26,8 @@ from sloguard.tsdb import Appender, Storage
 
 log = logging.getLogger("sloguard.remote")
 
+LAGGING_SYNC_S = 0.2  #: how long a sync may wait while the write-back is behind
+
 
 class WriteBack(Protocol):
     """Delivers committed local samples to the backend (the remote-write queue)."""
@@ -117,6 +119,7 @@ class RuleQuery:
         self.engine, self.storage, self.write_back = engine, storage, write_back
         self.sync_timeout_s = sync_timeout_s
         self.sync_failures = 0
+        self._lagging = False
 
     def __call__(self, expr: str, t: int) -> list[Sample]:
         self._sync(expr)
@@ -128,7 +131,14 @@ class RuleQuery:
         return res.value  # type: ignore[return-value]
 
     def _sync(self, expr: str) -> None:
-        if self.storage.commits.take_if_read_by(expr) and not self.write_back.sync(self.sync_timeout_s):
-            self.sync_failures += 1
-            log.warning("remote write did not deliver the rule outputs in time; this query reads what the "
-                        "backend has", extra={"backend": self.engine.backend.url, "timeout_s": self.sync_timeout_s})
+        """Wait for the write-back; after a sync that timed out, wait only ``LAGGING_SYNC_S``
+        until one succeeds again, so a lagging queue slows the rules by little."""
+        if not self.storage.commits.take_if_read_by(expr):
+            return
+        timeout = LAGGING_SYNC_S if self._lagging else self.sync_timeout_s
+        ok = self.write_back.sync(timeout)
+        if not ok and not self._lagging:
+            log.warning("remote write did not deliver the rule outputs in time; rules read what the backend has "
+                        "until it catches up", extra={"backend": self.engine.backend.url, "timeout_s": timeout})
+        self.sync_failures += not ok
+        self._lagging = not ok
