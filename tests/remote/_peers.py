@@ -27,6 +27,7 @@ class Peer:
         self.url = f"http://127.0.0.1:{port}"
         self.write_url = self.url + write_path
         self._flush_path = flush_path
+        self._http = httpx.Client(timeout=30)  # one client: building one loads the CA store (~0.1 s)
         self._log = (workdir / "peer.log").open("w")
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir)
         self._wait_ready()
@@ -45,7 +46,7 @@ class Peer:
 
     def write(self, body: bytes) -> None:
         """POST a snappy WriteRequest; raise with the peer's answer on a non-2xx."""
-        r = httpx.post(self.write_url, content=body, timeout=30, headers={
+        r = self._http.post(self.write_url, content=body, headers={
             "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
             "X-Prometheus-Remote-Write-Version": "0.1.0"})
         if r.status_code // 100 != 2:
@@ -54,9 +55,10 @@ class Peer:
     def flush(self) -> None:
         """Make what was written searchable now (VictoriaMetrics buffers for about a second)."""
         if self._flush_path:
-            httpx.get(self.url + self._flush_path, timeout=10).raise_for_status()
+            self._http.get(self.url + self._flush_path).raise_for_status()
 
     def close(self) -> None:
+        self._http.close()
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(10)
