@@ -185,3 +185,20 @@ def test_a_broken_http_answer_is_retried() -> None:
     with fake_backend(cut, ok(VECTOR)) as fake:
         res = _engine(fake, waits).instant_query("up", 1000)
     assert len(res.value) == 2 and waits == [0.25]  # type: ignore[arg-type]
+
+
+def test_a_cancelled_query_is_not_retried() -> None:
+    import threading
+
+    waits: list[float] = []
+    cancel = threading.Event()
+    cancel.set()  # the API's client went away
+    with fake_backend(BOOM) as fake, pytest.raises(RemoteQueryError):
+        _engine(fake, waits).instant_query("up", 1000, cancel=cancel)
+    assert waits == [] and len(fake.requests) == 1
+
+
+def test_the_timeout_is_passed_on_in_whole_milliseconds() -> None:
+    with fake_backend(ok(VECTOR)) as fake:
+        _engine(fake, []).instant_query("up", 1000, timeout=2.5)
+    assert ("timeout", "2500ms") in fake.requests[0][3]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ class BackendClient:
         self._client.close()
 
     def read(self, path: str, params: list[tuple[str, str]], what: str, timeout_s: float | None = None,
-             method: str = "POST") -> Answer:
+             method: str = "POST", cancel: threading.Event | None = None) -> Answer:
         """``POST`` (form; or ``GET``) ``path`` with ``params``; ``what`` names the read in errors."""
         self.reads_total += 1
         budget = self.backend.timeout_s if timeout_s is None else min(timeout_s, self.backend.timeout_s)
@@ -61,7 +62,7 @@ class BackendClient:
             try:
                 return self._once(method, path, params, what, max(deadline - self._now(), 0.001))
             except RemoteQueryError as e:
-                wait = self._retry_wait(e, attempt, deadline)
+                wait = None if cancel is not None and cancel.is_set() else self._retry_wait(e, attempt, deadline)
                 if wait is None:
                     raise _final(e, attempt) from None
             attempt += 1
