@@ -202,3 +202,20 @@ def test_the_timeout_is_passed_on_in_whole_milliseconds() -> None:
     with fake_backend(ok(VECTOR)) as fake:
         _engine(fake, []).instant_query("up", 1000, timeout=2.5)
     assert ("timeout", "2500ms") in fake.requests[0][3]
+
+
+def test_reads_retries_and_failures_are_counted_for_metrics() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from sloguard.remote._rmetrics import RemoteReadCollector
+
+    with fake_backend(BOOM, ok(VECTOR), reply(404)) as fake:
+        engine = _engine(fake, [])
+        engine.instant_query("up", 1000)
+        with pytest.raises(RemoteQueryError):
+            engine.instant_query("up", 1000)
+    registry = CollectorRegistry()
+    registry.register(RemoteReadCollector(engine))
+    text = generate_latest(registry).decode()
+    for name, value in (("requests", 2), ("retries", 1), ("failures", 1)):
+        assert f'sloguard_remote_read_{name}_total{{url="{fake.url}"}} {value}.0' in text

@@ -107,6 +107,9 @@ def test_ruler_reads_the_backend_and_writes_outputs_back(tmp_path: Path) -> None
             assert min(sums) == min(t for t, _ in doubled)  # from the very first evaluation on
             config = httpx.get(url + "/api/v1/status/config").json()["data"]["yaml"]
             assert "mode: ruler" in config and peer.url in config
+            metrics = httpx.get(url + "/metrics").text
+            reads = [ln for ln in metrics.splitlines() if ln.startswith("sloguard_remote_read_requests_total{")]
+            assert reads and float(reads[0].split()[-1]) >= 3
             assert _wait(lambda: _raw(peer, FOR_STATE), "ALERTS_FOR_STATE in Prometheus")
         finally:
             _stop(proc)

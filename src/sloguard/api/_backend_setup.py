@@ -48,7 +48,7 @@ def ruler_tsdb(config: Config) -> TSDBSettings:
 
 
 def reads(config: Config, storage: Storage, query: QuerySettings, config_file: Path | None,
-          write_storage: Any = None, wal_dir: Path = Path("wal")) -> Reads:
+          write_storage: Any = None, wal_dir: Path = Path("wal"), registry: Any = None) -> Reads:
     """The server's reads for ``config``: embedded (``make_engine``) or the backend's, with
     read-your-writes over ``write_storage`` (a started ``sloguard.remote.write.WriteStorage``).
     Call it on the event loop the queues run on."""
@@ -73,4 +73,9 @@ def reads(config: Config, storage: Storage, query: QuerySettings, config_file: P
                     "read other rules' outputs will not find them in the backend", extra={"backend": backend.url})
     rule_storage = RulerStorage(storage, engine)
     log.info("reading from the query backend", extra={"backend": backend.url, "mode": config.mode.value})
-    return Reads(engine, rule_storage, RuleQuery(engine, rule_storage, write_back))
+    rule_query = RuleQuery(engine, rule_storage, write_back)
+    if registry is not None:
+        from sloguard.remote._rmetrics import RemoteReadCollector
+
+        registry.register(RemoteReadCollector(engine, rule_query))
+    return Reads(engine, rule_storage, rule_query)

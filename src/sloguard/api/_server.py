@@ -211,7 +211,8 @@ class Server:
         self._remote_write = await start_remote_write(  # before anything writes: all of it is sent
             self.config, self.options.data_dir, self._registry,
             lambda: ctx.scrape_manager.metadata() if ctx.scrape_manager is not None else [])
-        r = reads(self.config, storage, self._query, self._config_file(), self._remote_write, self.options.data_dir / "wal")
+        r = reads(self.config, storage, self._query, self._config_file(), self._remote_write,
+                  self.options.data_dir / "wal", self._registry)
         ctx.engine, ctx.storage = r.engine, r.rule_storage  # with a backend: appends local, reads remote
         slos = self._slo_setup(ctx)
         slo_rule_files = await asyncio.to_thread(slos.refresh)

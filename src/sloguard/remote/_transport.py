@@ -47,6 +47,7 @@ class BackendClient:
         self._client = sync_http_client(backend.http, timeout_s=backend.timeout_s, transport=transport)
         self.retries_total = 0
         self.reads_total = 0  #: reads asked for (each may take several attempts)
+        self.failures_total = 0  #: reads that failed after their retries
 
     def close(self) -> None:
         self._client.close()
@@ -64,6 +65,7 @@ class BackendClient:
             except RemoteQueryError as e:
                 wait = None if cancel is not None and cancel.is_set() else self._retry_wait(e, attempt, deadline)
                 if wait is None:
+                    self.failures_total += 1
                     raise _final(e, attempt) from None
             attempt += 1
             self.retries_total += 1
