@@ -8,7 +8,12 @@ import base64
 import httpx
 import pytest
 
-from sloguard.httpclient import HTTPConfig, HTTPConfigParseError, parse_http_config_dict, sync_http_client
+from sloguard.httpclient import (
+    HTTPConfig,
+    HTTPConfigParseError,
+    parse_http_config_dict,
+    sync_http_client,
+)
 
 
 def _sent(cfg: HTTPConfig) -> httpx.Headers:
