@@ -17,6 +17,9 @@ remote_write_receiver: {max_body_bytes: 32MB, max_decompressed_bytes: 64MB,
                         label_limit: 128, label_name_length_limit: 1024, label_value_length_limit: 65536}
 query: {timeout: 2m, max_samples: 50000000, max_concurrency: 20, lookback_delta: 5m,
         max_body_bytes: 10MiB, memory_limit: 0, max_parse_depth: 200, max_parse_chain: 300}
+query_backend: {url: "http://victoria:8428", timeout: 2m, retries: 3}   # sloguard.remote; or remote_read: [{url: ...}]
+remote_write: [{url: "http://victoria:8428/api/v1/write", queue_config: {max_shards: 50}}]  # sloguard.remote.write
+mode: embedded                   # or ruler: no long-term local storage, needs query_backend and remote_write
 ```
 """
 
@@ -25,7 +28,14 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from sloguard.ingest.scrape_config import ByteSize, Duration, GlobalConfig, format_duration
 
@@ -134,6 +144,27 @@ class StateSettings(_Strict):
     url: str = ""
 
 
+class ServerMode(enum.Enum):
+    """``embedded``: the local TSDB stores everything (the default); ``ruler``: reads go to
+    ``query_backend``, rule and SLO outputs go back through ``remote_write``, and the local
+    TSDB only holds the write queue's short WAL (Thanos Ruler, Mimir ruler)."""
+
+    EMBEDDED = "embedded"
+    RULER = "ruler"
+
+
+def _backend(value: Any, path: str) -> Any:
+    from sloguard.remote import BackendConfigError, parse_query_backend, parse_remote_read
+
+    if value is None:
+        return None
+    try:
+        backend = parse_query_backend(value, path) if path == "query_backend" else parse_remote_read(value, path)
+    except BackendConfigError as e:
+        raise ValueError(str(e).removeprefix(path).lstrip(".: ") or str(e)) from None
+    return backend
+
+
 class Config(_Strict):
     """A whole, validated server config. ``global`` and ``scrape_configs`` are the ingest
     package's models (``GlobalConfig``, ``ScrapeConfig``; durations in milliseconds);
@@ -158,3 +189,57 @@ class Config(_Strict):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     remote_write_receiver: RemoteWriteReceiverSettings = Field(default_factory=RemoteWriteReceiverSettings)
     query: QuerySettings = Field(default_factory=QuerySettings)
+    #: A Prometheus-compatible query API (``sloguard.remote.QueryBackend`` once validated):
+    #: when set, rules, SLO budgets and history, the query API, the UI and analyses read it.
+    #: ``remote_read`` (Prometheus' list, one entry) is accepted in its place.
+    query_backend: Any = None
+    remote_read: Any = None
+    mode: ServerMode = ServerMode.EMBEDDED
+    #: Where recorded series are sent (``sloguard.remote.write.RemoteWriteConfig`` entries,
+    #: Prometheus' keys), read from the WAL by one queue each.
+    remote_write: list[Any] = Field(default_factory=list)
+
+    @field_validator("remote_write", mode="before")
+    @classmethod
+    def _remote_write(cls, v: Any) -> Any:
+        from sloguard.remote.write import RemoteWriteConfig, check_unique_names
+
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            raise ValueError(f"remote_write must be a list of entries, got {type(v).__name__}")
+        out = [c if isinstance(c, RemoteWriteConfig) else RemoteWriteConfig.model_validate(c) for c in v]
+        check_unique_names(out)
+        return out
+
+    @field_validator("query_backend", mode="before")
+    @classmethod
+    def _query_backend(cls, v: Any) -> Any:
+        return _backend(v, "query_backend")
+
+    @field_validator("remote_read", mode="before")
+    @classmethod
+    def _remote_read(cls, v: Any) -> Any:
+        return _backend(v, "remote_read")
+
+    @model_validator(mode="after")
+    def _one_backend(self) -> Config:
+        if self.query_backend is not None and self.remote_read is not None:
+            raise ValueError("query_backend and remote_read both name a query backend; keep one")
+        if self.mode is ServerMode.RULER and self.backend() is None:
+            raise ValueError("mode: ruler reads everything from a query backend; set query_backend (or remote_read)")
+        if self.mode is ServerMode.RULER and not self.remote_write:
+            raise ValueError("mode: ruler writes rule and SLO outputs back through remote write; set remote_write")
+        return self
+
+    @field_serializer("query_backend")
+    def _show_backend(self, v: Any) -> Any:
+        return v.config_dict() if v is not None else None
+
+    @field_serializer("remote_read")
+    def _show_remote_read(self, v: Any) -> Any:
+        return [v.config_dict()] if v is not None else None
+
+    def backend(self) -> Any:
+        """The query backend (a ``sloguard.remote.QueryBackend``), ``None`` for the embedded store."""
+        return self.query_backend if self.query_backend is not None else self.remote_read
