@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from prometheus_client import CollectorRegistry
 
 from sloguard.api._alerting_setup import AlertingPlace, AlertingRunner, AlertingSetupError
+from sloguard.api._cluster import ClusterRunner, ClusterSetupError, check_cluster_config
 from sloguard.api._context import ServerContext
 from sloguard.api._edge import (
     EdgeLimits,
@@ -134,6 +135,7 @@ class Server:
         self._slos: SLOSetup | None = None
         self._alerting = AlertingRunner()
         self._rollouts = RolloutSetup()
+        self._cluster = ClusterRunner()
         #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
         self.bound_port: int | None = None
         self.edge_stats = EdgeStats()
@@ -196,7 +198,11 @@ class Server:
 
     async def _serve(self, ctx: ServerContext, uv: EdgeUvicorn, serving: asyncio.Task[None]) -> None:
         try:
+            if self.config.cluster.enabled:  # refused before the storage opens: a clear error at once
+                check_cluster_config(self.config, self.options.state_url)
             self._lock.acquire()
+        except ClusterSetupError as e:
+            raise ServeError(str(e)) from None
         except DataDirInUse as e:
             raise ServeError(str(e)) from None
         log.info("opening storage", extra={"data_dir": str(self.options.data_dir)})
@@ -215,12 +221,15 @@ class Server:
         except RolloutSetupError as e:
             raise ServeError(str(e)) from None
         try:
+            await self._join_cluster(ctx, uv)
             ctx.rule_manager = await start_rules(
                 self.config, self._config_file(), storage, ctx.engine, self._registry,
                 external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
                 slo_rule_files=slo_rule_files,
+                prepare=lambda m: self._cluster.attach_rules(m, self._config_file(), slos.out),
             )
-        except RuleSetupError as e:
+            await self._cluster.start()
+        except (RuleSetupError, ClusterSetupError) as e:
             raise ServeError(str(e)) from None
         ctx.settings["reload"] = self.reload_config  # POST /-/reload re-reads the config too
         ctx.scrape_manager = await start_scrapes(self.config, storage)
@@ -237,6 +246,7 @@ class Server:
         ctx.ready = False
         if ctx.rule_manager is not None:
             await ctx.rule_manager.stop()
+        await self._cluster.stop()  # its leases released: the other replicas take over at once
         if ctx.scrape_manager is not None:
             await ctx.scrape_manager.stop()  # writes end-of-run staleness markers
         await self._rollouts.stop(ctx)  # before the state store closes with the pipeline
@@ -258,6 +268,14 @@ class Server:
             ctx.alerting = await self._alerting.start(self.config, where, self._grouping_labels(), self._registry)
         except AlertingSetupError as e:
             raise ServeError(str(e)) from None
+
+    async def _join_cluster(self, ctx: ServerContext, uv: EdgeUvicorn) -> None:
+        """With ``cluster.enabled``: the coordinator, and the rollouts sharded under it."""
+        name = self.options.peer_name or f"{socket.gethostname()}:{self._port(uv)}"
+        coordinator = await self._cluster.open(self.config, self.options.state_url, name, self._root_url(uv))
+        if coordinator is not None:
+            ctx.settings["cluster"] = coordinator
+            self._cluster.attach_rollouts(ctx.rollouts)
 
     def _grouping_labels(self) -> set[str]:
         return {g for slo in (self._slos.slos if self._slos else []) for g in slo.grouping}

@@ -72,6 +72,9 @@ class RolloutService:
         self._hub = ProxyHub(sink, clock)
         self._served: dict[str, _Served] = {}
         self._starting = asyncio.Lock()  # one start at a time: its checks hold until it is saved
+        #: In a cluster: whether this replica drives the rollout now (``sloguard.cluster``
+        #: leases); ``None`` drives every rollout it serves.
+        self.owns: Callable[[str], bool] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -232,13 +235,21 @@ class RolloutService:
         if sv.task is None or sv.task.done():
             sv.task = asyncio.get_running_loop().create_task(self._loop(sv), name=f"rollout {sv.spec.name}")
 
+    async def adopt(self, name: str, _previous_expiry: int = 0) -> None:
+        """Drive the stored rollout ``name`` from here on (a cluster gave this replica its
+        lease): rebuilt from its stored spec if this server does not serve it yet."""
+        sv = self._served.get(name) or await self._restore(name)
+        if sv is not None:
+            self._ensure_loop(sv)
+
     async def _loop(self, sv: _Served) -> None:
         try:
             while True:
-                async with sv.lock:
-                    s = await sv.runner.tick(sv.plan)
-                if s.phase.finished and not s.traffic_pending:
-                    return
+                if self.owns is None or self.owns(sv.spec.name):
+                    async with sv.lock:
+                        s = await sv.runner.tick(sv.plan)
+                    if s.phase.finished and not s.traffic_pending:
+                        return
                 await self._sleep(sv)
         except asyncio.CancelledError:
             raise

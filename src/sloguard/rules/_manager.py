@@ -17,6 +17,7 @@ from sloguard.rules._options import ManagerOptions
 from sloguard.rules._recording import RecordingRule
 from sloguard.rules._rule import NotifyFunc
 from sloguard.rules._rulefmt import RuleFile, RuleSpec, load_rule_file
+from sloguard.rules._shard import Ownership, slot_timestamp
 from sloguard.tsdb import STALE_NAN
 
 log = logging.getLogger("sloguard.rules")
@@ -51,6 +52,10 @@ class RuleManager:
         self.resolver: Callable[[], Sequence[str | RuleFile]] | None = None
         self.last_reload_error: str = ""
         self.last_reload_ok: bool = True
+        #: In a cluster: which groups this replica evaluates (``None``: all of them), and
+        #: each group's key among the replicas (see ``_shard``).
+        self.ownership: Ownership | None = None
+        self.shard_key: Callable[[Group], str] = lambda g: g.key
 
     # -- loading
     def load_groups(self, files: Sequence[str | RuleFile], interval_ms: int | None = None) -> dict[str, Group]:
@@ -157,7 +162,8 @@ class RuleManager:
     def _start_group(self, g: Group) -> None:
         def start() -> None:
             if self._loop is not None and self._running:
-                self._tasks[g.key] = self._loop.create_task(self._run_group(g), name=f"rules:{g.key}")
+                run = self._run_group(g) if self.ownership is None else self._run_sharded(g, self.ownership)
+                self._tasks[g.key] = self._loop.create_task(run, name=f"rules:{g.key}")
 
         self._on_loop(start)
 
@@ -196,6 +202,27 @@ class RuleManager:
         while True:
             ts = await self._next_tick(g, ts)
             await self._iterate(g, ts)
+
+    async def _run_sharded(self, g: Group, ownership: Ownership) -> None:
+        """Every slot of the group, evaluated only while this replica owns it. A new spell
+        of ownership starts from no alert state and restores ``for`` state (from
+        ``ALERTS_FOR_STATE``) after its second evaluation, as a restart does."""
+        key = self.shard_key(g)
+        ts = slot_timestamp(self.clock.now_ms(), g.interval_ms, key) + g.interval_ms
+        await self.clock.sleep_until(ts)
+        spell = 0
+        while True:
+            if ownership.owns(key):
+                if spell == 0:
+                    for rule in g.alerting_rules():
+                        rule.active.clear()
+                await self._iterate(g, ts)
+                spell += 1
+                if spell == 2 and g.alerting_rules():
+                    g.restore_for_state(self.clock.now_ms())
+            else:
+                spell = 0
+            ts = await self._next_tick(g, ts)
 
     async def _next_tick(self, g: Group, ts: int) -> int:
         await self.clock.sleep_until(ts + g.interval_ms)
