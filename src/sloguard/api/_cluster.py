@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sloguard.api._alerting_setup import InProcessNotifier
 from sloguard.api._context import ServerContext
 from sloguard.api._http import ApiError, api_endpoint, success
 from sloguard.cluster import ClusterOptions, Coordinator, Source, cluster_status
 from sloguard.config import Config
 from sloguard.promql import ErrorType
-from sloguard.rules import Group, RuleManager
+from sloguard.rules import Alert as RuleAlert
+from sloguard.rules import AlertmanagerNotifier, Group, RuleManager
 from sloguard.state import StateError, open_store
 
 log = logging.getLogger("sloguard.server")
@@ -68,6 +71,28 @@ def shard_key_for(config_path: Path | None, slo_rules: Path | None) -> Any:
     return key
 
 
+class PeerFanout:
+    """The rule manager's ``NotifyFunc`` in a cluster without an external Alertmanager:
+    alerts go to this replica's pipeline and to every other live replica's
+    (``POST /api/v2/alerts``), as Prometheus sends to every Alertmanager of a cluster. So
+    every pipeline holds every alert, a group that moves to another replica never looks
+    resolved to the pipelines, and the shared notification log sends each notification once."""
+
+    urls: list[str] = []  # no external Alertmanager: point_rules compares this
+
+    def __init__(self, local: Any, coordinator: Coordinator) -> None:
+        self.local = local
+        self.coordinator = coordinator
+        self.external_url = getattr(local, "external_url", "")
+        self.remote = AlertmanagerNotifier([], getattr(local, "external_labels", {}), self.external_url, timeout_s=5)
+
+    async def __call__(self, expr: str, alerts: Sequence[RuleAlert]) -> None:
+        await self.local(expr, alerts)
+        self.remote.urls = [a.rstrip("/") + "/api/v2/alerts" for _, a in self.coordinator.peers() if a]
+        if self.remote.urls:
+            await self.remote(expr, alerts)
+
+
 class ClusterRunner:
     """The server's coordinator: created before the rules and rollouts start, rounds
     running once they are attached, stopped (its leases released) at shutdown."""
@@ -96,6 +121,8 @@ class ClusterRunner:
         if c is None:
             return
         manager.ownership = c
+        if isinstance(manager.notify, InProcessNotifier):
+            manager.notify = PeerFanout(manager.notify, c)
         manager.shard_key = shard_key_for(config_path, slo_rules)
         c.add_source(Source("rules", lambda: [manager.shard_key(g) for g in manager.groups()]))
 

@@ -106,6 +106,10 @@ class Round:
     members: tuple[str, ...]
     held: frozenset[str]
     taken: tuple[Taken, ...]
+    addresses: tuple[tuple[str, str], ...] = ()
+    #: This replica's monotonic time just before it renewed: ownership is timed from it.
+    renewing_at: int = 0
+    given_up: int = 0
 
 
 RunDb = Callable[..., Awaitable[Any]]
@@ -116,6 +120,7 @@ class _Ownership:
     held: frozenset[str] = frozenset()
     deadline_ms: int = 0
     members: tuple[str, ...] = ()
+    addresses: tuple[tuple[str, str], ...] = ()
     reachable: bool = True
     rounds: int = 0
     failures: int = 0
@@ -157,6 +162,10 @@ class Coordinator:
     def members(self) -> tuple[str, ...]:
         """The live members as of the last round that reached the database."""
         return self._state.members
+
+    def peers(self) -> list[tuple[str, str]]:
+        """The other live members as (name, address), as of the last round."""
+        return [(n, a) for n, a in self._state.addresses if n != self.options.name]
 
     @property
     def held(self) -> frozenset[str]:
@@ -208,7 +217,8 @@ class Coordinator:
         o, s = self.options, self._state
         keys = self.keys()
         self.store.members.heartbeat(o.name, o.address, o.lease_ttl_ms)
-        members = tuple(m.name for m in self.store.members.records())
+        records = self.store.members.records()
+        members = tuple(m.name for m in records)
         live = members if o.name in members else (*members, o.name)
         mine = {LEASE_PREFIX + k for k in keys if owner(k, live) == o.name}
         leases = self.store.leases
@@ -216,11 +226,13 @@ class Coordinator:
         if giving_up:  # stop owning them before another replica can take them
             s.held = frozenset(k for k in s.held if LEASE_PREFIX + k not in giving_up)
             leases.release_many(giving_up, o.name)
+        renewing_at = self.clock.now_ms()  # before the database stamps the new expiries
         renewed = {lease.name for lease in leases.renew_held(o.name, o.lease_ttl_ms, LEASE_PREFIX)}
         leases.release_many(renewed - mine, o.name)  # held from before a restart, no longer ours
         taken = leases.acquire_many(mine - renewed, o.name, o.lease_ttl_ms)
         held = frozenset(k.removeprefix(LEASE_PREFIX) for k in (renewed & mine) | {t.lease.name for t in taken})
-        return Round(members, held, tuple(taken)), keys
+        addresses = tuple((m.name, m.address) for m in records)
+        return Round(members, held, tuple(taken), addresses, renewing_at, len(giving_up)), keys
 
     def _reached(self, found: Round, started: int) -> None:
         s = self._state
@@ -230,8 +242,12 @@ class Coordinator:
         if found.members != s.members:
             log.info("cluster: members changed", extra={"replica": self.options.name, "members": list(found.members),
                                                         "keys_held": len(found.held)})
+        if found.taken or found.given_up:
+            log.info("cluster: share changed", extra={"replica": self.options.name, "taken": len(found.taken),
+                                                      "given_up": found.given_up, "keys_held": len(found.held)})
         s.held, s.members, s.reachable, s.last_error = found.held, found.members, True, ""
-        s.deadline_ms = started + self.options.lease_ttl_ms - self.options.margin_ms
+        s.addresses = found.addresses
+        s.deadline_ms = (found.renewing_at or started) + self.options.lease_ttl_ms - self.options.margin_ms
         s.rounds += 1
 
     @property
