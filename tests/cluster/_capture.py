@@ -110,7 +110,11 @@ class BlockableProxy:
             if self.blocked.is_set():
                 self._held.append(conn)
                 return
-            upstream = socket.create_connection(self.target)
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:  # the server is down: so is this connection
+                conn.close()
+                return
             self._pairs[conn], self._pairs[upstream] = upstream, conn
             for x in (conn, upstream):
                 self._sel.register(x, selectors.EVENT_READ)

@@ -95,4 +95,5 @@ def test_three_replicas_keep_every_group_evaluated_through_kills_and_restarts(
             r.stop()
         hook.close()
     for r in rs:
-        assert "Traceback" not in r.log.read_text(errors="replace"), r.tail()
+        text = r.log.read_text(errors="replace")
+        assert "coordination round failed" not in text and "never retrieved" not in text, r.tail()

@@ -295,7 +295,8 @@ class Coordinator:
         try:
             await asyncio.wait_for(self._run_db(self._leave, held), self._patience_s)
         except (StateError, TimeoutError) as e:
-            log.warning("cluster: could not release leases at shutdown; they expire on their own: %s", e or "timeout")
+            log.warning("cluster: could not release leases at shutdown; they expire on their own: %s",
+                        str(e) or "the state database did not answer in time")
         if self._pool is not None:
             self._pool.shutdown(wait=False)
 
