@@ -9,7 +9,14 @@ from pathlib import Path
 
 from sloguard.labels import Matcher, MatchType
 from sloguard.promql.engine import PromQLEngine
-from sloguard.rules import Group, ManagerOptions, ManualClock, RuleManager, engine_query_func, slot_timestamp
+from sloguard.rules import (
+    Group,
+    ManagerOptions,
+    ManualClock,
+    RuleManager,
+    engine_query_func,
+    slot_timestamp,
+)
 from sloguard.tsdb.testing import MemoryStorage
 
 T0 = 1_700_000_000_000
