@@ -112,3 +112,28 @@ def test_a_new_spell_of_ownership_starts_without_old_alert_state(tmp_path: Path)
         await a.stop()
 
     asyncio.run(go())
+
+
+def test_a_take_over_catches_up_the_latest_slot_only_if_the_old_lease_had_ended_by_then(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    own = Owns(set())
+    a, sa = _manager(tmp_path / "a", own, clock)
+    key = "rules/g1"
+    slot = slot_timestamp(T0, 10_000, key) + 20_000
+
+    async def go() -> None:
+        await a.start()
+        await clock.advance_to(slot + 400)
+        own.keys = {key}
+        a.catch_up(key, slot + 1)  # the old lease ended after the slot: it may have been evaluated
+        await clock.advance(1)
+        assert "1" not in _written(sa)
+        a.catch_up(key, slot - 300)  # it ended before: nobody can have evaluated it
+        await clock.advance(1)
+        assert _written(sa)["1"] == [slot]
+        a.catch_up(key, slot - 300)  # done already: not again
+        await clock.advance(10_000)
+        assert _written(sa)["1"] == [slot, slot + 10_000]
+        await a.stop()
+
+    asyncio.run(go())

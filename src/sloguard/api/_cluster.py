@@ -60,7 +60,15 @@ def shard_key_for(config_path: Path | None, slo_rules: Path | None) -> Any:
     base = config_path.parent.resolve() if config_path is not None else None
     slo = slo_rules.resolve() if slo_rules is not None else None
 
-    def key(g: Group) -> str:
+    known: dict[tuple[str, str], str] = {}
+
+    def key(g: Group) -> str:  # asked every round for every group: resolved once
+        found = known.get((g.file, g.name))
+        if found is None:
+            found = known[(g.file, g.name)] = _key(g)
+        return found
+
+    def _key(g: Group) -> str:
         path = Path(g.file).resolve()
         if slo is not None and path == slo:
             return f"{RULES}slo;{g.name}"
@@ -124,7 +132,13 @@ class ClusterRunner:
         if isinstance(manager.notify, InProcessNotifier):
             manager.notify = PeerFanout(manager.notify, c)
         manager.shard_key = shard_key_for(config_path, slo_rules)
-        c.add_source(Source("rules", lambda: [manager.shard_key(g) for g in manager.groups()]))
+        margin = c.options.margin_ms  # the replicas' clocks may differ by this much
+
+        async def catch_up(key: str, previous_expiry: int) -> None:
+            if previous_expiry:  # 0: released by its holder at an unknown time, or never held
+                manager.catch_up(key, previous_expiry + margin)
+
+        c.add_source(Source("rules", lambda: [manager.shard_key(g) for g in manager.groups()], catch_up))
 
     def attach_rollouts(self, service: Any) -> None:
         """Drive only this replica's share of the unfinished rollouts."""

@@ -56,6 +56,7 @@ class RuleManager:
         #: each group's key among the replicas (see ``_shard``).
         self.ownership: Ownership | None = None
         self.shard_key: Callable[[Group], str] = lambda g: g.key
+        self._sharded: dict[str, Group] = {}
 
     # -- loading
     def load_groups(self, files: Sequence[str | RuleFile], interval_ms: int | None = None) -> dict[str, Group]:
@@ -208,6 +209,7 @@ class RuleManager:
         of ownership starts from no alert state and restores ``for`` state (from
         ``ALERTS_FOR_STATE``) after its second evaluation, as a restart does."""
         key = self.shard_key(g)
+        self._sharded[key] = g
         ts = slot_timestamp(self.clock.now_ms(), g.interval_ms, key) + g.interval_ms
         await self.clock.sleep_until(ts)
         spell = 0
@@ -223,6 +225,19 @@ class RuleManager:
             else:
                 spell = 0
             ts = await self._next_tick(g, ts)
+
+    def catch_up(self, key: str, free_from_ms: int) -> None:
+        """This replica just took the group ``key`` over from a holder whose lease ended at
+        ``free_from_ms``: evaluate now its latest slot if that came at or after then (the
+        old holder cannot have evaluated it: its ownership ended before its lease did), so a
+        take-over misses one slot fewer. Nothing for an unknown group or an older slot."""
+        g = self._sharded.get(key)
+        if g is None or self._loop is None or not self._running:
+            return
+        ts = slot_timestamp(self.clock.now_ms(), g.interval_ms, key)
+        done = g.last_evaluation_s is not None and g.last_evaluation_s * 1000 >= ts
+        if ts >= free_from_ms and not done:
+            self._loop.create_task(self._iterate(g, ts), name=f"rules:{key}:catch-up")
 
     async def _next_tick(self, g: Group, ts: int) -> int:
         await self.clock.sleep_until(ts + g.interval_ms)
