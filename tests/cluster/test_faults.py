@@ -44,7 +44,7 @@ def test_a_split_replica_stops_evaluating_and_a_database_restart_is_survived(
         blocked_at = time.time()
         wait_for(lambda: holders(a) == {"a": GROUPS}, 15, "a holding every group")  # b's leases expired
         took_over = time.time() - blocked_at
-        time.sleep(3)
+        time.sleep(2)
         assert b.alive and a.alive
         # b stopped before its leases could expire: nothing written after block + ttl
         assert last_written(b) <= (blocked_at + 1.2) * 1000, (last_written(b) / 1000, blocked_at)
@@ -60,7 +60,7 @@ def test_a_split_replica_stops_evaluating_and_a_database_restart_is_survived(
         pg_cluster.start()
         wait_for(lambda: set(holders(a)) == {"a", "b"} and not a.cluster()["unheld"], 30, "both sharing again")
         back = time.time()
-        time.sleep(3)
+        time.sleep(2.5)
         assert a.alive and b.alive
         for r, outages in ((a, 1), (b, 2)):  # b: the split, then the restart; each said and undone
             text = r.log.read_text()
