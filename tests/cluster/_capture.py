@@ -128,10 +128,9 @@ class BlockableProxy:
         except OSError:
             data = b""
         if not data or other is None:
-            for x in (s, other):
-                if x is not None:
-                    self._pairs.pop(x, None)
-                    self._sel.unregister(x)
-                    x.close()
+            for x in [s] if other is None else [s, other]:
+                self._pairs.pop(x, None)
+                self._sel.unregister(x)
+                x.close()
             return
         other.sendall(data)

@@ -12,8 +12,9 @@ def anyio_backend() -> str:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.get_closest_marker("anyio") is None and getattr(item, "obj", None) is not None:
+        fn = getattr(item, "obj", None)
+        if item.get_closest_marker("anyio") is None and fn is not None:
             import inspect
 
-            if inspect.iscoroutinefunction(item.obj):
+            if inspect.iscoroutinefunction(fn):
                 item.add_marker(pytest.mark.anyio)

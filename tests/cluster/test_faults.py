@@ -37,8 +37,10 @@ def test_a_split_replica_stops_evaluating_and_a_database_restart_is_survived(
     cfg = write_config(tmp_path, url, GROUPS, "2s", "300ms", "1200ms")
     a, b = Replica("a", cfg, tmp_path / "a"), Replica("b", cfg, tmp_path / "b", state_url=split_url)
     try:
-        a.start(), b.start()
-        a.wait_ready(), b.wait_ready()
+        for r in (a, b):
+            r.start()
+        for r in (a, b):
+            r.wait_ready()
         wait_for(lambda: set(holders(a)) == {"a", "b"} and min(holders(a).values()) > 0, 20, "both sharing")
         proxy.block()
         blocked_at = time.time()
@@ -72,7 +74,8 @@ def test_a_split_replica_stops_evaluating_and_a_database_restart_is_survived(
         assert all(max(s) > back * 1000 for s in u.values.values())  # every group evaluated again
         assert stopped_at < back
     finally:
-        a.stop(), b.stop()
+        for r in (a, b):
+            r.stop()
         proxy.close()
     for r in (a, b):  # the alerting pipeline logs its failed heartbeats with a traceback; nothing else may
         text = r.log.read_text(errors="replace")

@@ -43,7 +43,7 @@ def _count_ticks(rig: Rig) -> Any:
         n[0] += 1
         return await real(*args)
 
-    sv.runner.tick = tick  # type: ignore[method-assign]
+    sv.runner.tick = tick  # type: ignore[method-assign,assignment]
     return lambda: n[0]
 
 

@@ -59,9 +59,11 @@ def test_each_replica_evaluates_only_its_groups_at_the_slots_both_agree_on(tmp_p
     b, sb = _manager(tmp_path / "b", Owns({"rules/g3", "rules/g4", "rules/g5"}), clock)
 
     async def go() -> None:
-        await a.start(), await b.start()
+        await a.start()
+        await b.start()
         await clock.advance(60_000)
-        await a.stop(), await b.stop()
+        await a.stop()
+        await b.stop()
 
     asyncio.run(go())
     wa, wb = _written(sa), _written(sb)
@@ -79,11 +81,13 @@ def test_ownership_moving_hands_the_next_slot_over_without_a_gap_or_a_repeat(tmp
     b, sb = _manager(tmp_path / "b", own_b, clock)
 
     async def go() -> None:
-        await a.start(), await b.start()
+        await a.start()
+        await b.start()
         await clock.advance(30_000)
         own_a.keys, own_b.keys = set(), {"rules/g0"}
         await clock.advance(30_000)
-        await a.stop(), await b.stop()
+        await a.stop()
+        await b.stop()
 
     asyncio.run(go())
     ta, tb = _written(sa)["0"], _written(sb)["0"]

@@ -94,7 +94,7 @@ def test_the_server_refuses_to_start_clustered_on_sqlite(tmp_path: Path) -> None
 def test_shard_keys_name_files_from_the_config_folder_and_slo_rules_by_group(tmp_path: Path) -> None:
     key = shard_key_for(tmp_path / "conf" / "sloguard.yml", tmp_path / "data1" / "generated" / "slo.rules.yml")
     other = shard_key_for(tmp_path / "conf" / "sloguard.yml", tmp_path / "data2" / "generated" / "slo.rules.yml")
-    opts = ManagerOptions(query=lambda e, t: [], storage=MemoryStorage())  # type: ignore[arg-type,return-value]
+    opts = ManagerOptions(query=lambda e, t: [], storage=MemoryStorage())
     rules = Group("g", str(tmp_path / "conf" / "rules" / "a.yml"), 1000, 0, [], opts)
     slo1 = Group("slo-x", str(tmp_path / "data1" / "generated" / "slo.rules.yml"), 1000, 0, [], opts)
     slo2 = Group("slo-x", str(tmp_path / "data2" / "generated" / "slo.rules.yml"), 1000, 0, [], opts)

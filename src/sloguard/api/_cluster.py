@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ def check_cluster_config(config: Config, state_url: str | None) -> str:
     return url
 
 
-def shard_key_for(config_path: Path | None, slo_rules: Path | None) -> Any:
+def shard_key_for(config_path: Path | None, slo_rules: Path | None) -> Callable[[Group], str]:
     """A group's key among the replicas: ``rules/<file>;<group>`` with the file relative to
     the config file's folder, and ``slo`` for the generated SLO rules (whose path names the
     replica's own data directory)."""
