@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.cluster._capture import Capture
@@ -65,6 +66,9 @@ def test_three_replicas_keep_every_group_evaluated_through_kills_and_restarts(
         assert sum(shares.values()) == GROUPS + ALERTS and min(shares.values()) > 50, shares
         start_ms = int(time.time() * 1000) + INTERVAL_MS
         time.sleep(6)
+        for r in rs:  # every pipeline holds every alert, whichever replica evaluates its group
+            got = httpx.get(f"{r.url}/api/v2/alerts", timeout=10).json()
+            assert {a["labels"]["alertname"] for a in got} == {f"HaAlways{i}" for i in range(ALERTS)}, r.name
         events = {"kill r1": time.time()}
         rs[1].kill()
         time.sleep(6)

@@ -109,8 +109,16 @@ class ClusterRunner:
         self.coordinator: Coordinator | None = None
         self._store: Any = None
 
-    async def open(self, config: Config, state_url: str | None, name: str, address: str) -> Coordinator | None:
-        """The coordinator, when ``cluster.enabled`` (None otherwise)."""
+    @staticmethod
+    def check(config: Config, state_url: str | None) -> None:
+        """``ClusterSetupError`` when ``cluster.enabled`` cannot work (checked at start)."""
+        if config.cluster.enabled:
+            check_cluster_config(config, state_url)
+
+    async def open(self, ctx: ServerContext, config: Config, state_url: str | None, name: str,
+                   address: str) -> Coordinator | None:
+        """The coordinator, when ``cluster.enabled`` (None otherwise): on ``ctx`` for the
+        status endpoint, with the served rollouts shared out under it."""
         c = config.cluster
         if not c.enabled:
             return None
@@ -120,7 +128,8 @@ class ClusterRunner:
         except StateError as e:
             raise ClusterSetupError(f"cannot open the cluster's state store: {e}") from None
         options = ClusterOptions(c.replica_name or name, address, c.heartbeat_interval, c.lease_ttl)
-        self.coordinator = Coordinator(self._store, options)
+        self.coordinator = ctx.settings["cluster"] = Coordinator(self._store, options)
+        self.attach_rollouts(ctx.rollouts)
         return self.coordinator
 
     def attach_rules(self, manager: RuleManager, config_path: Path | None, slo_rules: Path | None) -> None:

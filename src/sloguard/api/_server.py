@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from prometheus_client import CollectorRegistry
 
 from sloguard.api._alerting_setup import AlertingPlace, AlertingRunner, AlertingSetupError
-from sloguard.api._cluster import ClusterRunner, ClusterSetupError, check_cluster_config
+from sloguard.api._cluster import ClusterRunner, ClusterSetupError
 from sloguard.api._context import ServerContext
 from sloguard.api._edge import (
     EdgeLimits,
@@ -198,12 +198,9 @@ class Server:
 
     async def _serve(self, ctx: ServerContext, uv: EdgeUvicorn, serving: asyncio.Task[None]) -> None:
         try:
-            if self.config.cluster.enabled:  # refused before the storage opens: a clear error at once
-                check_cluster_config(self.config, self.options.state_url)
+            ClusterRunner.check(self.config, self.options.state_url)  # before the storage opens
             self._lock.acquire()
-        except ClusterSetupError as e:
-            raise ServeError(str(e)) from None
-        except DataDirInUse as e:
+        except (ClusterSetupError, DataDirInUse) as e:
             raise ServeError(str(e)) from None
         log.info("opening storage", extra={"data_dir": str(self.options.data_dir)})
         storage = await asyncio.to_thread(
@@ -221,7 +218,8 @@ class Server:
         except RolloutSetupError as e:
             raise ServeError(str(e)) from None
         try:
-            await self._join_cluster(ctx, uv)
+            await self._cluster.open(ctx, self.config, self.options.state_url,
+                                     self.options.peer_name or f"{socket.gethostname()}:{self._port(uv)}", self._root_url(uv))
             ctx.rule_manager = await start_rules(
                 self.config, self._config_file(), storage, ctx.engine, self._registry,
                 external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
@@ -268,14 +266,6 @@ class Server:
             ctx.alerting = await self._alerting.start(self.config, where, self._grouping_labels(), self._registry)
         except AlertingSetupError as e:
             raise ServeError(str(e)) from None
-
-    async def _join_cluster(self, ctx: ServerContext, uv: EdgeUvicorn) -> None:
-        """With ``cluster.enabled``: the coordinator, and the rollouts sharded under it."""
-        name = self.options.peer_name or f"{socket.gethostname()}:{self._port(uv)}"
-        coordinator = await self._cluster.open(self.config, self.options.state_url, name, self._root_url(uv))
-        if coordinator is not None:
-            ctx.settings["cluster"] = coordinator
-            self._cluster.attach_rollouts(ctx.rollouts)
 
     def _grouping_labels(self) -> set[str]:
         return {g for slo in (self._slos.slos if self._slos else []) for g in slo.grouping}
