@@ -8,16 +8,16 @@ manager and the rollout service ask). No gossip, no consensus of our own: rows i
 PostgreSQL. See docs/scale.md, "High availability and sharding".
 """
 
-from sloguard.cluster._coordinator import (
+from sloguard.cluster._coordinator import Coordinator
+from sloguard.cluster._hashing import assign, owner, score
+from sloguard.cluster._model import (
     LEASE_PREFIX,
     ClusterOptions,
     ClusterStore,
-    Coordinator,
     MonotonicClock,
     Round,
     Source,
 )
-from sloguard.cluster._hashing import assign, owner, score
 from sloguard.cluster._status import cluster_status, kind_of
 
 __all__ = [

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sloguard.cluster._coordinator import LEASE_PREFIX, Coordinator
+from sloguard.cluster._coordinator import Coordinator
+from sloguard.cluster._model import LEASE_PREFIX
 
 __all__ = ["cluster_status", "kind_of"]
 
