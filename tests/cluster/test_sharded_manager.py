@@ -141,3 +141,21 @@ def test_a_take_over_catches_up_the_latest_slot_only_if_the_old_lease_had_ended_
         await a.stop()
 
     asyncio.run(go())
+
+
+def test_a_reload_keeps_the_alert_state_of_an_owned_group(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    a, _ = _manager(tmp_path / "a", Owns({"rules/alerts"}), clock)
+
+    async def go() -> None:
+        await a.start()
+        await clock.advance(30_000)
+        before = {r.name: next(iter(r.active.values())).active_at for r in a.alerting_rules()}
+        (tmp_path / "a" / "rules.yml").write_text(RULES.replace("for: 1m", "for: 2m"))  # the group changes
+        a.reload()
+        await clock.advance(20_000)
+        after = {r.name: next(iter(r.active.values())).active_at for r in a.alerting_rules()}
+        assert after == before
+        await a.stop()
+
+    asyncio.run(go())

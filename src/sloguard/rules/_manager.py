@@ -205,25 +205,29 @@ class RuleManager:
             await self._iterate(g, ts)
 
     async def _run_sharded(self, g: Group, ownership: Ownership) -> None:
-        """Every slot of the group, evaluated only while this replica owns it. A new spell
-        of ownership starts from no alert state and restores ``for`` state (from
-        ``ALERTS_FOR_STATE``) after its second evaluation, as a restart does."""
+        """Every slot of the group, evaluated only while this replica owns it. Coming back
+        after another replica had the group, its alert state here is stale: it starts from
+        none and restores ``for`` state (``ALERTS_FOR_STATE``) after its second evaluation,
+        as a restart does. A start or a reload keeps the state the group was given."""
         key = self.shard_key(g)
         self._sharded[key] = g
         ts = slot_timestamp(self.clock.now_ms(), g.interval_ms, key) + g.interval_ms
         await self.clock.sleep_until(ts)
+        was_owner: bool | None = None  # None: not looked yet (a start or a reload)
         spell = 0
         while True:
             if ownership.owns(key):
-                if spell == 0:
+                if was_owner is False:
                     for rule in g.alerting_rules():
                         rule.active.clear()
+                    g.should_restore = bool(g.alerting_rules())
                 await self._iterate(g, ts)
-                spell += 1
-                if spell == 2 and g.alerting_rules():
+                was_owner, spell = True, spell + 1
+                if spell == 2 and g.should_restore:
                     g.restore_for_state(self.clock.now_ms())
+                    g.should_restore = False
             else:
-                spell = 0
+                was_owner, spell = False, 0
             ts = await self._next_tick(g, ts)
 
     def catch_up(self, key: str, free_from_ms: int) -> None:
