@@ -83,7 +83,7 @@ class Replica:
             out.flush()
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
 
-    def wait_ready(self, timeout_s: float = 40) -> None:
+    def wait_ready(self, timeout_s: float = 60) -> None:
         def ready() -> bool:
             assert self.proc is not None and self.proc.poll() is None, f"{self.name} exited:\n{self.tail()}"
             try:
