@@ -92,13 +92,33 @@ class PeerFanout:
         self.local = local
         self.coordinator = coordinator
         self.external_url = getattr(local, "external_url", "")
-        self.remote = AlertmanagerNotifier([], getattr(local, "external_labels", {}), self.external_url, timeout_s=5)
+        labels = getattr(local, "external_labels", {})
+        self.remote = AlertmanagerNotifier([], labels, self.external_url, timeout_s=5)
+        self.newcomers = AlertmanagerNotifier([], labels, self.external_url, timeout_s=5)
+        #: The last alerts sent per rule (alert name and expression): a replica that joins
+        #: gets them at once, not at the next resend (a minute later by default).
+        self.last: dict[str, Sequence[RuleAlert]] = {}
+        coordinator.watch_members(self.welcome)
 
     async def __call__(self, expr: str, alerts: Sequence[RuleAlert]) -> None:
         await self.local(expr, alerts)
-        self.remote.urls = [a.rstrip("/") + "/api/v2/alerts" for _, a in self.coordinator.peers() if a]
+        if alerts:  # by rule: rules may share an expression, never an alert name and expression
+            self.last[f"{dict(alerts[0].labels).get('alertname', '')}\x00{expr}"] = list(alerts)
+        self.remote.urls = _alert_urls(self.coordinator.peers())
         if self.remote.urls:
             await self.remote(expr, alerts)
+
+    async def welcome(self, joined: list[tuple[str, str]]) -> None:
+        """Send the replicas that just joined every alert last sent."""
+        self.newcomers.urls = _alert_urls([(n, a) for n, a in joined if n != self.coordinator.name])
+        if not self.newcomers.urls:
+            return
+        for key, alerts in list(self.last.items()):
+            await self.newcomers(key.split("\x00", 1)[1], alerts)
+
+
+def _alert_urls(peers: list[tuple[str, str]]) -> list[str]:
+    return [address.rstrip("/") + "/api/v2/alerts" for _, address in peers if address]
 
 
 class ClusterRunner:

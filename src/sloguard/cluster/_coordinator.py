@@ -72,6 +72,7 @@ class Coordinator:
         self._run_db: RunDb = run_db or self._in_pool
         self._state = _Ownership()
         self._task: asyncio.Task[None] | None = None
+        self._watchers: list[Callable[[list[tuple[str, str]]], Awaitable[None]]] = []
 
     # -- what loops ask
     def owns(self, key: str) -> bool:
@@ -79,6 +80,11 @@ class Coordinator:
         deadline has not passed)."""
         s = self._state
         return key in s.held and self.clock.now_ms() < s.deadline_ms
+
+    def watch_members(self, watcher: Callable[[list[tuple[str, str]]], Awaitable[None]]) -> None:
+        """Call ``watcher`` with the (name, address) of members that appeared, after each
+        round that saw some."""
+        self._watchers.append(watcher)
 
     def add_source(self, source: Source) -> None:
         """Share out ``source``'s keys too (from the next round)."""
@@ -134,7 +140,10 @@ class Coordinator:
             self._unreachable(f"The state database did not answer within {self._patience_s:g} s.")
             return None
         found, keys = done
+        joined = set(found.addresses) - set(self._state.addresses)
         self._reached(found, started)
+        for watcher in self._watchers if joined else ():
+            await _quietly(watcher(sorted(joined)), "members")
         for taken in found.taken:
             key = taken.lease.name.removeprefix(LEASE_PREFIX)
             source = keys.get(key)
