@@ -100,3 +100,15 @@ def test_shard_keys_name_files_from_the_config_folder_and_slo_rules_by_group(tmp
     slo2 = Group("slo-x", str(tmp_path / "data2" / "generated" / "slo.rules.yml"), 1000, 0, [], opts)
     assert key(rules) == "rules/rules/a.yml;g"
     assert key(slo1) == other(slo2) == "rules/slo;slo-x"  # the same on replicas with other data dirs
+
+
+def test_a_wildcard_listen_address_is_advertised_as_this_hosts_address() -> None:
+    import socket
+
+    from sloguard.api._cluster import advertised
+
+    assert advertised("http://127.0.0.1:9090/") == "http://127.0.0.1:9090/"
+    ip = socket.gethostbyname(socket.gethostname())
+    assert advertised("http://0.0.0.0:9090/") == f"http://{ip}:9090/"
+    c = parse_config("cluster: {enabled: true, advertise_url: 'http://sloguard-0.sloguard:9090/'}").cluster
+    assert c.advertise_url == "http://sloguard-0.sloguard:9090/"

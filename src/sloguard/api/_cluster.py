@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -51,6 +53,20 @@ def check_cluster_config(config: Config, state_url: str | None) -> str:
             "A SQLite state store serves a single replica: set cluster.enabled to false."
         )
     return url
+
+
+def advertised(url: str) -> str:
+    """``url`` with a wildcard host (``0.0.0.0``, ``::``) replaced by this host's address
+    (in Kubernetes, the pod's IP: its hostname resolves to it), so peers can reach it."""
+    parts = urlsplit(url)
+    if parts.hostname not in ("0.0.0.0", "::"):
+        return url
+    try:
+        ip = socket.gethostbyname(socket.gethostname())
+    except OSError:
+        log.warning("cluster: this host's address is unknown; set cluster.advertise_url", extra={"url": url})
+        return url
+    return urlunsplit(parts._replace(netloc=f"{ip}:{parts.port}" if parts.port else ip))
 
 
 def shard_key_for(config_path: Path | None, slo_rules: Path | None) -> Callable[[Group], str]:
@@ -147,7 +163,8 @@ class ClusterRunner:
             self._store = await asyncio.to_thread(open_store, url)
         except StateError as e:
             raise ClusterSetupError(f"cannot open the cluster's state store: {e}") from None
-        options = ClusterOptions(c.replica_name or name, address, c.heartbeat_interval, c.lease_ttl)
+        options = ClusterOptions(c.replica_name or name, c.advertise_url or advertised(address),
+                                 c.heartbeat_interval, c.lease_ttl)
         self.coordinator = ctx.settings["cluster"] = Coordinator(self._store, options)
         self.attach_rollouts(ctx.rollouts)
         return self.coordinator

@@ -10,7 +10,7 @@ alerting: {alertmanagers: [{static_configs: [{targets: ["127.0.0.1:9093"]}]}]}
 alerting_config_file: alertmanager.yml   # Alertmanager YAML for the built-in pipeline (relative to this file)
 alerting_slo_inhibit: true       # a firing SLO page mutes the same SLO's ticket
 state: {url: "postgresql://user:pass@host:5432/db"}   # default: SQLite in the data dir
-cluster: {enabled: false, replica_name: "", heartbeat_interval: 2s, lease_ttl: 10s}  # needs PostgreSQL
+cluster: {enabled: false, replica_name: "", advertise_url: "", heartbeat_interval: 2s, lease_ttl: 10s}  # needs PostgreSQL
 storage:
   tsdb: {retention_time: 15d, retention_size: 0, block_duration: 2h, fsync: per_commit,
          max_series: 0, max_series_per_metric: 0}
@@ -142,6 +142,9 @@ class ClusterSettings(_Strict):
 
     enabled: bool = False
     replica_name: str = ""
+    #: The URL other replicas reach this one at (alerts fan out to it); empty: the listen
+    #: address, with a wildcard host (0.0.0.0, ::) replaced by this host's address.
+    advertise_url: str = ""
     heartbeat_interval: Annotated[Duration, Field(gt=0)] = 2_000
     lease_ttl: Annotated[Duration, Field(gt=0)] = 10_000
 
