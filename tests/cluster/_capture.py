@@ -3,6 +3,7 @@ blocked (a network split between one replica and PostgreSQL)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import selectors
 import socket
@@ -102,7 +103,10 @@ class BlockableProxy:
                 with self._lock:
                     if sel is not self._sel:
                         break
-                    self._on_ready(key.fileobj)  # type: ignore[arg-type]
+                    try:
+                        self._on_ready(key.fileobj)  # type: ignore[arg-type]
+                    except OSError:  # one connection's failure (the server went away) ends only it
+                        self._drop(key.fileobj)  # type: ignore[arg-type]
 
     def _on_ready(self, s: socket.socket) -> None:
         if s is self.listener:
@@ -128,9 +132,14 @@ class BlockableProxy:
         except OSError:
             data = b""
         if not data or other is None:
-            for x in [s] if other is None else [s, other]:
-                self._pairs.pop(x, None)
-                self._sel.unregister(x)
-                x.close()
+            self._drop(s)
             return
         other.sendall(data)
+
+    def _drop(self, s: socket.socket) -> None:
+        other = self._pairs.pop(s, None)
+        for x in [s] if other is None else [s, other]:
+            self._pairs.pop(x, None)
+            with contextlib.suppress(KeyError, ValueError):
+                self._sel.unregister(x)
+            x.close()
