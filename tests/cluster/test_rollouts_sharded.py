@@ -72,7 +72,12 @@ def test_the_lease_holder_drives_a_rollout_another_replica_started(tmp_path: Any
         assert (view["phase"], view["canaryWeight"]) == ("Paused", 50)
         assert weights(fake_router["w"]) == [20, 50]  # each step's traffic moved once, by one replica
         assert ticks["starter"]() == 0 and ticks["driver"]() > 0
+        third = Rig(db, clock)  # a replica that never served it takes a command
+        third.service.owns = lambda name: False
+        view = await third.service.abort("checkout-v2", "carol", "a command on any replica")
+        assert view["phase"] == "Degraded"
         await starter.close()
         await driver.close()
+        await third.close()
 
     asyncio.run(go())

@@ -204,6 +204,7 @@ class RolloutService:
         return await self._command(name, lambda sv: sv.runner.abort(sv.plan, actor, reason))
 
     async def retry(self, name: str, actor: str) -> dict[str, Any]:
+        await self._serve_stored(name)
         sv = self._driven(name)
         self._refuse_running(name, sv.proxy)
         stored = load(self.repo, name)
@@ -212,6 +213,7 @@ class RolloutService:
         return await self._command(name, lambda s: s.runner.retry(s.plan, actor))
 
     async def _command(self, name: str, call: Callable[[_Served], Awaitable[RolloutState]]) -> dict[str, Any]:
+        await self._serve_stored(name)
         sv = self._driven(name)
         async with sv.lock:
             try:
@@ -221,6 +223,12 @@ class RolloutService:
         sv.wake.set()
         self._ensure_loop(sv)
         return self.get(name)
+
+    async def _serve_stored(self, name: str) -> None:
+        """In a cluster, a command may name a rollout another replica started: serve it
+        from its stored spec (its loop runs only while this replica holds its lease)."""
+        if self.owns is not None and name not in self._served and self.repo.get(name) is not None:
+            await self._restore(name)
 
     def _driven(self, name: str) -> _Served:
         sv = self._served.get(name)
