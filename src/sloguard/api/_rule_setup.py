@@ -8,6 +8,7 @@ on reload keeps the running rules.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ async def start_rules(
     in_process: NotifyFunc | None = None,
     slo_rule_files: list[str] | None = None,
     query: Any = None,
+    prepare: Callable[[RuleManager], None] | None = None,
 ) -> RuleManager:
     """Load ``config.rule_files`` (and the rules generated for ``slos``: ``slo_rule_files``
     when the caller already refreshed them) and start evaluating them; alerts go to the
@@ -71,6 +73,8 @@ async def start_rules(
         manager.notify = in_process
     if registry is not None:
         registry.register(RuleManagerCollector(manager))
+    if prepare is not None:  # e.g. the cluster's ownership, before any group runs
+        prepare(manager)
     await manager.start()
     log.info("evaluating rules", extra={"groups": len(manager.groups()), "rule_files": len(manager.files)})
     return manager

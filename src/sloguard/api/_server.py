@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 
 from sloguard.api._alerting_setup import AlertingPlace, AlertingRunner, AlertingSetupError
 from sloguard.api._backend_setup import reads, ruler_tsdb
+from sloguard.api._cluster import ClusterRunner, ClusterSetupError
 from sloguard.api._context import ServerContext
 from sloguard.api._edge import (
     EdgeLimits,
@@ -136,6 +137,7 @@ class Server:
         self._slos: SLOSetup | None = None
         self._alerting = AlertingRunner()
         self._rollouts = RolloutSetup()
+        self._cluster = ClusterRunner()
         #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
         self.bound_port: int | None = None
         self.edge_stats = EdgeStats()
@@ -199,8 +201,9 @@ class Server:
 
     async def _serve(self, ctx: ServerContext, uv: EdgeUvicorn, serving: asyncio.Task[None]) -> None:
         try:
+            ClusterRunner.check(self.config, self.options.state_url)  # before the storage opens
             self._lock.acquire()
-        except DataDirInUse as e:
+        except (ClusterSetupError, DataDirInUse) as e:
             raise ServeError(str(e)) from None
         log.info("opening storage", extra={"data_dir": str(self.options.data_dir)})
         prune_positions(self.options.data_dir, self.config.remote_write)
@@ -222,12 +225,16 @@ class Server:
         except RolloutSetupError as e:
             raise ServeError(str(e)) from None
         try:
+            await self._cluster.open(ctx, self.config, self.options.state_url,
+                                     self.options.peer_name or f"{socket.gethostname()}:{self._port(uv)}", self._root_url(uv))
             ctx.rule_manager = await start_rules(
                 self.config, self._config_file(), r.rule_storage, ctx.engine, self._registry, query=r.rule_query,
                 external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
                 slo_rule_files=slo_rule_files,
+                prepare=lambda m: self._cluster.attach_rules(m, self._config_file(), slos.out),
             )
-        except RuleSetupError as e:
+            await self._cluster.start()
+        except (RuleSetupError, ClusterSetupError) as e:
             raise ServeError(str(e)) from None
         ctx.settings["reload"] = self.reload_config  # POST /-/reload re-reads the config too
         ctx.scrape_manager = await start_scrapes(self.config, storage)
@@ -244,6 +251,7 @@ class Server:
         ctx.ready = False
         if ctx.rule_manager is not None:
             await ctx.rule_manager.stop()
+        await self._cluster.stop()  # its leases released: the other replicas take over at once
         if ctx.scrape_manager is not None:
             await ctx.scrape_manager.stop()  # writes end-of-run staleness markers
         await self._rollouts.stop(ctx)  # before the state store closes with the pipeline

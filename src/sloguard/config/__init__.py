@@ -4,6 +4,7 @@ from sloguard.config._load import ConfigError, key_path, load_config, parse_conf
 from sloguard.config._model import (
     AlertingSettings,
     AlertmanagerConfig,
+    ClusterSettings,
     Config,
     FsyncPolicy,
     QuerySettings,
@@ -18,6 +19,7 @@ from sloguard.ingest.scrape_config import GlobalConfig, format_duration, parse_d
 __all__ = [
     "AlertingSettings",
     "AlertmanagerConfig",
+    "ClusterSettings",
     "Config",
     "ConfigError",
     "FsyncPolicy",

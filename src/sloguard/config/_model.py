@@ -10,6 +10,7 @@ alerting: {alertmanagers: [{static_configs: [{targets: ["127.0.0.1:9093"]}]}]}
 alerting_config_file: alertmanager.yml   # Alertmanager YAML for the built-in pipeline (relative to this file)
 alerting_slo_inhibit: true       # a firing SLO page mutes the same SLO's ticket
 state: {url: "postgresql://user:pass@host:5432/db"}   # default: SQLite in the data dir
+cluster: {enabled: false, replica_name: "", advertise_url: "", heartbeat_interval: 2s, lease_ttl: 10s}  # needs PostgreSQL
 storage:
   tsdb: {retention_time: 15d, retention_size: 0, block_duration: 2h, fsync: per_commit,
          max_series: 0, max_series_per_metric: 0}
@@ -165,6 +166,30 @@ def _backend(value: Any, path: str) -> Any:
     return backend
 
 
+class ClusterSettings(_Strict):
+    """High availability and sharding over the PostgreSQL state store (``sloguard.cluster``):
+    rule groups and rollouts shared out over the live replicas, each under a lease.
+    ``replica_name`` must differ between replicas (empty: ``<hostname>:<port>``)."""
+
+    enabled: bool = False
+    replica_name: str = ""
+    #: The URL other replicas reach this one at (alerts fan out to it); empty: the listen
+    #: address, with a wildcard host (0.0.0.0, ::) replaced by this host's address.
+    advertise_url: str = ""
+    heartbeat_interval: Annotated[Duration, Field(gt=0)] = 2_000
+    lease_ttl: Annotated[Duration, Field(gt=0)] = 10_000
+
+    @model_validator(mode="after")
+    def _ttl_covers_heartbeats(self) -> ClusterSettings:
+        if self.lease_ttl < 2 * self.heartbeat_interval:
+            raise ValueError(
+                f"cluster.lease_ttl ({format_duration(self.lease_ttl)}) must be at least twice "
+                f"cluster.heartbeat_interval ({format_duration(self.heartbeat_interval)}): "
+                "one late heartbeat must not lose every lease"
+            )
+        return self
+
+
 class Config(_Strict):
     """A whole, validated server config. ``global`` and ``scrape_configs`` are the ingest
     package's models (``GlobalConfig``, ``ScrapeConfig``; durations in milliseconds);
@@ -186,6 +211,7 @@ class Config(_Strict):
     #: Add the inhibit rule by which an SLO's firing page mutes its ticket.
     alerting_slo_inhibit: bool = True
     state: StateSettings = Field(default_factory=StateSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     remote_write_receiver: RemoteWriteReceiverSettings = Field(default_factory=RemoteWriteReceiverSettings)
     query: QuerySettings = Field(default_factory=QuerySettings)

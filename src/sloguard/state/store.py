@@ -13,7 +13,7 @@ from typing import Protocol
 
 from sloguard.state._db import Database, create_engine, parse_url
 from sloguard.state._errors import StateError
-from sloguard.state._schema import migrate
+from sloguard.state._schema import cluster_members, migrate
 from sloguard.state.leases import LeaseRepository
 from sloguard.state.nflog import Clock, NotificationLog
 from sloguard.state.peers import PeerRegistry
@@ -65,6 +65,7 @@ class SqlStateStore:
         self._nflog = NotificationLog(db, clock)
         self._leases = LeaseRepository(db)
         self._peers = PeerRegistry(db)
+        self._members = PeerRegistry(db, cluster_members)
         self._rollouts = RolloutRepository(db)
 
     @property
@@ -96,6 +97,12 @@ class SqlStateStore:
     @property
     def rollouts(self) -> RolloutRepository:
         return self._rollouts
+
+    @property
+    def members(self) -> PeerRegistry:
+        """The replicas sharing rule groups and rollouts (``sloguard.cluster``), apart from
+        the alerting pipeline's ``peers``: their heartbeats run on another period."""
+        return self._members
 
     def close(self) -> None:
         """Close every pooled connection (the store is not used afterwards)."""
