@@ -156,10 +156,18 @@ class QueueManager:
         dropped = int(len(refs) - keep.sum())
         self.metrics.samples_dropped_total += dropped
         self._rates["dropped"].add(dropped)
-        refs, t, v, shard = refs[keep], chunk.t[keep], chunk.v[keep], keys[keep] % len(self._shards)
+        now = self.clock.now_ms()
+        t, v = chunk.t, chunk.v
+        if dropped:
+            refs, t, v, keys = refs[keep], t[keep], v[keep], keys[keep]
+        if len(self._shards) == 1:
+            self._shards[0][0].add(seq, refs, t, v, now)
+            self.metrics.samples_pending += len(refs)
+            await self._drain(flush_all=False)
+            return
+        shard = keys % len(self._shards)
         order = np.argsort(shard, kind="stable")
         bounds = np.searchsorted(shard[order], np.arange(len(self._shards) + 1))
-        now = self.clock.now_ms()
         for i, (buf, _, _) in enumerate(self._shards):
             sel = order[bounds[i]:bounds[i + 1]]
             if len(sel):
@@ -224,7 +232,7 @@ class QueueManager:
                 q.task_done()
 
     async def _send(self, batch: Batch) -> None:
-        enc = await asyncio.to_thread(encode_samples, batch.labels, batch.refs, batch.t, batch.v)
+        enc = encode_samples(batch.labels, batch.refs, batch.t, batch.v)  # ~1 ms; a thread hop costs more
         m = self.metrics
 
         def on_retry(resp: SendResponse) -> None:
