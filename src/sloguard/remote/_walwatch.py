@@ -121,13 +121,22 @@ class WALWatcher:
             after, cp = cps[-1]
             series.update(_series_of(scan_segment(seg_path(cp, 0)).records))
         for n in (n for n in nums if after < n <= start.segment):
-            path = seg_path(self.dir, n)
-            data = memoryview(path.read_bytes())
+            data = memoryview(seg_path(self.dir, n).read_bytes())
             if n == start.segment:
+                start = self._clamp(start, len(data))
                 data = data[:start.offset]
             series.update(_series_of(_frames(data)))
         self._cur = _Cursor(start.segment, start.offset, checked_checkpoint=True)
         return sorted(series.items())
+
+    def _clamp(self, start: WALPosition, size: int) -> WALPosition:
+        """A stored offset past the segment's end (its last records were lost in a machine
+        crash before they reached the disk): resume at the end."""
+        if start.offset <= size:
+            return start
+        log.warning("remote write position %s is past the end of WAL segment %d (%d bytes); resuming there",
+                    start, start.segment, size)
+        return WALPosition(start.segment, size)
 
     def _skip_lost(self, start: WALPosition, nums: list[int]) -> WALPosition:
         cps = [n for n, _ in checkpoints(self.dir)]
@@ -157,6 +166,8 @@ class WALWatcher:
         if reset:
             series = new
         records = self._frames(cur, cur.pending + data, final=later and not data)
+        if not records and not series and not reset and not cur.damaged:
+            return None  # only part of a record so far
         return self._chunk(series, records, reset)
 
     def _chunk(self, series: list[tuple[int, Labels]], records: list[memoryview], reset: bool) -> WALChunk:
