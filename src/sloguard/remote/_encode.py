@@ -9,6 +9,7 @@ decode the bodies with.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -46,7 +47,13 @@ def _field(tag: int, data: bytes) -> bytes:
 
 def encode_labels(labels: Labels) -> bytes:
     """The ``labels`` fields of a ``TimeSeries`` (field 1, one ``Label`` each)."""
-    return b"".join(_field(0x0A, _field(0x0A, n.encode()) + _field(0x12, v.encode())) for n, v in labels)
+    return b"".join(map(_label, labels))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _label(pair: tuple[str, str]) -> bytes:
+    """One ``labels`` field; pairs repeat across series (``job``, metric names), so cached."""
+    return _field(0x0A, _field(0x0A, pair[0].encode()) + _field(0x12, pair[1].encode()))
 
 
 def _varint_lengths(x: np.ndarray) -> np.ndarray:

@@ -107,7 +107,7 @@ class QueueManager:
         while not self._stopping:
             if self._want_shards != len(self._shards):
                 await self._reshard(self._want_shards)
-            chunk = await asyncio.to_thread(self._watcher.read)
+            chunk = self._watcher.read()  # page-cache reads of at most 1 MiB: cheaper than a thread hop
             if chunk is not None:
                 await self._take(chunk)
             await self._flush_due()

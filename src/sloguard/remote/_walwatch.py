@@ -97,10 +97,11 @@ class WALWatcher:
     """Reads the WAL in ``wal_dir`` from ``start`` (see the module doc). Not thread-safe:
     one caller at a time (a queue reads it from a worker thread)."""
 
-    def __init__(self, wal_dir: Path, start: WALPosition, read_bytes: int = 4 << 20) -> None:
+    def __init__(self, wal_dir: Path, start: WALPosition, read_bytes: int = 1 << 20) -> None:
         self.dir = wal_dir
         self.read_bytes = read_bytes
         self.skipped: list[str] = []
+        self._looks = 0
         self._cur = _Cursor(start.segment, start.offset)
         self._initial = self._load_series(start)
 
@@ -189,7 +190,12 @@ class WALWatcher:
                         self.position, reset, damaged)
 
     def _has_later(self, segment: int) -> bool:
-        return seg_path(self.dir, segment + 1).exists() or any(n > segment for n in segment_numbers(self.dir))
+        """A later segment exists (the next one; a gap after damage repair is noticed by
+        listing the directory every 64th look)."""
+        self._looks += 1
+        if seg_path(self.dir, segment + 1).exists():
+            return True
+        return self._looks % 64 == 0 and any(n > segment for n in segment_numbers(self.dir))
 
     def _read_more(self, cur: _Cursor) -> bytes | None:
         if cur.f is None:
