@@ -241,3 +241,24 @@ async def test_metrics_carry_prometheus_names_and_the_queue_labels(tmp_path: Pat
                  f"prometheus_remote_storage_queue_highest_sent_timestamp_seconds{{{labels}}} 2.0",
                  "prometheus_remote_storage_samples_in_total 15.0"):
         assert line in text, line
+
+
+@sync
+async def test_flush_now_sends_before_the_deadline_and_stores_the_wal_end(tmp_path: Path) -> None:
+    from sloguard.remote.write import wal_end
+
+    db = TSDB.open(tmp_path)
+    rx = FakeReceiver()
+    ws = _storage(tmp_path, rx, _cfg(queue_config={**FAST, "batch_send_deadline": "1h"}))
+    await ws.start()
+    q = ws.queues[0]
+    _write(db, 3, 0, 1)
+    end = wal_end(tmp_path / "wal")
+    await until(lambda: q.metrics.samples_in_total == 3, "the samples to be read")
+    await asyncio.sleep(0.05)
+    assert rx.samples() == 0  # waiting for the deadline
+    await q.flush_now()
+    await until(lambda: q.stored_position == end, "the WAL end to be stored")
+    await ws.stop()
+    db.close()
+    assert rx.samples() == 3

@@ -101,6 +101,16 @@ class QueueManager:
         if self._watcher is not None:
             self._watcher.close()
 
+    @property
+    def stored_position(self) -> WALPosition | None:
+        """The WAL position last stored: every sample before it was acknowledged."""
+        return self._stored
+
+    async def flush_now(self) -> None:
+        """Cut every buffered sample into batches now, not at ``batch_send_deadline``
+        (read-your-writes in ruler mode)."""
+        await self._cut(lambda buf: buf.count > 0, whole=True)
+
     # -- reading -------------------------------------------------------------------
     async def _read_loop(self) -> None:
         assert self._watcher is not None
