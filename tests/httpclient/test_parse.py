@@ -4,11 +4,17 @@ mapping, errors naming the key path, and the headers a sync client sends."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import httpx
 import pytest
 
-from sloguard.httpclient import HTTPConfig, HTTPConfigParseError, parse_http_config_dict, sync_http_client
+from sloguard.httpclient import (
+    HTTPConfig,
+    HTTPConfigParseError,
+    parse_http_config_dict,
+    sync_http_client,
+)
 
 
 def _sent(cfg: HTTPConfig) -> httpx.Headers:
@@ -31,8 +37,8 @@ def test_basic_auth_and_headers_are_sent() -> None:
     assert "t1" not in repr(cfg) and "'p'" not in repr(cfg)
 
 
-def test_bearer_token_file_is_read_per_request(tmp_path: pytest.TempPathFactory) -> None:
-    token = tmp_path / "token"  # type: ignore[operator]
+def test_bearer_token_file_is_read_per_request(tmp_path: Path) -> None:
+    token = tmp_path / "token"
     token.write_text("abc\n")
     cfg = parse_http_config_dict({"bearer_token_file": str(token)})
     assert _sent(cfg)["authorization"] == "Bearer abc"

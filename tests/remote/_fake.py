@@ -74,7 +74,7 @@ def fake_backend(*script: Reply) -> Iterator[FakeBackend]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), fake.handler())
     server.daemon_threads = True
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield fake

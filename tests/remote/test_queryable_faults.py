@@ -29,6 +29,7 @@ def test_instant_vector_is_shaped_like_the_embedded_engine() -> None:
     with fake_backend(ok(VECTOR)) as fake:
         res = _engine(fake, []).instant_query("up", 100_500)
     assert res.result_type is ValueType.VECTOR
+    assert isinstance(res.value, list)
     assert res.value[0] == Sample(Labels.of(__name__="up", job="a"), 100_500, 1.0)
     assert isinstance(res.value[1], Sample) and math.isnan(res.value[1].v)
     method, path, _, params = fake.requests[0]
@@ -125,9 +126,9 @@ def test_malformed_json_is_a_clear_error(body: bytes) -> None:
 
 
 def test_malformed_data_is_a_clear_error() -> None:
-    with fake_backend(ok({"resultType": "vector", "result": [{"metric": {}, "value": [1, "x"]}]})) as fake:
-        with pytest.raises(RemoteQueryError, match="malformed answer data"):
-            _engine(fake, []).instant_query("up", 1000)
+    bad = ok({"resultType": "vector", "result": [{"metric": {}, "value": [1, "x"]}]})
+    with fake_backend(bad) as fake, pytest.raises(RemoteQueryError, match="malformed answer data"):
+        _engine(fake, []).instant_query("up", 1000)
 
 
 def test_warnings_are_kept() -> None:
@@ -176,3 +177,45 @@ def test_auth_and_headers_reach_the_backend() -> None:
     headers = {k.lower(): v for k, v in fake.requests[0][2].items()}
     assert headers["authorization"] == "Bearer tok" and headers["x-scope-orgid"] == "team-a"
     assert fake.requests[0][1] == "/api/v1/query"
+
+
+def test_a_broken_http_answer_is_retried() -> None:
+    waits: list[float] = []  # two different Content-Length headers: the client refuses the answer
+    cut = reply(200, b'{"status": "success", "data": {"resultType": "vec', {"Content-Length": "500"})
+    with fake_backend(cut, ok(VECTOR)) as fake:
+        res = _engine(fake, waits).instant_query("up", 1000)
+    assert len(res.value) == 2 and waits == [0.25]  # type: ignore[arg-type]
+
+
+def test_a_cancelled_query_is_not_retried() -> None:
+    import threading
+
+    waits: list[float] = []
+    cancel = threading.Event()
+    cancel.set()  # the API's client went away
+    with fake_backend(BOOM) as fake, pytest.raises(RemoteQueryError):
+        _engine(fake, waits).instant_query("up", 1000, cancel=cancel)
+    assert waits == [] and len(fake.requests) == 1
+
+
+def test_the_timeout_is_passed_on_in_whole_milliseconds() -> None:
+    with fake_backend(ok(VECTOR)) as fake:
+        _engine(fake, []).instant_query("up", 1000, timeout=2.5)
+    assert ("timeout", "2500ms") in fake.requests[0][3]
+
+
+def test_reads_retries_and_failures_are_counted_for_metrics() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from sloguard.remote._rmetrics import RemoteReadCollector
+
+    with fake_backend(BOOM, ok(VECTOR), reply(404)) as fake:
+        engine = _engine(fake, [])
+        engine.instant_query("up", 1000)
+        with pytest.raises(RemoteQueryError):
+            engine.instant_query("up", 1000)
+    registry = CollectorRegistry()
+    registry.register(RemoteReadCollector(engine))
+    text = generate_latest(registry).decode()
+    for name, value in (("requests", 2), ("retries", 1), ("failures", 1)):
+        assert f'sloguard_remote_read_{name}_total{{url="{fake.url}"}} {value}.0' in text

@@ -47,6 +47,7 @@ async def start_rules(
     slos: SLOSetup | None = None,
     in_process: NotifyFunc | None = None,
     slo_rule_files: list[str] | None = None,
+    query: Any = None,
 ) -> RuleManager:
     """Load ``config.rule_files`` (and the rules generated for ``slos``: ``slo_rule_files``
     when the caller already refreshed them) and start evaluating them; alerts go to the
@@ -60,7 +61,7 @@ async def start_rules(
             storage, engine, [*config.rule_files, *extra], base_dir=_base_dir(config_path),
             evaluation_interval_ms=config.global_.evaluation_interval,
             external_labels=dict(config.global_.external_labels), external_url=external_url,
-            alertmanager_urls=config.alerting.urls(),
+            alertmanager_urls=config.alerting.urls(), query=query,
         )
     except RuleFileError as e:
         raise RuleSetupError(f"cannot load rule files: {e}") from None

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from prometheus_client import CollectorRegistry
 
 from sloguard.api._alerting_setup import AlertingPlace, AlertingRunner, AlertingSetupError
+from sloguard.api._backend_setup import reads, ruler_tsdb
 from sloguard.api._context import ServerContext
 from sloguard.api._edge import (
     EdgeLimits,
@@ -31,7 +32,7 @@ from sloguard.api._edge import (
     install_accept_error_filter,
     raise_nofile_limit,
 )
-from sloguard.api._engine_setup import apply_parse_limits, make_engine, query_settings
+from sloguard.api._engine_setup import apply_parse_limits, query_settings
 from sloguard.api._query_status import record_reload
 from sloguard.api._remote_write_setup import prune_positions, start_remote_write
 from sloguard.api._rollout_setup import RolloutSetup, RolloutSetupError
@@ -138,7 +139,7 @@ class Server:
         #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
         self.bound_port: int | None = None
         self.edge_stats = EdgeStats()
-        self._remote_write: Any = None
+        self._remote_write: Any = None  #: the remote-write queues (rules in ruler mode sync with them)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -203,16 +204,16 @@ class Server:
             raise ServeError(str(e)) from None
         log.info("opening storage", extra={"data_dir": str(self.options.data_dir)})
         prune_positions(self.options.data_dir, self.config.remote_write)
-        storage = await asyncio.to_thread(
-            self.options.storage_opener, self.options.data_dir, self.config.storage.tsdb
-        )
+        storage = await asyncio.to_thread(self.options.storage_opener, self.options.data_dir, ruler_tsdb(self.config))
         ctx.storage = storage
-        ctx.engine = make_engine(storage, self._query)
         if self._stop.is_set():
             return
         self._remote_write = await start_remote_write(  # before anything writes: all of it is sent
             self.config, self.options.data_dir, self._registry,
             lambda: ctx.scrape_manager.metadata() if ctx.scrape_manager is not None else [])
+        r = reads(self.config, storage, self._query, self._config_file(), self._remote_write,
+                  self.options.data_dir / "wal", self._registry)
+        ctx.engine, ctx.storage = r.engine, r.rule_storage  # with a backend: appends local, reads remote
         slos = self._slo_setup(ctx)
         slo_rule_files = await asyncio.to_thread(slos.refresh)
         await self._start_alerting(ctx, uv)  # SLO grouping labels known: the SLO inhibit rule compares them
@@ -222,7 +223,7 @@ class Server:
             raise ServeError(str(e)) from None
         try:
             ctx.rule_manager = await start_rules(
-                self.config, self._config_file(), storage, ctx.engine, self._registry,
+                self.config, self._config_file(), r.rule_storage, ctx.engine, self._registry, query=r.rule_query,
                 external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
                 slo_rule_files=slo_rule_files,
             )
@@ -360,6 +361,7 @@ class Server:
         except ConfigError as e:
             log.error("config reload failed; keeping the last good config", extra={"err": str(e)})
             return f'couldn\'t load configuration (--config.file="{self.options.config_path}"): {e}'
+        config = config.model_copy(update={"mode": self.config.mode})  # as started (--mode or mode:)
         ctx = self.ctx
         if ctx is not None and ctx.scrape_manager is not None:
             await ctx.scrape_manager.apply(config)
@@ -368,8 +370,9 @@ class Server:
         if ctx is not None:
             ctx.config = config
             ctx.max_write_body_bytes = config.remote_write_receiver.max_body_bytes
-        if config.storage != self.config.storage or config.state != self.config.state:
-            log.warning("storage or state settings changed; they take effect at the next restart")
+        if config.storage != self.config.storage or config.state != self.config.state \
+                or config.backend() != self.config.backend():
+            log.warning("storage, state or query_backend settings changed; they take effect at the next restart")
         if config.remote_write != self.config.remote_write:
             log.warning("remote_write changed; the queues keep the settings they started with until the next restart")
         self.config = config

@@ -228,6 +228,8 @@ class Config(_Strict):
             raise ValueError("query_backend and remote_read both name a query backend; keep one")
         if self.mode is ServerMode.RULER and self.backend() is None:
             raise ValueError("mode: ruler reads everything from a query backend; set query_backend (or remote_read)")
+        if self.mode is ServerMode.RULER and not self.remote_write:
+            raise ValueError("mode: ruler writes rule and SLO outputs back through remote write; set remote_write")
         return self
 
     @field_serializer("query_backend")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,13 +46,16 @@ class BackendClient:
         self.backend, self._sleep, self._now = backend, sleep, now
         self._client = sync_http_client(backend.http, timeout_s=backend.timeout_s, transport=transport)
         self.retries_total = 0
+        self.reads_total = 0  #: reads asked for (each may take several attempts)
+        self.failures_total = 0  #: reads that failed after their retries
 
     def close(self) -> None:
         self._client.close()
 
     def read(self, path: str, params: list[tuple[str, str]], what: str, timeout_s: float | None = None,
-             method: str = "POST") -> Answer:
+             method: str = "POST", cancel: threading.Event | None = None) -> Answer:
         """``POST`` (form; or ``GET``) ``path`` with ``params``; ``what`` names the read in errors."""
+        self.reads_total += 1
         budget = self.backend.timeout_s if timeout_s is None else min(timeout_s, self.backend.timeout_s)
         deadline = self._now() + budget
         attempt = 0
@@ -59,8 +63,9 @@ class BackendClient:
             try:
                 return self._once(method, path, params, what, max(deadline - self._now(), 0.001))
             except RemoteQueryError as e:
-                wait = self._retry_wait(e, attempt, deadline)
+                wait = None if cancel is not None and cancel.is_set() else self._retry_wait(e, attempt, deadline)
                 if wait is None:
+                    self.failures_total += 1
                     raise _final(e, attempt) from None
             attempt += 1
             self.retries_total += 1
@@ -93,7 +98,8 @@ class BackendClient:
         except HTTPConfigError as e:
             raise RemoteQueryError(url, what, str(e), ErrorType.INTERNAL) from None
         except httpx.HTTPError as e:
-            raise RemoteQueryError(url, what, f"cannot connect: {e or type(e).__name__}", ErrorType.UNAVAILABLE,
+            how = "cannot connect" if isinstance(e, httpx.ConnectError) else f"the request failed ({type(e).__name__})"
+            raise RemoteQueryError(url, what, f"{how}: {e or type(e).__name__}", ErrorType.UNAVAILABLE,
                                    retryable=True) from None
         return _answer(url, what, resp)
 

@@ -34,6 +34,11 @@ def _seconds(ms: int) -> str:
     return f"{ms / 1000:.3f}"
 
 
+def _go_ms(seconds: float) -> str:
+    """A duration both Prometheus (``model.ParseDuration``: no fractions) and MetricsQL read."""
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
 def _window(params: list[tuple[str, str]], start_ms: int | None, end_ms: int | None) -> list[tuple[str, str]]:
     if start_ms is not None:
         params.append(("start", _seconds(start_ms)))
@@ -56,12 +61,13 @@ class RemoteEngine:
 
     def instant_query(self, expr: str, t: int, timeout: float | None = None, querier: Any = None,
                       cancel: threading.Event | None = None) -> QueryResult:
-        """``/api/v1/query`` at ``t`` (ms). ``querier`` is accepted for the rules' call and unused."""
+        """``/api/v1/query`` at ``t`` (ms). ``querier`` is accepted for the rules' call and unused;
+        ``cancel`` (the API's, set when its client went away) stops the retries."""
         what = f"instant query {expr!r} at {_seconds(t)}"
         params = [("query", expr), ("time", _seconds(t))]
         if timeout is not None:
-            params.append(("timeout", f"{timeout:g}s"))
-        return self._result(self.client.read("/api/v1/query", params, what, timeout), what)
+            params.append(("timeout", _go_ms(timeout)))
+        return self._result(self.client.read("/api/v1/query", params, what, timeout, cancel=cancel), what)
 
     def range_query(self, expr: str, start: int, end: int, step: int, timeout: float | None = None,
                     cancel: threading.Event | None = None) -> QueryResult:
@@ -69,8 +75,8 @@ class RemoteEngine:
         what = f"range query {expr!r} from {_seconds(start)} to {_seconds(end)} step {step / 1000:g}s"
         params = [("query", expr), ("start", _seconds(start)), ("end", _seconds(end)), ("step", f"{step / 1000:g}")]
         if timeout is not None:
-            params.append(("timeout", f"{timeout:g}s"))
-        res = self._result(self.client.read("/api/v1/query_range", params, what, timeout), what)
+            params.append(("timeout", _go_ms(timeout)))
+        res = self._result(self.client.read("/api/v1/query_range", params, what, timeout, cancel=cancel), what)
         if res.result_type is not ValueType.MATRIX:
             raise RemoteQueryError(self.backend.url, what, f"a range query answered {res.result_type.value}, "
                                                            "not a matrix", ErrorType.INTERNAL)
