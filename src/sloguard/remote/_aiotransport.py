@@ -64,9 +64,9 @@ class AiohttpTransport:
             auth = _authorization(self.cfg)
             if auth:
                 hdrs["Authorization"] = auth
-            extra = {"server_hostname": self.cfg.tls.server_name} if self.cfg.tls.server_name else {}
             async with self._client().post(self.url, data=body, headers=hdrs,
-                                           allow_redirects=self.cfg.follow_redirects, **extra) as r:
+                                           allow_redirects=self.cfg.follow_redirects,
+                                           server_hostname=self.cfg.tls.server_name or None) as r:
                 text = (await r.read())[:512].decode("utf-8", errors="replace").strip()
                 if 200 <= r.status < 300:
                     return SendResponse(r.status)

@@ -69,6 +69,7 @@ __all__ = [
     "WALWatcher",
     "WriteStorage",
     "check_unique_names",
+    "http_transport",
     "desired_shards",
     "load_position",
     "retry_after_ms",
