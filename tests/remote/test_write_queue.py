@@ -198,3 +198,67 @@ def test_bad_config_is_refused_with_a_message_naming_it(doc: dict[str, object], 
 
 def test_shard_keys_spread_series(tmp_path: Path) -> None:
     assert np.unique([hash(str(i).encode()) & 7 for i in range(64)]).size > 1
+
+
+@sync
+async def test_resharding_keeps_every_series_complete_and_in_order(tmp_path: Path) -> None:
+    db = TSDB.open(tmp_path)
+    rx = FakeReceiver()
+    ws = _storage(tmp_path, rx, _cfg(queue_config={**FAST, "max_shards": 8}))
+    await ws.start()
+    q = ws.queues[0]
+    want = _write(db, 30, 0, 5)
+    q._want_shards = 4  # what the desired-shards calculation would ask for (tested on its own)
+    for k, v in _write(db, 30, 10_000, 5).items():
+        want[k] += v
+    await until(lambda: rx.samples() == 300, "300 samples")
+    await ws.stop()
+    db.close()
+    assert q.metrics.shards == 4
+    assert _got(rx) == want  # every series' samples in time order, none twice
+
+
+@sync
+async def test_metrics_carry_prometheus_names_and_the_queue_labels(tmp_path: Path) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    db = TSDB.open(tmp_path)
+    rx = FakeReceiver(script=[SendResponse(500), SendResponse(400)])
+    ws = _storage(tmp_path, rx, _cfg(queue_config={**FAST, "max_samples_per_send": 5}))
+    reg = CollectorRegistry()
+    reg.register(ws.collector())
+    await ws.start()
+    _write(db, 5, 0, 3)
+    await until(lambda: ws.queues[0].metrics.samples_total == 10, "10 samples sent")
+    await ws.stop()
+    db.close()
+    text = generate_latest(reg).decode()
+    labels = 'remote_name="fake",url="http://fake/api/v1/write"'
+    for line in (f"prometheus_remote_storage_samples_total{{{labels}}} 10.0",
+                 f"prometheus_remote_storage_samples_failed_total{{{labels}}} 5.0",
+                 f"prometheus_remote_storage_samples_retried_total{{{labels}}} 5.0",
+                 f"prometheus_remote_storage_shards{{{labels}}} 1.0",
+                 f"prometheus_remote_storage_queue_highest_sent_timestamp_seconds{{{labels}}} 2.0",
+                 "prometheus_remote_storage_samples_in_total 15.0"):
+        assert line in text, line
+
+
+@sync
+async def test_flush_now_sends_before_the_deadline_and_stores_the_wal_end(tmp_path: Path) -> None:
+    from sloguard.remote.write import wal_end
+
+    db = TSDB.open(tmp_path)
+    rx = FakeReceiver()
+    ws = _storage(tmp_path, rx, _cfg(queue_config={**FAST, "batch_send_deadline": "1h"}))
+    await ws.start()
+    q = ws.queues[0]
+    _write(db, 3, 0, 1)
+    end = wal_end(tmp_path / "wal")
+    await until(lambda: q.metrics.samples_in_total == 3, "the samples to be read")
+    await asyncio.sleep(0.05)
+    assert rx.samples() == 0  # waiting for the deadline
+    await q.flush_now()
+    await until(lambda: q.stored_position == end, "the WAL end to be stored")
+    await ws.stop()
+    db.close()
+    assert rx.samples() == 3

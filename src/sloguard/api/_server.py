@@ -381,6 +381,8 @@ class Server:
         if config.storage != self.config.storage or config.state != self.config.state \
                 or config.backend() != self.config.backend():
             log.warning("storage, state or query_backend settings changed; they take effect at the next restart")
+        if config.remote_write != self.config.remote_write:
+            log.warning("remote_write changed; the queues keep the settings they started with until the next restart")
         self.config = config
         log.info("config reloaded", extra={"file": str(self.options.config_path)})
         return await self._alerting.reload(config, self._grouping_labels())

@@ -97,10 +97,11 @@ class WALWatcher:
     """Reads the WAL in ``wal_dir`` from ``start`` (see the module doc). Not thread-safe:
     one caller at a time (a queue reads it from a worker thread)."""
 
-    def __init__(self, wal_dir: Path, start: WALPosition, read_bytes: int = 4 << 20) -> None:
+    def __init__(self, wal_dir: Path, start: WALPosition, read_bytes: int = 1 << 20) -> None:
         self.dir = wal_dir
         self.read_bytes = read_bytes
         self.skipped: list[str] = []
+        self._looks = 0
         self._cur = _Cursor(start.segment, start.offset)
         self._initial = self._load_series(start)
 
@@ -121,13 +122,22 @@ class WALWatcher:
             after, cp = cps[-1]
             series.update(_series_of(scan_segment(seg_path(cp, 0)).records))
         for n in (n for n in nums if after < n <= start.segment):
-            path = seg_path(self.dir, n)
-            data = memoryview(path.read_bytes())
+            data = memoryview(seg_path(self.dir, n).read_bytes())
             if n == start.segment:
+                start = self._clamp(start, len(data))
                 data = data[:start.offset]
             series.update(_series_of(_frames(data)))
         self._cur = _Cursor(start.segment, start.offset, checked_checkpoint=True)
         return sorted(series.items())
+
+    def _clamp(self, start: WALPosition, size: int) -> WALPosition:
+        """A stored offset past the segment's end (its last records were lost in a machine
+        crash before they reached the disk): resume at the end."""
+        if start.offset <= size:
+            return start
+        log.warning("remote write position %s is past the end of WAL segment %d (%d bytes); resuming there",
+                    start, start.segment, size)
+        return WALPosition(start.segment, size)
 
     def _skip_lost(self, start: WALPosition, nums: list[int]) -> WALPosition:
         cps = [n for n, _ in checkpoints(self.dir)]
@@ -157,6 +167,8 @@ class WALWatcher:
         if reset:
             series = new
         records = self._frames(cur, cur.pending + data, final=later and not data)
+        if not records and not series and not reset and not cur.damaged:
+            return None  # only part of a record so far
         return self._chunk(series, records, reset)
 
     def _chunk(self, series: list[tuple[int, Labels]], records: list[memoryview], reset: bool) -> WALChunk:
@@ -178,7 +190,12 @@ class WALWatcher:
                         self.position, reset, damaged)
 
     def _has_later(self, segment: int) -> bool:
-        return seg_path(self.dir, segment + 1).exists() or any(n > segment for n in segment_numbers(self.dir))
+        """A later segment exists (the next one; a gap after damage repair is noticed by
+        listing the directory every 64th look)."""
+        self._looks += 1
+        if seg_path(self.dir, segment + 1).exists():
+            return True
+        return self._looks % 64 == 0 and any(n > segment for n in segment_numbers(self.dir))
 
     def _read_more(self, cur: _Cursor) -> bytes | None:
         if cur.f is None:

@@ -138,8 +138,8 @@ class RemoteWriteConfig(BaseModel):
         return {**out, **http_config_dict(self.http_config())}
 
     def http_config(self) -> HTTPConfig:
-        """The HTTP client settings (auth, TLS, proxy) of this entry."""
-        return parse_http_config_dict(self.http, "remote_write")
+        """The HTTP client settings (auth, TLS, proxy, ``headers``) of this entry."""
+        return parse_http_config_dict({**self.http, "headers": self.headers}, "remote_write")
 
     @property
     def queue_name(self) -> str:

@@ -22,8 +22,8 @@ from pathlib import Path
 from prometheus_client.registry import Collector
 
 from sloguard.clock import Clock, SystemClock
-from sloguard.httpclient import http_client
 from sloguard.labels import Labels
+from sloguard.remote._aiotransport import AiohttpTransport, make_transport
 from sloguard.remote._encode import Metadata, encode_metadata
 from sloguard.remote._position import DEFAULT_MAX_KEPT_BYTES, PositionError, load_position, wal_keep
 from sloguard.remote._queue import QueueManager
@@ -47,6 +47,7 @@ from sloguard.remote._wconfig import (
 from sloguard.remote._wmetrics import QueueMetrics, RemoteWriteCollector
 
 __all__ = [
+    "AiohttpTransport",
     "DEFAULT_MAX_KEPT_BYTES",
     "HTTPXTransport",
     "Metadata",
@@ -68,6 +69,7 @@ __all__ = [
     "WALWatcher",
     "WriteStorage",
     "check_unique_names",
+    "http_transport",
     "desired_shards",
     "load_position",
     "retry_after_ms",
@@ -87,8 +89,7 @@ TransportFactory = Callable[[RemoteWriteConfig], Transport]
 
 def http_transport(cfg: RemoteWriteConfig) -> Transport:
     """The real transport of ``cfg``: its HTTP client settings, ``remote_timeout``."""
-    timeout_s = cfg.remote_timeout / 1000
-    return HTTPXTransport(http_client(cfg.http_config(), timeout_s=timeout_s), cfg.url, timeout_s)
+    return make_transport(cfg.http_config(), cfg.url, cfg.remote_timeout / 1000)
 
 
 class WriteStorage:
