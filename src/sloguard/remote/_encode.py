@@ -17,20 +17,12 @@ from itertools import chain
 import cramjam
 import numpy as np
 
+from sloguard.ingest._remote_write_decode import uvarint
 from sloguard.ingest._remote_write_proto import MetricMetadata, WriteRequest
 from sloguard.labels import Labels
 from sloguard.tsdb._types import F64, I64
 
 _U64 = np.uint64
-
-
-def uvarint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 _HEADS = [b"\x0a" + uvarint(n) for n in range(1 << 14)]
