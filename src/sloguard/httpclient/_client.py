@@ -177,25 +177,22 @@ def _sync_server_name_hook(name: str) -> Callable[[httpx.Request], object]:
     return hook
 
 
-def _headers(cfg: HTTPConfig) -> dict[str, str]:
-    return {name: value.reveal() for name, value in cfg.headers}
+def _settings(cfg: HTTPConfig, timeout_s: float) -> dict[str, Any]:
+    """The client settings ``cfg`` gives, the same for the async and the blocking client."""
+    return {"auth": _auth(cfg), "verify": ssl_context(cfg.tls), "proxy": _proxy(cfg), "timeout": timeout_s,
+            "follow_redirects": cfg.follow_redirects,
+            "headers": {name: value.reveal() for name, value in cfg.headers}}
 
 
 def http_client(cfg: HTTPConfig, *, timeout_s: float = 10.0,
                 transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """A client honouring ``cfg``; ``transport`` replaces the network (tests)."""
     hooks = [_server_name_hook(cfg.tls.server_name)] if cfg.tls.server_name else []
-    return httpx.AsyncClient(
-        auth=_auth(cfg), verify=ssl_context(cfg.tls), proxy=_proxy(cfg), follow_redirects=cfg.follow_redirects,
-        timeout=timeout_s, transport=transport, event_hooks={"request": hooks}, headers=_headers(cfg),
-    )
+    return httpx.AsyncClient(transport=transport, event_hooks={"request": hooks}, **_settings(cfg, timeout_s))
 
 
 def sync_http_client(cfg: HTTPConfig, *, timeout_s: float = 10.0,
                      transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """The blocking twin of :func:`http_client`, for callers on worker threads."""
     hooks = [_sync_server_name_hook(cfg.tls.server_name)] if cfg.tls.server_name else []
-    return httpx.Client(
-        auth=_auth(cfg), verify=ssl_context(cfg.tls), proxy=_proxy(cfg), follow_redirects=cfg.follow_redirects,
-        timeout=timeout_s, transport=transport, event_hooks={"request": hooks}, headers=_headers(cfg),
-    )
+    return httpx.Client(transport=transport, event_hooks={"request": hooks}, **_settings(cfg, timeout_s))
