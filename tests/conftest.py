@@ -31,3 +31,21 @@ def pg_cluster() -> Iterator[PgCluster]:
         yield cluster
     finally:
         cluster.destroy()
+
+
+#: Files whose tests share one session fixture that is slow to start (the UI's world of
+#: servers and data, the browser): under ``pytest -n N --dist loadgroup`` they run in one
+#: worker, so it is started once.
+_SHARED_GROUPS = {"tests/ui/": "ui"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group tests for pytest-xdist's ``loadgroup``: one group per file (its module
+    fixtures start once), one for the files in ``_SHARED_GROUPS``."""
+    for item in items:
+        if any(m.name == "xdist_group" for m in item.iter_markers()):
+            continue
+        path = item.nodeid.split("::", 1)[0]
+        group = next((g for prefix, g in _SHARED_GROUPS.items() if path.startswith(prefix)), path)
+        item.add_marker(pytest.mark.xdist_group(group))

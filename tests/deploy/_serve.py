@@ -16,13 +16,6 @@ from typer.testing import CliRunner
 
 from sloguard.cli import app
 
-#: The config keys and serve options other helpers of issue 13 add (h-rq: query_backend and
-#: --mode; h-rw: remote_write; h-ha: cluster). TODO(coordinator): once they are merged every
-#: entry is known, the tests below check them for real and these fallbacks are dead code;
-#: then delete PENDING_* and the branches that use them.
-PENDING_CONFIG_KEYS = ("query_backend", "remote_write", "cluster")
-PENDING_SERVE_OPTIONS = ("--mode",)
-
 
 @dataclass
 class Started:
@@ -45,12 +38,6 @@ def serve_options() -> set[str]:
     """Every option name ``sloguard serve`` accepts (``--config``, ``--config.file``, ...)."""
     command = typer.main.get_command(app).commands["serve"]  # type: ignore[attr-defined]
     return {opt for param in command.params for opt in param.opts if opt.startswith("--")}
-
-
-def missing_serve_options(args: list[str]) -> list[str]:
-    """Options in ``args`` that ``serve`` does not have yet, among ``PENDING_SERVE_OPTIONS``."""
-    known = serve_options()
-    return [a for a in args if a.split("=", 1)[0] in PENDING_SERVE_OPTIONS and a.split("=", 1)[0] not in known]
 
 
 def run_sloguard(args: list[str], monkeypatch: pytest.MonkeyPatch) -> Started:

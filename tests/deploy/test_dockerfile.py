@@ -85,6 +85,13 @@ def test_a_wrong_data_dir_flag_is_refused_by_the_cli(monkeypatch: pytest.MonkeyP
     assert started.exit_code == 2 and "--data-path" in started.output and not started.calls
 
 
+def _tracked(source: str) -> list[Path]:
+    """The files under ``source`` that the repository holds (build output such as an
+    editable install's ``src/*.egg-info`` is ignored by .dockerignore on purpose)."""
+    out = subprocess.run(["git", "ls-files", "-z", "--", source], cwd=REPO, capture_output=True, check=True)
+    return [REPO / name for name in out.stdout.decode().split("\0") if name]
+
+
 def test_copied_sources_exist_and_are_not_dockerignored() -> None:
     patterns = ignore_patterns()
     sources = [s for stage in stages() for c in copies(stage) if c.from_stage is None for s in c.sources]
@@ -92,8 +99,7 @@ def test_copied_sources_exist_and_are_not_dockerignored() -> None:
     for source in sources:
         path = REPO / source
         assert path.exists(), f"COPY {source}: no such file in the build context"
-        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-        kept = [f for f in files if "__pycache__" not in f.parts]
+        kept = _tracked(source)
         assert kept and not [f for f in kept if ignored(str(f.relative_to(REPO)), patterns)]
     assert ignored("tests/deploy/test_dockerfile.py", patterns) and ignored("src/sloguard/__pycache__/x.pyc", patterns)
 

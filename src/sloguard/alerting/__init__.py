@@ -8,8 +8,6 @@ from sloguard.alerting._dump import dump_config
 from sloguard.alerting._email import EmailConfig
 from sloguard.alerting._errors import AlertingConfigError, ConfigProblem
 from sloguard.alerting._global import GlobalConfig
-from sloguard.alerting._http import HTTPConfig, OAuth2Config, TLSConfig
-from sloguard.alerting._httpclient import HTTPConfigError, http_client
 from sloguard.alerting._matchers import (
     MatcherParseError,
     format_matchers,
@@ -20,7 +18,6 @@ from sloguard.alerting._matchers import (
 )
 from sloguard.alerting._receivers import PagerdutyConfig, Receiver, WebhookConfig
 from sloguard.alerting._routecfg import InhibitRule, RouteConfig
-from sloguard.alerting._secret import Secret
 from sloguard.alerting._slack import SlackConfig
 from sloguard.alerting.config import (
     AlertmanagerConfig,
@@ -29,6 +26,14 @@ from sloguard.alerting.config import (
     parse_config,
 )
 from sloguard.alerting.route import Route, RouteOpts, build_route
+from sloguard.httpclient import (
+    HTTPConfig,
+    HTTPConfigError,
+    OAuth2Config,
+    Secret,
+    TLSConfig,
+    http_client,
+)
 
 __all__ = [
     "AlertingConfigError",

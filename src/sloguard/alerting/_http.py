@@ -1,14 +1,18 @@
-"""``http_config`` (Prometheus' common HTTP client settings) and URLs, with secrets wrapped."""
+"""``http_config`` (Prometheus' common HTTP client settings) read from Alertmanager YAML, and URLs;
+the dataclasses live in :mod:`sloguard.httpclient`."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from sloguard.alerting._errors import AlertingConfigError
-from sloguard.alerting._secret import Secret
 from sloguard.alerting._yaml import Node
+from sloguard.httpclient._model import TLS_VERSIONS as _TLS_VERSIONS
+from sloguard.httpclient._model import HTTPConfig, OAuth2Config, TLSConfig, join_dir, with_directory
+from sloguard.httpclient._secret import Secret
+
+__all__ = ["HTTPConfig", "OAuth2Config", "TLSConfig", "check_url", "join_dir", "parse_http_config", "parse_oauth2",
+           "parse_tls", "with_directory"]
 
 _HTTP_KEYS = (
     "basic_auth", "authorization", "oauth2", "bearer_token", "bearer_token_file", "tls_config",
@@ -16,61 +20,8 @@ _HTTP_KEYS = (
 )
 _TLS_KEYS = ("ca", "ca_file", "cert", "cert_file", "key", "key_file", "server_name", "insecure_skip_verify",
              "min_version", "max_version")
-_TLS_VERSIONS = ("TLS10", "TLS11", "TLS12", "TLS13")
 _OAUTH2_KEYS = ("client_id", "client_secret", "client_secret_file", "scopes", "token_url", "endpoint_params",
                 "proxy_url", "tls_config")
-
-
-@dataclass(frozen=True, slots=True)
-class TLSConfig:
-    """Client TLS settings; file paths as written, ``key`` kept secret."""
-
-    ca_file: str = ""
-    cert_file: str = ""
-    key_file: str = ""
-    key: Secret | None = None
-    server_name: str = ""
-    insecure_skip_verify: bool = False
-    min_version: str = ""  #: ``TLS10`` .. ``TLS13`` as written, "" when unset
-    max_version: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class OAuth2Config:
-    """The client-credentials grant of prometheus/common's ``oauth2`` block."""
-
-    client_id: str
-    client_secret: Secret | None = None
-    client_secret_file: str = ""
-    token_url: str = ""
-    scopes: tuple[str, ...] = ()
-    endpoint_params: tuple[tuple[str, str], ...] = ()
-    proxy_url: str = ""
-    tls: TLSConfig = TLSConfig()
-
-
-@dataclass(frozen=True, slots=True)
-class HTTPConfig:
-    """How a receiver talks HTTP: authentication, TLS, proxy, redirects (Alertmanager's
-    ``http_config``; a receiver without one takes ``global.http_config``)."""
-
-    basic_auth_username: str = ""
-    basic_auth_password: Secret | None = None
-    authorization_type: str = ""
-    authorization_credentials: Secret | None = None
-    tls: TLSConfig = TLSConfig()
-    proxy_url: str = ""
-    follow_redirects: bool = True
-    enable_http2: bool = True
-    has_basic_auth: bool = False  #: a ``basic_auth`` block was written (its username may be "")
-    basic_auth_password_file: str = ""
-    authorization_credentials_file: str = ""  #: also what ``bearer_token_file`` becomes
-    oauth2: OAuth2Config | None = None
-    proxy_connect_header: tuple[tuple[str, tuple[Secret, ...]], ...] = ()
-
-    def is_default(self) -> bool:
-        """Whether this is the ``http_config`` a receiver gets when nothing is written."""
-        return self == HTTPConfig()
 
 
 def parse_tls(node: Node) -> TLSConfig:
@@ -152,26 +103,6 @@ def _check_exclusive(node: Node) -> None:
         raise node.fail("authorization", "authorization is not compatible with bearer_token & bearer_token_file")
     if node.has("proxy_connect_header") and not node.has("proxy_url"):
         raise node.fail("proxy_connect_header", "if proxy_connect_header is configured proxy_url must also be configured")
-
-
-def join_dir(base: str, path: str) -> str:
-    """prometheus/common's ``JoinDir``: a relative file path joined to the config's directory."""
-    if not path or os.path.isabs(path):
-        return path
-    return os.path.normpath(os.path.join(base, path))
-
-
-def with_directory(cfg: HTTPConfig, base: str) -> HTTPConfig:
-    """Every file path of ``cfg`` (TLS files, password, credentials and client secret files)
-    relative to ``base``, as Alertmanager resolves them when it loads the file."""
-    def tls(t: TLSConfig) -> TLSConfig:
-        return replace(t, ca_file=join_dir(base, t.ca_file), cert_file=join_dir(base, t.cert_file),
-                       key_file=join_dir(base, t.key_file))
-    oauth2 = cfg.oauth2 and replace(cfg.oauth2, client_secret_file=join_dir(base, cfg.oauth2.client_secret_file),
-                                    tls=tls(cfg.oauth2.tls))
-    return replace(cfg, tls=tls(cfg.tls), oauth2=oauth2,
-                   basic_auth_password_file=join_dir(base, cfg.basic_auth_password_file),
-                   authorization_credentials_file=join_dir(base, cfg.authorization_credentials_file))
 
 
 def check_url(node: Node, key: str) -> str:

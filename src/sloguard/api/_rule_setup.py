@@ -8,6 +8,7 @@ on reload keeps the running rules.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ async def start_rules(
     slos: SLOSetup | None = None,
     in_process: NotifyFunc | None = None,
     slo_rule_files: list[str] | None = None,
+    query: Any = None,
+    prepare: Callable[[RuleManager], None] | None = None,
 ) -> RuleManager:
     """Load ``config.rule_files`` (and the rules generated for ``slos``: ``slo_rule_files``
     when the caller already refreshed them) and start evaluating them; alerts go to the
@@ -60,7 +63,7 @@ async def start_rules(
             storage, engine, [*config.rule_files, *extra], base_dir=_base_dir(config_path),
             evaluation_interval_ms=config.global_.evaluation_interval,
             external_labels=dict(config.global_.external_labels), external_url=external_url,
-            alertmanager_urls=config.alerting.urls(),
+            alertmanager_urls=config.alerting.urls(), query=query,
         )
     except RuleFileError as e:
         raise RuleSetupError(f"cannot load rule files: {e}") from None
@@ -70,6 +73,8 @@ async def start_rules(
         manager.notify = in_process
     if registry is not None:
         registry.register(RuleManagerCollector(manager))
+    if prepare is not None:  # e.g. the cluster's ownership, before any group runs
+        prepare(manager)
     await manager.start()
     log.info("evaluating rules", extra={"groups": len(manager.groups()), "rule_files": len(manager.files)})
     return manager

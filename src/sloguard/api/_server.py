@@ -23,6 +23,8 @@ from typing import Any, TextIO
 from prometheus_client import CollectorRegistry
 
 from sloguard.api._alerting_setup import AlertingPlace, AlertingRunner, AlertingSetupError
+from sloguard.api._backend_setup import reads, ruler_tsdb
+from sloguard.api._cluster import ClusterRunner, ClusterSetupError
 from sloguard.api._context import ServerContext
 from sloguard.api._edge import (
     EdgeLimits,
@@ -31,8 +33,9 @@ from sloguard.api._edge import (
     install_accept_error_filter,
     raise_nofile_limit,
 )
-from sloguard.api._engine_setup import apply_parse_limits, make_engine, query_settings
+from sloguard.api._engine_setup import apply_parse_limits, query_settings
 from sloguard.api._query_status import record_reload
+from sloguard.api._remote_write_setup import prune_positions, start_remote_write
 from sloguard.api._rollout_setup import RolloutSetup, RolloutSetupError
 from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
 from sloguard.api._scrapes import start_scrapes
@@ -134,9 +137,11 @@ class Server:
         self._slos: SLOSetup | None = None
         self._alerting = AlertingRunner()
         self._rollouts = RolloutSetup()
+        self._cluster = ClusterRunner()
         #: The TCP port HTTP listens on, once bound (useful with ``port=0``).
         self.bound_port: int | None = None
         self.edge_stats = EdgeStats()
+        self._remote_write: Any = None  #: the remote-write queues (rules in ruler mode sync with them)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -196,17 +201,22 @@ class Server:
 
     async def _serve(self, ctx: ServerContext, uv: EdgeUvicorn, serving: asyncio.Task[None]) -> None:
         try:
+            ClusterRunner.check(self.config, self.options.state_url)  # before the storage opens
             self._lock.acquire()
-        except DataDirInUse as e:
+        except (ClusterSetupError, DataDirInUse) as e:
             raise ServeError(str(e)) from None
         log.info("opening storage", extra={"data_dir": str(self.options.data_dir)})
-        storage = await asyncio.to_thread(
-            self.options.storage_opener, self.options.data_dir, self.config.storage.tsdb
-        )
+        prune_positions(self.options.data_dir, self.config.remote_write)
+        storage = await asyncio.to_thread(self.options.storage_opener, self.options.data_dir, ruler_tsdb(self.config))
         ctx.storage = storage
-        ctx.engine = make_engine(storage, self._query)
         if self._stop.is_set():
             return
+        self._remote_write = await start_remote_write(  # before anything writes: all of it is sent
+            self.config, self.options.data_dir, self._registry,
+            lambda: ctx.scrape_manager.metadata() if ctx.scrape_manager is not None else [])
+        r = reads(self.config, storage, self._query, self._config_file(), self._remote_write,
+                  self.options.data_dir / "wal", self._registry)
+        ctx.engine, ctx.storage = r.engine, r.rule_storage  # with a backend: appends local, reads remote
         slos = self._slo_setup(ctx)
         slo_rule_files = await asyncio.to_thread(slos.refresh)
         await self._start_alerting(ctx, uv)  # SLO grouping labels known: the SLO inhibit rule compares them
@@ -215,12 +225,16 @@ class Server:
         except RolloutSetupError as e:
             raise ServeError(str(e)) from None
         try:
+            await self._cluster.open(ctx, self.config, self.options.state_url,
+                                     self.options.peer_name or f"{socket.gethostname()}:{self._port(uv)}", self._root_url(uv))
             ctx.rule_manager = await start_rules(
-                self.config, self._config_file(), storage, ctx.engine, self._registry,
+                self.config, self._config_file(), r.rule_storage, ctx.engine, self._registry, query=r.rule_query,
                 external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
                 slo_rule_files=slo_rule_files,
+                prepare=lambda m: self._cluster.attach_rules(m, self._config_file(), slos.out),
             )
-        except RuleSetupError as e:
+            await self._cluster.start()
+        except (RuleSetupError, ClusterSetupError) as e:
             raise ServeError(str(e)) from None
         ctx.settings["reload"] = self.reload_config  # POST /-/reload re-reads the config too
         ctx.scrape_manager = await start_scrapes(self.config, storage)
@@ -237,6 +251,7 @@ class Server:
         ctx.ready = False
         if ctx.rule_manager is not None:
             await ctx.rule_manager.stop()
+        await self._cluster.stop()  # its leases released: the other replicas take over at once
         if ctx.scrape_manager is not None:
             await ctx.scrape_manager.stop()  # writes end-of-run staleness markers
         await self._rollouts.stop(ctx)  # before the state store closes with the pipeline
@@ -244,6 +259,8 @@ class Server:
         await self._alerting.stop()
         uv.should_exit = True
         await asyncio.gather(serving, return_exceptions=True)
+        if self._remote_write is not None:  # after the last writes (staleness markers), before the WAL closes
+            await self._remote_write.stop()
         if not isinstance(ctx.storage, _OpeningStorage):
             await asyncio.to_thread(close_storage, ctx.storage)
             log.info("storage closed; bye")
@@ -352,6 +369,7 @@ class Server:
         except ConfigError as e:
             log.error("config reload failed; keeping the last good config", extra={"err": str(e)})
             return f'couldn\'t load configuration (--config.file="{self.options.config_path}"): {e}'
+        config = config.model_copy(update={"mode": self.config.mode})  # as started (--mode or mode:)
         ctx = self.ctx
         if ctx is not None and ctx.scrape_manager is not None:
             await ctx.scrape_manager.apply(config)
@@ -360,8 +378,11 @@ class Server:
         if ctx is not None:
             ctx.config = config
             ctx.max_write_body_bytes = config.remote_write_receiver.max_body_bytes
-        if config.storage != self.config.storage or config.state != self.config.state:
-            log.warning("storage or state settings changed; they take effect at the next restart")
+        if config.storage != self.config.storage or config.state != self.config.state \
+                or config.backend() != self.config.backend():
+            log.warning("storage, state or query_backend settings changed; they take effect at the next restart")
+        if config.remote_write != self.config.remote_write:
+            log.warning("remote_write changed; the queues keep the settings they started with until the next restart")
         self.config = config
         log.info("config reloaded", extra={"file": str(self.options.config_path)})
         return await self._alerting.reload(config, self._grouping_labels())

@@ -6,12 +6,14 @@ server falls back to the in-memory test store with a loud warning (nothing is du
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
+from sloguard.api._remote_write_setup import wal_keep_hook
 from sloguard.config import TSDBSettings
 from sloguard.tsdb import Storage
 
@@ -43,7 +45,9 @@ def open_storage(data_dir: Path, settings: TSDBSettings) -> Storage:
         log.warning("embedded TSDB unavailable; using in-memory storage (data is NOT durable)")
         return MemoryStorage()
     data_dir.mkdir(parents=True, exist_ok=True)
-    return tsdb.TSDB.open(data_dir, tsdb_options(settings))  # type: ignore[no-any-return]  # logs the WAL replay
+    # keeps the WAL segments remote write has not sent yet
+    options = dataclasses.replace(tsdb_options(settings), wal_keep=wal_keep_hook(data_dir))
+    return tsdb.TSDB.open(data_dir, options)  # type: ignore[no-any-return]  # logs the WAL replay
 
 
 def maintain(storage: Storage) -> None:

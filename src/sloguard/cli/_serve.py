@@ -150,6 +150,9 @@ def serve(
     peer_name: Annotated[str | None, typer.Option(
         "--alerting.peer-name", help="This replica's name among those sharing one state store "
         "(default: HOST:PORT).")] = None,
+    mode: Annotated[str | None, typer.Option(
+        "--mode", help="embedded (the default: the local TSDB stores everything) or ruler (reads go to "
+        "query_backend, outputs back through remote_write; overrides the config's mode:).")] = None,
     maintenance_interval: Annotated[str, typer.Option(
         "--storage.tsdb.maintenance-interval", hidden=True,
         help="How often blocks are cut, compacted, retained and new block directories loaded.")] = "1m",
@@ -180,6 +183,7 @@ def serve(
     ), strict=True))
     try:
         config = config.model_copy(update={"query": apply_query_flags(config.query, query_given)})
+        config = with_mode(config, mode)
     except ValueError as e:
         raise _fail(str(e)) from None
     configure(fmt, log_level)
@@ -194,6 +198,7 @@ def serve(
         "alerting.config": str(alerting_config or ""),
         "state.url": _hide_password(state_url or ""),
         "alerting.peer-name": peer_name or "",
+        "mode": config.mode.value,
     }
     options = ServeOptions(
         config_path=config_file or Path(BUNDLED_CONFIG), data_dir=data_dir, host=host, port=port,
@@ -209,6 +214,25 @@ def serve(
     except ServeError as e:
         typer.echo(f"sloguard: {e}", err=True)
         raise typer.Exit(1) from None
+
+
+def with_mode(config: Config, mode: str | None) -> Config:
+    """``config`` with ``--mode`` applied; a ruler needs a query backend to read."""
+    from sloguard.config import ServerMode
+
+    if mode is None:
+        return config
+    try:
+        chosen = ServerMode(mode)
+    except ValueError:
+        raise ValueError(f"invalid --mode {mode!r}: expected embedded or ruler") from None
+    if chosen is ServerMode.RULER and config.backend() is None:
+        raise ValueError("--mode ruler reads everything from a query backend, and the config sets no "
+                         "query_backend (or remote_read)")
+    if chosen is ServerMode.RULER and not config.remote_write:
+        raise ValueError("--mode ruler writes rule and SLO outputs back through remote write, and the config "
+                         "sets no remote_write")
+    return config.model_copy(update={"mode": chosen})
 
 
 def _hide_password(url: str) -> str:

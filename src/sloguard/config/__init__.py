@@ -4,10 +4,12 @@ from sloguard.config._load import ConfigError, key_path, load_config, parse_conf
 from sloguard.config._model import (
     AlertingSettings,
     AlertmanagerConfig,
+    ClusterSettings,
     Config,
     FsyncPolicy,
     QuerySettings,
     RemoteWriteReceiverSettings,
+    ServerMode,
     StateSettings,
     StorageSettings,
     TSDBSettings,
@@ -17,6 +19,7 @@ from sloguard.ingest.scrape_config import GlobalConfig, format_duration, parse_d
 __all__ = [
     "AlertingSettings",
     "AlertmanagerConfig",
+    "ClusterSettings",
     "Config",
     "ConfigError",
     "FsyncPolicy",
@@ -24,6 +27,7 @@ __all__ = [
     "QuerySettings",
     "StateSettings",
     "RemoteWriteReceiverSettings",
+    "ServerMode",
     "StorageSettings",
     "TSDBSettings",
     "format_duration",

@@ -10,6 +10,7 @@ alerting: {alertmanagers: [{static_configs: [{targets: ["127.0.0.1:9093"]}]}]}
 alerting_config_file: alertmanager.yml   # Alertmanager YAML for the built-in pipeline (relative to this file)
 alerting_slo_inhibit: true       # a firing SLO page mutes the same SLO's ticket
 state: {url: "postgresql://user:pass@host:5432/db"}   # default: SQLite in the data dir
+cluster: {enabled: false, replica_name: "", advertise_url: "", heartbeat_interval: 2s, lease_ttl: 10s}  # needs PostgreSQL
 storage:
   tsdb: {retention_time: 15d, retention_size: 0, block_duration: 2h, fsync: per_commit,
          max_series: 0, max_series_per_metric: 0}
@@ -17,6 +18,9 @@ remote_write_receiver: {max_body_bytes: 32MB, max_decompressed_bytes: 64MB,
                         label_limit: 128, label_name_length_limit: 1024, label_value_length_limit: 65536}
 query: {timeout: 2m, max_samples: 50000000, max_concurrency: 20, lookback_delta: 5m,
         max_body_bytes: 10MiB, memory_limit: 0, max_parse_depth: 200, max_parse_chain: 300}
+query_backend: {url: "http://victoria:8428", timeout: 2m, retries: 3}   # sloguard.remote; or remote_read: [{url: ...}]
+remote_write: [{url: "http://victoria:8428/api/v1/write", queue_config: {max_shards: 50}}]  # sloguard.remote.write
+mode: embedded                   # or ruler: no long-term local storage, needs query_backend and remote_write
 ```
 """
 
@@ -25,7 +29,14 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from sloguard.ingest.scrape_config import ByteSize, Duration, GlobalConfig, format_duration
 
@@ -134,6 +145,51 @@ class StateSettings(_Strict):
     url: str = ""
 
 
+class ServerMode(enum.Enum):
+    """``embedded``: the local TSDB stores everything (the default); ``ruler``: reads go to
+    ``query_backend``, rule and SLO outputs go back through ``remote_write``, and the local
+    TSDB only holds the write queue's short WAL (Thanos Ruler, Mimir ruler)."""
+
+    EMBEDDED = "embedded"
+    RULER = "ruler"
+
+
+def _backend(value: Any, path: str) -> Any:
+    from sloguard.remote import BackendConfigError, parse_query_backend, parse_remote_read
+
+    if value is None:
+        return None
+    try:
+        backend = parse_query_backend(value, path) if path == "query_backend" else parse_remote_read(value, path)
+    except BackendConfigError as e:
+        raise ValueError(str(e).removeprefix(path).lstrip(".: ") or str(e)) from None
+    return backend
+
+
+class ClusterSettings(_Strict):
+    """High availability and sharding over the PostgreSQL state store (``sloguard.cluster``):
+    rule groups and rollouts shared out over the live replicas, each under a lease.
+    ``replica_name`` must differ between replicas (empty: ``<hostname>:<port>``)."""
+
+    enabled: bool = False
+    replica_name: str = ""
+    #: The URL other replicas reach this one at (alerts fan out to it); empty: the listen
+    #: address, with a wildcard host (0.0.0.0, ::) replaced by this host's address.
+    advertise_url: str = ""
+    heartbeat_interval: Annotated[Duration, Field(gt=0)] = 2_000
+    lease_ttl: Annotated[Duration, Field(gt=0)] = 10_000
+
+    @model_validator(mode="after")
+    def _ttl_covers_heartbeats(self) -> ClusterSettings:
+        if self.lease_ttl < 2 * self.heartbeat_interval:
+            raise ValueError(
+                f"cluster.lease_ttl ({format_duration(self.lease_ttl)}) must be at least twice "
+                f"cluster.heartbeat_interval ({format_duration(self.heartbeat_interval)}): "
+                "one late heartbeat must not lose every lease"
+            )
+        return self
+
+
 class Config(_Strict):
     """A whole, validated server config. ``global`` and ``scrape_configs`` are the ingest
     package's models (``GlobalConfig``, ``ScrapeConfig``; durations in milliseconds);
@@ -155,6 +211,61 @@ class Config(_Strict):
     #: Add the inhibit rule by which an SLO's firing page mutes its ticket.
     alerting_slo_inhibit: bool = True
     state: StateSettings = Field(default_factory=StateSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     remote_write_receiver: RemoteWriteReceiverSettings = Field(default_factory=RemoteWriteReceiverSettings)
     query: QuerySettings = Field(default_factory=QuerySettings)
+    #: A Prometheus-compatible query API (``sloguard.remote.QueryBackend`` once validated):
+    #: when set, rules, SLO budgets and history, the query API, the UI and analyses read it.
+    #: ``remote_read`` (Prometheus' list, one entry) is accepted in its place.
+    query_backend: Any = None
+    remote_read: Any = None
+    mode: ServerMode = ServerMode.EMBEDDED
+    #: Where recorded series are sent (``sloguard.remote.write.RemoteWriteConfig`` entries,
+    #: Prometheus' keys), read from the WAL by one queue each.
+    remote_write: list[Any] = Field(default_factory=list)
+
+    @field_validator("remote_write", mode="before")
+    @classmethod
+    def _remote_write(cls, v: Any) -> Any:
+        from sloguard.remote.write import RemoteWriteConfig, check_unique_names
+
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            raise ValueError(f"remote_write must be a list of entries, got {type(v).__name__}")
+        out = [c if isinstance(c, RemoteWriteConfig) else RemoteWriteConfig.model_validate(c) for c in v]
+        check_unique_names(out)
+        return out
+
+    @field_validator("query_backend", mode="before")
+    @classmethod
+    def _query_backend(cls, v: Any) -> Any:
+        return _backend(v, "query_backend")
+
+    @field_validator("remote_read", mode="before")
+    @classmethod
+    def _remote_read(cls, v: Any) -> Any:
+        return _backend(v, "remote_read")
+
+    @model_validator(mode="after")
+    def _one_backend(self) -> Config:
+        if self.query_backend is not None and self.remote_read is not None:
+            raise ValueError("query_backend and remote_read both name a query backend; keep one")
+        if self.mode is ServerMode.RULER and self.backend() is None:
+            raise ValueError("mode: ruler reads everything from a query backend; set query_backend (or remote_read)")
+        if self.mode is ServerMode.RULER and not self.remote_write:
+            raise ValueError("mode: ruler writes rule and SLO outputs back through remote write; set remote_write")
+        return self
+
+    @field_serializer("query_backend")
+    def _show_backend(self, v: Any) -> Any:
+        return v.config_dict() if v is not None else None
+
+    @field_serializer("remote_read")
+    def _show_remote_read(self, v: Any) -> Any:
+        return [v.config_dict()] if v is not None else None
+
+    def backend(self) -> Any:
+        """The query backend (a ``sloguard.remote.QueryBackend``), ``None`` for the embedded store."""
+        return self.query_backend if self.query_backend is not None else self.remote_read

@@ -72,6 +72,9 @@ class RolloutService:
         self._hub = ProxyHub(sink, clock)
         self._served: dict[str, _Served] = {}
         self._starting = asyncio.Lock()  # one start at a time: its checks hold until it is saved
+        #: In a cluster: whether this replica drives the rollout now (``sloguard.cluster``
+        #: leases); ``None`` drives every rollout it serves.
+        self.owns: Callable[[str], bool] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -201,6 +204,7 @@ class RolloutService:
         return await self._command(name, lambda sv: sv.runner.abort(sv.plan, actor, reason))
 
     async def retry(self, name: str, actor: str) -> dict[str, Any]:
+        await self._serve_stored(name)
         sv = self._driven(name)
         self._refuse_running(name, sv.proxy)
         stored = load(self.repo, name)
@@ -209,6 +213,7 @@ class RolloutService:
         return await self._command(name, lambda s: s.runner.retry(s.plan, actor))
 
     async def _command(self, name: str, call: Callable[[_Served], Awaitable[RolloutState]]) -> dict[str, Any]:
+        await self._serve_stored(name)
         sv = self._driven(name)
         async with sv.lock:
             try:
@@ -218,6 +223,12 @@ class RolloutService:
         sv.wake.set()
         self._ensure_loop(sv)
         return self.get(name)
+
+    async def _serve_stored(self, name: str) -> None:
+        """In a cluster, a command may name a rollout another replica started: serve it
+        from its stored spec (its loop runs only while this replica holds its lease)."""
+        if self.owns is not None and name not in self._served and self.repo.get(name) is not None:
+            await self._restore(name)
 
     def _driven(self, name: str) -> _Served:
         sv = self._served.get(name)
@@ -232,13 +243,21 @@ class RolloutService:
         if sv.task is None or sv.task.done():
             sv.task = asyncio.get_running_loop().create_task(self._loop(sv), name=f"rollout {sv.spec.name}")
 
+    async def adopt(self, name: str, _previous_expiry: int = 0) -> None:
+        """Drive the stored rollout ``name`` from here on (a cluster gave this replica its
+        lease): rebuilt from its stored spec if this server does not serve it yet."""
+        sv = self._served.get(name) or await self._restore(name)
+        if sv is not None:
+            self._ensure_loop(sv)
+
     async def _loop(self, sv: _Served) -> None:
         try:
             while True:
-                async with sv.lock:
-                    s = await sv.runner.tick(sv.plan)
-                if s.phase.finished and not s.traffic_pending:
-                    return
+                if self.owns is None or self.owns(sv.spec.name):
+                    async with sv.lock:
+                        s = await sv.runner.tick(sv.plan)
+                    if s.phase.finished and not s.traffic_pending:
+                        return
                 await self._sleep(sv)
         except asyncio.CancelledError:
             raise

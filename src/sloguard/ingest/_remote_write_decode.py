@@ -82,7 +82,8 @@ class _Series:
 _LABELS = attrgetter("labels")
 
 
-def _varint(n: int) -> bytes:
+def uvarint(n: int) -> bytes:
+    """Protobuf's base-128 varint of a non-negative ``n`` (the encoder uses it too)."""
     out = bytearray()
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
@@ -276,7 +277,7 @@ class _Decoding:
             raw = list(RawTimeSeries.FromString(key).labels)
         except DecodeError:
             return None
-        if b"".join(b"\x0a" + _varint(len(r)) + r for r in raw) != key:
+        if b"".join(b"\x0a" + uvarint(len(r)) + r for r in raw) != key:
             return None
         return self.dec.learn(key, raw)
 

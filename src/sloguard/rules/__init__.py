@@ -51,6 +51,7 @@ from sloguard.rules._rulefmt import (
     parse_rule_text,
 )
 from sloguard.rules._setup import expand_rule_files, rule_manager_for
+from sloguard.rules._shard import Ownership, slot_timestamp
 
 __all__ = [
     "ALERT_FOR_STATE_METRIC",
@@ -68,6 +69,7 @@ __all__ = [
     "ManagerOptions",
     "ManualClock",
     "NotifyFunc",
+    "Ownership",
     "Outgoing",
     "QueryFunc",
     "RecordingRule",
@@ -82,6 +84,7 @@ __all__ = [
     "expr_string",
     "expand_rule_files",
     "rule_manager_for",
+    "slot_timestamp",
     "group_key",
     "CheckOutcome",
     "GroupSpec",

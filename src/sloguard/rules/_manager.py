@@ -17,6 +17,7 @@ from sloguard.rules._options import ManagerOptions
 from sloguard.rules._recording import RecordingRule
 from sloguard.rules._rule import NotifyFunc
 from sloguard.rules._rulefmt import RuleFile, RuleSpec, load_rule_file
+from sloguard.rules._shard import Ownership, slot_timestamp
 from sloguard.tsdb import STALE_NAN
 
 log = logging.getLogger("sloguard.rules")
@@ -51,6 +52,11 @@ class RuleManager:
         self.resolver: Callable[[], Sequence[str | RuleFile]] | None = None
         self.last_reload_error: str = ""
         self.last_reload_ok: bool = True
+        #: In a cluster: which groups this replica evaluates (``None``: all of them), and
+        #: each group's key among the replicas (see ``_shard``).
+        self.ownership: Ownership | None = None
+        self.shard_key: Callable[[Group], str] = lambda g: g.key
+        self._sharded: dict[str, Group] = {}
 
     # -- loading
     def load_groups(self, files: Sequence[str | RuleFile], interval_ms: int | None = None) -> dict[str, Group]:
@@ -157,7 +163,8 @@ class RuleManager:
     def _start_group(self, g: Group) -> None:
         def start() -> None:
             if self._loop is not None and self._running:
-                self._tasks[g.key] = self._loop.create_task(self._run_group(g), name=f"rules:{g.key}")
+                run = self._run_group(g) if self.ownership is None else self._run_sharded(g, self.ownership)
+                self._tasks[g.key] = self._loop.create_task(run, name=f"rules:{g.key}")
 
         self._on_loop(start)
 
@@ -196,6 +203,45 @@ class RuleManager:
         while True:
             ts = await self._next_tick(g, ts)
             await self._iterate(g, ts)
+
+    async def _run_sharded(self, g: Group, ownership: Ownership) -> None:
+        """Every slot of the group, evaluated only while this replica owns it. Coming back
+        after another replica had the group, its alert state here is stale: it starts from
+        none and restores ``for`` state (``ALERTS_FOR_STATE``) after its second evaluation,
+        as a restart does. A start or a reload keeps the state the group was given."""
+        key = self.shard_key(g)
+        self._sharded[key] = g
+        ts = slot_timestamp(self.clock.now_ms(), g.interval_ms, key) + g.interval_ms
+        await self.clock.sleep_until(ts)
+        was_owner: bool | None = None  # None: not looked yet (a start or a reload)
+        spell = 0
+        while True:
+            if ownership.owns(key):
+                if was_owner is False:
+                    for rule in g.alerting_rules():
+                        rule.active.clear()
+                    g.should_restore = bool(g.alerting_rules())
+                await self._iterate(g, ts)
+                was_owner, spell = True, spell + 1
+                if spell == 2 and g.should_restore:
+                    g.restore_for_state(self.clock.now_ms())
+                    g.should_restore = False
+            else:
+                was_owner, spell = False, 0
+            ts = await self._next_tick(g, ts)
+
+    def catch_up(self, key: str, free_from_ms: int) -> None:
+        """This replica just took the group ``key`` over from a holder whose lease ended at
+        ``free_from_ms``: evaluate now its latest slot if that came at or after then (the
+        old holder cannot have evaluated it: its ownership ended before its lease did), so a
+        take-over misses one slot fewer. Nothing for an unknown group or an older slot."""
+        g = self._sharded.get(key)
+        if g is None or self._loop is None or not self._running:
+            return
+        ts = slot_timestamp(self.clock.now_ms(), g.interval_ms, key)
+        done = g.last_evaluation_s is not None and g.last_evaluation_s * 1000 >= ts
+        if ts >= free_from_ms and not done:
+            self._loop.create_task(self._iterate(g, ts), name=f"rules:{key}:catch-up")
 
     async def _next_tick(self, g: Group, ts: int) -> int:
         await self.clock.sleep_until(ts + g.interval_ms)

@@ -13,7 +13,7 @@ from sloguard.clock import Clock
 from sloguard.rules._manager import RuleManager
 from sloguard.rules._notifier import AlertmanagerNotifier
 from sloguard.rules._options import ManagerOptions
-from sloguard.rules._rule import engine_query_func
+from sloguard.rules._rule import QueryFunc, engine_query_func
 from sloguard.tsdb import Storage
 
 
@@ -42,14 +42,16 @@ def rule_manager_for(
     resend_delay_ms: int = 60_000,
     outage_tolerance_ms: int = 3_600_000,
     for_grace_period_ms: int = 600_000,
+    query: QueryFunc | None = None,
 ) -> RuleManager:
     """Build and load (raises ``RuleFileError`` on a bad file); call ``await m.start()`` to run
     and ``m.reload()`` on SIGHUP / ``POST /-/reload``. ``alert_relabel_configs`` are
     ``sloguard.ingest.relabel.RelabelConfig`` objects applied to alerts before sending; the
     last three are Prometheus' ``--rules.alert.resend-delay``, ``--rules.alert.for-outage-
-    tolerance`` and ``--rules.alert.for-grace-period``."""
+    tolerance`` and ``--rules.alert.for-grace-period``. ``query`` replaces the query function
+    over ``engine`` (the ruler mode reads a remote backend through its own)."""
     opts = ManagerOptions(
-        query=engine_query_func(engine), storage=storage, default_interval_ms=evaluation_interval_ms,
+        query=query or engine_query_func(engine), storage=storage, default_interval_ms=evaluation_interval_ms,
         external_labels=dict(external_labels or {}), external_url=external_url,
         resend_delay_ms=resend_delay_ms, outage_tolerance_ms=outage_tolerance_ms,
         for_grace_period_ms=for_grace_period_ms,

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sloguard.labels import Labels
 from sloguard.promql import PromQLError, Series
 from sloguard.slo._backtest_model import BacktestError, History, LabelSet
 from sloguard.slo._range import RangeQuery, on_grid
@@ -22,30 +21,20 @@ from sloguard.slo.model import SLO
 
 
 def http_range_query(url: str, timeout_s: float = 300) -> RangeQuery:
-    """``/api/v1/query_range`` of a Prometheus-compatible server at ``url``."""
-    import httpx
+    """``/api/v1/query_range`` of a Prometheus-compatible server at ``url``, through
+    ``sloguard.remote.RemoteEngine`` (its retries, and errors naming the URL and the query)."""
+    from sloguard.remote import QueryBackend, RemoteEngine, RemoteQueryError
+
+    engine = RemoteEngine(QueryBackend(url=url.rstrip("/"), timeout_s=timeout_s))
 
     def query(expr: str, start: int, end: int, step: int) -> Sequence[Series]:
-        params = {"query": expr, "start": f"{start / 1000:.3f}", "end": f"{end / 1000:.3f}", "step": f"{step / 1000:g}"}
         try:
-            r = httpx.post(f"{url.rstrip('/')}/api/v1/query_range", data=params, timeout=timeout_s)
-            body = r.json()
-        except (httpx.HTTPError, ValueError) as e:
-            raise BacktestError(f"cannot read history from {url}: {e}") from None
-        if body.get("status") != "success":
-            raise BacktestError(f"{url} refused the range query {expr!r}: {body.get('error', body)}")
-        return [_series(s) for s in body["data"]["result"]]
+            value = engine.range_query(expr, start, end, step).value
+        except RemoteQueryError as e:
+            raise BacktestError(f"cannot read history: {e}") from None
+        return value if isinstance(value, list) else []  # type: ignore[return-value]
 
     return query
-
-
-def _series(s: dict) -> Series:  # type: ignore[type-arg]
-    vals = s.get("values", [])
-    return Series(
-        Labels.of(**s.get("metric", {})),
-        np.array([round(float(t) * 1000) for t, _ in vals], dtype=np.int64),
-        np.array([float(v) for _, v in vals], dtype=np.float64),
-    )
 
 
 def _counts(query: RangeQuery, expr: str, t: np.ndarray, step: int) -> dict[LabelSet, np.ndarray]:

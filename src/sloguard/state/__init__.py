@@ -16,7 +16,7 @@ from sloguard.state._errors import (
 )
 from sloguard.state._schema import MIGRATIONS, Migration
 from sloguard.state.alert_history import AlertHistoryRepository, HistoryEvent, HistoryKind
-from sloguard.state.leases import Lease, LeaseRepository
+from sloguard.state.leases import Lease, LeaseRepository, Taken
 from sloguard.state.nflog import NflogEntry, NflogReceiver, NotificationLog
 from sloguard.state.peers import PeerRecord, PeerRegistry
 from sloguard.state.rollouts import (
@@ -67,6 +67,7 @@ __all__ = [
     "StateStore",
     "StateURLError",
     "StateUnavailable",
+    "Taken",
     "default_url",
     "open_store",
     "wall_clock_ms",

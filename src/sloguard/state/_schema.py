@@ -161,6 +161,23 @@ def _v4_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
 
 
 def _v5_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
+    members = sa.Table(
+        "cluster_members",
+        md,
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("address", sa.Text, nullable=False),
+        sa.Column("joined_at", sa.BigInteger, nullable=False),
+        sa.Column("last_seen", sa.BigInteger, nullable=False),
+        sa.Column("expires_at", sa.BigInteger, nullable=False),
+        sa.Index("cluster_members_expires_at", "expires_at"),
+    )
+    return (members,)
+
+
+(cluster_members,) = _v5_tables(metadata)
+
+
+def _v6_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
     history = sa.Table(
         "alert_history",
         md,
@@ -181,7 +198,7 @@ def _v5_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
     return (history,)
 
 
-(alert_history,) = _v5_tables(metadata)
+(alert_history,) = _v6_tables(metadata)
 
 
 def _migrate_v1(conn: Connection) -> None:
@@ -209,6 +226,11 @@ def _migrate_v5(conn: Connection) -> None:
         table.create(conn)
 
 
+def _migrate_v6(conn: Connection) -> None:
+    for table in _v6_tables(sa.MetaData()):
+        table.create(conn)
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One schema step: ``apply`` runs inside a transaction that also records ``version``."""
@@ -223,7 +245,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "peers: the replicas sharing the store", _migrate_v2),
     Migration(3, "rollouts: state, events and policy overrides", _migrate_v3),
     Migration(4, "rollout specs: the text each rollout was started with", _migrate_v4),
-    Migration(5, "alert history: alerts fired and resolved, silences created and expired", _migrate_v5),
+    Migration(5, "cluster members: replicas sharing rule groups and rollouts", _migrate_v5),
+    Migration(6, "alert history: alerts fired and resolved, silences created and expired", _migrate_v6),
 )
 """Every migration, in order; versions are 1, 2, 3, ... without gaps."""
 

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sloguard.state._db import Database
-from sloguard.state._schema import peers as table
+from sloguard.state._schema import peers as peers_table
 
 __all__ = ["PeerRecord", "PeerRegistry"]
 
@@ -36,8 +36,11 @@ class PeerRecord:
 class PeerRegistry:
     """Replica heartbeats in the state database; each call is committed before it returns."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, table: sa.Table = peers_table) -> None:
+        """``table`` is ``peers`` (the alerting pipeline's view) or ``cluster_members``
+        (the replicas sharding rule groups, with their own heartbeat period)."""
         self._db = db
+        self._table = table
 
     def heartbeat(self, name: str, address: str, ttl_ms: int) -> PeerRecord:
         """Say that replica ``name`` (reachable at ``address``) is live for ``ttl_ms`` more."""
@@ -47,18 +50,18 @@ class PeerRegistry:
             raise ValueError(f"A peer heartbeat's time to live must be positive; got {ttl_ms} ms for {name!r}.")
         with self._db.transaction() as conn:
             now = self._db.now_ms(conn)
-            stmt = self._db.insert(table).values(
+            stmt = self._db.insert(self._table).values(
                 name=name, address=address, joined_at=now, last_seen=now, expires_at=now + ttl_ms)
-            rejoined = table.c.expires_at <= now  # it had expired: a new membership begins
+            rejoined = self._table.c.expires_at <= now  # it had expired: a new membership begins
             stmt = stmt.on_conflict_do_update(
-                index_elements=[table.c.name],
+                index_elements=[self._table.c.name],
                 set_={
                     "address": stmt.excluded.address,
-                    "joined_at": sa.case((rejoined, stmt.excluded.joined_at), else_=table.c.joined_at),
+                    "joined_at": sa.case((rejoined, stmt.excluded.joined_at), else_=self._table.c.joined_at),
                     "last_seen": stmt.excluded.last_seen,
                     "expires_at": stmt.excluded.expires_at,
                 },
-            ).returning(table)
+            ).returning(self._table)
             return _record(conn.execute(stmt).mappings().one())
 
     def live(self) -> list[tuple[str, str]]:
@@ -69,19 +72,19 @@ class PeerRegistry:
         """The live replicas' rows, by name."""
         with self._db.transaction() as conn:
             now = self._db.now_ms(conn)
-            query = sa.select(table).where(table.c.expires_at > now).order_by(table.c.name)
+            query = sa.select(self._table).where(self._table.c.expires_at > now).order_by(self._table.c.name)
             return [_record(r) for r in conn.execute(query).mappings().all()]
 
     def leave(self, name: str) -> bool:
         """Remove replica ``name`` (at shutdown); whether it was there."""
         with self._db.transaction() as conn:
-            return int(conn.execute(table.delete().where(table.c.name == name)).rowcount) == 1
+            return int(conn.execute(self._table.delete().where(self._table.c.name == name)).rowcount) == 1
 
     def gc(self) -> int:
         """Remove replicas whose heartbeat expired; how many."""
         with self._db.transaction() as conn:
             now = self._db.now_ms(conn)
-            return int(conn.execute(table.delete().where(table.c.expires_at <= now)).rowcount)
+            return int(conn.execute(self._table.delete().where(self._table.c.expires_at <= now)).rowcount)
 
 
 def _record(row: Any) -> PeerRecord:

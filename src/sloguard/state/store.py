@@ -13,7 +13,7 @@ from typing import Protocol
 
 from sloguard.state._db import Database, create_engine, parse_url
 from sloguard.state._errors import StateError
-from sloguard.state._schema import migrate
+from sloguard.state._schema import cluster_members, migrate
 from sloguard.state.alert_history import AlertHistoryRepository
 from sloguard.state.leases import LeaseRepository
 from sloguard.state.nflog import Clock, NotificationLog
@@ -69,6 +69,7 @@ class SqlStateStore:
         self._nflog = NotificationLog(db, clock)
         self._leases = LeaseRepository(db)
         self._peers = PeerRegistry(db)
+        self._members = PeerRegistry(db, cluster_members)
         self._rollouts = RolloutRepository(db)
         self._alert_history = AlertHistoryRepository(db, clock)
 
@@ -101,6 +102,12 @@ class SqlStateStore:
     @property
     def rollouts(self) -> RolloutRepository:
         return self._rollouts
+
+    @property
+    def members(self) -> PeerRegistry:
+        """The replicas sharing rule groups and rollouts (``sloguard.cluster``), apart from
+        the alerting pipeline's ``peers``: their heartbeats run on another period."""
+        return self._members
 
     @property
     def alert_history(self) -> AlertHistoryRepository:

@@ -123,7 +123,8 @@ class Compactor:
             return
         upto = wal.segment
         wal.cut()
-        write_checkpoint(self.db.wal_dir, upto, head_records(self.db.head))
+        keep = self.db.options.wal_keep
+        write_checkpoint(self.db.wal_dir, upto, head_records(self.db.head), keep() if keep else None)
 
     def _retention(self, now_ms: int | None) -> None:
         db = self.db

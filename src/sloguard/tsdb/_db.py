@@ -64,7 +64,8 @@ class TSDB:
         db.head.min_valid_time = max(
             (b.maxt for b in db.blocks if b.source == "head"), default=db.head.min_valid_time
         )
-        db.replay_report, cp = replay(db.wal_dir, db.head, db._clock)
+        keep = db.options.wal_keep
+        db.replay_report, cp = replay(db.wal_dir, db.head, db._clock, keep() if keep else None)
         if not segment_numbers(db.wal_dir) or segment_numbers(db.wal_dir)[-1] <= cp:
             seg_path(db.wal_dir, cp + 1).touch()
             fsync_dir(db.wal_dir)

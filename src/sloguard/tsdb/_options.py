@@ -32,6 +32,9 @@ class TSDBOptions:
     ``max_block_duration_ms`` (0: a tenth of the retention, at most 31 days, as in
     Prometheus; equal to ``block_duration_ms``: never merge).
     ``monotonic`` is the clock used for fsync intervals and durations (injected in tests).
+    ``wal_keep`` (if set) returns the oldest WAL segment a reader of the WAL (remote
+    write) still needs, or ``None``: checkpoints then keep that segment, the segments
+    after it and the checkpoint it starts from (see ``_wal.reader_floor``).
     """
 
     fsync: FsyncPolicy = FsyncPolicy.PER_COMMIT
@@ -46,6 +49,7 @@ class TSDBOptions:
     auto_compact: bool = True
     decoded_cache_bytes: int = 256 * 1024 * 1024
     monotonic: Callable[[], float] = field(default=time.monotonic, compare=False)
+    wal_keep: Callable[[], int | None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

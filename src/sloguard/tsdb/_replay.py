@@ -36,12 +36,19 @@ from sloguard.tsdb._records import (
     samples_in,
 )
 from sloguard.tsdb._types import F64, I64
-from sloguard.tsdb._wal import checkpoints, seg_path, segment_numbers, write_checkpoint
+from sloguard.tsdb._wal import (
+    checkpoints,
+    reader_floor,
+    seg_path,
+    segment_numbers,
+    write_checkpoint,
+)
 from sloguard.tsdb._walscan import SegmentScan, scan_segment
 
 
-def _files(wal_dir: Path) -> tuple[list[Path], str, int]:
-    """Checkpoint segment (if any) then the segments after it."""
+def _files(wal_dir: Path, keep: int | None = None) -> tuple[list[Path], str, int]:
+    """Checkpoint segment (if any) then the segments after it. Older checkpoints are
+    deleted, except those a WAL reader at segment ``keep`` still needs."""
     for p in wal_dir.glob("checkpoint.*.tmp"):
         shutil.rmtree(p, ignore_errors=True)
     cps = checkpoints(wal_dir)
@@ -51,8 +58,10 @@ def _files(wal_dir: Path) -> tuple[list[Path], str, int]:
         after, cp = cps[-1]
         name = cp.name
         files.append(seg_path(cp, 0))
-        for _, old in cps[:-1]:
-            shutil.rmtree(old, ignore_errors=True)
+        floor = reader_floor(wal_dir, after, keep)
+        for n, old in cps[:-1]:
+            if n < floor:
+                shutil.rmtree(old, ignore_errors=True)
     files += [seg_path(wal_dir, n) for n in segment_numbers(wal_dir) if n > after]
     return [f for f in files if f.exists()], name, after
 
@@ -116,10 +125,13 @@ def wal_gaps(wal_dir: Path, files: list[Path]) -> list[str]:
     return out
 
 
-def replay(wal_dir: Path, head: Head, clock: Callable[[], float]) -> tuple[ReplayReport, int]:
-    """Load the WAL into ``head``, repairing damage; return the report and the checkpoint's number."""
+def replay(
+    wal_dir: Path, head: Head, clock: Callable[[], float], keep: int | None = None
+) -> tuple[ReplayReport, int]:
+    """Load the WAL into ``head``, repairing damage; return the report and the checkpoint's
+    number. ``keep``: the oldest segment a WAL reader still needs (kept with its checkpoint)."""
     start = clock()
-    files, cp_name, cp_num = _files(wal_dir)
+    files, cp_name, cp_num = _files(wal_dir, keep)
     loader = _Loader(head)
     found: list[tuple[SegmentScan, int, int]] = []
     for path in files:

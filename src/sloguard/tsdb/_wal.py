@@ -140,8 +140,20 @@ class WALWriter:
                 self._f.close()
 
 
-def write_checkpoint(wal_dir: Path, upto: int, payloads: Iterator[bytes]) -> Path:
-    """Atomically write ``checkpoint.<upto>`` and drop what it replaces."""
+def reader_floor(wal_dir: Path, upto: int, keep: int | None) -> int:
+    """What may be deleted when ``checkpoint.<upto>`` is written while a WAL reader still
+    needs segment ``keep``: the reader's series are defined by the newest checkpoint
+    before ``keep`` and the segments after that checkpoint, so segments and checkpoints
+    up to that checkpoint's number (not after) may go. ``-1``: nothing may go."""
+    if keep is None or keep > upto:
+        return upto
+    older = [n for n, _ in checkpoints(wal_dir) if n < keep]
+    return min(upto, older[-1]) if older else -1
+
+
+def write_checkpoint(wal_dir: Path, upto: int, payloads: Iterator[bytes], keep: int | None = None) -> Path:
+    """Atomically write ``checkpoint.<upto>`` and drop what it replaces (except what a
+    WAL reader still needs at segment ``keep``, see ``reader_floor``)."""
     final = wal_dir / f"checkpoint.{upto:08d}"
     tmp = wal_dir / f"checkpoint.{upto:08d}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -155,12 +167,14 @@ def write_checkpoint(wal_dir: Path, upto: int, payloads: Iterator[bytes]) -> Pat
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     fsync_dir(wal_dir)
-    remove_before(wal_dir, upto)
+    remove_before(wal_dir, reader_floor(wal_dir, upto, keep))
     return final
 
 
 def remove_before(wal_dir: Path, upto: int) -> None:
     """Delete segments ``<= upto`` and checkpoints older than ``checkpoint.<upto>``."""
+    if upto < 0:
+        return
     for n in segment_numbers(wal_dir):
         if n <= upto:
             seg_path(wal_dir, n).unlink(missing_ok=True)

@@ -85,7 +85,8 @@ async def rules_page(request: Request) -> Response:
 
 #: The sections of /status and the API each reads.
 STATUS_APIS = {"build": "/api/v1/status/buildinfo", "runtime": "/api/v1/status/runtimeinfo",
-               "flags": "/api/v1/status/flags", "config": "/api/v1/status/config", "tsdb": "/api/v1/status/tsdb"}
+               "flags": "/api/v1/status/flags", "config": "/api/v1/status/config", "tsdb": "/api/v1/status/tsdb",
+               "cluster": "/api/v1/status/cluster"}
 #: TSDB statistics tables: key in the API's answer -> heading.
 TSDB_TABLES = {"seriesCountByMetricName": "Top metrics by series",
                "labelValueCountByLabelName": "Top label names by value count",

@@ -1,0 +1,56 @@
+"""``remote_write:`` in ``sloguard serve``: queues from the config, their positions in
+``<data dir>/remote_write``, their metrics on ``/metrics``.
+
+Before the storage opens, position files of queues no longer configured are removed
+(``prune_positions``), so the TSDB only keeps WAL segments for live queues
+(``wal_keep_hook``). The queues start once the storage is open and stop before it closes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from sloguard.config import Config
+
+log = logging.getLogger("sloguard.server")
+
+STATE_DIR = "remote_write"
+
+
+def wal_keep_hook(data_dir: Path) -> Callable[[], int | None]:
+    from sloguard.remote.write import wal_keep
+
+    return wal_keep(data_dir / STATE_DIR, data_dir / "wal")
+
+
+def prune_positions(data_dir: Path, configs: Sequence[Any]) -> None:
+    """Forget the positions of queues that are not configured any more."""
+    state = data_dir / STATE_DIR
+    names = {c.queue_name for c in configs}
+    for p in state.glob("*.json") if state.is_dir() else ():
+        if p.stem not in names:
+            log.info("removing the position of a remote write queue no longer configured", extra={"file": str(p)})
+            p.unlink(missing_ok=True)
+
+
+async def start_remote_write(config: Config, data_dir: Path, registry: CollectorRegistry | None,
+                             metadata: Callable[[], list[tuple[str, str, str, str]]] | None) -> Any:
+    """A started ``WriteStorage`` for ``config.remote_write`` (``None`` when empty)."""
+    if not config.remote_write:
+        return None
+    from sloguard.labels import Labels
+    from sloguard.remote.write import Metadata, WriteStorage
+
+    source = (lambda: [Metadata(*m) for m in metadata()]) if metadata is not None else None
+    ws = WriteStorage(config.remote_write, data_dir / "wal", data_dir / STATE_DIR,
+                      external_labels=Labels.from_dict(config.global_.external_labels), metadata=source)
+    await ws.start()
+    if registry is not None:
+        registry.register(ws.collector())
+    log.info("remote write started", extra={"queues": [q.name for q in ws.queues]})
+    return ws

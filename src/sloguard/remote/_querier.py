@@ -1,0 +1,61 @@
+"""A ``tsdb.Querier`` over a backend's query API, for code that reads raw series (the
+rules' ``ALERTS_FOR_STATE`` restore, the metadata API) when the data lives in the backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sloguard.labels import Labels, Matcher
+from sloguard.promql import Series
+from sloguard.remote.queryable import RemoteEngine
+from sloguard.tsdb import SeriesBatch
+
+
+def selector(matchers: Sequence[Matcher]) -> str:
+    """``{a="b",c=~"d"}``: the matchers as a PromQL selector."""
+    return "{" + ",".join(str(m) for m in matchers) + "}"
+
+
+def _batch(series: list[Series], mint: int) -> SeriesBatch:
+    kept = [(s.labels, s.timestamps[s.timestamps >= mint], s.values[s.timestamps >= mint]) for s in series]
+    kept = [k for k in kept if len(k[1])]
+    if not kept:
+        return SeriesBatch.empty()
+    counts = np.array([len(t) for _, t, _ in kept], np.int64)
+    return SeriesBatch(
+        labels=[ls for ls, _, _ in kept], offsets=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
+        timestamps=np.concatenate([t for _, t, _ in kept]), values=np.concatenate([v for _, _, v in kept]),
+    )
+
+
+_FAR_MS = 10**14  #: past year 5000: the API's "no bound" defaults, not sent on
+
+
+def _bound(ms: int) -> int | None:
+    return None if abs(ms) >= _FAR_MS else ms
+
+
+class RemoteQuerier:
+    """Reads ``[mint, maxt]`` through instant queries of a range selector at ``maxt``
+    (the API's only way to read raw samples); the result is sorted by labels, as the
+    TSDB's. Staleness markers are not returned by the API and so never appear here."""
+
+    def __init__(self, engine: RemoteEngine) -> None:
+        self.engine = engine
+
+    def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
+        span = max(maxt - mint + 1, 1)
+        res = self.engine.instant_query(f"{selector(matchers)}[{span}ms]", maxt)
+        return _batch(res.value if isinstance(res.value, list) else [], mint)  # type: ignore[arg-type]
+
+    def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
+        return self.engine.series([selector(matchers)], _bound(mint), _bound(maxt))
+
+    def label_names(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
+        return sorted(self.engine.label_names([selector(matchers)] if matchers else [], _bound(mint), _bound(maxt)))
+
+    def label_values(self, name: str, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
+        matched = [selector(matchers)] if matchers else []
+        return sorted(self.engine.label_values(name, matched, _bound(mint), _bound(maxt)))
