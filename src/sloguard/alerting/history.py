@@ -49,6 +49,7 @@ class HistoryRecorder:
         self._firing: dict[int, Alert] = {}
         self._seen: set[int] = set()
         self._pending: list[HistoryEvent] = []
+        self._writing: tuple[asyncio.Future[int], list[HistoryEvent]] | None = None
         self.dropped = 0
 
     @property
@@ -83,16 +84,34 @@ class HistoryRecorder:
         self._seen = {fp for fp in self._seen if held(fp) is not None or fp in self._firing}
 
     async def flush(self) -> None:
-        """Write the queued events in a worker thread; on failure they stay queued."""
+        """Write the queued events in a worker thread; on failure they stay queued. A flush
+        cancelled mid-write (the pipeline stopping) leaves that write running: the next
+        flush waits for it first, so stopping never loses or races a batch."""
+        await self._settle()
         batch, self._pending = self._pending, []
         if not batch:
             return
+        self._writing = (asyncio.ensure_future(asyncio.to_thread(self._write, batch)), batch)
+        await self._settle(raise_error=True)
+
+    async def _settle(self, raise_error: bool = False) -> None:
+        """Wait for the write in flight, if any; its batch goes back to the queue if it failed."""
+        if self._writing is None:
+            return
+        task, batch = self._writing
         try:
-            await asyncio.to_thread(self._write, batch)
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            raise
         except Exception:
+            self._writing = None
             self._pending = batch + self._pending
             self._trim()
-            raise
+            if raise_error:
+                raise
+            log.warning("alert history write failed; its events stay queued", exc_info=True)
+            return
+        self._writing = None
 
     def _queue(self, event: HistoryEvent) -> None:
         self._pending.append(event)
