@@ -89,18 +89,22 @@ def _receiver_key() -> list[sa.Column[object]]:
 silences, nflog, nflog_claims, leases = _v1_tables(metadata)
 
 
-def _v2_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
-    peers = sa.Table(
-        "peers",
+def _members(md: sa.MetaData, name: str) -> sa.Table:
+    """Replicas with heartbeats: the alerting peers (v2) and the cluster members (v5)."""
+    return sa.Table(
+        name,
         md,
         sa.Column("name", sa.Text, primary_key=True),
         sa.Column("address", sa.Text, nullable=False),
         sa.Column("joined_at", sa.BigInteger, nullable=False),
         sa.Column("last_seen", sa.BigInteger, nullable=False),
         sa.Column("expires_at", sa.BigInteger, nullable=False),
-        sa.Index("peers_expires_at", "expires_at"),
+        sa.Index(f"{name}_expires_at", "expires_at"),
     )
-    return (peers,)
+
+
+def _v2_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
+    return (_members(md, "peers"),)
 
 
 (peers,) = _v2_tables(metadata)
@@ -161,17 +165,7 @@ def _v4_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
 
 
 def _v5_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
-    members = sa.Table(
-        "cluster_members",
-        md,
-        sa.Column("name", sa.Text, primary_key=True),
-        sa.Column("address", sa.Text, nullable=False),
-        sa.Column("joined_at", sa.BigInteger, nullable=False),
-        sa.Column("last_seen", sa.BigInteger, nullable=False),
-        sa.Column("expires_at", sa.BigInteger, nullable=False),
-        sa.Index("cluster_members_expires_at", "expires_at"),
-    )
-    return (members,)
+    return (_members(md, "cluster_members"),)
 
 
 (cluster_members,) = _v5_tables(metadata)
@@ -201,34 +195,15 @@ def _v6_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
 (alert_history,) = _v6_tables(metadata)
 
 
-def _migrate_v1(conn: Connection) -> None:
-    for table in _v1_tables(sa.MetaData()):
-        table.create(conn)
+def _creating(tables: Callable[[sa.MetaData], tuple[sa.Table, ...]]) -> Callable[[Connection], None]:
+    """A migration that creates the tables ``tables`` defines (on a fresh MetaData, so the
+    step keeps its own definition whatever later steps add)."""
 
+    def apply(conn: Connection) -> None:
+        for table in tables(sa.MetaData()):
+            table.create(conn)
 
-def _migrate_v2(conn: Connection) -> None:
-    for table in _v2_tables(sa.MetaData()):
-        table.create(conn)
-
-
-def _migrate_v3(conn: Connection) -> None:
-    for table in _v3_tables(sa.MetaData()):
-        table.create(conn)
-
-
-def _migrate_v4(conn: Connection) -> None:
-    for table in _v4_tables(sa.MetaData()):
-        table.create(conn)
-
-
-def _migrate_v5(conn: Connection) -> None:
-    for table in _v5_tables(sa.MetaData()):
-        table.create(conn)
-
-
-def _migrate_v6(conn: Connection) -> None:
-    for table in _v6_tables(sa.MetaData()):
-        table.create(conn)
+    return apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,12 +216,12 @@ class Migration:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "silences, notification log, nflog claims, leases", _migrate_v1),
-    Migration(2, "peers: the replicas sharing the store", _migrate_v2),
-    Migration(3, "rollouts: state, events and policy overrides", _migrate_v3),
-    Migration(4, "rollout specs: the text each rollout was started with", _migrate_v4),
-    Migration(5, "cluster members: replicas sharing rule groups and rollouts", _migrate_v5),
-    Migration(6, "alert history: alerts fired and resolved, silences created and expired", _migrate_v6),
+    Migration(1, "silences, notification log, nflog claims, leases", _creating(_v1_tables)),
+    Migration(2, "peers: the replicas sharing the store", _creating(_v2_tables)),
+    Migration(3, "rollouts: state, events and policy overrides", _creating(_v3_tables)),
+    Migration(4, "rollout specs: the text each rollout was started with", _creating(_v4_tables)),
+    Migration(5, "cluster members: replicas sharing rule groups and rollouts", _creating(_v5_tables)),
+    Migration(6, "alert history: alerts fired and resolved, silences created and expired", _creating(_v6_tables)),
 )
 """Every migration, in order; versions are 1, 2, 3, ... without gaps."""
 
