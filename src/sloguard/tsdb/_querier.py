@@ -111,7 +111,7 @@ class TSDBQuerier:
                      for b, ids, block_labels in found]
             head_keys = np.fromiter((pos[ls] for ls in view.labels), np.int64, len(view.refs))
         overlap = _may_overlap([b for b, _, _ in found], self._state.mint if len(view.refs) else None)
-        return SelectPlan(all_labels, reads, view, head_keys, overlap, mint, maxt, self._cache_bytes)
+        return SelectPlan.build(all_labels, reads, view, head_keys, overlap, mint, maxt, self._cache_bytes)
 
     def estimate_series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
         """About ``len(series(...))`` from the indexes alone (no label sets built, no

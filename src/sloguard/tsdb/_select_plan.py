@@ -35,29 +35,35 @@ class View:
 @dataclass(frozen=True, slots=True)
 class SelectPlan:
     """Series ``labels`` (sorted) of a select over ``[mint, maxt]``: block ``reads``
-    keyed by position in ``labels``, and the head's series ``view.refs`` at keys
-    ``head_keys``; ``overlap`` when the sources' time ranges overlap."""
+    and ``head`` parts keyed by position in ``labels``; ``overlap`` when the sources'
+    time ranges overlap."""
 
     labels: list[Labels]
     reads: list[BlockRead]
-    view: View
-    head_keys: I64
+    head: list[SegPart]
     overlap: bool
     mint: int
     maxt: int
     cache_bytes: int
 
+    @classmethod
+    def build(
+        cls, labels: list[Labels], reads: list[BlockRead], view: View, head_keys: I64, overlap: bool,
+        mint: int, maxt: int, cache_bytes: int,
+    ) -> SelectPlan:
+        """The head's samples are cut once, for all its series (its snapshot's search
+        hints are per series of the view), keyed by position in ``labels``."""
+        head: list[SegPart] = []
+        if len(view.refs):
+            head = [_by_key(SegPart(head_keys[p.keys], p.lo, p.hi, p.t, p.v))
+                    for p in Head.select_parts(view.snap, view.refs, mint, maxt)]
+        return cls(labels, reads, head, overlap, mint, maxt, cache_bytes)
+
     def read(self, a: int, b: int) -> SeriesBatch:
         """The samples of keys ``a..b`` (all keys: exactly ``select``'s batch)."""
         whole = a == 0 and b == len(self.labels)
         reads = self.reads if whole else [r for r in (_slice(r, a, b) for r in self.reads) if len(r.ids)]
-        head_parts: list[SegPart] = []
-        if len(self.view.refs):
-            inside = (self.head_keys >= a) & (self.head_keys < b)
-            refs, keys = self.view.refs[inside], self.head_keys[inside] - a
-            if len(refs):
-                head_parts = [SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v)
-                              for p in Head.select_parts(self.view.snap, refs, self.mint, self.maxt)]
+        head_parts = self.head if whole else [_keys_in(p, a, b) for p in self.head]
         n, mint, maxt = b - a, self.mint, self.maxt
         if not self.overlap and worth_streaming(reads, mint, maxt):
             return batch_of(self.labels[a:b], stream_merge(n, reads, head_parts, mint, maxt, self.cache_bytes))
@@ -85,6 +91,18 @@ def _slice(r: BlockRead, a: int, b: int) -> BlockRead:
     """The part of ``r`` whose keys are in ``a..b``, keys shifted to start at 0."""
     lo, hi = np.searchsorted(r.keys, [a, b])  # keys ascend with the ids
     return BlockRead(r.block, r.ids[lo:hi], r.keys[lo:hi] - a)
+
+
+def _by_key(p: SegPart) -> SegPart:
+    """``p`` with its segments in key order (the head's come in series-ref order; a
+    piece read from the head alone is one part, which ``merge`` takes as it is)."""
+    order = np.argsort(p.keys, kind="stable")
+    return SegPart(p.keys[order], p.lo[order], p.hi[order], p.t, p.v)
+
+
+def _keys_in(p: SegPart, a: int, b: int) -> SegPart:
+    inside = (p.keys >= a) & (p.keys < b)
+    return SegPart(p.keys[inside] - a, p.lo[inside], p.hi[inside], p.t, p.v)
 
 
 def batch_of(labels: list[Labels], merged: tuple[I64, I64, F64]) -> SeriesBatch:
