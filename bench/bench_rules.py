@@ -84,7 +84,7 @@ def _cpu_s(pid: int) -> float:
 
 
 def _group_metrics(url: str) -> tuple[list[float], list[float]]:
-    text = urllib.request.urlopen(f"{url}/metrics", timeout=10).read().decode()
+    text = urllib.request.urlopen(f"{url}/metrics", timeout=120).read().decode()
     durs = [float(v) for v in re.findall(r'^prometheus_rule_group_last_duration_seconds\{rule_group="[^"]+"\} (\S+)', text, re.M)]
     iters = [float(v) for v in re.findall(r'^prometheus_rule_group_iterations_total\{rule_group="[^"]+"\} (\S+)', text, re.M)]
     return durs, iters
@@ -162,6 +162,7 @@ def main() -> int:
     log("sloguard cycle")
     load_s = os.getloadavg()[0]
     s_cpu, s_total, groups, bad = sloguard_cycle(rules, slo_data, int(time.time() * 1000))
+    log(f"sloguard: {s_cpu:.2f} s CPU per cycle, {s_total:.2f} s summed group times, {bad} rules in error")
     log("Prometheus cycle")
     load_p = os.getloadavg()[0]
     p_cpu, p_total = prometheus_cycle(work, rules, prom_data, n_groups)
