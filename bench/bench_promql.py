@@ -193,6 +193,7 @@ def run_scale(scale: int, queries: list[str], repeats: int, reuse_sloguard: bool
     series = services * INSTANCES * SERIES_PER_INSTANCE
     with tempfile.TemporaryDirectory(prefix="bench-promql-") as tmp:
         prom, slo, prom_fill, slo_fill = start_servers(services, Path(tmp), reuse_sloguard)
+        load_before = os.getloadavg()[0]
         try:
             rows = []
             for q in queries:
@@ -202,7 +203,9 @@ def run_scale(scale: int, queries: list[str], repeats: int, reuse_sloguard: bool
         finally:
             prom.stop()
             slo.stop()
-    return report(scale, series, rows, rss, prom_fill, slo_fill, repeats)
+    load = (load_before, os.getloadavg()[0])
+    return report(scale, series, rows, rss, prom_fill, slo_fill, repeats) + (
+        f"Load average (1m) before/after the queries: {load[0]:.2f} / {load[1]:.2f}.\n")
 
 
 RSS_TARGET = 1.5  # sloguard's peak RSS at most this multiple of Prometheus' ...

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sloguard.labels import Labels, Matcher
-from sloguard.promql import _aggregate, _binary, _subquery
+from sloguard.promql import _aggregate, _binary, _streamed, _subquery
 from sloguard.promql._ast import (
     Aggregate,
     At,
@@ -189,15 +189,19 @@ class Evaluator:
         only when it does not fit its ``estimate_samples`` (an index lookup): rule
         evaluations' thousands of small selects on a small store pay next to nothing.
         A querier with neither (or answering -1, unknown) is checked after its select."""
+        self.check_select(matchers, mint, maxt)
+        batch = self.ctx.querier.select(matchers, mint, maxt)
+        self.ctx.limits.check_load(len(batch.timestamps))
+        return batch
+
+    def check_select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> None:
+        """``select``'s refusal before it loads (see there)."""
         limits, querier = self.ctx.limits, self.ctx.querier
         bound = getattr(querier, "samples_bound", None)
         most = -1 if bound is None else int(bound(mint, maxt))
         estimate = getattr(querier, "estimate_samples", None)
         if estimate is not None and not (most >= 0 and limits.load_fits(most)):
             limits.check_load(int(estimate(matchers, mint, maxt)))
-        batch = querier.select(matchers, mint, maxt)
-        limits.check_load(len(batch.timestamps))
-        return batch
 
     def _eval_vector_selector(
         self, node: VectorSelector, steps: I64, want_ts: bool = False
@@ -265,6 +269,12 @@ class Evaluator:
         fdef = FUNCTIONS.get(node.name)
         if fdef is None:
             raise PromQLError(f"function {node.name!r} is not implemented", ErrorType.BAD_DATA)
+        sel = _streamed.streams(node, self.ctx.querier)
+        if sel is not None:
+            impl, raw = fdef.impl, list(node.raw_args)
+            done = _streamed.eval_streamed(self, node, sel, steps, lambda a: impl(FuncCall(a, raw, steps)))
+            if done is not None:
+                return done
         args = [self._eval_arg(node, a, steps) for a in node.args]
         out = fdef.impl(FuncCall(args, list(node.raw_args), steps))
         if isinstance(out, StepVector) and len(set(out.labels)) != len(out.labels):

@@ -69,11 +69,28 @@ def matrix_call_peak(m: StepMatrix, result: StepValue) -> int:
     if m.n == 0 or m.starts.shape[1] == 0:
         return out_total
     counts = m.counts
-    if isinstance(result, StepVector) and result.n == m.n:
-        out_rows = result.present.sum(axis=1)
-    else:
-        out_rows = np.zeros(m.n, np.int64)
-        out_rows[-1] = out_total
-    before = np.cumsum(out_rows) - out_rows
-    during = int((before + counts.max(axis=1)).max())
-    return max(during, out_total + int(counts[-1, -1]))
+    return call_peak(counts.max(axis=1), out_rows(m.n, result, out_total), int(counts[-1, -1]))
+
+
+def out_rows(n: int, result: StepValue, out_total: int) -> I64:
+    """The output samples of each of ``n`` input series (all at the last when the
+    function's rows are not its inputs')."""
+    if isinstance(result, StepVector) and result.n == n:
+        rows: I64 = result.present.sum(axis=1)
+        return rows
+    rows = np.zeros(n, np.int64)
+    rows[-1] = out_total
+    return rows
+
+
+def call_peak(row_max: I64, rows: I64, last_count: int) -> int:
+    """The worst of, for each series, its largest window plus the outputs of the series
+    before it, and all outputs plus the last series' last window."""
+    return max(call_peak_during(row_max, rows), int(rows.sum()) + last_count)
+
+
+def call_peak_during(row_max: I64, rows: I64, held: int = 0) -> int:
+    """For each series, its largest window plus the outputs before it (``held`` of them
+    from series before these): the worst."""
+    before = np.cumsum(rows) - rows + held
+    return int((before + row_max).max())

@@ -3,7 +3,8 @@
 The evaluator holds every node's value as ``(series, steps)`` arrays. Before a range
 query (or a query with a subquery) runs, ``footprint`` asks the storage's index how many
 series each selector matches (no samples are read) and models the cells the selectors'
-values take as ``per_step * c + fixed`` for a chunk of ``c`` outer steps: a selector at
+values take as ``per_step * c + fixed`` for a chunk of ``c`` outer steps (a function
+streamed over a range selector, see ``_streamed``, counts its output only): a selector at
 the top level is evaluated at ``c`` points, one inside a subquery at every point of the
 subquery's grid, which spans the chunk plus the subquery's range. The engine splits the
 steps into chunks that fit ``EngineOptions.chunk_cells`` and refuses, before allocating
@@ -19,12 +20,15 @@ from sloguard.labels import Matcher
 from sloguard.promql._ast import (
     At,
     AtKind,
+    Call,
     MatrixSelector,
     Node,
     Subquery,
     VectorSelector,
     children,
+    unwrap_parens,
 )
+from sloguard.promql._streamed import streams
 from sloguard.tsdb import Querier
 
 #: A matrix selector's value holds window starts, ends and counts per cell.
@@ -81,6 +85,11 @@ class Planner:
         return Footprint(per, fixed)
 
     def _walk(self, node: Node, lv: _Level) -> tuple[float, float]:
+        streamed = streams(node, self.querier)
+        if streamed is not None and isinstance(node, Call):
+            # evaluated a piece of series at a time: only its output is held whole
+            rest = (self._walk(a, lv) for a in node.args if unwrap_parens(a) is not streamed)
+            return _sum([self._cells(streamed.selector, lv, streamed.range_ms, 1), *rest])
         match node:
             case VectorSelector():
                 return self._cells(node, lv, 0, 1)

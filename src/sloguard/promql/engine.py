@@ -58,8 +58,11 @@ class EngineOptions:
     max_parse_depth: int = 200
     max_parse_chain: int = 300
     #: Dense (series x steps) cells a range query may hold at once before its steps are
-    #: split into chunks (about 40 bytes each with a matrix selector's windows).
-    chunk_cells: int = 2_000_000
+    #: split into chunks: about 10 bytes each (a value and its presence); a matrix
+    #: selector's windows count three per cell, unless its function streams over the
+    #: series (``_streamed``: then only the output counts). 16M covers 45,000 series
+    #: at 331 steps in one pass (it was 2M before range functions streamed).
+    chunk_cells: int = 16_000_000
     #: Raw samples one select may load before it is refused for its size alone, when
     #: that is also over ``max_samples`` (16 MB of arrays; see ``QueryLimits.check_load``).
     load_floor: int = 1_000_000

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -12,10 +11,11 @@ import numpy.typing as npt
 from sloguard.labels import Labels, Matcher
 from sloguard.tsdb._block import Block
 from sloguard.tsdb._cache import FrameCache
-from sloguard.tsdb._head import Head, HeadSnapshot
-from sloguard.tsdb._stream import BlockRead, stream_merge, worth_streaming
-from sloguard.tsdb._types import F64, I64, SeriesBatch
-from sloguard.tsdb._vec import SegPart, merge
+from sloguard.tsdb._head import Head
+from sloguard.tsdb._select_plan import SelectPlan, View, batch_of
+from sloguard.tsdb._stream import BlockRead
+from sloguard.tsdb._types import I64, SeriesBatch
+from sloguard.tsdb._vec import merge
 
 _FEW = 16  # series from which a head-only select takes the vectorised path
 
@@ -24,16 +24,6 @@ class BlockSource(Protocol):
     head: Head
     blocks: list[Block]
     cache: FrameCache
-
-
-@dataclass(frozen=True, slots=True)
-class _View:
-    """What one call reads: the block list and the head's matching series + snapshot."""
-
-    blocks: list[Block]
-    refs: I64
-    labels: list[Labels]
-    snap: HeadSnapshot
 
 
 class TSDBQuerier:
@@ -58,7 +48,7 @@ class TSDBQuerier:
         """A querier over the same TSDB as of now."""
         return TSDBQuerier(self._db)
 
-    def _view(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> _View:
+    def _view(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> View:
         head, state = self._head, self._state
         nrefs = state.snap.nrefs
         with head.lock:
@@ -69,7 +59,7 @@ class TSDBQuerier:
                 refs = refs[(state.first_t[refs] <= maxt) & (state.last_t[refs] >= mint)]
             snap = head.view(state, refs)
         labels = state.labels
-        return _View(self._blocks, refs, [labels[r] for r in refs.tolist()], snap)
+        return View(self._blocks, refs, [labels[r] for r in refs.tolist()], snap)
 
     def _head_overlaps(self, mint: int, maxt: int) -> bool:
         s = self._state
@@ -80,6 +70,25 @@ class TSDBQuerier:
         return b.series_in_range(ids, mint, maxt) if len(ids) else ids
 
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
+        plan = self._plan(matchers, mint, maxt)
+        return plan if isinstance(plan, SeriesBatch) else plan.read(0, len(plan.labels))
+
+    def select_partitioned(
+        self, matchers: Sequence[Matcher], mint: int, maxt: int, max_samples: int
+    ) -> Iterator[SeriesBatch]:
+        """``select`` in consecutive pieces of whole series (label order kept), each of
+        about ``max_samples`` samples at most (one series may exceed it): a caller that
+        works series by series holds one piece at a time, and every frame is decoded
+        about once. Concatenated, the pieces are ``select``'s batch."""
+        plan = self._plan(matchers, mint, maxt)
+        if isinstance(plan, SeriesBatch):
+            yield plan
+            return
+        for a, b in plan.pieces(max_samples):
+            yield plan.read(a, b)
+
+    def _plan(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SelectPlan | SeriesBatch:
+        """What a select reads (a batch straight away when only the head holds it)."""
         view = self._view(matchers, mint, maxt)
         found: list[tuple[Block, I64, list[Labels]]] = []
         for b in view.blocks:
@@ -94,21 +103,15 @@ class TSDBQuerier:
             all_labels = found[0][2]
             keys = np.arange(len(all_labels), dtype=np.int64)
             reads = [BlockRead(b, ids, keys) for b, ids, _ in found]
+            head_keys = np.empty(0, np.int64)
         else:
             all_labels = sorted({ls for _, _, block_labels in found for ls in block_labels}.union(view.labels))
             pos = {ls: i for i, ls in enumerate(all_labels)}
             reads = [BlockRead(b, ids, np.fromiter((pos[ls] for ls in block_labels), np.int64, len(ids)))
                      for b, ids, block_labels in found]
-        head_parts: list[SegPart] = []
-        if len(view.refs):
-            keys = np.fromiter((pos[ls] for ls in view.labels), np.int64, len(view.refs))
-            head_parts = [SegPart(keys[p.keys], p.lo, p.hi, p.t, p.v)
-                          for p in Head.select_parts(view.snap, view.refs, mint, maxt)]
+            head_keys = np.fromiter((pos[ls] for ls in view.labels), np.int64, len(view.refs))
         overlap = _may_overlap([b for b, _, _ in found], self._state.mint if len(view.refs) else None)
-        if not overlap and worth_streaming(reads, mint, maxt):
-            return _batch(all_labels, stream_merge(len(all_labels), reads, head_parts, mint, maxt, self._cache_bytes))
-        parts = [p for r in reads for p in r.block.select_parts(r.ids, r.keys, mint, maxt)]
-        return _batch(all_labels, merge(len(all_labels), parts + head_parts, overlap))
+        return SelectPlan.build(all_labels, reads, view, head_keys, overlap, mint, maxt, self._cache_bytes)
 
     def estimate_series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
         """About ``len(series(...))`` from the indexes alone (no label sets built, no
@@ -217,7 +220,7 @@ def _inside(counts: npt.NDArray[np.generic], first: I64, last: I64, mint: int, m
     return float(np.dot(counts.astype(np.float64), share))
 
 
-def _head_only(view: _View, mint: int, maxt: int) -> SeriesBatch:
+def _head_only(view: View, mint: int, maxt: int) -> SeriesBatch:
     """A select no block contributes to, gathered straight into label order."""
     order = sorted(range(len(view.refs)), key=view.labels.__getitem__)
     labels = [view.labels[i] for i in order]
@@ -225,9 +228,9 @@ def _head_only(view: _View, mint: int, maxt: int) -> SeriesBatch:
         refs = view.refs.tolist()
         few = Head.select_few(view.snap, [refs[i] for i in order], mint, maxt)
         if few is not None:
-            return _batch(labels, few)
+            return batch_of(labels, few)
     parts = Head.select_parts(view.snap, view.refs[np.asarray(order, np.int64)], mint, maxt)
-    return _batch(labels, merge(len(order), parts, False))
+    return batch_of(labels, merge(len(order), parts, False))
 
 
 def _may_overlap(blocks: list[Block], head_mint: int | None) -> bool:
@@ -238,15 +241,3 @@ def _may_overlap(blocks: list[Block], head_mint: int | None) -> bool:
             return True
         edge = b.maxt if edge is None else max(edge, b.maxt)
     return head_mint is not None and edge is not None and head_mint < edge
-
-
-def _batch(labels: list[Labels], merged: tuple[I64, I64, F64]) -> SeriesBatch:
-    """A batch without the series that have no samples."""
-    offs, t, v = merged
-    counts = offs[1:] - offs[:-1]
-    if (counts > 0).all():
-        return SeriesBatch(labels, offs, t, v)
-    nz = np.flatnonzero(counts > 0)
-    new_offs = np.zeros(len(nz) + 1, np.int64)
-    np.cumsum(counts[nz], out=new_offs[1:])
-    return SeriesBatch([labels[i] for i in nz.tolist()], new_offs, t, v)
