@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/sloguard demo
 
+# Two workers (pytest-xdist); a file's tests stay together in one worker, the UI's files
+# share one (tests/conftest.py). PYTEST_WORKERS=0 runs them all in this process.
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
