@@ -135,7 +135,9 @@ def report(u: Union, kills: list[tuple[str, int]]) -> None:
     print("| killed | its groups | median handover | worst handover | worst, in intervals | groups that missed a slot |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
-    print(f"\nTarget (handover under two evaluation intervals, {2 * INTERVAL_MS / 1000:g} s): **{verdict}** "
+    print(f"\nTarget (no gap in a group's evaluations longer than two intervals, {2 * INTERVAL_MS / 1000:g} s; "
+          "a gap of two intervals is one missed slot): "
+          f"**{verdict}** "
           f"(worst {worst / 1000:.1f} s). No timestamp was written with two values: "
           f"{'yes' if not u.conflicts() else 'NO'}; slots written by two replicas: {u.doubles(0, 2**62)}.\n")
 
