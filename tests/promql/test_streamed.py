@@ -90,6 +90,7 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TSDB, Mem
 @pytest.fixture(autouse=True)
 def tiny_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_streamed, "PIECE_SAMPLES", 37)
+    monkeypatch.setattr(_streamed, "SLICE_CELLS", 50)  # a few series per slice: slices joined in order
 
 
 def _run(st: object, expr: str, **opts: int) -> list[Series] | str:

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 #: Raw samples per piece (16 bytes each, plus the piece's windows).
 PIECE_SAMPLES = 1 << 21
+#: Cells (series x steps) of one slice's windows and output: the function is applied to a
+#: piece's series this many cells at a time, so a long range at a small step holds tens
+#: of megabytes at once, and a query over ``max_samples`` is refused after one slice.
+SLICE_CELLS = 1 << 18
 
 Apply = Callable[[list[StepValue]], StepValue]
 
@@ -59,15 +63,37 @@ def eval_streamed(
     lo = int(refs.min()) - sel.range_ms if len(refs) else 0
     hi = int(refs.max()) if len(refs) else 0
     acc = _Rows()
-    for batch in _pieces(ev, sel.selector.matchers, lo, hi, PIECE_SAMPLES):
-        m = range_vector(batch, refs, sel.range_ms)
-        out = apply([m if a is None else a for a in args])
-        if not isinstance(out, StepVector):
-            raise PromQLError(f"function {call.name} returned {type(out).__name__} for a range", ErrorType.INTERNAL)
-        acc.add(m, out)
-        ev.ctx.limits.touch(acc.peak)
+    rows = max(1, SLICE_CELLS // max(1, len(steps)))
+    for piece in _pieces(ev, sel.selector.matchers, lo, hi, _piece_size(ev)):
+        for batch in _row_slices(piece, rows):
+            m = range_vector(batch, refs, sel.range_ms)
+            out = apply([m if a is None else a for a in args])
+            if not isinstance(out, StepVector):
+                raise PromQLError(f"function {call.name} returned {type(out).__name__} for a range",
+                                  ErrorType.INTERNAL)
+            acc.add(m, out)
+            ev.ctx.limits.touch(acc.peak)
     ev.ctx.limits.touch(acc.final_peak())
     return acc.result(len(steps))
+
+
+def _row_slices(batch: SeriesBatch, rows: int) -> Iterator[SeriesBatch]:
+    """``batch`` in consecutive slices of at most ``rows`` series."""
+    if len(batch) <= rows:
+        yield batch
+        return
+    off = batch.offsets
+    for a in range(0, len(batch), rows):
+        b = min(a + rows, len(batch))
+        lo, hi = int(off[a]), int(off[b])
+        yield SeriesBatch(batch.labels[a:b], off[a : b + 1] - lo, batch.timestamps[lo:hi], batch.values[lo:hi])
+
+
+def _piece_size(ev: Evaluator) -> int:
+    """Raw samples per piece: ``PIECE_SAMPLES``, or fewer under a small ``max_samples``, so
+    a query over its limit is refused after one small piece, not one 32 MB piece."""
+    limits = ev.ctx.limits
+    return max(1, min(PIECE_SAMPLES, max(limits.max_samples, 1 << 16)))
 
 
 def _pieces(ev: Evaluator, matchers: Sequence[Matcher], mint: int, maxt: int, size: int) -> Iterator[SeriesBatch]:

@@ -70,6 +70,10 @@ class EngineOptions:
 
 #: Queries whose working set fits this many cells are never chunked (see _chunk_steps).
 WHOLE_CELLS = 1_000_000
+#: A subquery's grid is evaluated in chunks of at most this many cells (about 40 bytes
+#: each with its windows), whatever ``chunk_cells`` allows a range query's output: the
+#: grid is held whole per chunk, so this bounds a subquery's memory (issue 8's bounds).
+SUBQUERY_CELLS = 2_000_000
 
 
 class PromQLEngine:
@@ -138,7 +142,7 @@ class PromQLEngine:
             o = self.options
             ctx = EvalContext(
                 querier or self.storage.querier(), start, end, o.lookback_delta_ms,
-                o.default_subquery_step_ms, limits, chunk_cells=o.chunk_cells,
+                o.default_subquery_step_ms, limits, chunk_cells=min(o.chunk_cells, SUBQUERY_CELLS),
             )
             plan = None
             if step > 0 or has_subquery(node):
