@@ -127,7 +127,9 @@ def test_abort_asks_a_reason_confirms_and_sends_the_traffic_back(page: Any, roll
     dialog = page.locator("#confirm-dialog")
     assert dialog.is_visible() and "Abort the rollout?" in dialog.inner_text()
     dialog.locator("[data-confirm]").click()
-    assert "Give a reason" in dialog.locator("[data-dialog-error]").inner_text()  # nothing sent without one
+    # the dialog's close event (after the click returns) puts the sentence in; nothing is sent
+    page.wait_for_function("() => document.querySelector('#confirm-dialog [data-dialog-error]')"
+                           ".textContent.includes('Give a reason')")
     assert rollouts.view("pay")["phase"] == "Paused"
     dialog.locator("textarea").fill("p99 doubled on the canary")
     dialog.locator("[data-confirm]").click()
