@@ -27,7 +27,7 @@ spec:
   - name: error-ratio
     interval: 300ms
     count: 4
-    initialDelay: 1s
+    initialDelay: 3s   # the probe right after the switch sees only v2 before the analysis can fail
     successCondition: result[0] <= 0.05
     provider:
       prometheus:   # no address: the embedded engine, fed by the proxy's own RED metrics
