@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sloguard.promql.testscript import Outcome, parse_script, run_script
+from tests._net import free_port
 
 SCRIPT = """\
 load 10s
@@ -325,5 +326,5 @@ def test_expectations_hold_on_real_prometheus(tmp_path: Path, script: str) -> No
         pytest.skip(f"live oracle script not found at {_ORACLE}")
     path = tmp_path / "check.test"
     path.write_text(script)
-    out = subprocess.run([sys.executable, str(_ORACLE), str(path)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, str(_ORACLE), "--port", str(free_port()), str(path)], capture_output=True, text=True, timeout=300)
     assert out.stdout.strip().endswith("0 failed, 0 skipped"), out.stdout + out.stderr
