@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import gc
+import os
 import pstats
 import re
 import statistics
@@ -26,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import bench_ui  # noqa: E402
 
+from sloguard._gctune import tune_for_server  # noqa: E402
 from sloguard.ui._recorded import QUERIES  # noqa: E402
 
 CALLS = [("/api/v1/slos", {"budgets": "false"}), ("/api/v1/rollouts", {})] + [
@@ -85,11 +88,14 @@ async def _inproc(root: Path) -> None:
 
     slos, problems = load_text((root / "slos.yml").read_text(), "slos.yml")
     assert not problems, problems
+    tune_for_server()  # the server's GC thresholds
     db, engine = _open(root)
     try:
         app = create_app(ServerContext(storage=db, engine=engine, slos=slos))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x", timeout=600) as c:
             await c.get("/")
+            if os.environ.get("GC_FREEZE"):
+                gc.freeze()  # what the server does once it is ready
             print(await atimed(c, "/", {}, 9), flush=True)
             for path, params in CALLS:
                 print(await atimed(c, path, params), flush=True)
