@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -16,13 +19,21 @@ from sloguard.ui._api import ApiResult
 from sloguard.ui._fallback import BUDGET_INTERVAL_MS, MAX_ENTRIES, FallbackCache
 from tests.ui.test_overview_recorded import _client, _rows
 
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to its end on a loop of its own thread (a browser test's loop may be running here)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
 
 def _get(cache: FallbackCache, spec: dict[str, object], answer: ApiResult, calls: list[str]) -> ApiResult:
     async def compute() -> ApiResult:
         calls.append(str(spec["name"]))
         return answer
 
-    return asyncio.run(cache.get(spec, compute))
+    return _run(cache.get(spec, compute))
 
 
 def test_an_answer_is_kept_for_the_budget_interval_per_spec_and_only_when_ok() -> None:
@@ -32,7 +43,7 @@ def test_an_answer_is_kept_for_the_budget_interval_per_spec_and_only_when_ok() -
     first = _get(cache, spec, ApiResult(True, data={"v": 1}), calls)
     assert _get(cache, spec, ApiResult(True, data={"v": 2}), calls) is first and calls == ["a"]
     assert _get(cache, {**spec, "objective": 0.9}, ApiResult(True, data={"v": 3}), calls).data == {"v": 3}
-    asyncio.run(clock.advance_to(BUDGET_INTERVAL_MS))
+    _run(clock.advance_to(BUDGET_INTERVAL_MS))
     assert _get(cache, spec, ApiResult(True, data={"v": 4}), calls).data == {"v": 4}
     failed = ApiResult(False, error="boom", status=500)
     assert _get(cache, {"name": "b"}, failed, calls) is failed
@@ -58,7 +69,7 @@ def test_the_overview_reuses_a_computed_budget_until_the_budget_interval_passed(
     ts = list(range(now - 3_600_000, now, 60_000))
     storage.add(Labels.of(name__="req_total", code="500", route="/x"), ts, np.cumsum(np.full(len(ts), 50.0)).tolist())
     assert float(_rows(client.get("/").text)["unruled"]) == before  # kept: not computed again
-    asyncio.run(clock.advance_to(BUDGET_INTERVAL_MS))
+    _run(clock.advance_to(BUDGET_INTERVAL_MS))
     assert float(_rows(client.get("/").text)["unruled"]) < before  # computed again: many more errors
 
 
