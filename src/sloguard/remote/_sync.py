@@ -4,8 +4,7 @@ queue has had acknowledged what the WAL held when it was called.
 It runs on a rule worker thread while the queues run on the event loop: it asks each queue
 to cut its buffered samples into batches now (rather than at ``batch_send_deadline``),
 then waits for the queue's stored WAL position (advanced only after acknowledgements) to
-reach the WAL's end as it was. Relies on ``QueueManager``'s ``_cut`` and ``_stored``
-(``sloguard.remote._queue``).
+reach the WAL's end as it was (``QueueManager.flush_now`` and ``stored_position``).
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ import concurrent.futures
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from sloguard.remote._queue import QueueManager
 from sloguard.remote._walwatch import WALPosition, wal_end
 
 
@@ -27,7 +26,7 @@ def _at_least(pos: WALPosition | None, target: WALPosition) -> bool:
 class QueueSync:
     """``WriteBack`` over the queues of a ``WriteStorage`` (all must deliver)."""
 
-    def __init__(self, queues: Sequence[Any], wal_dir: Path, loop: asyncio.AbstractEventLoop,
+    def __init__(self, queues: Sequence[QueueManager], wal_dir: Path, loop: asyncio.AbstractEventLoop,
                  poll_s: float = 0.005) -> None:
         self.queues, self.wal_dir, self.loop, self.poll_s = list(queues), wal_dir, loop, poll_s
 
@@ -35,7 +34,7 @@ class QueueSync:
         target = wal_end(self.wal_dir)
         deadline = time.monotonic() + timeout_s
         while True:
-            if all(_at_least(q._stored, target) for q in self.queues):
+            if all(_at_least(q.stored_position, target) for q in self.queues):
                 return True
             if time.monotonic() >= deadline or self.loop.is_closed():
                 return False
@@ -45,7 +44,7 @@ class QueueSync:
     def _cut_now(self, deadline: float) -> None:
         async def cut() -> None:
             for q in self.queues:
-                await q._cut(lambda buf: buf.count > 0, whole=True)
+                await q.flush_now()
 
         future = asyncio.run_coroutine_threadsafe(cut(), self.loop)
         try:
