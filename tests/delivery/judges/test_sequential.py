@@ -133,7 +133,7 @@ def test_bad_sequential_settings_are_errors_naming_the_value() -> None:
 
 
 def test_a_far_better_canary_passes_without_numeric_trouble() -> None:
-    state, v = sequential(SequentialState(), Counts(50_000, 1_000_000), Counts(0, 1_000_000), SETTINGS)
+    state, v = sequential(SequentialState(), Counts(100_000, 1_000_000), Counts(0, 1_000_000), SETTINGS)
     assert v.outcome is Outcome.PASS and v.statistic < -745 and v.likelihood_ratio == 0.0  # exp underflows
     with pytest.raises(JudgeError, match="settings must not change during an analysis"):
         sequential(state, Counts(5000, 100_000), Counts(0, 100_000), SequentialSettings(grid=5))
