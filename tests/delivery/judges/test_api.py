@@ -68,6 +68,7 @@ def test_a_verdict_is_json_safe_readable_and_reads_back() -> None:
 
 def test_sequential_and_spending_settings_come_from_mappings_by_name() -> None:
     assert wrapper_settings("sequential", {"alpha": 0.01, "grid": 12}) == SequentialSettings(alpha=0.01, grid=12)
+    assert wrapper_settings("sequential", {"target_ratio": 1.5, "spread": 0.4}) == SequentialSettings(target_ratio=1.5, spread=0.4)
     s = wrapper_settings("alpha-spending", {"looks": 10, "spending": "obrien-fleming"})
     assert s == SpendingSettings(looks=10, spending=Spending.OBRIEN_FLEMING)
     with pytest.raises(JudgeError, match=r"a.spending: expected one of 'pocock', 'obrien-fleming', got 'linear'"):

@@ -6,14 +6,19 @@ Model: errors in each arm are Poisson over its exposure (requests), so in each i
 given that interval's ``k`` errors, the canary's count is Binomial(k, q(r)) with
 ``q(r) = r e_c / (r e_c + e_b)`` and ``r`` the canary/baseline rate ratio. The judge
 multiplies the per-interval likelihood ratios of ``r`` against ``r0 = 1 + tolerance`` for
-each ratio on a grid (log-spaced over ``(r0, r0 * max_ratio]``) and averages them with
-equal weights: under H0 (``r <= r0``) this mixture is a nonnegative supermartingale with
-mean at most 1, so by Ville's inequality it ever reaches ``1 / alpha`` with probability at
-most ``alpha``, whatever the number of looks and whenever the traffic split changes.
-(For errors among requests the exact conditional law under H0 is hypergeometric, which
-is below the binomial in convex order (Hoeffding, 1963); the likelihood ratio is convex
-in the count, so its mean stays at most 1 and the guarantee holds.)
-``p_value`` is the always-valid p-value ``min(1, 1 / max LR)``.
+each ratio on a grid (log-spaced over ``(r0, r0 * max_ratio]``: one-sided, only a worse
+canary is an alternative) and averages them with the weights of a normal distribution of
+``log(r / r0)`` centred on ``log(target_ratio)`` with standard deviation ``spread`` (the
+mixing distribution of Johari et al., "Always valid inference", put on the relative
+scale and on the side that matters: the mixture is most powerful near the ratio users
+want caught soon, and still consistent for any ratio above ``r0``). Under H0
+(``r <= r0``) each grid ratio's LR is a nonnegative supermartingale with mean at most 1,
+so their weighted average is one too, and by Ville's inequality it ever reaches
+``1 / alpha`` with probability at most ``alpha``, whatever the number of looks and
+whenever the traffic split changes. (For errors among requests the exact conditional
+law under H0 is hypergeometric, which is below the binomial in convex order (Hoeffding,
+1963); the likelihood ratio is convex in the count, so its mean stays at most 1 and the
+guarantee holds.) ``p_value`` is the always-valid p-value ``min(1, 1 / max LR)``.
 
 State between looks is a :class:`SequentialState`; each look passes the cumulative
 counts since the analysis started. A FAIL is final.
@@ -21,11 +26,11 @@ counts since the analysis started. A FAIL is final.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import special
 
 from sloguard.delivery.judges._errors import JudgeError
 from sloguard.delivery.judges._inputs import Counts, check_alpha, check_minimum, check_tolerance
@@ -39,15 +44,20 @@ NAME = "sequential"
 class SequentialSettings:
     """``alpha``: the false-rollback rate over all looks together. ``min_exposure``:
     cumulative requests per arm before a FAIL may be declared. ``tolerance``: allowed
-    relative increase of the canary's error rate. ``max_ratio`` and ``grid``: the
-    alternatives mixed over, ``grid`` ratios from just above 1 to ``max_ratio`` times the
-    allowed one."""
+    relative increase of the canary's error rate. The alternatives mixed over:
+    ``target_ratio``, the rate ratio (over the allowed ``1 + tolerance``) the judge
+    detects soonest, the increase worth catching quickly (a minimum detectable ratio);
+    ``spread``, the standard deviation of the log ratio around it; ``grid`` ratios
+    log-spaced from just above 1 to ``max_ratio`` (``grid: 1``: the plain SPRT of
+    ``target_ratio``)."""
 
     alpha: float = 0.05
     min_exposure: float = 100.0
     tolerance: float = 0.0
-    max_ratio: float = 4.0
-    grid: int = 24
+    target_ratio: float = 1.8
+    spread: float = 0.3
+    max_ratio: float = 8.0
+    grid: int = 48
 
     def __post_init__(self) -> None:
         check_alpha(self.alpha, "SequentialSettings")
@@ -55,11 +65,40 @@ class SequentialSettings:
         check_tolerance(self.tolerance, "tolerance", "SequentialSettings")
         if not (self.max_ratio > 1.05 and math.isfinite(self.max_ratio)):
             raise JudgeError(f"SequentialSettings.max_ratio must be above 1.05, got {self.max_ratio!r}.")
+        if not 1.02 <= self.target_ratio <= self.max_ratio:
+            raise JudgeError(
+                f"SequentialSettings.target_ratio must be 1.02 to max_ratio ({self.max_ratio:g}), "
+                f"got {self.target_ratio!r}."
+            )
+        if not 0.05 <= self.spread <= 5.0:
+            raise JudgeError(f"SequentialSettings.spread must be 0.05 to 5 (log ratio), got {self.spread!r}.")
         if not 1 <= self.grid <= 1000:
             raise JudgeError(f"SequentialSettings.grid must be 1 to 1000 ratios, got {self.grid!r}.")
 
     def ratios(self) -> np.ndarray:
-        return np.exp(np.linspace(math.log(1.05), math.log(self.max_ratio), self.grid))
+        """The grid's ratios over the allowed one (read-only)."""
+        return _mixture(self.target_ratio, self.spread, self.max_ratio, self.grid)[0]
+
+    def log_weights(self) -> np.ndarray:
+        """The log mixing weight of each grid ratio; the weights add up to 1 (read-only)."""
+        return _mixture(self.target_ratio, self.spread, self.max_ratio, self.grid)[1]
+
+
+@functools.lru_cache(maxsize=32)
+def _mixture(target: float, spread: float, max_ratio: float, grid: int) -> tuple[np.ndarray, np.ndarray]:
+    if grid == 1:
+        ratios, log_w = np.array([target]), np.zeros(1)
+    else:
+        ratios = np.exp(np.linspace(math.log(1.02), math.log(max_ratio), grid))
+        log_w = -0.5 * ((np.log(ratios) - math.log(target)) / spread) ** 2
+        log_w -= _logsumexp(log_w)
+    ratios.flags.writeable = log_w.flags.writeable = False
+    return ratios, log_w
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    top = float(x.max())
+    return top if not math.isfinite(top) else top + math.log(float(np.exp(x - top).sum()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +129,7 @@ def sequential(
         )
     xb, eb, xc, ec = _increments(state, baseline, canary, state.looks + 1)
     log_lr = np.asarray(state.log_lr or [0.0] * settings.grid) + _log_lr(xb, eb, xc, ec, settings)
-    log_mix = float(special.logsumexp(log_lr)) - math.log(settings.grid)
+    log_mix = _logsumexp(log_lr + settings.log_weights())
     lr = math.exp(log_mix)  # may underflow to 0 when the canary is far better: harmless
     enough = min(baseline.exposure, canary.exposure) >= settings.min_exposure
     max_lr = max(state.max_lr, lr) if enough else state.max_lr
@@ -125,7 +164,8 @@ def _log_lr(xb: int, eb: float, xc: int, ec: float, s: SequentialSettings) -> np
         return np.zeros(s.grid)
     r0 = 1.0 + s.tolerance
     q0 = r0 * ec / (r0 * ec + eb)
-    q = s.ratios() * q0 / (s.ratios() * q0 + (1 - q0))
+    r = s.ratios()
+    q = r * q0 / (r * q0 + (1 - q0))
     return np.asarray(xc * np.log(q / q0) + xb * np.log((1 - q) / (1 - q0)))
 
 
@@ -147,5 +187,6 @@ def _verdict(st: SequentialState, log_mix: float, enough: bool, s: SequentialSet
         NAME, outcome, reason, s.alpha, b.exposure, c.exposure,
         statistic=log_mix, statistic_name="log mixture likelihood ratio",
         p_value=p, likelihood_ratio=lr, effect=fixed.effect, effect_name=fixed.effect_name,
-        interval=fixed.interval, details=(("look", float(st.looks)), ("max_likelihood_ratio", st.max_lr)),
+        interval=fixed.interval, details=(("look", float(st.looks)), ("max_likelihood_ratio", st.max_lr),
+                 ("target_ratio", s.target_ratio), ("spread", s.spread)),
     )  # fmt: skip
