@@ -44,6 +44,7 @@ from sloguard.api._storage import DataDirInUse, DataDirLock, close_storage, main
 from sloguard.api._uvicorn import EdgeUvicorn, edge_server
 from sloguard.api._webconfig import WebConfig, WebConfigError, ssl_context
 from sloguard.config import Config, ConfigError, TSDBSettings, load_config
+from sloguard.rules import AlertTiming
 from sloguard.tsdb import Storage, TSDBError
 
 log = logging.getLogger("sloguard.server")
@@ -71,6 +72,8 @@ class ServeOptions:
     alerting_config: Path | None = None
     state_url: str | None = None
     peer_name: str = ""
+    #: ``--rules.alert.*``: resend delay, ``for`` outage tolerance and grace period.
+    alert_timing: AlertTiming = field(default_factory=AlertTiming)
     #: Injected for tests: how the storage is opened, and how the maintenance loop waits.
     storage_opener: Callable[[Path, TSDBSettings], Storage] = open_storage
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -230,7 +233,7 @@ class Server:
             ctx.rule_manager = await start_rules(
                 self.config, self._config_file(), r.rule_storage, ctx.engine, self._registry, query=r.rule_query,
                 external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
-                slo_rule_files=slo_rule_files,
+                slo_rule_files=slo_rule_files, timing=self.options.alert_timing,
                 prepare=lambda m: self._cluster.attach_rules(m, self._config_file(), slos.out),
             )
             await self._cluster.start()

@@ -93,11 +93,13 @@ class _CountingAppender:
 
 
 class RulerStorage:
-    """Appends to ``local`` (counted for read-your-writes); ``querier()`` reads the backend.
+    """Appends to ``local`` (counted for read-your-writes); ``querier()`` reads the backend,
+    its ``select`` hiding the ``external_labels`` remote write adds to what it sends.
     Everything else (``stats``, ``close``, compaction) is the local store's."""
 
-    def __init__(self, local: Storage, engine: RemoteEngine) -> None:
+    def __init__(self, local: Storage, engine: RemoteEngine, external_labels: Labels | None = None) -> None:
         self.local, self.engine = local, engine
+        self.external_labels = external_labels or Labels()
         self.commits = _Commits()
 
     def __getattr__(self, name: str) -> Any:
@@ -107,7 +109,7 @@ class RulerStorage:
         return _CountingAppender(self.local.appender(durable=durable), self.commits)
 
     def querier(self) -> RemoteQuerier:
-        return RemoteQuerier(self.engine)
+        return RemoteQuerier(self.engine, self.external_labels)
 
 
 class RuleQuery:
