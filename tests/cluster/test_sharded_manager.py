@@ -36,10 +36,11 @@ class Owns:
         return key in self.keys
 
 
-def _manager(folder: Path, ownership: Owns, clock: ManualClock) -> tuple[RuleManager, MemoryStorage]:
-    storage = MemoryStorage()
-    m = RuleManager(ManagerOptions(query=engine_query_func(PromQLEngine(storage)), storage=storage),
-                    clock=clock, use_threads=False)
+def _manager(folder: Path, ownership: Owns, clock: ManualClock,
+             storage: MemoryStorage | None = None) -> tuple[RuleManager, MemoryStorage]:
+    storage = storage or MemoryStorage()
+    m = RuleManager(ManagerOptions(query=engine_query_func(PromQLEngine(storage)), storage=storage,
+                                   for_grace_period_ms=10_000), clock=clock, use_threads=False)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rules.yml").write_text(RULES)
     m.update([str(folder / "rules.yml")])
@@ -114,6 +115,38 @@ def test_a_new_spell_of_ownership_starts_without_old_alert_state(tmp_path: Path)
         again = next(iter(rule.active.values())).active_at
         assert again > first + 30_000  # pending anew from when it came back, not from the old spell
         await a.stop()
+
+    asyncio.run(go())
+
+
+def test_a_group_taken_back_restores_the_for_state_its_last_holder_wrote(tmp_path: Path) -> None:
+    """Two replicas on one store (a shared backend): a holds the pending alert, then b, then
+    a again. Each new holder writes no ALERTS_FOR_STATE until it restored, so a, coming
+    back, restores b's activeAt instead of reading back its own fresh one."""
+    clock = ManualClock(T0)
+    shared = MemoryStorage()
+    own_a, own_b = Owns({"rules/alerts"}), Owns(set())
+    a, _ = _manager(tmp_path / "a", own_a, clock, shared)
+    b, _ = _manager(tmp_path / "b", own_b, clock, shared)
+
+    def active_at(m: RuleManager) -> int:
+        (rule,) = m.alerting_rules()
+        return next(iter(rule.active.values())).active_at
+
+    async def go() -> None:
+        await a.start()
+        await b.start()
+        await clock.advance(40_000)
+        first = active_at(a)
+        own_a.keys, own_b.keys = set(), {"rules/alerts"}
+        await clock.advance(40_000)
+        assert first < active_at(b) <= first + 20_000  # moved on by the time nobody evaluated it
+        own_a.keys, own_b.keys = {"rules/alerts"}, set()
+        back_at = clock.now_ms()
+        await clock.advance(40_000)
+        assert active_at(a) <= first + 40_000 < back_at  # restored, not pending anew since back_at
+        await a.stop()
+        await b.stop()
 
     asyncio.run(go())
 

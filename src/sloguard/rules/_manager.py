@@ -208,7 +208,8 @@ class RuleManager:
         """Every slot of the group, evaluated only while this replica owns it. Coming back
         after another replica had the group, its alert state here is stale: it starts from
         none and restores ``for`` state (``ALERTS_FOR_STATE``) after its second evaluation,
-        as a restart does. A start or a reload keeps the state the group was given."""
+        as a restart does (see ``_start_afresh``). A start or a reload keeps the state the
+        group was given."""
         key = self.shard_key(g)
         self._sharded[key] = g
         ts = slot_timestamp(self.clock.now_ms(), g.interval_ms, key) + g.interval_ms
@@ -218,9 +219,7 @@ class RuleManager:
         while True:
             if ownership.owns(key):
                 if was_owner is False:
-                    for rule in g.alerting_rules():
-                        rule.active.clear()
-                    g.should_restore = bool(g.alerting_rules())
+                    _start_afresh(g)
                 await self._iterate(g, ts)
                 was_owner, spell = True, spell + 1
                 if spell == 2 and g.should_restore:
@@ -268,3 +267,16 @@ class RuleManager:
             res = self.notify(o.expr, o.alerts)
             if inspect.isawaitable(res):
                 await res
+
+
+def _start_afresh(g: Group) -> None:
+    """A group coming back to this replica after another held it: as after a restart, no
+    alerts, no ``ALERTS``/``ALERTS_FOR_STATE`` written until the restore (it would read its
+    own fresh ``activeAt`` back), and no series of the old spell to mark stale (the other
+    holder wrote since; stale markers now would end its series and hide its ``for`` state)."""
+    for rule in g.alerting_rules():
+        rule.active.clear()
+        rule.restored = False
+    g.series_in_previous_eval = [set() for _ in g.rules]
+    g.stale_series = []
+    g.should_restore = bool(g.alerting_rules())
