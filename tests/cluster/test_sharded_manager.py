@@ -176,6 +176,33 @@ def test_a_take_over_catches_up_the_latest_slot_only_if_the_old_lease_had_ended_
     asyncio.run(go())
 
 
+def test_a_catch_up_after_an_earlier_spell_does_not_fire_on_the_old_alert_state(tmp_path: Path) -> None:
+    """The alert was pending here long ago; the group comes back through a catch-up
+    evaluation: pending anew from that slot, not fired on the old ``activeAt``."""
+    clock = ManualClock(T0)
+    own = Owns({"rules/alerts"})
+    a, _ = _manager(tmp_path / "a", own, clock)
+    sent: list[str] = []
+    a.notify = lambda expr, alerts: sent.extend(str(x.state) for x in alerts)
+    key = "rules/alerts"
+
+    async def go() -> None:
+        await a.start()
+        await clock.advance(40_000)
+        own.keys = set()
+        await clock.advance(60_000)
+        own.keys = {key}
+        slot = slot_timestamp(clock.now_ms(), 10_000, key)
+        a.catch_up(key, slot - 300)
+        await clock.advance(1)
+        (rule,) = a.alerting_rules()
+        assert [(str(x.state), x.active_at) for x in rule.active.values()] == [("pending", slot)]
+        assert sent == []
+        await a.stop()
+
+    asyncio.run(go())
+
+
 def test_a_reload_keeps_the_alert_state_of_an_owned_group(tmp_path: Path) -> None:
     clock = ManualClock(T0)
     a, _ = _manager(tmp_path / "a", Owns({"rules/alerts"}), clock)

@@ -57,6 +57,8 @@ class RuleManager:
         self.ownership: Ownership | None = None
         self.shard_key: Callable[[Group], str] = lambda g: g.key
         self._sharded: dict[str, Group] = {}
+        self._owned: dict[str, bool | None] = {}  #: per shard key: owned at the last look
+        self._eval_locks: dict[str, asyncio.Lock] = {}
 
     # -- loading
     def load_groups(self, files: Sequence[str | RuleFile], interval_ms: int | None = None) -> dict[str, Group]:
@@ -212,35 +214,47 @@ class RuleManager:
         group was given."""
         key = self.shard_key(g)
         self._sharded[key] = g
+        self._owned[key] = None  # not looked yet (a start or a reload)
+        lock = self._eval_locks.setdefault(key, asyncio.Lock())
         ts = slot_timestamp(self.clock.now_ms(), g.interval_ms, key) + g.interval_ms
         await self.clock.sleep_until(ts)
-        was_owner: bool | None = None  # None: not looked yet (a start or a reload)
         spell = 0
         while True:
             if ownership.owns(key):
-                if was_owner is False:
-                    _start_afresh(g)
-                await self._iterate(g, ts)
-                was_owner, spell = True, spell + 1
+                self._begin_spell(key, g)
+                async with lock:  # not beside a catch-up evaluation of the same group
+                    await self._iterate(g, ts)
+                spell += 1
                 if spell == 2 and g.should_restore:
                     g.restore_for_state(self.clock.now_ms())
                     g.should_restore = False
             else:
-                was_owner, spell = False, 0
+                self._owned[key], spell = False, 0
             ts = await self._next_tick(g, ts)
+
+    def _begin_spell(self, key: str, g: Group) -> None:
+        if self._owned.get(key) is False:
+            _start_afresh(g)
+        self._owned[key] = True
 
     def catch_up(self, key: str, free_from_ms: int) -> None:
         """This replica just took the group ``key`` over from a holder whose lease ended at
         ``free_from_ms``: evaluate now its latest slot if that came at or after then (the
         old holder cannot have evaluated it: its ownership ended before its lease did), so a
-        take-over misses one slot fewer. Nothing for an unknown group or an older slot."""
+        take-over misses one slot fewer. Nothing for an unknown group or an older slot. The
+        evaluation starts the new spell (no alert state left from an earlier one)."""
         g = self._sharded.get(key)
         if g is None or self._loop is None or not self._running:
             return
         ts = slot_timestamp(self.clock.now_ms(), g.interval_ms, key)
         done = g.last_evaluation_s is not None and g.last_evaluation_s * 1000 >= ts
         if ts >= free_from_ms and not done:
-            self._loop.create_task(self._iterate(g, ts), name=f"rules:{key}:catch-up")
+            self._begin_spell(key, g)
+            self._loop.create_task(self._catch_up(key, g, ts), name=f"rules:{key}:catch-up")
+
+    async def _catch_up(self, key: str, g: Group, ts: int) -> None:
+        async with self._eval_locks.setdefault(key, asyncio.Lock()):
+            await self._iterate(g, ts)
 
     async def _next_tick(self, g: Group, ts: int) -> int:
         await self.clock.sleep_until(ts + g.interval_ms)
