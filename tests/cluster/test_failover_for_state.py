@@ -1,6 +1,6 @@
 """An alert's ``for`` state survives the death of the replica evaluating it: three replicas
 in ruler mode share one real PostgreSQL and one real backend (Prometheus with its
-remote-write receiver); the owner of an alerting group (``for: 14s``, 1 s interval) is
+remote-write receiver, or VictoriaMetrics); the owner of an alerting group (``for: 14s``, 1 s interval) is
 SIGKILLed while the alert is pending; the replica that takes the group over restores
 ``activeAt`` from the ``ALERTS_FOR_STATE`` the first one wrote to the backend (Prometheus'
 restore: moved on by the time nobody evaluated the group), so the alert fires about when it
@@ -9,7 +9,10 @@ once. The replicas carry external labels, which remote write adds to what they w
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from sloguard.ingest.remote_write import encode_write_request
 from sloguard.labels import Labels
 from tests.cluster._capture import Capture
 from tests.cluster._replicas import Replica, wait_for
-from tests.remote._peers import Peer, prometheus
+from tests.remote._peers import Peer, prometheus, victoria_metrics
 from tests.state._pg import PgCluster
 
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
@@ -96,22 +99,42 @@ def _firing(hook: Capture) -> list[dict[str, Any]]:
     return [a for b in hook.bodies for a in b["alerts"] if a["status"] == "firing"]
 
 
+@contextmanager
+def _probe(backend: Peer) -> Iterator[None]:
+    """``ha_probe{job="a"} 3`` written to the backend every 0.5 s (the alert's condition)."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(0.5):
+            now_ms = int(time.time() * 1000)
+            backend.write(encode_write_request([(Labels.of(__name__="ha_probe", job="a"), [now_ms], [3.0])]))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+
+
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("peer", [prometheus, victoria_metrics], ids=["prometheus", "victoria-metrics"])
 def test_a_pending_alert_fires_on_time_and_once_after_its_replica_is_killed(
-        pg_cluster: PgCluster, tmp_path: Path) -> None:
+        pg_cluster: PgCluster, tmp_path: Path, peer: Callable[[Path], AbstractContextManager[Peer]]) -> None:
     hook = Capture()
-    with prometheus(tmp_path / "prom") as backend:
+    with peer(tmp_path / "backend") as backend:
         cfg = _config(tmp_path, pg_cluster.empty_database(), backend, hook.url)
         args = ["--mode", "ruler", "--rules.alert.for-grace-period", GRACE]
         rs = [Replica(f"r{i}", cfg, tmp_path / f"data{i}", args=args) for i in range(3)]
+        probing = ExitStack()
         try:
             for r in rs:
                 r.start()
             for r in rs:
                 r.wait_ready()
             owner = next(r for r in rs if r.name == _stable_holder(rs))
-            now_ms = int(time.time() * 1000)
-            backend.write(encode_write_request([(Labels.of(__name__="ha_probe", job="a"), [now_ms], [3.0])]))
+            probing.enter_context(_probe(backend))
             wait_for(lambda: bool(_for_state(backend)), 20, "the alert pending, its ALERTS_FOR_STATE in the backend")
             active_at = _for_state(backend)[0][1]
             wait_for(lambda: _for_state(backend)[-1][0] - active_at >= PENDING_S, 30, f"{PENDING_S} s of pending")
@@ -125,6 +148,7 @@ def test_a_pending_alert_fires_on_time_and_once_after_its_replica_is_killed(
             heir = _holder_among(live)
             samples = _for_state(backend)
         finally:
+            probing.close()
             for r in rs:  # all at once: each takes a while
                 if r.alive:
                     r.proc.terminate()  # type: ignore[union-attr]
