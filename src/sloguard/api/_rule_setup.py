@@ -52,6 +52,7 @@ async def start_rules(
     query: Any = None,
     prepare: Callable[[RuleManager], None] | None = None,
     timing: AlertTiming | None = None,
+    group_query: Callable[[str, str], Any] | None = None,
 ) -> RuleManager:
     """Load ``config.rule_files`` (and the rules generated for ``slos``: ``slo_rule_files``
     when the caller already refreshed them) and start evaluating them; alerts go to the
@@ -69,6 +70,7 @@ async def start_rules(
             external_labels=dict(config.global_.external_labels), external_url=external_url,
             alertmanager_urls=config.alerting.urls(), query=query, resend_delay_ms=t.resend_delay_ms,
             outage_tolerance_ms=t.outage_tolerance_ms, for_grace_period_ms=t.for_grace_period_ms,
+            group_query=group_query,
         )
     except RuleFileError as e:
         raise RuleSetupError(f"cannot load rule files: {e}") from None

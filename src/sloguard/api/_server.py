@@ -39,6 +39,7 @@ from sloguard.api._remote_write_setup import prune_positions, start_remote_write
 from sloguard.api._rollout_setup import RolloutSetup, RolloutSetupError
 from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
 from sloguard.api._scrapes import start_scrapes
+from sloguard.api._slo_backends import slo_backends
 from sloguard.api._slo_setup import SLOSetup
 from sloguard.api._storage import DataDirInUse, DataDirLock, close_storage, maintain, open_storage
 from sloguard.api._uvicorn import EdgeUvicorn, edge_server
@@ -220,6 +221,8 @@ class Server:
         r = reads(self.config, storage, self._query, self._config_file(), self._remote_write,
                   self.options.data_dir / "wal", self._registry)
         ctx.engine, ctx.storage = r.engine, r.rule_storage  # with a backend: appends local, reads remote
+        ctx.settings["slo_backends"] = backends = slo_backends(self.config, r.rule_storage, self._query,
+                                                               self._config_file(), r.rule_query)
         slos = self._slo_setup(ctx)
         slo_rule_files = await asyncio.to_thread(slos.refresh)
         await self._start_alerting(ctx, uv)  # SLO grouping labels known: the SLO inhibit rule compares them
@@ -234,6 +237,7 @@ class Server:
                 self.config, self._config_file(), r.rule_storage, ctx.engine, self._registry, query=r.rule_query,
                 external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
                 slo_rule_files=slo_rule_files, timing=self.options.alert_timing,
+                group_query=backends.group_query(lambda: slos.slos, slos.out),
                 prepare=lambda m: self._cluster.attach_rules(m, self._config_file(), slos.out),
             )
             await self._cluster.start()
@@ -289,8 +293,8 @@ class Server:
         self._slos = SLOSetup(
             list(self.config.slo_files), str(base),
             self.options.data_dir / "generated" / "slo.rules.yml",
-            interval_ms=self.config.global_.evaluation_interval,
-            on_change=lambda slos: setattr(ctx, "slos", slos),
+            interval_ms=self.config.global_.evaluation_interval, on_change=lambda slos: setattr(ctx, "slos", slos),
+            backends=frozenset(self.config.query_backends), backend_of=dict(self.config.slo_query_backends),
         )
         return self._slos
 

@@ -132,6 +132,10 @@ class RuleQuery:
             raise PromQLError("rule result is not a vector or scalar")
         return res.value  # type: ignore[return-value]
 
+    def sync_for(self, expr: str) -> None:
+        """Before another query function reads ``expr``: the same wait as this one's."""
+        self._sync(expr)
+
     def _sync(self, expr: str) -> None:
         """Wait for the write-back; after a sync that timed out, wait only ``LAGGING_SYNC_S``
         until one succeeds again, so a lagging queue slows the rules by little."""

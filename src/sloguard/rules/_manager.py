@@ -7,6 +7,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from sloguard.clock import Clock, SystemClock
 from sloguard.labels import Labels
@@ -15,7 +16,7 @@ from sloguard.rules._errors import RuleFileError
 from sloguard.rules._group import AnyRule, Group, Outgoing, group_key
 from sloguard.rules._options import ManagerOptions
 from sloguard.rules._recording import RecordingRule
-from sloguard.rules._rule import NotifyFunc
+from sloguard.rules._rule import NotifyFunc, QueryFunc
 from sloguard.rules._rulefmt import RuleFile, RuleSpec, load_rule_file
 from sloguard.rules._shard import Ownership, slot_timestamp
 from sloguard.tsdb import STALE_NAN
@@ -59,6 +60,9 @@ class RuleManager:
         self._sharded: dict[str, Group] = {}
         self._owned: dict[str, bool | None] = {}  #: per shard key: owned at the last look
         self._eval_locks: dict[str, asyncio.Lock] = {}
+        #: ``(file, group name) -> QueryFunc | None``: a group's own query function (an SLO
+        #: that reads a named backend); ``None``: ``opts.query``.
+        self.group_query: Callable[[str, str], QueryFunc | None] | None = None
 
     # -- loading
     def load_groups(self, files: Sequence[str | RuleFile], interval_ms: int | None = None) -> dict[str, Group]:
@@ -76,7 +80,9 @@ class RuleManager:
                 continue
             for gs in rf.groups:
                 rules = [self._make_rule(r) for r in gs.rules]
-                g = Group(gs.name, rf.path, gs.interval_ms or interval, gs.limit, rules, self.opts, gs,
+                query = self.group_query(rf.path, gs.name) if self.group_query is not None else None
+                opts = self.opts if query is None else replace(self.opts, query=query)
+                g = Group(gs.name, rf.path, gs.interval_ms or interval, gs.limit, rules, opts, gs,
                           should_restore=not self._restored)
                 out[g.key] = g
         if errors:
