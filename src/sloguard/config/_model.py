@@ -19,6 +19,8 @@ remote_write_receiver: {max_body_bytes: 32MB, max_decompressed_bytes: 64MB,
 query: {timeout: 2m, max_samples: 50000000, max_concurrency: 20, lookback_delta: 5m,
         max_body_bytes: 10MiB, memory_limit: 0, max_parse_depth: 200, max_parse_chain: 300}
 query_backend: {url: "http://victoria:8428", timeout: 2m, retries: 3}   # sloguard.remote; or remote_read: [{url: ...}]
+query_backends: {payments-vm: {url: "http://vm.payments:8428"}}   # named, for SLOs that read another backend
+slo_query_backends: {"payments-*": payments-vm}   # SLO name glob -> name (or query_backend: in a native spec)
 remote_write: [{url: "http://victoria:8428/api/v1/write", queue_config: {max_shards: 50}}]  # sloguard.remote.write
 mode: embedded                   # or ruler: no long-term local storage, needs query_backend and remote_write
 ```
