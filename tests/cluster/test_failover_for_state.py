@@ -171,10 +171,10 @@ def test_a_pending_alert_fires_on_time_and_once_after_its_replica_is_killed(
     assert [(a["labels"]["alertname"], a["labels"]["cluster"]) for a in fired] == [("HaPending", "ha")], hook.bodies
     fired_at = datetime.fromisoformat(fired[0]["startsAt"].replace("Z", "+00:00")).timestamp()
     # It fires at the first evaluation at or after the restored activeAt + for (activeAt is
-    # whole seconds, so up to 1 s later), within two intervals when the heir runs late.
-    assert restored + FOR_S <= fired_at <= restored + 1 + FOR_S + 2 * INTERVAL_S, (restored, fired_at)
+    # whole seconds, so up to 1 s later), within a few intervals when the heir runs late.
+    assert restored + FOR_S <= fired_at <= restored + 1 + FOR_S + 3 * INTERVAL_S, (restored, fired_at)
     # That is, the original deadline moved on by the time no replica evaluated the group.
-    assert fired_at - (active_at + FOR_S) <= (first_after - down_at) + 3 * INTERVAL_S + 1
+    assert fired_at - (active_at + FOR_S) <= (first_after - down_at) + 4 * INTERVAL_S + 2
     assert heir != owner.name
     for r in rs:
         text = r.log.read_text(errors="replace")

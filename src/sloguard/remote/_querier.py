@@ -35,6 +35,10 @@ def _batch(series: list[Series], mint: int) -> SeriesBatch:
     )
 
 
+#: How far back a backend's instant selector looks (Prometheus' and VictoriaMetrics' default
+#: 5m), less a margin: past it an instant query cannot tell a staleness marker from a gap.
+STALENESS_HORIZON_MS = 4 * 60_000
+
 _FAR_MS = 10**14  #: past year 5000: the API's "no bound" defaults, not sent on
 
 
@@ -63,6 +67,23 @@ class RemoteQuerier:
             series = sorted((Series(s.labels.without(*drop), s.timestamps, s.values) for s in series),
                             key=lambda s: s.labels)
         return _batch(series, mint)
+
+    def ended_stale(self, labels: Labels, last_ms: int, at_ms: int) -> bool:
+        """Whether the series ``labels`` (as ``select`` returned it), whose last sample is at
+        ``last_ms``, was ended by a staleness marker by ``at_ms``. The API never returns the
+        markers, but an instant query stops finding a series after one, within the lookback:
+        so the series is stale when the instant query at ``at_ms`` misses it. ``False`` when
+        ``at_ms`` is too long after ``last_ms`` to tell (see ``STALENESS_HORIZON_MS``)."""
+        if at_ms - last_ms > STALENESS_HORIZON_MS:
+            return False
+        matchers = [Matcher(MatchType.EQUAL, k, v) for k, v in labels]
+        named = {k for k, _ in labels}
+        added = [(k, v) for k, v in self.external_labels if k not in named]
+        full = [*matchers, *(Matcher(MatchType.EQUAL, k, v) for k, v in added)]
+        res = self.engine.instant_query(selector(full), at_ms)
+        found = res.value if isinstance(res.value, list) else []
+        drop = [k for k, _ in added]
+        return not any(s.labels.without(*drop) == labels for s in found)
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
         return self.engine.series([selector(matchers)], _bound(mint), _bound(maxt))

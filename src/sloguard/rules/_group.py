@@ -172,6 +172,9 @@ class Group:
             _, tss, vs = batch.series(j)
             if len(tss) == 0 or is_stale_nan(float(vs[-1])):
                 return None
+            ended = getattr(q, "ended_stale", None)  # a backend's API hides staleness markers
+            if ended is not None and ended(ls, int(tss[-1]), ts):
+                return None
             down_at = int(tss[-1]) // 1000 * 1000
             active_at = int(vs[-1]) * 1000
             remaining = rule.hold_ms - (down_at - active_at)
