@@ -85,3 +85,28 @@ def test_the_fanout_merges_series_by_labels_and_the_primary_wins_a_shared_timest
                            _batch([(a, [20, 30], [2.0, 9.0]), (b, [10], [4.0])]))
     got = [(ls, t.tolist(), v.tolist()) for ls, t, v in (merged.series(i) for i in range(len(merged)))]
     assert got == [(a, [10, 20, 30], [1.0, 2.0, 3.0]), (b, [10], [4.0]), (c, [10], [5.0])]
+
+
+def test_a_group_whose_query_function_changes_on_reload_is_replaced(tmp_path: Path) -> None:
+    from sloguard.rules import ManagerOptions, RuleManager
+    from sloguard.tsdb.testing import MemoryStorage
+
+    def own(expr: str, t: int) -> list[object]:
+        return []
+
+    def other(expr: str, t: int) -> list[object]:
+        return []
+
+    storage = MemoryStorage()
+    m = RuleManager(ManagerOptions(query=own, storage=storage), use_threads=False)  # type: ignore[arg-type]
+    (tmp_path / "r.yml").write_text("groups: [{name: g, rules: [{record: x, expr: vector(1)}]}]\n")
+    picked: dict[str, object] = {}
+    m.group_query = lambda file, group: picked.get(group)  # type: ignore[assignment,return-value]
+    m.update([str(tmp_path / "r.yml")])
+    (first,) = m.groups()
+    m.update([str(tmp_path / "r.yml")])
+    assert m.groups() == [first] and first.opts.query is own  # unchanged: kept
+    picked["g"] = other
+    m.update([str(tmp_path / "r.yml")])
+    (second,) = m.groups()
+    assert second is not first and second.opts.query is other

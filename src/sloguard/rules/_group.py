@@ -207,9 +207,11 @@ class Group:
                 self.stale_series.extend(old.series_in_previous_eval[fi])
 
     def equals(self, other: Group) -> bool:
+        """Same rules, schedule and query function (an SLO's group that now reads another
+        backend is a new group)."""
         return (self.name, self.file, self.interval_ms, self.limit, self.spec) == (
             other.name, other.file, other.interval_ms, other.limit, other.spec,
-        )
+        ) and self.opts.query is other.opts.query
 
     def alerting_rules(self) -> Sequence[AlertingRule]:
         return [r for r in self.rules if isinstance(r, AlertingRule)]
