@@ -221,8 +221,7 @@ class Server:
         r = reads(self.config, storage, self._query, self._config_file(), self._remote_write,
                   self.options.data_dir / "wal", self._registry)
         ctx.engine, ctx.storage = r.engine, r.rule_storage  # with a backend: appends local, reads remote
-        ctx.settings["slo_backends"] = backends = slo_backends(self.config, r.rule_storage, self._query,
-                                                               self._config_file(), r.rule_query)
+        backends = ctx.settings["slo_backends"] = slo_backends(self.config, r, self._query, self._config_file())
         slos = self._slo_setup(ctx)
         slo_rule_files = await asyncio.to_thread(slos.refresh)
         await self._start_alerting(ctx, uv)  # SLO grouping labels known: the SLO inhibit rule compares them

@@ -71,9 +71,9 @@ class _Synced:
         return self.query(expr, t)
 
 
-def slo_backends(config: Config, storage: Any, query: QuerySettings, config_file: Path | None,
-                 rule_query: Any = None) -> SLOBackends:
-    """The engines of ``config.query_backends`` over ``storage`` (the rules' storage)."""
+def slo_backends(config: Config, reads: Any, query: QuerySettings, config_file: Path | None) -> SLOBackends:
+    """The engines of ``config.query_backends`` over the rules' storage of ``reads`` (an
+    ``api._backend_setup.Reads``); file paths in them are relative to ``config_file``."""
     if not config.query_backends:
         return SLOBackends()
     from sloguard.api._engine_setup import make_engine
@@ -85,8 +85,8 @@ def slo_backends(config: Config, storage: Any, query: QuerySettings, config_file
     for name, backend in config.query_backends.items():
         if config_file is not None:
             backend = replace(backend, http=with_directory(backend.http, str(config_file.parent)))
-        engine = make_engine(FanoutStorage(storage, _Remote(RemoteEngine(backend), None)), query)
+        engine = make_engine(FanoutStorage(reads.rule_storage, _Remote(RemoteEngine(backend), None)), query)
         engines[name] = engine
         rules = engine_query_func(engine)
-        queries[name] = _Synced(rules, rule_query) if rule_query is not None else rules
+        queries[name] = _Synced(rules, reads.rule_query) if reads.rule_query is not None else rules
     return SLOBackends(engines, queries)
