@@ -1,8 +1,9 @@
-"""Per-SLO query backends against a real VictoriaMetrics: a server on its embedded store
-with ``query_backends: {vm: ...}`` runs two SLOs on the same metric name; one names the
-backend (its SLI series are only in VictoriaMetrics), the other reads the embedded store
-(its series were written to the server). Each SLO's rules record its own error ratio, and
-its budget and history come from where its SLI lives."""
+"""Per-SLO query backends against a real VictoriaMetrics: a server with
+``query_backends: {vm: ...}`` runs two SLOs on the same metric name; one names the backend
+(its SLI series are only in VictoriaMetrics), the other reads the server's store: the
+embedded one (its series written to the server), or in ruler mode the server's own backend,
+a real Prometheus (its series written there; the outputs go back to it). Each SLO's rules
+record its own error ratio, and its budget and history come from where its SLI lives."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ import pytest
 from sloguard.ingest.remote_write import encode_write_request
 from sloguard.labels import Labels
 from tests._net import free_port
-from tests.remote._peers import victoria_metrics
+from tests.remote._peers import prometheus, victoria_metrics
 
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
 
@@ -77,28 +79,37 @@ def _query(url: str, expr: str) -> dict[str, float]:
 
 
 @pytest.mark.timeout(120)
-def test_an_slo_reads_its_named_backend_while_another_reads_the_embedded_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["embedded", "ruler"])
+def test_an_slo_reads_its_named_backend_while_another_reads_the_servers_store(tmp_path: Path, mode: str) -> None:
     now_ms = int(time.time() * 1000)
-    with victoria_metrics(tmp_path / "vm") as vm:
+    with victoria_metrics(tmp_path / "vm") as vm, ExitStack() as stack:
         vm.write(encode_write_request(_counters("a", 1.0, now_ms)))
         vm.flush()
         (tmp_path / "slos.yml").write_text(SLOS)
-        (tmp_path / "sloguard.yml").write_text(
-            "global: {evaluation_interval: 1s}\nslo_files: [slos.yml]\n"
-            f"query_backends: {{vm: {{url: '{vm.url}', timeout: 10s}}}}\n")
+        config = ("global: {evaluation_interval: 1s}\nslo_files: [slos.yml]\n"
+                  f"query_backends: {{vm: {{url: '{vm.url}', timeout: 10s}}}}\n")
+        args = []
+        if mode == "ruler":
+            prom = stack.enter_context(prometheus(tmp_path / "prom"))
+            prom.write(encode_write_request(_counters("b", 2.0, now_ms)))
+            config += (f"query_backend: {{url: '{prom.url}', timeout: 10s}}\n"
+                       f"remote_write: [{{url: '{prom.write_url}', queue_config: {{batch_send_deadline: 100ms}}}}]\n")
+            args = ["--mode", "ruler"]
+        (tmp_path / "sloguard.yml").write_text(config)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = (tmp_path / "sloguard.log").open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "sloguard.cli", "serve", "--config", str(tmp_path / "sloguard.yml"),
-             "--data-dir", str(tmp_path / "data"), "--listen", f"127.0.0.1:{port}", "--log.level", "warn"],
+             "--data-dir", str(tmp_path / "data"), "--listen", f"127.0.0.1:{port}", "--log.level", "warn", *args],
             stdout=subprocess.DEVNULL, stderr=log)
         try:
             _wait(lambda: proc.poll() is not None or _ready(url), "sloguard to start", timeout_s=60)
             assert proc.poll() is None, (tmp_path / "sloguard.log").read_text()[-2000:]
-            r = httpx.post(url + "/api/v1/write", content=encode_write_request(_counters("b", 2.0, now_ms)),
-                           headers={"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf"})
-            assert r.status_code == 204, r.text
+            if mode == "embedded":
+                r = httpx.post(url + "/api/v1/write", content=encode_write_request(_counters("b", 2.0, now_ms)),
+                               headers={"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf"})
+                assert r.status_code == 204, r.text
             assert _query(url, 'http_requests_total{job="a"}') == {}  # only the backend has it
             assert set(_query(url, 'http_requests_total{job="b"}')) == {"b"}
             ratios = _wait(lambda: (got := _query(url, "slo:sli_error:ratio_rate5m")) and len(got) == 2 and got,
