@@ -61,6 +61,8 @@ class Replica:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    #: More ``serve`` flags (``--mode ruler``, ``--rules.alert.*``).
+    args: list[str] = field(default_factory=list)
 
     @property
     def log(self) -> Path:
@@ -77,6 +79,7 @@ class Replica:
                 "--alerting.peer-name", self.name]
         if self.state_url:
             argv += ["--state.url", self.state_url]
+        argv += self.args
         self.starts += 1
         with self.log.open("ab") as out:
             out.write(f"--- start {self.starts}\n".encode())

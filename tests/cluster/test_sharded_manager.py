@@ -36,10 +36,11 @@ class Owns:
         return key in self.keys
 
 
-def _manager(folder: Path, ownership: Owns, clock: ManualClock) -> tuple[RuleManager, MemoryStorage]:
-    storage = MemoryStorage()
-    m = RuleManager(ManagerOptions(query=engine_query_func(PromQLEngine(storage)), storage=storage),
-                    clock=clock, use_threads=False)
+def _manager(folder: Path, ownership: Owns, clock: ManualClock,
+             storage: MemoryStorage | None = None) -> tuple[RuleManager, MemoryStorage]:
+    storage = storage or MemoryStorage()
+    m = RuleManager(ManagerOptions(query=engine_query_func(PromQLEngine(storage)), storage=storage,
+                                   for_grace_period_ms=10_000), clock=clock, use_threads=False)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rules.yml").write_text(RULES)
     m.update([str(folder / "rules.yml")])
@@ -118,6 +119,38 @@ def test_a_new_spell_of_ownership_starts_without_old_alert_state(tmp_path: Path)
     asyncio.run(go())
 
 
+def test_a_group_taken_back_restores_the_for_state_its_last_holder_wrote(tmp_path: Path) -> None:
+    """Two replicas on one store (a shared backend): a holds the pending alert, then b, then
+    a again. Each new holder writes no ALERTS_FOR_STATE until it restored, so a, coming
+    back, restores b's activeAt instead of reading back its own fresh one."""
+    clock = ManualClock(T0)
+    shared = MemoryStorage()
+    own_a, own_b = Owns({"rules/alerts"}), Owns(set())
+    a, _ = _manager(tmp_path / "a", own_a, clock, shared)
+    b, _ = _manager(tmp_path / "b", own_b, clock, shared)
+
+    def active_at(m: RuleManager) -> int:
+        (rule,) = m.alerting_rules()
+        return next(iter(rule.active.values())).active_at
+
+    async def go() -> None:
+        await a.start()
+        await b.start()
+        await clock.advance(40_000)
+        first = active_at(a)
+        own_a.keys, own_b.keys = set(), {"rules/alerts"}
+        await clock.advance(40_000)
+        assert first < active_at(b) <= first + 20_000  # moved on by the time nobody evaluated it
+        own_a.keys, own_b.keys = {"rules/alerts"}, set()
+        back_at = clock.now_ms()
+        await clock.advance(40_000)
+        assert active_at(a) <= first + 40_000 < back_at  # restored, not pending anew since back_at
+        await a.stop()
+        await b.stop()
+
+    asyncio.run(go())
+
+
 def test_a_take_over_catches_up_the_latest_slot_only_if_the_old_lease_had_ended_by_then(tmp_path: Path) -> None:
     clock = ManualClock(T0)
     own = Owns(set())
@@ -138,6 +171,33 @@ def test_a_take_over_catches_up_the_latest_slot_only_if_the_old_lease_had_ended_
         a.catch_up(key, slot - 300)  # done already: not again
         await clock.advance(10_000)
         assert _written(sa)["1"] == [slot, slot + 10_000]
+        await a.stop()
+
+    asyncio.run(go())
+
+
+def test_a_catch_up_after_an_earlier_spell_does_not_fire_on_the_old_alert_state(tmp_path: Path) -> None:
+    """The alert was pending here long ago; the group comes back through a catch-up
+    evaluation: pending anew from that slot, not fired on the old ``activeAt``."""
+    clock = ManualClock(T0)
+    own = Owns({"rules/alerts"})
+    a, _ = _manager(tmp_path / "a", own, clock)
+    sent: list[str] = []
+    a.notify = lambda expr, alerts: sent.extend(str(x.state) for x in alerts)
+    key = "rules/alerts"
+
+    async def go() -> None:
+        await a.start()
+        await clock.advance(40_000)
+        own.keys = set()
+        await clock.advance(60_000)
+        own.keys = {key}
+        slot = slot_timestamp(clock.now_ms(), 10_000, key)
+        a.catch_up(key, slot - 300)
+        await clock.advance(1)
+        (rule,) = a.alerting_rules()
+        assert [(str(x.state), x.active_at) for x in rule.active.values()] == [("pending", slot)]
+        assert sent == []
         await a.stop()
 
     asyncio.run(go())

@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from sloguard.cli import app
 from sloguard.cli._serve import parse_listen, self_address
+from sloguard.rules import AlertTiming
+from tests.deploy._serve import run_sloguard
 
 
 def _serve(*args: str) -> tuple[int, str]:
@@ -38,11 +40,22 @@ def test_yaml_error_exits_2_with_line_and_column(tmp_path: Path) -> None:
         (["--listen", "nowhere"], "invalid --listen 'nowhere'"),
         (["--log.format", "xml"], "invalid --log.format 'xml'"),
         (["--log.level", "loud"], "invalid log level 'loud'"),
+        (["--rules.alert.for-grace-period", "soon"], "invalid --rules.alert.for-grace-period 'soon'"),
+        (["--rules.alert.for-outage-tolerance", "0s"], "invalid --rules.alert.for-outage-tolerance '0s'"),
     ],
 )
 def test_bad_flags_exit_2(args: list[str], needle: str) -> None:
     code, err = _serve(*args)
     assert code == 2 and needle in err
+
+
+def test_rule_alert_flags_reach_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    started = run_sloguard(["serve", "--rules.alert.for-grace-period", "30s", "--rules.alert.resend-delay", "2m"],
+                           monkeypatch)
+    assert started.exit_code == 0, started.output
+    assert started.options.alert_timing == AlertTiming(resend_delay_ms=120_000, outage_tolerance_ms=3_600_000,
+                                                       for_grace_period_ms=30_000)
+    assert started.options.flags["rules.alert.for-grace-period"] == "30s"
 
 
 def test_parse_listen_forms() -> None:

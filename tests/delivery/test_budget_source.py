@@ -109,3 +109,25 @@ def test_page_alerts_come_from_the_pipeline_by_service_label(traffic: Traffic, s
     core.receive([alert("CheckoutAvailabilityBurn", "page", service="checkout", slo="checkout-availability")])
     assert source.firing_page_alert("checkout") == "CheckoutAvailabilityBurn"
     assert SLOBudgetSource(slos, traffic.engine, clock).firing_page_alert("checkout") is None, "no pipeline"
+
+
+def test_an_slo_with_its_own_query_backend_is_judged_on_that_backends_engine(tmp_path: Path) -> None:
+    """The server's store has no checkout traffic; the engine of the SLOs' backend has it."""
+    server, backend = Traffic(tmp_path / "server"), Traffic(tmp_path / "backend")
+    try:
+        backend.write("checkout", NOW - 2 * H, NOW, rps=10, error_ratio=0.004)
+        loaded = slos()
+        asked: list[str] = []
+
+        def engine_for(slo: object) -> object:
+            asked.append(slo.name)  # type: ignore[attr-defined]
+            return backend.engine
+
+        source = slo_budget_source(lambda: loaded, server.engine, ManualClock(NOW), engine_for=engine_for)  # type: ignore[arg-type]
+        assert source.remaining_budget("checkout") == pytest.approx(0.6, rel=1e-3)
+        assert asked and set(asked) <= {s.name for s in loaded if s.service == "checkout"}
+        plain = slo_budget_source(lambda: loaded, server.engine, ManualClock(NOW))
+        assert plain.remaining_budget("checkout") is None  # the server's store alone: no data
+    finally:
+        server.close()
+        backend.close()

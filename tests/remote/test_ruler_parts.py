@@ -38,6 +38,32 @@ def test_select_reads_raw_samples_of_the_window() -> None:
     assert ts.tolist() == [10_000, 20_000] and vs.tolist() == [7.0, 8.0]  # 9.999 is before mint
 
 
+def test_select_hides_the_external_labels_remote_write_added() -> None:
+    written = {"resultType": "matrix", "result": [
+        {"metric": {"__name__": "ALERTS_FOR_STATE", "alertname": "A", "cluster": "eu", "replica": "r1"},
+         "values": [[10, "7"]]}]}
+    with fake_backend(ok(written)) as fake:
+        q = RemoteQuerier(RemoteEngine(QueryBackend(url=fake.url)), Labels.of(cluster="eu", replica="r1"))
+        batch = q.select([Matcher(MatchType.EQUAL, "alertname", "A"), Matcher(MatchType.EQUAL, "replica", "r1")],
+                         0, 20_000)
+    query = dict(fake.requests[0][3])["query"]
+    assert query == '{alertname="A",replica="r1",cluster="eu"}[20001ms]'  # matched once, added once
+    assert batch.labels == [Labels.of(__name__="ALERTS_FOR_STATE", alertname="A", replica="r1")]
+
+
+def test_a_series_is_stale_when_an_instant_query_misses_it_within_the_lookback() -> None:
+    ls = Labels.of(__name__="ALERTS_FOR_STATE", alertname="A")
+    found = {"resultType": "vector", "result": [
+        {"metric": {"__name__": "ALERTS_FOR_STATE", "alertname": "A", "cluster": "eu"}, "value": [30, "7"]}]}
+    with fake_backend(ok(found), ok({"resultType": "vector", "result": []})) as fake:
+        q = RemoteQuerier(RemoteEngine(QueryBackend(url=fake.url)), Labels.of(cluster="eu"))
+        assert q.ended_stale(ls, 20_000, 30_000) is False  # still found: no marker since
+        assert q.ended_stale(ls, 20_000, 30_000) is True  # missed: a marker ended it
+        assert q.ended_stale(ls, 20_000, 20_000 + 5 * 60_000) is False  # past the lookback: cannot tell
+    assert len(fake.requests) == 2
+    assert dict(fake.requests[0][3])["query"] == '{__name__="ALERTS_FOR_STATE",alertname="A",cluster="eu"}'
+
+
 def test_metadata_without_bounds_sends_none() -> None:
     with fake_backend(ok(["a"])) as fake:
         q = RemoteQuerier(RemoteEngine(QueryBackend(url=fake.url)))

@@ -71,7 +71,10 @@ def reads(config: Config, storage: Storage, query: QuerySettings, config_file: P
         write_back = NoWriteBack()
         log.warning("query_backend without remote_write: rule outputs stay in the local store, and rules that "
                     "read other rules' outputs will not find them in the backend", extra={"backend": backend.url})
-    rule_storage = RulerStorage(storage, engine)
+    from sloguard.labels import Labels
+
+    external = Labels.from_dict(config.global_.external_labels) if write_storage is not None else None
+    rule_storage = RulerStorage(storage, engine, external)
     log.info("reading from the query backend", extra={"backend": backend.url, "mode": config.mode.value})
     rule_query = RuleQuery(engine, rule_storage, write_back)
     if registry is not None:

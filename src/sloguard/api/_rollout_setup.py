@@ -44,7 +44,10 @@ def default_budget(ctx: ServerContext) -> BudgetSource | None:
         module = importlib.import_module("sloguard.delivery.budget")
     except ImportError:
         return AlertingPageAlerts(ctx.alerting) if ctx.alerting is not None else None
-    source: BudgetSource = module.slo_budget_source(lambda: ctx.slos, ctx.engine, SystemClock(), lambda: ctx.alerting)
+    backends = ctx.settings.get("slo_backends")
+    engine_for = (lambda slo: backends.engine_for(slo, ctx.engine)) if backends is not None else None
+    source: BudgetSource = module.slo_budget_source(lambda: ctx.slos, ctx.engine, SystemClock(), lambda: ctx.alerting,
+                                                    engine_for=engine_for)
     return source
 
 

@@ -18,6 +18,7 @@ from sloguard.api._slo_setup import SLOSetup, with_slos
 from sloguard.config import Config
 from sloguard.rules import (
     AlertmanagerNotifier,
+    AlertTiming,
     NotifyFunc,
     RuleFileError,
     RuleManager,
@@ -50,10 +51,14 @@ async def start_rules(
     slo_rule_files: list[str] | None = None,
     query: Any = None,
     prepare: Callable[[RuleManager], None] | None = None,
+    timing: AlertTiming | None = None,
+    group_query: Callable[[str, str], Any] | None = None,
 ) -> RuleManager:
     """Load ``config.rule_files`` (and the rules generated for ``slos``: ``slo_rule_files``
     when the caller already refreshed them) and start evaluating them; alerts go to the
-    config's Alertmanagers, else to ``in_process``. Raises ``RuleSetupError``."""
+    config's Alertmanagers, else to ``in_process``; ``timing``: the ``--rules.alert.*`` flags.
+    Raises ``RuleSetupError``."""
+    t = timing or AlertTiming()
     if slo_rule_files is not None:
         extra = slo_rule_files
     else:
@@ -63,7 +68,9 @@ async def start_rules(
             storage, engine, [*config.rule_files, *extra], base_dir=_base_dir(config_path),
             evaluation_interval_ms=config.global_.evaluation_interval,
             external_labels=dict(config.global_.external_labels), external_url=external_url,
-            alertmanager_urls=config.alerting.urls(), query=query,
+            alertmanager_urls=config.alerting.urls(), query=query, resend_delay_ms=t.resend_delay_ms,
+            outage_tolerance_ms=t.outage_tolerance_ms, for_grace_period_ms=t.for_grace_period_ms,
+            group_query=group_query,
         )
     except RuleFileError as e:
         raise RuleSetupError(f"cannot load rule files: {e}") from None

@@ -39,11 +39,13 @@ from sloguard.api._remote_write_setup import prune_positions, start_remote_write
 from sloguard.api._rollout_setup import RolloutSetup, RolloutSetupError
 from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
 from sloguard.api._scrapes import start_scrapes
+from sloguard.api._slo_backends import slo_backends
 from sloguard.api._slo_setup import SLOSetup
 from sloguard.api._storage import DataDirInUse, DataDirLock, close_storage, maintain, open_storage
 from sloguard.api._uvicorn import EdgeUvicorn, edge_server
 from sloguard.api._webconfig import WebConfig, WebConfigError, ssl_context
 from sloguard.config import Config, ConfigError, TSDBSettings, load_config
+from sloguard.rules import AlertTiming
 from sloguard.tsdb import Storage, TSDBError
 
 log = logging.getLogger("sloguard.server")
@@ -71,6 +73,8 @@ class ServeOptions:
     alerting_config: Path | None = None
     state_url: str | None = None
     peer_name: str = ""
+    #: ``--rules.alert.*``: resend delay, ``for`` outage tolerance and grace period.
+    alert_timing: AlertTiming = field(default_factory=AlertTiming)
     #: Injected for tests: how the storage is opened, and how the maintenance loop waits.
     storage_opener: Callable[[Path, TSDBSettings], Storage] = open_storage
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -217,6 +221,7 @@ class Server:
         r = reads(self.config, storage, self._query, self._config_file(), self._remote_write,
                   self.options.data_dir / "wal", self._registry)
         ctx.engine, ctx.storage = r.engine, r.rule_storage  # with a backend: appends local, reads remote
+        backends = ctx.settings["slo_backends"] = slo_backends(self.config, r, self._query, self._config_file())
         slos = self._slo_setup(ctx)
         slo_rule_files = await asyncio.to_thread(slos.refresh)
         await self._start_alerting(ctx, uv)  # SLO grouping labels known: the SLO inhibit rule compares them
@@ -230,7 +235,8 @@ class Server:
             ctx.rule_manager = await start_rules(
                 self.config, self._config_file(), r.rule_storage, ctx.engine, self._registry, query=r.rule_query,
                 external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
-                slo_rule_files=slo_rule_files,
+                slo_rule_files=slo_rule_files, timing=self.options.alert_timing,
+                group_query=backends.group_query(lambda: slos.slos, slos.out),
                 prepare=lambda m: self._cluster.attach_rules(m, self._config_file(), slos.out),
             )
             await self._cluster.start()
@@ -286,8 +292,8 @@ class Server:
         self._slos = SLOSetup(
             list(self.config.slo_files), str(base),
             self.options.data_dir / "generated" / "slo.rules.yml",
-            interval_ms=self.config.global_.evaluation_interval,
-            on_change=lambda slos: setattr(ctx, "slos", slos),
+            interval_ms=self.config.global_.evaluation_interval, on_change=lambda slos: setattr(ctx, "slos", slos),
+            backends=frozenset(self.config.query_backends), backend_of=dict(self.config.slo_query_backends),
         )
         return self._slos
 

@@ -8,10 +8,11 @@ problem and left out, while the other SLOs keep running.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sloguard.rules import expand_rule_files
@@ -31,6 +32,9 @@ class SLOSetup:
     interval_ms: int = 60_000
     on_change: Callable[[list[SLO]], None] = lambda slos: None
     slos: list[SLO] = field(default_factory=list)
+    #: The config's ``query_backends`` names and ``slo_query_backends`` (name glob -> name).
+    backends: frozenset[str] = frozenset()
+    backend_of: dict[str, str] = field(default_factory=dict)
 
     def refresh(self) -> list[str]:
         """Re-read the specs and rewrite the generated rule file; returns the rule files to
@@ -42,7 +46,7 @@ class SLOSetup:
                 log.error("SLO spec problem; that SLO is left out", extra={"problem": str(p)})
             else:
                 log.warning("SLO spec warning", extra={"problem": str(p)})
-        slos = _first_of_each_name(slos)
+        slos = self._with_backends(_first_of_each_name(slos))
         self.slos = slos
         self.on_change(slos)
         if not slos:
@@ -54,6 +58,23 @@ class SLOSetup:
         os.replace(tmp, self.out)
         log.info("SLO rules generated", extra={"slos": len(slos), "file": str(self.out)})
         return [str(self.out)]
+
+
+    def _with_backends(self, slos: list[SLO]) -> list[SLO]:
+        """Each SLO with its query backend: its spec's ``query_backend``, else the first
+        ``slo_query_backends`` glob its name matches. An SLO naming a backend the config
+        does not define is logged and left out."""
+        out = []
+        for slo in slos:
+            name = slo.query_backend or next(
+                (b for pattern, b in self.backend_of.items() if fnmatch.fnmatchcase(slo.name, pattern)), "")
+            if name and name not in self.backends:
+                log.error("SLO left out: query_backend names a backend the config's query_backends does not "
+                          "define", extra={"slo": slo.name, "source": slo.source, "query_backend": name,
+                                           "defined": ", ".join(sorted(self.backends)) or "none"})
+                continue
+            out.append(replace(slo, query_backend=name))
+        return out
 
 
 def _first_of_each_name(slos: list[SLO]) -> list[SLO]:

@@ -4,6 +4,7 @@ and ``GET /api/v1/slos/{name}/history`` with the SLI, budget and burn rates over
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -51,10 +52,14 @@ def _find(ctx: ServerContext, name: str) -> SLO:
     raise ApiError(f"no SLO named {name!r}", ErrorType.NOT_FOUND)
 
 
-def _engine(ctx: ServerContext) -> object:
-    if ctx.engine is None:
+def _engine(ctx: ServerContext, slo: Any) -> Any:
+    """The engine ``slo``'s budget and history are computed on: its query backend's, if it
+    names one (``api._slo_backends``), else the server's."""
+    backends = ctx.settings.get("slo_backends")
+    engine = backends.engine_for(slo, ctx.engine) if backends is not None else ctx.engine
+    if engine is None:
         raise ApiError("this server has no query engine to compute SLO history with", ErrorType.UNAVAILABLE)
-    return ctx.engine
+    return engine
 
 
 def history_range(params: Params, now_ms: int) -> tuple[int, int, int]:
@@ -92,7 +97,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         for slo in ctx.slos:
             if name is not None and slo.name != name:
                 continue
-            budgets = budget.compute(ctx.engine, slo, at_ms) if ctx.engine is not None and with_budgets else None
+            budgets = budget.compute(_engine(ctx, slo), slo, at_ms) if ctx.engine is not None and with_budgets else None
             out.append(slo_json(slo, budgets, alerts.get(slo.name, [])))
         return out
 
@@ -116,9 +121,9 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     async def slo_history(request: Request) -> Response:
         params = await Params.of(request)
         slo = _find(ctx, request.path_params["name"])
-        engine = _engine(ctx)
+        engine = _engine(ctx, slo)
         start, end, step = history_range(params, int(time.time() * 1000))
-        h = await run_in_threadpool(history.compute, engine, slo, start, end, step)  # type: ignore[arg-type]
+        h = await run_in_threadpool(history.compute, engine, slo, start, end, step)
         return success(history.history_json(h))
 
     return [

@@ -153,6 +153,16 @@ def serve(
     mode: Annotated[str | None, typer.Option(
         "--mode", help="embedded (the default: the local TSDB stores everything) or ruler (reads go to "
         "query_backend, outputs back through remote_write; overrides the config's mode:).")] = None,
+    # --- alert state (Prometheus' --rules.alert.* flags)
+    alert_resend_delay: Annotated[str, typer.Option(
+        "--rules.alert.resend-delay", help="Minimum time to wait before re-sending an alert.")] = "1m",
+    alert_outage_tolerance: Annotated[str, typer.Option(
+        "--rules.alert.for-outage-tolerance",
+        help="Max time to tolerate an outage (or a replica's death) when restoring the 'for' state of alerts.")] = "1h",
+    alert_grace_period: Annotated[str, typer.Option(
+        "--rules.alert.for-grace-period",
+        help="Minimum time between an alert's 'for' state being restored and it firing; alerts whose "
+        "'for' is shorter are not restored.")] = "10m",
     maintenance_interval: Annotated[str, typer.Option(
         "--storage.tsdb.maintenance-interval", hidden=True,
         help="How often blocks are cut, compacted, retained and new block directories loaded.")] = "1m",
@@ -160,6 +170,7 @@ def serve(
     """Run the sloguard server: TSDB, scrapes, remote-write receiver and HTTP API."""
     from sloguard.api._server import ServeError, ServeOptions
     from sloguard.api._server import serve as run_server
+    from sloguard.rules import AlertTiming
 
     try:
         fmt = LogFormat(log_format)
@@ -168,6 +179,10 @@ def serve(
         edge = edge_flags(web_config_file, read_timeout, header_timeout, max_connections,
                           enable_lifecycle, enable_admin_api)
         maintenance_s = _positive_duration_s("--storage.tsdb.maintenance-interval", maintenance_interval)
+        timing = AlertTiming(*(round(_positive_duration_s(f, t) * 1000) for f, t in (
+            ("--rules.alert.resend-delay", alert_resend_delay),
+            ("--rules.alert.for-outage-tolerance", alert_outage_tolerance),
+            ("--rules.alert.for-grace-period", alert_grace_period))))
     except ValueError as e:
         msg = str(e)
         if "is not a valid LogFormat" in msg:
@@ -199,12 +214,15 @@ def serve(
         "state.url": _hide_password(state_url or ""),
         "alerting.peer-name": peer_name or "",
         "mode": config.mode.value,
+        "rules.alert.resend-delay": alert_resend_delay,
+        "rules.alert.for-outage-tolerance": alert_outage_tolerance,
+        "rules.alert.for-grace-period": alert_grace_period,
     }
     options = ServeOptions(
         config_path=config_file or Path(BUNDLED_CONFIG), data_dir=data_dir, host=host, port=port,
         flags=flags, web=edge.web, limits=edge.limits, enable_lifecycle=edge.enable_lifecycle,
         maintenance_interval_s=maintenance_s,
-        alerting_config=alerting_config, state_url=state_url, peer_name=peer_name or "",
+        alerting_config=alerting_config, state_url=state_url, peer_name=peer_name or "", alert_timing=timing,
         loader=None if config_file else (lambda: bundled_config(self_address(host, port))),
     )
     tune_for_server()

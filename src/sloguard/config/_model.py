@@ -19,6 +19,8 @@ remote_write_receiver: {max_body_bytes: 32MB, max_decompressed_bytes: 64MB,
 query: {timeout: 2m, max_samples: 50000000, max_concurrency: 20, lookback_delta: 5m,
         max_body_bytes: 10MiB, memory_limit: 0, max_parse_depth: 200, max_parse_chain: 300}
 query_backend: {url: "http://victoria:8428", timeout: 2m, retries: 3}   # sloguard.remote; or remote_read: [{url: ...}]
+query_backends: {payments-vm: {url: "http://vm.payments:8428"}}   # named, for SLOs that read another backend
+slo_query_backends: {"payments-*": payments-vm}   # SLO name glob -> name (or query_backend: in a native spec)
 remote_write: [{url: "http://victoria:8428/api/v1/write", queue_config: {max_shards: 50}}]  # sloguard.remote.write
 mode: embedded                   # or ruler: no long-term local storage, needs query_backend and remote_write
 ```
@@ -220,6 +222,11 @@ class Config(_Strict):
     #: ``remote_read`` (Prometheus' list, one entry) is accepted in its place.
     query_backend: Any = None
     remote_read: Any = None
+    #: Named query backends (``query_backend``'s keys) that an SLO may read instead of the
+    #: server's: its rules' SLI queries, budget and history (native spec ``query_backend:``).
+    query_backends: dict[str, Any] = Field(default_factory=dict)
+    #: SLO name or glob (``checkout-*``) -> a ``query_backends`` name, for specs of any format.
+    slo_query_backends: dict[str, str] = Field(default_factory=dict)
     mode: ServerMode = ServerMode.EMBEDDED
     #: Where recorded series are sent (``sloguard.remote.write.RemoteWriteConfig`` entries,
     #: Prometheus' keys), read from the WAL by one queue each.
@@ -243,6 +250,23 @@ class Config(_Strict):
     def _query_backend(cls, v: Any) -> Any:
         return _backend(v, "query_backend")
 
+    @field_validator("query_backends", mode="before")
+    @classmethod
+    def _query_backends(cls, v: Any) -> Any:
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise ValueError(f"query_backends must map names to backends, got {type(v).__name__}")
+        out = {}
+        for name, b in v.items():
+            try:
+                out[str(name)] = _backend(b, "query_backend")
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
+            if out[str(name)] is None:
+                raise ValueError(f"{name}: needs a url")
+        return out
+
     @field_validator("remote_read", mode="before")
     @classmethod
     def _remote_read(cls, v: Any) -> Any:
@@ -252,6 +276,11 @@ class Config(_Strict):
     def _one_backend(self) -> Config:
         if self.query_backend is not None and self.remote_read is not None:
             raise ValueError("query_backend and remote_read both name a query backend; keep one")
+        for pattern, name in self.slo_query_backends.items():
+            if name not in self.query_backends:
+                known = ", ".join(sorted(self.query_backends)) or "none"
+                raise ValueError(f"slo_query_backends.{pattern}: unknown query backend {name!r} "
+                                 f"(query_backends defines: {known})")
         if self.mode is ServerMode.RULER and self.backend() is None:
             raise ValueError("mode: ruler reads everything from a query backend; set query_backend (or remote_read)")
         if self.mode is ServerMode.RULER and not self.remote_write:
@@ -261,6 +290,10 @@ class Config(_Strict):
     @field_serializer("query_backend")
     def _show_backend(self, v: Any) -> Any:
         return v.config_dict() if v is not None else None
+
+    @field_serializer("query_backends")
+    def _show_backends(self, v: dict[str, Any]) -> Any:
+        return {k: b.config_dict() for k, b in v.items()}
 
     @field_serializer("remote_read")
     def _show_remote_read(self, v: Any) -> Any:

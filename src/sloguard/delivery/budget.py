@@ -38,16 +38,21 @@ class SLOBudgetSource:
 
     def __init__(self, slos: SLOsFunc, engine: Engine | None, clock: Clock,
                  alerting: AlertingFunc = lambda: None,
-                 severities: tuple[str, ...] = ("page", "critical")) -> None:
+                 severities: tuple[str, ...] = ("page", "critical"),
+                 engine_for: Callable[[SLO], Engine] | None = None) -> None:
         self._slos, self._engine, self._clock = slos, engine, clock
         self._alerting, self._severities = alerting, severities
+        #: The engine of an SLO that reads its own query backend (default: ``engine``).
+        self._engine_for = engine_for
 
     def budgets(self, service: str) -> list[budget.Budget]:
         """Every budget of every SLO of ``service`` now (empty without an engine or SLO)."""
-        if self._engine is None:
+        engine = self._engine
+        if engine is None:
             return []
         now = self._clock.now_ms()
-        return [b for slo in self._slos() if slo.service == service for b in budget.compute(self._engine, slo, now)]
+        pick = self._engine_for or (lambda slo: engine)
+        return [b for slo in self._slos() if slo.service == service for b in budget.compute(pick(slo), slo, now)]
 
     def remaining_budget(self, service: str) -> float | None:
         """The smallest remaining ratio over the service's SLOs; None without SLO or data."""
@@ -68,8 +73,10 @@ class SLOBudgetSource:
 
 
 def slo_budget_source(slos: SLOsFunc, engine: Engine | None, clock: Clock,
-                      alerting: AlertingFunc = lambda: None) -> BudgetSource:
+                      alerting: AlertingFunc = lambda: None,
+                      engine_for: Callable[[SLO], Engine] | None = None) -> BudgetSource:
     """The server's error-budget source: ``slos`` returns the loaded SLOs (``lambda:
-    ctx.slos``), ``engine`` the embedded query engine (None: no budget is ever checked),
-    ``alerting`` the running pipeline (``lambda: ctx.alerting``)."""
-    return SLOBudgetSource(slos, engine, clock, alerting)
+    ctx.slos``), ``engine`` the server's query engine (None: no budget is ever checked),
+    ``alerting`` the running pipeline (``lambda: ctx.alerting``), ``engine_for`` the engine
+    of an SLO that names its own query backend."""
+    return SLOBudgetSource(slos, engine, clock, alerting, engine_for=engine_for)

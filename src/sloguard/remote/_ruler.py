@@ -93,11 +93,13 @@ class _CountingAppender:
 
 
 class RulerStorage:
-    """Appends to ``local`` (counted for read-your-writes); ``querier()`` reads the backend.
+    """Appends to ``local`` (counted for read-your-writes); ``querier()`` reads the backend,
+    its ``select`` hiding the ``external_labels`` remote write adds to what it sends.
     Everything else (``stats``, ``close``, compaction) is the local store's."""
 
-    def __init__(self, local: Storage, engine: RemoteEngine) -> None:
+    def __init__(self, local: Storage, engine: RemoteEngine, external_labels: Labels | None = None) -> None:
         self.local, self.engine = local, engine
+        self.external_labels = external_labels or Labels()
         self.commits = _Commits()
 
     def __getattr__(self, name: str) -> Any:
@@ -107,7 +109,7 @@ class RulerStorage:
         return _CountingAppender(self.local.appender(durable=durable), self.commits)
 
     def querier(self) -> RemoteQuerier:
-        return RemoteQuerier(self.engine)
+        return RemoteQuerier(self.engine, self.external_labels)
 
 
 class RuleQuery:
@@ -129,6 +131,10 @@ class RuleQuery:
         if res.result_type is not ValueType.VECTOR:
             raise PromQLError("rule result is not a vector or scalar")
         return res.value  # type: ignore[return-value]
+
+    def sync_for(self, expr: str) -> None:
+        """Before another query function reads ``expr``: the same wait as this one's."""
+        self._sync(expr)
 
     def _sync(self, expr: str) -> None:
         """Wait for the write-back; after a sync that timed out, wait only ``LAGGING_SYNC_S``

@@ -32,7 +32,7 @@ from sloguard.rules._group import Group, Outgoing, group_key
 from sloguard.rules._manager import RuleManager
 from sloguard.rules._metrics import RuleManagerCollector
 from sloguard.rules._notifier import AlertmanagerNotifier, PostableAlert, to_postable
-from sloguard.rules._options import ManagerOptions
+from sloguard.rules._options import AlertTiming, ManagerOptions
 from sloguard.rules._recording import RecordingRule
 from sloguard.rules._rule import (
     NotifyFunc,
@@ -59,6 +59,7 @@ __all__ = [
     "RESOLVED_RETENTION_MS",
     "Alert",
     "AlertState",
+    "AlertTiming",
     "AlertmanagerNotifier",
     "PostableAlert",
     "to_postable",

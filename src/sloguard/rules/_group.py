@@ -172,6 +172,9 @@ class Group:
             _, tss, vs = batch.series(j)
             if len(tss) == 0 or is_stale_nan(float(vs[-1])):
                 return None
+            ended = getattr(q, "ended_stale", None)  # a backend's API hides staleness markers
+            if ended is not None and ended(ls, int(tss[-1]), ts):
+                return None
             down_at = int(tss[-1]) // 1000 * 1000
             active_at = int(vs[-1]) * 1000
             remaining = rule.hold_ms - (down_at - active_at)
@@ -204,9 +207,11 @@ class Group:
                 self.stale_series.extend(old.series_in_previous_eval[fi])
 
     def equals(self, other: Group) -> bool:
+        """Same rules, schedule and query function (an SLO's group that now reads another
+        backend is a new group)."""
         return (self.name, self.file, self.interval_ms, self.limit, self.spec) == (
             other.name, other.file, other.interval_ms, other.limit, other.spec,
-        )
+        ) and self.opts.query is other.opts.query
 
     def alerting_rules(self) -> Sequence[AlertingRule]:
         return [r for r in self.rules if isinstance(r, AlertingRule)]

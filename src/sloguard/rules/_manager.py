@@ -7,6 +7,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from sloguard.clock import Clock, SystemClock
 from sloguard.labels import Labels
@@ -15,7 +16,7 @@ from sloguard.rules._errors import RuleFileError
 from sloguard.rules._group import AnyRule, Group, Outgoing, group_key
 from sloguard.rules._options import ManagerOptions
 from sloguard.rules._recording import RecordingRule
-from sloguard.rules._rule import NotifyFunc
+from sloguard.rules._rule import NotifyFunc, QueryFunc
 from sloguard.rules._rulefmt import RuleFile, RuleSpec, load_rule_file
 from sloguard.rules._shard import Ownership, slot_timestamp
 from sloguard.tsdb import STALE_NAN
@@ -57,6 +58,11 @@ class RuleManager:
         self.ownership: Ownership | None = None
         self.shard_key: Callable[[Group], str] = lambda g: g.key
         self._sharded: dict[str, Group] = {}
+        self._owned: dict[str, bool | None] = {}  #: per shard key: owned at the last look
+        self._eval_locks: dict[str, asyncio.Lock] = {}
+        #: ``(file, group name) -> QueryFunc | None``: a group's own query function (an SLO
+        #: that reads a named backend); ``None``: ``opts.query``.
+        self.group_query: Callable[[str, str], QueryFunc | None] | None = None
 
     # -- loading
     def load_groups(self, files: Sequence[str | RuleFile], interval_ms: int | None = None) -> dict[str, Group]:
@@ -74,7 +80,9 @@ class RuleManager:
                 continue
             for gs in rf.groups:
                 rules = [self._make_rule(r) for r in gs.rules]
-                g = Group(gs.name, rf.path, gs.interval_ms or interval, gs.limit, rules, self.opts, gs,
+                query = self.group_query(rf.path, gs.name) if self.group_query is not None else None
+                opts = self.opts if query is None else replace(self.opts, query=query)
+                g = Group(gs.name, rf.path, gs.interval_ms or interval, gs.limit, rules, opts, gs,
                           should_restore=not self._restored)
                 out[g.key] = g
         if errors:
@@ -208,40 +216,51 @@ class RuleManager:
         """Every slot of the group, evaluated only while this replica owns it. Coming back
         after another replica had the group, its alert state here is stale: it starts from
         none and restores ``for`` state (``ALERTS_FOR_STATE``) after its second evaluation,
-        as a restart does. A start or a reload keeps the state the group was given."""
+        as a restart does (see ``_start_afresh``). A start or a reload keeps the state the
+        group was given."""
         key = self.shard_key(g)
         self._sharded[key] = g
+        self._owned[key] = None  # not looked yet (a start or a reload)
+        lock = self._eval_locks.setdefault(key, asyncio.Lock())
         ts = slot_timestamp(self.clock.now_ms(), g.interval_ms, key) + g.interval_ms
         await self.clock.sleep_until(ts)
-        was_owner: bool | None = None  # None: not looked yet (a start or a reload)
         spell = 0
         while True:
             if ownership.owns(key):
-                if was_owner is False:
-                    for rule in g.alerting_rules():
-                        rule.active.clear()
-                    g.should_restore = bool(g.alerting_rules())
-                await self._iterate(g, ts)
-                was_owner, spell = True, spell + 1
+                self._begin_spell(key, g)
+                async with lock:  # not beside a catch-up evaluation of the same group
+                    await self._iterate(g, ts)
+                spell += 1
                 if spell == 2 and g.should_restore:
                     g.restore_for_state(self.clock.now_ms())
                     g.should_restore = False
             else:
-                was_owner, spell = False, 0
+                self._owned[key], spell = False, 0
             ts = await self._next_tick(g, ts)
+
+    def _begin_spell(self, key: str, g: Group) -> None:
+        if self._owned.get(key) is False:
+            _start_afresh(g)
+        self._owned[key] = True
 
     def catch_up(self, key: str, free_from_ms: int) -> None:
         """This replica just took the group ``key`` over from a holder whose lease ended at
         ``free_from_ms``: evaluate now its latest slot if that came at or after then (the
         old holder cannot have evaluated it: its ownership ended before its lease did), so a
-        take-over misses one slot fewer. Nothing for an unknown group or an older slot."""
+        take-over misses one slot fewer. Nothing for an unknown group or an older slot. The
+        evaluation starts the new spell (no alert state left from an earlier one)."""
         g = self._sharded.get(key)
         if g is None or self._loop is None or not self._running:
             return
         ts = slot_timestamp(self.clock.now_ms(), g.interval_ms, key)
         done = g.last_evaluation_s is not None and g.last_evaluation_s * 1000 >= ts
         if ts >= free_from_ms and not done:
-            self._loop.create_task(self._iterate(g, ts), name=f"rules:{key}:catch-up")
+            self._begin_spell(key, g)
+            self._loop.create_task(self._catch_up(key, g, ts), name=f"rules:{key}:catch-up")
+
+    async def _catch_up(self, key: str, g: Group, ts: int) -> None:
+        async with self._eval_locks.setdefault(key, asyncio.Lock()):
+            await self._iterate(g, ts)
 
     async def _next_tick(self, g: Group, ts: int) -> int:
         await self.clock.sleep_until(ts + g.interval_ms)
@@ -268,3 +287,16 @@ class RuleManager:
             res = self.notify(o.expr, o.alerts)
             if inspect.isawaitable(res):
                 await res
+
+
+def _start_afresh(g: Group) -> None:
+    """A group coming back to this replica after another held it: as after a restart, no
+    alerts, no ``ALERTS``/``ALERTS_FOR_STATE`` written until the restore (it would read its
+    own fresh ``activeAt`` back), and no series of the old spell to mark stale (the other
+    holder wrote since; stale markers now would end its series and hide its ``for`` state)."""
+    for rule in g.alerting_rules():
+        rule.active.clear()
+        rule.restored = False
+    g.series_in_previous_eval = [set() for _ in g.rules]
+    g.stale_series = []
+    g.should_restore = bool(g.alerting_rules())

@@ -9,6 +9,19 @@ from sloguard.tsdb import Storage
 
 
 @dataclass(frozen=True, slots=True)
+class AlertTiming:
+    """Prometheus' ``--rules.alert.resend-delay``, ``--rules.alert.for-outage-tolerance`` and
+    ``--rules.alert.for-grace-period`` (milliseconds): how often firing alerts are re-sent,
+    how old an ``ALERTS_FOR_STATE`` sample may be and still restore an alert's ``activeAt``,
+    and the least time a restored alert waits before firing (rules whose ``for`` is shorter
+    are not restored)."""
+
+    resend_delay_ms: int = 60_000
+    outage_tolerance_ms: int = 3_600_000
+    for_grace_period_ms: int = 600_000
+
+
+@dataclass(frozen=True, slots=True)
 class ManagerOptions:
     """``query`` reads, ``storage`` receives recorded samples and ALERTS series.
 

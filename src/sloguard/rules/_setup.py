@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sloguard.clock import Clock
@@ -43,13 +43,15 @@ def rule_manager_for(
     outage_tolerance_ms: int = 3_600_000,
     for_grace_period_ms: int = 600_000,
     query: QueryFunc | None = None,
+    group_query: Callable[[str, str], QueryFunc | None] | None = None,
 ) -> RuleManager:
     """Build and load (raises ``RuleFileError`` on a bad file); call ``await m.start()`` to run
     and ``m.reload()`` on SIGHUP / ``POST /-/reload``. ``alert_relabel_configs`` are
     ``sloguard.ingest.relabel.RelabelConfig`` objects applied to alerts before sending; the
     last three are Prometheus' ``--rules.alert.resend-delay``, ``--rules.alert.for-outage-
     tolerance`` and ``--rules.alert.for-grace-period``. ``query`` replaces the query function
-    over ``engine`` (the ruler mode reads a remote backend through its own)."""
+    over ``engine`` (the ruler mode reads a remote backend through its own); ``group_query``
+    gives a group its own (see ``RuleManager.group_query``)."""
     opts = ManagerOptions(
         query=query or engine_query_func(engine), storage=storage, default_interval_ms=evaluation_interval_ms,
         external_labels=dict(external_labels or {}), external_url=external_url,
@@ -67,6 +69,7 @@ def rule_manager_for(
         if alertmanager_urls else None
     )
     m = RuleManager(opts, notify=notify, clock=clock)
+    m.group_query = group_query
     m.resolver = lambda: expand_rule_files(rule_files, base_dir)
     m.update(m.resolver(), evaluation_interval_ms)
     return m

@@ -82,4 +82,7 @@ def lossy(slo: SLO) -> list[Loss]:
     if slo.grouping:
         out.append(Loss(slo.name, "grouping", f"Sloth has no grouping field: by ({', '.join(slo.grouping)}) is dropped "
                         "(generated queries keep their sum by, user queries are unchanged)"))
+    if slo.query_backend:
+        out.append(Loss(slo.name, "query_backend", f"Sloth has no query backend field: {slo.query_backend!r} is "
+                        "dropped (name the SLO in the server config's slo_query_backends instead)"))
     return out + _sli_losses(slo) + _alerting_losses(slo)

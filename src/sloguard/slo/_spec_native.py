@@ -37,7 +37,8 @@ from sloguard.slo.model import (
 )
 
 API_VERSION = "sloguard/v1"
-_SLO_KEYS = {"name", "service", "description", "objective", "period", "budgeting", "grouping", "labels", "sli", "alerting"}
+_SLO_KEYS = {"name", "service", "description", "objective", "period", "budgeting", "grouping", "labels", "sli", "alerting",
+             "query_backend"}
 
 
 def objective_from(r: Reader, d: Mapping[str, Any], key: str, path: str) -> float | None:
@@ -195,6 +196,7 @@ def _slo(r: Reader, raw: Any, path: str, service: str, common: tuple[tuple[str, 
         name=name, service=service, objective=objective, sli=sli, period=period, budgeting=budgeting,
         timeslice_target=target, timeslice_ms=slice_ms, description=r.str_(d, "description", path),
         grouping=grouping, labels=common + labels, alerting=alerting, source=r.source,
+        query_backend=r.str_(d, "query_backend", path),
     )
     check_slo(r, f"{path}.sli", slo)
     return None if r.errors_since(mark) else slo
@@ -285,6 +287,8 @@ def dump_slo(slo: SLO) -> dict[str, Any]:
     if slo.labels:
         d["labels"] = dict(slo.labels)
     d["sli"] = _sli_doc(slo.sli)
+    if slo.query_backend:
+        d["query_backend"] = slo.query_backend
     a = slo.alerting
     page, ticket = workbook_tiers(slo.period.nominal_ms)
     al: dict[str, Any] = {"name": a.name} if a.name and a.name != slo.name else {}

@@ -1,7 +1,8 @@
 """OpenSLO v1: Service, SLI, SLO, AlertPolicy, AlertCondition and AlertNotificationTarget.
 
 What OpenSLO has no field for is kept in annotations of the SLO (``sloguard.dev/grouping``,
-``sloguard.dev/min-events``, ``sloguard.dev/runbook``, ``sloguard.dev/no-data-for``) and of
+``sloguard.dev/min-events``, ``sloguard.dev/runbook``, ``sloguard.dev/no-data-for``,
+``sloguard.dev/query-backend``) and of
 its indicator (``sloguard.dev/sli``); alerting is in ``_openslo_alerts``, indicators in
 ``_openslo_sli``.
 """
@@ -33,6 +34,7 @@ GROUPING = "sloguard.dev/grouping"
 MIN_EVENTS = "sloguard.dev/min-events"
 RUNBOOK = "sloguard.dev/runbook"
 NO_DATA = "sloguard.dev/no-data-for"
+QUERY_BACKEND = "sloguard.dev/query-backend"
 #: The no-data ``for`` of an SLO whose policies have ``alertWhenNoData: true`` (and no annotation).
 NO_DATA_WHEN_ASKED_MS = 600_000
 #: ... and of an SLO whose policies do not ask for it.
@@ -76,7 +78,8 @@ def _settings(r: Reader, meta: Mapping[str, Any], path: str, asked: bool) -> dic
         no_data = no_data_for(asked)
     else:
         no_data = None if str(text).lower() in _OFF else r.duration(ann, NO_DATA, p, required=True)
-    return {"grouping": grouping, "min_events": int(n), "runbook": r.str_(ann, RUNBOOK, p), "no_data": no_data}
+    return {"grouping": grouping, "min_events": int(n), "runbook": r.str_(ann, RUNBOOK, p), "no_data": no_data,
+            "query_backend": r.str_(ann, QUERY_BACKEND, p)}
 
 
 def _objective(r: Reader, om: Mapping[str, Any], path: str) -> float | None:
@@ -138,7 +141,7 @@ def _load_one(r: Reader, doc: Mapping[str, Any], refs: alerts.Refs, path: str,
         alerting=Alerting(name=ad.name, tiers=alerts.tiers_or_default(ad, period), labels=ad.labels,
                           annotations=ad.annotations, runbook=st["runbook"], min_events=st["min_events"],
                           no_data_for_ms=st["no_data"]),
-        source=r.source,
+        source=r.source, query_backend=st["query_backend"],
     )
     imeta = r.mapping(ind.get("metadata"), f"{ipath}.metadata" if ipath else "metadata")
     slo = replace(slo, sli=sli_.exact_sli(r.mapping(imeta.get("annotations"), ""), ispec, slo))
@@ -183,6 +186,8 @@ def _annotations(slo: SLO) -> dict[str, str]:
         out[RUNBOOK] = a.runbook
     if no_data_for(a.no_data_for_ms is not None and bool(a.tiers)) != a.no_data_for_ms:
         out[NO_DATA] = "off" if a.no_data_for_ms is None else alerts.shorthand(a.no_data_for_ms)
+    if slo.query_backend:
+        out[QUERY_BACKEND] = slo.query_backend
     return out
 
 

@@ -189,6 +189,9 @@ class SLO:
     labels: tuple[tuple[str, str], ...] = ()
     alerting: Alerting = field(default_factory=Alerting)
     source: str = ""
+    #: The server's ``query_backends`` entry this SLO reads (its SLI queries, budget and
+    #: history); empty: the server's own store or ``query_backend``.
+    query_backend: str = ""
     #: Settings of the source format that the model has no field for, kept so a
     #: compatibility mode can reproduce that tool's rules (``("pyrra.absentName", "X")``).
     extensions: tuple[tuple[str, str], ...] = ()

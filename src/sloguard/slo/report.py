@@ -92,6 +92,8 @@ def slo_json(slo: SLO, budgets: list[Budget] | None = None, alerts: list[dict[st
         "labels": dict(slo.labels),
         "source": slo.source,
     }
+    if slo.query_backend:
+        d["queryBackend"] = slo.query_backend
     if budgets is not None:
         d["budgets"] = [budget_json(b) for b in budgets]
     if alerts is not None:
