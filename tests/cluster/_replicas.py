@@ -63,6 +63,8 @@ class Replica:
     starts: int = 0
     #: More ``serve`` flags (``--mode ruler``, ``--rules.alert.*``).
     args: list[str] = field(default_factory=list)
+    #: Basic-auth credentials for the test's own calls (a ``--web.config.file`` requiring them).
+    auth: tuple[str, str] | None = None
 
     @property
     def log(self) -> Path:
@@ -90,7 +92,7 @@ class Replica:
         def ready() -> bool:
             assert self.proc is not None and self.proc.poll() is None, f"{self.name} exited:\n{self.tail()}"
             try:
-                return httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200
+                return httpx.get(f"{self.url}/-/ready", timeout=2, auth=self.auth).status_code == 200
             except httpx.HTTPError:
                 return False
 
@@ -114,7 +116,7 @@ class Replica:
         return self.proc is not None and self.proc.poll() is None
 
     def api(self, path: str, **params: Any) -> Any:
-        r = httpx.get(f"{self.url}{path}", params=params, timeout=20)
+        r = httpx.get(f"{self.url}{path}", params=params, timeout=20, auth=self.auth)
         r.raise_for_status()
         return r.json()["data"]
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from sloguard.api._cluster import PeerFanout
+from sloguard.api._peers import PeerFanout
 from sloguard.labels import Labels
 from sloguard.rules import Alert
 

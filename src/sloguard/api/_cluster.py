@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -24,11 +24,19 @@ from starlette.routing import BaseRoute, Route
 from sloguard.api._alerting_setup import InProcessNotifier
 from sloguard.api._context import ServerContext
 from sloguard.api._http import ApiError, api_endpoint, success
+from sloguard.api._peers import (
+    PeerAuthError,
+    PeerCollector,
+    PeerFanout,
+    PeerStats,
+    check_peer_auth,
+    peer_http_config,
+)
+from sloguard.api._webconfig import WebConfig
 from sloguard.cluster import ClusterOptions, Coordinator, Source, cluster_status
 from sloguard.config import Config
 from sloguard.promql import ErrorType
-from sloguard.rules import Alert as RuleAlert
-from sloguard.rules import AlertmanagerNotifier, Group, RuleManager
+from sloguard.rules import Group, RuleManager
 from sloguard.state import StateError, open_store
 
 log = logging.getLogger("sloguard.server")
@@ -95,48 +103,6 @@ def shard_key_for(config_path: Path | None, slo_rules: Path | None) -> Callable[
     return key
 
 
-class PeerFanout:
-    """The rule manager's ``NotifyFunc`` in a cluster without an external Alertmanager:
-    alerts go to this replica's pipeline and to every other live replica's
-    (``POST /api/v2/alerts``), as Prometheus sends to every Alertmanager of a cluster. So
-    every pipeline holds every alert, a group that moves to another replica never looks
-    resolved to the pipelines, and the shared notification log sends each notification once."""
-
-    urls: list[str] = []  # no external Alertmanager: point_rules compares this
-
-    def __init__(self, local: Any, coordinator: Coordinator) -> None:
-        self.local = local
-        self.coordinator = coordinator
-        self.external_url = getattr(local, "external_url", "")
-        labels = getattr(local, "external_labels", {})
-        self.remote = AlertmanagerNotifier([], labels, self.external_url, timeout_s=5)
-        self.newcomers = AlertmanagerNotifier([], labels, self.external_url, timeout_s=5)
-        #: The last alerts sent per rule (alert name and expression): a replica that joins
-        #: gets them at once, not at the next resend (a minute later by default).
-        self.last: dict[str, Sequence[RuleAlert]] = {}
-        coordinator.watch_members(self.welcome)
-
-    async def __call__(self, expr: str, alerts: Sequence[RuleAlert]) -> None:
-        await self.local(expr, alerts)
-        if alerts:  # by rule: rules may share an expression, never an alert name and expression
-            self.last[f"{dict(alerts[0].labels).get('alertname', '')}\x00{expr}"] = list(alerts)
-        self.remote.urls = _alert_urls(self.coordinator.peers())
-        if self.remote.urls:
-            await self.remote(expr, alerts)
-
-    async def welcome(self, joined: list[tuple[str, str]]) -> None:
-        """Send the replicas that just joined every alert last sent."""
-        self.newcomers.urls = _alert_urls([(n, a) for n, a in joined if n != self.coordinator.name])
-        if not self.newcomers.urls:
-            return
-        for key, alerts in list(self.last.items()):
-            await self.newcomers(key.split("\x00", 1)[1], alerts)
-
-
-def _alert_urls(peers: list[tuple[str, str]]) -> list[str]:
-    return [address.rstrip("/") + "/api/v2/alerts" for _, address in peers if address]
-
-
 class ClusterRunner:
     """The server's coordinator: created before the rules and rollouts start, rounds
     running once they are attached, stopped (its leases released) at shutdown."""
@@ -144,20 +110,32 @@ class ClusterRunner:
     def __init__(self) -> None:
         self.coordinator: Coordinator | None = None
         self._store: Any = None
+        self.peer_stats = PeerStats()
+        self._http: Any = None
 
     @staticmethod
-    def check(config: Config, state_url: str | None) -> None:
-        """``ClusterSetupError`` when ``cluster.enabled`` cannot work (checked at start)."""
+    def check(config: Config, state_url: str | None, web: WebConfig | None = None, web_file: str = "",
+              config_path: Path | None = None) -> None:
+        """``ClusterSetupError`` when ``cluster.enabled`` cannot work (checked at start): no
+        PostgreSQL, or peers that this replica's own web config would refuse."""
         if config.cluster.enabled:
             check_cluster_config(config, state_url)
+            try:
+                check_peer_auth(config, web or WebConfig(), web_file, config_path)
+            except PeerAuthError as e:
+                raise ClusterSetupError(str(e)) from None
 
     async def open(self, ctx: ServerContext, config: Config, state_url: str | None, name: str,
-                   address: str) -> Coordinator | None:
+                   address: str, config_path: Path | None = None, registry: Any = None) -> Coordinator | None:
         """The coordinator, when ``cluster.enabled`` (None otherwise): on ``ctx`` for the
-        status endpoint, with the served rollouts shared out under it."""
+        status endpoint, with the served rollouts shared out under it; the peer-call
+        counters on ``registry``."""
         c = config.cluster
         if not c.enabled:
             return None
+        self._http = peer_http_config(config, config_path)
+        if registry is not None:
+            registry.register(PeerCollector(self.peer_stats))
         url = check_cluster_config(config, state_url)
         try:
             self._store = await asyncio.to_thread(open_store, url)
@@ -176,7 +154,7 @@ class ClusterRunner:
             return
         manager.ownership = c
         if isinstance(manager.notify, InProcessNotifier):
-            manager.notify = PeerFanout(manager.notify, c)
+            manager.notify = PeerFanout(manager.notify, c, self._http, self.peer_stats)
         manager.shard_key = shard_key_for(config_path, slo_rules)
         margin = c.options.margin_ms  # the replicas' clocks may differ by this much
 

@@ -205,7 +205,8 @@ class Server:
 
     async def _serve(self, ctx: ServerContext, uv: EdgeUvicorn, serving: asyncio.Task[None]) -> None:
         try:
-            ClusterRunner.check(self.config, self.options.state_url)  # before the storage opens
+            o = self.options  # the cluster is checked before the storage opens
+            ClusterRunner.check(self.config, o.state_url, o.web, o.flags.get("web.config.file", ""), self._config_file())
             self._lock.acquire()
         except (ClusterSetupError, DataDirInUse) as e:
             raise ServeError(str(e)) from None
@@ -230,8 +231,9 @@ class Server:
         except RolloutSetupError as e:
             raise ServeError(str(e)) from None
         try:
-            await self._cluster.open(ctx, self.config, self.options.state_url,
-                                     self.options.peer_name or f"{socket.gethostname()}:{self._port(uv)}", self._root_url(uv))
+            name = self.options.peer_name or f"{socket.gethostname()}:{self._port(uv)}"
+            await self._cluster.open(ctx, self.config, self.options.state_url, name, self._root_url(uv),
+                                     self._config_file(), self._registry)
             ctx.rule_manager = await start_rules(
                 self.config, self._config_file(), r.rule_storage, ctx.engine, self._registry, query=r.rule_query,
                 external_url=self._root_url(uv), slos=slos, in_process=self._alerting.in_process(self.config, self._root_url(uv)),
@@ -385,8 +387,8 @@ class Server:
             ctx.config = config
             ctx.max_write_body_bytes = config.remote_write_receiver.max_body_bytes
         if config.storage != self.config.storage or config.state != self.config.state \
-                or config.backend() != self.config.backend():
-            log.warning("storage, state or query_backend settings changed; they take effect at the next restart")
+                or config.backend() != self.config.backend() or config.cluster != self.config.cluster:
+            log.warning("storage, state, cluster or query_backend settings changed; they take effect at the next restart")
         if config.remote_write != self.config.remote_write:
             log.warning("remote_write changed; the queues keep the settings they started with until the next restart")
         self.config = config

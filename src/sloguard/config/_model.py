@@ -10,7 +10,8 @@ alerting: {alertmanagers: [{static_configs: [{targets: ["127.0.0.1:9093"]}]}]}
 alerting_config_file: alertmanager.yml   # Alertmanager YAML for the built-in pipeline (relative to this file)
 alerting_slo_inhibit: true       # a firing SLO page mutes the same SLO's ticket
 state: {url: "postgresql://user:pass@host:5432/db"}   # default: SQLite in the data dir
-cluster: {enabled: false, replica_name: "", advertise_url: "", heartbeat_interval: 2s, lease_ttl: 10s}  # needs PostgreSQL
+cluster: {enabled: false, replica_name: "", advertise_url: "", heartbeat_interval: 2s, lease_ttl: 10s,  # needs PostgreSQL
+          http_config: {basic_auth: {username: peer, password_file: peer-pass}}}  # how replicas call each other
 storage:
   tsdb: {retention_time: 15d, retention_size: 0, block_duration: 2h, fsync: per_commit,
          max_series: 0, max_series_per_metric: 0}
@@ -168,6 +169,17 @@ def _backend(value: Any, path: str) -> Any:
     return backend
 
 
+def _http_config(value: Any) -> Any:
+    from sloguard.httpclient import HTTPConfig, HTTPConfigParseError, parse_http_config_dict
+
+    if isinstance(value, HTTPConfig):
+        return value
+    try:
+        return parse_http_config_dict(value, "", strict=True)
+    except HTTPConfigParseError as e:
+        raise ValueError(str(e)) from None
+
+
 class ClusterSettings(_Strict):
     """High availability and sharding over the PostgreSQL state store (``sloguard.cluster``):
     rule groups and rollouts shared out over the live replicas, each under a lease.
@@ -180,6 +192,22 @@ class ClusterSettings(_Strict):
     advertise_url: str = ""
     heartbeat_interval: Annotated[Duration, Field(gt=0)] = 2_000
     lease_ttl: Annotated[Duration, Field(gt=0)] = 10_000
+    #: How this replica calls the others (alerts fanned out to their ``/api/v2/alerts``):
+    #: prometheus/common's client keys (``basic_auth``, ``authorization``, ``tls_config``,
+    #: ...), a ``sloguard.httpclient.HTTPConfig`` once validated; file paths relative to
+    #: the config file. Needed when the replicas' web config requires authentication.
+    http_config: Any = Field(default_factory=lambda: _http_config({}))
+
+    @field_validator("http_config", mode="before")
+    @classmethod
+    def _peer_http(cls, v: Any) -> Any:
+        return _http_config(v)
+
+    @field_serializer("http_config")
+    def _show_peer_http(self, v: Any) -> Any:
+        from sloguard.httpclient import http_config_dict
+
+        return http_config_dict(v)
 
     @model_validator(mode="after")
     def _ttl_covers_heartbeats(self) -> ClusterSettings:
