@@ -66,7 +66,7 @@ def reads(config: Config, storage: Storage, query: QuerySettings, config_file: P
     if write_storage is not None:
         from sloguard.remote._sync import QueueSync
 
-        write_back: WriteBack = QueueSync(write_storage.queues, wal_dir, asyncio.get_running_loop())
+        write_back: WriteBack = QueueSync(lambda: write_storage.queues, wal_dir, asyncio.get_running_loop())
     else:
         write_back = NoWriteBack()
         log.warning("query_backend without remote_write: rule outputs stay in the local store, and rules that "

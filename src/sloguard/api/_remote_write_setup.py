@@ -4,6 +4,9 @@
 Before the storage opens, position files of queues no longer configured are removed
 (``prune_positions``), so the TSDB only keeps WAL segments for live queues
 (``wal_keep_hook``). The queues start once the storage is open and stop before it closes.
+A reload applies a changed ``remote_write`` (``reload_remote_write``): unchanged queues keep
+running, removed ones stop, new and changed ones start (a changed one from its stored
+position); a config that cannot be applied keeps the running queues and fails the reload.
 """
 
 from __future__ import annotations
@@ -53,4 +56,30 @@ async def start_remote_write(config: Config, data_dir: Path, registry: Collector
     if registry is not None:
         registry.register(ws.collector())
     log.info("remote write started", extra={"queues": [q.name for q in ws.queues]})
+    return ws
+
+
+class RemoteWriteReloadError(Exception):
+    """The new ``remote_write`` cannot be applied; the running queues are kept."""
+
+
+async def reload_remote_write(ws: Any, config: Config, data_dir: Path, registry: CollectorRegistry | None,
+                              metadata: Callable[[], list[tuple[str, str, str, str]]] | None,
+                              ruler: bool = False) -> Any:
+    """The ``WriteStorage`` after applying ``config.remote_write`` to ``ws`` (started now if
+    the server had none); ``RemoteWriteReloadError`` keeps ``ws`` as it was."""
+    from sloguard.labels import Labels
+    from sloguard.remote.write import WriteConfigError
+
+    if ruler and not config.remote_write:
+        raise RemoteWriteReloadError("remote_write: the ruler mode writes rule outputs back through remote write; "
+                                     "keeping the running queues")
+    if ws is None:
+        return await start_remote_write(config, data_dir, registry, metadata)
+    try:
+        changes = await ws.apply(config.remote_write, Labels.from_dict(config.global_.external_labels))
+    except WriteConfigError as e:
+        raise RemoteWriteReloadError(f"remote_write: {e}; keeping the running queues") from None
+    if any(not c.startswith("kept") for c in changes):
+        log.info("remote write queues changed", extra={"changes": changes})
     return ws

@@ -34,8 +34,14 @@ from sloguard.api._edge import (
     raise_nofile_limit,
 )
 from sloguard.api._engine_setup import apply_parse_limits, query_settings
+from sloguard.api._listen import ServeError, bind_listener, urls
 from sloguard.api._query_status import record_reload
-from sloguard.api._remote_write_setup import prune_positions, start_remote_write
+from sloguard.api._remote_write_setup import (
+    RemoteWriteReloadError,
+    prune_positions,
+    reload_remote_write,
+    start_remote_write,
+)
 from sloguard.api._rollout_setup import RolloutSetup, RolloutSetupError
 from sloguard.api._rule_setup import RuleSetupError, point_rules, reload_rules, start_rules
 from sloguard.api._scrapes import start_scrapes
@@ -44,7 +50,7 @@ from sloguard.api._slo_setup import SLOSetup
 from sloguard.api._storage import DataDirInUse, DataDirLock, close_storage, maintain, open_storage
 from sloguard.api._uvicorn import EdgeUvicorn, edge_server
 from sloguard.api._webconfig import WebConfig, WebConfigError, ssl_context
-from sloguard.config import Config, ConfigError, TSDBSettings, load_config
+from sloguard.config import Config, ConfigError, ServerMode, TSDBSettings, load_config
 from sloguard.rules import AlertTiming
 from sloguard.tsdb import Storage, TSDBError
 
@@ -91,37 +97,6 @@ class _OpeningStorage:
 
     def querier(self) -> Any:
         raise TSDBError("the storage is still opening")
-
-
-class ServeError(Exception):
-    """The server cannot start (e.g. its address is taken); the message says why."""
-
-
-def bind_listener(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port``; ``ServeError`` naming the address if not."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError as e:
-        sock.close()
-        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-    sock.set_inheritable(True)
-    return sock
-
-
-def urls(host: str, port: int, scheme: str = "http") -> dict[str, str]:
-    """The URLs printed at start, by what they are."""
-    h = f"[{host}]" if ":" in host else host
-    root = f"{scheme}://{h}:{port}"
-    return {
-        "UI and API": f"{root}/",
-        "own metrics": f"{root}/metrics",
-        "remote write": f"{root}/api/v1/write",
-        "demo target": f"{root}/demo/metrics",
-    }
 
 
 class Server:
@@ -217,8 +192,7 @@ class Server:
         if self._stop.is_set():
             return
         self._remote_write = await start_remote_write(  # before anything writes: all of it is sent
-            self.config, self.options.data_dir, self._registry,
-            lambda: ctx.scrape_manager.metadata() if ctx.scrape_manager is not None else [])
+            self.config, self.options.data_dir, self._registry, self._metadata(ctx))
         r = reads(self.config, storage, self._query, self._config_file(), self._remote_write,
                   self.options.data_dir / "wal", self._registry)
         ctx.engine, ctx.storage = r.engine, r.rule_storage  # with a backend: appends local, reads remote
@@ -298,6 +272,10 @@ class Server:
             backends=frozenset(self.config.query_backends), backend_of=dict(self.config.slo_query_backends),
         )
         return self._slos
+
+    @staticmethod
+    def _metadata(ctx: ServerContext | None) -> Callable[[], list[tuple[str, str, str, str]]]:
+        return lambda: ctx.scrape_manager.metadata() if ctx is not None and ctx.scrape_manager is not None else []
 
     def _config_file(self) -> Path | None:
         """The config file on disk (``None`` for the bundled one): rule globs are relative to it."""
@@ -379,6 +357,12 @@ class Server:
             return f'couldn\'t load configuration (--config.file="{self.options.config_path}"): {e}'
         config = config.model_copy(update={"mode": self.config.mode})  # as started (--mode or mode:)
         ctx = self.ctx
+        try:  # first: a remote_write that cannot be applied fails the whole reload
+            self._remote_write = await reload_remote_write(self._remote_write, config, self.options.data_dir, self._registry,
+                                                           self._metadata(ctx), config.mode is ServerMode.RULER)
+        except RemoteWriteReloadError as e:
+            log.error("config reload failed; keeping the last good config", extra={"err": str(e)})
+            return f'one or more errors occurred while applying the new configuration (--config.file="{self.options.config_path}"): {e}'
         if ctx is not None and ctx.scrape_manager is not None:
             await ctx.scrape_manager.apply(config)
         if ctx is not None and ctx.rule_manager is not None:
@@ -389,8 +373,6 @@ class Server:
         if config.storage != self.config.storage or config.state != self.config.state \
                 or config.backend() != self.config.backend() or config.cluster != self.config.cluster:
             log.warning("storage, state, cluster or query_backend settings changed; they take effect at the next restart")
-        if config.remote_write != self.config.remote_write:
-            log.warning("remote_write changed; the queues keep the settings they started with until the next restart")
         self.config = config
         log.info("config reloaded", extra={"file": str(self.options.config_path)})
         return await self._alerting.reload(config, self._grouping_labels())

@@ -168,7 +168,8 @@ def serve(
         help="How often blocks are cut, compacted, retained and new block directories loaded.")] = "1m",
 ) -> None:
     """Run the sloguard server: TSDB, scrapes, remote-write receiver and HTTP API."""
-    from sloguard.api._server import ServeError, ServeOptions
+    from sloguard.api._listen import ServeError
+    from sloguard.api._server import ServeOptions
     from sloguard.api._server import serve as run_server
     from sloguard.rules import AlertTiming
 

@@ -53,6 +53,14 @@ def store_position(state_dir: Path, queue: str, pos: WALPosition, url: str) -> N
     os.replace(tmp, path)
 
 
+def forget_position(state_dir: Path, queue: str) -> None:
+    """Remove the position of a queue no longer configured (the WAL it held is released)."""
+    path = position_path(state_dir, queue)
+    if path.exists():
+        log.info("removing the position of a remote write queue no longer configured", extra={"file": str(path)})
+    path.unlink(missing_ok=True)
+
+
 def wal_keep(state_dir: Path, wal_dir: Path, max_bytes: int = DEFAULT_MAX_KEPT_BYTES) -> Callable[[], int | None]:
     """The TSDB hook: the oldest segment a queue's stored position is in, but not older
     than the segments holding the newest ``max_bytes`` of the WAL."""

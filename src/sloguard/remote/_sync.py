@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sloguard.remote._queue import QueueManager
@@ -24,11 +24,18 @@ def _at_least(pos: WALPosition | None, target: WALPosition) -> bool:
 
 
 class QueueSync:
-    """``WriteBack`` over the queues of a ``WriteStorage`` (all must deliver)."""
+    """``WriteBack`` over the queues of a ``WriteStorage`` (all must deliver); ``queues`` may
+    be a function giving the current ones (they change on a reload)."""
 
-    def __init__(self, queues: Sequence[QueueManager], wal_dir: Path, loop: asyncio.AbstractEventLoop,
-                 poll_s: float = 0.005) -> None:
-        self.queues, self.wal_dir, self.loop, self.poll_s = list(queues), wal_dir, loop, poll_s
+    def __init__(self, queues: Sequence[QueueManager] | Callable[[], Sequence[QueueManager]], wal_dir: Path,
+                 loop: asyncio.AbstractEventLoop, poll_s: float = 0.005) -> None:
+        fixed = [] if callable(queues) else list(queues)
+        self._queues = queues if callable(queues) else (lambda: fixed)
+        self.wal_dir, self.loop, self.poll_s = wal_dir, loop, poll_s
+
+    @property
+    def queues(self) -> list[QueueManager]:
+        return list(self._queues())
 
     def sync(self, timeout_s: float) -> bool:
         target = wal_end(self.wal_dir)
@@ -42,8 +49,10 @@ class QueueSync:
             time.sleep(self.poll_s)
 
     def _cut_now(self, deadline: float) -> None:
+        queues = self.queues
+
         async def cut() -> None:
-            for q in self.queues:
+            for q in queues:
                 await q.flush_now()
 
         future = asyncio.run_coroutine_threadsafe(cut(), self.loop)
