@@ -79,16 +79,34 @@ class RolloutSetupError(Exception):
     """The rollout service cannot start (its stored rollouts cannot be read); says why."""
 
 
-def provider_env(engine: Any, http: httpx.AsyncClient | None = None) -> ProviderEnv:
-    """Analyses' view of the server: the embedded engine with and without labels."""
-    from sloguard.delivery.analysis.providers import ProviderEnv
+def provider_env(engine: Any, http: httpx.AsyncClient | None = None, backends: dict[str, Any] | None = None) -> ProviderEnv:
+    """Analyses' view of the server: the embedded engine with and without labels, and the
+    named query backends' engines (``query_backends``, for ``sloguardQueryBackend``)."""
+    from sloguard.delivery.analysis.providers import ProviderEnv, engine_query
 
+    queries = {name: engine_query(e) for name, e in (backends or {}).items()} if backends is not None else None
     if engine is None:
-        return ProviderEnv(http=http)
+        return ProviderEnv(http=http, backends=queries)
     from sloguard.delivery.analysis.judged import engine_series_query
-    from sloguard.delivery.analysis.providers import engine_query
 
-    return ProviderEnv(engine_query(engine), http=http, series=engine_series_query(engine))
+    return ProviderEnv(engine_query(engine), http=http, series=engine_series_query(engine), backends=queries)
+
+
+def backend_engines(config: Any, config_path: Path | None) -> dict[str, Any]:
+    """A ``sloguard.remote.RemoteEngine`` per ``query_backends`` entry (file paths in its
+    HTTP settings relative to the config file): analyses query the backend's API directly,
+    with its authentication, timeouts and retries."""
+    from dataclasses import replace
+
+    from sloguard.httpclient import with_directory
+    from sloguard.remote import RemoteEngine
+
+    out = {}
+    for name, backend in (getattr(config, "query_backends", None) or {}).items():
+        if config_path is not None:
+            backend = replace(backend, http=with_directory(backend.http, str(config_path.parent)))
+        out[name] = RemoteEngine(backend)
+    return out
 
 
 class RolloutSetup:
@@ -100,6 +118,7 @@ class RolloutSetup:
         self._budget = budget or default_budget
         self._tick_ms = tick_ms
         self._http: httpx.AsyncClient | None = None
+        self._engines: dict[str, Any] = {}  #: the query backends' clients, closed at stop
 
     async def start(self, ctx: ServerContext, config_path: Path | None = None) -> RolloutService:
         """Create and open the service over ``ctx`` (storage, engine and alerting set);
@@ -110,8 +129,9 @@ class RolloutSetup:
         if ctx.alerting is None:
             raise RolloutSetupError("Rollouts need the alerting pipeline's state store, and it is not running.")
         self._http = httpx.AsyncClient(timeout=30.0)
+        self._engines = backend_engines(ctx.config, config_path)
         service = RolloutService(
-            ctx.alerting.store.rollouts, provider_env(ctx.engine, self._http), self._clock,
+            ctx.alerting.store.rollouts, provider_env(ctx.engine, self._http, self._engines), self._clock,
             alerting=ctx.alerting, budget=self._budget(ctx), sink=ctx.storage, tick_ms=self._tick_ms,
         )
         try:
@@ -149,3 +169,6 @@ class RolloutSetup:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+        for engine in self._engines.values():
+            engine.close()
+        self._engines = {}

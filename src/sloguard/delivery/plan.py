@@ -53,9 +53,11 @@ class PlanBuildError(Exception):
 
 
 def plan_from_spec(spec: RolloutSpec, templates: Mapping[str, AnalysisTemplate], *,
-                   judge_interval_ms: int = JUDGE_INTERVAL_MS, embedded_prometheus: bool = False) -> Plan:
-    """The controller's plan of ``spec``, its analyses instantiated from ``templates``."""
-    b = _Builder(spec, templates, embedded_prometheus)
+                   judge_interval_ms: int = JUDGE_INTERVAL_MS, embedded_prometheus: bool = False,
+                   query_backends: frozenset[str] | None = None) -> Plan:
+    """The controller's plan of ``spec``, its analyses instantiated from ``templates``
+    (``query_backends``: the names a metric's ``sloguardQueryBackend`` may give)."""
+    b = _Builder(spec, templates, embedded_prometheus, query_backends)
     s = spec.strategy
     if isinstance(s, BlueGreenStrategy):
         return Plan(spec.name, spec.service, blue_green=_blue_green(b, s))
@@ -72,8 +74,9 @@ def plan_from_spec(spec: RolloutSpec, templates: Mapping[str, AnalysisTemplate],
 class _Builder:
     """Instantiates a spec's analyses, naming the rollout and key path in every error."""
 
-    def __init__(self, spec: RolloutSpec, templates: Mapping[str, AnalysisTemplate], embedded: bool) -> None:
-        self.spec, self.templates, self.embedded = spec, templates, embedded
+    def __init__(self, spec: RolloutSpec, templates: Mapping[str, AnalysisTemplate], embedded: bool,
+                 backends: frozenset[str] | None = None) -> None:
+        self.spec, self.templates, self.embedded, self.backends = spec, templates, embedded, backends
         self.paths = {id(ref): path for path, ref in analysis_paths(spec)}
 
     def fail(self, path: str, what: str) -> PlanBuildError:
@@ -104,7 +107,8 @@ class _Builder:
             raise self.fail(f"{where}.templateName", f"no AnalysisTemplate named {name!r} was given (given: {known})")
         declared = {a.name for a in t.args}
         try:
-            return instantiate(t, {k: v for k, v in ref.args if k in declared}, embedded_prometheus=self.embedded)
+            return instantiate(t, {k: v for k, v in ref.args if k in declared}, embedded_prometheus=self.embedded,
+                               query_backends=self.backends)
         except TemplateError as e:
             said = "; ".join(f"{p.path}: {p.message}" for p in e.problems)
             raise self.fail(f"{where}.templateName", f"the template {name!r} ({t.source}) cannot be used: {said}") from None

@@ -67,7 +67,9 @@ class RolloutService:
                  budget: BudgetSource | None = None, sink: MetricSink | None = None, tick_ms: int = DEFAULT_TICK_MS,
                  judge_interval_ms: int = JUDGE_INTERVAL_MS, embedded_prometheus: bool = False) -> None:
         self.repo, self.env, self.clock = repo, env, clock
-        self._plan_options = {"judge_interval_ms": judge_interval_ms, "embedded_prometheus": embedded_prometheus}
+        self._plan_options: dict[str, Any] = {
+            "judge_interval_ms": judge_interval_ms, "embedded_prometheus": embedded_prometheus,
+            "query_backends": frozenset(env.backends) if env.backends is not None else None}
         self.alerting, self.budget, self.tick_ms = alerting, budget, tick_ms
         self._hub = ProxyHub(sink, clock)
         self._served: dict[str, _Served] = {}

@@ -67,6 +67,9 @@ class Reader:
     source: str
     args: Mapping[str, str | None]
     problems: list[TemplateProblem] = field(default_factory=list)
+    #: The server's named query backends (``query_backends``) a metric may name; None: not
+    #: known here (checked when the provider is made).
+    backends: frozenset[str] | None = None
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(TemplateProblem(self.source, path, message))

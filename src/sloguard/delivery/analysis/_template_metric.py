@@ -15,7 +15,12 @@ from sloguard.delivery.analysis._metric import (
 )
 from sloguard.delivery.analysis._template_fields import DEFERRED, Reader
 from sloguard.delivery.analysis.condition import Condition, ConditionError
-from sloguard.delivery.analysis.providers import PrometheusConfig, PromQLConfig, WebConfig
+from sloguard.delivery.analysis.providers import (
+    PrometheusConfig,
+    PromQLConfig,
+    QueryBackendConfig,
+    WebConfig,
+)
 from sloguard.delivery.analysis.providers._base import ProviderError
 from sloguard.delivery.analysis.providers.web import METHODS, compile_json_path
 
@@ -31,7 +36,7 @@ _OTHER_PROVIDERS = (
     "skywalking", "plugin",
 )
 PROVIDER_UNSUPPORTED = {p: "sloguard's providers are prometheus (embedded or remote) and web" for p in _OTHER_PROVIDERS}
-PROMETHEUS_KEYS = {"address", "query", "timeout", "insecure", "headers", "authentication"}
+PROMETHEUS_KEYS = {"address", "query", "timeout", "insecure", "headers", "authentication", "sloguardQueryBackend"}
 PROMETHEUS_UNSUPPORTED = {"rangeQuery": "measurements are instant queries"}
 AUTH_UNSUPPORTED = {"sigv4": "use headers", "oauth2": "use headers with a bearer token"}
 WEB_KEYS = {"url", "method", "headers", "body", "jsonBody", "timeoutSeconds", "jsonPath", "insecure"}
@@ -161,8 +166,13 @@ def _prometheus(r: Reader, node: Mapping[str, Any], path: str, embedded: bool) -
     insecure = r.boolean(node, "insecure", f"{path}.insecure")
     if DEFERRED in (address, query, timeout, headers, auth) or query is None:
         return DEFERRED if DEFERRED in (address, query, timeout, headers, auth) else None
-    if embedded or not address:
+    backend = _backend_name(r, node, path, address)
+    if backend is DEFERRED:
+        return DEFERRED
+    if embedded or (not address and not backend):
         return PromQLConfig(str(query))
+    if backend:
+        return QueryBackendConfig(str(backend), str(query), f"{path}.sloguardQueryBackend")
     if not str(address).startswith(("http://", "https://")):
         r.problem(f"{path}.address", f"{address!r} is not an http:// or https:// URL")
         return None
@@ -170,6 +180,22 @@ def _prometheus(r: Reader, node: Mapping[str, Any], path: str, embedded: bool) -
         str(address), str(query), float(timeout or 30), headers,  # type: ignore[arg-type]  # checked above
         auth, None, insecure,  # type: ignore[arg-type]
     )
+
+
+def _backend_name(r: Reader, node: Mapping[str, Any], path: str, address: Any) -> Any:
+    """sloguard's extension ``sloguardQueryBackend``: a ``query_backends`` name instead of an ``address``."""
+    where = f"{path}.sloguardQueryBackend"
+    name = r.text(node, "sloguardQueryBackend", where)
+    if name is None or name is DEFERRED:
+        return name
+    if address:
+        r.problem(where, "names a query backend and address names a server: give one of them")
+        return None
+    if r.backends is not None and name not in r.backends:
+        known = ", ".join(sorted(r.backends)) or "none"
+        r.problem(where, f"unknown query backend {name!r} (query_backends defines: {known})")
+        return None
+    return name
 
 
 def _basic_auth(r: Reader, node: Any, path: str) -> tuple[str, str] | None | object:

@@ -93,12 +93,13 @@ def load_template_file(path: str | Path) -> tuple[list[AnalysisTemplate], list[T
 
 def instantiate(
     template: AnalysisTemplate, args: Mapping[str, str] | None = None, *, embedded_prometheus: bool = False,
+    query_backends: frozenset[str] | None = None,
 ) -> tuple[Metric, ...]:
     """The metrics of a run of ``template`` with ``args`` (name -> value); ``TemplateError``
     lists every problem: an argument without a value, one the template does not declare, and
     every field that is wrong once substituted."""
     given = dict(args or {})
-    r = Reader(template.source, {})
+    r = Reader(template.source, {}, backends=query_backends)
     declared = {a.name for a in template.args}
     for name in given:
         if name not in declared:

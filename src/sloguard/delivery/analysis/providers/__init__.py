@@ -18,16 +18,21 @@ from sloguard.delivery.analysis.providers._base import (
 )
 from sloguard.delivery.analysis.providers.prometheus import PrometheusConfig, PrometheusProvider
 from sloguard.delivery.analysis.providers.promql import PromQLConfig, PromQLProvider, engine_query
+from sloguard.delivery.analysis.providers.query_backend import (
+    QueryBackendConfig,
+    QueryBackendProvider,
+)
 from sloguard.delivery.analysis.providers.web import WebConfig, WebProvider
 
 PROVIDERS.update({
     PromQLProvider.TYPE: PromQLProvider.from_env,
     PrometheusProvider.TYPE: PrometheusProvider.from_env,
+    QueryBackendProvider.TYPE: QueryBackendProvider.from_env,
     WebProvider.TYPE: WebProvider.from_env,
 })
 
 __all__ = [
     "PROVIDERS", "MetricProvider", "PromQLConfig", "PromQLProvider", "PrometheusConfig",
-    "PrometheusProvider", "ProviderEnv", "ProviderError", "QueryFunc", "SeriesQueryFunc", "WebConfig", "WebProvider",
+    "PrometheusProvider", "ProviderEnv", "ProviderError", "QueryBackendConfig", "QueryBackendProvider", "QueryFunc", "SeriesQueryFunc", "WebConfig", "WebProvider",
     "engine_query", "new_provider",
 ]

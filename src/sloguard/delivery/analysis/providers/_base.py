@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -39,11 +39,13 @@ class MetricProvider(Protocol):
 class ProviderEnv:
     """What providers share: the embedded engine (``query``; None where there is none) and
     an HTTP client (None: each remote provider makes its own per request); ``series``, the
-    engine with labels, for judge metrics (``sloguard.delivery.analysis.judged``)."""
+    engine with labels, for judge metrics (``sloguard.delivery.analysis.judged``);
+    ``backends``, the server's named query backends by name (None: the server has none)."""
 
     query: QueryFunc | None = None
     http: httpx.AsyncClient | None = None
     series: SeriesQueryFunc | None = None
+    backends: Mapping[str, QueryFunc] | None = None
 
 
 ProviderFactory = Callable[[ProviderConfig, ProviderEnv], MetricProvider]
