@@ -137,3 +137,35 @@ def test_reload_adds_changes_and_removes_queues_without_losing_samples(tmp_path:
     assert {n - now // 1000 for n in a.batches()} == {1, 2, 3, 4, 5}
     assert {n - now // 1000 for n in b.batches()} == {2, 3, 4}
     assert all(len([1 for key, t in a.got if t == now + n * 1000]) >= 5 for n in range(1, 6))
+
+
+def test_a_server_started_without_remote_write_gets_queues_on_reload(tmp_path: Path) -> None:
+    a = Receiver()
+    cfg = tmp_path / "sloguard.yml"
+    cfg.write_text("global: {scrape_interval: 5s}\n")
+    options = ServeOptions(config_path=cfg, data_dir=tmp_path / "data", host="127.0.0.1", port=0,
+                           enable_lifecycle=True, sleep=_no_wait)
+    server = Server(options, load_config(cfg), out=io.StringIO())
+    body = encode_write_request([(Labels.of(__name__="rw", i="0"), [1_700_000_000_000], [1.0])])
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        bad = _entry("c", f"https://127.0.0.1:{free_port()}/api/v1/write", ", tls_config: {ca_file: /nonexistent/ca.crt}")
+        cfg.write_text("remote_write:\n" + bad)
+        r = await client.post("/-/reload")
+        assert r.status_code == 500 and "remote_write c" in r.text and "/nonexistent/ca.crt" in r.text
+        assert server._remote_write is None
+        cfg.write_text("remote_write:\n" + _entry("a", a.url))
+        assert (await client.post("/-/reload")).status_code == 200
+        r = await client.post("/api/v1/write", content=body, headers={"Content-Encoding": "snappy"})
+        assert r.status_code == 204
+        await _until(lambda: a.batches() == {1_700_000_000}, "the sample at a")
+
+    async def main() -> None:
+        task = asyncio.create_task(server.run())
+        await _until(lambda: server.ctx is not None and server.ctx.ready, "readiness")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.bound_port}", timeout=20) as client:
+            await scenario(client)
+        server.request_stop()
+        await asyncio.wait_for(task, 30)
+
+    asyncio.run(main())

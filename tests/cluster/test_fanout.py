@@ -50,8 +50,7 @@ def test_alerts_reach_the_peers_and_a_newcomer_gets_every_rules_last_alerts() ->
     async def go() -> None:
         c = FakeCoordinator()
         fan = PeerFanout(to_local, c)  # type: ignore[arg-type]
-        for n in (fan.remote, fan.newcomers):
-            n.client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        fan.client = fan.remote.client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
         await fan("vector(1)", [_alert("A")])
         await fan("vector(1)", [_alert("B")])  # another rule, the same expression
         await fan.remote.flush()
@@ -64,3 +63,30 @@ def test_alerts_reach_the_peers_and_a_newcomer_gets_every_rules_last_alerts() ->
     asyncio.run(go())
 
 
+
+
+def test_a_second_newcomer_does_not_take_the_first_ones_alerts() -> None:
+    posted: list[tuple[str, list[str]]] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.01)  # the first welcome's send is still going when the second comes
+        posted.append((request.url.host, [a["labels"]["alertname"] for a in json.loads(request.content)]))
+        return httpx.Response(200)
+
+    async def to_local(expr: str, alerts: Sequence[Alert]) -> None:
+        pass
+
+    async def go() -> None:
+        c = FakeCoordinator()
+        c.others = []
+        fan = PeerFanout(to_local, c)  # type: ignore[arg-type]
+        fan.client = fan.remote.client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        await fan("vector(1)", [_alert("A")])
+        await c.watchers[0]([("c", "http://c:9090/")])
+        first = fan.newcomers
+        await c.watchers[0]([("d", "http://d:9090/")])
+        await first.flush()
+        await fan.newcomers.flush()
+        assert _sent(posted) == [("c", "A"), ("d", "A")]
+
+    asyncio.run(go())

@@ -196,10 +196,12 @@ class PeerFanout:
         self.coordinator = coordinator
         self.external_url = getattr(local, "external_url", "")
         self.stats = stats if stats is not None else PeerStats()
-        labels = getattr(local, "external_labels", {})
-        cfg = http if http is not None else HTTPConfig()
-        self.remote = PeerNotifier(labels, self.external_url, http_client(cfg, timeout_s=PEER_TIMEOUT_S), self.stats)
-        self.newcomers = PeerNotifier(labels, self.external_url, http_client(cfg, timeout_s=PEER_TIMEOUT_S), self.stats)
+        self.labels = dict(getattr(local, "external_labels", {}))
+        self.client = http_client(http if http is not None else HTTPConfig(), timeout_s=PEER_TIMEOUT_S)
+        self.remote = PeerNotifier(self.labels, self.external_url, self.client, self.stats)
+        #: The sender of the last welcome (each welcome has its own: a second newcomer must
+        #: not take over the first one's queued alerts).
+        self.newcomers = PeerNotifier(self.labels, self.external_url, self.client, self.stats)
         #: The last alerts sent per rule (alert name and expression): a replica that joins
         #: gets them at once, not at the next resend (a minute later by default).
         self.last: dict[str, Sequence[RuleAlert]] = {}
@@ -215,8 +217,10 @@ class PeerFanout:
 
     async def welcome(self, joined: list[tuple[str, str]]) -> None:
         """Send the replicas that just joined every alert last sent."""
-        self.newcomers.point([(n, a) for n, a in joined if n != self.coordinator.name])
-        if not self.newcomers.urls:
+        newcomers = PeerNotifier(self.labels, self.external_url, self.client, self.stats)
+        newcomers.point([(n, a) for n, a in joined if n != self.coordinator.name])
+        if not newcomers.urls:
             return
+        self.newcomers = newcomers
         for key, alerts in list(self.last.items()):
-            await self.newcomers(key.split("\x00", 1)[1], alerts)
+            await newcomers(key.split("\x00", 1)[1], alerts)

@@ -52,7 +52,11 @@ async def start_remote_write(config: Config, data_dir: Path, registry: Collector
     source = (lambda: [Metadata(*m) for m in metadata()]) if metadata is not None else None
     ws = WriteStorage(config.remote_write, data_dir / "wal", data_dir / STATE_DIR,
                       external_labels=Labels.from_dict(config.global_.external_labels), metadata=source)
-    await ws.start()
+    try:
+        await ws.start()
+    except BaseException:
+        await ws.stop()  # the queues that did start
+        raise
     if registry is not None:
         registry.register(ws.collector())
     log.info("remote write started", extra={"queues": [q.name for q in ws.queues]})
@@ -74,8 +78,11 @@ async def reload_remote_write(ws: Any, config: Config, data_dir: Path, registry:
     if ruler and not config.remote_write:
         raise RemoteWriteReloadError("remote_write: the ruler mode writes rule outputs back through remote write; "
                                      "keeping the running queues")
-    if ws is None:
-        return await start_remote_write(config, data_dir, registry, metadata)
+    if ws is None:  # the server started without remote_write
+        try:
+            return await start_remote_write(config, data_dir, registry, metadata)
+        except Exception as e:  # a client that cannot be built, an unreadable position: no queue runs
+            raise RemoteWriteReloadError(f"remote_write: {e}") from None
     try:
         changes = await ws.apply(config.remote_write, Labels.from_dict(config.global_.external_labels))
     except WriteConfigError as e:

@@ -122,7 +122,8 @@ class WriteStorage:
         self.external_labels = external_labels
         self._factory, self._poll_ms, self._flush_s = transport, poll_ms, flush_s
         self._transports: dict[str, Transport] = {}
-        self.queues = [self._queue(c, transport(c)) for c in configs]
+        built = self._build(configs, positions=False)  # WriteConfigError naming the queue
+        self.queues = [self._queue(c, built[c.queue_name]) for c in configs]
         self._metadata = metadata
         self._meta_tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -184,12 +185,13 @@ class WriteStorage:
         return ([f"kept {n}" for n in sorted(keep)] + [f"stopped {q.name}" for q in gone if q.name not in new_names]
                 + [f"{'restarted' if c.queue_name in running else 'started'} {c.queue_name}" for c in fresh])
 
-    def _build(self, configs: Sequence[RemoteWriteConfig]) -> dict[str, Transport]:
+    def _build(self, configs: Sequence[RemoteWriteConfig], positions: bool = True) -> dict[str, Transport]:
         """The transports of the queues to start, their positions checked: all or nothing."""
         out: dict[str, Transport] = {}
         try:
             for c in configs:
-                load_position(self.state_dir, c.queue_name)
+                if positions:
+                    load_position(self.state_dir, c.queue_name)
                 out[c.queue_name] = self._factory(c)
         except Exception as e:  # any failure keeps the running queues (the clients built are dropped)
             raise WriteConfigError(f"remote_write {c.queue_name} ({c.url}): {e}") from None
