@@ -63,8 +63,11 @@ class Replica:
     starts: int = 0
     #: More ``serve`` flags (``--mode ruler``, ``--rules.alert.*``).
     args: list[str] = field(default_factory=list)
-    #: Basic-auth credentials for the test's own calls (a ``--web.config.file`` requiring them).
+    #: Basic-auth credentials for the test's own calls (a ``--web.config.file`` requiring them),
+    #: and TLS: ``https`` with ``verify`` an ``ssl.SSLContext`` trusting the server.
     auth: tuple[str, str] | None = None
+    scheme: str = "http"
+    verify: Any = True
 
     @property
     def log(self) -> Path:
@@ -72,7 +75,7 @@ class Replica:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -92,7 +95,7 @@ class Replica:
         def ready() -> bool:
             assert self.proc is not None and self.proc.poll() is None, f"{self.name} exited:\n{self.tail()}"
             try:
-                return httpx.get(f"{self.url}/-/ready", timeout=2, auth=self.auth).status_code == 200
+                return httpx.get(f"{self.url}/-/ready", timeout=2, auth=self.auth, verify=self.verify).status_code == 200
             except httpx.HTTPError:
                 return False
 
@@ -116,7 +119,7 @@ class Replica:
         return self.proc is not None and self.proc.poll() is None
 
     def api(self, path: str, **params: Any) -> Any:
-        r = httpx.get(f"{self.url}{path}", params=params, timeout=20, auth=self.auth)
+        r = httpx.get(f"{self.url}{path}", params=params, timeout=20, auth=self.auth, verify=self.verify)
         r.raise_for_status()
         return r.json()["data"]
 

@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import re
+import ssl
 from pathlib import Path
 
 import bcrypt
@@ -20,6 +21,7 @@ from sloguard.api._webconfig import WebConfig
 from sloguard.config import parse_config
 from sloguard.labels import Labels
 from sloguard.rules import Alert
+from tests._certs import PKI, make_pki
 from tests._net import free_port
 from tests.cluster._replicas import Replica, rules_text, wait_for
 from tests.state._pg import PgCluster
@@ -73,6 +75,18 @@ def test_bearer_tokens_and_external_alertmanagers() -> None:
     check_peer_auth(parse_config(_cluster_config(extra=am)), web, "w", None)
 
 
+def test_a_required_client_certificate_needs_one_in_the_peer_tls_config(tmp_path: Path) -> None:
+    from sloguard.api._webconfig import TLSServerConfig
+
+    pki = make_pki(tmp_path)
+    web = WebConfig(tls=TLSServerConfig(pki.server_cert, pki.server_key, "RequireAndVerifyClientCert", pki.ca))
+    with pytest.raises(Exception, match="requires a client certificate .*RequireAndVerifyClientCert.* but "
+                                        "cluster.http_config.tls_config has no cert_file"):
+        check_peer_auth(parse_config(_cluster_config(f"{{tls_config: {{ca_file: '{pki.ca}'}}}}")), web, "w", None)
+    tls = f"{{tls_config: {{ca_file: '{pki.ca}', cert_file: '{pki.client_cert}', key_file: '{pki.client_key}'}}}}"
+    check_peer_auth(parse_config(_cluster_config(tls)), web, "w", None)
+
+
 def test_peer_credentials_are_shown_as_secret() -> None:
     c = parse_config(_cluster_config(f"{{basic_auth: {{username: {USER}, password: {PASSWORD}}}}}"))
     shown = json.dumps(c.model_dump(mode="json", by_alias=True)["cluster"])
@@ -110,33 +124,42 @@ def test_a_refused_or_unreachable_peer_is_logged_by_name_and_counted(caplog: pyt
 # --- two replicas on a real PostgreSQL ---------------------------------------------------
 
 
-def _replicas(root: Path, url: str, passwords: tuple[str, str]) -> list[Replica]:
+def _replicas(root: Path, url: str, passwords: tuple[str, str], pki: PKI | None = None) -> list[Replica]:
     """Two replicas, each with a web config listing ``peer`` with its own password's hash and
-    ``cluster.http_config`` sending that password (from a file)."""
+    ``cluster.http_config`` sending that password (from a file); with ``pki``, the web config
+    also serves TLS and requires a client certificate, which ``cluster.http_config.tls_config``
+    presents."""
     out = []
     for i, password in enumerate(passwords):
         d = root / f"r{i}"
         d.mkdir()
         (d / "rules.yml").write_text(rules_text(0, "1s", alerts=2))
         (d / "peer-password").write_text(password + "\n")
-        (d / "web.yml").write_text(f"basic_auth_users: {{{USER}: '{_hash(password)}'}}\n")
+        web, tls, verify = f"basic_auth_users: {{{USER}: '{_hash(password)}'}}\n", "", None
+        if pki is not None:
+            web += (f"tls_server_config: {{cert_file: '{pki.server_cert}', key_file: '{pki.server_key}', "
+                    f"client_auth_type: RequireAndVerifyClientCert, client_ca_file: '{pki.ca}'}}\n")
+            tls = f", tls_config: {{ca_file: '{pki.ca}', cert_file: '{pki.client_cert}', key_file: '{pki.client_key}'}}"
+            verify = ssl.create_default_context(cafile=str(pki.ca))
+            verify.load_cert_chain(str(pki.client_cert), str(pki.client_key))
+        (d / "web.yml").write_text(web)
         cfg = d / "sloguard.yml"
         cfg.write_text("global: {evaluation_interval: 1s}\nrule_files: [rules.yml]\n"
                        f"state: {{url: '{url}'}}\n"
                        "cluster: {enabled: true, heartbeat_interval: 300ms, lease_ttl: 1200ms,\n"
-                       f"  http_config: {{basic_auth: {{username: {USER}, password_file: peer-password}}}}}}\n")
+                       f"  http_config: {{basic_auth: {{username: {USER}, password_file: peer-password}}{tls}}}}}\n")
         out.append(Replica(f"r{i}", cfg, d / "data", args=["--web.config.file", str(d / "web.yml")],
-                           auth=(USER, password)))
+                           auth=(USER, password), scheme="https" if pki else "http", verify=verify or True))
     return out
 
 
 def _alerts(r: Replica) -> set[str]:
-    got = httpx.get(f"{r.url}/api/v2/alerts", auth=r.auth, timeout=10).json()
+    got = httpx.get(f"{r.url}/api/v2/alerts", auth=r.auth, timeout=10, verify=r.verify).json()
     return {a["labels"]["alertname"] for a in got}
 
 
 def _peer_metric(r: Replica, kind: str) -> dict[str, float]:
-    text = httpx.get(f"{r.url}/metrics", auth=r.auth, timeout=10).text
+    text = httpx.get(f"{r.url}/metrics", auth=r.auth, timeout=10, verify=r.verify).text
     pattern = rf'^sloguard_cluster_peer_alerts_{kind}_total{{peer="([^"]+)"}} (\S+)$'
     return {m[1]: float(m[2]) for m in re.finditer(pattern, text, re.M)}
 
@@ -161,6 +184,19 @@ def test_alerts_fan_out_with_the_peer_credentials(pg_cluster: PgCluster, tmp_pat
         assert all(not _peer_metric(r, "failed") for r in rs)
         # the test's own calls without credentials are refused: the fan-out did authenticate
         assert httpx.get(f"{rs[0].url}/api/v2/alerts", timeout=10).status_code == 401
+    finally:
+        for r in rs:
+            r.stop()
+
+
+@pytest.mark.timeout(90)
+def test_alerts_fan_out_over_mutual_tls(pg_cluster: PgCluster, tmp_path: Path) -> None:
+    rs = _replicas(tmp_path, pg_cluster.empty_database(), (PASSWORD, PASSWORD), make_pki(tmp_path / "pki"))
+    try:
+        _run(rs)
+        assert all(a.startswith("https://") for a in (x["address"] for x in rs[0].cluster()["replicas"]))
+        wait_for(lambda: all(_alerts(r) == ALERTS for r in rs), 30, "both alerts in both pipelines over TLS")
+        assert all(not _peer_metric(r, "failed") for r in rs)
     finally:
         for r in rs:
             r.stop()

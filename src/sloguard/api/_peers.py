@@ -7,7 +7,8 @@ fan-out in use (no external Alertmanager) and authentication required, ``cluster
 must carry credentials of the kind the web config accepts (a ``basic_auth`` user it lists,
 whose password matches its hash; or an ``authorization``/bearer token for
 ``sloguard_bearer_tokens_file``), else the server does not start (:class:`PeerAuthError`).
-A peer that still refuses (another replica's web config differs), is away or answers 5xx is
+With ``tls_server_config`` requiring client certificates, ``cluster.http_config.tls_config``
+must name one. A peer that still refuses (another replica's web config differs), is away or answers 5xx is
 logged with its name and counted on ``/metrics``
 (``sloguard_cluster_peer_alerts_failed_total{peer}``); the next resend tries again.
 """
@@ -42,6 +43,7 @@ from sloguard.rules import AlertmanagerNotifier
 log = logging.getLogger("sloguard.server")
 
 PEER_TIMEOUT_S = 5.0
+_CERT_REQUIRED = ("RequireAnyClientCert", "RequireAndVerifyClientCert")
 _ALERTS_PATH = "/api/v2/alerts"
 
 
@@ -62,10 +64,17 @@ def fans_out(config: Config) -> bool:
 
 def check_peer_auth(config: Config, web: WebConfig, web_file: str, config_path: Path | None) -> None:
     """``PeerAuthError`` when this replica's own web config would refuse its peer calls."""
-    if not fans_out(config) or not web.requires_auth:
+    if not fans_out(config):
         return
     cfg = peer_http_config(config, config_path)
     where = f"the web config ({web_file or '--web.config.file'})"
+    if web.tls is not None and web.tls.client_auth_type in _CERT_REQUIRED and not cfg.tls.cert_file:
+        raise PeerAuthError(f"{where} requires a client certificate (tls_server_config.client_auth_type "
+                            f"{web.tls.client_auth_type}) but cluster.http_config.tls_config has no cert_file: the "
+                            "replicas' alerts to each other would be refused. Set cluster.http_config.tls_config "
+                            "{ca_file, cert_file, key_file}.")
+    if not web.requires_auth:
+        return
     if cfg.has_basic_auth:
         _check_basic(cfg, web, where)
     elif cfg.authorization_type or cfg.oauth2 is not None:
