@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-from sloguard.alerting._deadline import sleeper
+from sloguard.alerting._deadline import sleeper, slept, wake
 from sloguard.alerting.model import Alert, label_set_string, sort_alerts
 from sloguard.alerting.route import Route, RouteOpts
 from sloguard.clock import Clock
@@ -75,7 +75,7 @@ class AggregationGroup:
         if not self._has_flushed and alert.starts_at + self.opts.group_wait_ms < now:
             self._next_at = now
             if self._sleep is not None:
-                self._sleep.cancel()
+                wake(self._sleep)
 
     def start(self, flush: FlushFunc) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(flush), name=f"aggrGroup {self.key}")
@@ -99,11 +99,11 @@ class AggregationGroup:
 
     async def _wait(self) -> None:
         """Sleep until the next flush, which an insert may bring forward (:meth:`insert`
-        cancels the sleep; ``asyncio.wait`` returns without raising when it does)."""
+        wakes the sleep)."""
         while self._clock.now_ms() < self._next_at:
             self._sleep = sleeper(self._clock, self._next_at)
             try:
-                await asyncio.wait((self._sleep,))
+                await slept(self._sleep)
             finally:
                 self._sleep.cancel()
                 self._sleep = None

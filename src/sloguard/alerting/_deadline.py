@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from sloguard.clock import Clock, SystemClock
 
-__all__ = ["TimedOut", "sleeper", "until"]
+__all__ = ["TimedOut", "sleeper", "slept", "until", "wake"]
 
 T = TypeVar("T")
 
@@ -41,6 +41,23 @@ def sleeper(clock: Clock, until_ms: int) -> asyncio.Future[None]:
     timer = loop.call_later(max((until_ms - clock.now_ms()) / 1000, 0.0), _wake, fut)
     fut.add_done_callback(lambda _: timer.cancel())
     return fut
+
+
+def wake(sleep: asyncio.Future[None]) -> None:
+    """End a :func:`sleeper`'s wait early (awaiting it then returns; a task is cancelled)."""
+    if isinstance(sleep, asyncio.Task):
+        sleep.cancel()
+    else:
+        _wake(sleep)
+
+
+async def slept(sleep: asyncio.Future[None]) -> None:
+    """Wait for a :func:`sleeper` until it is due or woken, without raising when it is
+    woken: a loop-timer future is awaited directly (no ``asyncio.wait``)."""
+    if isinstance(sleep, asyncio.Task):
+        await asyncio.wait((sleep,))  # woken = cancelled: ``wait`` does not raise
+    else:
+        await sleep
 
 
 def _wake(fut: asyncio.Future[None]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sloguard.alerting.model import Alert
 from sloguard.alerting.stages import Deferred, FlushContext, Stage, StageError
@@ -57,7 +57,7 @@ class FanoutStage:
         if len(self.branches) == 1:  # the common case: no task, no gather
             results: list[object] = [await _one(self.branches[0], ctx, alerts)]
         else:
-            runs = [b.stage.exec(replace(ctx, integration=b.integration), alerts) for b in self.branches]
+            runs = [b.stage.exec(ctx.for_integration(b.integration), alerts) for b in self.branches]
             results = await asyncio.gather(*runs, return_exceptions=True)
         errors = [_describe(b, r) for b, r in zip(self.branches, results, strict=True) if isinstance(r, BaseException)]
         failed = [r for r in results if isinstance(r, BaseException)]
@@ -71,7 +71,7 @@ class FanoutStage:
 async def _one(branch: Branch, ctx: FlushContext, alerts: Sequence[Alert]) -> object:
     """One branch's outcome as ``gather(return_exceptions=True)`` would give it."""
     try:
-        return await branch.stage.exec(replace(ctx, integration=branch.integration), alerts)
+        return await branch.stage.exec(ctx.for_integration(branch.integration), alerts)
     except Exception as e:  # noqa: BLE001 - reported with the other branches' errors
         return e
 

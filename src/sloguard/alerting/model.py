@@ -73,9 +73,11 @@ def label_set_string(labels: Iterable[tuple[str, str]]) -> str:
     return "{" + ", ".join(sorted(f"{n}={go_quote(v)}" for n, v in labels)) + "}"
 
 
+@functools.lru_cache(maxsize=4096)
 def go_time_rfc3339(ms: int | None) -> str:
     """Go's JSON form of a ``time.Time`` in UTC (RFC 3339, fraction without trailing zeros);
-    ``None`` is Go's zero time ``0001-01-01T00:00:00Z``."""
+    ``None`` is Go's zero time ``0001-01-01T00:00:00Z``. Remembered: the alerts of one batch
+    share their times, and ``strftime`` is slow."""
     if ms is None:
         return "0001-01-01T00:00:00Z"
     secs, frac = divmod(ms, 1000)

@@ -7,6 +7,7 @@ template engine calls the methods listed in a type's ``GO_METHODS``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -164,6 +165,7 @@ def _alert_json(a: TemplateAlert) -> dict[str, Any]:
 _META = re.compile(r"([\\.+*?()|\[\]{}^$])")
 
 
+@functools.lru_cache(maxsize=1024)
 def quote_meta(s: str) -> str:
     """Go's ``regexp.QuoteMeta`` (Alertmanager puts the receiver name through it)."""
     return _META.sub(r"\\\1", s)
