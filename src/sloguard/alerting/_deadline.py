@@ -26,8 +26,14 @@ class TimedOut(Exception):
 async def until(call: Awaitable[T], clock: Clock, until_ms: int) -> T:
     """The call's result (its exception raised as is); :class:`TimedOut` when ``clock``
     reached ``until_ms`` first, after the call was cancelled."""
-    if type(clock) is SystemClock:
-        return await _on_loop_timer(call, (until_ms - clock.now_ms()) / 1000)
+    if type(clock) is SystemClock:  # inline, not a helper coroutine: one level less to resume through
+        try:
+            async with asyncio.timeout(max((until_ms - clock.now_ms()) / 1000, 0.0)) as cm:
+                return await call
+        except TimeoutError:
+            if cm.expired():
+                raise TimedOut from None
+            raise
     return await _raced(call, clock, until_ms)
 
 
@@ -63,16 +69,6 @@ async def slept(sleep: asyncio.Future[None]) -> None:
 def _wake(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
-
-
-async def _on_loop_timer(call: Awaitable[T], delay_s: float) -> T:
-    try:
-        async with asyncio.timeout(max(delay_s, 0.0)) as cm:
-            return await call
-    except TimeoutError:
-        if cm.expired():
-            raise TimedOut from None
-        raise
 
 
 async def _raced(call: Awaitable[T], clock: Clock, until_ms: int) -> T:

@@ -211,29 +211,24 @@ class H1Client:
         host = self._hosts.get(target.key)
         if host is None:
             host = self._hosts[target.key] = _Host()
-        conn = await self._acquire(host, target, timeout_s)
-        try:
-            return await self._exchange(host, conn, data, timeout_s)
-        except httpx.RemoteProtocolError:
-            if not conn.reused:
+        for fresh in (False, True):
+            conn = await self._acquire(host, target, timeout_s, fresh)
+            try:
+                response = await conn.send(data, timeout_s)
+            except BaseException as e:
+                conn.abort()
+                self._give(host, None)
+                # A kept-alive connection the server had closed (no answer at all): once more, fresh.
+                if isinstance(e, httpx.RemoteProtocolError) and conn.reused and not fresh:
+                    continue
                 raise
-        # A kept-alive connection the server had closed (no answer at all): once more, fresh.
-        conn = await self._acquire(host, target, timeout_s, fresh=True)
-        return await self._exchange(host, conn, data, timeout_s)
-
-    async def _exchange(self, host: _Host, conn: _Conn, data: bytes, timeout_s: float) -> H1Response:
-        try:
-            response = await conn.send(data, timeout_s)
-        except BaseException:
-            conn.abort()
-            self._give(host, None)
-            raise
-        if conn.usable:
-            conn.reused = True
-            self._give(host, conn)
-        else:
-            self._give(host, None)
-        return response
+            if conn.usable:
+                conn.reused = True
+                self._give(host, conn)
+            else:
+                self._give(host, None)
+            return response
+        raise AssertionError("unreachable: the second try returns or raises")
 
     async def _acquire(self, host: _Host, target: _Target, timeout_s: float, fresh: bool = False) -> _Conn:
         loop = asyncio.get_running_loop()
