@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 
 from sloguard.alerting._deadline import sleeper, slept, wake
 from sloguard.alerting.model import Alert, label_set_string, sort_alerts
@@ -114,7 +113,7 @@ class AggregationGroup:
     def _batch(self, now: int) -> list[Alert]:
         """The alerts to send, sorted (an alert firing at ``now`` goes without its end, so it
         cannot resolve as time moves on)."""
-        return sort_alerts([a if a.resolved_at(now) else replace(a, ends_at=None) for a in self._alerts.values()])
+        return sort_alerts([a if a.resolved_at(now) else a.with_times(a.starts_at, None, a.updated_at, a.timeout) for a in self._alerts.values()])
 
     def _forget_resolved(self, batch: list[Alert], now: int) -> None:
         """After a successful flush: forget the resolved alerts sent and not updated since."""
