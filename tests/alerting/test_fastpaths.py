@@ -209,3 +209,34 @@ def test_server_gc_thresholds() -> None:
         assert gc.get_threshold() == SERVER_GC_THRESHOLDS
     finally:
         gc.set_threshold(*before)
+
+
+def test_until_system_clock_leaves_other_cancellations_alone() -> None:
+    """A cancel from outside stays a cancel (not a timeout); a deadline whose cancel the
+    call swallowed leaves the task not cancelling; deadlines fire late, never early."""
+    clock = SystemClock()
+
+    async def go() -> None:
+        task = asyncio.create_task(until(_forever(), clock, clock.now_ms() + 60_000))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+        async def swallows() -> int:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                return 5
+            return 0
+
+        assert await until(swallows(), clock, clock.now_ms() + 20) == 5
+        current = asyncio.current_task()
+        assert current is not None and current.cancelling() == 0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(TimedOut):
+            await until(_forever(), clock, clock.now_ms() + 50)
+        assert loop.time() - started >= 0.049
+
+    asyncio.run(go())

@@ -271,3 +271,23 @@ def test_parser_keeps_only_the_start_of_a_long_body() -> None:
     assert parser.feed(b"HTTP/1.1 500 E\r\nContent-Length: %d\r\n\r\n" % len(big) + big[:10]) is False
     assert parser.feed(big[10:]) is True
     assert parser.status == 500 and len(parser.body()) == 64 * 1024
+
+
+def test_waiting_for_a_free_connection_times_out() -> None:
+    async def slow(_: bytes, writer: asyncio.StreamWriter) -> bool:
+        await asyncio.sleep(0.3)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        return True
+
+    async def go(url: str, _: Server) -> list[object]:
+        client = H1Client(max_per_host=1)
+        try:
+            got = await asyncio.gather(post_once(url, client, timeout_s=1.0), post_once(url, client, timeout_s=0.05),
+                                       return_exceptions=True)
+            host = next(iter(client._hosts.values()))
+            assert host.open == 1 and len(host.idle) == 1 and not host.waiters
+        finally:
+            await client.aclose()
+        return [type(g) if isinstance(g, BaseException) else g for g in got]
+
+    assert run_with(slow, go) == [(200, b""), httpx.PoolTimeout]

@@ -1,7 +1,8 @@
 """Running an awaitable until a time on the injected clock, cheaply.
 
-On the system clock the event loop's own timer bounds the call (``asyncio.timeout``: no
-second task, no ``asyncio.wait``), which matters when thousands of flushes run at once.
+On the system clock a coarse deadline bounds the call (``_coarse``: no second task, no
+``asyncio.wait``, no timer of its own; it fires at most ``TICK_S`` late), which matters
+when thousands of flushes run at once.
 Any other clock (a :class:`~sloguard.clock.ManualClock` in tests) races the call, as a
 task, against ``clock.sleep_until``, so simulated time decides as before.
 """
@@ -12,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from sloguard.alerting._coarse import register
 from sloguard.clock import Clock, SystemClock
 
 __all__ = ["TimedOut", "sleeper", "slept", "until", "wake"]
@@ -26,15 +28,23 @@ class TimedOut(Exception):
 async def until(call: Awaitable[T], clock: Clock, until_ms: int) -> T:
     """The call's result (its exception raised as is); :class:`TimedOut` when ``clock``
     reached ``until_ms`` first, after the call was cancelled."""
-    if type(clock) is SystemClock:  # inline, not a helper coroutine: one level less to resume through
-        try:
-            async with asyncio.timeout(max((until_ms - clock.now_ms()) / 1000, 0.0)) as cm:
-                return await call
-        except TimeoutError:
-            if cm.expired():
+    task = asyncio.current_task()
+    if type(clock) is not SystemClock or task is None:
+        return await _raced(call, clock, until_ms)
+    # Inline, not a helper coroutine: one level less to resume through at every wait.
+    deadline = register(task, (until_ms - clock.now_ms()) / 1000)
+    try:
+        return await call
+    except asyncio.CancelledError:
+        if deadline.expired:
+            deadline.expired = False
+            if task.uncancel() <= deadline.cancelling:  # the deadline's cancel, nobody else's
                 raise TimedOut from None
-            raise
-    return await _raced(call, clock, until_ms)
+        raise
+    finally:
+        deadline.drop()
+        if deadline.expired:  # it fired, but the call ended before the cancel reached it
+            task.uncancel()
 
 
 def sleeper(clock: Clock, until_ms: int) -> asyncio.Future[None]:

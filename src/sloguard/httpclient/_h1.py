@@ -7,9 +7,10 @@ request as one write; the response is parsed from ``data_received`` with ``bytes
 redirects, proxies, cookies or decompression: the caller falls back to a full client for
 what this one leaves out (:attr:`H1Response.redirect`). TLS uses the given context.
 
-Timeouts: connecting (and waiting for a free connection) is bounded by ``timeout_s``; the
-response by one timer per connection that is re-armed lazily (a request only stamps its
-deadline, so the hot path adds no timer). Failures are raised as ``httpx`` transport
+Timeouts: connecting is bounded by ``timeout_s``, and so is waiting for a free connection
+(one timer per host, armed for the earliest waiter); the response by one timer per
+connection that is re-armed lazily (a request only stamps its deadline, so the hot path
+adds no timer). Failures are raised as ``httpx`` transport
 errors (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``, ``ReadTimeout``,
 ``ReadError``, ``RemoteProtocolError``), as the other clients of this package raise them.
 A request cancelled mid-way closes its connection (it is never reused out of step).
@@ -184,13 +185,15 @@ class _Host:
     """The connections to one host: idle ones (most recent last), how many are open (idle,
     busy or connecting), and the requests waiting for one, first come first served."""
 
-    __slots__ = ("idle", "open", "waiters")
+    __slots__ = ("idle", "open", "timer", "waiters")
 
     def __init__(self) -> None:
         self.idle: deque[_Conn] = deque()
         self.open = 0
-        #: Each waiter gets a connection, or None: a free slot to open one in.
-        self.waiters: deque[asyncio.Future[_Conn | None]] = deque()
+        #: Each waiter gets a connection, or None: a free slot to open one in; with its
+        #: deadline and timeout. One timer (``timer``) expires them, armed for the earliest.
+        self.waiters: deque[tuple[asyncio.Future[_Conn | None], float, float]] = deque()
+        self.timer: asyncio.TimerHandle | None = None
 
 
 class H1Client:
@@ -248,19 +251,39 @@ class H1Client:
         return await self._open(host, loop, target, timeout_s)  # a slot handed over, already counted
 
     async def _wait_turn(self, host: _Host, timeout_s: float) -> _Conn | None:
-        turn: asyncio.Future[_Conn | None] = asyncio.get_running_loop().create_future()
-        host.waiters.append(turn)
+        """Wait for a connection or a slot, first come first served; ``PoolTimeout`` after
+        ``timeout_s`` (the host's one timer expires waiters: no timer per request)."""
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[_Conn | None] = loop.create_future()
+        deadline = loop.time() + timeout_s
+        host.waiters.append((turn, deadline, timeout_s))
+        if host.timer is None or deadline < host.timer.when():
+            if host.timer is not None:
+                host.timer.cancel()
+            host.timer = loop.call_at(deadline, self._expire_waiters, host)
         try:
-            async with asyncio.timeout(timeout_s):
-                return await turn
-        except BaseException as e:
-            if turn.done() and not turn.cancelled():
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
                 self._give(host, turn.result())  # handed over just now: pass it on
-            else:
-                turn.cancel()
-            if isinstance(e, TimeoutError):
-                raise httpx.PoolTimeout(f"no free connection within {timeout_s:g}s") from None
             raise
+
+    def _expire_waiters(self, host: _Host) -> None:
+        """Fail the waiters past their deadline; re-arm for the earliest one left."""
+        host.timer = None
+        now = asyncio.get_running_loop().time()
+        left: deque[tuple[asyncio.Future[_Conn | None], float, float]] = deque()
+        for turn, deadline, timeout_s in host.waiters:
+            if turn.done():
+                continue
+            if deadline <= now:
+                turn.set_exception(httpx.PoolTimeout(f"no free connection within {timeout_s:g}s"))
+            else:
+                left.append((turn, deadline, timeout_s))
+        host.waiters = left
+        if left:
+            earliest = min(deadline for _, deadline, _ in left)
+            host.timer = asyncio.get_running_loop().call_at(earliest, self._expire_waiters, host)
 
     async def _open(self, host: _Host, loop: asyncio.AbstractEventLoop, target: _Target,
                     timeout_s: float) -> _Conn:
@@ -283,7 +306,7 @@ class H1Client:
     def _give(self, host: _Host, conn: _Conn | None) -> None:
         """Hand ``conn`` (None: its slot) to the first waiter; else keep it idle (or free the slot)."""
         while host.waiters:
-            turn = host.waiters.popleft()
+            turn = host.waiters.popleft()[0]
             if not turn.done():
                 turn.set_result(conn)
                 return
