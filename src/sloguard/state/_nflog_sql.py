@@ -18,8 +18,9 @@ from sqlalchemy.engine import Connection
 __all__ = ["NflogSql"]
 
 _KEY = "group_key, receiver, integration, idx"
-_CHUNK = 500
-"""Rows per multi-row statement (SQLite allows 32,766 parameters in one)."""
+_CLAIM_ROWS = 120
+_QUERY_KEYS = 900
+"""Rows (keys) per statement: under 999 parameters, the limit of SQLite before 3.32."""
 
 Row = tuple[Any, ...]
 
@@ -51,8 +52,8 @@ class NflogSql:
         """Claim rows (key, flush_id, holder, claimed_at, expires_at), each key and flush once;
         the (key, flush_id) of those that went in (inserted, or taken over)."""
         won: set[Row] = set()
-        for i in range(0, len(rows), _CHUNK):
-            chunk = rows[i:i + _CHUNK]
+        for i in range(0, len(rows), _CLAIM_ROWS):
+            chunk = rows[i:i + _CLAIM_ROWS]
             sql = f"INSERT INTO nflog_claims ({_KEY}, flush_id, holder, claimed_at, expires_at) VALUES " + \
                 ", ".join([self._claim_row] * len(chunk)) + self._claim_tail
             params = tuple(v for row in chunk for v in row) + (now,)
@@ -62,8 +63,8 @@ class NflogSql:
     def query(self, conn: Connection, group_keys: Sequence[str]) -> list[Row]:
         """Entries of these groups: (key..., timestamp, firing, resolved, expires_at)."""
         found: list[Row] = []
-        for i in range(0, len(group_keys), _CHUNK):
-            chunk = group_keys[i:i + _CHUNK]
+        for i in range(0, len(group_keys), _QUERY_KEYS):
+            chunk = group_keys[i:i + _QUERY_KEYS]
             sql = (f"SELECT {_KEY}, timestamp, firing, resolved, expires_at FROM nflog "
                    f"WHERE group_key IN ({', '.join([self.p] * len(chunk))})")
             found.extend(tuple(r) for r in conn.exec_driver_sql(sql, tuple(chunk)).all())
