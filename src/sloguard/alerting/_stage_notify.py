@@ -65,6 +65,13 @@ def needs_update(entry: NflogEntry | None, firing: set[int], resolved: set[int],
 
 
 def _digest(hashes: Sequence[int]) -> str:
+    return _digest_of(tuple(hashes))
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest_of(hashes: tuple[int, ...]) -> str:
+    """Remembered: most flushes resolve nothing (the empty set), and a group's firing set
+    repeats at every repeat_interval."""
     return f"{xxh64(','.join(map(str, hashes)).encode()):016x}"
 
 
