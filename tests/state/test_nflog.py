@@ -148,3 +148,18 @@ def test_concurrent_takeovers_of_an_expired_claim_have_exactly_one_winner(
     for t in threads:
         t.join(timeout=60)
     assert all(len(w) == 1 for w in wins.values()), wins
+
+
+def test_a_large_batch_logs_claims_and_reads_every_group(store: SqlStateStore, clock: FakeClock) -> None:
+    """More operations than one statement takes (they go in several), a key logged twice
+    in the batch (the later entry wins)."""
+    from sloguard.state.nflog import NflogClaim, NflogEntry, NflogQuery, NflogRecord
+
+    keys = [f"g{i}" for i in range(300)]
+    records = [NflogRecord(NflogEntry(HOOK, k, clock.now, (i,), (), clock.now + 1000)) for i, k in enumerate(keys)]
+    later = NflogRecord(NflogEntry(HOOK, "g0", clock.now + 1, (7,), (), clock.now + 1000))
+    store.nflog.run([*records, later])
+    claims = store.nflog.run([NflogClaim(HOOK, k, "f", "r0", clock.now + 1000) for k in keys])
+    assert claims == [True] * 300
+    got = store.nflog.run([NflogQuery(HOOK, k) for k in keys])
+    assert [e.firing for e in got if isinstance(e, NflogEntry)] == [(7,), *[(i,) for i in range(1, 300)]]

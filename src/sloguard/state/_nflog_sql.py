@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 __all__ = ["NflogSql"]
 
 _KEY = "group_key, receiver, integration, idx"
-_CLAIM_ROWS = 120
+_CLAIM_ROWS = 120  # log entries and claims: 8 parameters a row
 _QUERY_KEYS = 900
 """Rows (keys) per statement: under 999 parameters, the limit of SQLite before 3.32."""
 
@@ -30,13 +30,12 @@ class NflogSql:
 
     def __init__(self, dialect: str) -> None:
         p = self.p = "%s" if dialect == "postgresql" else "?"
-        self._log = (
-            f"INSERT INTO nflog ({_KEY}, timestamp, firing, resolved, expires_at) VALUES ({', '.join([p] * 8)}) "
-            f"ON CONFLICT ({_KEY}) DO UPDATE SET timestamp = excluded.timestamp, firing = excluded.firing, "
+        self._row8 = f"({', '.join([p] * 8)})"
+        self._log_tail = (
+            f" ON CONFLICT ({_KEY}) DO UPDATE SET timestamp = excluded.timestamp, firing = excluded.firing, "
             "resolved = excluded.resolved, expires_at = excluded.expires_at "
             "WHERE nflog.timestamp <= excluded.timestamp"  # an older write never replaces a newer one
         )
-        self._claim_row = f"({', '.join([p] * 8)})"
         self._claim_tail = (
             f" ON CONFLICT ({_KEY}, flush_id) DO UPDATE SET holder = excluded.holder, "
             "claimed_at = excluded.claimed_at, expires_at = excluded.expires_at "
@@ -45,8 +44,14 @@ class NflogSql:
         )
 
     def log(self, conn: Connection, rows: Sequence[Row]) -> None:
-        """Upsert entries: (group_key, receiver, integration, idx, timestamp, firing, resolved, expires_at)."""
-        conn.exec_driver_sql(self._log, list(rows))
+        """Upsert entries (group_key, receiver, integration, idx, timestamp, firing, resolved,
+        expires_at), one per key: multi-row statements (on PostgreSQL an executemany is a
+        round of the driver's Python per row)."""
+        for i in range(0, len(rows), _CLAIM_ROWS):
+            chunk = rows[i:i + _CLAIM_ROWS]
+            sql = f"INSERT INTO nflog ({_KEY}, timestamp, firing, resolved, expires_at) VALUES " + \
+                ", ".join([self._row8] * len(chunk)) + self._log_tail
+            conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
 
     def claim(self, conn: Connection, rows: Sequence[Row], now: int) -> set[Row]:
         """Claim rows (key, flush_id, holder, claimed_at, expires_at), each key and flush once;
@@ -55,7 +60,7 @@ class NflogSql:
         for i in range(0, len(rows), _CLAIM_ROWS):
             chunk = rows[i:i + _CLAIM_ROWS]
             sql = f"INSERT INTO nflog_claims ({_KEY}, flush_id, holder, claimed_at, expires_at) VALUES " + \
-                ", ".join([self._claim_row] * len(chunk)) + self._claim_tail
+                ", ".join([self._row8] * len(chunk)) + self._claim_tail
             params = tuple(v for row in chunk for v in row) + (now,)
             won.update(tuple(r) for r in conn.exec_driver_sql(sql, params).all())
         return won
