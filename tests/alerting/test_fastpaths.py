@@ -9,9 +9,7 @@ import gc
 import json
 from collections.abc import Sequence
 
-import httpx
 import pytest
-from httpx_aiohttp import AiohttpTransport
 
 from sloguard._gctune import SERVER_GC_THRESHOLDS, tune_for_server
 from sloguard.alerting._aioclient import SharedClient
@@ -190,20 +188,18 @@ def test_shared_client_posts_directly(status: int, ok: bool, retryable: bool) ->
         assert error == f"webhook: unexpected status code {status}: busy"
 
 
-def test_shared_client_connection_refused_reads_as_through_httpx() -> None:
-    """The direct POST reports a refused connection as httpx over the same transport does
-    (httpx-aiohttp maps it to ``ConnectTimeout``)."""
-    async def go(client: httpx.AsyncClient) -> tuple[bool, bool, str]:
+def test_shared_client_connection_refused_is_a_retryable_connect_error() -> None:
+    """A refused connection fails the attempt as retryable and says it could not connect
+    (httpx-aiohttp, the shared client's transport before, called it a timeout)."""
+    async def go() -> tuple[bool, bool, str]:
+        client = SharedClient()
         try:
             r = await post_json(client, f"http://127.0.0.1:{free_port()}/hook", b"{}", "webhook")
         finally:
             await client.aclose()
         return r.ok, r.retryable, r.error
 
-    direct = asyncio.run(go(SharedClient()))
-    through_httpx = asyncio.run(go(httpx.AsyncClient(transport=AiohttpTransport(), follow_redirects=True)))
-    assert direct == through_httpx
-    assert direct[:2] == (False, True)
+    assert asyncio.run(go()) == (False, True, "webhook: the request failed (ConnectError)")
 
 
 def test_server_gc_thresholds() -> None:
@@ -213,3 +209,34 @@ def test_server_gc_thresholds() -> None:
         assert gc.get_threshold() == SERVER_GC_THRESHOLDS
     finally:
         gc.set_threshold(*before)
+
+
+def test_until_system_clock_leaves_other_cancellations_alone() -> None:
+    """A cancel from outside stays a cancel (not a timeout); a deadline whose cancel the
+    call swallowed leaves the task not cancelling; deadlines fire late, never early."""
+    clock = SystemClock()
+
+    async def go() -> None:
+        task = asyncio.create_task(until(_forever(), clock, clock.now_ms() + 60_000))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+        async def swallows() -> int:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                return 5
+            return 0
+
+        assert await until(swallows(), clock, clock.now_ms() + 20) == 5
+        current = asyncio.current_task()
+        assert current is not None and current.cancelling() == 0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(TimedOut):
+            await until(_forever(), clock, clock.now_ms() + 50)
+        assert loop.time() - started >= 0.049
+
+    asyncio.run(go())

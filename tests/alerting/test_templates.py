@@ -4,6 +4,7 @@ real Alertmanager is in test_receivers_peer.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,16 @@ def test_method_calls_with_wrong_arguments_fail_with_gos_wording() -> None:
         T.execute_text('{{ .Status "x" }}', d)
     with pytest.raises(TemplateError, match="alertname is not a method but has arguments"):
         T.execute_text('{{ .CommonLabels.alertname "x" }}', d)
+
+
+def test_data_json_is_build_data_to_json() -> None:
+    """The webhook's direct encoder gives what the template data would encode."""
+    from sloguard.alerting.template_data import data_json
+
+    resolved = Alert.of({"alertname": "HighLatency", "instance": "b"}, {"summary": "x<y>"}, starts_at=500,
+                        ends_at=1_500)
+    for alerts, now in (([*_alerts(), resolved], 2_000), ([resolved], 2_000), ([], 2_000), (_alerts(), 1_234)):
+        labels = Labels.of(alertname="HighLatency", team="a|b")
+        direct = data_json("web.hook", labels, alerts, now, "http://am")
+        via_data = build_data("web.hook", labels, alerts, now, "http://am").to_json()
+        assert json.dumps(direct) == json.dumps(via_data)  # the same keys in the same order

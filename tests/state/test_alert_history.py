@@ -59,7 +59,16 @@ def test_events_read_back_in_time_order_within_the_range(store: SqlStateStore) -
 def test_an_event_recorded_twice_is_stored_once(store: SqlStateStore) -> None:
     assert store.alert_history.record([_fired(T)]) == 1
     assert store.alert_history.record([_fired(T), _fired(T + 1)]) == 1  # another replica saw the same alert
-    assert len(store.alert_history.query(T - 1, T + 10)) == 2
+    assert store.alert_history.record([_fired(T + 2), _fired(T + 2)]) == 1  # twice in one batch
+    assert len(store.alert_history.query(T - 1, T + 10)) == 3
+
+
+def test_a_large_batch_is_stored_whole(store: SqlStateStore) -> None:
+    """More events than one statement takes (they go in several)."""
+    events = [_fired(T + i, f"{i:016x}") for i in range(250)]
+    assert store.alert_history.record(events) == 250
+    assert store.alert_history.record(events[200:] + [_fired(T + 999, "ff")]) == 1
+    assert [e.key for e in store.alert_history.query(T, T + 1000)][-2:] == [f"{249:016x}", "ff"]
 
 
 def test_a_range_that_ends_before_it_starts_is_refused(store: SqlStateStore) -> None:

@@ -30,6 +30,21 @@ def test_log_then_query_returns_the_sets_sorted_and_distinct(store: SqlStateStor
     assert store.nflog.query(NflogReceiver("team", "webhook", 1), "{}:{a=\"1\"}") is None
 
 
+def test_a_batch_answers_each_query_for_its_own_integration(store: SqlStateStore, clock: FakeClock) -> None:
+    """Queries of one batch for the same group key but other receivers or integrations get
+    only their own entry (or none)."""
+    from sloguard.state.nflog import NflogEntry, NflogQuery, NflogRecord
+
+    other_idx, other_kind, other_team = (NflogReceiver("team", "webhook", 1), NflogReceiver("team", "slack", 0),
+                                         NflogReceiver("ops", "webhook", 0))
+    store.nflog.run([NflogRecord(NflogEntry(HOOK, "g", clock.now, (1,), (), clock.now + 1000)),
+                     NflogRecord(NflogEntry(other_team, "g", clock.now, (2,), (), clock.now + 1000)),
+                     NflogRecord(NflogEntry(HOOK, "h", clock.now, (3,), (), clock.now + 1000))])
+    got = store.nflog.run([NflogQuery(r, k) for r, k in (
+        (HOOK, "g"), (other_idx, "g"), (other_kind, "g"), (other_team, "g"), (HOOK, "h"), (other_team, "h"), (HOOK, "x"))])
+    assert [e.firing if isinstance(e, NflogEntry) else e for e in got] == [(1,), None, None, (2,), (3,), None, None]
+
+
 def test_a_later_log_replaces_the_entry(store: SqlStateStore, clock: FakeClock) -> None:
     store.nflog.log(HOOK, "g", [1, 2], [], expires_at=clock.now + 1000)
     clock.advance(500)
@@ -133,3 +148,18 @@ def test_concurrent_takeovers_of_an_expired_claim_have_exactly_one_winner(
     for t in threads:
         t.join(timeout=60)
     assert all(len(w) == 1 for w in wins.values()), wins
+
+
+def test_a_large_batch_logs_claims_and_reads_every_group(store: SqlStateStore, clock: FakeClock) -> None:
+    """More operations than one statement takes (they go in several), a key logged twice
+    in the batch (the later entry wins)."""
+    from sloguard.state.nflog import NflogClaim, NflogEntry, NflogQuery, NflogRecord
+
+    keys = [f"g{i}" for i in range(300)]
+    records = [NflogRecord(NflogEntry(HOOK, k, clock.now, (i,), (), clock.now + 1000)) for i, k in enumerate(keys)]
+    later = NflogRecord(NflogEntry(HOOK, "g0", clock.now + 1, (7,), (), clock.now + 1000))
+    store.nflog.run([*records, later])
+    claims = store.nflog.run([NflogClaim(HOOK, k, "f", "r0", clock.now + 1000) for k in keys])
+    assert claims == [True] * 300
+    got = store.nflog.run([NflogQuery(HOOK, k) for k in keys])
+    assert [e.firing for e in got if isinstance(e, NflogEntry)] == [(7,), *[(i,) for i in range(1, 300)]]

@@ -12,9 +12,8 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 
-from sloguard.alerting._deadline import sleeper
+from sloguard.alerting._deadline import sleeper, slept, wake
 from sloguard.alerting.model import Alert, label_set_string, sort_alerts
 from sloguard.alerting.route import Route, RouteOpts
 from sloguard.clock import Clock
@@ -75,7 +74,7 @@ class AggregationGroup:
         if not self._has_flushed and alert.starts_at + self.opts.group_wait_ms < now:
             self._next_at = now
             if self._sleep is not None:
-                self._sleep.cancel()
+                wake(self._sleep)
 
     def start(self, flush: FlushFunc) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(flush), name=f"aggrGroup {self.key}")
@@ -95,27 +94,29 @@ class AggregationGroup:
             now = self._clock.now_ms()
             self._next_at = now + self.opts.group_interval_ms
             self._has_flushed = True
-            await self._flush(flush, now)
+            if self._alerts:  # the flush is awaited here, not in a helper: one level less per wait in it
+                batch = self._batch(now)
+                if await flush(self, now, batch):
+                    self._forget_resolved(batch, now)
 
     async def _wait(self) -> None:
         """Sleep until the next flush, which an insert may bring forward (:meth:`insert`
-        cancels the sleep; ``asyncio.wait`` returns without raising when it does)."""
+        wakes the sleep)."""
         while self._clock.now_ms() < self._next_at:
             self._sleep = sleeper(self._clock, self._next_at)
             try:
-                await asyncio.wait((self._sleep,))
+                await slept(self._sleep)
             finally:
                 self._sleep.cancel()
                 self._sleep = None
 
-    async def _flush(self, flush: FlushFunc, now: int) -> None:
-        """Send the alerts (an alert firing at ``now`` goes without its end, so it cannot
-        resolve as time moves on); after success forget the resolved ones not updated since."""
-        if not self._alerts:
-            return
-        batch = sort_alerts([a if a.resolved_at(now) else replace(a, ends_at=None) for a in self._alerts.values()])
-        if not await flush(self, now, batch):
-            return
+    def _batch(self, now: int) -> list[Alert]:
+        """The alerts to send, sorted (an alert firing at ``now`` goes without its end, so it
+        cannot resolve as time moves on)."""
+        return sort_alerts([a if a.resolved_at(now) else a.with_times(a.starts_at, None, a.updated_at, a.timeout) for a in self._alerts.values()])
+
+    def _forget_resolved(self, batch: list[Alert], now: int) -> None:
+        """After a successful flush: forget the resolved alerts sent and not updated since."""
         for sent in batch:
             held = self._alerts.get(sent.fingerprint)
             if held is not None and sent.resolved_at(now) and held.updated_at == sent.updated_at:

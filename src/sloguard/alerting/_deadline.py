@@ -1,7 +1,8 @@
 """Running an awaitable until a time on the injected clock, cheaply.
 
-On the system clock the event loop's own timer bounds the call (``asyncio.timeout``: no
-second task, no ``asyncio.wait``), which matters when thousands of flushes run at once.
+On the system clock a coarse deadline bounds the call (``_coarse``: no second task, no
+``asyncio.wait``, no timer of its own; it fires at most ``TICK_S`` late), which matters
+when thousands of flushes run at once.
 Any other clock (a :class:`~sloguard.clock.ManualClock` in tests) races the call, as a
 task, against ``clock.sleep_until``, so simulated time decides as before.
 """
@@ -12,9 +13,10 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from sloguard.alerting._coarse import register
 from sloguard.clock import Clock, SystemClock
 
-__all__ = ["TimedOut", "sleeper", "until"]
+__all__ = ["TimedOut", "sleeper", "slept", "until", "wake"]
 
 T = TypeVar("T")
 
@@ -26,9 +28,23 @@ class TimedOut(Exception):
 async def until(call: Awaitable[T], clock: Clock, until_ms: int) -> T:
     """The call's result (its exception raised as is); :class:`TimedOut` when ``clock``
     reached ``until_ms`` first, after the call was cancelled."""
-    if type(clock) is SystemClock:
-        return await _on_loop_timer(call, (until_ms - clock.now_ms()) / 1000)
-    return await _raced(call, clock, until_ms)
+    task = asyncio.current_task()
+    if type(clock) is not SystemClock or task is None:
+        return await _raced(call, clock, until_ms)
+    # Inline, not a helper coroutine: one level less to resume through at every wait.
+    deadline = register(task, (until_ms - clock.now_ms()) / 1000)
+    try:
+        return await call
+    except asyncio.CancelledError:
+        if deadline.expired:
+            deadline.expired = False
+            if task.uncancel() <= deadline.cancelling:  # the deadline's cancel, nobody else's
+                raise TimedOut from None
+        raise
+    finally:
+        deadline.drop()
+        if deadline.expired:  # it fired, but the call ended before the cancel reached it
+            task.uncancel()
 
 
 def sleeper(clock: Clock, until_ms: int) -> asyncio.Future[None]:
@@ -43,19 +59,26 @@ def sleeper(clock: Clock, until_ms: int) -> asyncio.Future[None]:
     return fut
 
 
+def wake(sleep: asyncio.Future[None]) -> None:
+    """End a :func:`sleeper`'s wait early (awaiting it then returns; a task is cancelled)."""
+    if isinstance(sleep, asyncio.Task):
+        sleep.cancel()
+    else:
+        _wake(sleep)
+
+
+async def slept(sleep: asyncio.Future[None]) -> None:
+    """Wait for a :func:`sleeper` until it is due or woken, without raising when it is
+    woken: a loop-timer future is awaited directly (no ``asyncio.wait``)."""
+    if isinstance(sleep, asyncio.Task):
+        await asyncio.wait((sleep,))  # woken = cancelled: ``wait`` does not raise
+    else:
+        await sleep
+
+
 def _wake(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
-
-
-async def _on_loop_timer(call: Awaitable[T], delay_s: float) -> T:
-    try:
-        async with asyncio.timeout(max(delay_s, 0.0)) as cm:
-            return await call
-    except TimeoutError:
-        if cm.expired():
-            raise TimedOut from None
-        raise
 
 
 async def _raced(call: Awaitable[T], clock: Clock, until_ms: int) -> T:

@@ -52,7 +52,7 @@ class AsyncNflog(Protocol):
 class _Calls:
     """The three calls as operations; subclasses say how an operation runs."""
 
-    async def _one(self, op: NflogOp) -> NflogResult:
+    def _one(self, op: NflogOp) -> Awaitable[NflogResult]:
         raise NotImplementedError
 
     async def query(self, receiver: NflogReceiver, group_key: str) -> NflogEntry | None:
@@ -96,12 +96,13 @@ class BatchedNflog(_Calls):
         self.batches = 0
         self.operations = 0
 
-    async def _one(self, op: NflogOp) -> NflogResult:
+    def _one(self, op: NflogOp) -> Awaitable[NflogResult]:
+        """The operation's future (awaited by the caller directly: no coroutine of its own)."""
         fut: asyncio.Future[NflogResult] = asyncio.get_running_loop().create_future()
         self._pending.append((op, fut))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain(), name="nflog-batch")
-        return await fut
+        return fut
 
     async def _drain(self) -> None:
         await asyncio.sleep(0)  # let the other flushes of this round queue their calls

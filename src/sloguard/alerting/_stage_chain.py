@@ -6,8 +6,9 @@ Alertmanager's ``notify`` package.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sloguard.alerting.model import Alert
 from sloguard.alerting.stages import Deferred, FlushContext, Stage, StageError
@@ -54,10 +55,14 @@ class FanoutStage:
         self.branches: tuple[Branch, ...] = tuple(branches)
 
     async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
-        if len(self.branches) == 1:  # the common case: no task, no gather
-            results: list[object] = [await _one(self.branches[0], ctx, alerts)]
+        if len(self.branches) == 1:  # the common case: no task, no gather, no helper coroutine
+            branch = self.branches[0]
+            try:
+                results: list[object] = [await branch.stage.exec(ctx.for_integration(branch.integration), alerts)]
+            except Exception as e:  # noqa: BLE001 - reported as the other branches' errors are
+                results = [e]
         else:
-            runs = [b.stage.exec(replace(ctx, integration=b.integration), alerts) for b in self.branches]
+            runs = [b.stage.exec(ctx.for_integration(b.integration), alerts) for b in self.branches]
             results = await asyncio.gather(*runs, return_exceptions=True)
         errors = [_describe(b, r) for b, r in zip(self.branches, results, strict=True) if isinstance(r, BaseException)]
         failed = [r for r in results if isinstance(r, BaseException)]
@@ -66,14 +71,6 @@ class FanoutStage:
         if failed:
             raise StageError("; ".join(errors), all(isinstance(r, StageError) and r.retryable for r in failed))
         return ctx, list(alerts)
-
-
-async def _one(branch: Branch, ctx: FlushContext, alerts: Sequence[Alert]) -> object:
-    """One branch's outcome as ``gather(return_exceptions=True)`` would give it."""
-    try:
-        return await branch.stage.exec(replace(ctx, integration=branch.integration), alerts)
-    except Exception as e:  # noqa: BLE001 - reported with the other branches' errors
-        return e
 
 
 def _describe(branch: Branch, err: BaseException) -> str:
@@ -92,7 +89,9 @@ class RoutingStage:
     def __init__(self, receivers: Mapping[str, Stage]) -> None:
         self.receivers: dict[str, Stage] = dict(receivers)
 
-    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+    def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> Coroutine[Any, Any, tuple[FlushContext, list[Alert]]]:
+        """The receiver's chain, to await (not a coroutine of its own: one level less to
+        resume through at every wait of a flush)."""
         stage = self.receivers.get(ctx.receiver)
         if stage is None:
             known = ", ".join(sorted(self.receivers)) or "none"
@@ -100,4 +99,4 @@ class RoutingStage:
                 f"The flush of group {ctx.group_key} names the receiver {ctx.receiver!r}, which has no "
                 f"notification stage (receivers configured: {known})."
             )
-        return await stage.exec(ctx, alerts)
+        return stage.exec(ctx, alerts)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TypeVar
 
 from sloguard.alerting._nflog_async import AsyncNflog, InlineNflog
@@ -66,6 +65,13 @@ def needs_update(entry: NflogEntry | None, firing: set[int], resolved: set[int],
 
 
 def _digest(hashes: Sequence[int]) -> str:
+    return _digest_of(tuple(hashes))
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest_of(hashes: tuple[int, ...]) -> str:
+    """Remembered: most flushes resolve nothing (the empty set), and a group's firing set
+    repeats at every repeat_interval."""
     return f"{xxh64(','.join(map(str, hashes)).encode()):016x}"
 
 
@@ -98,7 +104,7 @@ class DedupStage:
         except StateError as e:
             raise _unavailable(ctx, "reading the notification log", e) from e
         f, r = tuple(sorted(firing)), tuple(sorted(resolved))
-        ctx = replace(ctx, firing=f, resolved=r, flush_id=flush_id(entry, f, r))
+        ctx = ctx.deduplicated(f, r, flush_id(entry, f, r))
         update = needs_update(entry, firing, resolved, send_resolved=self.send_resolved,
                               repeat_ms=ctx.route.repeat_interval_ms, now_ms=ctx.now_ms)
         return ctx, list(alerts) if update else []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 
 from sloguard.alerting._deadline import TimedOut, until
 from sloguard.alerting.model import Alert
@@ -66,14 +66,6 @@ class PipelineStats:
     def integration(self, name: str) -> IntegrationStats:
         """The counters of integration type ``name`` (created at zero)."""
         return self.by_integration.setdefault(name, IntegrationStats())
-
-
-async def _bounded(call: Awaitable[NotifyResult], clock: Clock, until_ms: int) -> NotifyResult | None:
-    """The call's result, or None when the clock reached ``until_ms`` first (it is cancelled)."""
-    try:
-        return await until(call, clock, until_ms)
-    except TimedOut:
-        return None
 
 
 class RetryStage:
@@ -146,14 +138,14 @@ class RetryStage:
 
     async def _attempt(self, nctx: NotifyContext, alerts: list[Alert], deadline_ms: int | None) -> NotifyResult:
         now = self.clock.now_ms()
-        until = now + self.timeout_ms if deadline_ms is None else min(now + self.timeout_ms, deadline_ms)
+        until_ms = now + self.timeout_ms if deadline_ms is None else min(now + self.timeout_ms, deadline_ms)
         started = time.perf_counter()
         try:
-            found = await _bounded(self.notifier.notify(nctx, alerts), self.clock, until)
+            result = await until(self.notifier.notify(nctx, alerts), self.clock, until_ms)
+        except TimedOut:  # the clock reached ``until_ms`` first (the call was cancelled)
+            result = NotifyResult.failure(f"no answer within {(until_ms - now) / 1000:g}s", True)
         except Exception as e:  # a notifier bug: report it, do not retry it
-            found = NotifyResult.failure(f"the notifier raised {type(e).__name__}: {e}", False)
-        result = found or NotifyResult.failure(
-            f"no answer within {(until - now) / 1000:g}s", True)
+            result = NotifyResult.failure(f"the notifier raised {type(e).__name__}: {e}", False)
         self.stats.requests += 1
         self.stats.observe(time.perf_counter() - started)
         if not result.ok:

@@ -141,20 +141,16 @@ class Dispatcher:
         deadline = now + max(opts.group_interval_ms, MIN_FLUSH_TIMEOUT_MS)
         ctx = FlushContext(group.key, group.id, opts.receiver, group.labels, opts, now, deadline_ms=deadline)
         self.flushes += 1
-        ok = await self._notify_until(ctx, alerts, deadline)
-        if not ok:
-            self.failed_flushes += 1
-        return ok
-
-    async def _notify_until(self, ctx: FlushContext, alerts: Sequence[Alert], deadline: int) -> bool:
-        fields = {"group_key": ctx.group_key, "num_alerts": len(alerts)}
         try:
-            return bool(await until(self._notify(ctx, alerts), self._clock, deadline))
+            if await until(self._notify(ctx, alerts), self._clock, deadline):
+                return True
         except TimedOut:
             log.error("Notify for alerts failed: the flush did not finish by its deadline",
-                      extra={**fields, "deadline_ms": ctx.deadline_ms})
+                      extra={"group_key": ctx.group_key, "num_alerts": len(alerts), "deadline_ms": ctx.deadline_ms})
         except Exception as error:
-            log.error("Notify for alerts failed", exc_info=error, extra=fields)
+            log.error("Notify for alerts failed", exc_info=error,
+                      extra={"group_key": ctx.group_key, "num_alerts": len(alerts)})
+        self.failed_flushes += 1
         return False
 
     async def _run_cleanup(self) -> None:

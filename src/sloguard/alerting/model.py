@@ -73,9 +73,11 @@ def label_set_string(labels: Iterable[tuple[str, str]]) -> str:
     return "{" + ", ".join(sorted(f"{n}={go_quote(v)}" for n, v in labels)) + "}"
 
 
+@functools.lru_cache(maxsize=4096)
 def go_time_rfc3339(ms: int | None) -> str:
     """Go's JSON form of a ``time.Time`` in UTC (RFC 3339, fraction without trailing zeros);
-    ``None`` is Go's zero time ``0001-01-01T00:00:00Z``."""
+    ``None`` is Go's zero time ``0001-01-01T00:00:00Z``. Remembered: the alerts of one batch
+    share their times, and ``strftime`` is slow."""
     if ms is None:
         return "0001-01-01T00:00:00Z"
     secs, frac = divmod(ms, 1000)
@@ -111,6 +113,11 @@ class Alert:
         """An alert from plain dicts (labels with empty values are dropped, as Alertmanager does)."""
         return cls(Labels.from_dict(labels), tuple(sorted((annotations or {}).items())),
                    starts_at, ends_at, generator_url)
+
+    def with_times(self, starts_at: int, ends_at: int | None, updated_at: int, timeout: bool) -> Alert:
+        """This alert with other times (a direct constructor call: ``dataclasses.replace``
+        costs several times more, and every alert is copied on its way)."""
+        return Alert(self.labels, self.annotations, starts_at, ends_at, self.generator_url, updated_at, timeout)
 
     @property
     def fingerprint_hex(self) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert
@@ -62,7 +61,7 @@ def merge(a: Alert, b: Alert, now_ms: int) -> Alert:
             ends_at = older.ends_at
     elif _end(older) > _end(younger) and not older.timeout:
         ends_at = older.ends_at
-    return replace(younger, starts_at=starts_at, ends_at=ends_at)
+    return younger.with_times(starts_at, ends_at, younger.updated_at, younger.timeout)
 
 
 class AlertStore:
@@ -145,8 +144,8 @@ def _stamp(alert: Alert, now: int, resolve_timeout_ms: int) -> Alert:
     if starts_at == 0:
         starts_at = now if alert.ends_at is None else alert.ends_at
     if alert.ends_at is None:
-        return replace(alert, updated_at=now, starts_at=starts_at, ends_at=now + resolve_timeout_ms, timeout=True)
-    return replace(alert, updated_at=now, starts_at=starts_at)
+        return alert.with_times(starts_at, now + resolve_timeout_ms, now, True)
+    return alert.with_times(starts_at, alert.ends_at, now, alert.timeout)
 
 
 def _call(callback: Subscriber, alert: Alert) -> None:

@@ -43,6 +43,18 @@ class FlushContext:
     flush_id: str = ""
     deadline_ms: int | None = None
 
+    # Hot-path copies (one flush makes several): a direct constructor call is several
+    # times cheaper than ``dataclasses.replace``.
+    def for_integration(self, integration: str) -> FlushContext:
+        """This flush as one receiver integration's chain sees it."""
+        return FlushContext(self.group_key, self.group_id, self.receiver, self.group_labels, self.route, self.now_ms,
+                            integration, self.firing, self.resolved, self.flush_id, self.deadline_ms)
+
+    def deduplicated(self, firing: tuple[int, ...], resolved: tuple[int, ...], flush_id: str) -> FlushContext:
+        """This flush with the dedup stage's findings."""
+        return FlushContext(self.group_key, self.group_id, self.receiver, self.group_labels, self.route, self.now_ms,
+                            self.integration, firing, resolved, flush_id, self.deadline_ms)
+
 
 class StageError(Exception):
     """A stage could not do its part of a flush (a receiver refused the notification, the

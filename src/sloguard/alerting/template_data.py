@@ -7,6 +7,7 @@ template engine calls the methods listed in a type's ``GO_METHODS``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from sloguard.alerting.model import Alert, AlertStatus, go_time_rfc3339
 from sloguard.rules.template import go_sprint
 
 __all__ = [
-    "KV", "Data", "Pair", "Pairs", "TemplateAlert", "TemplateAlerts", "build_data", "go_map", "quote_meta",
+    "KV", "Data", "Pair", "Pairs", "TemplateAlert", "TemplateAlerts", "build_data", "data_json", "go_map",
+    "quote_meta",
 ]
 
 _ALERTNAME = "alertname"
@@ -164,6 +166,7 @@ def _alert_json(a: TemplateAlert) -> dict[str, Any]:
 _META = re.compile(r"([\\.+*?()|\[\]{}^$])")
 
 
+@functools.lru_cache(maxsize=1024)
 def quote_meta(s: str) -> str:
     """Go's ``regexp.QuoteMeta`` (Alertmanager puts the receiver name through it)."""
     return _META.sub(r"\\\1", s)
@@ -204,3 +207,32 @@ def build_data(receiver: str, group_labels: Iterable[tuple[str, str]], alerts: S
         CommonAnnotations=_common([dict(a.annotations) for a in alerts]),
         ExternalURL=external_url,
     )
+
+
+def data_json(receiver: str, group_labels: Iterable[tuple[str, str]], alerts: Sequence[Alert],
+              now_ms: int, external_url: str = "") -> dict[str, Any]:
+    """``build_data(...).to_json()`` made directly from the alerts (no template objects in
+    between: the webhook needs only the JSON, once per notification)."""
+    items = []
+    firing = False
+    for a in alerts:
+        resolved = a.resolved_at(now_ms)
+        firing = firing or not resolved
+        items.append({
+            "status": "resolved" if resolved else "firing",
+            "labels": go_map(dict(a.labels)),
+            "annotations": go_map(dict(a.annotations)),
+            "startsAt": go_time_rfc3339(a.starts_at),
+            "endsAt": go_time_rfc3339(a.ends_at if resolved else None),
+            "generatorURL": a.generator_url,
+            "fingerprint": a.fingerprint_hex,
+        })
+    return {
+        "receiver": quote_meta(receiver),
+        "status": "firing" if firing else "resolved",
+        "alerts": items,
+        "groupLabels": go_map(dict(group_labels)),
+        "commonLabels": go_map(_common([dict(a.labels) for a in alerts])),
+        "commonAnnotations": go_map(_common([dict(a.annotations) for a in alerts])),
+        "externalURL": external_url,
+    }

@@ -4,7 +4,8 @@ The settings are frozen dataclasses (:class:`HTTPConfig`, :class:`TLSConfig`,
 :class:`OAuth2Config`, :class:`Secret`); :func:`http_client` and :func:`sync_http_client`
 build ``httpx`` clients that honour them; :func:`parse_http_config_dict` reads the keys from a
 plain mapping (Prometheus' ``basic_auth``, ``authorization``, ``bearer_token(_file)``,
-``oauth2``, ``tls_config``, ``proxy_url``, ``follow_redirects``, ``headers``). This package
+``oauth2``, ``tls_config``, ``proxy_url``, ``follow_redirects``, ``headers``);
+:class:`H1Client` is a lean keep-alive HTTP/1.1 client for many small POSTs. This package
 imports nothing else of sloguard.
 """
 
@@ -17,6 +18,7 @@ from sloguard.httpclient._client import (
     ssl_context,
     sync_http_client,
 )
+from sloguard.httpclient._h1 import H1Client, H1Response
 from sloguard.httpclient._model import (
     TLS_VERSIONS,
     HTTPConfig,
@@ -39,6 +41,8 @@ __all__ = [
     "TLS_VERSIONS",
     "HTTPConfig",
     "HTTPConfigError",
+    "H1Client",
+    "H1Response",
     "HTTPConfigParseError",
     "OAuth2Config",
     "Secret",

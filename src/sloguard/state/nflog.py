@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sloguard.state._db import Database
+from sloguard.state._nflog_sql import NflogSql
 from sloguard.state._schema import nflog as log_table
 from sloguard.state._schema import nflog_claims as claims_table
 
@@ -101,6 +102,7 @@ class NotificationLog:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._sql = NflogSql(db.dialect)
 
     def run(self, ops: Sequence[NflogOp]) -> list[NflogResult]:
         """Execute ``ops`` in one transaction with one statement per kind: the records (the
@@ -113,7 +115,7 @@ class NotificationLog:
         queries = [op for op in ops if isinstance(op, NflogQuery)]
         with self._db.transaction() as conn:
             if records:
-                conn.execute(self._log_stmt(), [_log_row(e) for e in _latest(records)])
+                self._sql.log(conn, [_log_row(e) for e in _latest(records)])
             won = self._claim_all(conn, claims, now) if claims else set()
             found = self._query_all(conn, queries) if queries else {}
         return [_result(op, won, found) for op in ops]
@@ -122,23 +124,21 @@ class NotificationLog:
         """The ids of the claims in ``claims`` that went in."""
         first: dict[tuple[Any, ...], NflogClaim] = {}
         for c in claims:
-            first.setdefault((*_key(c.receiver, c.group_key).values(), c.flush_id), c)
-        rows = [_key(c.receiver, c.group_key) | {
-            "flush_id": c.flush_id, "holder": c.holder, "claimed_at": now, "expires_at": c.expires_at,
-        } for c in first.values()]
-        back = conn.execute(self._claim_stmt(now), rows).all()
-        went_in = {(r.group_key, r.receiver, r.integration, r.idx, r.flush_id) for r in back}
+            first.setdefault((c.group_key, c.receiver.name, c.receiver.integration, c.receiver.idx, c.flush_id), c)
+        rows = [(*k, c.holder, now, c.expires_at) for k, c in first.items()]
+        went_in = self._sql.claim(conn, rows, now)  # (group_key, receiver, integration, idx, flush_id)
         return {id(c) for k, c in first.items() if k in went_in}
 
     def _query_all(self, conn: Connection, queries: list[NflogQuery]) -> dict[tuple[Any, ...], NflogEntry]:
-        t = log_table
-        keys = {tuple(_key(q.receiver, q.group_key).values()) for q in queries}
-        cols = (t.c.group_key, t.c.receiver, t.c.integration, t.c.idx)
-        rows = conn.execute(sa.select(t).where(sa.tuple_(*cols).in_(list(keys)))).mappings().all()
+        keys = {(q.group_key, q.receiver.name, q.receiver.integration, q.receiver.idx) for q in queries}
+        # By group key only (one parameter per key); other integrations' rows are left out here.
         out = {}
-        for r in rows:
-            receiver = NflogReceiver(r["receiver"], r["integration"], int(r["idx"]))
-            out[(r["group_key"], r["receiver"], r["integration"], int(r["idx"]))] = _entry(receiver, r["group_key"], r)
+        for group_key, name, integration, idx, timestamp, firing, resolved, expires_at in self._sql.query(
+                conn, sorted({k[0] for k in keys})):
+            key = (group_key, name, integration, int(idx))
+            if key in keys:
+                out[key] = NflogEntry(NflogReceiver(name, integration, int(idx)), group_key, int(timestamp),
+                                      tuple(json.loads(firing)), tuple(json.loads(resolved)), int(expires_at))
         return out
 
     def log(
@@ -182,27 +182,6 @@ class NotificationLog:
         """
         return self.run([NflogClaim(receiver, group_key, flush_id, holder, expires_at)])[0] is True
 
-    def _log_stmt(self) -> Any:
-        """The upsert of one entry (executed with many rows: one compiled statement)."""
-        stmt = self._db.insert(log_table)
-        return stmt.on_conflict_do_update(
-            index_elements=["group_key", "receiver", "integration", "idx"],
-            set_={k: stmt.excluded[k] for k in ("timestamp", "firing", "resolved", "expires_at")},
-            where=log_table.c.timestamp <= stmt.excluded.timestamp,  # an older write never replaces a newer one
-        )
-
-    def _claim_stmt(self, now: int) -> Any:
-        """The conditional insert of one claim (executed with many rows; ``now`` decides expiry)."""
-        t = claims_table
-        stmt = self._db.insert(t)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["group_key", "receiver", "integration", "idx", "flush_id"],
-            set_={k: stmt.excluded[k] for k in ("holder", "claimed_at", "expires_at")},
-            where=sa.or_(t.c.holder == stmt.excluded.holder, t.c.expires_at <= now),
-        )
-        # a row comes back only for a claim that went in (inserted, or taken over)
-        return stmt.returning(t.c.group_key, t.c.receiver, t.c.integration, t.c.idx, t.c.flush_id)
-
     def claim_holder(self, receiver: NflogReceiver, group_key: str, flush_id: str) -> str | None:
         """Who claimed this flush (None: nobody yet)."""
         table = claims_table
@@ -222,11 +201,8 @@ class NotificationLog:
         return int(n)
 
 
-def _log_row(e: NflogEntry) -> dict[str, Any]:
-    return _key(e.receiver, e.group_key) | {
-        "timestamp": e.timestamp, "firing": json.dumps(e.firing),
-        "resolved": json.dumps(e.resolved), "expires_at": e.expires_at,
-    }
+def _log_row(e: NflogEntry) -> tuple[Any, ...]:
+    return (e.group_key, e.receiver.name, e.receiver.integration, e.receiver.idx, e.timestamp, json.dumps(e.firing), json.dumps(e.resolved), e.expires_at)
 
 
 def _latest(records: list[NflogRecord]) -> list[NflogEntry]:
@@ -245,13 +221,6 @@ def _result(op: NflogOp, won: set[int], found: dict[tuple[Any, ...], NflogEntry]
     if isinstance(op, NflogClaim):
         return id(op) in won
     return None
-
-
-def _entry(receiver: NflogReceiver, group_key: str, row: Any) -> NflogEntry:
-    return NflogEntry(
-        receiver, group_key, int(row["timestamp"]),
-        tuple(json.loads(row["firing"])), tuple(json.loads(row["resolved"])), int(row["expires_at"]),
-    )
 
 
 def _key(receiver: NflogReceiver, group_key: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from sloguard.alerting.receivers._base import (
     go_json,
     post_json,
 )
-from sloguard.alerting.template_data import build_data
+from sloguard.alerting.template_data import data_json
 
 __all__ = ["WebhookConfig", "WebhookNotifier", "webhook_message"]
 
@@ -39,8 +39,8 @@ def truncate_alerts(max_alerts: int, alerts: Sequence[Alert]) -> tuple[list[Aler
 def webhook_message(ctx: NotifyContext, alerts: Sequence[Alert], max_alerts: int = 0) -> dict[str, Any]:
     """The JSON object Alertmanager posts (keys in its order)."""
     kept, truncated = truncate_alerts(max_alerts, alerts)
-    data = build_data(ctx.receiver, ctx.group_labels, kept, ctx.now_ms, ctx.external_url)
-    return {**data.to_json(), "version": "4", "groupKey": ctx.group_key, "truncatedAlerts": truncated}
+    data = data_json(ctx.receiver, ctx.group_labels, kept, ctx.now_ms, ctx.external_url)
+    return {**data, "version": "4", "groupKey": ctx.group_key, "truncatedAlerts": truncated}
 
 
 class WebhookNotifier:
