@@ -2,27 +2,33 @@
 """One full rule cycle for 1,000 generated SLOs on the standard workload: sloguard's rule
 engine vs a real Prometheus evaluating the exported rule file, over the same data.
 ``--slos N`` scales it (20 SLOs per service, so N/20 services x 10 instances; the
-issue-13 target is 10,000 SLOs) and ``--interval`` sets the group interval (Prometheus
-must finish a cycle within it on this machine for its figure to mean anything).
+issue-13 target is 10,000 SLOs) and ``--interval`` sets the group interval of both
+engines (Prometheus must finish a cycle within it on this machine for its figure to mean
+anything: 10,000 SLOs need a few minutes on two shared cores).
 
 The standard RED workload (``gen_openmetrics.py``, 50 services x 10 instances) is
 generated to end just before now, backfilled into Prometheus (promtool) and sloguard
-(``sloguard import``). The 1,000 SLOs (per service: availability at five objectives and
+(``sloguard import``). The SLOs (per service: availability at five objectives and
 latency at five thresholds, each once overall and once per instance) are exported with
-``sloguard slo rules``; every group's interval is set to 30s so both engines evaluate
-each group twice in a few minutes. Prometheus runs its groups concurrently, so the sum
-of ``prometheus_rule_group_last_duration_seconds`` counts waiting on the CPU as work
-when groups overlap; the figure compared is therefore CPU time per cycle: the
-Prometheus process' CPU seconds (utime + stime) over two whole intervals after every
-group has run twice, halved, against the CPU seconds sloguard's rule engine spends on
-one cycle (its second, so long windows read the records of the first, and each group
-reads its selectors once over the widest window it used before). Both sums of group
-durations, and their ratio, are printed too. Not a test.
+``sloguard slo rules``; every group's interval is set to ``--interval``. Prometheus runs
+its groups concurrently, so the sum of ``prometheus_rule_group_last_duration_seconds``
+counts waiting on the CPU as work when groups overlap; the figure compared is therefore
+CPU time per cycle: the Prometheus process' CPU seconds (utime + stime) over
+``--intervals`` whole intervals after every group has run twice, divided by the cycles
+done in them, against the CPU seconds sloguard's rule manager spends on one cycle: every
+group at its slotted time in the interval, in time order (``RuleManager.cycle`` and
+``evaluate``, which reads ahead the block data of the groups due next), the second such
+cycle, so long windows read the records of the first. sloguard evaluates at the middle
+of Prometheus' measured window, so both read the same data at the same age, into a copy
+of its imported data. Both sums of group durations, and their ratio, are printed too.
+``--work DIR --reuse`` runs again on data prepared before; ``--engines`` picks one.
+Not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -90,14 +96,17 @@ def _group_metrics(url: str) -> tuple[list[float], list[float]]:
     return durs, iters
 
 
-def prometheus_cycle(work: Path, rules: Path, data: Path, groups: int) -> tuple[float, float]:
-    """(CPU seconds per cycle, sum of last group durations)."""
+def prometheus_cycle(work: Path, rules: Path, data: Path, groups: int, intervals: int = 2) -> dict[str, float]:
+    """CPU seconds per cycle (process CPU over ``intervals`` whole intervals after every
+    group has run twice, divided by the cycles done in them), the sum of the last group
+    durations, and the measured window (unix seconds) and cycles."""
     cfg = work / "prometheus.yml"
     cfg.write_text(f"global:\n  evaluation_interval: {INTERVAL_S}s\nrule_files: [{rules}]\n")
     port = free_port()
     srv = Server("prometheus", ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={data}",
                                 f"--web.listen-address=127.0.0.1:{port}"], port, work / "prometheus.log")
     try:
+        started = time.time()
         deadline = time.monotonic() + 6 * INTERVAL_S
         while time.monotonic() < deadline:
             durs, iters = _group_metrics(srv.url)
@@ -106,17 +115,30 @@ def prometheus_cycle(work: Path, rules: Path, data: Path, groups: int) -> tuple[
             time.sleep(2)
         else:
             raise RuntimeError(f"Prometheus did not evaluate all {groups} groups twice in time")
-        cpu0, iters0 = _cpu_s(srv.proc.pid), sum(iters)
-        time.sleep(2 * INTERVAL_S)
+        cpu0, iters0, t0 = _cpu_s(srv.proc.pid), sum(iters), time.time()
+        time.sleep(intervals * INTERVAL_S)
         durs, iters = _group_metrics(srv.url)
-        cycles = (sum(iters) - iters0) / groups  # whole cycles done in the window (2 if it kept up)
-        return (_cpu_s(srv.proc.pid) - cpu0) / cycles, sum(durs)
+        cpu1, t1 = _cpu_s(srv.proc.pid), time.time()
+        cycles = (sum(iters) - iters0) / groups  # whole cycles done in the window (`intervals` if it kept up)
+        rss = _rss_mib(srv.proc.pid)
+        return {"cpu": (cpu1 - cpu0) / cycles, "durations": sum(durs), "t0": t0, "t1": t1, "cycles": cycles,
+                "startup_to_measure_s": t0 - started, "rss_mib": rss}
     finally:
         srv.stop()
 
 
-def sloguard_cycle(rules: Path, data: Path, at_ms: int) -> tuple[float, float, int, int]:
-    """(CPU seconds of one cycle, sum of group evaluation times, groups, rules in error)."""
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def sloguard_cycle(rules: Path, data: Path, at_ms: int) -> dict[str, float]:
+    """One cycle as the rule manager runs it: every group at its slotted time in the
+    interval ending at ``at_ms``, in time order, after a first cycle one interval earlier
+    (whose records the long windows read). CPU seconds of the second cycle, the sum of
+    its group evaluation times, groups, rules in error, and the CPU seconds of loading."""
     from sloguard.promql.engine import PromQLEngine
     from sloguard.rules import ManagerOptions, RuleManager, engine_query_func
     from sloguard.tsdb import TSDB
@@ -124,18 +146,23 @@ def sloguard_cycle(rules: Path, data: Path, at_ms: int) -> tuple[float, float, i
     db = TSDB.open(data)
     try:
         engine = PromQLEngine(db)
-        m = RuleManager(ManagerOptions(query=engine_query_func(engine), storage=db))
-        groups = list(m.load_groups([str(rules)]).values())
-        for g in groups:  # first evaluation creates the records that long windows read
-            g.eval(at_ms - 30_000)
+        m = RuleManager(ManagerOptions(query=engine_query_func(engine), storage=db,
+                                       default_interval_ms=INTERVAL_S * 1000))
+        cpu0 = time.process_time()
+        m.update([str(rules)])
+        load = time.process_time() - cpu0
+        groups = m.groups()
+        for g, t in m.cycle(at_ms - INTERVAL_S * 1000):  # creates the records that long windows read
+            m.evaluate(g, t)
         total = 0.0
         cpu0 = time.process_time()
-        for g in groups:
-            g.eval(at_ms)
+        for g, t in m.cycle(at_ms):
+            m.evaluate(g, t)
             total += g.evaluation_time_s
         cpu = time.process_time() - cpu0
         bad = sum(1 for g in groups for r in g.rules if r.status.last_error)
-        return cpu, total, len(groups), bad
+        return {"cpu": cpu, "durations": total, "groups": len(groups), "bad": bad, "load_cpu": load,
+                "rss_mib": _rss_mib(os.getpid())}
     finally:
         db.close()
 
@@ -144,7 +171,15 @@ def main() -> int:
     global INTERVAL_S
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--slos", type=int, default=1000, help="SLOs (a multiple of 20)")
-    ap.add_argument("--interval", type=int, default=INTERVAL_S, help="group interval, seconds")
+    ap.add_argument("--interval", type=int, default=INTERVAL_S,
+                    help="group interval, seconds (both engines; longer when Prometheus cannot keep up)")
+    ap.add_argument("--intervals", type=int, default=2, help="intervals over which Prometheus' CPU is measured")
+    ap.add_argument("--work", type=Path, default=OUT / "rules", help="working directory (data, rules)")
+    ap.add_argument("--reuse", action="store_true", help="reuse data and rules prepared in --work before")
+    ap.add_argument("--engines", default="prometheus,sloguard",
+                    help="which to run; sloguard evaluates at the middle of Prometheus' measured window")
+    ap.add_argument("--at", type=float, default=0.0,
+                    help="unix seconds sloguard's measured cycle ends at (default: now, or Prometheus' window)")
     a = ap.parse_args()
     INTERVAL_S = a.interval
     services = max(1, a.slos // 20)
@@ -152,29 +187,58 @@ def main() -> int:
     if shutil.which("promtool") is None or shutil.which("prometheus") is None:
         print(f"{title}\nskipped: prometheus/promtool not on PATH (scripts/install-peers)\n")
         return 0
-    work = OUT / "rules"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    end_s = int(time.time()) - 60
-    rules, prom_data, slo_data = prepare(work, end_s, services)
+    work: Path = a.work.resolve()  # Prometheus reads rule_files relative to its config file
+    if a.reuse and (work / "slo.rules.yml").exists():
+        rules, prom_data, slo_data = work / "slo.rules.yml", work / "prom", work / "sloguard"
+        rules.write_text(re.sub(r"(?m)^  interval: .*$", f"  interval: {INTERVAL_S}s", rules.read_text()))
+        end_s = int((work / "end_s").read_text()) if (work / "end_s").exists() else int(time.time())
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        end_s = int(time.time()) - 60
+        (work / "end_s").write_text(str(end_s))
+        rules, prom_data, slo_data = prepare(work, end_s, services)
     n_groups = sum(1 for line in rules.read_text().splitlines() if line.startswith("- name: "))
     n_rules = sum(1 for line in rules.read_text().splitlines() if re.match(r"\s+- (record|alert): ", line))
-    log("sloguard cycle")
-    load_s = os.getloadavg()[0]
-    s_cpu, s_total, groups, bad = sloguard_cycle(rules, slo_data, int(time.time() * 1000))
-    log(f"sloguard: {s_cpu:.2f} s CPU per cycle, {s_total:.2f} s summed group times, {bad} rules in error")
-    log("Prometheus cycle")
-    load_p = os.getloadavg()[0]
-    p_cpu, p_total = prometheus_cycle(work, rules, prom_data, n_groups)
+    engines = a.engines.split(",")
+    res: dict[str, dict[str, float]] = {}
+    if "prometheus" in engines:
+        log(f"Prometheus cycle ({n_groups} groups, interval {INTERVAL_S}s)")
+        load_p = os.getloadavg()[0]
+        res["prometheus"] = {**prometheus_cycle(work, rules, prom_data, n_groups, a.intervals), "load": load_p,
+                             "load_after": os.getloadavg()[0]}
+        log(json.dumps(res["prometheus"]))
+    if "sloguard" in engines:
+        at = a.at or (sum((res["prometheus"]["t0"], res["prometheus"]["t1"])) / 2 if "prometheus" in res else time.time())
+        log(f"sloguard cycle at {at:.0f} (data ends {end_s}, {at - end_s:.0f} s before)")
+        run = work / "sloguard-run"  # rule outputs go to a copy: every run starts from the imported data
+        shutil.rmtree(run, ignore_errors=True)
+        shutil.copytree(slo_data, run)
+        load_s = os.getloadavg()[0]
+        res["sloguard"] = {**sloguard_cycle(rules, run, int(at * 1000)), "load": load_s, "load_after": os.getloadavg()[0],
+                           "at": at}
+        shutil.rmtree(run, ignore_errors=True)
+        log(json.dumps(res["sloguard"]))
+    (work / "result.json").write_text(json.dumps(res, indent=1))
     print(title)
-    print(f"{os.cpu_count()} cores. Standard workload ({HOURS} h ending now, {services * 90:,} series), "
-          f"{groups} groups / {n_rules} rules from `sloguard slo rules`, group interval {INTERVAL_S}s.\n")
-    print("| engine | CPU per cycle | sum of group evaluation times | load average (1m) at start |\n|---|---|---|---|")
-    print(f"| Prometheus 2.42 | {p_cpu:.2f} s | {p_total:.2f} s (groups run concurrently) | {load_p:.2f} |")
-    print(f"| sloguard | {s_cpu:.2f} s | {s_total:.2f} s (groups in sequence) | {load_s:.2f} |\n")
-    print(f"CPU ratio sloguard/Prometheus: **{s_cpu / p_cpu:.2f}** (target <= 1); ratio of the sums of group "
-          f"evaluation times (Prometheus' `prometheus_rule_group_last_duration_seconds`): **{s_total / p_total:.2f}**. "
-          f"Rules with errors in sloguard: {bad}.\n")
+    print(f"{os.cpu_count()} cores. Standard workload ({HOURS} h ending at the data's end, {services * 90:,} series), "
+          f"{n_groups} groups / {n_rules} rules from `sloguard slo rules`, group interval {INTERVAL_S}s.\n")
+    print("| engine | CPU per cycle | sum of group evaluation times | load average (1m) before / after |\n|---|---|---|---|")
+    if "prometheus" in res:
+        p = res["prometheus"]
+        print(f"| Prometheus 2.42 | {p['cpu']:.2f} s ({p['cycles']:.2f} cycles measured) | {p['durations']:.2f} s "
+              f"(groups run concurrently) | {p['load']:.2f} / {p['load_after']:.2f} |")
+    if "sloguard" in res:
+        s_ = res["sloguard"]
+        print(f"| sloguard | {s_['cpu']:.2f} s | {s_['durations']:.2f} s (groups in sequence) | "
+              f"{s_['load']:.2f} / {s_['load_after']:.2f} |\n")
+        print(f"sloguard: loading the rules took {s_['load_cpu']:.1f} CPU-s; rules with errors: {s_['bad']:.0f}; "
+              f"peak RSS {s_['rss_mib']:.0f} MiB.\n")
+    if len(res) == 2:
+        p, s_ = res["prometheus"], res["sloguard"]
+        print(f"CPU ratio sloguard/Prometheus: **{s_['cpu'] / p['cpu']:.2f}** (target <= 1); ratio of the sums of group "
+              f"evaluation times (Prometheus' `prometheus_rule_group_last_duration_seconds`): "
+              f"**{s_['durations'] / p['durations']:.2f}**. Prometheus peak RSS {p['rss_mib']:.0f} MiB.\n")
     return 0
 
 

@@ -100,3 +100,14 @@ def test_label_values_with_matchers_and_time_range(db: TSDB) -> None:
     assert q.label_values("code", [Matcher.equal("job", "api")], 0, 10_000) == ["200", "500"]
     assert q.label_values("job", [], 0, 10_000) == ["api", "apiserver", "web"]
     assert q.label_values("job", [Matcher.equal("job", "api")], 5000, 10_000) == []
+
+
+def test_intersection_of_a_short_and_a_long_postings_list_is_the_set_intersection() -> None:
+    from sloguard.tsdb._index import _intersect
+
+    rng = np.random.default_rng(11)
+    for _ in range(500):
+        a = np.unique(rng.integers(0, 5000, int(rng.integers(0, 30)))).astype(np.int64)
+        b = np.unique(rng.integers(0, 5000, int(rng.integers(0, 4000)))).astype(np.int64)
+        small, big = (a, b) if len(a) <= len(b) else (b, a)
+        assert _intersect(small, big).tolist() == sorted(set(a.tolist()) & set(b.tolist()))

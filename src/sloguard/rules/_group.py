@@ -66,6 +66,12 @@ class Group:
     def key(self) -> str:
         return group_key(self.file, self.name)
 
+    @property
+    def select_spans(self) -> dict[Any, int]:
+        """What the group selected on its evaluations, each selector (a tuple of
+        matchers) with the widest window it read (empty before the first)."""
+        return self._select_spans
+
     def hash(self) -> int:
         return labels_hash([("name", self.name), ("file", self.file)])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -83,9 +84,25 @@ def load_rule_file(path: str | Path) -> RuleFile:
 
 
 def parse_rule_text(text: str, path: str = "") -> tuple[RuleFile | None, list[str]]:
-    """Parse and validate; returns ``(file, [])`` or ``(None|file, problems)``."""
+    """Parse and validate; returns ``(file, [])`` or ``(None|file, problems)``.
+
+    A file is composed with libyaml (``CSafeLoader``) when PyYAML has it: several times
+    faster than PyYAML's own composer on a rule file of thousands of groups. When that
+    finds any problem, the file is read again with PyYAML's composer, whose errors and
+    positions the messages were made to match, so a bad file's problems read the same."""
+    if _FAST_LOADER is not None:
+        fast = _parse(text, path, _FAST_LOADER)
+        if not fast[1]:
+            return fast
+    return _parse(text, path, yaml.SafeLoader)
+
+
+_FAST_LOADER: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+
+
+def _parse(text: str, path: str, loader: Any) -> tuple[RuleFile | None, list[str]]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=loader)
     except yaml.YAMLError as e:
         msg = _yaml_error(e)
         return None, [msg, msg]  # promtool decodes twice and reports both

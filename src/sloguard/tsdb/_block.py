@@ -29,6 +29,7 @@ from sloguard.labels import Labels, Matcher
 from sloguard.tsdb._blockwrite import FRAME_SAMPLES, MARKER, claim_dir, new_ulid, write_block
 from sloguard.tsdb._cache import Frame, FrameCache
 from sloguard.tsdb._codec import decode
+from sloguard.tsdb._gather import GATHER_MAX_SERIES, Wanted, gather
 from sloguard.tsdb._index import StaticPostings, resolve
 from sloguard.tsdb._integrity import (
     FRAME_CRC,
@@ -43,7 +44,6 @@ from sloguard.tsdb._vec import BandKey, SegPart, cut
 
 __all__ = ["FRAME_SAMPLES", "MARKER", "Block", "claim_dir", "new_ulid", "remove_block", "write_block"]
 
-_GATHER_MAX_SERIES = 256  # at most this many series spread over frames are gathered and cached
 _RESOLVED_MAX = 1 << 16  # memoised matcher sets per block (rules repeat theirs every cycle)
 
 
@@ -193,27 +193,26 @@ class Block:
     def _gathered(self, ids: I64, fid: I64, s_start: I64, s_end: I64) -> Frame | None:
         """Series ``ids`` (spread over several frames) copied out back to back, cached:
         rules select the same few series every cycle, and one search over one array
-        costs far less than one per frame."""
-        if len(ids) > _GATHER_MAX_SERIES:
+        costs far less than one per frame (see ``_gather``)."""
+        if len(ids) > GATHER_MAX_SERIES:
             return None
         key = (self.ulid, ids.tobytes())
         hit = self._cache.get(key)
         if hit is None:
-            fstarts = np.asarray(self.frames[:, 0])
-            ts, vs = [], []
-            for i, f in enumerate(fid.tolist()):
-                fr = self._frame(f)
-                a, b = int(s_start[i] - fstarts[f]), int(s_end[i] - fstarts[f])
-                ts.append(fr.t[a:b])
-                vs.append(fr.v[a:b])
-            t, v = np.concatenate(ts), np.concatenate(vs)
-            t.flags.writeable = False
-            v.flags.writeable = False
-            offsets = np.zeros(len(ids) + 1, np.int64)
-            np.cumsum(s_end - s_start, out=offsets[1:])
-            hit = Frame(t, v, BandKey.build(offsets, t), 0, offsets)
+            hit = gather(self, [Wanted(ids, s_start, s_end, fid)], self._frame)[0]
             self._cache.put(key, hit)
         return hit
+
+    def is_gathered(self, key: bytes) -> bool:
+        """Whether the series whose ids' bytes are ``key`` are gathered in the cache."""
+        return self._cache.get((self.ulid, key)) is not None
+
+    def gather_into_cache(self, wants: Sequence[Wanted]) -> None:
+        """Gather all of ``wants`` into the cache, decoding each frame they need once
+        (frames are read from the cache when there, and not put there)."""
+        entries = gather(self, wants, lambda f: self._frame(f, keep=False))
+        for w, entry in zip(wants, entries, strict=True):
+            self._cache.put((self.ulid, w.key), entry)
 
     def release(self) -> None:
         """Forget cached frames. The maps stay valid for readers still holding this

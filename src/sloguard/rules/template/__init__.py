@@ -70,7 +70,26 @@ def _parsed(text: str, name: str) -> ListNode:
 
 
 def template_parse_error(text: str, name: str) -> str | None:
-    """Go's parse error for ``text`` with the alert definitions prepended, or ``None``."""
+    """Go's parse error for ``text`` with the alert definitions prepended, or ``None``.
+
+    Text without an action (``{{``) is one text node, and whether a text parses does not
+    depend on the template's name (only an error's wording does): a rule file of
+    thousands of alerts repeats its annotations' texts, so those are checked once."""
+    if "{{" not in text or text in _PARSES:
+        return None
+    err = _parse_error(text, name)
+    if err is None:
+        if len(_PARSES) >= _PARSES_MAX:
+            _PARSES.clear()
+        _PARSES.add(text)
+    return err
+
+
+_PARSES: set[str] = set()  # texts known to parse
+_PARSES_MAX = 1 << 16
+
+
+def _parse_error(text: str, name: str) -> str | None:
     try:
         parse(ALERT_DEFS + text, name, _NAMES)
     except TemplateSyntaxError as e:
