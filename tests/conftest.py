@@ -14,6 +14,9 @@ from hypothesis import settings
 
 from tests.state._pg import PgCluster, unavailable_reason
 
+#: Shared fixtures kept in their own modules (``decodes``: block frame decodes counted).
+pytest_plugins = ["tests._decodes"]
+
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
     settings.load_profile("ci")

@@ -16,7 +16,7 @@ from sloguard.promql.engine import PromQLEngine
 from sloguard.rules import ManagerOptions, RuleManager, engine_query_func
 from sloguard.rules._prefetch import static_spans
 from sloguard.rules._recording import RecordingRule
-from sloguard.tsdb import TSDB, BlockWriter, TSDBOptions, _block, _blockwrite
+from sloguard.tsdb import TSDB, BlockWriter, TSDBOptions, _blockwrite
 
 HOUR = 3_600_000
 SERVICES = 12
@@ -62,19 +62,6 @@ def _rules(tmp: Path) -> Path:
     path = tmp / "rules.yml"
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-@pytest.fixture
-def decodes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    seen: list[tuple[str, int]] = []
-    real = _block.Block._decode
-
-    def counting(self: _block.Block, f: int, *rest: int) -> object:
-        seen.append((self.ulid, f))
-        return real(self, f, *rest)
-
-    monkeypatch.setattr(_block.Block, "_decode", counting)
-    return seen
 
 
 def _manager(store: Path, tmp: Path, name: str, cache: int) -> Iterator[tuple[TSDB, RuleManager]]:

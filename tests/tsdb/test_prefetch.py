@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sloguard.labels import Labels, Matcher
-from sloguard.tsdb import TSDB, BlockWriter, SeriesBatch, TSDBOptions, _block, _blockwrite
+from sloguard.tsdb import TSDB, BlockWriter, SeriesBatch, TSDBOptions, _blockwrite
 
 HOUR = 3_600_000
 SERVICES = 20
@@ -45,19 +45,6 @@ def db(store: Path, tmp_path: Path) -> Iterator[TSDB]:
     out = TSDB.open(path, TSDBOptions(decoded_cache_bytes=64 << 20))
     yield out
     out.close()
-
-
-@pytest.fixture
-def decodes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    seen: list[tuple[str, int]] = []
-    real = _block.Block._decode
-
-    def counting(self: _block.Block, f: int, *rest: int) -> object:
-        seen.append((self.ulid, f))
-        return real(self, f, *rest)
-
-    monkeypatch.setattr(_block.Block, "_decode", counting)
-    return seen
 
 
 def _selects() -> list[tuple[list[Matcher], int, int]]:
