@@ -19,6 +19,7 @@ from sloguard.httpclient._client import (
     sync_http_client,
 )
 from sloguard.httpclient._h1 import H1Client, H1Response
+from sloguard.httpclient._h1parse import chunk_size
 from sloguard.httpclient._model import (
     TLS_VERSIONS,
     HTTPConfig,
@@ -36,6 +37,7 @@ from sloguard.httpclient._parse import (
 from sloguard.httpclient._secret import SECRET_TOKEN, Secret
 
 __all__ = [
+    "chunk_size",
     "HTTP_KEYS",
     "SECRET_TOKEN",
     "TLS_VERSIONS",

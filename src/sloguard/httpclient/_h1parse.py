@@ -8,15 +8,22 @@ of the connection. Interim (1xx) responses are skipped. Malformed input raises
 
 from __future__ import annotations
 
-__all__ = ["MAX_HEAD", "MAX_KEPT_BODY", "ResponseParser"]
+__all__ = ["MAX_HEAD", "MAX_KEPT_BODY", "ResponseParser", "chunk_size"]
 
 MAX_HEAD = 64 * 1024
 """Bytes a response head may take."""
 MAX_KEPT_BODY = 64 * 1024
 """Body bytes kept (the rest is read and dropped: callers look at the start of a body only)."""
 _MAX_LINE = 4096
-_HEX = b"0123456789abcdefABCDEF"
 _NO_BODY = frozenset((204, 304))
+
+
+def chunk_size(line: bytes) -> int:
+    """The size on a chunk-size line (extensions after ``;`` ignored); ValueError if not hex."""
+    digits = line.split(b";", 1)[0].strip()
+    if not digits or digits.strip(b"0123456789abcdefABCDEF"):
+        raise ValueError(f"malformed chunk size {line[:30]!r}")
+    return int(digits, 16)
 
 
 class ResponseParser:
@@ -133,10 +140,7 @@ class ResponseParser:
                         self.must_close = True
                     return True
                 continue
-            digits = line.split(b";", 1)[0].strip()
-            if not digits or digits.strip(_HEX):
-                raise ValueError(f"malformed chunk size {line[:30]!r}")
-            size = int(digits, 16)
+            size = chunk_size(line)
             if size == 0:
                 self._trailers = True
             else:

@@ -9,17 +9,10 @@ most one partial line between calls.
 from __future__ import annotations
 
 from sloguard.delivery.routers._proxy_http import HttpError
+from sloguard.httpclient import chunk_size
 
 MAX_LINE = 4096
 """Bytes a chunk-size or trailer line may take."""
-
-
-def chunk_size(line: bytes) -> int:
-    """The size on a chunk-size line (extensions after ``;`` ignored); ValueError if not hex."""
-    digits = line.split(b";", 1)[0].strip()
-    if not digits or digits.strip(b"0123456789abcdefABCDEF"):
-        raise ValueError(f"malformed chunk size {line[:30]!r}")
-    return int(digits, 16)
 
 
 class ChunkedBody:
