@@ -77,8 +77,18 @@ def http_queries(url: str, timeout_s: float = 60) -> tuple[QueryFunc, SeriesQuer
             raise ProviderError(f"The query {expr!r} must return an instant vector, not a {data['resultType']}.", False)
         return [(dict(s.get("metric", {})), float(s["value"][1])) for s in data["result"]]
 
-    def values(expr: str, t_ms: int) -> float | list[float]:
-        return [v for _, v in series(expr, t_ms)]
+    def values(expr: str, t_ms: int, span: tuple[int, int] | None = None) -> float | list[float]:
+        if span is None:
+            return [v for _, v in series(expr, t_ms)]
+        try:  # a rangeQuery: every value of every series, in order
+            r = httpx.post(f"{url.rstrip('/')}/api/v1/query_range", timeout=timeout_s, data={
+                "query": expr, "start": f"{span[0] / 1000:.3f}", "end": f"{t_ms / 1000:.3f}", "step": f"{span[1] / 1000:g}"})
+            body = r.json()
+        except (httpx.HTTPError, ValueError) as e:
+            raise ProviderError(f"Cannot query {url}: {e}.") from None
+        if body.get("status") != "success":
+            raise ProviderError(f"{url} refused the range query {expr!r}: {body.get('error', body)}", False)
+        return [float(v[1]) for s in body["data"]["result"] for v in s["values"]]
 
     return values, series
 

@@ -155,7 +155,7 @@ def test_every_problem_is_reported_with_its_key_path() -> None:
         "spec.measurementRetention", "spec.args[0].valueFrom", "spec.dryRun[0].metricName",
         "spec.metrics[0].provider.datadog", "spec.metrics[1].interval", "spec.metrics[1].consecutiveSuccessLimit",
         "spec.metrics[1].successCondition", "spec.metrics[1].colour", "spec.metrics[1].provider.prometheus.query",
-        "spec.metrics[1].provider.prometheus.rangeQuery", "spec.metrics[1].provider.prometheus.authentication.sigv4",
+        "spec.metrics[1].provider.prometheus.rangeQuery.step", "spec.metrics[1].provider.prometheus.authentication.sigv4",
         "spec.metrics[2].interval", "spec.metrics[2].count", "spec.metrics[2].provider.web.authentication",
         "spec.metrics[3].name", "spec.metrics[3].provider",
     } <= paths, sorted(paths)

@@ -32,18 +32,20 @@ _KEYWORDS = {"true": True, "false": False, "nil": None}
 _UNSUPPORTED = {"let": "variables (let)"}
 
 
-def parse(text: str) -> A.Node:
-    """The tree of ``text``; ``ConditionError`` names the column of the first problem."""
+def parse(text: str, functions: frozenset[str] = FUNCTIONS) -> A.Node:
+    """The tree of ``text``; ``ConditionError`` names the column of the first problem.
+    ``functions``: the names a call may use (the time expressions of a range query add theirs)."""
     if len(text) > MAX_CHARS:
         raise ConditionError(text[:60] + "...", 0, f"the condition is longer than {MAX_CHARS} characters")
     if not text.strip():
         raise ConditionError(text, 0, "the condition is empty")
-    return _Parser(text).parse()
+    return _Parser(text, functions).parse()
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, functions: frozenset[str]) -> None:
         self.text = text
+        self.functions = functions
         self.toks = tokenize(text)
         self.pos = 0
         self.depth = 0
@@ -243,7 +245,7 @@ class _Parser:
         return self._count(A.Name(tok.text, tok.col))
 
     def _call(self, name: Token) -> A.Node:
-        if name.text not in FUNCTIONS:
+        if name.text not in self.functions:
             raise ConditionError(self.text, name.col, f"unknown function {name.text!r}")
         self._take()
         args: list[A.Node] = []

@@ -14,6 +14,7 @@ from sloguard.delivery.analysis._metric import (
     Metric,
 )
 from sloguard.delivery.analysis._template_fields import DEFERRED, Reader
+from sloguard.delivery.analysis._template_range import read_range
 from sloguard.delivery.analysis.condition import Condition, ConditionError
 from sloguard.delivery.analysis.providers import (
     PrometheusConfig,
@@ -36,8 +37,10 @@ _OTHER_PROVIDERS = (
     "skywalking", "plugin",
 )
 PROVIDER_UNSUPPORTED = {p: "sloguard's providers are prometheus (embedded or remote) and web" for p in _OTHER_PROVIDERS}
-PROMETHEUS_KEYS = {"address", "query", "timeout", "insecure", "headers", "authentication", "sloguardQueryBackend"}
-PROMETHEUS_UNSUPPORTED = {"rangeQuery": "measurements are instant queries"}
+PROMETHEUS_KEYS = {
+    "address", "query", "timeout", "insecure", "headers", "authentication", "sloguardQueryBackend", "rangeQuery",
+}
+PROMETHEUS_UNSUPPORTED: dict[str, str] = {}
 AUTH_UNSUPPORTED = {"sigv4": "use headers", "oauth2": "use headers with a bearer token"}
 WEB_KEYS = {"url", "method", "headers", "body", "jsonBody", "timeoutSeconds", "jsonPath", "insecure"}
 WEB_UNSUPPORTED = {"authentication": "use headers (Authorization) instead"}
@@ -164,21 +167,22 @@ def _prometheus(r: Reader, node: Mapping[str, Any], path: str, embedded: bool) -
     headers = _headers(r, node, path)
     auth = _basic_auth(r, node.get("authentication"), f"{path}.authentication")
     insecure = r.boolean(node, "insecure", f"{path}.insecure")
-    if DEFERRED in (address, query, timeout, headers, auth) or query is None:
-        return DEFERRED if DEFERRED in (address, query, timeout, headers, auth) else None
+    span = read_range(r, node.get("rangeQuery"), f"{path}.rangeQuery")
+    if DEFERRED in (address, query, timeout, headers, auth, span) or query is None:
+        return DEFERRED if DEFERRED in (address, query, timeout, headers, auth, span) else None
     backend = _backend_name(r, node, path, address)
     if backend is DEFERRED:
         return DEFERRED
     if embedded or (not address and not backend):
-        return PromQLConfig(str(query))
+        return PromQLConfig(str(query), span)  # type: ignore[arg-type]  # a RangeQuery or None here
     if backend:
-        return QueryBackendConfig(str(backend), str(query), f"{path}.sloguardQueryBackend")
+        return QueryBackendConfig(str(backend), str(query), f"{path}.sloguardQueryBackend", span)  # type: ignore[arg-type]
     if not str(address).startswith(("http://", "https://")):
         r.problem(f"{path}.address", f"{address!r} is not an http:// or https:// URL")
         return None
     return PrometheusConfig(
         str(address), str(query), float(timeout or 30), headers,  # type: ignore[arg-type]  # checked above
-        auth, None, insecure,  # type: ignore[arg-type]
+        auth, None, insecure, span,  # type: ignore[arg-type]
     )
 
 

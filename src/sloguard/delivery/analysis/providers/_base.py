@@ -11,9 +11,15 @@ import httpx
 from sloguard.delivery.analysis._errors import AnalysisError
 from sloguard.delivery.analysis._metric import ProviderConfig
 
-#: The embedded engine as a provider sees it: an instant query at a time (ms) to the values
-#: Argo hands a condition (a float for a scalar, a list of floats for a vector or matrix).
-QueryFunc = Callable[[str, int], "float | list[float]"]
+
+class QueryFunc(Protocol):
+    """The engine as a provider sees it: a query at ``t_ms`` to the values Argo hands a
+    condition (a float for a scalar, a list of floats for a vector or matrix). With ``span``
+    ``(start_ms, step_ms)`` it is a range query from ``start_ms`` to ``t_ms`` (a rangeQuery),
+    whose values are those of every series, in order."""
+
+    def __call__(self, expr: str, t_ms: int, span: tuple[int, int] | None = None) -> float | list[float]: ...
+
 #: The same engine with labels kept: an instant query to ``[(labels, value), ...]`` (judge
 #: metrics read histogram buckets by their ``le`` label).
 SeriesQueryFunc = Callable[[str, int], "list[tuple[dict[str, str], float]]"]

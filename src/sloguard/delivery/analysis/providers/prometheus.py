@@ -1,5 +1,6 @@
 """The ``prometheus`` provider: an instant query on a remote Prometheus-compatible API
-(Prometheus, Thanos, Mimir, VictoriaMetrics) through ``GET /api/v1/query``.
+(Prometheus, Thanos, Mimir, VictoriaMetrics) through ``GET /api/v1/query``, or a range
+query through ``GET /api/v1/query_range`` when the metric has Argo's ``rangeQuery``.
 
 Config as Argo's ``provider.prometheus``: ``address``, ``query``, ``timeout`` (seconds,
 default 30), ``headers``, basic auth, and a bearer token; ``insecure`` skips TLS checks.
@@ -17,8 +18,10 @@ from typing import Any, ClassVar
 import httpx
 
 from sloguard.delivery.analysis._metric import ProviderConfig
+from sloguard.delivery.analysis._time_expr import RangeQuery
 from sloguard.delivery.analysis.providers._base import ProviderEnv, ProviderError
 from sloguard.delivery.analysis.providers._http import send
+from sloguard.delivery.analysis.providers.promql import window
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class PrometheusConfig:
     basic_auth: tuple[str, str] | None = None
     bearer_token: str | None = None
     insecure: bool = False
+    range: RangeQuery | None = None
 
 
 class PrometheusProvider:
@@ -50,10 +54,13 @@ class PrometheusProvider:
 
     async def query(self, now_ms: int) -> object:
         c = self.config
-        request = httpx.Request(
-            "GET", c.address.rstrip("/") + "/api/v1/query",
-            params={"query": c.query, "time": f"{now_ms / 1000:.3f}"}, headers=self._headers(),
-        )
+        if c.range is None:
+            path, params = "/api/v1/query", {"query": c.query, "time": f"{now_ms / 1000:.3f}"}
+        else:
+            start, end, step = window(c.range, now_ms)
+            path, params = "/api/v1/query_range", {"query": c.query, "start": f"{start / 1000:.3f}",
+                                                   "end": f"{end / 1000:.3f}", "step": f"{step / 1000:g}"}
+        request = httpx.Request("GET", c.address.rstrip("/") + path, params=params, headers=self._headers())
         response = await send(self._client, request, timeout_s=c.timeout_s, verify=not c.insecure)
         return _result(response, c.address)
 

@@ -1,6 +1,7 @@
-"""The ``promql`` provider: an instant query on sloguard's embedded engine.
+"""The ``promql`` provider: an instant query on sloguard's embedded engine (a range query
+when the metric has Argo's ``rangeQuery``).
 
-The engine is reached through a ``QueryFunc(expr, time_ms)`` so tests can fake it;
+The engine is reached through a ``QueryFunc(expr, time_ms, span)`` so tests can fake it;
 ``engine_query`` adapts a ``sloguard.promql`` engine. Results take the shapes Argo's
 Prometheus provider gives a condition: a scalar is a float, a vector the list of its
 values (``result[0]``), a matrix the values of all its series in order.
@@ -12,17 +13,21 @@ import asyncio
 from dataclasses import dataclass
 from typing import ClassVar
 
+from sloguard.delivery.analysis._cond_errors import ConditionError
 from sloguard.delivery.analysis._metric import ProviderConfig
+from sloguard.delivery.analysis._time_expr import RangeQuery
 from sloguard.delivery.analysis.providers._base import ProviderEnv, ProviderError, QueryFunc
 from sloguard.promql import Engine, PromQLError, ValueType
 
 
 @dataclass(frozen=True, slots=True)
 class PromQLConfig:
-    """``query``: PromQL evaluated at the measurement's time."""
+    """``query``: PromQL evaluated at the measurement's time, or over ``range`` (Argo's
+    ``rangeQuery``, its times relative to the measurement's)."""
 
     TYPE: ClassVar[str] = "promql"
     query: str
+    range: RangeQuery | None = None
 
 
 class PromQLProvider:
@@ -42,19 +47,37 @@ class PromQLProvider:
 
     async def query(self, now_ms: int) -> object:
         """The result at ``now_ms``, computed in a worker thread (numpy releases the GIL)."""
-        return await asyncio.to_thread(self._query, self.config.query, now_ms)
+        return await run_query(self._query, self.config.query, self.config.range, now_ms)
+
+
+async def run_query(query: QueryFunc, expr: str, range_: RangeQuery | None, now_ms: int) -> object:
+    """``expr`` at ``now_ms``, or over ``range_``'s window at ``now_ms``, in a worker thread."""
+    if range_ is None:
+        return await asyncio.to_thread(query, expr, now_ms)
+    start, end, step = window(range_, now_ms)
+    return await asyncio.to_thread(query, expr, end, (start, step))
+
+
+def window(range_: RangeQuery, now_ms: int) -> tuple[int, int, int]:
+    """``range_``'s ``(start, end, step)`` at ``now_ms``; a bad window is a ``ProviderError``
+    that trying again at the same time cannot mend (its expressions were checked on reading)."""
+    try:
+        return range_.window(now_ms)
+    except (ValueError, ConditionError) as e:
+        raise ProviderError(str(e), False) from None
 
 
 def engine_query(engine: Engine) -> QueryFunc:
     """A ``QueryFunc`` over a ``sloguard.promql`` engine; its errors become ``ProviderError``
     with the engine's message (a parse error is not retryable)."""
 
-    def query(expr: str, t_ms: int) -> float | list[float]:
+    def query(expr: str, t_ms: int, span: tuple[int, int] | None = None) -> float | list[float]:
         try:
-            res = engine.instant_query(expr, t_ms)
+            res = engine.instant_query(expr, t_ms) if span is None else engine.range_query(expr, span[0], t_ms, span[1])
         except PromQLError as e:
             retry = e.error_type.value not in ("bad_data",)
-            raise ProviderError(f"The query {expr!r} failed at {t_ms} ms: {e}", retry) from None
+            at = f"{t_ms} ms" if span is None else f"{span[0]}..{t_ms} ms every {span[1]} ms"
+            raise ProviderError(f"The query {expr!r} failed at {at}: {e}", retry) from None
         if res.result_type is ValueType.SCALAR:
             return float(res.value.v)  # type: ignore[union-attr]  # a Scalar for SCALAR
         if res.result_type is ValueType.VECTOR:

@@ -16,12 +16,13 @@ floats for a vector or matrix).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import ClassVar
 
 from sloguard.delivery.analysis._metric import ProviderConfig
+from sloguard.delivery.analysis._time_expr import RangeQuery
 from sloguard.delivery.analysis.providers._base import ProviderEnv, ProviderError, QueryFunc
+from sloguard.delivery.analysis.providers.promql import run_query
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class QueryBackendConfig:
     backend: str
     query: str
     path: str = "provider.prometheus.sloguardQueryBackend"
+    range: RangeQuery | None = None
 
 
 class QueryBackendProvider:
@@ -53,5 +55,6 @@ class QueryBackendProvider:
         return cls(config, query)
 
     async def query(self, now_ms: int) -> object:
-        """The result at ``now_ms``; the backend's blocking client runs in a worker thread."""
-        return await asyncio.to_thread(self._query, self.config.query, now_ms)
+        """The result at ``now_ms`` (over the rangeQuery's window, if any); the backend's
+        blocking client runs in a worker thread."""
+        return await run_query(self._query, self.config.query, self.config.range, now_ms)
