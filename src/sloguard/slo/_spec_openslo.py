@@ -104,35 +104,68 @@ def _indicator(r: Reader, spec: Mapping[str, Any], refs: alerts.Refs, path: str,
 
 
 def _load_one(r: Reader, doc: Mapping[str, Any], refs: alerts.Refs, path: str,
-              ref_paths: Mapping[tuple[str, str], str]) -> SLO | None:
+              ref_paths: Mapping[tuple[str, str], str]) -> list[SLO]:
+    """The SLO document's SLOs: one per objective. Several objectives (OpenSLO allows them
+    over a ratioMetric: the same SLI held to several targets, say an internal one and the SLA)
+    become SLOs named ``NAME-0``, ``NAME-1``... as Sloth names them; one keeps ``NAME``."""
     meta, spec = r.mapping(doc.get("metadata"), f"{path}metadata"), r.mapping(doc.get("spec"), f"{path}spec")
     mark = r.mark()
     name = r.str_(meta, "name", f"{path}metadata", required=True)
     check_name(r, f"{path}metadata.name", name)
     service = r.str_(spec, "service", f"{path}spec", required=True)
-    r.declare(f"{path}metadata", service, name)
     objectives = r.list_(spec, "objectives", f"{path}spec")
-    if len(objectives) != 1:
-        r.problem(f"{path}spec.objectives", f"exactly one objective is supported, got {len(objectives)}")
-        return None
-    op = f"{path}spec.objectives[0]"
-    om = r.mapping(objectives[0], op)
-    objective = _objective(r, om, op)
+    if not objectives:
+        r.problem(f"{path}spec.objectives", "at least one objective is required")
+        return []
     ind, ipath = _indicator(r, spec, refs, path, ref_paths)
     ispec_path = f"{ipath}.spec" if ipath else "spec"
     ispec = r.mapping(ind.get("spec"), ispec_path)
-    sli = sli_.read_spec(r, ispec, ispec_path, om)
-    period = _period(r, r.list_(spec, "timeWindow", f"{path}spec"), f"{path}spec.timeWindow")
+    if len(objectives) > 1 and "thresholdMetric" in ispec:
+        r.problem(f"{path}spec.objectives", f"a thresholdMetric SLI has exactly one objective (OpenSLO), got {len(objectives)}")
+        return []
+    for i, o in enumerate(objectives):
+        if isinstance(o, Mapping) and ("indicator" in o or "indicatorRef" in o):
+            r.problem(f"{path}spec.objectives[{i}].{'indicator' if 'indicator' in o else 'indicatorRef'}",
+                      "composite SLOs (an indicator per objective) are not supported; write one SLO per indicator")
+    if r.errors_since(mark) or not name:
+        return []
+    out = []
+    for i, o in enumerate(objectives):
+        own = name if len(objectives) == 1 else f"{name}-{i}"
+        if len(objectives) > 1:
+            check_name(r, f"{path}spec.objectives[{i}]", own)
+        r.declare(f"{path}metadata", service, own)
+        shared = r if i == 0 else Reader(r.source)  # what all objectives share is reported once
+        slo = _objective_slo((r, shared), meta, spec, (ind, ipath, ispec), refs,
+                             (path, f"{path}spec.objectives[{i}]"), o, own)
+        if slo is not None:
+            out.append(slo)
+    return out
+
+
+def _objective_slo(readers: tuple[Reader, Reader], meta: Mapping[str, Any], spec: Mapping[str, Any],
+                   indicator: tuple[Mapping[str, Any], str, Mapping[str, Any]], refs: alerts.Refs,
+                   paths: tuple[str, str], objective: Any, name: str) -> SLO | None:
+    """The SLO of one objective (at ``paths[1]``) of the document at ``paths[0]``; problems of
+    the objective go to ``readers[0]``, those of what every objective shares to ``readers[1]``."""
+    (r, shared), (path, op), (ind, ipath, ispec) = readers, paths, indicator
+    mark, shared_mark = r.mark(), shared.mark()
+    service = shared.str_(spec, "service", f"{path}spec", required=True)
+    om = r.mapping(objective, op)
+    objective_ratio = _objective(r, om, op)
+    ispec_path = f"{ipath}.spec" if ipath else "spec"
+    sli = sli_.read_spec(shared, ispec, ispec_path, om)
+    period = _period(shared, shared.list_(spec, "timeWindow", f"{path}spec"), f"{path}spec.timeWindow")
     method = str(spec.get("budgetingMethod", "Occurrences"))
     if method not in ("Occurrences", "Timeslices"):
-        r.problem(f"{path}spec.budgetingMethod", f"unsupported budgeting method {method!r} (Occurrences or Timeslices)")
+        shared.problem(f"{path}spec.budgetingMethod", f"unsupported budgeting method {method!r} (Occurrences or Timeslices)")
     ts = method == "Timeslices"
-    ad = alerts.read(r, r.list_(spec, "alertPolicies", f"{path}spec"), refs, f"{path}spec.alertPolicies", name)
-    st = _settings(r, meta, path, ad.no_data)
-    if sli is None or objective is None or not name or r.errors_since(mark):
+    ad = alerts.read(shared, shared.list_(spec, "alertPolicies", f"{path}spec"), refs, f"{path}spec.alertPolicies", name)
+    st = _settings(shared, meta, path, ad.no_data)
+    if sli is None or objective_ratio is None or r.errors_since(mark) or shared.errors_since(shared_mark):
         return None
     slo = SLO(
-        name=name, service=service, objective=objective,
+        name=name, service=service, objective=objective_ratio,
         sli=sli, period=period, description=r.str_(spec, "description", f"{path}spec"),
         budgeting=BudgetingMethod.TIMESLICES if ts else BudgetingMethod.OCCURRENCES,
         timeslice_target=r.float_(om, "timeSliceTarget", op) if ts else None,
@@ -163,8 +196,8 @@ def load(docs: list[Mapping[str, Any]], r: Reader) -> list[tuple[str, SLO]]:
     out = []
     for i, doc in enumerate(docs):
         path = _doc_path(i, len(docs))
-        if doc.get("kind") == "SLO" and (slo := _load_one(r, doc, refs, path, ref_paths)) is not None:
-            out.append((f"{path}metadata", slo))
+        if doc.get("kind") == "SLO":
+            out += [(f"{path}metadata", slo) for slo in _load_one(r, doc, refs, path, ref_paths)]
     return out
 
 
