@@ -3,13 +3,15 @@ rule generation (Sloth's ``generate`` service, as its specs declare chains)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sloguard.slo import _spec_sloth, sloth_plugins
+from sloguard.slo import _sloth_builtin, _spec_sloth, sloth_plugins
 from sloguard.slo._errors import Problem, SpecError
-from sloguard.slo.model import SLO
+from sloguard.slo._sloth_plugin_config import PluginConfigError
+from sloguard.slo._sloth_plugins_core import DEFAULT_CHAIN
+from sloguard.slo._sloth_rules import SlothRequest
 from sloguard.slo.sloth_plugins import SlothRules
 
 
@@ -60,21 +62,31 @@ def chains_of(doc: Any) -> dict[str, Chain]:
     return out
 
 
-def run(chain: Chain, slo: SLO, defaults: Callable[[], SlothRules]) -> SlothRules:
-    """Plugins below priority 0, then (unless overridden) the default rules replacing the three
-    rule lists, then the rest, each in priority order (ties keep the declared order)."""
+def run(chain: Chain, req: SlothRequest) -> SlothRules:
+    """Plugins below priority 0, then (unless overridden) Sloth's default chain (validate, SLI,
+    metadata and alert rules), then the rest, each in priority order (ties keep the declared
+    order)."""
     calls = sorted(chain.calls, key=lambda c: c.priority)
-    rules = _apply([c for c in calls if c.priority < 0], slo, SlothRules())
+    rules = _apply([c for c in calls if c.priority < 0], req, SlothRules())
     if not chain.override:
-        d = defaults()
-        rules = replace(rules, sli=d.sli, meta=d.meta, alerts=d.alerts)
-    return _apply([c for c in calls if c.priority >= 0], slo, rules)
+        rules = _apply([PluginCall(pid) for pid in DEFAULT_CHAIN], req, rules)
+    return _apply([c for c in calls if c.priority >= 0], req, rules)
 
 
-def _apply(calls: list[PluginCall], slo: SLO, rules: SlothRules) -> SlothRules:
+def _apply(calls: list[PluginCall], req: SlothRequest, rules: SlothRules) -> SlothRules:
+    """A plugin registered in Python under an id wins over sloguard's built-in of that id."""
     for call in calls:
         fn = sloth_plugins.slo_plugin(call.plugin_id)
-        if fn is None:
-            raise SpecError([Problem(slo.source, f"SLO {slo.name!r}", f"Sloth SLO plugin {call.plugin_id!r} has no sloguard equivalent")])
-        rules = fn(call.config, slo, rules)
+        if fn is not None:
+            rules = fn(call.config, req.slo, rules)
+            continue
+        try:
+            plugin = _sloth_builtin.make(call.plugin_id, call.config)
+        except PluginConfigError as e:
+            raise SpecError([Problem(req.slo.source, f"SLO {req.slo.name!r}",
+                                     f"Sloth SLO plugin {call.plugin_id!r}: config {e.key}: {e.message}")]) from None
+        if plugin is None:
+            raise SpecError([Problem(req.slo.source, f"SLO {req.slo.name!r}",
+                                     f"Sloth SLO plugin {call.plugin_id!r} has no sloguard equivalent")])
+        rules = plugin.process(req, rules)
     return rules

@@ -42,12 +42,16 @@ _registry: dict[str, SLIPlugin] = {}
 @dataclass(frozen=True, slots=True)
 class SlothRules:
     """One SLO's rules in Sloth's form as its SLO plugins see them (rule mappings with
-    ``record``/``alert``, ``expr``, ``labels``, ``annotations``); ``extra`` holds whole groups."""
+    ``record``/``alert``, ``expr``, ``for``, ``labels``, ``annotations``); ``extra`` holds whole
+    groups. The ``*_interval_ms`` are the three groups' evaluation intervals (0: not written)."""
 
     sli: tuple[dict[str, Any], ...] = ()
     meta: tuple[dict[str, Any], ...] = ()
     alerts: tuple[dict[str, Any], ...] = ()
     extra: tuple[dict[str, Any], ...] = ()
+    sli_interval_ms: int = 0
+    meta_interval_ms: int = 0
+    alert_interval_ms: int = 0
 
 
 SLOPlugin = Callable[[Any, SLO, SlothRules], SlothRules]
