@@ -121,10 +121,16 @@ def rules(
     extra_labels: Annotated[list[str] | None, typer.Option("-l", "--extra-labels", help="key=value label added to every rule (repeatable).")] = None,
     generic_rules: Annotated[bool, typer.Option("--generic-rules", help="With --compat pyrra: Pyrra's pyrra_* rules.")] = False,
     external_url: Annotated[str, typer.Option("--external-url", help="With --compat pyrra: Pyrra UI URL for alert links.")] = "",
+    debug: Annotated[bool, typer.Option("--debug", help="Log at debug level on stderr (as Sloth's --debug: the sloth.dev/core/debug/v1 plugin's messages).")] = False,
 ) -> None:
     """Generate the Prometheus rule file (recordings, burn-rate alerts, metadata)."""
     from sloguard.slo._errors import SpecError
     from sloguard.slo.compat import EMITTERS
+
+    if debug:
+        from sloguard.log import LogFormat, configure
+
+        configure(LogFormat.LOGFMT, "debug")
 
     emit = EMITTERS.get(compat)
     if emit is None:

@@ -3,12 +3,15 @@ those it refuses with the reason."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sloguard.slo import _sloth_plugins_contrib, _sloth_plugins_core
 from sloguard.slo._sloth_plugin_config import BuiltinPlugin, BuiltinSpec, PluginConfigError
+
+_LEGACY_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 BUILTIN: dict[str, BuiltinSpec] = {s.id: s for s in (*_sloth_plugins_core.SPECS, *_sloth_plugins_contrib.SPECS)}
 
@@ -48,9 +51,14 @@ def check(plugin_id: str, raw: Any) -> list[ConfigProblem]:
         spec.make(cfg)
     except PluginConfigError as e:
         return [ConfigProblem(e.key, e.message)]
-    return [ConfigProblem(str(k), f"is not a config key of {plugin_id!r} (it reads "
-                          f"{', '.join(sorted(spec.keys)) or 'none'}): ignored, as Sloth does", is_error=False)
-            for k in cfg if k not in spec.keys]
+    out = [ConfigProblem(str(k), f"is not a config key of {plugin_id!r} (it reads "
+                         f"{', '.join(sorted(spec.keys)) or 'none'}): ignored, as Sloth does", is_error=False)
+           for k in cfg if k not in spec.keys]
+    for key in sorted(spec.label_keys):
+        out += [ConfigProblem(f"{key}.{name}", f"label name {name!r} is valid only where UTF-8 label names are "
+                              "(Prometheus 3); Prometheus 2 and sloguard's ruler refuse the rule", is_error=False)
+                for name in cfg.get(key) or {} if not _LEGACY_NAME.fullmatch(name)]
+    return out
 
 
 def make(plugin_id: str, raw: Any) -> BuiltinPlugin | None:

@@ -35,10 +35,15 @@ class Chain:
 NO_CHAIN = Chain()
 
 
+def _priority(v: Any) -> int:
+    """A priority as written; anything but an integer was reported by the spec reader."""
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
 def _calls(raw: Any) -> tuple[list[PluginCall], bool]:
     if not isinstance(raw, Mapping):
         return [], False
-    calls = [PluginCall(str(c.get("id", "")), int(c.get("priority") or 0), c.get("config"))
+    calls = [PluginCall(str(c.get("id", "")), _priority(c.get("priority")), c.get("config"))
              for c in raw.get("chain") or [] if isinstance(c, Mapping)]
     return calls, bool(raw.get("overridePrevious"))
 

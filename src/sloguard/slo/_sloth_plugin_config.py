@@ -37,11 +37,13 @@ class BuiltinPlugin(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BuiltinSpec:
-    """One built-in plugin: its Sloth id, the config keys it reads and its factory."""
+    """One built-in plugin: its Sloth id, the config keys it reads, its factory, and which
+    keys are label maps (their names are checked against Prometheus 2's rules, as a warning)."""
 
     id: str
     keys: frozenset[str]
     make: Callable[[Mapping[str, Any]], BuiltinPlugin]
+    label_keys: frozenset[str] = frozenset()
 
 
 def _kind(v: Any) -> str:

@@ -168,12 +168,14 @@ class DenominatorCorrectedRules:
 DENOMINATOR_CORRECTED = "sloth.dev/contrib/denominator_corrected_rules/v1"
 
 SPECS = (
-    BuiltinSpec("sloth.dev/contrib/info_labels/v1", frozenset({"labels", "metricName"}), _info_labels),
+    BuiltinSpec("sloth.dev/contrib/info_labels/v1", frozenset({"labels", "metricName"}), _info_labels,
+                frozenset({"labels"})),
     BuiltinSpec("sloth.dev/contrib/remove_labels/v1", frozenset({"preserveLabels", "skipMetrics"}),
                 lambda cfg: RemoveLabels(frozenset(get_strs(cfg, "preserveLabels")), frozenset(get_strs(cfg, "skipMetrics")))),
     BuiltinSpec("sloth.dev/contrib/rule_intervals/v1", frozenset({"interval"}), _rule_intervals),
     BuiltinSpec("sloth.dev/contrib/error_budget_exhausted_alert/v1",
-                frozenset({"threshold", "for", "annotations", "alert_name", "alert_labels", "selector_labels"}), _budget_alert),
+                frozenset({"threshold", "for", "annotations", "alert_name", "alert_labels", "selector_labels"}), _budget_alert,
+                frozenset({"alert_labels", "selector_labels"})),
     BuiltinSpec(DENOMINATOR_CORRECTED, frozenset({"disableOptimized"}),
                 lambda cfg: DenominatorCorrectedRules(not get_bool(cfg, "disableOptimized"))),
 )

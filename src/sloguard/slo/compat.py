@@ -97,8 +97,8 @@ def load_documents(files: Sequence[Path], period_ms: int | None = None) -> list[
         slos, probs = load_text(text, str(path))
         problems.extend(probs)
         out.append(SpecDocument(str(path), tuple(slos), _spec_of(docs[0] if docs else None)))
-    if problems:
-        raise SpecError(problems)
+    if any(p.is_error for p in problems):  # warnings are `slo validate`'s to show; they do not stop generation
+        raise SpecError([p for p in problems if p.is_error])
     return out
 
 
