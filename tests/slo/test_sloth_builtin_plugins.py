@@ -199,3 +199,14 @@ def test_a_python_plugin_registered_under_a_builtin_id_wins(tmp_path: Path) -> N
     finally:
         off()
     assert [[r["record"] for r in g["rules"]] for g in groups] == [["slo:objective:ratio"]]
+
+
+def test_sloguards_own_form_accepts_chains_that_change_no_rule_only(tmp_path: Path) -> None:
+    code, out, err = _run(tmp_path, "{chain: [{id: sloth.dev/core/debug/v1, config: {msg: hi}}, "
+                                    "{id: sloth.dev/core/validate/v1}]}", "rules")
+    assert code == 0, err
+    assert "sloguard-slo-avail" in out
+    code, _, err = _run(tmp_path, "{chain: [{id: sloth.dev/contrib/remove_labels/v1}]}", "rules")
+    assert code == 1 and "they run with --compat sloth only" in err
+    code, _, err = _run(tmp_path, "{overridePrevious: true, chain: [{id: sloth.dev/core/noop/v1}]}", "rules")
+    assert code == 1 and "they run with --compat sloth only" in err

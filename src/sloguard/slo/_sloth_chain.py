@@ -33,6 +33,14 @@ class Chain:
 
 
 NO_CHAIN = Chain()
+_PASSIVE = frozenset({"sloth.dev/core/debug/v1", "sloth.dev/core/noop/v1", "sloth.dev/core/validate/v1"})
+
+
+def changes_rules(chain: Chain) -> bool:
+    """Whether ``chain`` can change the default rules: anything but Sloth's built-in debug,
+    noop and validate plugins (a Python plugin registered under one of their ids counts)."""
+    return chain.override or any(c.plugin_id not in _PASSIVE or sloth_plugins.slo_plugin(c.plugin_id) is not None
+                                 for c in chain.calls)
 
 
 def _priority(v: Any) -> int:

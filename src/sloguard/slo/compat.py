@@ -19,7 +19,7 @@ import yaml
 from sloguard import __version__
 from sloguard.slo import _compat_sloth, _sloth_output, _spec_sloth, rulegen
 from sloguard.slo._errors import Problem, SpecError
-from sloguard.slo._sloth_chain import Chain, chains_of
+from sloguard.slo._sloth_chain import Chain, chains_of, changes_rules
 from sloguard.slo._sloth_windows import DEFAULT_CATALOG, AlertWindows, load_catalog, windows_for
 from sloguard.slo._yaml import dump_yaml
 from sloguard.slo.loader import SpecFormat, detect_format, load_files, load_text
@@ -178,17 +178,18 @@ def _drop_rules(doc: dict[str, Any], opts: RuleOptions) -> dict[str, Any]:
 def emit_sloguard(files: Sequence[Path], opts: RuleOptions) -> str:
     """sloguard's own rules (exact long windows, page supersedes ticket, no-data alerts)."""
     slos, problems = load_files(files)
-    if problems:
-        raise SpecError(problems)
+    if any(p.is_error for p in problems):  # warnings do not stop generation (`slo validate` shows them)
+        raise SpecError([p for p in problems if p.is_error])
     catalog = load_catalog(opts.windows_path) if opts.windows_path else None
     sloth_files = set()
     for path in files:
         docs = _parse(path)[1]
         if detect_format(docs) is SpecFormat.SLOTH:
             sloth_files.add(str(path))
-            if any(chains_of(d) for d in docs):
+            if any(changes_rules(c) for d in docs for c in chains_of(d).values()):
                 raise SpecError([Problem(str(path), "", "Sloth SLO plugin chains rewrite Sloth's rules: they run "
-                                         "with --compat sloth only")])
+                                         "with --compat sloth only (a chain of only debug, noop and validate "
+                                         "plugins is accepted)")])
     slos = [_retimed(s, opts, catalog, sloth_files) for s in slos]
     if opts.manifest:
         doc = rulegen.prometheus_rule(slos, opts.name, opts.namespace, opts.interval_ms)
