@@ -210,3 +210,34 @@ def test_sloguards_own_form_accepts_chains_that_change_no_rule_only(tmp_path: Pa
     assert code == 1 and "they run with --compat sloth only" in err
     code, _, err = _run(tmp_path, "{overridePrevious: true, chain: [{id: sloth.dev/core/noop/v1}]}", "rules")
     assert code == 1 and "they run with --compat sloth only" in err
+
+
+def test_command_line_plugins_run_for_every_slo_unless_a_chain_overrides(tmp_path: Path) -> None:
+    app_plugin = '{"id": "sloth.dev/contrib/rule_intervals/v1", "priority": 3, "config": {"interval": {"default": "2m"}}}'
+    code, out, err = _run(tmp_path, "{chain: [{id: sloth.dev/core/noop/v1}]}", "rules", "--compat", "sloth", "-s", app_plugin)
+    assert code == 0, err
+    assert [g.get("interval") for g in yaml.safe_load(out)["groups"]] == ["2m", "2m", "2m"]
+    code, out, err = _run(tmp_path, "{overridePrevious: true, chain: [{id: sloth.dev/core/alert_rules/v1}]}",
+                          "rules", "--compat", "sloth", "-s", app_plugin)
+    assert code == 0, err
+    assert [(g["name"], g.get("interval")) for g in yaml.safe_load(out)["groups"]] == [("sloth-slo-alerts-svc-avail", None)]
+
+
+def test_disable_default_slo_plugins_leaves_only_the_declared_generators(tmp_path: Path) -> None:
+    code, out, err = _run(tmp_path, "{chain: [{id: sloth.dev/core/metadata_rules/v1}]}", "rules", "--compat", "sloth",
+                          "--disable-default-slo-plugins", "-s", '{"id": "sloth.dev/core/sli_rules/v1", "priority": -1}')
+    assert code == 0, err
+    assert [g["name"] for g in yaml.safe_load(out)["groups"]] == [
+        "sloth-slo-sli-recordings-svc-avail", "sloth-slo-meta-recordings-svc-avail"]
+
+
+def test_bad_command_line_plugins_are_named_by_flag_index_and_key(tmp_path: Path) -> None:
+    code, _, err = _run(tmp_path, "{chain: []}", "rules", "--compat", "sloth",
+                        "-s", '{"id": "sloth.dev/contrib/info_labels/v1", "config": {"labels": {}}}', "-s", "{id: x}",
+                        "-s", '{"id": "x/y"}')
+    assert code == 1
+    assert "--slo-plugins[0]: config.labels: at least one label is required" in err
+    assert "--slo-plugins[1]: '{id: x}' is not JSON" in err
+    assert "--slo-plugins[2]: id: Sloth SLO plugin 'x/y' has no sloguard equivalent" in err
+    code, _, err = _run(tmp_path, "{chain: []}", "rules", "-s", '{"id": "sloth.dev/core/noop/v1"}')
+    assert code == 1 and "use them with --compat sloth" in err

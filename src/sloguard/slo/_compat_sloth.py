@@ -25,7 +25,7 @@ from typing import Any
 
 from sloguard.durations import format_duration_ms
 from sloguard.slo._errors import Problem, SpecError
-from sloguard.slo._sloth_chain import NO_CHAIN, Chain
+from sloguard.slo._sloth_chain import NO_CHAIN, Chain, PluginCall
 from sloguard.slo._sloth_chain import run as run_chain
 from sloguard.slo._sloth_output import sorted_labels as _sorted
 from sloguard.slo._sloth_rules import SlothInfo, SlothRequest, go_float_f, ratio_metric
@@ -37,13 +37,16 @@ __all__ = ["SlothInfo", "SlothOptions", "go_float_f", "ratio_metric", "rule_grou
 
 @dataclass(frozen=True, slots=True)
 class SlothOptions:
-    """Sloth's generate flags. ``period_ms`` None keeps each SLO's own period."""
+    """Sloth's generate flags. ``period_ms`` None keeps each SLO's own period; ``slo_plugins``
+    are ``--slo-plugins``, ``default_plugins`` False is ``--disable-default-slo-plugins``."""
 
     catalog: Mapping[int, AlertWindows] = field(default_factory=lambda: dict(DEFAULT_CATALOG))
     period_ms: int | None = None
     extra_labels: tuple[tuple[str, str], ...] = ()
     disable_alerts: bool = False
     disable_recordings: bool = False
+    slo_plugins: tuple[PluginCall, ...] = ()
+    default_plugins: bool = True
 
 
 def _request(slo: SLO, info: SlothInfo, opts: SlothOptions) -> SlothRequest:
@@ -75,7 +78,7 @@ def slo_groups(slo: SLO, info: SlothInfo, opts: SlothOptions, chain: Chain = NO_
     """The rule groups Sloth writes for one SLO after its plugin chain (empty groups left out,
     as Sloth does; ``--disable-*`` apply after the plugins, as in Sloth's CLI)."""
     req = _request(slo, info, opts)
-    rules = run_chain(chain, req)
+    rules = run_chain(chain, req, opts.slo_plugins, opts.default_plugins)
     sid = req.ids["sloth_id"]
     groups: list[tuple[str, int, tuple[dict[str, Any], ...]]] = []
     if not opts.disable_recordings:

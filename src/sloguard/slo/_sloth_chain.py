@@ -3,6 +3,7 @@ rule generation (Sloth's ``generate`` service, as its specs declare chains)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -75,15 +76,46 @@ def chains_of(doc: Any) -> dict[str, Chain]:
     return out
 
 
-def run(chain: Chain, req: SlothRequest) -> SlothRules:
-    """Plugins below priority 0, then (unless overridden) Sloth's default chain (validate, SLI,
-    metadata and alert rules), then the rest, each in priority order (ties keep the declared
-    order)."""
-    calls = sorted(chain.calls, key=lambda c: c.priority)
+def run(chain: Chain, req: SlothRequest, app: tuple[PluginCall, ...] = (), defaults: bool = True) -> SlothRules:
+    """Sloth's order: the command line's plugins (``app``, unless the chain says
+    ``overridePrevious``) and the chain's, stably sorted by priority; those below 0, then
+    (unless overridden or ``defaults`` is False) Sloth's default chain (validate, SLI,
+    metadata and alert rules), then the rest."""
+    calls = sorted([*(() if chain.override else app), *chain.calls], key=lambda c: c.priority)
     rules = _apply([c for c in calls if c.priority < 0], req, SlothRules())
-    if not chain.override:
+    if defaults and not chain.override:
         rules = _apply([PluginCall(pid) for pid in DEFAULT_CHAIN], req, rules)
     return _apply([c for c in calls if c.priority >= 0], req, rules)
+
+
+def app_calls(texts: list[str]) -> tuple[PluginCall, ...]:
+    """Sloth's ``--slo-plugins`` values (``{"id": ..., "priority": ..., "config": ...}`` JSON),
+    checked as chain entries in a spec are; a ``SpecError`` names the flag's index and key."""
+    out, problems = [], []
+    for i, text in enumerate(texts):
+        where = f"--slo-plugins[{i}]"
+        try:
+            raw = json.loads(text)
+        except ValueError as e:
+            problems.append(Problem(where, "", f"{text!r} is not JSON: {e}"))
+            continue
+        if not isinstance(raw, Mapping):
+            problems.append(Problem(where, "", f'expected a JSON object {{"id": ..., "priority": ..., "config": ...}}, got {text!r}'))
+            continue
+        pid = raw.get("id")
+        if not isinstance(pid, str) or not (pid in _sloth_builtin.BUILTIN or sloth_plugins.slo_plugin(pid)):
+            have = ", ".join(sorted({*sloth_plugins.available_slo_plugins(), *_sloth_builtin.BUILTIN}))
+            problems.append(Problem(where, "id", f"Sloth SLO plugin {pid!r} has no sloguard equivalent (available: {have})"))
+            continue
+        if pid in _sloth_builtin.BUILTIN and sloth_plugins.slo_plugin(pid) is None:
+            problems += [Problem(where, f"config.{cp.key}" if cp.key else "config", cp.message)
+                         for cp in _sloth_builtin.check(pid, raw.get("config")) if cp.is_error]
+        if "priority" in raw and _priority(raw["priority"]) != raw["priority"]:
+            problems.append(Problem(where, "priority", f"expected an integer, got {raw['priority']!r}"))
+        out.append(PluginCall(pid, _priority(raw.get("priority")), raw.get("config")))
+    if problems:
+        raise SpecError(problems)
+    return tuple(out)
 
 
 def _apply(calls: list[PluginCall], req: SlothRequest, rules: SlothRules) -> SlothRules:
