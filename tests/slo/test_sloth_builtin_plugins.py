@@ -241,3 +241,20 @@ def test_bad_command_line_plugins_are_named_by_flag_index_and_key(tmp_path: Path
     assert "--slo-plugins[2]: id: Sloth SLO plugin 'x/y' has no sloguard equivalent" in err
     code, _, err = _run(tmp_path, "{chain: []}", "rules", "-s", '{"id": "sloth.dev/core/noop/v1"}')
     assert code == 1 and "use them with --compat sloth" in err
+
+
+def test_denominator_corrected_rules_unoptimized_period_and_events_only(tmp_path: Path) -> None:
+    groups = _groups(tmp_path, "{chain: [{id: sloth.dev/contrib/denominator_corrected_rules/v1, "
+                               "config: {disableOptimized: true}}]}")
+    assert _rule(groups, "slo:sli_error:ratio_rate30d")["expr"] == (
+        '(sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[30d])))\n/\n'
+        '(sum(rate(http_request_duration_seconds_count{job="myservice"}[30d])))\n')
+    assert _rule(groups, "slo:numerator_correction:ratio2h")["expr"] == (
+        '(sum(rate(http_request_duration_seconds_count{job="myservice"}[2h])))/'
+        '(sum(rate(http_request_duration_seconds_count{job="myservice"}[30d])))')
+    assert "slo:numerator_correction:ratio30d" not in [r.get("record") for g in groups for r in g["rules"]]
+    raw = K8S.replace("chain: [{id: sloth.dev/core/noop/v1}, {id: sloth.dev/contrib/info_labels/v1, config: {labels: []}}]",
+                      "chain: [{id: sloth.dev/contrib/denominator_corrected_rules/v1}]")
+    code, _, err = _run(tmp_path, "", "rules", "--compat", "sloth", spec=raw)
+    assert code == 1
+    assert "Sloth SLO plugin 'sloth.dev/contrib/denominator_corrected_rules/v1' needs an events SLI" in err
