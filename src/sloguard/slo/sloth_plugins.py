@@ -19,8 +19,10 @@ built so far, and returns the rules it wants written (``--compat sloth`` only)::
 
     def plugin(config: Any, slo: SLO, rules: SlothRules) -> SlothRules
 
-Plugins run by ``priority`` (default 0): below 0 before Sloth's default rule generation
-(which then replaces the three rule lists), 0 and above after it.
+Plugins run by ``priority`` (default 0): below 0 before Sloth's default chain (whose
+generators then replace the three rule lists), 0 and above after it. Sloth's own core and
+contrib plugins (``sloth.dev/...``) are built in (``_sloth_plugins_core``,
+``_sloth_plugins_contrib``); a function registered here under one of their ids replaces it.
 """
 
 from __future__ import annotations
