@@ -121,10 +121,18 @@ def rules(
     extra_labels: Annotated[list[str] | None, typer.Option("-l", "--extra-labels", help="key=value label added to every rule (repeatable).")] = None,
     generic_rules: Annotated[bool, typer.Option("--generic-rules", help="With --compat pyrra: Pyrra's pyrra_* rules.")] = False,
     external_url: Annotated[str, typer.Option("--external-url", help="With --compat pyrra: Pyrra UI URL for alert links.")] = "",
+    slo_plugins: Annotated[list[str] | None, typer.Option("-s", "--slo-plugins", help='With --compat sloth: an SLO plugin for every SLO, as Sloth\'s JSON {"id": ..., "priority": ..., "config": ...} (repeatable).')] = None,
+    disable_default_slo_plugins: Annotated[bool, typer.Option("--disable-default-slo-plugins", help="With --compat sloth: no default chain (validate, sli_rules, metadata_rules, alert_rules).")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Log at debug level on stderr (as Sloth's --debug: the sloth.dev/core/debug/v1 plugin's messages).")] = False,
 ) -> None:
     """Generate the Prometheus rule file (recordings, burn-rate alerts, metadata)."""
     from sloguard.slo._errors import SpecError
     from sloguard.slo.compat import EMITTERS
+
+    if debug:
+        from sloguard.log import LogFormat, configure
+
+        configure(LogFormat.LOGFMT, "debug")
 
     emit = EMITTERS.get(compat)
     if emit is None:
@@ -133,7 +141,8 @@ def rules(
     try:
         opts = _rule_options(manifest, name, namespace, interval, default_slo_period, windows_path,
                              disable_alerts, disable_recordings, extra_labels or [])
-        opts = replace(opts, generic_rules=generic_rules, external_url=external_url)
+        opts = replace(opts, generic_rules=generic_rules, external_url=external_url, slo_plugins=tuple(slo_plugins or ()),
+                       disable_default_slo_plugins=disable_default_slo_plugins)
         text = emit(files, opts)
     except SpecError as e:
         for p in e.problems:

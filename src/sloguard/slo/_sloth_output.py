@@ -26,7 +26,7 @@ def prometheus_rule(groups: list[dict[str, Any]], meta: Mapping[str, Any]) -> di
     md["name"] = meta.get("name", "")
     if meta.get("namespace"):
         md["namespace"] = meta["namespace"]
-    k8s_groups = [{"name": g["name"], "rules": [dict(sorted(r.items())) for r in g["rules"]]} for g in groups]
+    k8s_groups = [dict(sorted({**g, "rules": [dict(sorted(r.items())) for r in g["rules"]]}.items())) for g in groups]
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": md,
             "spec": {"groups": k8s_groups}}
 

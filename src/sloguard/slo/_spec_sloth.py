@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sloguard.slo import sloth_plugins
+from sloguard.slo import _sloth_builtin, sloth_plugins
+from sloguard.slo._errors import Severity
 from sloguard.slo._querycheck import check_query
 from sloguard.slo._reader import Reader
 from sloguard.slo._sli import availability_ratio, bad_rate, has_window_placeholder, total_rate
@@ -318,14 +319,35 @@ def _refuse_slo_plugins(r: Reader, d: dict[str, Any]) -> None:
         m = r.mapping(chain, path)
         r.known(m, path, {"overridePrevious", "chain"})
         for j, p in enumerate(r.list_(m, "chain", path)):
-            pid = p.get("id") if isinstance(p, Mapping) else p
-            if pid is None or pid == "":
-                r.problem(f"{path}.chain[{j}].id", "is required")
-            elif not isinstance(pid, str) or sloth_plugins.slo_plugin(pid) is None:
-                have = ", ".join(sloth_plugins.available_slo_plugins()) or "none"
-                r.problem(f"{path}.chain[{j}].id", f"Sloth SLO plugin {pid!r} has no sloguard equivalent (available: "
-                          f"{have}); SLO plugins rewrite the generated rules: register a Python equivalent "
-                          "(see docs/slo.md) or remove it from the chain")
+            _check_call(r, p, f"{path}.chain[{j}]")
+
+
+def _check_call(r: Reader, p: Any, path: str) -> None:
+    """One chain entry: an id sloguard can run (registered in Python, or built in and then its
+    config checked as the plugin reads it), an integer priority."""
+    pid = p.get("id") if isinstance(p, Mapping) else p
+    if isinstance(p, Mapping):
+        r.known(p, path, {"id", "priority", "config"})
+        prio = p.get("priority")
+        if prio is not None and (isinstance(prio, bool) or not isinstance(prio, int)):
+            r.problem(f"{path}.priority", f"expected an integer, got {prio!r}")
+    if pid is None or pid == "":
+        r.problem(f"{path}.id", "is required")
+    elif not isinstance(pid, str):
+        r.problem(f"{path}.id", f"expected a plugin id string, got {pid!r}")
+    elif sloth_plugins.slo_plugin(pid) is not None:
+        return
+    elif pid in _sloth_builtin.BUILTIN:
+        for cp in _sloth_builtin.check(pid, p.get("config") if isinstance(p, Mapping) else None):
+            key = f"{path}.config.{cp.key}" if cp.key else f"{path}.config"
+            r.problem(key, f"Sloth SLO plugin {pid!r}: {cp.message}", severity=Severity.ERROR if cp.is_error else Severity.WARNING)
+    elif pid in _sloth_builtin.REFUSED:
+        r.problem(f"{path}.id", f"Sloth SLO plugin {pid!r} is not run by sloguard: {_sloth_builtin.REFUSED[pid]}")
+    else:
+        have = ", ".join(sorted({*sloth_plugins.available_slo_plugins(), *_sloth_builtin.BUILTIN}))
+        r.problem(f"{path}.id", f"Sloth SLO plugin {pid!r} has no sloguard equivalent (available: "
+                  f"{have}); SLO plugins rewrite the generated rules: register a Python equivalent "
+                  "(see docs/slo.md) or remove it from the chain")
 
 
 def _plugin_sli(r: Reader, doc: Mapping[str, Any], s: Any, path: str) -> Any:

@@ -19,7 +19,7 @@ import yaml
 from sloguard import __version__
 from sloguard.slo import _compat_sloth, _sloth_output, _spec_sloth, rulegen
 from sloguard.slo._errors import Problem, SpecError
-from sloguard.slo._sloth_chain import Chain, chains_of
+from sloguard.slo._sloth_chain import Chain, app_calls, chains_of, changes_rules
 from sloguard.slo._sloth_windows import DEFAULT_CATALOG, AlertWindows, load_catalog, windows_for
 from sloguard.slo._yaml import dump_yaml
 from sloguard.slo.loader import SpecFormat, detect_format, load_files, load_text
@@ -47,6 +47,8 @@ class RuleOptions:
     extra_labels: tuple[tuple[str, str], ...] = ()
     generic_rules: bool = False
     external_url: str = ""
+    slo_plugins: tuple[str, ...] = ()
+    disable_default_slo_plugins: bool = False
 
 
 RuleEmitter = Callable[[Sequence[Path], RuleOptions], str]
@@ -97,8 +99,8 @@ def load_documents(files: Sequence[Path], period_ms: int | None = None) -> list[
         slos, probs = load_text(text, str(path))
         problems.extend(probs)
         out.append(SpecDocument(str(path), tuple(slos), _spec_of(docs[0] if docs else None)))
-    if problems:
-        raise SpecError(problems)
+    if any(p.is_error for p in problems):  # warnings are `slo validate`'s to show; they do not stop generation
+        raise SpecError([p for p in problems if p.is_error])
     return out
 
 
@@ -137,7 +139,8 @@ def _sloth_info(doc: SpecDocument) -> _compat_sloth.SlothInfo:
 def emit_sloth(files: Sequence[Path], opts: RuleOptions) -> str:
     """Sloth's ``generate`` output: per input document a header and its rule groups, or a
     ``PrometheusRule`` for a ``PrometheusServiceLevel``."""
-    so = _compat_sloth.SlothOptions(_catalog(opts), None, opts.extra_labels, opts.disable_alerts, opts.disable_recordings)
+    so = _compat_sloth.SlothOptions(_catalog(opts), None, opts.extra_labels, opts.disable_alerts, opts.disable_recordings,
+                                    app_calls(list(opts.slo_plugins)), not opts.disable_default_slo_plugins)
     texts = []
     for doc in load_documents(files, opts.default_period_ms):
         groups = _compat_sloth.rule_groups(list(doc.slos), _sloth_info(doc), so, doc.chains)
@@ -177,18 +180,22 @@ def _drop_rules(doc: dict[str, Any], opts: RuleOptions) -> dict[str, Any]:
 
 def emit_sloguard(files: Sequence[Path], opts: RuleOptions) -> str:
     """sloguard's own rules (exact long windows, page supersedes ticket, no-data alerts)."""
+    if opts.slo_plugins or opts.disable_default_slo_plugins:
+        raise SpecError([Problem("--slo-plugins" if opts.slo_plugins else "--disable-default-slo-plugins", "",
+                                 "Sloth SLO plugins rewrite Sloth's rules: use them with --compat sloth")])
     slos, problems = load_files(files)
-    if problems:
-        raise SpecError(problems)
+    if any(p.is_error for p in problems):  # warnings do not stop generation (`slo validate` shows them)
+        raise SpecError([p for p in problems if p.is_error])
     catalog = load_catalog(opts.windows_path) if opts.windows_path else None
     sloth_files = set()
     for path in files:
         docs = _parse(path)[1]
         if detect_format(docs) is SpecFormat.SLOTH:
             sloth_files.add(str(path))
-            if any(chains_of(d) for d in docs):
+            if any(changes_rules(c) for d in docs for c in chains_of(d).values()):
                 raise SpecError([Problem(str(path), "", "Sloth SLO plugin chains rewrite Sloth's rules: they run "
-                                         "with --compat sloth only")])
+                                         "with --compat sloth only (a chain of only debug, noop and validate "
+                                         "plugins is accepted)")])
     slos = [_retimed(s, opts, catalog, sloth_files) for s in slos]
     if opts.manifest:
         doc = rulegen.prometheus_rule(slos, opts.name, opts.namespace, opts.interval_ms)

@@ -19,8 +19,10 @@ built so far, and returns the rules it wants written (``--compat sloth`` only)::
 
     def plugin(config: Any, slo: SLO, rules: SlothRules) -> SlothRules
 
-Plugins run by ``priority`` (default 0): below 0 before Sloth's default rule generation
-(which then replaces the three rule lists), 0 and above after it.
+Plugins run by ``priority`` (default 0): below 0 before Sloth's default chain (whose
+generators then replace the three rule lists), 0 and above after it. Sloth's own core and
+contrib plugins (``sloth.dev/...``) are built in (``_sloth_plugins_core``,
+``_sloth_plugins_contrib``); a function registered here under one of their ids replaces it.
 """
 
 from __future__ import annotations
@@ -42,12 +44,16 @@ _registry: dict[str, SLIPlugin] = {}
 @dataclass(frozen=True, slots=True)
 class SlothRules:
     """One SLO's rules in Sloth's form as its SLO plugins see them (rule mappings with
-    ``record``/``alert``, ``expr``, ``labels``, ``annotations``); ``extra`` holds whole groups."""
+    ``record``/``alert``, ``expr``, ``for``, ``labels``, ``annotations``); ``extra`` holds whole
+    groups. The ``*_interval_ms`` are the three groups' evaluation intervals (0: not written)."""
 
     sli: tuple[dict[str, Any], ...] = ()
     meta: tuple[dict[str, Any], ...] = ()
     alerts: tuple[dict[str, Any], ...] = ()
     extra: tuple[dict[str, Any], ...] = ()
+    sli_interval_ms: int = 0
+    meta_interval_ms: int = 0
+    alert_interval_ms: int = 0
 
 
 SLOPlugin = Callable[[Any, SLO, SlothRules], SlothRules]
