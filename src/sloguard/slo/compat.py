@@ -23,7 +23,7 @@ from sloguard.slo._sloth_chain import Chain, app_calls, chains_of, changes_rules
 from sloguard.slo._sloth_windows import DEFAULT_CATALOG, AlertWindows, load_catalog, windows_for
 from sloguard.slo._yaml import dump_yaml
 from sloguard.slo.loader import SpecFormat, detect_format, load_files, load_text
-from sloguard.slo.model import SLO, BudgetingMethod, Period, workbook_tiers
+from sloguard.slo.model import SLO, BudgetingMethod, Period, RatioSLI, RawSLI, workbook_tiers
 
 #: The version string written where Sloth writes its own (``sloth_version``, the header).
 SLOTH_VERSION = f"sloguard-{__version__}"
@@ -96,11 +96,24 @@ def load_documents(files: Sequence[Path], period_ms: int | None = None) -> list[
         if _is_sloth(docs):
             out.extend(_sloth_documents(path, docs, Period(rolling_ms=period_ms or 30 * _DAY), problems))
             continue
+        if len(docs) > 1 and all(_spec_of(d) == "openslo/v1alpha" for d in docs):
+            out.extend(_openslo_v1alpha_documents(path, docs, problems))  # standalone: one output each, as Sloth
+            continue
         slos, probs = load_text(text, str(path))
         problems.extend(probs)
         out.append(SpecDocument(str(path), tuple(slos), _spec_of(docs[0] if docs else None)))
     if any(p.is_error for p in problems):  # warnings are `slo validate`'s to show; they do not stop generation
         raise SpecError([p for p in problems if p.is_error])
+    return out
+
+
+def _openslo_v1alpha_documents(path: Path, docs: list[Any], problems: list[Problem]) -> list[SpecDocument]:
+    out = []
+    for i, doc in enumerate(docs):
+        source = f"{path} (document {i + 1})"
+        slos, probs = load_text(yaml.safe_dump(doc, sort_keys=False), source)
+        problems.extend(probs)
+        out.append(SpecDocument(source, tuple(slos), "openslo/v1alpha"))
     return out
 
 
@@ -143,7 +156,8 @@ def emit_sloth(files: Sequence[Path], opts: RuleOptions) -> str:
                                     app_calls(list(opts.slo_plugins)), not opts.disable_default_slo_plugins)
     texts = []
     for doc in load_documents(files, opts.default_period_ms):
-        groups = _compat_sloth.rule_groups(list(doc.slos), _sloth_info(doc), so, doc.chains)
+        slos = [_as_sloth_reads_openslo(s) for s in doc.slos] if doc.spec == "openslo/v1alpha" else list(doc.slos)
+        groups = _compat_sloth.rule_groups(slos, _sloth_info(doc), so, doc.chains)
         if doc.k8s_meta is not None:
             body: dict[str, Any] = _sloth_output.prometheus_rule(groups, doc.k8s_meta)
         elif not groups:
@@ -152,6 +166,20 @@ def emit_sloth(files: Sequence[Path], opts: RuleOptions) -> str:
             body = {"groups": groups}
         texts.append(_sloth_output.dump(body, SLOTH_VERSION))
     return "".join(texts)
+
+
+#: Sloth's raw error-ratio query for an OpenSLO v1alpha ratio (``1 - good/total``, as it writes it).
+_OPENSLO_RAW = "\n  1 - (\n    (\n      {good}\n    )\n    /\n    (\n      {total}\n    )\n  )\n"
+
+
+def _as_sloth_reads_openslo(slo: SLO) -> SLO:
+    """An OpenSLO v1alpha SLO as Sloth generates it: its ratio as Sloth's raw ``1 - good/total``
+    query, and no page or ticket alert (Sloth disables both for OpenSLO specs)."""
+    sli = slo.sli
+    if isinstance(sli, RatioSLI) and sli.good:
+        slo = replace(slo, sli=RawSLI(_OPENSLO_RAW.format(good=sli.good, total=sli.total)))
+    tiers = tuple(replace(t, enabled=False) for t in slo.alerting.tiers)
+    return replace(slo, alerting=replace(slo.alerting, tiers=tiers))
 
 
 def _retimed(slo: SLO, opts: RuleOptions, catalog: Mapping[int, AlertWindows] | None, sloth_files: set[str]) -> SLO:
