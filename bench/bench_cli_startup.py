@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -49,14 +50,26 @@ def _env(src: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(src)}
 
 
-def _run_once(src: Path, args: list[str]) -> float:
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the running process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _run_once(src: Path, args: list[str]) -> tuple[float, float]:
+    cpu = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "sloguard.cli", *args], env=_env(src),
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"sloguard {' '.join(args)} failed ({done.returncode}): {done.stderr[-500:]}")
-    return elapsed
+    return elapsed, _children_cpu() - cpu
 
 
 def _ready(url: str) -> bool:
@@ -67,7 +80,7 @@ def _ready(url: str) -> bool:
         return False
 
 
-def _serve_once(src: Path, tmp: Path) -> float:
+def _serve_once(src: Path, tmp: Path) -> tuple[float, float]:
     port = free_port()
     data = Path(tempfile.mkdtemp(dir=tmp))
     cmd = [sys.executable, "-m", "sloguard.cli", "serve", "--storage.tsdb.path", str(data),
@@ -81,7 +94,7 @@ def _serve_once(src: Path, tmp: Path) -> float:
             if time.perf_counter() - start > 60:
                 raise SystemExit("sloguard serve was not ready within 60 s")
             time.sleep(0.01)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, _proc_cpu(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -98,7 +111,7 @@ def main() -> None:
     args = ap.parse_args()
     trees = [tuple(s.split("=", 1)) for s in args.src] or [("this checkout", str(ROOT / "src"))]
     load_before = os.getloadavg()
-    samples: dict[tuple[str, str], list[float]] = {}
+    samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         commands = _commands(tmp)
@@ -112,14 +125,17 @@ def main() -> None:
     load_after = os.getloadavg()
     labels = [label for label, _ in trees]
     print(f"Load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; median of {args.repeat} "
-          f"runs each, interleaved; Python {sys.version.split()[0]}.\n")
+          f"runs each, interleaved; wall time (the runs), then the command's CPU time (user + system, "
+          f"for serve until ready); Python {sys.version.split()[0]}.\n")
     print("| command | " + " | ".join(labels) + " |")
     print("|---|" + "---|" * len(labels))
     for name in names:
         cells = []
         for label in labels:
             runs = samples[(name, label)]
-            cells.append(f"{statistics.median(runs):.2f} s ({', '.join(f'{r:.2f}' for r in runs)})")
+            wall, cpu = [w for w, _ in runs], [c for _, c in runs]
+            cells.append(f"{statistics.median(wall):.2f} s ({', '.join(f'{w:.2f}' for w in wall)}); "
+                         f"CPU {statistics.median(cpu):.2f} s")
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
