@@ -7,6 +7,10 @@ every command in a fresh interpreter ``--repeat`` times and reports the median w
 empty data directory, poll ``/-/ready`` every 10 ms, then SIGTERM). Prints markdown with
 the load average before and after.
 
+Bytecode caches are written and used, as after ``pip install`` (``PYTHONDONTWRITEBYTECODE``
+is dropped from the children's environment, and one warm-up run per command and tree is
+not counted); ``--no-bytecode-cache`` measures every module compiled from source instead.
+
     PYTHONPATH=src python bench/bench_cli_startup.py --src before=/tmp/base/src --src after=src
 """
 
@@ -46,8 +50,16 @@ def _commands(tmp: Path) -> dict[str, list[str]]:
     }
 
 
+BYTECODE_CACHE = True
+
+
 def _env(src: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(src)}
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    if BYTECODE_CACHE:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
 
 
 def _children_cpu() -> float:
@@ -108,7 +120,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--src", action="append", default=[], help="LABEL=PATH of a source tree (repeatable)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-bytecode-cache", action="store_true", help="compile every module from source")
     args = ap.parse_args()
+    global BYTECODE_CACHE
+    BYTECODE_CACHE = not args.no_bytecode_cache
     trees = [tuple(s.split("=", 1)) for s in args.src] or [("this checkout", str(ROOT / "src"))]
     load_before = os.getloadavg()
     samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
@@ -116,6 +131,9 @@ def main() -> None:
         tmp = Path(tmp_name)
         commands = _commands(tmp)
         names = [*commands, SERVE]
+        for _label, path in trees:  # warm-up, not counted: writes the bytecode caches
+            for cmd in commands.values():
+                _run_once(Path(path).resolve(), cmd)
         for _ in range(args.repeat):  # trees interleaved, so a change of load hits each alike
             for label, path in trees:
                 src = Path(path).resolve()
@@ -126,7 +144,8 @@ def main() -> None:
     labels = [label for label, _ in trees]
     print(f"Load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; median of {args.repeat} "
           f"runs each, interleaved; wall time (the runs), then the command's CPU time (user + system, "
-          f"for serve until ready); Python {sys.version.split()[0]}.\n")
+          f"for serve until ready); bytecode caches {'used' if BYTECODE_CACHE else 'not used'}; "
+          f"Python {sys.version.split()[0]}.\n")
     print("| command | " + " | ".join(labels) + " |")
     print("|---|" + "---|" * len(labels))
     for name in names:
