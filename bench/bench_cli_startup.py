@@ -142,6 +142,7 @@ def main() -> None:
                 samples.setdefault((SERVE, label), []).append(_serve_once(src, tmp))
     load_after = os.getloadavg()
     labels = [label for label, _ in trees]
+    print("## CLI start-up (bench_cli_startup.py)\n")
     print(f"Load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; median of {args.repeat} "
           f"runs each, interleaved; wall time (the runs), then the command's CPU time (user + system, "
           f"for serve until ready); bytecode caches {'used' if BYTECODE_CACHE else 'not used'}; "
