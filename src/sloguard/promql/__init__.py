@@ -9,6 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# ``_ast`` re-exports the parser from ``_ast_parse``, which imports ``_ast``: loaded here first,
+# whichever of the two a caller asks for (the value types and the parser, not the evaluator).
+from sloguard.promql import _ast  # noqa: F401
+
 if TYPE_CHECKING:
     from sloguard.promql._selector_text import parse_matchers_text
     from sloguard.promql._value import (
