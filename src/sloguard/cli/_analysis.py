@@ -11,7 +11,6 @@ are asked of that same source, whatever their ``address``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -109,6 +108,8 @@ def _metrics(file: Path, template_name: str | None, args: dict[str, str]) -> tup
 
 def _run(file: Path, from_ms: int, to_ms: int, data_dir: Path | None, url: str | None,
          template: str | None, args: dict[str, str]) -> AnalysisRun:
+    import asyncio
+
     from sloguard.delivery.analysis.providers import ProviderEnv
 
     name, metrics = _metrics(file, template, args)

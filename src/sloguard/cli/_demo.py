@@ -10,7 +10,6 @@ keeps serving until Ctrl-C. With ``--once`` (shorter pauses) it exits after the 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from pathlib import Path
@@ -44,6 +43,8 @@ def demo(
         "--linger", hidden=True, help="With --once: keep serving this many seconds after the summary (for tests).")] = 0.0,
 ) -> None:
     """Run the demo: a canary of v2 aborted by the judges, then v3 promoted."""
+    import asyncio
+
     from rich.console import Console
 
     from sloguard.demo.stack import FAST_PAUSE_SCALE, DemoOptions
@@ -63,6 +64,8 @@ def demo(
 
 async def run_demo(options: DemoOptions, once: bool, console: Console, linger_s: float = 0.0) -> int:
     """The demo on the running loop; the exit code (0: both flows as expected)."""
+    import asyncio
+
     from sloguard.cli._demo_view import DemoView
     from sloguard.demo.flows import EXPECTED
     from sloguard.demo.service import DemoError
@@ -95,6 +98,8 @@ async def run_demo(options: DemoOptions, once: bool, console: Console, linger_s:
 
 async def _flows(stack: DemoStack, view: DemoView, timeout_s: float) -> list[FlowResult] | None:
     """Both flows' results; None when the server stopped first (Ctrl-C, SIGTERM)."""
+    import asyncio
+
     from sloguard.demo.flows import run_flows
     from sloguard.demo.service import DemoError
 
