@@ -22,7 +22,7 @@ import httpx
 from sloguard.api._context import ServerContext
 from sloguard.clock import Clock, SystemClock
 
-if TYPE_CHECKING:  # the delivery package (scipy, for its judges) loads when the server starts rollouts
+if TYPE_CHECKING:  # the delivery package loads when the server starts rollouts (scipy: when a judge first runs)
     from sloguard.delivery.analysis.providers import ProviderEnv
     from sloguard.delivery.policy import BudgetSource
     from sloguard.delivery.service import RolloutService
@@ -123,7 +123,7 @@ class RolloutSetup:
     async def start(self, ctx: ServerContext, config_path: Path | None = None) -> RolloutService:
         """Create and open the service over ``ctx`` (storage, engine and alerting set);
         the config's ``rollout_files`` are relative to ``config_path``."""
-        # the delivery package (scipy, for the judges) is loaded here, when the server serves rollouts
+        # the delivery package is loaded here, when the server serves rollouts (scipy only when a judge runs)
         from sloguard.delivery.service import RolloutService
 
         if ctx.alerting is None:

@@ -37,7 +37,7 @@ from sloguard.api._rollout_body import (
     start_options,
 )
 
-if TYPE_CHECKING:  # the service (and scipy, for its judges) loads when the first rollout request fails
+if TYPE_CHECKING:  # the service loads when the first rollout request fails (scipy: when a judge first runs)
     from sloguard.delivery.service import RolloutServiceError
 
 log = logging.getLogger("sloguard.api")

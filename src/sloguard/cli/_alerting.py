@@ -4,21 +4,12 @@ with `amtool check-config` and `amtool config routes` output."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sloguard.alerting import (
-    AlertingConfigError,
-    AlertmanagerConfig,
-    MatcherParseError,
-    Route,
-    build_route,
-    load_config,
-)
-from sloguard.alerting._matchers import parse_matcher
-from sloguard.alerting._templates import template_error
-from sloguard.labels import MatchType
+if TYPE_CHECKING:  # the alerting package loads when a command runs, not for `--help`
+    from sloguard.alerting import AlertmanagerConfig, Route
 
 alerting_app = typer.Typer(help="Alertmanager-compatible alerting: check configs, show and test routes.",
                            no_args_is_help=True)
@@ -38,6 +29,8 @@ def check(files: Annotated[list[Path], typer.Argument(help="Alertmanager configu
 
 
 def _check_one(path: Path) -> bool:
+    from sloguard.alerting import AlertingConfigError, load_config
+
     try:
         cfg = load_config(path)
     except AlertingConfigError as e:
@@ -50,14 +43,19 @@ def _check_one(path: Path) -> bool:
     files = cfg.template_files()
     typer.echo(f"Found:\n - global config\n - route\n - {len(cfg.inhibit_rules)} inhibit rules\n"
                f" - {len(cfg.receivers)} receivers\n - {len(files)} templates")
-    error = template_error(files) if files else None
-    if files:
+    error = None
+    if files:  # the template parser (the rules package's) loads only for a config that has templates
+        from sloguard.alerting._templates import template_error
+
+        error = template_error(files)
         typer.echo(f"  FAILED: {error}" if error else "  SUCCESS")
     typer.echo("")
     return error is None
 
 
 def _load(path: Path) -> AlertmanagerConfig:
+    from sloguard.alerting import AlertingConfigError, load_config
+
     try:
         return load_config(path)
     except AlertingConfigError as e:
@@ -104,11 +102,17 @@ def _tree_rows(route: Route, depth: int = 1) -> list[tuple[int, str]]:
 @routes_app.command("show")
 def show(config: ConfigOpt) -> None:
     """Print the routing tree like `amtool config routes show`."""
+    from sloguard.alerting import build_route
+
     root = build_route(_load(config).route)
     typer.echo("Routing tree:\n" + render_tree(_tree_rows(root)))
 
 
 def _labels(args: list[str]) -> dict[str, str]:
+    from sloguard.alerting import MatcherParseError
+    from sloguard.alerting._matchers import parse_matcher
+    from sloguard.labels import MatchType
+
     labels: dict[str, str] = {}
     for arg in args:
         try:
@@ -141,6 +145,8 @@ def test(
 ) -> None:
     """Print the receivers an alert with these labels reaches, comma-separated, like
     `amtool config routes test`."""
+    from sloguard.alerting import build_route
+
     root = build_route(_load(config).route)
     lset = _labels(labels or [])
     receivers = ",".join(r.opts.receiver for r in root.match(lset))

@@ -11,24 +11,15 @@ are asked of that same source, whatever their ``address``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sloguard.delivery.analysis import AnalysisRun, run_to_end, start_run
-from sloguard.delivery.analysis.judged import engine_series_query
-from sloguard.delivery.analysis.providers import (
-    ProviderEnv,
-    ProviderError,
-    QueryFunc,
-    SeriesQueryFunc,
-    engine_query,
-)
-from sloguard.delivery.analysis.template import TemplateError, instantiate, load_template_file
-from sloguard.delivery.explain import explain_json, explain_lines
+if TYPE_CHECKING:  # the delivery package loads when a replay runs, not for `--help`
+    from sloguard.delivery.analysis import AnalysisRun
+    from sloguard.delivery.analysis.providers import ProviderEnv, QueryFunc, SeriesQueryFunc
 
 HELP = "Replay analysis templates over stored history and explain their decisions."
 
@@ -52,6 +43,8 @@ class JumpClock:
 
 async def replay(name: str, metrics: Any, env: ProviderEnv, from_ms: int, to_ms: int) -> AnalysisRun:
     """The run of ``metrics`` started at ``from_ms``, stepped at each due time up to ``to_ms``."""
+    from sloguard.delivery.analysis import run_to_end, start_run
+
     if to_ms < from_ms:
         raise ReplayError(f"--to ({to_ms} ms) is before --from ({from_ms} ms).")
     return await run_to_end(start_run(name, metrics, from_ms), env, JumpClock(from_ms), until_ms=to_ms)
@@ -60,6 +53,8 @@ async def replay(name: str, metrics: Any, env: ProviderEnv, from_ms: int, to_ms:
 def http_queries(url: str, timeout_s: float = 60) -> tuple[QueryFunc, SeriesQueryFunc]:
     """Instant queries of a Prometheus-compatible server, as values and with labels."""
     import httpx
+
+    from sloguard.delivery.analysis.providers import ProviderError
 
     def series(expr: str, t_ms: int) -> list[tuple[dict[str, str], float]]:
         try:
@@ -104,6 +99,8 @@ def _args(items: list[str]) -> dict[str, str]:
 
 
 def _metrics(file: Path, template_name: str | None, args: dict[str, str]) -> tuple[str, Any]:
+    from sloguard.delivery.analysis.template import TemplateError, instantiate, load_template_file
+
     templates, problems = load_template_file(file)
     if problems:
         raise ReplayError("The template file has problems:\n" + "\n".join(f"  {p}" for p in problems))
@@ -121,11 +118,17 @@ def _metrics(file: Path, template_name: str | None, args: dict[str, str]) -> tup
 
 def _run(file: Path, from_ms: int, to_ms: int, data_dir: Path | None, url: str | None,
          template: str | None, args: dict[str, str]) -> AnalysisRun:
+    import asyncio
+
+    from sloguard.delivery.analysis.providers import ProviderEnv
+
     name, metrics = _metrics(file, template, args)
     if url:
         values, series = http_queries(url)
         return asyncio.run(replay(name, metrics, ProviderEnv(values, series=series), from_ms, to_ms))
     from sloguard.cli._query import open_tsdb
+    from sloguard.delivery.analysis.judged import engine_series_query
+    from sloguard.delivery.analysis.providers import engine_query
     from sloguard.promql.engine import EngineOptions, PromQLEngine
 
     assert data_dir is not None  # noqa: S101  # checked by the command
@@ -152,6 +155,7 @@ def replay_command(
 ) -> None:
     """Run an analysis over stored history from --from to --to and explain each decision."""
     from sloguard.cli._slo_backtest import _time_ms
+    from sloguard.delivery.explain import explain_json, explain_lines
     from sloguard.slo._backtest_model import BacktestError
 
     if bool(url) == bool(data_dir):

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sloguard.slo.model import SLO
-
 if TYPE_CHECKING:
     import httpx
+
+    from sloguard.slo.model import SLO
 
 dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)
 EXAMPLES = Path(__file__).parents[1] / "examples"

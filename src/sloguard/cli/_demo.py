@@ -10,21 +10,21 @@ keeps serving until Ctrl-C. With ``--once`` (shorter pauses) it exits after the 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from sloguard.cli._demo_view import DemoView
-from sloguard.demo.flows import EXPECTED, FlowResult, run_flows
-from sloguard.demo.service import DemoError
-from sloguard.demo.specfiles import SERVICE, rollout_name
-from sloguard.demo.stack import FAST_PAUSE_SCALE, DemoOptions, DemoStack
 from sloguard.log import LogFormat, configure, parse_level
+
+if TYPE_CHECKING:  # the demo (server, service, flows) loads when it runs, not for `--help`
+    from rich.console import Console
+
+    from sloguard.cli._demo_view import DemoView
+    from sloguard.demo.flows import FlowResult
+    from sloguard.demo.stack import DemoOptions, DemoStack
 
 __all__ = ["demo", "register", "run_demo"]
 
@@ -43,6 +43,12 @@ def demo(
         "--linger", hidden=True, help="With --once: keep serving this many seconds after the summary (for tests).")] = 0.0,
 ) -> None:
     """Run the demo: a canary of v2 aborted by the judges, then v3 promoted."""
+    import asyncio
+
+    from rich.console import Console
+
+    from sloguard.demo.stack import FAST_PAUSE_SCALE, DemoOptions
+
     try:
         parse_level(log_level)
     except ValueError as e:
@@ -58,6 +64,14 @@ def demo(
 
 async def run_demo(options: DemoOptions, once: bool, console: Console, linger_s: float = 0.0) -> int:
     """The demo on the running loop; the exit code (0: both flows as expected)."""
+    import asyncio
+
+    from sloguard.cli._demo_view import DemoView
+    from sloguard.demo.flows import EXPECTED
+    from sloguard.demo.service import DemoError
+    from sloguard.demo.specfiles import SERVICE, rollout_name
+    from sloguard.demo.stack import DemoStack
+
     view, began = DemoView(console), time.monotonic()
     stack = DemoStack(options)
     try:
@@ -84,6 +98,11 @@ async def run_demo(options: DemoOptions, once: bool, console: Console, linger_s:
 
 async def _flows(stack: DemoStack, view: DemoView, timeout_s: float) -> list[FlowResult] | None:
     """Both flows' results; None when the server stopped first (Ctrl-C, SIGTERM)."""
+    import asyncio
+
+    from sloguard.demo.flows import run_flows
+    from sloguard.demo.service import DemoError
+
     flows = asyncio.ensure_future(run_flows(stack.rollouts, stack.addresses, pause_scale=stack.options.pause_scale,
                                             timeout_s=timeout_s, on_view=view.update))
     await asyncio.wait({flows, *([stack.serving] if stack.serving else [])}, return_when=asyncio.FIRST_COMPLETED)

@@ -6,20 +6,14 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
-from sloguard.ingest.backfill import BackfillError, BackfillReport, import_openmetrics
+if TYPE_CHECKING:  # the backfill and the progress bar load when an import runs, not for `--help`
+    from rich.progress import Progress
+
+    from sloguard.ingest.backfill import BackfillReport
 
 import_app = typer.Typer(
     help="Backfill historical data into a data directory (writes blocks directly).",
@@ -28,6 +22,16 @@ import_app = typer.Typer(
 
 
 def _progress(quiet: bool) -> Progress:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     return Progress(
         TextColumn("importing"),
         BarColumn(),
@@ -62,6 +66,8 @@ def openmetrics(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
 ) -> None:
     """Create blocks from an OpenMetrics file, like promtool tsdb create-blocks-from openmetrics."""
+    from sloguard.ingest.backfill import BackfillError, import_openmetrics
+
     if not file.is_file():
         typer.echo(f"error: {file} does not exist or is not a file", err=True)
         raise typer.Exit(1)

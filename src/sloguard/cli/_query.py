@@ -12,16 +12,14 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from sloguard.api._http import parse_time
-from sloguard.api._query_params import parse_duration_ns
-from sloguard.promql import PromQLError, QueryResult
-from sloguard.promql._format import query_response_json
+if TYPE_CHECKING:  # PromQL (and the api package's parsers) load when a query runs, not for `--help`
+    from rich.console import Console
+
+    from sloguard.promql import QueryResult
 
 DEFAULT_URL = "http://127.0.0.1:9090"
 
@@ -31,6 +29,8 @@ class QueryCommandError(Exception):
 
 
 def _time_ms(value: str, option: str) -> int:
+    from sloguard.api._http import parse_time
+
     if value == "now":
         return int(time.time() * 1000)
     try:
@@ -40,6 +40,8 @@ def _time_ms(value: str, option: str) -> int:
 
 
 def _step_ms(value: str) -> int:
+    from sloguard.api._query_params import parse_duration_ns
+
     try:
         ms = parse_duration_ns(value) // 1_000_000
     except ValueError as e:
@@ -63,6 +65,8 @@ def _over_http(url: str, path: str, params: dict[str, str]) -> str:
 
 def _local(data_dir: Path, run: Callable[[Any], QueryResult]) -> str:
     """Run against the TSDB in ``data_dir`` (opened, queried, closed)."""
+    from sloguard.promql import PromQLError
+    from sloguard.promql._format import query_response_json
     from sloguard.promql.engine import EngineOptions, PromQLEngine
 
     if not data_dir.is_dir():
@@ -97,6 +101,8 @@ def _labels_text(metric: dict[str, str]) -> str:
 
 def render_table(body: dict[str, Any], console: Console) -> None:
     """Print a Prometheus query response as a rich table."""
+    from rich.table import Table
+
     data = body["data"]
     kind, result = data["resultType"], data["result"]
     table = Table(show_lines=False)
@@ -123,6 +129,8 @@ def render_table(body: dict[str, Any], console: Console) -> None:
 
 def _emit(text: str, output: str) -> None:
     """Print the answer; ``-o json`` prints the body exactly as the server wrote it."""
+    from rich.console import Console
+
     console = Console()
     try:
         body: dict[str, Any] = json.loads(text)
@@ -144,6 +152,13 @@ def _answer(url: str | None, data_dir: Path | None, path: str, params: dict[str,
     if data_dir is not None:
         return _local(data_dir, run)
     return _over_http(url or DEFAULT_URL, path, params)
+
+
+def _error(e: QueryCommandError) -> NoReturn:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[red]error:[/red] {e}")
+    raise typer.Exit(2) from None
 
 
 _URL = typer.Option(None, "--url", help=f"Prometheus-compatible server to ask (default {DEFAULT_URL}).")
@@ -168,8 +183,7 @@ def register(app: typer.Typer) -> None:
             params = {"query": expr, "time": f"{t / 1000:.3f}"}
             _emit(_answer(url, data_dir, "query", params, lambda e: e.instant_query(expr, t)), output)
         except QueryCommandError as e:
-            Console(stderr=True).print(f"[red]error:[/red] {e}")
-            raise typer.Exit(2) from None
+            _error(e)
 
     @app.command("query-range")
     def query_range(
@@ -189,5 +203,4 @@ def register(app: typer.Typer) -> None:
             _emit(_answer(url, data_dir, "query_range", params,
                           lambda eng: eng.range_query(expr, s, e_, st)), output)
         except QueryCommandError as e:
-            Console(stderr=True).print(f"[red]error:[/red] {e}")
-            raise typer.Exit(2) from None
+            _error(e)

@@ -10,10 +10,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import yaml
+if TYPE_CHECKING:  # httpx loads when a command talks to a server, not for `--help`
+    import httpx
 
 DEFAULT_URL = "http://127.0.0.1:9090"
 URL_ENV = "SLOGUARD_URL"
@@ -68,6 +68,8 @@ _DOC_PATH = re.compile(r"^documents\[(\d+)\]\.(.*)$")
 
 def _count_docs(text: str) -> int | None:
     try:
+        import yaml
+
         return sum(1 for d in yaml.safe_load_all(text) if d is not None)
     except yaml.YAMLError:  # the server names the problem; paths stay the stream's
         return None
@@ -117,6 +119,8 @@ class RolloutClient:
 
     def __init__(self, url: str, timeout_s: float = 30.0, transport: httpx.BaseTransport | None = None) -> None:
         #: Credentials go in the URL (``http://USER:PASSWORD@host:port``, basic auth); messages show it without them.
+        import httpx
+
         self.url = shown_url(url)
         self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s, transport=transport)
         self.spec: SpecText | None = None
@@ -148,6 +152,8 @@ class RolloutClient:
         return self._call("POST", f"/api/v1/rollouts/{_quote(name)}/{action}", json=body)  # type: ignore[no-any-return]
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
+        import httpx
+
         try:
             r = self._http.request(method, path, **kw)
         except httpx.HTTPError as e:

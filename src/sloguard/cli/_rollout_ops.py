@@ -14,10 +14,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from sloguard.cli._rollout_client import (
     DEFAULT_URL,
@@ -26,7 +25,9 @@ from sloguard.cli._rollout_client import (
     RolloutCommandError,
     read_specs,
 )
-from sloguard.cli._rollout_render import FINISHED, list_table, one_line, status_view
+
+if TYPE_CHECKING:  # rich (the tables, live view) loads when a command prints, not for `--help`
+    from rich.console import Console
 
 
 class Format(enum.StrEnum):
@@ -42,6 +43,8 @@ Actor = Annotated[str, typer.Option("--actor", help="Who does it (default: your 
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(soft_wrap=False, width=None if _isatty() else 160)
 
 
@@ -91,6 +94,8 @@ def start(
     if not files and not name:
         typer.echo("error: give the spec files, or --name of a rollout in the server's rollout_files.", err=True)
         raise typer.Exit(2)
+    from sloguard.cli._rollout_render import one_line
+
     with _client(url) as c:
         spec = read_specs(files or [])
         _emit(c.start(spec, name, force, actor or login_name(), reason), fmt, lambda v: f"started {one_line(v)}")
@@ -104,6 +109,8 @@ def status(
     fmt: Fmt = Format.TEXT,
 ) -> None:
     """Show a rollout: its steps (the current one marked), weights, analyses and last events."""
+    from sloguard.cli._rollout_render import status_view
+
     with _client(url) as c:
         view = c.get(name)
         if watch:
@@ -116,6 +123,8 @@ def status(
 def _watch(c: RolloutClient, name: str, view: dict[str, Any], interval: float, fmt: Format) -> dict[str, Any]:
     """Poll until the rollout finishes; live on a terminal in text format. Returns the last view."""
     from rich.live import Live
+
+    from sloguard.cli._rollout_render import FINISHED, status_view
 
     try:
         if fmt is Format.JSON:
@@ -136,6 +145,8 @@ def _watch(c: RolloutClient, name: str, view: dict[str, Any], interval: float, f
 
 def list_(url: Url = DEFAULT_URL, fmt: Fmt = Format.TEXT) -> None:
     """List the server's rollouts."""
+    from sloguard.cli._rollout_render import list_table
+
     with _client(url) as c:
         rows = c.list()
         _emit(rows, fmt, lambda r: list_table(r) if r else "no rollouts")
@@ -180,6 +191,8 @@ def retry(name: Name, actor: Actor = "", url: Url = DEFAULT_URL, fmt: Fmt = Form
 
 
 def _act(url: str, fmt: Format, name: str, action: str, actor: str, reason: str = "", full: bool = False) -> None:
+    from sloguard.cli._rollout_render import one_line
+
     with _client(url) as c:
         _emit(c.act(name, action, actor or login_name(), reason, full), fmt, one_line)
 

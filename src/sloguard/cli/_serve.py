@@ -6,17 +6,18 @@ import contextlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sloguard._gctune import tune_for_server
-from sloguard.api._edge import EdgeLimits
-from sloguard.api._webconfig import WebConfig
-from sloguard.cli._query_flags import QUERY_FLAGS, apply_query_flags, query_flag_values
-from sloguard.config import Config, ConfigError, load_config, parse_config
 from sloguard.durations import DurationError, parse_duration_ms
 from sloguard.log import LogFormat, configure, parse_level
+
+if TYPE_CHECKING:  # the config model and the api package load when the server starts, not for `--help`
+    from sloguard.api._edge import EdgeLimits
+    from sloguard.api._webconfig import WebConfig
+    from sloguard.config import Config
 
 BUNDLED_CONFIG = "examples/sloguard.yml"
 _BUNDLED_LISTEN = "127.0.0.1:9090"
@@ -42,6 +43,8 @@ def self_address(host: str, port: int) -> str:
 
 def bundled_config(listen: str) -> Config:
     """The bundled example config, scraping this server at ``listen``."""
+    from sloguard.config import parse_config
+
     text = resources.files("sloguard").joinpath(BUNDLED_CONFIG).read_text(encoding="utf-8")
     return parse_config(text.replace(_BUNDLED_LISTEN, listen), f"<bundled {BUNDLED_CONFIG}>")
 
@@ -66,7 +69,8 @@ def edge_flags(
     enable_lifecycle: bool, enable_admin_api: bool,
 ) -> EdgeFlags:
     """``ValueError`` naming the flag (or the web config file and key) when one is wrong."""
-    from sloguard.api._webconfig import WebConfigError, load_web_config, ssl_context
+    from sloguard.api._edge import EdgeLimits
+    from sloguard.api._webconfig import WebConfig, WebConfigError, load_web_config, ssl_context
 
     durations = {}
     for flag, text in (("web.read-timeout", read_timeout), ("web.read-header-timeout", header_timeout)):
@@ -171,6 +175,8 @@ def serve(
     from sloguard.api._listen import ServeError
     from sloguard.api._server import ServeOptions
     from sloguard.api._server import serve as run_server
+    from sloguard.cli._query_flags import QUERY_FLAGS, apply_query_flags, query_flag_values
+    from sloguard.config import ConfigError, load_config
     from sloguard.rules import AlertTiming
 
     try:

@@ -6,20 +6,21 @@ import enum
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sloguard.slo._errors import Problem
-from sloguard.slo._yaml import dump_yaml
-from sloguard.slo.compat import RuleOptions
-from sloguard.slo.loader import SpecFormat, load_files
+from sloguard.slo._formats import SpecFormat
+
+if TYPE_CHECKING:  # the spec readers (and PromQL, to check queries) load when a command runs
+    from sloguard.slo.compat import RuleOptions
 
 slo_app = typer.Typer(help="SLOs as code: validate, convert, generate rules.", no_args_is_help=True)
 
 
 def _load(files: list[Path]) -> list:  # type: ignore[type-arg]
     from sloguard.slo._problems import render
+    from sloguard.slo.loader import load_files
 
     slos, problems = load_files(files)
     for p in problems:
@@ -47,7 +48,9 @@ def validate(
     the value as written and, for PromQL, a caret at the error (exit 1 on any problem)."""
     import json
 
+    from sloguard.slo._errors import Problem
     from sloguard.slo._problems import discover, render, report_json
+    from sloguard.slo.loader import load_files
 
     try:
         files = discover(paths, include, exclude)
@@ -94,6 +97,7 @@ def convert(
 
 def _pyrra_convert(slos: list) -> None:  # type: ignore[type-arg]
     from sloguard.slo import _compat_pyrra, _spec_pyrra
+    from sloguard.slo._yaml import dump_yaml
 
     for slo in slos:
         for w in _spec_pyrra.lossy(slo):
@@ -150,6 +154,7 @@ def rules(
         raise typer.Exit(1) from None
     if compat == "sloth":
         from sloguard.slo.compat import sloth_form_losses
+        from sloguard.slo.loader import load_files
 
         for w in sloth_form_losses(load_files(files)[0]):
             typer.echo(f"warning: {w}", err=True)
@@ -162,6 +167,7 @@ def _rule_options(manifest: bool, name: str, namespace: str, interval: str, peri
     """The ``rules`` flags as ``RuleOptions``; a ``SpecError`` naming the flag and its text."""
     from sloguard.slo._durations import DurationError, parse_duration_ms
     from sloguard.slo._errors import Problem, SpecError
+    from sloguard.slo.compat import RuleOptions
 
     def duration(flag: str, text: str) -> int:
         try:

@@ -7,13 +7,13 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sloguard.slo._backtest_model import Backtest, BacktestError, Significance
-from sloguard.slo._durations import DurationError, parse_duration_ms
-from sloguard.slo.model import SLO
+if TYPE_CHECKING:  # the backtest model (numpy) and the SLO readers load when a backtest runs
+    from sloguard.slo._backtest_model import Backtest, Significance
+    from sloguard.slo.model import SLO
 
 HELP = "\n\n".join((
     "Replay alert policies over an SLO's stored history and measure them.",
@@ -25,6 +25,8 @@ HELP = "\n\n".join((
 
 def _time_ms(value: str, option: str) -> int:
     from sloguard.api._http import parse_time
+    from sloguard.slo._backtest_model import BacktestError
+    from sloguard.slo._durations import DurationError, parse_duration_ms
 
     now = int(time.time() * 1000)
     m = re.fullmatch(r"now(?:-(.+))?", value.strip())
@@ -37,6 +39,9 @@ def _time_ms(value: str, option: str) -> int:
 
 
 def _significance(tier: str, text: str) -> Significance:
+    from sloguard.slo._backtest_model import BacktestError, Significance
+    from sloguard.slo._durations import DurationError, parse_duration_ms
+
     m = re.fullmatch(r"\s*([0-9.]+)\s*%\s*/\s*(\S+)\s*", text)
     try:
         if not m:
@@ -91,6 +96,8 @@ def backtest_command(
     output: Annotated[str, typer.Option("--format", "-o", help="table or json")] = "table",
 ) -> None:
     from sloguard.cli._slo import _load
+    from sloguard.slo._backtest_model import BacktestError
+    from sloguard.slo._durations import DurationError, parse_duration_ms
 
     if bool(url) == bool(data_dir):
         typer.echo("Give exactly one of --url or --data-dir.", err=True)

@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from sloguard.durations import DurationError, parse_duration_ms
-from sloguard.promql import Engine, Sample
-from sloguard.slo import budget, history, rulegen
-from sloguard.slo.loader import load_files
-from sloguard.slo.model import SLO
-from sloguard.slo.report import iso, percent, print_table, slo_json, table
+
+if TYPE_CHECKING:  # PromQL, the budgets and rich load when a report runs, not for `--help`
+    from rich.table import Table
+
+    from sloguard.promql import Engine
+    from sloguard.slo.model import SLO
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -44,6 +43,8 @@ def cli_time(text: str, option: str, now_ms: int) -> int:
 
 
 def _load(files: list[Path]) -> list[SLO]:
+    from sloguard.slo.loader import load_files
+
     slos, problems = load_files(files)
     for p in problems:
         typer.echo(str(p), err=True)
@@ -54,6 +55,9 @@ def _load(files: list[Path]) -> list[SLO]:
 
 def stored_alerts(engine: Engine, slo: SLO, at_ms: int) -> list[dict[str, Any]]:
     """The SLO's alerts as the rule manager stored them (``ALERTS`` series) at ``at_ms``."""
+    from sloguard.promql import Sample
+    from sloguard.slo import rulegen
+
     res = engine.instant_query(f'ALERTS{{slo="{slo.name}"}}', at_ms)
     out = []
     for s in res.value if isinstance(res.value, list) else []:
@@ -77,14 +81,21 @@ def _get(url: str, path: str, params: dict[str, str]) -> Any:
 
 
 def _snapshot(slos: list[SLO], engine: Engine, at_ms: int) -> list[dict[str, Any]]:
+    from sloguard.slo import budget
+    from sloguard.slo.report import slo_json
+
     return [slo_json(s, budget.compute(engine, s, at_ms), stored_alerts(engine, s, at_ms)) for s in slos]
 
 
 def _histories(slos: list[SLO], engine: Engine, span: tuple[int, int, int]) -> list[dict[str, Any]]:
+    from sloguard.slo import history
+
     return [history.history_json(history.compute(engine, s, *span)) for s in slos]
 
 
 def _span(start: int, end: int, step: str | None) -> tuple[int, int, int]:
+    from sloguard.slo import history
+
     if step is None:
         ms = history.default_step_ms(start, end)
     else:
@@ -105,6 +116,10 @@ def _num(x: float | None, fmt: str) -> str:
 
 def history_table(h: dict[str, Any]) -> Table:
     """One row per step and label set: SLI, budget left, coverage, burn rate per window."""
+    from rich.table import Table
+
+    from sloguard.slo.report import iso, percent
+
     t = Table(title=f"SLO history: {h['name']} ({h['period']}, objective {h['objective'] * 100:.4g}%)")
     for col in ("time", "labels", "SLI", "budget left", "coverage", *(f"burn {w}" for w in h["windows"])):
         t.add_column(col)
@@ -130,6 +145,10 @@ def report(
     """Error budgets: SLI, budget left (ratio, minutes, events), burn rates, time to
     exhaustion, coverage, alerts; with --from, the SLI, budget and every alert window's
     burn rate over time."""
+    from rich.console import Console
+
+    from sloguard.slo.report import print_table, table
+
     if bool(url) == bool(data_dir):
         raise _fail("Give exactly one of --url or --data-dir.")
     if from_ is None and (to or step):

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from sloguard.api._storage import DataDirInUse, DataDirLock
-from sloguard.tsdb._verify import VerifyReport, verify_data_dir
+if TYPE_CHECKING:  # the TSDB (and the api package, for the lock) load when a command runs
+    from rich.console import Console
+
+    from sloguard.tsdb._verify import VerifyReport
 
 tsdb_app = typer.Typer(help="Inspect a TSDB data directory.", no_args_is_help=True)
 
 
 def _print(report: VerifyReport, data_dir: Path, console: Console) -> None:
+    from rich.table import Table
+
     if report.problems:
         table = Table("file", "problem", title=f"damage found in {data_dir}", show_lines=True)
         for p in report.problems:
@@ -33,6 +35,11 @@ def verify(
     force: Annotated[bool, typer.Option("--force", help="Check even while a server holds the directory.")] = False,
 ) -> None:
     """Check every WAL segment and every block in full; exit 1 if anything is damaged."""
+    from rich.console import Console
+
+    from sloguard.api._storage import DataDirInUse, DataDirLock
+    from sloguard.tsdb._verify import verify_data_dir
+
     if not data_dir.is_dir():
         typer.echo(f"error: {data_dir} is not a directory", err=True)
         raise typer.Exit(2)

@@ -19,10 +19,11 @@ import yaml
 from sloguard import __version__
 from sloguard.slo import _compat_sloth, _sloth_output, _spec_sloth, rulegen
 from sloguard.slo._errors import Problem, SpecError
+from sloguard.slo._formats import SpecFormat
 from sloguard.slo._sloth_chain import Chain, app_calls, chains_of, changes_rules
 from sloguard.slo._sloth_windows import DEFAULT_CATALOG, AlertWindows, load_catalog, windows_for
 from sloguard.slo._yaml import dump_yaml
-from sloguard.slo.loader import SpecFormat, detect_format, load_files, load_text
+from sloguard.slo.loader import detect_format, load_files, load_text
 from sloguard.slo.model import SLO, BudgetingMethod, Period, RatioSLI, RawSLI, workbook_tiers
 
 #: The version string written where Sloth writes its own (``sloth_version``, the header).

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sloguard.slo import _sloth_lossy, _spec_native, _spec_openslo
+from sloguard.slo._formats import SpecFormat
 from sloguard.slo._loss import Loss, differences
 from sloguard.slo._yaml import dump_yaml
-from sloguard.slo.loader import SpecFormat, dump, load_text
+from sloguard.slo.loader import dump, load_text
 from sloguard.slo.model import SLO
 
 __all__ = ["Conversion", "Loss", "convert", "differences", "lossy", "read_back"]

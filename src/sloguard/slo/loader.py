@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,18 +17,12 @@ from sloguard.slo import (
     _spec_sloth,
 )
 from sloguard.slo._errors import Problem, SpecError
+from sloguard.slo._formats import SpecFormat
 from sloguard.slo._locate import locate
 from sloguard.slo._reader import Declared, Reader
 from sloguard.slo._validate import check_unique
 from sloguard.slo._yaml import load_yaml_all
 from sloguard.slo.model import SLO
-
-
-class SpecFormat(enum.Enum):
-    SLOTH = "sloth"
-    OPENSLO = "openslo"
-    NATIVE = "native"
-    PYRRA = "pyrra"
 
 
 def detect_format(docs: list[Any]) -> SpecFormat | None:

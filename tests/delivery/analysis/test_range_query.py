@@ -23,7 +23,12 @@ from sloguard.delivery.analysis.providers import (
     ProviderError,
     engine_query,
 )
-from sloguard.delivery.analysis.template import TemplateError, instantiate, load_template_file, load_templates
+from sloguard.delivery.analysis.template import (
+    TemplateError,
+    instantiate,
+    load_template_file,
+    load_templates,
+)
 from sloguard.labels import Labels
 from sloguard.promql.engine import PromQLEngine
 from sloguard.tsdb import TSDB, FsyncPolicy, TSDBOptions

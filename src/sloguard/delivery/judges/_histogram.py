@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from sloguard.delivery.judges._errors import JudgeError
 from sloguard.delivery.judges._inputs import FloatArray
@@ -84,6 +83,8 @@ class Histogram:
         """A two-sided ``level`` interval for the ``q`` quantile from binomial order
         statistics (ranks ``Binomial(n, q)`` quantiles), read through the buckets."""
         n, tail = self.total, (1 - level) / 2
+        from scipy import special
+
         lo = float(special.bdtrik(tail, n, q)) if n > 0 else math.nan
         hi = float(special.bdtrik(1 - tail, n, q)) + 1 if n > 0 else math.nan
         return self.value_at_rank(max(lo, 0.0)), self.value_at_rank(min(hi, n))

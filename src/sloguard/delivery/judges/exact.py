@@ -15,9 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import special, stats
-from scipy.stats.contingency import odds_ratio
-
 from sloguard.delivery.judges._errors import JudgeError
 from sloguard.delivery.judges._inputs import Counts, check_alpha, check_minimum, check_tolerance
 from sloguard.delivery.judges._verdict import (
@@ -64,6 +61,8 @@ def rate_ratio(baseline: Counts, canary: Counts, settings: ExactSettings = Exact
                        effect=ratio, effect_name="canary/baseline rate ratio")  # fmt: skip
     r0 = 1.0 + settings.tolerance
     q0 = r0 * ec / (r0 * ec + eb)
+    from scipy import special
+
     p = float(special.bdtrc(xc - 1, xb + xc, q0)) if xc > 0 else 1.0
     said = f"canary {fmt(xc)} errors in {fmt(ec)} vs baseline {fmt(xb)} in {fmt(eb)} (rate ratio {fmt(ratio)}, allowed {fmt(r0)})"
     return Verdict(
@@ -78,6 +77,8 @@ def rate_ratio(baseline: Counts, canary: Counts, settings: ExactSettings = Exact
 def _ratio_low(xb: int, xc: int, eb: float, ec: float, alpha: float) -> float:
     """The exact (Clopper-Pearson) one-sided lower bound of the rate ratio, through the
     canary's share of the errors."""
+    from scipy import special
+
     share = float(special.betaincinv(xc, xb + 1, alpha)) if xc > 0 else 0.0
     return share / (1 - share) * eb / ec if share < 1 else math.inf
 
@@ -93,6 +94,9 @@ def fisher(baseline: Counts, canary: Counts, settings: ExactSettings = ExactSett
         return insufficient(FISHER, a, nb, nc, settings.min_exposure, "requests")
     xb, xc = round(baseline.events), round(canary.events)
     table = [[xc, round(nc) - xc], [xb, round(nb) - xb]]
+    from scipy import stats
+    from scipy.stats.contingency import odds_ratio
+
     odds, p = (float(x) for x in stats.fisher_exact(table, alternative="greater"))
     ci = odds_ratio(table, kind="conditional").confidence_interval(1 - a, alternative="greater")
     said = f"canary {fmt(xc)} errors of {fmt(nc)} vs baseline {fmt(xb)} of {fmt(nb)} (odds ratio {fmt(odds)})"

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from sloguard.delivery.judges._inputs import (
     FloatArray,
@@ -64,6 +63,8 @@ def mann_whitney(
     if np.ptp(np.concatenate([b, shifted])) == 0:
         reason = "every sample has the same value in both arms, no evidence the canary is worse"
         return Verdict(NAME, Outcome.PASS, reason, a, b.size, c.size, p_value=1.0)
+    from scipy import stats
+
     res = stats.mannwhitneyu(shifted, b, alternative="greater", method="auto")
     return _verdict(b, c, float(res.statistic), float(res.pvalue), settings)
 
@@ -89,4 +90,6 @@ def _auc_low(auc: float, n1: int, n2: int, alpha: float) -> float:
     """One-sided lower bound of P(canary > baseline), Hanley and McNeil's (1982) variance."""
     q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
     var = (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n2 - 1) * (q2 - auc**2)) / (n1 * n2)
+    from scipy import stats
+
     return max(0.0, auc - float(stats.norm.isf(alpha)) * math.sqrt(max(var, 0.0)))

@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import special
-
 from sloguard.delivery.judges._inputs import Counts, check_alpha, check_minimum
 from sloguard.delivery.judges._verdict import (
     Interval,
@@ -67,6 +65,8 @@ def _test(baseline: Counts, canary: Counts, s: ProportionSettings, pooled: float
     nb, nc = baseline.exposure, canary.exposure
     diff = canary.rate - baseline.rate
     z = diff / math.sqrt(pooled * (1 - pooled) * (1 / nb + 1 / nc))
+    from scipy import special
+
     p = float(special.ndtr(-z))
     se = math.sqrt(baseline.rate * (1 - baseline.rate) / nb + canary.rate * (1 - canary.rate) / nc)
     low = diff + float(special.ndtri(s.alpha)) * se

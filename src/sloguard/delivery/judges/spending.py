@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from scipy import special
-
 from sloguard.delivery.judges._errors import JudgeError
 from sloguard.delivery.judges._inputs import check_alpha
 from sloguard.delivery.judges._verdict import Outcome, Verdict, fmt
@@ -48,6 +46,8 @@ class Spending(enum.Enum):
             return 0.0
         if self is Spending.POCOCK:
             return alpha * math.log(1 + (math.e - 1) * t)
+        from scipy import special
+
         z = -float(special.ndtri(alpha / 2))
         return min(alpha, 2 * float(special.ndtr(-z / math.sqrt(t))))
 

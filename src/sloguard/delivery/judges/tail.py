@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from sloguard.delivery.judges._errors import JudgeError
 from sloguard.delivery.judges._histogram import Histogram
@@ -158,6 +157,8 @@ def spread(
     db, dc = np.abs(b - np.median(b)), np.abs(c - np.median(c))
     if db.std() == 0 and dc.std() == 0:
         return _no_spread(b, c, db, dc, s)
+    from scipy import stats
+
     res = stats.ttest_ind(dc, db, equal_var=False, alternative="greater")
     ci = res.confidence_interval(1 - s.alpha)
     return _spread_verdict(b, c, db, dc, (float(res.statistic), float(res.pvalue), float(ci.low), float(ci.high)), s)
