@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from sloguard.delivery.analysis._judged_look import Memory, memory_from_text, memory_to_text
+from sloguard.delivery.explain import verdict_lines
 from sloguard.delivery.judges import (
     Counts,
     JudgeError,
@@ -22,6 +23,7 @@ from sloguard.delivery.judges import (
     SequentialSettings,
     SequentialState,
     sequential,
+    wrapper_settings,
 )
 from sloguard.delivery.judges._ledger import binomial_pmf
 from sloguard.delivery.judges.testing import Traffic, error_counts, first_fail, sequential_looks
@@ -129,3 +131,15 @@ def test_binomial_probabilities_and_ledger_steps_add_up() -> None:
 def test_bad_planned_looks_are_an_error_naming_the_value() -> None:
     with pytest.raises(JudgeError, match=r"SequentialSettings.looks must be 0 \(not known\) to 100000, got -1"):
         SequentialSettings(looks=-1)
+
+
+def test_explain_shows_the_boundary_and_the_alpha_spent() -> None:
+    _, v = sequential(SequentialState(), Counts(45, 4500), Counts(3, 250), PLANNED)
+    reason = next(line for line in verdict_lines(v) if line.startswith("reason:"))
+    assert "boundary is" in reason and "alpha spent" in reason and "of 60 planned" in reason
+
+
+def test_planned_looks_are_read_from_a_spec_mapping() -> None:
+    assert wrapper_settings("sequential", {"looks": 20}, "metrics[0].settings").looks == 20
+    with pytest.raises(JudgeError, match=r"metrics\[0\].settings.looks: expected a whole number, got 2.5"):
+        wrapper_settings("sequential", {"looks": 2.5}, "metrics[0].settings")
