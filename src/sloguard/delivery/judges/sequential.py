@@ -183,6 +183,8 @@ def _planned_look(
     x = round(new.canary.events)
     at_x, at_b = _tail(ledger, x), _tail(ledger, bound)
     p = min(1.0, s.alpha * (at_x / at_b if at_b > 0 else (1.0 if x >= bound else math.inf)))
+    if x < bound:  # at most alpha exactly when the look fails, rounding included
+        p = max(p, math.nextafter(s.alpha, 2.0))
     threshold = math.exp(log_c) if log_c is not None else math.nan
     failed = look if x >= bound else None
     return replace(new, ledger=ledger.cut(bound), boundary=bound, threshold=threshold,
