@@ -16,6 +16,7 @@ from sloguard.delivery.judges import (
     Counts,
     InputKind,
     JudgeError,
+    Ledger,
     SequentialSettings,
     SequentialState,
     SpendingSettings,
@@ -107,6 +108,11 @@ def memory_to_text(m: Memory) -> str:
             "log_lr": [_num(x) for x in s.log_lr], "looks": s.looks, "max_lr": _num(s.max_lr),
             "failed_at": s.failed_at,
         }
+        if s.ledger is not None:  # the planned-looks design (SequentialSettings.looks)
+            out["sequential"]["ledger"] = {
+                "lo": s.ledger.lo, "probs": list(s.ledger.probs), "spent": s.ledger.spent,
+                "boundary": s.boundary, "threshold": _num(s.threshold), "min_p": s.min_p,
+            }
     if m.spending is not None:
         out["spending"] = {"looks": m.spending.looks, "failed_at": m.spending.failed_at}
     return json.dumps(out, sort_keys=True, separators=(",", ":"))
@@ -121,13 +127,23 @@ def memory_from_text(text: str, where: str) -> Memory:
         seq, sp = d.get("sequential"), d.get("spending")
         return Memory(
             int(d["insufficient"]),
-            None if seq is None else SequentialState(
-                Counts(*seq["baseline"]), Counts(*seq["canary"]), tuple(float(x) for x in seq["log_lr"]),
-                int(seq["looks"]), float(seq["max_lr"]), seq["failed_at"]),
+            None if seq is None else _sequential_state(seq),
             None if sp is None else SpendingState(int(sp["looks"]), sp["failed_at"]),
         )
     except (ValueError, KeyError, TypeError, JudgeError) as e:
         raise AnalysisError(f"The saved memory of the judge metric {where!r} cannot be read ({e}): {text[:200]!r}.") from None
+
+
+def _sequential_state(seq: dict[str, Any]) -> SequentialState:
+    state = SequentialState(
+        Counts(*seq["baseline"]), Counts(*seq["canary"]), tuple(float(x) for x in seq["log_lr"]),
+        int(seq["looks"]), float(seq["max_lr"]), seq["failed_at"])  # fmt: skip
+    led = seq.get("ledger")
+    if led is None:
+        return state
+    ledger = Ledger(int(led["lo"]), tuple(float(x) for x in led["probs"]), float(led["spent"]))
+    return replace(state, ledger=ledger, boundary=int(led["boundary"]), threshold=float(led["threshold"]),
+                   min_p=float(led["min_p"]))  # fmt: skip
 
 
 def _num(x: float) -> float | str:

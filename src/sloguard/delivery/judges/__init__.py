@@ -12,6 +12,7 @@ from __future__ import annotations
 from sloguard.delivery.judges._errors import JudgeError
 from sloguard.delivery.judges._histogram import Histogram
 from sloguard.delivery.judges._inputs import Counts
+from sloguard.delivery.judges._ledger import Ledger
 from sloguard.delivery.judges._registry import (
     JUDGES,
     WRAPPERS,
@@ -57,6 +58,7 @@ __all__ = [
     "Interval",
     "JudgeError",
     "JudgeSpec",
+    "Ledger",
     "MannWhitneySettings",
     "Outcome",
     "ProportionSettings",
