@@ -123,9 +123,8 @@ class Dispatcher:
     def _process(self, alert: Alert) -> None:
         """Insert ``alert`` into the group of every route it matches (making groups)."""
         self.alerts_received += 1
-        labels = alert.labels.to_dict()
-        for route in self._route.match(labels):
-            group_labels = Labels.from_dict(route.opts.group_labels(labels))
+        for route in self._route.match(alert.labels.to_dict()):
+            group_labels = route.opts.group_label_set(alert.labels)
             group = self._groups.get((route.id, group_labels))
             if group is not None:
                 group.insert(alert)

@@ -102,10 +102,13 @@ class Alert:
     generator_url: str = ""
     updated_at: int = 0
     timeout: bool = False
-    fingerprint: int = field(init=False, compare=False, repr=False)
+    #: Computed from ``labels`` when not given; only copies of an alert (and batch
+    #: constructors that computed it with :func:`fingerprint`) pass it in.
+    fingerprint: int = field(default=-1, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fingerprint", fingerprint(self.labels))
+        if self.fingerprint < 0:
+            object.__setattr__(self, "fingerprint", fingerprint(self.labels))
 
     @classmethod
     def of(cls, labels: Mapping[str, str], annotations: Mapping[str, str] | None = None,
@@ -116,8 +119,10 @@ class Alert:
 
     def with_times(self, starts_at: int, ends_at: int | None, updated_at: int, timeout: bool) -> Alert:
         """This alert with other times (a direct constructor call: ``dataclasses.replace``
-        costs several times more, and every alert is copied on its way)."""
-        return Alert(self.labels, self.annotations, starts_at, ends_at, self.generator_url, updated_at, timeout)
+        costs several times more, and every alert is copied on its way; the fingerprint is
+        carried over, not looked up again)."""
+        return Alert(self.labels, self.annotations, starts_at, ends_at, self.generator_url, updated_at, timeout,
+                     self.fingerprint)
 
     @property
     def fingerprint_hex(self) -> str:

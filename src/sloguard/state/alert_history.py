@@ -146,9 +146,17 @@ def _matcher_json(m: SilenceMatcher) -> dict[str, Any]:
     return {"name": m.name, "value": m.value, "isRegex": m.is_regex, "isEqual": m.is_equal}
 
 
+#: ``json.dumps(value, sort_keys=True)`` without making an encoder per call (one per event).
+_to_json = json.JSONEncoder(sort_keys=True).encode
+
+
 def _to_row(e: HistoryEvent, recorded_at: int) -> tuple[Any, ...]:
-    what: Any = [_matcher_json(m) for m in e.matchers] if e.kind.is_silence else dict(e.labels)
-    return (e.time, e.kind.value, e.key, json.dumps(what, sort_keys=True), e.starts_at, e.ends_at, e.created_by,
+    what: Any
+    if e.kind.is_silence:
+        what = [_matcher_json(m) for m in e.matchers]
+    else:
+        what = e.labels if type(e.labels) is dict else dict(e.labels)
+    return (e.time, e.kind.value, e.key, _to_json(what), e.starts_at, e.ends_at, e.created_by,
             e.comment, e.actor, recorded_at)
 
 
