@@ -77,7 +77,7 @@ def test_until_manual_clock_times_out_only_when_the_clock_gets_there() -> None:
     asyncio.run(go())
 
 
-def test_sleeper_system_clock_wakes_at_the_time_and_cancels_its_timer() -> None:
+def test_sleeper_system_clock_wakes_at_the_time_and_shares_a_timer_per_millisecond() -> None:
     clock = SystemClock()
 
     async def go() -> None:
@@ -85,12 +85,16 @@ def test_sleeper_system_clock_wakes_at_the_time_and_cancels_its_timer() -> None:
         due = sleeper(clock, clock.now_ms())  # already due: done on the next loop turn
         await asyncio.wait((due,))
         assert due.done() and not due.cancelled()
-        later = sleeper(clock, clock.now_ms() + 3_600_000)
-        assert _live_timers(loop) == 1
-        later.cancel()
-        await asyncio.sleep(0)
-        assert later.cancelled()
-        assert _live_timers(loop) == 0  # the loop timer went with it
+        at = clock.now_ms() + 50
+        first, second = sleeper(clock, at), sleeper(clock, at)
+        other = sleeper(clock, at + 3_600_000)
+        assert _live_timers(loop) == 2  # one per millisecond, not one per sleeper
+        second.cancel()
+        await asyncio.wait((first,))
+        assert clock.now_ms() >= at and first.done() and not first.cancelled()
+        assert second.cancelled()  # left alone when its millisecond came
+        assert not other.done() and _live_timers(loop) == 1
+        other.cancel()
 
     asyncio.run(go())
 

@@ -169,6 +169,8 @@ def _before(a: Alert, b: Alert) -> bool:
 def sort_alerts(alerts: Sequence[Alert]) -> list[Alert]:
     """Alertmanager's notification order (``AlertSlice.Less``, a stable sort): by ``job``,
     then ``instance`` (an alert lacking one sorts after those having it), then label sets."""
+    if len(alerts) < 2:  # the usual batch of a group by instance: nothing to compare
+        return list(alerts)
     return sorted(alerts, key=functools.cmp_to_key(_compare))
 
 
