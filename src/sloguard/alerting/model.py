@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sloguard.alerting._fingerprint import fingerprint, fingerprints
 from sloguard.gofmt import go_quote
 from sloguard.labels import Labels
 
@@ -22,6 +23,7 @@ __all__ = [
     "AlertStatus",
     "Annotations",
     "fingerprint",
+    "fingerprints",
     "go_time_rfc3339",
     "label_set_string",
     "sort_alerts",
@@ -30,42 +32,12 @@ __all__ = [
 #: Annotations: (name, value) pairs sorted by name; unlike labels, empty values are kept.
 Annotations = tuple[tuple[str, str], ...]
 
-_FNV_OFFSET = 14695981039346656037
-_FNV_PRIME = 1099511628211
-_MASK = (1 << 64) - 1
-_SEP = b"\xff"
-
 
 class AlertStatus(enum.Enum):
     """Alertmanager's ``model.AlertStatus`` words."""
 
     FIRING = "firing"
     RESOLVED = "resolved"
-
-
-def fingerprint(labels: Iterable[tuple[str, str]]) -> int:
-    """``model.LabelSet.Fingerprint``: FNV-1a 64 over ``name 0xff value 0xff`` in name order.
-
-    The empty set hashes to the FNV offset basis, as in prometheus/common. A ``Labels``
-    (any tuple of pairs) is remembered: an alert's labels are fingerprinted several times
-    on its way (the API, the store, the muters), and the byte loop is slow in Python.
-    """
-    if isinstance(labels, tuple):
-        return _fingerprint_tuple(labels)
-    return _fnv(labels)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _fingerprint_tuple(labels: tuple[tuple[str, str], ...]) -> int:
-    return _fnv(labels)
-
-
-def _fnv(labels: Iterable[tuple[str, str]]) -> int:
-    h = _FNV_OFFSET
-    for name, value in sorted(labels):
-        for byte in name.encode() + _SEP + value.encode() + _SEP:
-            h = ((h ^ byte) * _FNV_PRIME) & _MASK
-    return h
 
 
 def label_set_string(labels: Iterable[tuple[str, str]]) -> str:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from sloguard.alerting.marker import AlertMark
-from sloguard.alerting.model import Alert
+from sloguard.alerting.model import Alert, fingerprints
 from sloguard.alerting.service import AlertingService
 from sloguard.api._am_body import (
     check_fields,
@@ -93,8 +93,9 @@ def post(service: AlertingService, body: Any) -> Response:
     now, timeout = service.now_ms(), service.config.global_config.resolve_timeout_ms
     valid: list[Alert] = []
     errors: list[str] = []
-    for item in decoded:
-        alert = _alert(item)
+    label_sets = [_label_set(item) for item in decoded]
+    for item, labels, fp in zip(decoded, label_sets, fingerprints(label_sets), strict=True):
+        alert = _alert(item, labels, fp)
         problem = validate(alert, now, timeout)
         if problem is None:
             valid.append(alert)
@@ -147,17 +148,23 @@ def _schema(i: int, item: dict[str, Any]) -> None:
         raise AmError(swagger_error(422, f"{i}.labels in body is required", code=602))
 
 
-def _alert(item: dict[str, Any]) -> Alert:
+def _label_set(item: dict[str, Any]) -> Labels:
+    """The alert's labels: a JSON object's names are unique and null or "" values are
+    dropped, so the pairs sorted are a label set as ``Labels`` makes it."""
+    return Labels._sorted_unchecked(tuple(sorted([(k, v) for k, v in item["labels"].items() if v])))
+
+
+def _alert(item: dict[str, Any], labels: Labels, fp: int) -> Alert:
+    """The alert of a decoded item, its labels and their fingerprint (of the whole body's
+    at once: :func:`~sloguard.alerting.model.fingerprints`)."""
     starts, ends = item.get("startsAt"), item.get("endsAt")
-    # A JSON object's names are unique and null or "" values are dropped: the pairs
-    # sorted are a label set as ``Labels`` makes it.
-    pairs = tuple(sorted([(k, v) for k, v in item["labels"].items() if v]))
     return Alert(
-        Labels._sorted_unchecked(pairs),
+        labels,
         tuple(sorted(item["annotations"].items())),
         starts_at=0 if starts in (None, GO_ZERO_MS) else starts,
         ends_at=None if ends in (None, GO_ZERO_MS) else ends,
         generator_url=item["generatorURL"],
+        fingerprint=fp,
     )
 
 
