@@ -35,8 +35,8 @@ Writer = Callable[[Sequence[HistoryEvent]], int]
 def alert_event(alert: Alert, kind: HistoryKind) -> HistoryEvent:
     """The event of ``alert`` firing (at its start) or resolved (at its end)."""
     time = alert.starts_at if kind is HistoryKind.ALERT_FIRED else (alert.ends_at or alert.starts_at)
-    return HistoryEvent(time, kind, alert.fingerprint_hex, alert.labels.to_dict(),
-                        starts_at=alert.starts_at, ends_at=alert.ends_at or 0)
+    return HistoryEvent(time, kind, f"{alert.fingerprint:016x}", dict(alert.labels), (), alert.starts_at,
+                        alert.ends_at or 0)
 
 
 class HistoryRecorder:
