@@ -37,6 +37,8 @@ class AggregationGroup:
     in hex (Alertmanager's ``Key.Hash``, what PagerDuty gets as ``dedup_key``).
     """
 
+    __slots__ = ("_alerts", "_clock", "_has_flushed", "_next_at", "_sleep", "_task", "id", "key", "labels", "route")
+
     def __init__(self, route: Route, labels: Labels, clock: Clock) -> None:
         self.route = route
         self.labels = labels
@@ -98,6 +100,7 @@ class AggregationGroup:
                 batch = self._batch(now)
                 if await flush(self, now, batch):
                     self._forget_resolved(batch, now)
+                del batch  # not kept (its copies of the alerts) while the group sleeps
 
     async def _wait(self) -> None:
         """Sleep until the next flush, which an insert may bring forward (:meth:`insert`

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
 from sloguard.alerting._fingerprint import fingerprint, fingerprints
@@ -90,11 +90,20 @@ class Alert:
                    starts_at, ends_at, generator_url)
 
     def with_times(self, starts_at: int, ends_at: int | None, updated_at: int, timeout: bool) -> Alert:
-        """This alert with other times (a direct constructor call: ``dataclasses.replace``
-        costs several times more, and every alert is copied on its way; the fingerprint is
-        carried over, not looked up again)."""
-        return Alert(self.labels, self.annotations, starts_at, ends_at, self.generator_url, updated_at, timeout,
-                     self.fingerprint)
+        """This alert with other times. Every alert is copied on its way (stamped when
+        received, its end cleared when sent firing), so the copy sets the slots directly:
+        a frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``,
+        twice as slow, and ``dataclasses.replace`` several times slower still."""
+        new = _new_object(Alert)
+        _set_labels(new, self.labels)
+        _set_annotations(new, self.annotations)
+        _set_starts_at(new, starts_at)
+        _set_ends_at(new, ends_at)
+        _set_generator_url(new, self.generator_url)
+        _set_updated_at(new, updated_at)
+        _set_timeout(new, timeout)
+        _set_fingerprint(new, self.fingerprint)
+        return new
 
     @property
     def fingerprint_hex(self) -> str:
@@ -107,6 +116,11 @@ class Alert:
 
     def status_at(self, now_ms: int) -> AlertStatus:
         return AlertStatus.RESOLVED if self.resolved_at(now_ms) else AlertStatus.FIRING
+
+
+_new_object = object.__new__
+(_set_labels, _set_annotations, _set_starts_at, _set_ends_at, _set_generator_url, _set_updated_at, _set_timeout,
+ _set_fingerprint) = (getattr(Alert, f.name).__set__ for f in fields(Alert))
 
 
 def _labels_before(a: Labels, b: Labels) -> bool:
