@@ -20,6 +20,7 @@ from dataclasses import replace
 from sloguard.alerting.model import Alert
 from sloguard.clock import Clock
 from sloguard.state import HistoryEvent, HistoryKind
+from sloguard.state.alert_history import alert_history_event
 
 __all__ = ["MAX_PENDING", "HistoryRecorder", "Writer", "alert_event"]
 
@@ -35,8 +36,8 @@ Writer = Callable[[Sequence[HistoryEvent]], int]
 def alert_event(alert: Alert, kind: HistoryKind) -> HistoryEvent:
     """The event of ``alert`` firing (at its start) or resolved (at its end)."""
     time = alert.starts_at if kind is HistoryKind.ALERT_FIRED else (alert.ends_at or alert.starts_at)
-    return HistoryEvent(time, kind, f"{alert.fingerprint:016x}", dict(alert.labels), (), alert.starts_at,
-                        alert.ends_at or 0)
+    return alert_history_event(time, kind, f"{alert.fingerprint:016x}", dict(alert.labels), alert.starts_at,
+                               alert.ends_at or 0)
 
 
 class HistoryRecorder:
