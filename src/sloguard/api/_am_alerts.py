@@ -53,6 +53,7 @@ _AO0 = ('struct { Annotations models.LabelSet "json:\\"annotations,omitempty\\""
 _AO0_FIELDS = {"annotations": (dict, "models.LabelSet"), "endsAt": (str, "string"), "startsAt": (str, "string")}
 _AO1_FIELDS = {"labels": (dict, "models.LabelSet"), "generatorURL": (str, "string")}
 _FIELD_NAMES = frozenset(_AO0_FIELDS) | frozenset(_AO1_FIELDS)
+_FIELD_TYPES = {name: want for name, (want, _) in (_AO0_FIELDS | _AO1_FIELDS).items()}
 
 
 def routes(ctx: Any) -> list[BaseRoute]:
@@ -124,16 +125,25 @@ def _decode(i: int, item: Any) -> dict[str, Any]:
             except DateTimeError as e:
                 raise parse_failure("alerts", str(e)) from None
     labels, annotations = get("labels"), get("annotations")
-    problem = (check_fields(item, _AO0_FIELDS, "")
-               or _map_error(annotations, "Go struct field .annotations")
-               or check_fields(item, _AO1_FIELDS, "Alert")
-               or _map_error(labels, "Go struct field Alert.labels"))
-    if problem:
-        raise parse_failure("alerts", problem)
+    if not (get is item.get and _plain(item, labels, annotations)):
+        problem = (check_fields(item, _AO0_FIELDS, "")
+                   or _map_error(annotations, "Go struct field .annotations")
+                   or check_fields(item, _AO1_FIELDS, "Alert")
+                   or _map_error(labels, "Go struct field Alert.labels"))
+        if problem:
+            raise parse_failure("alerts", problem)
     out["labels"] = labels
     out["annotations"] = string_map(annotations)
     out["generatorURL"] = get("generatorURL") or ""
     return out
+
+
+def _plain(item: dict[str, Any], labels: Any, annotations: Any) -> bool:
+    """Every field of the exact type Go wants (or null), and the label and annotation maps
+    of strings (or nulls): no type error to look for (what clients send)."""
+    return (all(v is None or type(v) is _FIELD_TYPES[k] for k, v in item.items())
+            and (labels is None or all(type(v) is str or v is None for v in labels.values()))
+            and (annotations is None or all(type(v) is str or v is None for v in annotations.values())))
 
 
 def _map_error(value: Any, where: str) -> str | None:
