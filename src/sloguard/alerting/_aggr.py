@@ -91,27 +91,27 @@ class AggregationGroup:
         self._task = None
 
     async def _run(self, flush: FlushFunc) -> None:
+        clock = self._clock
         while True:
-            await self._wait()
-            now = self._clock.now_ms()
+            # Sleep until the next flush, which an insert may bring forward (:meth:`insert`
+            # wakes the sleep). Here, not in a helper coroutine, as the flush below: a group
+            # sleeps for most of its life, and each coroutine level is kept (and traversed by
+            # the garbage collector) for all that time.
+            while clock.now_ms() < self._next_at:
+                sleep = self._sleep = sleeper(clock, self._next_at)
+                try:
+                    await slept(sleep)
+                finally:
+                    sleep.cancel()
+                    self._sleep = None
+            now = clock.now_ms()
             self._next_at = now + self.opts.group_interval_ms
             self._has_flushed = True
-            if self._alerts:  # the flush is awaited here, not in a helper: one level less per wait in it
+            if self._alerts:
                 batch = self._batch(now)
                 if await flush(self, now, batch):
                     self._forget_resolved(batch, now)
                 del batch  # not kept (its copies of the alerts) while the group sleeps
-
-    async def _wait(self) -> None:
-        """Sleep until the next flush, which an insert may bring forward (:meth:`insert`
-        wakes the sleep)."""
-        while self._clock.now_ms() < self._next_at:
-            self._sleep = sleeper(self._clock, self._next_at)
-            try:
-                await slept(self._sleep)
-            finally:
-                self._sleep.cancel()
-                self._sleep = None
 
     def _batch(self, now: int) -> list[Alert]:
         """The alerts to send, sorted (an alert firing at ``now`` goes without its end, so it

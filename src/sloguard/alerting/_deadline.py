@@ -99,13 +99,13 @@ def wake(sleep: asyncio.Future[None]) -> None:
         _wake(sleep)
 
 
-async def slept(sleep: asyncio.Future[None]) -> None:
-    """Wait for a :func:`sleeper` until it is due or woken, without raising when it is
-    woken: a loop-timer future is awaited directly (no ``asyncio.wait``)."""
+def slept(sleep: asyncio.Future[None]) -> Awaitable[object]:
+    """What to await for a :func:`sleeper` until it is due or woken, without raising when it
+    is woken: a plain future itself (no coroutine around it), a task through
+    ``asyncio.wait`` (woken = cancelled: ``wait`` does not raise)."""
     if isinstance(sleep, asyncio.Task):
-        await asyncio.wait((sleep,))  # woken = cancelled: ``wait`` does not raise
-    else:
-        await sleep
+        return asyncio.wait((sleep,))
+    return sleep
 
 
 def _wake(fut: asyncio.Future[None]) -> None:
