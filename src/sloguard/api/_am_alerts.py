@@ -115,7 +115,8 @@ def _decode(i: int, item: Any) -> dict[str, Any]:
         raise parse_failure("alerts", type_error(item, "Go value", _AO0))
     # Keys spelled exactly as Alertmanager's (what clients send): a plain lookup finds
     # what Go's case-insensitive match would, as no other key can match in another case.
-    get = item.get if _FIELD_NAMES.issuperset(item) else functools.partial(field, item)
+    exact = _FIELD_NAMES.issuperset(item)
+    get = item.get if exact else functools.partial(field, item)
     out: dict[str, Any] = {}
     for name in ("startsAt", "endsAt"):
         raw = get(name)
@@ -125,7 +126,7 @@ def _decode(i: int, item: Any) -> dict[str, Any]:
             except DateTimeError as e:
                 raise parse_failure("alerts", str(e)) from None
     labels, annotations = get("labels"), get("annotations")
-    if not (get is item.get and _plain(item, labels, annotations)):
+    if not (exact and _plain(item, labels, annotations)):
         problem = (check_fields(item, _AO0_FIELDS, "")
                    or _map_error(annotations, "Go struct field .annotations")
                    or check_fields(item, _AO1_FIELDS, "Alert")
