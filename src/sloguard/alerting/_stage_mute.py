@@ -71,6 +71,9 @@ class InhibitMuter:
         return not self._judge([(fingerprint(labels), labels)])[0]
 
     def unmuted(self, alerts: Sequence[Alert]) -> list[Alert]:
+        if not self.inhibitor.rules:  # no inhibit_rules (the usual case): nothing to judge
+            self._marker.set_inhibited_all([(a.fingerprint, ()) for a in alerts])
+            return list(alerts)
         kept = self._judge([(a.fingerprint, a.labels) for a in alerts])
         return [a for a, keep in zip(alerts, kept, strict=True) if keep]
 
@@ -123,21 +126,22 @@ class SilenceMuter:
         self.refresh_failures = 0
 
     def mutes(self, labels: Labels) -> bool:
+        self._refresh(self._clock.now_ms())
         return not self._judge([(fingerprint(labels), labels)])[0]
 
     def unmuted(self, alerts: Sequence[Alert]) -> list[Alert]:
+        self._refresh(self._clock.now_ms())
+        if not self._cache:  # nothing silenced: no time to convert, no matcher to run
+            self._marker.set_silenced_all([(a.fingerprint, ()) for a in alerts])
+            return list(alerts)
         kept = self._judge([(a.fingerprint, a.labels) for a in alerts])
         return [a for a, keep in zip(alerts, kept, strict=True) if keep]
 
     def _judge(self, alerts: list[tuple[int, Labels]]) -> list[bool]:
-        """Mark each (fingerprint, labels) with the silences muting it; whether each is kept."""
-        now_ms = self._clock.now_ms()
-        self._refresh(now_ms)
+        """Mark each (fingerprint, labels) with the silences muting it (as read last);
+        whether each is kept."""
         cache = self._cache
-        if not cache:  # nothing silenced: no time to convert, no matcher to run
-            self._marker.set_silenced_all([(fp, ()) for fp, _ in alerts])
-            return [True] * len(alerts)
-        now = datetime.fromtimestamp(now_ms / 1000, UTC)
+        now = datetime.fromtimestamp(self._clock.now_ms() / 1000, UTC)
         marks = [(fp, tuple(s.id for s in cache if s.mutes(labels, now))) for fp, labels in alerts]
         self._marker.set_silenced_all(marks)
         return [not ids for _, ids in marks]
