@@ -82,7 +82,7 @@ class HistoryRecorder:
                 gone = current or last
                 self._queue(alert_event(gone if gone.resolved_at(now) else replace(gone, ends_at=now),
                                         HistoryKind.ALERT_RESOLVED))
-        self._seen = {fp for fp in self._seen if held(fp) is not None or fp in self._firing}
+        self._seen = {fp for fp in self._seen if fp in self._firing or held(fp) is not None}  # firing: no lookup
 
     async def flush(self) -> None:
         """Write the queued events in a worker thread; on failure they stay queued. A flush
