@@ -13,8 +13,9 @@ import pytest
 
 from sloguard._gctune import SERVER_GC_THRESHOLDS, tune_for_server
 from sloguard.alerting._aioclient import SharedClient
-from sloguard.alerting._deadline import TimedOut, sleeper, until
+from sloguard.alerting._deadline import TimedOut, until
 from sloguard.alerting._stage_chain import Branch, FanoutStage
+from sloguard.alerting._wakeup import call_at
 from sloguard.alerting.model import Alert
 from sloguard.alerting.receivers._base import post_json
 from sloguard.alerting.route import RouteOpts
@@ -77,20 +78,24 @@ def test_until_manual_clock_times_out_only_when_the_clock_gets_there() -> None:
     asyncio.run(go())
 
 
-def test_sleeper_system_clock_wakes_at_the_time_and_cancels_its_timer() -> None:
+def test_call_at_on_the_system_clock_calls_back_in_time_one_timer_per_millisecond() -> None:
     clock = SystemClock()
 
     async def go() -> None:
         loop = asyncio.get_running_loop()
-        due = sleeper(clock, clock.now_ms())  # already due: done on the next loop turn
-        await asyncio.wait((due,))
-        assert due.done() and not due.cancelled()
-        later = sleeper(clock, clock.now_ms() + 3_600_000)
+        calls: list[str] = []
+        done = asyncio.Event()
+        at = clock.now_ms() + 50
+        call_at(clock, at, lambda: calls.append(f"first {clock.now_ms() >= at}"))
+        second = call_at(clock, at, lambda: calls.append("second"))
+        call_at(clock, at, done.set)
+        other = call_at(clock, at + 3_600_000, lambda: calls.append("other"))
+        assert _live_timers(loop) == 2  # one per millisecond, not one per call
+        second.cancel()
+        await done.wait()
+        assert calls == ["first True"]  # in time, in order, the cancelled one left out
         assert _live_timers(loop) == 1
-        later.cancel()
-        await asyncio.sleep(0)
-        assert later.cancelled()
-        assert _live_timers(loop) == 0  # the loop timer went with it
+        other.cancel()
 
     asyncio.run(go())
 
@@ -100,15 +105,18 @@ def _live_timers(loop: asyncio.AbstractEventLoop) -> int:
     return len([h for h in handles if not h.cancelled()])
 
 
-def test_sleeper_manual_clock() -> None:
+def test_call_at_on_a_manual_clock_waits_for_simulated_time() -> None:
     clock = ManualClock(0)
 
     async def go() -> None:
-        fut = sleeper(clock, 1_000)
+        calls: list[int] = []
+        call_at(clock, 1_000, lambda: calls.append(clock.now_ms()))
+        cancelled = call_at(clock, 1_000, lambda: calls.append(-1))
+        cancelled.cancel()
         await clock.advance_to(999)
-        assert not fut.done()
+        assert calls == []
         await clock.advance_to(1_000)
-        assert fut.done() and not fut.cancelled()
+        assert calls == [1_000]
 
     asyncio.run(go())
 

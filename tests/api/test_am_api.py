@@ -92,6 +92,12 @@ def test_alertmanagers_validation_texts(client: TestClient, fake: FakeAlerting, 
     assert fake.received == []
 
 
+def test_field_names_match_without_regard_to_case_the_last_one_winning(client: TestClient, fake: FakeAlerting) -> None:
+    body = '[{"LABELS":{"x":"y"},"Labels":{"a":"b"},"Annotations":{"s":"t"}}]'
+    assert post_json(client, "/api/v2/alerts", body).status_code == 200
+    assert fake.received[0].labels.to_dict() == {"a": "b"} and dict(fake.received[0].annotations) == {"s": "t"}
+
+
 def test_equal_start_and_end_and_given_times_are_kept(client: TestClient, fake: FakeAlerting) -> None:
     t = "2027-01-15T07:00:00.250+01:00"
     assert client.post("/api/v2/alerts", json=[{"labels": {"a": "b"}, "startsAt": t, "endsAt": t}]).status_code == 200
@@ -110,6 +116,7 @@ def test_equal_start_and_end_and_given_times_are_kept(client: TestClient, fake: 
     ('[{"labels":[]}]', 400, "json: cannot unmarshal array into Go struct field Alert.labels of type models.LabelSet"),
     ('[{"labels":{"a":"b"},"annotations":{"x":1}}]', 400, "json: cannot unmarshal number into Go struct field .annotations of type string"),
     ('[{"labels":{"a":"b"},"generatorURL":1}]', 400, "json: cannot unmarshal number into Go struct field Alert.generatorURL of type string"),
+    ('[{"Labels":{"a":1}}]', 400, "json: cannot unmarshal number into Go struct field Alert.labels of type string"),
     ('[{"labels":{"a":1},"startsAt":1}]', 400, "json: cannot unmarshal number into Go struct field .startsAt of type string"),
     ('[{"labels":{"a":"b"},"startsAt":"garbage"}]', 400,
      'parsing time "garbage" as "2006-01-02 15:04:05": cannot parse "garbage" as "2006"'),

@@ -1,9 +1,11 @@
 """One aggregation group: Alertmanager's ``aggrGroup``.
 
-The group holds the alerts one route sends with the same group labels. Its own task flushes
-them ``group_wait`` after the group was made (at once when an alert's wait is already over
-and the group has not flushed yet), then every ``group_interval``, awaiting each flush before
-it schedules the next, so a slow receiver delays only its own group.
+The group holds the alerts one route sends with the same group labels. It flushes them
+``group_wait`` after the group was made (at once when an alert's wait is already over and
+the group has not flushed yet), then every ``group_interval``, each flush in a task of its
+own that schedules the next one when it has finished, so a slow receiver delays only its
+own group. Between flushes a group holds no task, only a pending call (``_wakeup``): most
+groups wait most of the time.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 
-from sloguard.alerting._deadline import sleeper, slept, wake
+from sloguard.alerting._wakeup import Wakeup, call_at
 from sloguard.alerting.model import Alert, label_set_string, sort_alerts
 from sloguard.alerting.route import Route, RouteOpts
 from sloguard.clock import Clock
@@ -37,6 +39,9 @@ class AggregationGroup:
     in hex (Alertmanager's ``Key.Hash``, what PagerDuty gets as ``dedup_key``).
     """
 
+    __slots__ = ("_alerts", "_clock", "_flush", "_has_flushed", "_next_at", "_task", "_wakeup", "id", "key", "labels",
+                 "route")
+
     def __init__(self, route: Route, labels: Labels, clock: Clock) -> None:
         self.route = route
         self.labels = labels
@@ -46,7 +51,8 @@ class AggregationGroup:
         self._alerts: dict[int, Alert] = {}
         self._next_at = clock.now_ms() + route.opts.group_wait_ms
         self._has_flushed = False
-        self._sleep: asyncio.Future[None] | None = None
+        self._flush: FlushFunc | None = None
+        self._wakeup: Wakeup | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -73,42 +79,53 @@ class AggregationGroup:
         now = self._clock.now_ms()
         if not self._has_flushed and alert.starts_at + self.opts.group_wait_ms < now:
             self._next_at = now
-            if self._sleep is not None:
-                wake(self._sleep)
+            if self._wakeup is not None:  # waiting for the first flush: it is due now
+                self._wakeup.cancel()
+                self._wakeup = None
+                self._schedule()
 
     def start(self, flush: FlushFunc) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(flush), name=f"aggrGroup {self.key}")
+        """Flush with ``flush`` from now on (outside a running event loop this raises)."""
+        asyncio.get_running_loop()
+        self._flush = flush
+        self._schedule()
 
     async def stop(self) -> None:
-        """Cancel the group's task, an in-flight flush included, and wait for it to end."""
-        if self._task is None:
+        """Cancel the next flush, or the one in flight and wait for it to end."""
+        self._flush = None
+        if self._wakeup is not None:
+            self._wakeup.cancel()
+            self._wakeup = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _schedule(self) -> None:
+        """The next flush: in a task now when it is due, else called back when it is."""
+        if self._flush is None:  # stopped (or not started)
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        if self._clock.now_ms() >= self._next_at:
+            self._task = asyncio.get_running_loop().create_task(self._flush_once(self._flush),
+                                                                name=f"aggrGroup {self.key}")
+        else:
+            self._wakeup = call_at(self._clock, self._next_at, self._due)
+
+    def _due(self) -> None:
+        self._wakeup = None
+        self._schedule()
+
+    async def _flush_once(self, flush: FlushFunc) -> None:
+        now = self._clock.now_ms()
+        self._next_at = now + self.opts.group_interval_ms
+        self._has_flushed = True
+        if self._alerts:
+            batch = self._batch(now)
+            if await flush(self, now, batch):
+                self._forget_resolved(batch, now)
         self._task = None
-
-    async def _run(self, flush: FlushFunc) -> None:
-        while True:
-            await self._wait()
-            now = self._clock.now_ms()
-            self._next_at = now + self.opts.group_interval_ms
-            self._has_flushed = True
-            if self._alerts:  # the flush is awaited here, not in a helper: one level less per wait in it
-                batch = self._batch(now)
-                if await flush(self, now, batch):
-                    self._forget_resolved(batch, now)
-
-    async def _wait(self) -> None:
-        """Sleep until the next flush, which an insert may bring forward (:meth:`insert`
-        wakes the sleep)."""
-        while self._clock.now_ms() < self._next_at:
-            self._sleep = sleeper(self._clock, self._next_at)
-            try:
-                await slept(self._sleep)
-            finally:
-                self._sleep.cancel()
-                self._sleep = None
+        self._schedule()
 
     def _batch(self, now: int) -> list[Alert]:
         """The alerts to send, sorted (an alert firing at ``now`` goes without its end, so it

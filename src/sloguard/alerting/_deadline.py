@@ -16,7 +16,7 @@ from typing import TypeVar
 from sloguard.alerting._coarse import register
 from sloguard.clock import Clock, SystemClock
 
-__all__ = ["TimedOut", "sleeper", "slept", "until", "wake"]
+__all__ = ["TimedOut", "until"]
 
 T = TypeVar("T")
 
@@ -45,40 +45,6 @@ async def until(call: Awaitable[T], clock: Clock, until_ms: int) -> T:
         deadline.drop()
         if deadline.expired:  # it fired, but the call ended before the cancel reached it
             task.uncancel()
-
-
-def sleeper(clock: Clock, until_ms: int) -> asyncio.Future[None]:
-    """A future that is done when ``clock`` reaches ``until_ms``; cancel it to stop waiting.
-    On the system clock it is a loop timer (no task); on another clock a task sleeping on it."""
-    if type(clock) is not SystemClock:
-        return asyncio.ensure_future(clock.sleep_until(until_ms))
-    loop = asyncio.get_running_loop()
-    fut: asyncio.Future[None] = loop.create_future()
-    timer = loop.call_later(max((until_ms - clock.now_ms()) / 1000, 0.0), _wake, fut)
-    fut.add_done_callback(lambda _: timer.cancel())
-    return fut
-
-
-def wake(sleep: asyncio.Future[None]) -> None:
-    """End a :func:`sleeper`'s wait early (awaiting it then returns; a task is cancelled)."""
-    if isinstance(sleep, asyncio.Task):
-        sleep.cancel()
-    else:
-        _wake(sleep)
-
-
-async def slept(sleep: asyncio.Future[None]) -> None:
-    """Wait for a :func:`sleeper` until it is due or woken, without raising when it is
-    woken: a loop-timer future is awaited directly (no ``asyncio.wait``)."""
-    if isinstance(sleep, asyncio.Task):
-        await asyncio.wait((sleep,))  # woken = cancelled: ``wait`` does not raise
-    else:
-        await sleep
-
-
-def _wake(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
 
 
 async def _raced(call: Awaitable[T], clock: Clock, until_ms: int) -> T:

@@ -31,9 +31,14 @@ DEFAULT_SILENCE_REFRESH_MS = 1000
 
 
 class Muter(Protocol):
-    """Alertmanager's ``types.Muter``: whether an alert with these labels is muted now."""
+    """Alertmanager's ``types.Muter``: whether an alert with these labels is muted now, and
+    the same judgement for a flush's alerts at once (marking each)."""
 
     def mutes(self, labels: Labels) -> bool: ...
+
+    def unmuted(self, alerts: Sequence[Alert]) -> list[Alert]:
+        """The alerts not muted now, in order: ``[a for a in alerts if not mutes(a.labels)]``."""
+        ...
 
 
 class MuteStage:
@@ -45,7 +50,7 @@ class MuteStage:
         self.muter = muter
 
     async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
-        return ctx, [a for a in alerts if not self.muter.mutes(a.labels)]
+        return ctx, self.muter.unmuted(alerts)
 
 
 class InhibitMuter:
@@ -63,18 +68,33 @@ class InhibitMuter:
         self._clock = clock
 
     def mutes(self, labels: Labels) -> bool:
-        fp = fingerprint(labels)
-        if not any(matches_all(r.target_matchers, labels) for r in self.inhibitor.rules):
-            self._marker.set_inhibited(fp, ())  # no rule could mute it: skip reading the sources
-            return False
-        now = self._clock.now_ms()
-        sources = [a.labels for a in self._firing() if not a.resolved_at(now)]
-        found = self.inhibitor.inhibited_by(labels, sources)
-        if found is None:
-            self._marker.set_inhibited(fp, ())
-            return False
-        self._marker.set_inhibited(fp, (_fingerprint_hex(found.source),))
-        return True
+        return not self._judge([(fingerprint(labels), labels)])[0]
+
+    def unmuted(self, alerts: Sequence[Alert]) -> list[Alert]:
+        if not self.inhibitor.rules:  # no inhibit_rules (the usual case): nothing to judge
+            self._marker.set_inhibited_all([(a.fingerprint, ()) for a in alerts])
+            return list(alerts)
+        kept = self._judge([(a.fingerprint, a.labels) for a in alerts])
+        return [a for a, keep in zip(alerts, kept, strict=True) if keep]
+
+    def _judge(self, alerts: list[tuple[int, Labels]]) -> list[bool]:
+        """Mark each (fingerprint, labels) inhibited or not; whether each is kept. The
+        firing sources are read once, and only when some rule's target side matches."""
+        rules = self.inhibitor.rules
+        sources: list[Labels] | None = None
+        marks: list[tuple[int, tuple[str, ...]]] = []
+        kept: list[bool] = []
+        for fp, labels in alerts:
+            found = None
+            if any(matches_all(r.target_matchers, labels) for r in rules):
+                if sources is None:
+                    now = self._clock.now_ms()
+                    sources = [a.labels for a in self._firing() if not a.resolved_at(now)]
+                found = self.inhibitor.inhibited_by(labels, sources)
+            marks.append((fp, () if found is None else (_fingerprint_hex(found.source),)))
+            kept.append(found is None)
+        self._marker.set_inhibited_all(marks)
+        return kept
 
 
 def _fingerprint_hex(labels: LabelSet) -> str:
@@ -106,12 +126,25 @@ class SilenceMuter:
         self.refresh_failures = 0
 
     def mutes(self, labels: Labels) -> bool:
-        now_ms = self._clock.now_ms()
-        self._refresh(now_ms)
-        now = datetime.fromtimestamp(now_ms / 1000, UTC)
-        ids = [s.id for s in self._cache if s.mutes(labels, now)]
-        self._marker.set_silenced(fingerprint(labels), ids)
-        return bool(ids)
+        self._refresh(self._clock.now_ms())
+        return not self._judge([(fingerprint(labels), labels)])[0]
+
+    def unmuted(self, alerts: Sequence[Alert]) -> list[Alert]:
+        self._refresh(self._clock.now_ms())
+        if not self._cache:  # nothing silenced: no time to convert, no matcher to run
+            self._marker.set_silenced_all([(a.fingerprint, ()) for a in alerts])
+            return list(alerts)
+        kept = self._judge([(a.fingerprint, a.labels) for a in alerts])
+        return [a for a, keep in zip(alerts, kept, strict=True) if keep]
+
+    def _judge(self, alerts: list[tuple[int, Labels]]) -> list[bool]:
+        """Mark each (fingerprint, labels) with the silences muting it (as read last);
+        whether each is kept."""
+        cache = self._cache
+        now = datetime.fromtimestamp(self._clock.now_ms() / 1000, UTC)
+        marks = [(fp, tuple(s.id for s in cache if s.mutes(labels, now))) for fp, labels in alerts]
+        self._marker.set_silenced_all(marks)
+        return [not ids for _, ids in marks]
 
     def _refresh(self, now_ms: int) -> None:
         generation = self._repo.generation  # a write in this process: read again at once

@@ -123,9 +123,9 @@ class Dispatcher:
     def _process(self, alert: Alert) -> None:
         """Insert ``alert`` into the group of every route it matches (making groups)."""
         self.alerts_received += 1
-        labels = alert.labels.to_dict()
-        for route in self._route.match(labels):
-            group_labels = Labels.from_dict(route.opts.group_labels(labels))
+        root = self._route  # a tree of the root alone takes every alert: no labels to match
+        for route in (root,) if not root.routes and not root.matchers else root.match(alert.labels.to_dict()):
+            group_labels = route.opts.group_label_set(alert.labels)
             group = self._groups.get((route.id, group_labels))
             if group is not None:
                 group.insert(alert)

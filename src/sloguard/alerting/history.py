@@ -20,6 +20,7 @@ from dataclasses import replace
 from sloguard.alerting.model import Alert
 from sloguard.clock import Clock
 from sloguard.state import HistoryEvent, HistoryKind
+from sloguard.state.alert_history import alert_history_event
 
 __all__ = ["MAX_PENDING", "HistoryRecorder", "Writer", "alert_event"]
 
@@ -35,8 +36,8 @@ Writer = Callable[[Sequence[HistoryEvent]], int]
 def alert_event(alert: Alert, kind: HistoryKind) -> HistoryEvent:
     """The event of ``alert`` firing (at its start) or resolved (at its end)."""
     time = alert.starts_at if kind is HistoryKind.ALERT_FIRED else (alert.ends_at or alert.starts_at)
-    return HistoryEvent(time, kind, alert.fingerprint_hex, alert.labels.to_dict(),
-                        starts_at=alert.starts_at, ends_at=alert.ends_at or 0)
+    return alert_history_event(time, kind, f"{alert.fingerprint:016x}", dict(alert.labels), alert.starts_at,
+                               alert.ends_at or 0)
 
 
 class HistoryRecorder:
@@ -81,7 +82,7 @@ class HistoryRecorder:
                 gone = current or last
                 self._queue(alert_event(gone if gone.resolved_at(now) else replace(gone, ends_at=now),
                                         HistoryKind.ALERT_RESOLVED))
-        self._seen = {fp for fp in self._seen if held(fp) is not None or fp in self._firing}
+        self._seen = {fp for fp in self._seen if fp in self._firing or held(fp) is not None}  # firing: no lookup
 
     async def flush(self) -> None:
         """Write the queued events in a worker thread; on failure they stay queued. A flush

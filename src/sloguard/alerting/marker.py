@@ -63,6 +63,20 @@ class Marker:
             old = self._marks.get(fp, _UNPROCESSED)
             self._marks[fp] = _mark(old.silenced_by, tuple(sorted(set(source_fps))))
 
+    def set_silenced_all(self, marks: Iterable[tuple[int, tuple[str, ...]]]) -> None:
+        """:meth:`set_silenced` for each (fingerprint, silence ids), under one lock."""
+        with self._lock:
+            get = self._marks.get
+            for fp, ids in marks:
+                self._marks[fp] = _mark(_ids(ids), get(fp, _UNPROCESSED).inhibited_by)
+
+    def set_inhibited_all(self, marks: Iterable[tuple[int, tuple[str, ...]]]) -> None:
+        """:meth:`set_inhibited` for each (fingerprint, source fingerprints), under one lock."""
+        with self._lock:
+            get = self._marks.get
+            for fp, fps in marks:
+                self._marks[fp] = _mark(get(fp, _UNPROCESSED).silenced_by, _ids(fps))
+
     def set_active(self, fp: int) -> None:
         """Neither silenced nor inhibited."""
         with self._lock:
@@ -79,6 +93,15 @@ class Marker:
             return sum(1 for m in self._marks.values() if m.state is state)
 
 
+_ACTIVE = AlertMark(AlertState.ACTIVE)
+
+
+def _ids(ids: tuple[str, ...]) -> tuple[str, ...]:
+    """Sorted and without repeats (none, or one, as most often: as given)."""
+    return ids if len(ids) < 2 else tuple(sorted(set(ids)))
+
+
 def _mark(silenced_by: tuple[str, ...], inhibited_by: tuple[str, ...]) -> AlertMark:
-    state = AlertState.SUPPRESSED if silenced_by or inhibited_by else AlertState.ACTIVE
-    return AlertMark(state, silenced_by, inhibited_by)
+    if not silenced_by and not inhibited_by:
+        return _ACTIVE  # the usual mark: one shared (marks are immutable)
+    return AlertMark(AlertState.SUPPRESSED, silenced_by, inhibited_by)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
+from sloguard.alerting._fingerprint import fingerprint, fingerprints
 from sloguard.gofmt import go_quote
 from sloguard.labels import Labels
 
@@ -22,6 +23,7 @@ __all__ = [
     "AlertStatus",
     "Annotations",
     "fingerprint",
+    "fingerprints",
     "go_time_rfc3339",
     "label_set_string",
     "sort_alerts",
@@ -30,42 +32,12 @@ __all__ = [
 #: Annotations: (name, value) pairs sorted by name; unlike labels, empty values are kept.
 Annotations = tuple[tuple[str, str], ...]
 
-_FNV_OFFSET = 14695981039346656037
-_FNV_PRIME = 1099511628211
-_MASK = (1 << 64) - 1
-_SEP = b"\xff"
-
 
 class AlertStatus(enum.Enum):
     """Alertmanager's ``model.AlertStatus`` words."""
 
     FIRING = "firing"
     RESOLVED = "resolved"
-
-
-def fingerprint(labels: Iterable[tuple[str, str]]) -> int:
-    """``model.LabelSet.Fingerprint``: FNV-1a 64 over ``name 0xff value 0xff`` in name order.
-
-    The empty set hashes to the FNV offset basis, as in prometheus/common. A ``Labels``
-    (any tuple of pairs) is remembered: an alert's labels are fingerprinted several times
-    on its way (the API, the store, the muters), and the byte loop is slow in Python.
-    """
-    if isinstance(labels, tuple):
-        return _fingerprint_tuple(labels)
-    return _fnv(labels)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _fingerprint_tuple(labels: tuple[tuple[str, str], ...]) -> int:
-    return _fnv(labels)
-
-
-def _fnv(labels: Iterable[tuple[str, str]]) -> int:
-    h = _FNV_OFFSET
-    for name, value in sorted(labels):
-        for byte in name.encode() + _SEP + value.encode() + _SEP:
-            h = ((h ^ byte) * _FNV_PRIME) & _MASK
-    return h
 
 
 def label_set_string(labels: Iterable[tuple[str, str]]) -> str:
@@ -102,10 +74,13 @@ class Alert:
     generator_url: str = ""
     updated_at: int = 0
     timeout: bool = False
-    fingerprint: int = field(init=False, compare=False, repr=False)
+    #: Computed from ``labels`` when not given; only copies of an alert (and batch
+    #: constructors that computed it with :func:`fingerprint`) pass it in.
+    fingerprint: int = field(default=-1, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fingerprint", fingerprint(self.labels))
+        if self.fingerprint < 0:
+            object.__setattr__(self, "fingerprint", fingerprint(self.labels))
 
     @classmethod
     def of(cls, labels: Mapping[str, str], annotations: Mapping[str, str] | None = None,
@@ -115,9 +90,20 @@ class Alert:
                    starts_at, ends_at, generator_url)
 
     def with_times(self, starts_at: int, ends_at: int | None, updated_at: int, timeout: bool) -> Alert:
-        """This alert with other times (a direct constructor call: ``dataclasses.replace``
-        costs several times more, and every alert is copied on its way)."""
-        return Alert(self.labels, self.annotations, starts_at, ends_at, self.generator_url, updated_at, timeout)
+        """This alert with other times. Every alert is copied on its way (stamped when
+        received, its end cleared when sent firing), so the copy sets the slots directly:
+        a frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``,
+        twice as slow, and ``dataclasses.replace`` several times slower still."""
+        new = _new_object(Alert)
+        _set_labels(new, self.labels)
+        _set_annotations(new, self.annotations)
+        _set_starts_at(new, starts_at)
+        _set_ends_at(new, ends_at)
+        _set_generator_url(new, self.generator_url)
+        _set_updated_at(new, updated_at)
+        _set_timeout(new, timeout)
+        _set_fingerprint(new, self.fingerprint)
+        return new
 
     @property
     def fingerprint_hex(self) -> str:
@@ -130,6 +116,11 @@ class Alert:
 
     def status_at(self, now_ms: int) -> AlertStatus:
         return AlertStatus.RESOLVED if self.resolved_at(now_ms) else AlertStatus.FIRING
+
+
+_new_object = object.__new__
+(_set_labels, _set_annotations, _set_starts_at, _set_ends_at, _set_generator_url, _set_updated_at, _set_timeout,
+ _set_fingerprint) = (getattr(Alert, f.name).__set__ for f in fields(Alert))
 
 
 def _labels_before(a: Labels, b: Labels) -> bool:
@@ -164,6 +155,8 @@ def _before(a: Alert, b: Alert) -> bool:
 def sort_alerts(alerts: Sequence[Alert]) -> list[Alert]:
     """Alertmanager's notification order (``AlertSlice.Less``, a stable sort): by ``job``,
     then ``instance`` (an alert lacking one sorts after those having it), then label sets."""
+    if len(alerts) < 2:  # the usual batch of a group by instance: nothing to compare
+        return list(alerts)
     return sorted(alerts, key=functools.cmp_to_key(_compare))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sloguard.alerting._matchers import format_matchers, matches_all
 from sloguard.alerting._routecfg import RouteConfig
 from sloguard.durations import format_duration_ms
-from sloguard.labels import Matcher
+from sloguard.labels import Labels, Matcher
 
 DEFAULT_GROUP_WAIT_MS = 30_000
 DEFAULT_GROUP_INTERVAL_MS = 5 * 60_000
@@ -41,6 +41,13 @@ class RouteOpts:
         if self.group_by_all:
             return dict(labels)
         return {k: v for k, v in labels.items() if k in self.group_by}
+
+    def group_label_set(self, labels: Labels) -> Labels:
+        """:meth:`group_labels` of a label set, as one (its pairs kept in order: no sort)."""
+        if self.group_by_all:
+            return labels
+        group_by = self.group_by
+        return Labels._sorted_unchecked(tuple([p for p in labels if p[0] in group_by]))
 
     def describe(self) -> str:
         group = "..." if self.group_by_all else ",".join(sorted(self.group_by))

@@ -10,6 +10,7 @@ invalid name "0x"``, ``start time must be before end time``, ...).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from sloguard.alerting.marker import AlertMark
-from sloguard.alerting.model import Alert
+from sloguard.alerting.model import Alert, fingerprints
 from sloguard.alerting.service import AlertingService
 from sloguard.api._am_body import (
     check_fields,
@@ -51,6 +52,8 @@ _AO0 = ('struct { Annotations models.LabelSet "json:\\"annotations,omitempty\\""
         '"json:\\"endsAt,omitempty\\""; StartsAt strfmt.DateTime "json:\\"startsAt,omitempty\\"" }')
 _AO0_FIELDS = {"annotations": (dict, "models.LabelSet"), "endsAt": (str, "string"), "startsAt": (str, "string")}
 _AO1_FIELDS = {"labels": (dict, "models.LabelSet"), "generatorURL": (str, "string")}
+_FIELD_NAMES = frozenset(_AO0_FIELDS) | frozenset(_AO1_FIELDS)
+_FIELD_TYPES = {name: want for name, (want, _) in (_AO0_FIELDS | _AO1_FIELDS).items()}
 
 
 def routes(ctx: Any) -> list[BaseRoute]:
@@ -91,8 +94,9 @@ def post(service: AlertingService, body: Any) -> Response:
     now, timeout = service.now_ms(), service.config.global_config.resolve_timeout_ms
     valid: list[Alert] = []
     errors: list[str] = []
-    for item in decoded:
-        alert = _alert(item)
+    label_sets = [_label_set(item) for item in decoded]
+    for item, labels, fp in zip(decoded, label_sets, fingerprints(label_sets), strict=True):
+        alert = _alert(item, labels, fp)
         problem = validate(alert, now, timeout)
         if problem is None:
             valid.append(alert)
@@ -109,24 +113,38 @@ def _decode(i: int, item: Any) -> dict[str, Any]:
         raise AmError(swagger_error(422, f"{i}.labels in body is required", code=602))
     if not isinstance(item, dict):
         raise parse_failure("alerts", type_error(item, "Go value", _AO0))
+    # Keys spelled exactly as Alertmanager's (what clients send): a plain lookup finds
+    # what Go's case-insensitive match would, as no other key can match in another case.
+    exact = _FIELD_NAMES.issuperset(item)
+    get = item.get if exact else functools.partial(field, item)
     out: dict[str, Any] = {}
     for name in ("startsAt", "endsAt"):
-        raw = field(item, name)
+        raw = get(name)
         if isinstance(raw, str):
             try:
                 out[name] = parse_datetime(raw)
             except DateTimeError as e:
                 raise parse_failure("alerts", str(e)) from None
-    problem = (check_fields(item, _AO0_FIELDS, "")
-               or _map_error(field(item, "annotations"), "Go struct field .annotations")
-               or check_fields(item, _AO1_FIELDS, "Alert")
-               or _map_error(field(item, "labels"), "Go struct field Alert.labels"))
-    if problem:
-        raise parse_failure("alerts", problem)
-    out["labels"] = field(item, "labels")
-    out["annotations"] = string_map(field(item, "annotations"))
-    out["generatorURL"] = field(item, "generatorURL") or ""
+    labels, annotations = get("labels"), get("annotations")
+    if not (exact and _plain(item, labels, annotations)):
+        problem = (check_fields(item, _AO0_FIELDS, "")
+                   or _map_error(annotations, "Go struct field .annotations")
+                   or check_fields(item, _AO1_FIELDS, "Alert")
+                   or _map_error(labels, "Go struct field Alert.labels"))
+        if problem:
+            raise parse_failure("alerts", problem)
+    out["labels"] = labels
+    out["annotations"] = string_map(annotations)
+    out["generatorURL"] = get("generatorURL") or ""
     return out
+
+
+def _plain(item: dict[str, Any], labels: Any, annotations: Any) -> bool:
+    """Every field of the exact type Go wants (or null), and the label and annotation maps
+    of strings (or nulls): no type error to look for (what clients send)."""
+    return (all(v is None or type(v) is _FIELD_TYPES[k] for k, v in item.items())
+            and (labels is None or all(type(v) is str or v is None for v in labels.values()))
+            and (annotations is None or all(type(v) is str or v is None for v in annotations.values())))
 
 
 def _map_error(value: Any, where: str) -> str | None:
@@ -141,14 +159,23 @@ def _schema(i: int, item: dict[str, Any]) -> None:
         raise AmError(swagger_error(422, f"{i}.labels in body is required", code=602))
 
 
-def _alert(item: dict[str, Any]) -> Alert:
+def _label_set(item: dict[str, Any]) -> Labels:
+    """The alert's labels: a JSON object's names are unique and null or "" values are
+    dropped, so the pairs sorted are a label set as ``Labels`` makes it."""
+    return Labels._sorted_unchecked(tuple(sorted([(k, v) for k, v in item["labels"].items() if v])))
+
+
+def _alert(item: dict[str, Any], labels: Labels, fp: int) -> Alert:
+    """The alert of a decoded item, its labels and their fingerprint (of the whole body's
+    at once: :func:`~sloguard.alerting.model.fingerprints`)."""
     starts, ends = item.get("startsAt"), item.get("endsAt")
     return Alert(
-        Labels.from_dict({k: v for k, v in string_map(item["labels"]).items() if v}),
+        labels,
         tuple(sorted(item["annotations"].items())),
         starts_at=0 if starts in (None, GO_ZERO_MS) else starts,
         ends_at=None if ends in (None, GO_ZERO_MS) else ends,
         generator_url=item["generatorURL"],
+        fingerprint=fp,
     )
 
 
@@ -158,19 +185,26 @@ def validate(alert: Alert, now_ms: int, resolve_timeout_ms: int) -> str | None:
     starts = alert.starts_at or (alert.ends_at if alert.ends_at is not None else now_ms)
     if ends < starts:
         return "start time must be before end time"
-    bad = _first_invalid(name for name, _ in alert.labels)
+    bad = _first_invalid(alert.labels)
     if bad is not None:
         return f"invalid label set: invalid name {go_quote(bad)}"
     if not alert.labels:
         return "at least one label pair required"
-    bad = _first_invalid(name for name, _ in alert.annotations)
+    bad = _first_invalid(alert.annotations)
     if bad is not None:
         return f"invalid annotations: invalid name {go_quote(bad)}"
     return None
 
 
-def _first_invalid(names: Any) -> str | None:
-    return next((n for n in names if not is_valid_label_name(n)), None)
+#: Label names seen valid (a few distinct names recur in every alert).
+_valid_name = functools.lru_cache(maxsize=4096)(is_valid_label_name)
+
+
+def _first_invalid(pairs: tuple[tuple[str, str], ...]) -> str | None:
+    for name, _ in pairs:
+        if not _valid_name(name):
+            return name
+    return None
 
 
 def alert_json(alert: Alert, mark: AlertMark, receivers: tuple[str, ...] | list[str]) -> dict[str, Any]:

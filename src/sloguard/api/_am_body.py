@@ -133,11 +133,17 @@ def _quote_char(ch: str) -> str:
 def check_fields(obj: dict[str, Any], fields: Mapping[str, tuple[type, str]], where: str) -> str | None:
     """The first Go type error among ``obj``'s known fields (matched without regard to case,
     as Go does), in document order; ``None`` (JSON null) is always accepted."""
-    by_lower = {k.lower(): k for k in fields}
+    by_lower: dict[str, str] | None = None
     for key, value in obj.items():
-        field = by_lower.get(key.lower())
-        if field is None or value is None:
+        if value is None:
             continue
+        field = key
+        if key not in fields:  # the exact spelling first: the lower-cased names only for others
+            by_lower = by_lower or {k.lower(): k for k in fields}
+            found = by_lower.get(key.lower())
+            if found is None:
+                continue
+            field = found
         want, go_type = fields[field]
         if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
             return type_error(value, f"Go struct field {where}.{field}", go_type)
