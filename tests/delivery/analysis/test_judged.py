@@ -284,3 +284,20 @@ def test_per_arm_queries_judge_each_side_with_its_own_query_and_no_fallback(wors
     assert missing.phase is P.INSUFFICIENT_DATA and "the nothing queries" in missing.message
     with pytest.raises(AnalysisError, match="needs events and exposure"):
         JudgeConfig("exact", ExactSettings(), per_arm=(arm("baseline"), ArmQueries(events="x")))
+
+
+@pytest.mark.parametrize(("sequential", "count", "looks"), [
+    ("{method: sequential}", "count: 3", 3),  # the metric's count is the planned horizon
+    ("{method: sequential, settings: {alpha: 0.01}}", "count: 3", 3),
+    ("{method: sequential, settings: {looks: 0}}", "count: 3", 0),  # 0 given: the mSPRT, whatever the count
+    ("{method: sequential, settings: {looks: 7}}", "count: 3", 7),
+    ("{method: sequential}", "", 0),  # no count: no horizon known
+])
+def test_a_sequential_judge_plans_its_looks_from_the_count(sequential: str, count: str, looks: int) -> None:
+    text = TEMPLATE.replace("insufficientDataLimit: 3", f"insufficientDataLimit: 3\n        sequential: {sequential}")
+    text = text.replace("    count: 3\n", f"    {count}\n" if count else "")
+    templates, problems = load_templates(text)
+    assert problems == []
+    (metric,) = instantiate(templates[0])
+    assert isinstance(metric.provider, JudgeConfig) and metric.provider.method == "sequential"
+    assert (metric.provider.method_settings or SequentialSettings()).looks == looks

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sloguard.delivery.analysis._errors import AnalysisError
@@ -23,6 +24,7 @@ from sloguard.delivery.analysis._judged_inputs import ARM, Arms
 from sloguard.delivery.analysis._judged_look import DEFAULT_INSUFFICIENT_LIMIT, JudgeConfig
 from sloguard.delivery.analysis._template_fields import DEFERRED, Reader
 from sloguard.delivery.judges import Correction, JudgeError, judge_by_name, wrapper_settings
+from sloguard.delivery.judges.sequential import SequentialSettings
 
 JUDGE_KEYS = {"name", "settings", "events", "exposure", "buckets", "sequential", "arms",
               "insufficientDataLimit", "correction"}  # fmt: skip
@@ -103,3 +105,17 @@ def _arms(r: Reader, node: Any, path: str) -> Arms | None | object:
     d = Arms()
     fallback = d.fallback if "fallback" not in node else (None if got["fallback"] in (None, "") else str(got["fallback"]))
     return Arms(str(got["label"] or d.label), str(got["baseline"] or d.baseline), str(got["canary"] or d.canary), fallback)
+
+
+def with_planned_looks(provider: Any, metric: Mapping[str, Any], count: Any) -> Any:
+    """A sequential judge metric with ``count`` measurements knows its horizon: its
+    ``looks`` default to the count (the planned-looks design, which spends all of alpha by
+    the last look), unless its settings give ``looks`` (0 keeps the mSPRT)."""
+    if not isinstance(provider, JudgeConfig) or provider.method != "sequential" or not isinstance(count, int) or count < 1:
+        return provider
+    judge = (metric.get("provider") or {}).get("judge") or {}
+    given = ((judge.get("sequential") or {}).get("settings") or {}) if isinstance(judge, Mapping) else {}
+    if not isinstance(given, Mapping) or "looks" in given:
+        return provider
+    settings = provider.method_settings or SequentialSettings()
+    return replace(provider, method_settings=replace(settings, looks=count))

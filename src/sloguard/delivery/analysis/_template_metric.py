@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sloguard.delivery.analysis._judged_template import read_judge
+from sloguard.delivery.analysis._judged_template import read_judge, with_planned_looks
 from sloguard.delivery.analysis._metric import (
     DEFAULT_CONSECUTIVE_ERROR_LIMIT,
     DEFAULT_NO_DATA_LIMIT,
@@ -72,7 +72,7 @@ def read_metric(r: Reader, raw: Mapping[str, Any], path: str, embedded: bool, dr
     _check_counts(r, {**known, "interval_written": raw.get("interval") is not None}, path)
     if len(r.problems) > before or DEFERRED in (name, provider, *fields.values()):
         return None
-    return _build(str(name), provider, fields, dry_run)
+    return _build(str(name), with_planned_looks(provider, raw, fields["count"]), fields, dry_run)
 
 
 def _build(name: str, provider: Any, f: dict[str, Any], dry_run: bool) -> Metric:
