@@ -202,7 +202,13 @@ class NotificationLog:
 
 
 def _log_row(e: NflogEntry) -> tuple[Any, ...]:
-    return (e.group_key, e.receiver.name, e.receiver.integration, e.receiver.idx, e.timestamp, json.dumps(e.firing), json.dumps(e.resolved), e.expires_at)
+    return (e.group_key, e.receiver.name, e.receiver.integration, e.receiver.idx, e.timestamp, _json_ints(e.firing),
+            _json_ints(e.resolved), e.expires_at)
+
+
+def _json_ints(hashes: tuple[int, ...]) -> str:
+    """``json.dumps(hashes)`` (the stored form of a hash list), without the encoder's machinery."""
+    return f"[{', '.join(map(str, hashes))}]"
 
 
 def _latest(records: list[NflogRecord]) -> list[NflogEntry]:
