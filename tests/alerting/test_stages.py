@@ -27,6 +27,7 @@ from sloguard.alerting.receivers import Backoff
 from sloguard.alerting.stages import Deferred, FlushContext, StageError
 from sloguard.clock import ManualClock
 from sloguard.labels import xxh64
+from sloguard.labels._xxhash import py_xxh64
 from sloguard.state import NflogEntry, NflogReceiver, SqlStateStore
 from tests.alerting._stagekit import HOUR, MIN, T0, FakeNotifier, alert, ctx, sqlite_store, status
 
@@ -61,6 +62,12 @@ def test_xxh64_matches_libxxhash_on_every_tail_length() -> None:
     for n in [*range(70), 1000]:
         data = os.urandom(n)
         assert xxh64(data) == lib.XXH64(data, n, 0), n
+
+
+def test_the_python_xxh64_matches_the_c_one_on_every_tail_length() -> None:
+    for n in [*range(70), 1000]:
+        data = os.urandom(n)
+        assert py_xxh64(data) == xxh64(data), n
 
 
 def test_an_alert_hash_is_xxh64_of_its_labels_in_name_order() -> None:

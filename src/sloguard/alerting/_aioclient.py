@@ -45,6 +45,8 @@ class SharedClient(httpx.AsyncClient):
         replaced). Raises ``httpx.HTTPError`` subclasses as ``client.post`` would."""
         resp = await self._h1.post(url, body, headers, timeout_s)
         if not resp.redirect:
+            if not resp.body:  # the usual answer of a webhook receiver: nothing to decode
+                return resp.status, ""
             return resp.status, _text(resp.body, _charset(resp.headers.get("content-type", "")))
         # 301/302/303 turn the POST into a GET without a body (as aiohttp and httpx do).
         method, data = ("GET", None) if resp.status in (301, 302, 303) else ("POST", body)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 from sloguard.state import NflogEntry, NflogReceiver, NotificationLog
 from sloguard.state.nflog import NflogClaim, NflogOp, NflogQuery, NflogRecord, NflogResult
@@ -38,36 +38,37 @@ async def run_inline(fn: Callable[[], T]) -> T:
 
 
 class AsyncNflog(Protocol):
-    """The three calls the dedup, claim and set-notifies stages make."""
+    """The three calls the dedup, claim and set-notifies stages make (each to await)."""
 
-    async def query(self, receiver: NflogReceiver, group_key: str) -> NflogEntry | None: ...
+    def query(self, receiver: NflogReceiver, group_key: str) -> Awaitable[NflogEntry | None]: ...
 
-    async def claim(self, receiver: NflogReceiver, group_key: str, flush_id: str, holder: str,
-                    *, expires_at: int) -> bool: ...
+    def claim(self, receiver: NflogReceiver, group_key: str, flush_id: str, holder: str,
+              *, expires_at: int) -> Awaitable[bool]: ...
 
-    async def log(self, receiver: NflogReceiver, group_key: str, firing: Iterable[int], resolved: Iterable[int],
-                  *, expires_at: int, timestamp: int) -> None: ...
+    def log(self, receiver: NflogReceiver, group_key: str, firing: Iterable[int], resolved: Iterable[int],
+            *, expires_at: int, timestamp: int) -> Awaitable[None]: ...
 
 
 class _Calls:
-    """The three calls as operations; subclasses say how an operation runs."""
+    """The three calls as operations; subclasses say how an operation runs. Each call is
+    the operation's awaitable itself (no coroutine of its own): ``NotificationLog.run``
+    answers a query with its entry or None, a claim with a bool, a record with None."""
 
     def _one(self, op: NflogOp) -> Awaitable[NflogResult]:
         raise NotImplementedError
 
-    async def query(self, receiver: NflogReceiver, group_key: str) -> NflogEntry | None:
-        found = await self._one(NflogQuery(receiver, group_key))
-        return found if isinstance(found, NflogEntry) else None
+    def query(self, receiver: NflogReceiver, group_key: str) -> Awaitable[NflogEntry | None]:
+        return cast("Awaitable[NflogEntry | None]", self._one(NflogQuery(receiver, group_key)))
 
-    async def claim(self, receiver: NflogReceiver, group_key: str, flush_id: str, holder: str,
-                    *, expires_at: int) -> bool:
-        return await self._one(NflogClaim(receiver, group_key, flush_id, holder, expires_at)) is True
+    def claim(self, receiver: NflogReceiver, group_key: str, flush_id: str, holder: str,
+              *, expires_at: int) -> Awaitable[bool]:
+        return cast("Awaitable[bool]", self._one(NflogClaim(receiver, group_key, flush_id, holder, expires_at)))
 
-    async def log(self, receiver: NflogReceiver, group_key: str, firing: Iterable[int], resolved: Iterable[int],
-                  *, expires_at: int, timestamp: int) -> None:
+    def log(self, receiver: NflogReceiver, group_key: str, firing: Iterable[int], resolved: Iterable[int],
+            *, expires_at: int, timestamp: int) -> Awaitable[None]:
         entry = NflogEntry(receiver, group_key, timestamp, tuple(sorted(set(firing))),
                            tuple(sorted(set(resolved))), expires_at)
-        await self._one(NflogRecord(entry))
+        return cast("Awaitable[None]", self._one(NflogRecord(entry)))
 
 
 class InlineNflog(_Calls):

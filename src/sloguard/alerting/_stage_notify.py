@@ -97,8 +97,12 @@ class DedupStage:
         self.send_resolved = send_resolved
 
     async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
-        firing = {hash_alert(a) for a in alerts if not a.resolved_at(ctx.now_ms)}
-        resolved = {hash_alert(a) for a in alerts if a.resolved_at(ctx.now_ms)}
+        now = ctx.now_ms
+        firing: set[int] = set()
+        resolved: set[int] = set()
+        for a in alerts:  # one pass: Alert.resolved_at and hash_alert, inline
+            ends = a.ends_at
+            (resolved if ends is not None and ends <= now else firing).add(_hash_labels(a.labels))
         try:
             entry = await self.nflog.query(self.receiver, ctx.group_key)
         except StateError as e:

@@ -110,8 +110,9 @@ class RetryStage:
             result = await self._attempt(nctx, sent, ctx.deadline_ms)
             attempts += 1
             if result.ok:
-                log.log(logging.INFO if attempts > 1 else logging.DEBUG, "notify success",
-                        extra={"integration": ctx.integration, "attempts": attempts})
+                if attempts > 1 or log.isEnabledFor(logging.DEBUG):  # no record made per flush for nothing
+                    log.log(logging.INFO if attempts > 1 else logging.DEBUG, "notify success",
+                            extra={"integration": ctx.integration, "attempts": attempts})
                 return
             if not result.retryable:
                 raise StageError(f"{ctx.integration}: notify retry canceled due to unrecoverable error "

@@ -79,6 +79,11 @@ def _target(url: str) -> _Target:
     return _Target((parts.scheme, host, port), host, port, tls, head)
 
 
+@functools.lru_cache(maxsize=256)
+def _header_lines(headers: tuple[tuple[str, str], ...]) -> bytes:
+    return "".join(f"{k}: {v}\r\n" for k, v in headers).encode("latin-1")
+
+
 class _Conn(asyncio.Protocol):
     """One keep-alive connection serving one request at a time."""
 
@@ -209,13 +214,14 @@ class H1Client:
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> H1Response:
         """POST ``body`` to ``url`` with ``headers`` (Host and Content-Length are added)."""
         target = _target(url)
-        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        data = b"%s%sContent-Length: %d\r\n\r\n%s" % (target.head, extra.encode("latin-1"), len(body), body)
+        data = b"%s%sContent-Length: %d\r\n\r\n%s" % (target.head, _header_lines(tuple(headers.items())),
+                                                        len(body), body)
         host = self._hosts.get(target.key)
         if host is None:
             host = self._hosts[target.key] = _Host()
         for fresh in (False, True):
-            conn = await self._acquire(host, target, timeout_s, fresh)
+            # An idle connection is taken without a coroutine of its own (the common case).
+            conn = (None if fresh else self._idle(host)) or await self._acquire(host, target, timeout_s, fresh)
             try:
                 response = await conn.send(data, timeout_s)
             except BaseException as e:
@@ -233,15 +239,25 @@ class H1Client:
             return response
         raise AssertionError("unreachable: the second try returns or raises")
 
-    async def _acquire(self, host: _Host, target: _Target, timeout_s: float, fresh: bool = False) -> _Conn:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        while host.idle and not fresh:
+    def _idle(self, host: _Host) -> _Conn | None:
+        """The most recently used idle connection still usable (the stale ones are closed)."""
+        if not host.idle:
+            return None
+        now = asyncio.get_running_loop().time()
+        while host.idle:
             conn = host.idle.pop()
             if conn.usable and now - conn.idle_since < self._keepalive_s:
                 return conn
             conn.close()
             host.open -= 1
+        return None
+
+    async def _acquire(self, host: _Host, target: _Target, timeout_s: float, fresh: bool = False) -> _Conn:
+        loop = asyncio.get_running_loop()
+        if not fresh:
+            conn = self._idle(host)
+            if conn is not None:
+                return conn
         if host.open < self._max:
             host.open += 1
             return await self._open(host, loop, target, timeout_s)

@@ -202,22 +202,31 @@ class NotificationLog:
 
 
 def _log_row(e: NflogEntry) -> tuple[Any, ...]:
-    return (e.group_key, e.receiver.name, e.receiver.integration, e.receiver.idx, e.timestamp, json.dumps(e.firing), json.dumps(e.resolved), e.expires_at)
+    return (e.group_key, e.receiver.name, e.receiver.integration, e.receiver.idx, e.timestamp, _json_ints(e.firing),
+            _json_ints(e.resolved), e.expires_at)
+
+
+def _json_ints(hashes: tuple[int, ...]) -> str:
+    """``json.dumps(hashes)`` (the stored form of a hash list), without the encoder's machinery."""
+    return f"[{', '.join(map(str, hashes))}]"
 
 
 def _latest(records: list[NflogRecord]) -> list[NflogEntry]:
     """One entry per key: the one with the latest timestamp (the last of equals)."""
     by_key: dict[tuple[Any, ...], NflogEntry] = {}
     for r in records:
-        k = tuple(_key(r.entry.receiver, r.entry.group_key).values())
-        if k not in by_key or by_key[k].timestamp <= r.entry.timestamp:
-            by_key[k] = r.entry
+        e = r.entry
+        k = (e.group_key, e.receiver.name, e.receiver.integration, e.receiver.idx)
+        old = by_key.get(k)
+        if old is None or old.timestamp <= e.timestamp:
+            by_key[k] = e
     return list(by_key.values())
 
 
 def _result(op: NflogOp, won: set[int], found: dict[tuple[Any, ...], NflogEntry]) -> NflogResult:
     if isinstance(op, NflogQuery):
-        return found.get(tuple(_key(op.receiver, op.group_key).values()))
+        rcv = op.receiver
+        return found.get((op.group_key, rcv.name, rcv.integration, rcv.idx))
     if isinstance(op, NflogClaim):
         return id(op) in won
     return None

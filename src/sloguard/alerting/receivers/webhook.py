@@ -19,9 +19,9 @@ from sloguard.alerting.receivers._base import (
     DEFAULT_TIMEOUT_S,
     NotifyContext,
     NotifyResult,
-    go_json,
     post_json,
 )
+from sloguard.alerting.receivers._webhook_body import webhook_body
 from sloguard.alerting.template_data import data_json
 
 __all__ = ["WebhookConfig", "WebhookNotifier", "webhook_message"]
@@ -44,7 +44,9 @@ def webhook_message(ctx: NotifyContext, alerts: Sequence[Alert], max_alerts: int
 
 
 class WebhookNotifier:
-    """Posts :func:`webhook_message` to the configured URL (the config :func:`load_config` reads)."""
+    """Posts :func:`webhook_message` to the configured URL (the config :func:`load_config` reads),
+    encoded by :func:`~sloguard.alerting.receivers._webhook_body.webhook_body` (the same bytes
+    as ``go_json(webhook_message(...))``, made without the dicts)."""
 
     def __init__(self, config: WebhookConfig, client: httpx.AsyncClient | None = None,
                  timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
@@ -56,6 +58,8 @@ class WebhookNotifier:
         return self.config.send_resolved
 
     async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> NotifyResult:
-        body = go_json(webhook_message(ctx, alerts, self.config.max_alerts))
+        kept, truncated = truncate_alerts(self.config.max_alerts, alerts)
+        body = webhook_body(ctx.receiver, ctx.group_key, ctx.group_labels, kept, ctx.now_ms, ctx.external_url,
+                            truncated)
         return await post_json(self.client, self.config.url.reveal(), body,
                                f"webhook for receiver {ctx.receiver!r}", timeout_s=self.timeout_s)
