@@ -16,7 +16,7 @@ runner = CliRunner()
 def test_valid_files_exit_0_with_warnings_printed() -> None:
     result = runner.invoke(app, ["rollout", "validate", str(DATA / "argo-canary.yaml"), str(DATA / "argo-success-rate.yaml")])
     assert result.exit_code == 0, result.output
-    assert "SUCCESS: 1 valid rollout(s) in 2 file(s)" in result.output
+    assert "SUCCESS: 1 valid rollout(s), 1 AnalysisTemplate(s) in 2 file(s)" in result.output
     assert "warning: " in result.output and "argo-canary.yaml:27:17: spec.strategy.canary.maxSurge" in result.output
 
 
@@ -54,3 +54,11 @@ def test_json_valid_exit_0(tmp_path: Path) -> None:
 def test_no_files_found_is_an_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["rollout", "validate", str(tmp_path)])
     assert result.exit_code == 1 and "no spec files found" in result.output
+
+
+def test_a_file_of_templates_alone_counts_its_templates() -> None:
+    result = runner.invoke(app, ["rollout", "validate", str(DATA / "argo-success-rate.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "SUCCESS: 0 valid rollout(s), 1 AnalysisTemplate(s) in 1 file(s)" in result.output
+    result = runner.invoke(app, ["rollout", "validate", "--format", "json", str(DATA / "argo-success-rate.yaml")])
+    assert json.loads(result.stdout)["templates"] == ["success-rate"]

@@ -130,6 +130,9 @@ def test_unknown_format_and_yaml_errors_name_the_file() -> None:
     assert problems[0].startswith("spec.yml: unknown spec format")
     _, problems = _one("a: [1, 2\n")
     assert problems[0].startswith("spec.yml: line ") and "invalid YAML" in problems[0]
+    _, problems = _one("apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec: {sloPeriod: 7d}\n")
+    assert problems == ["spec.yml: a Sloth AlertWindows document (SLO period windows), not an SLO spec: "
+                        "give its directory to `slo rules --slo-period-windows-path DIR`"]
 
 
 def test_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:

@@ -32,12 +32,13 @@ def validate(
 ) -> None:
     """Check rollouts (sloguard/v1 or Argo Rollout) with the AnalysisTemplates given beside
     them; report every problem with its file, line:column and key path (exit 1 on errors)."""
-    from sloguard.delivery.spec import load_rollout_files
+    from sloguard.delivery.spec import load_bundle_files
     from sloguard.slo._errors import Problem
     from sloguard.slo._problems import discover, problem_json, render
 
     files = discover(paths)
-    specs, problems = load_rollout_files(files)
+    bundle = load_bundle_files(files)
+    specs, problems = bundle.rollouts, bundle.problems
     if not files:
         problems.append(Problem(", ".join(map(str, paths)), "", "no spec files found (expected *.yaml or *.yml files)"))
     errors = sum(1 for p in problems if p.is_error)
@@ -46,13 +47,14 @@ def validate(
             "valid": not errors, "files": [str(f) for f in files],
             "problems": [problem_json(p) for p in problems if p.is_error],
             "warnings": [problem_json(p) for p in problems if not p.is_error],
-            "rollouts": [_rollout_json(s) for s in specs],
+            "rollouts": [_rollout_json(s) for s in specs], "templates": sorted(bundle.templates),
         }, indent=2))
     else:
         for p in problems:
             typer.echo(render(p), err=True)
         verdict = f"FAILED: {errors} problem(s)" if errors else "SUCCESS"
-        typer.echo(f"{verdict}: {len(specs)} valid rollout(s) in {len(files)} file(s)", err=bool(errors))
+        templates = f", {len(bundle.templates)} AnalysisTemplate(s)" if bundle.templates else ""
+        typer.echo(f"{verdict}: {len(specs)} valid rollout(s){templates} in {len(files)} file(s)", err=bool(errors))
     if errors:
         raise typer.Exit(1)
 

@@ -102,6 +102,10 @@ def read_text(text: str, source: str) -> FileResult:
         pairs = _each_document(docs, r, lambda d: _spec_native.load(d, r))
     elif fmt is SpecFormat.PYRRA:
         pairs = _spec_pyrra.load_all(docs, r)
+    elif any(isinstance(d, Mapping) and d.get("kind") == "AlertWindows" for d in docs):
+        r.problem("", "a Sloth AlertWindows document (SLO period windows), not an SLO spec: give its directory to "
+                  "`slo rules --slo-period-windows-path DIR`")
+        pairs = []
     else:
         r.problem("", "unknown spec format: expected `version: prometheus/v1` (Sloth), "
                   "`apiVersion: openslo/v1` or `openslo/v1alpha` (OpenSLO), `apiVersion: pyrra.dev/v1alpha1` "
