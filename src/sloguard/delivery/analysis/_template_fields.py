@@ -8,14 +8,17 @@ use (``deferred``), the field's own checks wait for ``instantiate``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from sloguard.delivery.analysis._cond_errors import ConditionError
 from sloguard.delivery.analysis._errors import AnalysisError
 
 _TAG = re.compile(r"\{\{(.*?)\}\}", re.S)
 _GO_DURATION = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
 _GO_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "μs": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+T = TypeVar("T")
 DEFERRED = object()  # a value that depends on an argument supplied at use
 
 
@@ -108,6 +111,23 @@ class Reader:
             self.problem(path, f"must be a string, not {type(value).__name__}")
             return None
         return self.substitute(path, str(value))
+
+    def compiled(self, node: Mapping[str, object], key: str, path: str, compile_: Callable[[str], T],
+                 required: bool = False) -> T | None | object:
+        """A text field compiled by ``compile_`` (a condition, a time expression); its
+        ``ConditionError`` becomes a problem at ``path``. Blank text is no value."""
+        text = self.text(node, key, path, required)
+        if text is None or text is DEFERRED:
+            return text
+        if not str(text).strip():
+            if required:
+                self.problem(path, "is required")
+            return None
+        try:
+            return compile_(str(text))
+        except ConditionError as e:
+            self.problem(path, str(e))
+            return None
 
     def duration_ms(self, node: Mapping[str, object], key: str, path: str) -> int | None | object:
         raw = self.text(node, key, path)

@@ -15,7 +15,7 @@ from sloguard.delivery.analysis._metric import (
 )
 from sloguard.delivery.analysis._template_fields import DEFERRED, Reader
 from sloguard.delivery.analysis._template_range import read_range
-from sloguard.delivery.analysis.condition import Condition, ConditionError
+from sloguard.delivery.analysis.condition import Condition
 from sloguard.delivery.analysis.providers import (
     PrometheusConfig,
     PromQLConfig,
@@ -106,16 +106,7 @@ def _check_counts(r: Reader, f: dict[str, Any], path: str) -> None:
 
 
 def _condition(r: Reader, raw: Mapping[str, Any], key: str, path: str) -> Condition | None | object:
-    text = r.text(raw, key, f"{path}.{key}")
-    if text is None or text is DEFERRED:
-        return text
-    if not str(text).strip():
-        return None
-    try:
-        return Condition.compile(str(text))
-    except ConditionError as e:
-        r.problem(f"{path}.{key}", str(e))
-        return None
+    return r.compiled(raw, key, f"{path}.{key}", Condition.compile)
 
 
 def _provider(r: Reader, node: Any, path: str, embedded: bool) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sloguard.delivery.analysis._cond_errors import ConditionError
 from sloguard.delivery.analysis._template_fields import DEFERRED, Reader
 from sloguard.delivery.analysis._time_expr import RangeQuery, TimeExpr
 
@@ -37,11 +36,4 @@ def read_range(r: Reader, node: Any, path: str) -> RangeQuery | None | object:
 
 
 def _time(r: Reader, node: Mapping[str, Any], key: str, path: str) -> TimeExpr | None | object:
-    text = r.text(node, key, f"{path}.{key}", required=True)
-    if text is None or text is DEFERRED:
-        return text
-    try:
-        return TimeExpr.compile(str(text))
-    except ConditionError as e:
-        r.problem(f"{path}.{key}", str(e))
-        return None
+    return r.compiled(node, key, f"{path}.{key}", TimeExpr.compile, required=True)
