@@ -166,6 +166,7 @@ class Result:
     notifications: int
     rss_mib: float
     server_cpu_seconds: float = float("nan")
+    capture_cpu_seconds: float = float("nan")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -186,7 +187,7 @@ def measure(target: Target, total: int, workdir: Path) -> Result:
     try:
         with running(target, CONFIG.format(url=capture.url), workdir, timeout_s=120) as server:
             work = batches(total)
-            server_cpu0 = cpu_seconds(server.proc.pid)
+            server_cpu0, capture_cpu0 = cpu_seconds(server.proc.pid), cpu_seconds(capture.proc.pid)
             t0, cpu0 = time.monotonic(), time.process_time()
             asyncio.run(post_all(server.url, work))
             posted, client_cpu = time.monotonic() - t0, time.process_time() - cpu0
@@ -196,7 +197,8 @@ def measure(target: Target, total: int, workdir: Path) -> Result:
                                        f"arrived within {TIMEOUT_S:.0f} s")
                 time.sleep(0.02)
             return Result(target.name, capture.done_at.value - t0, posted, client_cpu, capture.requests.value,
-                          peak_rss_mib(server.proc.pid), cpu_seconds(server.proc.pid) - server_cpu0)
+                          peak_rss_mib(server.proc.pid), cpu_seconds(server.proc.pid) - server_cpu0,
+                          cpu_seconds(capture.proc.pid) - capture_cpu0)
     finally:
         capture.stop()
 
@@ -248,21 +250,22 @@ def report(results: dict[str, list[Result] | str], total: int) -> str:
         "target <= 1.0); POST phase: until the last batch was accepted; peak RSS: VmHWM of the server process; "
         "client CPU: the posting clients' CPU time (whether the clients or the server set the pace); server CPU: "
         "the server process' user + system CPU from the first POST until the last alert arrived (all threads, "
-        "polled every 20 ms); each "
+        "polled every 20 ms); capture CPU: the same for the capture server's process; each "
         "target runs --repeat times on fresh state: the median time (all times in brackets) and the highest RSS", "",
         "| target | time to deliver all | ratio to Alertmanager | POST phase | webhook requests | peak RSS "
-        "| client CPU | server CPU |",
-        "|---|---|---|---|---|---|---|---|",
+        "| client CPU | server CPU | capture CPU |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
         if isinstance(runs, str):
-            lines.append(f"| {name} | skipped: {runs} | | | | | | |")
+            lines.append(f"| {name} | skipped: {runs} | | | | | | | |")
             continue
         r = median_run(runs)
         each = ", ".join(f"{x.seconds:.2f}" for x in runs)
         ratio = f"{r.seconds / base:.2f}" if base else "n/a"
         lines.append(f"| {name} | {r.seconds:.2f} s ({each}) | {ratio} | {r.post_seconds:.2f} s | {r.notifications:,} "
-                     f"| {r.rss_mib:.0f} MiB | {r.client_cpu_seconds:.2f} s | {r.server_cpu_seconds:.2f} s |")
+                     f"| {r.rss_mib:.0f} MiB | {r.client_cpu_seconds:.2f} s | {r.server_cpu_seconds:.2f} s "
+                     f"| {r.capture_cpu_seconds:.2f} s |")
     return "\n".join(lines) + "\n"
 
 
