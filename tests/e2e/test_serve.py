@@ -118,3 +118,22 @@ def test_second_server_on_the_same_data_dir_is_refused(
     assert f"data directory {first.data_dir} is in use by sloguard pid" in done.stderr
     assert httpx.get(f"{first.url}/-/ready").status_code == 200  # the first one is untouched
     assert first.stop() == 0
+
+
+def test_the_server_runs_on_uvloop_unless_asked_for_asyncio(
+    sloguard_factory: Callable[..., SloguardProcess], tmp_path: Path
+) -> None:
+    server = sloguard_factory().start()
+    assert httpx.get(f"{server.url}/api/v1/status/flags").json()["data"]["event-loop"] == "uvloop"
+    assert server.stop() == 0
+    server.extra_args = ["--event-loop", "asyncio"]
+    server.start()
+    assert httpx.get(f"{server.url}/api/v1/status/flags").json()["data"]["event-loop"] == "asyncio"
+    r = httpx.get(f"{server.url}/api/v1/query", params={"query": "1+1"})
+    assert r.json()["data"]["result"][1] == "2"
+    assert server.stop() == 0
+    cmd = [sys.executable, "-c", "from sloguard.cli import main; main()", "serve", "--event-loop", "libev",
+           "--data-dir", str(tmp_path / "bad"), "--listen", f"127.0.0.1:{free_port()}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "invalid --event-loop 'libev'" in done.stderr

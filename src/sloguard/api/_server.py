@@ -81,6 +81,8 @@ class ServeOptions:
     peer_name: str = ""
     #: ``--rules.alert.*``: resend delay, ``for`` outage tolerance and grace period.
     alert_timing: AlertTiming = field(default_factory=AlertTiming)
+    #: ``--event-loop``: auto (uvloop when installed), asyncio or uvloop.
+    event_loop: str = "auto"
     #: Injected for tests: how the storage is opened, and how the maintenance loop waits.
     storage_opener: Callable[[Path, TSDBSettings], Storage] = open_storage
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -379,5 +381,7 @@ class Server:
 
 
 def serve(options: ServeOptions, config: Config) -> None:
-    """Run the server until SIGTERM/SIGINT (blocking)."""
-    asyncio.run(Server(options, config).run())
+    """Run the server until SIGTERM/SIGINT (blocking), on the event loop the options name."""
+    from sloguard._eventloop import run
+
+    run(Server(options, config).run(), options.event_loop)

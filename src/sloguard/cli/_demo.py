@@ -43,10 +43,9 @@ def demo(
         "--linger", hidden=True, help="With --once: keep serving this many seconds after the summary (for tests).")] = 0.0,
 ) -> None:
     """Run the demo: a canary of v2 aborted by the judges, then v3 promoted."""
-    import asyncio
-
     from rich.console import Console
 
+    from sloguard._eventloop import run
     from sloguard.demo.stack import FAST_PAUSE_SCALE, DemoOptions
 
     try:
@@ -58,7 +57,7 @@ def demo(
     options = DemoOptions(port=port, data_dir=data_dir, pause_scale=FAST_PAUSE_SCALE if once else 1.0, rps=rps)
     code = 130
     with contextlib.suppress(KeyboardInterrupt):
-        code = asyncio.run(run_demo(options, once, Console(highlight=False, soft_wrap=True), linger))
+        code = run(run_demo(options, once, Console(highlight=False, soft_wrap=True), linger))
     raise typer.Exit(code)
 
 

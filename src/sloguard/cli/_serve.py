@@ -167,11 +167,14 @@ def serve(
         "--rules.alert.for-grace-period",
         help="Minimum time between an alert's 'for' state being restored and it firing; alerts whose "
         "'for' is shorter are not restored.")] = "10m",
+    event_loop: Annotated[str, typer.Option(
+        "--event-loop", help="auto (uvloop when installed, else asyncio's loop), asyncio or uvloop.")] = "auto",
     maintenance_interval: Annotated[str, typer.Option(
         "--storage.tsdb.maintenance-interval", hidden=True,
         help="How often blocks are cut, compacted, retained and new block directories loaded.")] = "1m",
 ) -> None:
     """Run the sloguard server: TSDB, scrapes, remote-write receiver and HTTP API."""
+    from sloguard._eventloop import resolve as resolve_loop
     from sloguard.api._listen import ServeError
     from sloguard.api._server import ServeOptions
     from sloguard.api._server import serve as run_server
@@ -186,6 +189,7 @@ def serve(
         edge = edge_flags(web_config_file, read_timeout, header_timeout, max_connections,
                           enable_lifecycle, enable_admin_api)
         maintenance_s = _positive_duration_s("--storage.tsdb.maintenance-interval", maintenance_interval)
+        loop = resolve_loop(event_loop)
         timing = AlertTiming(*(round(_positive_duration_s(f, t) * 1000) for f, t in (
             ("--rules.alert.resend-delay", alert_resend_delay),
             ("--rules.alert.for-outage-tolerance", alert_outage_tolerance),
@@ -224,12 +228,14 @@ def serve(
         "rules.alert.resend-delay": alert_resend_delay,
         "rules.alert.for-outage-tolerance": alert_outage_tolerance,
         "rules.alert.for-grace-period": alert_grace_period,
+        "event-loop": loop,
     }
     options = ServeOptions(
         config_path=config_file or Path(BUNDLED_CONFIG), data_dir=data_dir, host=host, port=port,
         flags=flags, web=edge.web, limits=edge.limits, enable_lifecycle=edge.enable_lifecycle,
         maintenance_interval_s=maintenance_s,
         alerting_config=alerting_config, state_url=state_url, peer_name=peer_name or "", alert_timing=timing,
+        event_loop=loop,
         loader=None if config_file else (lambda: bundled_config(self_address(host, port))),
     )
     tune_for_server()
