@@ -1,5 +1,5 @@
-"""The per-integration stages: dedup (Alertmanager's needsUpdate table), claim, retry with
-backoff on the manual clock, set-notifies, and how stages chain and fan out."""
+"""The per-integration stages: dedup (Alertmanager's needsUpdate table) with the HA claim,
+retry with backoff on the manual clock, set-notifies, and how stages chain and fan out."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import pytest
 
 from sloguard.alerting._stage_chain import Branch, FanoutStage, MultiStage, RoutingStage
 from sloguard.alerting._stage_notify import (
-    ClaimStage,
     DedupStage,
     SetNotifiesStage,
     flush_id,
@@ -134,15 +133,30 @@ def test_flush_ids_depend_only_on_what_replicas_share() -> None:
 
 
 def test_one_claim_per_flush_until_its_deadline(store: SqlStateStore, clock: ManualClock) -> None:
-    c = replace(ctx(T0, deadline_ms=T0 + 10_000), flush_id="f1")
+    c = ctx(T0, deadline_ms=T0 + 10_000)
     a = [alert("a")]
-    r1, r2 = ClaimStage(store.nflog, HOOK, "r1"), ClaimStage(store.nflog, HOOK, "r2")
-    assert asyncio.run(r1.exec(c, a))[1] == a
-    with pytest.raises(Deferred, match=r"team/webhook\[0\]: another replica holds flush f1 of group"):
+    r1, r2 = DedupStage(store.nflog, HOOK, True, holder="r1"), DedupStage(store.nflog, HOOK, True, holder="r2")
+    sent_ctx, sent = asyncio.run(r1.exec(c, a))
+    assert sent == a
+    fid = sent_ctx.flush_id
+    assert fid == flush_id(None, (hash_alert(a[0]),), ())
+    with pytest.raises(Deferred, match=rf"team/webhook\[0\]: another replica holds flush {fid} of group"):
         asyncio.run(r2.exec(c, a))
+    assert asyncio.run(r1.exec(c, a))[1] == a  # the holder may claim its own flush again
     asyncio.run(clock.advance(10_000))
     assert asyncio.run(r2.exec(c, a))[1] == a  # r1's claim expired: r2 takes the flush over
-    assert store.nflog.claim_holder(HOOK, c.group_key, "f1") == "r2"
+    assert store.nflog.claim_holder(HOOK, c.group_key, fid) == "r2"
+
+
+def test_a_flush_with_nothing_to_send_claims_nothing(store: SqlStateStore, clock: ManualClock) -> None:
+    """Dedup drops what the log already says before any claim: the other replica's
+    chain ends quietly (no Deferred) and no claim row is made."""
+    c = ctx(T0, deadline_ms=T0 + 10_000)
+    a = [alert("a")]
+    store.nflog.log(HOOK, c.group_key, [hash_alert(a[0])], [], expires_at=T0 + HOUR, timestamp=T0 - MIN)
+    out_ctx, out = asyncio.run(DedupStage(store.nflog, HOOK, True, holder="r1").exec(c, a))
+    assert out == []
+    assert store.nflog.claim_holder(HOOK, c.group_key, out_ctx.flush_id) is None
 
 
 # ---- retry ---------------------------------------------------------------------------------
@@ -215,7 +229,7 @@ def test_a_hung_attempt_times_out_and_is_retried(clock: ManualClock) -> None:
 
 def _chain(store: SqlStateStore, n: FakeNotifier, clock: ManualClock, peer: str = "r1",
            recv: NflogReceiver = HOOK) -> MultiStage:
-    return MultiStage(DedupStage(store.nflog, recv, n.send_resolved()), ClaimStage(store.nflog, recv, peer),
+    return MultiStage(DedupStage(store.nflog, recv, n.send_resolved(), peer),
                       _retry(n, clock), SetNotifiesStage(store.nflog, recv, clock))
 
 

@@ -163,3 +163,36 @@ def test_a_large_batch_logs_claims_and_reads_every_group(store: SqlStateStore, c
     assert claims == [True] * 300
     got = store.nflog.run([NflogQuery(HOOK, k) for k in keys])
     assert [e.firing for e in got if isinstance(e, NflogEntry)] == [(7,), *[(i,) for i in range(1, 300)]]
+
+
+def test_a_decide_reads_decides_and_claims_in_one_transaction(store: SqlStateStore, clock: FakeClock) -> None:
+    """``NflogDecide``: the entry as the batch's records left it goes to ``decide``; its flush
+    id is claimed (the first claim of a key and flush in the batch wins, a plain claim
+    included); None claims nothing."""
+    from sloguard.state.nflog import NflogClaim, NflogDecide, NflogDecision, NflogEntry, NflogRecord
+
+    seen: list[NflogEntry | None] = []
+
+    def flush_of(entry: NflogEntry | None) -> str | None:
+        seen.append(entry)
+        return None if entry is not None and entry.firing == (9,) else f"f{entry.timestamp if entry else 0}"
+
+    logged = NflogEntry(HOOK, "a", clock.now, (1,), (), clock.now + 1000)
+    quiet = NflogEntry(HOOK, "q", clock.now, (9,), (), clock.now + 1000)
+    got = store.nflog.run([
+        NflogRecord(logged), NflogRecord(quiet),
+        NflogDecide(HOOK, "a", "r1", clock.now + 500, flush_of),
+        NflogClaim(HOOK, "b", "f0", "r2", clock.now + 500),
+        NflogDecide(HOOK, "b", "r1", clock.now + 500, flush_of),  # a plain claim came first: lost
+        NflogDecide(HOOK, "q", "r1", clock.now + 500, flush_of),
+    ])
+    assert got[2] == NflogDecision(logged, f"f{clock.now}", True)
+    assert got[3] is True
+    assert got[4] == NflogDecision(None, "f0", False)
+    assert got[5] == NflogDecision(quiet, None, False)
+    assert sorted(seen, key=lambda e: e.group_key if e else "") == [None, logged, quiet]
+    assert store.nflog.claim_holder(HOOK, "a", f"f{clock.now}") == "r1"
+    assert store.nflog.claim_holder(HOOK, "b", "f0") == "r2"
+    assert store.nflog.claim_holder(HOOK, "q", "f0") is None
+    again = store.nflog.run([NflogDecide(HOOK, "a", "r2", clock.now + 500, flush_of)])
+    assert again == [NflogDecision(logged, f"f{clock.now}", False)]  # r1 holds it until it expires

@@ -16,7 +16,15 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol, TypeVar, cast
 
 from sloguard.state import NflogEntry, NflogReceiver, NotificationLog
-from sloguard.state.nflog import NflogClaim, NflogOp, NflogQuery, NflogRecord, NflogResult
+from sloguard.state.nflog import (
+    NflogClaim,
+    NflogDecide,
+    NflogDecision,
+    NflogOp,
+    NflogQuery,
+    NflogRecord,
+    NflogResult,
+)
 
 __all__ = ["AsyncNflog", "BatchedNflog", "Blocking", "InlineNflog", "run_inline"]
 
@@ -38,9 +46,12 @@ async def run_inline(fn: Callable[[], T]) -> T:
 
 
 class AsyncNflog(Protocol):
-    """The three calls the dedup, claim and set-notifies stages make (each to await)."""
+    """The calls the dedup (with the HA claim) and set-notifies stages make (each to await)."""
 
     def query(self, receiver: NflogReceiver, group_key: str) -> Awaitable[NflogEntry | None]: ...
+
+    def decide(self, receiver: NflogReceiver, group_key: str, holder: str, *, expires_at: int,
+               decide: Callable[[NflogEntry | None], str | None]) -> Awaitable[NflogDecision]: ...
 
     def claim(self, receiver: NflogReceiver, group_key: str, flush_id: str, holder: str,
               *, expires_at: int) -> Awaitable[bool]: ...
@@ -50,15 +61,20 @@ class AsyncNflog(Protocol):
 
 
 class _Calls:
-    """The three calls as operations; subclasses say how an operation runs. Each call is
-    the operation's awaitable itself (no coroutine of its own): ``NotificationLog.run``
-    answers a query with its entry or None, a claim with a bool, a record with None."""
+    """The calls as operations; subclasses say how an operation runs. Each call is the
+    operation's awaitable itself (no coroutine of its own): ``NotificationLog.run`` answers
+    a query with its entry or None, a decide with its decision, a claim with a bool, a
+    record with None."""
 
     def _one(self, op: NflogOp) -> Awaitable[NflogResult]:
         raise NotImplementedError
 
     def query(self, receiver: NflogReceiver, group_key: str) -> Awaitable[NflogEntry | None]:
         return cast("Awaitable[NflogEntry | None]", self._one(NflogQuery(receiver, group_key)))
+
+    def decide(self, receiver: NflogReceiver, group_key: str, holder: str, *, expires_at: int,
+               decide: Callable[[NflogEntry | None], str | None]) -> Awaitable[NflogDecision]:
+        return cast("Awaitable[NflogDecision]", self._one(NflogDecide(receiver, group_key, holder, expires_at, decide)))
 
     def claim(self, receiver: NflogReceiver, group_key: str, flush_id: str, holder: str,
               *, expires_at: int) -> Awaitable[bool]:

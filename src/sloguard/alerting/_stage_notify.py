@@ -1,6 +1,6 @@
 """The notification log's stages for one receiver integration: :class:`DedupStage` (send
-only what the last notification did not already say, or after ``repeat_interval``),
-:class:`ClaimStage` (the HA agreement: one replica claims the flush) and
+only what the last notification did not already say, or after ``repeat_interval``; with
+the HA agreement, one replica claims the flush in the same transaction) and
 :class:`SetNotifiesStage` (record what the receiver accepted).
 
 Alert hashes are Alertmanager's ``hashAlert`` (XXH64 over ``name 0xff value 0xff`` in
@@ -24,7 +24,7 @@ from sloguard.labels import Labels, labels_hash, xxh64
 from sloguard.state import NflogEntry, NflogReceiver, NotificationLog, StateError
 
 __all__ = [
-    "DEFAULT_NFLOG_RETENTION_MS", "MIN_TIMEOUT_MS", "ClaimStage", "DedupStage",
+    "DEFAULT_NFLOG_RETENTION_MS", "MIN_TIMEOUT_MS", "DedupStage",
     "SetNotifiesStage", "flush_id", "hash_alert", "needs_update",
 ]
 
@@ -87,14 +87,24 @@ def _unavailable(ctx: FlushContext, what: str, e: StateError) -> StageError:
 
 class DedupStage:
     """Drops the flush when the receiver already knows it (:func:`needs_update` against the
-    log entry); records the firing and resolved hashes and the flush id on the context."""
+    log entry); records the firing and resolved hashes and the flush id on the context.
 
-    __slots__ = ("nflog", "receiver", "send_resolved")
+    With a ``holder`` (this replica's name) it is also the HA agreement: the flush it lets
+    through is claimed for ``holder`` until the flush's deadline, in the same transaction
+    as the read. Only the replica whose claim went in sends; another replica's unexpired
+    claim stops the chain here with :class:`Deferred` (this replica does not know the
+    notification went out, so its flush must not count as delivered). An expired claim (its
+    holder died or gave up at the deadline) is taken over, so the notification is sent by
+    whoever flushes next."""
 
-    def __init__(self, nflog: AsyncNflog | NotificationLog, receiver: NflogReceiver, send_resolved: bool) -> None:
+    __slots__ = ("holder", "nflog", "receiver", "send_resolved")
+
+    def __init__(self, nflog: AsyncNflog | NotificationLog, receiver: NflogReceiver, send_resolved: bool,
+                 holder: str | None = None) -> None:
         self.nflog = _async(nflog)
         self.receiver = receiver
         self.send_resolved = send_resolved
+        self.holder = holder
 
     async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
         now = ctx.now_ms
@@ -103,41 +113,33 @@ class DedupStage:
         for a in alerts:  # one pass: Alert.resolved_at and hash_alert, inline
             ends = a.ends_at
             (resolved if ends is not None and ends <= now else firing).add(_hash_labels(a.labels))
-        try:
-            entry = await self.nflog.query(self.receiver, ctx.group_key)
-        except StateError as e:
-            raise _unavailable(ctx, "reading the notification log", e) from e
         f, r = tuple(sorted(firing)), tuple(sorted(resolved))
+        send_resolved, repeat_ms = self.send_resolved, ctx.route.repeat_interval_ms
+
+        def decide(entry: NflogEntry | None) -> str | None:
+            """The flush to send (its id), or None; run where the log's transaction runs."""
+            update = needs_update(entry, firing, resolved, send_resolved=send_resolved, repeat_ms=repeat_ms, now_ms=now)
+            return flush_id(entry, f, r) if update else None
+
+        if self.holder is None:
+            try:
+                entry = await self.nflog.query(self.receiver, ctx.group_key)
+            except StateError as e:
+                raise _unavailable(ctx, "reading the notification log", e) from e
+            send = decide(entry) is not None
+        else:
+            expires = ctx.deadline_ms if ctx.deadline_ms is not None else now + MIN_TIMEOUT_MS
+            try:
+                found = await self.nflog.decide(self.receiver, ctx.group_key, self.holder, expires_at=expires,
+                                                decide=decide)
+            except StateError as e:
+                raise _unavailable(ctx, "reading the notification log and claiming the flush", e) from e
+            entry, send = found.entry, found.flush_id is not None
+            if send and not found.won:
+                raise Deferred(f"{ctx.integration}: another replica holds flush {found.flush_id} "
+                               f"of group {ctx.group_key}")
         ctx = ctx.deduplicated(f, r, flush_id(entry, f, r))
-        update = needs_update(entry, firing, resolved, send_resolved=self.send_resolved,
-                              repeat_ms=ctx.route.repeat_interval_ms, now_ms=ctx.now_ms)
-        return ctx, list(alerts) if update else []
-
-
-class ClaimStage:
-    """The HA agreement: claims ``ctx.flush_id`` for this replica (``holder``) until the
-    flush's deadline. Only the replica whose claim went in sends; another replica's unexpired
-    claim stops the chain here with :class:`Deferred` (this replica does not know the
-    notification went out, so its flush must not count as delivered). An expired claim (its
-    holder died or gave up at the deadline) is taken over, so the notification is sent by
-    whoever flushes next."""
-
-    __slots__ = ("holder", "nflog", "receiver")
-
-    def __init__(self, nflog: AsyncNflog | NotificationLog, receiver: NflogReceiver, holder: str) -> None:
-        self.nflog = _async(nflog)
-        self.receiver = receiver
-        self.holder = holder
-
-    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
-        expires = ctx.deadline_ms if ctx.deadline_ms is not None else ctx.now_ms + MIN_TIMEOUT_MS
-        try:
-            won = await self.nflog.claim(self.receiver, ctx.group_key, ctx.flush_id, self.holder, expires_at=expires)
-        except StateError as e:
-            raise _unavailable(ctx, "claiming the flush", e) from e
-        if not won:
-            raise Deferred(f"{ctx.integration}: another replica holds flush {ctx.flush_id} of group {ctx.group_key}")
-        return ctx, list(alerts)
+        return ctx, list(alerts) if send else []
 
 
 class SetNotifiesStage:

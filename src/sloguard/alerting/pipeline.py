@@ -4,10 +4,10 @@
 Per receiver it is Alertmanager's chain, as data::
 
     inhibit mute -> time active -> time mute -> silence mute -> fan-out over integrations:
-        dedup -> claim (HA) -> retry -> set-notifies
+        dedup with the HA claim -> retry -> set-notifies
 
 Replicas sharing one state store agree through the notification log's claims (see
-:class:`~sloguard.alerting._stage_notify.ClaimStage` and docs/alerting.md, "HA").
+:class:`~sloguard.alerting._stage_notify.DedupStage` and docs/alerting.md, "HA").
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from sloguard.alerting._stage_mute import (
 from sloguard.alerting._stage_notify import (
     DEFAULT_NFLOG_RETENTION_MS,
     MIN_TIMEOUT_MS,
-    ClaimStage,
     DedupStage,
     SetNotifiesStage,
 )
@@ -172,8 +171,7 @@ def _integration_chain(name: str, kind: str, idx: int, notifier: Notifier, deps:
     retry = RetryStage(notifier, label, deps.clock, deps.stats.integration(kind), backoff=deps.backoff,
                        timeout_s=deps.notify_timeout_s, external_url=deps.external_url)
     return Branch(label, MultiStage(
-        DedupStage(nflog, recv, notifier.send_resolved()),
-        ClaimStage(nflog, recv, deps.peer),
+        DedupStage(nflog, recv, notifier.send_resolved(), deps.peer),
         retry,
         SetNotifiesStage(nflog, recv, deps.clock, deps.nflog_retention_ms),
     ))

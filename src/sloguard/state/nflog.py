@@ -87,8 +87,32 @@ class NflogRecord:
     entry: NflogEntry
 
 
-NflogOp = NflogQuery | NflogClaim | NflogRecord
-NflogResult = NflogEntry | bool | None
+@dataclass(frozen=True, slots=True)
+class NflogDecide:
+    """Read the last notification of a receiver integration for a group, ask ``decide``
+    which flush that makes (its id; None: nothing to send) and claim that flush for
+    ``holder`` until ``expires_at``, all in one transaction (an :class:`NflogDecision`).
+    ``decide`` runs where the transaction runs: it must only compute."""
+
+    receiver: NflogReceiver
+    group_key: str
+    holder: str
+    expires_at: int
+    decide: Callable[[NflogEntry | None], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class NflogDecision:
+    """What an :class:`NflogDecide` found: the entry read, the flush id ``decide`` gave
+    (None: nothing to send, nothing claimed) and whether the claim went in."""
+
+    entry: NflogEntry | None
+    flush_id: str | None
+    won: bool
+
+
+NflogOp = NflogQuery | NflogClaim | NflogRecord | NflogDecide
+NflogResult = NflogEntry | NflogDecision | bool | None
 
 
 class NotificationLog:
@@ -106,19 +130,24 @@ class NotificationLog:
 
     def run(self, ops: Sequence[NflogOp]) -> list[NflogResult]:
         """Execute ``ops`` in one transaction with one statement per kind: the records (the
-        latest of each key wins), then the claims (one multi-row conditional insert; the
-        first claim of a key and flush in ``ops`` competes, a repeat of it loses), then the
-        queries (one select); their results in the order of ``ops``."""
+        latest of each key wins), then the reads of the decides (one select) and their
+        decisions, then the claims, the decides' among them (one multi-row conditional
+        insert; the first claim of a key and flush in ``ops`` competes, a repeat of it
+        loses), then the queries (one select); their results in the order of ``ops``."""
         now = self._clock()
         records = [op for op in ops if isinstance(op, NflogRecord)]
-        claims = [op for op in ops if isinstance(op, NflogClaim)]
+        decides = [op for op in ops if isinstance(op, NflogDecide)]
         queries = [op for op in ops if isinstance(op, NflogQuery)]
         with self._db.transaction() as conn:
             if records:
                 self._sql.log(conn, [_log_row(e) for e in _latest(records)])
-            won = self._claim_all(conn, claims, now) if claims else set()
+            read = self._query_all(conn, decides) if decides else {}
+            decided = {id(op): _decided(op, read) for op in decides}
+            claims = [_as_claim(op, decided) for op in ops if isinstance(op, (NflogClaim, NflogDecide))]
+            valid = [c for c in claims if c is not None]
+            won = self._claim_all(conn, valid, now) if valid else set()
             found = self._query_all(conn, queries) if queries else {}
-        return [_result(op, won, found) for op in ops]
+        return [_result(op, won, found, decided) for op in ops]
 
     def _claim_all(self, conn: Connection, claims: list[NflogClaim], now: int) -> set[int]:
         """The ids of the claims in ``claims`` that went in."""
@@ -129,7 +158,8 @@ class NotificationLog:
         went_in = self._sql.claim(conn, rows, now)  # (group_key, receiver, integration, idx, flush_id)
         return {id(c) for k, c in first.items() if k in went_in}
 
-    def _query_all(self, conn: Connection, queries: list[NflogQuery]) -> dict[tuple[Any, ...], NflogEntry]:
+    def _query_all(self, conn: Connection, queries: Sequence[NflogQuery | NflogDecide],
+                   ) -> dict[tuple[Any, ...], NflogEntry]:
         keys = {(q.group_key, q.receiver.name, q.receiver.integration, q.receiver.idx) for q in queries}
         # By group key only (one parameter per key); other integrations' rows are left out here.
         out = {}
@@ -223,12 +253,32 @@ def _latest(records: list[NflogRecord]) -> list[NflogEntry]:
     return list(by_key.values())
 
 
-def _result(op: NflogOp, won: set[int], found: dict[tuple[Any, ...], NflogEntry]) -> NflogResult:
+def _entry_of(op: NflogQuery | NflogDecide, found: dict[tuple[Any, ...], NflogEntry]) -> NflogEntry | None:
+    rcv = op.receiver
+    return found.get((op.group_key, rcv.name, rcv.integration, rcv.idx))
+
+
+def _decided(op: NflogDecide, read: dict[tuple[Any, ...], NflogEntry]) -> tuple[NflogEntry | None, NflogClaim | None]:
+    """A decide's entry and the claim its decision makes (None: nothing to send)."""
+    entry = _entry_of(op, read)
+    flush = op.decide(entry)
+    return entry, None if flush is None else NflogClaim(op.receiver, op.group_key, flush, op.holder, op.expires_at)
+
+
+def _as_claim(op: NflogClaim | NflogDecide,
+              decided: dict[int, tuple[NflogEntry | None, NflogClaim | None]]) -> NflogClaim | None:
+    return op if isinstance(op, NflogClaim) else decided[id(op)][1]
+
+
+def _result(op: NflogOp, won: set[int], found: dict[tuple[Any, ...], NflogEntry],
+            decided: dict[int, tuple[NflogEntry | None, NflogClaim | None]]) -> NflogResult:
     if isinstance(op, NflogQuery):
-        rcv = op.receiver
-        return found.get((op.group_key, rcv.name, rcv.integration, rcv.idx))
+        return _entry_of(op, found)
     if isinstance(op, NflogClaim):
         return id(op) in won
+    if isinstance(op, NflogDecide):
+        entry, claim = decided[id(op)]
+        return NflogDecision(entry, None if claim is None else claim.flush_id, claim is not None and id(claim) in won)
     return None
 
 
