@@ -7,7 +7,7 @@ baseline), header and cookie routes to the canary, sticky sessions by cookie, mi
 in-flight requests finish, new ones go elsewhere), keep-alive upstream pools, bounded
 heads, bodies and waits, and per-version RED metrics flushed to a ``MetricSink`` (the
 embedded TSDB) every ``flush_interval_s``. Runs on whatever event loop the caller runs
-(uvloop is optional: install it and run ``uvloop.install()`` first if you want it); the
+(``sloguard serve`` runs uvloop, see ``sloguard._eventloop``); the
 hot path is Protocol callbacks (``_proxy_client``, ``_proxy_exchange``, ``_proxy_pool``),
 no task or await per request.
 """
