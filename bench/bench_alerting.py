@@ -208,26 +208,50 @@ def measure(target: Target, total: int, workdir: Path) -> Result:
 TARGETS = ("am", "sloguard", "sloguard-pg")
 
 
-def run_target(name: str, total: int, tmp: Path, repeat: int, sloguard_missing: str | None) -> list[Result] | str:
-    """``repeat`` results (each run on fresh state), or why ``name`` was skipped."""
+def prepare(name: str, tmp: Path, sloguard_missing: str | None, cleanup: list[Any]) -> Target | str:
+    """The target ``name``, or why it cannot run here (a PostgreSQL cluster it needs is
+    started, and its cleanup added to ``cleanup``)."""
     if name == "am":
         am = alertmanager_target()
-        return am.missing or [measure(am, total, tmp / f"{name}-{i}") for i in range(repeat)]
+        return am.missing or am
     if sloguard_missing:
         return sloguard_missing
     if name == "sloguard":
-        return [measure(sloguard_target(), total, tmp / f"{name}-{i}") for i in range(repeat)]
+        return sloguard_target()
     from tests.state._pg import PgCluster, unavailable_reason
 
     reason = unavailable_reason()
     if reason:
         return reason
     cluster = PgCluster()
+    cleanup.append(cluster.destroy)
+    return sloguard_target(cluster.empty_database(), name=name)
+
+
+def run_all(names: list[str], total: int, tmp: Path, repeat: int,
+            sloguard_missing: str | None) -> dict[str, list[Result] | str]:
+    """``repeat`` results per target (each run on fresh state), or why it was skipped. The
+    runs go round by round (every target once per round), so a machine whose speed drifts
+    over minutes (shared cores) slows every target alike."""
+    cleanup: list[Any] = []
     try:
-        return [measure(sloguard_target(cluster.empty_database(), name=name), total, tmp / f"{name}-{i}")
-                for i in range(repeat)]
+        targets = {name: prepare(name, tmp, sloguard_missing, cleanup) for name in names}
+        results: dict[str, list[Result] | str] = {n: t if isinstance(t, str) else [] for n, t in targets.items()}
+        for n, t in targets.items():
+            if isinstance(t, str):
+                log(f"bench_alerting: {n} skipped: {t}")
+        for i in range(repeat):
+            for name, target in targets.items():
+                if isinstance(target, str):
+                    continue
+                log(f"bench_alerting: {name}, round {i + 1} of {repeat}")
+                runs = results[name]
+                assert isinstance(runs, list)
+                runs.append(measure(target, total, tmp / f"{name}-{i}"))
+        return results
     finally:
-        cluster.destroy()
+        for done in cleanup:
+            done()
 
 
 def median_run(runs: list[Result]) -> Result:
@@ -251,7 +275,8 @@ def report(results: dict[str, list[Result] | str], total: int) -> str:
         "client CPU: the posting clients' CPU time (whether the clients or the server set the pace); server CPU: "
         "the server process' user + system CPU from the first POST until the last alert arrived (all threads, "
         "polled every 20 ms); capture CPU: the same for the capture server's process; each "
-        "target runs --repeat times on fresh state: the median time (all times in brackets) and the highest RSS", "",
+        "target runs --repeat times on fresh state, round by round (every target once per round): the median "
+        "time (all times in brackets) and the highest RSS", "",
         "| target | time to deliver all | ratio to Alertmanager | POST phase | webhook requests | peak RSS "
         "| client CPU | server CPU | capture CPU |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -283,12 +308,7 @@ def main() -> int:
         tmp = Path(tmp_name)
         wants_sloguard = any(n.startswith("sloguard") for n in names)
         missing = alerting_api_missing(tmp / "probe") if wants_sloguard else None
-        results: dict[str, list[Result] | str] = {}
-        for name in names:
-            log(f"bench_alerting: {name}")
-            results[name] = run_target(name, args.alerts, tmp, args.repeat, missing)
-            if isinstance(results[name], str):
-                log(f"bench_alerting: {name} skipped: {results[name]}")
+        results = run_all(names, args.alerts, tmp, args.repeat, missing)
     print(report(results, args.alerts))
     return 0
 
