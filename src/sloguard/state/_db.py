@@ -7,7 +7,6 @@ turned into :class:`StateUnavailable`.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,10 +21,6 @@ from sloguard.state._errors import StateError, StateUnavailable, StateURLError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another writer's lock before giving up."""
-MAX_PARAMS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
-"""Parameters one statement may have: SQLite's limit (999 before 3.32); PostgreSQL takes
-more. Batch writes fill statements up to it: Python's sqlite3 gives the GIL up around each
-statement's steps, and fewer statements mean fewer waits to win it back."""
 PG_CONNECT_TIMEOUT_S = 5
 """How long a PostgreSQL connection attempt may take before the store says it is unavailable."""
 

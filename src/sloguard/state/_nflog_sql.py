@@ -17,18 +17,19 @@ claims take several times its own work (bench/RESULTS.md, alerting).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from sloguard.state._db import MAX_PARAMS
-
 __all__ = ["NflogSql"]
 
 _KEY = "group_key, receiver, integration, idx"
-_CLAIM_ROWS = (MAX_PARAMS - 1) // 8  # log entries and claims: 8 parameters a row
-_QUERY_KEYS = MAX_PARAMS - 2
+_LIMIT = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+"""Parameters a statement may have: SQLite's limit (999 before 3.32); PostgreSQL takes more."""
+_CLAIM_ROWS = (_LIMIT - 1) // 8  # log entries and claims: 8 parameters a row
+_QUERY_KEYS = _LIMIT - 2
 
 Row = tuple[Any, ...]
 

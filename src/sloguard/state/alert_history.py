@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sloguard.alerting.silence_match import Silence, SilenceMatcher
-from sloguard.state._db import MAX_PARAMS, Database
+from sloguard.state._db import Database
 from sloguard.state._errors import StateError
 from sloguard.state._schema import alert_history as table
 
@@ -109,8 +109,8 @@ def silence_event(kind: HistoryKind, silence: Silence, time: int, actor: str) ->
 
 _COLUMNS = ", ".join(f'"{c}"' for c in (
     "time", "kind", "key", "labels", "starts_at", "ends_at", "created_by", "comment", "actor", "recorded_at"))
-_ROWS_PER_INSERT = MAX_PARAMS // 10
-"""Events per statement (10 parameters each)."""
+_ROWS_PER_INSERT = 99
+"""Events per statement: under 999 parameters, the limit of SQLite before 3.32."""
 
 
 def insert_events(db: Database, conn: Connection, events: Sequence[HistoryEvent], recorded_at: int) -> int:
