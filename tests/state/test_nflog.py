@@ -196,24 +196,3 @@ def test_a_decide_reads_decides_and_claims_in_one_transaction(store: SqlStateSto
     assert store.nflog.claim_holder(HOOK, "q", "f0") is None
     again = store.nflog.run([NflogDecide(HOOK, "a", "r2", clock.now + 500, flush_of)])
     assert again == [NflogDecision(logged, f"f{clock.now}", False)]  # r1 holds it until it expires
-
-
-def test_batches_over_one_statement_and_two_holders_in_one_batch(store: SqlStateStore, clock: FakeClock) -> None:
-    """More rows than one statement takes (on SQLite the claims that went in are read back
-    instead of returned); two holders claiming in one batch each learn only their own wins;
-    a holder renewing its own claim wins it again, another holder's unexpired claim loses."""
-    from sloguard.state._nflog_sql import _CLAIM_ROWS
-    from sloguard.state.nflog import NflogClaim, NflogEntry, NflogQuery, NflogRecord
-
-    n = _CLAIM_ROWS + 7
-    keys = [f'{{}}:{{instance="h{i}", note="\\u00e9\\"q"}}' for i in range(n)]
-    store.nflog.run([NflogRecord(NflogEntry(HOOK, k, clock.now, (i, 2**64 - 1), (), clock.now + 1000))
-                     for i, k in enumerate(keys)])
-    got = store.nflog.run([NflogClaim(HOOK, k, "f", "r1" if i % 2 else "r2", clock.now + 1000)
-                           for i, k in enumerate(keys)])
-    assert got == [True] * n
-    again = store.nflog.run([NflogClaim(HOOK, k, "f", "r1", clock.now + 1000) for k in keys[:4]])
-    assert again == [False, True, False, True]  # r2 holds the even ones; r1 renews its own
-    read = store.nflog.run([NflogQuery(HOOK, k) for k in keys])
-    assert [e.firing for e in read if isinstance(e, NflogEntry)] == [(i, 2**64 - 1) for i in range(n)]
-    assert store.nflog.claim_holder(HOOK, keys[0], "f") == "r2"
