@@ -118,7 +118,7 @@ def label_value(labels: LabelSet, name: str) -> str:
 def matches_all(matchers: Iterable[Matcher], labels: LabelSet) -> bool:
     """Alertmanager's ``Matchers.Matches``: every matcher holds (an absent label reads as ``""``)."""
     get = labels.get
-    for m in matchers:  # a loop, not all() over a generator: called for every alert of every flush
+    for m in matchers:  # noqa: SIM110 - a loop, not all() over a generator: runs for every alert of every flush
         if not m.matches(get(m.name, "")):
             return False
     return True
