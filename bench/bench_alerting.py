@@ -28,6 +28,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,16 +209,17 @@ def measure(target: Target, total: int, workdir: Path) -> Result:
 TARGETS = ("am", "sloguard", "sloguard-pg")
 
 
-def prepare(name: str, tmp: Path, sloguard_missing: str | None, cleanup: list[Any]) -> Target | str:
-    """The target ``name``, or why it cannot run here (a PostgreSQL cluster it needs is
+def prepare(name: str, sloguard_missing: str | None, cleanup: list[Any]) -> Callable[[], Target] | str:
+    """How to make the target ``name`` for one run (every run gets fresh state: sloguard-pg
+    a new empty database), or why it cannot run here (a PostgreSQL cluster it needs is
     started, and its cleanup added to ``cleanup``)."""
     if name == "am":
         am = alertmanager_target()
-        return am.missing or am
+        return am.missing or (lambda: am)
     if sloguard_missing:
         return sloguard_missing
     if name == "sloguard":
-        return sloguard_target()
+        return sloguard_target
     from tests.state._pg import PgCluster, unavailable_reason
 
     reason = unavailable_reason()
@@ -225,7 +227,7 @@ def prepare(name: str, tmp: Path, sloguard_missing: str | None, cleanup: list[An
         return reason
     cluster = PgCluster()
     cleanup.append(cluster.destroy)
-    return sloguard_target(cluster.empty_database(), name=name)
+    return lambda: sloguard_target(cluster.empty_database(), name=name)
 
 
 def run_all(names: list[str], total: int, tmp: Path, repeat: int,
@@ -235,19 +237,19 @@ def run_all(names: list[str], total: int, tmp: Path, repeat: int,
     over minutes (shared cores) slows every target alike."""
     cleanup: list[Any] = []
     try:
-        targets = {name: prepare(name, tmp, sloguard_missing, cleanup) for name in names}
-        results: dict[str, list[Result] | str] = {n: t if isinstance(t, str) else [] for n, t in targets.items()}
-        for n, t in targets.items():
-            if isinstance(t, str):
-                log(f"bench_alerting: {n} skipped: {t}")
+        makers = {name: prepare(name, sloguard_missing, cleanup) for name in names}
+        results: dict[str, list[Result] | str] = {n: m if isinstance(m, str) else [] for n, m in makers.items()}
+        for n, m in makers.items():
+            if isinstance(m, str):
+                log(f"bench_alerting: {n} skipped: {m}")
         for i in range(repeat):
-            for name, target in targets.items():
-                if isinstance(target, str):
+            for name, make in makers.items():
+                if isinstance(make, str):
                     continue
                 log(f"bench_alerting: {name}, round {i + 1} of {repeat}")
                 runs = results[name]
                 assert isinstance(runs, list)
-                runs.append(measure(target, total, tmp / f"{name}-{i}"))
+                runs.append(measure(make(), total, tmp / f"{name}-{i}"))
         return results
     finally:
         for done in cleanup:
