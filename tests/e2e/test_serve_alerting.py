@@ -28,15 +28,23 @@ groups:
 """
 
 
-def _server(make: Callable[..., SloguardProcess], tmp_path: Path, alerting: str | None) -> SloguardProcess:
+def _server(make: Callable[..., SloguardProcess], tmp_path: Path, alerting: str | None,
+            *args: str) -> SloguardProcess:
     (tmp_path / "rules.yml").write_text(RULES)
     extra = ""
     if alerting is not None:
         (tmp_path / "am.yml").write_text(alerting)
         extra = "alerting_config_file: am.yml\n"
     server = make("global: {evaluation_interval: 1s}\nscrape_configs: []\nrule_files: [rules.yml]\n" + extra)
-    server.extra_args = ["--web.enable-lifecycle"]
+    server.extra_args = ["--web.enable-lifecycle", *args]
     return server.start()
+
+
+def _senders(pid: int) -> list[str]:
+    """The command lines of ``pid``'s child processes that are sloguard's HTTP sender."""
+    kids = [k for task in Path(f"/proc/{pid}/task").iterdir() for k in (task / "children").read_text().split()]
+    lines = [Path(f"/proc/{k}/cmdline").read_bytes().replace(b"\0", b" ").decode() for k in kids]
+    return [line for line in lines if "sloguard.httpclient._sender" in line]
 
 
 def _metric(url: str, name: str) -> float:
@@ -60,6 +68,22 @@ def test_rule_alerts_reach_a_webhook_in_process(sloguard_factory: Callable[..., 
         assert n["externalURL"] == server.url
         ams = httpx.get(f"{server.url}/api/v1/alertmanagers", timeout=5.0).json()["data"]
         assert ams["activeAlertmanagers"] == [{"url": f"{server.url}/api/v2/alerts"}]
+        assert server.proc is not None and len(_senders(server.proc.pid)) == 1  # the POST left from the worker
+        flags = httpx.get(f"{server.url}/api/v1/status/flags", timeout=5.0).json()["data"]
+        assert flags["alerting.http-sender"] == "process"
+        assert server.stop() == 0
+    finally:
+        capture.stop()
+
+
+def test_the_http_sender_can_be_inline(sloguard_factory: Callable[..., SloguardProcess], tmp_path: Path) -> None:
+    capture = CaptureServer()
+    try:
+        server = _server(sloguard_factory, tmp_path, CONFIG.format(capture=capture.start()),
+                         "--alerting.http-sender", "inline")
+        wait_until("the rule's notification", lambda: len(notifications(capture)) >= 1, 20)
+        assert server.proc is not None and _senders(server.proc.pid) == []
+        assert server.stop() == 0
     finally:
         capture.stop()
 

@@ -20,6 +20,7 @@ from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import map_aiohttp_exceptions
 
 from sloguard.httpclient import H1Client
+from sloguard.httpclient._offload import SenderProcess
 
 __all__ = ["SharedClient"]
 
@@ -29,9 +30,9 @@ _MAX_REDIRECTS = 20
 class SharedClient(httpx.AsyncClient):
     """httpx's API on aiohttp's pool, and a direct POST (redirects followed)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sender: bool = False) -> None:
         self._aio = AiohttpTransport()
-        self._h1 = H1Client(self._aio.ssl_context)
+        self._h1: H1Client | SenderProcess = SenderProcess() if sender else H1Client(self._aio.ssl_context)
         super().__init__(transport=self._aio, follow_redirects=True)
 
     def _session(self) -> aiohttp.ClientSession:

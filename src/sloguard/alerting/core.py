@@ -53,9 +53,11 @@ class CoreOptions:
     history_flush_ms: int = 1_000
     history_retention_ms: int = DEFAULT_RETENTION_MS
     history_max_rows: int = DEFAULT_MAX_ROWS
+    #: Send the shared client's POSTs from a worker process (a second core; the server's way).
+    http_sender: bool = False
 
 
-def shared_client() -> httpx.AsyncClient:
+def shared_client(sender: bool = False) -> httpx.AsyncClient:
     """The client receivers without their own ``http_config`` share: httpx's API on
     aiohttp's connection pool (httpx's own pool costs about 1 ms of CPU per request and
     slows down further with thousands of requests waiting; aiohttp's keeps a flush of
@@ -63,7 +65,7 @@ def shared_client() -> httpx.AsyncClient:
     directly (see :class:`~sloguard.alerting._aioclient.SharedClient`)."""
     from sloguard.alerting._aioclient import SharedClient
 
-    return SharedClient()
+    return SharedClient(sender)
 
 
 class AlertingCore:
@@ -77,7 +79,7 @@ class AlertingCore:
         self._clock = clock
         self.options = options
         self._own_http = http is None
-        self._http = http or shared_client()
+        self._http = http or shared_client(options.http_sender)
         self.marker = Marker()
         self.alert_store = AlertStore(clock, self.marker)
         #: Notification counters by integration type, kept across reloads.

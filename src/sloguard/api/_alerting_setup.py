@@ -109,6 +109,8 @@ class AlertingPlace:
     state_url: str | None
     peer_name: str
     root_url: str
+    #: ``--alerting.http-sender``: the receivers' shared POSTs from a worker process, or inline.
+    http_sender: str = "process"
 
 
 class AlertingRunner:
@@ -142,7 +144,8 @@ class AlertingRunner:
         except StateError as e:
             raise AlertingSetupError(f"cannot open the state store: {e}") from None
         root = where.root_url.rstrip("/")
-        options = CoreOptions(where.peer_name, root, root, loaded.log_receivers)
+        options = CoreOptions(where.peer_name, root, root, loaded.log_receivers,
+                              http_sender=where.http_sender == "process")
         self.core = AlertingCore(loaded.config, loaded.text, store, SystemClock(), options)
         self._place = where
         try:

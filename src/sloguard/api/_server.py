@@ -83,6 +83,8 @@ class ServeOptions:
     alert_timing: AlertTiming = field(default_factory=AlertTiming)
     #: ``--event-loop``: auto (uvloop when installed), asyncio or uvloop.
     event_loop: str = "auto"
+    #: ``--alerting.http-sender``: process (receivers' POSTs from a worker process) or inline.
+    http_sender: str = "process"
     #: Injected for tests: how the storage is opened, and how the maintenance loop waits.
     storage_opener: Callable[[Path, TSDBSettings], Storage] = open_storage
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -253,7 +255,8 @@ class Server:
     async def _start_alerting(self, ctx: ServerContext, uv: EdgeUvicorn) -> None:
         o = self.options
         where = AlertingPlace(self._config_file(), o.alerting_config, o.data_dir, o.state_url,
-                              o.peer_name or f"{socket.gethostname()}:{self._port(uv)}", self._root_url(uv))
+                              o.peer_name or f"{socket.gethostname()}:{self._port(uv)}", self._root_url(uv),
+                              o.http_sender)
         ctx.settings["external_url"] = where.root_url.rstrip("/")
         try:
             ctx.alerting = await self._alerting.start(self.config, where, self._grouping_labels(), self._registry)

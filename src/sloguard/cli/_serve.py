@@ -167,6 +167,9 @@ def serve(
         "--rules.alert.for-grace-period",
         help="Minimum time between an alert's 'for' state being restored and it firing; alerts whose "
         "'for' is shorter are not restored.")] = "10m",
+    http_sender: Annotated[str, typer.Option(
+        "--alerting.http-sender", help="process (receivers' POSTs sent from a worker process, a second core) "
+        "or inline (on the server's event loop).")] = "process",
     event_loop: Annotated[str, typer.Option(
         "--event-loop", help="auto (uvloop when installed, else asyncio's loop), asyncio or uvloop.")] = "auto",
     maintenance_interval: Annotated[str, typer.Option(
@@ -190,6 +193,8 @@ def serve(
                           enable_lifecycle, enable_admin_api)
         maintenance_s = _positive_duration_s("--storage.tsdb.maintenance-interval", maintenance_interval)
         loop = resolve_loop(event_loop)
+        if http_sender not in ("process", "inline"):
+            raise ValueError(f"invalid --alerting.http-sender {http_sender!r}: expected process or inline")
         timing = AlertTiming(*(round(_positive_duration_s(f, t) * 1000) for f, t in (
             ("--rules.alert.resend-delay", alert_resend_delay),
             ("--rules.alert.for-outage-tolerance", alert_outage_tolerance),
@@ -229,13 +234,14 @@ def serve(
         "rules.alert.for-outage-tolerance": alert_outage_tolerance,
         "rules.alert.for-grace-period": alert_grace_period,
         "event-loop": loop,
+        "alerting.http-sender": http_sender,
     }
     options = ServeOptions(
         config_path=config_file or Path(BUNDLED_CONFIG), data_dir=data_dir, host=host, port=port,
         flags=flags, web=edge.web, limits=edge.limits, enable_lifecycle=edge.enable_lifecycle,
         maintenance_interval_s=maintenance_s,
         alerting_config=alerting_config, state_url=state_url, peer_name=peer_name or "", alert_timing=timing,
-        event_loop=loop,
+        event_loop=loop, http_sender=http_sender,
         loader=None if config_file else (lambda: bundled_config(self_address(host, port))),
     )
     tune_for_server()
