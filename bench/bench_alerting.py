@@ -170,6 +170,33 @@ class Result:
     capture_cpu_seconds: float = float("nan")
 
 
+def family(pid: int) -> list[int]:
+    """``pid`` and the processes it started (sloguard's HTTP sender), for RSS and CPU."""
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            kids += [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return [pid, *(p for k in kids for p in family(k))]
+
+
+def family_rss_mib(pid: int) -> float:
+    """The sum of the peak RSS of ``pid`` and of the processes it started."""
+    return sum(peak_rss_mib(p) for p in family(pid))
+
+
+def family_cpu(pid: int, seen: dict[int, float]) -> float:
+    """CPU seconds of ``pid`` and the processes it started, each process' last reading kept
+    in ``seen`` (so a child's time counts even when it is read only once)."""
+    for p in family(pid):
+        try:
+            seen[p] = cpu_seconds(p)
+        except OSError:
+            continue
+    return sum(seen.values())
+
+
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -188,7 +215,8 @@ def measure(target: Target, total: int, workdir: Path) -> Result:
     try:
         with running(target, CONFIG.format(url=capture.url), workdir, timeout_s=120) as server:
             work = batches(total)
-            server_cpu0, capture_cpu0 = cpu_seconds(server.proc.pid), cpu_seconds(capture.proc.pid)
+            seen: dict[int, float] = {}
+            server_cpu0, capture_cpu0 = family_cpu(server.proc.pid, seen), cpu_seconds(capture.proc.pid)
             t0, cpu0 = time.monotonic(), time.process_time()
             asyncio.run(post_all(server.url, work))
             posted, client_cpu = time.monotonic() - t0, time.process_time() - cpu0
@@ -198,7 +226,7 @@ def measure(target: Target, total: int, workdir: Path) -> Result:
                                        f"arrived within {TIMEOUT_S:.0f} s")
                 time.sleep(0.02)
             return Result(target.name, capture.done_at.value - t0, posted, client_cpu, capture.requests.value,
-                          peak_rss_mib(server.proc.pid), cpu_seconds(server.proc.pid) - server_cpu0,
+                          family_rss_mib(server.proc.pid), family_cpu(server.proc.pid, seen) - server_cpu0,
                           cpu_seconds(capture.proc.pid) - capture_cpu0)
     finally:
         capture.stop()
@@ -273,10 +301,11 @@ def report(results: dict[str, list[Result] | str], total: int) -> str:
         f"{CLIENTS} concurrent clients; group_by [alertname, instance] (one group per alert), group_wait 0s; "
         "a webhook receiver to a local asyncio capture server in its own process",
         "- time: from the first POST until every alert has arrived at the capture server (ratio: target / Alertmanager, "
-        "target <= 1.0); POST phase: until the last batch was accepted; peak RSS: VmHWM of the server process; "
+        "target <= 1.0); POST phase: until the last batch was accepted; peak RSS: VmHWM of the server process "
+        "plus that of the processes it started (sloguard's HTTP sender); "
         "client CPU: the posting clients' CPU time (whether the clients or the server set the pace); server CPU: "
-        "the server process' user + system CPU from the first POST until the last alert arrived (all threads, "
-        "polled every 20 ms); capture CPU: the same for the capture server's process; each "
+        "the server's user + system CPU from the first POST until the last alert arrived (all threads, and "
+        "the processes it started); capture CPU: the same for the capture server's process; each "
         "target runs --repeat times on fresh state, round by round (every target once per round): the median "
         "time (all times in brackets) and the highest RSS", "",
         "| target | time to deliver all | ratio to Alertmanager | POST phase | webhook requests | peak RSS "
