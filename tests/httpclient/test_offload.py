@@ -5,8 +5,10 @@ failing its requests in flight and restarted for the next one, and a clean close
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -28,6 +30,19 @@ async def _hang_or_ok(request: bytes, writer: asyncio.StreamWriter) -> bool:
     return True
 
 
+@contextlib.asynccontextmanager
+async def _served() -> AsyncIterator[tuple[str, Server, SenderProcess]]:
+    """A test server answering 201 (or hanging on a body ending in ``hang``) and a sender."""
+    server = Server(_hang_or_ok)
+    url = await server.start()
+    sender = SenderProcess()
+    try:
+        yield url, server, sender
+    finally:
+        await sender.aclose()
+        server.close()
+
+
 def test_frames_split_and_join_across_any_chunking() -> None:
     data = frame((1, "http://x/", b"\x00body", (("a", "b"),), 2.5)) + frame((2,)) + frame((3, 200, {}, b""))
     for size in (1, 3, 7, len(data)):
@@ -38,10 +53,7 @@ def test_frames_split_and_join_across_any_chunking() -> None:
 
 def test_answers_and_errors_are_those_of_the_in_process_client() -> None:
     async def main() -> None:
-        server = Server(_hang_or_ok)
-        url = await server.start()
-        sender = SenderProcess()
-        try:
+        async with _served() as (url, server, sender):
             r = await sender.post(url + "/hook", b"hello", {"Content-Type": "text/plain"}, 5)
             assert (r.status, r.headers["x-seen"], r.body) == (201, "yes", b"ok")
             assert server.requests[0].startswith(b"POST /hook HTTP/1.1\r\n")
@@ -54,19 +66,13 @@ def test_answers_and_errors_are_those_of_the_in_process_client() -> None:
                 await sender.post(url, b"hang", {}, 0.3)
             with pytest.raises(httpx.UnsupportedProtocol):
                 await sender.post("ftp://127.0.0.1/", b"x", {}, 2)
-        finally:
-            await sender.aclose()
-            server.close()
 
     asyncio.run(main())
 
 
 def test_a_cancelled_request_is_cancelled_in_the_worker_and_others_go_on() -> None:
     async def main() -> None:
-        server = Server(_hang_or_ok)
-        url = await server.start()
-        sender = SenderProcess()
-        try:
+        async with _served() as (url, server, sender):
             hung = asyncio.ensure_future(sender.post(url, b"hang", {}, 20))
             await asyncio.sleep(0.5)
             hung.cancel()
@@ -75,19 +81,13 @@ def test_a_cancelled_request_is_cancelled_in_the_worker_and_others_go_on() -> No
             assert (await sender.post(url, b"next", {}, 5)).status == 201
             await asyncio.sleep(0.2)
             assert server.connections == 2  # the cancelled request's connection was not reused
-        finally:
-            await sender.aclose()
-            server.close()
 
     asyncio.run(main())
 
 
 def test_a_killed_worker_fails_its_requests_and_the_next_request_starts_another() -> None:
     async def main() -> None:
-        server = Server(_hang_or_ok)
-        url = await server.start()
-        sender = SenderProcess()
-        try:
+        async with _served() as (url, _, sender):
             assert (await sender.post(url, b"first", {}, 5)).status == 201
             pid = sender.pid
             assert pid is not None
@@ -98,9 +98,6 @@ def test_a_killed_worker_fails_its_requests_and_the_next_request_starts_another(
                 await hung
             assert (await sender.post(url, b"again", {}, 5)).status == 201
             assert sender.pid not in (None, pid)
-        finally:
-            await sender.aclose()
-            server.close()
         assert sender.pid is None
         with pytest.raises(httpx.ReadError, match="was closed"):
             await sender.post(url, b"late", {}, 5)
