@@ -118,7 +118,7 @@ def _probe(backend: Peer) -> Iterator[None]:
         thread.join(5)
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize("peer", [prometheus, victoria_metrics], ids=["prometheus", "victoria-metrics"])
 def test_a_pending_alert_fires_on_time_and_once_after_its_replica_is_killed(
         pg_cluster: PgCluster, tmp_path: Path, peer: Callable[[Path], AbstractContextManager[Peer]]) -> None:
@@ -135,7 +135,8 @@ def test_a_pending_alert_fires_on_time_and_once_after_its_replica_is_killed(
                 r.wait_ready()
             owner = next(r for r in rs if r.name == _stable_holder(rs))
             probing.enter_context(_probe(backend))
-            wait_for(lambda: bool(_for_state(backend)), 20, "the alert pending, its ALERTS_FOR_STATE in the backend")
+            # Set-up, not a bound under test: three replicas and the backend share two loaded cores in CI.
+            wait_for(lambda: bool(_for_state(backend)), 45, "the alert pending, its ALERTS_FOR_STATE in the backend")
             active_at = _for_state(backend)[0][1]
             wait_for(lambda: _for_state(backend)[-1][0] - active_at >= PENDING_S, 30, f"{PENDING_S} s of pending")
             assert _holder(rs[0]) == owner.name, "the group moved before the kill"
