@@ -3,8 +3,10 @@
 :class:`SharedClient` is an ``httpx.AsyncClient`` on aiohttp's connection pool (through
 httpx-aiohttp), so every receiver can use httpx's API. :meth:`SharedClient.post_bytes`,
 the receivers' POST, goes through :class:`~sloguard.httpclient.H1Client` instead (a lean
-keep-alive HTTP/1.1 client on asyncio Protocols, with the same TLS context): aiohttp's
-request path was most of a webhook notification's CPU. A redirect answer is followed on
+keep-alive HTTP/1.1 client on asyncio Protocols, with the same TLS context), or with
+``sender=True`` through the same client in a worker process
+(:class:`~sloguard.httpclient._offload.SenderProcess`, what ``sloguard serve`` uses):
+aiohttp's request path was most of a webhook notification's CPU. A redirect answer is followed on
 the aiohttp session, as ``client.post`` follows it. Failures are raised as the httpx
 exceptions a transport raises.
 """

@@ -61,8 +61,9 @@ def shared_client(sender: bool = False) -> httpx.AsyncClient:
     """The client receivers without their own ``http_config`` share: httpx's API on
     aiohttp's connection pool (httpx's own pool costs about 1 ms of CPU per request and
     slows down further with thousands of requests waiting; aiohttp's keeps a flush of
-    10,000 groups within the benchmark). ``post_json`` posts on its aiohttp session
-    directly (see :class:`~sloguard.alerting._aioclient.SharedClient`)."""
+    10,000 groups within the benchmark). ``post_json`` posts through its lean HTTP/1.1
+    client instead, in a worker process when ``sender`` (see
+    :class:`~sloguard.alerting._aioclient.SharedClient`)."""
     from sloguard.alerting._aioclient import SharedClient
 
     return SharedClient(sender)
