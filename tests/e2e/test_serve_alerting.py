@@ -14,6 +14,7 @@ import pytest
 from tests.alerting._capture import CaptureServer
 from tests.alerting._served import CONFIG, firing, notifications, post_alerts, wait_until
 from tests.e2e.conftest import SloguardProcess, requires_tsdb
+from tests.httpclient._procs import sender_children
 
 pytestmark = [pytest.mark.slow, requires_tsdb()]
 
@@ -40,13 +41,6 @@ def _server(make: Callable[..., SloguardProcess], tmp_path: Path, alerting: str 
     return server.start()
 
 
-def _senders(pid: int) -> list[str]:
-    """The command lines of ``pid``'s child processes that are sloguard's HTTP sender."""
-    kids = [k for task in Path(f"/proc/{pid}/task").iterdir() for k in (task / "children").read_text().split()]
-    lines = [Path(f"/proc/{k}/cmdline").read_bytes().replace(b"\0", b" ").decode() for k in kids]
-    return [line for line in lines if "sloguard.httpclient._sender" in line]
-
-
 def _metric(url: str, name: str) -> float:
     text = httpx.get(f"{url}/metrics", timeout=5.0).text
     m = re.search(rf"^{name} (\S+)$", text, re.M)
@@ -68,7 +62,7 @@ def test_rule_alerts_reach_a_webhook_in_process(sloguard_factory: Callable[..., 
         assert n["externalURL"] == server.url
         ams = httpx.get(f"{server.url}/api/v1/alertmanagers", timeout=5.0).json()["data"]
         assert ams["activeAlertmanagers"] == [{"url": f"{server.url}/api/v2/alerts"}]
-        assert server.proc is not None and len(_senders(server.proc.pid)) == 1  # the POST left from the worker
+        assert server.proc is not None and len(sender_children(server.proc.pid)) == 1  # the POST left from the worker
         flags = httpx.get(f"{server.url}/api/v1/status/flags", timeout=5.0).json()["data"]
         assert flags["alerting.http-sender"] == "process"
         assert server.stop() == 0
@@ -82,7 +76,7 @@ def test_the_http_sender_can_be_inline(sloguard_factory: Callable[..., SloguardP
         server = _server(sloguard_factory, tmp_path, CONFIG.format(capture=capture.start()),
                          "--alerting.http-sender", "inline")
         wait_until("the rule's notification", lambda: len(notifications(capture)) >= 1, 20)
-        assert server.proc is not None and _senders(server.proc.pid) == []
+        assert server.proc is not None and sender_children(server.proc.pid) == []
         assert server.stop() == 0
     finally:
         capture.stop()

@@ -17,6 +17,7 @@ from sloguard.alerting._aioclient import SharedClient
 from sloguard.httpclient._offload import SenderProcess
 from sloguard.httpclient._sender import FrameReader, frame
 from tests._net import free_port
+from tests.httpclient._procs import sender_children
 from tests.httpclient.test_h1 import Server, answer
 
 OK = b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Seen: yes\r\n\r\nok"
@@ -101,6 +102,29 @@ def test_a_killed_worker_fails_its_requests_and_the_next_request_starts_another(
         assert sender.pid is None
         with pytest.raises(httpx.ReadError, match="was closed"):
             await sender.post(url, b"late", {}, 5)
+
+    asyncio.run(main())
+
+
+def test_a_prestarted_worker_serves_the_first_request_and_a_close_during_its_start_leaves_none() -> None:
+    async def main() -> None:
+        async with _served() as (url, _, sender):
+            sender.prestart()
+            for _ in range(200):  # up to 10 s
+                if sender.pid is not None:
+                    break
+                await asyncio.sleep(0.05)
+            pid = sender.pid
+            assert pid is not None  # started with no request
+            assert (await sender.post(url, b"first", {}, 5)).status == 201
+            assert sender.pid == pid
+        closing = SenderProcess()
+        closing.prestart()
+        await closing.aclose()  # while the process starts
+        await asyncio.sleep(1.0)  # time for a start that close did not wait for to finish
+        assert closing.pid is None and sender_children(os.getpid()) == []
+        closing.prestart()  # closed: nothing starts
+        assert closing.pid is None
 
     asyncio.run(main())
 

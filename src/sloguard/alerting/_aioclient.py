@@ -37,6 +37,11 @@ class SharedClient(httpx.AsyncClient):
         self._h1: H1Client | SenderProcess = SenderProcess() if sender else H1Client(self._aio.ssl_context)
         super().__init__(transport=self._aio, follow_redirects=True)
 
+    def prestart(self) -> None:
+        """Start the sender process now (if this client has one) rather than at the first POST."""
+        if isinstance(self._h1, SenderProcess):
+            self._h1.prestart()
+
     def _session(self) -> aiohttp.ClientSession:
         if not isinstance(self._aio.client, aiohttp.ClientSession):
             self._aio.client = self._aio.get_client()

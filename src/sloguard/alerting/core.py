@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -25,13 +26,22 @@ from sloguard.alerting.dispatch import Dispatcher
 from sloguard.alerting.history import HistoryRecorder
 from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert
-from sloguard.alerting.pipeline import Pipeline, PipelineDeps, PipelineStats, build_pipeline
+from sloguard.alerting.pipeline import (
+    Pipeline,
+    PipelineDeps,
+    PipelineStats,
+    build_pipeline,
+    uses_shared_client,
+)
 from sloguard.alerting.provider import AlertStore
 from sloguard.alerting.route import build_route
 from sloguard.alerting.service import AlertView, GroupView, Peer
 from sloguard.clock import Clock
 from sloguard.state import AlertHistoryRepository, SilenceRepository, SqlStateStore
 from sloguard.state.alert_history import DEFAULT_MAX_ROWS, DEFAULT_RETENTION_MS
+
+if TYPE_CHECKING:
+    from sloguard.alerting._aioclient import SharedClient
 
 log = logging.getLogger("sloguard.alerting")
 
@@ -57,7 +67,7 @@ class CoreOptions:
     http_sender: bool = False
 
 
-def shared_client(sender: bool = False) -> httpx.AsyncClient:
+def shared_client(sender: bool = False) -> SharedClient:
     """The client receivers without their own ``http_config`` share: httpx's API on
     aiohttp's connection pool (httpx's own pool costs about 1 ms of CPU per request and
     slows down further with thousands of requests waiting; aiohttp's keeps a flush of
@@ -79,8 +89,10 @@ class AlertingCore:
         self._store = store
         self._clock = clock
         self.options = options
-        self._own_http = http is None
-        self._http = http or shared_client(options.http_sender)
+        self._shared: SharedClient | None = None  # the client made here (closed here too)
+        if http is None:
+            http = self._shared = shared_client(options.http_sender)
+        self._http = http
         self.marker = Marker()
         self.alert_store = AlertStore(clock, self.marker)
         #: Notification counters by integration type, kept across reloads.
@@ -153,6 +165,7 @@ class AlertingCore:
         await self._heartbeat()
         self._unsubscribe_history = self.alert_store.subscribe(self.history.observe)
         await self._start_dispatcher()
+        self._prestart_sender()
         o = self.options
         self._tasks = [asyncio.create_task(self._every(o.heartbeat_ms, self._heartbeat), name="peer-heartbeat"),
                        asyncio.create_task(self._every(o.gc_interval_ms, self._gc), name="alerting-gc"),
@@ -166,6 +179,13 @@ class AlertingCore:
             await self._dispatcher.stop()
         self._config, self._config_text = config, config_text
         await self._start_dispatcher(pipeline)
+        self._prestart_sender()
+
+    def _prestart_sender(self) -> None:
+        """Start the HTTP sender process now when the configuration will post through it, so
+        the first notification does not wait for a process to start."""
+        if self._shared is not None and uses_shared_client(self._config):
+            self._shared.prestart()
 
     async def stop(self) -> None:
         """Stop dispatching (an in-flight notification is cancelled) and leave the peer table."""
@@ -180,8 +200,8 @@ class AlertingCore:
             await self.flush_history()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self._store.peers.leave, self.options.peer_name)
-        if self._own_http:
-            await self._http.aclose()
+        if self._shared is not None:
+            await self._shared.aclose()
 
     def _build(self, config: AlertmanagerConfig) -> Pipeline:
         deps = PipelineDeps(

@@ -45,6 +45,7 @@ from sloguard.alerting.receivers import (
     NotifyContext,
     NotifyResult,
     build_notifier,
+    shares_client,
 )
 from sloguard.alerting.stages import Deferred, FlushContext, Stage, StageError
 from sloguard.alerting.timeinterval import intervals_from_config
@@ -52,7 +53,8 @@ from sloguard.clock import Clock
 from sloguard.labels import Labels
 from sloguard.state import NflogReceiver, StateStore
 
-__all__ = ["LOG_INTEGRATION", "LogNotifier", "Pipeline", "PipelineDeps", "PipelineStats", "build_pipeline"]
+__all__ = ["LOG_INTEGRATION", "LogNotifier", "Pipeline", "PipelineDeps", "PipelineStats", "build_pipeline",
+           "uses_shared_client"]
 
 log = logging.getLogger("sloguard.alerting")
 
@@ -150,6 +152,12 @@ class Pipeline:
 
 
 _KINDS = ("webhook", "email", "pagerduty", "slack")  # Alertmanager's integration order
+
+
+def uses_shared_client(config: AlertmanagerConfig) -> bool:
+    """Whether some integration of ``config`` posts through the shared client (``deps.http``)."""
+    return any(shares_client(cfg) for rcv in config.receivers for kind in _KINDS
+               for cfg in getattr(rcv, f"{kind}_configs"))
 
 
 def _notifiers(config: AlertmanagerConfig, name: str, tmpl: NotificationTemplate,

@@ -3,9 +3,10 @@ worker process (``sloguard.httpclient._sender``), so the sockets, the response p
 the connection pool of many concurrent POSTs use a second core instead of the caller's
 event loop.
 
-The process starts at the first request and again after it died. Requests of one round
-of the loop leave in one pipe write; the answers come back the same way and resolve the
-callers' futures from the pipe's ``data_received`` (no task per answer here). Failures are
+The process starts at the first request (or earlier: :meth:`~SenderProcess.prestart`), and
+again after it died. Requests of one round of the loop leave in one pipe write; the answers
+come back the same way and resolve the callers' futures from the pipe's ``data_received``
+(no task per answer here). Failures are
 the ``httpx`` exceptions the worker's client raised (``ConnectError``, ``ReadTimeout``,
 ...); a request in flight when the process exits fails with ``ReadError``. A cancelled
 request is cancelled in the worker too (which closes its connection, as ``H1Client`` does).
@@ -93,6 +94,19 @@ class SenderProcess:
         if stdin is not None and not stdin.is_closing():
             stdin.write(data)  # type: ignore[attr-defined]  # the stdin pipe's write transport
 
+    def prestart(self) -> None:
+        """Start the worker now, in the background, so the first request need not wait for
+        it; a worker that cannot start is left for that request to meet (and report)."""
+        if self._transport is None and self._starting is None and not self._closed:
+            self._starting = starting = asyncio.ensure_future(self._spawn())
+            starting.add_done_callback(self._prestarted)
+
+    def _prestarted(self, starting: asyncio.Future[None]) -> None:
+        if self._starting is starting:
+            self._starting = None
+        if not starting.cancelled():
+            starting.exception()  # retrieved: the next request starts (and reports) anew
+
     async def _start(self) -> None:
         if self._closed:
             raise httpx.ReadError("the HTTP sender process was closed")
@@ -149,6 +163,9 @@ class SenderProcess:
     async def aclose(self) -> None:
         """End the worker (requests in flight fail with ``ReadError``)."""
         self._closed = True
+        if self._starting is not None:  # let a start in flight end, so no worker outlives this
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._starting)
         transport = self._transport
         if transport is None:
             return

@@ -36,7 +36,7 @@ from sloguard.alerting.receivers.webhook import WebhookNotifier
 __all__ = [
     "Backoff", "EmailConfig", "EmailNotifier", "Notifier", "NotifyContext", "NotifyResult",
     "PagerdutyConfig", "PagerdutyNotifier", "ReceiverConfig", "SlackConfig", "SlackNotifier",
-    "TYPES", "WebhookConfig", "WebhookNotifier", "build_notifier", "notify_with_retry",
+    "TYPES", "WebhookConfig", "WebhookNotifier", "build_notifier", "notify_with_retry", "shares_client",
 ]
 
 ReceiverConfig = WebhookConfig | SlackConfig | PagerdutyConfig | EmailConfig
@@ -55,6 +55,13 @@ _FACTORIES: dict[type[Any], _Factory] = {
 }
 
 
+def shares_client(config: ReceiverConfig) -> bool:
+    """Whether :func:`build_notifier` gives ``config``'s notifier the shared client (an HTTP
+    receiver with the default ``http_config``)."""
+    http = getattr(config, "http_config", None)
+    return isinstance(http, HTTPConfig) and http.is_default()
+
+
 def build_notifier(config: ReceiverConfig, tmpl: NotificationTemplate,
                    client: httpx.AsyncClient | None = None) -> Notifier:
     """The notifier for ``config``. An HTTP receiver whose ``http_config`` differs from the
@@ -63,6 +70,6 @@ def build_notifier(config: ReceiverConfig, tmpl: NotificationTemplate,
     ``http_client(HTTPConfig())`` so it follows redirects, as Alertmanager's default does),
     else get a default one of their own."""
     http = getattr(config, "http_config", None)
-    if isinstance(http, HTTPConfig) and (client is None or not http.is_default()):
+    if isinstance(http, HTTPConfig) and (client is None or not shares_client(config)):
         client = http_client(http)
     return _FACTORIES[type(config)](config, tmpl, client)
