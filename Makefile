@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck clean
+.PHONY: run test bench lint typecheck clean bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,17 +12,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# The sources' bytecode, written once here: where PYTHONDONTWRITEBYTECODE is set (as in CI),
+# every process the tests start (servers, HTTP senders) would otherwise compile them again.
+bytecode: $(STAMP)
+	$(PY) -m compileall -q src >/dev/null
+
+run: bytecode
 	$(VENV)/bin/sloguard demo
 
 # Two workers (pytest-xdist); a file's tests stay together in one worker, the UI's files
 # share one (tests/conftest.py). PYTEST_WORKERS=0 runs them all in this process.
 PYTEST_WORKERS ?= 2
 
-test: $(STAMP)
+test: bytecode
 	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: bytecode
 	$(PY) bench/run_all.py
 
 lint: $(STAMP)
