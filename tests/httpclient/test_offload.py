@@ -44,6 +44,15 @@ async def _served() -> AsyncIterator[tuple[str, Server, SenderProcess]]:
         server.close()
 
 
+async def _arrived(server: Server, body: bytes) -> None:
+    """Wait (up to 20 s) until ``server`` has read a request whose body is ``body``."""
+    for _ in range(400):
+        if any(r.endswith(b"\r\n\r\n" + body) for r in server.requests):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no request with the body {body!r} reached the server within 20 s")
+
+
 def test_frames_split_and_join_across_any_chunking() -> None:
     data = frame((1, "http://x/", b"\x00body", (("a", "b"),), 2.5)) + frame((2,)) + frame((3, 200, {}, b""))
     for size in (1, 3, 7, len(data)):
@@ -75,7 +84,7 @@ def test_a_cancelled_request_is_cancelled_in_the_worker_and_others_go_on() -> No
     async def main() -> None:
         async with _served() as (url, server, sender):
             hung = asyncio.ensure_future(sender.post(url, b"hang", {}, 20))
-            await asyncio.sleep(0.5)
+            await _arrived(server, b"hang")  # the worker may take a while to start on a loaded machine
             hung.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await hung
