@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -52,3 +53,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = item.nodeid.split("::", 1)[0]
         group = next((g for prefix, g in _SHARED_GROUPS.items() if path.startswith(prefix)), path)
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Under ``--dist loadgroup``: stop when xdist did not tag a worker's node ids with their
+    group (a pytest it does not support), since the groups would then split across the
+    workers and every module fixture, the UI's world among them, start in each."""
+    if node.config.getvalue("dist") == "loadgroup" and ids and "@" not in ids[0]:
+        pytest.exit(f"pytest-xdist's loadgroup did not tag {ids[0]!r} with its group: this pytest "
+                    f"({pytest.__version__}) and pytest-xdist do not work together (see the pin in pyproject.toml)",
+                    returncode=4)
