@@ -1,10 +1,13 @@
 """Fixtures of the browser tests (conventions for every page's tests):
 
-* ``ui_world`` (session): a real ``sloguard serve`` on 127.0.0.1 with demo-like data
+* ``ui_world`` (package): a real ``sloguard serve`` on 127.0.0.1 with demo-like data
   (``_world``: live self-scrape, six backfilled hours with an error spike, three SLOs, one
   without data, and a paused rollout); ``ui_world.url``, ``ui_world.api(path, **params)``.
-* ``browser`` (session): Debian's chromium through Playwright; the tests skip with the
-  reason when either is missing.
+* ``browser`` (package): Debian's chromium through Playwright; the tests skip with the
+  reason when either is missing. Both live from the first test of tests/ui to its last
+  (the files run together in one xdist worker), not to the end of the session: while
+  Playwright's sync API runs, its event loop counts as running in the thread, and every
+  later test's ``asyncio.run`` would fail.
 * ``page``: a fresh 1280x900 page; console errors, page errors, failed requests and HTTP
   error answers are collected by ``browser_log`` and asserted empty at teardown
   (``browser_log.allow(404, r"/slos/nope")`` expects one).
@@ -23,7 +26,7 @@ from tests.ui._browser import LAUNCH_ARGS, Recorder, executable, missing
 from tests.ui._world import World, start_world
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     world = start_world(tmp_path_factory.mktemp("ui"))
     try:
@@ -32,7 +35,7 @@ def ui_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         world.server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     reason = missing()
     if reason is not None:
