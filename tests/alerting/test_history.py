@@ -12,7 +12,7 @@ import pytest
 
 from sloguard.alerting.config import parse_config
 from sloguard.alerting.core import AlertingCore, CoreOptions
-from sloguard.alerting.history import HistoryRecorder
+from sloguard.alerting.history import MAX_PENDING, HistoryRecorder
 from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert
 from sloguard.alerting.provider import AlertStore
@@ -36,10 +36,10 @@ class Sink:
         return len(events)
 
 
-def _setup() -> tuple[ManualClock, AlertStore, HistoryRecorder, Sink]:
+def _setup(max_pending: int = MAX_PENDING) -> tuple[ManualClock, AlertStore, HistoryRecorder, Sink]:
     clock, sink = ManualClock(NOW), Sink()
     store = AlertStore(clock, Marker())
-    recorder = HistoryRecorder(sink, clock)
+    recorder = HistoryRecorder(sink, clock, max_pending)
     store.subscribe(recorder.observe)
     return clock, store, recorder, sink
 
@@ -73,6 +73,44 @@ def test_an_alert_that_times_out_is_resolved_by_the_sweep() -> None:
     recorder.sweep(store.get)  # said once
     asyncio.run(recorder.flush())
     assert len(sink.events) == 2
+
+
+def test_a_resent_alert_resolves_at_its_last_end_and_a_sweep_looks_only_at_the_alerts_due() -> None:
+    clock, store, recorder, sink = _setup(max_pending=30_000)
+    for i in range(20_000):  # firing until NOW + 10 min, never updated
+        store.put([Alert.of({"alertname": "Quiet", "instance": f"h{i}"}, starts_at=NOW, ends_at=NOW + 10 * MIN)])
+    store.put([Alert.of(LABELS, starts_at=NOW, ends_at=NOW + 2 * MIN)])
+    store.put([Alert.of(LABELS, starts_at=NOW, ends_at=NOW + 4 * MIN)])  # resent: its end moved later
+    looked: list[int] = []
+
+    def held(fp: int) -> Alert | None:
+        looked.append(fp)
+        return store.get(fp)
+
+    asyncio.run(clock.advance_to(NOW + 3 * MIN))  # past the first end, before the second
+    recorder.sweep(held)
+    assert looked == [] and recorder.pending == 20_001  # the fired events only
+    asyncio.run(clock.advance_to(NOW + 5 * MIN))
+    recorder.sweep(held)
+    assert looked == [Alert.of(LABELS).fingerprint]  # not the 20,000 still firing
+    asyncio.run(recorder.flush())
+    assert _kinds(sink)[-1] == (HistoryKind.ALERT_RESOLVED, NOW + 4 * MIN)
+    recorder.sweep(held, full=True)  # the maintenance pass looks at every firing alert, resolves none
+    assert len(looked) == 1 + 20_000 + 1  # and asks the store about the seen alert no longer firing
+    asyncio.run(recorder.flush())
+    assert len(sink.events) == 20_002
+
+
+def test_a_full_sweep_resolves_a_firing_alert_the_store_no_longer_holds() -> None:
+    clock, store, recorder, sink = _setup()
+    store.put([Alert.of(LABELS, starts_at=NOW, ends_at=NOW + 10 * MIN)])
+    asyncio.run(clock.advance_to(NOW + MIN))
+    recorder.sweep(lambda fp: None)  # not due: nothing looked at
+    asyncio.run(recorder.flush())
+    assert _kinds(sink) == [(HistoryKind.ALERT_FIRED, NOW)]
+    recorder.sweep(lambda fp: None, full=True)
+    asyncio.run(recorder.flush())
+    assert _kinds(sink)[1:] == [(HistoryKind.ALERT_RESOLVED, NOW + MIN)]  # ended now, when it was found gone
 
 
 def test_events_stay_queued_while_the_database_fails_and_the_oldest_go_past_the_bound() -> None:

@@ -237,7 +237,7 @@ class AlertingCore:
         await self.history.flush()
 
     async def _gc(self) -> None:
-        self.history.sweep(self.alert_store.get)  # before the resolved alerts go
+        self.history.sweep(self.alert_store.get, full=True)  # before the resolved alerts go
         dropped = self.alert_store.gc()  # in memory, on the loop
         o = self.options
         silences = await asyncio.to_thread(self._store.silences.gc, o.silence_retention_ms)

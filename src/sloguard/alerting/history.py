@@ -4,7 +4,9 @@
 and compares each alert stored with what it last saw under that fingerprint: an alert
 firing that was not is *fired* (at its ``starts_at``), an alert resolved that was firing
 is *resolved* (at its ``ends_at``). An alert that times out (no update before its end)
-is never stored again, so :meth:`HistoryRecorder.sweep` finds it. The subscriber runs on
+is never stored again, so :meth:`HistoryRecorder.sweep` finds it (through a heap of the
+firing alerts' ends: a sweep looks at the alerts whose end passed, not at every alert, so
+100,000 firing alerts do not cost the event loop a pass each second). The subscriber runs on
 the event loop and only queues events; :meth:`HistoryRecorder.flush` writes them in one
 transaction in a worker thread. Events a flush could not write (the database away) stay
 queued for the next one, up to ``max_pending``.
@@ -13,6 +15,7 @@ queued for the next one, up to ``max_pending``.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -48,6 +51,10 @@ class HistoryRecorder:
         self._clock = clock
         self._max_pending = max_pending
         self._firing: dict[int, Alert] = {}
+        #: (end, fingerprint) of the firing alerts, the soonest first; an entry whose end is
+        #: no longer the one in ``_due`` (the alert was updated since) is skipped.
+        self._ends: list[tuple[int, int]] = []
+        self._due: dict[int, int] = {}
         self._seen: set[int] = set()
         self._pending: list[HistoryEvent] = []
         self._writing: tuple[asyncio.Future[int], list[HistoryEvent]] | None = None
@@ -64,25 +71,45 @@ class HistoryRecorder:
         was_firing = fp in self._firing
         if not alert.resolved_at(now):
             self._firing[fp] = alert
+            end = alert.ends_at
+            if end is not None and self._due.get(fp) != end:
+                self._due[fp] = end
+                heapq.heappush(self._ends, (end, fp))
             if not was_firing:
                 self._queue(alert_event(alert, HistoryKind.ALERT_FIRED))
         elif was_firing or fp not in self._seen:  # first seen resolved: after a restart, say so once
             self._firing.pop(fp, None)
+            self._due.pop(fp, None)
             self._queue(alert_event(alert, HistoryKind.ALERT_RESOLVED))
         self._seen.add(fp)
 
-    def sweep(self, held: Callable[[int], Alert | None]) -> None:
-        """Resolve the firing alerts that ended without an update (their end passed) or
-        that the store no longer holds; forget the alerts it dropped."""
+    def sweep(self, held: Callable[[int], Alert | None], full: bool = False) -> None:
+        """Resolve the firing alerts that ended without an update (their end passed). With
+        ``full``, a pass over every firing alert: also resolve those the store no longer
+        holds, and forget the alerts it dropped (the maintenance round does this)."""
         now = self._clock.now_ms()
-        for fp, last in list(self._firing.items()):
+        due: list[int] = []
+        while self._ends and self._ends[0][0] <= now:
+            end, fp = heapq.heappop(self._ends)
+            if self._due.get(fp) == end:
+                del self._due[fp]
+                due.append(fp)
+        for fp in list(self._firing) if full else due:
+            last = self._firing.get(fp)
+            if last is None:
+                continue
             current = held(fp)
             if current is None or current.resolved_at(now):
                 del self._firing[fp]
+                self._due.pop(fp, None)
                 gone = current or last
                 self._queue(alert_event(gone if gone.resolved_at(now) else replace(gone, ends_at=now),
                                         HistoryKind.ALERT_RESOLVED))
-        self._seen = {fp for fp in self._seen if fp in self._firing or held(fp) is not None}  # firing: no lookup
+        if full:
+            self._seen = {fp for fp in self._seen if fp in self._firing or held(fp) is not None}  # firing: no lookup
+            if len(self._ends) > 2 * len(self._due) + 1024:  # mostly entries of updated alerts: rebuild
+                self._ends = [(end, fp) for fp, end in self._due.items()]
+                heapq.heapify(self._ends)
 
     async def flush(self) -> None:
         """Write the queued events in a worker thread; on failure they stay queued. A flush
