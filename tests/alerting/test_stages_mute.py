@@ -16,6 +16,7 @@ from sloguard.alerting._stage_time import TimeActiveStage, TimeMuteStage
 from sloguard.alerting.inhibit import Inhibitor
 from sloguard.alerting.marker import AlertMark, AlertState, Marker
 from sloguard.alerting.model import Alert, fingerprint
+from sloguard.alerting.provider import AlertStore
 from sloguard.alerting.stages import StageError
 from sloguard.alerting.timeinterval import intervals_from_config
 from sloguard.clock import ManualClock
@@ -122,6 +123,45 @@ def test_inhibition_by_a_firing_source_is_marked_with_its_fingerprint(clock: Man
     firing[0] = alert("p", severity="page", slo="avail", ends_at=T0)  # the page resolved
     assert _mute(stage, [ticket]) == [ticket]
     assert marker.status(ticket.fingerprint) == AlertMark(AlertState.ACTIVE)
+
+
+def test_judging_every_alert_reads_the_sources_once_while_the_alerts_stay_the_same(clock: ManualClock) -> None:
+    pages = [alert(f"p{i}", severity="page", slo=f"s{i}", ends_at=T0 + HOUR if i == 0 else None) for i in range(200)]
+    tickets = [alert(f"t{i}", severity="ticket", slo=f"s{i % 400}") for i in range(1_800)]
+    firing, reads, version = pages + tickets, [0], [1]
+
+    def read() -> list[Alert]:
+        reads[0] += 1
+        return firing
+
+    rules = Inhibitor.from_config(parse_config(RULES))
+    indexed = InhibitMuter(rules, Marker(), read, clock, version=lambda: version[0])
+    plain = InhibitMuter(rules, Marker(), lambda: firing, clock)  # reads the alerts at every call
+    muted = [a for a in firing if indexed.mutes(a.labels)]  # as GET /api/v2/alerts judges them
+    assert reads[0] == 1
+    assert muted == [t for t in tickets if int(t.labels.get("slo")[1:]) < 200]
+    assert muted == [a for a in firing if plain.mutes(a.labels)]
+    asyncio.run(clock.advance_to(T0 + 2 * HOUR))  # p0 resolved by its end passing: the alerts did not change
+    assert not indexed.mutes(tickets[0].labels) and reads[0] == 1
+    firing.append(alert("p300", severity="page", slo="s300"))  # a new source: the store's version changes
+    version[0] += 1
+    assert indexed.mutes(tickets[300].labels) and reads[0] == 2
+
+
+def test_the_alert_stores_version_renews_the_index_at_each_put_and_gc(clock: ManualClock) -> None:
+    marker = Marker()
+    store = AlertStore(clock, marker)
+    muter = InhibitMuter(Inhibitor.from_config(parse_config(RULES)), marker, lambda: store.firing(clock.now_ms()),
+                         clock, version=lambda: store.version)
+    ticket = alert("t", severity="ticket", slo="avail")
+    store.put([ticket])
+    assert not muter.mutes(ticket.labels)
+    store.put([alert("p", severity="page", slo="avail", ends_at=T0 + HOUR)])
+    assert muter.mutes(ticket.labels)  # the page came with a put
+    asyncio.run(clock.advance_to(T0 + 2 * HOUR))
+    assert store.gc() == 1 and not muter.mutes(ticket.labels)
+    store.put([alert("p2", severity="page", slo="avail")])
+    assert muter.mutes(ticket.labels)
 
 
 TIMES = """

@@ -7,13 +7,15 @@ every ``refresh_ms``, so a silence created on another replica mutes here within 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
 from sloguard.alerting._matchers import LabelSet, matches_all
-from sloguard.alerting.inhibit import Inhibitor
+from sloguard.alerting._routecfg import InhibitRule
+from sloguard.alerting.inhibit import Inhibitor, equal_key
 from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert, fingerprint
 from sloguard.alerting.silence_match import Silence, SilenceState
@@ -56,16 +58,25 @@ class MuteStage:
 class InhibitMuter:
     """Inhibition over the alerts firing now (``firing`` gives every alert the pipeline holds;
     resolved ones are left out, as Alertmanager's source cache does). Marks each alert it
-    judges inhibited by the source's fingerprint, or not inhibited."""
+    judges inhibited by the source's fingerprint, or not inhibited.
 
-    __slots__ = ("_clock", "_firing", "_marker", "inhibitor")
+    The possible sources are indexed per rule by their ``equal`` values, so a target is
+    compared with the sources of its own key only. With ``version`` (a number that changes
+    whenever the alerts held change) the index is kept until the alerts change: judging
+    every alert, as ``GET /api/v2/alerts`` does, reads the alerts once instead of once per
+    alert (10,000 alerts with 1,000 SLO tickets: 11 s of event loop before)."""
+
+    __slots__ = ("_clock", "_firing", "_index", "_marker", "_version", "inhibitor")
 
     def __init__(self, inhibitor: Inhibitor, marker: Marker,
-                 firing: Callable[[], Sequence[Alert]], clock: Clock) -> None:
+                 firing: Callable[[], Sequence[Alert]], clock: Clock,
+                 version: Callable[[], int] | None = None) -> None:
         self.inhibitor = inhibitor
         self._marker = marker
         self._firing = firing
         self._clock = clock
+        self._version = version
+        self._index: tuple[int, list[dict[tuple[str, ...], list[Alert]]]] | None = None
 
     def mutes(self, labels: Labels) -> bool:
         return not self._judge([(fingerprint(labels), labels)])[0]
@@ -81,20 +92,46 @@ class InhibitMuter:
         """Mark each (fingerprint, labels) inhibited or not; whether each is kept. The
         firing sources are read once, and only when some rule's target side matches."""
         rules = self.inhibitor.rules
-        sources: list[Labels] | None = None
+        index: list[dict[tuple[str, ...], list[Alert]]] | None = None
+        now = self._clock.now_ms()
         marks: list[tuple[int, tuple[str, ...]]] = []
         kept: list[bool] = []
         for fp, labels in alerts:
             found = None
             if any(matches_all(r.target_matchers, labels) for r in rules):
-                if sources is None:
-                    now = self._clock.now_ms()
-                    sources = [a.labels for a in self._firing() if not a.resolved_at(now)]
-                found = self.inhibitor.inhibited_by(labels, sources)
+                if index is None:
+                    index = self._sources()
+                found = self.inhibitor.inhibited_among(labels, functools.partial(_candidates, index, labels, now))
             marks.append((fp, () if found is None else (_fingerprint_hex(found.source),)))
             kept.append(found is None)
         self._marker.set_inhibited_all(marks)
         return kept
+
+
+    def _sources(self) -> list[dict[tuple[str, ...], list[Alert]]]:
+        """Per rule, the firing alerts matching its source side by their ``equal`` values, in
+        the order ``firing`` gave them; kept while ``version`` stays the same (an alert that
+        resolved since is left out when the index is read)."""
+        version = self._version() if self._version is not None else None
+        if version is not None and self._index is not None and self._index[0] == version:
+            return self._index[1]
+        firing = self._firing()
+        index: list[dict[tuple[str, ...], list[Alert]]] = []
+        for rule in self.inhibitor.rules:
+            by_key: dict[tuple[str, ...], list[Alert]] = {}
+            for a in firing:
+                if matches_all(rule.source_matchers, a.labels):
+                    by_key.setdefault(equal_key(rule, a.labels), []).append(a)
+            index.append(by_key)
+        if version is not None:
+            self._index = (version, index)
+        return index
+
+
+def _candidates(index: list[dict[tuple[str, ...], list[Alert]]], labels: LabelSet, now: int,
+                i: int, rule: InhibitRule) -> list[Labels]:
+    """Rule ``i``'s possible sources for ``labels``: those of its ``equal`` values, still firing."""
+    return [a.labels for a in index[i].get(equal_key(rule, labels), ()) if not a.resolved_at(now)]
 
 
 def _fingerprint_hex(labels: LabelSet) -> str:

@@ -209,6 +209,7 @@ class AlertingCore:
             firing_alerts=lambda: self.alert_store.firing(self._clock.now_ms()),
             external_url=self.options.external_url, http=self._http, log_receivers=self.options.log_receivers,
             run_db=asyncio.to_thread, stats=self.stats, nflog=self.nflog,
+            alerts_version=lambda: self.alert_store.version,
         )
         return build_pipeline(config, deps)
 

@@ -13,7 +13,7 @@ two alerts matching both sides never mute each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 def equal_on(rule: InhibitRule, a: LabelSet, b: LabelSet) -> bool:
     """Whether ``a`` and ``b`` agree on every ``equal`` label of the rule (absent reads as "")."""
     return all(label_value(a, n) == label_value(b, n) for n in rule.equal)
+
+
+def equal_key(rule: InhibitRule, labels: LabelSet) -> tuple[str, ...]:
+    """The values of the rule's ``equal`` labels (absent reads as ""): a source can mute a
+    target only when their keys are the same."""
+    return tuple(label_value(labels, n) for n in rule.equal)
 
 
 def inhibiting_source(rule: InhibitRule, target: LabelSet, firing: Sequence[LabelSet]) -> LabelSet | None:
@@ -73,8 +79,15 @@ class Inhibitor:
     def inhibited_by(self, labels: LabelSet, firing_sources: Iterable[LabelSet]) -> Inhibition | None:
         """The first rule (in config order) that mutes ``labels``, with its source alert."""
         firing = list(firing_sources)
+        return self.inhibited_among(labels, lambda i, rule: firing)
+
+    def inhibited_among(self, labels: LabelSet,
+                        candidates: Callable[[int, InhibitRule], Sequence[LabelSet]]) -> Inhibition | None:
+        """:meth:`inhibited_by` with each rule's possible sources given by ``candidates(index,
+        rule)``: the firing alerts, or any part of them holding every source that rule could
+        find (such as those of :func:`equal_key` ``(rule, labels)``), in their order."""
         for i, rule in enumerate(self.rules):
-            source = inhibiting_source(rule, labels, firing)
+            source = inhibiting_source(rule, labels, candidates(i, rule))
             if source is not None:
                 return Inhibition(i, rule, source)
         return None

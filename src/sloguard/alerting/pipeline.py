@@ -89,6 +89,9 @@ class PipelineDeps:
     #: The notification log as the stages call it (default: the store's, each call
     #: through ``run_db``); a server passes a ``BatchedNflog`` shared across reloads.
     nflog: AsyncNflog | None = None
+    #: A number that changes whenever ``firing_alerts`` would change (the alert store's
+    #: ``version``): inhibition keeps its index of sources while it stays the same.
+    alerts_version: Callable[[], int] | None = None
 
 
 class LogNotifier:
@@ -191,7 +194,8 @@ def build_pipeline(config: AlertmanagerConfig, deps: PipelineDeps) -> Pipeline:
     tmpl = NotificationTemplate.from_globs(config.templates, "", deps.external_url)
     intervals = intervals_from_config(config)
     silences = SilenceMuter(deps.store.silences, deps.marker, deps.clock, deps.silence_refresh_ms)
-    inhibit = InhibitMuter(Inhibitor.from_config(config), deps.marker, deps.firing_alerts, deps.clock)
+    inhibit = InhibitMuter(Inhibitor.from_config(config), deps.marker, deps.firing_alerts, deps.clock,
+                           deps.alerts_version)
     shared: tuple[Stage, ...] = (
         MuteStage(inhibit),
         TimeActiveStage(intervals),

@@ -73,6 +73,8 @@ class AlertStore:
         self._alerts: dict[int, Alert] = {}
         self._subscribers: dict[int, Subscriber] = {}
         self._ids = itertools.count()
+        #: Changes whenever the alerts held change (a put, a garbage collection).
+        self.version = 0
 
     def __len__(self) -> int:
         return len(self._alerts)
@@ -88,6 +90,7 @@ class AlertStore:
         """Store each alert (merged with the held one when their ranges overlap) and hand
         it to every subscriber; returns the alerts as stored."""
         stored: _Alerts = []
+        self.version += 1
         for alert in alerts:
             old = self._alerts.get(alert.fingerprint)
             if old is not None and overlaps(old, alert):
@@ -114,6 +117,7 @@ class AlertStore:
         """Drop the alerts resolved now and forget their marks; returns how many went."""
         now = self._clock.now_ms()
         gone = [fp for fp, a in self._alerts.items() if a.resolved_at(now)]
+        self.version += 1
         for fp in gone:
             del self._alerts[fp]
             self._marker.delete(fp)
