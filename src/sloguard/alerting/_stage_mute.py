@@ -107,7 +107,6 @@ class InhibitMuter:
         self._marker.set_inhibited_all(marks)
         return kept
 
-
     def _sources(self) -> list[dict[tuple[str, ...], list[Alert]]]:
         """Per rule, the firing alerts matching its source side by their ``equal`` values, in
         the order ``firing`` gave them; kept while ``version`` stays the same (an alert that

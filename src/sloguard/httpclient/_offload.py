@@ -6,10 +6,10 @@ event loop.
 The process starts at the first request (or earlier: :meth:`~SenderProcess.prestart`), and
 again after it died. Requests of one round of the loop leave in one pipe write; the answers
 come back the same way and resolve the callers' futures from the pipe's ``data_received``
-(no task per answer here). Failures are
-the ``httpx`` exceptions the worker's client raised (``ConnectError``, ``ReadTimeout``,
-...); a request in flight when the process exits fails with ``ReadError``. A cancelled
-request is cancelled in the worker too (which closes its connection, as ``H1Client`` does).
+(no task per answer here). Failures are the ``httpx`` exceptions the worker's client raised
+(``ConnectError``, ``ReadTimeout``, ...); a request in flight when the process exits fails
+with ``ReadError``. A cancelled request is cancelled in the worker too (which closes its
+connection, as ``H1Client`` does).
 """
 
 from __future__ import annotations
@@ -99,25 +99,21 @@ class SenderProcess:
         it; a worker that cannot start is left for that request to meet (and report)."""
         if self._transport is None and self._starting is None and not self._closed:
             self._starting = starting = asyncio.ensure_future(self._spawn())
-            starting.add_done_callback(self._prestarted)
+            starting.add_done_callback(self._started)
 
-    def _prestarted(self, starting: asyncio.Future[None]) -> None:
+    def _started(self, starting: asyncio.Future[None]) -> None:
         if self._starting is starting:
             self._starting = None
         if not starting.cancelled():
-            starting.exception()  # retrieved: the next request starts (and reports) anew
+            starting.exception()  # retrieved here; a request waiting for it gets it too
 
     async def _start(self) -> None:
+        """Start the worker (or join the start in flight) and wait for it."""
         if self._closed:
             raise httpx.ReadError("the HTTP sender process was closed")
-        if self._starting is None:
-            self._starting = asyncio.ensure_future(self._spawn())
-        starting = self._starting
-        try:
-            await asyncio.shield(starting)
-        finally:
-            if starting.done():
-                self._starting = None
+        self.prestart()
+        if self._starting is not None:
+            await asyncio.shield(self._starting)
 
     async def _spawn(self) -> None:
         loop = asyncio.get_running_loop()
