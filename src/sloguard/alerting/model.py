@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
+from sloguard._slots import fast_init
 from sloguard.alerting._fingerprint import fingerprint, fingerprints
 from sloguard.gofmt import go_quote
 from sloguard.labels import Labels
@@ -59,6 +60,7 @@ def go_time_rfc3339(ms: int | None) -> str:
     return s + "Z"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Alert:
     """One alert: its identity is ``labels`` (``fingerprint`` is their Alertmanager hash).

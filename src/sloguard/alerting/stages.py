@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from sloguard._slots import fast_init
 from sloguard.alerting.model import Alert
 from sloguard.alerting.route import RouteOpts
 from sloguard.labels import Labels
@@ -20,6 +21,7 @@ from sloguard.labels import Labels
 __all__ = ["Deferred", "FlushContext", "NotifyFunc", "Stage", "StageError"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FlushContext:
     """One flush of one aggregation group, as it goes down the stages.

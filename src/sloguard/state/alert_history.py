@@ -16,13 +16,14 @@ import enum
 import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from sloguard._slots import fast_init
 from sloguard.alerting.silence_match import Silence, SilenceMatcher
 from sloguard.state._db import Database
 from sloguard.state._errors import StateError
@@ -54,6 +55,7 @@ class HistoryKind(enum.StrEnum):
         return self.value.startswith("silence_")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HistoryEvent:
     """One event at ``time`` (UTC epoch ms). ``key`` is the alert's fingerprint (16 hex
@@ -74,28 +76,11 @@ class HistoryEvent:
     actor: str = ""
 
 
-_new_object = object.__new__
-(_set_time, _set_kind, _set_key, _set_labels, _set_matchers, _set_starts_at, _set_ends_at, _set_created_by,
- _set_comment, _set_actor) = (getattr(HistoryEvent, f.name).__set__ for f in fields(HistoryEvent))
-
-
 def alert_history_event(time: int, kind: HistoryKind, key: str, labels: dict[str, str], starts_at: int,
                         ends_at: int) -> HistoryEvent:
-    """An alert's event (no matchers, creator, comment or actor). The alerting pipeline makes
-    one for each alert that fires, so the slots are set directly: a frozen dataclass's
-    ``__init__`` sets each field through ``object.__setattr__``, twice as slow."""
-    event = _new_object(HistoryEvent)
-    _set_time(event, time)
-    _set_kind(event, kind)
-    _set_key(event, key)
-    _set_labels(event, labels)
-    _set_matchers(event, ())
-    _set_starts_at(event, starts_at)
-    _set_ends_at(event, ends_at)
-    _set_created_by(event, "")
-    _set_comment(event, "")
-    _set_actor(event, "")
-    return event
+    """An alert's event (no matchers, creator, comment or actor; the alerting pipeline makes
+    one for each alert that fires)."""
+    return HistoryEvent(time, kind, key, labels, (), starts_at, ends_at)
 
 
 def silence_event(kind: HistoryKind, silence: Silence, time: int, actor: str) -> HistoryEvent:

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from sloguard._slots import fast_init
 from sloguard.state._db import Database
 from sloguard.state._nflog_sql import NflogSql
 from sloguard.state._schema import nflog as log_table
@@ -25,6 +26,7 @@ from sloguard.state._schema import nflog_claims as claims_table
 Clock = Callable[[], int]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NflogReceiver:
     """One integration of one receiver: Alertmanager's (group name, integration, index)."""
@@ -37,6 +39,7 @@ class NflogReceiver:
         return f"{self.name}/{self.integration}[{self.idx}]"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NflogEntry:
     """The last notification sent for a group to one receiver integration.
@@ -61,6 +64,7 @@ class NflogEntry:
         return set(alerts) <= set(self.resolved)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NflogQuery:
     """Read the last notification of a receiver integration for a group (an ``NflogEntry`` or None)."""
@@ -69,6 +73,7 @@ class NflogQuery:
     group_key: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NflogClaim:
     """Claim flush ``flush_id`` of a group for ``holder`` until ``expires_at`` (True if it went in)."""
@@ -80,6 +85,7 @@ class NflogClaim:
     expires_at: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NflogRecord:
     """Record a notification that was sent (None)."""
@@ -87,6 +93,7 @@ class NflogRecord:
     entry: NflogEntry
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NflogDecide:
     """Read the last notification of a receiver integration for a group, ask ``decide``
@@ -101,6 +108,7 @@ class NflogDecide:
     decide: Callable[[NflogEntry | None], str | None]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NflogDecision:
     """What an :class:`NflogDecide` found: the entry read, the flush id ``decide`` gave

@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import aiohttp
 import httpx
 
+from sloguard._slots import fast_init
 from sloguard.alerting._aioclient import SharedClient
 from sloguard.alerting._httpclient import HTTPConfigError
 from sloguard.alerting.model import Alert
@@ -32,6 +33,7 @@ _HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 TRUNCATION_MARKER = "…"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NotifyContext:
     """One flush of one aggregation group to one receiver."""
@@ -43,6 +45,7 @@ class NotifyContext:
     external_url: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NotifyResult:
     """The outcome of one attempt: ``retryable`` failures (5xx, 429, timeouts, connection
