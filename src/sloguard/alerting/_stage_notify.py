@@ -126,7 +126,7 @@ class DedupStage:
                 entry = await self.nflog.query(self.receiver, ctx.group_key)
             except StateError as e:
                 raise _unavailable(ctx, "reading the notification log", e) from e
-            send = decide(entry) is not None
+            flush = decide(entry)
         else:
             expires = ctx.deadline_ms if ctx.deadline_ms is not None else now + MIN_TIMEOUT_MS
             try:
@@ -134,12 +134,12 @@ class DedupStage:
                                                 decide=decide)
             except StateError as e:
                 raise _unavailable(ctx, "reading the notification log and claiming the flush", e) from e
-            entry, send = found.entry, found.flush_id is not None
-            if send and not found.won:
-                raise Deferred(f"{ctx.integration}: another replica holds flush {found.flush_id} "
-                               f"of group {ctx.group_key}")
-        ctx = ctx.deduplicated(f, r, flush_id(entry, f, r))
-        return ctx, list(alerts) if send else []
+            entry, flush = found.entry, found.flush_id
+            if flush is not None and not found.won:
+                raise Deferred(f"{ctx.integration}: another replica holds flush {flush} of group {ctx.group_key}")
+        # The flush id ``decide`` made when there is something to send (not made twice).
+        ctx = ctx.deduplicated(f, r, flush if flush is not None else flush_id(entry, f, r))
+        return ctx, list(alerts) if flush is not None else []
 
 
 class SetNotifiesStage:
