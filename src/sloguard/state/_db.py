@@ -7,7 +7,7 @@ turned into :class:`StateUnavailable`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -131,3 +131,13 @@ def _reason(e: exc.SQLAlchemyError) -> str:
     orig = getattr(e, "orig", None)
     text = str(orig if orig is not None else e).strip()
     return text.splitlines()[0] if text else type(e).__name__
+
+
+def unnest(types: Sequence[str]) -> str:
+    """``unnest(%s::text[], ...)``: rows from one array parameter per column (PostgreSQL)."""
+    return "unnest(" + ", ".join(f"%b::{t}[]" for t in types) + ")"
+
+
+def columns(rows: Sequence[tuple[Any, ...]], n: int) -> tuple[list[Any], ...]:
+    """``rows`` as ``n`` column lists (the parameters of :func:`unnest`)."""
+    return tuple(map(list, zip(*rows, strict=True))) if rows else tuple([] for _ in range(n))
