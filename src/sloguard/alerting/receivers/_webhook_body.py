@@ -18,6 +18,7 @@ from json.encoder import encode_basestring  # the C encoder when built
 
 from sloguard.alerting.model import Alert, go_time_rfc3339
 from sloguard.alerting.template_data import quote_meta
+from sloguard.labels import Labels
 
 __all__ = ["go_escape", "webhook_body"]
 
@@ -36,9 +37,15 @@ def go_escape(s: str) -> str:
 @functools.lru_cache(maxsize=65536)
 def _pairs_json(pairs: tuple[tuple[str, str], ...]) -> str:
     """A string map's JSON object, keys sorted (Go's map encoding); a repeated key keeps
-    its last value, as ``dict(pairs)`` does."""
-    items = sorted(dict(pairs).items())
-    return "{" + ",".join(f"{encode_basestring(k)}:{encode_basestring(v)}" for k, v in items) + "}"
+    its last value, as ``dict(pairs)`` does. A label set's pairs are already sorted by name
+    and unique, so they go as they are (half the cost of a label set seen first)."""
+    items = pairs if type(pairs) is Labels else sorted(dict(pairs).items())
+    return "{" + ",".join([f"{encode_basestring(k)}:{encode_basestring(v)}" for k, v in items]) + "}"
+
+
+def _pairs(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """``pairs`` as a tuple (a label set as it is)."""
+    return pairs if isinstance(pairs, tuple) else tuple(pairs)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -83,7 +90,7 @@ def webhook_body(receiver: str, group_key: str, group_labels: Iterable[tuple[str
     common_annotations = _common_json([a.annotations for a in alerts]) if alerts else "{}"
     body = (
         f'{{"receiver":{encode_basestring(quote_meta(receiver))},"status":"{"firing" if firing else "resolved"}",'
-        f'"alerts":[{",".join(parts)}],"groupLabels":{_pairs_json(tuple(group_labels))},'
+        f'"alerts":[{",".join(parts)}],"groupLabels":{_pairs_json(_pairs(group_labels))},'
         f'"commonLabels":{common_labels},"commonAnnotations":{common_annotations},'
         f'"externalURL":{encode_basestring(external_url)},"version":"4","groupKey":{encode_basestring(group_key)},'
         f'"truncatedAlerts":{truncated}}}\n'
