@@ -71,6 +71,16 @@ def test_a_large_batch_is_stored_whole(store: SqlStateStore) -> None:
     assert [e.key for e in store.alert_history.query(T, T + 1000)][-2:] == [f"{249:016x}", "ff"]
 
 
+def test_a_batch_with_an_event_twice_and_an_empty_batch_store_what_is_new(store: SqlStateStore) -> None:
+    """The same event twice in one batch is stored once (PostgreSQL takes a batch as one
+    array per column); nothing to store stores nothing."""
+    twice = _fired(T, "ab", team='a"b{c}')
+    assert store.alert_history.record([twice, _fired(T + 1, "cd"), twice]) == 2
+    assert store.alert_history.record([]) == 0
+    assert [(e.key, dict(e.labels)) for e in store.alert_history.query(T, T + 1)] == [
+        ("ab", {"team": 'a"b{c}'}), ("cd", {"alertname": "Burn", "slo": "shop"})]
+
+
 def test_a_range_that_ends_before_it_starts_is_refused(store: SqlStateStore) -> None:
     with pytest.raises(StateError, match="ends .* before it starts"):
         store.alert_history.query(T + 1, T)
