@@ -134,7 +134,7 @@ def _reason(e: exc.SQLAlchemyError) -> str:
 
 
 def unnest(types: Sequence[str]) -> str:
-    """``unnest(%s::text[], ...)``: rows from one array parameter per column (PostgreSQL)."""
+    """``unnest(%b::text[], ...)``: rows from one array parameter per column, sent in binary (PostgreSQL)."""
     return "unnest(" + ", ".join(f"%b::{t}[]" for t in types) + ")"
 
 

@@ -36,7 +36,6 @@ _LOG_TYPES = ("text", "text", "text", "integer", "bigint", "text", "text", "bigi
 _CLAIM_TYPES = ("text", "text", "text", "integer", "text", "text", "bigint", "bigint")
 
 
-
 class NflogSql:
     """The three statements for one dialect (``postgresql`` or ``sqlite``)."""
 
