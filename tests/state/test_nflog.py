@@ -150,10 +150,15 @@ def test_concurrent_takeovers_of_an_expired_claim_have_exactly_one_winner(
     assert all(len(w) == 1 for w in wins.values()), wins
 
 
-def test_a_large_batch_logs_claims_and_reads_every_group(store: SqlStateStore, clock: FakeClock) -> None:
-    """More operations than one statement takes (they go in several), a key logged twice
-    in the batch (the later entry wins)."""
+@pytest.mark.parametrize("small", [False, True], ids=["statement-limits", "small-statements"])
+def test_a_large_batch_logs_claims_and_reads_every_group(store: SqlStateStore, clock: FakeClock, small: bool) -> None:
+    """A batch of 300 groups, a key logged twice in it (the later entry wins); with small
+    statements (SQLite: 7 rows or 5 keys each) it goes in many."""
+    from sloguard.state._nflog_sql import NflogSql
     from sloguard.state.nflog import NflogClaim, NflogEntry, NflogQuery, NflogRecord
+
+    if small:
+        store.nflog._sql = NflogSql(store.dialect, rows=7, keys=5)
 
     keys = [f"g{i}" for i in range(300)]
     records = [NflogRecord(NflogEntry(HOOK, k, clock.now, (i,), (), clock.now + 1000)) for i, k in enumerate(keys)]
@@ -163,6 +168,41 @@ def test_a_large_batch_logs_claims_and_reads_every_group(store: SqlStateStore, c
     assert claims == [True] * 300
     got = store.nflog.run([NflogQuery(HOOK, k) for k in keys])
     assert [e.firing for e in got if isinstance(e, NflogEntry)] == [(7,), *[(i,) for i in range(1, 300)]]
+
+
+@pytest.mark.parametrize("small", [False, True], ids=["statement-limits", "small-statements"])
+def test_one_batch_tells_each_claim_whether_it_went_in(store: SqlStateStore, clock: FakeClock, small: bool) -> None:
+    """Claims of several holders in one batch: new flushes go in, a flush another holder
+    holds does not, an expired one is taken over, a holder renews its own; a claim repeated
+    in the batch loses (its first went in), and so does a claim of a flush another holder
+    took in the same millisecond. Each answer is its own claim's."""
+    from sloguard.state._nflog_sql import NflogSql
+    from sloguard.state.nflog import NflogClaim
+
+    if small:
+        store.nflog._sql = NflogSql(store.dialect, rows=3, keys=2)
+    slack = NflogReceiver("team", "slack", 0)
+    assert store.nflog.run([NflogClaim(HOOK, "held", "f", "r2", clock.now + 5000),
+                            NflogClaim(HOOK, "expired", "f", "r2", clock.now + 100),
+                            NflogClaim(HOOK, "mine", "f", "r1", clock.now + 100)]) == [True, True, True]
+    clock.advance(100)
+    # Claimed by another holder at this very millisecond, just before the batch.
+    assert store.nflog.claim(HOOK, "just-held", "f", "r2", expires_at=clock.now + 1000)
+    batch = [
+        NflogClaim(HOOK, "new-a", "f", "r1", clock.now + 1000),
+        NflogClaim(HOOK, "just-held", "f", "r1", clock.now + 1000),
+        NflogClaim(HOOK, "held", "f", "r1", clock.now + 1000),
+        NflogClaim(HOOK, "expired", "f", "r1", clock.now + 1000),
+        NflogClaim(HOOK, "mine", "f", "r1", clock.now + 1000),
+        NflogClaim(slack, "held", "f", "r3", clock.now + 1000),  # another integration: its own flush
+        NflogClaim(HOOK, "held", "g", "r3", clock.now + 1000),  # another flush of the held group
+        NflogClaim(HOOK, "new-b", "f", "r3", clock.now + 1000),
+        NflogClaim(HOOK, "new-a", "f", "r3", clock.now + 1000),  # a repeat: the first one won
+        NflogClaim(HOOK, "new-c", "f", "r1", clock.now + 1000),
+    ]
+    assert store.nflog.run(batch) == [True, False, False, True, True, True, True, True, False, True]
+    holders = [store.nflog.claim_holder(c.receiver, c.group_key, c.flush_id) for c in batch]
+    assert holders == ["r1", "r2", "r2", "r1", "r1", "r3", "r3", "r3", "r1", "r1"]
 
 
 def test_a_decide_reads_decides_and_claims_in_one_transaction(store: SqlStateStore, clock: FakeClock) -> None:
