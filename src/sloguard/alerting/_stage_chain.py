@@ -13,7 +13,7 @@ from typing import Any
 from sloguard.alerting.model import Alert
 from sloguard.alerting.stages import Deferred, FlushContext, Stage, StageError
 
-__all__ = ["Branch", "FanoutStage", "MultiStage", "RoutingStage"]
+__all__ = ["Branch", "FanoutStage", "IntegrationStage", "MultiStage", "RoutingStage"]
 
 
 class MultiStage:
@@ -32,6 +32,23 @@ class MultiStage:
                 return ctx, []
             ctx, out = await stage.exec(ctx, out)
         return ctx, out
+
+
+class IntegrationStage:
+    """Names the receiver integration the stages after it serve (``ctx.integration``, as
+    :class:`FanoutStage` does for each branch). A receiver with one integration runs that
+    integration's stages inline after its own, with this stage first instead of a fan-out
+    of one: two coroutine levels less to resume through at every wait of a flush. An error
+    of those stages then reaches the pipeline as raised (a fan-out would have prefixed an
+    unexpected one with the integration's name)."""
+
+    __slots__ = ("integration",)
+
+    def __init__(self, integration: str) -> None:
+        self.integration = integration
+
+    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+        return ctx.for_integration(self.integration), list(alerts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from sloguard.alerting._deadline import TimedOut, until
+from sloguard.alerting._deadline import TimedOut, within
 from sloguard.alerting.model import Alert
 from sloguard.alerting.receivers import Backoff, Notifier, NotifyContext, NotifyResult
 from sloguard.alerting.stages import FlushContext, StageError
@@ -88,33 +88,26 @@ class RetryStage:
 
     async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
         self.stats.notifications += 1
-        try:
-            await self._send(ctx, alerts)
-        except StageError:
-            self.stats.notifications_failed += 1
-            raise
-        return ctx, list(alerts)
-
-    async def _send(self, ctx: FlushContext, alerts: Sequence[Alert]) -> None:
         if self.notifier.send_resolved():
             sent = list(alerts)
         elif not ctx.firing:
-            return  # only resolved alerts, which this integration does not send: done
+            return ctx, list(alerts)  # only resolved alerts, which this integration does not send: done
         else:
             sent = [a for a in alerts if not a.resolved_at(ctx.now_ms)]
         nctx = NotifyContext(ctx.group_key, ctx.receiver, ctx.group_labels, ctx.now_ms, self.external_url)
         attempts, last = 0, ""
         while True:
             if ctx.deadline_ms is not None and self.clock.now_ms() >= ctx.deadline_ms:
-                raise self._canceled(ctx, attempts, last or "the flush's deadline passed")
+                raise self._give_up(ctx, attempts, last or "the flush's deadline passed")
             result = await self._attempt(nctx, sent, ctx.deadline_ms)
             attempts += 1
             if result.ok:
                 if attempts > 1 or log.isEnabledFor(logging.DEBUG):  # no record made per flush for nothing
                     log.log(logging.INFO if attempts > 1 else logging.DEBUG, "notify success",
                             extra={"integration": ctx.integration, "attempts": attempts})
-                return
+                return ctx, list(alerts)
             if not result.retryable:
+                self.stats.notifications_failed += 1
                 raise StageError(f"{ctx.integration}: notify retry canceled due to unrecoverable error "
                                  f"after {attempts} attempts: {result.error}")
             if result.error != last:
@@ -128,12 +121,13 @@ class RetryStage:
         (or, without one, when the backoff's attempts are used up)."""
         wake = self.clock.now_ms() + round(self.backoff.delay(attempts - 1) * 1000)
         if ctx.deadline_ms is None and attempts >= self.backoff.max_attempts:
-            raise self._canceled(ctx, attempts, last)
+            raise self._give_up(ctx, attempts, last)
         if ctx.deadline_ms is not None and wake >= ctx.deadline_ms:
-            raise self._canceled(ctx, attempts, last)
+            raise self._give_up(ctx, attempts, last)
         await self.clock.sleep_until(wake)
 
-    def _canceled(self, ctx: FlushContext, attempts: int, last: str) -> StageError:
+    def _give_up(self, ctx: FlushContext, attempts: int, last: str) -> StageError:
+        self.stats.notifications_failed += 1
         return StageError(f"{ctx.integration}: notify retry canceled after {attempts} attempts: {last}",
                           retryable=True)
 
@@ -142,7 +136,8 @@ class RetryStage:
         until_ms = now + self.timeout_ms if deadline_ms is None else min(now + self.timeout_ms, deadline_ms)
         started = time.perf_counter()
         try:
-            result = await until(self.notifier.notify(nctx, alerts), self.clock, until_ms)
+            with within(self.clock, until_ms):
+                result = await self.notifier.notify(nctx, alerts)
         except TimedOut:  # the clock reached ``until_ms`` first (the call was cancelled)
             result = NotifyResult.failure(f"no answer within {(until_ms - now) / 1000:g}s", True)
         except Exception as e:  # a notifier bug: report it, do not retry it

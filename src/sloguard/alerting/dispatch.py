@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from sloguard.alerting._aggr import AggregationGroup
-from sloguard.alerting._deadline import TimedOut, until
+from sloguard.alerting._deadline import TimedOut, within
 from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert, _labels_before, sort_alerts
 from sloguard.alerting.provider import AlertStore
@@ -142,8 +142,9 @@ class Dispatcher:
         ctx = FlushContext(group.key, group.id, opts.receiver, group.labels, opts, now, deadline_ms=deadline)
         self.flushes += 1
         try:
-            if await until(self._notify(ctx, alerts), self._clock, deadline):
-                return True
+            with within(self._clock, deadline):
+                if await self._notify(ctx, alerts):
+                    return True
         except TimedOut:
             log.error("Notify for alerts failed: the flush did not finish by its deadline",
                       extra={"group_key": ctx.group_key, "num_alerts": len(alerts), "deadline_ms": ctx.deadline_ms})

@@ -6,6 +6,8 @@ Per receiver it is Alertmanager's chain, as data::
     inhibit mute -> time active -> time mute -> silence mute -> fan-out over integrations:
         dedup with the HA claim -> retry -> set-notifies
 
+(a receiver with one integration runs its three stages inline, without the fan-out).
+
 Replicas sharing one state store agree through the notification log's claims (see
 :class:`~sloguard.alerting._stage_notify.DedupStage` and docs/alerting.md, "HA").
 """
@@ -19,7 +21,13 @@ from dataclasses import dataclass, field, replace
 import httpx
 
 from sloguard.alerting._nflog_async import AsyncNflog, Blocking, InlineNflog, run_inline
-from sloguard.alerting._stage_chain import Branch, FanoutStage, MultiStage, RoutingStage
+from sloguard.alerting._stage_chain import (
+    Branch,
+    FanoutStage,
+    IntegrationStage,
+    MultiStage,
+    RoutingStage,
+)
 from sloguard.alerting._stage_mute import (
     DEFAULT_SILENCE_REFRESH_MS,
     InhibitMuter,
@@ -175,17 +183,19 @@ def _notifiers(config: AlertmanagerConfig, name: str, tmpl: NotificationTemplate
     return found
 
 
-def _integration_chain(name: str, kind: str, idx: int, notifier: Notifier, deps: PipelineDeps) -> Branch:
+def _integration_chain(name: str, kind: str, idx: int, notifier: Notifier,
+                       deps: PipelineDeps) -> tuple[str, tuple[Stage, ...]]:
+    """The integration's label (``name/type[idx]``) and its stages."""
     recv = NflogReceiver(name, kind, idx)
     label = f"{name}/{kind}[{idx}]"
     nflog = deps.nflog or InlineNflog(deps.store.nflog, deps.run_db)
     retry = RetryStage(notifier, label, deps.clock, deps.stats.integration(kind), backoff=deps.backoff,
                        timeout_s=deps.notify_timeout_s, external_url=deps.external_url)
-    return Branch(label, MultiStage(
+    return label, (
         DedupStage(nflog, recv, notifier.send_resolved(), deps.peer),
         retry,
         SetNotifiesStage(nflog, recv, deps.clock, deps.nflog_retention_ms),
-    ))
+    )
 
 
 def build_pipeline(config: AlertmanagerConfig, deps: PipelineDeps) -> Pipeline:
@@ -205,6 +215,10 @@ def build_pipeline(config: AlertmanagerConfig, deps: PipelineDeps) -> Pipeline:
     names = sorted({r.name for r in config.receivers} | deps.log_receivers)
     routes: dict[str, Stage] = {}
     for name in names:
-        branches = [_integration_chain(name, kind, idx, n, deps) for kind, idx, n in _notifiers(config, name, tmpl, deps)]
-        routes[name] = MultiStage(*shared, FanoutStage(branches))
+        chains = [_integration_chain(name, kind, idx, n, deps) for kind, idx, n in _notifiers(config, name, tmpl, deps)]
+        if len(chains) == 1:  # the common case: the integration's stages inline (see IntegrationStage)
+            (label, stages), = chains
+            routes[name] = MultiStage(*shared, IntegrationStage(label), *stages)
+        else:
+            routes[name] = MultiStage(*shared, FanoutStage([Branch(label, MultiStage(*st)) for label, st in chains]))
     return Pipeline(RoutingStage(routes), names, silences, deps.stats, inhibit)

@@ -67,9 +67,10 @@ class NotifyResult:
 
 
 class Notifier(Protocol):
-    """A receiver integration: send one notification for ``alerts`` (one attempt)."""
+    """A receiver integration: send one notification for ``alerts`` (one attempt). ``notify``
+    may be a coroutine function or return another coroutine to await (one level less)."""
 
-    async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> NotifyResult: ...
+    def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> Awaitable[NotifyResult]: ...
 
     def send_resolved(self) -> bool:
         """Whether resolved alerts are sent (the pipeline filters them out otherwise)."""
