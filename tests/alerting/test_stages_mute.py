@@ -4,7 +4,7 @@ the firing alerts, the marks they leave, and the route's time intervals."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,6 +91,79 @@ def test_silences_read_before_stay_when_the_store_is_gone(store: SqlStateStore, 
     muter._repo = _Unavailable()  # type: ignore[assignment]
     assert muter.mutes(alert("a").labels)
     assert muter.refresh_failures == 1
+
+
+def test_a_due_refresh_with_a_reader_runs_in_the_background(
+    tmp_path: Path, store: SqlStateStore, clock: ManualClock
+) -> None:
+    """With a reader, the read due after ``refresh_ms`` does not hold up the flush: it
+    judges with the silences read last until the read lands. A silence written through
+    this store still mutes the next flush at once, and a background read that began
+    before that immediate read does not replace what it read."""
+    reads: list[asyncio.Event] = []
+
+    async def gated(fn: Callable[[], list[Silence]]) -> list[Silence]:
+        """Reads at once, answers when its gate opens (a slow database)."""
+        found, gate = fn(), asyncio.Event()
+        reads.append(gate)
+        await gate.wait()
+        return found
+
+    async def scenario() -> None:
+        marker = Marker()
+        muter = SilenceMuter(store.silences, marker, clock, refresh_ms=1000, reader=gated)
+        a, b = alert("a"), alert("b")
+        assert muter.unmuted([a, b]) == [a, b]  # the first read is immediate
+        with sqlite_store(tmp_path, clock) as other:
+            sid = _silence(other, T0, T0 + HOUR, instance="a")
+        await clock.advance(1000)
+        assert muter.unmuted([a, b]) == [a, b]  # due: the read started, the flush did not wait
+        await asyncio.sleep(0)
+        assert len(reads) == 1
+        assert muter.unmuted([a, b]) == [a, b]  # one read at a time
+        await asyncio.sleep(0)
+        assert len(reads) == 1
+        reads[0].set()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert muter.unmuted([a, b]) == [b]  # landed
+        assert marker.status(a.fingerprint).silenced_by == (sid,)
+
+        # A background read in flight, then a silence written here: read at once; the
+        # older background read is dropped when it lands.
+        await clock.advance(1000)
+        assert muter.unmuted([a, b]) == [b]
+        await asyncio.sleep(0)
+        assert len(reads) == 2
+        store.silences.expire(sid)
+        _silence(store, T0, T0 + HOUR, instance="b")
+        await clock.advance(1)  # past the expired silence's end
+        assert muter.unmuted([a, b]) == [a]
+        reads[1].set()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert muter.unmuted([a, b]) == [a]
+        assert muter.refresh_failures == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_background_read_keeps_the_silences_read_before(store: SqlStateStore, clock: ManualClock) -> None:
+    async def scenario() -> None:
+        _silence(store, T0, T0 + HOUR, instance="a")
+        muter = SilenceMuter(store.silences, Marker(), clock, refresh_ms=1000, reader=asyncio.to_thread)
+        assert muter.mutes(alert("a").labels)
+        muter._repo = _Unavailable()  # type: ignore[assignment]
+        await clock.advance(1000)
+        assert muter.mutes(alert("a").labels)
+        for _ in range(200):  # the thread's read fails
+            if muter.refresh_failures:
+                break
+            await asyncio.sleep(0.01)
+        assert muter.refresh_failures == 1
+        assert muter.mutes(alert("a").labels)
+
+    asyncio.run(scenario())
 
 
 class _Unavailable:

@@ -203,7 +203,8 @@ def build_pipeline(config: AlertmanagerConfig, deps: PipelineDeps) -> Pipeline:
     templates). Raises ``TemplateError`` when a template file cannot be read or parsed."""
     tmpl = NotificationTemplate.from_globs(config.templates, "", deps.external_url)
     intervals = intervals_from_config(config)
-    silences = SilenceMuter(deps.store.silences, deps.marker, deps.clock, deps.silence_refresh_ms)
+    silences = SilenceMuter(deps.store.silences, deps.marker, deps.clock, deps.silence_refresh_ms,
+                            reader=None if deps.run_db is run_inline else deps.run_db)
     inhibit = InhibitMuter(Inhibitor.from_config(config), deps.marker, deps.firing_alerts, deps.clock,
                            deps.alerts_version)
     shared: tuple[Stage, ...] = (
