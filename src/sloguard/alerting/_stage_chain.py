@@ -11,30 +11,32 @@ from dataclasses import dataclass
 from typing import Any
 
 from sloguard.alerting.model import Alert
-from sloguard.alerting.stages import Deferred, FlushContext, Stage, StageError
+from sloguard.alerting.stages import Deferred, FlushContext, Instant, Stage, StageError
 
 __all__ = ["Branch", "FanoutStage", "IntegrationStage", "MultiStage", "RoutingStage"]
 
 
 class MultiStage:
     """Runs its stages in order, each on what the previous one passed on; an empty alert
-    list ends the chain early (nothing left to notify)."""
+    list ends the chain early (nothing left to notify). An :class:`Instant` stage is
+    called, not awaited."""
 
-    __slots__ = ("stages",)
+    __slots__ = ("_steps", "stages")
 
     def __init__(self, *stages: Stage) -> None:
         self.stages: tuple[Stage, ...] = stages
+        self._steps = tuple((s.run if isinstance(s, Instant) else None, s) for s in stages)
 
     async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
         out = list(alerts)
-        for stage in self.stages:
+        for run, stage in self._steps:
             if not out:
                 return ctx, []
-            ctx, out = await stage.exec(ctx, out)
+            ctx, out = run(ctx, out) if run is not None else await stage.exec(ctx, out)
         return ctx, out
 
 
-class IntegrationStage:
+class IntegrationStage(Instant):
     """Names the receiver integration the stages after it serve (``ctx.integration``, as
     :class:`FanoutStage` does for each branch). A receiver with one integration runs that
     integration's stages inline after its own, with this stage first instead of a fan-out
@@ -47,7 +49,7 @@ class IntegrationStage:
     def __init__(self, integration: str) -> None:
         self.integration = integration
 
-    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+    def run(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
         return ctx.for_integration(self.integration), list(alerts)
 
 

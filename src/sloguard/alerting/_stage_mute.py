@@ -21,7 +21,7 @@ from sloguard.alerting.inhibit import Inhibitor, equal_key
 from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert, fingerprint
 from sloguard.alerting.silence_match import Silence, SilenceState
-from sloguard.alerting.stages import FlushContext
+from sloguard.alerting.stages import FlushContext, Instant
 from sloguard.clock import Clock
 from sloguard.labels import Labels
 from sloguard.state import SilenceRepository, StateError
@@ -45,7 +45,7 @@ class Muter(Protocol):
         ...
 
 
-class MuteStage:
+class MuteStage(Instant):
     """Passes on the alerts its muter does not mute."""
 
     __slots__ = ("muter",)
@@ -53,7 +53,7 @@ class MuteStage:
     def __init__(self, muter: Muter) -> None:
         self.muter = muter
 
-    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+    def run(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
         return ctx, self.muter.unmuted(alerts)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sloguard.alerting.model import Alert
-from sloguard.alerting.stages import FlushContext, StageError
+from sloguard.alerting.stages import FlushContext, Instant, StageError
 from sloguard.alerting.timeinterval import TimeInterval, TimeIntervalError, in_time_intervals
 
 __all__ = ["TimeActiveStage", "TimeMuteStage"]
@@ -27,7 +27,7 @@ def _inside(intervals: Intervals, ctx: FlushContext, names: Sequence[str]) -> bo
         raise StageError(f"The route of group {ctx.group_key} names an unknown time interval: {e.reason}.") from e
 
 
-class TimeActiveStage:
+class TimeActiveStage(Instant):
     """Without ``active_time_intervals`` the route is always active; with them, nothing is
     sent while ``now`` lies outside every one."""
 
@@ -36,7 +36,7 @@ class TimeActiveStage:
     def __init__(self, intervals: Intervals) -> None:
         self.intervals = intervals
 
-    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+    def run(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
         names = ctx.route.active_time_intervals
         if not names or _inside(self.intervals, ctx, names):
             return ctx, list(alerts)
@@ -44,7 +44,7 @@ class TimeActiveStage:
         return ctx, []
 
 
-class TimeMuteStage:
+class TimeMuteStage(Instant):
     """Nothing is sent while ``now`` lies inside one of the route's ``mute_time_intervals``."""
 
     __slots__ = ("intervals",)
@@ -52,7 +52,7 @@ class TimeMuteStage:
     def __init__(self, intervals: Intervals) -> None:
         self.intervals = intervals
 
-    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+    def run(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
         names = ctx.route.mute_time_intervals
         if names and _inside(self.intervals, ctx, names):
             log.debug("notifications not sent, route is within mute time", extra={"group": ctx.group_key})

@@ -18,7 +18,7 @@ from sloguard.alerting.model import Alert
 from sloguard.alerting.route import RouteOpts
 from sloguard.labels import Labels
 
-__all__ = ["Deferred", "FlushContext", "NotifyFunc", "Stage", "StageError"]
+__all__ = ["Deferred", "FlushContext", "Instant", "NotifyFunc", "Stage", "StageError"]
 
 
 @fast_init
@@ -82,6 +82,21 @@ class Stage(Protocol):
     (none: stop here). A failure the flush should report raises :class:`StageError`."""
 
     async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]: ...
+
+
+class Instant:
+    """Base of the stages that never wait (muting, time intervals): ``run`` does the work,
+    and ``exec`` (the :class:`Stage` protocol) is ``run`` as a coroutine. A
+    :class:`~sloguard.alerting._stage_chain.MultiStage` calls ``run`` directly: no
+    coroutine is made and awaited for it at every flush."""
+
+    __slots__ = ()
+
+    def run(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+        raise NotImplementedError
+
+    async def exec(self, ctx: FlushContext, alerts: Sequence[Alert]) -> tuple[FlushContext, list[Alert]]:
+        return self.run(ctx, alerts)
 
 
 NotifyFunc = Callable[[FlushContext, Sequence[Alert]], Awaitable[bool]]
