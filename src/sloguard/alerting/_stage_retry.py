@@ -96,38 +96,40 @@ class RetryStage:
             sent = [a for a in alerts if not a.resolved_at(ctx.now_ms)]
         nctx = NotifyContext(ctx.group_key, ctx.receiver, ctx.group_labels, ctx.now_ms, self.external_url)
         attempts, last = 0, ""
-        while True:
-            if ctx.deadline_ms is not None and self.clock.now_ms() >= ctx.deadline_ms:
-                raise self._give_up(ctx, attempts, last or "the flush's deadline passed")
-            result = await self._attempt(nctx, sent, ctx.deadline_ms)
-            attempts += 1
-            if result.ok:
-                if attempts > 1 or log.isEnabledFor(logging.DEBUG):  # no record made per flush for nothing
-                    log.log(logging.INFO if attempts > 1 else logging.DEBUG, "notify success",
-                            extra={"integration": ctx.integration, "attempts": attempts})
-                return ctx, list(alerts)
-            if not result.retryable:
-                self.stats.notifications_failed += 1
-                raise StageError(f"{ctx.integration}: notify retry canceled due to unrecoverable error "
-                                 f"after {attempts} attempts: {result.error}")
-            if result.error != last:
-                log.warning("notify attempt failed, will retry later",
-                            extra={"integration": ctx.integration, "attempts": attempts, "err": result.error})
-            last = result.error
-            await self._pause(ctx, attempts, last)
+        try:  # the retry loop inline (not a method of its own: one coroutine level less per wait)
+            while True:
+                if ctx.deadline_ms is not None and self.clock.now_ms() >= ctx.deadline_ms:
+                    raise self._canceled(ctx, attempts, last or "the flush's deadline passed")
+                result = await self._attempt(nctx, sent, ctx.deadline_ms)
+                attempts += 1
+                if result.ok:
+                    if attempts > 1 or log.isEnabledFor(logging.DEBUG):  # no record made per flush for nothing
+                        log.log(logging.INFO if attempts > 1 else logging.DEBUG, "notify success",
+                                extra={"integration": ctx.integration, "attempts": attempts})
+                    return ctx, list(alerts)
+                if not result.retryable:
+                    raise StageError(f"{ctx.integration}: notify retry canceled due to unrecoverable error "
+                                     f"after {attempts} attempts: {result.error}")
+                if result.error != last:
+                    log.warning("notify attempt failed, will retry later",
+                                extra={"integration": ctx.integration, "attempts": attempts, "err": result.error})
+                last = result.error
+                await self._pause(ctx, attempts, last)
+        except StageError:
+            self.stats.notifications_failed += 1
+            raise
 
     async def _pause(self, ctx: FlushContext, attempts: int, last: str) -> None:
         """Sleep before the next attempt; give up when that would be at or past the deadline
         (or, without one, when the backoff's attempts are used up)."""
         wake = self.clock.now_ms() + round(self.backoff.delay(attempts - 1) * 1000)
         if ctx.deadline_ms is None and attempts >= self.backoff.max_attempts:
-            raise self._give_up(ctx, attempts, last)
+            raise self._canceled(ctx, attempts, last)
         if ctx.deadline_ms is not None and wake >= ctx.deadline_ms:
-            raise self._give_up(ctx, attempts, last)
+            raise self._canceled(ctx, attempts, last)
         await self.clock.sleep_until(wake)
 
-    def _give_up(self, ctx: FlushContext, attempts: int, last: str) -> StageError:
-        self.stats.notifications_failed += 1
+    def _canceled(self, ctx: FlushContext, attempts: int, last: str) -> StageError:
         return StageError(f"{ctx.integration}: notify retry canceled after {attempts} attempts: {last}",
                           retryable=True)
 

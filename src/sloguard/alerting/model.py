@@ -111,8 +111,6 @@ class Alert:
         return AlertStatus.RESOLVED if self.resolved_at(now_ms) else AlertStatus.FIRING
 
 
-
-
 def _labels_before(a: Labels, b: Labels) -> bool:
     """``model.LabelSet.Before``: fewer labels first, then by value over the sorted union of
     names, a set lacking a name sorting first."""
