@@ -5,6 +5,7 @@ answers must have the same shape (keys and value types) and the same determinist
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -200,6 +201,7 @@ def test_groups_read_back_alike(pair: Pair) -> None:
     body = json.dumps([{"labels": {"alertname": "G", "team": "db", "instance": "b"}},
                        {"labels": {"alertname": "G", "team": "db", "instance": "a"}}])
     same_answer(*pair.both("POST", "/api/v2/alerts", body))
+    _wait_for_groups(pair.am, "alertname=G", alerts=2 * 2)  # two alerts, each in the web and the db group
     views = [v for v in pair.fake.alerts() if v.alert.labels.get("alertname") == "G"]
     mark_all_active(pair.fake)
     marked = tuple(AlertView(v.alert, pair.fake.marker.status(v.alert.fingerprint), v.receivers) for v in views)
@@ -209,6 +211,17 @@ def test_groups_read_back_alike(pair: Pair) -> None:
     assert without_times(ours.json()) == without_times(theirs.json())
     theirs, ours = pair.both("GET", "/api/v2/alerts/groups?filter=alertname=G&receiver=web")
     assert without_times(ours.json()) == without_times(theirs.json())
+
+
+def _wait_for_groups(am: httpx.Client, matcher: str, alerts: int) -> None:
+    """Alertmanager hands posted alerts to its dispatcher asynchronously: poll its groups until
+    they hold every posted alert."""
+    for _ in range(100):
+        groups = am.get(f"/api/v2/alerts/groups?filter={matcher}").json()
+        if sum(len(g["alerts"]) for g in groups) >= alerts:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"Alertmanager's groups never held {alerts} alerts matching {matcher}")
 
 
 def test_silences_read_back_alike(pair: Pair) -> None:
