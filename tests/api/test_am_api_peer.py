@@ -106,7 +106,12 @@ ALERT_BODIES = [
     "HTTP://X/", "1http://x/", "http://x/a b", "http://x/?q=%zz", "/a%2Fb", "a:b", "http:x", "http://x%41/",
     "http://x%C3%A9/", "http://x%25/", "http://a{b/", "http://a_b~c!/", "http://[::1%25eth0]/", "http://u%zz@x/",
     "http://u:p@x/", "http://u{@x/", "http://x:8²/",
-)] + [json.dumps([{"labels": {"a": "b"}, "startsAt": t}]) for t in (
+)] + [  # nesting: Go's decoder stops at 10,000 levels; Python's recursive one must not fail first
+    "[" * 10_001, "[" * 200_000, '{"a":' * 10_001, "[" * 5000 + "]" * 5000, "[x" + "[" * 10_001, "[] " + "[" * 20_000,
+    '[{"labels":{"a":"b"},"x":' + "[" * 9998 + "]" * 9998 + "}]", '[{"labels":{"a":"b"},"x":' + "[" * 9999 + "]" * 9999 + "}]",
+    '[{"labels":{"a":"b"},"x":' + "[" * 5000 + "1}]", '[{"labels":{"a":"b\\\\"},"x":"' + "[" * 20_000 + '"}]',
+    '[{"labels":{"a":' + "[" * 3000 + "]" * 3000 + "}}]",
+] + [json.dumps([{"labels": {"a": "b"}, "startsAt": t}]) for t in (
     "2020-01-01T00:00:00.123456+0100", "2020-01-01T00:00:00.12+0100", "2020-01-01T00:00", "2020-01-01T00:00Z",
     "2020-01-01T00:00+01:00", "2020-01-01T1:00:00Z", "2020-01-01 1:00:00", "2020-01-01  00:00:00", "2020-1-01 00:00:00",
     "20x0-01-01", "2020-01-01T00:00:00", "2020-01-01t00:00:00z", "2020-01-32 00:00:00", "2020-01-01 24:00:00",
@@ -114,7 +119,7 @@ ALERT_BODIES = [
 )]
 
 
-@pytest.mark.parametrize("body", ALERT_BODIES)
+@pytest.mark.parametrize("body", ALERT_BODIES, ids=lambda b: b if len(b) < 100 else f"{b[:40]}...{len(b)}-chars")
 def test_post_alerts_answers_as_alertmanager(pair: Pair, body: str) -> None:
     same_answer(*pair.both("POST", "/api/v2/alerts", body))
 
@@ -146,6 +151,7 @@ SILENCE_BODIES = [
     {**FUTURE, "matchers": [{}]}, {**FUTURE, "matchers": [1]}, {**FUTURE, "matchers": M, "startsAt": None},
     {**FUTURE, "matchers": M, "startsAt": 1}, {**FUTURE, "matchers": M, "createdBy": 1}, {**FUTURE, "matchers": M, "id": 1},
     {**FUTURE, "matchers": [{"name": 1, "value": "b", "isRegex": False}]},
+    '{"matchers":' + "[" * 10_001, '{"matchers":' + "[" * 6000 + "]" * 6000 + "}", '{"comment":"' + "{" * 20_000 + '"}',
 ]
 
 

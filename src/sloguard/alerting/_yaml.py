@@ -15,6 +15,7 @@ import yaml
 
 from sloguard.alerting._errors import AlertingConfigError
 from sloguard.durations import DurationError, parse_duration_ms
+from sloguard.nesting import yaml_load
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +155,7 @@ _StrictLoader.add_implicit_resolver(_NUMBER_TAGS[1], _FLOAT, list("-+0123456789.
 def load_yaml(text: str, file: str) -> object:
     """The YAML document in ``text``; a syntax error or a repeated key names the line."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml_load(text, _StrictLoader)
     except yaml.YAMLError as e:
         problem = getattr(e, "problem", None) or str(e)
         mark = getattr(e, "problem_mark", None)

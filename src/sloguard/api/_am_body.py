@@ -5,7 +5,8 @@ body that is not JSON, 422 ``{"code":602,"message":"alerts in body is required"}
 empty one, 400 ``parsing alerts body from "" failed, because <Go's decoding error>`` for
 JSON that Go's decoder refuses. This module reproduces Go's wording for the errors a
 client meets in practice (syntax errors, a value of the wrong JSON type, a time no layout
-of ``strfmt.DateTime`` accepts).
+of ``strfmt.DateTime`` accepts, and ``exceeded max depth`` past Go's 10,000 levels, which
+``sloguard.nesting`` measures before Python's recursive decoder runs).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.requests import Request
 
 from sloguard.api._am_http import AmError, swagger_error
 from sloguard.api._http import ApiError, read_body
+from sloguard.nesting import GO_MAX_DEPTH, MAX_DEPTH, deep_recursion, json_too_deep
 
 #: Go's ``encoding/json`` names for the JSON kinds in "cannot unmarshal X into ...".
 _KINDS: dict[type, str] = {dict: "object", list: "array", str: "string", bool: "bool", int: "number", float: "number"}
@@ -48,11 +50,25 @@ async def read_json(request: Request, name: str, limit: int) -> Any:
     start = len(text) - len(text.lstrip(" \t\r\n"))
     if start == len(text):
         raise AmError(swagger_error(422, f"{name} in body is required", code=602))
+    # Go's decoder refuses a value nested deeper than 10,000 levels where the scan gets there,
+    # unless a syntax error comes first or the value ends before (what follows it is not read).
+    deep = json_too_deep(text, GO_MAX_DEPTH)
+    head = text if deep is None else text[:deep]
     try:
-        value, _end = json.JSONDecoder(parse_constant=_no_constant).raw_decode(text, start)
+        with deep_recursion(GO_MAX_DEPTH):
+            value, _end = json.JSONDecoder(parse_constant=_no_constant).raw_decode(head, start)
     except ValueError as e:
-        raise parse_failure(name, _syntax_error(text, e)) from None
+        reason = _syntax_error(head, e)
+        if deep is not None and reason == "unexpected EOF":
+            reason = _too_deep(text, deep)
+        raise parse_failure(name, reason) from None
+    except RecursionError:  # a Python whose C stack guard stops short of Go's limit
+        raise parse_failure(name, _too_deep(text, json_too_deep(text, MAX_DEPTH) or start)) from None
     return value
+
+
+def _too_deep(text: str, pos: int) -> str:
+    return f"invalid character {_quote_char(text[pos])} exceeded max depth"
 
 
 def parse_failure(name: str, reason: str) -> AmError:

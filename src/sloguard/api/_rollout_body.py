@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from sloguard.api._context import ServerContext
 from sloguard.delivery.policy import Force
+from sloguard.nesting import NestingError, json_loads
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 """The largest rollout request body (``ctx.settings["rollout_max_body_bytes"]`` overrides it)."""
@@ -130,7 +131,9 @@ def _json_fields(raw: bytes, action: str) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        doc = json.loads(raw)
+        doc = json_loads(raw)
+    except NestingError as e:
+        raise RolloutApiError(400, f"The body of the {action} request {e}.") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise RolloutApiError(400, f"The body of the {action} request is not JSON: {e}.") from None
     if not isinstance(doc, dict):

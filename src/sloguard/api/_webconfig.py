@@ -26,6 +26,8 @@ from typing import Any
 
 import yaml
 
+from sloguard.nesting import yaml_load
+
 CLIENT_AUTH_TYPES = {
     "NoClientCert": ssl.CERT_NONE,
     "RequestClientCert": ssl.CERT_OPTIONAL,
@@ -85,7 +87,7 @@ class WebConfig:
 def load_web_config(path: Path) -> WebConfig:
     """Read and validate ``path``; ``WebConfigError`` naming the file and key if it is wrong."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_load(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise WebConfigError(f"cannot read web config file {path}: {e.strerror or e}") from None
     except yaml.YAMLError as e:

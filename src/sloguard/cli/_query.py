@@ -134,7 +134,7 @@ def _emit(text: str, output: str) -> None:
     console = Console()
     try:
         body: dict[str, Any] = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise QueryCommandError("The answer is not valid JSON.") from None
     if body.get("status") != "success":
         Console(stderr=True).print(f"[red]{body.get('errorType', 'error')}:[/red] {body.get('error', body)}")

@@ -70,7 +70,9 @@ def _count_docs(text: str) -> int | None:
     try:
         import yaml
 
-        return sum(1 for d in yaml.safe_load_all(text) if d is not None)
+        from sloguard.nesting import yaml_load_all
+
+        return sum(1 for d in yaml_load_all(text) if d is not None)
     except yaml.YAMLError:  # the server names the problem; paths stay the stream's
         return None
 

@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from sloguard.config._model import Config
+from sloguard.nesting import yaml_load
 
 _SECRET_KEY = re.compile(r"password|secret|token|credentials", re.I)
 
@@ -65,7 +66,7 @@ def _headline(source: str, problems: list[str]) -> str:
 
 def _parse_yaml(text: str, source: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = yaml_load(text)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

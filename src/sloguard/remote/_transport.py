@@ -127,7 +127,7 @@ def _retry_after(resp: httpx.Response) -> float | None:
 def _body(url: str, what: str, resp: httpx.Response) -> dict[str, Any] | None:
     try:
         body = json.loads(resp.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested past the recursion limit
         return None
     return body if isinstance(body, dict) else None
 

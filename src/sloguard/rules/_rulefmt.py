@@ -17,6 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sloguard.durations import parse_duration_ms
 from sloguard.labels import is_valid_label_name, is_valid_metric_name
+from sloguard.nesting import yaml_compose
 from sloguard.rules._errors import RuleFileError
 from sloguard.rules._exprcheck import expr_error
 from sloguard.rules.template import template_parse_error
@@ -102,7 +103,7 @@ _FAST_LOADER: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
 
 def _parse(text: str, path: str, loader: Any) -> tuple[RuleFile | None, list[str]]:
     try:
-        root = yaml.compose(text, Loader=loader)
+        root = yaml_compose(text, loader)
     except yaml.YAMLError as e:
         msg = _yaml_error(e)
         return None, [msg, msg]  # promtool decodes twice and reports both

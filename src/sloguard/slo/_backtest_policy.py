@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from sloguard.durations import format_duration_ms
+from sloguard.nesting import yaml_load
 from sloguard.slo._backtest_model import BacktestError, Policy
 from sloguard.slo._compat_pyrra import pyrra_tiers
 from sloguard.slo._durations import DurationError, parse_duration_ms
@@ -92,7 +93,7 @@ def resolve(name: str, slo: SLO) -> Policy:
 
 def load_policy_file(path: Path, slo: SLO) -> Policy:
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml_load(path.read_text())
     except (OSError, yaml.YAMLError) as e:
         raise BacktestError(f"{path}: cannot read the policy file: {e}") from None
     if not isinstance(doc, Mapping):

@@ -14,6 +14,7 @@ import re
 
 import yaml
 
+from sloguard.nesting import yaml_compose_all
 from sloguard.slo._errors import Problem
 
 _DOC = re.compile(r"documents\[(\d+)\]\.?")
@@ -25,7 +26,7 @@ def locate(text: str, problems: list[Problem]) -> list[Problem]:
     if not problems:
         return problems
     try:
-        docs = [d for d in yaml.compose_all(text) if d is not None]
+        docs = [d for d in yaml_compose_all(text, yaml.SafeLoader) if d is not None]  # marks with their buffer
     except yaml.YAMLError:
         return problems
     lines = text.split("\n")

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from sloguard.durations import format_duration_ms
+from sloguard.nesting import json_loads
 from sloguard.slo import _spec_native
 from sloguard.slo._loss import Loss
 from sloguard.slo._querycheck import check_query
@@ -205,7 +206,7 @@ def exact_sli(annotations: Mapping[str, Any], spec: Mapping[str, Any], slo: SLO)
     if not isinstance(text, str):
         return slo.sli
     try:
-        doc = json.loads(text)
+        doc = json_loads(text)
     except ValueError:
         return slo.sli
     r = Reader("")

@@ -3,11 +3,11 @@ rule generation (Sloth's ``generate`` service, as its specs declare chains)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sloguard.nesting import json_loads
 from sloguard.slo import _sloth_builtin, _spec_sloth, sloth_plugins
 from sloguard.slo._errors import Problem, SpecError
 from sloguard.slo._sloth_plugin_config import PluginConfigError
@@ -95,7 +95,7 @@ def app_calls(texts: list[str]) -> tuple[PluginCall, ...]:
     for i, text in enumerate(texts):
         where = f"--slo-plugins[{i}]"
         try:
-            raw = json.loads(text)
+            raw = json_loads(text)
         except ValueError as e:
             problems.append(Problem(where, "", f"{text!r} is not JSON: {e}"))
             continue

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from sloguard.durations import DurationError, format_duration_ms, parse_duration_ms
+from sloguard.nesting import yaml_load
 from sloguard.slo._errors import Problem, SpecError
 from sloguard.slo.model import AlertTier, BurnWindow
 
@@ -128,7 +129,7 @@ def load_catalog(directory: str | Path) -> dict[int, AlertWindows]:
     seen: dict[int, str] = {}
     for f in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
         try:
-            doc = yaml.safe_load(f.read_text())
+            doc = yaml_load(f.read_text())
         except yaml.YAMLError as e:
             raise SpecError([Problem(str(f), "", f"invalid YAML: {e}")]) from None
         w = parse_windows(doc, str(f))

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from sloguard.nesting import yaml_load_all
+
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -32,5 +34,5 @@ def dump_yaml(docs: list[Any]) -> str:
 
 
 def load_yaml_all(text: str) -> list[Any]:
-    """Every document of ``text`` (``yaml.YAMLError`` when it is not YAML)."""
-    return list(yaml.load_all(text, Loader=_Loader))
+    """Every document of ``text`` (``yaml.YAMLError`` when it is not YAML or nests too deep)."""
+    return yaml_load_all(text, _Loader)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from sloguard import __version__
+from sloguard.nesting import yaml_load_all
 from sloguard.slo import _compat_sloth, _sloth_output, _spec_sloth, rulegen
 from sloguard.slo._errors import Problem, SpecError
 from sloguard.slo._formats import SpecFormat
@@ -76,7 +77,7 @@ def _parse(path: Path) -> tuple[str, list[Any]]:
     except OSError as e:
         raise SpecError([Problem(str(path), "", f"cannot read file: {e.strerror}")]) from None
     try:
-        return text, [d for d in yaml.safe_load_all(text) if d is not None]
+        return text, [d for d in yaml_load_all(text) if d is not None]
     except yaml.YAMLError as e:
         raise SpecError([Problem(str(path), "", f"invalid YAML: {e}")]) from None
 

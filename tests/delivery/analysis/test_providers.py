@@ -285,6 +285,14 @@ def test_deeply_nested_json_is_an_error_measurement(web: str) -> None:
     assert got.phase is P.ERROR and "nested too deeply" in got.message
 
 
+def test_a_deeply_nested_prometheus_answer_is_an_error_measurement() -> None:
+    deep = b'{"status":"success","data":' + b"[" * 200_000
+    with serve(lambda s: Answer(200, deep)) as s:
+        got = asyncio.run(measure(_metric(PrometheusConfig(s.base, "vec")), ProviderEnv(), T0))
+    # the object is level 1, its first "[" (column 28) level 2: level 1,001 is at column 28 + 999
+    assert got.phase is P.ERROR and "nests deeper than 1000 levels (at line 1, column 1027)" in got.message
+
+
 def test_an_oversized_answer_is_refused(web: str) -> None:
     big = b'{"a": "' + b"x" * (9 * 1024 * 1024) + b'"}'
     with serve(lambda s: Answer(200, big)) as s:

@@ -26,6 +26,7 @@ from sloguard.delivery.judges import (
     sequential,
     spending_look,
 )
+from sloguard.nesting import json_loads
 
 #: Consecutive insufficient-data measurements allowed by default before the metric is Inconclusive.
 DEFAULT_INSUFFICIENT_LIMIT = 4
@@ -123,7 +124,7 @@ def memory_from_text(text: str, where: str) -> Memory:
     if not text:
         return Memory()
     try:
-        d = json.loads(text)
+        d = json_loads(text)
         seq, sp = d.get("sequential"), d.get("spending")
         return Memory(
             int(d["insufficient"]),

@@ -26,6 +26,7 @@ from sloguard.delivery.analysis._metric import Metric
 from sloguard.delivery.analysis._template_fields import Reader, TemplateError, TemplateProblem
 from sloguard.delivery.analysis._template_metric import read_metric
 from sloguard.labels import GoRegexError, compile_go
+from sloguard.nesting import yaml_load_all
 
 __all__ = [
     "API_VERSION", "KINDS", "AnalysisTemplate", "TemplateArg", "TemplateError", "TemplateProblem",
@@ -67,7 +68,7 @@ def load_templates(text: str, source: str = "<text>") -> tuple[list[AnalysisTemp
     """Every template in ``text`` and every problem found (paths prefixed ``documents[i].``
     when the text holds several documents)."""
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [d for d in yaml_load_all(text) if d is not None]
     except yaml.YAMLError as e:
         return [], [TemplateProblem(source, "", f"is not valid YAML: {e}")]
     out: list[AnalysisTemplate] = []

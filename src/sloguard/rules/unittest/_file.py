@@ -9,6 +9,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sloguard.durations import parse_duration_ms
+from sloguard.nesting import yaml_compose
 from sloguard.rules._errors import RulesError
 
 
@@ -153,7 +154,7 @@ def _tag(n: Node) -> str:
 
 def parse_unit_test_file(text: str) -> UnitTestFile:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml_compose(text, yaml.SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise UnitTestFileError(f"yaml: line {mark.line + 1 if mark else 0}: {getattr(e, 'problem', e)}") from None

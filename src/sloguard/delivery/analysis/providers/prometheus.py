@@ -11,7 +11,6 @@ values, a matrix the values of all its series.
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -22,6 +21,7 @@ from sloguard.delivery.analysis._time_expr import RangeQuery
 from sloguard.delivery.analysis.providers._base import ProviderEnv, ProviderError
 from sloguard.delivery.analysis.providers._http import send
 from sloguard.delivery.analysis.providers.promql import window
+from sloguard.nesting import NestingError, json_loads
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,9 @@ class PrometheusProvider:
 
 def _result(response: httpx.Response, address: str) -> object:
     try:
-        body = json.loads(response.content)
+        body = json_loads(response.content)
+    except NestingError as e:
+        raise ProviderError(f"Prometheus at {address} answered with a body that {e}.") from None
     except ValueError:
         raise ProviderError(
             f"Prometheus at {address} answered HTTP {response.status_code} with a body that is not JSON.",

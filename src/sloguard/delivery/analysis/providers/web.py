@@ -7,7 +7,6 @@ is the result as a string.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,6 +17,7 @@ from jsonpath_ng.ext.parser import parse as parse_jsonpath
 from sloguard.delivery.analysis._metric import ProviderConfig
 from sloguard.delivery.analysis.providers._base import ProviderEnv, ProviderError
 from sloguard.delivery.analysis.providers._http import send
+from sloguard.nesting import NestingError, json_loads
 
 METHODS = ("GET", "POST", "PUT")
 
@@ -86,7 +86,9 @@ class WebProvider:
 
     def _value(self, body: bytes) -> object:
         try:
-            data = json.loads(body)
+            data = json_loads(body)
+        except NestingError as e:
+            raise ProviderError(f"The answer of {self.config.url} is nested too deeply to judge: it {e}.") from None
         except ValueError:
             return body.decode("utf-8", "replace")
         matches = self._path.find(data)  # type: ignore[attr-defined]  # a jsonpath-ng expression
