@@ -19,6 +19,7 @@ from sloguard.alerting.model import Alert
 from sloguard.alerting.service import AlertView, GroupView, Peer
 from sloguard.alerting.testing import FakeAlerting
 from sloguard.api import ServerContext, create_app
+from sloguard.api._am_http import AmError
 from sloguard.api._am_time import DateTimeError, format_datetime, parse_datetime
 from sloguard.clock import ManualClock
 from sloguard.labels import Labels
@@ -469,3 +470,42 @@ def test_a_state_database_that_is_away_is_a_500_naming_why(client: TestClient, f
     monkeypatch.setattr(fake.silences, "set", away)
     for r in (client.get("/api/v2/silences"), client.post("/api/v2/silences", json=SILENCE)):
         assert (r.status_code, r.json()) == (500, "The state database at sqlite:///x cannot be reached: disk I/O error.")
+
+
+def test_a_large_body_is_taken_in_slices_with_turns_for_other_requests(fake: FakeAlerting,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from sloguard.api import _am_alerts
+
+    monkeypatch.setattr(_am_alerts, "SLICE", 2)
+    batches: list[list[str]] = []
+    take = fake.receive
+    monkeypatch.setattr(fake, "receive", lambda alerts: (batches.append([a.labels.get("i") for a in alerts]), take(alerts)))
+
+    async def go(body: list[Any]) -> tuple[Any, int]:
+        turns, done = 0, False
+
+        async def other() -> None:  # another request's task: counts the turns it gets meanwhile
+            nonlocal turns
+            while not done:
+                turns += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(other())
+        await asyncio.sleep(0)
+        start = turns
+        try:
+            answer = await _am_alerts.post(fake, body)
+        except AmError as e:  # the answer to a body that does not decode
+            answer = e.response
+        done = True
+        await task
+        return answer, turns - start
+
+    alerts = [{"labels": {"i": str(i)}} for i in range(5)]
+    answer, turns = asyncio.run(go([*alerts, {"labels": {"0bad": "x"}}]))
+    assert batches == [["0", "1"], ["2", "3"], ["4"]]  # the invalid one refused, the others taken slice by slice
+    assert answer.status_code == 400 and b'invalid label set: invalid name \\"0bad\\"' in answer.body
+    assert turns >= 4  # between the 3 decoding slices and the 3 taking ones
+    batches.clear()
+    answer, _ = asyncio.run(go([*alerts, 7]))  # a decoding error in the last slice: nothing is taken
+    assert batches == [] and answer.status_code == 400 and b"cannot unmarshal number" in answer.body
