@@ -5,6 +5,7 @@ and through the running pipeline into a real state store."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from sloguard.alerting.config import parse_config
 from sloguard.alerting.core import AlertingCore, CoreOptions
-from sloguard.alerting.history import MAX_PENDING, HistoryRecorder
+from sloguard.alerting.history import DROP_REPORT_MS, MAX_PENDING, HistoryRecorder
 from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert
 from sloguard.alerting.provider import AlertStore
@@ -149,3 +150,21 @@ def test_the_pipeline_records_alerts_in_the_state_store(tmp_path: Path) -> None:
     assert [(e.kind, e.time) for e in events] == [(HistoryKind.ALERT_FIRED, NOW - MIN),
                                                   (HistoryKind.ALERT_RESOLVED, NOW + 2_000)]
     assert events[0].labels == LABELS
+
+
+def test_a_burst_past_the_bound_is_one_warning_a_minute_with_the_count(caplog: pytest.LogCaptureFixture) -> None:
+    clock, sink = ManualClock(NOW), Sink()
+    recorder = HistoryRecorder(sink, clock, max_pending=3)
+    caplog.set_level(logging.WARNING, logger="sloguard.alerting.history")
+    for i in range(100):  # 97 dropped in one burst: one line, not 97
+        recorder.observe(Alert.of({**LABELS, "n": str(i)}, starts_at=NOW, ends_at=NOW + MIN))
+    drops = [r for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(drops) == 1 and drops[0].dropped == 1  # type: ignore[attr-defined]
+    asyncio.run(recorder.flush())  # within the minute: nothing more said
+    for i in range(100, 105):
+        recorder.observe(Alert.of({**LABELS, "n": str(i)}, starts_at=NOW, ends_at=NOW + MIN))
+    asyncio.run(clock.advance(DROP_REPORT_MS))
+    asyncio.run(recorder.flush())  # a minute on: the drops since, in one line
+    drops = [r for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(drops) == 2 and drops[1].dropped == 96 + 2 and drops[1].dropped_total == 99  # type: ignore[attr-defined]
+    assert recorder.dropped == 99

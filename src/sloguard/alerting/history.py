@@ -25,12 +25,16 @@ from sloguard.clock import Clock
 from sloguard.state import HistoryEvent, HistoryKind
 from sloguard.state.alert_history import alert_history_event
 
-__all__ = ["MAX_PENDING", "HistoryRecorder", "Writer", "alert_event"]
+__all__ = ["DROP_REPORT_MS", "MAX_PENDING", "HistoryRecorder", "Writer", "alert_event"]
 
 log = logging.getLogger("sloguard.alerting.history")
 
-#: Events kept for the next flush at most while the database is away (the oldest go).
-MAX_PENDING = 10_000
+#: Events kept for the next flush at most (the oldest go): a burst of that many new alerts
+#: between two flushes (one a second), or the events of a database away for a while.
+MAX_PENDING = 100_000
+
+#: The least time between two warnings about dropped events.
+DROP_REPORT_MS = 60_000
 
 #: Stores events; returns how many were new (``AlertHistoryRepository.record``).
 Writer = Callable[[Sequence[HistoryEvent]], int]
@@ -59,6 +63,8 @@ class HistoryRecorder:
         self._pending: list[HistoryEvent] = []
         self._writing: tuple[asyncio.Future[int], list[HistoryEvent]] | None = None
         self.dropped = 0
+        self._unreported = 0
+        self._reported_at: int | None = None
 
     @property
     def pending(self) -> int:
@@ -116,6 +122,7 @@ class HistoryRecorder:
         cancelled mid-write (the pipeline stopping) leaves that write running: the next
         flush waits for it first, so stopping never loses or races a batch."""
         await self._settle()
+        self._report_drops()
         batch, self._pending = self._pending, []
         if not batch:
             return
@@ -150,4 +157,15 @@ class HistoryRecorder:
         if extra > 0:
             del self._pending[:extra]
             self.dropped += extra
-            log.warning("alert history events dropped: the state store is not taking them", extra={"dropped": extra})
+            self._unreported += extra
+            self._report_drops()
+
+    def _report_drops(self) -> None:
+        """One warning for the drops since the last, at most every ``DROP_REPORT_MS`` (a burst
+        of 100,000 alerts, or a database away for an hour, is not a line per event)."""
+        now = self._clock.now_ms()
+        if not self._unreported or (self._reported_at is not None and now - self._reported_at < DROP_REPORT_MS):
+            return
+        log.warning("alert history events dropped: more than %s were waiting to be written to the state store",
+                    f"{self._max_pending:,}", extra={"dropped": self._unreported, "dropped_total": self.dropped})
+        self._unreported, self._reported_at = 0, now

@@ -43,7 +43,7 @@ async def read_json(request: Request, name: str, limit: int) -> Any:
     if ctype != "application/json":
         raise AmError(swagger_error(415, f'unsupported media type "{ctype}", only [application/json] are allowed'))
     try:
-        raw = await read_body(request, limit)
+        raw = await read_body(request, limit, setting=None)
     except ApiError as e:
         raise AmError(swagger_error(413, e.message)) from None
     text = raw.decode("utf-8", errors="replace")

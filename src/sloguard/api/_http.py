@@ -143,26 +143,28 @@ def max_body_bytes(request: Request) -> int:
     return int(settings.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES))
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+_QUERY_LIMIT = "query.max_body_bytes, --query.max-body-bytes"
+
+
+async def read_body(request: Request, limit: int, setting: str | None = _QUERY_LIMIT) -> bytes:
     """The request body, read chunk by chunk; 413 as soon as it passes ``limit`` bytes
-    (at once when ``Content-Length`` says so)."""
+    (at once when ``Content-Length`` says so), naming the ``setting`` that sets it."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise _too_large(limit, setting)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise _too_large(limit, setting)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(limit: int) -> ApiError:
+def _too_large(limit: int, setting: str | None) -> ApiError:
     return ApiError(
-        f"request body is larger than the limit of {limit:,} bytes "
-        "(query.max_body_bytes, --query.max-body-bytes)",
+        f"request body is larger than the limit of {limit:,} bytes" + (f" ({setting})" if setting else ""),
         ErrorType.BAD_DATA, status=413,
     )
 
