@@ -509,3 +509,24 @@ def test_a_large_body_is_taken_in_slices_with_turns_for_other_requests(fake: Fak
     batches.clear()
     answer, _ = asyncio.run(go([*alerts, 7]))  # a decoding error in the last slice: nothing is taken
     assert batches == [] and answer.status_code == 400 and b"cannot unmarshal number" in answer.body
+
+
+def test_silence_reads_and_writes_run_off_the_event_loop(fake: FakeAlerting, client: TestClient,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each is a database round trip (and a write compiles every regex matcher): the event
+    loop, which answers every other request, never waits on one."""
+    on_loop: dict[str, bool] = {}
+
+    def spy(name: str, call: Any) -> Any:
+        def spied(*args: Any, **kwargs: Any) -> Any:
+            on_loop[name] = asyncio._get_running_loop() is not None
+            return call(*args, **kwargs)
+        return spied
+
+    for name in ("set", "get", "list", "expire"):
+        monkeypatch.setattr(fake.silences, name, spy(name, getattr(fake.silences, name)))
+    sid = client.post("/api/v2/silences", json=SILENCE).json()["silenceID"]
+    assert client.get(f"/api/v2/silence/{sid}").status_code == 200
+    assert len(client.get("/api/v2/silences").json()) == 1
+    assert client.delete(f"/api/v2/silence/{sid}").status_code == 200
+    assert on_loop == {"set": False, "get": False, "list": False, "expire": False}
