@@ -113,8 +113,23 @@ def start_world(root: Path) -> World:
     server = SloguardProcess(data, root / "sloguard.yml", root / "sloguard.log")
     (root / "sloguard.yml").write_text(CONFIG.format(port=server.port))
     server.start()
+    _wait_for_first_evaluation(server.url)
     for name, service in (("shop-v2", "shop"), ("demo-v2", "demo")):  # shop's page alert aborts shop-v2 at once
         spec = ROLLOUT.format(name=name, service=service, up=server.port, port=free_port())
         r = httpx.post(f"{server.url}/api/v1/rollouts", content=spec, params={"actor": "ui-tests"}, timeout=30)
         assert r.status_code == 201, r.text
     return World(server, end)
+
+
+def _wait_for_first_evaluation(url: str, timeout_s: float = 30.0) -> None:
+    """Until every SLO's alerting group (evaluated each second; the budget groups every five
+    minutes) has been evaluated once: before that no SLO alert exists, and a page looked at
+    first (a test file run on its own) would show none."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        groups = [g for g in httpx.get(f"{url}/api/v1/rules", timeout=30).json()["data"]["groups"] if g["interval"] < 60]
+        if groups and all(not g["lastEvaluation"].startswith("0001-") for g in groups):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the rule groups were not all evaluated within {timeout_s} s: {groups}")
+        time.sleep(0.1)
