@@ -530,3 +530,37 @@ def test_silence_reads_and_writes_run_off_the_event_loop(fake: FakeAlerting, cli
     assert len(client.get("/api/v2/silences").json()) == 1
     assert client.delete(f"/api/v2/silence/{sid}").status_code == 200
     assert on_loop == {"set": False, "get": False, "list": False, "expire": False}
+
+
+def test_many_alerts_are_answered_slice_by_slice_with_the_same_bytes(fake: FakeAlerting, client: TestClient,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from sloguard.api import _am_groups, _am_http
+
+    alerts = [{"labels": {"alertname": f"A{i % 2}", "i": str(i), "note": "<&>"}} for i in range(5)]
+    assert client.post("/api/v2/alerts", json=alerts).status_code == 200
+    paths = ["/api/v2/alerts", "/api/v2/alerts/groups", "/api/v2/alerts?filter=i=~\"[0-3]\""]
+    whole = [client.get(p).content for p in paths]
+    monkeypatch.setattr(_am_http, "SLICE", 2)
+    monkeypatch.setattr(_am_groups, "SLICE", 2)
+    assert [client.get(p).content for p in paths] == whole
+    assert b"\\u003c\\u0026\\u003e" in whole[0] and len(json.loads(whole[0])) == 5
+
+    async def turns_while_encoding() -> int:
+        turns, done = 0, False
+
+        async def other() -> None:
+            nonlocal turns
+            while not done:
+                turns += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(other())
+        await asyncio.sleep(0)
+        start = turns
+        text = await _am_http.go_array_text(list(range(7)), lambda i: {"i": i})
+        done = True
+        await task
+        assert json.loads(text) == [{"i": i} for i in range(7)]
+        return turns - start
+
+    assert asyncio.run(turns_while_encoding()) >= 3  # 4 slices of 2: a turn for the others between each

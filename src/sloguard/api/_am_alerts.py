@@ -32,12 +32,13 @@ from sloguard.api._am_body import (
     string_map_error,
     type_error,
 )
-from sloguard.api._am_groups import alert_filter_of, groups_json
+from sloguard.api._am_groups import alert_filter_of, groups_text
 from sloguard.api._am_http import (
     AmError,
     am_error,
     am_route,
-    go_json,
+    go_array_text,
+    go_json_text,
     needs_alerting,
     swagger_error,
 )
@@ -74,11 +75,11 @@ def routes(ctx: Any) -> list[BaseRoute]:
         rx = keep.receiver
         views = [v for v in service.alerts() if (rx is None or any(rx.matches(r) for r in v.receivers)) and keep(v)]
         views.sort(key=lambda v: v.alert.fingerprint_hex)
-        return go_json([alert_json(v.alert, v.mark, v.receivers) for v in views])
+        return go_json_text(await go_array_text(views, lambda v: alert_json(v.alert, v.mark, v.receivers)))
 
     @needs
     async def get_groups(request: Request, service: AlertingService) -> Response:
-        return go_json(groups_json(service.groups(), alert_filter_of(request, service.now_ms()), alert_json))
+        return go_json_text(await groups_text(service.groups(), alert_filter_of(request, service.now_ms()), alert_json))
 
     return [
         am_route("/api/v2/alerts", {"GET": get_alerts, "POST": post_alerts}),

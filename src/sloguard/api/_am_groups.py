@@ -9,6 +9,7 @@ holds when ``a`` is absent, ``a!=""`` also when ``a`` is present.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,14 @@ from starlette.requests import Request
 from sloguard.alerting.marker import AlertMark, AlertState
 from sloguard.alerting.model import Alert, sort_alerts
 from sloguard.alerting.service import AlertView, GroupView
-from sloguard.api._am_http import bool_param, filter_matchers, receiver_regex
+from sloguard.api._am_http import (
+    SLICE,
+    bool_param,
+    filter_matchers,
+    go_array_text,
+    go_text,
+    receiver_regex,
+)
 from sloguard.labels import GoRegex, Labels, Matcher, MatchType
 
 AlertJson = Callable[[Alert, AlertMark, list[str]], dict[str, Any]]
@@ -69,9 +77,31 @@ def matches_filter(matchers: Sequence[Matcher], labels: Labels) -> bool:
     return True
 
 
-def groups_json(groups: Sequence[GroupView], keep: AlertFilter, alert_json: AlertJson) -> list[dict[str, Any]]:
+async def groups_text(groups: Sequence[GroupView], keep: AlertFilter, alert_json: AlertJson) -> str:
     """The groups whose receiver passes and that keep an alert, sorted as Alertmanager sorts
-    them (group labels, then receiver); each alert lists the receivers of those groups."""
+    them (group labels, then receiver); each alert lists the receivers of those groups. As
+    JSON text (``go_text``'s), encoded a slice of alerts per step of the event loop."""
+    shown, receivers = _shown(groups, keep)
+    parts, since_yield = [], 0
+    for g, views in shown:
+        marks = {v.alert.fingerprint: v.mark for v in views}
+        ordered = sort_alerts([v.alert for v in views])
+        alerts = await go_array_text(ordered, functools.partial(_alert_in_group, alert_json, marks, receivers))
+        parts.append(f'{{"alerts":{alerts},"labels":{go_text(g.labels.to_dict())},"receiver":{go_text({"name": g.receiver})}}}')
+        since_yield += len(ordered)
+        if since_yield >= SLICE:
+            since_yield = 0
+            await asyncio.sleep(0)
+    return "[" + ",".join(parts) + "]"
+
+
+def _alert_in_group(alert_json: AlertJson, marks: dict[int, AlertMark], receivers: dict[int, list[str]],
+                    a: Alert) -> dict[str, Any]:
+    return alert_json(a, marks[a.fingerprint], sorted(receivers[a.fingerprint]))
+
+
+def _shown(groups: Sequence[GroupView], keep: AlertFilter) -> tuple[list[tuple[GroupView, list[AlertView]]],
+                                                                    dict[int, list[str]]]:
     shown: list[tuple[GroupView, list[AlertView]]] = []
     receivers: dict[int, list[str]] = {}
     for g in groups:
@@ -83,18 +113,7 @@ def groups_json(groups: Sequence[GroupView], keep: AlertFilter, alert_json: Aler
         if views:
             shown.append((g, views))
     shown.sort(key=functools.cmp_to_key(_compare_groups))
-    return [_group_json(g, views, receivers, alert_json) for g, views in shown]
-
-
-def _group_json(g: GroupView, views: list[AlertView], receivers: dict[int, list[str]],
-                alert_json: AlertJson) -> dict[str, Any]:
-    marks = {v.alert.fingerprint: v.mark for v in views}
-    ordered = sort_alerts([v.alert for v in views])
-    return {
-        "alerts": [alert_json(a, marks[a.fingerprint], sorted(receivers[a.fingerprint])) for a in ordered],
-        "labels": g.labels.to_dict(),
-        "receiver": {"name": g.receiver},
-    }
+    return shown, receivers
 
 
 def _compare_groups(x: tuple[GroupView, list[AlertView]], y: tuple[GroupView, list[AlertView]]) -> int:
