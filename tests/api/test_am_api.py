@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from starlette.testclient import TestClient
@@ -26,6 +26,7 @@ from sloguard.labels import Labels
 from sloguard.state import StateUnavailable
 from sloguard.tsdb.testing import MemoryStorage
 
+T = TypeVar("T")
 NOW = 1_800_000_000_000  # 2027-01-15T08:00:00Z
 CONFIG = """
 route:
@@ -481,33 +482,19 @@ def test_a_large_body_is_taken_in_slices_with_turns_for_other_requests(fake: Fak
     take = fake.receive
     monkeypatch.setattr(fake, "receive", lambda alerts: (batches.append([a.labels.get("i") for a in alerts]), take(alerts)))
 
-    async def go(body: list[Any]) -> tuple[Any, int]:
-        turns, done = 0, False
-
-        async def other() -> None:  # another request's task: counts the turns it gets meanwhile
-            nonlocal turns
-            while not done:
-                turns += 1
-                await asyncio.sleep(0)
-
-        task = asyncio.create_task(other())
-        await asyncio.sleep(0)
-        start = turns
+    async def post(body: list[Any]) -> Any:
         try:
-            answer = await _am_alerts.post(fake, body)
+            return await _am_alerts.post(fake, body)
         except AmError as e:  # the answer to a body that does not decode
-            answer = e.response
-        done = True
-        await task
-        return answer, turns - start
+            return e.response
 
     alerts = [{"labels": {"i": str(i)}} for i in range(5)]
-    answer, turns = asyncio.run(go([*alerts, {"labels": {"0bad": "x"}}]))
+    answer, turns = _with_turns_counted(post([*alerts, {"labels": {"0bad": "x"}}]))
     assert batches == [["0", "1"], ["2", "3"], ["4"]]  # the invalid one refused, the others taken slice by slice
     assert answer.status_code == 400 and b'invalid label set: invalid name \\"0bad\\"' in answer.body
     assert turns >= 4  # between the 3 decoding slices and the 3 taking ones
     batches.clear()
-    answer, _ = asyncio.run(go([*alerts, 7]))  # a decoding error in the last slice: nothing is taken
+    answer, _ = _with_turns_counted(post([*alerts, 7]))  # a decoding error in the last slice: nothing is taken
     assert batches == [] and answer.status_code == 400 and b"cannot unmarshal number" in answer.body
 
 
@@ -545,7 +532,14 @@ def test_many_alerts_are_answered_slice_by_slice_with_the_same_bytes(fake: FakeA
     assert [client.get(p).content for p in paths] == whole
     assert b"\\u003c\\u0026\\u003e" in whole[0] and len(json.loads(whole[0])) == 5
 
-    async def turns_while_encoding() -> int:
+    text, turns = _with_turns_counted(_am_http.go_array_text(list(range(7)), lambda i: {"i": i}))
+    assert json.loads(text) == [{"i": i} for i in range(7)]
+    assert turns >= 3  # 4 slices of 2: a turn for the others between each
+
+
+def _with_turns_counted(work: Coroutine[Any, Any, T]) -> tuple[T, int]:
+    """``work``'s result, and the turns another task (another request) got while it ran."""
+    async def go() -> tuple[T, int]:
         turns, done = 0, False
 
         async def other() -> None:
@@ -557,10 +551,10 @@ def test_many_alerts_are_answered_slice_by_slice_with_the_same_bytes(fake: FakeA
         task = asyncio.create_task(other())
         await asyncio.sleep(0)
         start = turns
-        text = await _am_http.go_array_text(list(range(7)), lambda i: {"i": i})
-        done = True
-        await task
-        assert json.loads(text) == [{"i": i} for i in range(7)]
-        return turns - start
+        try:
+            return await work, turns - start
+        finally:
+            done = True
+            await task
 
-    assert asyncio.run(turns_while_encoding()) >= 3  # 4 slices of 2: a turn for the others between each
+    return asyncio.run(go())
