@@ -28,18 +28,19 @@ import contextlib
 import json
 import sys
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import numpy as np
 import yaml
 
 __all__ = [
     "GO_MAX_DEPTH", "MAX_DEPTH", "NestingError", "YamlNestingError", "check_json", "check_yaml", "deep_recursion",
-    "json_loads", "json_too_deep", "yaml_compose", "yaml_compose_all", "yaml_load", "yaml_load_all",
+    "json_loads", "json_too_deep", "opening_brackets", "yaml_compose", "yaml_compose_all", "yaml_load", "yaml_load_all",
 ]
 
 MAX_DEPTH = 1000
+T = TypeVar("T")
 #: Go's ``encoding/json`` ``maxNestingDepth``.
 GO_MAX_DEPTH = 10_000
 
@@ -55,12 +56,19 @@ class NestingError(ValueError):
         self.limit, self.pos, self.line, self.column = limit, pos, line, column
 
 
+def opening_brackets(doc: str | bytes) -> int:
+    """How many ``[`` and ``{`` ``doc`` has: a bound on its depth, found at C speed."""
+    if isinstance(doc, str):
+        return doc.count("[") + doc.count("{")
+    return doc.count(b"[") + doc.count(b"{")
+
+
 def json_too_deep(doc: str | bytes, limit: int = MAX_DEPTH) -> int | None:
     """The offset of the first ``[`` or ``{`` outside strings that opens level ``limit + 1``,
     or ``None``. A ``str`` is measured by characters, ``bytes`` by bytes."""
-    raw = doc.encode("utf-8", "surrogatepass") if isinstance(doc, str) else doc
-    if raw.count(b"[") + raw.count(b"{") <= limit:
+    if opening_brackets(doc) <= limit:
         return None
+    raw = doc.encode("utf-8", "surrogatepass") if isinstance(doc, str) else doc
     found = _bytes_too_deep(np.frombuffer(raw, dtype=np.uint8), limit)
     if found is None or isinstance(doc, bytes):
         return found
@@ -120,7 +128,7 @@ def json_loads(doc: str | bytes, limit: int = MAX_DEPTH) -> Any:
     for too deep a document, including when this Python cannot recurse as deep as ``limit``)."""
     check_json(doc, limit)
     try:
-        with deep_recursion(limit):
+        with deep_recursion(min(limit, opening_brackets(doc))):
             return json.loads(doc)
     except RecursionError:
         raise _python_limit(doc, limit) from None
@@ -136,10 +144,18 @@ def _python_limit(doc: str | bytes, limit: int) -> NestingError:
 _recursion_lock = threading.Lock()
 
 
+#: Frames a caller is assumed to use at most when the recursion limit is not raised.
+_HEADROOM = 1000
+
+
 @contextlib.contextmanager
 def deep_recursion(levels: int) -> Iterator[None]:
     """Python's recursion limit raised (never lowered) so a parser can recurse ``levels``
-    deeper than the caller; put back afterwards unless someone else changed it meanwhile."""
+    deeper than the caller; put back afterwards unless someone else changed it meanwhile.
+    Nothing to do (the common case) when the limit leaves ``_HEADROOM`` frames beyond ``levels``."""
+    if sys.getrecursionlimit() >= levels + _HEADROOM:
+        yield
+        return
     frames = _frames_in_use() + levels + 200
     with _recursion_lock:
         before = sys.getrecursionlimit()
@@ -189,40 +205,30 @@ def check_yaml(text: str, limit: int = MAX_DEPTH) -> None:
 
 def yaml_load(text: str, loader: Any = yaml.SafeLoader, limit: int = MAX_DEPTH) -> Any:
     """``yaml.load`` (a safe loader) after :func:`check_yaml`."""
-    check_yaml(text, limit)
-    try:
-        with deep_recursion(_YAML_FRAMES * limit):
-            return yaml.load(text, Loader=loader)  # noqa: S506 - callers pass safe loaders
-    except RecursionError:
-        raise YamlNestingError(limit) from None
+    return _yaml_held(lambda: yaml.load(text, Loader=loader), text, limit)  # noqa: S506 - safe loaders
 
 
 def yaml_load_all(text: str, loader: Any = yaml.SafeLoader, limit: int = MAX_DEPTH) -> list[Any]:
     """Every document of ``text`` (a safe loader) after :func:`check_yaml`."""
-    check_yaml(text, limit)
-    try:
-        with deep_recursion(_YAML_FRAMES * limit):
-            return list(yaml.load_all(text, Loader=loader))  # noqa: S506 - callers pass safe loaders
-    except RecursionError:
-        raise YamlNestingError(limit) from None
+    return _yaml_held(lambda: list(yaml.load_all(text, Loader=loader)), text, limit)  # noqa: S506 - safe loaders
 
 
 def yaml_compose(text: str, loader: Any = _EVENT_LOADER, limit: int = MAX_DEPTH) -> Any:
     """The single document of ``text`` as a node (or None) after :func:`check_yaml`."""
-    check_yaml(text, limit)
-    try:
-        with deep_recursion(_YAML_FRAMES * limit):
-            return yaml.compose(text, Loader=loader)
-    except RecursionError:
-        raise YamlNestingError(limit) from None
+    return _yaml_held(lambda: yaml.compose(text, Loader=loader), text, limit)
 
 
 def yaml_compose_all(text: str, loader: Any = _EVENT_LOADER, limit: int = MAX_DEPTH) -> list[Any]:
     """Every document of ``text`` as nodes (with their marks) after :func:`check_yaml`."""
+    return _yaml_held(lambda: list(yaml.compose_all(text, Loader=loader)), text, limit)
+
+
+def _yaml_held(parse: Callable[[], T], text: str, limit: int) -> T:
+    """``parse()`` of ``text`` once :func:`check_yaml` passed, with room to recurse that deep."""
     check_yaml(text, limit)
     try:
         with deep_recursion(_YAML_FRAMES * limit):
-            return list(yaml.compose_all(text, Loader=loader))
+            return parse()
     except RecursionError:
         raise YamlNestingError(limit) from None
 

@@ -21,7 +21,13 @@ from starlette.requests import Request
 
 from sloguard.api._am_http import AmError, swagger_error
 from sloguard.api._http import ApiError, read_body
-from sloguard.nesting import GO_MAX_DEPTH, MAX_DEPTH, deep_recursion, json_too_deep
+from sloguard.nesting import (
+    GO_MAX_DEPTH,
+    MAX_DEPTH,
+    deep_recursion,
+    json_too_deep,
+    opening_brackets,
+)
 
 #: Go's ``encoding/json`` names for the JSON kinds in "cannot unmarshal X into ...".
 _KINDS: dict[type, str] = {dict: "object", list: "array", str: "string", bool: "bool", int: "number", float: "number"}
@@ -55,7 +61,7 @@ async def read_json(request: Request, name: str, limit: int) -> Any:
     deep = json_too_deep(text, GO_MAX_DEPTH)
     head = text if deep is None else text[:deep]
     try:
-        with deep_recursion(GO_MAX_DEPTH):
+        with deep_recursion(min(GO_MAX_DEPTH, opening_brackets(head))):
             value, _end = json.JSONDecoder(parse_constant=_no_constant).raw_decode(head, start)
     except ValueError as e:
         reason = _syntax_error(head, e)
