@@ -475,9 +475,9 @@ def test_a_state_database_that_is_away_is_a_500_naming_why(client: TestClient, f
 
 def test_a_large_body_is_taken_in_slices_with_turns_for_other_requests(fake: FakeAlerting,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from sloguard.api import _am_alerts
+    from sloguard.api import _am_alerts, _am_http
 
-    monkeypatch.setattr(_am_alerts, "SLICE", 2)
+    monkeypatch.setattr(_am_http, "SLICE", 2)
     batches: list[list[str]] = []
     take = fake.receive
     monkeypatch.setattr(fake, "receive", lambda alerts: (batches.append([a.labels.get("i") for a in alerts]), take(alerts)))
@@ -521,14 +521,13 @@ def test_silence_reads_and_writes_run_off_the_event_loop(fake: FakeAlerting, cli
 
 def test_many_alerts_are_answered_slice_by_slice_with_the_same_bytes(fake: FakeAlerting, client: TestClient,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from sloguard.api import _am_groups, _am_http
+    from sloguard.api import _am_http
 
     alerts = [{"labels": {"alertname": f"A{i % 2}", "i": str(i), "note": "<&>"}} for i in range(5)]
     assert client.post("/api/v2/alerts", json=alerts).status_code == 200
     paths = ["/api/v2/alerts", "/api/v2/alerts/groups", "/api/v2/alerts?filter=i=~\"[0-3]\""]
     whole = [client.get(p).content for p in paths]
     monkeypatch.setattr(_am_http, "SLICE", 2)
-    monkeypatch.setattr(_am_groups, "SLICE", 2)
     assert [client.get(p).content for p in paths] == whole
     assert b"\\u003c\\u0026\\u003e" in whole[0] and len(json.loads(whole[0])) == 5
 

@@ -10,10 +10,8 @@ invalid name "0x"``, ``start time must be before end time``, ...).
 
 from __future__ import annotations
 
-import asyncio
 import functools
-from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,6 +37,7 @@ from sloguard.api._am_http import (
     am_route,
     go_array_text,
     go_json_text,
+    in_slices,
     needs_alerting,
     swagger_error,
 )
@@ -52,7 +51,6 @@ __all__ = ["alert_json", "routes"]
 #: (``ctx.settings["alerting_max_body_bytes"]`` overrides it): about 150,000 of the smallest
 #: alerts, where Prometheus sends at most 64 in a request.
 DEFAULT_MAX_BODY_BYTES = 4 << 20
-T = TypeVar("T")
 _AO0 = ('struct { Annotations models.LabelSet "json:\\"annotations,omitempty\\""; EndsAt strfmt.DateTime '
         '"json:\\"endsAt,omitempty\\""; StartsAt strfmt.DateTime "json:\\"startsAt,omitempty\\"" }')
 _AO0_FIELDS = {"annotations": (dict, "models.LabelSet"), "endsAt": (str, "string"), "startsAt": (str, "string")}
@@ -90,21 +88,21 @@ def routes(ctx: Any) -> list[BaseRoute]:
 async def post(service: AlertingService, body: Any) -> Response:
     """Decode, check and take the alerts; the answer Alertmanager gives.
 
-    A body of many alerts is worked through in slices of ``SLICE``, each a step of the event
-    loop, so one large request never holds up the others (or the health check) for long;
-    every alert is decoded and checked before any is taken, as in Alertmanager."""
+    A body of many alerts is worked through a slice per step of the event loop (``in_slices``),
+    so one large request never holds up the others (or the health check) for long; every
+    alert is decoded and checked before any is taken, as in Alertmanager."""
     if body is None:
         return Response(status_code=200)
     if not isinstance(body, list):
         raise parse_failure("alerts", type_error(body, "Go value", "models.PostableAlerts"))
     decoded: list[dict[str, Any]] = []
-    async for part in _slices(body):
+    async for part in in_slices(body):
         decoded += [_decode(i, item) for i, item in enumerate(part, len(decoded))]
     for i, item in enumerate(decoded):
         _schema(i, item)
     errors: list[str] = []
     now, timeout = service.now_ms(), service.config.global_config.resolve_timeout_ms
-    async for part in _slices(decoded):
+    async for part in in_slices(decoded):
         valid: list[Alert] = []
         label_sets = [_label_set(item) for item in part]
         for item, labels, fp in zip(part, label_sets, fingerprints(label_sets), strict=True):
@@ -117,18 +115,6 @@ async def post(service: AlertingService, body: Any) -> Response:
         if valid:
             service.receive(valid)
     return am_error("; ".join(errors)) if errors else Response(status_code=200)
-
-
-#: Alerts decoded, or checked and taken, in one step of the event loop (Prometheus sends 64 at most).
-SLICE = 1000
-
-
-async def _slices(items: list[T]) -> AsyncIterator[list[T]]:
-    """``items`` in slices of ``SLICE``, with a turn for the rest of the event loop between them."""
-    for start in range(0, len(items), SLICE):
-        if start:
-            await asyncio.sleep(0)
-        yield items[start:start + SLICE]
 
 
 def _decode(i: int, item: Any) -> dict[str, Any]:

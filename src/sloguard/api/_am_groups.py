@@ -20,8 +20,8 @@ from starlette.requests import Request
 from sloguard.alerting.marker import AlertMark, AlertState
 from sloguard.alerting.model import Alert, sort_alerts
 from sloguard.alerting.service import AlertView, GroupView
+from sloguard.api import _am_http
 from sloguard.api._am_http import (
-    SLICE,
     bool_param,
     filter_matchers,
     go_array_text,
@@ -89,7 +89,7 @@ async def groups_text(groups: Sequence[GroupView], keep: AlertFilter, alert_json
         alerts = await go_array_text(ordered, functools.partial(_alert_in_group, alert_json, marks, receivers))
         parts.append(f'{{"alerts":{alerts},"labels":{go_text(g.labels.to_dict())},"receiver":{go_text({"name": g.receiver})}}}')
         since_yield += len(ordered)
-        if since_yield >= SLICE:
+        if since_yield >= _am_http.SLICE:  # many small groups: a turn for the others as well
             since_yield = 0
             await asyncio.sleep(0)
     return "[" + ",".join(parts) + "]"
