@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
@@ -38,6 +38,7 @@ from sloguard.state._db import columns, unnest
 
 __all__ = ["NflogSql"]
 
+T = TypeVar("T")
 _KEY = "group_key, receiver, integration, idx"
 _SQLITE_PARAMS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 """Parameters a SQLite statement may take (999 before SQLite 3.32)."""
@@ -80,8 +81,7 @@ class NflogSql:
             conn.exec_driver_sql(f"INSERT INTO nflog ({_KEY}, timestamp, firing, resolved, expires_at) "
                                  f"SELECT * FROM {unnest(_LOG_TYPES)}" + self._log_tail, columns(rows, 8))
             return
-        for i in range(0, len(rows), self.rows):
-            chunk = rows[i:i + self.rows]
+        for chunk in _chunks(rows, self.rows):
             sql = f"INSERT INTO nflog ({_KEY}, timestamp, firing, resolved, expires_at) VALUES " + \
                 ", ".join([self._row8] * len(chunk)) + self._log_tail
             conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
@@ -93,8 +93,7 @@ class NflogSql:
             sql = (f"INSERT INTO nflog_claims ({_KEY}, flush_id, holder, claimed_at, expires_at) "
                    f"SELECT * FROM {unnest(_CLAIM_TYPES)}" + self._claim_upsert + f" RETURNING {_KEY}, flush_id")
             return {tuple(r) for r in conn.exec_driver_sql(sql, (*columns(rows, 8), now)).all()}
-        for i in range(0, len(rows), self.rows):
-            chunk = rows[i:i + self.rows]
+        for chunk in _chunks(rows, self.rows):
             sql = f"INSERT INTO nflog_claims ({_KEY}, flush_id, holder, claimed_at, expires_at) VALUES " + \
                 ", ".join([self._row8] * len(chunk)) + self._claim_upsert
             conn.exec_driver_sql(sql, (*(v for row in chunk for v in row), now))
@@ -105,7 +104,7 @@ class NflogSql:
             keys_by_holder.setdefault(row[5], set()).add(row[0])
         won: set[Row] = set()
         for holder, keys in keys_by_holder.items():
-            for part in self._chunks(sorted(keys)):
+            for part in _chunks(sorted(keys), self.keys):
                 sql = (f"SELECT json_group_array(json_array({_KEY}, flush_id)) FROM nflog_claims "
                        f"WHERE group_key IN ({', '.join([self.p] * len(part))}) AND holder = ? AND claimed_at = ?")
                 won.update(map(tuple, json.loads(conn.exec_driver_sql(sql, (*part, holder, now)).scalar_one())))
@@ -117,11 +116,13 @@ class NflogSql:
             sql = f"SELECT {_KEY}, timestamp, firing, resolved, expires_at FROM nflog WHERE group_key = ANY(%b::text[])"
             return [tuple(r) for r in conn.exec_driver_sql(sql, (list(group_keys),)).all()]
         found: list[Row] = []
-        for chunk in self._chunks(group_keys):
+        for chunk in _chunks(group_keys, self.keys):
             sql = (f"SELECT json_group_array(json_array({_KEY}, timestamp, firing, resolved, expires_at)) "
                    f"FROM nflog WHERE group_key IN ({', '.join([self.p] * len(chunk))})")
             found.extend(map(tuple, json.loads(conn.exec_driver_sql(sql, tuple(chunk)).scalar_one())))
         return found
 
-    def _chunks(self, keys: Sequence[str]) -> list[Sequence[str]]:
-        return [keys[i:i + self.keys] for i in range(0, len(keys), self.keys)]
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """``items`` in runs of ``size`` (a SQLite statement's rows or keys)."""
+    return [items[i:i + size] for i in range(0, len(items), size)]
