@@ -66,8 +66,7 @@ def test_the_lease_holder_drives_a_rollout_another_replica_started(tmp_path: Any
         for _ in range(8):
             for c in cs:
                 await c.tick()
-            await advance(starter.service, clock, 1)
-            await advance(driver.service, clock, 0)
+            await advance([starter.service, driver.service], clock, 1)  # one clock: settled together
         view = driver.service.get("checkout-v2")
         assert (view["phase"], view["canaryWeight"]) == ("Paused", 50)
         assert weights(fake_router["w"]) == [20, 50]  # each step's traffic moved once, by one replica

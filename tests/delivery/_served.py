@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -83,19 +83,23 @@ spec:
       steps:{steps}""" + TEMPLATE
 
 
-async def settle(service: RolloutService, clock: ManualClock, timeout_s: float = 10.0) -> None:
+async def settle(service: RolloutService | Sequence[RolloutService], clock: ManualClock,
+                 timeout_s: float = 10.0) -> None:
     """Wait (real time, bounded) until every rollout loop sleeps on the clock again: a tick
-    runs router calls and measurements on threads, which a few loop rounds may not finish."""
+    runs router calls and measurements on threads, which a few loop rounds may not finish.
+    Services that share ``clock`` must be settled together: its sleepers are all of theirs."""
+    services = [service] if isinstance(service, RolloutService) else list(service)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        running = [sv for sv in service._served.values() if sv.task is not None and not sv.task.done()]
+        running = [sv for s in services for sv in s._served.values() if sv.task is not None and not sv.task.done()]
         if clock.sleepers >= len(running):
             return
         await asyncio.sleep(0.002)
     raise AssertionError(f"the rollout loops did not settle within {timeout_s} s")
 
 
-async def advance(service: RolloutService, clock: ManualClock, seconds: int, step_ms: int = 1000) -> None:
+async def advance(service: RolloutService | Sequence[RolloutService], clock: ManualClock, seconds: int,
+                  step_ms: int = 1000) -> None:
     """Advance the clock ``seconds`` one tick at a time, each tick run to its end."""
     for _ in range(seconds):
         await settle(service, clock)
