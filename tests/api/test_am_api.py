@@ -531,6 +531,24 @@ def test_many_alerts_are_answered_slice_by_slice_with_the_same_bytes(fake: FakeA
     assert [client.get(p).content for p in paths] == whole
     assert b"\\u003c\\u0026\\u003e" in whole[0] and len(json.loads(whole[0])) == 5
 
+    from sloguard.api import _am_alerts  # each alert's marks are judged in its slice, not all before the first
+
+    events: list[str] = []
+
+    async def slices(items: Any) -> Any:
+        async for part in _am_http.in_slices(items):
+            events.append(f"slice {len(part)}")
+            yield part
+
+    def view(alert: Any, real: Any = fake.view) -> Any:
+        events.append("view")
+        return real(alert)
+
+    monkeypatch.setattr(_am_alerts, "in_slices", slices)
+    monkeypatch.setattr(fake, "view", view)
+    assert client.get(paths[0]).content == whole[0]
+    assert events == ["slice 2", "view", "view", "slice 2", "view", "view", "slice 1", "view"]
+
     text, turns = _with_turns_counted(_am_http.go_array_text(list(range(7)), lambda i: {"i": i}))
     assert json.loads(text) == [{"i": i} for i in range(7)]
     assert turns >= 3  # 4 slices of 2: a turn for the others between each

@@ -213,17 +213,15 @@ def test_a_running_rollout_cannot_be_started_twice_and_commands_need_a_rollout(s
         run(runner.start(PLAN))
 
 
-class _Views:
-    """The part of the alerting service AlertingPageAlerts reads."""
+class _Held:
+    """The part of the alerting service AlertingPageAlerts reads: the alerts it holds."""
 
     def __init__(self, alerts: list[Alert], now: int) -> None:
-        from sloguard.alerting.marker import AlertMark
-
-        self._views = [type("V", (), {"alert": a, "mark": AlertMark(), "receivers": ()})() for a in alerts]
+        self._alerts = alerts
         self._now = now
 
-    def alerts(self) -> list[Any]:
-        return self._views
+    def held(self) -> list[Alert]:
+        return self._alerts
 
     def now_ms(self) -> int:
         return self._now
@@ -237,7 +235,7 @@ def test_page_alerts_of_the_service_are_read_from_the_alerting_pipeline() -> Non
 
     views = [alert("CheckoutLatency", "checkout", "ticket"), alert("Old", "checkout", "page", ends=T0 + 1),
              alert("RolloutAborted", "checkout", "critical"), alert("CartBurn", "cart", "page")]
-    source = AlertingPageAlerts(_Views(views, T0 + 10), budgets={"checkout": 0.25})  # type: ignore[arg-type]
+    source = AlertingPageAlerts(_Held(views, T0 + 10), budgets={"checkout": 0.25})  # type: ignore[arg-type]
     assert source.firing_page_alert("checkout") is None, "tickets, resolved alerts and rollout events do not count"
     assert source.firing_page_alert("cart") == "CartBurn"
     assert source.remaining_budget("checkout") == 0.25 and source.remaining_budget("cart") is None

@@ -24,7 +24,7 @@ from sloguard.alerting._nflog_async import BatchedNflog
 from sloguard.alerting.config import AlertmanagerConfig
 from sloguard.alerting.dispatch import Dispatcher
 from sloguard.alerting.history import HistoryRecorder
-from sloguard.alerting.marker import Marker
+from sloguard.alerting.marker import AlertMark, Marker
 from sloguard.alerting.model import Alert
 from sloguard.alerting.pipeline import (
     Pipeline,
@@ -138,15 +138,24 @@ class AlertingCore:
     def receive(self, alerts: Sequence[Alert]) -> None:
         self.alert_store.receive(alerts, self._config.global_config.resolve_timeout_ms)
 
+    def held(self) -> list[Alert]:
+        """Every alert the pipeline holds, unjudged: cheap, for readers of labels only."""
+        return self.alert_store.list()
+
+    def judge(self, alert: Alert) -> AlertMark:
+        """Judge ``alert``'s inhibition and silences now; its mark."""
+        if self._pipeline is not None:
+            self._pipeline.mark(alert.labels)
+        return self.marker.status(alert.fingerprint)
+
+    def view(self, alert: Alert) -> AlertView:
+        """``alert`` judged now (:meth:`judge`), with its receivers."""
+        d = self._dispatcher
+        return AlertView(alert, self.judge(alert), d.receivers_of(alert) if d else ())
+
     def alerts(self) -> list[AlertView]:
         """Every alert, its inhibition and silences judged now (as Alertmanager's API does)."""
-        d, p = self._dispatcher, self._pipeline
-        views = []
-        for a in self.alert_store.list():
-            if p is not None:
-                p.mark(a.labels)
-            views.append(AlertView(a, self.marker.status(a.fingerprint), d.receivers_of(a) if d else ()))
-        return views
+        return [self.view(a) for a in self.held()]
 
     @property
     def dispatcher(self) -> Dispatcher | None:

@@ -89,8 +89,21 @@ class AlertingService(Protocol):
         """Every alert the pipeline holds (resolved ones until they are garbage-collected)."""
         ...
 
+    def held(self) -> list[Alert]:
+        """The alerts of :meth:`alerts` without judging them: for readers of labels only."""
+        ...
+
+    def view(self, alert: Alert) -> AlertView:
+        """One alert as :meth:`alerts` shows it, so a caller can judge many a slice at a time."""
+        ...
+
+    def judge(self, alert: Alert) -> AlertMark:
+        """Judge one alert's inhibition and silences now (as :meth:`view` does); its mark."""
+        ...
+
     def groups(self) -> list[GroupView]:
-        """Every aggregation group, in routing-tree order then by group labels."""
+        """Every aggregation group, in routing-tree order then by group labels; each alert
+        with its mark as last judged (:meth:`judge` them first for marks as of now)."""
         ...
 
     def peers(self) -> list[Peer]:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sloguard.alerting.config import AlertmanagerConfig, parse_config
-from sloguard.alerting.marker import Marker
+from sloguard.alerting.marker import AlertMark, Marker
 from sloguard.alerting.model import Alert
 from sloguard.alerting.route import Route, build_route
 from sloguard.alerting.service import AlertView, GroupView, Peer
@@ -74,7 +74,16 @@ class FakeAlerting:
             self._alerts[stored.fingerprint] = stored
 
     def alerts(self) -> list[AlertView]:
-        return [AlertView(a, self.marker.status(fp), self.receivers_of(a)) for fp, a in self._alerts.items()]
+        return [self.view(a) for a in self.held()]
+
+    def held(self) -> list[Alert]:
+        return list(self._alerts.values())
+
+    def view(self, alert: Alert) -> AlertView:
+        return AlertView(alert, self.judge(alert), self.receivers_of(alert))
+
+    def judge(self, alert: Alert) -> AlertMark:
+        return self.marker.status(alert.fingerprint)
 
     def receivers_of(self, alert: Alert) -> tuple[str, ...]:
         """The receivers of the routes the alert matches, in tree order, distinct."""

@@ -71,13 +71,18 @@ def routes(ctx: Any) -> list[BaseRoute]:
     async def get_alerts(request: Request, service: AlertingService) -> Response:
         keep = alert_filter_of(request, service.now_ms())
         rx = keep.receiver
-        views = [v for v in service.alerts() if (rx is None or any(rx.matches(r) for r in v.receivers)) and keep(v)]
+        views = [v async for part in in_slices(service.held()) for v in map(service.view, part)
+                 if (rx is None or any(rx.matches(r) for r in v.receivers)) and keep(v)]
         views.sort(key=lambda v: v.alert.fingerprint_hex)
         return go_json_text(await go_array_text(views, lambda v: alert_json(v.alert, v.mark, v.receivers)))
 
     @needs
     async def get_groups(request: Request, service: AlertingService) -> Response:
-        return go_json_text(await groups_text(service.groups(), alert_filter_of(request, service.now_ms()), alert_json))
+        keep = alert_filter_of(request, service.now_ms())
+        async for part in in_slices(service.held()):  # marks as of now, as Alertmanager's groups filter judges them
+            for alert in filter(keep.current, part):
+                service.judge(alert)
+        return go_json_text(await groups_text(service.groups(), keep, alert_json))
 
     return [
         am_route("/api/v2/alerts", {"GET": get_alerts, "POST": post_alerts}),

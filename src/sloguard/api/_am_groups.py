@@ -44,9 +44,13 @@ class AlertFilter:
     inhibited: bool
     now_ms: int
 
+    def current(self, alert: Alert) -> bool:
+        """Not ended before now: Alertmanager neither shows nor judges an alert that has."""
+        return alert.ends_at is None or alert.ends_at >= self.now_ms
+
     def __call__(self, view: AlertView) -> bool:
         a, mark = view.alert, view.mark
-        if a.ends_at is not None and a.ends_at < self.now_ms:
+        if not self.current(a):
             return False
         if not self.active and mark.state is AlertState.ACTIVE:
             return False
