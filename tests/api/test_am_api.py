@@ -531,7 +531,9 @@ def test_many_alerts_are_answered_slice_by_slice_with_the_same_bytes(fake: FakeA
     assert [client.get(p).content for p in paths] == whole
     assert b"\\u003c\\u0026\\u003e" in whole[0] and len(json.loads(whole[0])) == 5
 
-    from sloguard.api import _am_alerts  # each alert's marks are judged in its slice, not all before the first
+    from sloguard.api import (
+        _am_alerts,  # each alert's marks are judged in its slice, not all before the first
+    )
 
     events: list[str] = []
 
