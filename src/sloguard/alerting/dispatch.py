@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Callable, Sequence
 
 from sloguard.alerting._aggr import AggregationGroup
 from sloguard.alerting._deadline import TimedOut, within
 from sloguard.alerting.marker import Marker
-from sloguard.alerting.model import Alert, _labels_before, sort_alerts
+from sloguard.alerting.model import Alert, sort_alerts
 from sloguard.alerting.provider import AlertStore
 from sloguard.alerting.route import Route
-from sloguard.alerting.service import AlertView, GroupView
+from sloguard.alerting.service import AlertView, GroupView, group_order
 from sloguard.alerting.stages import FlushContext, NotifyFunc
 from sloguard.clock import Clock
 from sloguard.labels import Labels
@@ -113,7 +112,7 @@ class Dispatcher:
             for alert in group.alerts():
                 receivers.setdefault(alert.fingerprint, []).append(group.opts.receiver)
         views = [self._view(g, receivers) for g in self._groups.values() if not g.empty()]
-        return sorted(views, key=functools.cmp_to_key(_compare_groups))
+        return sorted(views, key=group_order)
 
     def _view(self, group: AggregationGroup, receivers: dict[int, list[str]]) -> GroupView:
         alerts = tuple(AlertView(a, self._marker.status(a.fingerprint), tuple(sorted(receivers[a.fingerprint])))
@@ -163,9 +162,3 @@ class Dispatcher:
                 if group.empty():
                     del self._groups[gk]
                     await group.stop()
-
-
-def _compare_groups(a: GroupView, b: GroupView) -> int:
-    if a.labels == b.labels:
-        return (a.receiver > b.receiver) - (a.receiver < b.receiver)
-    return -1 if _labels_before(a.labels, b.labels) else 1

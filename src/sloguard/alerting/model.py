@@ -111,33 +111,35 @@ class Alert:
         return AlertStatus.RESOLVED if self.resolved_at(now_ms) else AlertStatus.FIRING
 
 
-def _labels_before(a: Labels, b: Labels) -> bool:
-    """``model.LabelSet.Before``: fewer labels first, then by value over the sorted union of
-    names, a set lacking a name sorting first."""
-    if len(a) != len(b):
-        return len(a) < len(b)
-    da, db = dict(a), dict(b)
-    for name in sorted(da.keys() | db.keys()):
-        if name not in da:
-            return True
-        if name not in db:
-            return False
-        if da[name] != db[name]:
-            return da[name] < db[name]
-    return False
+LabelsKey = tuple[int, tuple[tuple[tuple[int, ...], str], ...]]
 
 
-def _before(a: Alert, b: Alert) -> bool:
-    for name in ("job", "instance"):
-        has_a, has_b = a.labels.has(name), b.labels.has(name)
-        if not has_a and not has_b:
-            continue
-        if not has_a or not has_b:
-            return has_a
-        va, vb = a.labels.get(name), b.labels.get(name)
-        if va != vb:
-            return va < vb
-    return _labels_before(a.labels, b.labels)
+@functools.lru_cache(maxsize=4096)
+def _name_key(name: str) -> tuple[int, ...]:
+    """A key that orders names backwards (a prefix after its extensions): at the first name
+    two label sets differ in, the set lacking the smaller name sorts first."""
+    return (*(-ord(c) for c in name), 1)
+
+
+def labels_key(labels: Labels) -> LabelsKey:
+    """The sort key of ``model.LabelSet.Before``: fewer labels first, then by value over the
+    sorted union of names, a set lacking a name sorting first. A key, not a comparison, so
+    150,000 groups sort in C, not in millions of Python calls."""
+    return len(labels), tuple((_name_key(n), v) for n, v in labels)
+
+
+def labels_before(a: Labels, b: Labels) -> bool:
+    """``model.LabelSet.Before``."""
+    return labels_key(a) < labels_key(b)
+
+
+def _alert_key(alert: Alert) -> tuple[tuple[int, str], tuple[int, str], LabelsKey]:
+    """``AlertSlice.Less`` as a key: by ``job``, then ``instance`` (an alert having one
+    before those lacking it), then label sets."""
+    ls = alert.labels
+    job = (0, ls.get("job")) if ls.has("job") else (1, "")
+    instance = (0, ls.get("instance")) if ls.has("instance") else (1, "")
+    return job, instance, labels_key(ls)
 
 
 def sort_alerts(alerts: Sequence[Alert]) -> list[Alert]:
@@ -145,8 +147,4 @@ def sort_alerts(alerts: Sequence[Alert]) -> list[Alert]:
     then ``instance`` (an alert lacking one sorts after those having it), then label sets."""
     if len(alerts) < 2:  # the usual batch of a group by instance: nothing to compare
         return list(alerts)
-    return sorted(alerts, key=functools.cmp_to_key(_compare))
-
-
-def _compare(x: Alert, y: Alert) -> int:
-    return -1 if _before(x, y) else (1 if _before(y, x) else 0)
+    return sorted(alerts, key=_alert_key)

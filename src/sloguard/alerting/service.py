@@ -13,11 +13,11 @@ from typing import Protocol
 
 from sloguard.alerting.config import AlertmanagerConfig
 from sloguard.alerting.marker import AlertMark
-from sloguard.alerting.model import Alert
+from sloguard.alerting.model import Alert, LabelsKey, labels_key
 from sloguard.labels import Labels
 from sloguard.state import AlertHistoryRepository, SilenceRepository
 
-__all__ = ["AlertView", "AlertingService", "GroupView", "Peer"]
+__all__ = ["AlertView", "AlertingService", "GroupView", "Peer", "group_order"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,11 @@ class GroupView:
     route_id: str
     group_key: str
     alerts: tuple[AlertView, ...]
+
+
+def group_order(group: GroupView) -> tuple[LabelsKey, str]:
+    """``Dispatcher.Groups``' order: by group labels (``LabelSet.Before``), then receiver."""
+    return labels_key(group.labels), group.receiver
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from starlette.requests import Request
 
 from sloguard.alerting.marker import AlertMark, AlertState
 from sloguard.alerting.model import Alert, sort_alerts
-from sloguard.alerting.service import AlertView, GroupView
+from sloguard.alerting.service import AlertView, GroupView, group_order
 from sloguard.api import _am_http
 from sloguard.api._am_http import (
     bool_param,
@@ -116,26 +116,5 @@ def _shown(groups: Sequence[GroupView], keep: AlertFilter) -> tuple[list[tuple[G
             receivers.setdefault(v.alert.fingerprint, []).append(g.receiver)
         if views:
             shown.append((g, views))
-    shown.sort(key=functools.cmp_to_key(_compare_groups))
+    shown.sort(key=lambda x: group_order(x[0]))
     return shown, receivers
-
-
-def _compare_groups(x: tuple[GroupView, list[AlertView]], y: tuple[GroupView, list[AlertView]]) -> int:
-    a, b = x[0], y[0]
-    if a.labels == b.labels:
-        return (a.receiver > b.receiver) - (a.receiver < b.receiver)
-    return -1 if labels_before(a.labels, b.labels) else 1
-
-
-def labels_before(a: Labels, b: Labels) -> bool:
-    """``model.LabelSet.Before``: fewer labels first, then by value over the sorted union of
-    names, a set lacking a name sorting first."""
-    if len(a) != len(b):
-        return len(a) < len(b)
-    da, db = dict(a), dict(b)
-    for name in sorted(da.keys() | db.keys()):
-        if name not in da or name not in db:
-            return name not in da
-        if da[name] != db[name]:
-            return da[name] < db[name]
-    return False
