@@ -143,8 +143,9 @@ class AlertingCore:
         return self.alert_store.list()
 
     def judge(self, alert: Alert) -> AlertMark:
-        """Judge ``alert``'s inhibition and silences now; its mark."""
-        if self._pipeline is not None:
+        """Judge ``alert``'s inhibition and silences now; its mark. An alert collected since
+        the caller listed it is not marked again: its mark would stay, and be counted, forever."""
+        if self._pipeline is not None and self.alert_store.get(alert.fingerprint) is not None:
             self._pipeline.mark(alert.labels)
         return self.marker.status(alert.fingerprint)
 
