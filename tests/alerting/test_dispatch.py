@@ -14,6 +14,7 @@ from sloguard.alerting.dispatch import Dispatcher
 from sloguard.alerting.marker import AlertState, Marker
 from sloguard.alerting.model import Alert
 from sloguard.alerting.provider import AlertStore
+from sloguard.alerting.service import GroupView
 from sloguard.alerting.stages import FlushContext
 from sloguard.clock import ManualClock
 from sloguard.labels import Labels
@@ -388,3 +389,47 @@ def test_an_alert_resent_before_its_timeout_keeps_firing() -> None:
     run(rig, scenario)
     assert rig.times() == [30 * S, 30 * S + 5 * MIN, 30 * S + 10 * MIN]
     assert all(f.alerts[0].ends_at is None for f in rig.flushes)
+
+
+def test_groups_listed_in_steps_are_the_same_and_let_other_tasks_run_between_steps() -> None:
+    """150,000 groups take a second to list: the API lists them a step at a time. Groups that
+    change between steps do not break the answer (each group's alerts are taken at once)."""
+    rig = Rig()
+    listed: dict[str, list[GroupView]] = {}
+    turns: list[int] = []
+
+    async def scenario() -> None:
+        for i in range(7):
+            rig.send({"alertname": f"A{6 - i}", "team": "db", "instance": f"i{i}"}, starts_at=T0)
+        listed["whole"] = rig.dispatcher.groups()
+        done = False
+
+        async def other() -> None:  # another request, which also changes the groups
+            while not done:
+                turns.append(len(turns))
+                rig.send({"alertname": f"A{len(turns) % 9}", "team": "db", "instance": f"late{len(turns)}"}, starts_at=T0)
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(other())
+        await asyncio.sleep(0)
+        turns.clear()
+        listed["stepped"] = await rig.dispatcher.groups_in_steps(step=2)
+        done = True
+        await task
+        listed["after"] = rig.dispatcher.groups()
+
+    run(rig, scenario)
+    whole, stepped = listed["whole"], listed["stepped"]
+    assert len(whole) == 14 and [(g.receiver, str(g.labels)) for g in whole][:3] == [
+        ("db", '{alertname="A0"}'), ("db", '{alertname="A1"}'), ("db", '{alertname="A2"}')]
+    assert len(turns) >= 12  # 14 groups taken, then 14 viewed, 2 a step: a turn between steps
+    names = [(g.receiver, str(g.labels)) for g in stepped]  # the groups as they were when the listing began
+    assert {(g.receiver, str(g.labels)) for g in whole} <= set(names)
+    after = [(g.receiver, str(g.labels)) for g in listed["after"]]
+    assert names == [x for x in after if x in set(names)]  # in Alertmanager's order
+    late = {a.alert.labels.get("instance") for g in stepped for a in g.alerts} - {f"i{i}" for i in range(7)}
+    assert late  # alerts that came during the listing into groups not yet taken are in them
+    for g in stepped:  # each alert's receivers are those of the listed groups holding it
+        for a in g.alerts:
+            assert a.receivers == tuple(sorted(h.receiver for h in stepped if a.alert in [b.alert for b in h.alerts]))
+    assert len(listed["after"]) > len(stepped)  # new groups made during the listing come in the next one

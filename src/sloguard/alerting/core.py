@@ -163,8 +163,8 @@ class AlertingCore:
         """The running dispatcher (its counters are on ``/metrics``)."""
         return self._dispatcher
 
-    def groups(self) -> list[GroupView]:
-        return self._dispatcher.groups() if self._dispatcher is not None else []
+    async def groups(self) -> list[GroupView]:
+        return await self._dispatcher.groups_in_steps() if self._dispatcher is not None else []
 
     def peers(self) -> list[Peer]:
         return [Peer(name, address) for name, address in self._store.peers.live()]

@@ -22,12 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from sloguard.alerting._aggr import AggregationGroup
 from sloguard.alerting._deadline import TimedOut, within
 from sloguard.alerting.marker import Marker
-from sloguard.alerting.model import Alert, sort_alerts
+from sloguard.alerting.model import Alert, LabelsKey, sort_alerts
 from sloguard.alerting.provider import AlertStore
 from sloguard.alerting.route import Route
 from sloguard.alerting.service import AlertView, GroupView, group_order
@@ -43,6 +43,8 @@ log = logging.getLogger("sloguard.alerting.dispatch")
 MIN_FLUSH_TIMEOUT_MS = 10_000
 #: How often empty aggregation groups are dropped (Alertmanager's maintenance ticker).
 CLEANUP_INTERVAL_MS = 30_000
+#: Groups listed per step of the event loop by :meth:`Dispatcher.groups_in_steps`.
+GROUP_STEP = 1000
 
 
 class Dispatcher:
@@ -107,17 +109,44 @@ class Dispatcher:
         """The non-empty groups, sorted as Alertmanager's ``Dispatcher.Groups`` does (by group
         labels, then receiver); alerts sorted for notification, each with its mark and the
         receivers of every group holding it (sorted)."""
-        receivers: dict[int, list[str]] = {}
-        for group in self._groups.values():
-            for alert in group.alerts():
-                receivers.setdefault(alert.fingerprint, []).append(group.opts.receiver)
-        views = [self._view(g, receivers) for g in self._groups.values() if not g.empty()]
-        return sorted(views, key=group_order)
+        *_, views = self._group_views(0)
+        assert views is not None
+        return views
 
-    def _view(self, group: AggregationGroup, receivers: dict[int, list[str]]) -> GroupView:
-        alerts = tuple(AlertView(a, self._marker.status(a.fingerprint), tuple(sorted(receivers[a.fingerprint])))
-                       for a in sort_alerts(group.alerts()))
-        return GroupView(group.labels, group.opts.receiver, group.route.id, group.key, alerts)
+    async def groups_in_steps(self, step: int = GROUP_STEP) -> list[GroupView]:
+        """:meth:`groups`, with a turn for the rest of the event loop every ``step`` groups:
+        150,000 groups take a second to list, and other requests do not wait for that."""
+        for views in self._group_views(step):
+            if views is not None:
+                return views
+            await asyncio.sleep(0)
+        raise AssertionError("the group views ended without a result")
+
+    def _group_views(self, step: int) -> Iterator[list[GroupView] | None]:
+        """The work of :meth:`groups`: None at a pause every ``step`` groups (never when
+        ``step`` is 0), then the views. Each group's alerts are taken at one moment, and the
+        receivers come from what was taken: groups changing between steps cannot break a view."""
+        taken: list[tuple[AggregationGroup, list[Alert]]] = []
+        for i, group in enumerate(list(self._groups.values())):
+            if step and i and i % step == 0:
+                yield None
+            alerts = group.alerts()
+            if alerts:
+                taken.append((group, sort_alerts(alerts)))
+        receivers: dict[int, list[str]] = {}
+        for group, alerts in taken:
+            for alert in alerts:
+                receivers.setdefault(alert.fingerprint, []).append(group.opts.receiver)
+        views: list[GroupView] = []
+        keys: list[tuple[LabelsKey, str]] = []
+        for i, (group, alerts) in enumerate(taken):
+            if step and i and i % step == 0:
+                yield None
+            view = GroupView(group.labels, group.opts.receiver, group.route.id, group.key, tuple(
+                AlertView(a, self._marker.status(a.fingerprint), tuple(sorted(receivers[a.fingerprint]))) for a in alerts))
+            views.append(view)
+            keys.append(group_order(view))
+        yield [views[i] for i in sorted(range(len(views)), key=keys.__getitem__)]
 
     def _process(self, alert: Alert) -> None:
         """Insert ``alert`` into the group of every route it matches (making groups)."""

@@ -106,9 +106,10 @@ class AlertingService(Protocol):
         """Judge one alert's inhibition and silences now (as :meth:`view` does); its mark."""
         ...
 
-    def groups(self) -> list[GroupView]:
-        """Every aggregation group, in routing-tree order then by group labels; each alert
-        with its mark as last judged (:meth:`judge` them first for marks as of now)."""
+    async def groups(self) -> list[GroupView]:
+        """Every non-empty aggregation group, sorted as Alertmanager's dispatcher sorts them
+        (:func:`group_order`); each alert with its mark as last judged (:meth:`judge` them
+        first for marks as of now). Listed a slice per step of the event loop."""
         ...
 
     def peers(self) -> list[Peer]:

@@ -18,7 +18,7 @@ from sloguard.alerting.config import AlertmanagerConfig, parse_config
 from sloguard.alerting.marker import AlertMark, Marker
 from sloguard.alerting.model import Alert
 from sloguard.alerting.route import Route, build_route
-from sloguard.alerting.service import AlertView, GroupView, Peer
+from sloguard.alerting.service import AlertView, GroupView, Peer, group_order
 from sloguard.clock import Clock
 from sloguard.state import AlertHistoryRepository, SilenceRepository, SqlStateStore, open_store
 
@@ -90,8 +90,8 @@ class FakeAlerting:
         names = [r.opts.receiver for r in self._route.match(alert.labels.to_dict())]
         return tuple(dict.fromkeys(names))
 
-    def groups(self) -> list[GroupView]:
-        return list(self.group_views)
+    async def groups(self) -> list[GroupView]:
+        return sorted(self.group_views, key=group_order)
 
     def peers(self) -> list[Peer]:
         return list(self.peer_list)

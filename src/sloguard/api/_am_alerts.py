@@ -82,7 +82,7 @@ def routes(ctx: Any) -> list[BaseRoute]:
         async for part in in_slices(service.held()):  # marks as of now, as Alertmanager's groups filter judges them
             for alert in filter(keep.current, part):
                 service.judge(alert)
-        return go_json_text(await groups_text(service.groups(), keep, alert_json))
+        return go_json_text(await groups_text(await service.groups(), keep, alert_json))
 
     return [
         am_route("/api/v2/alerts", {"GET": get_alerts, "POST": post_alerts}),

@@ -19,7 +19,7 @@ from starlette.requests import Request
 
 from sloguard.alerting.marker import AlertMark, AlertState
 from sloguard.alerting.model import Alert, sort_alerts
-from sloguard.alerting.service import AlertView, GroupView, group_order
+from sloguard.alerting.service import AlertView, GroupView
 from sloguard.api import _am_http
 from sloguard.api._am_http import (
     bool_param,
@@ -82,10 +82,10 @@ def matches_filter(matchers: Sequence[Matcher], labels: Labels) -> bool:
 
 
 async def groups_text(groups: Sequence[GroupView], keep: AlertFilter, alert_json: AlertJson) -> str:
-    """The groups whose receiver passes and that keep an alert, sorted as Alertmanager sorts
-    them (group labels, then receiver); each alert lists the receivers of those groups. As
-    JSON text (``go_text``'s), encoded a slice of alerts per step of the event loop."""
-    shown, receivers = _shown(groups, keep)
+    """The groups (in the order given: the service's, Alertmanager's) whose receiver passes
+    and that keep an alert; each alert lists the receivers of those groups. As JSON text
+    (``go_text``'s), filtered and encoded a slice per step of the event loop."""
+    shown, receivers = await _shown(groups, keep)
     parts, since_yield = [], 0
     for g, views in shown:
         marks = {v.alert.fingerprint: v.mark for v in views}
@@ -104,17 +104,17 @@ def _alert_in_group(alert_json: AlertJson, marks: dict[int, AlertMark], receiver
     return alert_json(a, marks[a.fingerprint], sorted(receivers[a.fingerprint]))
 
 
-def _shown(groups: Sequence[GroupView], keep: AlertFilter) -> tuple[list[tuple[GroupView, list[AlertView]]],
-                                                                    dict[int, list[str]]]:
+async def _shown(groups: Sequence[GroupView], keep: AlertFilter) -> tuple[list[tuple[GroupView, list[AlertView]]],
+                                                                          dict[int, list[str]]]:
     shown: list[tuple[GroupView, list[AlertView]]] = []
     receivers: dict[int, list[str]] = {}
-    for g in groups:
-        if keep.receiver is not None and not keep.receiver.matches(g.receiver):
-            continue
-        views = [v for v in g.alerts if keep(v)]
-        for v in views:
-            receivers.setdefault(v.alert.fingerprint, []).append(g.receiver)
-        if views:
-            shown.append((g, views))
-    shown.sort(key=lambda x: group_order(x[0]))
+    async for part in _am_http.in_slices(groups):
+        for g in part:
+            if keep.receiver is not None and not keep.receiver.matches(g.receiver):
+                continue
+            views = [v for v in g.alerts if keep(v)]
+            for v in views:
+                receivers.setdefault(v.alert.fingerprint, []).append(g.receiver)
+            if views:
+                shown.append((g, views))
     return shown, receivers
