@@ -17,6 +17,7 @@ from typing import Protocol
 from sloguard.alerting._matchers import LabelSet, matches_all
 from sloguard.alerting._nflog_async import Blocking
 from sloguard.alerting._routecfg import InhibitRule
+from sloguard.alerting._silence_index import SilenceIndex
 from sloguard.alerting.inhibit import Inhibitor, equal_key
 from sloguard.alerting.marker import Marker
 from sloguard.alerting.model import Alert, fingerprint
@@ -155,8 +156,8 @@ class SilenceMuter:
     ``generation`` moved), stay immediate, so such a silence mutes the very next flush.
     """
 
-    __slots__ = ("_cache", "_clock", "_generation", "_loaded_at", "_marker", "_reader", "_reading", "_reads", "_repo",
-                 "refresh_failures", "refresh_ms")
+    __slots__ = ("_cache", "_clock", "_generation", "_index", "_loaded_at", "_marker", "_reader", "_reading", "_reads",
+                 "_repo", "refresh_failures", "refresh_ms")
 
     def __init__(self, repo: SilenceRepository, marker: Marker, clock: Clock,
                  refresh_ms: int = DEFAULT_SILENCE_REFRESH_MS, reader: Blocking | None = None) -> None:
@@ -170,6 +171,7 @@ class SilenceMuter:
         self._reading: asyncio.Future[None] | None = None
         self._reads = 0  #: reads started, so a background read never replaces a later one
         self._cache: list[Silence] = []
+        self._index = SilenceIndex()
         self._loaded_at: int | None = None
         self._generation = -1
         self.refresh_failures = 0
@@ -189,9 +191,8 @@ class SilenceMuter:
     def _judge(self, alerts: list[tuple[int, Labels]]) -> list[bool]:
         """Mark each (fingerprint, labels) with the silences muting it (as read last);
         whether each is kept."""
-        cache = self._cache
-        now = datetime.fromtimestamp(self._clock.now_ms() / 1000, UTC)
-        marks = [(fp, tuple(s.id for s in cache if s.mutes(labels, now))) for fp, labels in alerts]
+        now, muting = datetime.fromtimestamp(self._clock.now_ms() / 1000, UTC), self._index.muting
+        marks = [(fp, muting(labels, now)) for fp, labels in alerts]
         self._marker.set_silenced_all(marks)
         return [not ids for _, ids in marks]
 
@@ -208,7 +209,7 @@ class SilenceMuter:
         self._loaded_at, self._generation = now_ms, generation
         self._reads += 1
         try:
-            self._cache = self._list()
+            self._use(self._list())
         except StateError as e:
             self._failed(e)
 
@@ -222,9 +223,13 @@ class SilenceMuter:
             log.exception("reading silences failed unexpectedly")
         else:
             if read == self._reads:  # no immediate read began meanwhile (it would be newer)
-                self._cache = silences
+                self._use(silences)
         finally:
             self._reading = None
+
+    def _use(self, silences: list[Silence]) -> None:
+        self._cache = silences
+        self._index.load(silences)
 
     def _list(self) -> list[Silence]:
         return self._repo.list((SilenceState.ACTIVE, SilenceState.PENDING))
