@@ -478,6 +478,7 @@ def test_a_large_body_is_taken_in_slices_with_turns_for_other_requests(fake: Fak
     from sloguard.api import _am_alerts, _am_http
 
     monkeypatch.setattr(_am_http, "SLICE", 2)
+    monkeypatch.setattr(_am_http, "STEP_BUDGET_S", 3600.0)  # slices of 2 however slow the machine
     batches: list[list[str]] = []
     take = fake.receive
     monkeypatch.setattr(fake, "receive", lambda alerts: (batches.append([a.labels.get("i") for a in alerts]), take(alerts)))
@@ -528,6 +529,7 @@ def test_many_alerts_are_answered_slice_by_slice_with_the_same_bytes(fake: FakeA
     paths = ["/api/v2/alerts", "/api/v2/alerts/groups", "/api/v2/alerts?filter=i=~\"[0-3]\""]
     whole = [client.get(p).content for p in paths]
     monkeypatch.setattr(_am_http, "SLICE", 2)
+    monkeypatch.setattr(_am_http, "STEP_BUDGET_S", 3600.0)  # slices of 2 however slow the machine
     assert [client.get(p).content for p in paths] == whole
     assert b"\\u003c\\u0026\\u003e" in whole[0] and len(json.loads(whole[0])) == 5
 
@@ -577,3 +579,30 @@ def _with_turns_counted(work: Coroutine[Any, Any, T]) -> tuple[T, int]:
             await task
 
     return asyncio.run(go())
+
+
+def test_slow_slices_get_smaller_and_fast_ones_grow_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judging an alert against thousands of silences takes milliseconds: the slices adapt so
+    that one step holds the event loop about ``STEP_BUDGET_S``, never a whole slice of 1,000."""
+    from sloguard.api import _am_http
+
+    now = [0.0]
+    monkeypatch.setattr(_am_http.time, "perf_counter", lambda: now[0])
+    monkeypatch.setattr(_am_http, "STEP_BUDGET_S", 0.02)
+    cost = {"slow": 0.01, "fast": 0.0}  # seconds of work per item (the clock moves only by it)
+
+    async def steps(kind: list[str]) -> list[tuple[int, float]]:
+        out, seen = [], []
+        async for part in _am_http.in_slices(list(range(len(kind)))):
+            took = sum(cost[kind[i]] for i in part)
+            out.append((len(part), took))
+            seen.extend(part)
+            now[0] += took
+        assert seen == list(range(len(kind)))  # every item once, in order
+        return out
+
+    got = asyncio.run(steps(["slow"] * 300 + ["fast"] * 5000))
+    assert got[0][0] == 64  # the first slice is small: its time is not known before
+    assert all(took <= 2 * 0.02 + 1e-9 for _, took in got[1:])  # then about the budget a step, never 1,000 slow ones
+    assert max(n for n, _ in got) == 1000  # fast ones double back to SLICE
+    assert [n for n, _ in asyncio.run(steps(["slow"] * 5))] == [5]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -59,16 +60,32 @@ def go_text(data: Any) -> str:
 
 #: Alerts worked on in one step of the event loop (Prometheus sends 64 in a request at most).
 SLICE = 1000
+#: How long one slice of :func:`in_slices` should hold the event loop at most.
+STEP_BUDGET_S = 0.02
+#: The size of the first slice, before the time one takes is known.
+FIRST_SLICE = 64
 
 
 async def in_slices(items: Sequence[T]) -> AsyncIterator[Sequence[T]]:
-    """``items`` in slices of ``SLICE``, with a turn for the rest of the event loop between
-    them: taking or answering with 150,000 alerts takes seconds, and never holds up the other
-    requests (or the health check) for that long."""
-    for start in range(0, len(items), SLICE):
+    """``items`` in slices of at most ``SLICE``, with a turn for the rest of the event loop
+    between them: taking or answering with 150,000 alerts takes seconds, and never holds up
+    the other requests (or the health check) for that long. A slice whose work took longer
+    than ``STEP_BUDGET_S`` makes the next ones smaller (down to one item), as judging an
+    alert against thousands of silences can take milliseconds; the first is small, and fast
+    slices grow (doubling) back to ``SLICE``."""
+    size, start = min(SLICE, FIRST_SLICE), 0
+    while start < len(items):
         if start:
             await asyncio.sleep(0)
-        yield items[start:start + SLICE]
+        began = time.perf_counter()
+        part = items[start:start + size]
+        yield part
+        start += len(part)
+        took = time.perf_counter() - began
+        if took > STEP_BUDGET_S:
+            size = max(1, int(size * STEP_BUDGET_S / took))
+        elif size < SLICE:
+            size = min(SLICE, 2 * size)
 
 
 async def go_array_text(items: Sequence[T], encode: Callable[[T], Any]) -> str:
