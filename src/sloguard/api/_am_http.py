@@ -66,14 +66,14 @@ STEP_BUDGET_S = 0.02
 FIRST_SLICE = 64
 
 
-async def in_slices(items: Sequence[T]) -> AsyncIterator[Sequence[T]]:
+async def in_slices(items: Sequence[T], first: int | None = FIRST_SLICE) -> AsyncIterator[Sequence[T]]:
     """``items`` in slices of at most ``SLICE``, with a turn for the rest of the event loop
     between them: taking or answering with 150,000 alerts takes seconds, and never holds up
     the other requests (or the health check) for that long. A slice whose work took longer
     than ``STEP_BUDGET_S`` makes the next ones smaller (down to one item), as judging an
-    alert against thousands of silences can take milliseconds; the first is small, and fast
-    slices grow (doubling) back to ``SLICE``."""
-    size, start = min(SLICE, FIRST_SLICE), 0
+    alert against thousands of silences can take milliseconds; the first (``first`` items,
+    None: ``SLICE``) is small, and fast slices grow (doubling) back to ``SLICE``."""
+    size, start = min(SLICE, first or SLICE), 0
     while start < len(items):
         if start:
             await asyncio.sleep(0)
