@@ -220,7 +220,7 @@ def test_resolved_alerts_leave_the_group_after_a_successful_flush_and_the_empty_
     run(rig, scenario)
     assert [f.alerts[0].resolved_at(f.ctx.now_ms) for f in rig.flushes] == [False, True]
     assert counts == [1, 0, 0]
-    assert rig.dispatcher.groups() == []
+    assert asyncio.run(rig.dispatcher.groups()) == []
 
 
 def test_resolved_alerts_stay_after_a_failed_flush_and_are_sent_again() -> None:
@@ -351,7 +351,7 @@ def test_groups_view_is_sorted_with_marks_and_receivers() -> None:
         (x,) = rig.send({"alertname": "Lag", "team": "db", "instance": "x"}, starts_at=T0)
         rig.send({"alertname": "Down", "instance": "a"}, starts_at=T0)
         rig.marker.set_silenced(x.fingerprint, ["s1"])
-        views.extend(rig.dispatcher.groups())
+        views.extend(await rig.dispatcher.groups())
 
     run(rig, scenario)
     summary = [(v.receiver, str(v.labels), [a.receivers for a in v.alerts]) for v in views]  # type: ignore[attr-defined]
@@ -401,7 +401,7 @@ def test_groups_listed_in_steps_are_the_same_and_let_other_tasks_run_between_ste
     async def scenario() -> None:
         for i in range(7):
             rig.send({"alertname": f"A{6 - i}", "team": "db", "instance": f"i{i}"}, starts_at=T0)
-        listed["whole"] = rig.dispatcher.groups()
+        listed["whole"] = await rig.dispatcher.groups()
         done = False
 
         async def other() -> None:  # another request, which also changes the groups
@@ -413,10 +413,10 @@ def test_groups_listed_in_steps_are_the_same_and_let_other_tasks_run_between_ste
         task = asyncio.create_task(other())
         await asyncio.sleep(0)
         turns.clear()
-        listed["stepped"] = await rig.dispatcher.groups_in_steps(step=2)
+        listed["stepped"] = await rig.dispatcher.groups(step=2)
         done = True
         await task
-        listed["after"] = rig.dispatcher.groups()
+        listed["after"] = await rig.dispatcher.groups()
 
     run(rig, scenario)
     whole, stepped = listed["whole"], listed["stepped"]

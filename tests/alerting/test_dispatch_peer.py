@@ -73,7 +73,7 @@ def _ours() -> tuple[list[tuple[str, str, dict[str, str], list[dict[str, str]]]]
         await d.start()
         store.receive([Alert.of(ls) for ls in ALERTS], 5 * 60_000)
         views = [(g.receiver, g.labels.to_dict(), [(a.alert.labels.to_dict(), list(a.receivers)) for a in g.alerts])
-                 for g in d.groups()]
+                 for g in await d.groups()]
         await clock.advance(2000)
         await d.stop()
         return views

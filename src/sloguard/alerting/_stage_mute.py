@@ -156,8 +156,8 @@ class SilenceMuter:
     ``generation`` moved), stay immediate, so such a silence mutes the very next flush.
     """
 
-    __slots__ = ("_cache", "_clock", "_generation", "_index", "_loaded_at", "_marker", "_reader", "_reading", "_reads",
-                 "_repo", "refresh_failures", "refresh_ms")
+    __slots__ = ("_clock", "_generation", "_index", "_loaded_at", "_marker", "_reader", "_reading", "_reads", "_repo",
+                 "refresh_failures", "refresh_ms")
 
     def __init__(self, repo: SilenceRepository, marker: Marker, clock: Clock,
                  refresh_ms: int = DEFAULT_SILENCE_REFRESH_MS, reader: Blocking | None = None) -> None:
@@ -170,8 +170,7 @@ class SilenceMuter:
         self._reader = reader
         self._reading: asyncio.Future[None] | None = None
         self._reads = 0  #: reads started, so a background read never replaces a later one
-        self._cache: list[Silence] = []
-        self._index = SilenceIndex()
+        self._index = SilenceIndex()  #: the silences read last
         self._loaded_at: int | None = None
         self._generation = -1
         self.refresh_failures = 0
@@ -182,7 +181,7 @@ class SilenceMuter:
 
     def unmuted(self, alerts: Sequence[Alert]) -> list[Alert]:
         self._refresh(self._clock.now_ms())
-        if not self._cache:  # nothing silenced: no time to convert, no matcher to run
+        if not len(self._index):  # nothing silenced: no time to convert, no matcher to run
             self._marker.set_silenced_all([(a.fingerprint, ()) for a in alerts])
             return list(alerts)
         kept = self._judge([(a.fingerprint, a.labels) for a in alerts])
@@ -209,7 +208,7 @@ class SilenceMuter:
         self._loaded_at, self._generation = now_ms, generation
         self._reads += 1
         try:
-            self._use(self._list())
+            self._index.load(self._list())
         except StateError as e:
             self._failed(e)
 
@@ -223,13 +222,9 @@ class SilenceMuter:
             log.exception("reading silences failed unexpectedly")
         else:
             if read == self._reads:  # no immediate read began meanwhile (it would be newer)
-                self._use(silences)
+                self._index.load(silences)
         finally:
             self._reading = None
-
-    def _use(self, silences: list[Silence]) -> None:
-        self._cache = silences
-        self._index.load(silences)
 
     def _list(self) -> list[Silence]:
         return self._repo.list((SilenceState.ACTIVE, SilenceState.PENDING))
@@ -237,7 +232,7 @@ class SilenceMuter:
     def _failed(self, e: StateError) -> None:
         self.refresh_failures += 1
         log.warning("reading silences failed; the ones read before stay in force",
-                    extra={"err": str(e), "silences": len(self._cache)})
+                    extra={"err": str(e), "silences": len(self._index)})
 
 
 def _running_loop() -> bool:

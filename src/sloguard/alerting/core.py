@@ -164,7 +164,7 @@ class AlertingCore:
         return self._dispatcher
 
     async def groups(self) -> list[GroupView]:
-        return await self._dispatcher.groups_in_steps() if self._dispatcher is not None else []
+        return await self._dispatcher.groups() if self._dispatcher is not None else []
 
     def peers(self) -> list[Peer]:
         return [Peer(name, address) for name, address in self._store.peers.live()]

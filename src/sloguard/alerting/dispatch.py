@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from sloguard.alerting._aggr import AggregationGroup
 from sloguard.alerting._deadline import TimedOut, within
@@ -43,7 +43,7 @@ log = logging.getLogger("sloguard.alerting.dispatch")
 MIN_FLUSH_TIMEOUT_MS = 10_000
 #: How often empty aggregation groups are dropped (Alertmanager's maintenance ticker).
 CLEANUP_INTERVAL_MS = 30_000
-#: Groups listed per step of the event loop by :meth:`Dispatcher.groups_in_steps`.
+#: Groups listed per step of the event loop by :meth:`Dispatcher.groups`.
 GROUP_STEP = 1000
 
 
@@ -105,31 +105,17 @@ class Dispatcher:
         /api/v2/alerts`` lists them: a receiver named by two matched routes shows twice)."""
         return tuple(r.opts.receiver for r in self._route.match(alert.labels.to_dict()))
 
-    def groups(self) -> list[GroupView]:
+    async def groups(self, step: int = GROUP_STEP) -> list[GroupView]:
         """The non-empty groups, sorted as Alertmanager's ``Dispatcher.Groups`` does (by group
         labels, then receiver); alerts sorted for notification, each with its mark and the
-        receivers of every group holding it (sorted)."""
-        *_, views = self._group_views(0)
-        assert views is not None
-        return views
-
-    async def groups_in_steps(self, step: int = GROUP_STEP) -> list[GroupView]:
-        """:meth:`groups`, with a turn for the rest of the event loop every ``step`` groups:
-        150,000 groups take a second to list, and other requests do not wait for that."""
-        for views in self._group_views(step):
-            if views is not None:
-                return views
-            await asyncio.sleep(0)
-        raise AssertionError("the group views ended without a result")
-
-    def _group_views(self, step: int) -> Iterator[list[GroupView] | None]:
-        """The work of :meth:`groups`: None at a pause every ``step`` groups (never when
-        ``step`` is 0), then the views. Each group's alerts are taken at one moment, and the
-        receivers come from what was taken: groups changing between steps cannot break a view."""
+        receivers of every group holding it (sorted). A turn for the rest of the event loop
+        every ``step`` groups: 150,000 groups take a second to list. Each group's alerts are
+        taken at one moment, and the receivers come from what was taken: groups changing
+        between steps cannot break a view."""
         taken: list[tuple[AggregationGroup, list[Alert]]] = []
         for i, group in enumerate(list(self._groups.values())):
-            if step and i and i % step == 0:
-                yield None
+            if i and i % step == 0:
+                await asyncio.sleep(0)
             alerts = group.alerts()
             if alerts:
                 taken.append((group, sort_alerts(alerts)))
@@ -140,13 +126,13 @@ class Dispatcher:
         views: list[GroupView] = []
         keys: list[tuple[LabelsKey, str]] = []
         for i, (group, alerts) in enumerate(taken):
-            if step and i and i % step == 0:
-                yield None
+            if i and i % step == 0:
+                await asyncio.sleep(0)
             view = GroupView(group.labels, group.opts.receiver, group.route.id, group.key, tuple(
                 AlertView(a, self._marker.status(a.fingerprint), tuple(sorted(receivers[a.fingerprint]))) for a in alerts))
             views.append(view)
             keys.append(group_order(view))
-        yield [views[i] for i in sorted(range(len(views)), key=keys.__getitem__)]
+        return [views[i] for i in sorted(range(len(views)), key=keys.__getitem__)]
 
     def _process(self, alert: Alert) -> None:
         """Insert ``alert`` into the group of every route it matches (making groups)."""

@@ -108,7 +108,8 @@ class AlertingService(Protocol):
 
     async def groups(self) -> list[GroupView]:
         """Every non-empty aggregation group, sorted as Alertmanager's dispatcher sorts them
-        (:func:`group_order`); each alert with its mark as last judged (:meth:`judge` them
+        (:func:`group_order`), its alerts in notification order (``sort_alerts``); each alert
+        with its mark as last judged (:meth:`judge` them
         first for marks as of now). Listed a slice per step of the event loop."""
         ...
 

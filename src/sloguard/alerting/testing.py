@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sloguard.alerting.config import AlertmanagerConfig, parse_config
 from sloguard.alerting.marker import AlertMark, Marker
-from sloguard.alerting.model import Alert
+from sloguard.alerting.model import Alert, sort_alerts
 from sloguard.alerting.route import Route, build_route
 from sloguard.alerting.service import AlertView, GroupView, Peer, group_order
 from sloguard.clock import Clock
@@ -91,7 +91,8 @@ class FakeAlerting:
         return tuple(dict.fromkeys(names))
 
     async def groups(self) -> list[GroupView]:
-        return sorted(self.group_views, key=group_order)
+        """``group_views`` in the dispatcher's order, each group's alerts in notification order."""
+        return sorted((replace(g, alerts=_in_notification_order(g.alerts)) for g in self.group_views), key=group_order)
 
     def peers(self) -> list[Peer]:
         return list(self.peer_list)
@@ -101,3 +102,8 @@ class FakeAlerting:
 
     def close(self) -> None:
         self._store.close()
+
+
+def _in_notification_order(views: tuple[AlertView, ...]) -> tuple[AlertView, ...]:
+    by_alert = {id(v.alert): v for v in views}
+    return tuple(by_alert[id(a)] for a in sort_alerts([v.alert for v in views]))

@@ -9,7 +9,6 @@ holds when ``a`` is absent, ``a!=""`` also when ``a`` is present.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 from starlette.requests import Request
 
 from sloguard.alerting.marker import AlertMark, AlertState
-from sloguard.alerting.model import Alert, sort_alerts
+from sloguard.alerting.model import Alert
 from sloguard.alerting.service import AlertView, GroupView
 from sloguard.api import _am_http
 from sloguard.api._am_http import (
@@ -82,20 +81,18 @@ def matches_filter(matchers: Sequence[Matcher], labels: Labels) -> bool:
 
 
 async def groups_text(groups: Sequence[GroupView], keep: AlertFilter, alert_json: AlertJson) -> str:
-    """The groups (in the order given: the service's, Alertmanager's) whose receiver passes
-    and that keep an alert; each alert lists the receivers of those groups. As JSON text
-    (``go_text``'s), filtered and encoded a slice per step of the event loop."""
+    """The groups (in the order given: the service's, Alertmanager's, with each group's alerts
+    in notification order) whose receiver passes and that keep an alert; each alert lists the
+    receivers of those groups. As JSON text (``go_text``'s), filtered and encoded a slice of
+    groups (and of a large group's alerts) per step of the event loop."""
     shown, receivers = await _shown(groups, keep)
-    parts, since_yield = [], 0
-    for g, views in shown:
-        marks = {v.alert.fingerprint: v.mark for v in views}
-        ordered = sort_alerts([v.alert for v in views])
-        alerts = await go_array_text(ordered, functools.partial(_alert_in_group, alert_json, marks, receivers))
-        parts.append(f'{{"alerts":{alerts},"labels":{go_text(g.labels.to_dict())},"receiver":{go_text({"name": g.receiver})}}}')
-        since_yield += len(ordered)
-        if since_yield >= _am_http.SLICE:  # many small groups: a turn for the others as well
-            since_yield = 0
-            await asyncio.sleep(0)
+    parts = []
+    async for part in _am_http.in_slices(shown):
+        for g, views in part:
+            marks = {v.alert.fingerprint: v.mark for v in views}
+            alerts = await go_array_text([v.alert for v in views],
+                                         functools.partial(_alert_in_group, alert_json, marks, receivers))
+            parts.append(f'{{"alerts":{alerts},"labels":{go_text(g.labels.to_dict())},"receiver":{go_text({"name": g.receiver})}}}')
     return "[" + ",".join(parts) + "]"
 
 
