@@ -39,23 +39,48 @@ def executable() -> str:
 @dataclass
 class Recorder:
     """Console errors, uncaught page errors, failed requests and HTTP errors of one page.
-    ``allow(status, url_pattern)`` expects an error answer (a test asking for a 404 page)."""
+    ``allow(status, url_pattern)`` expects an error answer (a test asking for a 404 page).
 
-    problems: list[str] = field(default_factory=list)
+    A request the browser aborts (``net::ERR_ABORTED``) because the page navigated away, as a
+    test's next ``goto`` does to a favicon still loading, is no fault: an abort counts only
+    when no navigation of the main frame followed the request."""
+
+    found: list[str] = field(default_factory=list)
     allowed: list[tuple[int, re.Pattern[str]]] = field(default_factory=list)
+    _aborted: list[str] = field(default_factory=list)  #: aborts no navigation has explained yet
+    _navigations: int = 0
+    _issued: dict[int, int] = field(default_factory=dict)  #: id(request) -> navigations before it
+
+    @property
+    def problems(self) -> list[str]:
+        return [*self.found, *self._aborted]
 
     def allow(self, status: int, url_pattern: str) -> None:
         self.allowed.append((status, re.compile(url_pattern)))
 
     def attach(self, page: Any) -> None:
         page.on("console", self._console)
-        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.method} {r.url}: {r.failure}"))
+        page.on("pageerror", lambda e: self.found.append(f"page error: {e}"))
+        page.on("request", lambda r: self._issued.__setitem__(id(r), self._navigations))
+        page.on("requestfailed", self._failed)
+        page.on("framenavigated", lambda f: self._navigated(f, page))
         page.on("response", self._response)
+
+    def _failed(self, r: Any) -> None:
+        problem = f"request failed: {r.method} {r.url}: {r.failure}"
+        if "ERR_ABORTED" not in str(r.failure):
+            self.found.append(problem)
+        elif self._issued.get(id(r), self._navigations) == self._navigations:
+            self._aborted.append(problem)  # a navigation that commits later may still explain it
+
+    def _navigated(self, frame: Any, page: Any) -> None:
+        if frame == page.main_frame:
+            self._navigations += 1
+            self._aborted.clear()
 
     def _console(self, msg: Any) -> None:
         if msg.type == "error" and not self._allowed_console(msg.text, str(msg.location.get("url", ""))):
-            self.problems.append(f"console error: {msg.text} ({msg.location})")
+            self.found.append(f"console error: {msg.text} ({msg.location})")
 
     def _allowed_console(self, text: str, url: str) -> bool:
         # Chromium logs every 4xx/5xx answer as a console error; expected ones are allowed
@@ -63,7 +88,7 @@ class Recorder:
 
     def _response(self, resp: Any) -> None:
         if resp.status >= 400 and not any(s == resp.status and p.search(resp.url) for s, p in self.allowed):
-            self.problems.append(f"HTTP {resp.status}: {resp.request.method} {resp.url}")
+            self.found.append(f"HTTP {resp.status}: {resp.request.method} {resp.url}")
 
 
 def shot(page: Any, name: str, full_page: bool = True) -> Path:
